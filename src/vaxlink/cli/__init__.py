@@ -1,0 +1,1 @@
+"""Typer commands: the operator's entry points."""

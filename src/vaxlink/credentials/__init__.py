@@ -1,0 +1,1 @@
+"""Certificate payloads, signing, encoding, QR and barcodes, verification, revocation."""

@@ -1,0 +1,1 @@
+"""The reconciliation engine: versioned spec, normalise, block, compare, score, classify, explain."""

@@ -1,0 +1,31 @@
+"""Settings: one object built at start-up from the environment (prefix VAXLINK_) and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VAXLINK_", extra="ignore")
+
+    database_url: str = Field(
+        default_factory=lambda: f"sqlite:///{Path.cwd() / 'vaxlink.db'}",
+        description="SQLAlchemy URL; postgresql+psycopg://... for PostgreSQL",
+    )
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    # DuckDB resources for bulk work: these machines have 2 cores and 24 GB.
+    duckdb_memory_limit: str = "4GB"
+    duckdb_threads: int = 2
+    work_dir: Path = Field(default_factory=lambda: Path.cwd() / ".vaxlink-work")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""SQLAlchemy models, queries (jurisdiction filters live here), bulk load, Alembic migrations."""

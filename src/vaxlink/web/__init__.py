@@ -1,0 +1,1 @@
+"""FastAPI application, API routers, HTML pages, authentication."""
