@@ -1,0 +1,153 @@
+"""The `vaxlink` command: operators' entry points. Each command opens and commits its own transaction."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vaxlink.domain.admin_units import Structure
+from vaxlink.domain.errors import VaxlinkError
+from vaxlink.settings import Settings, load_settings
+
+app = typer.Typer(
+    name="vaxlink",
+    help="Đối soát dữ liệu tiêm chủng với CSDL quốc gia về dân cư / vaccination records against the population register.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Cơ sở dữ liệu / database schema.", no_args_is_help=True)
+registry_app = typer.Typer(help="Sổ đăng ký dân cư / the population register.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(registry_app, name="registry")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]Lỗi / error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Run a command body, turning the operator's errors into a clear message and a non-zero exit."""
+    try:
+        return fn(*args, **kwargs)
+    except VaxlinkError as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        fail("đã dừng / interrupted", 130)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Tạo hoặc nâng cấp lược đồ / create or migrate the schema, and load reference data."""
+    from vaxlink.services.schema import upgrade_database
+
+    s = settings()
+    revision, units = run(upgrade_database, s)
+    console.print(f"Lược đồ / schema: [bold]{revision}[/] · đơn vị hành chính / admin units: {units}")
+
+
+@registry_app.command("import")
+def registry_import(
+    file: Annotated[Path, typer.Argument(help="CSV, Parquet hoặc XLSX / CSV, Parquet or XLSX")],
+    units: Annotated[Structure, typer.Option(help="Cấu trúc mã đơn vị / unit code structure")] = Structure.LEGACY,
+    rejects: Annotated[Path | None, typer.Option(help="Tệp dòng bị loại / rejected rows file")] = None,
+) -> None:
+    """Nạp hoặc cập nhật công dân / load or update citizens from a register snapshot."""
+    from vaxlink.cli.progress import progress_bar
+    from vaxlink.services.registry_import import REASONS, import_register
+    from vaxlink.services.schema import open_database
+    from vaxlink.storage.db import transaction
+
+    s = settings()
+
+    def body():  # type: ignore[no-untyped-def]
+        engine = open_database(s)
+        with progress_bar(err) as bar, transaction(engine) as session:
+            return import_register(session, s, file, units=units, rejects_path=rejects, progress=bar)
+
+    r = run(body)
+    t = Table(title=f"Nhập sổ đăng ký / register import #{r.import_id}: {file.name}")
+    t.add_column("Kết quả / outcome")
+    t.add_column("Số dòng / rows", justify="right")
+    for label, n in (("mới / imported", r.imported), ("cập nhật / updated", r.updated),
+                     ("không đổi / unchanged", r.unchanged), ("bị loại / rejected", r.rejected),
+                     ("tổng / total", r.rows)):
+        t.add_row(label, f"{n:,}")
+    console.print(t)
+    if r.rejected:
+        for code, n in sorted(r.reasons.items(), key=lambda kv: -kv[1]):
+            vi, en = REASONS.get(code, (code, code))
+            console.print(f"  {n:>8,}  {code}: {vi} / {en}")
+        console.print(f"Dòng bị loại / rejected rows: {r.rejects_file}")
+
+
+@app.command("simulate")
+def simulate_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Thư mục kết quả / output directory")],
+    province: Annotated[str, typer.Option(help="Mã tỉnh (trước 7/2025) / legacy province code")] = "77",
+    citizens: Annotated[int, typer.Option(min=1, help="Số công dân / number of citizens")] = 1_200_000,
+    seed: Annotated[int, typer.Option(help="Hạt giống ngẫu nhiên / random seed")] = 0,
+    error_scale: Annotated[float, typer.Option(min=0.0, help="Nhân tỉ lệ lỗi / error rate multiplier")] = 1.0,
+    file_format: Annotated[str, typer.Option("--format", help="csv | parquet")] = "csv",
+) -> None:
+    """Sinh dữ liệu mô phỏng / write a synthetic register snapshot, a dose batch and the truth."""
+    from vaxlink.cli.progress import progress_bar
+    from vaxlink.simulation import ErrorRates, simulate
+
+    if file_format not in ("csv", "parquet"):
+        fail("--format phải là csv hoặc parquet / must be csv or parquet")
+
+    def body():  # type: ignore[no-untyped-def]
+        with progress_bar(err) as bar:
+            return simulate(out, province=province, citizens=citizens, seed=seed,
+                            errors=ErrorRates().scaled(error_scale), file_format=file_format,
+                            progress=lambda stage, frac: bar("simulate", round(frac * 100), 100))
+
+    r = run(body)
+    console.print(f"Công dân / citizens: {r.citizens:,} · bản ghi mũi tiêm / dose records: {r.dose_records:,} · "
+                  f"người không có trong sổ / persons absent from the register: {r.absent_persons:,} · "
+                  f"{r.seconds:.1f} s")
+    for name, path in r.files.items():
+        console.print(f"  {name}: {path}")
+
+
+@app.command("demo")
+def demo(
+    citizens: Annotated[int, typer.Option(min=100, help="Quy mô mô phỏng / simulated citizens")] = 20_000,
+    workdir: Annotated[Path, typer.Option(help="Thư mục làm việc / working directory")] = Path("vaxlink-demo"),
+    seed: Annotated[int, typer.Option()] = 1,
+) -> None:
+    """Chạy toàn bộ quy trình trên CSDL nhúng / the whole flow on the embedded database."""
+    from vaxlink.services.demo import run_demo
+
+    r = run(run_demo, workdir, citizens=citizens, seed=seed, say=console.print)
+    console.print(f"[bold green]Xong / done[/] · CSDL / database: {r}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Chạy ứng dụng web và API / run the web application and API."""
+    import uvicorn
+
+    from vaxlink.web.app import create_app
+
+    uvicorn.run(create_app(settings()), host=host, port=port, log_level="info")
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,281 @@
+"""Read the interchange files (CSV, Parquet, XLSX, JSON Lines) into a DuckDB table of text columns.
+
+Every input row lands as one row of the table with its line number (`_line`, the header is line 1)
+and, when the row itself is malformed (wrong number of fields), a `_malformed` reason, so that
+the caller can count it: nothing read is ever dropped silently. Reading streams in batches.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from vaxlink.domain.errors import InputError
+
+BATCH_ROWS = 100_000
+LINE = "_line"
+MALFORMED = "_malformed"
+Progress = Callable[[int], None]
+
+FORMATS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".jsonl": "jsonl",
+           ".ndjson": "jsonl", ".json": "json"}
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedFile:
+    table: str
+    headers: list[str]
+    rows: int
+    checksum: str
+    format: str
+
+
+def file_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"Không đọc được định dạng tệp '{path.suffix}' / unsupported file type '{path.suffix}' "
+            f"(accepted: {', '.join(sorted(FORMATS))})"
+        )
+    return fmt
+
+
+def checksum(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _batch(headers: list[str], rows: list[list[str | None]], lines: list[int],
+           malformed: list[str | None]) -> pa.RecordBatch:
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
+    arrays = [pa.array(lines, pa.int64()), pa.array(malformed, pa.string())]
+    arrays += [pa.array(c, pa.string()) for c in cols]
+    return pa.RecordBatch.from_arrays(arrays, names=[LINE, MALFORMED, *headers])
+
+
+def _clean_headers(raw: list[object]) -> list[str]:
+    headers: list[str] = []
+    for i, h in enumerate(raw):
+        name = "" if h is None else str(h).replace("\ufeff", "").strip()
+        name = name or f"column_{i + 1}"
+        while name in headers or name in (LINE, MALFORMED):
+            name += "_"
+        headers.append(name)
+    return headers
+
+
+def _csv_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    f = path.open("r", encoding="utf-8-sig", newline="")
+    try:
+        # The delimiter is read off the header line, where no field holds one.
+        first = f.readline()
+        f.seek(0)
+        delimiter = max(",;\t", key=first.count)
+        reader = csv.reader(f, delimiter=delimiter)
+        try:
+            headers = _clean_headers(next(reader))
+        except StopIteration:
+            f.close()
+            raise InputError("Tệp rỗng, không có dòng tiêu đề / empty file: no header row") from None
+    except UnicodeDecodeError as e:
+        f.close()
+        raise InputError(f"Tệp không phải UTF-8 / file is not UTF-8: {e.reason} at byte {e.start}") from None
+    width = len(headers)
+
+    def gen() -> Iterator[pa.RecordBatch]:
+        rows: list[list[str | None]] = []
+        lines: list[int] = []
+        bad: list[str | None] = []
+        try:
+            while True:
+                line = reader.line_num + 1
+                try:
+                    rec = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as e:
+                    rows.append([None] * width)
+                    lines.append(line)
+                    bad.append(f"CSV_SYNTAX: {e}")
+                    continue
+                if not rec or all(not c.strip() for c in rec):
+                    continue  # blank lines carry no record
+                if len(rec) != width:
+                    # Too many or too few fields: keep what is there but count it as malformed.
+                    bad.append(f"CSV_FIELD_COUNT: {len(rec)} fields, header has {width}")
+                    rec = (rec + [""] * width)[:width]
+                else:
+                    bad.append(None)
+                rows.append([c if c != "" else None for c in rec])
+                lines.append(line)
+                if len(rows) >= BATCH_ROWS:
+                    yield _batch(headers, rows, lines, bad)
+                    rows, lines, bad = [], [], []
+        except UnicodeDecodeError as e:
+            raise InputError(
+                f"Tệp không phải UTF-8 (sau dòng {lines[-1] if lines else 1}) / file is not UTF-8: {e.reason}"
+            ) from None
+        finally:
+            f.close()
+        if rows:
+            yield _batch(headers, rows, lines, bad)
+
+    return headers, gen()
+
+
+def _text(v: object) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if hasattr(v, "isoformat"):
+        return v.isoformat()  # type: ignore[no-any-return]
+    s = str(v)
+    return s if s.strip() else None
+
+
+def _xlsx_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many types on a damaged workbook
+        raise InputError(f"Không mở được tệp Excel / cannot open workbook: {e}") from None
+    ws = wb.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    try:
+        headers = _clean_headers(list(next(it)))
+    except StopIteration:
+        wb.close()
+        raise InputError("Trang tính rỗng / empty worksheet") from None
+    width = len(headers)
+
+    def gen() -> Iterator[pa.RecordBatch]:
+        rows: list[list[str | None]] = []
+        lines: list[int] = []
+        try:
+            for i, rec in enumerate(it, start=2):
+                vals = [_text(v) for v in rec]
+                if all(v is None for v in vals):
+                    continue
+                rows.append((vals + [None] * width)[:width])
+                lines.append(i)
+                if len(rows) >= BATCH_ROWS:
+                    yield _batch(headers, rows, lines, [None] * len(rows))
+                    rows, lines = [], []
+        finally:
+            wb.close()
+        if rows:
+            yield _batch(headers, rows, lines, [None] * len(rows))
+
+    return headers, gen()
+
+
+def _jsonl_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    # Keys are discovered in a first pass so that every batch has the same columns.
+    keys: dict[str, None] = {}
+    with path.open("r", encoding="utf-8-sig") as f:
+        for raw in f:
+            try:
+                obj = json.loads(raw) if raw.strip() else None
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                keys.update(dict.fromkeys(str(k) for k in obj))
+    headers = _clean_headers(list(keys))
+    mapping = dict(zip(keys, headers, strict=True))
+
+    def gen() -> Iterator[pa.RecordBatch]:
+        rows: list[list[str | None]] = []
+        lines: list[int] = []
+        bad: list[str | None] = []
+        with path.open("r", encoding="utf-8-sig") as f:
+            for lineno, raw in enumerate(f, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    obj = json.loads(raw)
+                except ValueError as e:
+                    obj, err = None, f"JSON_SYNTAX: {e}"
+                else:
+                    err = None if isinstance(obj, dict) else "JSON_NOT_OBJECT"
+                rec: dict[str, str | None] = {}
+                if isinstance(obj, dict):
+                    for k, v in obj.items():
+                        rec[mapping[str(k)]] = _text(v) if not isinstance(v, dict | list) else json.dumps(v)
+                rows.append([rec.get(h) for h in headers])
+                lines.append(lineno)
+                bad.append(err)
+                if len(rows) >= BATCH_ROWS:
+                    yield _batch(headers, rows, lines, bad)
+                    rows, lines, bad = [], [], []
+        if rows:
+            yield _batch(headers, rows, lines, bad)
+
+    return headers, gen()
+
+
+def _parquet_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise InputError(f"Không đọc được tệp Parquet / cannot read Parquet: {e}") from None
+    names = list(pf.schema_arrow.names)
+    headers = _clean_headers(list(names))
+
+    def gen() -> Iterator[pa.RecordBatch]:
+        line = 1
+        for b in pf.iter_batches(batch_size=BATCH_ROWS):
+            n = b.num_rows
+            arrays = [pa.array(range(line + 1, line + 1 + n), pa.int64()), pa.nulls(n, pa.string())]
+            for col in b.columns:
+                arrays.append(col if pa.types.is_string(col.type) else col.cast(pa.string()))
+            line += n
+            yield pa.RecordBatch.from_arrays(arrays, names=[LINE, MALFORMED, *headers])
+
+    return headers, gen()
+
+
+def open_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    """Headers and a stream of Arrow batches of text columns, with `_line` and `_malformed`."""
+    if not path.is_file():
+        raise InputError(f"Không tìm thấy tệp / file not found: {path}")
+    fmt = file_format(path)
+    if fmt == "csv":
+        return _csv_batches(path)
+    if fmt == "xlsx":
+        return _xlsx_batches(path)
+    if fmt == "jsonl":
+        return _jsonl_batches(path)
+    if fmt == "parquet":
+        return _parquet_batches(path)
+    raise InputError(f"Định dạng '{fmt}' chưa được hỗ trợ ở đây / format '{fmt}' is not accepted here")
+
+
+def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str,
+              progress: Progress | None = None) -> LoadedFile:
+    """Stream a file into a new DuckDB table `table` (all text) and return what was read."""
+    headers, batches = open_batches(path)
+    schema = pa.schema([(LINE, pa.int64()), (MALFORMED, pa.string())] + [(h, pa.string()) for h in headers])
+    con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    empty = pa.Table.from_batches([], schema=schema)  # noqa: F841 - referenced by DuckDB below
+    con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM empty')
+    total = 0
+    for b in batches:
+        chunk = pa.Table.from_batches([b])  # noqa: F841 - referenced by DuckDB below
+        con.execute(f'INSERT INTO "{table}" SELECT * FROM chunk')
+        total += b.num_rows
+        if progress:
+            progress(total)
+    return LoadedFile(table, headers, total, checksum(path), file_format(path))

@@ -1,0 +1,309 @@
+"""Import a register snapshot: read, validate and normalise on DuckDB, then merge set-based into the database.
+
+Every input row ends in exactly one outcome: imported, updated, unchanged or rejected. Rejected rows
+go to a CSV file with their line number and reasons. The whole merge is one transaction: a killed
+import leaves the register as it was, and running it again gives the same result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+from duckdb import DuckDBPyConnection
+from sqlalchemy import Connection, bindparam, text
+from sqlalchemy.orm import Session
+
+from vaxlink.domain.admin_units import Level, Structure, admin_units, normalise_code
+from vaxlink.domain.dates import PartialDate, parse_date
+from vaxlink.domain.errors import InputError, Problem
+from vaxlink.domain.interchange import REGISTER_COLUMNS, map_headers
+from vaxlink.domain.names import canonical_name, fold_name, split_name
+from vaxlink.domain.sex import parse_sex
+from vaxlink.files.read import load_file
+from vaxlink.matching import normalise
+from vaxlink.matching.normalise import quote
+from vaxlink.settings import Settings
+from vaxlink.storage import bulk
+from vaxlink.storage.models import RegisterImport, UtcDateTime, utcnow
+
+Progress = Callable[[str, int, int | None], None]
+
+REASONS: dict[str, tuple[str, str]] = {
+    "MALFORMED_ROW": ("Dòng sai cấu trúc (số cột không khớp)", "malformed row (wrong number of fields)"),
+    "ID_EMPTY": ("Thiếu số định danh", "personal id missing"),
+    "ID_NOT_DIGITS": ("Số định danh chứa ký tự không phải số", "personal id has non-digits"),
+    "ID_LENGTH": ("Số định danh không đủ 12 chữ số", "personal id is not 12 digits"),
+    "ID_UNKNOWN_PLACE": ("Mã nơi đăng ký khai sinh không hợp lệ", "unknown place-of-registration prefix"),
+    "ID_BIRTH_YEAR_FUTURE": ("Năm sinh mã hóa trong số định danh ở tương lai", "birth year encoded in the id is in the future"),
+    "MISSING_NAME": ("Thiếu họ và tên", "full name missing"),
+    "MISSING_DOB": ("Thiếu ngày sinh", "date of birth missing"),
+    "BAD_DOB": ("Ngày sinh không hợp lệ", "date of birth unreadable or impossible"),
+    "MISSING_SEX": ("Thiếu giới tính", "sex missing"),
+    "BAD_SEX": ("Giới tính không hợp lệ", "sex unreadable"),
+    "ID_SEX_MISMATCH": ("Giới tính không khớp với số định danh", "sex differs from the one encoded in the id"),
+    "ID_BIRTH_YEAR_MISMATCH": ("Năm sinh không khớp với số định danh", "birth year differs from the one encoded in the id"),
+    "MISSING_WARD": ("Thiếu mã xã thường trú", "permanent ward code missing"),
+    "UNKNOWN_WARD": ("Mã xã thường trú không có trong danh mục", "permanent ward code not in the official list"),
+    "UNKNOWN_CURRENT_WARD": ("Mã xã nơi ở hiện tại không có trong danh mục", "current ward code not in the official list"),
+    "BAD_OLD_ID": ("Số CMND cũ không đủ 9 chữ số", "old id card number is not 9 digits"),
+    "DUPLICATE_ROW": ("Dòng trùng lặp (cùng số định danh, cùng nội dung)", "repeated row (same id, same content)"),
+    "DUPLICATE_ID_CONFLICT": ("Số định danh xuất hiện nhiều lần với nội dung khác nhau", "id appears several times with different content"),
+}
+
+STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("personal_id", "VARCHAR(12)"), ("old_id", "VARCHAR(20)"), ("full_name", "VARCHAR(200)"),
+    ("name_key", "VARCHAR(200)"), ("family_name", "VARCHAR(60)"), ("middle_name", "VARCHAR(120)"),
+    ("given_name", "VARCHAR(60)"), ("birth_date", "DATE"), ("birth_precision", "VARCHAR(5)"),
+    ("birth_year", "INTEGER"), ("sex", "VARCHAR(1)"), ("permanent_ward_code", "VARCHAR(5)"),
+    ("permanent_units", "VARCHAR(6)"), ("current_ward_code", "VARCHAR(5)"), ("current_units", "VARCHAR(6)"),
+    ("address", "VARCHAR(400)"), ("phone", "VARCHAR(20)"), ("household_id", "VARCHAR(40)"),
+    ("extra", "TEXT"), ("row_hash", "VARCHAR(32)"),
+)
+CITIZEN_COLUMNS = [c for c, _ in STAGE_COLUMNS if c != "old_id"]
+
+
+@dataclass
+class ImportResult:
+    import_id: int
+    rows: int
+    imported: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rejects_file: Path | None
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def balanced(self) -> bool:
+        return self.imported + self.updated + self.unchanged + self.rejected == self.rows
+
+
+def _name_parts(v: str) -> tuple[str, str, str, str, str]:
+    canon = canonical_name(v)
+    parts = split_name(canon)
+    return canon, fold_name(canon), parts.family, parts.middle, parts.given
+
+
+def _dob(v: str) -> tuple[object, str | None, int | None, str | None]:
+    d = parse_date(v)
+    if isinstance(d, Problem):
+        return None, None, None, d.code
+    assert isinstance(d, PartialDate)
+    return d.earliest(), d.precision.value, d.year, None
+
+
+def _ward(structure: Structure) -> Callable[[str], tuple[str | None, bool]]:
+    units = admin_units()
+
+    def fn(v: str) -> tuple[str | None, bool]:
+        code = normalise_code(v, Level.WARD)
+        return code, code is not None and units.ward(code, structure) is not None
+
+    return fn
+
+
+def _sex(v: str) -> tuple[str | None]:
+    s = parse_sex(v)
+    return (None if s is None else s.value,)
+
+
+def import_register(
+    session: Session,
+    settings: Settings,
+    path: Path,
+    *,
+    units: Structure = Structure.LEGACY,
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Validate `path` and merge it into the register in the session's transaction (flushes, never commits)."""
+    note = progress or (lambda _stage, _done, _total: None)
+    con = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
+    try:
+        loaded = load_file(con, path, "raw", progress=lambda n: note("read", n, None))
+        mapping = map_headers(loaded.headers, REGISTER_COLUMNS)
+        if mapping.missing:
+            raise InputError(
+                "Thiếu cột bắt buộc / missing required columns: " + ", ".join(mapping.missing)
+                + f" (found: {', '.join(loaded.headers)})"
+            )
+        if mapping.duplicates:
+            raise InputError("Cột bị lặp / columns given twice: " + ", ".join(mapping.duplicates))
+        rejects_path = rejects_path or Path.cwd() / f"{path.stem}.rejects.csv"
+        note("check", 0, loaded.rows)
+        _check(con, mapping.columns, list(mapping.extra), units)
+        note("check", loaded.rows, loaded.rows)
+
+        rec = RegisterImport(file_name=path.name, checksum=loaded.checksum, units=units.value, status="running",
+                             started_at=utcnow(), rows_total=loaded.rows)
+        session.add(rec)
+        session.flush()
+
+        reasons = dict(con.execute(
+            "SELECT r, count(*) FROM (SELECT unnest(problems) r FROM checked) GROUP BY r ORDER BY 2 DESC"
+        ).fetchall())
+        rejected = con.execute("SELECT count(*) FROM checked WHERE len(problems) > 0").fetchall()[0][0]
+        wrote_rejects = _write_rejects(con, mapping.columns, rejects_path) if rejected else None
+
+        conn = session.connection()
+        counts = _merge(conn, con, rec.id, note)
+        rec.imported, rec.updated, rec.unchanged = counts
+        rec.rejected = int(rejected)
+        rec.rejects_file = str(wrote_rejects) if wrote_rejects else None
+        rec.status = "done"
+        rec.finished_at = utcnow()
+        session.flush()
+        result = ImportResult(rec.id, loaded.rows, *counts, int(rejected), wrote_rejects,
+                              {str(k): int(v) for k, v in reasons.items()})
+        if not result.balanced:  # pragma: no cover - would mean a row was lost or counted twice
+            raise RuntimeError(f"import counts do not add up: {result}")
+        return result
+    finally:
+        con.close()
+
+
+def _check(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str],
+           units: Structure) -> None:
+    def col(name: str) -> str:
+        return f"nullif(trim({quote(cols[name])}), '')" if name in cols else "NULL::VARCHAR"
+
+    extra_sql = (
+        "to_json(struct_pack(" + ", ".join(f"{quote(h)} := {quote(h)}" for h in extra) + "))::VARCHAR"
+        if extra else "NULL::VARCHAR"
+    )
+    con.execute(f"""CREATE TABLE src AS SELECT _line AS line, _malformed AS malformed,
+        {", ".join(f"{col(c.name)} AS {c.name}" for c in REGISTER_COLUMNS)}, {extra_sql} AS extra FROM raw""")
+    normalise.map_distinct(con, "SELECT full_name FROM src", _name_parts,
+                           pa.schema([("canonical", pa.string()), ("fold", pa.string()), ("family", pa.string()),
+                                      ("middle", pa.string()), ("given", pa.string())]), "m_name")
+    normalise.map_distinct(con, "SELECT date_of_birth FROM src", _dob,
+                           pa.schema([("d", pa.date32()), ("precision", pa.string()), ("year", pa.int32()),
+                                      ("problem", pa.string())]), "m_dob")
+    normalise.map_distinct(con, "SELECT sex FROM src", _sex, pa.schema([("sex", pa.string())]), "m_sex")
+    normalise.map_distinct(con, "SELECT permanent_ward_code FROM src UNION ALL SELECT current_ward_code FROM src",
+                           _ward(units), pa.schema([("code", pa.string()), ("known", pa.bool_())]), "m_ward")
+    pid = normalise.personal_id_sql("s.personal_id")
+    old = "regexp_replace(s.old_id, '[\\s.\\-]', '', 'g')"
+    con.execute(f"""CREATE TABLE checked0 AS SELECT s.line, s.personal_id AS raw_personal_id,
+        {pid["digits"]} AS personal_id, {old} AS old_id,
+        n.canonical AS full_name, n.fold AS name_key, n.family AS family_name, n.middle AS middle_name,
+        n.given AS given_name, d.d AS birth_date, d.precision AS birth_precision, d.year AS birth_year,
+        x.sex AS sex, pw.code AS permanent_ward_code, '{units.value}' AS permanent_units,
+        coalesce(cw.code, pw.code) AS current_ward_code, '{units.value}' AS current_units,
+        s.address, s.phone, s.household_id, s.extra,
+        list_filter([
+          CASE WHEN s.malformed IS NOT NULL THEN 'MALFORMED_ROW' END,
+          {pid["problem"]},
+          CASE WHEN coalesce(n.canonical, '') = '' THEN 'MISSING_NAME' END,
+          CASE WHEN s.date_of_birth IS NULL THEN 'MISSING_DOB' WHEN d.problem IS NOT NULL THEN 'BAD_DOB' END,
+          CASE WHEN s.sex IS NULL THEN 'MISSING_SEX' WHEN x.sex IS NULL THEN 'BAD_SEX' END,
+          CASE WHEN ({pid["problem"]}) IS NULL AND x.sex IS NOT NULL AND {pid["sex"]} <> x.sex
+               THEN 'ID_SEX_MISMATCH' END,
+          CASE WHEN ({pid["problem"]}) IS NULL AND d.year IS NOT NULL AND {pid["birth_year"]} <> d.year
+               THEN 'ID_BIRTH_YEAR_MISMATCH' END,
+          CASE WHEN s.permanent_ward_code IS NULL THEN 'MISSING_WARD' WHEN NOT pw.known THEN 'UNKNOWN_WARD' END,
+          CASE WHEN s.current_ward_code IS NOT NULL AND NOT cw.known THEN 'UNKNOWN_CURRENT_WARD' END,
+          CASE WHEN s.old_id IS NOT NULL AND NOT regexp_full_match({old}, '[0-9]{{9}}') THEN 'BAD_OLD_ID' END
+        ], r -> r IS NOT NULL) AS problems
+      FROM src s
+      LEFT JOIN m_name n ON n.value = s.full_name
+      LEFT JOIN m_dob d ON d.value = s.date_of_birth
+      LEFT JOIN m_sex x ON x.value = s.sex
+      LEFT JOIN m_ward pw ON pw.value = s.permanent_ward_code
+      LEFT JOIN m_ward cw ON cw.value = s.current_ward_code""")
+    hashed = "md5(concat_ws('|', " + ", ".join(
+        f"coalesce(CAST({c} AS VARCHAR), '')" for c, _ in STAGE_COLUMNS if c != "row_hash") + "))"
+    # Duplicates are judged among rows that are otherwise valid: identical repeats keep their first
+    # occurrence; the same id with different content is rejected everywhere, since neither can be trusted.
+    con.execute(f"""CREATE TABLE checked AS
+      WITH h AS (SELECT *, {hashed} AS row_hash FROM checked0),
+      w AS (SELECT *,
+              CASE WHEN len(problems) = 0 THEN row_number() OVER (PARTITION BY personal_id, len(problems) = 0
+                                                                  ORDER BY line) END AS rn,
+              CASE WHEN len(problems) = 0 THEN
+                min(row_hash) OVER (PARTITION BY personal_id, len(problems) = 0)
+                <> max(row_hash) OVER (PARTITION BY personal_id, len(problems) = 0) END AS conflict
+            FROM h)
+      SELECT * EXCLUDE (problems, rn, conflict),
+        CASE WHEN conflict THEN ['DUPLICATE_ID_CONFLICT'] WHEN rn > 1 THEN ['DUPLICATE_ROW'] ELSE problems END
+          AS problems
+      FROM w ORDER BY line""")
+
+
+def _write_rejects(con: DuckDBPyConnection, cols: dict[str, str], out: Path) -> Path:
+    msgs = "CASE r " + " ".join(f"WHEN '{k}' THEN '{vi} / {en}'" for k, (vi, en) in REASONS.items()) + " ELSE r END"
+    originals = ", ".join(f"s.{c.name}" for c in REGISTER_COLUMNS)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"""COPY (
+        SELECT c.line, array_to_string(c.problems, ';') AS reasons,
+               array_to_string(list_transform(c.problems, r -> {msgs}), '; ') AS message, {originals}
+        FROM checked c JOIN src s ON s.line = c.line
+        WHERE len(c.problems) > 0 ORDER BY c.line
+    ) TO '{str(out).replace("'", "''")}' (HEADER, DELIMITER ',')""")
+    return out
+
+
+def _merge(conn: Connection, con: DuckDBPyConnection, import_id: int,
+           note: Progress) -> tuple[int, int, int]:
+    is_pg = conn.dialect.name == "postgresql"
+    cols = ", ".join(f"{c} {t}" for c, t in STAGE_COLUMNS)
+    conn.exec_driver_sql("DROP TABLE IF EXISTS citizen_stage")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE citizen_stage ({cols})")
+    total = con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0").fetchall()[0][0]
+    reader = con.execute(
+        f"SELECT {', '.join(c for c, _ in STAGE_COLUMNS)} FROM checked WHERE len(problems) = 0"
+    ).to_arrow_reader(100_000)
+
+    def batches():  # type: ignore[no-untyped-def]
+        done = 0
+        for b in reader:
+            done += b.num_rows
+            note("load", done, total)
+            yield b
+
+    bulk.load_batches(conn, "citizen_stage", batches())
+    conn.exec_driver_sql("CREATE UNIQUE INDEX ix_citizen_stage_pid ON citizen_stage (personal_id)")
+    if is_pg:
+        conn.exec_driver_sql("ANALYZE citizen_stage")
+    note("merge", 0, None)
+    counts = conn.execute(text("""
+        SELECT coalesce(sum(CASE WHEN c.id IS NULL THEN 1 ELSE 0 END), 0),
+               coalesce(sum(CASE WHEN c.id IS NOT NULL AND c.row_hash <> s.row_hash THEN 1 ELSE 0 END), 0),
+               coalesce(sum(CASE WHEN c.row_hash = s.row_hash THEN 1 ELSE 0 END), 0)
+        FROM citizen_stage s LEFT JOIN citizen c ON c.personal_id = s.personal_id""")).one()
+    now = bindparam("now", utcnow(), type_=UtcDateTime)
+    params = {"imp": import_id, "src": f"import:{import_id}"}
+    history = " UNION ALL ".join(
+        f"""SELECT c.id, '{f}', CAST(c.{f} AS VARCHAR(200)), CAST(s.{f} AS VARCHAR(200)), 'register snapshot',
+                   :src, :now FROM citizen c JOIN citizen_stage s ON s.personal_id = c.personal_id
+            WHERE c.row_hash <> s.row_hash AND c.{f} <> s.{f}"""
+        for f in ("full_name", "birth_date", "sex"))
+    conn.execute(text(f"""INSERT INTO citizen_change (citizen_id, field, old_value, new_value, reason, source,
+                          changed_at) {history}""").bindparams(now), params)
+    extra = "CAST(s.extra AS JSON)" if is_pg else "s.extra"
+    sets = ", ".join(f"{c} = {extra if c == 'extra' else 's.' + c}" for c in CITIZEN_COLUMNS if c != "personal_id")
+    conn.execute(text(f"""UPDATE citizen SET {sets}, version = citizen.version + 1, updated_at = :now,
+                          last_import_id = :imp
+                          FROM citizen_stage s
+                          WHERE citizen.personal_id = s.personal_id AND citizen.row_hash <> s.row_hash"""
+                      ).bindparams(now), params)
+    select_cols = ", ".join(extra if c == "extra" else f"s.{c}" for c in CITIZEN_COLUMNS)
+    conn.execute(text(f"""INSERT INTO citizen ({", ".join(CITIZEN_COLUMNS)}, status, version, created_at,
+                          updated_at, last_import_id)
+                          SELECT {select_cols}, 'active', 1, :now, :now, :imp FROM citizen_stage s
+                          WHERE NOT EXISTS (SELECT 1 FROM citizen c WHERE c.personal_id = s.personal_id)"""
+                      ).bindparams(now), params)
+    conn.execute(text("""INSERT INTO citizen_alias (citizen_id, alias, kind, created_at)
+                         SELECT c.id, s.old_id, 'cmnd', :now FROM citizen_stage s
+                         JOIN citizen c ON c.personal_id = s.personal_id
+                         WHERE s.old_id IS NOT NULL AND NOT EXISTS (
+                           SELECT 1 FROM citizen_alias a
+                           WHERE a.citizen_id = c.id AND a.alias = s.old_id AND a.kind = 'cmnd')"""
+                      ).bindparams(now))
+    conn.exec_driver_sql("DROP TABLE citizen_stage")
+    note("merge", 1, 1)
+    return int(counts[0]), int(counts[1]), int(counts[2])
+

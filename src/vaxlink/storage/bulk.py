@@ -1,0 +1,76 @@
+"""Set-based loading of Arrow batches into a table: COPY on PostgreSQL, executemany on SQLite.
+
+Runs on the caller's connection, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from sqlalchemy import Connection
+
+
+def _driver_connection(conn: Connection) -> object:
+    return conn.connection.driver_connection
+
+
+def load_batches(conn: Connection, table: str, batches: Iterable[pa.RecordBatch]) -> int:
+    """Append every batch to `table` (columns matched by the batches' field names). Returns rows loaded."""
+    if conn.dialect.name == "postgresql":
+        return _copy_pg(conn, table, batches)
+    return _executemany(conn, table, batches)
+
+
+def _copy_pg(conn: Connection, table: str, batches: Iterable[pa.RecordBatch]) -> int:
+    raw = _driver_connection(conn)
+    total = 0
+    cur = raw.cursor()  # type: ignore[attr-defined]
+    copy = None
+    try:
+        for b in batches:
+            if copy is None:
+                cols = ", ".join(f'"{n}"' for n in b.schema.names)
+                copy = cur.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)")
+                copy.__enter__()
+            buf = io.BytesIO()
+            pacsv.write_csv(b, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+            copy.write(buf.getvalue())
+            total += b.num_rows
+        if copy is not None:
+            copy.__exit__(None, None, None)
+    except BaseException as e:
+        if copy is not None:
+            copy.__exit__(type(e), e, e.__traceback__)
+        raise
+    finally:
+        cur.close()
+    return total
+
+
+def _rows(b: pa.RecordBatch) -> Iterator[tuple[object, ...]]:
+    cols = [c.to_pylist() for c in b.columns]
+    return zip(*cols, strict=True)
+
+
+def _executemany(conn: Connection, table: str, batches: Iterable[pa.RecordBatch]) -> int:
+    raw = _driver_connection(conn)
+    total = 0
+    cur = raw.cursor()  # type: ignore[attr-defined]
+    try:
+        for b in batches:
+            names = b.schema.names
+            sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+            cur.executemany(sql, _rows(_sqlite_ready(b)))
+            total += b.num_rows
+    finally:
+        cur.close()
+    return total
+
+
+def _sqlite_ready(b: pa.RecordBatch) -> pa.RecordBatch:
+    # SQLite keeps dates as ISO text (as SQLAlchemy's Date type does): cast them before binding.
+    arrays = [c.cast(pa.string()) if pa.types.is_date(c.type) else c for c in b.columns]
+    return pa.RecordBatch.from_arrays(arrays, names=b.schema.names)

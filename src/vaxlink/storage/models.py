@@ -1,0 +1,297 @@
+"""SQLAlchemy models: the register, health batches, reconciliation, cases and the audit log.
+
+The schema itself is created by the Alembic migrations; these classes describe it for queries.
+Every stored administrative unit code carries the structure it belongs to (`legacy` or `2025`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Integer on SQLite so that the key is the rowid (auto-increment); BIGINT elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp on every backend (SQLite stores it naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every timestamp must carry its time zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# --- reference data -----------------------------------------------------------------------------
+
+
+class AdminUnitRow(Base):
+    """Official administrative units of both structures, loaded from the package data."""
+
+    __tablename__ = "admin_unit"
+    structure: Mapped[str] = mapped_column(String(6), primary_key=True)
+    level: Mapped[str] = mapped_column(String(8), primary_key=True)
+    code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(40))
+    parent_code: Mapped[str | None] = mapped_column(String(5))
+    province_code: Mapped[str] = mapped_column(String(2))
+
+
+class WardConversionRow(Base):
+    """The official legacy → 2025 ward table; a split legacy ward has several rows."""
+
+    __tablename__ = "ward_conversion"
+    old_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    new_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    new_province_code: Mapped[str] = mapped_column(String(2))
+    whole: Mapped[bool] = mapped_column(Boolean)
+
+
+# --- the register -------------------------------------------------------------------------------
+
+
+class RegisterImport(Base):
+    """One run of `registry import`: what file, and how every row ended."""
+
+    __tablename__ = "register_import"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(400))
+    checksum: Mapped[str] = mapped_column(String(64), index=True)
+    units: Mapped[str] = mapped_column(String(6))
+    status: Mapped[str] = mapped_column(String(12))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    rejects_file: Mapped[str | None] = mapped_column(String(400))
+
+
+class Citizen(Base):
+    """A person in the population register."""
+
+    __tablename__ = "citizen"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    personal_id: Mapped[str] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(60))
+    middle_name: Mapped[str] = mapped_column(String(120))
+    given_name: Mapped[str] = mapped_column(String(60))
+    # Earliest day of the registered date, with its precision (day / month / year).
+    birth_date: Mapped[date] = mapped_column(Date)
+    birth_precision: Mapped[str] = mapped_column(String(5))
+    birth_year: Mapped[int] = mapped_column(Integer)
+    sex: Mapped[str] = mapped_column(String(1))
+    permanent_ward_code: Mapped[str] = mapped_column(String(5))
+    permanent_units: Mapped[str] = mapped_column(String(6))
+    # Where the person lives now: the permanent ward unless the register says otherwise.
+    current_ward_code: Mapped[str] = mapped_column(String(5))
+    current_units: Mapped[str] = mapped_column(String(6))
+    address: Mapped[str | None] = mapped_column(String(400))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    household_id: Mapped[str | None] = mapped_column(String(40))
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    # Digest of the registered content: a re-imported unchanged row is recognised without comparing columns.
+    row_hash: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_import_id: Mapped[int | None] = mapped_column(ForeignKey("register_import.id"))
+
+    __table_args__ = (
+        Index("ix_citizen_name_key_birth_year", "name_key", "birth_year"),
+        Index("ix_citizen_current_ward", "current_units", "current_ward_code"),
+        Index("ix_citizen_household_id", "household_id"),
+        Index("ix_citizen_phone", "phone"),
+    )
+
+
+class CitizenAlias(Base):
+    """Other numbers that resolve to a citizen: the old CMND, numbers cancelled and re-established."""
+
+    __tablename__ = "citizen_alias"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
+    alias: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # cmnd | previous_id
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("alias", "kind", "citizen_id"),)
+
+
+class CitizenChange(Base):
+    """History of identity fields: every change of name, birth date, sex or number, with its reason."""
+
+    __tablename__ = "citizen_change"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
+    field: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[str | None] = mapped_column(String(400))
+    new_value: Mapped[str | None] = mapped_column(String(400))
+    reason: Mapped[str] = mapped_column(String(400))
+    source: Mapped[str] = mapped_column(String(60))  # import:<id> | case:<id> | counter
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    changed_by: Mapped[str | None] = mapped_column(String(80))
+
+
+# --- health batches and reconciliation ----------------------------------------------------------
+
+
+class Batch(Base):
+    """One dose file from health: identified by its source and content checksum."""
+
+    __tablename__ = "batch"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(80))
+    checksum: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(400))
+    status: Mapped[str] = mapped_column(String(12))  # staging | matching | done | failed
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    spec_version: Mapped[str | None] = mapped_column(String(40))
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    uploaded_by: Mapped[str | None] = mapped_column(String(80))
+    __table_args__ = (UniqueConstraint("source", "checksum"),)
+
+
+class DoseRecord(Base):
+    """One version of a health dose record; a later row with the same record_id is a new version."""
+
+    __tablename__ = "dose_record"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    source: Mapped[str] = mapped_column(String(80))
+    record_id: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer)
+    is_latest: Mapped[bool] = mapped_column(Boolean)
+    line_no: Mapped[int] = mapped_column(Integer)
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    date_of_birth: Mapped[str | None] = mapped_column(String(40))
+    sex: Mapped[str | None] = mapped_column(String(20))
+    id_number: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(400))
+    ward_code: Mapped[str | None] = mapped_column(String(10))
+    vaccination_date: Mapped[date | None] = mapped_column(Date)
+    dose_number: Mapped[int | None] = mapped_column(Integer)
+    vaccine: Mapped[str | None] = mapped_column(String(120))
+    vaccine_code: Mapped[str | None] = mapped_column(String(40))
+    lot_number: Mapped[str | None] = mapped_column(String(60))
+    site: Mapped[str | None] = mapped_column(String(200))
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    __table_args__ = (
+        UniqueConstraint("source", "record_id", "version"),
+        Index("ix_dose_record_latest", "source", "record_id", "is_latest"),
+    )
+
+
+class MatchResult(Base):
+    """The reconciliation outcome of the latest version of a dose record."""
+
+    __tablename__ = "match_result"
+    dose_record_id: Mapped[int] = mapped_column(ForeignKey("dose_record.id"), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(10))  # linked | confirmed | review | unmatched | rejected
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), index=True)
+    candidate_citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"))
+    score: Mapped[float | None] = mapped_column(Float)
+    reasons: Mapped[str] = mapped_column(String(400), default="")
+    blame: Mapped[str | None] = mapped_column(String(10))  # health | register | both
+    ward_code: Mapped[str | None] = mapped_column(String(5))
+    ward_units: Mapped[str | None] = mapped_column(String(6))
+    spec_version: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __table_args__ = (Index("ix_match_result_ward_outcome", "ward_units", "ward_code", "outcome"),)
+
+
+class Case(Base):
+    """A piece of work on a ward's worklist: a conflict, an unmatched record, a correction or verification request."""
+
+    __tablename__ = "work_case"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16))  # open | pending_approval | closed
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    ward_code: Mapped[str] = mapped_column(String(5))
+    ward_units: Mapped[str] = mapped_column(String(6))
+    dose_record_id: Mapped[int | None] = mapped_column(ForeignKey("dose_record.id"), index=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), index=True)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolution: Mapped[str | None] = mapped_column(String(24))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    assigned_to: Mapped[str | None] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __table_args__ = (Index("ix_work_case_ward_status", "ward_units", "ward_code", "status", "created_at"),)
+
+
+class AuditEvent(Base):
+    """Who did what to which record, in which jurisdiction, when and why; hash-chained."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60))
+    resource_type: Mapped[str] = mapped_column(String(40))
+    resource_id: Mapped[str | None] = mapped_column(String(80))
+    jurisdiction: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(400))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,165 @@
+"""Register import: every row ends in one counted outcome; re-import is idempotent; a newer snapshot updates."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import openpyxl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import func, select
+
+from vaxlink.domain.errors import InputError
+from vaxlink.services.registry_import import import_register
+from vaxlink.storage.db import transaction
+from vaxlink.storage.models import Citizen, CitizenAlias, CitizenChange
+
+VI_HEADER = ["Số định danh", "Số CMND", "Họ và tên", "Ngày sinh", "Giới tính", "Mã xã thường trú",
+             "Mã xã nơi ở hiện tại", "Địa chỉ", "Số điện thoại", "Mã hộ", "Nghề nghiệp"]
+GOOD = [
+    ["077090001234", "273456789", "Nguyễn Văn An", "15/03/1990", "Nam", "26560", "", "Số 1 Phước Trung", "0901000001", "H1", "nông dân"],
+    ["077190004321", "", "NGUYỄN  thị hoà", "1990-07-02", "Nữ", "26560", "26554", "Số 1 Phước Trung", "0901000001", "H1", ""],
+    ["077203000111", "", "Trần Minh Khôi", "2003", "M", "26554", "", "", "", "H2", ""],
+]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]], bom: bool = True) -> Path:
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def run_import(settings, path: Path, **kw):
+    from vaxlink.storage.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as s:
+            return import_register(s, settings, path, rejects_path=path.with_suffix(".rejects.csv"), **kw)
+    finally:
+        engine.dispose()
+
+
+def citizens(engine) -> dict[str, Citizen]:
+    with transaction(engine) as s:
+        return {c.personal_id: c for c in s.scalars(select(Citizen))}
+
+
+@pytest.mark.db
+def test_first_import_loads_every_valid_row_with_canonical_names(settings, engine, tmp_path):
+    r = run_import(settings, write_csv(tmp_path / "reg.csv", VI_HEADER, GOOD))
+    assert (r.rows, r.imported, r.updated, r.unchanged, r.rejected) == (3, 3, 0, 0, 0)
+    got = citizens(engine)
+    hoa = got["077190004321"]
+    assert hoa.full_name == "Nguyễn Thị Hòa"
+    assert hoa.name_key == "nguyen thi hoa"
+    assert (hoa.family_name, hoa.middle_name, hoa.given_name) == ("Nguyễn", "Thị", "Hòa")
+    assert hoa.sex == "F" and hoa.current_ward_code == "26554" and hoa.permanent_ward_code == "26560"
+    khoi = got["077203000111"]
+    assert (khoi.birth_precision, khoi.birth_year, khoi.birth_date.isoformat()) == ("year", 2003, "2003-01-01")
+    assert khoi.current_ward_code == "26554" and khoi.permanent_units == "legacy"
+    assert got["077090001234"].extra == {"Nghề nghiệp": "nông dân"}
+    with transaction(engine) as s:
+        aliases = s.execute(select(CitizenAlias.alias, CitizenAlias.kind)).all()
+    assert aliases == [("273456789", "cmnd")]
+
+
+@pytest.mark.db
+def test_same_snapshot_twice_changes_nothing(settings, engine, tmp_path):
+    path = write_csv(tmp_path / "reg.csv", VI_HEADER, GOOD)
+    run_import(settings, path)
+    before = {k: (c.version, c.updated_at) for k, c in citizens(engine).items()}
+    r = run_import(settings, path)
+    assert (r.imported, r.updated, r.unchanged, r.rejected) == (0, 0, 3, 0)
+    assert {k: (c.version, c.updated_at) for k, c in citizens(engine).items()} == before
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(CitizenAlias)) == 1
+        assert s.scalar(select(func.count()).select_from(CitizenChange)) == 0
+
+
+@pytest.mark.db
+def test_newer_snapshot_updates_and_keeps_identity_history(settings, engine, tmp_path):
+    run_import(settings, write_csv(tmp_path / "v1.csv", VI_HEADER, GOOD))
+    newer = [row[:] for row in GOOD]
+    newer[0][2] = "Nguyễn Văn Ân"  # corrected name
+    newer.append(["077095000555", "", "Lê Thị Mai", "01/01/1995", "Nữ", "26554", "", "", "", "", ""])
+    r = run_import(settings, write_csv(tmp_path / "v2.csv", VI_HEADER, newer))
+    assert (r.imported, r.updated, r.unchanged, r.rejected) == (1, 1, 2, 0)
+    got = citizens(engine)
+    assert got["077090001234"].full_name == "Nguyễn Văn Ân" and got["077090001234"].version == 2
+    with transaction(engine) as s:
+        changes = s.execute(select(CitizenChange.field, CitizenChange.old_value, CitizenChange.new_value)).all()
+    assert changes == [("full_name", "Nguyễn Văn An", "Nguyễn Văn Ân")]
+
+
+@pytest.mark.db
+def test_bad_rows_are_rejected_with_line_and_reason_and_the_rest_goes_on(settings, engine, tmp_path):
+    rows = [
+        GOOD[0],
+        ["07709000123", "", "Sai Độ Dài", "01/01/1990", "Nam", "26560", "", "", "", "", ""],      # 11 digits
+        ["077190009999", "", "Nam Mà Lẻ", "01/01/1990", "Nam", "26560", "", "", "", "", ""],      # odd G = female
+        ["077085009999", "", "Sai Năm", "01/01/1990", "Nam", "26560", "", "", "", "", ""],        # year 85 vs 1990
+        ["077090007777", "", "Không Có Xã", "01/01/1990", "Nam", "99999", "", "", "", "", ""],    # unknown ward
+        ["077090008888", "", "Ngày Sai", "31/02/1990", "Nam", "26560", "", "", "", "", ""],       # impossible date
+        ["077090001234", "273456789", "Nguyễn Văn An", "15/03/1990", "Nam", "26560", "", "Số 1 Phước Trung", "0901000001", "H1", "nông dân"],  # same row again
+        ["077190006666", "", "Trùng Một", "01/01/1990", "Nữ", "26560", "", "", "", "", ""],
+        ["077190006666", "", "Trùng Hai", "01/01/1990", "Nữ", "26560", "", "", "", "", ""],       # same id, other person
+        ["", "", "", "", "", "", "", "", "", "", ""],                                              # blank line: no record
+        ["098090001111", "", "Sai Tỉnh", "01/01/1990", "Nam", "26560", "", "", "", "", ""],       # prefix 098 unknown
+        ["077090002222", "12345", "Cmnd Ngắn", "01/01/1990", "Nam", "26560", "", "", "", "", ""], # old id too short
+    ]
+    path = write_csv(tmp_path / "reg.csv", VI_HEADER, rows)
+    with path.open("a", encoding="utf-8") as f:
+        f.write("077090003333,only,three\n")  # malformed: too few fields
+    r = run_import(settings, path)
+    assert r.rows == 12 and r.imported == 1 and r.rejected == 11 and r.balanced
+    with r.rejects_file.open(encoding="utf-8") as f:
+        rejects = {int(row["line"]): row["reasons"] for row in csv.DictReader(f)}
+    assert rejects == {
+        3: "ID_LENGTH", 4: "ID_SEX_MISMATCH", 5: "ID_BIRTH_YEAR_MISMATCH", 6: "UNKNOWN_WARD", 7: "BAD_DOB",
+        8: "DUPLICATE_ROW", 9: "DUPLICATE_ID_CONFLICT", 10: "DUPLICATE_ID_CONFLICT", 12: "ID_UNKNOWN_PLACE",
+        13: "BAD_OLD_ID", 14: rejects[14],
+    }
+    assert rejects[14].startswith("MALFORMED_ROW;")
+    assert set(citizens(engine)) == {"077090001234"}
+
+
+@pytest.mark.db
+def test_english_headers_parquet_and_xlsx_give_the_same_register(settings, engine, tmp_path):
+    en = ["personal_id", "old_id", "full_name", "date_of_birth", "sex", "permanent_ward_code",
+          "current_ward_code", "address", "phone", "household_id", "occupation"]
+    table = pa.table({h: [row[i] or None for row in GOOD] for i, h in enumerate(en)})
+    pq.write_table(table, tmp_path / "reg.parquet")
+    r = run_import(settings, tmp_path / "reg.parquet")
+    assert (r.imported, r.rejected) == (3, 0)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([h.upper() for h in en])
+    for row in GOOD:
+        ws.append([v or None for v in row])
+    wb.save(tmp_path / "reg.xlsx")
+    r = run_import(settings, tmp_path / "reg.xlsx")
+    assert (r.imported, r.updated, r.unchanged, r.rejected) == (0, 0, 3, 0)
+
+
+@pytest.mark.db
+def test_a_file_without_required_columns_is_refused_whole(settings, engine, tmp_path):
+    path = write_csv(tmp_path / "reg.csv", ["Họ và tên", "Ngày sinh"], [["A", "1990"]])
+    with pytest.raises(InputError, match="personal_id"):
+        run_import(settings, path)
+    assert citizens(engine) == {}
+
+
+@pytest.mark.db
+def test_2025_units_are_checked_against_the_new_list(settings, engine, tmp_path):
+    from vaxlink.domain.admin_units import Structure
+
+    rows = [GOOD[0][:5] + ["26560"] + GOOD[0][6:], GOOD[2][:5] + ["26554"] + GOOD[2][6:]]
+    r = run_import(settings, write_csv(tmp_path / "reg.csv", VI_HEADER, rows), units=Structure.CURRENT)
+    # 26560 is Phường Bà Rịa after the reform; 26554 (Phước Nguyên) was merged into it and no longer exists.
+    assert (r.imported, r.rejected, r.reasons) == (1, 1, {"UNKNOWN_WARD": 1})
+    assert citizens(engine)["077090001234"].permanent_units == "2025"
