@@ -269,12 +269,14 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str,
     headers, batches = open_batches(path)
     schema = pa.schema([(LINE, pa.int64()), (MALFORMED, pa.string())] + [(h, pa.string()) for h in headers])
     con.execute(f'DROP TABLE IF EXISTS "{table}"')
-    empty = pa.Table.from_batches([], schema=schema)  # noqa: F841 - referenced by DuckDB below
-    con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM empty')
+    con.register("_chunk", pa.Table.from_batches([], schema=schema))
+    con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _chunk')
+    con.unregister("_chunk")
     total = 0
     for b in batches:
-        chunk = pa.Table.from_batches([b])  # noqa: F841 - referenced by DuckDB below
-        con.execute(f'INSERT INTO "{table}" SELECT * FROM chunk')
+        con.register("_chunk", pa.Table.from_batches([b]))
+        con.execute(f'INSERT INTO "{table}" SELECT * FROM _chunk')
+        con.unregister("_chunk")
         total += b.num_rows
         if progress:
             progress(total)

@@ -48,8 +48,11 @@ def map_distinct(
     cols: dict[str, list[Any]] = {"value": values}
     for i, field in enumerate(schema):
         cols[field.name] = [r[i] for r in results]
-    table = pa.table(cols, schema=pa.schema([pa.field("value", pa.string()), *schema]))  # noqa: F841
-    con.execute(f"CREATE OR REPLACE TABLE {quote(target)} AS SELECT * FROM table")
+    con.register("_mapped", pa.table(cols, schema=pa.schema([pa.field("value", pa.string()), *schema])))
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {quote(target)} AS SELECT * FROM _mapped")
+    finally:
+        con.unregister("_mapped")
     return len(values)
 
 

@@ -207,7 +207,7 @@ def _check(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str],
           CASE WHEN s.permanent_ward_code IS NULL THEN 'MISSING_WARD' WHEN NOT pw.known THEN 'UNKNOWN_WARD' END,
           CASE WHEN s.current_ward_code IS NOT NULL AND NOT cw.known THEN 'UNKNOWN_CURRENT_WARD' END,
           CASE WHEN s.old_id IS NOT NULL AND NOT regexp_full_match({old}, '[0-9]{{9}}') THEN 'BAD_OLD_ID' END
-        ], r -> r IS NOT NULL) AS problems
+        ], lambda r: r IS NOT NULL) AS problems
       FROM src s
       LEFT JOIN m_name n ON n.value = s.full_name
       LEFT JOIN m_dob d ON d.value = s.date_of_birth
@@ -239,7 +239,7 @@ def _write_rejects(con: DuckDBPyConnection, cols: dict[str, str], out: Path) -> 
     out.parent.mkdir(parents=True, exist_ok=True)
     con.execute(f"""COPY (
         SELECT c.line, array_to_string(c.problems, ';') AS reasons,
-               array_to_string(list_transform(c.problems, r -> {msgs}), '; ') AS message, {originals}
+               array_to_string(list_transform(c.problems, lambda r: {msgs}), '; ') AS message, {originals}
         FROM checked c JOIN src s ON s.line = c.line
         WHERE len(c.problems) > 0 ORDER BY c.line
     ) TO '{str(out).replace("'", "''")}' (HEADER, DELIMITER ',')""")
@@ -253,7 +253,7 @@ def _merge(conn: Connection, con: DuckDBPyConnection, import_id: int,
     conn.exec_driver_sql("DROP TABLE IF EXISTS citizen_stage")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE citizen_stage ({cols})")
     total = con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0").fetchall()[0][0]
-    reader = con.execute(
+    reader = con.sql(
         f"SELECT {', '.join(c for c, _ in STAGE_COLUMNS)} FROM checked WHERE len(problems) = 0"
     ).to_arrow_reader(100_000)
 

@@ -50,7 +50,9 @@ def sync_reference_data(session: Session) -> int:
         session.execute(AdminUnitRow.__table__.insert(), [
             {"structure": u.structure.value, "level": u.level.value, "code": u.code, "name": u.name,
              "kind": u.kind, "parent_code": u.parent_code, "province_code": u.province_code} for u in units])
-    conversions = {(c.old_code, c.new_code): c for w in reg.wards(Structure.LEGACY) for c in reg.convert_ward(w.code)}
+    # Rows without an old ward code (whole districts that became special zones) map no legacy ward.
+    conversions = {(c.old_code, c.new_code): c for w in reg.wards(Structure.CURRENT)
+                   for c in reg.legacy_sources(w.code) if c.old_code}
     stored = session.scalar(select(func.count()).select_from(WardConversionRow)) or 0
     if stored != len(conversions):
         session.execute(delete(WardConversionRow))

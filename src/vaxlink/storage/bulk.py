@@ -6,6 +6,7 @@ Runs on the caller's connection, inside the caller's transaction.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
@@ -25,28 +26,20 @@ def load_batches(conn: Connection, table: str, batches: Iterable[pa.RecordBatch]
 
 
 def _copy_pg(conn: Connection, table: str, batches: Iterable[pa.RecordBatch]) -> int:
+    it = iter(batches)
+    first = next(it, None)
+    if first is None:
+        return 0
     raw = _driver_connection(conn)
+    cols = ", ".join(f'"{n}"' for n in first.schema.names)
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
     total = 0
-    cur = raw.cursor()  # type: ignore[attr-defined]
-    copy = None
-    try:
-        for b in batches:
-            if copy is None:
-                cols = ", ".join(f'"{n}"' for n in b.schema.names)
-                copy = cur.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)")
-                copy.__enter__()
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:  # type: ignore[attr-defined]
+        for b in itertools.chain([first], it):
             buf = io.BytesIO()
-            pacsv.write_csv(b, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+            pacsv.write_csv(b, buf, options)
             copy.write(buf.getvalue())
             total += b.num_rows
-        if copy is not None:
-            copy.__exit__(None, None, None)
-    except BaseException as e:
-        if copy is not None:
-            copy.__exit__(type(e), e, e.__traceback__)
-        raise
-    finally:
-        cur.close()
     return total
 
 

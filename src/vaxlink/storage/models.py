@@ -228,6 +228,8 @@ class DoseRecord(Base):
     dose_number: Mapped[int | None] = mapped_column(Integer)
     vaccine: Mapped[str | None] = mapped_column(String(120))
     vaccine_code: Mapped[str | None] = mapped_column(String(40))
+    # Why the row was unusable (`;`-separated codes); NULL for a usable row.
+    problems: Mapped[str | None] = mapped_column(String(400))
     lot_number: Mapped[str | None] = mapped_column(String(60))
     site: Mapped[str | None] = mapped_column(String(200))
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -247,6 +249,8 @@ class MatchResult(Base):
     candidate_citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"))
     score: Mapped[float | None] = mapped_column(Float)
     reasons: Mapped[str] = mapped_column(String(400), default="")
+    # Dose-sequence findings for the linked citizen: DOSE_DUPLICATE, DOSE_ORDER, DOSE_INTERVAL.
+    flags: Mapped[str] = mapped_column(String(200), default="")
     blame: Mapped[str | None] = mapped_column(String(10))  # health | register | both
     ward_code: Mapped[str | None] = mapped_column(String(5))
     ward_units: Mapped[str | None] = mapped_column(String(6))
@@ -265,8 +269,10 @@ class Case(Base):
     kind: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(16))  # open | pending_approval | closed
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    ward_code: Mapped[str] = mapped_column(String(5))
+    # NULL when no ward can be told (no candidate, no usable ward on the record): the province's queue.
+    ward_code: Mapped[str | None] = mapped_column(String(5))
     ward_units: Mapped[str] = mapped_column(String(6))
+    province_code: Mapped[str | None] = mapped_column(String(2))
     dose_record_id: Mapped[int | None] = mapped_column(ForeignKey("dose_record.id"), index=True)
     citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), index=True)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)

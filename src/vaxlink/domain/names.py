@@ -1,0 +1,268 @@
+"""Vietnamese personal names: one canonical spelling, a diacritic-free key, and the family/middle/given split.
+
+Every function here is total: any object (None, NaN, numbers, bytes, arbitrary Unicode) gives a string.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+# The five Vietnamese tones as combining marks; U+0340/U+0341 decompose to grave/acute, so NFKD covers them.
+_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
+# Vowel-quality marks (circumflex, breve, horn) and the vowels each one may sit on: â ê ô, ă, ơ ư.
+_QUALITIES = {"\u0302": "aeo", "\u0306": "a", "\u031b": "ou"}
+_VOWELS = frozenset("aeiouy")
+_ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
+_D_STROKE = "đ"
+
+Unit = tuple[str, tuple[str, ...]]
+
+
+def _stable(c: str) -> bool:
+    return len(c) == 1 and unicodedata.normalize("NFKD", c) == c
+
+
+def _lower(c: str) -> str:
+    # Some case mappings expand ("İ", "ß") or leave NFKD; keeping the letter then is what makes the
+    # result a fixed point of canonical_name.
+    lo = c.lower()
+    return lo if _stable(lo) else c
+
+
+def _upper(c: str) -> str:
+    up = c.upper()
+    return up if _stable(up) else c
+
+
+def _as_text(value: object) -> str:
+    """The text of a cell, or "" for None, NaN, NaT, pandas NA and objects that cannot be printed."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    try:
+        if value != value:
+            return ""
+    except Exception:
+        # pandas.NA refuses to be a bool; it means "missing" as well.
+        return ""
+    try:
+        return str(value)
+    except Exception:
+        return ""
+
+
+def _syllable_units(text: str) -> list[list[Unit]]:
+    """Split NFKD text into syllables of (lower-case letter, its combining marks) units.
+
+    Letters build syllables; digits and format characters (soft hyphen, zero-width joiner) vanish
+    without splitting a word, so "Th1ảo" stays one syllable; everything else separates syllables.
+    """
+    syllables: list[list[Unit]] = []
+    current: list[Unit] = []
+    marks: list[str] = []
+    base = ""
+    attached = False
+
+    def close_unit() -> None:
+        nonlocal base, marks
+        if base:
+            current.append((base, tuple(marks)))
+        base, marks = "", []
+
+    for c in text:
+        cat = unicodedata.category(c)
+        if cat in ("Lu", "Ll", "Lt", "Lo"):
+            close_unit()
+            base = _lower(c)
+            attached = True
+        elif cat[0] == "M":
+            if attached:
+                marks.append(c)
+        elif cat[0] == "N":
+            # A mark after a digit belongs to the digit and goes with it.
+            close_unit()
+            attached = False
+        elif cat == "Cf":
+            continue
+        else:
+            close_unit()
+            attached = False
+            if current:
+                syllables.append(current)
+                current = []
+    close_unit()
+    if current:
+        syllables.append(current)
+    return syllables
+
+
+def _place_tone(units: list[Unit]) -> list[Unit]:
+    """Move the tone mark of a Vietnamese syllable to its traditional place; other words pass unchanged.
+
+    The rule: a vowel with a quality mark takes the tone (the ơ of ươ); otherwise the last vowel when
+    a final consonant follows (hoàn, huỳnh); otherwise the middle of three vowels (ngoài, khuỷu) or the
+    first of two (hòa, thủy, khỏe, mùa). The u of qu- and the i of gi- before another vowel belong
+    to the onset, so quý, quả, giàu, giỏi.
+    """
+    tone = ""
+    bases: list[str] = []
+    quals: list[str] = []
+    for base, marks in units:
+        if base not in _ASCII_LETTERS and base != _D_STROKE:
+            return units
+        qual = ""
+        for m in marks:
+            if m in _TONES and not tone and base in _VOWELS:
+                tone = m
+            elif m in _QUALITIES and base in _QUALITIES[m] and not qual:
+                qual = m
+            else:
+                return units
+        bases.append(base)
+        quals.append(qual)
+    if not tone:
+        return units
+
+    n = len(bases)
+    start = 0
+    while start < n and bases[start] not in _VOWELS:
+        start += 1
+    in_onset = start + 1 < n and bases[start + 1] in _VOWELS and (
+        (start > 0 and bases[start - 1] == "q" and bases[start] == "u" and not quals[start])
+        or (start == 1 and bases[0] == "g" and bases[1] == "i")
+    )
+    if in_onset:
+        start += 1
+    end = start
+    while end < n and bases[end] in _VOWELS:
+        end += 1
+    if any(b in _VOWELS for b in bases[end:]) or not 1 <= end - start <= 3:
+        return units
+
+    marked = [i for i in range(start, end) if quals[i]]
+    if marked:
+        target = marked[-1]
+    elif end < n:
+        target = end - 1
+    elif end - start == 3:
+        target = start + 1
+    else:
+        # Two vowels in an open syllable: the traditional style keeps the tone on the first (hòa, thủy).
+        target = start
+
+    # The quality mark goes before the tone: both are class 230 above the letter, and NFC composes
+    # them only in that order (ấ = a + circumflex + acute).
+    return [
+        (b, (q,) if q else ()) if i != target else (b, (q, tone) if q else (tone,))
+        for i, (b, q) in enumerate(zip(bases, quals, strict=True))
+    ]
+
+
+@lru_cache(maxsize=65536)
+def _canonical_syllable(units: tuple[Unit, ...]) -> str:
+    placed = _place_tone(list(units))
+    first_base, first_marks = placed[0]
+    placed[0] = (_upper(first_base), first_marks)
+    return "".join(b + "".join(m) for b, m in placed)
+
+
+@lru_cache(maxsize=262144)
+def _canonical_word(word: str) -> str:
+    # Names repeat a small vocabulary of syllables, so caching per whitespace-separated word pays off
+    # over millions of rows; words are independent because whitespace always separates syllables.
+    syllables = [_canonical_syllable(tuple(units)) for units in _syllable_units(word)]
+    return unicodedata.normalize("NFC", " ".join(syllables))
+
+
+def canonical_name(text: object) -> str:
+    """NFC, traditional tone placement, single spaces, each syllable capitalised, no punctuation or digits.
+
+    "NGUYỄN thị  thu hà" → "Nguyễn Thị Thu Hà"; "Hoà" → "Hòa"; "Thuỷ" → "Thủy". "" when there is no name.
+    """
+    words = unicodedata.normalize("NFKD", _as_text(text)).split()
+    return " ".join(w for w in map(_canonical_word, words) if w)
+
+
+def _fold_canonical(canon: str) -> str:
+    out: list[str] = []
+    for c in unicodedata.normalize("NFKD", canon):
+        if unicodedata.category(c)[0] == "M":
+            continue
+        # Stripping accents leaves đ alone (it is a letter of its own, not d plus a mark).
+        out.append("d" if c in "đĐ" else _lower(c))
+    return "".join(out)
+
+
+@lru_cache(maxsize=262144)
+def _fold_word(word: str) -> str:
+    return _fold_canonical(_canonical_word(word))
+
+
+def fold_name(text: object) -> str:
+    """The comparison key without diacritics: "Nguyễn Thị Thu Hà" → "nguyen thi thu ha"; Đ/đ → d."""
+    words = unicodedata.normalize("NFKD", _as_text(text)).split()
+    return " ".join(w for w in map(_fold_word, words) if w)
+
+
+@dataclass(frozen=True, slots=True)
+class NameParts:
+    family: str
+    middle: str
+    given: str
+
+
+def split_name(text: object) -> NameParts:
+    """Family, middle and given name of the canonical form; one syllable is a given name alone."""
+    canon = canonical_name(text)
+    if not canon:
+        return NameParts("", "", "")
+    words = canon.split(" ")
+    if len(words) == 1:
+        return NameParts("", "", words[0])
+    return NameParts(words[0], " ".join(words[1:-1]), words[-1])
+
+
+def name_variants_equal(a: object, b: object) -> bool:
+    """The same name written differently (Unicode form, tone placement, case, spacing, punctuation).
+
+    A blank name is never a variant of anything, itself included: two missing names do not agree.
+    """
+    ca = canonical_name(a)
+    return bool(ca) and ca == canonical_name(b)
+
+
+def has_diacritics(text: str) -> bool:
+    """Whether the text carries any combining mark or đ/Đ, i.e. was not typed as plain ASCII letters."""
+    if not isinstance(text, str):
+        return False
+    return any(unicodedata.category(c)[0] == "M" or c in "đĐ" for c in unicodedata.normalize("NFKD", text))
+
+
+COMMON_FAMILY_NAMES: tuple[str, ...] = (
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
+    "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Đinh", "Đoàn", "Trương", "Lâm",
+    "Mai", "Trịnh", "Đào", "Cao", "Lương", "Hà", "Tạ", "Lưu", "Tô", "Châu",
+    "Quách", "Thái", "Vương", "Triệu", "Kiều", "Hứa", "La", "Tăng",
+)
+
+_FAMILY_CANONICAL = frozenset(COMMON_FAMILY_NAMES)
+_FAMILY_FOLDED = frozenset(_fold_canonical(n) for n in COMMON_FAMILY_NAMES)
+
+
+def _is_common_family(syllable: str) -> bool:
+    # Typed without diacritics, "Le" may be Lê; typed with them, "Lệ" is a given name and not Lê.
+    if has_diacritics(syllable):
+        return syllable in _FAMILY_CANONICAL
+    return _fold_canonical(syllable) in _FAMILY_FOLDED
+
+
+def looks_given_first(text: object) -> bool:
+    """Whether the name seems written given name first ("Thu Hà Nguyễn"): it ends, but does not start, with
+    a common family name."""
+    words = canonical_name(text).split(" ")
+    return len(words) >= 2 and _is_common_family(words[-1]) and not _is_common_family(words[0])

@@ -1,0 +1,178 @@
+"""COVID-19 vaccines used in Vietnam, coded with the EU DCC value sets, and the names exports give them.
+
+The codes are those of the shipped value sets in `data/dcc_valuesets/`; the unit tests hold them to it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+DISEASE_AGENT_TARGETED = "840539006"  # SNOMED CT: COVID-19
+
+# Prophylaxis (vp) codes, the most specific one the encoding instructions allow for each product.
+_MRNA = "1119349007"
+_VIRAL_VECTOR = "29061000087103"
+_INACTIVATED = "1157024006"
+_COVID19_VACCINE = "28531000087107"
+
+
+@dataclass(frozen=True, slots=True)
+class Vaccine:
+    code: str
+    name: str
+    manufacturer_code: str
+    prophylaxis_code: str
+    primary_doses: int
+    aliases: tuple[str, ...]
+
+
+VACCINES: tuple[Vaccine, ...] = (
+    Vaccine(
+        "EU/1/21/1529", "Vaxzevria (AstraZeneca)", "ORG-100001699", _VIRAL_VECTOR, 2,
+        ("Vaxzevria", "AstraZeneca", "Astra Zeneca", "Astra", "AZ", "Oxford AstraZeneca", "AZD1222",
+         "ChAdOx1-S", "COVID-19 Vaccine AstraZeneca"),
+    ),
+    Vaccine(
+        "EU/1/20/1528", "Comirnaty (Pfizer-BioNTech)", "ORG-100030215", _MRNA, 2,
+        ("Comirnaty", "Pfizer", "Pfizer-BioNTech", "Pfizer BioNTech", "BioNTech", "BNT162b2", "Tozinameran"),
+    ),
+    Vaccine(
+        "EU/1/20/1507", "Spikevax (Moderna)", "ORG-100031184", _MRNA, 2,
+        ("Spikevax", "Moderna", "mRNA-1273", "COVID-19 Vaccine Moderna", "Elasomeran"),
+    ),
+    Vaccine(
+        "EU/1/20/1525", "Jcovden (Janssen)", "ORG-100001417", _VIRAL_VECTOR, 1,
+        ("Jcovden", "Janssen", "J&J", "JnJ", "Johnson & Johnson", "Johnson and Johnson", "Johnson",
+         "Ad26.COV2.S", "COVID-19 Vaccine Janssen"),
+    ),
+    # Vietnam's "Vero Cell" is Sinopharm's Beijing product (BBIBP-CorV), not the Wuhan one (WIBP-CorV).
+    Vaccine(
+        "BBIBP-CorV", "Sinopharm BBIBP-CorV (Vero Cell)", "ORG-100020693", _INACTIVATED, 2,
+        ("Sinopharm", "Vero Cell", "Sinopharm (Vero Cell)", "Sinopharm Beijing", "BIBP", "Covilo"),
+    ),
+    Vaccine(
+        "Sputnik-V", "Sputnik V (Gamaleya)", "Gamaleya-Research-Institute", _VIRAL_VECTOR, 2,
+        ("Sputnik V", "Gam-COVID-Vac"),
+    ),
+    Vaccine(
+        "Sputnik-Light", "Sputnik Light (Gamaleya)", "Gamaleya-Research-Institute", _VIRAL_VECTOR, 1,
+        ("Sputnik Light", "Sputnik Lite"),
+    ),
+    # Abdala's primary series is three doses (days 0, 14, 28), as licensed in Cuba and in Vietnam.
+    Vaccine(
+        "Abdala", "Abdala (CIGB)", "CIGB", _COVID19_VACCINE, 3,
+        ("Abdala", "CIGB-66"),
+    ),
+    # Hayat-Vax is BBIBP-CorV filled in the UAE; "Hayat-Vax (Vero Cell)" must not read as Sinopharm.
+    Vaccine(
+        "Hayat-Vax", "Hayat-Vax (Gulf Pharmaceutical Industries)", "ORG-100023050", _INACTIVATED, 2,
+        ("Hayat-Vax", "Hayat", "Hayat-Vax (Vero Cell)", "Sinopharm Hayat-Vax", "Julphar"),
+    ),
+    Vaccine(
+        "Covaxin", "Covaxin (Bharat Biotech)", "Bharat-Biotech", _INACTIVATED, 2,
+        ("Covaxin", "BBV152", "Bharat Biotech"),
+    ),
+    Vaccine(
+        "CoronaVac", "CoronaVac (Sinovac)", "Sinovac-Biotech", _INACTIVATED, 2,
+        ("CoronaVac", "Sinovac", "Sinovac CoronaVac"),
+    ),
+    # The value sets code Covishield apart from Vaxzevria, though it is the same AstraZeneca formula.
+    Vaccine(
+        "Covishield", "Covishield (Serum Institute of India)", "ORG-100001981", _VIRAL_VECTOR, 2,
+        ("Covishield", "Serum Institute of India"),
+    ),
+)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    try:
+        return str(value)
+    except Exception:
+        return ""
+
+
+def _tokens(text: str) -> list[str]:
+    """Lower-case ASCII-folded alphanumeric runs: case, diacritics, spacing and punctuation drop out."""
+    tokens: list[str] = []
+    current: list[str] = []
+    for c in unicodedata.normalize("NFKD", text):
+        if unicodedata.category(c)[0] == "M":
+            continue
+        if c in "đĐ":
+            c = "d"
+        if c.isalnum():
+            current.append(c.lower())
+        elif current:
+            tokens.append("".join(current))
+            current = []
+    if current:
+        tokens.append("".join(current))
+    return tokens
+
+
+def _key(text: str) -> str:
+    return "".join(_tokens(text))
+
+
+def _build_index() -> dict[str, Vaccine]:
+    index: dict[str, Vaccine] = {}
+    for vaccine in VACCINES:
+        for alias in (vaccine.code, vaccine.name, *vaccine.aliases):
+            key = _key(alias)
+            if not key:
+                raise ValueError(f"vaccine alias {alias!r} has no letters or digits")
+            other = index.setdefault(key, vaccine)
+            if other is not vaccine:
+                raise ValueError(f"vaccine alias {alias!r} names both {other.code} and {vaccine.code}")
+    return index
+
+
+_BY_ALIAS = _build_index()
+_LONGEST_ALIAS = max(len(k) for k in _BY_ALIAS)
+_BY_CODE = {v.code: v for v in VACCINES}
+_BY_CODE_FOLDED = {v.code.casefold(): v for v in VACCINES}
+
+
+def resolve_vaccine(text: object) -> Vaccine | None:
+    """The vaccine an export means, or None when the text names none, or more than one, of them.
+
+    The whole text is tried first ("Sinopharm (Vero Cell)", "J & J", "EU/1/21/1529"); then every run of
+    words in it, so that "Vắc xin AstraZeneca" or "Comirnaty (Pfizer-BioNTech)" resolve. A run inside a
+    longer matching run does not count ("Sputnik" in "Sputnik Light"); two different vaccines make it None.
+    """
+    tokens = _tokens(_text(text))
+    whole = "".join(tokens)
+    if not whole:
+        return None
+    if whole in _BY_ALIAS:
+        return _BY_ALIAS[whole]
+
+    spans: list[tuple[int, int, Vaccine]] = []
+    for start in range(len(tokens)):
+        joined = ""
+        for end in range(start, len(tokens)):
+            joined += tokens[end]
+            if len(joined) > _LONGEST_ALIAS:
+                break
+            found = _BY_ALIAS.get(joined)
+            if found is not None:
+                spans.append((start, end, found))
+    outermost = {
+        v for s, e, v in spans
+        if not any(s2 <= s and e <= e2 and (s2, e2) != (s, e) for s2, e2, _ in spans)
+    }
+    return outermost.pop() if len(outermost) == 1 else None
+
+
+def vaccine_by_code(code: str) -> Vaccine | None:
+    """The vaccine with this EU value-set product code (`mp`), or None; case and outer spaces are ignored."""
+    if not isinstance(code, str):
+        return None
+    return _BY_CODE.get(code) or _BY_CODE_FOLDED.get(code.strip().casefold())

@@ -1,0 +1,474 @@
+"""Read a FHIR R4 Bundle of Immunizations and their Patients as rows of the vaccination batch."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, TextIO
+
+import pyarrow as pa
+from pydantic import ValidationError
+
+from vaxlink.domain.errors import InputError
+from vaxlink.domain.vaccines import vaccine_by_code
+
+DOSE_FIELDS = ("record_id", "full_name", "date_of_birth", "sex", "id_number", "phone", "address", "ward_code",
+               "vaccination_date", "dose_number", "vaccine", "lot_number", "site")
+# Not imported from read.py: read.py dispatches to this module, and the import would go round in a circle.
+LINE = "_line"
+MALFORMED = "_malformed"
+# Model validation runs at a few thousand entries a second, so smaller batches keep progress reports coming.
+BATCH_ROWS = 10_000
+CHUNK_CHARS = 1 << 20
+
+NOT_COMPLETED = "FHIR_NOT_COMPLETED"
+PATIENT_MISSING = "FHIR_PATIENT_MISSING"
+INVALID = "FHIR_INVALID"
+
+_SEX = {"male": "Nam", "female": "Nữ"}
+_NATIONAL_ID_TYPES = frozenset({"NI", "NNVNM"})
+_NATIONAL_ID_SYSTEMS = ("cccd", "cmnd", "national")
+_NAME_USE = {"official": 0, "usual": 1, None: 2, "old": 4, "maiden": 4}
+_PHONE_USE = {"mobile": 0, None: 1, "old": 3}
+# The ward code says where the person lives, so a home address is the one to read it from.
+_ADDRESS_USE = {"home": 0, None: 1, "old": 3}
+_WARD_CODE = re.compile(r"\d{5}")
+_PATIENT_REF = re.compile(r"(?:^|/)(Patient/[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+
+_WS = re.compile(r"[ \t\n\r]*")
+# A complete string, a string that runs past the end of the text read so far, or a bracket.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|"|[{}\[\]]')
+_SCALAR_END = re.compile(r'[\s,\]}:"{\[]')
+_DECODER = json.JSONDecoder()
+
+
+@cache
+def _models() -> tuple[Any, Any]:
+    # Importing the models takes most of a second: only a FHIR file should pay for it.
+    # fhir.resources 8 ships R4B and R5 but no R4 package; R4B's Immunization and Patient are R4's.
+    from fhir.resources.R4B.immunization import Immunization
+    from fhir.resources.R4B.patient import Patient
+
+    return Immunization, Patient
+
+
+class _Json:
+    """The JSON text of a file, read a chunk at a time: a Bundle can be far larger than memory allows."""
+
+    def __init__(self, f: TextIO, path: Path) -> None:
+        self._f = f
+        self._path = path
+        self.buf = ""
+        self.pos = 0
+        self._eof = False
+        self._lines_before = 0
+
+    def _more(self) -> bool:
+        if self._eof:
+            return False
+        try:
+            chunk = self._f.read(CHUNK_CHARS)
+        except UnicodeDecodeError as e:
+            raise InputError(f"Tệp không phải UTF-8 / file is not UTF-8: {e.reason}") from None
+        if not chunk:
+            self._eof = True
+            return False
+        self._lines_before += self.buf.count("\n", 0, self.pos)
+        self.buf = self.buf[self.pos:] + chunk
+        self.pos = 0
+        return True
+
+    def error(self, message: str, at: int | None = None) -> InputError:
+        line = self._lines_before + self.buf.count("\n", 0, self.pos if at is None else at) + 1
+        return InputError(f"Tệp JSON hỏng (dòng {line}) / invalid JSON at line {line}: {message}")
+
+    def peek(self) -> str:
+        while True:
+            self.pos = _WS.match(self.buf, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._more():
+                return ""
+
+    def take(self, char: str) -> None:
+        if self.peek() != char:
+            found = self.peek() or "end of file"
+            raise self.error(f"expected '{char}', found '{found}'")
+        self.pos += 1
+
+    def _runs_off(self) -> bool:
+        """Whether the value at `pos` may continue past what has been read, rather than being broken."""
+        buf, start = self.buf, self.pos
+        if buf[start] not in "{[":
+            if buf[start] == '"':
+                m = _TOKEN.match(buf, start)
+                return m is None or m.group() == '"'
+            return _SCALAR_END.search(buf, start) is None
+        depth = 0
+        for m in _TOKEN.finditer(buf, start):
+            tok = m.group()
+            if tok == '"':
+                return True
+            if tok in "{[":
+                depth += 1
+            elif tok in "}]":
+                depth -= 1
+                if depth == 0:
+                    return False
+        return True
+
+    def value(self) -> Any:
+        if not self.peek():
+            raise self.error("unexpected end of file")
+        while True:
+            try:
+                obj, end = _DECODER.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as e:
+                if self._runs_off() and self._more():
+                    continue
+                raise self.error(e.msg, e.pos) from None
+            except RecursionError:
+                raise self.error("nested too deeply") from None
+            # A number cut by the chunk boundary still decodes: make sure it really ends here.
+            if end == len(self.buf) and self._more():
+                continue
+            self.pos = end
+            return obj
+
+
+def _not_a_bundle(path: Path, what: str) -> InputError:
+    return InputError(f"Tệp '{path.name}' không phải FHIR Bundle / not a FHIR Bundle: {what}")
+
+
+def _entries(path: Path) -> Iterator[tuple[int, Any]]:
+    """Each element of the Bundle's `entry` list with its 1-based position; checks that it is a Bundle."""
+    try:
+        f = path.open("r", encoding="utf-8-sig")
+    except OSError as e:
+        raise InputError(f"Không mở được tệp / cannot open file: {e}") from None
+    with f:
+        js = _Json(f, path)
+        first = js.peek()
+        if first != "{":
+            what = "the file is empty" if not first else "the file is not a JSON object"
+            raise _not_a_bundle(path, what)
+        js.pos += 1
+        resource_type: object = None
+        if js.peek() == "}":
+            js.pos += 1
+        else:
+            while True:
+                if js.peek() != '"':
+                    raise js.error("expected a property name")
+                key = js.value()
+                js.take(":")
+                if key == "entry" and js.peek() == "[":
+                    js.pos += 1
+                    n = 0
+                    if js.peek() == "]":
+                        js.pos += 1
+                    else:
+                        while True:
+                            n += 1
+                            yield n, js.value()
+                            if js.peek() == ",":
+                                js.pos += 1
+                            else:
+                                js.take("]")
+                                break
+                else:
+                    value = js.value()
+                    if key == "entry" and value is not None:
+                        raise _not_a_bundle(path, "'entry' is not a list")
+                    if key == "resourceType":
+                        resource_type = value
+                        # Said early, so a single large resource of another kind is refused before it is read.
+                        if value != "Bundle":
+                            raise _not_a_bundle(path, f"resourceType is {value!r}")
+                if js.peek() == ",":
+                    js.pos += 1
+                else:
+                    js.take("}")
+                    break
+        if js.peek():
+            raise js.error("extra data after the Bundle")
+        if resource_type != "Bundle":
+            raise _not_a_bundle(path, "no resourceType")
+
+
+def _d(v: object) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def _dicts(v: object) -> list[dict[str, Any]]:
+    return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+
+
+def _strs(v: object) -> list[str]:
+    return [x for x in v if isinstance(x, str)] if isinstance(v, list) else []
+
+
+def _s(v: object) -> str | None:
+    if isinstance(v, str):
+        v = v.strip()
+        return v or None
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    return None
+
+
+def _by_use(items: list[dict[str, Any]], rank: dict[str | None, int]) -> list[dict[str, Any]]:
+    return sorted(items, key=lambda x: rank.get(_s(x.get("use")), 2))
+
+
+def _problem(err: Exception, prefix: str = "") -> str:
+    errors = err.errors() if isinstance(err, ValidationError) else []
+    parts = []
+    for e in errors[:3]:
+        loc = ".".join(str(x) for x in e.get("loc", ()))
+        msg = " ".join(str(e.get("msg", "")).removeprefix("Value error, ").split()).rstrip(".")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    if len(errors) > 3:
+        parts.append(f"and {len(errors) - 3} more")
+    return f"{INVALID}: {prefix}{'; '.join(parts) or ' '.join(str(err).split())}"
+
+
+def _validate(model: Any, resource: dict[str, Any], prefix: str = "") -> str | None:
+    try:
+        model.model_validate(resource)
+    except Exception as e:
+        # Whatever the models object to is a fault of this one entry: it is reported on its row and the
+        # rest of the Bundle is still read.
+        return _problem(e, prefix)
+    return None
+
+
+def _full_name(patient: dict[str, Any]) -> str | None:
+    for name in _by_use(_dicts(patient.get("name")), _NAME_USE):
+        text = _s(name.get("text"))
+        if text:
+            return text
+        # Vietnamese order: family name first, then middle and given names.
+        parts = [_s(name.get("family")), *map(_s, _strs(name.get("given")))]
+        joined = " ".join(p for p in parts if p)
+        if joined:
+            return joined
+    return None
+
+
+def _is_national_id(identifier: dict[str, Any]) -> bool:
+    codes = {c.get("code") for c in _dicts(_d(identifier.get("type")).get("coding"))}
+    system = (_s(identifier.get("system")) or "").casefold()
+    return bool(codes & _NATIONAL_ID_TYPES) or any(k in system for k in _NATIONAL_ID_SYSTEMS)
+
+
+def _id_number(patient: dict[str, Any]) -> str | None:
+    identifiers = [i for i in _dicts(patient.get("identifier")) if _s(i.get("value"))]
+    national = [i for i in identifiers if _is_national_id(i)]
+    chosen = national or identifiers
+    return _s(chosen[0].get("value")) if chosen else None
+
+
+def _phone(patient: dict[str, Any]) -> str | None:
+    phones = [t for t in _dicts(patient.get("telecom")) if t.get("system") == "phone" and _s(t.get("value"))]
+    return _s(_by_use(phones, _PHONE_USE)[0].get("value")) if phones else None
+
+
+def _extension_code(ext: dict[str, Any]) -> str | None:
+    for key in ("valueCode", "valueString", "valueInteger"):
+        if _s(ext.get(key)):
+            return _s(ext.get(key))
+    concept_codings = _dicts(_d(ext.get("valueCodeableConcept")).get("coding"))
+    coding = _d(ext.get("valueCoding")) or (concept_codings[0] if concept_codings else {})
+    return _s(coding.get("code")) or _s(_d(ext.get("valueIdentifier")).get("value"))
+
+
+def _ward_code(address: dict[str, Any]) -> str | None:
+    # FHIR's Address has no ward (xã/phường) element. Exporters carry the ward code in an extension on
+    # the address (a profile's ward/commune extension, or the ISO 21090 precinct part); some put it in
+    # `district` instead, which is taken only when it holds a 5-digit ward code, since it usually holds
+    # a district's name. `postalCode` is never used: Vietnam's postal codes are 5 digits as well, and
+    # would pass for ward codes.
+    for ext in _dicts(address.get("extension")):
+        url = (_s(ext.get("url")) or "").casefold()
+        if "ward" in url or "commune" in url or url.endswith("adxp-precinct"):
+            code = _extension_code(ext)
+            if code:
+                return code
+    district = _s(address.get("district"))
+    return district if district and _WARD_CODE.fullmatch(district) else None
+
+
+def _address(patient: dict[str, Any]) -> tuple[str | None, str | None]:
+    for address in _by_use(_dicts(patient.get("address")), _ADDRESS_USE):
+        ward = _ward_code(address)
+        text = _s(address.get("text"))
+        if not text:
+            district = _s(address.get("district"))
+            parts = [*map(_s, _strs(address.get("line"))), None if district == ward else district,
+                     _s(address.get("city")), _s(address.get("state"))]
+            text = ", ".join(p for p in parts if p) or None
+        if text or ward:
+            return text, ward
+    return None, None
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    fields: tuple[str | None, ...]  # full_name .. ward_code, in DOSE_FIELDS order
+    problem: str | None
+
+
+def _person(patient: dict[str, Any], problem: str | None) -> _Person:
+    address, ward = _address(patient)
+    fields = (_full_name(patient), _s(patient.get("birthDate")), _SEX.get(str(patient.get("gender"))),
+              _id_number(patient), _phone(patient), address, ward)
+    return _Person(fields, problem)
+
+
+_NO_PERSON = (None,) * 7
+
+
+@dataclass(slots=True)
+class _Index:
+    """What Immunizations refer to, by every key a reference may use: fullUrl and `Type/id`."""
+
+    patients: dict[str, _Person]
+    places: dict[str, str]
+
+
+def _keys(entry: dict[str, Any], resource: dict[str, Any]) -> list[str]:
+    keys = [k for k in (_s(entry.get("fullUrl")),) if k]
+    rid = _s(resource.get("id"))
+    if rid:
+        keys.append(f"{resource.get('resourceType')}/{rid}")
+    return keys
+
+
+def _resource(entry: object) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+    """The entry, its resource and a problem with the entry itself."""
+    entry = _d(entry)
+    if "resource" not in entry and "resourceType" in entry:
+        # A resource put straight in the list instead of under `resource`: still a record someone sent.
+        return {}, entry, f"{INVALID}: entry holds the resource itself, not under 'resource'"
+    return entry, _d(entry.get("resource")), None
+
+
+def _index(path: Path) -> _Index:
+    _, patient_model = _models()
+    index = _Index({}, {})
+    for _, raw in _entries(path):
+        entry, resource, _ = _resource(raw)
+        kind = resource.get("resourceType")
+        if kind == "Patient":
+            ref = f"Patient/{_s(resource.get('id'))}: " if _s(resource.get("id")) else "Patient: "
+            person = _person(resource, _validate(patient_model, resource, ref))
+            for key in _keys(entry, resource):
+                index.patients[key] = person
+        elif kind in ("Location", "Organization", "Practitioner"):
+            name = _s(resource.get("name")) if kind != "Practitioner" else _full_name(resource)
+            if name:
+                for key in _keys(entry, resource):
+                    index.places[key] = name
+    return index
+
+
+def _find_patient(imm: dict[str, Any], index: _Index) -> _Person | None:
+    ref = _s(_d(imm.get("patient")).get("reference"))
+    if not ref:
+        return None
+    if ref.startswith("#"):
+        _, patient_model = _models()
+        for res in _dicts(imm.get("contained")):
+            if res.get("resourceType") == "Patient" and res.get("id") == ref[1:]:
+                return _person(res, _validate(patient_model, res, f"{ref}: "))
+        return None
+    if ref in index.patients:
+        return index.patients[ref]
+    m = _PATIENT_REF.search(ref)
+    return index.patients.get(m.group(1)) if m else None
+
+
+def _vaccine(imm: dict[str, Any]) -> str | None:
+    concept = _d(imm.get("vaccineCode"))
+    codings = _dicts(concept.get("coding"))
+    for coding in codings:
+        code = _s(coding.get("code"))
+        if code and vaccine_by_code(code):
+            return code
+    display = next((_s(c.get("display")) for c in codings if _s(c.get("display"))), None)
+    # A code from another system (CVX, ATC, a local list) is kept when nothing else names the vaccine,
+    # so that the mismatch is explained downstream rather than lost here.
+    return display or _s(concept.get("text")) or (_s(codings[0].get("code")) if codings else None)
+
+
+def _place(ref: object, index: _Index) -> str | None:
+    ref = _d(ref)
+    return _s(ref.get("display")) or index.places.get(_s(ref.get("reference")) or "")
+
+
+def _site(imm: dict[str, Any], index: _Index) -> str | None:
+    site = _place(imm.get("location"), index)
+    for performer in _dicts(imm.get("performer")):
+        site = site or _place(performer.get("actor"), index)
+    return site
+
+
+def _dose_fields(entry: dict[str, Any], imm: dict[str, Any], index: _Index) -> list[str | None]:
+    identifiers = _dicts(imm.get("identifier"))
+    # The platform's own identifier outlives the exporting server's resource id, which is what lets a
+    # later export correct an earlier record; a fullUrl is the last resort for a transaction Bundle.
+    record_id = ((_s(identifiers[0].get("value")) if identifiers else None) or _s(imm.get("id"))
+                 or _s(entry.get("fullUrl")))
+    occurred = _s(imm.get("occurrenceDateTime"))
+    # The date as written, in the clinic's own time zone: converting to UTC would move evening doses
+    # to the previous day.
+    date = occurred.split("T", 1)[0] if occurred else _s(imm.get("occurrenceString"))
+    protocol = next(iter(_dicts(imm.get("protocolApplied"))), {})
+    dose = _s(protocol.get("doseNumberPositiveInt")) or _s(protocol.get("doseNumberString"))
+    return [record_id, date, dose, _vaccine(imm), _s(imm.get("lotNumber")), _site(imm, index)]
+
+
+def _batch(columns: list[list[Any]]) -> pa.RecordBatch:
+    arrays = [pa.array(columns[0], pa.int64())] + [pa.array(c, pa.string()) for c in columns[1:]]
+    return pa.RecordBatch.from_arrays(arrays, names=[LINE, MALFORMED, *DOSE_FIELDS])
+
+
+def _rows(path: Path, index: _Index) -> Iterator[pa.RecordBatch]:
+    immunization_model, _ = _models()
+    columns: list[list[Any]] = [[] for _ in range(2 + len(DOSE_FIELDS))]
+    for n, raw in _entries(path):
+        entry, imm, problem = _resource(raw)
+        if imm.get("resourceType") != "Immunization":
+            continue
+        problem = problem or _validate(immunization_model, imm)
+        if not problem and imm.get("status") != "completed":
+            problem = NOT_COMPLETED
+        person = _find_patient(imm, index)
+        problem = problem or (person.problem if person else PATIENT_MISSING)
+        record_id, *dose = _dose_fields(entry, imm, index)
+        row = [n, problem, record_id, *(person.fields if person else _NO_PERSON), *dose]
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+        if len(columns[0]) >= BATCH_ROWS:
+            yield _batch(columns)
+            columns = [[] for _ in columns]
+    if columns[0]:
+        yield _batch(columns)
+
+
+def fhir_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    """The dose fields and a stream of Arrow batches, one row per Immunization, with `_line` and `_malformed`.
+
+    The Bundle is read twice, never whole: first for its Patients (and the places a dose may name), then
+    for its Immunizations, so that the order of the entries does not matter. The first pass also checks
+    that the file is a Bundle and well-formed JSON, so those errors are raised here and not mid-stream.
+    """
+    if not path.is_file():
+        raise InputError(f"Không tìm thấy tệp / file not found: {path}")
+    index = _index(path)
+    return list(DOSE_FIELDS), _rows(path, index)

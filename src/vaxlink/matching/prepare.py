@@ -1,0 +1,143 @@
+"""Prepare the two sides of a match on DuckDB: the register (`reg`, `reg_alias`) and the health identities (`rec`).
+
+Everything the comparisons need is computed here once, with the domain's rules, so that the matching
+steps themselves are plain portable SQL (the same text runs on DuckDB and, transpiled, on Spark).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+from duckdb import DuckDBPyConnection
+
+from vaxlink.domain.dates import PartialDate, parse_date
+from vaxlink.domain.errors import Problem
+from vaxlink.domain.names import canonical_name, fold_name, has_diacritics
+from vaxlink.domain.sex import parse_sex
+from vaxlink.matching.normalise import map_distinct, personal_id_sql
+
+NAME_SCHEMA = pa.schema([
+    ("canonical", pa.string()), ("name_key", pa.string()), ("family_key", pa.string()),
+    ("middle_key", pa.string()), ("given_key", pa.string()), ("sorted_key", pa.string()),
+    ("has_marks", pa.bool_()),
+])
+
+
+def name_keys(value: str) -> tuple[Any, ...]:
+    canon = canonical_name(value)
+    key = fold_name(canon)
+    words = key.split()
+    if not words:
+        return canon, "", "", "", "", "", False
+    family, given = (words[0], words[-1]) if len(words) > 1 else ("", words[0])
+    middle = " ".join(words[1:-1])
+    return canon, key, family, middle, given, " ".join(sorted(words)), has_diacritics(canon)
+
+
+def dob_parts(value: str) -> tuple[Any, ...]:
+    d = parse_date(value)
+    if isinstance(d, Problem) or not isinstance(d, PartialDate):
+        return None, None, None, None, None
+    return d.precision.value, d.year, d.month, d.day, d.iso()
+
+
+DOB_SCHEMA = pa.schema([("precision", pa.string()), ("y", pa.int32()), ("m", pa.int32()), ("d", pa.int32()),
+                        ("iso", pa.string())])
+
+
+def _dob_str(y: str, m: str, d: str) -> str:
+    # 'YYYYMMDD' with zeros for unknown parts: compared position by position for one-digit typos.
+    return f"lpad(CAST({y} AS VARCHAR), 4, '0') || lpad(CAST(coalesce({m}, 0) AS VARCHAR), 2, '0') || " \
+           f"lpad(CAST(coalesce({d}, 0) AS VARCHAR), 2, '0')"
+
+
+def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None:
+    """`source`: citizen_id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
+    current_ward_code, permanent_ward_code, phone, household_id. `aliases`: citizen_id, alias, kind."""
+    map_distinct(con, f"SELECT full_name FROM {source}", name_keys, NAME_SCHEMA, "reg_names")
+    y, m, d = "year(s.birth_date)", "month(s.birth_date)", "day(s.birth_date)"
+    month = f"CASE WHEN s.birth_precision IN ('day', 'month') THEN {m} END"
+    day = f"CASE WHEN s.birth_precision = 'day' THEN {d} END"
+    con.execute(f"""CREATE OR REPLACE TABLE reg AS
+        SELECT s.citizen_id, s.personal_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key,
+               n.given_key, n.sorted_key, n.has_marks, s.birth_precision AS dob_precision, CAST({y} AS INTEGER) AS dob_year,
+               CAST({month} AS INTEGER) AS dob_month, CAST({day} AS INTEGER) AS dob_day,
+               {_dob_str(y, month, day)} AS dob_str,
+               CASE WHEN s.birth_precision = 'day' THEN {_dob_str(y, m, d)} END AS dob,
+               s.sex, s.current_ward_code AS ward, s.permanent_ward_code AS home_ward,
+               regexp_replace(coalesce(s.phone, ''), '[^0-9]', '', 'g') AS phone, s.household_id,
+               s.personal_id AS id12, substr(s.personal_id, 1, 6) AS id_head, substr(s.personal_id, 7, 6) AS id_tail
+        FROM {source} s JOIN reg_names n ON n.value = s.full_name""")
+    con.execute(f"""CREATE OR REPLACE TABLE reg_alias AS
+        SELECT DISTINCT citizen_id, alias AS id9 FROM {aliases} WHERE kind = 'cmnd'""")
+    con.execute("""CREATE OR REPLACE TABLE reg_tf AS
+        SELECT name_key, count(*) AS n, (SELECT count(*) FROM reg) AS total FROM reg GROUP BY name_key""")
+
+
+def _phone(expr: str) -> str:
+    digits = f"regexp_replace(coalesce({expr}, ''), '[^0-9]', '', 'g')"
+    return f"CASE WHEN {digits} LIKE '84%' AND length({digits}) = 11 THEN '0' || substr({digits}, 3) ELSE {digits} END"
+
+
+def prepare_records(con: DuckDBPyConnection, source: str) -> None:
+    """`source`: rec_id plus the health record's identity fields as text: full_name, date_of_birth, sex,
+    id_number, phone, ward_code. Builds `rec_ident` (one row per distinct identity) and `rec_map`
+    (rec_id → ident_id): a person's several doses usually carry the same identity and are matched once."""
+    map_distinct(con, f"SELECT full_name FROM {source}", name_keys, NAME_SCHEMA, "rec_names")
+    map_distinct(con, f"SELECT date_of_birth FROM {source}", dob_parts, DOB_SCHEMA, "rec_dobs")
+    map_distinct(con, f"SELECT sex FROM {source}", lambda v: (None if (s := parse_sex(v)) is None else s.value,),
+                 pa.schema([("sex", pa.string())]), "rec_sexes")
+    raw = "regexp_replace(trim(coalesce(s.id_number, '')), '[\\s.\\-]', '', 'g')"
+    # Spreadsheets turn numbers into floats: '77090001234.0' is the number 77090001234.
+    raw = f"regexp_replace({raw}, '\\.0+$', '')"
+    p12 = personal_id_sql(raw)
+    p11 = personal_id_sql(f"'0' || {raw}")
+    con.execute(f"""CREATE OR REPLACE TABLE rec_ids AS
+        SELECT DISTINCT s.id_number AS value,
+          CASE WHEN {raw} = '' THEN 'empty'
+               WHEN ({p12["problem"]}) IS NULL THEN 'personal_id'
+               WHEN regexp_full_match({raw}, '[0-9]{{11}}') AND ({p11["problem"]}) IS NULL THEN 'lost_zero'
+               WHEN regexp_full_match({raw}, '[0-9]{{9}}') THEN 'cmnd'
+               ELSE 'other' END AS kind,
+          {raw} AS digits
+        FROM {source} s WHERE s.id_number IS NOT NULL""")
+    con.execute(f"""CREATE OR REPLACE TABLE rec_norm AS
+        SELECT s.rec_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key, n.given_key,
+               n.sorted_key, n.has_marks,
+               d.precision AS dob_precision, d.y AS dob_year, d.m AS dob_month, d.d AS dob_day,
+               CASE WHEN d.y IS NOT NULL THEN {_dob_str("d.y", "d.m", "d.d")} END AS dob_str,
+               CASE WHEN d.precision = 'day' THEN {_dob_str("d.y", "d.m", "d.d")} END AS dob,
+               x.sex,
+               nullif(regexp_replace(coalesce(s.ward_code, ''), '[^0-9]', '', 'g'), '') AS ward_raw,
+               nullif({_phone("s.phone")}, '') AS phone,
+               coalesce(i.kind, 'empty') AS id_kind,
+               CASE WHEN i.kind = 'personal_id' THEN i.digits WHEN i.kind = 'lost_zero' THEN '0' || i.digits END
+                 AS id12,
+               CASE WHEN i.kind = 'cmnd' THEN i.digits END AS id9
+        FROM {source} s
+        LEFT JOIN rec_names n ON n.value = s.full_name
+        LEFT JOIN rec_dobs d ON d.value = s.date_of_birth
+        LEFT JOIN rec_sexes x ON x.value = s.sex
+        LEFT JOIN rec_ids i ON i.value = s.id_number""")
+    ident_cols = ("full_name", "dob_str", "dob_precision", "sex", "ward", "phone", "id_kind", "id12", "id9")
+    key = "md5(concat_ws('|', " + ", ".join(f"coalesce(CAST({c} AS VARCHAR), '~')" for c in ident_cols) + "))"
+    con.execute(f"""CREATE OR REPLACE TABLE rec_keyed AS
+        SELECT *, {key} AS ident_key FROM (
+          SELECT * EXCLUDE (ward_raw), CASE WHEN length(ward_raw) <= 5 THEN lpad(ward_raw, 5, '0') END AS ward
+          FROM rec_norm)""")
+    con.execute("""CREATE OR REPLACE TABLE rec_ident AS
+        SELECT row_number() OVER (ORDER BY first_rec) AS ident_id, * EXCLUDE (first_rec),
+               substr(id12, 1, 6) AS id_head, substr(id12, 7, 6) AS id_tail
+        FROM (SELECT ident_key, min(rec_id) AS first_rec, any_value(full_name) AS full_name,
+                     any_value(name_key) AS name_key, any_value(family_key) AS family_key,
+                     any_value(middle_key) AS middle_key, any_value(given_key) AS given_key,
+                     any_value(sorted_key) AS sorted_key, any_value(has_marks) AS has_marks,
+                     any_value(dob_precision) AS dob_precision, any_value(dob_year) AS dob_year,
+                     any_value(dob_month) AS dob_month, any_value(dob_day) AS dob_day,
+                     any_value(dob_str) AS dob_str, any_value(dob) AS dob, any_value(sex) AS sex,
+                     any_value(ward) AS ward, any_value(phone) AS phone, any_value(id_kind) AS id_kind,
+                     any_value(id12) AS id12, any_value(id9) AS id9
+              FROM rec_keyed GROUP BY ident_key)""")
+    con.execute("""CREATE OR REPLACE TABLE rec_map AS
+        SELECT k.rec_id, i.ident_id FROM rec_keyed k JOIN rec_ident i USING (ident_key)""")

@@ -1,0 +1,157 @@
+"""The match specification: versioned, serialisable, stored with every run.
+
+It names the blocking rules, the comparison levels with their weights (log2 Bayes factors), and the
+classification thresholds. The SQL that evaluates each named level lives in `compare.py`; changing a
+weight or a threshold is a change of this object (and of its version), never of the pipeline code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+SPEC_VERSION = "2026.11.1"
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingRule:
+    """Candidate pairs: records and citizens that agree exactly on these keys (column names on both sides)."""
+
+    name: str
+    keys: tuple[str, ...]
+    # Keys shared by more than this many citizens generate no pairs (other rules still can):
+    # it bounds the pair count on very common values.
+    max_citizens_per_key: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    name: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A field compared on one pair; the first level whose condition holds applies."""
+
+    name: str
+    levels: tuple[Level, ...]
+
+    def weight(self, level: str) -> float:
+        for lv in self.levels:
+            if lv.name == level:
+                return lv.weight
+        raise KeyError(f"{self.name}: no level {level}")
+
+
+DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
+    BlockingRule("id", ("id12",)),
+    BlockingRule("old_id", ("id9",)),
+    BlockingRule("name_dob", ("name_key", "dob")),
+    BlockingRule("name_year", ("name_key", "dob_year"), 400),
+    BlockingRule("given_dob", ("given_key", "dob")),
+    BlockingRule("family_middle_dob", ("family_key", "middle_key", "dob")),
+    BlockingRule("sorted_name_year", ("sorted_key", "dob_year"), 400),
+    BlockingRule("family_given_year", ("family_key", "given_key", "dob_year"), 400),
+    BlockingRule("id_head_given", ("id_head", "given_key")),
+    BlockingRule("id_tail_given", ("id_tail", "given_key")),
+    BlockingRule("phone_given", ("phone", "given_key")),
+)
+
+DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
+    Comparison("id", (
+        Level("ID_EXACT", 13.0),
+        Level("ID_OLD_CMND", 12.0),
+        Level("ID_LOST_ZERO", 12.0),
+        Level("ID_TYPO", 6.0),
+        Level("ID_TRANSPOSED", 6.0),
+        Level("ID_OF_HOUSEHOLD_MEMBER", -2.0),
+        Level("ID_MISSING", 0.0),
+        Level("ID_OTHER_DOCUMENT", 0.0),
+        Level("ID_DIFFERENT", -8.0),
+    )),
+    Comparison("name", (
+        Level("NAME_EXACT", 0.0),          # weight from the name's frequency in the register (tf)
+        Level("NAME_DIACRITICS", -0.5),    # tf weight plus this
+        Level("NAME_ORDER", -2.0),         # tf weight plus this
+        Level("NAME_MARKS_DIFFER", 3.0),   # same letters, other marks on both sides: Hùng / Hưng
+        Level("NAME_MIDDLE_DROPPED", 5.0),
+        Level("NAME_TYPO", 5.0),
+        Level("NAME_GIVEN_DIFFERS", -10.0),
+        Level("NAME_DIFFERENT", -14.0),
+    )),
+    Comparison("dob", (
+        Level("DOB_EXACT", 13.0),
+        Level("DOB_YEAR_ONLY", 5.0),
+        Level("DOB_DAY_MONTH_SWAPPED", 8.0),
+        Level("DOB_TYPO", 5.0),
+        Level("DOB_SAME_YEAR", -2.0),
+        Level("DOB_DIFFERENT", -12.0),
+    )),
+    Comparison("sex", (
+        Level("SEX_SAME", 1.0),
+        Level("SEX_MISSING", 0.0),
+        Level("SEX_DIFFERS", -3.0),
+    )),
+    Comparison("ward", (
+        Level("WARD_SAME", 1.5),
+        Level("WARD_MISSING", 0.0),
+        Level("WARD_DIFFERS", -0.5),
+    )),
+    Comparison("phone", (
+        Level("PHONE_SAME", 2.0),
+        Level("PHONE_MISSING", 0.0),
+        Level("PHONE_DIFFERS", 0.0),
+    )),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSpec:
+    version: str = SPEC_VERSION
+    blocking: tuple[BlockingRule, ...] = DEFAULT_BLOCKING
+    comparisons: tuple[Comparison, ...] = DEFAULT_COMPARISONS
+    # Name agreement is worth log2(m / u), u being the share of the register carrying that name key:
+    # "nguyen van hung" agreeing says little, a rare name says much. Capped both ways.
+    name_m: float = 0.95
+    name_tf_min_weight: float = 4.0
+    name_tf_max_weight: float = 18.0
+    # log2 odds that a random register citizen is the record's person, before any evidence.
+    prior: float = -20.0
+    link_threshold: float = 8.0       # total weight for an automatic link
+    review_threshold: float = -4.0    # below: unmatched
+    min_margin: float = 6.0           # best candidate must beat the second by this much to be linked
+    max_pairs: int = 50_000_000       # guard: refuse to generate more candidate pairs than this
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def comparison(self, name: str) -> Comparison:
+        for c in self.comparisons:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MatchSpec:
+        blocking = tuple(BlockingRule(b["name"], tuple(b["keys"]), b.get("max_citizens_per_key", 200))
+                         for b in d.get("blocking", ()))
+        comparisons = tuple(Comparison(c["name"], tuple(Level(lv["name"], lv["weight"]) for lv in c["levels"]))
+                            for c in d.get("comparisons", ()))
+        rest = {k: v for k, v in d.items() if k not in ("blocking", "comparisons")}
+        return replace(cls(**rest), blocking=blocking or DEFAULT_BLOCKING,
+                       comparisons=comparisons or DEFAULT_COMPARISONS)
+
+    @classmethod
+    def from_json(cls, text: str) -> MatchSpec:
+        return cls.from_dict(json.loads(text))

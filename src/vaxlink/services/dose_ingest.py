@@ -1,0 +1,338 @@
+"""Ingest a dose batch from health: stage, validate, version, reconcile against the register, route, answer.
+
+A batch is identified by (source, content checksum): the same file again is a no-op. A row whose
+record_id was seen before is a new version of that record (history kept, latest wins). Every input
+row ends in exactly one counted outcome. The whole ingest is one transaction: a killed run leaves
+nothing behind, and running it again finishes the work once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from duckdb import DuckDBPyConnection
+from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy.orm import Session
+
+from vaxlink.domain.dates import PartialDate, parse_date
+from vaxlink.domain.errors import InputError, Problem
+from vaxlink.domain.interchange import DOSE_COLUMNS, map_headers
+from vaxlink.domain.vaccines import resolve_vaccine
+from vaxlink.files.read import checksum, load_file
+from vaxlink.matching import normalise
+from vaxlink.matching.engine import run_duckdb
+from vaxlink.matching.normalise import map_distinct, quote
+from vaxlink.matching.prepare import prepare_records, prepare_register
+from vaxlink.matching.spec import MatchSpec
+from vaxlink.settings import Settings
+from vaxlink.storage import bulk
+from vaxlink.storage.extract import query_arrow
+from vaxlink.storage.models import Batch, UtcDateTime, utcnow
+
+Progress = Callable[[str, int, int | None], None]
+OUTCOMES = ("linked", "review", "unmatched", "rejected", "superseded")
+# Vaccination in Viet Nam began in March 2021; anything before December 2020 is an entry error.
+EARLIEST_VACCINATION = date(2020, 12, 1)
+
+REASONS: dict[str, tuple[str, str]] = {
+    "MALFORMED_ROW": ("Dòng sai cấu trúc", "malformed row"),
+    "MISSING_RECORD_ID": ("Thiếu mã bản ghi", "record id missing"),
+    "MISSING_NAME": ("Thiếu họ và tên", "full name missing"),
+    "MISSING_DOB": ("Thiếu ngày sinh", "date of birth missing"),
+    "BAD_DOB": ("Ngày sinh không hợp lệ", "date of birth unreadable or impossible"),
+    "MISSING_VACCINATION_DATE": ("Thiếu ngày tiêm", "vaccination date missing"),
+    "BAD_VACCINATION_DATE": ("Ngày tiêm không hợp lệ", "vaccination date unreadable or not a full date"),
+    "VACCINATION_DATE_FUTURE": ("Ngày tiêm ở tương lai", "vaccination date in the future"),
+    "VACCINATION_DATE_TOO_EARLY": ("Ngày tiêm trước khi có vắc xin", "vaccination date before vaccines existed"),
+    "VACCINATION_BEFORE_BIRTH": ("Ngày tiêm trước ngày sinh", "vaccinated before birth"),
+    "BAD_DOSE_NUMBER": ("Mũi tiêm không hợp lệ", "dose number missing or not a positive whole number"),
+    "UNKNOWN_VACCINE": ("Tên vắc xin không xác định", "unknown vaccine name"),
+}
+
+
+@dataclass
+class IngestResult:
+    batch_id: int
+    source: str
+    rows: int
+    counts: dict[str, int]
+    already_ingested: bool = False
+    reasons: dict[str, int] = field(default_factory=dict)
+    unknown_vaccines: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def balanced(self) -> bool:
+        return sum(self.counts.get(o, 0) for o in OUTCOMES) == self.rows
+
+
+def _date_or_problem(v: str) -> tuple[Any, str | None, int | None]:
+    d = parse_date(v)
+    if isinstance(d, Problem) or not isinstance(d, PartialDate):
+        return None, "BAD", None
+    return d.as_date(), None if d.precision.value == "day" else "IMPRECISE", d.year
+
+
+def _vaccine(v: str) -> tuple[str | None]:
+    vac = resolve_vaccine(v)
+    return (None if vac is None else vac.code,)
+
+
+def ingest_batch(
+    session: Session,
+    settings: Settings,
+    path: Path,
+    *,
+    source: str = "default",
+    spec: MatchSpec | None = None,
+    today: date | None = None,
+    progress: Progress | None = None,
+    uploaded_by: str | None = None,
+) -> IngestResult:
+    """Ingest and reconcile one file in the session's transaction (flushes, never commits)."""
+    note = progress or (lambda _s, _d, _t: None)
+    spec = spec or MatchSpec()
+    today = today or date.today()
+    digest = checksum(path)
+    seen = session.scalar(select(Batch).where(Batch.source == source, Batch.checksum == digest))
+    if seen is not None and seen.status == "done":
+        counts = dict((seen.counts or {}).get("outcomes", {}))
+        return IngestResult(seen.id, source, seen.rows_total, counts, already_ingested=True)
+    con = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
+    try:
+        loaded = load_file(con, path, "raw", progress=lambda n: note("read", n, None))
+        mapping = map_headers(loaded.headers, DOSE_COLUMNS)
+        if mapping.missing:
+            raise InputError("Thiếu cột bắt buộc / missing required columns: " + ", ".join(mapping.missing)
+                             + f" (found: {', '.join(loaded.headers)})")
+        if mapping.duplicates:
+            raise InputError("Cột bị lặp / columns given twice: " + ", ".join(mapping.duplicates))
+        _validate(con, mapping.columns, list(mapping.extra), today)
+        note("check", loaded.rows, loaded.rows)
+
+        batch = seen or Batch(source=source, checksum=digest, file_name=path.name)
+        batch.status, batch.rows_total, batch.uploaded_by = "matching", loaded.rows, uploaded_by
+        batch.spec_version, batch.spec = spec.version, spec.to_dict()
+        session.add(batch)
+        session.flush()
+        conn = session.connection()
+        _store_versions(conn, con, batch.id, source, note)
+        stats = _reconcile(conn, con, batch.id, spec, note)
+
+        counts = {o: 0 for o in OUTCOMES}
+        counts.update({str(k): int(v) for k, v in conn.execute(text("""
+            SELECT CASE WHEN NOT d.is_latest THEN 'superseded' ELSE m.outcome END, count(*)
+            FROM dose_record d LEFT JOIN match_result m ON m.dose_record_id = d.id
+            WHERE d.batch_id = :b GROUP BY 1"""), {"b": batch.id}).all()})
+        reasons = {str(k): int(v) for k, v in con.execute(
+            "SELECT r, count(*) FROM (SELECT unnest(string_split(problems, ';')) r FROM checked "
+            "WHERE problems IS NOT NULL) GROUP BY r ORDER BY 2 DESC").fetchall()}
+        unknown = {str(k): int(v) for k, v in con.execute(
+            "SELECT vaccine, count(*) FROM checked WHERE vaccine IS NOT NULL AND vaccine_code IS NULL "
+            "GROUP BY 1 ORDER BY 2 DESC LIMIT 50").fetchall()}
+        batch.counts = {"outcomes": counts, "rejections": reasons, "unknown_vaccines": unknown,
+                        "match": {"pairs": stats.pairs, "identities": stats.identities}}
+        batch.status, batch.finished_at = "done", utcnow()
+        session.flush()
+        result = IngestResult(batch.id, source, loaded.rows, counts, reasons=reasons, unknown_vaccines=unknown,
+                              seconds=stats.seconds)
+        if not result.balanced:  # pragma: no cover - would mean a row was lost or counted twice
+            raise RuntimeError(f"ingest counts do not add up: {counts} for {loaded.rows} rows")
+        return result
+    finally:
+        con.close()
+
+
+def _validate(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str], today: date) -> None:
+    def col(name: str) -> str:
+        return f"nullif(trim({quote(cols[name])}), '')" if name in cols else "NULL::VARCHAR"
+
+    extra_sql = ("to_json(struct_pack(" + ", ".join(f"{quote(h)} := {quote(h)}" for h in extra) + "))::VARCHAR"
+                 if extra else "NULL::VARCHAR")
+    con.execute(f"""CREATE OR REPLACE TABLE src AS SELECT _line AS line_no, _malformed AS malformed,
+        {", ".join(f"{col(c.name)} AS {c.name}" for c in DOSE_COLUMNS)}, {extra_sql} AS extra FROM raw""")
+    date_schema = pa.schema([("d", pa.date32()), ("problem", pa.string()), ("year", pa.int32())])
+    map_distinct(con, "SELECT date_of_birth FROM src", _date_or_problem, date_schema, "v_dob")
+    map_distinct(con, "SELECT vaccination_date FROM src", _date_or_problem, date_schema, "v_vdate")
+    map_distinct(con, "SELECT vaccine FROM src", _vaccine, pa.schema([("code", pa.string())]), "v_vaccine")
+    con.execute(f"""CREATE OR REPLACE TABLE checked AS
+        SELECT s.*, vd.d AS vaccination_day, vx.code AS vaccine_code,
+          TRY_CAST(regexp_replace(s.dose_number, '\\.0+$', '') AS INTEGER) AS dose_no,
+          nullif(array_to_string(list_filter([
+            CASE WHEN s.malformed IS NOT NULL THEN 'MALFORMED_ROW' END,
+            CASE WHEN s.record_id IS NULL THEN 'MISSING_RECORD_ID' END,
+            CASE WHEN s.full_name IS NULL THEN 'MISSING_NAME' END,
+            CASE WHEN s.date_of_birth IS NULL THEN 'MISSING_DOB' WHEN b.problem = 'BAD' THEN 'BAD_DOB' END,
+            CASE WHEN s.vaccination_date IS NULL THEN 'MISSING_VACCINATION_DATE'
+                 WHEN vd.problem IS NOT NULL THEN 'BAD_VACCINATION_DATE'
+                 WHEN vd.d > DATE '{today.isoformat()}' THEN 'VACCINATION_DATE_FUTURE'
+                 WHEN vd.d < DATE '{EARLIEST_VACCINATION.isoformat()}' THEN 'VACCINATION_DATE_TOO_EARLY'
+                 WHEN b.year IS NOT NULL AND year(vd.d) < b.year THEN 'VACCINATION_BEFORE_BIRTH'
+                 WHEN b.d IS NOT NULL AND vd.d < b.d THEN 'VACCINATION_BEFORE_BIRTH' END,
+            CASE WHEN coalesce(TRY_CAST(regexp_replace(s.dose_number, '\\.0+$', '') AS INTEGER), 0) NOT BETWEEN 1 AND 20
+                 THEN 'BAD_DOSE_NUMBER' END,
+            CASE WHEN s.vaccine IS NOT NULL AND vx.code IS NULL THEN 'UNKNOWN_VACCINE'
+                 WHEN s.vaccine IS NULL THEN 'UNKNOWN_VACCINE' END
+          ], lambda r: r IS NOT NULL), ';'), '') AS problems,
+          row_number() OVER (PARTITION BY s.record_id ORDER BY s.line_no) AS file_rank,
+          count(*) OVER (PARTITION BY s.record_id) AS file_versions
+        FROM src s
+        LEFT JOIN v_dob b ON b.value = s.date_of_birth
+        LEFT JOIN v_vdate vd ON vd.value = s.vaccination_date
+        LEFT JOIN v_vaccine vx ON vx.value = s.vaccine""")
+
+
+STAGE = (("line_no", "INTEGER"), ("record_id", "VARCHAR(80)"), ("file_rank", "INTEGER"), ("is_latest", "BOOLEAN"),
+         ("full_name", "VARCHAR(200)"), ("date_of_birth", "VARCHAR(40)"), ("sex", "VARCHAR(20)"),
+         ("id_number", "VARCHAR(40)"), ("phone", "VARCHAR(40)"), ("address", "VARCHAR(400)"),
+         ("ward_code", "VARCHAR(10)"), ("vaccination_date", "DATE"), ("dose_number", "INTEGER"),
+         ("vaccine", "VARCHAR(120)"), ("vaccine_code", "VARCHAR(40)"), ("lot_number", "VARCHAR(60)"),
+         ("site", "VARCHAR(200)"), ("extra", "TEXT"), ("problems", "VARCHAR(400)"))
+
+
+def _stage_select(batch_id: int) -> str:
+    # A row without a record id cannot be versioned: it is kept under a marked id of its own line.
+    return f"""SELECT line_no, coalesce(left(record_id, 80), '~line-' || line_no || '@batch-{batch_id}') AS record_id,
+        CAST(file_rank AS INTEGER) AS file_rank, record_id IS NULL OR file_rank = file_versions AS is_latest,
+        left(full_name, 200) AS full_name, left(date_of_birth, 40) AS date_of_birth, left(sex, 20) AS sex,
+        left(id_number, 40) AS id_number, left(phone, 40) AS phone, left(address, 400) AS address,
+        left(ward_code, 10) AS ward_code, vaccination_day AS vaccination_date,
+        CAST(CASE WHEN dose_no BETWEEN 1 AND 20 THEN dose_no END AS INTEGER) AS dose_number,
+        left(vaccine, 120) AS vaccine, vaccine_code, left(lot_number, 60) AS lot_number, left(site, 200) AS site,
+        extra, problems
+        FROM checked ORDER BY line_no"""
+
+
+def _store_versions(conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str, note: Progress) -> None:
+    is_pg = conn.dialect.name == "postgresql"
+    conn.exec_driver_sql("DROP TABLE IF EXISTS dose_stage")
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE dose_stage (" + ", ".join(f"{c} {t}" for c, t in STAGE) + ")")
+    total = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
+    reader = con.sql(_stage_select(batch_id)).to_arrow_reader(100_000)
+
+    def batches():  # type: ignore[no-untyped-def]
+        done = 0
+        for b in reader:
+            done += b.num_rows
+            note("load", done, total)
+            yield b
+
+    bulk.load_batches(conn, "dose_stage", batches())
+    conn.exec_driver_sql("CREATE INDEX ix_dose_stage_rid ON dose_stage (record_id)")
+    if is_pg:
+        conn.exec_driver_sql("ANALYZE dose_stage")
+    params = {"src": source, "b": batch_id}
+    conn.execute(text("DROP TABLE IF EXISTS dose_base"))
+    conn.execute(text("""CREATE TEMPORARY TABLE dose_base AS
+        SELECT d.record_id, max(d.version) AS v FROM dose_record d
+        WHERE d.source = :src AND d.record_id IN (SELECT record_id FROM dose_stage) GROUP BY d.record_id"""), params)
+    conn.execute(text("""UPDATE dose_record SET is_latest = false
+        WHERE source = :src AND is_latest AND record_id IN (SELECT record_id FROM dose_stage)"""), params)
+    extra = "CAST(s.extra AS JSON)" if is_pg else "s.extra"
+    conn.execute(text(f"""INSERT INTO dose_record (batch_id, source, record_id, version, is_latest, line_no,
+            full_name, date_of_birth, sex, id_number, phone, address, ward_code, vaccination_date, dose_number,
+            vaccine, vaccine_code, problems, lot_number, site, extra)
+        SELECT :b, :src, s.record_id, coalesce(x.v, 0) + s.file_rank, s.is_latest, s.line_no,
+            s.full_name, s.date_of_birth, s.sex, s.id_number, s.phone, s.address, s.ward_code, s.vaccination_date,
+            s.dose_number, s.vaccine, s.vaccine_code, s.problems, s.lot_number, s.site, {extra}
+        FROM dose_stage s LEFT JOIN dose_base x ON x.record_id = s.record_id"""), params)
+    # Open cases about a record's earlier version are settled by the new version.
+    conn.execute(text("""UPDATE work_case SET status = 'closed', resolution = 'superseded', closed_at = :now
+        WHERE status <> 'closed' AND dose_record_id IN (
+          SELECT d.id FROM dose_record d WHERE d.source = :src AND NOT d.is_latest
+            AND d.record_id IN (SELECT record_id FROM dose_stage))""").bindparams(
+        bindparam("now", utcnow(), type_=UtcDateTime)), params)
+    conn.exec_driver_sql("DROP TABLE dose_stage")
+    conn.exec_driver_sql("DROP TABLE dose_base")
+
+
+REGISTER_SCHEMA = pa.schema([
+    ("citizen_id", pa.int64()), ("personal_id", pa.string()), ("full_name", pa.string()),
+    ("birth_date", pa.date32()), ("birth_precision", pa.string()), ("birth_year", pa.int32()),
+    ("sex", pa.string()), ("current_ward_code", pa.string()), ("permanent_ward_code", pa.string()),
+    ("phone", pa.string()), ("household_id", pa.string()),
+])
+RECORD_SCHEMA = pa.schema([
+    ("rec_id", pa.int64()), ("full_name", pa.string()), ("date_of_birth", pa.string()), ("sex", pa.string()),
+    ("id_number", pa.string()), ("phone", pa.string()), ("ward_code", pa.string()),
+])
+
+
+def load_register(conn: Connection, con: DuckDBPyConnection) -> None:
+    """Copy the active register and its aliases into DuckDB and prepare them for matching."""
+    reg = query_arrow(conn, """SELECT id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
+        current_ward_code, permanent_ward_code, phone, household_id FROM citizen WHERE status = 'active'""",
+                      REGISTER_SCHEMA)
+    aliases = query_arrow(conn, "SELECT citizen_id, alias, kind FROM citizen_alias",
+                          pa.schema([("citizen_id", pa.int64()), ("alias", pa.string()), ("kind", pa.string())]))
+    con.register("register_in", reg)
+    con.register("alias_in", aliases)
+    prepare_register(con, "register_in", "alias_in")
+    con.unregister("register_in")
+    con.unregister("alias_in")
+
+
+def _reconcile(conn: Connection, con: DuckDBPyConnection, batch_id: int, spec: MatchSpec, note: Progress) -> Any:
+    records = query_arrow(conn, f"""SELECT id, full_name, date_of_birth, sex, id_number, phone, ward_code
+        FROM dose_record WHERE batch_id = {int(batch_id)} AND is_latest AND problems IS NULL""", RECORD_SCHEMA)
+    con.register("records_in", records)
+    prepare_records(con, "records_in")
+    load_register(conn, con)
+    stats = run_duckdb(con, spec, note)
+    _write_results(conn, con, batch_id, spec)
+    con.unregister("records_in")
+    return stats
+
+
+RESULT_STAGE = (("dose_record_id", "BIGINT"), ("outcome", "VARCHAR(10)"), ("citizen_id", "BIGINT"),
+                ("candidate_citizen_id", "BIGINT"), ("score", "DOUBLE PRECISION"), ("reasons", "VARCHAR(400)"),
+                ("blame", "VARCHAR(10)"))
+
+
+def _write_results(conn: Connection, con: DuckDBPyConnection, batch_id: int, spec: MatchSpec) -> None:
+    """Store one match_result per usable record and per rejected record; open the ward cases."""
+    is_pg = conn.dialect.name == "postgresql"
+    double = "DOUBLE PRECISION" if is_pg else "REAL"
+    conn.exec_driver_sql("DROP TABLE IF EXISTS result_stage")
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE result_stage (" + ", ".join(
+        f"{c} {t.replace('DOUBLE PRECISION', double)}" for c, t in RESULT_STAGE) + ")")
+    reader = con.sql("""
+        SELECT m.rec_id AS dose_record_id, c.outcome,
+               CASE WHEN c.outcome = 'linked' THEN c.best_citizen_id END AS citizen_id,
+               CASE WHEN c.outcome <> 'linked' THEN c.best_citizen_id END AS candidate_citizen_id,
+               CASE WHEN c.best_weight IS NULL THEN 0.0 ELSE 1.0 / (1.0 + pow(2.0, -c.best_weight)) END AS score,
+               c.reasons, CASE WHEN c.outcome = 'linked' AND c.reasons <> '' THEN c.blame END AS blame
+        FROM rec_map m JOIN classified c USING (ident_id) ORDER BY m.rec_id""").to_arrow_reader(200_000)
+    bulk.load_batches(conn, "result_stage", reader)
+    now = bindparam("now", utcnow(), type_=UtcDateTime)
+    params = {"b": batch_id, "v": spec.version}
+    conn.execute(text("""INSERT INTO match_result (dose_record_id, outcome, citizen_id, candidate_citizen_id, score,
+            reasons, flags, blame, ward_code, ward_units, spec_version, decided_at, version)
+        SELECT s.dose_record_id, s.outcome, s.citizen_id, s.candidate_citizen_id, s.score, s.reasons, '', s.blame,
+            CASE WHEN s.outcome IN ('review', 'unmatched') THEN coalesce(c.current_ward_code, w.code) END,
+            CASE WHEN s.outcome IN ('review', 'unmatched') THEN coalesce(c.current_units, w.structure) END,
+            :v, :now, 1
+        FROM result_stage s
+        JOIN dose_record d ON d.id = s.dose_record_id
+        LEFT JOIN citizen c ON c.id = s.candidate_citizen_id
+        LEFT JOIN admin_unit w ON w.structure = 'legacy' AND w.level = 'ward' AND w.code = d.ward_code""").bindparams(
+        now), params)
+    conn.execute(text("""INSERT INTO match_result (dose_record_id, outcome, reasons, flags, spec_version, decided_at,
+            version)
+        SELECT d.id, 'rejected', d.problems, '', :v, :now, 1 FROM dose_record d
+        WHERE d.batch_id = :b AND d.problems IS NOT NULL AND d.is_latest""").bindparams(now), params)
+    due = bindparam("due", utcnow() + timedelta(days=7), type_=UtcDateTime)
+    conn.execute(text("""INSERT INTO work_case (kind, status, priority, ward_code, ward_units, province_code,
+            dose_record_id, citizen_id, created_at, due_at, version)
+        SELECT CASE WHEN m.outcome = 'review' THEN 'conflict' ELSE 'unmatched' END, 'open',
+            CASE WHEN m.outcome = 'review' THEN 2 ELSE 1 END, m.ward_code, coalesce(m.ward_units, 'legacy'),
+            u.province_code, m.dose_record_id, m.candidate_citizen_id, :now, :due, 1
+        FROM match_result m JOIN dose_record d ON d.id = m.dose_record_id
+        LEFT JOIN admin_unit u ON u.structure = m.ward_units AND u.level = 'ward' AND u.code = m.ward_code
+        WHERE d.batch_id = :b AND m.outcome IN ('review', 'unmatched')""").bindparams(now, due), {"b": batch_id})
+    conn.exec_driver_sql("DROP TABLE result_stage")

@@ -1,0 +1,67 @@
+"""Readers: every input row arrives with its line number; malformed rows are marked, never dropped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from vaxlink.domain.errors import InputError
+from vaxlink.files.read import load_file
+
+
+def rows(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute("SELECT * FROM raw ORDER BY _line").fetchall()
+
+
+def test_csv_keeps_line_numbers_across_quoted_newlines_and_marks_bad_field_counts(tmp_path: Path):
+    p = tmp_path / "a.csv"
+    p.write_text('a,b,c\n1,"x\ny",3\n4,5\n\n6,7,8,9\n10,11,12\n', encoding="utf-8")
+    con = duckdb.connect()
+    loaded = load_file(con, p, "raw")
+    assert loaded.headers == ["a", "b", "c"] and loaded.rows == 4
+    assert [(r[0], r[1] is not None, r[2:]) for r in rows(con)] == [
+        (2, False, ("1", "x\ny", "3")),
+        (4, True, ("4", "5", None)),
+        (6, True, ("6", "7", "8")),
+        (7, False, ("10", "11", "12")),
+    ]
+
+
+def test_bom_semicolon_and_vietnamese_headers(tmp_path: Path):
+    p = tmp_path / "b.csv"
+    p.write_bytes("\ufeffSố định danh;Họ và tên\n077090001234;Nguyễn Văn An\n".encode())
+    con = duckdb.connect()
+    loaded = load_file(con, p, "raw")
+    assert loaded.headers == ["Số định danh", "Họ và tên"]
+    assert rows(con) == [(2, None, "077090001234", "Nguyễn Văn An")]
+
+
+def test_jsonl_marks_broken_lines(tmp_path: Path):
+    p = tmp_path / "c.jsonl"
+    p.write_text(json.dumps({"a": 1, "b": "x"}) + "\n{broken\n" + json.dumps({"b": "y", "c": True}) + "\n")
+    con = duckdb.connect()
+    loaded = load_file(con, p, "raw")
+    assert loaded.headers == ["a", "b", "c"] and loaded.rows == 3
+    got = rows(con)
+    assert got[0] == (1, None, "1", "x", None)
+    assert got[1][0] == 2 and got[1][1].startswith("JSON_SYNTAX")
+    assert got[2] == (3, None, None, "y", "True")
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe\x00garbage"])
+def test_unreadable_files_give_a_clear_error(tmp_path: Path, content: bytes):
+    p = tmp_path / "d.csv"
+    p.write_bytes(content)
+    with pytest.raises(InputError):
+        load_file(duckdb.connect(), p, "raw")
+
+
+def test_unknown_extension_and_missing_file(tmp_path: Path):
+    (tmp_path / "x.doc").write_bytes(b"a,b\n")
+    with pytest.raises(InputError, match="unsupported"):
+        load_file(duckdb.connect(), tmp_path / "x.doc", "raw")
+    with pytest.raises(InputError, match="not found"):
+        load_file(duckdb.connect(), tmp_path / "x.csv", "raw")
