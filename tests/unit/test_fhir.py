@@ -119,12 +119,15 @@ def test_patient_referenced_by_urn_uuid_may_come_after_its_immunization(tmp_path
 
 
 @pytest.mark.parametrize("ref", [
+    "urn:uuid:3c1f2a9e-6d1b-4c55-9a0e-0f7b1d2c3e4f",
+    "urn:uuid:3C1F2A9E-6D1B-4C55-9A0E-0F7B1D2C3E4F",
     "Patient/p1",
     "https://fhir.example.vn/r4/Patient/p1",
     "Patient/p1/_history/3",
 ])
 def test_patient_reference_forms(tmp_path: Path, ref: str) -> None:
-    row = one(tmp_path, patient("p1"), immunization(ref=ref))
+    row = one(tmp_path, patient("p1"), immunization(ref=ref),
+              full_urls={0: "urn:uuid:3c1f2a9e-6d1b-4c55-9a0e-0f7b1d2c3e4f"})
     assert row["_malformed"] is None and row["full_name"] == "Phạm Minh Tuấn"
 
 
@@ -219,16 +222,23 @@ def test_bom_empty_bundle_and_resource_type_after_entries(tmp_path: Path) -> Non
     assert [r["record_id"] for r in read(write(tmp_path, doc))] == ["i1"]
 
 
-def test_streams_across_chunk_and_batch_boundaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("compact", [False, True])
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64])
+def test_streams_across_chunk_and_batch_boundaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   chunk: int, compact: bool) -> None:
     resources: list[dict[str, Any]] = []
     for i in range(12):
         resources.append(patient(f"p{i}", name=[{"text": f"Nguyễn \"Văn\" \\ Ánh {i}"}],
                                  telecom=[{"system": "phone", "value": f"09{i:08d}"}]))
         resources.append(immunization(f"i{i}", f"Patient/p{i}", lotNumber="Lô ]}{[" * (i % 3),
                                       protocolApplied=[{"doseNumberPositiveInt": 1000 + i}]))
-    p = write(tmp_path, bundle(*resources))
+    p = tmp_path / "b.json"
+    if compact:
+        p.write_text(json.dumps(bundle(*resources), separators=(",", ":")), encoding="utf-8")
+    else:
+        write(tmp_path, bundle(*resources))
     expected = read(p)
-    monkeypatch.setattr(fhir, "CHUNK_CHARS", 7)
+    monkeypatch.setattr(fhir, "CHUNK_CHARS", chunk)
     monkeypatch.setattr(fhir, "BATCH_ROWS", 5)
     _, batches = fhir_batches(p)
     sizes = []
@@ -240,6 +250,27 @@ def test_streams_across_chunk_and_batch_boundaries(tmp_path: Path, monkeypatch: 
     assert got == expected
     assert [r["dose_number"] for r in got] == [str(1000 + i) for i in range(12)]
     assert got[4]["full_name"] == 'Nguyễn "Văn" \\ Ánh 4' and got[5]["lot_number"] == "Lô ]}{[Lô ]}{["
+
+
+def test_a_broken_entry_is_reported_without_reading_the_rest(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = bundle(patient(), *(immunization(f"i{i}") for i in range(2000)))
+    text = json.dumps(doc, indent=1).replace('"resourceType": "Patient",', '"resourceType": "Patient"', 1)
+    p = tmp_path / "bad.json"
+    p.write_text(text, encoding="utf-8")
+    reads = 0
+    more = fhir._Json._more
+
+    def counted(self: fhir._Json) -> bool:
+        nonlocal reads
+        reads += 1
+        return more(self)
+
+    monkeypatch.setattr(fhir, "CHUNK_CHARS", 64)
+    monkeypatch.setattr(fhir._Json, "_more", counted)
+    with pytest.raises(InputError, match="line 6: Expecting ',' delimiter"):
+        fhir_batches(p)
+    assert reads * 64 < len(text) / 100
 
 
 def test_a_syntax_error_is_found_with_small_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -346,6 +377,9 @@ def test_record_id_prefers_the_identifier_then_id_then_full_url(tmp_path: Path) 
 
 @pytest.mark.parametrize(("fields", "date", "dose"), [
     ({"occurrenceDateTime": "2021-08-01T23:30:00+07:00"}, "2021-08-01", "1"),
+    ({"occurrenceDateTime": "2021-08-01T23:30:00+09:00"}, "2021-08-01", "1"),
+    ({"occurrenceDateTime": "2021-08-01T18:30:00Z"}, "2021-08-02", "1"),
+    ({"occurrenceDateTime": "2021-08-01T16:59:59.250+00:00"}, "2021-08-01", "1"),
     ({"occurrenceDateTime": "2021-08"}, "2021-08", "1"),
     ({"occurrenceDateTime": None, "occurrenceString": "khoảng tháng 8/2021"}, "khoảng tháng 8/2021", "1"),
     ({"protocolApplied": [{"doseNumberString": "nhắc lại"}]}, "2021-08-01", "nhắc lại"),
@@ -367,7 +401,8 @@ def test_site_from_location_or_performer(tmp_path: Path) -> None:
         immunization("i1", location={"display": "Điểm tiêm trường THCS Ái Mộ"},
                      performer=[{"actor": {"display": "Bác sĩ A"}}]),
         immunization("i2", performer=[{"actor": {"reference": "Organization/o1"}}]),
-        immunization("i3", performer=[{"function": {"text": "OP"}, "actor": {"reference": "Practitioner/x"}},
+        {"resourceType": "Practitioner", "id": "bs1", "name": [{"text": "Bác sĩ Hồ Văn Bình"}]},
+        immunization("i3", performer=[{"actor": {"reference": "Practitioner/bs1"}},
                                       {"actor": {"display": "Trạm Y tế xã Kim Sơn"}}]),
         immunization("i4"),
     )

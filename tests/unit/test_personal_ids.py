@@ -70,8 +70,8 @@ def code(result: object) -> str | None:
 
 
 def test_province_codes_are_the_63_of_the_shipped_legacy_list():
-    text = (resources.files("vaxlink.domain") / "data" / "admin_units" / "wards-legacy-2025-01-04.csv").read_text(
-        "utf-8-sig")
+    data = resources.files("vaxlink.domain") / "data" / "admin_units"
+    text = (data / "wards-legacy-2025-01-04.csv").read_text("utf-8-sig")
     from_csv = {row["Mã TP"] for row in csv.DictReader(io.StringIO(text))}
     assert from_csv == LEGACY_PROVINCE_CODES
     assert len(LEGACY_PROVINCE_CODES) == 63

@@ -22,8 +22,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Cơ sở dữ liệu / database schema.", no_args_is_help=True)
 registry_app = typer.Typer(help="Sổ đăng ký dân cư / the population register.", no_args_is_help=True)
+doses_app = typer.Typer(help="Dữ liệu tiêm chủng từ y tế / dose batches from health.", no_args_is_help=True)
+reconcile_app = typer.Typer(help="Kết quả đối soát / reconciliation results.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(registry_app, name="registry")
+app.add_typer(doses_app, name="doses")
+app.add_typer(reconcile_app, name="reconcile")
 
 console = Console()
 err = Console(stderr=True)
@@ -91,6 +95,75 @@ def registry_import(
             vi, en = REASONS.get(code, (code, code))
             console.print(f"  {n:>8,}  {code}: {vi} / {en}")
         console.print(f"Dòng bị loại / rejected rows: {r.rejects_file}")
+
+
+OUTCOME_LABELS = {
+    "linked": "tự động gắn / linked", "review": "chờ xác minh / review", "unmatched": "không tìm thấy / unmatched",
+    "rejected": "bị loại / rejected", "superseded": "bị thay bởi bản sau / superseded",
+}
+
+
+@doses_app.command("ingest")
+def doses_ingest(
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX, JSON Lines hoặc FHIR JSON / CSV, XLSX, JSON Lines or FHIR")],
+    source: Annotated[str, typer.Option(help="Nguồn dữ liệu / source system name")] = "default",
+    answer: Annotated[Path | None, typer.Option(help="Ghi trả lời cho y tế / write health's answer (.csv/.xlsx)")] = None,
+) -> None:
+    """Nạp, kiểm tra và đối soát một lô / stage, validate and reconcile a batch."""
+    from vaxlink.cli.progress import progress_bar
+    from vaxlink.services.answers import export_answer
+    from vaxlink.services.dose_ingest import REASONS, ingest_batch
+    from vaxlink.services.schema import open_database
+    from vaxlink.storage.db import transaction
+
+    s = settings()
+
+    def body():  # type: ignore[no-untyped-def]
+        engine = open_database(s)
+        with progress_bar(err) as bar, transaction(engine) as session:
+            r = ingest_batch(session, s, file, source=source, progress=bar)
+            if answer is not None:
+                export_answer(session.connection(), r.batch_id, answer)
+            return r
+
+    r = run(body)
+    if r.already_ingested:
+        console.print(f"Lô này đã được nạp (#{r.batch_id}), không thay đổi gì / batch already ingested, nothing changed")
+    t = Table(title=f"Lô / batch #{r.batch_id} ({r.source}): {file.name}")
+    t.add_column("Kết quả / outcome")
+    t.add_column("Số dòng / rows", justify="right")
+    for key, label in OUTCOME_LABELS.items():
+        t.add_row(label, f"{r.counts.get(key, 0):,}")
+    t.add_row("tổng / total", f"{r.rows:,}")
+    console.print(t)
+    for code, n in list(r.reasons.items())[:12]:
+        vi, en = REASONS.get(code, (code, code))
+        console.print(f"  {n:>8,}  {code}: {vi} / {en}")
+    if r.unknown_vaccines:
+        console.print("Tên vắc xin không xác định / unknown vaccine names: "
+                      + ", ".join(f"{k} ({v:,})" for k, v in r.unknown_vaccines.items()))
+    if answer is not None:
+        console.print(f"Trả lời cho y tế / answer for health: {answer}")
+
+
+@reconcile_app.command("export")
+def reconcile_export(
+    out: Annotated[Path, typer.Option("--out", help=".csv hoặc .parquet / .csv or .parquet")],
+    source: Annotated[str | None, typer.Option(help="Chỉ một nguồn / one source only")] = None,
+) -> None:
+    """Ghi kết quả đối soát / write the reconciliation result (one row per record)."""
+    from vaxlink.services.answers import export_results
+    from vaxlink.services.schema import open_database
+
+    s = settings()
+
+    def body() -> int:
+        engine = open_database(s)
+        with engine.connect() as conn:
+            return export_results(conn, out, source=source)
+
+    n = run(body)
+    console.print(f"{n:,} bản ghi / records → {out}")
 
 
 @app.command("simulate")

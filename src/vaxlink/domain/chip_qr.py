@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from vaxlink.domain.dates import PartialDate, parse_date
+from vaxlink.domain.dates import PartialDate, Precision, parse_date
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.personal_ids import (
     CMND_LENGTH,
@@ -107,7 +107,7 @@ def _parse(text: str, today: date) -> ChipCard | Problem:
     if not any(c.isalpha() for c in name) or any(c.isdigit() for c in name):
         return _problem("QR_BAD_NAME", f"«{name[:40]}» không phải họ tên",
                         f"«{name[:40]}» is not a full name")
-    dob = _card_date(dob_text, today, "ngày sinh", "date of birth")
+    dob = _card_date(dob_text, today, "ngày sinh", "date of birth", partial=True)
     if isinstance(dob, Problem):
         return dob
     sex = parse_sex(sex_text)
@@ -116,7 +116,7 @@ def _parse(text: str, today: date) -> ChipCard | Problem:
                         f"Sex «{sex_text[:20]}» is neither Nam nor Nữ")
     issue: PartialDate | None = None
     if len(rest) > _REQUIRED_AFTER_IDS and rest[4]:
-        found = _card_date(rest[4], today, "ngày cấp", "issue date")
+        found = _card_date(rest[4], today, "ngày cấp", "issue date", partial=False)
         if isinstance(found, Problem):
             return found
         issue = found
@@ -135,8 +135,8 @@ def _parse(text: str, today: date) -> ChipCard | Problem:
     )
 
 
-def _card_date(text: str, today: date, what_vi: str, what_en: str) -> PartialDate | Problem:
-    """ddmmyyyy; 00 for an unknown day or month (people registered with a year only), other spellings too."""
+def _card_date(text: str, today: date, what_vi: str, what_en: str, *, partial: bool) -> PartialDate | Problem:
+    """ddmmyyyy or another day-first spelling; a birth date may be partial (00 for an unknown day or month)."""
     spelled = text
     if _ASCII_DIGITS.fullmatch(text):
         # Bare digits on a card are ddmmyyyy or a year, never a spreadsheet serial.
@@ -150,7 +150,9 @@ def _card_date(text: str, today: date, what_vi: str, what_en: str) -> PartialDat
             spelled = ""
     found = parse_date(spelled, max_date=today) if spelled else None
     if isinstance(found, PartialDate):
-        return found
+        if partial or found.precision is Precision.DAY:
+            return found
+        found = None
     reason_vi = f": {found.message_vi}" if found is not None else ""
     reason_en = f": {found.message_en}" if found is not None else ""
     return _problem(

@@ -17,7 +17,7 @@ _VOWELS = frozenset("aeiouy")
 _ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
 _D_STROKE = "đ"
 
-Unit = tuple[str, tuple[str, ...]]
+_Unit = tuple[str, tuple[str, ...]]
 
 
 def _stable(c: str) -> bool:
@@ -56,14 +56,14 @@ def _as_text(value: object) -> str:
         return ""
 
 
-def _syllable_units(text: str) -> list[list[Unit]]:
+def _syllable_units(text: str) -> list[list[_Unit]]:
     """Split NFKD text into syllables of (lower-case letter, its combining marks) units.
 
     Letters build syllables; digits and format characters (soft hyphen, zero-width joiner) vanish
     without splitting a word, so "Th1ảo" stays one syllable; everything else separates syllables.
     """
-    syllables: list[list[Unit]] = []
-    current: list[Unit] = []
+    syllables: list[list[_Unit]] = []
+    current: list[_Unit] = []
     marks: list[str] = []
     base = ""
     attached = False
@@ -101,7 +101,7 @@ def _syllable_units(text: str) -> list[list[Unit]]:
     return syllables
 
 
-def _place_tone(units: list[Unit]) -> list[Unit]:
+def _place_tone(units: list[_Unit]) -> list[_Unit]:
     """Move the tone mark of a Vietnamese syllable to its traditional place; other words pass unchanged.
 
     The rule: a vowel with a quality mark takes the tone (the ơ of ươ); otherwise the last vowel when
@@ -164,7 +164,7 @@ def _place_tone(units: list[Unit]) -> list[Unit]:
 
 
 @lru_cache(maxsize=65536)
-def _canonical_syllable(units: tuple[Unit, ...]) -> str:
+def _canonical_syllable(units: tuple[_Unit, ...]) -> str:
     placed = _place_tone(list(units))
     first_base, first_marks = placed[0]
     placed[0] = (_upper(first_base), first_marks)

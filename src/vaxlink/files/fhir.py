@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any, TextIO
@@ -40,10 +41,10 @@ _WARD_CODE = re.compile(r"\d{5}")
 _PATIENT_REF = re.compile(r"(?:^|/)(Patient/[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 
 _WS = re.compile(r"[ \t\n\r]*")
-# A complete string, a string that runs past the end of the text read so far, or a bracket.
-_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|"|[{}\[\]]')
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _SCALAR_END = re.compile(r'[\s,\]}:"{\[]')
 _DECODER = json.JSONDecoder()
+_VIETNAM = timezone(timedelta(hours=7))
 
 
 @cache
@@ -59,9 +60,8 @@ def _models() -> tuple[Any, Any]:
 class _Json:
     """The JSON text of a file, read a chunk at a time: a Bundle can be far larger than memory allows."""
 
-    def __init__(self, f: TextIO, path: Path) -> None:
+    def __init__(self, f: TextIO) -> None:
         self._f = f
-        self._path = path
         self.buf = ""
         self.pos = 0
         self._eof = False
@@ -100,26 +100,11 @@ class _Json:
             raise self.error(f"expected '{char}', found '{found}'")
         self.pos += 1
 
-    def _runs_off(self) -> bool:
-        """Whether the value at `pos` may continue past what has been read, rather than being broken."""
-        buf, start = self.buf, self.pos
-        if buf[start] not in "{[":
-            if buf[start] == '"':
-                m = _TOKEN.match(buf, start)
-                return m is None or m.group() == '"'
-            return _SCALAR_END.search(buf, start) is None
-        depth = 0
-        for m in _TOKEN.finditer(buf, start):
-            tok = m.group()
-            if tok == '"':
-                return True
-            if tok in "{[":
-                depth += 1
-            elif tok in "}]":
-                depth -= 1
-                if depth == 0:
-                    return False
-        return True
+    def _cut_short(self, at: int) -> bool:
+        """Whether decoding failed at `at` only because the text read so far ends inside a token."""
+        if self.buf.startswith('"', at):
+            return _STRING.match(self.buf, at) is None
+        return _SCALAR_END.search(self.buf, at) is None
 
     def value(self) -> Any:
         if not self.peek():
@@ -128,7 +113,9 @@ class _Json:
             try:
                 obj, end = _DECODER.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as e:
-                if self._runs_off() and self._more():
+                # Judged at the failure, not over the whole value, so that a broken entry is reported
+                # at once instead of the rest of the file being read in search of its end.
+                if self._cut_short(e.pos) and self._more():
                     continue
                 raise self.error(e.msg, e.pos) from None
             except RecursionError:
@@ -151,7 +138,7 @@ def _entries(path: Path) -> Iterator[tuple[int, Any]]:
     except OSError as e:
         raise InputError(f"Không mở được tệp / cannot open file: {e}") from None
     with f:
-        js = _Json(f, path)
+        js = _Json(f)
         first = js.peek()
         if first != "{":
             what = "the file is empty" if not first else "the file is not a JSON object"
@@ -341,8 +328,14 @@ class _Index:
     places: dict[str, str]
 
 
+def _url_key(url: str) -> str:
+    # FHIR wants UUIDs in lower case, but some exporters write them in upper case on one side only.
+    return url.lower() if url[:9].lower() == "urn:uuid:" else url
+
+
 def _keys(entry: dict[str, Any], resource: dict[str, Any]) -> list[str]:
-    keys = [k for k in (_s(entry.get("fullUrl")),) if k]
+    full_url = _s(entry.get("fullUrl"))
+    keys = [_url_key(full_url)] if full_url else []
     rid = _s(resource.get("id"))
     if rid:
         keys.append(f"{resource.get('resourceType')}/{rid}")
@@ -365,12 +358,13 @@ def _index(path: Path) -> _Index:
         entry, resource, _ = _resource(raw)
         kind = resource.get("resourceType")
         if kind == "Patient":
-            ref = f"Patient/{_s(resource.get('id'))}: " if _s(resource.get("id")) else "Patient: "
-            person = _person(resource, _validate(patient_model, resource, ref))
+            where = f"Patient/{_s(resource.get('id'))}: " if _s(resource.get("id")) else "Patient: "
+            person = _person(resource, _validate(patient_model, resource, where))
             for key in _keys(entry, resource):
                 index.patients[key] = person
-        elif kind in ("Location", "Organization", "Practitioner"):
-            name = _s(resource.get("name")) if kind != "Practitioner" else _full_name(resource)
+        elif kind in ("Location", "Organization"):
+            # Only places: a Practitioner's name would pass for a vaccination facility.
+            name = _s(resource.get("name"))
             if name:
                 for key in _keys(entry, resource):
                     index.places[key] = name
@@ -387,8 +381,8 @@ def _find_patient(imm: dict[str, Any], index: _Index) -> _Person | None:
             if res.get("resourceType") == "Patient" and res.get("id") == ref[1:]:
                 return _person(res, _validate(patient_model, res, f"{ref}: "))
         return None
-    if ref in index.patients:
-        return index.patients[ref]
+    if _url_key(ref) in index.patients:
+        return index.patients[_url_key(ref)]
     m = _PATIENT_REF.search(ref)
     return index.patients.get(m.group(1)) if m else None
 
@@ -408,7 +402,7 @@ def _vaccine(imm: dict[str, Any]) -> str | None:
 
 def _place(ref: object, index: _Index) -> str | None:
     ref = _d(ref)
-    return _s(ref.get("display")) or index.places.get(_s(ref.get("reference")) or "")
+    return _s(ref.get("display")) or index.places.get(_url_key(_s(ref.get("reference")) or ""))
 
 
 def _site(imm: dict[str, Any], index: _Index) -> str | None:
@@ -418,6 +412,21 @@ def _site(imm: dict[str, Any], index: _Index) -> str | None:
     return site
 
 
+def _local_date(occurred: str) -> str:
+    day, _, time = occurred.partition("T")
+    if not time.endswith(("Z", "+00:00")):
+        # A local offset is the clinic's own: its date is the day the dose was given, while a conversion
+        # would move evening doses to another day.
+        return day
+    try:
+        stamp = datetime.fromisoformat(occurred)
+    except ValueError:
+        return day
+    # A UTC stamp is a server's normalisation and says nothing of the local day; Vietnam keeps UTC+7
+    # all year.
+    return stamp.astimezone(_VIETNAM).date().isoformat()
+
+
 def _dose_fields(entry: dict[str, Any], imm: dict[str, Any], index: _Index) -> list[str | None]:
     identifiers = _dicts(imm.get("identifier"))
     # The platform's own identifier outlives the exporting server's resource id, which is what lets a
@@ -425,9 +434,7 @@ def _dose_fields(entry: dict[str, Any], imm: dict[str, Any], index: _Index) -> l
     record_id = ((_s(identifiers[0].get("value")) if identifiers else None) or _s(imm.get("id"))
                  or _s(entry.get("fullUrl")))
     occurred = _s(imm.get("occurrenceDateTime"))
-    # The date as written, in the clinic's own time zone: converting to UTC would move evening doses
-    # to the previous day.
-    date = occurred.split("T", 1)[0] if occurred else _s(imm.get("occurrenceString"))
+    date = _local_date(occurred) if occurred else _s(imm.get("occurrenceString"))
     protocol = next(iter(_dicts(imm.get("protocolApplied"))), {})
     dose = _s(protocol.get("doseNumberPositiveInt")) or _s(protocol.get("doseNumberString"))
     return [record_id, date, dose, _vaccine(imm), _s(imm.get("lotNumber")), _site(imm, index)]

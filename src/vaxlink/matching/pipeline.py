@@ -135,8 +135,8 @@ def steps(spec: MatchSpec) -> list[Step]:
                     THEN 'WARD_SAME' ELSE 'WARD_DIFFERS' END AS ward_level,
                CASE WHEN r.phone IS NULL OR c.phone = '' THEN 'PHONE_MISSING' WHEN r.phone = c.phone
                     THEN 'PHONE_SAME' ELSE 'PHONE_DIFFERS' END AS phone_level,
-               least({spec.name_tf_max_weight!r}, greatest({spec.name_tf_min_weight!r},
-                     log2({spec.name_m!r} * t.total / t.n))) AS name_tf_weight
+               least({spec.name_tf_max_weight!r}, log2({spec.name_m!r} * t.total / t.n)) AS name_tf_weight,
+               log2({spec.presence!r} / t.total) AS prior
         FROM pairs p
         JOIN rec_ident r ON r.ident_id = p.ident_id
         JOIN reg c ON c.citizen_id = p.citizen_id
@@ -146,7 +146,7 @@ def steps(spec: MatchSpec) -> list[Step]:
 
     name_w = _weights(spec, "name", "name_level")
     out.append(Step("scored", f"""
-        SELECT *, {spec.prior!r}
+        SELECT *, prior
                + ({_weights(spec, "id", "id_level")})
                + (CASE WHEN name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER')
                        THEN name_tf_weight ELSE 0 END) + ({name_w})

@@ -114,12 +114,12 @@ class MatchSpec:
     blocking: tuple[BlockingRule, ...] = DEFAULT_BLOCKING
     comparisons: tuple[Comparison, ...] = DEFAULT_COMPARISONS
     # Name agreement is worth log2(m / u), u being the share of the register carrying that name key:
-    # "nguyen van hung" agreeing says little, a rare name says much. Capped both ways.
+    # "nguyen van hung" agreeing says little, a rare name says much.
     name_m: float = 0.95
-    name_tf_min_weight: float = 4.0
-    name_tf_max_weight: float = 18.0
-    # log2 odds that a random register citizen is the record's person, before any evidence.
-    prior: float = -20.0
+    name_tf_max_weight: float = 30.0
+    # Prior odds that a register citizen is the record's person: presence / N, N the register's size
+    # (presence: the share of health records whose person is in the register at all).
+    presence: float = 0.98
     link_threshold: float = 8.0       # total weight for an automatic link
     review_threshold: float = -4.0    # below: unmatched
     min_margin: float = 6.0           # best candidate must beat the second by this much to be linked

@@ -1,1 +1,21 @@
 """Synthetic provinces: a register snapshot, a dose batch with realistic errors, and the truth."""
+
+from vaxlink.simulation.population import ProvinceSpec
+from vaxlink.simulation.rates import ErrorRates
+from vaxlink.simulation.simulate import (
+    SimulationSummary,
+    generate_province,
+    province_specs,
+    simulate,
+    simulate_provinces,
+)
+
+__all__ = [
+    "ErrorRates",
+    "ProvinceSpec",
+    "SimulationSummary",
+    "generate_province",
+    "province_specs",
+    "simulate",
+    "simulate_provinces",
+]

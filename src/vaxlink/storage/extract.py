@@ -20,11 +20,18 @@ def query_arrow(conn: Connection, sql: str, schema: pa.Schema) -> pa.Table:
         batches = []
         while rows := cur.fetchmany(200_000):
             cols = list(zip(*rows, strict=True))
-            batches.append(pa.record_batch([pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)],
+            batches.append(pa.record_batch([_column(c, f.type) for c, f in zip(cols, schema, strict=True)],
                                            schema=schema))
         return pa.Table.from_batches(batches, schema=schema)
     finally:
         cur.close()
+
+
+def _column(values: tuple[object, ...], typ: pa.DataType) -> pa.Array:
+    # SQLite hands dates back as ISO text (as SQLAlchemy's Date type stores them).
+    if pa.types.is_date(typ):
+        return pa.array(values, pa.string()).cast(typ)
+    return pa.array(values, typ)
 
 
 def _copy_out(conn: Connection, sql: str, schema: pa.Schema) -> pa.Table:

@@ -1,0 +1,105 @@
+"""What goes back out: the reconciliation result (contract) and the per-batch answer for health.
+
+The answer tells health, for each record, whether it was verified against the register and which
+fields to correct, the way the real process answered "correct / wrong" per record.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from sqlalchemy import Connection
+
+from vaxlink.domain.errors import InputError
+from vaxlink.storage.extract import query_arrow
+
+RESULT_SCHEMA = pa.schema([
+    ("record_id", pa.string()), ("outcome", pa.string()), ("personal_id", pa.string()),
+    ("candidate_personal_id", pa.string()), ("score", pa.float64()), ("reasons", pa.string()),
+    ("ward_code", pa.string()), ("source", pa.string()), ("blame", pa.string()), ("flags", pa.string()),
+    ("batch_id", pa.int64()), ("version", pa.int32()),
+])
+
+RESULT_SQL = """
+SELECT d.record_id, m.outcome, c.personal_id, k.personal_id, CAST(m.score AS NUMERIC(9, 6)), m.reasons, m.ward_code, d.source,
+       m.blame, m.flags, d.batch_id, d.version
+FROM dose_record d
+JOIN match_result m ON m.dose_record_id = d.id
+LEFT JOIN citizen c ON c.id = m.citizen_id
+LEFT JOIN citizen k ON k.id = m.candidate_citizen_id
+WHERE d.is_latest {where}
+ORDER BY d.source, d.record_id"""
+
+ANSWER_SCHEMA = pa.schema([
+    ("record_id", pa.string()), ("line", pa.int32()), ("verified", pa.string()), ("outcome", pa.string()),
+    ("reasons", pa.string()), ("blame", pa.string()), ("full_name", pa.string()), ("correct_full_name", pa.string()),
+    ("date_of_birth", pa.string()), ("correct_date_of_birth", pa.string()), ("sex", pa.string()),
+    ("correct_sex", pa.string()), ("id_number", pa.string()), ("correct_id_number", pa.string()),
+])
+
+ANSWER_SQL = """
+SELECT d.record_id, d.line_no,
+       CASE WHEN m.outcome IN ('linked', 'confirmed') AND coalesce(m.reasons, '') = '' THEN 'Đúng'
+            WHEN m.outcome IN ('linked', 'confirmed') THEN 'Đúng, cần sửa'
+            WHEN m.outcome = 'rejected' THEN 'Không dùng được'
+            ELSE 'Chưa xác minh' END,
+       m.outcome, m.reasons, m.blame,
+       d.full_name, CASE WHEN c.id IS NOT NULL AND c.full_name <> coalesce(d.full_name, '') THEN c.full_name END,
+       d.date_of_birth,
+       CASE WHEN c.id IS NOT NULL AND m.reasons LIKE '%DOB_%' THEN
+         CASE WHEN c.birth_precision = 'year' THEN CAST(c.birth_year AS VARCHAR(4))
+              ELSE CAST(c.birth_date AS VARCHAR(10)) END END,
+       d.sex, CASE WHEN c.id IS NOT NULL AND m.reasons LIKE '%SEX_%' THEN
+         CASE WHEN c.sex = 'M' THEN 'Nam' ELSE 'Nữ' END END,
+       d.id_number, CASE WHEN c.id IS NOT NULL AND m.reasons LIKE '%ID_%' THEN c.personal_id END
+FROM dose_record d
+JOIN match_result m ON m.dose_record_id = d.id
+LEFT JOIN citizen c ON c.id = m.citizen_id
+WHERE d.batch_id = {batch_id} AND d.is_latest
+ORDER BY d.line_no"""
+
+
+def _write(table: pa.Table, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        pacsv.write_csv(table, out)
+    elif suffix == ".parquet":
+        pq.write_table(table, out)
+    elif suffix == ".xlsx":
+        _write_xlsx(table, out)
+    else:
+        raise InputError(f"Định dạng '{out.suffix}' không hỗ trợ / unsupported output type (use .csv, .parquet, .xlsx)")
+    return out
+
+
+def _write_xlsx(table: pa.Table, out: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("ket-qua")
+    ws.append(table.schema.names)
+    for batch in table.to_batches(50_000):
+        for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+            ws.append(list(row))
+    wb.save(out)
+
+
+def export_results(conn: Connection, out: Path, *, source: str | None = None) -> int:
+    """Write one row per dose record ever ingested (its latest version). Returns the number of rows."""
+    where = ""
+    if source is not None:
+        where = "AND d.source = '" + source.replace("'", "''") + "'"
+    table = query_arrow(conn, RESULT_SQL.format(where=where), RESULT_SCHEMA)
+    _write(table, out)
+    return table.num_rows
+
+
+def export_answer(conn: Connection, batch_id: int, out: Path) -> int:
+    """Write health's answer for one batch (CSV or XLSX)."""
+    table = query_arrow(conn, ANSWER_SQL.format(batch_id=int(batch_id)), ANSWER_SCHEMA)
+    _write(table, out)
+    return table.num_rows

@@ -1,0 +1,423 @@
+"""The output tables: the register snapshot, health's dose batch with its errors, and the truth.
+
+Strings are assembled column-wise with pyarrow compute; errors are drawn per record as masks and
+recorded as bits, which become the `;`-separated list of truth.errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from vaxlink.simulation.doses import Doses, Sites
+from vaxlink.simulation.population import (
+    Households,
+    People,
+    days_from_ymd,
+    digits_text,
+    ymd_from_days,
+)
+from vaxlink.simulation.rates import DOB_PLACEHOLDER, EXCLUSIVE_GROUPS, ErrorRates
+from vaxlink.simulation.units import WardTable
+from vaxlink.simulation.vocab import PLAIN, TONE_ALT, TYPO_FIRST, TYPO_VARIANTS, NameVocab
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+REGISTER_COLUMNS = (
+    "personal_id", "old_id", "full_name", "date_of_birth", "sex", "permanent_ward_code",
+    "current_ward_code", "address", "phone", "household_id",
+)
+DOSE_COLUMNS = (
+    "record_id", "full_name", "date_of_birth", "sex", "id_number", "phone", "address", "ward_code",
+    "vaccination_date", "dose_number", "vaccine", "lot_number", "site",
+)
+TRUTH_COLUMNS = ("record_id", "personal_id", "person_key", "errors")
+
+KINDS: tuple[str, ...] = (*ErrorRates.kinds(), DOB_PLACEHOLDER)
+BIT = {kind: i for i, kind in enumerate(KINDS)}
+EXCEL_EPOCH_SERIAL = 25569  # Excel's serial number of 1970-01-01
+_TWO_DIGITS = pa.array([f"{i:02d}" for i in range(100)], pa.string())
+_SEX_LABELS = pa.array(["Nam", "Nữ"], pa.string())
+
+
+def _strings_at(values: pa.Array, index: IntArray, missing: BoolArray | None = None) -> pa.Array:
+    idx = pa.array(index, pa.int64(), mask=missing) if missing is not None else pa.array(index, pa.int64())
+    return values.take(idx)
+
+
+def full_names(
+    vocab: NameVocab,
+    family: IntArray,
+    middle1: IntArray,
+    middle2: IntArray,
+    given: IntArray,
+    variant: tuple[IntArray, IntArray, IntArray, IntArray] | None = None,
+    given_first: BoolArray | None = None,
+) -> pa.StringArray:
+    """Names joined from their tokens, each position spelled by its variant table."""
+    v = vocab.size
+    parts = []
+    for i, tok in enumerate((family, middle1, middle2, given)):
+        offset = variant[i] * v if variant is not None else PLAIN * v
+        parts.append(_strings_at(vocab.variants, offset + np.maximum(tok, 0), tok < 0))
+    f, m1, m2, g = parts
+    if given_first is None or not given_first.any():
+        return pc.binary_join_element_wise(f, m1, m2, g, " ", null_handling="skip")
+    gf = pa.array(given_first)
+    return pc.binary_join_element_wise(
+        pc.if_else(gf, g, f), pc.if_else(gf, f, m1), pc.if_else(gf, m1, m2), pc.if_else(gf, m2, g), " ",
+        null_handling="skip",
+    )
+
+
+def _replace(values: pa.Array, mask: BoolArray, transform: object) -> pa.Array:
+    """values with `transform` applied to the masked rows only."""
+    if not mask.any():
+        return values
+    m = pa.array(mask)
+    changed = transform(values.filter(m))  # type: ignore[operator]
+    return pc.replace_with_mask(values, m, changed)
+
+
+def strip_diacritics(text: pa.Array) -> pa.Array:
+    decomposed = pc.utf8_normalize(text, form="NFD")
+    bare = pc.replace_substring_regex(decomposed, pattern=r"\p{Mn}", replacement="")
+    return pc.replace_substring(pc.replace_substring(bare, "đ", "d"), "Đ", "D")
+
+
+def format_dates(year: IntArray, month: IntArray, day: IntArray, style: IntArray) -> pa.StringArray:
+    """dd/mm/yyyy (style 0), yyyy-mm-dd (1) or an Excel serial number (2)."""
+    y = pa.array(year).cast(pa.string())
+    d2 = _TWO_DIGITS.take(pa.array(day))
+    m2 = _TWO_DIGITS.take(pa.array(month))
+    dmy = pc.binary_join_element_wise(d2, m2, y, "/")
+    if not (style > 0).any():
+        return dmy
+    iso = pc.binary_join_element_wise(y, m2, d2, "-")
+    out = pc.if_else(pa.array(style == 1), iso, dmy)
+    excel = style == 2
+    if excel.any():
+        serial = days_from_ymd(year[excel], month[excel], day[excel]) + EXCEL_EPOCH_SERIAL
+        out = pc.replace_with_mask(out, pa.array(excel), pa.array(serial).cast(pa.string()))
+    return out
+
+
+def person_keys(province: str, index: IntArray) -> pa.StringArray:
+    return pc.binary_join_element_wise(province, digits_text(index, 8), "-")
+
+
+def register_table(
+    rng: np.random.Generator,
+    province: str,
+    people: People,
+    households: Households,
+    wards: WardTable,
+    vocab: NameVocab,
+    first_household: int = 0,
+) -> pa.Table:
+    """One row per citizen (the people in the register), in the interchange's column names."""
+    reg = np.flatnonzero(people.in_register)
+    p = people.take(reg)
+    h = p.household
+    n = len(reg)
+    iso = pa.array(p.birth.astype("datetime64[D]")).cast(pa.string())
+    year = pa.array(ymd_from_days(p.birth)[0]).cast(pa.string())
+    dob = pc.if_else(pa.array(p.year_only), year, iso)
+    perm = households.perm_ward[h]
+    cur = households.cur_ward[h]
+    # Minors without a phone of their own are reachable through the household's number.
+    phone = np.where(p.phone > 0, np.where(rng.random(n) < 0.85, p.phone, 0), 0)
+    phone = np.where((phone == 0) & (p.role == 2) & (rng.random(n) < 0.6), households.phone[h], phone)
+    return pa.table({
+        "personal_id": digits_text(p.pid, 12),
+        "old_id": digits_text(p.old_id, 9, p.old_id == 0),
+        "full_name": full_names(vocab, p.family, p.middle1, p.middle2, p.given),
+        "date_of_birth": dob,
+        "sex": _SEX_LABELS.take(pa.array(p.sex)),
+        "permanent_ward_code": wards.code.take(pa.array(perm)),
+        "current_ward_code": _strings_at(wards.code, cur, cur == perm),
+        "address": households.perm_address.take(pa.array(h)),
+        "phone": digits_text(phone, 10, phone == 0),
+        "household_id": pc.binary_join_element_wise(province, digits_text(first_household + h, 8), ""),
+    })
+
+
+@dataclass(frozen=True)
+class Batch:
+    doses: pa.Table
+    truth: pa.Table
+    error_counts: dict[str, int]
+
+
+class _Errors:
+    """Draws error kinds per record so that each kind's overall rate is the configured one, choosing only
+    among the records it can apply to, and keeps the bit mask of what was applied."""
+
+    def __init__(self, rng: np.random.Generator, rates: ErrorRates, n: int) -> None:
+        self.rng = rng
+        self.rates = rates
+        self.n = n
+        self.bits = np.zeros(n, dtype=np.int64)
+        self.group_of = {kind: group for group in EXCLUSIVE_GROUPS for kind in group}
+        self.taken: dict[tuple[str, ...], BoolArray] = {}
+
+    def draw(self, kind: str, eligible: BoolArray) -> BoolArray:
+        rate = float(getattr(self.rates, kind))
+        group = self.group_of.get(kind, (kind,))
+        taken = self.taken.setdefault(group, np.zeros(self.n, dtype=np.bool_))
+        free = eligible & ~taken
+        m = int(free.sum())
+        if rate <= 0.0 or m == 0:
+            return np.zeros(self.n, dtype=np.bool_)
+        p = min(1.0, rate * self.n / m)
+        chosen = free & (self.rng.random(self.n) < p)
+        taken |= chosen
+        self.mark(kind, chosen)
+        return chosen
+
+    def mark(self, kind: str, mask: BoolArray) -> None:
+        self.bits |= mask.astype(np.int64) << BIT[kind]
+
+    def counts(self) -> dict[str, int]:
+        return {kind: int(((self.bits >> BIT[kind]) & 1).sum()) for kind in KINDS}
+
+    def labels(self) -> pa.StringArray:
+        # Few distinct combinations occur, so each is spelled once and then looked up.
+        unique, inverse = np.unique(self.bits, return_inverse=True)
+        spelled = [";".join(k for k in KINDS if (int(u) >> BIT[k]) & 1) for u in unique]
+        return pa.array(spelled, pa.string()).take(pa.array(inverse.astype(np.int64)))
+
+
+def _digit_typo(rng: np.random.Generator, number: IntArray) -> IntArray:
+    pos = rng.integers(0, 12, len(number))
+    weight = 10**pos
+    digit = (number // weight) % 10
+    new = (digit + rng.integers(1, 10, len(number))) % 10
+    return number + (new - digit) * weight
+
+
+def _transpose(rng: np.random.Generator, number: IntArray) -> IntArray:
+    powers = 10 ** np.arange(11, -1, -1, dtype=np.int64)
+    digits = (number[:, None] // powers[None, :]) % 10
+    differ = digits[:, :-1] != digits[:, 1:]
+    # A random pair among those whose digits differ, so the swap is visible.
+    pick = np.argmax(rng.random(differ.shape) * differ, axis=1)
+    rows = np.arange(len(number))
+    a, b = digits[rows, pick], digits[rows, pick + 1]
+    return number + (b - a) * powers[pick] + (a - b) * powers[pick + 1]
+
+
+def _shift_digit(
+    rng: np.random.Generator, year: IntArray, month: IntArray, day: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Change one digit of a date by one, keeping it a valid date: the year's last digit mostly, else the
+    day or the month when that stays within the calendar."""
+    n = len(year)
+
+    def step(value: IntArray) -> IntArray:
+        last = value % 10
+        up = rng.random(n) < 0.5
+        return np.where(last == 9, -1, np.where(last == 0, 1, np.where(up, 1, -1)))
+
+    def dim(y: IntArray, m: IntArray) -> IntArray:
+        ones = np.ones(n, dtype=np.int64)
+        nxt_y = np.where(m == 12, y + 1, y)
+        nxt_m = np.where(m == 12, 1, m + 1)
+        return days_from_ymd(nxt_y, nxt_m, ones) - days_from_ymd(y, m, ones)
+
+    which = rng.random(n)
+    new_day = day + step(day)
+    day_ok = (new_day >= 1) & (new_day <= dim(year, month)) & (new_day // 10 == day // 10)
+    new_month = month + step(month)
+    month_ok = (new_month >= 1) & (new_month <= 12) & (new_month // 10 == month // 10)
+    month_ok &= day <= dim(year, np.clip(new_month, 1, 12))
+    new_year = year + step(year)
+    year_ok = ~((month == 2) & (day == 29))
+    use_day = ((which < 0.3) | ~year_ok) & day_ok
+    use_month = ~use_day & (which >= 0.3) & (which < 0.4) & month_ok
+    use_year = ~use_day & ~use_month & year_ok
+    # A 29 February whose day cannot move either becomes 28 February: still one digit.
+    stuck = ~use_day & ~use_month & ~use_year
+    return (
+        np.where(use_year, new_year, year),
+        np.where(use_month, new_month, month),
+        np.where(use_day, new_day, np.where(stuck, 28, day)),
+    )
+
+
+def dose_batch(
+    rng: np.random.Generator,
+    rates: ErrorRates,
+    province: str,
+    doses: Doses,
+    people: People,
+    households: Households,
+    wards: WardTable,
+    vocab: NameVocab,
+    sites: Sites,
+    lots: pa.StringArray,
+    first_person: int = 0,
+    first_record: int = 0,
+) -> Batch:
+    """Health's view of every dose, with errors drawn at `rates`, re-entered duplicates, and the truth."""
+    # Re-entered doses: the same person and dose typed again later, by someone else, under a new id.
+    dup = np.flatnonzero(rng.random(len(doses)) < rates.duplicate)
+    src = np.r_[np.arange(len(doses)), dup]
+    is_dup = np.r_[np.zeros(len(doses), np.bool_), np.ones(len(dup), np.bool_)]
+    entered = doses.date[src] + np.where(is_dup, rng.integers(1, 46, len(src)), 0)
+    order = np.lexsort((rng.random(len(src)), doses.site[src], entered))
+    src, is_dup = src[order], is_dup[order]
+    n = len(src)
+    person = doses.person[src]
+    site = doses.site[src]
+    err = _Errors(rng, rates, n)
+    err.mark("duplicate", is_dup)
+    err.mark("absent_person", ~people.in_register[person])
+
+    # ---- ID number
+    pid = people.pid[person]
+    old = people.old_id[person]
+    has_id = pid > 0
+    hh = people.household[person]
+    # Members of the same household in the register (the register part of people is grouped by household).
+    reg = np.flatnonzero(people.in_register)
+    reg_h = people.household[reg]
+    n_h = len(households)
+    h_start = np.searchsorted(reg_h, np.arange(n_h), side="left")
+    h_count = np.searchsorted(reg_h, np.arange(n_h), side="right") - h_start
+    self_reg = people.in_register[person]
+    others = h_count[hh] - self_reg
+    missing = err.draw("id_missing", has_id)
+    use_old = err.draw("id_old_cmnd", has_id & (old > 0))
+    lost_zero = err.draw("id_lost_leading_zero", has_id & (pid < 10**11))
+    typo = err.draw("id_digit_typo", has_id)
+    transposed = err.draw("id_transposed", has_id)
+    member = err.draw("id_household_member", others > 0)
+    number = pid.copy()
+    number[typo] = _digit_typo(rng, pid[typo])
+    number[transposed] = _transpose(rng, pid[transposed])
+    pick = np.floor(rng.random(int(member.sum())) * others[member]).astype(np.int64)
+    own_rank = person[member] - h_start[hh[member]]
+    pick = pick + (self_reg[member] & (pick >= own_rank))
+    number[member] = people.pid[reg[h_start[hh[member]] + pick]]
+    number = np.where(use_old, old, number)
+    id_text = digits_text(number, 12, ~(has_id | member) | missing)
+    id_text = _replace(id_text, use_old, lambda t: pc.utf8_slice_codeunits(t, 3))
+    id_text = _replace(id_text, lost_zero, lambda t: pc.utf8_slice_codeunits(t, 1))
+
+    # ---- name
+    tokens = [a[person] for a in (people.family, people.middle1, people.middle2, people.given)]
+    has_marks = np.zeros(n, dtype=np.bool_)
+    movable = np.zeros(n, dtype=np.bool_)
+    for t in tokens:
+        has_marks |= (t >= 0) & ~vocab.ascii_only[np.maximum(t, 0)]
+        movable |= (t >= 0) & vocab.has_tone_alt[np.maximum(t, 0)]
+    no_marks = err.draw("name_no_diacritics", has_marks)
+    nfd = err.draw("name_nfd", has_marks)
+    tone = err.draw("name_tone_placement", movable)
+    upper = err.draw("name_upper", np.ones(n, np.bool_))
+    name_typo = err.draw("name_typo", np.ones(n, np.bool_))
+    dropped = err.draw("name_middle_dropped", tokens[1] >= 0)
+    given_first = err.draw("name_given_first", np.ones(n, np.bool_))
+    variant = [np.where(tone, TONE_ALT, PLAIN).astype(np.int64) for _ in range(4)]
+    typo_on_family = rng.random(n) < 0.25
+    typo_variant = TYPO_FIRST + rng.integers(0, TYPO_VARIANTS, n)
+    variant[0] = np.where(name_typo & typo_on_family, typo_variant, variant[0])
+    variant[3] = np.where(name_typo & ~typo_on_family, typo_variant, variant[3])
+    tokens[1] = np.where(dropped, -1, tokens[1])
+    tokens[2] = np.where(dropped, -1, tokens[2])
+    name = full_names(vocab, *tokens, variant=(variant[0], variant[1], variant[2], variant[3]), given_first=given_first)
+    name = _replace(name, nfd, lambda t: pc.utf8_normalize(t, form="NFD"))
+    name = _replace(name, no_marks, strip_diacritics)
+    name = _replace(name, upper, pc.utf8_upper)
+
+    # ---- date of birth
+    year, month, day = ymd_from_days(people.birth[person])
+    full_date = ~people.year_only[person]
+    year_only = err.draw("dob_year_only", full_date)
+    swapped = err.draw("dob_day_month_swapped", full_date & (day <= 12) & (day != month))
+    shifted = err.draw("dob_digit", full_date)
+    if shifted.any():
+        y2, m2, d2 = _shift_digit(rng, year[shifted], month[shifted], day[shifted])
+        year[shifted], month[shifted], day[shifted] = y2, m2, d2
+    month, day = np.where(swapped, day, month), np.where(swapped, month, day)
+    # People registered with a year only: health writes the year too, or the 1 January placeholder.
+    registered_year = ~full_date
+    u = rng.random(n)
+    placeholder = registered_year & (u < 0.4)
+    year_text = registered_year & (u >= 0.4) & (u < 0.8)
+    err.mark(DOB_PLACEHOLDER, placeholder)
+    month = np.where(placeholder, 1, month)
+    day = np.where(placeholder, 1, day)
+    dob = format_dates(year, month, day, sites.date_style[site])
+    only_year = year_only | year_text
+    if only_year.any():
+        dob = pc.replace_with_mask(dob, pa.array(only_year), pa.array(year[only_year]).cast(pa.string()))
+
+    # ---- sex
+    sex = people.sex[person]
+    wrong_sex = err.draw("sex_wrong", np.ones(n, np.bool_))
+    no_sex = err.draw("sex_missing", np.ones(n, np.bool_))
+    sex = np.where(wrong_sex, 1 - sex, sex)
+    sex_text = _strings_at(_SEX_LABELS, sex, no_sex)
+
+    # ---- ward of residence
+    ward = households.cur_ward[hh]
+    wrong_ward = err.draw("ward_wrong", np.ones(n, np.bool_))
+    no_ward = err.draw("ward_missing", np.ones(n, np.bool_))
+    district = wards.district[ward]
+    start = wards.district_start[district]
+    size = wards.district_stop[district] - start
+    home = wards.wards_of(province)
+    # Another ward of the same district; in a one-ward district, any other ward of the province.
+    alt_district = start + (ward - start + rng.integers(1, np.maximum(size, 2))) % np.maximum(size, 1)
+    home_pos = np.searchsorted(home, ward)
+    alt_province = home[(home_pos + rng.integers(1, max(len(home), 2), n)) % len(home)]
+    ward = np.where(wrong_ward, np.where(size > 1, alt_district, alt_province), ward)
+    ward_text = _strings_at(wards.code, ward, no_ward)
+
+    # ---- the rest of the record
+    phone = np.where(people.phone[person] > 0, people.phone[person], households.phone[hh])
+    address_style = sites.address_style[site]
+    all_addresses = pa.concat_arrays(list(households.cur_address))
+    address = all_addresses.take(pa.array(address_style * n_h + hh))
+    vyear, vmonth, vday = ymd_from_days(doses.date[src])
+    record_seq = first_record + np.arange(n, dtype=np.int64)
+    # A fixed odd multiplier not divisible by 5 permutes 0..10^10-1: ids look random and never repeat.
+    scrambled = (record_seq * 7_368_787_157 + 1_000_003 * int(province)) % 10**10
+    record_id = pc.binary_join_element_wise(province, digits_text(scrambled, 10), "-")
+    vaccine = sites.labels.take(pa.array(sites.vaccine_label[site, doses.product[src]]))
+
+    table = pa.table({
+        "record_id": record_id,
+        "full_name": name,
+        "date_of_birth": dob,
+        "sex": sex_text,
+        "id_number": id_text,
+        "phone": digits_text(phone, 10, phone == 0),
+        "address": address,
+        "ward_code": ward_text,
+        "vaccination_date": format_dates(vyear, vmonth, vday, sites.date_style[site]),
+        "dose_number": pa.array(doses.number[src], pa.int64()),
+        "vaccine": vaccine,
+        "lot_number": lots.take(pa.array(doses.lot[src])),
+        "site": sites.name.take(pa.array(site)),
+    })
+    truth = pa.table({
+        "record_id": record_id,
+        "personal_id": digits_text(pid, 12, ~self_reg),
+        "person_key": person_keys(province, first_person + person),
+        "errors": err.labels(),
+    })
+    return Batch(doses=table, truth=truth, error_counts=err.counts())
+
+
+def concat_tables(tables: Sequence[pa.Table]) -> pa.Table:
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
