@@ -158,7 +158,7 @@ def test_a_file_without_required_columns_is_refused_whole(settings, engine, tmp_
 def test_2025_units_are_checked_against_the_new_list(settings, engine, tmp_path):
     from vaxlink.domain.admin_units import Structure
 
-    rows = [GOOD[0][:5] + ["26560"] + GOOD[0][6:], GOOD[2][:5] + ["26554"] + GOOD[2][6:]]
+    rows = [[*GOOD[0][:5], "26560", *GOOD[0][6:]], [*GOOD[2][:5], "26554", *GOOD[2][6:]]]
     r = run_import(settings, write_csv(tmp_path / "reg.csv", VI_HEADER, rows), units=Structure.CURRENT)
     # 26560 is Phường Bà Rịa after the reform; 26554 (Phước Nguyên) was merged into it and no longer exists.
     assert (r.imported, r.rejected, r.reasons) == (1, 1, {"UNKNOWN_WARD": 1})

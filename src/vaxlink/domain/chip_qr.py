@@ -75,6 +75,8 @@ def _parse(text: str, today: date) -> ChipCard | Problem:
     fields = [_clean(f) for f in body.split("|")]
     while fields and not fields[-1]:
         fields.pop()
+    if not fields:
+        return _not_chip_card("mọi trường đều trống", "every field is empty")
 
     id_text = strip_separators(fields[0])
     if not _ASCII_DIGITS.fullmatch(id_text):
@@ -136,7 +138,7 @@ def _parse(text: str, today: date) -> ChipCard | Problem:
 
 
 def _card_date(text: str, today: date, what_vi: str, what_en: str, *, partial: bool) -> PartialDate | Problem:
-    """ddmmyyyy or another day-first spelling; a birth date may be partial (00 for an unknown day or month)."""
+    """ddmmyyyy or another day-first spelling; a birth date may be partial (00: day or month unknown)."""
     spelled = text
     if _ASCII_DIGITS.fullmatch(text):
         # Bare digits on a card are ddmmyyyy or a year, never a spreadsheet serial.

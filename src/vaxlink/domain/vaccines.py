@@ -164,10 +164,14 @@ def resolve_vaccine(text: object) -> Vaccine | None:
             found = _BY_ALIAS.get(joined)
             if found is not None:
                 spans.append((start, end, found))
-    outermost = {
-        v for s, e, v in spans
-        if not any(s2 <= s and e <= e2 and (s2, e2) != (s, e) for s2, e2, _ in spans)
-    }
+    # Sorted by start, longest first, a run lies inside an earlier one exactly when an earlier run
+    # reaches at least as far.
+    outermost: set[Vaccine] = set()
+    reach = -1
+    for _, end, vaccine in sorted(spans, key=lambda span: (span[0], -span[1])):
+        if end > reach:
+            outermost.add(vaccine)
+            reach = end
     return outermost.pop() if len(outermost) == 1 else None
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from vaxlink.domain import personal_ids
+from vaxlink.domain import names, personal_ids
 
 
 def connect(memory_limit: str = "4GB", threads: int = 2, temp_dir: str | None = None) -> duckdb.DuckDBPyConnection:
@@ -86,3 +86,46 @@ def personal_id_sql(expr: str, today: date | None = None) -> dict[str, str]:
         "sex": f"CASE WHEN {g} % 2 = 0 THEN 'M' ELSE 'F' END",
         "birth_year": birth_year,
     }
+
+
+# Unicode spaces that the domain's NFKD split treats as separators (RE2's \s is ASCII only).
+_SPACES = "[\\s\\x{00a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]+"
+
+
+def _word_keys(word: str) -> tuple[str, str, bool]:
+    canon = names.canonical_name(word)
+    return canon, names.fold_name(canon), names.has_diacritics(canon)
+
+
+def name_table(con: duckdb.DuckDBPyConnection, source_sql: str, target: str) -> int:
+    """Create `target` with, per distinct name of `source_sql`: canonical, name_key, family/middle/given (canonical),
+    family_key/middle_key/given_key/sorted_key (folded), has_marks.
+
+    Names repeat a small vocabulary of words, so the domain's rules run once per distinct word and the
+    names are reassembled in SQL; the result equals applying vaxlink.domain.names to each name.
+    """
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _name_words AS
+        SELECT value, generate_subscripts(words, 1) AS pos, unnest(words) AS word
+        FROM (SELECT value, string_split_regex(trim(regexp_replace(value, '{_SPACES}', ' ', 'g')), ' ') AS words
+              FROM (SELECT DISTINCT v AS value FROM ({source_sql}) t(v) WHERE v IS NOT NULL))""")
+    map_distinct(con, "SELECT word FROM _name_words WHERE word <> ''", _word_keys,
+                 pa.schema([("canon", pa.string()), ("fold", pa.string()), ("marks", pa.bool_())]), "_word_map")
+    con.execute(f"""CREATE OR REPLACE TABLE {quote(target)} AS
+        WITH parts AS (
+          SELECT w.value, w.pos, generate_subscripts(string_split(m.canon, ' '), 1) AS sub,
+                 unnest(string_split(m.canon, ' ')) AS cw, unnest(string_split(m.fold, ' ')) AS fw, m.marks
+          FROM _name_words w JOIN _word_map m ON m.value = w.word WHERE m.canon <> ''),
+        agg AS (
+          SELECT value, list(cw ORDER BY pos, sub) AS cws, list(fw ORDER BY pos, sub) AS fws,
+                 bool_or(marks) AS has_marks
+          FROM parts GROUP BY value)
+        SELECT value, array_to_string(cws, ' ') AS canonical, array_to_string(fws, ' ') AS name_key,
+               CASE WHEN len(cws) > 1 THEN cws[1] ELSE '' END AS family,
+               CASE WHEN len(cws) > 2 THEN array_to_string(cws[2:len(cws) - 1], ' ') ELSE '' END AS middle,
+               cws[len(cws)] AS given,
+               CASE WHEN len(fws) > 1 THEN fws[1] ELSE '' END AS family_key,
+               CASE WHEN len(fws) > 2 THEN array_to_string(fws[2:len(fws) - 1], ' ') ELSE '' END AS middle_key,
+               fws[len(fws)] AS given_key, array_to_string(list_sort(fws), ' ') AS sorted_key, has_marks
+        FROM agg""")
+    con.execute("DROP TABLE _name_words")
+    return int(con.execute(f"SELECT count(*) FROM {quote(target)}").fetchall()[0][0])

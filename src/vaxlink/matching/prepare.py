@@ -13,26 +13,8 @@ from duckdb import DuckDBPyConnection
 
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
-from vaxlink.domain.names import canonical_name, fold_name, has_diacritics
 from vaxlink.domain.sex import parse_sex
-from vaxlink.matching.normalise import map_distinct, personal_id_sql
-
-NAME_SCHEMA = pa.schema([
-    ("canonical", pa.string()), ("name_key", pa.string()), ("family_key", pa.string()),
-    ("middle_key", pa.string()), ("given_key", pa.string()), ("sorted_key", pa.string()),
-    ("has_marks", pa.bool_()),
-])
-
-
-def name_keys(value: str) -> tuple[Any, ...]:
-    canon = canonical_name(value)
-    key = fold_name(canon)
-    words = key.split()
-    if not words:
-        return canon, "", "", "", "", "", False
-    family, given = (words[0], words[-1]) if len(words) > 1 else ("", words[0])
-    middle = " ".join(words[1:-1])
-    return canon, key, family, middle, given, " ".join(sorted(words)), has_diacritics(canon)
+from vaxlink.matching.normalise import map_distinct, name_table, personal_id_sql
 
 
 def dob_parts(value: str) -> tuple[Any, ...]:
@@ -55,7 +37,7 @@ def _dob_str(y: str, m: str, d: str) -> str:
 def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None:
     """`source`: citizen_id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
     current_ward_code, permanent_ward_code, phone, household_id. `aliases`: citizen_id, alias, kind."""
-    map_distinct(con, f"SELECT full_name FROM {source}", name_keys, NAME_SCHEMA, "reg_names")
+    name_table(con, f"SELECT full_name FROM {source}", "reg_names")
     y, m, d = "year(s.birth_date)", "month(s.birth_date)", "day(s.birth_date)"
     month = f"CASE WHEN s.birth_precision IN ('day', 'month') THEN {m} END"
     day = f"CASE WHEN s.birth_precision = 'day' THEN {d} END"
@@ -84,7 +66,7 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
     """`source`: rec_id plus the health record's identity fields as text: full_name, date_of_birth, sex,
     id_number, phone, ward_code. Builds `rec_ident` (one row per distinct identity) and `rec_map`
     (rec_id → ident_id): a person's several doses usually carry the same identity and are matched once."""
-    map_distinct(con, f"SELECT full_name FROM {source}", name_keys, NAME_SCHEMA, "rec_names")
+    name_table(con, f"SELECT full_name FROM {source}", "rec_names")
     map_distinct(con, f"SELECT date_of_birth FROM {source}", dob_parts, DOB_SCHEMA, "rec_dobs")
     map_distinct(con, f"SELECT sex FROM {source}", lambda v: (None if (s := parse_sex(v)) is None else s.value,),
                  pa.schema([("sex", pa.string())]), "rec_sexes")

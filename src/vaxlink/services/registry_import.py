@@ -20,7 +20,6 @@ from vaxlink.domain.admin_units import Level, Structure, admin_units, normalise_
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import InputError, Problem
 from vaxlink.domain.interchange import REGISTER_COLUMNS, map_headers
-from vaxlink.domain.names import canonical_name, fold_name, split_name
 from vaxlink.domain.sex import parse_sex
 from vaxlink.files.read import load_file
 from vaxlink.matching import normalise
@@ -79,12 +78,6 @@ class ImportResult:
     @property
     def balanced(self) -> bool:
         return self.imported + self.updated + self.unchanged + self.rejected == self.rows
-
-
-def _name_parts(v: str) -> tuple[str, str, str, str, str]:
-    canon = canonical_name(v)
-    parts = split_name(canon)
-    return canon, fold_name(canon), parts.family, parts.middle, parts.given
 
 
 def _dob(v: str) -> tuple[object, str | None, int | None, str | None]:
@@ -176,9 +169,7 @@ def _check(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str],
     )
     con.execute(f"""CREATE TABLE src AS SELECT _line AS line, _malformed AS malformed,
         {", ".join(f"{col(c.name)} AS {c.name}" for c in REGISTER_COLUMNS)}, {extra_sql} AS extra FROM raw""")
-    normalise.map_distinct(con, "SELECT full_name FROM src", _name_parts,
-                           pa.schema([("canonical", pa.string()), ("fold", pa.string()), ("family", pa.string()),
-                                      ("middle", pa.string()), ("given", pa.string())]), "m_name")
+    normalise.name_table(con, "SELECT full_name FROM src", "m_name")
     normalise.map_distinct(con, "SELECT date_of_birth FROM src", _dob,
                            pa.schema([("d", pa.date32()), ("precision", pa.string()), ("year", pa.int32()),
                                       ("problem", pa.string())]), "m_dob")
@@ -189,7 +180,7 @@ def _check(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str],
     old = "regexp_replace(s.old_id, '[\\s.\\-]', '', 'g')"
     con.execute(f"""CREATE TABLE checked0 AS SELECT s.line, s.personal_id AS raw_personal_id,
         {pid["digits"]} AS personal_id, {old} AS old_id,
-        n.canonical AS full_name, n.fold AS name_key, n.family AS family_name, n.middle AS middle_name,
+        n.canonical AS full_name, n.name_key, n.family AS family_name, n.middle AS middle_name,
         n.given AS given_name, d.d AS birth_date, d.precision AS birth_precision, d.year AS birth_year,
         x.sex AS sex, pw.code AS permanent_ward_code, '{units.value}' AS permanent_units,
         coalesce(cw.code, pw.code) AS current_ward_code, '{units.value}' AS current_units,

@@ -141,8 +141,8 @@ def add_absent(
     vocab: NameVocab,
 ) -> tuple[People, Households]:
     """`count` people missing from the register appended to people (and their new households)."""
-    n_sib = int(round(count * SIBLING_SHARE))
-    n_mig = int(round(count * MIGRANT_SHARE))
+    n_sib = round(count * SIBLING_SHARE)
+    n_mig = round(count * MIGRANT_SHARE)
     siblings = _siblings(rng, people, vocab, n_sib)
     if siblings is None:
         n_sib = 0

@@ -152,18 +152,32 @@ def unique_redraw(
     return serial
 
 
+# Calendar lookup tables over the years any date here can fall in: numpy's own datetime64 unit
+# conversions cost a second per few million values, a table lookup a few milliseconds.
+_CAL_FIRST_YEAR, _CAL_LAST_YEAR = 1900, 2100
+_MONTH_START = (
+    np.arange((_CAL_FIRST_YEAR - EPOCH_YEAR) * 12, (_CAL_LAST_YEAR + 1 - EPOCH_YEAR) * 12 + 1)
+    .astype("datetime64[M]")
+    .astype("datetime64[D]")
+    .astype(np.int64)
+)
+_FIRST_DAY = int(_MONTH_START[0])
+_DAYS = np.arange(_FIRST_DAY, int(_MONTH_START[-1]), dtype=np.int64)
+_DAY_MONTH = np.searchsorted(_MONTH_START, _DAYS, side="right") - 1
+_DAY_YEAR = (_CAL_FIRST_YEAR + _DAY_MONTH // 12).astype(np.int64)
+_DAY_OF_MONTH = (_DAYS - _MONTH_START[_DAY_MONTH] + 1).astype(np.int64)
+_DAY_MONTH_OF_YEAR = (_DAY_MONTH % 12 + 1).astype(np.int64)
+
+
 def days_from_ymd(year: IntArray, month: IntArray, day: IntArray) -> IntArray:
-    months = (year - EPOCH_YEAR) * 12 + (month - 1)
-    return (months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + day - 1).astype(np.int64)
+    """Days since 1970-01-01 of the given dates (1900–2100)."""
+    return (_MONTH_START[(year - _CAL_FIRST_YEAR) * 12 + (month - 1)] + day - 1).astype(np.int64)
 
 
 def ymd_from_days(days: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-    d = days.astype("datetime64[D]")
-    months = d.astype("datetime64[M]")
-    year = months.astype("datetime64[Y]").astype(np.int64) + EPOCH_YEAR
-    month = months.astype(np.int64) % 12 + 1
-    day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
-    return year, month, day
+    """(year, month, day) of days since 1970-01-01 (1900–2100)."""
+    i = days - _FIRST_DAY
+    return _DAY_YEAR[i], _DAY_MONTH_OF_YEAR[i], _DAY_OF_MONTH[i]
 
 
 def digits_text(values: IntArray, width: int, missing: BoolArray | None = None) -> pa.StringArray:

@@ -6,6 +6,7 @@ recorded as bits, which become the `;`-separated list of truth.errors.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -91,25 +92,53 @@ def strip_diacritics(text: pa.Array) -> pa.Array:
     return pc.replace_substring(pc.replace_substring(bare, "đ", "d"), "Đ", "D")
 
 
-def format_dates(year: IntArray, month: IntArray, day: IntArray, style: IntArray) -> pa.StringArray:
-    """dd/mm/yyyy (style 0), yyyy-mm-dd (1) or an Excel serial number (2)."""
+@functools.cache
+def _date_texts() -> tuple[int, int, pa.StringArray]:
+    """Every day of 1900–2100 written in each date style, so that formatting is one `take`.
+
+    Returns (first day, number of days, texts laid out style-major).
+    """
+    first = int(days_from_ymd(np.asarray([1900]), np.asarray([1]), np.asarray([1]))[0])
+    stop = int(days_from_ymd(np.asarray([2100]), np.asarray([12]), np.asarray([31]))[0]) + 1
+    days = np.arange(first, stop, dtype=np.int64)
+    year, month, day = ymd_from_days(days)
     y = pa.array(year).cast(pa.string())
     d2 = _TWO_DIGITS.take(pa.array(day))
     m2 = _TWO_DIGITS.take(pa.array(month))
     dmy = pc.binary_join_element_wise(d2, m2, y, "/")
-    if not (style > 0).any():
-        return dmy
     iso = pc.binary_join_element_wise(y, m2, d2, "-")
-    out = pc.if_else(pa.array(style == 1), iso, dmy)
-    excel = style == 2
-    if excel.any():
-        serial = days_from_ymd(year[excel], month[excel], day[excel]) + EXCEL_EPOCH_SERIAL
-        out = pc.replace_with_mask(out, pa.array(excel), pa.array(serial).cast(pa.string()))
-    return out
+    excel = pa.array(days + EXCEL_EPOCH_SERIAL).cast(pa.string())
+    return first, len(days), pa.concat_arrays([dmy, iso, excel])
 
 
-def person_keys(province: str, index: IntArray) -> pa.StringArray:
-    return pc.binary_join_element_wise(province, digits_text(index, 8), "-")
+def format_dates(days: IntArray, style: IntArray | int) -> pa.StringArray:
+    """dd/mm/yyyy (style 0), yyyy-mm-dd (1) or an Excel serial number (2)."""
+    first, count, texts = _date_texts()
+    return texts.take(pa.array(np.asarray(style) * count + (days - first)))
+
+
+@dataclass(frozen=True)
+class PersonTexts:
+    """Text columns per simulated person, built once and then taken per register row or dose record."""
+
+    name: pa.StringArray
+    pid: pa.StringArray  # null for people without a personal id
+    registered_pid: pa.StringArray  # null also for people absent from the register
+    contact_phone: pa.StringArray  # own number, or the household's
+    key: pa.StringArray
+
+
+def person_texts(province: str, people: People, households: Households, vocab: NameVocab) -> PersonTexts:
+    pid = digits_text(people.pid, 12, people.pid == 0)
+    registered = pc.if_else(pa.array(people.in_register), pid, pa.scalar(None, pa.string()))
+    contact = np.where(people.phone > 0, people.phone, households.phone[people.household])
+    return PersonTexts(
+        name=full_names(vocab, people.family, people.middle1, people.middle2, people.given),
+        pid=pid,
+        registered_pid=registered,
+        contact_phone=digits_text(contact, 10, contact == 0),
+        key=pc.binary_join_element_wise(province, digits_text(np.arange(len(people)), 8), "-"),
+    )
 
 
 def register_table(
@@ -118,33 +147,34 @@ def register_table(
     people: People,
     households: Households,
     wards: WardTable,
-    vocab: NameVocab,
-    first_household: int = 0,
+    texts: PersonTexts,
 ) -> pa.Table:
     """One row per citizen (the people in the register), in the interchange's column names."""
     reg = np.flatnonzero(people.in_register)
     p = people.take(reg)
     h = p.household
     n = len(reg)
-    iso = pa.array(p.birth.astype("datetime64[D]")).cast(pa.string())
-    year = pa.array(ymd_from_days(p.birth)[0]).cast(pa.string())
-    dob = pc.if_else(pa.array(p.year_only), year, iso)
+    dob = format_dates(p.birth, 1)
+    if p.year_only.any():
+        years = pa.array(ymd_from_days(p.birth[p.year_only])[0]).cast(pa.string())
+        dob = pc.replace_with_mask(dob, pa.array(p.year_only), years)
     perm = households.perm_ward[h]
     cur = households.cur_ward[h]
     # Minors without a phone of their own are reachable through the household's number.
     phone = np.where(p.phone > 0, np.where(rng.random(n) < 0.85, p.phone, 0), 0)
     phone = np.where((phone == 0) & (p.role == 2) & (rng.random(n) < 0.6), households.phone[h], phone)
+    index = pa.array(reg)
     return pa.table({
-        "personal_id": digits_text(p.pid, 12),
+        "personal_id": texts.pid.take(index),
         "old_id": digits_text(p.old_id, 9, p.old_id == 0),
-        "full_name": full_names(vocab, p.family, p.middle1, p.middle2, p.given),
+        "full_name": texts.name.take(index),
         "date_of_birth": dob,
         "sex": _SEX_LABELS.take(pa.array(p.sex)),
         "permanent_ward_code": wards.code.take(pa.array(perm)),
         "current_ward_code": _strings_at(wards.code, cur, cur == perm),
         "address": households.perm_address.take(pa.array(h)),
         "phone": digits_text(phone, 10, phone == 0),
-        "household_id": pc.binary_join_element_wise(province, digits_text(first_household + h, 8), ""),
+        "household_id": pc.binary_join_element_wise(province, digits_text(h, 8), ""),
     })
 
 
@@ -262,8 +292,7 @@ def dose_batch(
     vocab: NameVocab,
     sites: Sites,
     lots: pa.StringArray,
-    first_person: int = 0,
-    first_record: int = 0,
+    texts: PersonTexts,
 ) -> Batch:
     """Health's view of every dose, with errors drawn at `rates`, re-entered duplicates, and the truth."""
     # Re-entered doses: the same person and dose typed again later, by someone else, under a new id.
@@ -271,11 +300,15 @@ def dose_batch(
     src = np.r_[np.arange(len(doses)), dup]
     is_dup = np.r_[np.zeros(len(doses), np.bool_), np.ones(len(dup), np.bool_)]
     entered = doses.date[src] + np.where(is_dup, rng.integers(1, 46, len(src)), 0)
-    order = np.lexsort((rng.random(len(src)), doses.site[src], entered))
+    # One packed key sorts by entry day, then site, then at random.
+    key = ((entered - entered.min()) << 44) | (doses.site[src] << 28) | rng.integers(0, 1 << 28, len(src))
+    order = np.argsort(key, kind="stable")
     src, is_dup = src[order], is_dup[order]
     n = len(src)
     person = doses.person[src]
+    person_a = pa.array(person)
     site = doses.site[src]
+    everyone = np.ones(n, np.bool_)
     err = _Errors(rng, rates, n)
     err.mark("duplicate", is_dup)
     err.mark("absent_person", ~people.in_register[person])
@@ -306,10 +339,12 @@ def dose_batch(
     own_rank = person[member] - h_start[hh[member]]
     pick = pick + (self_reg[member] & (pick >= own_rank))
     number[member] = people.pid[reg[h_start[hh[member]] + pick]]
-    number = np.where(use_old, old, number)
-    id_text = digits_text(number, 12, ~(has_id | member) | missing)
-    id_text = _replace(id_text, use_old, lambda t: pc.utf8_slice_codeunits(t, 3))
+    retyped = typo | transposed | member
+    id_text = texts.pid.take(person_a)
+    id_text = _replace(id_text, retyped, lambda _: digits_text(number[retyped], 12))
+    id_text = _replace(id_text, use_old, lambda _: digits_text(old[use_old], 9))
     id_text = _replace(id_text, lost_zero, lambda t: pc.utf8_slice_codeunits(t, 1))
+    id_text = _replace(id_text, missing, lambda t: pa.nulls(len(t), pa.string()))
 
     # ---- name
     tokens = [a[person] for a in (people.family, people.middle1, people.middle2, people.given)]
@@ -321,56 +356,65 @@ def dose_batch(
     no_marks = err.draw("name_no_diacritics", has_marks)
     nfd = err.draw("name_nfd", has_marks)
     tone = err.draw("name_tone_placement", movable)
-    upper = err.draw("name_upper", np.ones(n, np.bool_))
-    name_typo = err.draw("name_typo", np.ones(n, np.bool_))
+    upper = err.draw("name_upper", everyone)
+    name_typo = err.draw("name_typo", everyone)
     dropped = err.draw("name_middle_dropped", tokens[1] >= 0)
-    given_first = err.draw("name_given_first", np.ones(n, np.bool_))
-    variant = [np.where(tone, TONE_ALT, PLAIN).astype(np.int64) for _ in range(4)]
-    typo_on_family = rng.random(n) < 0.25
-    typo_variant = TYPO_FIRST + rng.integers(0, TYPO_VARIANTS, n)
-    variant[0] = np.where(name_typo & typo_on_family, typo_variant, variant[0])
-    variant[3] = np.where(name_typo & ~typo_on_family, typo_variant, variant[3])
-    tokens[1] = np.where(dropped, -1, tokens[1])
-    tokens[2] = np.where(dropped, -1, tokens[2])
-    name = full_names(vocab, *tokens, variant=(variant[0], variant[1], variant[2], variant[3]), given_first=given_first)
+    given_first = err.draw("name_given_first", everyone)
+    # Only names whose syllables change are rebuilt from tokens; the rest are the person's own text.
+    rebuilt = tone | name_typo | dropped | given_first
+    r = rebuilt
+    variant = [np.where(tone[r], TONE_ALT, PLAIN).astype(np.int64) for _ in range(4)]
+    typo_on_family = rng.random(int(r.sum())) < 0.25
+    typo_variant = TYPO_FIRST + rng.integers(0, TYPO_VARIANTS, int(r.sum()))
+    variant[0] = np.where(name_typo[r] & typo_on_family, typo_variant, variant[0])
+    variant[3] = np.where(name_typo[r] & ~typo_on_family, typo_variant, variant[3])
+    sub = [t[r] for t in tokens]
+    sub[1] = np.where(dropped[r], -1, sub[1])
+    sub[2] = np.where(dropped[r], -1, sub[2])
+    name = texts.name.take(person_a)
+    name = _replace(name, r, lambda _: full_names(
+        vocab, *sub, variant=(variant[0], variant[1], variant[2], variant[3]), given_first=given_first[r]
+    ))
     name = _replace(name, nfd, lambda t: pc.utf8_normalize(t, form="NFD"))
     name = _replace(name, no_marks, strip_diacritics)
     name = _replace(name, upper, pc.utf8_upper)
 
     # ---- date of birth
-    year, month, day = ymd_from_days(people.birth[person])
+    birth = people.birth[person]
     full_date = ~people.year_only[person]
     year_only = err.draw("dob_year_only", full_date)
-    swapped = err.draw("dob_day_month_swapped", full_date & (day <= 12) & (day != month))
+    swapped = err.draw("dob_day_month_swapped", full_date & _swappable(birth))
     shifted = err.draw("dob_digit", full_date)
+    written = birth.copy()
     if shifted.any():
-        y2, m2, d2 = _shift_digit(rng, year[shifted], month[shifted], day[shifted])
-        year[shifted], month[shifted], day[shifted] = y2, m2, d2
-    month, day = np.where(swapped, day, month), np.where(swapped, month, day)
+        written[shifted] = days_from_ymd(*_shift_digit(rng, *ymd_from_days(birth[shifted])))
+    if swapped.any():
+        y, m, d = ymd_from_days(birth[swapped])
+        written[swapped] = days_from_ymd(y, d, m)
     # People registered with a year only: health writes the year too, or the 1 January placeholder.
     registered_year = ~full_date
     u = rng.random(n)
     placeholder = registered_year & (u < 0.4)
-    year_text = registered_year & (u >= 0.4) & (u < 0.8)
     err.mark(DOB_PLACEHOLDER, placeholder)
-    month = np.where(placeholder, 1, month)
-    day = np.where(placeholder, 1, day)
-    dob = format_dates(year, month, day, sites.date_style[site])
-    only_year = year_only | year_text
-    if only_year.any():
-        dob = pc.replace_with_mask(dob, pa.array(only_year), pa.array(year[only_year]).cast(pa.string()))
+    if placeholder.any():
+        y = ymd_from_days(birth[placeholder])[0]
+        written[placeholder] = days_from_ymd(y, np.ones_like(y), np.ones_like(y))
+    only_year = year_only | (registered_year & (u >= 0.4) & (u < 0.8))
+    date_style = sites.date_style[site]
+    dob = format_dates(written, date_style)
+    dob = _replace(dob, only_year, lambda _: pa.array(ymd_from_days(birth[only_year])[0]).cast(pa.string()))
 
     # ---- sex
     sex = people.sex[person]
-    wrong_sex = err.draw("sex_wrong", np.ones(n, np.bool_))
-    no_sex = err.draw("sex_missing", np.ones(n, np.bool_))
+    wrong_sex = err.draw("sex_wrong", everyone)
+    no_sex = err.draw("sex_missing", everyone)
     sex = np.where(wrong_sex, 1 - sex, sex)
     sex_text = _strings_at(_SEX_LABELS, sex, no_sex)
 
     # ---- ward of residence
     ward = households.cur_ward[hh]
-    wrong_ward = err.draw("ward_wrong", np.ones(n, np.bool_))
-    no_ward = err.draw("ward_missing", np.ones(n, np.bool_))
+    wrong_ward = err.draw("ward_wrong", everyone)
+    no_ward = err.draw("ward_missing", everyone)
     district = wards.district[ward]
     start = wards.district_start[district]
     size = wards.district_stop[district] - start
@@ -383,14 +427,10 @@ def dose_batch(
     ward_text = _strings_at(wards.code, ward, no_ward)
 
     # ---- the rest of the record
-    phone = np.where(people.phone[person] > 0, people.phone[person], households.phone[hh])
-    address_style = sites.address_style[site]
     all_addresses = pa.concat_arrays(list(households.cur_address))
-    address = all_addresses.take(pa.array(address_style * n_h + hh))
-    vyear, vmonth, vday = ymd_from_days(doses.date[src])
-    record_seq = first_record + np.arange(n, dtype=np.int64)
+    address = all_addresses.take(pa.array(sites.address_style[site] * n_h + hh))
     # A fixed odd multiplier not divisible by 5 permutes 0..10^10-1: ids look random and never repeat.
-    scrambled = (record_seq * 7_368_787_157 + 1_000_003 * int(province)) % 10**10
+    scrambled = (np.arange(n, dtype=np.int64) * 7_368_787_157 + 1_000_003 * int(province)) % 10**10
     record_id = pc.binary_join_element_wise(province, digits_text(scrambled, 10), "-")
     vaccine = sites.labels.take(pa.array(sites.vaccine_label[site, doses.product[src]]))
 
@@ -400,10 +440,10 @@ def dose_batch(
         "date_of_birth": dob,
         "sex": sex_text,
         "id_number": id_text,
-        "phone": digits_text(phone, 10, phone == 0),
+        "phone": texts.contact_phone.take(person_a),
         "address": address,
         "ward_code": ward_text,
-        "vaccination_date": format_dates(vyear, vmonth, vday, sites.date_style[site]),
+        "vaccination_date": format_dates(doses.date[src], date_style),
         "dose_number": pa.array(doses.number[src], pa.int64()),
         "vaccine": vaccine,
         "lot_number": lots.take(pa.array(doses.lot[src])),
@@ -411,11 +451,16 @@ def dose_batch(
     })
     truth = pa.table({
         "record_id": record_id,
-        "personal_id": digits_text(pid, 12, ~self_reg),
-        "person_key": person_keys(province, first_person + person),
+        "personal_id": texts.registered_pid.take(person_a),
+        "person_key": texts.key.take(person_a),
         "errors": err.labels(),
     })
     return Batch(doses=table, truth=truth, error_counts=err.counts())
+
+
+def _swappable(days: IntArray) -> BoolArray:
+    _, month, day = ymd_from_days(days)
+    return np.asarray((day <= 12) & (day != month), dtype=np.bool_)
 
 
 def concat_tables(tables: Sequence[pa.Table]) -> pa.Table:

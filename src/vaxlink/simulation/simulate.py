@@ -18,7 +18,7 @@ from vaxlink.simulation.absent import add_absent
 from vaxlink.simulation.doses import build_lots, build_sites, choose_vaccinated, dose_records
 from vaxlink.simulation.population import ProvinceSpec, generate_people
 from vaxlink.simulation.rates import ErrorRates
-from vaxlink.simulation.records import KINDS, concat_tables, dose_batch, register_table
+from vaxlink.simulation.records import KINDS, concat_tables, dose_batch, person_texts, register_table
 from vaxlink.simulation.units import ward_table
 from vaxlink.simulation.vocab import name_vocab
 
@@ -84,18 +84,21 @@ def generate_province(spec: ProvinceSpec, errors: ErrorRates, progress: Progress
     )
     report("citizens", 0.0)
     people, households = generate_people(rng_people, spec, wards, vocab)
-    register = register_table(rng_register, spec.code, people, households, wards, vocab)
     report("vaccinations", 0.35)
     vaccinated = np.flatnonzero(choose_vaccinated(rng_doses, people.birth))
-    absent = int(round(errors.absent_person * len(vaccinated) / max(1e-9, 1.0 - errors.absent_person)))
+    absent = round(errors.absent_person * len(vaccinated) / max(1e-9, 1.0 - errors.absent_person))
     citizens = len(people)
     people, households = add_absent(rng_absent, spec, people, households, absent, wards, vocab)
+    texts = person_texts(spec.code, people, households, vocab)
+    register = register_table(rng_register, spec.code, people, households, wards, texts)
     vaccinated = np.r_[vaccinated, np.arange(citizens, len(people))]
     sites = build_sites(rng_sites, wards, spec.code)
     lots = build_lots(rng_sites)
     doses = dose_records(rng_doses, people, households, vaccinated, wards, spec.code, sites)
     report("dose records", 0.5)
-    batch = dose_batch(rng_errors, errors, spec.code, doses, people, households, wards, vocab, sites, lots)
+    batch = dose_batch(
+        rng_errors, errors, spec.code, doses, people, households, wards, vocab, sites, lots, texts
+    )
     report("dose records", 0.7)
     return ProvinceResult(
         register=register,
