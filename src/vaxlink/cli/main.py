@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -29,6 +30,8 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(doses_app, name="doses")
 app.add_typer(reconcile_app, name="reconcile")
 
+P = ParamSpec("P")
+T = TypeVar("T")
 console = Console()
 err = Console(stderr=True)
 
@@ -37,19 +40,21 @@ def settings() -> Settings:
     return load_settings()
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[bold red]Lỗi / error:[/] {message}")
     raise typer.Exit(code)
 
 
-def run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+def run(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a command body, turning the operator's errors into a clear message and a non-zero exit."""
     try:
         return fn(*args, **kwargs)
     except VaxlinkError as e:
-        fail(str(e))
+        err.print(f"[bold red]Lỗi / error:[/] {e}")
+        raise typer.Exit(2) from None
     except KeyboardInterrupt:
-        fail("đã dừng / interrupted", 130)
+        err.print("[bold red]Đã dừng / interrupted[/]")
+        raise typer.Exit(130) from None
 
 
 @db_app.command("upgrade")

@@ -84,7 +84,7 @@ def _csv_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
         delimiter = max(",;\t", key=first.count)
         reader = csv.reader(f, delimiter=delimiter)
         try:
-            headers = _clean_headers(next(reader))
+            headers = _clean_headers(list(next(reader)))
         except StopIteration:
             f.close()
             raise InputError("Tệp rỗng, không có dòng tiêu đề / empty file: no header row") from None
@@ -204,12 +204,14 @@ def _jsonl_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
             for lineno, raw in enumerate(f, start=1):
                 if not raw.strip():
                     continue
+                err: str | None = None
                 try:
                     obj = json.loads(raw)
                 except ValueError as e:
                     obj, err = None, f"JSON_SYNTAX: {e}"
                 else:
-                    err = None if isinstance(obj, dict) else "JSON_NOT_OBJECT"
+                    if not isinstance(obj, dict):
+                        err = "JSON_NOT_OBJECT"
                 rec: dict[str, str | None] = {}
                 if isinstance(obj, dict):
                     for k, v in obj.items():

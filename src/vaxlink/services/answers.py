@@ -95,11 +95,11 @@ def export_results(conn: Connection, out: Path, *, source: str | None = None) ->
         where = "AND d.source = '" + source.replace("'", "''") + "'"
     table = query_arrow(conn, RESULT_SQL.format(where=where), RESULT_SCHEMA)
     _write(table, out)
-    return table.num_rows
+    return int(table.num_rows)
 
 
 def export_answer(conn: Connection, batch_id: int, out: Path) -> int:
     """Write health's answer for one batch (CSV or XLSX)."""
     table = query_arrow(conn, ANSWER_SQL.format(batch_id=int(batch_id)), ANSWER_SCHEMA)
     _write(table, out)
-    return table.num_rows
+    return int(table.num_rows)

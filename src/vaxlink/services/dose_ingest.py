@@ -8,7 +8,7 @@ nothing behind, and running it again finishes the work once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -215,7 +215,7 @@ def _store_versions(conn: Connection, con: DuckDBPyConnection, batch_id: int, so
     total = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
     reader = con.sql(_stage_select(batch_id)).to_arrow_reader(100_000)
 
-    def batches():  # type: ignore[no-untyped-def]
+    def batches() -> Iterator[pa.RecordBatch]:
         done = 0
         for b in reader:
             done += b.num_rows

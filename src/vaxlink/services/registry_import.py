@@ -7,7 +7,7 @@ import leaves the register as it was, and running it again gives the same result
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -248,7 +248,7 @@ def _merge(conn: Connection, con: DuckDBPyConnection, import_id: int,
         f"SELECT {', '.join(c for c, _ in STAGE_COLUMNS)} FROM checked WHERE len(problems) = 0"
     ).to_arrow_reader(100_000)
 
-    def batches():  # type: ignore[no-untyped-def]
+    def batches() -> Iterator[pa.RecordBatch]:
         done = 0
         for b in reader:
             done += b.num_rows

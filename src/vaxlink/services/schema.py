@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.admin_units import Structure, admin_units
@@ -47,7 +47,7 @@ def sync_reference_data(session: Session) -> int:
     stored = session.scalar(select(func.count()).select_from(AdminUnitRow)) or 0
     if stored != len(units):
         session.execute(delete(AdminUnitRow))
-        session.execute(AdminUnitRow.__table__.insert(), [
+        session.execute(insert(AdminUnitRow), [
             {"structure": u.structure.value, "level": u.level.value, "code": u.code, "name": u.name,
              "kind": u.kind, "parent_code": u.parent_code, "province_code": u.province_code} for u in units])
     # Rows without an old ward code (whole districts that became special zones) map no legacy ward.
@@ -56,7 +56,7 @@ def sync_reference_data(session: Session) -> int:
     stored = session.scalar(select(func.count()).select_from(WardConversionRow)) or 0
     if stored != len(conversions):
         session.execute(delete(WardConversionRow))
-        session.execute(WardConversionRow.__table__.insert(), [
+        session.execute(insert(WardConversionRow), [
             {"old_code": c.old_code, "new_code": c.new_code, "new_province_code": c.new_province_code,
              "whole": c.whole} for c in conversions.values()])
     session.flush()

@@ -171,7 +171,7 @@ _DAY_MONTH_OF_YEAR = (_DAY_MONTH % 12 + 1).astype(np.int64)
 
 def days_from_ymd(year: IntArray, month: IntArray, day: IntArray) -> IntArray:
     """Days since 1970-01-01 of the given dates (1900–2100)."""
-    return (_MONTH_START[(year - _CAL_FIRST_YEAR) * 12 + (month - 1)] + day - 1).astype(np.int64)
+    return np.asarray(_MONTH_START[(year - _CAL_FIRST_YEAR) * 12 + (month - 1)] + day - 1, dtype=np.int64)
 
 
 def ymd_from_days(days: IntArray) -> tuple[IntArray, IntArray, IntArray]:
@@ -404,7 +404,7 @@ def id_base(prefix: IntArray, sex: IntArray, birth: IntArray) -> IntArray:
     """The personal id without its serial: PPP, the sex-and-century digit, YY, then six zeros."""
     by = ymd_from_days(birth)[0]
     g = 2 * ((by - 1900) // 100) + (sex == FEMALE)
-    return (prefix * 10**9 + g * 10**8 + (by % 100) * 10**6).astype(np.int64)
+    return np.asarray(prefix * 10**9 + g * 10**8 + (by % 100) * 10**6, dtype=np.int64)
 
 
 def cmnd_numbers(

@@ -226,10 +226,10 @@ class _Errors:
 
 def _digit_typo(rng: np.random.Generator, number: IntArray) -> IntArray:
     pos = rng.integers(0, 12, len(number))
-    weight = 10**pos
+    weight = np.asarray(10**pos, dtype=np.int64)
     digit = (number // weight) % 10
     new = (digit + rng.integers(1, 10, len(number))) % 10
-    return number + (new - digit) * weight
+    return np.asarray(number + (new - digit) * weight, dtype=np.int64)
 
 
 def _transpose(rng: np.random.Generator, number: IntArray) -> IntArray:
@@ -240,7 +240,7 @@ def _transpose(rng: np.random.Generator, number: IntArray) -> IntArray:
     pick = np.argmax(rng.random(differ.shape) * differ, axis=1)
     rows = np.arange(len(number))
     a, b = digits[rows, pick], digits[rows, pick + 1]
-    return number + (b - a) * powers[pick] + (a - b) * powers[pick + 1]
+    return np.asarray(number + (b - a) * powers[pick] + (a - b) * powers[pick + 1], dtype=np.int64)
 
 
 def _shift_digit(
@@ -373,7 +373,8 @@ def dose_batch(
     sub[2] = np.where(dropped[r], -1, sub[2])
     name = texts.name.take(person_a)
     name = _replace(name, r, lambda _: full_names(
-        vocab, *sub, variant=(variant[0], variant[1], variant[2], variant[3]), given_first=given_first[r]
+        vocab, sub[0], sub[1], sub[2], sub[3],
+        variant=(variant[0], variant[1], variant[2], variant[3]), given_first=given_first[r],
     ))
     name = _replace(name, nfd, lambda t: pc.utf8_normalize(t, form="NFD"))
     name = _replace(name, no_marks, strip_diacritics)
