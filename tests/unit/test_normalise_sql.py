@@ -22,7 +22,7 @@ places = st.one_of(
     st.integers(0, 999).map(lambda n: f"{n:03d}"),
 )
 plausible = st.builds(lambda p, rest: p + rest, places, st.text("0123456789", min_size=0, max_size=11))
-noisy = st.text(alphabet="0123456789 .-aZ", max_size=16)
+noisy = st.text(alphabet="0123456789 .-aZ\u00a0\u3000\x0b\t\u2009", max_size=16)
 
 
 def sql(value: str) -> tuple[str | None, str, int | None]:

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vaxlink.domain.errors import InputError
+from vaxlink.files.fhir import fhir_batches
 
 BATCH_ROWS = 100_000
 LINE = "_line"
@@ -262,6 +263,8 @@ def open_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
         return _jsonl_batches(path)
     if fmt == "parquet":
         return _parquet_batches(path)
+    if fmt == "json":
+        return fhir_batches(path)
     raise InputError(f"Định dạng '{fmt}' chưa được hỗ trợ ở đây / format '{fmt}' is not accepted here")
 
 

@@ -56,6 +56,11 @@ def map_distinct(
     return len(values)
 
 
+# What Python's `\s` (Unicode) plus dots and dashes match: RE2's `\s` is ASCII only and lacks \v.
+ID_SEPARATORS = ("[\\s\\x{000b}\\x{001c}-\\x{001f}\\x{0085}\\x{00a0}\\x{1680}\\x{2000}-\\x{200a}"
+                 "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}.\\-]")
+
+
 def _place_list() -> str:
     codes = sorted("0" + c for c in personal_ids.LEGACY_PROVINCE_CODES)
     return ", ".join(f"'{c}'" for c in codes)
@@ -68,7 +73,7 @@ def personal_id_sql(expr: str, today: date | None = None) -> dict[str, str]:
     `sex` ('M'/'F'), `birth_year`. Mirrors vaxlink.domain.personal_ids.parse_personal_id.
     """
     year_now = (today or date.today()).year
-    d = f"regexp_replace(trim({expr}), '[\\s.\\-]', '', 'g')"
+    d = f"regexp_replace({expr}, '{ID_SEPARATORS}', '', 'g')"
     g = f"TRY_CAST(substr({d}, 4, 1) AS INTEGER)"
     birth_year = f"(1900 + 100 * ({g} // 2) + TRY_CAST(substr({d}, 5, 2) AS INTEGER))"
     place = f"substr({d}, 1, 3)"

@@ -14,7 +14,7 @@ from duckdb import DuckDBPyConnection
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.sex import parse_sex
-from vaxlink.matching.normalise import map_distinct, name_table, personal_id_sql
+from vaxlink.matching.normalise import ID_SEPARATORS, map_distinct, name_table, personal_id_sql
 
 
 def dob_parts(value: str) -> tuple[Any, ...]:
@@ -70,16 +70,17 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
     map_distinct(con, f"SELECT date_of_birth FROM {source}", dob_parts, DOB_SCHEMA, "rec_dobs")
     map_distinct(con, f"SELECT sex FROM {source}", lambda v: (None if (s := parse_sex(v)) is None else s.value,),
                  pa.schema([("sex", pa.string())]), "rec_sexes")
-    raw = "regexp_replace(trim(coalesce(s.id_number, '')), '[\\s.\\-]', '', 'g')"
+    raw = f"regexp_replace(coalesce(s.id_number, ''), '{ID_SEPARATORS}', '', 'g')"
     # Spreadsheets turn numbers into floats: '77090001234.0' is the number 77090001234.
     raw = f"regexp_replace({raw}, '\\.0+$', '')"
     p12 = personal_id_sql(raw)
-    p11 = personal_id_sql(f"'0' || {raw}")
+    # A spreadsheet drops the leading zeros of a number: one for most provinces, two for 001-009.
+    padded = personal_id_sql(f"lpad({raw}, 12, '0')")
     con.execute(f"""CREATE OR REPLACE TABLE rec_ids AS
         SELECT DISTINCT s.id_number AS value,
           CASE WHEN {raw} = '' THEN 'empty'
                WHEN ({p12["problem"]}) IS NULL THEN 'personal_id'
-               WHEN regexp_full_match({raw}, '[0-9]{{11}}') AND ({p11["problem"]}) IS NULL THEN 'lost_zero'
+               WHEN regexp_full_match({raw}, '[0-9]{{10,11}}') AND ({padded["problem"]}) IS NULL THEN 'lost_zero'
                WHEN regexp_full_match({raw}, '[0-9]{{9}}') THEN 'cmnd'
                ELSE 'other' END AS kind,
           {raw} AS digits
@@ -94,7 +95,7 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
                nullif(regexp_replace(coalesce(s.ward_code, ''), '[^0-9]', '', 'g'), '') AS ward_raw,
                nullif({_phone("s.phone")}, '') AS phone,
                coalesce(i.kind, 'empty') AS id_kind,
-               CASE WHEN i.kind = 'personal_id' THEN i.digits WHEN i.kind = 'lost_zero' THEN '0' || i.digits END
+               CASE WHEN i.kind = 'personal_id' THEN i.digits WHEN i.kind = 'lost_zero' THEN lpad(i.digits, 12, '0') END
                  AS id12,
                CASE WHEN i.kind = 'cmnd' THEN i.digits END AS id9
         FROM {source} s

@@ -220,7 +220,7 @@ class _Errors:
     def labels(self) -> pa.StringArray:
         # Few distinct combinations occur, so each is spelled once and then looked up.
         unique, inverse = np.unique(self.bits, return_inverse=True)
-        spelled = [";".join(k for k in KINDS if (int(u) >> BIT[k]) & 1) for u in unique]
+        spelled = [";".join(k for k in KINDS if (int(u) >> BIT[k]) & 1) or None for u in unique]
         return pa.array(spelled, pa.string()).take(pa.array(inverse.astype(np.int64)))
 
 
@@ -347,30 +347,32 @@ def dose_batch(
     id_text = _replace(id_text, missing, lambda t: pa.nulls(len(t), pa.string()))
 
     # ---- name
+    # Structural slips first; whether letters with marks or a movable tone remain depends on them.
     tokens = [a[person] for a in (people.family, people.middle1, people.middle2, people.given)]
-    has_marks = np.zeros(n, dtype=np.bool_)
-    movable = np.zeros(n, dtype=np.bool_)
-    for t in tokens:
-        has_marks |= (t >= 0) & ~vocab.ascii_only[np.maximum(t, 0)]
-        movable |= (t >= 0) & vocab.has_tone_alt[np.maximum(t, 0)]
-    no_marks = err.draw("name_no_diacritics", has_marks)
-    nfd = err.draw("name_nfd", has_marks)
-    tone = err.draw("name_tone_placement", movable)
-    upper = err.draw("name_upper", everyone)
     name_typo = err.draw("name_typo", everyone)
     dropped = err.draw("name_middle_dropped", tokens[1] >= 0)
     given_first = err.draw("name_given_first", everyone)
+    tokens[1] = np.where(dropped, -1, tokens[1])
+    tokens[2] = np.where(dropped, -1, tokens[2])
+    typo_on_family = rng.random(n) < 0.25
+    typo_variant = TYPO_FIRST + rng.integers(0, TYPO_VARIANTS, n)
+    typo_at = [name_typo & typo_on_family, np.zeros(n, np.bool_), np.zeros(n, np.bool_), name_typo & ~typo_on_family]
+    has_marks = np.zeros(n, dtype=np.bool_)
+    decomposes = np.zeros(n, dtype=np.bool_)
+    movable = np.zeros(n, dtype=np.bool_)
+    for t, at in zip(tokens, typo_at, strict=True):
+        spelled = np.where(at, typo_variant, PLAIN) * vocab.size + np.maximum(t, 0)
+        has_marks |= (t >= 0) & ~vocab.ascii_only[spelled]
+        decomposes |= (t >= 0) & vocab.decomposable[spelled]
+        movable |= (t >= 0) & ~at & vocab.has_tone_alt[np.maximum(t, 0)]
+    no_marks = err.draw("name_no_diacritics", has_marks)
+    nfd = err.draw("name_nfd", decomposes)
+    tone = err.draw("name_tone_placement", movable)
+    upper = err.draw("name_upper", everyone)
     # Only names whose syllables change are rebuilt from tokens; the rest are the person's own text.
-    rebuilt = tone | name_typo | dropped | given_first
-    r = rebuilt
-    variant = [np.where(tone[r], TONE_ALT, PLAIN).astype(np.int64) for _ in range(4)]
-    typo_on_family = rng.random(int(r.sum())) < 0.25
-    typo_variant = TYPO_FIRST + rng.integers(0, TYPO_VARIANTS, int(r.sum()))
-    variant[0] = np.where(name_typo[r] & typo_on_family, typo_variant, variant[0])
-    variant[3] = np.where(name_typo[r] & ~typo_on_family, typo_variant, variant[3])
+    r = tone | name_typo | dropped | given_first
+    variant = [np.where(at[r], typo_variant[r], np.where(tone[r], TONE_ALT, PLAIN)) for at in typo_at]
     sub = [t[r] for t in tokens]
-    sub[1] = np.where(dropped[r], -1, sub[1])
-    sub[2] = np.where(dropped[r], -1, sub[2])
     name = texts.name.take(person_a)
     name = _replace(name, r, lambda _: full_names(
         vocab, sub[0], sub[1], sub[2], sub[3],

@@ -47,7 +47,8 @@ class NameVocab:
     tokens: list[str]
     variants: pa.StringArray  # N_VARIANTS * len(tokens) spellings, variant-major
     has_tone_alt: npt.NDArray[np.bool_]
-    ascii_only: npt.NDArray[np.bool_]
+    ascii_only: npt.NDArray[np.bool_]  # per spelling in `variants`
+    decomposable: npt.NDArray[np.bool_]  # per spelling: NFD differs (đ alone does not decompose)
     family: IntArray
     family_p: FloatArray
     given: tuple[IntArray, IntArray]  # by sex: 0 male, 1 female
@@ -169,7 +170,8 @@ def name_vocab() -> NameVocab:
         tokens=tokens,
         variants=pa.array(flat, pa.string()),
         has_tone_alt=np.asarray([a != t for a, t in zip(alt, tokens, strict=True)], dtype=np.bool_),
-        ascii_only=np.asarray([t.isascii() for t in tokens], dtype=np.bool_),
+        ascii_only=np.asarray([t.isascii() for t in flat], dtype=np.bool_),
+        decomposable=np.asarray([unicodedata.normalize("NFD", t) != t for t in flat], dtype=np.bool_),
         family=family,
         family_p=fw / fw.sum(),
         given=(given_m, given_f),

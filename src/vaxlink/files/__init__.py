@@ -1,0 +1,1 @@
+"""Reading the interchange files (CSV, Parquet, XLSX, JSON Lines, FHIR) as Arrow, row by row with line numbers."""
