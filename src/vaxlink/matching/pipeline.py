@@ -135,12 +135,14 @@ def steps(spec: MatchSpec) -> list[Step]:
                     THEN 'WARD_SAME' ELSE 'WARD_DIFFERS' END AS ward_level,
                CASE WHEN r.phone IS NULL OR c.phone = '' THEN 'PHONE_MISSING' WHEN r.phone = c.phone
                     THEN 'PHONE_SAME' ELSE 'PHONE_DIFFERS' END AS phone_level,
-               least({spec.name_tf_max_weight!r}, log2({spec.name_m!r} * t.total / t.n)) AS name_tf_weight,
+               least({spec.name_tf_max_weight!r}, log2({spec.name_m!r} * t.total /
+                     CASE WHEN r.full_name = c.full_name THEN te.n ELSE t.n END)) AS name_tf_weight,
                log2({spec.presence!r} / t.total) AS prior
         FROM pairs p
         JOIN rec_ident r ON r.ident_id = p.ident_id
         JOIN reg c ON c.citizen_id = p.citizen_id
         JOIN reg_tf t ON t.name_key = c.name_key
+        JOIN reg_tf_exact te ON te.full_name = c.full_name
         LEFT JOIN reg o ON o.id12 = r.id12 AND o.citizen_id <> c.citizen_id
         LEFT JOIN reg_alias a ON a.citizen_id = c.citizen_id AND a.id9 = r.id9"""))
 

@@ -53,8 +53,12 @@ def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None
         FROM {source} s JOIN reg_names n ON n.value = s.full_name""")
     con.execute(f"""CREATE OR REPLACE TABLE reg_alias AS
         SELECT DISTINCT citizen_id, alias AS id9 FROM {aliases} WHERE kind = 'cmnd'""")
+    # Name frequencies: of the folded key (for agreements up to diacritics) and of the exact canonical name
+    # (Hưng and Hùng fold alike; an exact agreement is judged by how common the exact name is).
     con.execute("""CREATE OR REPLACE TABLE reg_tf AS
         SELECT name_key, count(*) AS n, (SELECT count(*) FROM reg) AS total FROM reg GROUP BY name_key""")
+    con.execute("""CREATE OR REPLACE TABLE reg_tf_exact AS
+        SELECT full_name, count(*) AS n FROM reg GROUP BY full_name""")
 
 
 def _phone(expr: str) -> str:

@@ -84,7 +84,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     )),
     Comparison("dob", (
         Level("DOB_EXACT", 13.0),
-        Level("DOB_YEAR_ONLY", 5.0),
+        Level("DOB_YEAR_ONLY", 6.0),  # u ≈ 1/80 birth years
         Level("DOB_DAY_MONTH_SWAPPED", 8.0),
         Level("DOB_TYPO", 5.0),
         Level("DOB_SAME_YEAR", -2.0),

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import text
+
+from vaxlink.services.answers import export_answer, export_results
+from vaxlink.services.dose_ingest import ingest_batch
 from vaxlink.services.registry_import import import_register
 from vaxlink.services.schema import open_database, upgrade_database
 from vaxlink.settings import load_settings
 from vaxlink.simulation import simulate
+from vaxlink.simulation.evaluate import evaluate
 from vaxlink.storage.db import transaction
 
 Say = Callable[[str], None]
@@ -32,6 +38,29 @@ def run_demo(workdir: Path, *, citizens: int, seed: int, say: Say) -> Path:
                                 rejects_path=workdir / "register.rejects.csv")
         say(f"   mới / imported {r.imported:,} · cập nhật / updated {r.updated:,} · "
             f"không đổi / unchanged {r.unchanged:,} · bị loại / rejected {r.rejected:,}")
+        say("4. Nạp và đối soát lô tiêm chủng / ingesting and reconciling the dose batch")
+        with transaction(engine) as session:
+            b = ingest_batch(session, settings, sim.files["doses"], source="demo")
+            export_answer(session.connection(), b.batch_id, workdir / "answer-for-health.xlsx")
+        say("   " + " · ".join(f"{k} {v:,}" for k, v in b.counts.items()) + f" (tổng / total {b.rows:,})")
+        with engine.connect() as conn:
+            export_results(conn, workdir / "reconciliation.csv")
+            combos = conn.execute(text("""
+                SELECT m.reasons, count(*) FROM match_result m JOIN dose_record d ON d.id = m.dose_record_id
+                WHERE d.is_latest AND m.reasons <> '' GROUP BY m.reasons""")).all()
+        reasons: Counter[str] = Counter()
+        for combo, n in combos:
+            for code in str(combo).split(";"):
+                reasons[code] += int(n)
+        say("5. Lý do sai lệch hay gặp nhất / top mismatch reasons:")
+        for reason, n in reasons.most_common(12):
+            say(f"   {n:>8,}  {reason}")
+        truth = sim.files.get("truth")
+        if truth is not None:
+            ev = evaluate(workdir / "reconciliation.csv", truth)
+            say("6. So với sự thật của mô phỏng / against the simulator's truth: " + ev.summary())
+        say(f"   Kết quả / results: {workdir / 'reconciliation.csv'} · trả lời y tế / answer for health: "
+            f"{workdir / 'answer-for-health.xlsx'}")
     finally:
         engine.dispose()
     return db_path

@@ -65,6 +65,28 @@ def _new_ids(
     return pid.astype(np.int64), old_id.astype(np.int64)
 
 
+def _identity_key(p: People) -> IntArray:
+    """Name tokens and birth date packed into one number (tokens < 2^9, days shifted into 16 bits)."""
+    key = np.zeros(len(p), dtype=np.int64)
+    for tok in (p.family, p.middle1, p.middle2, p.given):
+        key = (key << 9) | (tok + 1)
+    return np.asarray((key << 16) | (p.birth + 30_000), dtype=np.int64)
+
+
+def _avoid_namesakes(rng: np.random.Generator, people: People, new: People) -> None:
+    """Move the birthday of any newcomer whose name and birth date a citizen already has, so that the
+    records of people absent from the register never describe a registered person exactly."""
+    taken = np.sort(_identity_key(people))
+    for _ in range(20):
+        key = _identity_key(new)
+        pos = np.minimum(np.searchsorted(taken, key), len(taken) - 1)
+        clash = taken[pos] == key
+        if not clash.any():
+            return
+        year = ymd_from_days(new.birth[clash])[0]
+        new.birth[clash] = new_birth(rng, year)
+
+
 def _siblings(rng: np.random.Generator, people: People, vocab: NameVocab, count: int) -> People | None:
     by = ymd_from_days(people.birth)[0]
     candidates = np.flatnonzero(people.in_register & (people.role == ROLE_CHILD) & (by >= 1975) & (by <= 2014))
@@ -154,6 +176,7 @@ def add_absent(
     new = migrants.concat(locals_)
     if siblings is not None:
         new = siblings.concat(new)
+    _avoid_namesakes(rng, people, new)
     # Siblings often have a number the family never got registered; newcomers mostly have one.
     p_id = np.r_[np.full(n_sib, 0.55), np.full(n_mig, 0.85), np.full(n_loc, 0.4)]
     has_id = rng.random(len(new)) < p_id

@@ -1,0 +1,114 @@
+"""Hand-made hard cases with known answers: households, twins, a parent's id, name order, year-only dates.
+
+The register holds these families among a few thousand simulated citizens, so that name frequencies and
+the prior are those of a real register, not of a toy one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+
+from vaxlink.domain.dates import parse_date
+from vaxlink.domain.names import canonical_name
+from vaxlink.matching.engine import run_duckdb
+from vaxlink.matching.prepare import prepare_records, prepare_register
+from vaxlink.matching.spec import MatchSpec
+from vaxlink.simulation import simulate
+
+# personal_id, old_id, name, dob (ISO or year), sex, ward, phone, household
+FAMILIES = [
+    ("077075000101", "273000101", "Nguyễn Văn Hùng", "1975-04-10", "M", "26560", "0912000001", "G1"),
+    ("077178000102", None, "Trần Thị Lan", "1978-09-21", "F", "26560", "0912000001", "G1"),
+    ("077205000103", None, "Nguyễn Văn Hưng", "2005-06-15", "M", "26560", "0912000001", "G1"),
+    ("077205000104", None, "Nguyễn Văn Hùng", "2005-06-15", "M", "26560", "0912000001", "G1"),
+    ("077308000105", None, "Nguyễn Thị Ánh", "2008-01-30", "F", "26560", "0912000001", "G1"),
+    ("077040000201", None, "Lê Văn Tư", "1940", "M", "26554", None, "G2"),
+    ("077090000301", None, "Phạm Minh Đức", "1990-02-03", "M", "26554", None, "G3"),
+    ("077195000401", None, "Võ Thị Thu Hà", "1995-03-04", "F", "26554", "0912000004", "G4"),
+    ("077197000402", None, "Võ Thị Thu Hằng", "1997-08-09", "F", "26554", "0912000004", "G4"),
+]
+
+# rec_id, name, dob, sex, id, phone, ward, expected outcome, expected person (index in FAMILIES or None), reasons
+CASES = [
+    (1, "NGUYEN VAN HUNG", "15/06/2005", "Nam", None, "0912000001", "26560", "review", None, {"AMBIGUOUS_CANDIDATES"}),
+    (2, "Nguyen Van Hung", "15/06/2005", "Nam", "077205000103", None, None, "linked", 2, {"NAME_DIACRITICS"}),
+    (3, "Nguyễn Thị Ánh", "30/01/2008", "Nữ", "077075000101", "0912000001", None, "linked", 4,
+     {"ID_OF_HOUSEHOLD_MEMBER"}),
+    (4, "Võ Thị Thu Hương", "12/12/1999", "Nữ", "077195000401", "0912000004", "26554", "not linked", None, set()),
+    (5, "Đức Phạm Minh", "03/02/1990", "Nam", "077090000301", None, None, "linked", 6, {"NAME_ORDER"}),
+    (6, "Lê Văn Tư", "12/05/1940", "Nam", None, None, "26554", "linked", 5, {"DOB_YEAR_ONLY", "ID_MISSING"}),
+    (7, "Nguyễn Văn Hùng", "10/04/1975", "Nam", "273000101", None, None, "linked", 0, {"ID_OLD_CMND"}),
+    (8, "Võ Thị Thu Hằng", "08/09/1997", "Nữ", "077197000402", None, None, "linked", 8, {"DOB_DAY_MONTH_SWAPPED"}),
+    (9, "Hứa Thị Quyên Nhi", "01/01/2001", "Nữ", None, None, None, "unmatched", None, {"NO_CANDIDATE"}),
+    (10, "Võ Thu Hà", "04/03/1995", "Nữ", "077195000401", None, None, "linked", 7, {"NAME_MIDDLE_DROPPED"}),
+    (11, "Nguyễn Văn Hùng", "10/04/1975", "Nữ", "77075000101", None, None, "linked", 0,
+     {"ID_LOST_ZERO", "SEX_DIFFERS"}),
+    (12, "Tran Thi Lan", "21/09/1978", None, "077178000112", None, None, "linked", 1,
+     {"ID_TYPO", "NAME_DIACRITICS", "SEX_MISSING"}),
+    (13, "Nguyễn Văn Hưng", "15/06/2005", "Nam", None, None, None, "linked", 2, {"ID_MISSING"}),
+]
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[str, str | None, set[str]]]:
+    out: Path = tmp_path_factory.mktemp("golden")
+    simulate(out, citizens=3000, seed=11)
+    background = pacsv.read_csv(out / "register.csv", convert_options=pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in ("personal_id", "old_id", "date_of_birth", "phone", "household_id",
+                                              "permanent_ward_code", "current_ward_code")}))
+    rows = []
+    for i, (pid, _old, name, dob, sex, ward, phone, hh) in enumerate(FAMILIES):
+        rows.append((i + 1, pid, name, dob, sex, ward, phone, hh))
+    for j, r in enumerate(background.to_pylist()):
+        sex = "M" if r["sex"] == "Nam" else "F"
+        rows.append((1000 + j, r["personal_id"], r["full_name"], r["date_of_birth"], sex,
+                     r["current_ward_code"] or r["permanent_ward_code"], r["phone"], r["household_id"]))
+    cols: dict[str, list[object]] = {k: [] for k in (
+        "citizen_id", "personal_id", "full_name", "birth_date", "birth_precision", "birth_year", "sex",
+        "current_ward_code", "permanent_ward_code", "phone", "household_id")}
+    for cid, pid, name, dob, sex, ward, phone, hh in rows:
+        d = parse_date(dob)
+        cols["citizen_id"].append(cid)
+        cols["personal_id"].append(pid)
+        cols["full_name"].append(canonical_name(name))
+        cols["birth_date"].append(d.earliest())  # type: ignore[union-attr]
+        cols["birth_precision"].append(d.precision.value)  # type: ignore[union-attr]
+        cols["birth_year"].append(d.year)  # type: ignore[union-attr]
+        cols["sex"].append(sex)
+        cols["current_ward_code"].append(ward)
+        cols["permanent_ward_code"].append(ward)
+        cols["phone"].append(phone)
+        cols["household_id"].append(hh)
+    con = duckdb.connect()
+    con.register("reg_in", pa.table(cols))
+    con.register("alias_in", pa.table({"citizen_id": [1], "alias": ["273000101"], "kind": ["cmnd"]}))
+    prepare_register(con, "reg_in", "alias_in")
+    recs = pa.table({
+        "rec_id": [c[0] for c in CASES], "full_name": [c[1] for c in CASES], "date_of_birth": [c[2] for c in CASES],
+        "sex": [c[3] for c in CASES], "id_number": [c[4] for c in CASES], "phone": [c[5] for c in CASES],
+        "ward_code": [c[6] for c in CASES]})
+    con.register("rec_in", recs)
+    prepare_records(con, "rec_in")
+    run_duckdb(con, MatchSpec())
+    got = con.execute("""SELECT m.rec_id, c.outcome, r.personal_id, c.reasons FROM rec_map m
+        JOIN classified c USING (ident_id) LEFT JOIN reg r ON r.citizen_id = c.best_citizen_id""").fetchall()
+    return {rid: (o, pid, set(reasons.split(";")) if reasons else set()) for rid, o, pid, reasons in got}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_hard_case(case: tuple, outcome: dict) -> None:
+    rid, _name, _dob, _sex, _id, _phone, _ward, expected, person, reasons = case
+    got, pid, got_reasons = outcome[rid]
+    if expected == "not linked":
+        assert got in ("review", "unmatched")
+    else:
+        assert got == expected
+    if expected == "linked":
+        assert pid == FAMILIES[person][0]
+    assert reasons <= got_reasons, got_reasons
+
