@@ -111,6 +111,7 @@ def steps(spec: MatchSpec) -> list[Step]:
         WHEN r.family_key = c.family_key AND r.given_key = c.given_key
              AND (r.middle_key = '' OR c.middle_key = '' OR position(r.middle_key IN c.middle_key) > 0
                   OR position(c.middle_key IN r.middle_key) > 0) THEN 'NAME_MIDDLE_DROPPED'
+        WHEN r.name_sig = c.name_sig AND levenshtein(r.name_key, c.name_key) <= 2 THEN 'NAME_TYPO'
         WHEN r.given_key <> c.given_key AND levenshtein(r.given_key, c.given_key) > 1
              AND r.family_key = c.family_key THEN 'NAME_GIVEN_DIFFERS'
         WHEN {typo} THEN 'NAME_TYPO'

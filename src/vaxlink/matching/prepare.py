@@ -28,6 +28,11 @@ DOB_SCHEMA = pa.schema([("precision", pa.string()), ("y", pa.int32()), ("m", pa.
                         ("iso", pa.string())])
 
 
+# The letters of the name in sorted order: equal for two names that differ by swapped letters
+# ("Tragn" / "Trang"), a typo that edit distance alone counts twice.
+_SIG = "array_to_string(list_sort(string_split(replace(n.name_key, ' ', ''), '')), '')"
+
+
 def _dob_str(y: str, m: str, d: str) -> str:
     # 'YYYYMMDD' with zeros for unknown parts: compared position by position for one-digit typos.
     return f"lpad(CAST({y} AS VARCHAR), 4, '0') || lpad(CAST(coalesce({m}, 0) AS VARCHAR), 2, '0') || " \
@@ -43,7 +48,7 @@ def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None
     day = f"CASE WHEN s.birth_precision = 'day' THEN {d} END"
     con.execute(f"""CREATE OR REPLACE TABLE reg AS
         SELECT s.citizen_id, s.personal_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key,
-               n.given_key, n.sorted_key, n.has_marks, s.birth_precision AS dob_precision, CAST({y} AS INTEGER) AS dob_year,
+               n.given_key, n.sorted_key, {_SIG} AS name_sig, n.has_marks, s.birth_precision AS dob_precision, CAST({y} AS INTEGER) AS dob_year,
                CAST({month} AS INTEGER) AS dob_month, CAST({day} AS INTEGER) AS dob_day,
                {_dob_str(y, month, day)} AS dob_str,
                CASE WHEN s.birth_precision = 'day' THEN {_dob_str(y, m, d)} END AS dob,
@@ -91,7 +96,7 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
         FROM {source} s WHERE s.id_number IS NOT NULL""")
     con.execute(f"""CREATE OR REPLACE TABLE rec_norm AS
         SELECT s.rec_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key, n.given_key,
-               n.sorted_key, n.has_marks,
+               n.sorted_key, {_SIG} AS name_sig, n.has_marks,
                d.precision AS dob_precision, d.y AS dob_year, d.m AS dob_month, d.d AS dob_day,
                CASE WHEN d.y IS NOT NULL THEN {_dob_str("d.y", "d.m", "d.d")} END AS dob_str,
                CASE WHEN d.precision = 'day' THEN {_dob_str("d.y", "d.m", "d.d")} END AS dob,
@@ -119,7 +124,8 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
         FROM (SELECT ident_key, min(rec_id) AS first_rec, any_value(full_name) AS full_name,
                      any_value(name_key) AS name_key, any_value(family_key) AS family_key,
                      any_value(middle_key) AS middle_key, any_value(given_key) AS given_key,
-                     any_value(sorted_key) AS sorted_key, any_value(has_marks) AS has_marks,
+                     any_value(sorted_key) AS sorted_key, any_value(name_sig) AS name_sig,
+                     any_value(has_marks) AS has_marks,
                      any_value(dob_precision) AS dob_precision, any_value(dob_year) AS dob_year,
                      any_value(dob_month) AS dob_month, any_value(dob_day) AS dob_day,
                      any_value(dob_str) AS dob_str, any_value(dob) AS dob, any_value(sex) AS sex,

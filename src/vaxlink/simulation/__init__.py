@@ -3,6 +3,7 @@
 from vaxlink.simulation.population import ProvinceSpec
 from vaxlink.simulation.rates import ErrorRates
 from vaxlink.simulation.simulate import (
+    ProvinceResult,
     SimulationSummary,
     generate_province,
     province_specs,
@@ -12,6 +13,7 @@ from vaxlink.simulation.simulate import (
 
 __all__ = [
     "ErrorRates",
+    "ProvinceResult",
     "ProvinceSpec",
     "SimulationSummary",
     "generate_province",

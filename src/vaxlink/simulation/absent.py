@@ -1,9 +1,5 @@
-"""People who were vaccinated in the province but are not in its register.
-
-Three kinds, as ward officers meet them: a brother or sister of a registered citizen whose own
-registration is missing (same family name, address and phone as the family), a worker from another
-province not yet declared where they live, and a local resident whose registration lags.
-"""
+"""People vaccinated in the province but missing from its register: siblings of citizens whose own
+registration is missing, workers from other provinces not yet declared, and locals whose registration lags."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Who got which COVID-19 vaccine when and where: dose schedules, vaccination sites and lot numbers.
-
-The campaign follows Vietnam's: AstraZeneca first (spring 2021), the mass campaign of July–October 2021
-with AstraZeneca, Vero Cell, Pfizer and Moderna, teenagers from October 2021, boosters from December
-2021, second boosters and young children in 2022.
-"""
+"""Who got which COVID-19 vaccine when and where, following Vietnam's 2021–2022 campaign: dose schedules,
+vaccination sites and lot numbers."""
 
 from __future__ import annotations
 

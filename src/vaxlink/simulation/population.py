@@ -1,7 +1,5 @@
-"""Synthetic citizens of one province: households, names, birth dates, ID numbers, phones and addresses.
-
-Everything is drawn as whole numpy columns; the only Python loops run over wards, provinces or rounds.
-"""
+"""Synthetic citizens of one province: households, names, birth dates, ID numbers, phones and addresses,
+each drawn as whole numpy columns (Python loops run only over wards, provinces or rounds)."""
 
 from __future__ import annotations
 
@@ -138,7 +136,11 @@ def unique_redraw(
     if fixed[redo].any():
         raise ValueError("fixed identifiers collide")
     taken = k[~repeat]
+    rounds = 0
     while len(redo):
+        rounds += 1
+        if rounds > 200:
+            raise ValueError("too many people for the identifier space of one birth year and place")
         serial[redo] = rng.integers(0, per_slot, len(redo)) * slots + slot
         new = key_base[redo] + serial[redo]
         pos = np.minimum(np.searchsorted(taken, new), len(taken) - 1)
@@ -283,8 +285,8 @@ def form_households(rng: np.random.Generator, birth: IntArray, sex: IntArray) ->
     # Children and unmarried young adults live with a couple whose wife is 17–45 years older.
     stay = np.where(age < 18, 1.0, _interp(age, [18, 25, 30, 40, 50], [0.95, 0.8, 0.4, 0.1, 0.0]))
     dependent = np.flatnonzero((household < 0) & (rng.random(n) < stay))
-    room = np.full(k, MAX_HOUSEHOLD - 2 - 0, dtype=np.int64)
-    room -= rng.integers(0, 2, k)  # leave space for a grandparent in about half of them
+    # Up to four children, three where space is kept for a grandparent (about half of the couples).
+    room = np.full(k, MAX_HOUSEHOLD - 2, dtype=np.int64) - rng.integers(0, 2, k)
     wife_year = by[wife].astype(np.float64)
     for _ in range(8):
         todo = dependent[household[dependent] < 0]
@@ -340,7 +342,8 @@ def form_households(rng: np.random.Generator, birth: IntArray, sex: IntArray) ->
     role[adults] = np.where(first, ROLE_HEAD, ROLE_OTHER)
     single_size = np.bincount(group_of, minlength=n_groups).astype(np.int64)
     head_of_group = adults[starts]
-    room = np.where(single_size == 1, MAX_HOUSEHOLD - 1 - 1, 0).astype(np.int64)
+    # A single parent lives with up to four children; shared flats take none.
+    room = np.where(single_size == 1, 4, 0).astype(np.int64)
     for _ in range(6):
         todo = minors[household[minors] < 0]
         if len(todo) == 0:

@@ -26,7 +26,8 @@ class ErrorRates:
     The defaults are the documented default error mix: together they make about a quarter of the records
     differ from the register, mostly in ways that do not change who the record is about. A kind that
     needs something to act on (an old CMND number, a day ≤ 12, a tone mark that can move) is drawn among
-    the records that have it, so that its overall rate is still the one given here.
+    the records that have it, so that its overall rate is still the one given here as long as enough
+    records have it (a rate above that share is reached only as far as the share allows).
     """
 
     # ID number left blank.

@@ -1,8 +1,5 @@
-"""The output tables: the register snapshot, health's dose batch with its errors, and the truth.
-
-Strings are assembled column-wise with pyarrow compute; errors are drawn per record as masks and
-recorded as bits, which become the `;`-separated list of truth.errors.
-"""
+"""The output tables: the register snapshot, health's dose batch with its errors, and the truth, assembled
+column-wise with pyarrow compute."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -176,7 +176,9 @@ def simulate(
 
     The same arguments always write byte-identical files.
     """
-    return simulate_provinces(
+    started = time.perf_counter()
+    summary = simulate_provinces(
         out_dir, province_specs([province], citizens, seed), errors=errors, file_format=file_format,
         progress=progress,
     )
+    return replace(summary, seconds=time.perf_counter() - started)

@@ -1,7 +1,5 @@
 """Frequency tables for synthetic Vietnamese people: names, age pyramid, streets, phones, vaccines, sites.
-
-All text is NFC with the traditional tone placement (Hòa, Thủy) that the register's canonical form uses.
-"""
+Text is NFC with the traditional tone placement (Hòa, Thủy) that the register's canonical form uses."""
 
 from __future__ import annotations
 

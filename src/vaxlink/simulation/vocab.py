@@ -1,8 +1,5 @@
-"""Name syllables as one indexed vocabulary, with the variant spellings the error model writes.
-
-People carry token indices (family, middle, middle, given); a spelling variant of a whole column is then
-one `take` from a table laid out as [plain, other tone placement, typo 0..3] × vocabulary.
-"""
+"""Name syllables as one indexed vocabulary with the variant spellings the error model writes, laid out as
+[plain, other tone placement, typo 0..3] × vocabulary so that a variant of a whole column is one `take`."""
 
 from __future__ import annotations
 
