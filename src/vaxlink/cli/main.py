@@ -75,6 +75,7 @@ def registry_import(
 ) -> None:
     """Nạp hoặc cập nhật công dân / load or update citizens from a register snapshot."""
     from vaxlink.cli.progress import progress_bar
+    from vaxlink.services.reconcile import reexamine_after_import
     from vaxlink.services.registry_import import REASONS, import_register
     from vaxlink.services.schema import open_database
     from vaxlink.storage.db import transaction
@@ -84,9 +85,13 @@ def registry_import(
     def body():  # type: ignore[no-untyped-def]
         engine = open_database(s)
         with progress_bar(err) as bar, transaction(engine) as session:
-            return import_register(session, s, file, units=units, rejects_path=rejects, progress=bar)
+            r = import_register(session, s, file, units=units, rejects_path=rejects, progress=bar)
+            again = None
+            if r.imported or r.updated:
+                again = reexamine_after_import(session, s, r.import_id, progress=bar)
+            return r, again
 
-    r = run(body)
+    r, again = run(body)
     t = Table(title=f"Nhập sổ đăng ký / register import #{r.import_id}: {file.name}")
     t.add_column("Kết quả / outcome")
     t.add_column("Số dòng / rows", justify="right")
@@ -100,6 +105,9 @@ def registry_import(
             vi, en = REASONS.get(code, (code, code))
             console.print(f"  {n:>8,}  {code}: {vi} / {en}")
         console.print(f"Dòng bị loại / rejected rows: {r.rejects_file}")
+    if again is not None and again.records:
+        console.print(f"Đối soát lại / re-examined {again.records:,} bản ghi / records: "
+                      + " · ".join(f"{k} {v:,}" for k, v in sorted(again.outcomes.items())))
 
 
 OUTCOME_LABELS = {

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from vaxlink.domain.errors import InputError
@@ -76,7 +77,67 @@ def _clean_headers(raw: list[object]) -> list[str]:
     return headers
 
 
+def _physical_lines(path: Path) -> int:
+    n, last = 0, b"\n"
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            n += block.count(b"\n")
+            last = block[-1:]
+    return n + (0 if last == b"\n" else 1)
+
+
+def _csv_batches_fast(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]] | None:
+    """Arrow's parallel reader, used when every record is exactly one line: then line = row + 2.
+
+    Anything unusual (a malformed row, a blank line, a quoted line break, bad UTF-8) returns None, and
+    the exact reader handles the file and says precisely where the trouble is.
+    """
+    with path.open("r", encoding="utf-8-sig", newline="") as f:
+        try:
+            first = f.readline()
+        except UnicodeDecodeError:
+            return None
+    delimiter = max(",;\t", key=first.count)
+    try:
+        headers = _clean_headers(list(next(csv.reader([first], delimiter=delimiter))))
+    except (StopIteration, csv.Error):
+        return None
+    bad: list[int] = []
+
+    def invalid(_row: object) -> str:
+        bad.append(1)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=headers, skip_rows=1, block_size=1 << 23),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=invalid),
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in headers},
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=True,
+                                                 null_values=[""]),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError):
+        return None
+    if bad or table.num_rows + 1 != _physical_lines(path):
+        return None
+
+    def gen() -> Iterator[pa.RecordBatch]:
+        start = 2
+        for b in table.to_batches(BATCH_ROWS):
+            n = b.num_rows
+            arrays = [pa.array(range(start, start + n), pa.int64()), pa.nulls(n, pa.string()), *b.columns]
+            start += n
+            yield pa.RecordBatch.from_arrays(arrays, names=[LINE, MALFORMED, *headers])
+
+    return headers, gen()
+
+
 def _csv_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    return _csv_batches_fast(path) or _csv_batches_exact(path)
+
+
+def _csv_batches_exact(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
     f = path.open("r", encoding="utf-8-sig", newline="")
     try:
         # The delimiter is read off the header line, where no field holds one.
@@ -274,15 +335,20 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str,
     headers, batches = open_batches(path)
     schema = pa.schema([(LINE, pa.int64()), (MALFORMED, pa.string())] + [(h, pa.string()) for h in headers])
     con.execute(f'DROP TABLE IF EXISTS "{table}"')
-    con.register("_chunk", pa.Table.from_batches([], schema=schema))
-    con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _chunk')
-    con.unregister("_chunk")
     total = 0
-    for b in batches:
-        con.register("_chunk", pa.Table.from_batches([b]))
-        con.execute(f'INSERT INTO "{table}" SELECT * FROM _chunk')
-        con.unregister("_chunk")
-        total += b.num_rows
-        if progress:
-            progress(total)
+
+    def counted() -> Iterator[pa.RecordBatch]:
+        nonlocal total
+        for b in batches:
+            total += b.num_rows
+            if progress:
+                progress(total)
+            yield b
+
+    # DuckDB pulls the batches as it inserts them: the file is never held twice in memory.
+    con.register("_batches", pa.RecordBatchReader.from_batches(schema, counted()))
+    try:
+        con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _batches')
+    finally:
+        con.unregister("_batches")
     return LoadedFile(table, headers, total, checksum(path), file_format(path))

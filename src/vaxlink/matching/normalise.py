@@ -66,14 +66,20 @@ def _place_list() -> str:
     return ", ".join(f"'{c}'" for c in codes)
 
 
-def personal_id_sql(expr: str, today: date | None = None) -> dict[str, str]:
+def id_digits_sql(expr: str) -> str:
+    """The candidate number with the separators people type between digit groups removed."""
+    return f"regexp_replace({expr}, '{ID_SEPARATORS}', '', 'g')"
+
+
+def personal_id_sql(expr: str, today: date | None = None, *, cleaned: bool = False) -> dict[str, str]:
     """SQL expressions over a text expression holding a candidate personal id.
 
     Keys: `digits` (separators removed), `problem` (NULL when valid, else the domain's problem code),
     `sex` ('M'/'F'), `birth_year`. Mirrors vaxlink.domain.personal_ids.parse_personal_id.
     """
     year_now = (today or date.today()).year
-    d = f"regexp_replace({expr}, '{ID_SEPARATORS}', '', 'g')"
+    # `cleaned`: expr already went through id_digits_sql (compute it once, in an inner projection).
+    d = expr if cleaned else id_digits_sql(expr)
     g = f"TRY_CAST(substr({d}, 4, 1) AS INTEGER)"
     birth_year = f"(1900 + 100 * ({g} // 2) + TRY_CAST(substr({d}, 5, 2) AS INTEGER))"
     place = f"substr({d}, 1, 3)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,11 @@ from vaxlink.domain.interchange import DOSE_COLUMNS, map_headers
 from vaxlink.domain.vaccines import resolve_vaccine
 from vaxlink.files.read import checksum, load_file
 from vaxlink.matching import normalise
-from vaxlink.matching.engine import run_duckdb
 from vaxlink.matching.normalise import map_distinct, quote
-from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.services.reconcile import match_records
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
-from vaxlink.storage.extract import query_arrow
 from vaxlink.storage.models import Batch, UtcDateTime, utcnow
 
 Progress = Callable[[str, int, int | None], None]
@@ -122,7 +120,8 @@ def ingest_batch(
         session.flush()
         conn = session.connection()
         _store_versions(conn, con, batch.id, source, note)
-        stats = _reconcile(conn, con, batch.id, spec, note)
+        stats = match_records(conn, con, f"d.batch_id = {int(batch.id)}", spec, note)
+        _store_rejections(conn, batch.id, spec)
 
         counts = {o: 0 for o in OUTCOMES}
         counts.update({str(k): int(v) for k, v in conn.execute(text("""
@@ -251,88 +250,9 @@ def _store_versions(conn: Connection, con: DuckDBPyConnection, batch_id: int, so
     conn.exec_driver_sql("DROP TABLE dose_base")
 
 
-REGISTER_SCHEMA = pa.schema([
-    ("citizen_id", pa.int64()), ("personal_id", pa.string()), ("full_name", pa.string()),
-    ("birth_date", pa.date32()), ("birth_precision", pa.string()), ("birth_year", pa.int32()),
-    ("sex", pa.string()), ("current_ward_code", pa.string()), ("permanent_ward_code", pa.string()),
-    ("phone", pa.string()), ("household_id", pa.string()),
-])
-RECORD_SCHEMA = pa.schema([
-    ("rec_id", pa.int64()), ("full_name", pa.string()), ("date_of_birth", pa.string()), ("sex", pa.string()),
-    ("id_number", pa.string()), ("phone", pa.string()), ("ward_code", pa.string()),
-])
-
-
-def load_register(conn: Connection, con: DuckDBPyConnection) -> None:
-    """Copy the active register and its aliases into DuckDB and prepare them for matching."""
-    reg = query_arrow(conn, """SELECT id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
-        current_ward_code, permanent_ward_code, phone, household_id FROM citizen WHERE status = 'active'""",
-                      REGISTER_SCHEMA)
-    aliases = query_arrow(conn, "SELECT citizen_id, alias, kind FROM citizen_alias",
-                          pa.schema([("citizen_id", pa.int64()), ("alias", pa.string()), ("kind", pa.string())]))
-    con.register("register_in", reg)
-    con.register("alias_in", aliases)
-    prepare_register(con, "register_in", "alias_in")
-    con.unregister("register_in")
-    con.unregister("alias_in")
-
-
-def _reconcile(conn: Connection, con: DuckDBPyConnection, batch_id: int, spec: MatchSpec, note: Progress) -> Any:
-    records = query_arrow(conn, f"""SELECT id, full_name, date_of_birth, sex, id_number, phone, ward_code
-        FROM dose_record WHERE batch_id = {int(batch_id)} AND is_latest AND problems IS NULL""", RECORD_SCHEMA)
-    con.register("records_in", records)
-    prepare_records(con, "records_in")
-    load_register(conn, con)
-    stats = run_duckdb(con, spec, note)
-    _write_results(conn, con, batch_id, spec)
-    con.unregister("records_in")
-    return stats
-
-
-RESULT_STAGE = (("dose_record_id", "BIGINT"), ("outcome", "VARCHAR(10)"), ("citizen_id", "BIGINT"),
-                ("candidate_citizen_id", "BIGINT"), ("score", "DOUBLE PRECISION"), ("reasons", "VARCHAR(400)"),
-                ("blame", "VARCHAR(10)"))
-
-
-def _write_results(conn: Connection, con: DuckDBPyConnection, batch_id: int, spec: MatchSpec) -> None:
-    """Store one match_result per usable record and per rejected record; open the ward cases."""
-    is_pg = conn.dialect.name == "postgresql"
-    double = "DOUBLE PRECISION" if is_pg else "REAL"
-    conn.exec_driver_sql("DROP TABLE IF EXISTS result_stage")
-    conn.exec_driver_sql("CREATE TEMPORARY TABLE result_stage (" + ", ".join(
-        f"{c} {t.replace('DOUBLE PRECISION', double)}" for c, t in RESULT_STAGE) + ")")
-    reader = con.sql("""
-        SELECT m.rec_id AS dose_record_id, c.outcome,
-               CASE WHEN c.outcome = 'linked' THEN c.best_citizen_id END AS citizen_id,
-               CASE WHEN c.outcome <> 'linked' THEN c.best_citizen_id END AS candidate_citizen_id,
-               CASE WHEN c.best_weight IS NULL THEN 0.0 ELSE 1.0 / (1.0 + pow(2.0, -c.best_weight)) END AS score,
-               c.reasons, CASE WHEN c.outcome = 'linked' AND c.reasons <> '' THEN c.blame END AS blame
-        FROM rec_map m JOIN classified c USING (ident_id) ORDER BY m.rec_id""").to_arrow_reader(200_000)
-    bulk.load_batches(conn, "result_stage", reader)
-    now = bindparam("now", utcnow(), type_=UtcDateTime)
-    params = {"b": batch_id, "v": spec.version}
-    conn.execute(text("""INSERT INTO match_result (dose_record_id, outcome, citizen_id, candidate_citizen_id, score,
-            reasons, flags, blame, ward_code, ward_units, spec_version, decided_at, version)
-        SELECT s.dose_record_id, s.outcome, s.citizen_id, s.candidate_citizen_id, s.score, s.reasons, '', s.blame,
-            CASE WHEN s.outcome IN ('review', 'unmatched') THEN coalesce(c.current_ward_code, w.code) END,
-            CASE WHEN s.outcome IN ('review', 'unmatched') THEN coalesce(c.current_units, w.structure) END,
-            :v, :now, 1
-        FROM result_stage s
-        JOIN dose_record d ON d.id = s.dose_record_id
-        LEFT JOIN citizen c ON c.id = s.candidate_citizen_id
-        LEFT JOIN admin_unit w ON w.structure = 'legacy' AND w.level = 'ward' AND w.code = d.ward_code""").bindparams(
-        now), params)
+def _store_rejections(conn: Connection, batch_id: int, spec: MatchSpec) -> None:
     conn.execute(text("""INSERT INTO match_result (dose_record_id, outcome, reasons, flags, spec_version, decided_at,
             version)
         SELECT d.id, 'rejected', d.problems, '', :v, :now, 1 FROM dose_record d
-        WHERE d.batch_id = :b AND d.problems IS NOT NULL AND d.is_latest""").bindparams(now), params)
-    due = bindparam("due", utcnow() + timedelta(days=7), type_=UtcDateTime)
-    conn.execute(text("""INSERT INTO work_case (kind, status, priority, ward_code, ward_units, province_code,
-            dose_record_id, citizen_id, created_at, due_at, version)
-        SELECT CASE WHEN m.outcome = 'review' THEN 'conflict' ELSE 'unmatched' END, 'open',
-            CASE WHEN m.outcome = 'review' THEN 2 ELSE 1 END, m.ward_code, coalesce(m.ward_units, 'legacy'),
-            u.province_code, m.dose_record_id, m.candidate_citizen_id, :now, :due, 1
-        FROM match_result m JOIN dose_record d ON d.id = m.dose_record_id
-        LEFT JOIN admin_unit u ON u.structure = m.ward_units AND u.level = 'ward' AND u.code = m.ward_code
-        WHERE d.batch_id = :b AND m.outcome IN ('review', 'unmatched')""").bindparams(now, due), {"b": batch_id})
-    conn.exec_driver_sql("DROP TABLE result_stage")
+        WHERE d.batch_id = :b AND d.problems IS NOT NULL AND d.is_latest""").bindparams(
+        bindparam("now", utcnow(), type_=UtcDateTime)), {"b": batch_id, "v": spec.version})

@@ -288,13 +288,18 @@ def form_households(rng: np.random.Generator, birth: IntArray, sex: IntArray) ->
     # Up to four children, three where space is kept for a grandparent (about half of the couples).
     room = np.full(k, MAX_HOUSEHOLD - 2, dtype=np.int64) - rng.integers(0, 2, k)
     wife_year = by[wife].astype(np.float64)
-    for _ in range(8):
+    kids = np.zeros(k, dtype=np.int64)
+    # Raising the cap round by round fills families evenly (most have one or two children) instead of
+    # piling children onto whichever couple is drawn first.
+    for cap in (1, 2, 2, 3, 3, 4, 4, 4):
         todo = dependent[household[dependent] < 0]
         if len(todo) == 0:
             break
         gap = np.clip(rng.normal(27.0, 5.5, len(todo)), 17, 45)
-        g = _attach(rng, (by[todo] - gap).astype(np.float64), wife_year, room)
+        open_now = np.clip(np.minimum(room, cap) - kids, 0, None)
+        g = _attach(rng, (by[todo] - gap).astype(np.float64), wife_year, open_now)
         got = g >= 0
+        np.add.at(kids, g[got], 1)
         household[todo[got]] = g[got]
         role[todo[got]] = ROLE_CHILD
         source[todo[got]] = husband[g[got]]

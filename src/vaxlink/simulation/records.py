@@ -4,7 +4,7 @@ column-wise with pyarrow compute."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from vaxlink.simulation.doses import Doses, Sites
 from vaxlink.simulation.population import (
+    ROLE_CHILD,
     Households,
     People,
     days_from_ymd,
@@ -27,19 +28,10 @@ from vaxlink.simulation.vocab import PLAIN, TONE_ALT, TYPO_FIRST, TYPO_VARIANTS,
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-REGISTER_COLUMNS = (
-    "personal_id", "old_id", "full_name", "date_of_birth", "sex", "permanent_ward_code",
-    "current_ward_code", "address", "phone", "household_id",
-)
-DOSE_COLUMNS = (
-    "record_id", "full_name", "date_of_birth", "sex", "id_number", "phone", "address", "ward_code",
-    "vaccination_date", "dose_number", "vaccine", "lot_number", "site",
-)
-TRUTH_COLUMNS = ("record_id", "personal_id", "person_key", "errors")
-
 KINDS: tuple[str, ...] = (*ErrorRates.kinds(), DOB_PLACEHOLDER)
 BIT = {kind: i for i, kind in enumerate(KINDS)}
 EXCEL_EPOCH_SERIAL = 25569  # Excel's serial number of 1970-01-01
+_CAMPAIGN_ORIGIN = int(np.datetime64("2021-01-01", "D").astype(np.int64))
 _TWO_DIGITS = pa.array([f"{i:02d}" for i in range(100)], pa.string())
 _SEX_LABELS = pa.array(["Nam", "Nữ"], pa.string())
 
@@ -74,13 +66,12 @@ def full_names(
     )
 
 
-def _replace(values: pa.Array, mask: BoolArray, transform: object) -> pa.Array:
+def _replace(values: pa.Array, mask: BoolArray, transform: Callable[[pa.Array], pa.Array]) -> pa.Array:
     """values with `transform` applied to the masked rows only."""
     if not mask.any():
         return values
     m = pa.array(mask)
-    changed = transform(values.filter(m))  # type: ignore[operator]
-    return pc.replace_with_mask(values, m, changed)
+    return pc.replace_with_mask(values, m, transform(values.filter(m)))
 
 
 def strip_diacritics(text: pa.Array) -> pa.Array:
@@ -159,7 +150,7 @@ def register_table(
     cur = households.cur_ward[h]
     # Minors without a phone of their own are reachable through the household's number.
     phone = np.where(p.phone > 0, np.where(rng.random(n) < 0.85, p.phone, 0), 0)
-    phone = np.where((phone == 0) & (p.role == 2) & (rng.random(n) < 0.6), households.phone[h], phone)
+    phone = np.where((phone == 0) & (p.role == ROLE_CHILD) & (rng.random(n) < 0.6), households.phone[h], phone)
     index = pa.array(reg)
     return pa.table({
         "personal_id": texts.pid.take(index),
@@ -298,7 +289,7 @@ def dose_batch(
     is_dup = np.r_[np.zeros(len(doses), np.bool_), np.ones(len(dup), np.bool_)]
     entered = doses.date[src] + np.where(is_dup, rng.integers(1, 46, len(src)), 0)
     # One packed key sorts by entry day, then site, then at random.
-    key = ((entered - entered.min()) << 44) | (doses.site[src] << 28) | rng.integers(0, 1 << 28, len(src))
+    key = ((entered - _CAMPAIGN_ORIGIN) << 44) | (doses.site[src] << 28) | rng.integers(0, 1 << 28, len(src))
     order = np.argsort(key, kind="stable")
     src, is_dup = src[order], is_dup[order]
     n = len(src)

@@ -114,8 +114,8 @@ STREETS: tuple[str, ...] = (
 HAMLETS: tuple[str, ...] = (
     "Ấp Bắc", "Ấp Nam", "Ấp Đông", "Ấp Tây", "Ấp Trung", "Ấp 1", "Ấp 2", "Ấp 3", "Ấp 4", "Ấp 5",
     "Ấp Phước Lộc", "Ấp Tân Hiệp", "Ấp Long Bình", "Ấp Hòa Bình", "Ấp Tân Thành", "Ấp Bình Sơn",
-    "Ấp Suối Nhum", "Ấp Láng Cát", "Thôn 1", "Thôn 2", "Thôn 3", "Thôn 4", "Thôn 5", "Thôn 6",
-    "Khu phố 1", "Khu phố 2", "Khu phố 3", "Khu phố 4",
+    "Ấp Suối Nhum", "Ấp Láng Cát", "Ấp Bình Trung", "Ấp Tân Phú", "Thôn 1", "Thôn 2", "Thôn 3", "Thôn 4",
+    "Thôn 5", "Thôn 6", "Thôn Quảng Phú", "Thôn Sông Cầu",
 )
 
 # Where people born outside the province come from (pre-2025 province code, relative weight): the

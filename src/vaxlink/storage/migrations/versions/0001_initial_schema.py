@@ -20,9 +20,21 @@ def upgrade() -> None:
 
     op.create_table(
         "admin_unit",
-        sa.Column("structure", sa.String(length=6), nullable=False),
-        sa.Column("level", sa.String(length=8), nullable=False),
-        sa.Column("code", sa.String(length=5), nullable=False),
+        sa.Column(
+            "structure",
+            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "level",
+            sa.String(length=8).with_variant(sa.String(length=8, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "code",
+            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("parent_code", sa.String(length=5), nullable=True),
@@ -63,6 +75,74 @@ def upgrade() -> None:
         sa.UniqueConstraint("source", "checksum", name=op.f("uq_batch_source_checksum")),
     )
     op.create_table(
+        "citizen",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "personal_id",
+            sa.String(length=12).with_variant(sa.String(length=12, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("full_name", sa.String(length=200), nullable=False),
+        sa.Column(
+            "name_key",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("family_name", sa.String(length=60), nullable=False),
+        sa.Column("middle_name", sa.String(length=120), nullable=False),
+        sa.Column("given_name", sa.String(length=60), nullable=False),
+        sa.Column("birth_date", sa.Date(), nullable=False),
+        sa.Column("birth_precision", sa.String(length=5), nullable=False),
+        sa.Column("birth_year", sa.Integer(), nullable=False),
+        sa.Column("sex", sa.String(length=1), nullable=False),
+        sa.Column(
+            "permanent_ward_code",
+            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "permanent_units",
+            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "current_ward_code",
+            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "current_units",
+            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("address", sa.String(length=400), nullable=True),
+        sa.Column(
+            "phone",
+            sa.String(length=20).with_variant(sa.String(length=20, collation="C"), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column(
+            "household_id",
+            sa.String(length=40).with_variant(sa.String(length=40, collation="C"), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("extra", sa.JSON(), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("row_hash", sa.String(length=32), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_import_id", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen")),
+        sa.UniqueConstraint("personal_id", name=op.f("uq_citizen_personal_id")),
+    )
+    with op.batch_alter_table("citizen", schema=None) as batch_op:
+        batch_op.create_index("ix_citizen_current_ward", ["current_units", "current_ward_code"], unique=False)
+        batch_op.create_index("ix_citizen_household_id", ["household_id"], unique=False)
+        batch_op.create_index("ix_citizen_name_key_birth_year", ["name_key", "birth_year"], unique=False)
+        batch_op.create_index("ix_citizen_phone", ["phone"], unique=False)
+
+    op.create_table(
         "register_import",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("file_name", sa.String(length=400), nullable=False),
@@ -84,90 +164,29 @@ def upgrade() -> None:
 
     op.create_table(
         "ward_conversion",
-        sa.Column("old_code", sa.String(length=5), nullable=False),
-        sa.Column("new_code", sa.String(length=5), nullable=False),
+        sa.Column(
+            "old_code",
+            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "new_code",
+            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("new_province_code", sa.String(length=2), nullable=False),
         sa.Column("whole", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("old_code", "new_code", name=op.f("pk_ward_conversion")),
     )
     op.create_table(
-        "citizen",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("personal_id", sa.String(length=12), nullable=False),
-        sa.Column("full_name", sa.String(length=200), nullable=False),
-        sa.Column("name_key", sa.String(length=200), nullable=False),
-        sa.Column("family_name", sa.String(length=60), nullable=False),
-        sa.Column("middle_name", sa.String(length=120), nullable=False),
-        sa.Column("given_name", sa.String(length=60), nullable=False),
-        sa.Column("birth_date", sa.Date(), nullable=False),
-        sa.Column("birth_precision", sa.String(length=5), nullable=False),
-        sa.Column("birth_year", sa.Integer(), nullable=False),
-        sa.Column("sex", sa.String(length=1), nullable=False),
-        sa.Column("permanent_ward_code", sa.String(length=5), nullable=False),
-        sa.Column("permanent_units", sa.String(length=6), nullable=False),
-        sa.Column("current_ward_code", sa.String(length=5), nullable=False),
-        sa.Column("current_units", sa.String(length=6), nullable=False),
-        sa.Column("address", sa.String(length=400), nullable=True),
-        sa.Column("phone", sa.String(length=20), nullable=True),
-        sa.Column("household_id", sa.String(length=40), nullable=True),
-        sa.Column("extra", sa.JSON(), nullable=True),
-        sa.Column("status", sa.String(length=10), nullable=False),
-        sa.Column("row_hash", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_import_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["last_import_id"], ["register_import.id"], name=op.f("fk_citizen_last_import_id_register_import")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen")),
-        sa.UniqueConstraint("personal_id", name=op.f("uq_citizen_personal_id")),
-    )
-    with op.batch_alter_table("citizen", schema=None) as batch_op:
-        batch_op.create_index("ix_citizen_current_ward", ["current_units", "current_ward_code"], unique=False)
-        batch_op.create_index("ix_citizen_household_id", ["household_id"], unique=False)
-        batch_op.create_index("ix_citizen_name_key_birth_year", ["name_key", "birth_year"], unique=False)
-        batch_op.create_index("ix_citizen_phone", ["phone"], unique=False)
-
-    op.create_table(
-        "dose_record",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("source", sa.String(length=80), nullable=False),
-        sa.Column("record_id", sa.String(length=80), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("is_latest", sa.Boolean(), nullable=False),
-        sa.Column("line_no", sa.Integer(), nullable=False),
-        sa.Column("full_name", sa.String(length=200), nullable=True),
-        sa.Column("date_of_birth", sa.String(length=40), nullable=True),
-        sa.Column("sex", sa.String(length=20), nullable=True),
-        sa.Column("id_number", sa.String(length=40), nullable=True),
-        sa.Column("phone", sa.String(length=40), nullable=True),
-        sa.Column("address", sa.String(length=400), nullable=True),
-        sa.Column("ward_code", sa.String(length=10), nullable=True),
-        sa.Column("vaccination_date", sa.Date(), nullable=True),
-        sa.Column("dose_number", sa.Integer(), nullable=True),
-        sa.Column("vaccine", sa.String(length=120), nullable=True),
-        sa.Column("vaccine_code", sa.String(length=40), nullable=True),
-        sa.Column("problems", sa.String(length=400), nullable=True),
-        sa.Column("lot_number", sa.String(length=60), nullable=True),
-        sa.Column("site", sa.String(length=200), nullable=True),
-        sa.Column("extra", sa.JSON(), nullable=True),
-        sa.ForeignKeyConstraint(["batch_id"], ["batch.id"], name=op.f("fk_dose_record_batch_id_batch")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_dose_record")),
-        sa.UniqueConstraint(
-            "source", "record_id", "version", name=op.f("uq_dose_record_source_record_id_version")
-        ),
-    )
-    with op.batch_alter_table("dose_record", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_dose_record_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index("ix_dose_record_latest", ["source", "record_id", "is_latest"], unique=False)
-
-    op.create_table(
         "citizen_alias",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("alias", sa.String(length=20), nullable=False),
+        sa.Column(
+            "alias",
+            sa.String(length=20).with_variant(sa.String(length=20, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("kind", sa.String(length=12), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -202,6 +221,48 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_citizen_change_citizen_id"), ["citizen_id"], unique=False)
 
     op.create_table(
+        "dose_record",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "source",
+            sa.String(length=80).with_variant(sa.String(length=80, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "record_id",
+            sa.String(length=80).with_variant(sa.String(length=80, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("is_latest", sa.Boolean(), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("full_name", sa.String(length=200), nullable=True),
+        sa.Column("date_of_birth", sa.String(length=40), nullable=True),
+        sa.Column("sex", sa.String(length=20), nullable=True),
+        sa.Column("id_number", sa.String(length=40), nullable=True),
+        sa.Column("phone", sa.String(length=40), nullable=True),
+        sa.Column("address", sa.String(length=400), nullable=True),
+        sa.Column("ward_code", sa.String(length=10), nullable=True),
+        sa.Column("vaccination_date", sa.Date(), nullable=True),
+        sa.Column("dose_number", sa.Integer(), nullable=True),
+        sa.Column("vaccine", sa.String(length=120), nullable=True),
+        sa.Column("vaccine_code", sa.String(length=40), nullable=True),
+        sa.Column("problems", sa.String(length=400), nullable=True),
+        sa.Column("lot_number", sa.String(length=60), nullable=True),
+        sa.Column("site", sa.String(length=200), nullable=True),
+        sa.Column("extra", sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(["batch_id"], ["batch.id"], name=op.f("fk_dose_record_batch_id_batch")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dose_record")),
+        sa.UniqueConstraint(
+            "source", "record_id", "version", name=op.f("uq_dose_record_source_record_id_version")
+        ),
+    )
+    with op.batch_alter_table("dose_record", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_dose_record_batch_id"), ["batch_id"], unique=False)
+        batch_op.create_index("ix_dose_record_latest", ["source", "record_id", "is_latest"], unique=False)
+
+    op.create_table(
         "match_result",
         sa.Column("dose_record_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("outcome", sa.String(length=10), nullable=False),
@@ -213,8 +274,16 @@ def upgrade() -> None:
         sa.Column("reasons", sa.String(length=400), nullable=False),
         sa.Column("flags", sa.String(length=200), nullable=False),
         sa.Column("blame", sa.String(length=10), nullable=True),
-        sa.Column("ward_code", sa.String(length=5), nullable=True),
-        sa.Column("ward_units", sa.String(length=6), nullable=True),
+        sa.Column(
+            "ward_code",
+            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column(
+            "ward_units",
+            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("spec_version", sa.String(length=40), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_by", sa.String(length=80), nullable=True),
@@ -244,8 +313,16 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("priority", sa.Integer(), nullable=False),
-        sa.Column("ward_code", sa.String(length=5), nullable=True),
-        sa.Column("ward_units", sa.String(length=6), nullable=False),
+        sa.Column(
+            "ward_code",
+            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column(
+            "ward_units",
+            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("province_code", sa.String(length=2), nullable=True),
         sa.Column("dose_record_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
@@ -284,6 +361,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_match_result_citizen_id"))
 
     op.drop_table("match_result")
+    with op.batch_alter_table("dose_record", schema=None) as batch_op:
+        batch_op.drop_index("ix_dose_record_latest")
+        batch_op.drop_index(batch_op.f("ix_dose_record_batch_id"))
+
+    op.drop_table("dose_record")
     with op.batch_alter_table("citizen_change", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_citizen_change_citizen_id"))
 
@@ -293,11 +375,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_citizen_alias_alias"))
 
     op.drop_table("citizen_alias")
-    with op.batch_alter_table("dose_record", schema=None) as batch_op:
-        batch_op.drop_index("ix_dose_record_latest")
-        batch_op.drop_index(batch_op.f("ix_dose_record_batch_id"))
+    op.drop_table("ward_conversion")
+    with op.batch_alter_table("register_import", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_register_import_checksum"))
 
-    op.drop_table("dose_record")
+    op.drop_table("register_import")
     with op.batch_alter_table("citizen", schema=None) as batch_op:
         batch_op.drop_index("ix_citizen_phone")
         batch_op.drop_index("ix_citizen_name_key_birth_year")
@@ -305,11 +387,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_citizen_current_ward")
 
     op.drop_table("citizen")
-    op.drop_table("ward_conversion")
-    with op.batch_alter_table("register_import", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_register_import_checksum"))
-
-    op.drop_table("register_import")
     op.drop_table("batch")
     op.drop_table("audit_event")
     op.drop_table("admin_unit")
