@@ -110,7 +110,8 @@ def _word_keys(word: str) -> tuple[str, str, bool]:
 
 def name_table(con: duckdb.DuckDBPyConnection, source_sql: str, target: str) -> int:
     """Create `target` with, per distinct name of `source_sql`: canonical, name_key, family/middle/given (canonical),
-    family_key/middle_key/given_key/sorted_key (folded), has_marks.
+    family_key/middle_key/given_key/sorted_key (folded), has_marks, and name_sig: the name's letters in
+    sorted order, equal for two names that differ by swapped letters ("Tragn" / "Trang").
 
     Names repeat a small vocabulary of words, so the domain's rules run once per distinct word and the
     names are reassembled in SQL; the result equals applying vaxlink.domain.names to each name.
@@ -136,7 +137,8 @@ def name_table(con: duckdb.DuckDBPyConnection, source_sql: str, target: str) -> 
                cws[len(cws)] AS given,
                CASE WHEN len(fws) > 1 THEN fws[1] ELSE '' END AS family_key,
                CASE WHEN len(fws) > 2 THEN array_to_string(fws[2:len(fws) - 1], ' ') ELSE '' END AS middle_key,
-               fws[len(fws)] AS given_key, array_to_string(list_sort(fws), ' ') AS sorted_key, has_marks
+               fws[len(fws)] AS given_key, array_to_string(list_sort(fws), ' ') AS sorted_key, has_marks,
+               array_to_string(list_sort(string_split(array_to_string(fws, ''), '')), '') AS name_sig
         FROM agg""")
     con.execute("DROP TABLE _name_words")
     return int(con.execute(f"SELECT count(*) FROM {quote(target)}").fetchall()[0][0])

@@ -32,9 +32,11 @@ class PairLimitExceeded(RuntimeError):
     """Blocking would generate more candidate pairs than the spec allows."""
 
 
-def _hamming(a: str, b: str, n: int) -> str:
-    return "(" + " + ".join(
-        f"CASE WHEN substr({a}, {i}, 1) <> substr({b}, {i}, 1) THEN 1 ELSE 0 END" for i in range(1, n + 1)) + ")"
+def _near_ids(a: str, b: str) -> str:
+    """Cheap gate before edit distance: one wrong digit or two swapped neighbours leave the first six or
+    the last six digits intact, or both ends when the swap straddles the middle."""
+    return (f"(substr({a}, 1, 6) = substr({b}, 1, 6) OR substr({a}, 7, 6) = substr({b}, 7, 6)"
+            f" OR (substr({a}, 1, 5) = substr({b}, 1, 5) AND substr({a}, 8, 5) = substr({b}, 8, 5)))")
 
 
 def _transposed(a: str, b: str, n: int) -> str:
@@ -47,26 +49,28 @@ def _transposed(a: str, b: str, n: int) -> str:
     return f"({a} <> {b} AND (" + " OR ".join(alts) + "))"
 
 
-def _rule_join(rule: BlockingRule) -> tuple[str, str]:
-    """FROM/WHERE of one blocking rule: (source of the citizen side, join condition)."""
-    if rule.keys == ("id9",):
-        return "reg_alias", "r.id9 = c.id9"
-    return "reg", " AND ".join(f"r.{k} = c.{k}" for k in rule.keys)
+def _rule_side(rule: BlockingRule) -> str:
+    return "reg_alias" if rule.keys == ("id9",) else "reg"
 
 
-def _not_blank(alias: str, keys: tuple[str, ...]) -> str:
-    return " AND ".join(f"{alias}.{k} IS NOT NULL AND CAST({alias}.{k} AS VARCHAR) <> ''" for k in keys)
+def _not_blank(alias: str, cols: list[str]) -> str:
+    return " AND ".join(f"{alias}.{k} IS NOT NULL AND CAST({alias}.{k} AS VARCHAR) <> ''" for k in cols)
 
 
 def pair_estimate_sql(rule: BlockingRule) -> str:
     """Pairs the rule would generate, computed from key counts without generating them."""
-    side, _ = _rule_join(rule)
-    keys = ", ".join(rule.keys)
-    on = " AND ".join(f"a.{k} = b.{k}" for k in rule.keys)
+    sides = rule.sides()
+    rcols = ", ".join(f"r.{a} AS k{i}" for i, (a, _) in enumerate(sides))
+    ccols = ", ".join(f"c.{b} AS k{i}" for i, (_, b) in enumerate(sides))
+    groups = ", ".join(f"k{i}" for i in range(len(sides)))
+    on = " AND ".join(f"a.k{i} = b.k{i}" for i in range(len(sides)))
+    having = "" if rule.max_citizens_per_key is None else f"HAVING count(*) <= {rule.max_citizens_per_key}"
     return f"""SELECT coalesce(sum(a.n * b.n), 0) FROM
-        (SELECT {keys}, count(*) AS n FROM rec_ident r WHERE {_not_blank("r", rule.keys)} GROUP BY {keys}) a
-        JOIN (SELECT {keys}, count(*) AS n FROM {side} c WHERE {_not_blank("c", rule.keys)} GROUP BY {keys}
-              HAVING count(*) <= {rule.max_citizens_per_key}) b ON {on}"""
+        (SELECT {groups}, count(*) AS n FROM (SELECT {rcols} FROM rec_ident r
+           WHERE {_not_blank("r", [a for a, _ in sides])}) x GROUP BY {groups}) a
+        JOIN (SELECT {groups}, count(*) AS n FROM (SELECT {ccols} FROM {_rule_side(rule)} c
+           WHERE {_not_blank("c", [b for _, b in sides])}) y GROUP BY {groups}
+              {having}) b ON {on}"""
 
 
 def _weights(spec: MatchSpec, comparison: str, column: str) -> str:
@@ -78,31 +82,37 @@ def steps(spec: MatchSpec) -> list[Step]:
     out: list[Step] = []
     pair_selects = []
     for rule in spec.blocking:
-        side, cond = _rule_join(rule)
-        keys = ", ".join(rule.keys)
-        out.append(Step(f"block_keys_{rule.name}", f"""
-            SELECT {keys} FROM {side} c WHERE {_not_blank("c", rule.keys)}
-            GROUP BY {keys} HAVING count(*) <= {rule.max_citizens_per_key}"""))
-        key_on = " AND ".join(f"k.{k} = c.{k}" for k in rule.keys)
+        side, sides = _rule_side(rule), rule.sides()
+        ccols = ", ".join(b for _, b in sides)
+        cond = " AND ".join(f"r.{a} = c.{b}" for a, b in sides)
+        extra = f" AND {rule.condition}" if rule.condition else ""
+        capped = ""
+        if rule.max_citizens_per_key is not None:
+            out.append(Step(f"block_keys_{rule.name}", f"""
+                SELECT {ccols} FROM {side} c WHERE {_not_blank("c", [b for _, b in sides])}
+                GROUP BY {ccols} HAVING count(*) <= {rule.max_citizens_per_key}"""))
+            key_on = " AND ".join(f"k.{b} = c.{b}" for _, b in sides)
+            capped = f"JOIN block_keys_{rule.name} k ON {key_on}"
         pair_selects.append(f"""SELECT r.ident_id, c.citizen_id FROM rec_ident r
-            JOIN {side} c ON {cond}
-            JOIN block_keys_{rule.name} k ON {key_on}
-            WHERE {_not_blank("r", rule.keys)}""")
+            JOIN {side} c ON {cond} {capped}
+            WHERE {_not_blank("r", [a for a, _ in sides])}{extra}""")
     out.append(Step("pairs", "SELECT DISTINCT ident_id, citizen_id FROM (" + " UNION ALL ".join(pair_selects) + ") u"))
 
     id_level = f"""CASE
         WHEN r.id12 IS NOT NULL AND r.id12 = c.personal_id AND r.id_kind = 'lost_zero' THEN 'ID_LOST_ZERO'
         WHEN r.id12 IS NOT NULL AND r.id12 = c.personal_id THEN 'ID_EXACT'
-        WHEN r.id9 IS NOT NULL AND a.id9 IS NOT NULL THEN 'ID_OLD_CMND'
-        WHEN r.id12 IS NOT NULL AND o.citizen_id IS NOT NULL AND o.household_id = c.household_id
-             THEN 'ID_OF_HOUSEHOLD_MEMBER'
-        WHEN r.id12 IS NOT NULL AND {_hamming("r.id12", "c.personal_id", 12)} = 1 THEN 'ID_TYPO'
-        WHEN r.id12 IS NOT NULL AND {_transposed("r.id12", "c.personal_id", 12)} THEN 'ID_TRANSPOSED'
+        WHEN r.id9 IS NOT NULL AND l.alias_owner = c.citizen_id THEN 'ID_OLD_CMND'
+        WHEN r.id12 IS NOT NULL AND l.owner_id IS NOT NULL AND l.owner_id <> c.citizen_id
+             AND l.owner_household = c.household_id THEN 'ID_OF_HOUSEHOLD_MEMBER'
+        WHEN r.id12 IS NOT NULL AND {_near_ids("r.id12", "c.personal_id")}
+             THEN CASE WHEN levenshtein(r.id12, c.personal_id) = 1 THEN 'ID_TYPO'
+                       WHEN {_transposed("r.id12", "c.personal_id", 12)} THEN 'ID_TRANSPOSED'
+                       ELSE 'ID_DIFFERENT' END
         WHEN r.id_kind = 'empty' THEN 'ID_MISSING'
         WHEN r.id_kind = 'other' THEN 'ID_OTHER_DOCUMENT'
         ELSE 'ID_DIFFERENT' END"""
-    typo = """(levenshtein(r.name_key, c.name_key) <= 1
-               OR (levenshtein(r.name_key, c.name_key) <= 2 AND length(c.name_key) >= 14))"""
+    typo = """(abs(length(r.name_key) - length(c.name_key)) <= 2 AND (levenshtein(r.name_key, c.name_key) <= 1
+               OR (length(c.name_key) >= 14 AND levenshtein(r.name_key, c.name_key) <= 2)))"""
     name_level = f"""CASE
         WHEN r.full_name = c.full_name THEN 'NAME_EXACT'
         WHEN r.name_key = c.name_key AND (NOT r.has_marks OR NOT c.has_marks) THEN 'NAME_DIACRITICS'
@@ -112,57 +122,67 @@ def steps(spec: MatchSpec) -> list[Step]:
              AND (r.middle_key = '' OR c.middle_key = '' OR position(r.middle_key IN c.middle_key) > 0
                   OR position(c.middle_key IN r.middle_key) > 0) THEN 'NAME_MIDDLE_DROPPED'
         WHEN r.name_sig = c.name_sig AND levenshtein(r.name_key, c.name_key) <= 2 THEN 'NAME_TYPO'
-        WHEN r.given_key <> c.given_key AND levenshtein(r.given_key, c.given_key) > 1
-             AND r.family_key = c.family_key THEN 'NAME_GIVEN_DIFFERS'
+        WHEN r.family_key = c.family_key AND r.given_key <> c.given_key
+             AND levenshtein(r.given_key, c.given_key) > 1 THEN 'NAME_GIVEN_DIFFERS'
         WHEN {typo} THEN 'NAME_TYPO'
         ELSE 'NAME_DIFFERENT' END"""
-    dob_level = f"""CASE
+    dob_level = """CASE
         WHEN r.dob IS NOT NULL AND r.dob = c.dob THEN 'DOB_EXACT'
         WHEN (r.dob_precision IN ('year', 'month') OR c.dob_precision IN ('year', 'month'))
              AND r.dob_year = c.dob_year
              AND (r.dob_month IS NULL OR c.dob_month IS NULL OR r.dob_month = c.dob_month) THEN 'DOB_YEAR_ONLY'
         WHEN r.dob IS NOT NULL AND c.dob IS NOT NULL AND r.dob_year = c.dob_year
              AND r.dob_month = c.dob_day AND r.dob_day = c.dob_month THEN 'DOB_DAY_MONTH_SWAPPED'
-        WHEN r.dob IS NOT NULL AND c.dob IS NOT NULL AND {_hamming("r.dob", "c.dob", 8)} = 1 THEN 'DOB_TYPO'
+        WHEN r.dob IS NOT NULL AND c.dob IS NOT NULL
+             AND (CASE WHEN r.dob_year = c.dob_year THEN 1 ELSE 0 END + CASE WHEN r.dob_month = c.dob_month
+                  THEN 1 ELSE 0 END + CASE WHEN r.dob_day = c.dob_day THEN 1 ELSE 0 END) = 2
+             AND levenshtein(r.dob, c.dob) = 1 THEN 'DOB_TYPO'
         WHEN r.dob_year = c.dob_year THEN 'DOB_SAME_YEAR'
         ELSE 'DOB_DIFFERENT' END"""
-    out.append(Step("compared", f"""
-        SELECT p.ident_id, p.citizen_id, c.personal_id, c.has_marks AS reg_has_marks,
-               c.dob_precision AS reg_dob_precision,
-               {id_level} AS id_level, {name_level} AS name_level, {dob_level} AS dob_level,
-               CASE WHEN r.sex IS NULL THEN 'SEX_MISSING' WHEN r.sex = c.sex THEN 'SEX_SAME'
-                    ELSE 'SEX_DIFFERS' END AS sex_level,
-               CASE WHEN r.ward IS NULL THEN 'WARD_MISSING' WHEN r.ward = c.ward OR r.ward = c.home_ward
-                    THEN 'WARD_SAME' ELSE 'WARD_DIFFERS' END AS ward_level,
-               CASE WHEN r.phone IS NULL OR c.phone = '' THEN 'PHONE_MISSING' WHEN r.phone = c.phone
-                    THEN 'PHONE_SAME' ELSE 'PHONE_DIFFERS' END AS phone_level,
-               least({spec.name_tf_max_weight!r}, log2({spec.name_m!r} * t.total /
-                     CASE WHEN r.full_name = c.full_name THEN te.n ELSE t.n END)) AS name_tf_weight,
-               log2({spec.presence!r} / t.total) AS prior
-        FROM pairs p
-        JOIN rec_ident r ON r.ident_id = p.ident_id
-        JOIN reg c ON c.citizen_id = p.citizen_id
-        JOIN reg_tf t ON t.name_key = c.name_key
-        JOIN reg_tf_exact te ON te.full_name = c.full_name
-        LEFT JOIN reg o ON o.id12 = r.id12 AND o.citizen_id <> c.citizen_id
-        LEFT JOIN reg_alias a ON a.citizen_id = c.citizen_id AND a.id9 = r.id9"""))
-
+    # What the record's numbers point at, looked up once per identity rather than once per pair.
+    out.append(Step("rec_lookup", """
+        SELECT r.ident_id, min(o.citizen_id) AS owner_id, min(o.household_id) AS owner_household,
+               min(a.citizen_id) AS alias_owner
+        FROM rec_ident r
+        LEFT JOIN reg o ON o.id12 = r.id12
+        LEFT JOIN reg_alias a ON a.id9 = r.id9
+        GROUP BY r.ident_id"""))
     name_w = _weights(spec, "name", "name_level")
+    veto = ", ".join(f"'{v}'" for v in VETO_LEVELS)
     out.append(Step("scored", f"""
-        SELECT *, prior
-               + ({_weights(spec, "id", "id_level")})
+        SELECT ident_id, citizen_id, reg_has_marks, reg_dob_precision, id_level, name_level, dob_level,
+               sex_level, ward_level, phone_level,
+               prior + ({_weights(spec, "id", "id_level")})
                + (CASE WHEN name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER')
                        THEN name_tf_weight ELSE 0 END) + ({name_w})
                + ({_weights(spec, "dob", "dob_level")})
                + ({_weights(spec, "sex", "sex_level")})
                + ({_weights(spec, "ward", "ward_level")})
                + ({_weights(spec, "phone", "phone_level")}) AS weight,
-               CASE WHEN name_level IN {VETO_LEVELS!r} OR dob_level IN {VETO_LEVELS!r} THEN 1 ELSE 0 END AS veto
-        FROM compared"""))
-    out.append(Step("ranked", """
+               CASE WHEN name_level IN ({veto}) OR dob_level IN ({veto}) THEN 1 ELSE 0 END AS veto
+        FROM (
+          SELECT p.ident_id, p.citizen_id, c.has_marks AS reg_has_marks, c.dob_precision AS reg_dob_precision,
+                 {id_level} AS id_level, {name_level} AS name_level, {dob_level} AS dob_level,
+                 CASE WHEN r.sex IS NULL THEN 'SEX_MISSING' WHEN r.sex = c.sex THEN 'SEX_SAME'
+                      ELSE 'SEX_DIFFERS' END AS sex_level,
+                 CASE WHEN r.ward IS NULL THEN 'WARD_MISSING' WHEN r.ward = c.ward OR r.ward = c.home_ward
+                      THEN 'WARD_SAME' ELSE 'WARD_DIFFERS' END AS ward_level,
+                 CASE WHEN r.phone IS NULL OR c.phone = '' THEN 'PHONE_MISSING' WHEN r.phone = c.phone
+                      THEN 'PHONE_SAME' ELSE 'PHONE_DIFFERS' END AS phone_level,
+                 least({spec.name_tf_max_weight!r}, log2({spec.name_m!r} * z.total /
+                       CASE WHEN r.full_name = c.full_name THEN c.tf_exact_n ELSE c.tf_key_n END)) AS name_tf_weight,
+                 log2({spec.presence!r} / z.total) AS prior
+          FROM pairs p
+          JOIN rec_ident r ON r.ident_id = p.ident_id
+          JOIN rec_lookup l ON l.ident_id = p.ident_id
+          JOIN reg c ON c.citizen_id = p.citizen_id
+          CROSS JOIN reg_size z) x"""))
+    # Candidates too weak to be reviewed, or to stand between the best one and a link, are not ranked.
+    floor = min(spec.review_threshold, spec.link_threshold - spec.min_margin)
+    out.append(Step("ranked", f"""
         SELECT *, row_number() OVER (PARTITION BY ident_id ORDER BY weight DESC, citizen_id) AS rank,
                count(*) OVER (PARTITION BY ident_id) AS n_candidates
-        FROM scored"""))
+        FROM scored WHERE weight >= {floor!r}"""))
     reasons = "concat_ws(';', " + ", ".join([
         "CASE WHEN b.id_level <> 'ID_EXACT' THEN b.id_level END",
         "CASE WHEN b.name_level <> 'NAME_EXACT' THEN b.name_level END",

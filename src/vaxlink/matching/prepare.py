@@ -28,11 +28,6 @@ DOB_SCHEMA = pa.schema([("precision", pa.string()), ("y", pa.int32()), ("m", pa.
                         ("iso", pa.string())])
 
 
-# The letters of the name in sorted order: equal for two names that differ by swapped letters
-# ("Tragn" / "Trang"), a typo that edit distance alone counts twice.
-_SIG = "array_to_string(list_sort(string_split(replace(n.name_key, ' ', ''), '')), '')"
-
-
 def _dob_str(y: str, m: str, d: str) -> str:
     # 'YYYYMMDD' with zeros for unknown parts: compared position by position for one-digit typos.
     return f"lpad(CAST({y} AS VARCHAR), 4, '0') || lpad(CAST(coalesce({m}, 0) AS VARCHAR), 2, '0') || " \
@@ -48,7 +43,7 @@ def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None
     day = f"CASE WHEN s.birth_precision = 'day' THEN {d} END"
     con.execute(f"""CREATE OR REPLACE TABLE reg AS
         SELECT s.citizen_id, s.personal_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key,
-               n.given_key, n.sorted_key, {_SIG} AS name_sig, n.has_marks, s.birth_precision AS dob_precision, CAST({y} AS INTEGER) AS dob_year,
+               n.given_key, n.sorted_key, n.name_sig, n.has_marks, s.birth_precision AS dob_precision, CAST({y} AS INTEGER) AS dob_year,
                CAST({month} AS INTEGER) AS dob_month, CAST({day} AS INTEGER) AS dob_day,
                {_dob_str(y, month, day)} AS dob_str,
                CASE WHEN s.birth_precision = 'day' THEN {_dob_str(y, m, d)} END AS dob,
@@ -58,16 +53,17 @@ def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None
         FROM {source} s JOIN reg_names n ON n.value = s.full_name""")
     con.execute(f"""CREATE OR REPLACE TABLE reg_alias AS
         SELECT DISTINCT citizen_id, alias AS id9 FROM {aliases} WHERE kind = 'cmnd'""")
-    # Name frequencies: of the folded key (for agreements up to diacritics) and of the exact canonical name
-    # (Hưng and Hùng fold alike; an exact agreement is judged by how common the exact name is).
-    con.execute("""CREATE OR REPLACE TABLE reg_tf AS
-        SELECT name_key, count(*) AS n, (SELECT count(*) FROM reg) AS total FROM reg GROUP BY name_key""")
-    con.execute("""CREATE OR REPLACE TABLE reg_tf_exact AS
-        SELECT full_name, count(*) AS n FROM reg GROUP BY full_name""")
+    # Name frequencies, kept on each citizen: of the folded key (for agreements up to diacritics) and of
+    # the exact canonical name (Hưng and Hùng fold alike; an exact agreement is judged by how common the
+    # exact name is). reg_size holds the register's size for the prior.
+    con.execute("""CREATE OR REPLACE TABLE reg AS
+        SELECT *, count(*) OVER (PARTITION BY name_key) AS tf_key_n,
+               count(*) OVER (PARTITION BY full_name) AS tf_exact_n FROM reg""")
+    con.execute("CREATE OR REPLACE TABLE reg_size AS SELECT count(*) AS total FROM reg")
 
 
-def _phone(expr: str) -> str:
-    digits = f"regexp_replace(coalesce({expr}, ''), '[^0-9]', '', 'g')"
+def _phone(digits: str) -> str:
+    """`digits`: the phone's digits; +84 91... and 091... are the same number."""
     return f"CASE WHEN {digits} LIKE '84%' AND length({digits}) = 11 THEN '0' || substr({digits}, 3) ELSE {digits} END"
 
 
@@ -79,35 +75,34 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
     map_distinct(con, f"SELECT date_of_birth FROM {source}", dob_parts, DOB_SCHEMA, "rec_dobs")
     map_distinct(con, f"SELECT sex FROM {source}", lambda v: (None if (s := parse_sex(v)) is None else s.value,),
                  pa.schema([("sex", pa.string())]), "rec_sexes")
-    raw = f"regexp_replace(coalesce(s.id_number, ''), '{ID_SEPARATORS}', '', 'g')"
     # Spreadsheets turn numbers into floats: '77090001234.0' is the number 77090001234.
-    raw = f"regexp_replace({raw}, '\\.0+$', '')"
-    p12 = personal_id_sql(raw)
+    clean = f"regexp_replace(regexp_replace(coalesce(value, ''), '{ID_SEPARATORS}', '', 'g'), '\\.0+$', '')"
+    p12 = personal_id_sql("digits", cleaned=True)
     # A spreadsheet drops the leading zeros of a number: one for most provinces, two for 001-009.
-    padded = personal_id_sql(f"lpad({raw}, 12, '0')")
+    padded = personal_id_sql("lpad(digits, 12, '0')", cleaned=True)
     con.execute(f"""CREATE OR REPLACE TABLE rec_ids AS
-        SELECT DISTINCT s.id_number AS value,
-          CASE WHEN {raw} = '' THEN 'empty'
+        SELECT value, digits,
+          CASE WHEN digits = '' THEN 'empty'
                WHEN ({p12["problem"]}) IS NULL THEN 'personal_id'
-               WHEN regexp_full_match({raw}, '[0-9]{{10,11}}') AND ({padded["problem"]}) IS NULL THEN 'lost_zero'
-               WHEN regexp_full_match({raw}, '[0-9]{{9}}') THEN 'cmnd'
-               ELSE 'other' END AS kind,
-          {raw} AS digits
-        FROM {source} s WHERE s.id_number IS NOT NULL""")
+               WHEN regexp_full_match(digits, '[0-9]{{10,11}}') AND ({padded["problem"]}) IS NULL THEN 'lost_zero'
+               WHEN regexp_full_match(digits, '[0-9]{{9}}') THEN 'cmnd'
+               ELSE 'other' END AS kind
+        FROM (SELECT value, {clean} AS digits FROM (SELECT DISTINCT id_number AS value FROM {source}
+              WHERE id_number IS NOT NULL))""")
     con.execute(f"""CREATE OR REPLACE TABLE rec_norm AS
         SELECT s.rec_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key, n.given_key,
-               n.sorted_key, {_SIG} AS name_sig, n.has_marks,
+               n.sorted_key, n.name_sig, n.has_marks,
                d.precision AS dob_precision, d.y AS dob_year, d.m AS dob_month, d.d AS dob_day,
                CASE WHEN d.y IS NOT NULL THEN {_dob_str("d.y", "d.m", "d.d")} END AS dob_str,
                CASE WHEN d.precision = 'day' THEN {_dob_str("d.y", "d.m", "d.d")} END AS dob,
                x.sex,
                nullif(regexp_replace(coalesce(s.ward_code, ''), '[^0-9]', '', 'g'), '') AS ward_raw,
-               nullif({_phone("s.phone")}, '') AS phone,
+               nullif({_phone("s.phone_digits")}, '') AS phone,
                coalesce(i.kind, 'empty') AS id_kind,
                CASE WHEN i.kind = 'personal_id' THEN i.digits WHEN i.kind = 'lost_zero' THEN lpad(i.digits, 12, '0') END
                  AS id12,
                CASE WHEN i.kind = 'cmnd' THEN i.digits END AS id9
-        FROM {source} s
+        FROM (SELECT *, regexp_replace(phone, '[^0-9]', '', 'g') AS phone_digits FROM {source}) s
         LEFT JOIN rec_names n ON n.value = s.full_name
         LEFT JOIN rec_dobs d ON d.value = s.date_of_birth
         LEFT JOIN rec_sexes x ON x.value = s.sex
@@ -118,19 +113,12 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
         SELECT *, {key} AS ident_key FROM (
           SELECT * EXCLUDE (ward_raw), CASE WHEN length(ward_raw) <= 5 THEN lpad(ward_raw, 5, '0') END AS ward
           FROM rec_norm)""")
+    # One representative row per identity (the first record carrying it): a join on a number, not an
+    # aggregate over every column.
     con.execute("""CREATE OR REPLACE TABLE rec_ident AS
-        SELECT row_number() OVER (ORDER BY first_rec) AS ident_id, * EXCLUDE (first_rec),
-               substr(id12, 1, 6) AS id_head, substr(id12, 7, 6) AS id_tail
-        FROM (SELECT ident_key, min(rec_id) AS first_rec, any_value(full_name) AS full_name,
-                     any_value(name_key) AS name_key, any_value(family_key) AS family_key,
-                     any_value(middle_key) AS middle_key, any_value(given_key) AS given_key,
-                     any_value(sorted_key) AS sorted_key, any_value(name_sig) AS name_sig,
-                     any_value(has_marks) AS has_marks,
-                     any_value(dob_precision) AS dob_precision, any_value(dob_year) AS dob_year,
-                     any_value(dob_month) AS dob_month, any_value(dob_day) AS dob_day,
-                     any_value(dob_str) AS dob_str, any_value(dob) AS dob, any_value(sex) AS sex,
-                     any_value(ward) AS ward, any_value(phone) AS phone, any_value(id_kind) AS id_kind,
-                     any_value(id12) AS id12, any_value(id9) AS id9
-              FROM rec_keyed GROUP BY ident_key)""")
+        SELECT row_number() OVER (ORDER BY f.first_rec) AS ident_id, k.* EXCLUDE (rec_id),
+               substr(k.id12, 1, 6) AS id_head, substr(k.id12, 7, 6) AS id_tail
+        FROM (SELECT ident_key, min(rec_id) AS first_rec FROM rec_keyed GROUP BY ident_key) f
+        JOIN rec_keyed k ON k.rec_id = f.first_rec""")
     con.execute("""CREATE OR REPLACE TABLE rec_map AS
         SELECT k.rec_id, i.ident_id FROM rec_keyed k JOIN rec_ident i USING (ident_key)""")

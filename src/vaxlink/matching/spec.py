@@ -17,13 +17,21 @@ SPEC_VERSION = "2026.11.1"
 
 @dataclass(frozen=True, slots=True)
 class BlockingRule:
-    """Candidate pairs: records and citizens that agree exactly on these keys (column names on both sides)."""
+    """Candidate pairs: records and citizens that agree exactly on these keys.
+
+    A key is a column present on both sides, or `record_column=citizen_column` (a day-month swap compares
+    the record's month with the citizen's day). `condition` narrows the rule (SQL over r and c).
+    """
 
     name: str
     keys: tuple[str, ...]
-    # Keys shared by more than this many citizens generate no pairs (other rules still can):
-    # it bounds the pair count on very common values.
-    max_citizens_per_key: int = 200
+    # Keys shared by more than this many citizens generate no pairs (other rules still can): it bounds the
+    # pair count of rules on common values. None: no cap (the rule is selective by construction).
+    max_citizens_per_key: int | None = None
+    condition: str = ""
+
+    def sides(self) -> list[tuple[str, str]]:
+        return [tuple(k.split("=", 1)) if "=" in k else (k, k) for k in self.keys]  # type: ignore[misc]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +54,23 @@ class Comparison:
         raise KeyError(f"{self.name}: no level {level}")
 
 
+# Each rule stays selective at national scale: a name alone or a birth year alone never blocks.
 DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
     BlockingRule("id", ("id12",)),
     BlockingRule("old_id", ("id9",)),
     BlockingRule("name_dob", ("name_key", "dob")),
-    BlockingRule("name_year", ("name_key", "dob_year"), 400),
+    BlockingRule("name_year_month", ("name_key", "dob_year", "dob_month")),        # a typo in the day
+    BlockingRule("name_year_day", ("name_key", "dob_year", "dob_day")),            # a typo in the month
+    BlockingRule("name_month_day", ("name_key", "dob_month", "dob_day")),          # a typo in the year
+    BlockingRule("name_swapped", ("name_key", "dob_year", "dob_month=dob_day", "dob_day=dob_month")),
+    BlockingRule("name_year_imprecise", ("name_key", "dob_year"), 400,
+                 "(r.dob_precision <> 'day' OR c.dob_precision <> 'day')"),
     BlockingRule("given_dob", ("given_key", "dob")),
     BlockingRule("family_middle_dob", ("family_key", "middle_key", "dob")),
-    BlockingRule("sorted_name_year", ("sorted_key", "dob_year"), 400),
-    BlockingRule("family_given_year", ("family_key", "given_key", "dob_year"), 400),
-    BlockingRule("id_head_given", ("id_head", "given_key")),
+    BlockingRule("sorted_name_dob", ("sorted_key", "dob")),
+    BlockingRule("family_given_dob", ("family_key", "given_key", "dob")),
     BlockingRule("id_tail_given", ("id_tail", "given_key")),
-    BlockingRule("phone_given", ("phone", "given_key")),
+    BlockingRule("phone_given", ("phone", "given_key"), 50),
 )
 
 DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
@@ -144,8 +157,8 @@ class MatchSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MatchSpec:
-        blocking = tuple(BlockingRule(b["name"], tuple(b["keys"]), b.get("max_citizens_per_key", 200))
-                         for b in d.get("blocking", ()))
+        blocking = tuple(BlockingRule(b["name"], tuple(b["keys"]), b.get("max_citizens_per_key"),
+                                      b.get("condition", "")) for b in d.get("blocking", ()))
         comparisons = tuple(Comparison(c["name"], tuple(Level(lv["name"], lv["weight"]) for lv in c["levels"]))
                             for c in d.get("comparisons", ()))
         rest = {k: v for k, v in d.items() if k not in ("blocking", "comparisons")}
