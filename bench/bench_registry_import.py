@@ -52,7 +52,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--citizens", type=int, default=1_200_000)
     ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "vaxlink-bench")
-    ap.add_argument("--postgres", help="server URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    ap.add_argument(
+        "--postgres", help="server URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
     ap.add_argument("--sqlite", action="store_true")
     args = ap.parse_args()
     data = args.data / f"p77-{args.citizens}"
@@ -79,8 +81,10 @@ def main() -> None:
                 c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     for backend, r in results.items():
         (t1, imp, *_), (t2, _, upd, unch, rej) = r["runs"]  # type: ignore[index]
-        print(f"{backend:>10}: first import {t1:6.1f} s ({imp:,} imported) · re-import {t2:6.1f} s "
-              f"({unch:,} unchanged, {upd:,} updated, {rej:,} rejected) · peak RSS {r['peak_rss_mb']:.0f} MB")
+        print(
+            f"{backend:>10}: first import {t1:6.1f} s ({imp:,} imported) · re-import {t2:6.1f} s "
+            f"({unch:,} unchanged, {upd:,} updated, {rej:,} rejected) · peak RSS {r['peak_rss_mb']:.0f} MB"
+        )
     print(json.dumps(results))
 
 

@@ -33,8 +33,12 @@ def main() -> None:
         started = time.perf_counter()
         cpu_started = time.process_time()
         summary = simulate(
-            out, province=args.province, citizens=args.citizens, seed=args.seed,
-            errors=ErrorRates().scaled(args.error_scale), file_format=args.format,
+            out,
+            province=args.province,
+            citizens=args.citizens,
+            seed=args.seed,
+            errors=ErrorRates().scaled(args.error_scale),
+            file_format=args.format,
         )
         wall = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
@@ -43,7 +47,9 @@ def main() -> None:
     rows = summary.citizens + 2 * summary.dose_records
     print(f"citizens            {summary.citizens:>12,}")
     print(f"dose records        {summary.dose_records:>12,}")
-    print(f"persons vaccinated  {summary.persons_vaccinated:>12,}  (absent from register {summary.absent_persons:,})")
+    print(
+        f"persons vaccinated  {summary.persons_vaccinated:>12,}  (absent from register {summary.absent_persons:,})"
+    )
     print(f"rows written        {rows:>12,}  (register + doses + truth)")
     for name, size in sizes.items():
         print(f"  {name:<17} {size / 2**20:>10,.1f} MiB")

@@ -112,7 +112,8 @@ def comparisons() -> list[cl.CustomComparison]:
             cll.ExactMatchLevel("full_name").configure(tf_adjustment_column="full_name"),
             cll.CustomLevel("name_key_l = name_key_r", "same words, another order"),
             cll.And(cll.ExactMatchLevel("family_name"), cll.ExactMatchLevel("given_name")).configure(
-                label_for_charts="family and given name agree, middle name differs"),
+                label_for_charts="family and given name agree, middle name differs"
+            ),
             cll.JaroWinklerLevel("full_name", 0.95),
             cll.JaroWinklerLevel("full_name", 0.88),
             cll.ExactMatchLevel("given_name").configure(tf_adjustment_column="given_name"),
@@ -124,12 +125,16 @@ def comparisons() -> list[cl.CustomComparison]:
         comparison_levels=[
             cll.CustomLevel("dob_year_l IS NULL OR dob_year_r IS NULL").configure(is_null_level=True),
             cll.CustomLevel("dob_l = dob_r", "exact"),
-            cll.CustomLevel("day(dob_l) = month(dob_r) AND month(dob_l) = day(dob_r) "
-                            "AND year(dob_l) = year(dob_r)", "day and month swapped"),
+            cll.CustomLevel(
+                "day(dob_l) = month(dob_r) AND month(dob_l) = day(dob_r) AND year(dob_l) = year(dob_r)",
+                "day and month swapped",
+            ),
             cll.LevenshteinLevel("dob_text", 1),
             # A birth registered or recorded as a year only.
-            cll.CustomLevel("(dob_l IS NULL OR dob_r IS NULL) AND dob_year_l = dob_year_r",
-                            "same year, one side year only"),
+            cll.CustomLevel(
+                "(dob_l IS NULL OR dob_r IS NULL) AND dob_year_l = dob_year_r",
+                "same year, one side year only",
+            ),
             cll.CustomLevel("abs(date_diff('day', dob_l, dob_r)) <= 366", "within a year"),
             cll.ElseLevel(),
         ],
@@ -139,14 +144,17 @@ def comparisons() -> list[cl.CustomComparison]:
     id_number = cl.CustomComparison(
         output_column_name="id_number",
         comparison_levels=[
-            cll.CustomLevel("(id12_l IS NULL OR id12_r IS NULL) AND (cmnd_l IS NULL OR cmnd_r IS NULL)",
-                            "no number to compare").configure(is_null_level=True),
+            cll.CustomLevel(
+                "(id12_l IS NULL OR id12_r IS NULL) AND (cmnd_l IS NULL OR cmnd_r IS NULL)",
+                "no number to compare",
+            ).configure(is_null_level=True),
             # A parent's number typed on a child's record: the number agrees, the person does not.
             # Random pairs never show this, so its weight would be learnt as huge; it is held at
             # zero instead, which leaves the decision to the name and the date.
-            cll.CustomLevel("id12_l = id12_r AND given_name_l <> given_name_r AND dob_year_l <> dob_year_r",
-                            "same number, another given name and birth year").configure(
-                m_probability=0.5, u_probability=0.5, fix_m_probability=True, fix_u_probability=True),
+            cll.CustomLevel(
+                "id12_l = id12_r AND given_name_l <> given_name_r AND dob_year_l <> dob_year_r",
+                "same number, another given name and birth year",
+            ).configure(m_probability=0.5, u_probability=0.5, fix_m_probability=True, fix_u_probability=True),
             cll.ExactMatchLevel("id12"),
             cll.ExactMatchLevel("cmnd"),
             # Damerau covers the two typing slips seen in exports: one digit wrong, two swapped.
@@ -200,8 +208,10 @@ def peak_rss_mib() -> float:
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
-                [str(path)])
+    con.execute(
+        f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
+        [str(path)],
+    )
 
 
 def run_splink(data_dir: Path, out_csv: Path, threshold: float = DEFAULT_THRESHOLD) -> dict[str, float | int]:
@@ -238,9 +248,16 @@ def run_splink(data_dir: Path, out_csv: Path, threshold: float = DEFAULT_THRESHO
             con.execute(f"COPY best_match TO '{out_csv}' (HEADER, DELIMITER ',')")
         finally:
             con.close()
-    return {"load_seconds": load_seconds, "prepare_seconds": prepare_seconds,
-            "match_seconds": match_seconds, "match_cpu_seconds": match_cpu_seconds, "peak_rss_mib": peak_rss_mib(),
-            "register_rows": register_rows, "threshold": threshold, **stats}
+    return {
+        "load_seconds": load_seconds,
+        "prepare_seconds": prepare_seconds,
+        "match_seconds": match_seconds,
+        "match_cpu_seconds": match_cpu_seconds,
+        "peak_rss_mib": peak_rss_mib(),
+        "register_rows": register_rows,
+        "threshold": threshold,
+        **stats,
+    }
 
 
 def _match(con: duckdb.DuckDBPyConnection, register_rows: int, threshold: float) -> dict[str, int]:
@@ -252,7 +269,8 @@ def _match(con: duckdb.DuckDBPyConnection, register_rows: int, threshold: float)
     # One dose record belongs to at most one citizen; an exact 12-digit or CMND number agreeing is
     # right for nearly all records that carry one, and about nine in ten records carry one.
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("id12"), block_on("cmnd")], recall=0.9)
+        [block_on("id12"), block_on("cmnd")], recall=0.9
+    )
     linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
     # Two passes so that every comparison is estimated in at least one: blocking on the ID number
     # frees the name, date and the rest; blocking on name and date frees the ID numbers.
@@ -286,25 +304,36 @@ def _match(con: duckdb.DuckDBPyConnection, register_rows: int, threshold: float)
         ORDER BY d.unique_id""")
     linked, unmatched = con.execute(
         "SELECT count(*) FILTER (WHERE outcome = 'linked'), count(*) FILTER (WHERE outcome = 'unmatched') "
-        "FROM best_match").fetchall()[0]
+        "FROM best_match"
+    ).fetchall()[0]
     above = predictions.as_duckdbpyrelation().count("*").fetchall()[0][0]
     return {"pairs_scored": pairs, "pairs_above_threshold": above, "linked": linked, "unmatched": unmatched}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, required=True, help="directory with register.csv and doses.csv")
     parser.add_argument("--out", type=Path, required=True, help="result CSV to write")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="match probability to link at")
+    parser.add_argument(
+        "--threshold", type=float, default=DEFAULT_THRESHOLD, help="match probability to link at"
+    )
     args = parser.parse_args()
 
     result = run_splink(args.data, args.out, args.threshold)
     print(f"register rows       {result['register_rows']:>12,}")
-    print(f"pairs scored        {result['pairs_scored']:>12,}  ({result['pairs_above_threshold']:,} above threshold)")
-    print(f"linked / unmatched  {result['linked']:>12,} / {result['unmatched']:,}  (threshold {args.threshold})")
+    print(
+        f"pairs scored        {result['pairs_scored']:>12,}  ({result['pairs_above_threshold']:,} above threshold)"
+    )
+    print(
+        f"linked / unmatched  {result['linked']:>12,} / {result['unmatched']:,}  (threshold {args.threshold})"
+    )
     print(f"load / prepare      {result['load_seconds']:>12.1f} s / {result['prepare_seconds']:.1f} s")
-    print(f"matching wall time  {result['match_seconds']:>12.1f} s  (training + predict + best match; "
-          f"CPU {result['match_cpu_seconds']:.1f} s)")
+    print(
+        f"matching wall time  {result['match_seconds']:>12.1f} s  (training + predict + best match; "
+        f"CPU {result['match_cpu_seconds']:.1f} s)"
+    )
     print(f"peak RSS            {result['peak_rss_mib']:>12,.0f} MiB")
 
     truth = args.data / "truth.csv"

@@ -35,21 +35,84 @@ FAMILIES = [
 
 # rec_id, name, dob, sex, id, phone, ward, expected outcome, expected person (index in FAMILIES or None), reasons
 CASES = [
-    (1, "NGUYEN VAN HUNG", "15/06/2005", "Nam", None, "0912000001", "26560", "review", None, {"AMBIGUOUS_CANDIDATES"}),
+    (
+        1,
+        "NGUYEN VAN HUNG",
+        "15/06/2005",
+        "Nam",
+        None,
+        "0912000001",
+        "26560",
+        "review",
+        None,
+        {"AMBIGUOUS_CANDIDATES"},
+    ),
     (2, "Nguyen Van Hung", "15/06/2005", "Nam", "077205000103", None, None, "linked", 2, {"NAME_DIACRITICS"}),
-    (3, "Nguyễn Thị Ánh", "30/01/2008", "Nữ", "077075000101", "0912000001", None, "linked", 4,
-     {"ID_OF_HOUSEHOLD_MEMBER"}),
-    (4, "Võ Thị Thu Hương", "12/12/1999", "Nữ", "077195000401", "0912000004", "26554", "not linked", None, set()),
+    (
+        3,
+        "Nguyễn Thị Ánh",
+        "30/01/2008",
+        "Nữ",
+        "077075000101",
+        "0912000001",
+        None,
+        "linked",
+        4,
+        {"ID_OF_HOUSEHOLD_MEMBER"},
+    ),
+    (
+        4,
+        "Võ Thị Thu Hương",
+        "12/12/1999",
+        "Nữ",
+        "077195000401",
+        "0912000004",
+        "26554",
+        "not linked",
+        None,
+        set(),
+    ),
     (5, "Đức Phạm Minh", "03/02/1990", "Nam", "077090000301", None, None, "linked", 6, {"NAME_ORDER"}),
     (6, "Lê Văn Tư", "12/05/1940", "Nam", None, None, "26554", "linked", 5, {"DOB_YEAR_ONLY", "ID_MISSING"}),
     (7, "Nguyễn Văn Hùng", "10/04/1975", "Nam", "273000101", None, None, "linked", 0, {"ID_OLD_CMND"}),
-    (8, "Võ Thị Thu Hằng", "08/09/1997", "Nữ", "077197000402", None, None, "linked", 8, {"DOB_DAY_MONTH_SWAPPED"}),
+    (
+        8,
+        "Võ Thị Thu Hằng",
+        "08/09/1997",
+        "Nữ",
+        "077197000402",
+        None,
+        None,
+        "linked",
+        8,
+        {"DOB_DAY_MONTH_SWAPPED"},
+    ),
     (9, "Hứa Thị Quyên Nhi", "01/01/2001", "Nữ", None, None, None, "unmatched", None, {"NO_CANDIDATE"}),
     (10, "Võ Thu Hà", "04/03/1995", "Nữ", "077195000401", None, None, "linked", 7, {"NAME_MIDDLE_DROPPED"}),
-    (11, "Nguyễn Văn Hùng", "10/04/1975", "Nữ", "77075000101", None, None, "linked", 0,
-     {"ID_LOST_ZERO", "SEX_DIFFERS"}),
-    (12, "Tran Thi Lan", "21/09/1978", None, "077178000112", None, None, "linked", 1,
-     {"ID_TYPO", "NAME_DIACRITICS", "SEX_MISSING"}),
+    (
+        11,
+        "Nguyễn Văn Hùng",
+        "10/04/1975",
+        "Nữ",
+        "77075000101",
+        None,
+        None,
+        "linked",
+        0,
+        {"ID_LOST_ZERO", "SEX_DIFFERS"},
+    ),
+    (
+        12,
+        "Tran Thi Lan",
+        "21/09/1978",
+        None,
+        "077178000112",
+        None,
+        None,
+        "linked",
+        1,
+        {"ID_TYPO", "NAME_DIACRITICS", "SEX_MISSING"},
+    ),
     (13, "Nguyễn Văn Hưng", "15/06/2005", "Nam", None, None, None, "linked", 2, {"ID_MISSING"}),
 ]
 
@@ -58,19 +121,56 @@ CASES = [
 def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[str, str | None, set[str]]]:
     out: Path = tmp_path_factory.mktemp("golden")
     simulate(out, citizens=3000, seed=11)
-    background = pacsv.read_csv(out / "register.csv", convert_options=pacsv.ConvertOptions(
-        column_types={c: pa.string() for c in ("personal_id", "old_id", "date_of_birth", "phone", "household_id",
-                                              "permanent_ward_code", "current_ward_code")}))
+    background = pacsv.read_csv(
+        out / "register.csv",
+        convert_options=pacsv.ConvertOptions(
+            column_types={
+                c: pa.string()
+                for c in (
+                    "personal_id",
+                    "old_id",
+                    "date_of_birth",
+                    "phone",
+                    "household_id",
+                    "permanent_ward_code",
+                    "current_ward_code",
+                )
+            }
+        ),
+    )
     rows = []
     for i, (pid, _old, name, dob, sex, ward, phone, hh) in enumerate(FAMILIES):
         rows.append((i + 1, pid, name, dob, sex, ward, phone, hh))
     for j, r in enumerate(background.to_pylist()):
         sex = "M" if r["sex"] == "Nam" else "F"
-        rows.append((1000 + j, r["personal_id"], r["full_name"], r["date_of_birth"], sex,
-                     r["current_ward_code"] or r["permanent_ward_code"], r["phone"], r["household_id"]))
-    cols: dict[str, list[object]] = {k: [] for k in (
-        "citizen_id", "personal_id", "full_name", "birth_date", "birth_precision", "birth_year", "sex",
-        "current_ward_code", "permanent_ward_code", "phone", "household_id")}
+        rows.append(
+            (
+                1000 + j,
+                r["personal_id"],
+                r["full_name"],
+                r["date_of_birth"],
+                sex,
+                r["current_ward_code"] or r["permanent_ward_code"],
+                r["phone"],
+                r["household_id"],
+            )
+        )
+    cols: dict[str, list[object]] = {
+        k: []
+        for k in (
+            "citizen_id",
+            "personal_id",
+            "full_name",
+            "birth_date",
+            "birth_precision",
+            "birth_year",
+            "sex",
+            "current_ward_code",
+            "permanent_ward_code",
+            "phone",
+            "household_id",
+        )
+    }
     for cid, pid, name, dob, sex, ward, phone, hh in rows:
         d = parse_date(dob)
         cols["citizen_id"].append(cid)
@@ -88,10 +188,17 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[str, st
     con.register("reg_in", pa.table(cols))
     con.register("alias_in", pa.table({"citizen_id": [1], "alias": ["273000101"], "kind": ["cmnd"]}))
     prepare_register(con, "reg_in", "alias_in")
-    recs = pa.table({
-        "rec_id": [c[0] for c in CASES], "full_name": [c[1] for c in CASES], "date_of_birth": [c[2] for c in CASES],
-        "sex": [c[3] for c in CASES], "id_number": [c[4] for c in CASES], "phone": [c[5] for c in CASES],
-        "ward_code": [c[6] for c in CASES]})
+    recs = pa.table(
+        {
+            "rec_id": [c[0] for c in CASES],
+            "full_name": [c[1] for c in CASES],
+            "date_of_birth": [c[2] for c in CASES],
+            "sex": [c[3] for c in CASES],
+            "id_number": [c[4] for c in CASES],
+            "phone": [c[5] for c in CASES],
+            "ward_code": [c[6] for c in CASES],
+        }
+    )
     con.register("rec_in", recs)
     prepare_records(con, "rec_in")
     run_duckdb(con, MatchSpec())
@@ -111,4 +218,3 @@ def test_hard_case(case: tuple, outcome: dict) -> None:
     if expected == "linked":
         assert pid == FAMILIES[person][0]
     assert reasons <= got_reasons, got_reasons
-

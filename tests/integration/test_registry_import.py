@@ -16,11 +16,46 @@ from vaxlink.services.registry_import import import_register
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Citizen, CitizenAlias, CitizenChange
 
-VI_HEADER = ["Số định danh", "Số CMND", "Họ và tên", "Ngày sinh", "Giới tính", "Mã xã thường trú",
-             "Mã xã nơi ở hiện tại", "Địa chỉ", "Số điện thoại", "Mã hộ", "Nghề nghiệp"]
+VI_HEADER = [
+    "Số định danh",
+    "Số CMND",
+    "Họ và tên",
+    "Ngày sinh",
+    "Giới tính",
+    "Mã xã thường trú",
+    "Mã xã nơi ở hiện tại",
+    "Địa chỉ",
+    "Số điện thoại",
+    "Mã hộ",
+    "Nghề nghiệp",
+]
 GOOD = [
-    ["077090001234", "273456789", "Nguyễn Văn An", "15/03/1990", "Nam", "26560", "", "Số 1 Phước Trung", "0901000001", "H1", "nông dân"],
-    ["077190004321", "", "NGUYỄN  thị hoà", "1990-07-02", "Nữ", "26560", "26554", "Số 1 Phước Trung", "0901000001", "H1", ""],
+    [
+        "077090001234",
+        "273456789",
+        "Nguyễn Văn An",
+        "15/03/1990",
+        "Nam",
+        "26560",
+        "",
+        "Số 1 Phước Trung",
+        "0901000001",
+        "H1",
+        "nông dân",
+    ],
+    [
+        "077190004321",
+        "",
+        "NGUYỄN  thị hoà",
+        "1990-07-02",
+        "Nữ",
+        "26560",
+        "26554",
+        "Số 1 Phước Trung",
+        "0901000001",
+        "H1",
+        "",
+    ],
     ["077203000111", "", "Trần Minh Khôi", "2003", "M", "26554", "", "", "", "H2", ""],
 ]
 
@@ -60,7 +95,11 @@ def test_first_import_loads_every_valid_row_with_canonical_names(settings, engin
     assert (hoa.family_name, hoa.middle_name, hoa.given_name) == ("Nguyễn", "Thị", "Hòa")
     assert hoa.sex == "F" and hoa.current_ward_code == "26554" and hoa.permanent_ward_code == "26560"
     khoi = got["077203000111"]
-    assert (khoi.birth_precision, khoi.birth_year, khoi.birth_date.isoformat()) == ("year", 2003, "2003-01-01")
+    assert (khoi.birth_precision, khoi.birth_year, khoi.birth_date.isoformat()) == (
+        "year",
+        2003,
+        "2003-01-01",
+    )
     assert khoi.current_ward_code == "26554" and khoi.permanent_units == "legacy"
     assert got["077090001234"].extra == {"Nghề nghiệp": "nông dân"}
     with transaction(engine) as s:
@@ -92,7 +131,9 @@ def test_newer_snapshot_updates_and_keeps_identity_history(settings, engine, tmp
     got = citizens(engine)
     assert got["077090001234"].full_name == "Nguyễn Văn Ân" and got["077090001234"].version == 2
     with transaction(engine) as s:
-        changes = s.execute(select(CitizenChange.field, CitizenChange.old_value, CitizenChange.new_value)).all()
+        changes = s.execute(
+            select(CitizenChange.field, CitizenChange.old_value, CitizenChange.new_value)
+        ).all()
     assert changes == [("full_name", "Nguyễn Văn An", "Nguyễn Văn Ân")]
 
 
@@ -100,17 +141,65 @@ def test_newer_snapshot_updates_and_keeps_identity_history(settings, engine, tmp
 def test_bad_rows_are_rejected_with_line_and_reason_and_the_rest_goes_on(settings, engine, tmp_path):
     rows = [
         GOOD[0],
-        ["07709000123", "", "Sai Độ Dài", "01/01/1990", "Nam", "26560", "", "", "", "", ""],      # 11 digits
-        ["077190009999", "", "Nam Mà Lẻ", "01/01/1990", "Nam", "26560", "", "", "", "", ""],      # odd G = female
-        ["077085009999", "", "Sai Năm", "01/01/1990", "Nam", "26560", "", "", "", "", ""],        # year 85 vs 1990
-        ["077090007777", "", "Không Có Xã", "01/01/1990", "Nam", "99999", "", "", "", "", ""],    # unknown ward
-        ["077090008888", "", "Ngày Sai", "31/02/1990", "Nam", "26560", "", "", "", "", ""],       # impossible date
-        ["077090001234", "273456789", "Nguyễn Văn An", "15/03/1990", "Nam", "26560", "", "Số 1 Phước Trung", "0901000001", "H1", "nông dân"],  # same row again
+        ["07709000123", "", "Sai Độ Dài", "01/01/1990", "Nam", "26560", "", "", "", "", ""],  # 11 digits
+        ["077190009999", "", "Nam Mà Lẻ", "01/01/1990", "Nam", "26560", "", "", "", "", ""],  # odd G = female
+        ["077085009999", "", "Sai Năm", "01/01/1990", "Nam", "26560", "", "", "", "", ""],  # year 85 vs 1990
+        ["077090007777", "", "Không Có Xã", "01/01/1990", "Nam", "99999", "", "", "", "", ""],  # unknown ward
+        ["077090008888", "", "Ngày Sai", "31/02/1990", "Nam", "26560", "", "", "", "", ""],  # impossible date
+        [
+            "077090001234",
+            "273456789",
+            "Nguyễn Văn An",
+            "15/03/1990",
+            "Nam",
+            "26560",
+            "",
+            "Số 1 Phước Trung",
+            "0901000001",
+            "H1",
+            "nông dân",
+        ],  # same row again
         ["077190006666", "", "Trùng Một", "01/01/1990", "Nữ", "26560", "", "", "", "", ""],
-        ["077190006666", "", "Trùng Hai", "01/01/1990", "Nữ", "26560", "", "", "", "", ""],       # same id, other person
-        ["", "", "", "", "", "", "", "", "", "", ""],                                              # blank line: no record
-        ["098090001111", "", "Sai Tỉnh", "01/01/1990", "Nam", "26560", "", "", "", "", ""],       # prefix 098 unknown
-        ["077090002222", "12345", "Cmnd Ngắn", "01/01/1990", "Nam", "26560", "", "", "", "", ""], # old id too short
+        [
+            "077190006666",
+            "",
+            "Trùng Hai",
+            "01/01/1990",
+            "Nữ",
+            "26560",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],  # same id, other person
+        ["", "", "", "", "", "", "", "", "", "", ""],  # blank line: no record
+        [
+            "098090001111",
+            "",
+            "Sai Tỉnh",
+            "01/01/1990",
+            "Nam",
+            "26560",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],  # prefix 098 unknown
+        [
+            "077090002222",
+            "12345",
+            "Cmnd Ngắn",
+            "01/01/1990",
+            "Nam",
+            "26560",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],  # old id too short
     ]
     path = write_csv(tmp_path / "reg.csv", VI_HEADER, rows)
     with path.open("a", encoding="utf-8") as f:
@@ -120,9 +209,17 @@ def test_bad_rows_are_rejected_with_line_and_reason_and_the_rest_goes_on(setting
     with r.rejects_file.open(encoding="utf-8") as f:
         rejects = {int(row["line"]): row["reasons"] for row in csv.DictReader(f)}
     assert rejects == {
-        3: "ID_LENGTH", 4: "ID_SEX_MISMATCH", 5: "ID_BIRTH_YEAR_MISMATCH", 6: "UNKNOWN_WARD", 7: "BAD_DOB",
-        8: "DUPLICATE_ROW", 9: "DUPLICATE_ID_CONFLICT", 10: "DUPLICATE_ID_CONFLICT", 12: "ID_UNKNOWN_PLACE",
-        13: "BAD_OLD_ID", 14: rejects[14],
+        3: "ID_LENGTH",
+        4: "ID_SEX_MISMATCH",
+        5: "ID_BIRTH_YEAR_MISMATCH",
+        6: "UNKNOWN_WARD",
+        7: "BAD_DOB",
+        8: "DUPLICATE_ROW",
+        9: "DUPLICATE_ID_CONFLICT",
+        10: "DUPLICATE_ID_CONFLICT",
+        12: "ID_UNKNOWN_PLACE",
+        13: "BAD_OLD_ID",
+        14: rejects[14],
     }
     assert rejects[14].startswith("MALFORMED_ROW;")
     assert set(citizens(engine)) == {"077090001234"}
@@ -130,8 +227,19 @@ def test_bad_rows_are_rejected_with_line_and_reason_and_the_rest_goes_on(setting
 
 @pytest.mark.db
 def test_english_headers_parquet_and_xlsx_give_the_same_register(settings, engine, tmp_path):
-    en = ["personal_id", "old_id", "full_name", "date_of_birth", "sex", "permanent_ward_code",
-          "current_ward_code", "address", "phone", "household_id", "occupation"]
+    en = [
+        "personal_id",
+        "old_id",
+        "full_name",
+        "date_of_birth",
+        "sex",
+        "permanent_ward_code",
+        "current_ward_code",
+        "address",
+        "phone",
+        "household_id",
+        "occupation",
+    ]
     table = pa.table({h: [row[i] or None for row in GOOD] for i, h in enumerate(en)})
     pq.write_table(table, tmp_path / "reg.parquet")
     r = run_import(settings, tmp_path / "reg.parquet")

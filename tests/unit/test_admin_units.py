@@ -44,10 +44,7 @@ def all_conversions(au: AdminUnits) -> list[WardConversion]:
 
 
 def test_importing_the_module_reads_no_data() -> None:
-    code = (
-        "import vaxlink.domain.admin_units as m\n"
-        "assert m.admin_units.cache_info().currsize == 0\n"
-    )
+    code = "import vaxlink.domain.admin_units as m\nassert m.admin_units.cache_info().currsize == 0\n"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -132,7 +129,10 @@ def test_legacy_wards_of_ba_ria_convert_into_phuong_ba_ria(au: AdminUnits) -> No
     for code in ("26548", "26554", "26557", "26560"):
         [row] = au.convert_ward(code)
         assert (row.new_code, row.new_name, row.new_province_code, row.whole) == (
-            "26560", "Phường Bà Rịa", "79", True
+            "26560",
+            "Phường Bà Rịa",
+            "79",
+            True,
         )
     assert au.convert_province("77") == ["79"]
 
@@ -274,7 +274,10 @@ def test_every_new_ward_is_made_from_something_in_its_own_province(au: AdminUnit
 def test_whole_districts_that_became_special_zones(au: AdminUnits) -> None:
     [con_dao] = au.legacy_sources("26732")
     assert (con_dao.old_code, con_dao.old_name, con_dao.old_district_code, con_dao.old_province_code) == (
-        "", "Huyện Côn Đảo", "755", "77"
+        "",
+        "Huyện Côn Đảo",
+        "755",
+        "77",
     )
     assert con_dao.new_name == "Đặc khu Côn Đảo" and con_dao.new_province_code == "79" and con_dao.whole
     # The table says "(44)" for Cồn Cỏ's old province; the legacy list puts district 471 in 45.
@@ -298,7 +301,10 @@ def test_old_province_comes_from_the_legacy_list(au: AdminUnits) -> None:
 
 def test_every_name_is_clean_and_starts_with_its_kind(au: AdminUnits) -> None:
     units = (
-        au.provinces(LEGACY) + au.provinces(CURRENT) + au.wards(LEGACY) + au.wards(CURRENT)
+        au.provinces(LEGACY)
+        + au.provinces(CURRENT)
+        + au.wards(LEGACY)
+        + au.wards(CURRENT)
         + [d for p in au.provinces(LEGACY) for d in au.districts_of(p.code)]
     )
     for u in units:
@@ -310,7 +316,10 @@ def test_every_name_is_clean_and_starts_with_its_kind(au: AdminUnits) -> None:
 
 def test_names_are_spelled_consistently(au: AdminUnits) -> None:
     assert Counter(d.kind for p in au.provinces(LEGACY) for d in au.districts_of(p.code)) == {
-        "Huyện": 509, "Thành phố": 86, "Thị xã": 52, "Quận": 49
+        "Huyện": 509,
+        "Thành phố": 86,
+        "Thị xã": 52,
+        "Quận": 49,
     }
     assert Counter(w.kind for w in au.wards(LEGACY)) == {"Xã": 7_717, "Phường": 1_716, "Thị trấn": 618}
     assert unit_label(au.ward("03172")) == "Thị trấn Mường Chà"  # "Thị Trấn" in the list

@@ -106,8 +106,12 @@ def test_a_woman_born_in_the_2000s():
 
 @pytest.mark.parametrize(
     ("dob", "expected"),
-    [("00001950", PartialDate(1950)), ("00031950", PartialDate(1950, 3)), ("1950", PartialDate(1950)),
-     ("15/03/1950", PartialDate(1950, 3, 15))],
+    [
+        ("00001950", PartialDate(1950)),
+        ("00031950", PartialDate(1950, 3)),
+        ("1950", PartialDate(1950)),
+        ("15/03/1950", PartialDate(1950, 3, 15)),
+    ],
 )
 def test_a_date_of_birth_known_only_in_part(dob, expected):
     card = parse(f"077050001234||Lê Văn Bảy|{dob}|Nam|Phước Trung|20042021")
@@ -184,8 +188,15 @@ def cards(draw: st.DrawFn) -> ChipCard:
         full_name=draw(st.sampled_from(NAMES)),
         date_of_birth=PartialDate(dob.year, dob.month, dob.day),
         sex=sex,
-        address=draw(st.sampled_from(("Phước Trung, Bà Rịa, Bà Rịa - Vũng Tàu", "Phúc Xá, Ba Đình, Hà Nội",
-                                      "Số 5, ngõ 12/3, Phường 7, Quận 3"))),
+        address=draw(
+            st.sampled_from(
+                (
+                    "Phước Trung, Bà Rịa, Bà Rịa - Vũng Tàu",
+                    "Phúc Xá, Ba Đình, Hà Nội",
+                    "Số 5, ngõ 12/3, Phường 7, Quận 3",
+                )
+            )
+        ),
         issue_date=PartialDate(issue.year, issue.month, issue.day),
         extra=draw(st.just(()) | st.tuples(st.from_regex(r"[0-9]{8}", fullmatch=True))),
     )
@@ -195,12 +206,25 @@ def _ddmmyyyy(d: PartialDate) -> str:
     return f"{d.day:02d}{d.month:02d}{d.year}"
 
 
-@given(cards(), st.booleans(), st.sampled_from(("|", " | ", "| ")), st.sampled_from(("", "\n", "\r\n", " ")),
-       st.booleans())
+@given(
+    cards(),
+    st.booleans(),
+    st.sampled_from(("|", " | ", "| ")),
+    st.sampled_from(("", "\n", "\r\n", " ")),
+    st.booleans(),
+)
 def test_a_card_reads_back_from_its_qr_however_the_reader_lays_it_out(card, omit_empty, sep, tail, bom):
     assert card.issue_date is not None
-    fields = [card.personal_id, card.old_id or "", card.full_name, _ddmmyyyy(card.date_of_birth),
-              card.sex.label_vi, card.address, _ddmmyyyy(card.issue_date), *card.extra]
+    fields = [
+        card.personal_id,
+        card.old_id or "",
+        card.full_name,
+        _ddmmyyyy(card.date_of_birth),
+        card.sex.label_vi,
+        card.address,
+        _ddmmyyyy(card.issue_date),
+        *card.extra,
+    ]
     if omit_empty and card.old_id is None:
         del fields[1]
     text = ("\ufeff" if bom else "") + sep.join(fields) + tail
@@ -212,13 +236,21 @@ def test_parse_is_total_on_text(text):
     assert isinstance(parse(text), ChipCard | Problem)
 
 
-@given(st.lists(st.one_of(st.text(max_size=14), st.from_regex(r"[0-9]{8,12}", fullmatch=True),
-                          st.sampled_from(("Nam", "Nữ", "", "077090001234", "15031990", "Nguyễn Văn An"))),
-                max_size=9))
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=14),
+            st.from_regex(r"[0-9]{8,12}", fullmatch=True),
+            st.sampled_from(("Nam", "Nữ", "", "077090001234", "15031990", "Nguyễn Văn An")),
+        ),
+        max_size=9,
+    )
+)
 def test_parse_is_total_on_field_soup(fields):
     result = parse("|".join(fields))
     assert isinstance(result, ChipCard | Problem)
     if isinstance(result, ChipCard):
         assert len(result.personal_id) == 12
         assert result.date_of_birth.year == int(result.personal_id[4:6]) + 1900 + 100 * (
-            int(result.personal_id[3]) // 2)
+            int(result.personal_id[3]) // 2
+        )

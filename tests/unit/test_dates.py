@@ -41,10 +41,26 @@ class _NotEqualToItself:
 
 
 odd_objects = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.decimals(), st.fractions(), st.complex_numbers(),
-    st.text(), st.binary(), st.dates(), st.datetimes(), st.times(), st.timedeltas(), st.uuids(),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
-    st.builds(object), st.just(NotImplemented), st.just(...), st.builds(_Unprintable),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.decimals(),
+    st.fractions(),
+    st.complex_numbers(),
+    st.text(),
+    st.binary(),
+    st.dates(),
+    st.datetimes(),
+    st.times(),
+    st.timedeltas(),
+    st.uuids(),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+    st.builds(object),
+    st.just(NotImplemented),
+    st.just(...),
+    st.builds(_Unprintable),
 )
 
 
@@ -100,19 +116,39 @@ def test_as_date_only_when_the_day_is_known():
     assert PartialDate(1990).as_date() is None
 
 
-@pytest.mark.parametrize(("year", "month", "day"), [(1990, 2, 30), (1990, 13, None), (1990, 0, None),
-                                                      (1990, None, 5), (0, None, None), (10000, None, None),
-                                                      (1990, 4, 31), (2023, 2, 29)])
+@pytest.mark.parametrize(
+    ("year", "month", "day"),
+    [
+        (1990, 2, 30),
+        (1990, 13, None),
+        (1990, 0, None),
+        (1990, None, 5),
+        (0, None, None),
+        (10000, None, None),
+        (1990, 4, 31),
+        (2023, 2, 29),
+    ],
+)
 def test_an_impossible_partial_date_cannot_be_built(year, month, day):
     with pytest.raises(ValueError, match="No such date"):
         PartialDate(year, month, day)
 
 
 def test_order_puts_a_coarser_date_before_the_finer_ones_it_contains():
-    dates = [PartialDate(1990, 3, 15), PartialDate(1990), PartialDate(1989, 12, 31), PartialDate(1990, 3),
-             PartialDate(1990, 1, 1)]
-    assert sorted(dates) == [PartialDate(1989, 12, 31), PartialDate(1990), PartialDate(1990, 1, 1),
-                             PartialDate(1990, 3), PartialDate(1990, 3, 15)]
+    dates = [
+        PartialDate(1990, 3, 15),
+        PartialDate(1990),
+        PartialDate(1989, 12, 31),
+        PartialDate(1990, 3),
+        PartialDate(1990, 1, 1),
+    ]
+    assert sorted(dates) == [
+        PartialDate(1989, 12, 31),
+        PartialDate(1990),
+        PartialDate(1990, 1, 1),
+        PartialDate(1990, 3),
+        PartialDate(1990, 3, 15),
+    ]
     assert PartialDate(1990) <= PartialDate(1990) < PartialDate(1990, 1)
     assert PartialDate(1991) >= PartialDate(1990, 12, 31) > PartialDate(1990, 12)
 
@@ -138,9 +174,17 @@ def test_iso_round_trips(d):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1990-3-15", "DATE_NOT_ISO"), ("15/03/1990", "DATE_NOT_ISO"), ("1990-03-15T00:00", "DATE_NOT_ISO"),
-     (" 1990", "DATE_NOT_ISO"), ("90", "DATE_NOT_ISO"), ("", "DATE_NOT_ISO"),
-     ("1990-02-30", "DATE_IMPOSSIBLE"), ("1990-00", "DATE_IMPOSSIBLE"), ("0000", "DATE_IMPOSSIBLE")],
+    [
+        ("1990-3-15", "DATE_NOT_ISO"),
+        ("15/03/1990", "DATE_NOT_ISO"),
+        ("1990-03-15T00:00", "DATE_NOT_ISO"),
+        (" 1990", "DATE_NOT_ISO"),
+        ("90", "DATE_NOT_ISO"),
+        ("", "DATE_NOT_ISO"),
+        ("1990-02-30", "DATE_IMPOSSIBLE"),
+        ("1990-00", "DATE_IMPOSSIBLE"),
+        ("0000", "DATE_IMPOSSIBLE"),
+    ],
 )
 def test_partial_iso_is_strict(text, expected):
     assert code(parse_partial_iso(text)) == expected
@@ -298,9 +342,17 @@ day_dates = st.dates(date(1890, 1, 1), TODAY)
 def test_every_day_reads_back_from_every_spelling(d):
     expected = PartialDate(d.year, d.month, d.day)
     spellings: list[object] = [
-        d, datetime(d.year, d.month, d.day, 13, 45), d.isoformat(), f"{d.isoformat()}T00:00:00",
-        f"{d.isoformat()} 00:00:00", d.strftime("%d/%m/%Y"), f"{d.day}/{d.month}/{d.year}",
-        d.strftime("%d-%m-%Y"), d.strftime("%d.%m.%Y"), d.strftime("%d%m%Y"), f" {d:%d/%m/%Y} ",
+        d,
+        datetime(d.year, d.month, d.day, 13, 45),
+        d.isoformat(),
+        f"{d.isoformat()}T00:00:00",
+        f"{d.isoformat()} 00:00:00",
+        d.strftime("%d/%m/%Y"),
+        f"{d.day}/{d.month}/{d.year}",
+        d.strftime("%d-%m-%Y"),
+        d.strftime("%d.%m.%Y"),
+        d.strftime("%d%m%Y"),
+        f" {d:%d/%m/%Y} ",
     ]
     for spelling in spellings:
         assert parse_date(spelling, max_date=TODAY) == expected, spelling

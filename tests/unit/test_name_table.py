@@ -10,11 +10,36 @@ from hypothesis import strategies as st
 from vaxlink.domain.names import canonical_name, fold_name, has_diacritics, split_name
 from vaxlink.matching.normalise import name_table
 
-SYLLABLES = ["Nguyễn", "NGUYEN", "nguyễn", "Thị", "thi", "Hoà", "Hòa", "Thuỷ", "Đức", "duc", "Văn", "Ánh", "Anh",
-             "Hưng", "Hùng", "Ngọc", "Quyên", "Gia", "Khoẻ", "O'Neil", "Lê.", "A-Lăng", "x", "Trần"]
+SYLLABLES = [
+    "Nguyễn",
+    "NGUYEN",
+    "nguyễn",
+    "Thị",
+    "thi",
+    "Hoà",
+    "Hòa",
+    "Thuỷ",
+    "Đức",
+    "duc",
+    "Văn",
+    "Ánh",
+    "Anh",
+    "Hưng",
+    "Hùng",
+    "Ngọc",
+    "Quyên",
+    "Gia",
+    "Khoẻ",
+    "O'Neil",
+    "Lê.",
+    "A-Lăng",
+    "x",
+    "Trần",
+]
 SPACES = [" ", "  ", "\u00a0", "\t", " \u3000 "]
-names_st = st.lists(st.tuples(st.sampled_from(SYLLABLES), st.sampled_from(SPACES)), min_size=0, max_size=5).map(
-    lambda parts: "".join(w + s for w, s in parts))
+names_st = st.lists(
+    st.tuples(st.sampled_from(SYLLABLES), st.sampled_from(SPACES)), min_size=0, max_size=5
+).map(lambda parts: "".join(w + s for w, s in parts))
 
 
 @settings(max_examples=25, deadline=None)
@@ -23,8 +48,12 @@ def test_sql_assembly_equals_domain(values: list[str]) -> None:
     con = duckdb.connect()
     con.register("src", pa.table({"v": values}))
     name_table(con, "SELECT v FROM src", "t")
-    got = {r[0]: r[1:] for r in con.execute(
-        "SELECT value, canonical, name_key, family, middle, given, sorted_key, has_marks FROM t").fetchall()}
+    got = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "SELECT value, canonical, name_key, family, middle, given, sorted_key, has_marks FROM t"
+        ).fetchall()
+    }
     for v in set(values):
         canon = canonical_name(v)
         if not canon:
@@ -32,5 +61,12 @@ def test_sql_assembly_equals_domain(values: list[str]) -> None:
             continue
         parts = split_name(v)
         key = fold_name(v)
-        assert got[v] == (canon, key, parts.family, parts.middle, parts.given, " ".join(sorted(key.split())),
-                          has_diacritics(canon)), v
+        assert got[v] == (
+            canon,
+            key,
+            parts.family,
+            parts.middle,
+            parts.given,
+            " ".join(sorted(key.split())),
+            has_diacritics(canon),
+        ), v

@@ -23,36 +23,133 @@ from vaxlink.domain.names import (
 GRAVE, ACUTE, TILDE, HOOK, DOT = "\u0300", "\u0301", "\u0303", "\u0309", "\u0323"
 TONES = (GRAVE, ACUTE, TILDE, HOOK, DOT)
 
-ONSETS = ("", "b", "c", "ch", "d", "đ", "gh", "h", "k", "kh", "l", "m", "n", "ng", "ngh", "nh",
-          "p", "ph", "r", "s", "t", "th", "tr", "v", "x")
+ONSETS = (
+    "",
+    "b",
+    "c",
+    "ch",
+    "d",
+    "đ",
+    "gh",
+    "h",
+    "k",
+    "kh",
+    "l",
+    "m",
+    "n",
+    "ng",
+    "ngh",
+    "nh",
+    "p",
+    "ph",
+    "r",
+    "s",
+    "t",
+    "th",
+    "tr",
+    "v",
+    "x",
+)
 CODAS = ("c", "ch", "m", "n", "ng", "nh", "p", "t")
 
 # Nucleus → index of the vowel that takes the tone in the traditional style, in an open syllable and
 # before a final consonant (None where the nucleus does not occur that way). Written out by hand from
 # the orthography, independently of the code under test.
 NUCLEI: dict[str, tuple[int | None, int | None]] = {
-    "a": (0, 0), "ă": (None, 0), "â": (None, 0), "e": (0, 0), "ê": (0, 0), "i": (0, 0), "o": (0, 0),
-    "ô": (0, 0), "ơ": (0, 0), "u": (0, 0), "ư": (0, 0), "y": (0, None),
-    "ai": (0, None), "ao": (0, None), "au": (0, None), "ay": (0, None), "âu": (0, None), "ây": (0, None),
-    "eo": (0, None), "êu": (0, None), "ia": (0, None), "iu": (0, None), "oi": (0, None), "ôi": (0, None),
-    "ơi": (0, None), "ua": (0, None), "ui": (0, None), "ưa": (0, None), "ưi": (0, None), "ưu": (0, None),
-    "oa": (0, 1), "oe": (0, 1), "uy": (0, 1), "uê": (1, 1), "uơ": (1, None),
-    "iê": (None, 1), "yê": (None, 1), "uô": (None, 1), "ươ": (None, 1), "oă": (None, 1), "uâ": (None, 1),
-    "iêu": (1, None), "yêu": (1, None), "oai": (1, None), "oay": (1, None), "oeo": (1, None),
-    "uây": (1, None), "uôi": (1, None), "ươi": (1, None), "ươu": (1, None), "uyu": (1, None),
+    "a": (0, 0),
+    "ă": (None, 0),
+    "â": (None, 0),
+    "e": (0, 0),
+    "ê": (0, 0),
+    "i": (0, 0),
+    "o": (0, 0),
+    "ô": (0, 0),
+    "ơ": (0, 0),
+    "u": (0, 0),
+    "ư": (0, 0),
+    "y": (0, None),
+    "ai": (0, None),
+    "ao": (0, None),
+    "au": (0, None),
+    "ay": (0, None),
+    "âu": (0, None),
+    "ây": (0, None),
+    "eo": (0, None),
+    "êu": (0, None),
+    "ia": (0, None),
+    "iu": (0, None),
+    "oi": (0, None),
+    "ôi": (0, None),
+    "ơi": (0, None),
+    "ua": (0, None),
+    "ui": (0, None),
+    "ưa": (0, None),
+    "ưi": (0, None),
+    "ưu": (0, None),
+    "oa": (0, 1),
+    "oe": (0, 1),
+    "uy": (0, 1),
+    "uê": (1, 1),
+    "uơ": (1, None),
+    "iê": (None, 1),
+    "yê": (None, 1),
+    "uô": (None, 1),
+    "ươ": (None, 1),
+    "oă": (None, 1),
+    "uâ": (None, 1),
+    "iêu": (1, None),
+    "yêu": (1, None),
+    "oai": (1, None),
+    "oay": (1, None),
+    "oeo": (1, None),
+    "uây": (1, None),
+    "uôi": (1, None),
+    "ươi": (1, None),
+    "ươu": (1, None),
+    "uyu": (1, None),
     "uyê": (None, 2),
 }
 # After qu- the u is a consonant; after gi- the i is, when another vowel follows.
 QU_NUCLEI: dict[str, tuple[int | None, int | None]] = {
-    "a": (0, 0), "ă": (None, 0), "â": (None, 0), "e": (0, 0), "ê": (0, 0), "y": (0, 0), "ơ": (0, None),
-    "ai": (0, None), "ao": (0, None), "ay": (0, None), "ây": (0, None), "eo": (0, None),
+    "a": (0, 0),
+    "ă": (None, 0),
+    "â": (None, 0),
+    "e": (0, 0),
+    "ê": (0, 0),
+    "y": (0, 0),
+    "ơ": (0, None),
+    "ai": (0, None),
+    "ao": (0, None),
+    "ay": (0, None),
+    "ây": (0, None),
+    "eo": (0, None),
     "yê": (None, 1),
 }
 GI_NUCLEI: dict[str, tuple[int | None, int | None]] = {
-    "a": (0, 0), "ă": (None, 0), "â": (None, 0), "e": (0, 0), "ê": (0, 0), "o": (0, 0), "ô": (0, 0),
-    "ơ": (0, 0), "u": (0, 0), "ư": (0, 0), "ai": (0, None), "ao": (0, None), "au": (0, None),
-    "ay": (0, None), "âu": (0, None), "ây": (0, None), "eo": (0, None), "oi": (0, None), "ôi": (0, None),
-    "ơi": (0, None), "ưa": (0, None), "uô": (None, 1), "ươ": (None, 1), "ươi": (1, None),
+    "a": (0, 0),
+    "ă": (None, 0),
+    "â": (None, 0),
+    "e": (0, 0),
+    "ê": (0, 0),
+    "o": (0, 0),
+    "ô": (0, 0),
+    "ơ": (0, 0),
+    "u": (0, 0),
+    "ư": (0, 0),
+    "ai": (0, None),
+    "ao": (0, None),
+    "au": (0, None),
+    "ay": (0, None),
+    "âu": (0, None),
+    "ây": (0, None),
+    "eo": (0, None),
+    "oi": (0, None),
+    "ôi": (0, None),
+    "ơi": (0, None),
+    "ưa": (0, None),
+    "uô": (None, 1),
+    "ươ": (None, 1),
+    "ươi": (1, None),
 }
 
 
@@ -81,8 +178,14 @@ vietnamese_names = st.lists(
 ).map(" ".join)
 
 anything = st.one_of(
-    st.none(), st.text(), st.integers(), st.floats(allow_nan=True), st.binary(), st.booleans(),
-    st.dates(), st.lists(st.text(max_size=3), max_size=3),
+    st.none(),
+    st.text(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.binary(),
+    st.booleans(),
+    st.dates(),
+    st.lists(st.text(max_size=3), max_size=3),
 )
 
 
@@ -132,8 +235,9 @@ class _NotABool:
         raise TypeError("ambiguous")
 
 
-@pytest.mark.parametrize("value", [None, float("nan"), "", "   \t\n", 12345, 3.5, "...", "1990",
-                                   _Unprintable(), _NotABool()])
+@pytest.mark.parametrize(
+    "value", [None, float("nan"), "", "   \t\n", 12345, 3.5, "...", "1990", _Unprintable(), _NotABool()]
+)
 def test_no_name_gives_empty(value: object) -> None:
     assert canonical_name(value) == ""
     assert fold_name(value) == ""
@@ -161,13 +265,38 @@ def test_new_style_oa_oe_uy_becomes_traditional(onset: str, nucleus: str, tone: 
     assert decomposed.endswith(nucleus[0] + tone + nucleus[1])
 
 
-@pytest.mark.parametrize(("written", "canonical"), [
-    ("Hoà", "Hòa"), ("Thuỷ", "Thủy"), ("Khoẻ", "Khỏe"), ("Huỷ", "Hủy"), ("Thuý", "Thúy"), ("Loè", "Lòe"),
-    ("Hoàng", "Hoàng"), ("Toàn", "Toàn"), ("Huỳnh", "Huỳnh"), ("Khuỷu", "Khuỷu"), ("Ngoài", "Ngoài"),
-    ("Nguyễn", "Nguyễn"), ("Tuấn", "Tuấn"), ("Người", "Người"), ("Thuở", "Thuở"), ("Mùa", "Mùa"),
-    ("Qúy", "Quý"), ("Quý", "Quý"), ("Quỳnh", "Quỳnh"), ("Quả", "Quả"), ("Quyền", "Quyền"),
-    ("Gía", "Giá"), ("Giàu", "Giàu"), ("Giỏi", "Giỏi"), ("Giữa", "Giữa"), ("Gì", "Gì"), ("Gìn", "Gìn"),
-])
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("Hoà", "Hòa"),
+        ("Thuỷ", "Thủy"),
+        ("Khoẻ", "Khỏe"),
+        ("Huỷ", "Hủy"),
+        ("Thuý", "Thúy"),
+        ("Loè", "Lòe"),
+        ("Hoàng", "Hoàng"),
+        ("Toàn", "Toàn"),
+        ("Huỳnh", "Huỳnh"),
+        ("Khuỷu", "Khuỷu"),
+        ("Ngoài", "Ngoài"),
+        ("Nguyễn", "Nguyễn"),
+        ("Tuấn", "Tuấn"),
+        ("Người", "Người"),
+        ("Thuở", "Thuở"),
+        ("Mùa", "Mùa"),
+        ("Qúy", "Quý"),
+        ("Quý", "Quý"),
+        ("Quỳnh", "Quỳnh"),
+        ("Quả", "Quả"),
+        ("Quyền", "Quyền"),
+        ("Gía", "Giá"),
+        ("Giàu", "Giàu"),
+        ("Giỏi", "Giỏi"),
+        ("Giữa", "Giữa"),
+        ("Gì", "Gì"),
+        ("Gìn", "Gìn"),
+    ],
+)
 def test_traditional_tone_placement(written: str, canonical: str) -> None:
     assert canonical_name(written) == canonical
     assert canonical_name(unicodedata.normalize("NFD", written)) == canonical
@@ -189,9 +318,7 @@ def test_foreign_words_keep_their_marks() -> None:
 def test_case_and_spacing_do_not_matter(name: str, data: st.DataObject) -> None:
     spaces = st.sampled_from([" ", "  ", "\t", "\u00a0", "\n", " , ", ". "])
     words = name.split(" ")
-    recased = [
-        "".join(c.upper() if data.draw(st.booleans()) else c.lower() for c in w) for w in words
-    ]
+    recased = ["".join(c.upper() if data.draw(st.booleans()) else c.lower() for c in w) for w in words]
     messy = data.draw(spaces) + "".join(w + data.draw(spaces) for w in recased)
     assert canonical_name(messy) == canonical_name(name)
     assert fold_name(messy) == fold_name(name)
@@ -203,15 +330,18 @@ def test_fold_of_vietnamese_is_ascii_letters_and_spaces(name: str) -> None:
     assert not has_diacritics(fold_name(name))
 
 
-@pytest.mark.parametrize(("written", "canonical"), [
-    ("NGUYỄN thị  thu hà", "Nguyễn Thị Thu Hà"),
-    ("  nguyễn   văn AN ", "Nguyễn Văn An"),
-    ("Nguyễn.Văn, An", "Nguyễn Văn An"),
-    ("Trần Văn An 2", "Trần Văn An"),
-    ("Lê-Thị Hoa", "Lê Thị Hoa"),
-    ("ĐẶNG VĂN ĐỨC", "Đặng Văn Đức"),
-    ("Ngu\u00adyễn Văn An", "Nguyễn Văn An"),
-])
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("NGUYỄN thị  thu hà", "Nguyễn Thị Thu Hà"),
+        ("  nguyễn   văn AN ", "Nguyễn Văn An"),
+        ("Nguyễn.Văn, An", "Nguyễn Văn An"),
+        ("Trần Văn An 2", "Trần Văn An"),
+        ("Lê-Thị Hoa", "Lê Thị Hoa"),
+        ("ĐẶNG VĂN ĐỨC", "Đặng Văn Đức"),
+        ("Ngu\u00adyễn Văn An", "Nguyễn Văn An"),
+    ],
+)
 def test_canonical_examples(written: str, canonical: str) -> None:
     assert canonical_name(written) == canonical
 
@@ -219,14 +349,17 @@ def test_canonical_examples(written: str, canonical: str) -> None:
 # --- folding (the domain's list of differences that are not another person) ----------------------
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    ("Nguyễn Thị Thu Hà", "nguyen thi thu ha"),
-    ("Nguyễn Văn An", "NGUYEN VAN AN"),
-    ("Đặng Văn Đức", "Dang Van Duc"),
-    ("đỗ thị hoà", "DO THI HOA"),
-    ("Trần Thị Thuỷ", "Tran Thi Thuy"),
-    (unicodedata.normalize("NFD", "Phạm Thị Khoẻ"), "Pham Thi Khoe"),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Nguyễn Thị Thu Hà", "nguyen thi thu ha"),
+        ("Nguyễn Văn An", "NGUYEN VAN AN"),
+        ("Đặng Văn Đức", "Dang Van Duc"),
+        ("đỗ thị hoà", "DO THI HOA"),
+        ("Trần Thị Thuỷ", "Tran Thi Thuy"),
+        (unicodedata.normalize("NFD", "Phạm Thị Khoẻ"), "Pham Thi Khoe"),
+    ],
+)
 def test_fold_examples(a: str, b: str) -> None:
     assert fold_name(a) == fold_name(b) == b.lower()
 
@@ -236,14 +369,17 @@ def test_fold_removes_d_stroke_which_accent_stripping_keeps() -> None:
     assert fold_name("Đinh Đức") == "dinh duc"
 
 
-@pytest.mark.parametrize(("a", "b", "equal"), [
-    ("Nguyễn Thị Hoà", "NGUYỄN  THỊ HÒA", True),
-    (unicodedata.normalize("NFD", "Lê Thuỷ"), "Lê Thủy", True),
-    ("Lê Thủy", "Le Thuy", False),  # the same key, but not the same spelling
-    ("Nguyễn Văn An", "Nguyễn Văn Anh", False),
-    (None, None, False),
-    ("", "  ", False),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "equal"),
+    [
+        ("Nguyễn Thị Hoà", "NGUYỄN  THỊ HÒA", True),
+        (unicodedata.normalize("NFD", "Lê Thuỷ"), "Lê Thủy", True),
+        ("Lê Thủy", "Le Thuy", False),  # the same key, but not the same spelling
+        ("Nguyễn Văn An", "Nguyễn Văn Anh", False),
+        (None, None, False),
+        ("", "  ", False),
+    ],
+)
 def test_name_variants_equal(a: object, b: object, equal: bool) -> None:
     assert name_variants_equal(a, b) is equal
     assert name_variants_equal(b, a) is equal
@@ -260,14 +396,17 @@ def test_has_diacritics() -> None:
 # --- parts and order ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "parts"), [
-    ("Nguyễn Thị Thu Hà", NameParts("Nguyễn", "Thị Thu", "Hà")),
-    ("nguyễn văn an", NameParts("Nguyễn", "Văn", "An")),
-    ("Lê Hoà", NameParts("Lê", "", "Hòa")),
-    ("Tôn Nữ Thị Hoàng Oanh", NameParts("Tôn", "Nữ Thị Hoàng", "Oanh")),
-    ("Hoà", NameParts("", "", "Hòa")),
-    (None, NameParts("", "", "")),
-])
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("Nguyễn Thị Thu Hà", NameParts("Nguyễn", "Thị Thu", "Hà")),
+        ("nguyễn văn an", NameParts("Nguyễn", "Văn", "An")),
+        ("Lê Hoà", NameParts("Lê", "", "Hòa")),
+        ("Tôn Nữ Thị Hoàng Oanh", NameParts("Tôn", "Nữ Thị Hoàng", "Oanh")),
+        ("Hoà", NameParts("", "", "Hòa")),
+        (None, NameParts("", "", "")),
+    ],
+)
 def test_split_name(text: object, parts: NameParts) -> None:
     assert split_name(text) == parts
 
@@ -283,20 +422,39 @@ def test_common_family_names_are_canonical_and_distinct() -> None:
     assert len(set(COMMON_FAMILY_NAMES)) == len(COMMON_FAMILY_NAMES)
     for family in COMMON_FAMILY_NAMES:
         assert canonical_name(family) == family
-    for family in ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi",
-                   "Đỗ", "Hồ", "Ngô", "Dương", "Lý"):
+    for family in (
+        "Nguyễn",
+        "Trần",
+        "Lê",
+        "Phạm",
+        "Hoàng",
+        "Huỳnh",
+        "Phan",
+        "Vũ",
+        "Võ",
+        "Đặng",
+        "Bùi",
+        "Đỗ",
+        "Hồ",
+        "Ngô",
+        "Dương",
+        "Lý",
+    ):
         assert family in COMMON_FAMILY_NAMES
 
 
-@pytest.mark.parametrize(("text", "given_first"), [
-    ("Thu Hà Nguyễn", True),
-    ("An Nguyen", True),
-    ("Văn An Trần", True),
-    ("Nguyễn Thị Mai", False),  # Mai is a family name too, but the name starts with Nguyễn
-    ("Nguyễn Văn An", False),
-    ("Hùng Lệ", False),  # Lệ is a given name; only "Le" without marks may be Lê
-    ("Lê", False),
-    ("", False),
-])
+@pytest.mark.parametrize(
+    ("text", "given_first"),
+    [
+        ("Thu Hà Nguyễn", True),
+        ("An Nguyen", True),
+        ("Văn An Trần", True),
+        ("Nguyễn Thị Mai", False),  # Mai is a family name too, but the name starts with Nguyễn
+        ("Nguyễn Văn An", False),
+        ("Hùng Lệ", False),  # Lệ is a given name; only "Le" without marks may be Lê
+        ("Lê", False),
+        ("", False),
+    ],
+)
 def test_looks_given_first(text: str, given_first: bool) -> None:
     assert looks_given_first(text) is given_first

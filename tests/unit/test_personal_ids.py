@@ -39,7 +39,6 @@ birth_years = st.integers(1900, TODAY.year)
 serials = st.integers(0, 999_999)
 
 
-
 class _Unprintable:
     def __str__(self) -> str:
         raise RuntimeError("no text")
@@ -47,10 +46,26 @@ class _Unprintable:
 
 # Anything a spreadsheet or data frame cell can hold, and some things it cannot.
 odd_objects = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.decimals(), st.fractions(), st.complex_numbers(),
-    st.text(), st.binary(), st.dates(), st.datetimes(), st.times(), st.timedeltas(), st.uuids(),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
-    st.builds(object), st.just(NotImplemented), st.just(...), st.builds(_Unprintable),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.decimals(),
+    st.fractions(),
+    st.complex_numbers(),
+    st.text(),
+    st.binary(),
+    st.dates(),
+    st.datetimes(),
+    st.times(),
+    st.timedeltas(),
+    st.uuids(),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+    st.builds(object),
+    st.just(NotImplemented),
+    st.just(...),
+    st.builds(_Unprintable),
 )
 
 
@@ -93,8 +108,13 @@ def test_unknown_places(place):
 def test_the_example_from_the_domain_notes_decodes():
     pid = parse("077090001234")
     assert pid == PersonalId(
-        number="077090001234", place_code="077", sex=Sex.MALE, birth_year=1990, serial="001234",
-        born_abroad=False, province_code="77",
+        number="077090001234",
+        place_code="077",
+        sex=Sex.MALE,
+        birth_year=1990,
+        serial="001234",
+        born_abroad=False,
+        province_code="77",
     )
     assert str(pid) == "077090001234"
 
@@ -117,8 +137,17 @@ def test_later_centuries_decode_once_they_are_not_in_the_future(g, century):
     assert pid.sex is (Sex.MALE if g % 2 == 0 else Sex.FEMALE)
 
 
-@pytest.mark.parametrize("text", ["077 090 001 234", "077.090.001.234", "077-090-001-234", " 077090001234\n",
-                                  "0770\t9000 1234", "077\u00a0090\u00a0001\u00a0234"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "077 090 001 234",
+        "077.090.001.234",
+        "077-090-001-234",
+        " 077090001234\n",
+        "0770\t9000 1234",
+        "077\u00a0090\u00a0001\u00a0234",
+    ],
+)
 def test_spaces_dots_and_dashes_between_digits_are_ignored(text):
     pid = parse(text)
     assert isinstance(pid, PersonalId)
@@ -134,8 +163,10 @@ def test_births_registered_abroad_have_no_province(place):
     assert pid.province_name is None
 
 
-@pytest.mark.parametrize(("text", "fragment"), [("077090001234", "Bà Rịa"), ("079090001234", "Hồ Chí Minh"),
-                                                 ("001090001234", "Hà Nội")])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [("077090001234", "Bà Rịa"), ("079090001234", "Hồ Chí Minh"), ("001090001234", "Hà Nội")],
+)
 def test_province_name_reads_the_pre_2025_table(text, fragment):
     pid = parse(text)
     assert isinstance(pid, PersonalId)
@@ -210,8 +241,15 @@ def test_any_other_prefix_is_an_unknown_place(place, rest):
 
 @pytest.mark.parametrize(
     ("sex", "year", "g"),
-    [(Sex.MALE, 1900, 0), (Sex.FEMALE, 1999, 1), (Sex.MALE, 2000, 2), (Sex.FEMALE, 2099, 3),
-     (Sex.MALE, 2100, 4), (Sex.FEMALE, 2250, 7), (Sex.MALE, 2399, 8)],
+    [
+        (Sex.MALE, 1900, 0),
+        (Sex.FEMALE, 1999, 1),
+        (Sex.MALE, 2000, 2),
+        (Sex.FEMALE, 2099, 3),
+        (Sex.MALE, 2100, 4),
+        (Sex.FEMALE, 2250, 7),
+        (Sex.MALE, 2399, 8),
+    ],
 )
 def test_century_digit(sex, year, g):
     assert century_digit(sex, year) == g
@@ -230,9 +268,19 @@ def test_compose_the_example():
 
 @pytest.mark.parametrize(
     ("place", "year", "serial"),
-    [("77", 1990, 1), ("097", 1990, 1), ("abc", 1990, 1), ("077", 1899, 1), ("077", 2400, 1),
-     ("077", 1990, -1), ("077", 1990, 1_000_000), ("077", 1990, "12345"), ("077", 1990, "12345a"),
-     ("077", 1990, True), ("077", 1990, 1.0)],
+    [
+        ("77", 1990, 1),
+        ("097", 1990, 1),
+        ("abc", 1990, 1),
+        ("077", 1899, 1),
+        ("077", 2400, 1),
+        ("077", 1990, -1),
+        ("077", 1990, 1_000_000),
+        ("077", 1990, "12345"),
+        ("077", 1990, "12345a"),
+        ("077", 1990, True),
+        ("077", 1990, 1.0),
+    ],
 )
 def test_compose_rejects_impossible_parts(place, year, serial):
     with pytest.raises(ValueError):
@@ -407,8 +455,13 @@ def test_a_number_that_went_through_a_spreadsheet_comes_back(place, sex, year, s
     number = compose_personal_id(place, sex, year, serial)
     assume(len(set(number)) > 1)
     as_number = IdKind.LOST_ZERO if number.startswith("0") else IdKind.PERSONAL_ID
-    cells = [(number, IdKind.PERSONAL_ID), (int(number), as_number), (float(int(number)), as_number),
-             (f"{int(number)}.0", as_number), (Decimal(int(number)), as_number)]
+    cells = [
+        (number, IdKind.PERSONAL_ID),
+        (int(number), as_number),
+        (float(int(number)), as_number),
+        (f"{int(number)}.0", as_number),
+        (Decimal(int(number)), as_number),
+    ]
     for cell, kind in cells:
         result = read(cell)
         assert (result.kind, result.digits) == (kind, number)

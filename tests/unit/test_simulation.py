@@ -36,14 +36,12 @@ def read(path: Path) -> list[Row]:
     else:
         names = pacsv.read_csv(path).column_names
         table = pacsv.read_csv(
-            path, convert_options=pacsv.ConvertOptions(
+            path,
+            convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True
             ),
         )
-    return [
-        {k: (None if v is None else str(v)) for k, v in row.items()}
-        for row in table.to_pylist()
-    ]
+    return [{k: (None if v is None else str(v)) for k, v in row.items()} for row in table.to_pylist()]
 
 
 class Province:
@@ -108,7 +106,10 @@ def test_register_rows_are_well_formed(province: Province) -> None:
             assert dob.year < 1955
         else:
             assert len(r["date_of_birth"]) == 10
-        assert unicodedata.is_normalized("NFC", r["full_name"]) and canonical_name(r["full_name"]) == r["full_name"]
+        assert (
+            unicodedata.is_normalized("NFC", r["full_name"])
+            and canonical_name(r["full_name"]) == r["full_name"]
+        )
         assert r["phone"] is None or (len(r["phone"]) == 10 and r["phone"].startswith("0"))
         assert r["address"] and r["household_id"]
     assert 0 < year_only < 0.002 * len(province.register)
@@ -255,7 +256,11 @@ def test_each_error_is_visible_in_the_record(province: Province) -> None:
                 assert (name == c["full_name"]) == ("name_tone_placement" not in errs)
         if "name_middle_dropped" in errs and not errs & {"name_given_first"}:
             assert len(name.split()) < len(c["full_name"].split())
-        if "name_given_first" in errs and not errs & {"name_typo", "name_no_diacritics", "name_middle_dropped"}:
+        if "name_given_first" in errs and not errs & {
+            "name_typo",
+            "name_no_diacritics",
+            "name_middle_dropped",
+        }:
             words = canonical_name(name).split()
             assert words[0] == c["full_name"].split()[-1] and words[1] == c["full_name"].split()[0]
 
@@ -267,7 +272,10 @@ def test_each_error_is_visible_in_the_record(province: Province) -> None:
         elif "dob_day_month_swapped" in errs:
             assert dob.iso() == f"{registered[:4]}-{registered[8:10]}-{registered[5:7]}"
         elif "dob_digit" in errs:
-            assert dob.iso() != registered and sum(a != b for a, b in zip(dob.iso(), registered, strict=True)) == 1
+            assert (
+                dob.iso() != registered
+                and sum(a != b for a, b in zip(dob.iso(), registered, strict=True)) == 1
+            )
         elif "dob_placeholder" in errs:
             assert dob.iso() == f"{registered}-01-01"
         elif len(registered) == 10:

@@ -21,8 +21,11 @@ from vaxlink.domain.vaccines import (
 )
 
 VALUE_SET_FILES = (
-    "vaccine-medicinal-product.json", "vaccine-mah-manf.json", "vaccine-prophylaxis.json",
-    "disease-agent-targeted.json", "vaccine-encoding-instructions.json",
+    "vaccine-medicinal-product.json",
+    "vaccine-mah-manf.json",
+    "vaccine-prophylaxis.json",
+    "disease-agent-targeted.json",
+    "vaccine-encoding-instructions.json",
 )
 SHARED_VALUE_SETS = Path("/work/shared/conformance/dcc-valuesets")
 
@@ -40,20 +43,41 @@ DISEASES = _value_set("disease-agent-targeted.json")
 INSTRUCTIONS = {v["vaccine-code"]: v for v in _value_set("vaccine-encoding-instructions.json").values()}
 
 ALIASES = {
-    "Vero Cell": "BBIBP-CorV", "Sinopharm (Vero Cell)": "BBIBP-CorV", "Vero-Cell": "BBIBP-CorV",
-    "Sinopharm": "BBIBP-CorV", "BBIBP-CorV": "BBIBP-CorV", "Vắc xin Vero Cell": "BBIBP-CorV",
-    "Pfizer": "EU/1/20/1528", "Pfizer-BioNTech": "EU/1/20/1528", "Comirnaty": "EU/1/20/1528",
+    "Vero Cell": "BBIBP-CorV",
+    "Sinopharm (Vero Cell)": "BBIBP-CorV",
+    "Vero-Cell": "BBIBP-CorV",
+    "Sinopharm": "BBIBP-CorV",
+    "BBIBP-CorV": "BBIBP-CorV",
+    "Vắc xin Vero Cell": "BBIBP-CorV",
+    "Pfizer": "EU/1/20/1528",
+    "Pfizer-BioNTech": "EU/1/20/1528",
+    "Comirnaty": "EU/1/20/1528",
     "Pfizer BioNTech (Comirnaty)": "EU/1/20/1528",
-    "AZ": "EU/1/21/1529", "AstraZeneca": "EU/1/21/1529", "Vaxzevria": "EU/1/21/1529",
-    "Vắc xin AstraZeneca": "EU/1/21/1529", "Vắc xin phòng COVID-19 AstraZeneca": "EU/1/21/1529",
-    "Gam-COVID-Vac": "Sputnik-V", "Sputnik V": "Sputnik-V", "Sputnik-V": "Sputnik-V",
+    "AZ": "EU/1/21/1529",
+    "AstraZeneca": "EU/1/21/1529",
+    "Vaxzevria": "EU/1/21/1529",
+    "Vắc xin AstraZeneca": "EU/1/21/1529",
+    "Vắc xin phòng COVID-19 AstraZeneca": "EU/1/21/1529",
+    "Gam-COVID-Vac": "Sputnik-V",
+    "Sputnik V": "Sputnik-V",
+    "Sputnik-V": "Sputnik-V",
     "Sputnik Light": "Sputnik-Light",
-    "Janssen": "EU/1/20/1525", "J&J": "EU/1/20/1525", "Johnson & Johnson": "EU/1/20/1525",
+    "Janssen": "EU/1/20/1525",
+    "J&J": "EU/1/20/1525",
+    "Johnson & Johnson": "EU/1/20/1525",
     "Jcovden": "EU/1/20/1525",
-    "Moderna": "EU/1/20/1507", "Spikevax": "EU/1/20/1507",
-    "Abdala": "Abdala", "Hayat-Vax": "Hayat-Vax", "Hayat-Vax (Vero Cell)": "Hayat-Vax",
-    "Covaxin": "Covaxin", "CoronaVac": "CoronaVac", "Sinovac": "CoronaVac", "Covishield": "Covishield",
-    "EU/1/21/1529": "EU/1/21/1529", "EU/1/20/1528": "EU/1/20/1528", "EU/1/20/1507": "EU/1/20/1507",
+    "Moderna": "EU/1/20/1507",
+    "Spikevax": "EU/1/20/1507",
+    "Abdala": "Abdala",
+    "Hayat-Vax": "Hayat-Vax",
+    "Hayat-Vax (Vero Cell)": "Hayat-Vax",
+    "Covaxin": "Covaxin",
+    "CoronaVac": "CoronaVac",
+    "Sinovac": "CoronaVac",
+    "Covishield": "Covishield",
+    "EU/1/21/1529": "EU/1/21/1529",
+    "EU/1/20/1528": "EU/1/20/1528",
+    "EU/1/20/1507": "EU/1/20/1507",
     "EU/1/20/1525": "EU/1/20/1525",
 }
 
@@ -86,15 +110,35 @@ def test_disease_agent_targeted_is_covid_19() -> None:
 
 def test_the_vaccines_used_in_vietnam_are_there() -> None:
     codes = {v.code for v in VACCINES}
-    assert {"EU/1/21/1529", "EU/1/20/1528", "EU/1/20/1507", "EU/1/20/1525", "BBIBP-CorV", "Sputnik-V",
-            "Abdala", "Hayat-Vax", "Covaxin", "CoronaVac"} <= codes
+    assert {
+        "EU/1/21/1529",
+        "EU/1/20/1528",
+        "EU/1/20/1507",
+        "EU/1/20/1525",
+        "BBIBP-CorV",
+        "Sputnik-V",
+        "Abdala",
+        "Hayat-Vax",
+        "Covaxin",
+        "CoronaVac",
+    } <= codes
     assert len(codes) == len(VACCINES)
 
 
-@pytest.mark.parametrize(("code", "doses"), [
-    ("EU/1/20/1525", 1), ("Sputnik-Light", 1), ("Abdala", 3), ("EU/1/21/1529", 2), ("EU/1/20/1528", 2),
-    ("EU/1/20/1507", 2), ("BBIBP-CorV", 2), ("Sputnik-V", 2), ("Hayat-Vax", 2),
-])
+@pytest.mark.parametrize(
+    ("code", "doses"),
+    [
+        ("EU/1/20/1525", 1),
+        ("Sputnik-Light", 1),
+        ("Abdala", 3),
+        ("EU/1/21/1529", 2),
+        ("EU/1/20/1528", 2),
+        ("EU/1/20/1507", 2),
+        ("BBIBP-CorV", 2),
+        ("Sputnik-V", 2),
+        ("Hayat-Vax", 2),
+    ],
+)
 def test_primary_series(code: str, doses: int) -> None:
     vaccine = vaccine_by_code(code)
     assert vaccine is not None and vaccine.primary_doses == doses
@@ -123,10 +167,25 @@ def test_every_declared_alias_resolves_to_its_vaccine(vaccine: Vaccine) -> None:
         assert resolve_vaccine(text) is vaccine, text
 
 
-@pytest.mark.parametrize("text", [
-    None, "", "   ", "Unknown", "Vắc xin", "COVID-19", "Sputnik", "Nuvaxovid", "EU/1/21/1618", "123",
-    "Pfizer + Moderna", "AstraZeneca hoặc Pfizer", float("nan"), 1528,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,
+        "",
+        "   ",
+        "Unknown",
+        "Vắc xin",
+        "COVID-19",
+        "Sputnik",
+        "Nuvaxovid",
+        "EU/1/21/1618",
+        "123",
+        "Pfizer + Moderna",
+        "AstraZeneca hoặc Pfizer",
+        float("nan"),
+        1528,
+    ],
+)
 def test_unknown_or_ambiguous_names_give_none(text: object) -> None:
     assert resolve_vaccine(text) is None
 

@@ -70,21 +70,22 @@ def db_upgrade() -> None:
 @registry_app.command("import")
 def registry_import(
     file: Annotated[Path, typer.Argument(help="CSV, Parquet hoặc XLSX / CSV, Parquet or XLSX")],
-    units: Annotated[Structure, typer.Option(help="Cấu trúc mã đơn vị / unit code structure")] = Structure.LEGACY,
+    units: Annotated[
+        Structure, typer.Option(help="Cấu trúc mã đơn vị / unit code structure")
+    ] = Structure.LEGACY,
     rejects: Annotated[Path | None, typer.Option(help="Tệp dòng bị loại / rejected rows file")] = None,
 ) -> None:
     """Nạp hoặc cập nhật công dân / load or update citizens from a register snapshot."""
     from vaxlink.cli.progress import progress_bar
     from vaxlink.services.reconcile import reexamine_after_import
     from vaxlink.services.registry_import import REASONS, import_register
-    from vaxlink.services.schema import open_database
+    from vaxlink.services.schema import database
     from vaxlink.storage.db import transaction
 
     s = settings()
 
     def body():  # type: ignore[no-untyped-def]
-        engine = open_database(s)
-        with progress_bar(err) as bar, transaction(engine) as session:
+        with database(s) as engine, progress_bar(err) as bar, transaction(engine) as session:
             r = import_register(session, s, file, units=units, rejects_path=rejects, progress=bar)
             again = None
             if r.imported or r.updated:
@@ -95,9 +96,13 @@ def registry_import(
     t = Table(title=f"Nhập sổ đăng ký / register import #{r.import_id}: {file.name}")
     t.add_column("Kết quả / outcome")
     t.add_column("Số dòng / rows", justify="right")
-    for label, n in (("mới / imported", r.imported), ("cập nhật / updated", r.updated),
-                     ("không đổi / unchanged", r.unchanged), ("bị loại / rejected", r.rejected),
-                     ("tổng / total", r.rows)):
+    for label, n in (
+        ("mới / imported", r.imported),
+        ("cập nhật / updated", r.updated),
+        ("không đổi / unchanged", r.unchanged),
+        ("bị loại / rejected", r.rejected),
+        ("tổng / total", r.rows),
+    ):
         t.add_row(label, f"{n:,}")
     console.print(t)
     if r.rejected:
@@ -106,34 +111,42 @@ def registry_import(
             console.print(f"  {n:>8,}  {code}: {vi} / {en}")
         console.print(f"Dòng bị loại / rejected rows: {r.rejects_file}")
     if again is not None and again.records:
-        console.print(f"Đối soát lại / re-examined {again.records:,} bản ghi / records: "
-                      + " · ".join(f"{k} {v:,}" for k, v in sorted(again.outcomes.items())))
+        console.print(
+            f"Đối soát lại / re-examined {again.records:,} bản ghi / records: "
+            + " · ".join(f"{k} {v:,}" for k, v in sorted(again.outcomes.items()))
+        )
 
 
 OUTCOME_LABELS = {
-    "linked": "tự động gắn / linked", "review": "chờ xác minh / review", "unmatched": "không tìm thấy / unmatched",
-    "rejected": "bị loại / rejected", "superseded": "bị thay bởi bản sau / superseded",
+    "linked": "tự động gắn / linked",
+    "review": "chờ xác minh / review",
+    "unmatched": "không tìm thấy / unmatched",
+    "rejected": "bị loại / rejected",
+    "superseded": "bị thay bởi bản sau / superseded",
 }
 
 
 @doses_app.command("ingest")
 def doses_ingest(
-    file: Annotated[Path, typer.Argument(help="CSV, XLSX, JSON Lines hoặc FHIR JSON / CSV, XLSX, JSON Lines or FHIR")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV, XLSX, JSON Lines hoặc FHIR JSON / CSV, XLSX, JSON Lines or FHIR")
+    ],
     source: Annotated[str, typer.Option(help="Nguồn dữ liệu / source system name")] = "default",
-    answer: Annotated[Path | None, typer.Option(help="Ghi trả lời cho y tế / write health's answer (.csv/.xlsx)")] = None,
+    answer: Annotated[
+        Path | None, typer.Option(help="Ghi trả lời cho y tế / write health's answer (.csv/.xlsx)")
+    ] = None,
 ) -> None:
     """Nạp, kiểm tra và đối soát một lô / stage, validate and reconcile a batch."""
     from vaxlink.cli.progress import progress_bar
     from vaxlink.services.answers import export_answer
     from vaxlink.services.dose_ingest import REASONS, ingest_batch
-    from vaxlink.services.schema import open_database
+    from vaxlink.services.schema import database
     from vaxlink.storage.db import transaction
 
     s = settings()
 
     def body():  # type: ignore[no-untyped-def]
-        engine = open_database(s)
-        with progress_bar(err) as bar, transaction(engine) as session:
+        with database(s) as engine, progress_bar(err) as bar, transaction(engine) as session:
             r = ingest_batch(session, s, file, source=source, progress=bar)
             if answer is not None:
                 export_answer(session.connection(), r.batch_id, answer)
@@ -141,7 +154,9 @@ def doses_ingest(
 
     r = run(body)
     if r.already_ingested:
-        console.print(f"Lô này đã được nạp (#{r.batch_id}), không thay đổi gì / batch already ingested, nothing changed")
+        console.print(
+            f"Lô này đã được nạp (#{r.batch_id}), không thay đổi gì / batch already ingested, nothing changed"
+        )
     t = Table(title=f"Lô / batch #{r.batch_id} ({r.source}): {file.name}")
     t.add_column("Kết quả / outcome")
     t.add_column("Số dòng / rows", justify="right")
@@ -153,8 +168,10 @@ def doses_ingest(
         vi, en = REASONS.get(code, (code, code))
         console.print(f"  {n:>8,}  {code}: {vi} / {en}")
     if r.unknown_vaccines:
-        console.print("Tên vắc xin không xác định / unknown vaccine names: "
-                      + ", ".join(f"{k} ({v:,})" for k, v in r.unknown_vaccines.items()))
+        console.print(
+            "Tên vắc xin không xác định / unknown vaccine names: "
+            + ", ".join(f"{k} ({v:,})" for k, v in r.unknown_vaccines.items())
+        )
     if answer is not None:
         console.print(f"Trả lời cho y tế / answer for health: {answer}")
 
@@ -166,13 +183,12 @@ def reconcile_export(
 ) -> None:
     """Ghi kết quả đối soát / write the reconciliation result (one row per record)."""
     from vaxlink.services.answers import export_results
-    from vaxlink.services.schema import open_database
+    from vaxlink.services.schema import database
 
     s = settings()
 
     def body() -> int:
-        engine = open_database(s)
-        with engine.connect() as conn:
+        with database(s) as engine, engine.connect() as conn:
             return export_results(conn, out, source=source)
 
     n = run(body)
@@ -197,14 +213,22 @@ def simulate_cmd(
 
     def body():  # type: ignore[no-untyped-def]
         with progress_bar(err) as bar:
-            return simulate(out, province=province, citizens=citizens, seed=seed,
-                            errors=ErrorRates().scaled(error_scale), file_format=file_format,
-                            progress=lambda stage, frac: bar("simulate", round(frac * 100), 100))
+            return simulate(
+                out,
+                province=province,
+                citizens=citizens,
+                seed=seed,
+                errors=ErrorRates().scaled(error_scale),
+                file_format=file_format,
+                progress=lambda stage, frac: bar("simulate", round(frac * 100), 100),
+            )
 
     r = run(body)
-    console.print(f"Công dân / citizens: {r.citizens:,} · bản ghi mũi tiêm / dose records: {r.dose_records:,} · "
-                  f"người không có trong sổ / persons absent from the register: {r.absent_persons:,} · "
-                  f"{r.seconds:.1f} s")
+    console.print(
+        f"Công dân / citizens: {r.citizens:,} · bản ghi mũi tiêm / dose records: {r.dose_records:,} · "
+        f"người không có trong sổ / persons absent from the register: {r.absent_persons:,} · "
+        f"{r.seconds:.1f} s"
+    )
     for name, path in r.files.items():
         console.print(f"  {name}: {path}")
 
@@ -212,7 +236,9 @@ def simulate_cmd(
 @app.command("demo")
 def demo(
     citizens: Annotated[int, typer.Option(min=100, help="Quy mô mô phỏng / simulated citizens")] = 20_000,
-    workdir: Annotated[Path, typer.Option(help="Thư mục làm việc / working directory")] = Path("vaxlink-demo"),
+    workdir: Annotated[Path, typer.Option(help="Thư mục làm việc / working directory")] = Path(
+        "vaxlink-demo"
+    ),
     seed: Annotated[int, typer.Option()] = 1,
 ) -> None:
     """Chạy toàn bộ quy trình trên CSDL nhúng / the whole flow on the embedded database."""

@@ -34,8 +34,13 @@ class Callback(Protocol):
 
 @contextmanager
 def progress_bar(console: Console) -> Iterator[Callback]:
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as bar:
         tasks: dict[str, TaskID] = {}
 

@@ -83,27 +83,29 @@ class LoadReport:
 # the last merges of the 2023-2025 rearrangement, while the table starts from the units of 30 June 2025;
 # those checked (Sơn La, Resolution 1280/NQ-UBTVQH15) were merged into a neighbour in that round, and
 # several share a name with a unit the table lists under another code. Value: the legacy name.
-LEGACY_WARDS_NOT_IN_CONVERSION: Mapping[str, str] = MappingProxyType({
-    "03751": "Xã Chiềng Ly",
-    "03898": "Thị trấn Phù Yên",
-    "03913": "Xã Huy Bắc",
-    "03988": "Xã Tân Hợp",
-    "03991": "Xã Qui Hướng",
-    "04003": "Xã Tà Lai",
-    "04060": "Thị trấn Yên Châu",
-    "07693": "Xã Tân An",
-    "07732": "Xã Nham Sơn",
-    "07744": "Xã Thắng Cương",
-    "16387": "Xã Đông Khê",
-    "16411": "Xã Đông Xuân",
-    "18448": "Xã Bình Lộc",
-    "20176": "Xã Hương Hòa",
-    "20674": "Xã Quế Phước",
-    "25102": "Xã Đạ M'ri",
-    "25174": "Xã Mỹ Lâm",
-    "25177": "Xã Tư Nghĩa",
-    "25186": "Xã Phù Mỹ",
-})
+LEGACY_WARDS_NOT_IN_CONVERSION: Mapping[str, str] = MappingProxyType(
+    {
+        "03751": "Xã Chiềng Ly",
+        "03898": "Thị trấn Phù Yên",
+        "03913": "Xã Huy Bắc",
+        "03988": "Xã Tân Hợp",
+        "03991": "Xã Qui Hướng",
+        "04003": "Xã Tà Lai",
+        "04060": "Thị trấn Yên Châu",
+        "07693": "Xã Tân An",
+        "07732": "Xã Nham Sơn",
+        "07744": "Xã Thắng Cương",
+        "16387": "Xã Đông Khê",
+        "16411": "Xã Đông Xuân",
+        "18448": "Xã Bình Lộc",
+        "20176": "Xã Hương Hòa",
+        "20674": "Xã Quế Phước",
+        "25102": "Xã Đạ M'ri",
+        "25174": "Xã Mỹ Lâm",
+        "25177": "Xã Tư Nghĩa",
+        "25186": "Xã Phù Mỹ",
+    }
+)
 
 # Wards of the new Thị xã Mộc Châu (created in the same rearrangement): the table converts them, the
 # legacy list predates them.
@@ -112,21 +114,31 @@ CONVERSION_CODES_NOT_IN_LEGACY: frozenset[str] = frozenset({"03980", "03983", "0
 # Rows of the conversion table whose old code contradicts its own old name: the code belongs to another
 # ward (whose correct rows are also in the table) or to no legacy ward at all, while the name is exactly
 # one legacy ward of the row's district. Keyed by (code as published, old name as published).
-_OLD_CODE_CORRECTIONS: Mapping[tuple[str, str], str] = MappingProxyType({
-    ("00553", "Xã Đặng Xá"): "00556",
-    ("01615", "Xã Mỹ Hưng"): "01651",
-    ("02485", "Xã Phú Thịnh"): "02482",
-    ("26929", "Phường 14"): "26935",
-    ("26953", "Phường 19"): "26959",
-    ("27076", "Phường 15"): "27067",
-    ("27226", "Phường 11"): "27217",
-    ("27232", "Phường 10"): "27223",
-    ("27367", "Phường 2"): "27361",
-    ("27373", "Phường 1"): "27379",
-})
+_OLD_CODE_CORRECTIONS: Mapping[tuple[str, str], str] = MappingProxyType(
+    {
+        ("00553", "Xã Đặng Xá"): "00556",
+        ("01615", "Xã Mỹ Hưng"): "01651",
+        ("02485", "Xã Phú Thịnh"): "02482",
+        ("26929", "Phường 14"): "26935",
+        ("26953", "Phường 19"): "26959",
+        ("27076", "Phường 15"): "27067",
+        ("27226", "Phường 11"): "27217",
+        ("27232", "Phường 10"): "27223",
+        ("27367", "Phường 2"): "27361",
+        ("27373", "Phường 1"): "27379",
+    }
+)
 
 _KINDS: tuple[str, ...] = (
-    "Thành phố", "Thị trấn", "Thị xã", "Đặc khu", "Phường", "Quận", "Huyện", "Tỉnh", "Xã",
+    "Thành phố",
+    "Thị trấn",
+    "Thị xã",
+    "Đặc khu",
+    "Phường",
+    "Quận",
+    "Huyện",
+    "Tỉnh",
+    "Xã",
 )
 _KIND_BY_LOWER: Mapping[str, str] = MappingProxyType({k.lower(): k for k in _KINDS})
 
@@ -314,13 +326,13 @@ def _kind_and_name(raw_name: str, fallback_kind: str) -> tuple[str, str]:
     if head in _KINDS:
         doubled = f"{head} {head} "
         # "Phường Phường Đúc" (19780) in the legacy list: the type word typed twice.
-        return head, name[len(head) + 1:] if name.startswith(doubled) else name
+        return head, name[len(head) + 1 :] if name.startswith(doubled) else name
     words = name.split(" ", 2)
     for n in (2, 1):
         if len(words) >= n:
             kind = _KIND_BY_LOWER.get(" ".join(words[:n]).lower())
             if kind is not None:
-                return kind, kind + name[len(kind):]
+                return kind, kind + name[len(kind) :]
     fallback = _clean(fallback_kind)
     return fallback[:1].upper() + fallback[1:], name
 
@@ -353,9 +365,13 @@ def _load_legacy(text: str, units: list[AdminUnit]) -> tuple[int, int]:
     col = _columns(
         rows[0],
         {
-            "province": "Tỉnh Thành Phố", "province_code": "Mã TP",
-            "district": "Quận Huyện", "district_code": "Mã QH",
-            "ward": "Phường Xã", "ward_code": "Mã PX", "kind": "Cấp",
+            "province": "Tỉnh Thành Phố",
+            "province_code": "Mã TP",
+            "district": "Quận Huyện",
+            "district_code": "Mã QH",
+            "ward": "Phường Xã",
+            "ward_code": "Mã PX",
+            "kind": "Cấp",
         },
         _LEGACY_FILE,
     )
@@ -450,9 +466,14 @@ def _load_conversion(
     col = _columns(
         rows[header_at],
         {
-            "new_province": "Tỉnh, thành phố", "new_name": "Tên Xã mới", "new_code": "Mã Xã mới",
-            "old_name": "Tên Xã cũ", "old_code": "Mã Xã cũ", "note": "Ghi chú",
-            "old_district": "Quận/huyện", "old_province": "Tỉnh cũ",
+            "new_province": "Tỉnh, thành phố",
+            "new_name": "Tên Xã mới",
+            "new_code": "Mã Xã mới",
+            "old_name": "Tên Xã cũ",
+            "old_code": "Mã Xã cũ",
+            "note": "Ghi chú",
+            "old_district": "Quận/huyện",
+            "old_province": "Tỉnh cũ",
         },
         _CONVERSION_FILE,
     )
@@ -469,7 +490,7 @@ def _load_conversion(
         return found
 
     blank = heading = without_old_code = corrected_rows = kept = 0
-    for row in rows[header_at + 1:]:
+    for row in rows[header_at + 1 :]:
         if not "".join(row[1:]).strip():
             # Province headings ("THÀNH PHỐ HÀ NỘI", once "Tỉnh Bắc Ninh (24)") carry nothing else.
             if row and row[0].strip():
@@ -507,23 +528,30 @@ def _load_conversion(
                 # A whole district turned into a special zone (đặc khu) has no old ward to name.
                 old_name = district.name
         note = _clean(row[i_note])
-        conversions.append(WardConversion(
-            old_code=old_code,
-            old_name=old_name,
-            new_code=new_code,
-            new_name=split(row[i_new_name])[0],
-            new_province_code=province_of_new.get(new_code)
-            or normalise_code(split(row[i_new_province])[1], Level.PROVINCE)
-            or "",
-            whole=_is_whole(note),
-            note=note,
-            old_district_code=old_district_code,
-            old_province_code=old_province_code,
-        ))
+        conversions.append(
+            WardConversion(
+                old_code=old_code,
+                old_name=old_name,
+                new_code=new_code,
+                new_name=split(row[i_new_name])[0],
+                new_province_code=province_of_new.get(new_code)
+                or normalise_code(split(row[i_new_province])[1], Level.PROVINCE)
+                or "",
+                whole=_is_whole(note),
+                note=note,
+                old_district_code=old_district_code,
+                old_province_code=old_province_code,
+            )
+        )
         kept += 1
     return {
-        "records": len(rows), "header": header_at + 1, "blank": blank, "heading": heading, "rows": kept,
-        "without_old_code": without_old_code, "corrected": corrected_rows,
+        "records": len(rows),
+        "header": header_at + 1,
+        "blank": blank,
+        "heading": heading,
+        "rows": kept,
+        "without_old_code": without_old_code,
+        "corrected": corrected_rows,
     }
 
 

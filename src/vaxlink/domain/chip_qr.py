@@ -50,8 +50,11 @@ def _clean(field: str) -> str:
 
 
 def _not_chip_card(vi: str, en: str) -> Problem:
-    return _problem("QR_NOT_CHIP_CARD", f"Không phải mã QR của thẻ CCCD gắn chíp: {vi}",
-                    f"Not the QR code of a chip ID card: {en}")
+    return _problem(
+        "QR_NOT_CHIP_CARD",
+        f"Không phải mã QR của thẻ CCCD gắn chíp: {vi}",
+        f"Not the QR code of a chip ID card: {en}",
+    )
 
 
 def parse_chip_qr(text: str, *, today: date | None = None) -> ChipCard | Problem:
@@ -83,8 +86,11 @@ def _parse(text: str, today: date) -> ChipCard | Problem:
         return _not_chip_card("trường đầu không phải số định danh", "the first field is not an id number")
     pid = parse_personal_id(id_text, today=today)
     if isinstance(pid, Problem):
-        return _problem("QR_BAD_ID", f"Số định danh trên thẻ không hợp lệ: {pid.message_vi}",
-                        f"The card's id number is invalid: {pid.message_en}")
+        return _problem(
+            "QR_BAD_ID",
+            f"Số định danh trên thẻ không hợp lệ: {pid.message_vi}",
+            f"The card's id number is invalid: {pid.message_en}",
+        )
 
     rest = fields[1:]
     old_id: str | None = None
@@ -107,15 +113,19 @@ def _parse(text: str, today: date) -> ChipCard | Problem:
         )
     name, dob_text, sex_text, address = rest[:4]
     if not any(c.isalpha() for c in name) or any(c.isdigit() for c in name):
-        return _problem("QR_BAD_NAME", f"«{name[:40]}» không phải họ tên",
-                        f"«{name[:40]}» is not a full name")
+        return _problem(
+            "QR_BAD_NAME", f"«{name[:40]}» không phải họ tên", f"«{name[:40]}» is not a full name"
+        )
     dob = _card_date(dob_text, today, "ngày sinh", "date of birth", partial=True)
     if isinstance(dob, Problem):
         return dob
     sex = parse_sex(sex_text)
     if sex is None:
-        return _problem("QR_BAD_SEX", f"Giới tính «{sex_text[:20]}» không phải Nam/Nữ",
-                        f"Sex «{sex_text[:20]}» is neither Nam nor Nữ")
+        return _problem(
+            "QR_BAD_SEX",
+            f"Giới tính «{sex_text[:20]}» không phải Nam/Nữ",
+            f"Sex «{sex_text[:20]}» is neither Nam nor Nữ",
+        )
     issue: PartialDate | None = None
     if len(rest) > _REQUIRED_AFTER_IDS and rest[4]:
         found = _card_date(rest[4], today, "ngày cấp", "issue date", partial=False)
@@ -133,7 +143,7 @@ def _parse(text: str, today: date) -> ChipCard | Problem:
         sex=sex,
         address=address,
         issue_date=issue,
-        extra=tuple(rest[_REQUIRED_AFTER_IDS + 1:]),
+        extra=tuple(rest[_REQUIRED_AFTER_IDS + 1 :]),
     )
 
 

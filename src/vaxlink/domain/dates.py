@@ -118,7 +118,8 @@ def _problem(code: str, vi: str, en: str) -> Problem:
 
 def _impossible(year: object, month: object, day: object) -> Problem | None:
     ok = (
-        type(year) is int and 1 <= year <= 9999
+        type(year) is int
+        and 1 <= year <= 9999
         and (month is None or (type(month) is int and 1 <= month <= 12))
         and (day is None or (type(day) is int and month is not None))
     )
@@ -128,7 +129,8 @@ def _impossible(year: object, month: object, day: object) -> Problem | None:
         return None
     shown = "-".join(
         (f"{p:04d}" if i == 0 else f"{p:02d}") if type(p) is int else _safe_str(p)
-        for i, p in enumerate((year, month, day)) if p is not None
+        for i, p in enumerate((year, month, day))
+        if p is not None
     )
     return _problem(
         "DATE_IMPOSSIBLE",

@@ -132,9 +132,13 @@ def _place_tone(units: list[_Unit]) -> list[_Unit]:
     start = 0
     while start < n and bases[start] not in _VOWELS:
         start += 1
-    in_onset = start + 1 < n and bases[start + 1] in _VOWELS and (
-        (start > 0 and bases[start - 1] == "q" and bases[start] == "u" and not quals[start])
-        or (start == 1 and bases[0] == "g" and bases[1] == "i")
+    in_onset = (
+        start + 1 < n
+        and bases[start + 1] in _VOWELS
+        and (
+            (start > 0 and bases[start - 1] == "q" and bases[start] == "u" and not quals[start])
+            or (start == 1 and bases[0] == "g" and bases[1] == "i")
+        )
     )
     if in_onset:
         start += 1
@@ -244,10 +248,44 @@ def has_diacritics(text: str) -> bool:
 
 
 COMMON_FAMILY_NAMES: tuple[str, ...] = (
-    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
-    "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Đinh", "Đoàn", "Trương", "Lâm",
-    "Mai", "Trịnh", "Đào", "Cao", "Lương", "Hà", "Tạ", "Lưu", "Tô", "Châu",
-    "Quách", "Thái", "Vương", "Triệu", "Kiều", "Hứa", "La", "Tăng",
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+    "Đinh",
+    "Đoàn",
+    "Trương",
+    "Lâm",
+    "Mai",
+    "Trịnh",
+    "Đào",
+    "Cao",
+    "Lương",
+    "Hà",
+    "Tạ",
+    "Lưu",
+    "Tô",
+    "Châu",
+    "Quách",
+    "Thái",
+    "Vương",
+    "Triệu",
+    "Kiều",
+    "Hứa",
+    "La",
+    "Tăng",
 )
 
 _FAMILY_CANONICAL = frozenset(COMMON_FAMILY_NAMES)

@@ -19,12 +19,73 @@ from vaxlink.domain.sex import Sex
 # The 63 two-digit province codes in force before 1 July 2025: column `Mã TP` of the National Statistics
 # Office list shipped as data/admin_units/wards-legacy-2025-01-04.csv. PPP = "0" + one of these. The
 # prefix is always read against this table, because the 2025 reform gave some codes new meanings.
-LEGACY_PROVINCE_CODES: frozenset[str] = frozenset({
-    "01", "02", "04", "06", "08", "10", "11", "12", "14", "15", "17", "19", "20", "22", "24", "25",
-    "26", "27", "30", "31", "33", "34", "35", "36", "37", "38", "40", "42", "44", "45", "46", "48",
-    "49", "51", "52", "54", "56", "58", "60", "62", "64", "66", "67", "68", "70", "72", "74", "75",
-    "77", "79", "80", "82", "83", "84", "86", "87", "89", "91", "92", "93", "94", "95", "96",
-})
+LEGACY_PROVINCE_CODES: frozenset[str] = frozenset(
+    {
+        "01",
+        "02",
+        "04",
+        "06",
+        "08",
+        "10",
+        "11",
+        "12",
+        "14",
+        "15",
+        "17",
+        "19",
+        "20",
+        "22",
+        "24",
+        "25",
+        "26",
+        "27",
+        "30",
+        "31",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "38",
+        "40",
+        "42",
+        "44",
+        "45",
+        "46",
+        "48",
+        "49",
+        "51",
+        "52",
+        "54",
+        "56",
+        "58",
+        "60",
+        "62",
+        "64",
+        "66",
+        "67",
+        "68",
+        "70",
+        "72",
+        "74",
+        "75",
+        "77",
+        "79",
+        "80",
+        "82",
+        "83",
+        "84",
+        "86",
+        "87",
+        "89",
+        "91",
+        "92",
+        "93",
+        "94",
+        "95",
+        "96",
+    }
+)
 # Births registered abroad carry a country code in this range instead of a province.
 ABROAD_PLACE_CODES = range(101, 296)
 FIRST_BIRTH_YEAR = 1900
@@ -175,8 +236,9 @@ def read_id_number(value: object, *, today: date | None = None) -> IdNumber:
     try:
         return _read_id_number(value, today)
     except Exception:  # a foreign object whose str() or comparison fails still gets an answer
-        return IdNumber(raw=_safe_str(value), kind=IdKind.OTHER, digits=None, personal_id=None,
-                        problem=_unreadable(value))
+        return IdNumber(
+            raw=_safe_str(value), kind=IdKind.OTHER, digits=None, personal_id=None, problem=_unreadable(value)
+        )
 
 
 def _read_id_number(value: object, today: date | None) -> IdNumber:
@@ -199,12 +261,16 @@ def _read_id_number(value: object, today: date | None) -> IdNumber:
     if float_text:
         return _classify(raw, float_text.group(1), today)
     if _SCIENTIFIC.fullmatch(text):
-        return _other(raw, None, _problem(
-            "ID_SCIENTIFIC",
-            f"Bảng tính đã hiện số ở dạng lũy thừa («{_shown(text)}»); các chữ số cuối có thể đã mất",
-            f"A spreadsheet showed the number in scientific notation («{_shown(text)}»); "
-            "trailing digits may be lost",
-        ))
+        return _other(
+            raw,
+            None,
+            _problem(
+                "ID_SCIENTIFIC",
+                f"Bảng tính đã hiện số ở dạng lũy thừa («{_shown(text)}»); các chữ số cuối có thể đã mất",
+                f"A spreadsheet showed the number in scientific notation («{_shown(text)}»); "
+                "trailing digits may be lost",
+            ),
+        )
     return _classify(raw, strip_separators(text), today)
 
 
@@ -232,11 +298,15 @@ def _classify(raw: str, text: str, today: date | None) -> IdNumber:
         return _classify_digits(raw, text, today)
     if _ASCII_ALNUM.fullmatch(text):
         if len(text) in (LENGTH, CMND_LENGTH) and _ASCII_DIGITS.fullmatch(text.translate(_LOOKALIKES)):
-            return _other(raw, text.upper(), _problem(
-                "ID_LOOKALIKE_LETTERS",
-                f"«{_shown(text)}» có chữ cái ở chỗ chữ số (O thay 0, I thay 1?)",
-                f"«{_shown(text)}» has letters where digits belong (O for 0, I for 1?)",
-            ))
+            return _other(
+                raw,
+                text.upper(),
+                _problem(
+                    "ID_LOOKALIKE_LETTERS",
+                    f"«{_shown(text)}» có chữ cái ở chỗ chữ số (O thay 0, I thay 1?)",
+                    f"«{_shown(text)}» has letters where digits belong (O for 0, I for 1?)",
+                ),
+            )
         if len(text) in _PASSPORT_LENGTH and not text.isalpha():
             return _other(raw, text.upper(), None)
         return _other(raw, text.upper(), _unreadable(raw))
@@ -247,11 +317,17 @@ def _classify_digits(raw: str, digits: str, today: date | None) -> IdNumber:
     kind = {LENGTH: IdKind.PERSONAL_ID, CMND_LENGTH: IdKind.CMND}.get(len(digits), IdKind.OTHER)
     # Whole runs of one digit are what people type when they have no number to give.
     if len(digits) >= 6 and len(set(digits)) == 1:
-        return IdNumber(raw=raw, kind=kind, digits=digits, personal_id=None, problem=_problem(
-            "ID_PLACEHOLDER",
-            f"«{digits}» là số điền tạm, không phải số giấy tờ",
-            f"«{digits}» is a placeholder, not a document number",
-        ))
+        return IdNumber(
+            raw=raw,
+            kind=kind,
+            digits=digits,
+            personal_id=None,
+            problem=_problem(
+                "ID_PLACEHOLDER",
+                f"«{digits}» là số điền tạm, không phải số giấy tờ",
+                f"«{digits}» is a placeholder, not a document number",
+            ),
+        )
     if kind is IdKind.PERSONAL_ID:
         parsed = parse_personal_id(digits, today=today)
         if isinstance(parsed, Problem):
@@ -264,26 +340,43 @@ def _classify_digits(raw: str, digits: str, today: date | None) -> IdNumber:
     if len(digits) in (LENGTH - 2, LENGTH - 1):
         restored = parse_personal_id(digits.zfill(LENGTH), today=today)
         if isinstance(restored, PersonalId):
-            return IdNumber(raw=raw, kind=IdKind.LOST_ZERO, digits=restored.number, personal_id=restored,
-                            problem=None)
-        return _other(raw, digits, _problem(
+            return IdNumber(
+                raw=raw, kind=IdKind.LOST_ZERO, digits=restored.number, personal_id=restored, problem=None
+            )
+        return _other(
+            raw,
+            digits,
+            _problem(
+                "ID_LENGTH",
+                f"{len(digits)} chữ số; thêm lại số 0 ở đầu vẫn không thành số định danh hợp lệ "
+                f"({restored.message_vi})",
+                f"{len(digits)} digits; putting back leading zeros does not give a valid personal id "
+                f"({restored.message_en})",
+            ),
+        )
+    return _other(
+        raw,
+        digits,
+        _problem(
             "ID_LENGTH",
-            f"{len(digits)} chữ số; thêm lại số 0 ở đầu vẫn không thành số định danh hợp lệ "
-            f"({restored.message_vi})",
-            f"{len(digits)} digits; putting back leading zeros does not give a valid personal id "
-            f"({restored.message_en})",
-        ))
-    return _other(raw, digits, _problem(
-        "ID_LENGTH",
-        f"{len(digits)} chữ số: không phải số định danh (12) hay CMND (9)",
-        f"{len(digits)} digits: neither a personal id (12) nor a CMND (9)",
-    ))
+            f"{len(digits)} chữ số: không phải số định danh (12) hay CMND (9)",
+            f"{len(digits)} digits: neither a personal id (12) nor a CMND (9)",
+        ),
+    )
 
 
 def _empty(raw: str) -> IdNumber:
-    return IdNumber(raw=raw, kind=IdKind.EMPTY, digits=None, personal_id=None, problem=_problem(
-        "ID_EMPTY", "Thiếu số giấy tờ", "The id number is missing",
-    ))
+    return IdNumber(
+        raw=raw,
+        kind=IdKind.EMPTY,
+        digits=None,
+        personal_id=None,
+        problem=_problem(
+            "ID_EMPTY",
+            "Thiếu số giấy tờ",
+            "The id number is missing",
+        ),
+    )
 
 
 def _other(raw: str, digits: str | None, problem: Problem | None) -> IdNumber:
@@ -314,17 +407,21 @@ def consistency_problems(pid: PersonalId, sex: Sex | None, birth_year: int | Non
     """The number against the stated sex and birth year; a mismatch hints at a typo or a relative's number."""
     out: list[Problem] = []
     if sex is not None and sex != pid.sex:
-        out.append(_problem(
-            "ID_SEX_MISMATCH",
-            f"Số định danh {pid.number} mã hoá giới tính {pid.sex.label_vi}, hồ sơ ghi {sex.label_vi}",
-            f"Number {pid.number} encodes sex {_SEX_EN[pid.sex]}, the record says {_SEX_EN[sex]}",
-        ))
+        out.append(
+            _problem(
+                "ID_SEX_MISMATCH",
+                f"Số định danh {pid.number} mã hoá giới tính {pid.sex.label_vi}, hồ sơ ghi {sex.label_vi}",
+                f"Number {pid.number} encodes sex {_SEX_EN[pid.sex]}, the record says {_SEX_EN[sex]}",
+            )
+        )
     if birth_year is not None and birth_year != pid.birth_year:
-        out.append(_problem(
-            "ID_BIRTH_YEAR_MISMATCH",
-            f"Số định danh {pid.number} mã hoá năm sinh {pid.birth_year}, hồ sơ ghi {birth_year}",
-            f"Number {pid.number} encodes birth year {pid.birth_year}, the record says {birth_year}",
-        ))
+        out.append(
+            _problem(
+                "ID_BIRTH_YEAR_MISMATCH",
+                f"Số định danh {pid.number} mã hoá năm sinh {pid.birth_year}, hồ sơ ghi {birth_year}",
+                f"Number {pid.number} encodes birth year {pid.birth_year}, the record says {birth_year}",
+            )
+        )
     return out
 
 

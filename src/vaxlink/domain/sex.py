@@ -16,8 +16,13 @@ class Sex(StrEnum):
 
 
 _WORDS = {
-    "m": Sex.MALE, "nam": Sex.MALE, "male": Sex.MALE,
-    "f": Sex.FEMALE, "nu": Sex.FEMALE, "nữ": Sex.FEMALE, "female": Sex.FEMALE,
+    "m": Sex.MALE,
+    "nam": Sex.MALE,
+    "male": Sex.MALE,
+    "f": Sex.FEMALE,
+    "nu": Sex.FEMALE,
+    "nữ": Sex.FEMALE,
+    "female": Sex.FEMALE,
 }
 
 

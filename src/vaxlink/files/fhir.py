@@ -17,8 +17,21 @@ from pydantic import ValidationError
 from vaxlink.domain.errors import InputError
 from vaxlink.domain.vaccines import vaccine_by_code
 
-DOSE_FIELDS = ("record_id", "full_name", "date_of_birth", "sex", "id_number", "phone", "address", "ward_code",
-               "vaccination_date", "dose_number", "vaccine", "lot_number", "site")
+DOSE_FIELDS = (
+    "record_id",
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "id_number",
+    "phone",
+    "address",
+    "ward_code",
+    "vaccination_date",
+    "dose_number",
+    "vaccine",
+    "lot_number",
+    "site",
+)
 # Not imported from read.py: read.py dispatches to this module, and the import would go round in a circle.
 LINE = "_line"
 MALFORMED = "_malformed"
@@ -78,7 +91,7 @@ class _Json:
             self._eof = True
             return False
         self._lines_before += self.buf.count("\n", 0, self.pos)
-        self.buf = self.buf[self.pos:] + chunk
+        self.buf = self.buf[self.pos :] + chunk
         self.pos = 0
         return True
 
@@ -296,8 +309,12 @@ def _address(patient: dict[str, Any]) -> tuple[str | None, str | None]:
         text = _s(address.get("text"))
         if not text:
             district = _s(address.get("district"))
-            parts = [*map(_s, _strs(address.get("line"))), None if district == ward else district,
-                     _s(address.get("city")), _s(address.get("state"))]
+            parts = [
+                *map(_s, _strs(address.get("line"))),
+                None if district == ward else district,
+                _s(address.get("city")),
+                _s(address.get("state")),
+            ]
             text = ", ".join(p for p in parts if p) or None
         if text or ward:
             return text, ward
@@ -312,8 +329,15 @@ class _Person:
 
 def _person(patient: dict[str, Any], problem: str | None) -> _Person:
     address, ward = _address(patient)
-    fields = (_full_name(patient), _s(patient.get("birthDate")), _SEX.get(str(patient.get("gender"))),
-              _id_number(patient), _phone(patient), address, ward)
+    fields = (
+        _full_name(patient),
+        _s(patient.get("birthDate")),
+        _SEX.get(str(patient.get("gender"))),
+        _id_number(patient),
+        _phone(patient),
+        address,
+        ward,
+    )
     return _Person(fields, problem)
 
 
@@ -431,8 +455,11 @@ def _dose_fields(entry: dict[str, Any], imm: dict[str, Any], index: _Index) -> l
     identifiers = _dicts(imm.get("identifier"))
     # The platform's own identifier outlives the exporting server's resource id, which is what lets a
     # later export correct an earlier record; a fullUrl is the last resort for a transaction Bundle.
-    record_id = ((_s(identifiers[0].get("value")) if identifiers else None) or _s(imm.get("id"))
-                 or _s(entry.get("fullUrl")))
+    record_id = (
+        (_s(identifiers[0].get("value")) if identifiers else None)
+        or _s(imm.get("id"))
+        or _s(entry.get("fullUrl"))
+    )
     occurred = _s(imm.get("occurrenceDateTime"))
     date = _local_date(occurred) if occurred else _s(imm.get("occurrenceString"))
     protocol = next(iter(_dicts(imm.get("protocolApplied"))), {})

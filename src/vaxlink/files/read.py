@@ -27,8 +27,15 @@ LINE = "_line"
 MALFORMED = "_malformed"
 Progress = Callable[[int], None]
 
-FORMATS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".jsonl": "jsonl",
-           ".ndjson": "jsonl", ".json": "json"}
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".xlsx": "xlsx",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +58,8 @@ def file_format(path: Path) -> str:
 
 
 def checksum(path: Path) -> str:
+    if not path.is_file():
+        raise InputError(f"Không tìm thấy tệp / file not found: {path}")
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -58,8 +67,9 @@ def checksum(path: Path) -> str:
     return h.hexdigest()
 
 
-def _batch(headers: list[str], rows: list[list[str | None]], lines: list[int],
-           malformed: list[str | None]) -> pa.RecordBatch:
+def _batch(
+    headers: list[str], rows: list[list[str | None]], lines: list[int], malformed: list[str | None]
+) -> pa.RecordBatch:
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
     arrays = [pa.array(lines, pa.int64()), pa.array(malformed, pa.string())]
     arrays += [pa.array(c, pa.string()) for c in cols]
@@ -112,10 +122,15 @@ def _csv_batches_fast(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]] 
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=headers, skip_rows=1, block_size=1 << 23),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=invalid),
-            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in headers},
-                                                 strings_can_be_null=True, quoted_strings_can_be_null=True,
-                                                 null_values=[""]),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in headers},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError):
         return None
@@ -329,8 +344,9 @@ def open_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
     raise InputError(f"Định dạng '{fmt}' chưa được hỗ trợ ở đây / format '{fmt}' is not accepted here")
 
 
-def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str,
-              progress: Progress | None = None) -> LoadedFile:
+def load_file(
+    con: duckdb.DuckDBPyConnection, path: Path, table: str, progress: Progress | None = None
+) -> LoadedFile:
     """Stream a file into a new DuckDB table `table` (all text) and return what was read."""
     headers, batches = open_batches(path)
     schema = pa.schema([(LINE, pa.int64()), (MALFORMED, pa.string())] + [(h, pa.string()) for h in headers])

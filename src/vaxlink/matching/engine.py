@@ -29,7 +29,8 @@ def run_duckdb(con: DuckDBPyConnection, spec: MatchSpec, progress: Progress | No
     stats.pairs_estimated = estimate
     if estimate > spec.max_pairs:
         raise PairLimitExceeded(
-            f"blocking would compare {estimate:,} pairs (limit {spec.max_pairs:,}): tighten the blocking rules")
+            f"blocking would compare {estimate:,} pairs (limit {spec.max_pairs:,}): tighten the blocking rules"
+        )
     plan = steps(spec)
     for i, step in enumerate(plan):
         t = time.perf_counter()

@@ -19,10 +19,13 @@ import pyarrow as pa
 from vaxlink.domain import names, personal_ids
 
 
-def connect(memory_limit: str = "4GB", threads: int = 2, temp_dir: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    memory_limit: str = "4GB", threads: int = 2, temp_dir: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with bounded memory: bulk work spills to disk instead of growing without limit."""
-    con = duckdb.connect(config={"memory_limit": memory_limit, "threads": threads,
-                                 "preserve_insertion_order": True})
+    con = duckdb.connect(
+        config={"memory_limit": memory_limit, "threads": threads, "preserve_insertion_order": True}
+    )
     if temp_dir:
         con.execute("SET temp_directory = ?", [temp_dir])
     return con
@@ -43,7 +46,10 @@ def map_distinct(
 
     `source_sql` is a query returning one text column. Returns the number of distinct values.
     """
-    values = [r[0] for r in con.execute(f"SELECT DISTINCT v FROM ({source_sql}) t(v) WHERE v IS NOT NULL").fetchall()]
+    values = [
+        r[0]
+        for r in con.execute(f"SELECT DISTINCT v FROM ({source_sql}) t(v) WHERE v IS NOT NULL").fetchall()
+    ]
     results = [fn(v) for v in values]
     cols: dict[str, list[Any]] = {"value": values}
     for i, field in enumerate(schema):
@@ -57,8 +63,10 @@ def map_distinct(
 
 
 # What Python's `\s` (Unicode) plus dots and dashes match: RE2's `\s` is ASCII only and lacks \v.
-ID_SEPARATORS = ("[\\s\\x{000b}\\x{001c}-\\x{001f}\\x{0085}\\x{00a0}\\x{1680}\\x{2000}-\\x{200a}"
-                 "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}.\\-]")
+ID_SEPARATORS = (
+    "[\\s\\x{000b}\\x{001c}-\\x{001f}\\x{0085}\\x{00a0}\\x{1680}\\x{2000}-\\x{200a}"
+    "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}.\\-]"
+)
 
 
 def _place_list() -> str:
@@ -120,8 +128,13 @@ def name_table(con: duckdb.DuckDBPyConnection, source_sql: str, target: str) -> 
         SELECT value, generate_subscripts(words, 1) AS pos, unnest(words) AS word
         FROM (SELECT value, string_split_regex(trim(regexp_replace(value, '{_SPACES}', ' ', 'g')), ' ') AS words
               FROM (SELECT DISTINCT v AS value FROM ({source_sql}) t(v) WHERE v IS NOT NULL))""")
-    map_distinct(con, "SELECT word FROM _name_words WHERE word <> ''", _word_keys,
-                 pa.schema([("canon", pa.string()), ("fold", pa.string()), ("marks", pa.bool_())]), "_word_map")
+    map_distinct(
+        con,
+        "SELECT word FROM _name_words WHERE word <> ''",
+        _word_keys,
+        pa.schema([("canon", pa.string()), ("fold", pa.string()), ("marks", pa.bool_())]),
+        "_word_map",
+    )
     con.execute(f"""CREATE OR REPLACE TABLE {quote(target)} AS
         WITH parts AS (
           SELECT w.value, w.pos, generate_subscripts(string_split(m.canon, ' '), 1) AS sub,

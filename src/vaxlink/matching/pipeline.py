@@ -12,12 +12,31 @@ from dataclasses import dataclass
 
 from vaxlink.matching.spec import BlockingRule, MatchSpec
 
-SURFACE_LEVELS = frozenset({
-    "ID_EXACT", "ID_OLD_CMND", "ID_LOST_ZERO", "ID_MISSING", "ID_TYPO", "ID_TRANSPOSED",
-    "NAME_EXACT", "NAME_DIACRITICS", "NAME_ORDER", "NAME_MIDDLE_DROPPED", "NAME_TYPO",
-    "DOB_EXACT", "DOB_YEAR_ONLY", "DOB_DAY_MONTH_SWAPPED", "DOB_TYPO",
-    "SEX_SAME", "SEX_MISSING", "SEX_DIFFERS", "WARD_SAME", "WARD_MISSING", "WARD_DIFFERS",
-})
+SURFACE_LEVELS = frozenset(
+    {
+        "ID_EXACT",
+        "ID_OLD_CMND",
+        "ID_LOST_ZERO",
+        "ID_MISSING",
+        "ID_TYPO",
+        "ID_TRANSPOSED",
+        "NAME_EXACT",
+        "NAME_DIACRITICS",
+        "NAME_ORDER",
+        "NAME_MIDDLE_DROPPED",
+        "NAME_TYPO",
+        "DOB_EXACT",
+        "DOB_YEAR_ONLY",
+        "DOB_DAY_MONTH_SWAPPED",
+        "DOB_TYPO",
+        "SEX_SAME",
+        "SEX_MISSING",
+        "SEX_DIFFERS",
+        "WARD_SAME",
+        "WARD_MISSING",
+        "WARD_DIFFERS",
+    }
+)
 # Levels that never allow an automatic link, whatever the total: the record may be another person.
 VETO_LEVELS = ("NAME_GIVEN_DIFFERS", "NAME_DIFFERENT", "DOB_DIFFERENT", "DOB_SAME_YEAR")
 
@@ -35,8 +54,10 @@ class PairLimitExceeded(RuntimeError):
 def _near_ids(a: str, b: str) -> str:
     """Cheap gate before edit distance: one wrong digit or two swapped neighbours leave the first six or
     the last six digits intact, or both ends when the swap straddles the middle."""
-    return (f"(substr({a}, 1, 6) = substr({b}, 1, 6) OR substr({a}, 7, 6) = substr({b}, 7, 6)"
-            f" OR (substr({a}, 1, 5) = substr({b}, 1, 5) AND substr({a}, 8, 5) = substr({b}, 8, 5)))")
+    return (
+        f"(substr({a}, 1, 6) = substr({b}, 1, 6) OR substr({a}, 7, 6) = substr({b}, 7, 6)"
+        f" OR (substr({a}, 1, 5) = substr({b}, 1, 5) AND substr({a}, 8, 5) = substr({b}, 8, 5)))"
+    )
 
 
 def _transposed(a: str, b: str, n: int) -> str:
@@ -45,7 +66,8 @@ def _transposed(a: str, b: str, n: int) -> str:
     for i in range(1, n):
         alts.append(
             f"(substr({a}, 1, {i - 1}) = substr({b}, 1, {i - 1}) AND substr({a}, {i}, 1) = substr({b}, {i + 1}, 1)"
-            f" AND substr({a}, {i + 1}, 1) = substr({b}, {i}, 1) AND substr({a}, {i + 2}) = substr({b}, {i + 2}))")
+            f" AND substr({a}, {i + 1}, 1) = substr({b}, {i}, 1) AND substr({a}, {i + 2}) = substr({b}, {i + 2}))"
+        )
     return f"({a} <> {b} AND (" + " OR ".join(alts) + "))"
 
 
@@ -75,7 +97,11 @@ def pair_estimate_sql(rule: BlockingRule) -> str:
 
 def _weights(spec: MatchSpec, comparison: str, column: str) -> str:
     c = spec.comparison(comparison)
-    return "CASE " + " ".join(f"WHEN {column} = '{lv.name}' THEN {lv.weight!r}" for lv in c.levels) + " ELSE 0 END"
+    return (
+        "CASE "
+        + " ".join(f"WHEN {column} = '{lv.name}' THEN {lv.weight!r}" for lv in c.levels)
+        + " ELSE 0 END"
+    )
 
 
 def steps(spec: MatchSpec) -> list[Step]:
@@ -88,15 +114,24 @@ def steps(spec: MatchSpec) -> list[Step]:
         extra = f" AND {rule.condition}" if rule.condition else ""
         capped = ""
         if rule.max_citizens_per_key is not None:
-            out.append(Step(f"block_keys_{rule.name}", f"""
+            out.append(
+                Step(
+                    f"block_keys_{rule.name}",
+                    f"""
                 SELECT {ccols} FROM {side} c WHERE {_not_blank("c", [b for _, b in sides])}
-                GROUP BY {ccols} HAVING count(*) <= {rule.max_citizens_per_key}"""))
+                GROUP BY {ccols} HAVING count(*) <= {rule.max_citizens_per_key}""",
+                )
+            )
             key_on = " AND ".join(f"k.{b} = c.{b}" for _, b in sides)
             capped = f"JOIN block_keys_{rule.name} k ON {key_on}"
         pair_selects.append(f"""SELECT r.ident_id, c.citizen_id FROM rec_ident r
             JOIN {side} c ON {cond} {capped}
             WHERE {_not_blank("r", [a for a, _ in sides])}{extra}""")
-    out.append(Step("pairs", "SELECT DISTINCT ident_id, citizen_id FROM (" + " UNION ALL ".join(pair_selects) + ") u"))
+    out.append(
+        Step(
+            "pairs", "SELECT DISTINCT ident_id, citizen_id FROM (" + " UNION ALL ".join(pair_selects) + ") u"
+        )
+    )
 
     id_level = f"""CASE
         WHEN r.id12 IS NOT NULL AND r.id12 = c.personal_id AND r.id_kind = 'lost_zero' THEN 'ID_LOST_ZERO'
@@ -140,16 +175,24 @@ def steps(spec: MatchSpec) -> list[Step]:
         WHEN r.dob_year = c.dob_year THEN 'DOB_SAME_YEAR'
         ELSE 'DOB_DIFFERENT' END"""
     # What the record's numbers point at, looked up once per identity rather than once per pair.
-    out.append(Step("rec_lookup", """
+    out.append(
+        Step(
+            "rec_lookup",
+            """
         SELECT r.ident_id, min(o.citizen_id) AS owner_id, min(o.household_id) AS owner_household,
                min(a.citizen_id) AS alias_owner
         FROM rec_ident r
         LEFT JOIN reg o ON o.id12 = r.id12
         LEFT JOIN reg_alias a ON a.id9 = r.id9
-        GROUP BY r.ident_id"""))
+        GROUP BY r.ident_id""",
+        )
+    )
     name_w = _weights(spec, "name", "name_level")
     veto = ", ".join(f"'{v}'" for v in VETO_LEVELS)
-    out.append(Step("scored", f"""
+    out.append(
+        Step(
+            "scored",
+            f"""
         SELECT ident_id, citizen_id, reg_has_marks, reg_dob_precision, id_level, name_level, dob_level,
                sex_level, ward_level, phone_level,
                prior + ({_weights(spec, "id", "id_level")})
@@ -176,23 +219,40 @@ def steps(spec: MatchSpec) -> list[Step]:
           JOIN rec_ident r ON r.ident_id = p.ident_id
           JOIN rec_lookup l ON l.ident_id = p.ident_id
           JOIN reg c ON c.citizen_id = p.citizen_id
-          CROSS JOIN reg_size z) x"""))
+          CROSS JOIN reg_size z) x""",
+        )
+    )
     # Candidates too weak to be reviewed, or to stand between the best one and a link, are not ranked.
     floor = min(spec.review_threshold, spec.link_threshold - spec.min_margin)
-    out.append(Step("ranked", f"""
+    out.append(
+        Step(
+            "ranked",
+            f"""
         SELECT *, row_number() OVER (PARTITION BY ident_id ORDER BY weight DESC, citizen_id) AS rank,
                count(*) OVER (PARTITION BY ident_id) AS n_candidates
-        FROM scored WHERE weight >= {floor!r}"""))
-    reasons = "concat_ws(';', " + ", ".join([
-        "CASE WHEN b.id_level <> 'ID_EXACT' THEN b.id_level END",
-        "CASE WHEN b.name_level <> 'NAME_EXACT' THEN b.name_level END",
-        "CASE WHEN b.dob_level <> 'DOB_EXACT' THEN b.dob_level END",
-        "CASE WHEN b.sex_level IN ('SEX_DIFFERS', 'SEX_MISSING') THEN b.sex_level END",
-        "CASE WHEN b.ward_level = 'WARD_DIFFERS' THEN b.ward_level END",
-        "CASE WHEN s.weight IS NOT NULL AND b.weight - s.weight < " + repr(spec.min_margin)
-        + " THEN 'AMBIGUOUS_CANDIDATES' END",
-    ]) + ")"
-    out.append(Step("classified", f"""
+        FROM scored WHERE weight >= {floor!r}""",
+        )
+    )
+    reasons = (
+        "concat_ws(';', "
+        + ", ".join(
+            [
+                "CASE WHEN b.id_level <> 'ID_EXACT' THEN b.id_level END",
+                "CASE WHEN b.name_level <> 'NAME_EXACT' THEN b.name_level END",
+                "CASE WHEN b.dob_level <> 'DOB_EXACT' THEN b.dob_level END",
+                "CASE WHEN b.sex_level IN ('SEX_DIFFERS', 'SEX_MISSING') THEN b.sex_level END",
+                "CASE WHEN b.ward_level = 'WARD_DIFFERS' THEN b.ward_level END",
+                "CASE WHEN s.weight IS NOT NULL AND b.weight - s.weight < "
+                + repr(spec.min_margin)
+                + " THEN 'AMBIGUOUS_CANDIDATES' END",
+            ]
+        )
+        + ")"
+    )
+    out.append(
+        Step(
+            "classified",
+            f"""
         SELECT i.ident_id,
                CASE WHEN b.citizen_id IS NULL OR b.weight < {spec.review_threshold!r} THEN 'unmatched'
                     WHEN b.weight >= {spec.link_threshold!r} AND b.veto = 0
@@ -207,7 +267,9 @@ def steps(spec: MatchSpec) -> list[Step]:
                     ELSE 'health' END AS blame
         FROM rec_ident i
         LEFT JOIN ranked b ON b.ident_id = i.ident_id AND b.rank = 1
-        LEFT JOIN ranked s ON s.ident_id = i.ident_id AND s.rank = 2"""))
+        LEFT JOIN ranked s ON s.ident_id = i.ident_id AND s.rank = 2""",
+        )
+    )
     return out
 
 

@@ -24,14 +24,23 @@ def dob_parts(value: str) -> tuple[Any, ...]:
     return d.precision.value, d.year, d.month, d.day, d.iso()
 
 
-DOB_SCHEMA = pa.schema([("precision", pa.string()), ("y", pa.int32()), ("m", pa.int32()), ("d", pa.int32()),
-                        ("iso", pa.string())])
+DOB_SCHEMA = pa.schema(
+    [
+        ("precision", pa.string()),
+        ("y", pa.int32()),
+        ("m", pa.int32()),
+        ("d", pa.int32()),
+        ("iso", pa.string()),
+    ]
+)
 
 
 def _dob_str(y: str, m: str, d: str) -> str:
     # 'YYYYMMDD' with zeros for unknown parts: compared position by position for one-digit typos.
-    return f"lpad(CAST({y} AS VARCHAR), 4, '0') || lpad(CAST(coalesce({m}, 0) AS VARCHAR), 2, '0') || " \
-           f"lpad(CAST(coalesce({d}, 0) AS VARCHAR), 2, '0')"
+    return (
+        f"lpad(CAST({y} AS VARCHAR), 4, '0') || lpad(CAST(coalesce({m}, 0) AS VARCHAR), 2, '0') || "
+        f"lpad(CAST(coalesce({d}, 0) AS VARCHAR), 2, '0')"
+    )
 
 
 def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None:
@@ -73,8 +82,13 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
     (rec_id → ident_id): a person's several doses usually carry the same identity and are matched once."""
     name_table(con, f"SELECT full_name FROM {source}", "rec_names")
     map_distinct(con, f"SELECT date_of_birth FROM {source}", dob_parts, DOB_SCHEMA, "rec_dobs")
-    map_distinct(con, f"SELECT sex FROM {source}", lambda v: (None if (s := parse_sex(v)) is None else s.value,),
-                 pa.schema([("sex", pa.string())]), "rec_sexes")
+    map_distinct(
+        con,
+        f"SELECT sex FROM {source}",
+        lambda v: (None if (s := parse_sex(v)) is None else s.value,),
+        pa.schema([("sex", pa.string())]),
+        "rec_sexes",
+    )
     # Spreadsheets turn numbers into floats: '77090001234.0' is the number 77090001234.
     clean = f"regexp_replace(regexp_replace(coalesce(value, ''), '{ID_SEPARATORS}', '', 'g'), '\\.0+$', '')"
     p12 = personal_id_sql("digits", cleaned=True)

@@ -59,12 +59,16 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
     BlockingRule("id", ("id12",)),
     BlockingRule("old_id", ("id9",)),
     BlockingRule("name_dob", ("name_key", "dob")),
-    BlockingRule("name_year_month", ("name_key", "dob_year", "dob_month")),        # a typo in the day
-    BlockingRule("name_year_day", ("name_key", "dob_year", "dob_day")),            # a typo in the month
-    BlockingRule("name_month_day", ("name_key", "dob_month", "dob_day")),          # a typo in the year
+    BlockingRule("name_year_month", ("name_key", "dob_year", "dob_month")),  # a typo in the day
+    BlockingRule("name_year_day", ("name_key", "dob_year", "dob_day")),  # a typo in the month
+    BlockingRule("name_month_day", ("name_key", "dob_month", "dob_day")),  # a typo in the year
     BlockingRule("name_swapped", ("name_key", "dob_year", "dob_month=dob_day", "dob_day=dob_month")),
-    BlockingRule("name_year_imprecise", ("name_key", "dob_year"), 400,
-                 "(r.dob_precision <> 'day' OR c.dob_precision <> 'day')"),
+    BlockingRule(
+        "name_year_imprecise",
+        ("name_key", "dob_year"),
+        400,
+        "(r.dob_precision <> 'day' OR c.dob_precision <> 'day')",
+    ),
     BlockingRule("given_dob", ("given_key", "dob")),
     BlockingRule("family_middle_dob", ("family_key", "middle_key", "dob")),
     BlockingRule("sorted_name_dob", ("sorted_key", "dob")),
@@ -74,50 +78,68 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
 )
 
 DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
-    Comparison("id", (
-        Level("ID_EXACT", 13.0),
-        Level("ID_OLD_CMND", 12.0),
-        Level("ID_LOST_ZERO", 12.0),
-        Level("ID_TYPO", 6.0),
-        Level("ID_TRANSPOSED", 6.0),
-        Level("ID_OF_HOUSEHOLD_MEMBER", -2.0),
-        Level("ID_MISSING", 0.0),
-        Level("ID_OTHER_DOCUMENT", 0.0),
-        Level("ID_DIFFERENT", -8.0),
-    )),
-    Comparison("name", (
-        Level("NAME_EXACT", 0.0),          # weight from the name's frequency in the register (tf)
-        Level("NAME_DIACRITICS", -0.5),    # tf weight plus this
-        Level("NAME_ORDER", -2.0),         # tf weight plus this
-        Level("NAME_MARKS_DIFFER", 3.0),   # same letters, other marks on both sides: Hùng / Hưng
-        Level("NAME_MIDDLE_DROPPED", 5.0),
-        Level("NAME_TYPO", 5.0),
-        Level("NAME_GIVEN_DIFFERS", -10.0),
-        Level("NAME_DIFFERENT", -14.0),
-    )),
-    Comparison("dob", (
-        Level("DOB_EXACT", 13.0),
-        Level("DOB_YEAR_ONLY", 6.0),  # u ≈ 1/80 birth years
-        Level("DOB_DAY_MONTH_SWAPPED", 8.0),
-        Level("DOB_TYPO", 5.0),
-        Level("DOB_SAME_YEAR", -2.0),
-        Level("DOB_DIFFERENT", -12.0),
-    )),
-    Comparison("sex", (
-        Level("SEX_SAME", 1.0),
-        Level("SEX_MISSING", 0.0),
-        Level("SEX_DIFFERS", -3.0),
-    )),
-    Comparison("ward", (
-        Level("WARD_SAME", 1.5),
-        Level("WARD_MISSING", 0.0),
-        Level("WARD_DIFFERS", -0.5),
-    )),
-    Comparison("phone", (
-        Level("PHONE_SAME", 2.0),
-        Level("PHONE_MISSING", 0.0),
-        Level("PHONE_DIFFERS", 0.0),
-    )),
+    Comparison(
+        "id",
+        (
+            Level("ID_EXACT", 13.0),
+            Level("ID_OLD_CMND", 12.0),
+            Level("ID_LOST_ZERO", 12.0),
+            Level("ID_TYPO", 6.0),
+            Level("ID_TRANSPOSED", 6.0),
+            Level("ID_OF_HOUSEHOLD_MEMBER", -2.0),
+            Level("ID_MISSING", 0.0),
+            Level("ID_OTHER_DOCUMENT", 0.0),
+            Level("ID_DIFFERENT", -8.0),
+        ),
+    ),
+    Comparison(
+        "name",
+        (
+            Level("NAME_EXACT", 0.0),  # weight from the name's frequency in the register (tf)
+            Level("NAME_DIACRITICS", -0.5),  # tf weight plus this
+            Level("NAME_ORDER", -2.0),  # tf weight plus this
+            Level("NAME_MARKS_DIFFER", 3.0),  # same letters, other marks on both sides: Hùng / Hưng
+            Level("NAME_MIDDLE_DROPPED", 5.0),
+            Level("NAME_TYPO", 5.0),
+            Level("NAME_GIVEN_DIFFERS", -10.0),
+            Level("NAME_DIFFERENT", -14.0),
+        ),
+    ),
+    Comparison(
+        "dob",
+        (
+            Level("DOB_EXACT", 13.0),
+            Level("DOB_YEAR_ONLY", 6.0),  # u ≈ 1/80 birth years
+            Level("DOB_DAY_MONTH_SWAPPED", 8.0),
+            Level("DOB_TYPO", 5.0),
+            Level("DOB_SAME_YEAR", -2.0),
+            Level("DOB_DIFFERENT", -12.0),
+        ),
+    ),
+    Comparison(
+        "sex",
+        (
+            Level("SEX_SAME", 1.0),
+            Level("SEX_MISSING", 0.0),
+            Level("SEX_DIFFERS", -3.0),
+        ),
+    ),
+    Comparison(
+        "ward",
+        (
+            Level("WARD_SAME", 1.5),
+            Level("WARD_MISSING", 0.0),
+            Level("WARD_DIFFERS", -0.5),
+        ),
+    ),
+    Comparison(
+        "phone",
+        (
+            Level("PHONE_SAME", 2.0),
+            Level("PHONE_MISSING", 0.0),
+            Level("PHONE_DIFFERS", 0.0),
+        ),
+    ),
 )
 
 
@@ -133,10 +155,10 @@ class MatchSpec:
     # Prior odds that a register citizen is the record's person: presence / N, N the register's size
     # (presence: the share of health records whose person is in the register at all).
     presence: float = 0.98
-    link_threshold: float = 8.0       # total weight for an automatic link
-    review_threshold: float = -4.0    # below: unmatched
-    min_margin: float = 6.0           # best candidate must beat the second by this much to be linked
-    max_pairs: int = 50_000_000       # guard: refuse to generate more candidate pairs than this
+    link_threshold: float = 8.0  # total weight for an automatic link
+    review_threshold: float = -4.0  # below: unmatched
+    min_margin: float = 6.0  # best candidate must beat the second by this much to be linked
+    max_pairs: int = 50_000_000  # guard: refuse to generate more candidate pairs than this
     extra: dict[str, Any] = field(default_factory=dict)
 
     def comparison(self, name: str) -> Comparison:
@@ -157,13 +179,18 @@ class MatchSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MatchSpec:
-        blocking = tuple(BlockingRule(b["name"], tuple(b["keys"]), b.get("max_citizens_per_key"),
-                                      b.get("condition", "")) for b in d.get("blocking", ()))
-        comparisons = tuple(Comparison(c["name"], tuple(Level(lv["name"], lv["weight"]) for lv in c["levels"]))
-                            for c in d.get("comparisons", ()))
+        blocking = tuple(
+            BlockingRule(b["name"], tuple(b["keys"]), b.get("max_citizens_per_key"), b.get("condition", ""))
+            for b in d.get("blocking", ())
+        )
+        comparisons = tuple(
+            Comparison(c["name"], tuple(Level(lv["name"], lv["weight"]) for lv in c["levels"]))
+            for c in d.get("comparisons", ())
+        )
         rest = {k: v for k, v in d.items() if k not in ("blocking", "comparisons")}
-        return replace(cls(**rest), blocking=blocking or DEFAULT_BLOCKING,
-                       comparisons=comparisons or DEFAULT_COMPARISONS)
+        return replace(
+            cls(**rest), blocking=blocking or DEFAULT_BLOCKING, comparisons=comparisons or DEFAULT_COMPARISONS
+        )
 
     @classmethod
     def from_json(cls, text: str) -> MatchSpec:

@@ -16,12 +16,22 @@ from sqlalchemy import Connection
 from vaxlink.domain.errors import InputError
 from vaxlink.storage.extract import query_arrow
 
-RESULT_SCHEMA = pa.schema([
-    ("record_id", pa.string()), ("outcome", pa.string()), ("personal_id", pa.string()),
-    ("candidate_personal_id", pa.string()), ("score", pa.float64()), ("reasons", pa.string()),
-    ("ward_code", pa.string()), ("source", pa.string()), ("blame", pa.string()), ("flags", pa.string()),
-    ("batch_id", pa.int64()), ("version", pa.int32()),
-])
+RESULT_SCHEMA = pa.schema(
+    [
+        ("record_id", pa.string()),
+        ("outcome", pa.string()),
+        ("personal_id", pa.string()),
+        ("candidate_personal_id", pa.string()),
+        ("score", pa.float64()),
+        ("reasons", pa.string()),
+        ("ward_code", pa.string()),
+        ("source", pa.string()),
+        ("blame", pa.string()),
+        ("flags", pa.string()),
+        ("batch_id", pa.int64()),
+        ("version", pa.int32()),
+    ]
+)
 
 RESULT_SQL = """
 SELECT d.record_id, m.outcome, c.personal_id, k.personal_id, CAST(m.score AS NUMERIC(9, 6)), m.reasons, m.ward_code, d.source,
@@ -33,12 +43,24 @@ LEFT JOIN citizen k ON k.id = m.candidate_citizen_id
 WHERE d.is_latest {where}
 ORDER BY d.source, d.record_id"""
 
-ANSWER_SCHEMA = pa.schema([
-    ("record_id", pa.string()), ("line", pa.int32()), ("verified", pa.string()), ("outcome", pa.string()),
-    ("reasons", pa.string()), ("blame", pa.string()), ("full_name", pa.string()), ("correct_full_name", pa.string()),
-    ("date_of_birth", pa.string()), ("correct_date_of_birth", pa.string()), ("sex", pa.string()),
-    ("correct_sex", pa.string()), ("id_number", pa.string()), ("correct_id_number", pa.string()),
-])
+ANSWER_SCHEMA = pa.schema(
+    [
+        ("record_id", pa.string()),
+        ("line", pa.int32()),
+        ("verified", pa.string()),
+        ("outcome", pa.string()),
+        ("reasons", pa.string()),
+        ("blame", pa.string()),
+        ("full_name", pa.string()),
+        ("correct_full_name", pa.string()),
+        ("date_of_birth", pa.string()),
+        ("correct_date_of_birth", pa.string()),
+        ("sex", pa.string()),
+        ("correct_sex", pa.string()),
+        ("id_number", pa.string()),
+        ("correct_id_number", pa.string()),
+    ]
+)
 
 ANSWER_SQL = """
 SELECT d.record_id, d.line_no,
@@ -72,7 +94,9 @@ def _write(table: pa.Table, out: Path) -> Path:
     elif suffix == ".xlsx":
         _write_xlsx(table, out)
     else:
-        raise InputError(f"Định dạng '{out.suffix}' không hỗ trợ / unsupported output type (use .csv, .parquet, .xlsx)")
+        raise InputError(
+            f"Định dạng '{out.suffix}' không hỗ trợ / unsupported output type (use .csv, .parquet, .xlsx)"
+        )
     return out
 
 

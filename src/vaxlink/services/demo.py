@@ -26,18 +26,23 @@ def run_demo(workdir: Path, *, citizens: int, seed: int, say: Say) -> Path:
     settings = load_settings(database_url=f"sqlite:///{db_path}", work_dir=workdir / "work")
     say(f"1. Mô phỏng tỉnh 77 với {citizens:,} công dân / simulating province 77 with {citizens:,} citizens")
     sim = simulate(workdir / "data", province="77", citizens=citizens, seed=seed)
-    say(f"   {sim.citizens:,} công dân, {sim.dose_records:,} bản ghi mũi tiêm / citizens, dose records "
-        f"({sim.seconds:.1f} s)")
+    say(
+        f"   {sim.citizens:,} công dân, {sim.dose_records:,} bản ghi mũi tiêm / citizens, dose records "
+        f"({sim.seconds:.1f} s)"
+    )
     say("2. Tạo lược đồ / creating the schema")
     upgrade_database(settings)
     engine = open_database(settings)
     try:
         say("3. Nhập sổ đăng ký dân cư / importing the register snapshot")
         with transaction(engine) as session:
-            r = import_register(session, settings, sim.files["register"],
-                                rejects_path=workdir / "register.rejects.csv")
-        say(f"   mới / imported {r.imported:,} · cập nhật / updated {r.updated:,} · "
-            f"không đổi / unchanged {r.unchanged:,} · bị loại / rejected {r.rejected:,}")
+            r = import_register(
+                session, settings, sim.files["register"], rejects_path=workdir / "register.rejects.csv"
+            )
+        say(
+            f"   mới / imported {r.imported:,} · cập nhật / updated {r.updated:,} · "
+            f"không đổi / unchanged {r.unchanged:,} · bị loại / rejected {r.rejected:,}"
+        )
         say("4. Nạp và đối soát lô tiêm chủng / ingesting and reconciling the dose batch")
         with transaction(engine) as session:
             b = ingest_batch(session, settings, sim.files["doses"], source="demo")
@@ -45,9 +50,11 @@ def run_demo(workdir: Path, *, citizens: int, seed: int, say: Say) -> Path:
         say("   " + " · ".join(f"{k} {v:,}" for k, v in b.counts.items()) + f" (tổng / total {b.rows:,})")
         with engine.connect() as conn:
             export_results(conn, workdir / "reconciliation.csv")
-            combos = conn.execute(text("""
+            combos = conn.execute(
+                text("""
                 SELECT m.reasons, count(*) FROM match_result m JOIN dose_record d ON d.id = m.dose_record_id
-                WHERE d.is_latest AND m.reasons <> '' GROUP BY m.reasons""")).all()
+                WHERE d.is_latest AND m.reasons <> '' GROUP BY m.reasons""")
+            ).all()
         reasons: Counter[str] = Counter()
         for combo, n in combos:
             for code in str(combo).split(";"):
@@ -59,8 +66,10 @@ def run_demo(workdir: Path, *, citizens: int, seed: int, say: Say) -> Path:
         if truth is not None:
             ev = evaluate(workdir / "reconciliation.csv", truth)
             say("6. So với sự thật của mô phỏng / against the simulator's truth: " + ev.summary())
-        say(f"   Kết quả / results: {workdir / 'reconciliation.csv'} · trả lời y tế / answer for health: "
-            f"{workdir / 'answer-for-health.xlsx'}")
+        say(
+            f"   Kết quả / results: {workdir / 'reconciliation.csv'} · trả lời y tế / answer for health: "
+            f"{workdir / 'answer-for-health.xlsx'}"
+        )
     finally:
         engine.dispose()
     return db_path

@@ -46,7 +46,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "MISSING_VACCINATION_DATE": ("Thiếu ngày tiêm", "vaccination date missing"),
     "BAD_VACCINATION_DATE": ("Ngày tiêm không hợp lệ", "vaccination date unreadable or not a full date"),
     "VACCINATION_DATE_FUTURE": ("Ngày tiêm ở tương lai", "vaccination date in the future"),
-    "VACCINATION_DATE_TOO_EARLY": ("Ngày tiêm trước khi có vắc xin", "vaccination date before vaccines existed"),
+    "VACCINATION_DATE_TOO_EARLY": (
+        "Ngày tiêm trước khi có vắc xin",
+        "vaccination date before vaccines existed",
+    ),
     "VACCINATION_BEFORE_BIRTH": ("Ngày tiêm trước ngày sinh", "vaccinated before birth"),
     "BAD_DOSE_NUMBER": ("Mũi tiêm không hợp lệ", "dose number missing or not a positive whole number"),
     "UNKNOWN_VACCINE": ("Tên vắc xin không xác định", "unknown vaccine name"),
@@ -106,8 +109,11 @@ def ingest_batch(
         loaded = load_file(con, path, "raw", progress=lambda n: note("read", n, None))
         mapping = map_headers(loaded.headers, DOSE_COLUMNS)
         if mapping.missing:
-            raise InputError("Thiếu cột bắt buộc / missing required columns: " + ", ".join(mapping.missing)
-                             + f" (found: {', '.join(loaded.headers)})")
+            raise InputError(
+                "Thiếu cột bắt buộc / missing required columns: "
+                + ", ".join(mapping.missing)
+                + f" (found: {', '.join(loaded.headers)})"
+            )
         if mapping.duplicates:
             raise InputError("Cột bị lặp / columns given twice: " + ", ".join(mapping.duplicates))
         _validate(con, mapping.columns, list(mapping.extra), today)
@@ -124,22 +130,49 @@ def ingest_batch(
         _store_rejections(conn, batch.id, spec)
 
         counts = {o: 0 for o in OUTCOMES}
-        counts.update({str(k): int(v) for k, v in conn.execute(text("""
+        counts.update(
+            {
+                str(k): int(v)
+                for k, v in conn.execute(
+                    text("""
             SELECT CASE WHEN NOT d.is_latest THEN 'superseded' ELSE m.outcome END, count(*)
             FROM dose_record d LEFT JOIN match_result m ON m.dose_record_id = d.id
-            WHERE d.batch_id = :b GROUP BY 1"""), {"b": batch.id}).all()})
-        reasons = {str(k): int(v) for k, v in con.execute(
-            "SELECT r, count(*) FROM (SELECT unnest(string_split(problems, ';')) r FROM checked "
-            "WHERE problems IS NOT NULL) GROUP BY r ORDER BY 2 DESC").fetchall()}
-        unknown = {str(k): int(v) for k, v in con.execute(
-            "SELECT vaccine, count(*) FROM checked WHERE vaccine IS NOT NULL AND vaccine_code IS NULL "
-            "GROUP BY 1 ORDER BY 2 DESC LIMIT 50").fetchall()}
-        batch.counts = {"outcomes": counts, "rejections": reasons, "unknown_vaccines": unknown,
-                        "match": {"pairs": stats.pairs, "identities": stats.identities}}
+            WHERE d.batch_id = :b GROUP BY 1"""),
+                    {"b": batch.id},
+                ).all()
+            }
+        )
+        reasons = {
+            str(k): int(v)
+            for k, v in con.execute(
+                "SELECT r, count(*) FROM (SELECT unnest(string_split(problems, ';')) r FROM checked "
+                "WHERE problems IS NOT NULL) GROUP BY r ORDER BY 2 DESC"
+            ).fetchall()
+        }
+        unknown = {
+            str(k): int(v)
+            for k, v in con.execute(
+                "SELECT vaccine, count(*) FROM checked WHERE vaccine IS NOT NULL AND vaccine_code IS NULL "
+                "GROUP BY 1 ORDER BY 2 DESC LIMIT 50"
+            ).fetchall()
+        }
+        batch.counts = {
+            "outcomes": counts,
+            "rejections": reasons,
+            "unknown_vaccines": unknown,
+            "match": {"pairs": stats.pairs, "identities": stats.identities},
+        }
         batch.status, batch.finished_at = "done", utcnow()
         session.flush()
-        result = IngestResult(batch.id, source, loaded.rows, counts, reasons=reasons, unknown_vaccines=unknown,
-                              seconds=stats.seconds)
+        result = IngestResult(
+            batch.id,
+            source,
+            loaded.rows,
+            counts,
+            reasons=reasons,
+            unknown_vaccines=unknown,
+            seconds=stats.seconds,
+        )
         if not result.balanced:  # pragma: no cover - would mean a row was lost or counted twice
             raise RuntimeError(f"ingest counts do not add up: {counts} for {loaded.rows} rows")
         return result
@@ -151,8 +184,11 @@ def _validate(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str], t
     def col(name: str) -> str:
         return f"nullif(trim({quote(cols[name])}), '')" if name in cols else "NULL::VARCHAR"
 
-    extra_sql = ("to_json(struct_pack(" + ", ".join(f"{quote(h)} := {quote(h)}" for h in extra) + "))::VARCHAR"
-                 if extra else "NULL::VARCHAR")
+    extra_sql = (
+        "to_json(struct_pack(" + ", ".join(f"{quote(h)} := {quote(h)}" for h in extra) + "))::VARCHAR"
+        if extra
+        else "NULL::VARCHAR"
+    )
     con.execute(f"""CREATE OR REPLACE TABLE src AS SELECT _line AS line_no, _malformed AS malformed,
         {", ".join(f"{col(c.name)} AS {c.name}" for c in DOSE_COLUMNS)}, {extra_sql} AS extra FROM raw""")
     date_schema = pa.schema([("d", pa.date32()), ("problem", pa.string()), ("year", pa.int32())])
@@ -186,12 +222,27 @@ def _validate(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str], t
         LEFT JOIN v_vaccine vx ON vx.value = s.vaccine""")
 
 
-STAGE = (("line_no", "INTEGER"), ("record_id", "VARCHAR(80)"), ("file_rank", "INTEGER"), ("is_latest", "BOOLEAN"),
-         ("full_name", "VARCHAR(200)"), ("date_of_birth", "VARCHAR(40)"), ("sex", "VARCHAR(20)"),
-         ("id_number", "VARCHAR(40)"), ("phone", "VARCHAR(40)"), ("address", "VARCHAR(400)"),
-         ("ward_code", "VARCHAR(10)"), ("vaccination_date", "DATE"), ("dose_number", "INTEGER"),
-         ("vaccine", "VARCHAR(120)"), ("vaccine_code", "VARCHAR(40)"), ("lot_number", "VARCHAR(60)"),
-         ("site", "VARCHAR(200)"), ("extra", "TEXT"), ("problems", "VARCHAR(400)"))
+STAGE = (
+    ("line_no", "INTEGER"),
+    ("record_id", "VARCHAR(80)"),
+    ("file_rank", "INTEGER"),
+    ("is_latest", "BOOLEAN"),
+    ("full_name", "VARCHAR(200)"),
+    ("date_of_birth", "VARCHAR(40)"),
+    ("sex", "VARCHAR(20)"),
+    ("id_number", "VARCHAR(40)"),
+    ("phone", "VARCHAR(40)"),
+    ("address", "VARCHAR(400)"),
+    ("ward_code", "VARCHAR(10)"),
+    ("vaccination_date", "DATE"),
+    ("dose_number", "INTEGER"),
+    ("vaccine", "VARCHAR(120)"),
+    ("vaccine_code", "VARCHAR(40)"),
+    ("lot_number", "VARCHAR(60)"),
+    ("site", "VARCHAR(200)"),
+    ("extra", "TEXT"),
+    ("problems", "VARCHAR(400)"),
+)
 
 
 def _stage_select(batch_id: int) -> str:
@@ -207,10 +258,14 @@ def _stage_select(batch_id: int) -> str:
         FROM checked ORDER BY line_no"""
 
 
-def _store_versions(conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str, note: Progress) -> None:
+def _store_versions(
+    conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str, note: Progress
+) -> None:
     is_pg = conn.dialect.name == "postgresql"
     conn.exec_driver_sql("DROP TABLE IF EXISTS dose_stage")
-    conn.exec_driver_sql("CREATE TEMPORARY TABLE dose_stage (" + ", ".join(f"{c} {t}" for c, t in STAGE) + ")")
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE dose_stage (" + ", ".join(f"{c} {t}" for c, t in STAGE) + ")"
+    )
     total = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
     reader = con.sql(_stage_select(batch_id)).to_arrow_reader(100_000)
 
@@ -227,32 +282,49 @@ def _store_versions(conn: Connection, con: DuckDBPyConnection, batch_id: int, so
         conn.exec_driver_sql("ANALYZE dose_stage")
     params = {"src": source, "b": batch_id}
     conn.execute(text("DROP TABLE IF EXISTS dose_base"))
-    conn.execute(text("""CREATE TEMPORARY TABLE dose_base AS
+    conn.execute(
+        text("""CREATE TEMPORARY TABLE dose_base AS
         SELECT d.record_id, max(d.version) AS v FROM dose_record d
-        WHERE d.source = :src AND d.record_id IN (SELECT record_id FROM dose_stage) GROUP BY d.record_id"""), params)
-    conn.execute(text("""UPDATE dose_record SET is_latest = false
-        WHERE source = :src AND is_latest AND record_id IN (SELECT record_id FROM dose_stage)"""), params)
+        WHERE d.source = :src AND d.record_id IN (SELECT record_id FROM dose_stage) GROUP BY d.record_id"""),
+        params,
+    )
+    conn.execute(
+        text("""UPDATE dose_record SET is_latest = false
+        WHERE source = :src AND is_latest AND record_id IN (SELECT record_id FROM dose_stage)"""),
+        params,
+    )
     extra = "CAST(s.extra AS JSON)" if is_pg else "s.extra"
-    conn.execute(text(f"""INSERT INTO dose_record (batch_id, source, record_id, version, is_latest, line_no,
+    conn.execute(
+        text(f"""INSERT INTO dose_record (batch_id, source, record_id, version, is_latest, line_no,
             full_name, date_of_birth, sex, id_number, phone, address, ward_code, vaccination_date, dose_number,
             vaccine, vaccine_code, problems, lot_number, site, extra)
         SELECT :b, :src, s.record_id, coalesce(x.v, 0) + s.file_rank, s.is_latest, s.line_no,
             s.full_name, s.date_of_birth, s.sex, s.id_number, s.phone, s.address, s.ward_code, s.vaccination_date,
             s.dose_number, s.vaccine, s.vaccine_code, s.problems, s.lot_number, s.site, {extra}
-        FROM dose_stage s LEFT JOIN dose_base x ON x.record_id = s.record_id"""), params)
+        FROM dose_stage s LEFT JOIN dose_base x ON x.record_id = s.record_id"""),
+        params,
+    )
     # Open cases about a record's earlier version are settled by the new version.
-    conn.execute(text("""UPDATE work_case SET status = 'closed', resolution = 'superseded', closed_at = :now
+    conn.execute(
+        text("""UPDATE work_case SET status = 'closed', resolution = 'superseded', closed_at = :now
         WHERE status <> 'closed' AND dose_record_id IN (
           SELECT d.id FROM dose_record d WHERE d.source = :src AND NOT d.is_latest
             AND d.record_id IN (SELECT record_id FROM dose_stage))""").bindparams(
-        bindparam("now", utcnow(), type_=UtcDateTime)), params)
+            bindparam("now", utcnow(), type_=UtcDateTime)
+        ),
+        params,
+    )
     conn.exec_driver_sql("DROP TABLE dose_stage")
     conn.exec_driver_sql("DROP TABLE dose_base")
 
 
 def _store_rejections(conn: Connection, batch_id: int, spec: MatchSpec) -> None:
-    conn.execute(text("""INSERT INTO match_result (dose_record_id, outcome, reasons, flags, spec_version, decided_at,
+    conn.execute(
+        text("""INSERT INTO match_result (dose_record_id, outcome, reasons, flags, spec_version, decided_at,
             version)
         SELECT d.id, 'rejected', d.problems, '', :v, :now, 1 FROM dose_record d
         WHERE d.batch_id = :b AND d.problems IS NOT NULL AND d.is_latest""").bindparams(
-        bindparam("now", utcnow(), type_=UtcDateTime)), {"b": batch_id, "v": spec.version})
+            bindparam("now", utcnow(), type_=UtcDateTime)
+        ),
+        {"b": batch_id, "v": spec.version},
+    )

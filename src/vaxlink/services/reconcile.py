@@ -29,28 +29,56 @@ CASE_DUE = timedelta(days=7)
 # Shortest plausible gap between two doses of one person (the shortest schedule, Abdala, is 14 days).
 MIN_DOSE_INTERVAL_DAYS = 14
 
-REGISTER_SCHEMA = pa.schema([
-    ("citizen_id", pa.int64()), ("personal_id", pa.string()), ("full_name", pa.string()),
-    ("birth_date", pa.date32()), ("birth_precision", pa.string()), ("birth_year", pa.int32()),
-    ("sex", pa.string()), ("current_ward_code", pa.string()), ("permanent_ward_code", pa.string()),
-    ("phone", pa.string()), ("household_id", pa.string()),
-])
-RECORD_SCHEMA = pa.schema([
-    ("rec_id", pa.int64()), ("full_name", pa.string()), ("date_of_birth", pa.string()), ("sex", pa.string()),
-    ("id_number", pa.string()), ("phone", pa.string()), ("ward_code", pa.string()),
-])
-RESULT_STAGE = (("dose_record_id", "BIGINT"), ("outcome", "VARCHAR(10)"), ("citizen_id", "BIGINT"),
-                ("candidate_citizen_id", "BIGINT"), ("score", "DOUBLE PRECISION"), ("reasons", "VARCHAR(400)"),
-                ("blame", "VARCHAR(10)"))
+REGISTER_SCHEMA = pa.schema(
+    [
+        ("citizen_id", pa.int64()),
+        ("personal_id", pa.string()),
+        ("full_name", pa.string()),
+        ("birth_date", pa.date32()),
+        ("birth_precision", pa.string()),
+        ("birth_year", pa.int32()),
+        ("sex", pa.string()),
+        ("current_ward_code", pa.string()),
+        ("permanent_ward_code", pa.string()),
+        ("phone", pa.string()),
+        ("household_id", pa.string()),
+    ]
+)
+RECORD_SCHEMA = pa.schema(
+    [
+        ("rec_id", pa.int64()),
+        ("full_name", pa.string()),
+        ("date_of_birth", pa.string()),
+        ("sex", pa.string()),
+        ("id_number", pa.string()),
+        ("phone", pa.string()),
+        ("ward_code", pa.string()),
+    ]
+)
+RESULT_STAGE = (
+    ("dose_record_id", "BIGINT"),
+    ("outcome", "VARCHAR(10)"),
+    ("citizen_id", "BIGINT"),
+    ("candidate_citizen_id", "BIGINT"),
+    ("score", "DOUBLE PRECISION"),
+    ("reasons", "VARCHAR(400)"),
+    ("blame", "VARCHAR(10)"),
+)
 
 
 def load_register(conn: Connection, con: DuckDBPyConnection) -> None:
     """Copy the active register and its aliases into DuckDB and prepare them for matching."""
-    reg = query_arrow(conn, """SELECT id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
+    reg = query_arrow(
+        conn,
+        """SELECT id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
         current_ward_code, permanent_ward_code, phone, household_id FROM citizen WHERE status = 'active'""",
-                      REGISTER_SCHEMA)
-    aliases = query_arrow(conn, "SELECT citizen_id, alias, kind FROM citizen_alias",
-                          pa.schema([("citizen_id", pa.int64()), ("alias", pa.string()), ("kind", pa.string())]))
+        REGISTER_SCHEMA,
+    )
+    aliases = query_arrow(
+        conn,
+        "SELECT citizen_id, alias, kind FROM citizen_alias",
+        pa.schema([("citizen_id", pa.int64()), ("alias", pa.string()), ("kind", pa.string())]),
+    )
     con.register("register_in", reg)
     con.register("alias_in", aliases)
     prepare_register(con, "register_in", "alias_in")
@@ -58,13 +86,17 @@ def load_register(conn: Connection, con: DuckDBPyConnection) -> None:
     con.unregister("alias_in")
 
 
-def match_records(conn: Connection, con: DuckDBPyConnection, where: str, spec: MatchSpec,
-                  note: Progress | None = None) -> RunStats:
+def match_records(
+    conn: Connection, con: DuckDBPyConnection, where: str, spec: MatchSpec, note: Progress | None = None
+) -> RunStats:
     """Match the latest usable dose records selected by `where` (SQL over `dose_record d`) and store results."""
-    records = query_arrow(conn, f"""SELECT d.id, d.full_name, d.date_of_birth, d.sex, d.id_number, d.phone,
+    records = query_arrow(
+        conn,
+        f"""SELECT d.id, d.full_name, d.date_of_birth, d.sex, d.id_number, d.phone,
         d.ward_code FROM dose_record d LEFT JOIN match_result m ON m.dose_record_id = d.id
         WHERE d.is_latest AND d.problems IS NULL AND coalesce(m.outcome, '') <> 'confirmed' AND ({where})""",
-                          RECORD_SCHEMA)
+        RECORD_SCHEMA,
+    )
     con.register("records_in", records)
     prepare_records(con, "records_in")
     con.unregister("records_in")
@@ -79,8 +111,11 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
     is_pg = conn.dialect.name == "postgresql"
     double = "DOUBLE PRECISION" if is_pg else "REAL"
     conn.exec_driver_sql("DROP TABLE IF EXISTS result_stage")
-    conn.exec_driver_sql("CREATE TEMPORARY TABLE result_stage (" + ", ".join(
-        f"{c} {t.replace('DOUBLE PRECISION', double)}" for c, t in RESULT_STAGE) + ")")
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE result_stage ("
+        + ", ".join(f"{c} {t.replace('DOUBLE PRECISION', double)}" for c, t in RESULT_STAGE)
+        + ")"
+    )
     reader = con.sql("""
         SELECT m.rec_id AS dose_record_id, c.outcome,
                CASE WHEN c.outcome = 'linked' THEN c.best_citizen_id END AS citizen_id,
@@ -94,12 +129,17 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
         conn.exec_driver_sql("ANALYZE result_stage")
     now = bindparam("now", utcnow(), type_=UtcDateTime)
     # A record now linked needs no officer: its open case closes by itself.
-    conn.execute(text("""UPDATE work_case SET status = 'closed', resolution = 'auto_linked', closed_at = :now,
+    conn.execute(
+        text("""UPDATE work_case SET status = 'closed', resolution = 'auto_linked', closed_at = :now,
             version = version + 1
         WHERE status = 'open' AND dose_record_id IN (
-          SELECT dose_record_id FROM result_stage WHERE outcome = 'linked')""").bindparams(now))
-    conn.exec_driver_sql("DELETE FROM match_result WHERE dose_record_id IN (SELECT dose_record_id FROM result_stage)")
-    conn.execute(text("""INSERT INTO match_result (dose_record_id, outcome, citizen_id, candidate_citizen_id, score,
+          SELECT dose_record_id FROM result_stage WHERE outcome = 'linked')""").bindparams(now)
+    )
+    conn.exec_driver_sql(
+        "DELETE FROM match_result WHERE dose_record_id IN (SELECT dose_record_id FROM result_stage)"
+    )
+    conn.execute(
+        text("""INSERT INTO match_result (dose_record_id, outcome, citizen_id, candidate_citizen_id, score,
             reasons, flags, blame, ward_code, ward_units, spec_version, decided_at, version)
         SELECT s.dose_record_id, s.outcome, s.citizen_id, s.candidate_citizen_id, s.score, s.reasons, '', s.blame,
             CASE WHEN s.outcome IN ('review', 'unmatched') THEN coalesce(c.current_ward_code, w.code) END,
@@ -108,10 +148,14 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
         FROM result_stage s
         JOIN dose_record d ON d.id = s.dose_record_id
         LEFT JOIN citizen c ON c.id = s.candidate_citizen_id
-        LEFT JOIN admin_unit w ON w.structure = 'legacy' AND w.level = 'ward' AND w.code = d.ward_code"""
-                      ).bindparams(now), {"v": spec.version})
+        LEFT JOIN admin_unit w ON w.structure = 'legacy' AND w.level = 'ward' AND w.code = d.ward_code""").bindparams(
+            now
+        ),
+        {"v": spec.version},
+    )
     due = bindparam("due", utcnow() + CASE_DUE, type_=UtcDateTime)
-    conn.execute(text("""INSERT INTO work_case (kind, status, priority, ward_code, ward_units, province_code,
+    conn.execute(
+        text("""INSERT INTO work_case (kind, status, priority, ward_code, ward_units, province_code,
             dose_record_id, citizen_id, created_at, due_at, version)
         SELECT CASE WHEN m.outcome = 'review' THEN 'conflict' ELSE 'unmatched' END, 'open',
             CASE WHEN m.outcome = 'review' THEN 2 ELSE 1 END, m.ward_code, coalesce(m.ward_units, 'legacy'),
@@ -119,8 +163,10 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
         FROM result_stage s JOIN match_result m ON m.dose_record_id = s.dose_record_id
         LEFT JOIN admin_unit u ON u.structure = m.ward_units AND u.level = 'ward' AND u.code = m.ward_code
         WHERE m.outcome IN ('review', 'unmatched') AND NOT EXISTS (
-          SELECT 1 FROM work_case k WHERE k.dose_record_id = m.dose_record_id AND k.status <> 'closed')"""
-                      ).bindparams(now, due))
+          SELECT 1 FROM work_case k WHERE k.dose_record_id = m.dose_record_id AND k.status <> 'closed')""").bindparams(
+            now, due
+        )
+    )
     flag_dose_sequences(conn, "SELECT citizen_id FROM result_stage WHERE citizen_id IS NOT NULL")
     conn.exec_driver_sql("DROP TABLE result_stage")
 
@@ -130,8 +176,11 @@ def flag_dose_sequences(conn: Connection, citizens_sql: str | None = None) -> in
     same dose number twice (DOSE_DUPLICATE), a higher dose number given before a lower one (DOSE_ORDER),
     two doses closer than the shortest schedule (DOSE_INTERVAL)."""
     is_pg = conn.dialect.name == "postgresql"
-    gap = ("(d.vaccination_date - w.prev_date)" if is_pg
-           else "(julianday(d.vaccination_date) - julianday(w.prev_date))")
+    gap = (
+        "(d.vaccination_date - w.prev_date)"
+        if is_pg
+        else "(julianday(d.vaccination_date) - julianday(w.prev_date))"
+    )
     touched = "" if citizens_sql is None else f"AND m.citizen_id IN ({citizens_sql})"
     conn.exec_driver_sql("DROP TABLE IF EXISTS dose_flags")
     conn.exec_driver_sql(f"""CREATE TEMPORARY TABLE dose_flags AS
@@ -166,8 +215,13 @@ class ReexamineResult:
     outcomes: dict[str, int]
 
 
-def reexamine_after_import(session: Session, settings: Settings, import_id: int,
-                           spec: MatchSpec | None = None, progress: Progress | None = None) -> ReexamineResult:
+def reexamine_after_import(
+    session: Session,
+    settings: Settings,
+    import_id: int,
+    spec: MatchSpec | None = None,
+    progress: Progress | None = None,
+) -> ReexamineResult:
     """After a register import: match again the records it can affect, and only those: every record still
     waiting (review / unmatched), and the automatic links of citizens the import changed."""
     spec = spec or MatchSpec()
@@ -176,15 +230,22 @@ def reexamine_after_import(session: Session, settings: Settings, import_id: int,
         SELECT id FROM citizen WHERE last_import_id = {int(import_id)}))
         OR (m.outcome IS NULL)"""
     # Cases an officer has taken in hand are left to the officer.
-    where = f"({where}) AND NOT EXISTS (SELECT 1 FROM work_case k WHERE k.dose_record_id = d.id " \
-            "AND k.status <> 'closed' AND k.assigned_to IS NOT NULL)"
+    where = (
+        f"({where}) AND NOT EXISTS (SELECT 1 FROM work_case k WHERE k.dose_record_id = d.id "
+        "AND k.status <> 'closed' AND k.assigned_to IS NOT NULL)"
+    )
     con = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
     try:
         stats = match_records(conn, con, where, spec, progress)
-        outcomes = dict(con.execute("SELECT outcome, count(*) FROM rec_map JOIN classified USING (ident_id) "
-                                    "GROUP BY 1").fetchall())
+        outcomes = dict(
+            con.execute(
+                "SELECT outcome, count(*) FROM rec_map JOIN classified USING (ident_id) GROUP BY 1"
+            ).fetchall()
+        )
     finally:
         con.close()
     session.flush()
-    return ReexamineResult(int(sum(outcomes.values())) if outcomes else stats.identities,
-                           {str(k): int(v) for k, v in outcomes.items()})
+    return ReexamineResult(
+        int(sum(outcomes.values())) if outcomes else stats.identities,
+        {str(k): int(v) for k, v in outcomes.items()},
+    )

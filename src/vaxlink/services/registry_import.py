@@ -37,30 +37,64 @@ REASONS: dict[str, tuple[str, str]] = {
     "ID_NOT_DIGITS": ("Số định danh chứa ký tự không phải số", "personal id has non-digits"),
     "ID_LENGTH": ("Số định danh không đủ 12 chữ số", "personal id is not 12 digits"),
     "ID_UNKNOWN_PLACE": ("Mã nơi đăng ký khai sinh không hợp lệ", "unknown place-of-registration prefix"),
-    "ID_BIRTH_YEAR_FUTURE": ("Năm sinh mã hóa trong số định danh ở tương lai", "birth year encoded in the id is in the future"),
+    "ID_BIRTH_YEAR_FUTURE": (
+        "Năm sinh mã hóa trong số định danh ở tương lai",
+        "birth year encoded in the id is in the future",
+    ),
     "MISSING_NAME": ("Thiếu họ và tên", "full name missing"),
     "MISSING_DOB": ("Thiếu ngày sinh", "date of birth missing"),
     "BAD_DOB": ("Ngày sinh không hợp lệ", "date of birth unreadable or impossible"),
     "MISSING_SEX": ("Thiếu giới tính", "sex missing"),
     "BAD_SEX": ("Giới tính không hợp lệ", "sex unreadable"),
-    "ID_SEX_MISMATCH": ("Giới tính không khớp với số định danh", "sex differs from the one encoded in the id"),
-    "ID_BIRTH_YEAR_MISMATCH": ("Năm sinh không khớp với số định danh", "birth year differs from the one encoded in the id"),
+    "ID_SEX_MISMATCH": (
+        "Giới tính không khớp với số định danh",
+        "sex differs from the one encoded in the id",
+    ),
+    "ID_BIRTH_YEAR_MISMATCH": (
+        "Năm sinh không khớp với số định danh",
+        "birth year differs from the one encoded in the id",
+    ),
     "MISSING_WARD": ("Thiếu mã xã thường trú", "permanent ward code missing"),
-    "UNKNOWN_WARD": ("Mã xã thường trú không có trong danh mục", "permanent ward code not in the official list"),
-    "UNKNOWN_CURRENT_WARD": ("Mã xã nơi ở hiện tại không có trong danh mục", "current ward code not in the official list"),
+    "UNKNOWN_WARD": (
+        "Mã xã thường trú không có trong danh mục",
+        "permanent ward code not in the official list",
+    ),
+    "UNKNOWN_CURRENT_WARD": (
+        "Mã xã nơi ở hiện tại không có trong danh mục",
+        "current ward code not in the official list",
+    ),
     "BAD_OLD_ID": ("Số CMND cũ không đủ 9 chữ số", "old id card number is not 9 digits"),
-    "DUPLICATE_ROW": ("Dòng trùng lặp (cùng số định danh, cùng nội dung)", "repeated row (same id, same content)"),
-    "DUPLICATE_ID_CONFLICT": ("Số định danh xuất hiện nhiều lần với nội dung khác nhau", "id appears several times with different content"),
+    "DUPLICATE_ROW": (
+        "Dòng trùng lặp (cùng số định danh, cùng nội dung)",
+        "repeated row (same id, same content)",
+    ),
+    "DUPLICATE_ID_CONFLICT": (
+        "Số định danh xuất hiện nhiều lần với nội dung khác nhau",
+        "id appears several times with different content",
+    ),
 }
 
 STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("personal_id", "VARCHAR(12)"), ("old_id", "VARCHAR(20)"), ("full_name", "VARCHAR(200)"),
-    ("name_key", "VARCHAR(200)"), ("family_name", "VARCHAR(60)"), ("middle_name", "VARCHAR(120)"),
-    ("given_name", "VARCHAR(60)"), ("birth_date", "DATE"), ("birth_precision", "VARCHAR(5)"),
-    ("birth_year", "INTEGER"), ("sex", "VARCHAR(1)"), ("permanent_ward_code", "VARCHAR(5)"),
-    ("permanent_units", "VARCHAR(6)"), ("current_ward_code", "VARCHAR(5)"), ("current_units", "VARCHAR(6)"),
-    ("address", "VARCHAR(400)"), ("phone", "VARCHAR(20)"), ("household_id", "VARCHAR(40)"),
-    ("extra", "TEXT"), ("row_hash", "VARCHAR(32)"),
+    ("personal_id", "VARCHAR(12)"),
+    ("old_id", "VARCHAR(20)"),
+    ("full_name", "VARCHAR(200)"),
+    ("name_key", "VARCHAR(200)"),
+    ("family_name", "VARCHAR(60)"),
+    ("middle_name", "VARCHAR(120)"),
+    ("given_name", "VARCHAR(60)"),
+    ("birth_date", "DATE"),
+    ("birth_precision", "VARCHAR(5)"),
+    ("birth_year", "INTEGER"),
+    ("sex", "VARCHAR(1)"),
+    ("permanent_ward_code", "VARCHAR(5)"),
+    ("permanent_units", "VARCHAR(6)"),
+    ("current_ward_code", "VARCHAR(5)"),
+    ("current_units", "VARCHAR(6)"),
+    ("address", "VARCHAR(400)"),
+    ("phone", "VARCHAR(20)"),
+    ("household_id", "VARCHAR(40)"),
+    ("extra", "TEXT"),
+    ("row_hash", "VARCHAR(32)"),
 )
 CITIZEN_COLUMNS = [c for c, _ in STAGE_COLUMNS if c != "old_id"]
 
@@ -121,7 +155,8 @@ def import_register(
         mapping = map_headers(loaded.headers, REGISTER_COLUMNS)
         if mapping.missing:
             raise InputError(
-                "Thiếu cột bắt buộc / missing required columns: " + ", ".join(mapping.missing)
+                "Thiếu cột bắt buộc / missing required columns: "
+                + ", ".join(mapping.missing)
                 + f" (found: {', '.join(loaded.headers)})"
             )
         if mapping.duplicates:
@@ -131,14 +166,22 @@ def import_register(
         _check(con, mapping.columns, list(mapping.extra), units)
         note("check", loaded.rows, loaded.rows)
 
-        rec = RegisterImport(file_name=path.name, checksum=loaded.checksum, units=units.value, status="running",
-                             started_at=utcnow(), rows_total=loaded.rows)
+        rec = RegisterImport(
+            file_name=path.name,
+            checksum=loaded.checksum,
+            units=units.value,
+            status="running",
+            started_at=utcnow(),
+            rows_total=loaded.rows,
+        )
         session.add(rec)
         session.flush()
 
-        reasons = dict(con.execute(
-            "SELECT r, count(*) FROM (SELECT unnest(problems) r FROM checked) GROUP BY r ORDER BY 2 DESC"
-        ).fetchall())
+        reasons = dict(
+            con.execute(
+                "SELECT r, count(*) FROM (SELECT unnest(problems) r FROM checked) GROUP BY r ORDER BY 2 DESC"
+            ).fetchall()
+        )
         rejected = con.execute("SELECT count(*) FROM checked WHERE len(problems) > 0").fetchall()[0][0]
         wrote_rejects = _write_rejects(con, mapping.columns, rejects_path) if rejected else None
 
@@ -150,8 +193,14 @@ def import_register(
         rec.status = "done"
         rec.finished_at = utcnow()
         session.flush()
-        result = ImportResult(rec.id, loaded.rows, *counts, int(rejected), wrote_rejects,
-                              {str(k): int(v) for k, v in reasons.items()})
+        result = ImportResult(
+            rec.id,
+            loaded.rows,
+            *counts,
+            int(rejected),
+            wrote_rejects,
+            {str(k): int(v) for k, v in reasons.items()},
+        )
         if not result.balanced:  # pragma: no cover - would mean a row was lost or counted twice
             raise RuntimeError(f"import counts do not add up: {result}")
         return result
@@ -159,25 +208,36 @@ def import_register(
         con.close()
 
 
-def _check(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str],
-           units: Structure) -> None:
+def _check(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str], units: Structure) -> None:
     def col(name: str) -> str:
         return f"nullif(trim({quote(cols[name])}), '')" if name in cols else "NULL::VARCHAR"
 
     extra_sql = (
         "to_json(struct_pack(" + ", ".join(f"{quote(h)} := {quote(h)}" for h in extra) + "))::VARCHAR"
-        if extra else "NULL::VARCHAR"
+        if extra
+        else "NULL::VARCHAR"
     )
     con.execute(f"""CREATE TABLE src AS SELECT *, {normalise.id_digits_sql("personal_id")} AS pid FROM (
         SELECT _line AS line, _malformed AS malformed,
         {", ".join(f"{col(c.name)} AS {c.name}" for c in REGISTER_COLUMNS)}, {extra_sql} AS extra FROM raw)""")
     normalise.name_table(con, "SELECT full_name FROM src", "m_name")
-    normalise.map_distinct(con, "SELECT date_of_birth FROM src", _dob,
-                           pa.schema([("d", pa.date32()), ("precision", pa.string()), ("year", pa.int32()),
-                                      ("problem", pa.string())]), "m_dob")
+    normalise.map_distinct(
+        con,
+        "SELECT date_of_birth FROM src",
+        _dob,
+        pa.schema(
+            [("d", pa.date32()), ("precision", pa.string()), ("year", pa.int32()), ("problem", pa.string())]
+        ),
+        "m_dob",
+    )
     normalise.map_distinct(con, "SELECT sex FROM src", _sex, pa.schema([("sex", pa.string())]), "m_sex")
-    normalise.map_distinct(con, "SELECT permanent_ward_code FROM src UNION ALL SELECT current_ward_code FROM src",
-                           _ward(units), pa.schema([("code", pa.string()), ("known", pa.bool_())]), "m_ward")
+    normalise.map_distinct(
+        con,
+        "SELECT permanent_ward_code FROM src UNION ALL SELECT current_ward_code FROM src",
+        _ward(units),
+        pa.schema([("code", pa.string()), ("known", pa.bool_())]),
+        "m_ward",
+    )
     pid = normalise.personal_id_sql("s.pid", cleaned=True)
     old = "regexp_replace(s.old_id, '[\\s.\\-]', '', 'g')"
     con.execute(f"""CREATE TABLE checked0 AS SELECT s.line, s.personal_id AS raw_personal_id,
@@ -207,8 +267,11 @@ def _check(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str],
       LEFT JOIN m_sex x ON x.value = s.sex
       LEFT JOIN m_ward pw ON pw.value = s.permanent_ward_code
       LEFT JOIN m_ward cw ON cw.value = s.current_ward_code""")
-    hashed = "md5(concat_ws('|', " + ", ".join(
-        f"coalesce(CAST({c} AS VARCHAR), '')" for c, _ in STAGE_COLUMNS if c != "row_hash") + "))"
+    hashed = (
+        "md5(concat_ws('|', "
+        + ", ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c, _ in STAGE_COLUMNS if c != "row_hash")
+        + "))"
+    )
     # Duplicates are judged among rows that are otherwise valid: identical repeats keep their first
     # occurrence; the same id with different content is rejected everywhere, since neither can be trusted.
     con.execute(f"""CREATE TABLE hashed AS SELECT *, {hashed} AS row_hash FROM checked0""")
@@ -226,7 +289,11 @@ def _check(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str],
 
 
 def _write_rejects(con: DuckDBPyConnection, cols: dict[str, str], out: Path) -> Path:
-    msgs = "CASE r " + " ".join(f"WHEN '{k}' THEN '{vi} / {en}'" for k, (vi, en) in REASONS.items()) + " ELSE r END"
+    msgs = (
+        "CASE r "
+        + " ".join(f"WHEN '{k}' THEN '{vi} / {en}'" for k, (vi, en) in REASONS.items())
+        + " ELSE r END"
+    )
     originals = ", ".join(f"s.{c.name}" for c in REGISTER_COLUMNS)
     out.parent.mkdir(parents=True, exist_ok=True)
     con.execute(f"""COPY (
@@ -246,7 +313,9 @@ def _progress_batches(reader: pa.RecordBatchReader, total: int, note: Progress) 
         yield b
 
 
-def _first_load(conn: Connection, con: DuckDBPyConnection, import_id: int, note: Progress) -> tuple[int, int, int]:
+def _first_load(
+    conn: Connection, con: DuckDBPyConnection, import_id: int, note: Progress
+) -> tuple[int, int, int]:
     """An empty register: load straight into `citizen` with its secondary indexes dropped, then build them
     once (a sorted build is several times faster than a million index insertions)."""
     is_pg = conn.dialect.name == "postgresql"
@@ -266,12 +335,19 @@ def _first_load(conn: Connection, con: DuckDBPyConnection, import_id: int, note:
     note("merge", 0, None)
     conn.exec_driver_sql("DROP TABLE IF EXISTS alias_stage")
     conn.exec_driver_sql("CREATE TEMPORARY TABLE alias_stage (personal_id VARCHAR(12), old_id VARCHAR(20))")
-    bulk.load_batches(conn, "alias_stage", con.sql(
-        "SELECT personal_id, old_id FROM checked WHERE len(problems) = 0 AND old_id IS NOT NULL"
-    ).to_arrow_reader(200_000))
-    conn.execute(text("""INSERT INTO citizen_alias (citizen_id, alias, kind, created_at)
-        SELECT c.id, s.old_id, 'cmnd', :now FROM alias_stage s JOIN citizen c ON c.personal_id = s.personal_id"""
-                      ).bindparams(bindparam("now", now, type_=UtcDateTime)))
+    bulk.load_batches(
+        conn,
+        "alias_stage",
+        con.sql(
+            "SELECT personal_id, old_id FROM checked WHERE len(problems) = 0 AND old_id IS NOT NULL"
+        ).to_arrow_reader(200_000),
+    )
+    conn.execute(
+        text("""INSERT INTO citizen_alias (citizen_id, alias, kind, created_at)
+        SELECT c.id, s.old_id, 'cmnd', :now FROM alias_stage s JOIN citizen c ON c.personal_id = s.personal_id""").bindparams(
+            bindparam("now", now, type_=UtcDateTime)
+        )
+    )
     conn.exec_driver_sql("DROP TABLE alias_stage")
     for ix in indexes:
         conn.execute(CreateIndex(ix))
@@ -284,8 +360,7 @@ def _first_load(conn: Connection, con: DuckDBPyConnection, import_id: int, note:
     return int(total), 0, 0
 
 
-def _merge(conn: Connection, con: DuckDBPyConnection, import_id: int,
-           note: Progress) -> tuple[int, int, int]:
+def _merge(conn: Connection, con: DuckDBPyConnection, import_id: int, note: Progress) -> tuple[int, int, int]:
     is_pg = conn.dialect.name == "postgresql"
     if conn.execute(text("SELECT count(*) FROM (SELECT 1 FROM citizen LIMIT 1) t")).scalar() == 0:
         return _first_load(conn, con, import_id, note)
@@ -309,41 +384,59 @@ def _merge(conn: Connection, con: DuckDBPyConnection, import_id: int,
     if is_pg:
         conn.exec_driver_sql("ANALYZE citizen_stage")
     note("merge", 0, None)
-    counts = conn.execute(text("""
+    counts = conn.execute(
+        text("""
         SELECT coalesce(sum(CASE WHEN c.id IS NULL THEN 1 ELSE 0 END), 0),
                coalesce(sum(CASE WHEN c.id IS NOT NULL AND c.row_hash <> s.row_hash THEN 1 ELSE 0 END), 0),
                coalesce(sum(CASE WHEN c.row_hash = s.row_hash THEN 1 ELSE 0 END), 0)
-        FROM citizen_stage s LEFT JOIN citizen c ON c.personal_id = s.personal_id""")).one()
+        FROM citizen_stage s LEFT JOIN citizen c ON c.personal_id = s.personal_id""")
+    ).one()
     now = bindparam("now", utcnow(), type_=UtcDateTime)
     params = {"imp": import_id, "src": f"import:{import_id}"}
     history = " UNION ALL ".join(
         f"""SELECT c.id, '{f}', CAST(c.{f} AS VARCHAR(200)), CAST(s.{f} AS VARCHAR(200)), 'register snapshot',
                    :src, :now FROM citizen c JOIN citizen_stage s ON s.personal_id = c.personal_id
             WHERE c.row_hash <> s.row_hash AND c.{f} <> s.{f}"""
-        for f in ("full_name", "birth_date", "sex"))
-    conn.execute(text(f"""INSERT INTO citizen_change (citizen_id, field, old_value, new_value, reason, source,
-                          changed_at) {history}""").bindparams(now), params)
+        for f in ("full_name", "birth_date", "sex")
+    )
+    conn.execute(
+        text(f"""INSERT INTO citizen_change (citizen_id, field, old_value, new_value, reason, source,
+                          changed_at) {history}""").bindparams(now),
+        params,
+    )
     extra = "CAST(s.extra AS JSON)" if is_pg else "s.extra"
-    sets = ", ".join(f"{c} = {extra if c == 'extra' else 's.' + c}" for c in CITIZEN_COLUMNS if c != "personal_id")
-    conn.execute(text(f"""UPDATE citizen SET {sets}, version = citizen.version + 1, updated_at = :now,
+    sets = ", ".join(
+        f"{c} = {extra if c == 'extra' else 's.' + c}" for c in CITIZEN_COLUMNS if c != "personal_id"
+    )
+    conn.execute(
+        text(f"""UPDATE citizen SET {sets}, version = citizen.version + 1, updated_at = :now,
                           last_import_id = :imp
                           FROM citizen_stage s
-                          WHERE citizen.personal_id = s.personal_id AND citizen.row_hash <> s.row_hash"""
-                      ).bindparams(now), params)
+                          WHERE citizen.personal_id = s.personal_id AND citizen.row_hash <> s.row_hash""").bindparams(
+            now
+        ),
+        params,
+    )
     select_cols = ", ".join(extra if c == "extra" else f"s.{c}" for c in CITIZEN_COLUMNS)
-    conn.execute(text(f"""INSERT INTO citizen ({", ".join(CITIZEN_COLUMNS)}, status, version, created_at,
+    conn.execute(
+        text(f"""INSERT INTO citizen ({", ".join(CITIZEN_COLUMNS)}, status, version, created_at,
                           updated_at, last_import_id)
                           SELECT {select_cols}, 'active', 1, :now, :now, :imp FROM citizen_stage s
-                          WHERE NOT EXISTS (SELECT 1 FROM citizen c WHERE c.personal_id = s.personal_id)"""
-                      ).bindparams(now), params)
-    conn.execute(text("""INSERT INTO citizen_alias (citizen_id, alias, kind, created_at)
+                          WHERE NOT EXISTS (SELECT 1 FROM citizen c WHERE c.personal_id = s.personal_id)""").bindparams(
+            now
+        ),
+        params,
+    )
+    conn.execute(
+        text("""INSERT INTO citizen_alias (citizen_id, alias, kind, created_at)
                          SELECT c.id, s.old_id, 'cmnd', :now FROM citizen_stage s
                          JOIN citizen c ON c.personal_id = s.personal_id
                          WHERE s.old_id IS NOT NULL AND NOT EXISTS (
                            SELECT 1 FROM citizen_alias a
-                           WHERE a.citizen_id = c.id AND a.alias = s.old_id AND a.kind = 'cmnd')"""
-                      ).bindparams(now))
+                           WHERE a.citizen_id = c.id AND a.alias = s.old_id AND a.kind = 'cmnd')""").bindparams(
+            now
+        )
+    )
     conn.exec_driver_sql("DROP TABLE citizen_stage")
     note("merge", 1, 1)
     return int(counts[0]), int(counts[1]), int(counts[2])
-

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
@@ -32,11 +35,25 @@ def open_database(settings: Settings) -> Engine:
     try:
         rev = db.current_revision(engine)
     except Exception as e:  # the driver's own error types differ per backend
-        raise VaxlinkError(f"Không kết nối được CSDL / cannot open the database: {type(e).__name__}") from None
+        raise VaxlinkError(
+            f"Không kết nối được CSDL / cannot open the database: {type(e).__name__}"
+        ) from None
     if rev is None:
-        raise VaxlinkError("CSDL chưa có lược đồ, hãy chạy `vaxlink db upgrade` / "
-                           "the database has no schema: run `vaxlink db upgrade`")
+        raise VaxlinkError(
+            "CSDL chưa có lược đồ, hãy chạy `vaxlink db upgrade` / "
+            "the database has no schema: run `vaxlink db upgrade`"
+        )
     return engine
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[Engine]:
+    """An engine on a current schema for the length of one command; its connections close afterwards."""
+    engine = open_database(settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def sync_reference_data(session: Session) -> int:
@@ -47,17 +64,42 @@ def sync_reference_data(session: Session) -> int:
     stored = session.scalar(select(func.count()).select_from(AdminUnitRow)) or 0
     if stored != len(units):
         session.execute(delete(AdminUnitRow))
-        session.execute(insert(AdminUnitRow), [
-            {"structure": u.structure.value, "level": u.level.value, "code": u.code, "name": u.name,
-             "kind": u.kind, "parent_code": u.parent_code, "province_code": u.province_code} for u in units])
+        session.execute(
+            insert(AdminUnitRow),
+            [
+                {
+                    "structure": u.structure.value,
+                    "level": u.level.value,
+                    "code": u.code,
+                    "name": u.name,
+                    "kind": u.kind,
+                    "parent_code": u.parent_code,
+                    "province_code": u.province_code,
+                }
+                for u in units
+            ],
+        )
     # Rows without an old ward code (whole districts that became special zones) map no legacy ward.
-    conversions = {(c.old_code, c.new_code): c for w in reg.wards(Structure.CURRENT)
-                   for c in reg.legacy_sources(w.code) if c.old_code}
+    conversions = {
+        (c.old_code, c.new_code): c
+        for w in reg.wards(Structure.CURRENT)
+        for c in reg.legacy_sources(w.code)
+        if c.old_code
+    }
     stored = session.scalar(select(func.count()).select_from(WardConversionRow)) or 0
     if stored != len(conversions):
         session.execute(delete(WardConversionRow))
-        session.execute(insert(WardConversionRow), [
-            {"old_code": c.old_code, "new_code": c.new_code, "new_province_code": c.new_province_code,
-             "whole": c.whole} for c in conversions.values()])
+        session.execute(
+            insert(WardConversionRow),
+            [
+                {
+                    "old_code": c.old_code,
+                    "new_code": c.new_code,
+                    "new_province_code": c.new_province_code,
+                    "whole": c.whole,
+                }
+                for c in conversions.values()
+            ],
+        )
     session.flush()
     return len(units)

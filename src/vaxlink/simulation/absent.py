@@ -57,7 +57,7 @@ def _new_ids(
     cfixed = np.r_[np.ones(len(old), np.bool_), np.zeros(len(new), np.bool_)]
     cknown = np.r_[old % CMND_SPACE, np.zeros(len(new), np.int64)]
     cserial = unique_redraw(rng, cbase, CMND_SPACE, cfixed, spec.serial_slot, spec.serial_slots, cknown)
-    old_id = np.where(holder, cbase[len(old):] + cserial[len(old):], 0)
+    old_id = np.where(holder, cbase[len(old) :] + cserial[len(old) :], 0)
     return pid.astype(np.int64), old_id.astype(np.int64)
 
 
@@ -85,7 +85,9 @@ def _avoid_namesakes(rng: np.random.Generator, people: People, new: People) -> N
 
 def _siblings(rng: np.random.Generator, people: People, vocab: NameVocab, count: int) -> People | None:
     by = ymd_from_days(people.birth)[0]
-    candidates = np.flatnonzero(people.in_register & (people.role == ROLE_CHILD) & (by >= 1975) & (by <= 2014))
+    candidates = np.flatnonzero(
+        people.in_register & (people.role == ROLE_CHILD) & (by >= 1975) & (by <= 2014)
+    )
     if count == 0 or len(candidates) == 0:
         return None
     sib = candidates[rng.integers(0, len(candidates), count)]
@@ -103,9 +105,19 @@ def _siblings(rng: np.random.Generator, people: People, vocab: NameVocab, count:
         given[same] = redraw
     zeros = np.zeros(count, dtype=np.int64)
     return People(
-        household=people.household[sib], role=np.full(count, ROLE_CHILD, np.int64), sex=sex, birth=birth,
-        family=people.family[sib], middle1=middle1, middle2=middle2, given=given, prefix=people.prefix[sib],
-        pid=zeros, old_id=zeros.copy(), phone=zeros.copy(), year_only=np.zeros(count, np.bool_),
+        household=people.household[sib],
+        role=np.full(count, ROLE_CHILD, np.int64),
+        sex=sex,
+        birth=birth,
+        family=people.family[sib],
+        middle1=middle1,
+        middle2=middle2,
+        given=given,
+        prefix=people.prefix[sib],
+        pid=zeros,
+        old_id=zeros.copy(),
+        phone=zeros.copy(),
+        year_only=np.zeros(count, np.bool_),
         in_register=np.zeros(count, np.bool_),
     )
 
@@ -123,7 +135,11 @@ def _newcomers(
     home = wards.wards_of(spec.code)
     cur = home[rng.integers(0, len(home), count)]
     if migrant:
-        other = [(c, w) for c, w in tables.BIRTH_PROVINCES_ELSEWHERE if c != spec.code and c in wards.province_codes]
+        other = [
+            (c, w)
+            for c, w in tables.BIRTH_PROVINCES_ELSEWHERE
+            if c != spec.code and c in wards.province_codes
+        ]
         codes = np.asarray([int(c) for c, _ in other], np.int64)
         index = np.asarray([wards.province_index(c) for c, _ in other], np.int64)
         pick = weighted_choice(rng, np.asarray([w for _, w in other], np.float64), count)
@@ -141,10 +157,20 @@ def _newcomers(
     family, middle1, middle2, given = draw_names(rng, vocab, sex, birth, np.arange(count))
     phone = np.where(rng.random(count) < 0.85, phone_numbers(rng, count), 0)
     people = People(
-        household=first_household + np.arange(count), role=np.full(count, ROLE_HEAD, np.int64), sex=sex,
-        birth=birth, family=family, middle1=middle1, middle2=middle2, given=given, prefix=prefix,
-        pid=np.zeros(count, np.int64), old_id=np.zeros(count, np.int64), phone=phone,
-        year_only=np.zeros(count, np.bool_), in_register=np.zeros(count, np.bool_),
+        household=first_household + np.arange(count),
+        role=np.full(count, ROLE_HEAD, np.int64),
+        sex=sex,
+        birth=birth,
+        family=family,
+        middle1=middle1,
+        middle2=middle2,
+        given=given,
+        prefix=prefix,
+        pid=np.zeros(count, np.int64),
+        old_id=np.zeros(count, np.int64),
+        phone=phone,
+        year_only=np.zeros(count, np.bool_),
+        in_register=np.zeros(count, np.bool_),
     )
     return people, perm, cur
 

@@ -40,21 +40,36 @@ def day(text: str) -> int:
 
 # Product availability, also the span over which a product's lots are used up in order.
 PRODUCT_WINDOWS: dict[int, tuple[str, str]] = {
-    AZ: ("2021-03-08", "2022-09-30"), PF: ("2021-07-01", "2022-12-31"), MO: ("2021-07-01", "2022-12-31"),
-    VC: ("2021-06-20", "2022-03-31"), JA: ("2021-09-01", "2021-12-31"), SP: ("2021-07-15", "2021-10-31"),
+    AZ: ("2021-03-08", "2022-09-30"),
+    PF: ("2021-07-01", "2022-12-31"),
+    MO: ("2021-07-01", "2022-12-31"),
+    VC: ("2021-06-20", "2022-03-31"),
+    JA: ("2021-09-01", "2021-12-31"),
+    SP: ("2021-07-15", "2021-10-31"),
     AB: ("2021-09-15", "2022-01-31"),
 }
 # Adults' first doses: (first day, most likely day, last day, share, product mix).
 ADULT_PERIODS: tuple[tuple[str, str, str, float, dict[int, float]], ...] = (
     ("2021-03-08", "2021-05-15", "2021-06-30", 0.04, {AZ: 0.93, MO: 0.07}),
-    ("2021-07-01", "2021-08-25", "2021-10-31", 0.71,
-     {AZ: 0.33, VC: 0.40, PF: 0.12, MO: 0.10, SP: 0.015, JA: 0.01, AB: 0.025}),
+    (
+        "2021-07-01",
+        "2021-08-25",
+        "2021-10-31",
+        0.71,
+        {AZ: 0.33, VC: 0.40, PF: 0.12, MO: 0.10, SP: 0.015, JA: 0.01, AB: 0.025},
+    ),
     ("2021-11-01", "2021-11-20", "2021-12-31", 0.18, {AZ: 0.40, PF: 0.30, VC: 0.12, MO: 0.10, AB: 0.08}),
     ("2022-01-01", "2022-02-15", "2022-06-30", 0.07, {AZ: 0.35, PF: 0.45, MO: 0.20}),
 )
 # Days between primary doses, (low, high), by product.
 PRIMARY_INTERVAL: dict[int, tuple[int, int]] = {
-    AZ: (56, 84), PF: (21, 35), MO: (28, 42), VC: (21, 35), JA: (0, 0), SP: (21, 30), AB: (14, 17),
+    AZ: (56, 84),
+    PF: (21, 35),
+    MO: (28, 42),
+    VC: (21, 35),
+    JA: (0, 0),
+    SP: (21, 30),
+    AB: (14, 17),
 }
 
 
@@ -110,13 +125,16 @@ def build_sites(rng: np.random.Generator, wards: WardTable, province: str) -> Si
             zone_by_district[d] = [add(f"Điểm tiêm {z}") for z in tables.INDUSTRIAL_ZONES.get(code, ())]
     centre = np.asarray([centre_by_district[int(d)] for d in district_of], np.int64)
     hospital_names = tables.PROVINCE_HOSPITALS.get(
-        province, (f"Bệnh viện Đa khoa tỉnh {province_label}", f"Trung tâm Kiểm soát bệnh tật {province_label}")
+        province,
+        (f"Bệnh viện Đa khoa tỉnh {province_label}", f"Trung tâm Kiểm soát bệnh tật {province_label}"),
     )
     hospitals = np.asarray([add(h) for h in hospital_names], np.int64)
     zone_pick = rng.random(len(home))
     zone = np.asarray(
         [
-            zone_by_district[int(d)][int(u * len(zone_by_district[int(d)]))] if zone_by_district[int(d)] else -1
+            zone_by_district[int(d)][int(u * len(zone_by_district[int(d)]))]
+            if zone_by_district[int(d)]
+            else -1
             for d, u in zip(district_of, zone_pick, strict=True)
         ],
         np.int64,
@@ -210,8 +228,10 @@ def schedule(rng: np.random.Generator, birth: IntArray) -> tuple[IntArray, IntAr
 
     count = np.select(
         [group == ADULT, group == TEEN],
-        [1 + weighted_choice(rng, np.asarray([0.05, 0.38, 0.45, 0.12]), n),
-         1 + weighted_choice(rng, np.asarray([0.06, 0.66, 0.28]), n)],
+        [
+            1 + weighted_choice(rng, np.asarray([0.05, 0.38, 0.45, 0.12]), n),
+            1 + weighted_choice(rng, np.asarray([0.06, 0.66, 0.28]), n),
+        ],
         1 + weighted_choice(rng, np.asarray([0.2, 0.8]), n),
     ).astype(np.int64)
     # Second boosters were offered to people over 50 and at risk.
@@ -254,7 +274,9 @@ def schedule(rng: np.random.Generator, birth: IntArray) -> tuple[IntArray, IntAr
         # Second doses were mostly the same product; some AstraZeneca and Sputnik V second doses were
         # replaced by Pfizer or AstraZeneca when supplies ran short.
         switch = rng.random(n)
-        same = np.where((product == AZ) & (switch < 0.08), PF, np.where((product == SP) & (switch < 0.2), AZ, product))
+        same = np.where(
+            (product == AZ) & (switch < 0.08), PF, np.where((product == SP) & (switch < 0.2), AZ, product)
+        )
         first_booster = boosters_given == 0
         booster_date = np.where(
             first_booster,
@@ -296,10 +318,14 @@ def dose_records(
     start = np.asarray([day(PRODUCT_WINDOWS[p][0]) for p in range(len(PRODUCTS))], np.int64)[product]
     stop = np.asarray([day(PRODUCT_WINDOWS[p][1]) for p in range(len(PRODUCTS))], np.int64)[product]
     position = (np.clip(date, start, stop) - start) * LOTS_PER_PRODUCT // (stop - start + 1)
-    lot = product * LOTS_PER_PRODUCT + np.clip(position + rng.integers(-2, 3, len(date)), 0, LOTS_PER_PRODUCT - 1)
+    lot = product * LOTS_PER_PRODUCT + np.clip(
+        position + rng.integers(-2, 3, len(date)), 0, LOTS_PER_PRODUCT - 1
+    )
 
     n = len(person)
-    local = households.cur_ward[people.household[person]] - wards.province_start[wards.province_index(province)]
+    local = (
+        households.cur_ward[people.household[person]] - wards.province_start[wards.province_index(province)]
+    )
     group = age_group(people.birth[person])
     age = REFERENCE_YEAR - ymd_from_days(people.birth[person])[0]
     u = rng.random(n)
@@ -311,7 +337,9 @@ def dose_records(
         [sites.station[local], sites.centre[local], hospital, zone],
         sites.mobile[local],
     )
-    young_site = np.select([u < 0.5, u < 0.85], [sites.school[local], sites.station[local]], sites.centre[local])
+    young_site = np.select(
+        [u < 0.5, u < 0.85], [sites.school[local], sites.station[local]], sites.centre[local]
+    )
     site = np.where(group == ADULT, adult_site, young_site)
     return Doses(person=person, number=k + 1, date=date, product=product, lot=lot, site=site)
 

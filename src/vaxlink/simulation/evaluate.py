@@ -10,16 +10,16 @@ import duckdb
 
 @dataclass(frozen=True)
 class Evaluation:
-    records: int                 # dose records in the truth
-    usable: int                  # records not rejected
-    linked: int                  # automatic links
+    records: int  # dose records in the truth
+    usable: int  # records not rejected
+    linked: int  # automatic links
     linked_correct: int
-    linkable: int                # usable records whose person is in the register
+    linkable: int  # usable records whose person is in the register
     review: int
     unmatched: int
     rejected: int
-    absent_records: int          # usable records of people absent from the register
-    absent_linked: int           # ... wrongly linked to someone
+    absent_records: int  # usable records of people absent from the register
+    absent_linked: int  # ... wrongly linked to someone
     review_correct_candidate: int
 
     @property
@@ -39,19 +39,27 @@ class Evaluation:
         return self.absent_linked / self.absent_records if self.absent_records else 0.0
 
     def as_dict(self) -> dict[str, float | int]:
-        return {**asdict(self), "precision": self.precision, "recall": self.recall,
-                "review_share": self.review_share, "absent_link_rate": self.absent_link_rate}
+        return {
+            **asdict(self),
+            "precision": self.precision,
+            "recall": self.recall,
+            "review_share": self.review_share,
+            "absent_link_rate": self.absent_link_rate,
+        }
 
     def summary(self) -> str:
-        return (f"precision {self.precision:.5%} · recall {self.recall:.4%} · review {self.review_share:.3%} · "
-                f"absent linked {self.absent_linked}/{self.absent_records} · linked {self.linked:,} · "
-                f"review {self.review:,} · unmatched {self.unmatched:,} · rejected {self.rejected:,}")
+        return (
+            f"precision {self.precision:.5%} · recall {self.recall:.4%} · review {self.review_share:.3%} · "
+            f"absent linked {self.absent_linked}/{self.absent_records} · linked {self.linked:,} · "
+            f"review {self.review:,} · unmatched {self.unmatched:,} · rejected {self.rejected:,}"
+        )
 
 
 def evaluate(result_file: Path, truth_file: Path) -> Evaluation:
     """`result_file`: the `reconcile export` contract; `truth_file`: the simulator's truth."""
     con = duckdb.connect()
     try:
+
         def read(p: Path) -> str:
             return f"read_parquet('{p}')" if p.suffix == ".parquet" else f"read_csv('{p}', all_varchar=true)"
 

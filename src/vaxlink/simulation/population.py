@@ -64,9 +64,9 @@ class People:
         return People(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
     def concat(self, other: People) -> People:
-        return People(**{
-            f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self)
-        })
+        return People(
+            **{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self)}
+        )
 
 
 @dataclass
@@ -249,7 +249,9 @@ def _interp(age: IntArray, xs: list[float], ys: list[float]) -> npt.NDArray[np.f
     return np.asarray(np.interp(age, xs, ys), dtype=np.float64)
 
 
-def form_households(rng: np.random.Generator, birth: IntArray, sex: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+def form_households(
+    rng: np.random.Generator, birth: IntArray, sex: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
     """Group people into households of 1–6: couples with their children and sometimes a widowed parent,
     and single people alone or sharing. Returns (household, role, family_source), where family_source is
     the person whose family name each one carries (the father for children of a couple)."""
@@ -263,7 +265,9 @@ def form_households(rng: np.random.Generator, birth: IntArray, sex: IntArray) ->
     p_married = np.where(
         sex == MALE,
         _interp(age, [21, 22, 25, 30, 35, 60, 70, 80, 95], [0.0, 0.2, 0.55, 0.8, 0.88, 0.87, 0.82, 0.7, 0.5]),
-        _interp(age, [17, 18, 22, 25, 30, 55, 65, 75, 90], [0.0, 0.15, 0.45, 0.7, 0.86, 0.82, 0.68, 0.45, 0.2]),
+        _interp(
+            age, [17, 18, 22, 25, 30, 55, 65, 75, 90], [0.0, 0.15, 0.45, 0.7, 0.86, 0.82, 0.68, 0.45, 0.2]
+        ),
     )
     married = rng.random(n) < p_married
     men = np.flatnonzero(married & (sex == MALE))
@@ -404,7 +408,9 @@ def id_numbers(
     """12-digit personal ids: prefix, sex-and-century digit, year, and a serial unique per (prefix, digit,
     year)."""
     base = id_base(prefix, sex, birth)
-    serial = unique_redraw(rng, base, SERIAL_SPACE, np.zeros(len(base), np.bool_), spec.serial_slot, spec.serial_slots)
+    serial = unique_redraw(
+        rng, base, SERIAL_SPACE, np.zeros(len(base), np.bool_), spec.serial_slot, spec.serial_slots
+    )
     return (base + serial).astype(np.int64)
 
 
@@ -477,13 +483,13 @@ def build_addresses(
     local_full = pc.if_else(
         urban_a,
         pc.binary_join_element_wise(
-            pc.binary_join_element_wise("Số", number_t, " "), pc.binary_join_element_wise("Đường", street_t, " "), ", "
+            pc.binary_join_element_wise("Số", number_t, " "),
+            pc.binary_join_element_wise("Đường", street_t, " "),
+            ", ",
         ),
         pc.binary_join_element_wise(pc.binary_join_element_wise("Tổ", group_t, " "), hamlet_t, ", "),
     )
-    local_short = pc.if_else(
-        urban_a, pc.binary_join_element_wise(number_t, street_t, " "), hamlet_t
-    )
+    local_short = pc.if_else(urban_a, pc.binary_join_element_wise(number_t, street_t, " "), hamlet_t)
     full = pc.binary_join_element_wise(local_full, ward_name, district_name, ", ")
     short = pc.binary_join_element_wise(local_short, ward_short, district_short, ", ")
     with_province = pc.binary_join_element_wise(full, province_name, ", ")
@@ -551,7 +557,9 @@ def generate_people(
     migrant = rng.random(n_h) < np.where((head_age >= 18) & (head_age <= 40), 0.12, 0.02)
     moved = ~migrant & (rng.random(n_h) < 0.04)
     perm = cur.copy()
-    other = [(c, w) for c, w in tables.BIRTH_PROVINCES_ELSEWHERE if c != spec.code and c in wards.province_codes]
+    other = [
+        (c, w) for c, w in tables.BIRTH_PROVINCES_ELSEWHERE if c != spec.code and c in wards.province_codes
+    ]
     o_codes = np.asarray([wards.province_index(c) for c, _ in other], np.int64)
     o_w = np.asarray([w for _, w in other], np.float64)
     from_p = o_codes[weighted_choice(rng, o_w / o_w.sum(), n_h)]
@@ -599,15 +607,31 @@ def generate_people(
 
     cur_styles = build_addresses(rng, wards, cur, spec.code)
     # A household living at its registered home has one address; the others have two.
-    perm_address = pc.if_else(pa.array(perm == cur), cur_styles[0], build_addresses(rng, wards, perm, spec.code)[0])
+    perm_address = pc.if_else(
+        pa.array(perm == cur), cur_styles[0], build_addresses(rng, wards, perm, spec.code)[0]
+    )
 
     people = People(
-        household=household, role=role, sex=sex, birth=birth, family=family, middle1=middle1,
-        middle2=middle2, given=given, prefix=prefix, pid=pid, old_id=old_id, phone=phone,
-        year_only=year_only, in_register=np.ones(n, dtype=np.bool_),
+        household=household,
+        role=role,
+        sex=sex,
+        birth=birth,
+        family=family,
+        middle1=middle1,
+        middle2=middle2,
+        given=given,
+        prefix=prefix,
+        pid=pid,
+        old_id=old_id,
+        phone=phone,
+        year_only=year_only,
+        in_register=np.ones(n, dtype=np.bool_),
     )
     households = Households(
-        perm_ward=perm, cur_ward=cur, phone=h_phone, perm_address=perm_address,
+        perm_ward=perm,
+        cur_ward=cur,
+        phone=h_phone,
+        perm_address=perm_address,
         cur_address=cur_styles,
     )
     return people, households

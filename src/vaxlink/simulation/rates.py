@@ -7,8 +7,14 @@ from dataclasses import dataclass, fields, replace
 # Kinds that cannot occur together on one record (one ID number, one way of writing the name's letters,
 # one date of birth, one sex, one ward); within a group the rates add up.
 EXCLUSIVE_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("id_missing", "id_old_cmnd", "id_lost_leading_zero", "id_digit_typo", "id_transposed",
-     "id_household_member"),
+    (
+        "id_missing",
+        "id_old_cmnd",
+        "id_lost_leading_zero",
+        "id_digit_typo",
+        "id_transposed",
+        "id_household_member",
+    ),
     ("name_no_diacritics", "name_nfd", "name_tone_placement"),
     ("dob_year_only", "dob_day_month_swapped", "dob_digit"),
     ("sex_wrong", "sex_missing"),

@@ -61,7 +61,11 @@ def full_names(
         return pc.binary_join_element_wise(f, m1, m2, g, " ", null_handling="skip")
     gf = pa.array(given_first)
     return pc.binary_join_element_wise(
-        pc.if_else(gf, g, f), pc.if_else(gf, f, m1), pc.if_else(gf, m1, m2), pc.if_else(gf, m2, g), " ",
+        pc.if_else(gf, g, f),
+        pc.if_else(gf, f, m1),
+        pc.if_else(gf, m1, m2),
+        pc.if_else(gf, m2, g),
+        " ",
         null_handling="skip",
     )
 
@@ -150,20 +154,24 @@ def register_table(
     cur = households.cur_ward[h]
     # Minors without a phone of their own are reachable through the household's number.
     phone = np.where(p.phone > 0, np.where(rng.random(n) < 0.85, p.phone, 0), 0)
-    phone = np.where((phone == 0) & (p.role == ROLE_CHILD) & (rng.random(n) < 0.6), households.phone[h], phone)
+    phone = np.where(
+        (phone == 0) & (p.role == ROLE_CHILD) & (rng.random(n) < 0.6), households.phone[h], phone
+    )
     index = pa.array(reg)
-    return pa.table({
-        "personal_id": texts.pid.take(index),
-        "old_id": digits_text(p.old_id, 9, p.old_id == 0),
-        "full_name": texts.name.take(index),
-        "date_of_birth": dob,
-        "sex": _SEX_LABELS.take(pa.array(p.sex)),
-        "permanent_ward_code": wards.code.take(pa.array(perm)),
-        "current_ward_code": _strings_at(wards.code, cur, cur == perm),
-        "address": households.perm_address.take(pa.array(h)),
-        "phone": digits_text(phone, 10, phone == 0),
-        "household_id": pc.binary_join_element_wise(province, digits_text(h, 8), ""),
-    })
+    return pa.table(
+        {
+            "personal_id": texts.pid.take(index),
+            "old_id": digits_text(p.old_id, 9, p.old_id == 0),
+            "full_name": texts.name.take(index),
+            "date_of_birth": dob,
+            "sex": _SEX_LABELS.take(pa.array(p.sex)),
+            "permanent_ward_code": wards.code.take(pa.array(perm)),
+            "current_ward_code": _strings_at(wards.code, cur, cur == perm),
+            "address": households.perm_address.take(pa.array(h)),
+            "phone": digits_text(phone, 10, phone == 0),
+            "household_id": pc.binary_join_element_wise(province, digits_text(h, 8), ""),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -344,7 +352,12 @@ def dose_batch(
     tokens[2] = np.where(dropped, -1, tokens[2])
     typo_on_family = rng.random(n) < 0.25
     typo_variant = TYPO_FIRST + rng.integers(0, TYPO_VARIANTS, n)
-    typo_at = [name_typo & typo_on_family, np.zeros(n, np.bool_), np.zeros(n, np.bool_), name_typo & ~typo_on_family]
+    typo_at = [
+        name_typo & typo_on_family,
+        np.zeros(n, np.bool_),
+        np.zeros(n, np.bool_),
+        name_typo & ~typo_on_family,
+    ]
     has_marks = np.zeros(n, dtype=np.bool_)
     decomposes = np.zeros(n, dtype=np.bool_)
     movable = np.zeros(n, dtype=np.bool_)
@@ -362,10 +375,19 @@ def dose_batch(
     variant = [np.where(at[r], typo_variant[r], np.where(tone[r], TONE_ALT, PLAIN)) for at in typo_at]
     sub = [t[r] for t in tokens]
     name = texts.name.take(person_a)
-    name = _replace(name, r, lambda _: full_names(
-        vocab, sub[0], sub[1], sub[2], sub[3],
-        variant=(variant[0], variant[1], variant[2], variant[3]), given_first=given_first[r],
-    ))
+    name = _replace(
+        name,
+        r,
+        lambda _: full_names(
+            vocab,
+            sub[0],
+            sub[1],
+            sub[2],
+            sub[3],
+            variant=(variant[0], variant[1], variant[2], variant[3]),
+            given_first=given_first[r],
+        ),
+    )
     name = _replace(name, nfd, lambda t: pc.utf8_normalize(t, form="NFD"))
     name = _replace(name, no_marks, strip_diacritics)
     name = _replace(name, upper, pc.utf8_upper)
@@ -425,27 +447,31 @@ def dose_batch(
     record_id = pc.binary_join_element_wise(province, digits_text(scrambled, 10), "-")
     vaccine = sites.labels.take(pa.array(sites.vaccine_label[site, doses.product[src]]))
 
-    table = pa.table({
-        "record_id": record_id,
-        "full_name": name,
-        "date_of_birth": dob,
-        "sex": sex_text,
-        "id_number": id_text,
-        "phone": texts.contact_phone.take(person_a),
-        "address": address,
-        "ward_code": ward_text,
-        "vaccination_date": format_dates(doses.date[src], date_style),
-        "dose_number": pa.array(doses.number[src], pa.int64()),
-        "vaccine": vaccine,
-        "lot_number": lots.take(pa.array(doses.lot[src])),
-        "site": sites.name.take(pa.array(site)),
-    })
-    truth = pa.table({
-        "record_id": record_id,
-        "personal_id": texts.registered_pid.take(person_a),
-        "person_key": texts.key.take(person_a),
-        "errors": err.labels(),
-    })
+    table = pa.table(
+        {
+            "record_id": record_id,
+            "full_name": name,
+            "date_of_birth": dob,
+            "sex": sex_text,
+            "id_number": id_text,
+            "phone": texts.contact_phone.take(person_a),
+            "address": address,
+            "ward_code": ward_text,
+            "vaccination_date": format_dates(doses.date[src], date_style),
+            "dose_number": pa.array(doses.number[src], pa.int64()),
+            "vaccine": vaccine,
+            "lot_number": lots.take(pa.array(doses.lot[src])),
+            "site": sites.name.take(pa.array(site)),
+        }
+    )
+    truth = pa.table(
+        {
+            "record_id": record_id,
+            "personal_id": texts.registered_pid.take(person_a),
+            "person_key": texts.key.take(person_a),
+            "errors": err.labels(),
+        }
+    )
     return Batch(doses=table, truth=truth, error_counts=err.counts())
 
 
@@ -456,4 +482,3 @@ def _swappable(days: IntArray) -> BoolArray:
 
 def concat_tables(tables: Sequence[pa.Table]) -> pa.Table:
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-

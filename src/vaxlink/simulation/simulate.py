@@ -68,7 +68,9 @@ def province_specs(provinces: Sequence[str], citizens: int | Sequence[int], seed
     ]
 
 
-def generate_province(spec: ProvinceSpec, errors: ErrorRates, progress: Progress | None = None) -> ProvinceResult:
+def generate_province(
+    spec: ProvinceSpec, errors: ErrorRates, progress: Progress | None = None
+) -> ProvinceResult:
     """The register rows, dose records and truth of one province, all in memory."""
 
     def report(stage: str, fraction: float) -> None:
@@ -178,7 +180,10 @@ def simulate(
     """
     started = time.perf_counter()
     summary = simulate_provinces(
-        out_dir, province_specs([province], citizens, seed), errors=errors, file_format=file_format,
+        out_dir,
+        province_specs([province], citizens, seed),
+        errors=errors,
+        file_format=file_format,
         progress=progress,
     )
     return replace(summary, seconds=time.perf_counter() - started)

@@ -21,7 +21,7 @@ def short_name(unit: AdminUnit) -> str:
     number ("Phường 1", "Quận 3"), which is meaningless alone."""
     for word in _KIND_WORDS:
         if unit.name.startswith(word + " "):
-            rest = unit.name[len(word) + 1:]
+            rest = unit.name[len(word) + 1 :]
             return unit.name if rest.isdigit() else rest
     return unit.name
 

@@ -25,9 +25,28 @@ N_VARIANTS = TYPO_FIRST + TYPO_VARIANTS
 _TONE_MARKS = ("\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
 # Neighbouring keys on a QWERTY keyboard, the usual source of a wrong letter.
 _KEY_NEIGHBOURS = {
-    "a": "sq", "b": "vn", "c": "xv", "d": "sf", "e": "wr", "g": "fh", "h": "gj", "i": "uo", "k": "jl",
-    "l": "k", "m": "n", "n": "bm", "o": "ip", "p": "o", "q": "w", "r": "et", "s": "ad", "t": "ry",
-    "u": "yi", "v": "cb", "x": "zc", "y": "tu",
+    "a": "sq",
+    "b": "vn",
+    "c": "xv",
+    "d": "sf",
+    "e": "wr",
+    "g": "fh",
+    "h": "gj",
+    "i": "uo",
+    "k": "jl",
+    "l": "k",
+    "m": "n",
+    "n": "bm",
+    "o": "ip",
+    "p": "o",
+    "q": "w",
+    "r": "et",
+    "s": "ad",
+    "t": "ry",
+    "u": "yi",
+    "v": "cb",
+    "x": "zc",
+    "y": "tu",
 }
 _TYPO_SEED = 20211101
 
@@ -76,7 +95,7 @@ def modern_tone_placement(word: str) -> str:
             and letters[-2] < tone_at < letters[-1] == len(d) - 1
         )
         if movable:
-            syllable = unicodedata.normalize("NFC", d[:tone_at] + d[tone_at + 1:] + d[tone_at])
+            syllable = unicodedata.normalize("NFC", d[:tone_at] + d[tone_at + 1 :] + d[tone_at])
         out.append(syllable)
     return " ".join(out)
 
@@ -99,7 +118,7 @@ def typo_variants(token: str, rng: np.random.Generator) -> list[str]:
     # Dropped letter (never the capital, so the name still starts like itself).
     if len(letters) > 2:
         i = letters[1 + int(rng.integers(len(letters) - 1))]
-        out.append("".join(chars[:i] + chars[i + 1:]))
+        out.append("".join(chars[:i] + chars[i + 1 :]))
     # Two neighbouring letters swapped.
     pairs = [i for i in letters[1:-1] if chars[i] != chars[i + 1] and chars[i + 1] != " "]
     if pairs:
@@ -112,14 +131,14 @@ def typo_variants(token: str, rng: np.random.Generator) -> list[str]:
     if keyed:
         i = keyed[int(rng.integers(len(keyed)))]
         options = _KEY_NEIGHBOURS[chars[i]]
-        out.append("".join([*chars[:i], options[int(rng.integers(len(options)))], *chars[i + 1:]]))
+        out.append("".join([*chars[:i], options[int(rng.integers(len(options)))], *chars[i + 1 :]]))
     # The wrong tone on a vowel, the commonest slip when typing Vietnamese (Telex/VNI).
     if vowels:
         toned = [i for i in vowels if any(c in _TONE_MARKS for c in unicodedata.normalize("NFD", chars[i]))]
         i = toned[0] if toned else vowels[int(rng.integers(len(vowels)))]
         retoned = _retone(chars[i], rng)
         if retoned is not None:
-            out.append("".join([*chars[:i], retoned, *chars[i + 1:]]))
+            out.append("".join([*chars[:i], retoned, *chars[i + 1 :]]))
     out = [v for v in out if v != token and v.strip()]
     # A doubled letter fills any slot the token is too short for.
     while len(out) < TYPO_VARIANTS:

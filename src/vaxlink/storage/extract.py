@@ -20,8 +20,11 @@ def query_arrow(conn: Connection, sql: str, schema: pa.Schema) -> pa.Table:
         batches = []
         while rows := cur.fetchmany(200_000):
             cols = list(zip(*rows, strict=True))
-            batches.append(pa.record_batch([_column(c, f.type) for c, f in zip(cols, schema, strict=True)],
-                                           schema=schema))
+            batches.append(
+                pa.record_batch(
+                    [_column(c, f.type) for c, f in zip(cols, schema, strict=True)], schema=schema
+                )
+            )
         return pa.Table.from_batches(batches, schema=schema)
     finally:
         cur.close()
@@ -43,7 +46,13 @@ def _copy_out(conn: Connection, sql: str, schema: pa.Schema) -> pa.Table:
     buf.seek(0)
     if buf.getbuffer().nbytes == 0:
         return schema.empty_table()
-    convert = pacsv.ConvertOptions(column_types=schema, strings_can_be_null=True, quoted_strings_can_be_null=False,
-                                   true_values=["t", "true"], false_values=["f", "false"])
-    return pacsv.read_csv(buf, read_options=pacsv.ReadOptions(column_names=schema.names),
-                          convert_options=convert)
+    convert = pacsv.ConvertOptions(
+        column_types=schema,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t", "true"],
+        false_values=["f", "false"],
+    )
+    return pacsv.read_csv(
+        buf, read_options=pacsv.ReadOptions(column_names=schema.names), convert_options=convert
+    )

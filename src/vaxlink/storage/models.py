@@ -37,6 +37,7 @@ def Key(length: int) -> String:
     several times faster to build and search than a linguistic collation (SQLite compares bytes anyway)."""
     return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
 
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
