@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from duckdb import DuckDBPyConnection
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, Table, bindparam, text
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
@@ -322,10 +322,12 @@ def _first_load(
     now = utcnow()
     stamp = now.isoformat() if is_pg else now.replace(tzinfo=None).isoformat(sep=" ")
     total = con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0").fetchall()[0][0]
-    indexes = [ix for ix in Citizen.__table__.indexes]
+    citizen_table: Table = Citizen.__table__  # type: ignore[assignment]
+    alias_table: Table = CitizenAlias.__table__  # type: ignore[assignment]
+    indexes = list(citizen_table.indexes)
     for ix in indexes:
         conn.execute(DropIndex(ix))
-    alias_fk = next(iter(CitizenAlias.__table__.foreign_keys)).constraint
+    alias_fk = next(iter(alias_table.foreign_key_constraints))
     if is_pg:  # checked once for the whole set when added back, instead of once per row
         conn.execute(DropConstraint(alias_fk))
     reader = con.sql(f"""SELECT {", ".join(CITIZEN_COLUMNS)}, 'active' AS status, 1 AS version,

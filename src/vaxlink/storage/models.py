@@ -35,7 +35,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 def Key(length: int) -> String:
     """Codes and identifiers compared byte by byte: the "C" collation on PostgreSQL keeps their indexes
     several times faster to build and search than a linguistic collation (SQLite compares bytes anyway)."""
-    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 NAMING = {
