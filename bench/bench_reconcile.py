@@ -1,0 +1,108 @@
+"""Benchmark: register import + dose ingest and reconciliation end to end; quality against the simulator's truth.
+
+    uv run python bench/bench_reconcile.py --citizens 100000 200000 1000000 [--postgres URL] [--error-scale 3]
+
+For each size: simulate (cached under --data), import the register, then time `doses ingest` (read,
+validate, version, match, store results and cases) in a fresh child process, and report wall time, the
+matching step alone, peak RSS, pairs compared, precision / recall of automatic links, review share
+and links of people absent from the register.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import resource
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+
+def _run(url: str, data: Path, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    from vaxlink.services.answers import export_results
+    from vaxlink.services.dose_ingest import ingest_batch
+    from vaxlink.services.registry_import import import_register
+    from vaxlink.services.schema import upgrade_database
+    from vaxlink.settings import load_settings
+    from vaxlink.simulation.evaluate import evaluate
+    from vaxlink.storage.db import make_engine, transaction
+
+    settings = load_settings(database_url=url, duckdb_memory_limit="8GB")
+    upgrade_database(settings)
+    engine = make_engine(url)
+    t = time.perf_counter()
+    with transaction(engine) as s:
+        import_register(s, settings, data / "register.csv", rejects_path=data / "rejects.csv")
+    t_import = time.perf_counter() - t
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t = time.perf_counter()
+    with transaction(engine) as s:
+        r = ingest_batch(s, settings, data / "doses.csv", source="bench")
+    t_ingest = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = data / f"result-{uuid.uuid4().hex[:6]}.csv"
+    with engine.connect() as conn:
+        export_results(conn, result)
+    engine.dispose()
+    ev = evaluate(result, data / "truth.csv")
+    result.unlink()
+    match_s = sum(v for k, v in r.seconds.items())
+    out.put({"import_s": t_import, "ingest_s": t_ingest, "match_s": match_s, "rows": r.rows,
+             "peak_rss_mb": peak, "rss_after_import_mb": rss_before, "counts": r.counts,
+             "pairs": json.loads(json.dumps(r.seconds)), "eval": ev.as_dict()})
+
+
+def measure(url: str, data: Path) -> dict[str, object]:
+    ctx = mp.get_context("spawn")
+    q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    p = ctx.Process(target=_run, args=(url, data, q))
+    p.start()
+    res = q.get()
+    p.join()
+    return res  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--citizens", type=int, nargs="+", default=[100_000])
+    ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "vaxlink-bench")
+    ap.add_argument("--postgres", help="server URL; a database is created and dropped for each run")
+    ap.add_argument("--error-scale", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    rows = []
+    for n in args.citizens:
+        data = args.data / f"p77-{n}-e{args.error_scale:g}-s{args.seed}"
+        if not (data / "truth.csv").exists():
+            from vaxlink.simulation import ErrorRates, simulate
+
+            simulate(data, province="77", citizens=n, seed=args.seed, errors=ErrorRates().scaled(args.error_scale))
+        if args.postgres:
+            name = f"bench_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                res = measure(args.postgres.rsplit("/", 1)[0] + "/" + name, data)
+            finally:
+                with admin.connect() as c:
+                    c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+                admin.dispose()
+        else:
+            res = measure(f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}", data)
+        ev = res["eval"]
+        rows.append((n, res))
+        print(f"{n:>9,} citizens · {res['rows']:>9,} dose rows · import {res['import_s']:6.1f} s · "
+              f"ingest+reconcile {res['ingest_s']:6.1f} s (matching {res['match_s']:5.1f} s) · "
+              f"peak RSS {res['peak_rss_mb']:6.0f} MB · precision {ev['precision']:.5%} · "  # type: ignore[index]
+              f"recall {ev['recall']:.4%} · review {ev['review_share']:.3%} · "  # type: ignore[index]
+              f"absent linked {ev['absent_linked']}/{ev['absent_records']}", flush=True)  # type: ignore[index]
+    print(json.dumps([{"citizens": n, **r} for n, r in rows], default=str))
+
+
+if __name__ == "__main__":
+    main()
