@@ -51,9 +51,19 @@ def _run(url: str, data: Path, out: mp.Queue) -> None:  # type: ignore[type-arg]
     ev = evaluate(result, data / "truth.csv")
     result.unlink()
     match_s = sum(v for k, v in r.seconds.items())
-    out.put({"import_s": t_import, "ingest_s": t_ingest, "match_s": match_s, "rows": r.rows,
-             "peak_rss_mb": peak, "rss_after_import_mb": rss_before, "counts": r.counts,
-             "pairs": json.loads(json.dumps(r.seconds)), "eval": ev.as_dict()})
+    out.put(
+        {
+            "import_s": t_import,
+            "ingest_s": t_ingest,
+            "match_s": match_s,
+            "rows": r.rows,
+            "peak_rss_mb": peak,
+            "rss_after_import_mb": rss_before,
+            "counts": r.counts,
+            "pairs": json.loads(json.dumps(r.seconds)),
+            "eval": ev.as_dict(),
+        }
+    )
 
 
 def measure(url: str, data: Path) -> dict[str, object]:
@@ -80,7 +90,9 @@ def main() -> None:
         if not (data / "truth.csv").exists():
             from vaxlink.simulation import ErrorRates, simulate
 
-            simulate(data, province="77", citizens=n, seed=args.seed, errors=ErrorRates().scaled(args.error_scale))
+            simulate(
+                data, province="77", citizens=n, seed=args.seed, errors=ErrorRates().scaled(args.error_scale)
+            )
         if args.postgres:
             name = f"bench_{uuid.uuid4().hex[:8]}"
             admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
@@ -96,11 +108,14 @@ def main() -> None:
             res = measure(f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}", data)
         ev = res["eval"]
         rows.append((n, res))
-        print(f"{n:>9,} citizens · {res['rows']:>9,} dose rows · import {res['import_s']:6.1f} s · "
-              f"ingest+reconcile {res['ingest_s']:6.1f} s (matching {res['match_s']:5.1f} s) · "
-              f"peak RSS {res['peak_rss_mb']:6.0f} MB · precision {ev['precision']:.5%} · "  # type: ignore[index]
-              f"recall {ev['recall']:.4%} · review {ev['review_share']:.3%} · "  # type: ignore[index]
-              f"absent linked {ev['absent_linked']}/{ev['absent_records']}", flush=True)  # type: ignore[index]
+        print(
+            f"{n:>9,} citizens · {res['rows']:>9,} dose rows · import {res['import_s']:6.1f} s · "
+            f"ingest+reconcile {res['ingest_s']:6.1f} s (matching {res['match_s']:5.1f} s) · "
+            f"peak RSS {res['peak_rss_mb']:6.0f} MB · precision {ev['precision']:.5%} · "  # type: ignore[index]
+            f"recall {ev['recall']:.4%} · review {ev['review_share']:.3%} · "  # type: ignore[index]
+            f"absent linked {ev['absent_linked']}/{ev['absent_records']}",
+            flush=True,
+        )  # type: ignore[index]
     print(json.dumps([{"citizens": n, **r} for n, r in rows], default=str))
 
 

@@ -18,7 +18,7 @@ from vaxlink.services.dose_ingest import ingest_batch
 from vaxlink.services.reconcile import reexamine_after_import
 from vaxlink.services.registry_import import import_register
 from vaxlink.storage.db import transaction
-from vaxlink.storage.models import Case, DoseRecord, MatchResult
+from vaxlink.storage.models import Case, Citizen, DoseRecord, MatchResult
 
 REGISTER = """personal_id,old_id,full_name,date_of_birth,sex,permanent_ward_code,current_ward_code,address,phone,household_id
 077090001234,273456789,Nguyễn Văn An,1990-03-15,Nam,26560,,,0901000001,H1
@@ -327,3 +327,41 @@ def test_a_file_without_required_columns_is_refused_whole(settings, with_registe
         ingest(
             settings, with_register, write_csv(tmp_path / "d.csv", [["x", "A"]], ["record_id", "full_name"])
         )
+
+
+@pytest.mark.db
+def test_a_record_in_doubt_opens_a_case_with_its_ranked_candidates(settings, engine, tmp_path):
+    twins = (
+        REGISTER + "077205000103,,Nguyễn Văn Hưng,2005-06-15,Nam,26560,,,0901000001,H1\n"
+        "077205000104,,Nguyễn Văn Hùng,2005-06-15,Nam,26560,,,0901000001,H1\n"
+    )
+    reg = tmp_path / "reg.csv"
+    reg.write_text(twins, encoding="utf-8")
+    with transaction(engine) as s:
+        import_register(s, settings, reg, rejects_path=tmp_path / "rej.csv")
+    doses = [
+        [
+            "t1",
+            "NGUYEN VAN HUNG",
+            "15/06/2005",
+            "Nam",
+            "",
+            "0901000001",
+            "",
+            "",
+            "2021-10-01",
+            "1",
+            "Pfizer",
+            "",
+            "",
+        ]
+    ]
+    r = ingest(settings, engine, write_csv(tmp_path / "d.csv", doses))
+    assert r.counts["review"] == 1
+    with transaction(engine) as s:
+        case = s.scalars(select(Case)).one()
+        ids = {c.personal_id: c.id for c in s.scalars(select(Citizen))}
+    assert case.kind == "conflict" and case.status == "open" and case.ward_code == "26560"
+    ranked = case.details["candidates"]
+    assert {c["citizen_id"] for c in ranked} == {ids["077205000103"], ids["077205000104"]}
+    assert all(c["name"] == "NAME_DIACRITICS" and c["dob"] == "DOB_EXACT" for c in ranked)

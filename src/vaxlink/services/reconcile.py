@@ -63,6 +63,7 @@ RESULT_STAGE = (
     ("score", "DOUBLE PRECISION"),
     ("reasons", "VARCHAR(400)"),
     ("blame", "VARCHAR(10)"),
+    ("candidates", "TEXT"),
 )
 
 
@@ -121,8 +122,16 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
                CASE WHEN c.outcome = 'linked' THEN c.best_citizen_id END AS citizen_id,
                CASE WHEN c.outcome <> 'linked' THEN c.best_citizen_id END AS candidate_citizen_id,
                CASE WHEN c.best_weight IS NULL THEN 0.0 ELSE 1.0 / (1.0 + pow(2.0, -c.best_weight)) END AS score,
-               c.reasons, CASE WHEN c.outcome = 'linked' AND c.reasons <> '' THEN c.blame END AS blame
-        FROM rec_map m JOIN classified c USING (ident_id) ORDER BY m.rec_id""").to_arrow_reader(200_000)
+               c.reasons, CASE WHEN c.outcome = 'linked' AND c.reasons <> '' THEN c.blame END AS blame,
+               CASE WHEN c.outcome <> 'linked' THEN k.candidates END AS candidates
+        FROM rec_map m JOIN classified c USING (ident_id)
+        LEFT JOIN (
+          -- The ranked candidates a ward officer sees for a record in doubt, with each field's level.
+          SELECT ident_id, CAST(to_json({'candidates': list({'citizen_id': citizen_id, 'weight': round(weight, 2),
+                 'id': id_level, 'name': name_level, 'dob': dob_level, 'sex': sex_level, 'ward': ward_level}
+                 ORDER BY rank)}) AS VARCHAR) AS candidates
+          FROM ranked WHERE rank <= 3 GROUP BY ident_id) k USING (ident_id)
+        ORDER BY m.rec_id""").to_arrow_reader(200_000)
     bulk.load_batches(conn, "result_stage", reader)
     conn.exec_driver_sql("CREATE UNIQUE INDEX ix_result_stage ON result_stage (dose_record_id)")
     if is_pg:
@@ -154,12 +163,13 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
         {"v": spec.version},
     )
     due = bindparam("due", utcnow() + CASE_DUE, type_=UtcDateTime)
+    details = "CAST(s.candidates AS JSON)" if is_pg else "s.candidates"
     conn.execute(
-        text("""INSERT INTO work_case (kind, status, priority, ward_code, ward_units, province_code,
-            dose_record_id, citizen_id, created_at, due_at, version)
+        text(f"""INSERT INTO work_case (kind, status, priority, ward_code, ward_units, province_code,
+            dose_record_id, citizen_id, details, created_at, due_at, version)
         SELECT CASE WHEN m.outcome = 'review' THEN 'conflict' ELSE 'unmatched' END, 'open',
             CASE WHEN m.outcome = 'review' THEN 2 ELSE 1 END, m.ward_code, coalesce(m.ward_units, 'legacy'),
-            u.province_code, m.dose_record_id, m.candidate_citizen_id, :now, :due, 1
+            u.province_code, m.dose_record_id, m.candidate_citizen_id, {details}, :now, :due, 1
         FROM result_stage s JOIN match_result m ON m.dose_record_id = s.dose_record_id
         LEFT JOIN admin_unit u ON u.structure = m.ward_units AND u.level = 'ward' AND u.code = m.ward_code
         WHERE m.outcome IN ('review', 'unmatched') AND NOT EXISTS (
