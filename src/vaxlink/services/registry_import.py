@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from duckdb import DuckDBPyConnection
-from sqlalchemy import Connection, Table, bindparam, text
+from sqlalchemy import Connection, Table, UniqueConstraint, bindparam, text
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
@@ -324,12 +324,17 @@ def _first_load(
     total = con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0").fetchall()[0][0]
     citizen_table: Table = Citizen.__table__  # type: ignore[assignment]
     alias_table: Table = CitizenAlias.__table__  # type: ignore[assignment]
-    indexes = list(citizen_table.indexes)
+    indexes = [*citizen_table.indexes, *alias_table.indexes]
     for ix in indexes:
         conn.execute(DropIndex(ix))
     alias_fk = next(iter(alias_table.foreign_key_constraints))
-    if is_pg:  # checked once for the whole set when added back, instead of once per row
+    # Checked once for the whole set when added back, instead of once per row (PostgreSQL can drop
+    # constraints inside the transaction; SQLite keeps them in the table definition).
+    uniques = [c for t in (citizen_table, alias_table) for c in t.constraints if isinstance(c, UniqueConstraint)]
+    if is_pg:
         conn.execute(DropConstraint(alias_fk))
+        for uq in uniques:
+            conn.execute(DropConstraint(uq))
     reader = con.sql(f"""SELECT {", ".join(CITIZEN_COLUMNS)}, 'active' AS status, 1 AS version,
             '{stamp}' AS created_at, '{stamp}' AS updated_at, {int(import_id)} AS last_import_id
         FROM checked WHERE len(problems) = 0""").to_arrow_reader(100_000)
@@ -354,6 +359,8 @@ def _first_load(
     for ix in indexes:
         conn.execute(CreateIndex(ix))
     if is_pg:
+        for uq in uniques:
+            conn.execute(AddConstraint(uq))
         conn.execute(AddConstraint(alias_fk))
     if is_pg:
         conn.exec_driver_sql("ANALYZE citizen")
