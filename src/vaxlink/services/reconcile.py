@@ -212,9 +212,12 @@ def flag_dose_sequences(conn: Connection, citizens_sql: str | None = None) -> in
             CASE WHEN w.prev_date IS NOT NULL AND {gap} > 0 AND {gap} < {MIN_DOSE_INTERVAL_DAYS}
                  THEN 'DOSE_INTERVAL;' ELSE '' END, ';') AS flags
         FROM w JOIN dose_record d ON d.id = w.id""")
-    n = conn.exec_driver_sql("""UPDATE match_result SET flags = (
-            SELECT f.flags FROM dose_flags f WHERE f.id = match_result.dose_record_id)
-        WHERE dose_record_id IN (SELECT id FROM dose_flags)""").rowcount
+    conn.exec_driver_sql("CREATE UNIQUE INDEX ix_dose_flags ON dose_flags (id)")
+    if is_pg:
+        conn.exec_driver_sql("ANALYZE dose_flags")
+    # A join, not a correlated subquery: without an index PostgreSQL would scan dose_flags once per row.
+    n = conn.exec_driver_sql("""UPDATE match_result SET flags = f.flags FROM dose_flags f
+        WHERE f.id = match_result.dose_record_id AND match_result.flags <> f.flags""").rowcount
     conn.exec_driver_sql("DROP TABLE dose_flags")
     return int(n or 0)
 
