@@ -86,7 +86,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             Level("ID_LOST_ZERO", 12.0),
             Level("ID_TYPO", 6.0),
             Level("ID_TRANSPOSED", 6.0),
-            Level("ID_OF_HOUSEHOLD_MEMBER", -2.0),
+            Level("ID_OF_HOUSEHOLD_MEMBER", 2.0),  # a relative's number: the household, not the person
             Level("ID_MISSING", 0.0),
             Level("ID_OTHER_DOCUMENT", 0.0),
             Level("ID_DIFFERENT", -8.0),
@@ -108,7 +108,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "dob",
         (
-            Level("DOB_EXACT", 13.0),
+            Level("DOB_EXACT", 14.5),  # u ≈ 1/29,000 birth dates
             Level("DOB_YEAR_ONLY", 6.0),  # u ≈ 1/80 birth years
             Level("DOB_DAY_MONTH_SWAPPED", 8.0),
             Level("DOB_TYPO", 5.0),
