@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import InputError, Problem
 from vaxlink.domain.interchange import DOSE_COLUMNS, map_headers
+from vaxlink.domain.reasons import REJECTION_REASONS
 from vaxlink.domain.vaccines import resolve_vaccine
 from vaxlink.files.read import checksum, load_file
 from vaxlink.matching import normalise
@@ -37,23 +38,7 @@ OUTCOMES = ("linked", "review", "unmatched", "rejected", "superseded")
 # Vaccination in Viet Nam began in March 2021; anything before December 2020 is an entry error.
 EARLIEST_VACCINATION = date(2020, 12, 1)
 
-REASONS: dict[str, tuple[str, str]] = {
-    "MALFORMED_ROW": ("Dòng sai cấu trúc", "malformed row"),
-    "MISSING_RECORD_ID": ("Thiếu mã bản ghi", "record id missing"),
-    "MISSING_NAME": ("Thiếu họ và tên", "full name missing"),
-    "MISSING_DOB": ("Thiếu ngày sinh", "date of birth missing"),
-    "BAD_DOB": ("Ngày sinh không hợp lệ", "date of birth unreadable or impossible"),
-    "MISSING_VACCINATION_DATE": ("Thiếu ngày tiêm", "vaccination date missing"),
-    "BAD_VACCINATION_DATE": ("Ngày tiêm không hợp lệ", "vaccination date unreadable or not a full date"),
-    "VACCINATION_DATE_FUTURE": ("Ngày tiêm ở tương lai", "vaccination date in the future"),
-    "VACCINATION_DATE_TOO_EARLY": (
-        "Ngày tiêm trước khi có vắc xin",
-        "vaccination date before vaccines existed",
-    ),
-    "VACCINATION_BEFORE_BIRTH": ("Ngày tiêm trước ngày sinh", "vaccinated before birth"),
-    "BAD_DOSE_NUMBER": ("Mũi tiêm không hợp lệ", "dose number missing or not a positive whole number"),
-    "UNKNOWN_VACCINE": ("Tên vắc xin không xác định", "unknown vaccine name"),
-}
+REASONS = REJECTION_REASONS
 
 
 @dataclass

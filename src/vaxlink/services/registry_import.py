@@ -21,6 +21,7 @@ from vaxlink.domain.admin_units import Level, Structure, admin_units, normalise_
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import InputError, Problem
 from vaxlink.domain.interchange import REGISTER_COLUMNS, map_headers
+from vaxlink.domain.reasons import REJECTION_REASONS
 from vaxlink.domain.sex import parse_sex
 from vaxlink.files.read import load_file
 from vaxlink.matching import normalise
@@ -31,48 +32,7 @@ from vaxlink.storage.models import Citizen, CitizenAlias, RegisterImport, UtcDat
 
 Progress = Callable[[str, int, int | None], None]
 
-REASONS: dict[str, tuple[str, str]] = {
-    "MALFORMED_ROW": ("Dòng sai cấu trúc (số cột không khớp)", "malformed row (wrong number of fields)"),
-    "ID_EMPTY": ("Thiếu số định danh", "personal id missing"),
-    "ID_NOT_DIGITS": ("Số định danh chứa ký tự không phải số", "personal id has non-digits"),
-    "ID_LENGTH": ("Số định danh không đủ 12 chữ số", "personal id is not 12 digits"),
-    "ID_UNKNOWN_PLACE": ("Mã nơi đăng ký khai sinh không hợp lệ", "unknown place-of-registration prefix"),
-    "ID_BIRTH_YEAR_FUTURE": (
-        "Năm sinh mã hóa trong số định danh ở tương lai",
-        "birth year encoded in the id is in the future",
-    ),
-    "MISSING_NAME": ("Thiếu họ và tên", "full name missing"),
-    "MISSING_DOB": ("Thiếu ngày sinh", "date of birth missing"),
-    "BAD_DOB": ("Ngày sinh không hợp lệ", "date of birth unreadable or impossible"),
-    "MISSING_SEX": ("Thiếu giới tính", "sex missing"),
-    "BAD_SEX": ("Giới tính không hợp lệ", "sex unreadable"),
-    "ID_SEX_MISMATCH": (
-        "Giới tính không khớp với số định danh",
-        "sex differs from the one encoded in the id",
-    ),
-    "ID_BIRTH_YEAR_MISMATCH": (
-        "Năm sinh không khớp với số định danh",
-        "birth year differs from the one encoded in the id",
-    ),
-    "MISSING_WARD": ("Thiếu mã xã thường trú", "permanent ward code missing"),
-    "UNKNOWN_WARD": (
-        "Mã xã thường trú không có trong danh mục",
-        "permanent ward code not in the official list",
-    ),
-    "UNKNOWN_CURRENT_WARD": (
-        "Mã xã nơi ở hiện tại không có trong danh mục",
-        "current ward code not in the official list",
-    ),
-    "BAD_OLD_ID": ("Số CMND cũ không đủ 9 chữ số", "old id card number is not 9 digits"),
-    "DUPLICATE_ROW": (
-        "Dòng trùng lặp (cùng số định danh, cùng nội dung)",
-        "repeated row (same id, same content)",
-    ),
-    "DUPLICATE_ID_CONFLICT": (
-        "Số định danh xuất hiện nhiều lần với nội dung khác nhau",
-        "id appears several times with different content",
-    ),
-}
+REASONS = REJECTION_REASONS
 
 STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("personal_id", "VARCHAR(12)"),
@@ -330,7 +290,9 @@ def _first_load(
     alias_fk = next(iter(alias_table.foreign_key_constraints))
     # Checked once for the whole set when added back, instead of once per row (PostgreSQL can drop
     # constraints inside the transaction; SQLite keeps them in the table definition).
-    uniques = [c for t in (citizen_table, alias_table) for c in t.constraints if isinstance(c, UniqueConstraint)]
+    uniques = [
+        c for t in (citizen_table, alias_table) for c in t.constraints if isinstance(c, UniqueConstraint)
+    ]
     if is_pg:
         conn.execute(DropConstraint(alias_fk))
         for uq in uniques:
