@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from vaxlink.domain.errors import InputError
+from vaxlink.domain.interchange import Column, map_headers
 from vaxlink.files.fhir import fhir_batches
 
 BATCH_ROWS = 100_000
@@ -368,3 +369,36 @@ def load_file(
     finally:
         con.unregister("_batches")
     return LoadedFile(table, headers, total, checksum(path), file_format(path))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def contract_select(loaded: LoadedFile, contract: tuple[Column, ...]) -> str:
+    """The SELECT list over a loaded file that gives the contract's columns (trimmed, blank → NULL, absent
+    optional ones NULL) and packs unknown columns as JSON into `extra` (kept, not rejected).
+
+    A file missing a required column or naming one twice is refused whole, with the headers it has."""
+    mapping = map_headers(loaded.headers, contract)
+    if mapping.missing:
+        raise InputError(
+            "Thiếu cột bắt buộc / missing required columns: "
+            + ", ".join(mapping.missing)
+            + f" (found: {', '.join(loaded.headers)})"
+        )
+    if mapping.duplicates:
+        raise InputError("Cột bị lặp / columns given twice: " + ", ".join(mapping.duplicates))
+    cols = [
+        f"nullif(trim({_quote(mapping.columns[c.name])}), '') AS {c.name}"
+        if c.name in mapping.columns
+        else f"NULL::VARCHAR AS {c.name}"
+        for c in contract
+    ]
+    extra = mapping.extra
+    packed = (
+        "to_json(struct_pack(" + ", ".join(f"{_quote(h)} := {_quote(h)}" for h in extra) + "))::VARCHAR"
+        if extra
+        else "NULL::VARCHAR"
+    )
+    return ", ".join([*cols, f"{packed} AS extra"])

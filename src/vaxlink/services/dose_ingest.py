@@ -20,13 +20,13 @@ from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.dates import PartialDate, parse_date
-from vaxlink.domain.errors import InputError, Problem
-from vaxlink.domain.interchange import DOSE_COLUMNS, map_headers
+from vaxlink.domain.errors import Problem
+from vaxlink.domain.interchange import DOSE_COLUMNS
 from vaxlink.domain.reasons import REJECTION_REASONS
 from vaxlink.domain.vaccines import resolve_vaccine
-from vaxlink.files.read import checksum, load_file
+from vaxlink.files.read import checksum, contract_select, load_file
 from vaxlink.matching import normalise
-from vaxlink.matching.normalise import map_distinct, quote
+from vaxlink.matching.normalise import map_distinct
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.reconcile import match_records
 from vaxlink.settings import Settings
@@ -92,16 +92,8 @@ def ingest_batch(
     con = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
     try:
         loaded = load_file(con, path, "raw", progress=lambda n: note("read", n, None))
-        mapping = map_headers(loaded.headers, DOSE_COLUMNS)
-        if mapping.missing:
-            raise InputError(
-                "Thiếu cột bắt buộc / missing required columns: "
-                + ", ".join(mapping.missing)
-                + f" (found: {', '.join(loaded.headers)})"
-            )
-        if mapping.duplicates:
-            raise InputError("Cột bị lặp / columns given twice: " + ", ".join(mapping.duplicates))
-        _validate(con, mapping.columns, list(mapping.extra), today)
+        columns_sql = contract_select(loaded, DOSE_COLUMNS)
+        _validate(con, columns_sql, today)
         note("check", loaded.rows, loaded.rows)
 
         batch = seen or Batch(source=source, checksum=digest, file_name=path.name)
@@ -165,17 +157,9 @@ def ingest_batch(
         con.close()
 
 
-def _validate(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str], today: date) -> None:
-    def col(name: str) -> str:
-        return f"nullif(trim({quote(cols[name])}), '')" if name in cols else "NULL::VARCHAR"
-
-    extra_sql = (
-        "to_json(struct_pack(" + ", ".join(f"{quote(h)} := {quote(h)}" for h in extra) + "))::VARCHAR"
-        if extra
-        else "NULL::VARCHAR"
-    )
+def _validate(con: DuckDBPyConnection, columns_sql: str, today: date) -> None:
     con.execute(f"""CREATE OR REPLACE TABLE src AS SELECT _line AS line_no, _malformed AS malformed,
-        {", ".join(f"{col(c.name)} AS {c.name}" for c in DOSE_COLUMNS)}, {extra_sql} AS extra FROM raw""")
+        {columns_sql} FROM raw""")
     date_schema = pa.schema([("d", pa.date32()), ("problem", pa.string()), ("year", pa.int32())])
     map_distinct(con, "SELECT date_of_birth FROM src", _date_or_problem, date_schema, "v_dob")
     map_distinct(con, "SELECT vaccination_date FROM src", _date_or_problem, date_schema, "v_vdate")

@@ -19,13 +19,12 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIn
 
 from vaxlink.domain.admin_units import Level, Structure, admin_units, normalise_code
 from vaxlink.domain.dates import PartialDate, parse_date
-from vaxlink.domain.errors import InputError, Problem
-from vaxlink.domain.interchange import REGISTER_COLUMNS, map_headers
+from vaxlink.domain.errors import Problem
+from vaxlink.domain.interchange import REGISTER_COLUMNS
 from vaxlink.domain.reasons import REJECTION_REASONS
 from vaxlink.domain.sex import parse_sex
-from vaxlink.files.read import load_file
+from vaxlink.files.read import contract_select, load_file
 from vaxlink.matching import normalise
-from vaxlink.matching.normalise import quote
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
 from vaxlink.storage.models import Citizen, CitizenAlias, RegisterImport, UtcDateTime, utcnow
@@ -112,18 +111,10 @@ def import_register(
     con = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
     try:
         loaded = load_file(con, path, "raw", progress=lambda n: note("read", n, None))
-        mapping = map_headers(loaded.headers, REGISTER_COLUMNS)
-        if mapping.missing:
-            raise InputError(
-                "Thiếu cột bắt buộc / missing required columns: "
-                + ", ".join(mapping.missing)
-                + f" (found: {', '.join(loaded.headers)})"
-            )
-        if mapping.duplicates:
-            raise InputError("Cột bị lặp / columns given twice: " + ", ".join(mapping.duplicates))
+        columns_sql = contract_select(loaded, REGISTER_COLUMNS)
         rejects_path = rejects_path or Path.cwd() / f"{path.stem}.rejects.csv"
         note("check", 0, loaded.rows)
-        _check(con, mapping.columns, list(mapping.extra), units)
+        _check(con, columns_sql, units)
         note("check", loaded.rows, loaded.rows)
 
         rec = RegisterImport(
@@ -143,7 +134,7 @@ def import_register(
             ).fetchall()
         )
         rejected = con.execute("SELECT count(*) FROM checked WHERE len(problems) > 0").fetchall()[0][0]
-        wrote_rejects = _write_rejects(con, mapping.columns, rejects_path) if rejected else None
+        wrote_rejects = _write_rejects(con, rejects_path) if rejected else None
 
         conn = session.connection()
         counts = _merge(conn, con, rec.id, note)
@@ -168,18 +159,9 @@ def import_register(
         con.close()
 
 
-def _check(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str], units: Structure) -> None:
-    def col(name: str) -> str:
-        return f"nullif(trim({quote(cols[name])}), '')" if name in cols else "NULL::VARCHAR"
-
-    extra_sql = (
-        "to_json(struct_pack(" + ", ".join(f"{quote(h)} := {quote(h)}" for h in extra) + "))::VARCHAR"
-        if extra
-        else "NULL::VARCHAR"
-    )
+def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
     con.execute(f"""CREATE TABLE src AS SELECT *, {normalise.id_digits_sql("personal_id")} AS pid FROM (
-        SELECT _line AS line, _malformed AS malformed,
-        {", ".join(f"{col(c.name)} AS {c.name}" for c in REGISTER_COLUMNS)}, {extra_sql} AS extra FROM raw)""")
+        SELECT _line AS line, _malformed AS malformed, {columns_sql} FROM raw)""")
     normalise.name_table(con, "SELECT full_name FROM src", "m_name")
     normalise.map_distinct(
         con,
@@ -248,7 +230,7 @@ def _check(con: DuckDBPyConnection, cols: dict[str, str], extra: list[str], unit
     con.execute("DROP TABLE hashed")
 
 
-def _write_rejects(con: DuckDBPyConnection, cols: dict[str, str], out: Path) -> Path:
+def _write_rejects(con: DuckDBPyConnection, out: Path) -> Path:
     msgs = (
         "CASE r "
         + " ".join(f"WHEN '{k}' THEN '{vi} / {en}'" for k, (vi, en) in REASONS.items())
