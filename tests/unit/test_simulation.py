@@ -21,8 +21,7 @@ from vaxlink.domain.names import canonical_name, has_diacritics
 from vaxlink.domain.personal_ids import PersonalId, parse_personal_id
 from vaxlink.domain.sex import Sex, parse_sex
 from vaxlink.domain.vaccines import resolve_vaccine
-from vaxlink.simulation import ErrorRates, province_specs, simulate, simulate_provinces
-from vaxlink.simulation import tables as name_tables
+from vaxlink.simulation import ErrorRates, name_tables, province_specs, simulate, simulate_provinces
 from vaxlink.simulation.rates import EXCLUSIVE_GROUPS, MAX_GROUP_RATE, MAX_RATE
 from vaxlink.simulation.vocab import modern_tone_placement, name_vocab
 

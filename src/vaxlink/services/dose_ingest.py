@@ -8,7 +8,7 @@ nothing behind, and running it again finishes the work once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -237,15 +237,7 @@ def _store_versions(
     )
     total = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
     reader = con.sql(_stage_select(batch_id)).to_arrow_reader(100_000)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        done = 0
-        for b in reader:
-            done += b.num_rows
-            note("load", done, total)
-            yield b
-
-    bulk.load_batches(conn, "dose_stage", batches())
+    bulk.load_batches(conn, "dose_stage", reader, lambda n: note("load", n, total))
     conn.exec_driver_sql("CREATE INDEX ix_dose_stage_rid ON dose_stage (record_id)")
     if is_pg:
         conn.exec_driver_sql("ANALYZE dose_stage")

@@ -7,7 +7,7 @@ import leaves the register as it was, and running it again gives the same result
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -247,14 +247,6 @@ def _write_rejects(con: DuckDBPyConnection, out: Path) -> Path:
     return out
 
 
-def _progress_batches(reader: pa.RecordBatchReader, total: int, note: Progress) -> Iterator[pa.RecordBatch]:
-    done = 0
-    for b in reader:
-        done += b.num_rows
-        note("load", done, total)
-        yield b
-
-
 def _first_load(
     conn: Connection, con: DuckDBPyConnection, import_id: int, note: Progress
 ) -> tuple[int, int, int]:
@@ -282,7 +274,7 @@ def _first_load(
     reader = con.sql(f"""SELECT {", ".join(CITIZEN_COLUMNS)}, 'active' AS status, 1 AS version,
             '{stamp}' AS created_at, '{stamp}' AS updated_at, {int(import_id)} AS last_import_id
         FROM checked WHERE len(problems) = 0""").to_arrow_reader(100_000)
-    bulk.load_batches(conn, "citizen", _progress_batches(reader, total, note))
+    bulk.load_batches(conn, "citizen", reader, lambda n: note("load", n, total))
     note("merge", 0, None)
     conn.exec_driver_sql("DROP TABLE IF EXISTS alias_stage")
     conn.exec_driver_sql("CREATE TEMPORARY TABLE alias_stage (personal_id VARCHAR(12), old_id VARCHAR(20))")
@@ -324,15 +316,7 @@ def _merge(conn: Connection, con: DuckDBPyConnection, import_id: int, note: Prog
     reader = con.sql(
         f"SELECT {', '.join(c for c, _ in STAGE_COLUMNS)} FROM checked WHERE len(problems) = 0"
     ).to_arrow_reader(100_000)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        done = 0
-        for b in reader:
-            done += b.num_rows
-            note("load", done, total)
-            yield b
-
-    bulk.load_batches(conn, "citizen_stage", batches())
+    bulk.load_batches(conn, "citizen_stage", reader, lambda n: note("load", n, total))
     conn.exec_driver_sql("CREATE UNIQUE INDEX ix_citizen_stage_pid ON citizen_stage (personal_id)")
     if is_pg:
         conn.exec_driver_sql("ANALYZE citizen_stage")

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from vaxlink.simulation import tables
+from vaxlink.simulation import name_tables
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -163,8 +163,8 @@ def name_vocab() -> NameVocab:
             tokens.append(s)
         return index[s]
 
-    family = np.asarray([tok(n) for n, _ in tables.FAMILY_NAMES], dtype=np.int64)
-    fw = np.asarray([w for _, w in tables.FAMILY_NAMES], dtype=np.float64)
+    family = np.asarray([tok(n) for n, _ in name_tables.FAMILY_NAMES], dtype=np.int64)
+    fw = np.asarray([w for _, w in name_tables.FAMILY_NAMES], dtype=np.float64)
 
     def middle(table: tuple[tuple[tuple[str, ...], float], ...]) -> MiddleTable:
         first = np.asarray([tok(m[0]) if len(m) > 0 else -1 for m, _ in table], dtype=np.int64)
@@ -172,10 +172,10 @@ def name_vocab() -> NameVocab:
         w = np.asarray([w for _, w in table], dtype=np.float64)
         return MiddleTable(first, second, w / w.sum())
 
-    mid_old = (middle(tables.MIDDLE_MALE_OLDER), middle(tables.MIDDLE_FEMALE_OLDER))
-    mid_young = (middle(tables.MIDDLE_MALE_YOUNGER), middle(tables.MIDDLE_FEMALE_YOUNGER))
-    given_m = np.asarray([tok(n) for n in tables.GIVEN_MALE], dtype=np.int64)
-    given_f = np.asarray([tok(n) for n in tables.GIVEN_FEMALE], dtype=np.int64)
+    mid_old = (middle(name_tables.MIDDLE_MALE_OLDER), middle(name_tables.MIDDLE_FEMALE_OLDER))
+    mid_young = (middle(name_tables.MIDDLE_MALE_YOUNGER), middle(name_tables.MIDDLE_FEMALE_YOUNGER))
+    given_m = np.asarray([tok(n) for n in name_tables.GIVEN_MALE], dtype=np.int64)
+    given_f = np.asarray([tok(n) for n in name_tables.GIVEN_FEMALE], dtype=np.int64)
 
     rng = np.random.default_rng(_TYPO_SEED)
     alt = [modern_tone_placement(t) for t in tokens]

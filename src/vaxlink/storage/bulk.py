@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -18,11 +18,28 @@ def _driver_connection(conn: Connection) -> object:
     return conn.connection.driver_connection
 
 
-def load_batches(conn: Connection, table: str, batches: Iterable[pa.RecordBatch]) -> int:
-    """Append every batch to `table` (columns matched by the batches' field names). Returns rows loaded."""
+def load_batches(
+    conn: Connection,
+    table: str,
+    batches: Iterable[pa.RecordBatch],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Append every batch to `table` (columns matched by the batches' field names). Returns rows loaded.
+
+    `progress` is told the running row count as batches go in."""
+    if progress is not None:
+        batches = _counted(batches, progress)
     if conn.dialect.name == "postgresql":
         return _copy_pg(conn, table, batches)
     return _executemany(conn, table, batches)
+
+
+def _counted(batches: Iterable[pa.RecordBatch], progress: Callable[[int], None]) -> Iterator[pa.RecordBatch]:
+    done = 0
+    for b in batches:
+        done += b.num_rows
+        progress(done)
+        yield b
 
 
 def _copy_pg(conn: Connection, table: str, batches: Iterable[pa.RecordBatch]) -> int:
