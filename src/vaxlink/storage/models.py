@@ -309,3 +309,184 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Keyed MAC of `hash` with a key kept outside the database: a rewritten chain cannot be re-signed.
+    mac: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- people who use the system ------------------------------------------------------------------
+
+
+class AppUser(Base):
+    """An officer or machine client: one role bound to one jurisdiction (a ward, district, province or
+    the whole country). `token_version` is raised to cut every session and token of the user at once."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(Key(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(24))
+    scope_level: Mapped[str] = mapped_column(String(10))  # ward | district | province | country
+    scope_units: Mapped[str] = mapped_column(Key(6))  # legacy | 2025
+    scope_code: Mapped[str | None] = mapped_column(Key(5))  # NULL for the whole country
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class UserSession(Base):
+    """A browser session; the cookie carries a random token whose SHA-256 is the key here."""
+
+    __tablename__ = "user_session"
+    id: Mapped[str] = mapped_column(Key(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_version: Mapped[int] = mapped_column(Integer)
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ApiToken(Base):
+    """A bearer token for a machine client (health's batch upload); only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(Key(64), unique=True)
+    token_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OtpChallenge(Base):
+    """A one-time code sent to a citizen (through the outbox) to confirm their identity."""
+
+    __tablename__ = "otp_challenge"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(24))  # status | correction
+    # Keyed digest of the personal id the code was sent for: the number itself is not kept here.
+    subject: Mapped[str] = mapped_column(Key(64), index=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"))
+    code_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OutboxMessage(Base):
+    """A message for a citizen (SMS); no gateway is attached, so messages wait here to be delivered."""
+
+    __tablename__ = "outbox_message"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# --- work between wards and new residents -------------------------------------------------------
+
+
+class VerificationRequest(Base):
+    """A ward that collected a person asks the ward of permanent residence to confirm who they are."""
+
+    __tablename__ = "verification_request"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    from_units: Mapped[str] = mapped_column(Key(6))
+    from_ward_code: Mapped[str] = mapped_column(Key(5))
+    to_units: Mapped[str] = mapped_column(Key(6))
+    to_ward_code: Mapped[str] = mapped_column(Key(5))
+    # The person as collected: name, birth date, sex, claimed number, permanent address, phone.
+    person: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The case in the requesting ward whose dose records wait for the answer.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("work_case.id"), index=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"))
+    status: Mapped[str] = mapped_column(String(12))  # open | confirmed | rejected | withdrawn
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    answered_by: Mapped[str | None] = mapped_column(String(80))
+    answer_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __table_args__ = (
+        Index("ix_verification_request_to", "to_units", "to_ward_code", "status", "due_at"),
+        Index("ix_verification_request_from", "from_units", "from_ward_code", "status"),
+    )
+
+
+class IssuedNumber(Base):
+    """Every personal identification number this system has issued: a number is never issued twice."""
+
+    __tablename__ = "issued_number"
+    personal_id: Mapped[str] = mapped_column(Key(12), primary_key=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(80))
+
+
+# --- status and certificates --------------------------------------------------------------------
+
+
+class CitizenStatus(Base):
+    """A citizen's vaccination status, derived from the doses linked to them; kept current by every
+    change of links (ingest, case actions, counter corrections)."""
+
+    __tablename__ = "citizen_status"
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), primary_key=True)
+    doses: Mapped[int] = mapped_column(Integer)
+    first_dose_date: Mapped[date | None] = mapped_column(Date)
+    last_dose_date: Mapped[date | None] = mapped_column(Date)
+    # The day the primary series was complete (respecting one-dose products); NULL if not yet.
+    complete_date: Mapped[date | None] = mapped_column(Date)
+    boosters: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(10))  # none | partial | complete | booster
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Certificate(Base):
+    """An EU DCC issued for a citizen; revoked (and replaced) when a dose it rests on changes."""
+
+    __tablename__ = "certificate"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uvci: Mapped[str] = mapped_column(Key(80), unique=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
+    dose_record_ids: Mapped[list[int]] = mapped_column(JSON)
+    kid: Mapped[str] = mapped_column(String(24))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(10))  # valid | revoked
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(String(200))
+    replaced_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The three revocation hashes of the EU scheme (base64 of the first 128 bits of SHA-256).
+    hash_uci: Mapped[str] = mapped_column(Key(44))
+    hash_country_uci: Mapped[str] = mapped_column(Key(44))
+    hash_signature: Mapped[str] = mapped_column(Key(44))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Revocation(Base):
+    """One entry of the published revocation list."""
+
+    __tablename__ = "revocation"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"), index=True)
+    hash_type: Mapped[str] = mapped_column(Key(16))  # UCI | COUNTRYCODEUCI | SIGNATURE
+    hash: Mapped[str] = mapped_column(Key(44))
+    revoked_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    __table_args__ = (UniqueConstraint("hash_type", "hash"),)

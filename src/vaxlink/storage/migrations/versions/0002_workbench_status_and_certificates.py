@@ -1,0 +1,317 @@
+"""Workbench (users, sessions, tokens, verification requests, issued numbers, one-time codes, outbox),
+citizen status, certificates and revocations; a keyed MAC on audit events.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-25 23:44:07.039794
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+
+    op.create_table(
+        "app_user",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "username",
+            sa.String(length=60).with_variant(sa.String(length=60, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("display_name", sa.String(length=200), nullable=False),
+        sa.Column("password_hash", sa.String(length=200), nullable=True),
+        sa.Column("role", sa.String(length=24), nullable=False),
+        sa.Column("scope_level", sa.String(length=10), nullable=False),
+        sa.Column(
+            "scope_units",
+            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "scope_code",
+            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("token_version", sa.Integer(), nullable=False),
+        sa.Column("failed_logins", sa.Integer(), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("phone", sa.String(length=20), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_app_user")),
+        sa.UniqueConstraint("username", name=op.f("uq_app_user_username")),
+    )
+    op.create_table(
+        "outbox_message",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("channel", sa.String(length=10), nullable=False),
+        sa.Column("recipient", sa.String(length=40), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_message")),
+    )
+    op.create_table(
+        "api_token",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column(
+            "token_hash",
+            sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("token_version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["app_user.id"], name=op.f("fk_api_token_user_id_app_user")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_token")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_api_token_token_hash")),
+    )
+    with op.batch_alter_table("api_token", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_token_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "certificate",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "uvci",
+            sa.String(length=80).with_variant(sa.String(length=80, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("dose_record_ids", sa.JSON(), nullable=False),
+        sa.Column("kid", sa.String(length=24), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoke_reason", sa.String(length=200), nullable=True),
+        sa.Column("replaced_by_id", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "hash_uci",
+            sa.String(length=44).with_variant(sa.String(length=44, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "hash_country_uci",
+            sa.String(length=44).with_variant(sa.String(length=44, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "hash_signature",
+            sa.String(length=44).with_variant(sa.String(length=44, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["citizen_id"], ["citizen.id"], name=op.f("fk_certificate_citizen_id_citizen")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_certificate")),
+        sa.UniqueConstraint("uvci", name=op.f("uq_certificate_uvci")),
+    )
+    with op.batch_alter_table("certificate", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_certificate_citizen_id"), ["citizen_id"], unique=False)
+
+    op.create_table(
+        "citizen_status",
+        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("doses", sa.Integer(), nullable=False),
+        sa.Column("first_dose_date", sa.Date(), nullable=True),
+        sa.Column("last_dose_date", sa.Date(), nullable=True),
+        sa.Column("complete_date", sa.Date(), nullable=True),
+        sa.Column("boosters", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["citizen_id"], ["citizen.id"], name=op.f("fk_citizen_status_citizen_id_citizen")
+        ),
+        sa.PrimaryKeyConstraint("citizen_id", name=op.f("pk_citizen_status")),
+    )
+    op.create_table(
+        "issued_number",
+        sa.Column(
+            "personal_id",
+            sa.String(length=12).with_variant(sa.String(length=12, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("issued_by", sa.String(length=80), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["citizen_id"], ["citizen.id"], name=op.f("fk_issued_number_citizen_id_citizen")
+        ),
+        sa.PrimaryKeyConstraint("personal_id", name=op.f("pk_issued_number")),
+    )
+    op.create_table(
+        "otp_challenge",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("purpose", sa.String(length=24), nullable=False),
+        sa.Column(
+            "subject",
+            sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("code_hash", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["citizen_id"], ["citizen.id"], name=op.f("fk_otp_challenge_citizen_id_citizen")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_otp_challenge")),
+    )
+    with op.batch_alter_table("otp_challenge", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_otp_challenge_subject"), ["subject"], unique=False)
+
+    op.create_table(
+        "user_session",
+        sa.Column(
+            "id",
+            sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("token_version", sa.Integer(), nullable=False),
+        sa.Column("csrf_secret", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["app_user.id"], name=op.f("fk_user_session_user_id_app_user")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_session")),
+    )
+    with op.batch_alter_table("user_session", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_user_session_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "revocation",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("certificate_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "hash_type",
+            sa.String(length=16).with_variant(sa.String(length=16, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "hash",
+            sa.String(length=44).with_variant(sa.String(length=44, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["certificate_id"], ["certificate.id"], name=op.f("fk_revocation_certificate_id_certificate")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_revocation")),
+        sa.UniqueConstraint("hash_type", "hash", name=op.f("uq_revocation_hash_type_hash")),
+    )
+    with op.batch_alter_table("revocation", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_revocation_certificate_id"), ["certificate_id"], unique=False)
+
+    op.create_table(
+        "verification_request",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "from_units",
+            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "from_ward_code",
+            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "to_units",
+            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "to_ward_code",
+            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("person", sa.JSON(), nullable=False),
+        sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=80), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("answered_by", sa.String(length=80), nullable=True),
+        sa.Column("answer_reason", sa.Text(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["work_case.id"], name=op.f("fk_verification_request_case_id_work_case")
+        ),
+        sa.ForeignKeyConstraint(
+            ["citizen_id"], ["citizen.id"], name=op.f("fk_verification_request_citizen_id_citizen")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_verification_request")),
+    )
+    with op.batch_alter_table("verification_request", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_verification_request_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(
+            "ix_verification_request_from", ["from_units", "from_ward_code", "status"], unique=False
+        )
+        batch_op.create_index(
+            "ix_verification_request_to", ["to_units", "to_ward_code", "status", "due_at"], unique=False
+        )
+
+    with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("mac", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+
+    with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.drop_column("mac")
+
+    with op.batch_alter_table("verification_request", schema=None) as batch_op:
+        batch_op.drop_index("ix_verification_request_to")
+        batch_op.drop_index("ix_verification_request_from")
+        batch_op.drop_index(batch_op.f("ix_verification_request_case_id"))
+
+    op.drop_table("verification_request")
+    with op.batch_alter_table("revocation", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_revocation_certificate_id"))
+
+    op.drop_table("revocation")
+    with op.batch_alter_table("user_session", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_user_session_user_id"))
+
+    op.drop_table("user_session")
+    with op.batch_alter_table("otp_challenge", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_otp_challenge_subject"))
+
+    op.drop_table("otp_challenge")
+    op.drop_table("issued_number")
+    op.drop_table("citizen_status")
+    with op.batch_alter_table("certificate", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_certificate_citizen_id"))
+
+    op.drop_table("certificate")
+    with op.batch_alter_table("api_token", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_token_user_id"))
+
+    op.drop_table("api_token")
+    op.drop_table("outbox_message")
+    op.drop_table("app_user")
