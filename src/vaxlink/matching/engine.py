@@ -1,10 +1,28 @@
-"""Run the matching pipeline on an engine: DuckDB here; the same steps serve other SQL engines."""
+"""Run the matching pipeline on an engine: DuckDB (one machine) or Spark (a cluster), from the same steps.
+
+The inputs are always prepared on DuckDB (`prepare.py`); the steps of `pipeline.py` then run on the
+chosen engine, and the results (`classified`, `ranked`) end up as tables of the DuckDB connection either
+way, so that whoever stores them needs to know nothing of the engine.
+
+A run can be split into partitions of the health identities (by a hash of the identity): each
+partition is matched against the whole register, and since every step after blocking works per
+identity, the union of the partitions' results is the result of the whole run. Finished partitions are
+kept in the work directory and skipped when the same run (same inputs, same spec) is started again.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 from duckdb import DuckDBPyConnection
 
@@ -12,6 +30,16 @@ from vaxlink.matching.pipeline import PairLimitExceeded, pair_estimate_sql, step
 from vaxlink.matching.spec import MatchSpec
 
 Progress = Callable[[str, int, int | None], None]
+EngineName = Literal["duckdb", "spark"]
+
+INPUT_TABLES = ("rec_ident", "reg", "reg_alias", "reg_size")
+RESULT_TABLES = ("classified", "ranked")
+# Candidate pairs one partition should hold when the partition count is left to the run: well inside
+# DuckDB's 4 GB and a Spark executor's memory at about 150 bytes per scored pair.
+PAIRS_PER_PARTITION = 20_000_000
+# Bumped whenever the assignment of identities to partitions changes: saved partitions of an older
+# assignment must not be taken for this one's.
+_PARTITIONING = "hash-ident-key-1"
 
 
 @dataclass
@@ -20,24 +48,246 @@ class RunStats:
     pairs: int = 0
     identities: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    engine: str = "duckdb"
+    partitions: int = 1
+    partitions_skipped: int = 0  # finished by an earlier, interrupted run of the same inputs
 
 
-def run_duckdb(con: DuckDBPyConnection, spec: MatchSpec, progress: Progress | None = None) -> RunStats:
-    """Run every step on `con` (which holds the prepared inputs); the result is table `classified`."""
-    stats = RunStats()
-    estimate = sum(int(con.execute(pair_estimate_sql(rule)).fetchall()[0][0]) for rule in spec.blocking)
-    stats.pairs_estimated = estimate
+class Executor(Protocol):
+    """What the pipeline needs of an engine: queries written in DuckDB's dialect, and named results."""
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]: ...
+
+    def create(self, name: str, sql: str) -> None: ...
+
+
+class DuckDBExecutor:
+    def __init__(self, con: DuckDBPyConnection) -> None:
+        self.con = con
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql).fetchall()
+
+    def create(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+
+
+def estimate_pairs(ex: Executor, spec: MatchSpec) -> int:
+    """Candidate pairs of all rules, from key counts: nothing is paired to find out."""
+    return sum(int(ex.rows(pair_estimate_sql(rule))[0][0] or 0) for rule in spec.blocking)
+
+
+def guard(estimate: int, spec: MatchSpec) -> None:
     if estimate > spec.max_pairs:
         raise PairLimitExceeded(
             f"blocking would compare {estimate:,} pairs (limit {spec.max_pairs:,}): tighten the blocking rules"
         )
+
+
+def run_steps(
+    ex: Executor, spec: MatchSpec, progress: Progress | None = None, stats: RunStats | None = None
+) -> RunStats:
+    """Every step of the pipeline on `ex`, in order; the pair count and the identities matched."""
+    stats = stats or RunStats()
     plan = steps(spec)
     for i, step in enumerate(plan):
         t = time.perf_counter()
-        con.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
-        stats.seconds[step.name] = time.perf_counter() - t
+        ex.create(step.name, step.sql)
+        stats.seconds[step.name] = stats.seconds.get(step.name, 0.0) + time.perf_counter() - t
         if progress:
             progress("match", i + 1, len(plan))
-    stats.pairs = int(con.execute("SELECT count(*) FROM pairs").fetchall()[0][0])
-    stats.identities = int(con.execute("SELECT count(*) FROM classified").fetchall()[0][0])
+    stats.pairs += int(ex.rows("SELECT count(*) FROM pairs")[0][0])
+    stats.identities += int(ex.rows("SELECT count(*) FROM classified")[0][0])
     return stats
+
+
+def run_duckdb(con: DuckDBPyConnection, spec: MatchSpec, progress: Progress | None = None) -> RunStats:
+    """Run every step on `con` (which holds the prepared inputs); the result is table `classified`."""
+    ex = DuckDBExecutor(con)
+    stats = RunStats(pairs_estimated=estimate_pairs(ex, spec))
+    guard(stats.pairs_estimated, spec)
+    return run_steps(ex, spec, progress, stats)
+
+
+class PartitionRunner(Protocol):
+    """An engine able to run the pipeline one partition of the identities at a time."""
+
+    name: str
+
+    def executor(self) -> Executor: ...
+
+    def begin(self, run_dir: Path, partitions: int) -> None:
+        """Make the inputs (with their `part` column) available to the engine."""
+
+    def use_partition(self, part: int) -> None:
+        """From now on `rec_ident` holds only the identities of `part`."""
+
+    def save(self, table: str, path: Path) -> None:
+        """Write a result table of the current partition as Parquet under `path` (a directory)."""
+
+    def end(self) -> None:
+        """Release what the partitions held."""
+
+
+class DuckDBPartitions:
+    name = "duckdb"
+
+    def __init__(self, con: DuckDBPyConnection) -> None:
+        self.con = con
+
+    def executor(self) -> Executor:
+        return DuckDBExecutor(self.con)
+
+    def begin(self, run_dir: Path, partitions: int) -> None:
+        pass
+
+    def use_partition(self, part: int) -> None:
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE rec_ident AS SELECT * EXCLUDE (part) FROM _rec_ident_parts WHERE part = {part}"
+        )
+
+    def save(self, table: str, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self.con.execute(f"COPY {table} TO '{path / 'part-0.parquet'}' (FORMAT parquet)")
+
+    def end(self) -> None:
+        pass
+
+
+def input_fingerprint(con: DuckDBPyConnection) -> str:
+    """A digest of the prepared inputs: a rerun on the same inputs finds the partitions it finished."""
+    parts = []
+    for t in INPUT_TABLES:
+        n, h = con.execute(f"SELECT count(*), coalesce(bit_xor(hash(x)), 0) FROM {t} x").fetchall()[0]
+        parts.append(f"{t}:{n}:{h}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _run_key(con: DuckDBPyConnection, spec: MatchSpec, engine: str, partitions: int) -> str:
+    text = f"{_PARTITIONING}|{engine}|{partitions}|{spec.digest}|{input_fingerprint(con)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@contextmanager
+def _scratch(work_dir: Path | None) -> Iterator[Path]:
+    """The run directory's parent: the work directory when given (kept for resuming), else a temporary one."""
+    if work_dir is not None:
+        base = work_dir / "match"
+        base.mkdir(parents=True, exist_ok=True)
+        yield base
+        return
+    with tempfile.TemporaryDirectory(prefix="vaxlink-match-") as tmp:
+        yield Path(tmp)
+
+
+def run_matching(
+    con: DuckDBPyConnection,
+    spec: MatchSpec,
+    *,
+    engine: EngineName = "duckdb",
+    work_dir: Path | None = None,
+    partitions: int | None = None,
+    pairs_per_partition: int = PAIRS_PER_PARTITION,
+    progress: Progress | None = None,
+    runner: PartitionRunner | None = None,
+) -> RunStats:
+    """Match the prepared inputs of `con` on `engine`; `classified` and `ranked` end up in `con`.
+
+    `partitions`: None chooses from the estimated pair count (one partition up to `pairs_per_partition`).
+    With `work_dir`, finished partitions are kept under `work_dir/match/` and skipped by a rerun of the
+    same inputs and spec. The pair-count guard runs on the engine before any pair is generated.
+    `runner` overrides the engine's partition runner (a Spark runner on a given session, say).
+    """
+    if engine not in ("duckdb", "spark"):
+        raise ValueError(f"unknown matching engine {engine!r}: use duckdb or spark")
+    if runner is None and engine == "spark":
+        from vaxlink.matching.spark_engine import SparkPartitions  # pyspark only when asked for
+
+        runner = SparkPartitions()
+    runner = runner or DuckDBPartitions(con)
+    # The estimate is computed on DuckDB, which holds the prepared inputs, and is the same on any engine:
+    # key counts, not pairs.
+    estimate = estimate_pairs(DuckDBExecutor(con), spec)
+    guard(estimate, spec)
+    n = partitions or max(1, math.ceil(estimate / pairs_per_partition))
+    if n == 1 and runner.name == "duckdb":
+        # One partition on DuckDB is the plain run: nothing to move, nothing to resume.
+        stats = run_steps(DuckDBExecutor(con), spec, progress, RunStats(pairs_estimated=estimate))
+        return stats
+    stats = RunStats(pairs_estimated=estimate, engine=runner.name, partitions=n)
+    key = _run_key(con, spec, runner.name, n)
+    with _scratch(work_dir) as base:
+        run_dir = base / key
+        done = {p for p in range(n) if (run_dir / f"part-{p:05d}" / "done.json").exists()}
+        con.execute(
+            f"CREATE OR REPLACE TABLE _rec_ident_parts AS SELECT *, CAST(hash(ident_key) % {n} AS INTEGER) AS part "
+            "FROM rec_ident"
+        )
+        try:
+            if len(done) < n:
+                _run_partitions(con, spec, runner, run_dir, n, done, stats, progress)
+            stats.partitions_skipped = len(done)
+            for p in sorted(done):
+                saved = json.loads((run_dir / f"part-{p:05d}" / "done.json").read_text())
+                stats.pairs += int(saved["pairs"])
+                stats.identities += int(saved["identities"])
+            _collect(con, run_dir)
+        finally:
+            con.execute("CREATE OR REPLACE TABLE rec_ident AS SELECT * EXCLUDE (part) FROM _rec_ident_parts")
+            con.execute("DROP TABLE _rec_ident_parts")
+        # Results of other runs (other inputs, or a spec since changed) will never be resumed.
+        for other in base.iterdir():
+            if other.is_dir() and other.name != key:
+                shutil.rmtree(other, ignore_errors=True)
+    return stats
+
+
+def _run_partitions(
+    con: DuckDBPyConnection,
+    spec: MatchSpec,
+    runner: PartitionRunner,
+    run_dir: Path,
+    n: int,
+    done: set[int],
+    stats: RunStats,
+    progress: Progress | None,
+) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if runner.name != "duckdb":
+        inputs = run_dir / "inputs"
+        inputs.mkdir(exist_ok=True)
+        for t in INPUT_TABLES:
+            src = "_rec_ident_parts" if t == "rec_ident" else t
+            con.execute(f"COPY {src} TO '{inputs / t}.parquet' (FORMAT parquet)")
+    runner.begin(run_dir, n)
+    finished = len(done)
+    try:
+        ex = runner.executor()
+        for p in range(n):
+            if p in done:
+                continue
+            part_dir = run_dir / f"part-{p:05d}"
+            runner.use_partition(p)
+            part = run_steps(ex, spec)
+            for name, s in part.seconds.items():
+                stats.seconds[name] = stats.seconds.get(name, 0.0) + s
+            for t in RESULT_TABLES:
+                runner.save(t, part_dir / t)
+            # Written last: a partition without it is redone, whatever else of it is on disk.
+            (part_dir / "done.json").write_text(json.dumps(asdict(part)))
+            stats.pairs += part.pairs
+            stats.identities += part.identities
+            finished += 1
+            if progress:
+                progress("match", finished, n)
+    finally:
+        runner.end()
+    shutil.rmtree(run_dir / "inputs", ignore_errors=True)
+
+
+def _collect(con: DuckDBPyConnection, run_dir: Path) -> None:
+    for t in RESULT_TABLES:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {t} AS SELECT * FROM read_parquet('{run_dir}/part-*/{t}/*.parquet') "
+            "ORDER BY ident_id" + (", rank" if t == "ranked" else "")
+        )

@@ -1,0 +1,133 @@
+"""The matching steps on Apache Spark: the pipeline's DuckDB SQL, transpiled to Spark SQL by sqlglot.
+
+There is no Spark copy of the matching logic: every step of `pipeline.steps(spec)` is translated as it
+is, run with `spark.sql`, and materialised as a cached temporary view of the step's name. The inputs
+come as Parquet from the DuckDB prepare step, the results go back as Parquet (see `engine.run_matching`).
+
+pyspark is an optional extra (`uv sync --extra spark`) and needs Java 17: it is imported only when the
+Spark engine is used.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlglot
+
+from vaxlink.matching.engine import INPUT_TABLES, Executor
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+@functools.lru_cache(maxsize=512)
+def to_spark(sql: str) -> str:
+    """One statement of DuckDB SQL as Spark SQL."""
+    out = sqlglot.transpile(sql, read="duckdb", write="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
+    if len(out) != 1:
+        raise ValueError(f"expected one statement, got {len(out)}")
+    return out[0]
+
+
+def spark_session(
+    master: str = "local[*]", driver_memory: str = "4g", shuffle_partitions: int = 8
+) -> SparkSession:
+    """The session already running in this process (a cluster driver, a test fixture), else a local one.
+
+    A session created elsewhere keeps its own configuration: on a cluster the deployment decides.
+    """
+    from pyspark.errors import PySparkRuntimeError
+    from pyspark.sql import SparkSession
+
+    try:
+        return SparkSession.active()
+    except PySparkRuntimeError:
+        pass
+    return (
+        SparkSession.builder.master(master)
+        .appName("vaxlink-match")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+
+
+class SparkExecutor:
+    """Runs DuckDB-dialect statements on Spark; each created step is cached and named as a temp view."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        self.spark = spark
+        self.held: dict[str, DataFrame] = {}
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.spark.sql(to_spark(sql)).collect()]
+
+    def hold(self, name: str, df: DataFrame) -> DataFrame:
+        """Materialise `df` once (later steps read it, some twice) and name it."""
+        from pyspark import StorageLevel
+
+        df = df.persist(StorageLevel.MEMORY_AND_DISK)
+        df.count()
+        df.createOrReplaceTempView(name)
+        old = self.held.pop(name, None)
+        if old is not None:
+            old.unpersist()
+        self.held[name] = df
+        return df
+
+    def create(self, name: str, sql: str) -> None:
+        self.hold(name, self.spark.sql(to_spark(sql)))
+
+    def release(self) -> None:
+        for df in self.held.values():
+            df.unpersist()
+        self.held.clear()
+
+
+class SparkPartitions:
+    """`engine.PartitionRunner` on Spark: inputs read from the run directory's Parquet files."""
+
+    name = "spark"
+
+    def __init__(self, spark: SparkSession | None = None) -> None:
+        self._spark = spark
+        self._ex: SparkExecutor | None = None
+        self._records: DataFrame | None = None
+
+    @property
+    def ex(self) -> SparkExecutor:
+        if self._ex is None:
+            self._ex = SparkExecutor(self._spark or spark_session())
+        return self._ex
+
+    def executor(self) -> Executor:
+        return self.ex
+
+    def begin(self, run_dir: Path, partitions: int) -> None:
+        ex = self.ex
+        for t in INPUT_TABLES:
+            df = ex.spark.read.parquet(str(run_dir / "inputs" / f"{t}.parquet"))
+            if t == "rec_ident":
+                # Not cached whole: each partition reads its own share (Parquet filters on `part`).
+                self._records = df
+            else:
+                ex.hold(t, df)
+
+    def use_partition(self, part: int) -> None:
+        from pyspark.sql import functions as F
+
+        if self._records is None:
+            raise RuntimeError("begin() first")
+        self.ex.hold("rec_ident", self._records.where(F.col("part") == part).drop("part"))
+
+    def save(self, table: str, path: Path) -> None:
+        self.ex.held[table].write.mode("overwrite").parquet(str(path))
+
+    def end(self) -> None:
+        if self._ex is not None:
+            self._ex.release()
+        self._records = None
