@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from vaxlink.storage import stats_models  # noqa: F401  (its tables belong to Base.metadata)
 from vaxlink.storage.models import Base
 
 config = context.config

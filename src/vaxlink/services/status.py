@@ -1,0 +1,112 @@
+"""Keep `citizen_status` current: every citizen's status recomputed in SQL from the doses linked to them.
+
+The rule is `vaxlink.domain.status` (its docstring); this is the same rule, set-based, on SQLite and
+PostgreSQL. Only citizens with at least one linked dose have a row: no row means not vaccinated.
+Called after anything that changes links (ingest, re-examination, case actions, corrections).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Connection, bindparam, text
+
+from vaxlink.domain.status import (
+    DEFAULT_SERIES_LENGTH,
+    NOT_VACCINATED,
+    PRIMARY_SERIES,
+    ColourRules,
+    VaccinationStatus,
+)
+from vaxlink.storage.models import UtcDateTime, utcnow
+
+LINKED = "('linked', 'confirmed')"
+
+
+def _series_values() -> str:
+    # Codes come from the domain's own list (no user input); quoted as SQL literals all the same.
+    rows = ", ".join(
+        f"('{code.replace(chr(39), chr(39) * 2)}', {int(n)})" for code, n in PRIMARY_SERIES.items()
+    )
+    return f"series_length(vaccine_code, n) AS (VALUES {rows})"
+
+
+def status_select(citizen_ids_sql: str | None = None) -> str:
+    """SELECT citizen_id, doses, first_dose_date, last_dose_date, complete_date, boosters, status for the
+    citizens `citizen_ids_sql` selects (all when None) that have at least one linked dose."""
+    touched = "" if citizen_ids_sql is None else f"AND m.citizen_id IN ({citizen_ids_sql})"
+    return f"""WITH {_series_values()},
+    dose_day AS (
+      SELECT m.citizen_id, d.vaccination_date AS day, max(coalesce(l.n, {DEFAULT_SERIES_LENGTH})) AS need
+      FROM match_result m
+      JOIN dose_record d ON d.id = m.dose_record_id
+      LEFT JOIN series_length l ON l.vaccine_code = d.vaccine_code
+      WHERE m.outcome IN {LINKED} AND d.is_latest AND d.vaccination_date IS NOT NULL
+        AND m.citizen_id IS NOT NULL {touched}
+      GROUP BY m.citizen_id, d.vaccination_date),
+    ranked AS (
+      SELECT citizen_id, day,
+        row_number() OVER (PARTITION BY citizen_id ORDER BY day) AS k,
+        max(need) OVER (PARTITION BY citizen_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+          AS need_so_far
+      FROM dose_day),
+    summed AS (
+      SELECT citizen_id, count(*) AS doses, min(day) AS first_dose_date, max(day) AS last_dose_date,
+        min(CASE WHEN k >= need_so_far THEN k END) AS complete_k
+      FROM ranked GROUP BY citizen_id)
+    SELECT s.citizen_id, s.doses, s.first_dose_date, s.last_dose_date, r.day AS complete_date,
+      CASE WHEN s.complete_k IS NULL THEN 0 ELSE s.doses - s.complete_k END AS boosters,
+      CASE WHEN s.complete_k IS NULL THEN 'partial' WHEN s.doses > s.complete_k THEN 'booster'
+           ELSE 'complete' END AS status
+    FROM summed s LEFT JOIN ranked r ON r.citizen_id = s.citizen_id AND r.k = s.complete_k"""
+
+
+def refresh_status(conn: Connection, citizen_ids_sql: str | None = None) -> int:
+    """Recompute the `citizen_status` rows of the citizens `citizen_ids_sql` selects (a SELECT returning
+    citizen ids, e.g. "SELECT citizen_id FROM result_stage"), or of everyone when None.
+
+    Citizens in the set without a linked dose lose their row. Flushes nothing of its own and never
+    commits: it runs in the caller's transaction. Returns the number of rows written."""
+    if citizen_ids_sql is None:
+        conn.exec_driver_sql("DELETE FROM citizen_status")
+    else:
+        conn.exec_driver_sql(f"DELETE FROM citizen_status WHERE citizen_id IN ({citizen_ids_sql})")
+    now = bindparam("now", utcnow(), type_=UtcDateTime)
+    n = conn.execute(
+        text(f"""INSERT INTO citizen_status (citizen_id, doses, first_dose_date, last_dose_date,
+            complete_date, boosters, status, updated_at)
+        SELECT citizen_id, doses, first_dose_date, last_dose_date, complete_date, boosters, status, :now
+        FROM ({status_select(citizen_ids_sql)}) x""").bindparams(now)
+    ).rowcount
+    return int(n or 0)
+
+
+def _as_date(value: object) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def status_of(conn: Connection, citizen_id: int) -> VaccinationStatus:
+    """The stored status of one citizen (not vaccinated when there is no row)."""
+    row = conn.execute(
+        text("""SELECT doses, first_dose_date, last_dose_date, complete_date, boosters
+        FROM citizen_status WHERE citizen_id = :c"""),
+        {"c": citizen_id},
+    ).first()
+    if row is None:
+        return NOT_VACCINATED
+    return VaccinationStatus(
+        doses=int(row[0]),
+        first_dose_date=_as_date(row[1]),
+        last_dose_date=_as_date(row[2]),
+        complete_date=_as_date(row[3]),
+        boosters=int(row[4]),
+    )
+
+
+def colour_of(
+    conn: Connection, citizen_id: int, rules: ColourRules, province_code: str | None, today: date
+) -> str:
+    """The colour a verifier sees for one citizen under the province's rule."""
+    return rules.for_province(province_code).colour(status_of(conn, citizen_id), today).value

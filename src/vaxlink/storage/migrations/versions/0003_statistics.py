@@ -1,0 +1,120 @@
+"""Coverage statistics: the ward map of both structures and the aggregate cells refreshed by every ingest.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-26 00:10:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def _key(length: int) -> sa.types.TypeEngine[str]:
+    return sa.String(length=length).with_variant(sa.String(length=length, collation="C"), "postgresql")
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False)
+
+
+def _units() -> list[sa.Column[str]]:
+    return [
+        sa.Column("legacy_province_code", _key(2), nullable=True),
+        sa.Column("legacy_district_code", _key(3), nullable=True),
+        sa.Column("legacy_ward_code", _key(5), nullable=True),
+        sa.Column("new_province_code", _key(2), nullable=True),
+        sa.Column("new_ward_code", _key(5), nullable=True),
+    ]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "stats_ward_map",
+        sa.Column("src_units", _key(6), nullable=False),
+        sa.Column("src_ward_code", _key(5), nullable=False),
+        *_units(),
+        sa.Column("rule", sa.String(length=12), nullable=False),
+        sa.PrimaryKeyConstraint("src_units", "src_ward_code", name=op.f("pk_stats_ward_map")),
+    )
+    op.create_table(
+        "stats_coverage_cell",
+        sa.Column("src_units", _key(6), nullable=False),
+        sa.Column("src_ward_code", _key(5), nullable=False),
+        sa.Column("age_band", _key(8), nullable=False),
+        sa.Column("sex", _key(1), nullable=False),
+        sa.Column("residents", sa.Integer(), nullable=False),
+        sa.Column("at_least_one_dose", sa.Integer(), nullable=False),
+        sa.Column("primary_complete", sa.Integer(), nullable=False),
+        sa.Column("booster", sa.Integer(), nullable=False),
+        *_units(),
+        sa.PrimaryKeyConstraint(
+            "src_units", "src_ward_code", "age_band", "sex", name=op.f("pk_stats_coverage_cell")
+        ),
+    )
+    op.create_index(
+        "ix_stats_coverage_cell_legacy",
+        "stats_coverage_cell",
+        ["legacy_province_code", "legacy_district_code"],
+    )
+    op.create_index("ix_stats_coverage_cell_new", "stats_coverage_cell", ["new_province_code"])
+    op.create_table(
+        "stats_dose_day",
+        _id(),
+        sa.Column("src_units", _key(6), nullable=True),
+        sa.Column("src_ward_code", _key(5), nullable=True),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("vaccine_code", sa.String(length=40), nullable=True),
+        sa.Column("records", sa.Integer(), nullable=False),
+        sa.Column("linked", sa.Integer(), nullable=False),
+        *_units(),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stats_dose_day")),
+    )
+    op.create_index("ix_stats_dose_day_legacy", "stats_dose_day", ["legacy_province_code", "day"])
+    op.create_index("ix_stats_dose_day_new", "stats_dose_day", ["new_province_code", "day"])
+    op.create_table(
+        "stats_backlog_cell",
+        _id(),
+        sa.Column("src_units", _key(6), nullable=True),
+        sa.Column("src_ward_code", _key(5), nullable=True),
+        sa.Column("measure", _key(24), nullable=False),
+        sa.Column("due_day", sa.Date(), nullable=True),
+        sa.Column("n", sa.Integer(), nullable=False),
+        *_units(),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stats_backlog_cell")),
+    )
+    op.create_index(
+        "ix_stats_backlog_cell_legacy",
+        "stats_backlog_cell",
+        ["legacy_province_code", "legacy_district_code"],
+    )
+    op.create_index("ix_stats_backlog_cell_new", "stats_backlog_cell", ["new_province_code"])
+    op.create_table(
+        "stats_refresh",
+        _id(),
+        sa.Column("refreshed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("parts", sa.String(length=60), nullable=False),
+        sa.Column("reference_year", sa.Integer(), nullable=False),
+        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stats_refresh")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("stats_refresh")
+    op.drop_index("ix_stats_backlog_cell_new", table_name="stats_backlog_cell")
+    op.drop_index("ix_stats_backlog_cell_legacy", table_name="stats_backlog_cell")
+    op.drop_table("stats_backlog_cell")
+    op.drop_index("ix_stats_dose_day_new", table_name="stats_dose_day")
+    op.drop_index("ix_stats_dose_day_legacy", table_name="stats_dose_day")
+    op.drop_table("stats_dose_day")
+    op.drop_index("ix_stats_coverage_cell_new", table_name="stats_coverage_cell")
+    op.drop_index("ix_stats_coverage_cell_legacy", table_name="stats_coverage_cell")
+    op.drop_table("stats_coverage_cell")
+    op.drop_table("stats_ward_map")
