@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vaxlink.cli.stats import stats_app
 from vaxlink.domain.admin_units import Structure
 from vaxlink.domain.errors import VaxlinkError
 from vaxlink.settings import Settings, load_settings
@@ -29,6 +30,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(registry_app, name="registry")
 app.add_typer(doses_app, name="doses")
 app.add_typer(reconcile_app, name="reconcile")
+app.add_typer(stats_app, name="stats")
 
 P = ParamSpec("P")
 T = TypeVar("T")
