@@ -1,0 +1,203 @@
+"""Vaccination status from linked doses: same-day duplicates count once, one-dose products, mixed series,
+boosters; the verifier's colour rule per province; the age bands of the statistics."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vaxlink.domain.status import (
+    AGE_BAND_STARTS,
+    NOT_VACCINATED,
+    PRIMARY_SERIES,
+    Colour,
+    ColourRule,
+    ColourRules,
+    Dose,
+    StatusLevel,
+    VaccinationStatus,
+    age_band,
+    age_band_labels,
+    derive_status,
+    series_length,
+)
+
+AZ, PFIZER, JANSSEN, ABDALA = "EU/1/21/1529", "EU/1/20/1528", "EU/1/20/1525", "Abdala"
+D0 = date(2021, 7, 1)
+
+codes = st.sampled_from([*PRIMARY_SERIES, None, "NOT-A-PRODUCT"])
+days = st.integers(min_value=0, max_value=600).map(lambda n: D0 + timedelta(days=n))
+doses = st.lists(st.builds(Dose, day=days, vaccine_code=codes), max_size=8)
+
+
+def day(n: int) -> date:
+    return D0 + timedelta(days=n)
+
+
+def test_no_dose_is_not_vaccinated() -> None:
+    assert derive_status([]) == NOT_VACCINATED
+    assert NOT_VACCINATED.level is StatusLevel.NONE
+
+
+def test_one_dose_of_a_two_dose_product_is_partial() -> None:
+    s = derive_status([Dose(day(0), AZ)])
+    assert (s.doses, s.complete_date, s.level) == (1, None, StatusLevel.PARTIAL)
+
+
+def test_janssen_alone_completes_the_series_and_a_later_dose_is_a_booster() -> None:
+    assert derive_status([Dose(day(0), JANSSEN)]).complete_date == day(0)
+    s = derive_status([Dose(day(0), JANSSEN), Dose(day(90), PFIZER)])
+    assert (s.complete_date, s.boosters, s.level) == (day(0), 1, StatusLevel.BOOSTER)
+
+
+def test_mixed_two_dose_products_complete_on_the_second_day() -> None:
+    s = derive_status([Dose(day(28), PFIZER), Dose(day(0), AZ)])
+    assert (s.doses, s.complete_date, s.boosters, s.level) == (2, day(28), 0, StatusLevel.COMPLETE)
+
+
+def test_a_longer_series_among_the_products_used_waits_for_its_length() -> None:
+    s = derive_status([Dose(day(0), PFIZER), Dose(day(28), ABDALA)])
+    assert s.level is StatusLevel.PARTIAL
+    s = derive_status([Dose(day(0), PFIZER), Dose(day(28), ABDALA), Dose(day(56), PFIZER)])
+    assert (s.complete_date, s.boosters) == (day(56), 0)
+
+
+def test_a_dose_entered_twice_on_one_day_counts_once() -> None:
+    s = derive_status([Dose(day(0), AZ), Dose(day(0), AZ), Dose(day(60), AZ), Dose(day(60), AZ)])
+    assert (s.doses, s.complete_date, s.boosters) == (2, day(60), 0)
+
+
+def test_unknown_product_counts_as_a_two_dose_series() -> None:
+    assert series_length(None) == series_length("NOT-A-PRODUCT") == 2
+    assert derive_status([Dose(day(0), None)]).level is StatusLevel.PARTIAL
+
+
+def _reference(ds: list[Dose]) -> VaccinationStatus:
+    """The rule read literally: the first k with k >= the longest series among days 1..k."""
+    need: dict[date, int] = {}
+    for d in ds:
+        need[d.day] = max(need.get(d.day, 0), series_length(d.vaccine_code))
+    ordered = sorted(need)
+    if not ordered:
+        return NOT_VACCINATED
+    ks = [k for k in range(1, len(ordered) + 1) if k >= max(need[x] for x in ordered[:k])]
+    k = ks[0] if ks else None
+    return VaccinationStatus(
+        len(ordered),
+        ordered[0],
+        ordered[-1],
+        None if k is None else ordered[k - 1],
+        0 if k is None else len(ordered) - k,
+    )
+
+
+@given(doses)
+def test_status_follows_the_written_rule(ds: list[Dose]) -> None:
+    assert derive_status(ds) == _reference(ds)
+
+
+@given(doses, st.randoms(use_true_random=False))
+def test_order_of_records_does_not_matter(ds: list[Dose], rnd: object) -> None:
+    shuffled = list(ds)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    assert derive_status(shuffled) == derive_status(ds)
+
+
+@given(doses, st.data())
+def test_duplicates_of_a_dose_change_nothing(ds: list[Dose], data: st.DataObject) -> None:
+    if not ds:
+        return
+    again = data.draw(st.sampled_from(ds))
+    assert derive_status([*ds, again]) == derive_status(ds)
+
+
+@given(doses, codes)
+def test_a_later_dose_never_undoes_a_complete_series(ds: list[Dose], code: str | None) -> None:
+    before = derive_status(ds)
+    later = Dose((before.last_dose_date or D0) + timedelta(days=30), code)
+    after = derive_status([*ds, later])
+    assert after.doses == before.doses + 1
+    if before.complete_date is not None:
+        assert after.complete_date == before.complete_date
+        assert after.boosters == before.boosters + 1
+
+
+@given(doses)
+def test_counts_are_consistent(ds: list[Dose]) -> None:
+    s = derive_status(ds)
+    assert s.doses == len({d.day for d in ds})
+    assert 0 <= s.boosters < max(s.doses, 1)
+    if s.complete_date is not None:
+        assert s.first_dose_date is not None and s.last_dose_date is not None
+        assert s.first_dose_date <= s.complete_date <= s.last_dose_date
+    assert (s.level is StatusLevel.BOOSTER) == (s.boosters > 0)
+
+
+# --- colours ------------------------------------------------------------------------------------------
+
+
+def test_default_colour_rule_green_fourteen_days_after_completion() -> None:
+    rule = ColourRule()
+    complete = derive_status([Dose(day(0), AZ), Dose(day(28), AZ)])
+    assert rule.colour(complete, day(28 + 13)) is Colour.YELLOW
+    assert rule.colour(complete, day(28 + 14)) is Colour.GREEN
+    assert rule.colour(derive_status([Dose(day(0), AZ)]), day(400)) is Colour.YELLOW
+    assert rule.colour(NOT_VACCINATED, day(400)) is Colour.RED
+
+
+@given(doses, st.integers(min_value=0, max_value=60), st.integers(min_value=0, max_value=900))
+def test_green_exactly_when_complete_long_enough(ds: list[Dose], wait: int, offset: int) -> None:
+    s = derive_status(ds)
+    today = D0 + timedelta(days=offset)
+    green = s.complete_date is not None and today >= s.complete_date + timedelta(days=wait)
+    assert (ColourRule(green_after_days=wait).colour(s, today) is Colour.GREEN) == green
+
+
+def test_province_rules_from_configuration() -> None:
+    rules = ColourRules.from_json(
+        json.dumps(
+            {
+                "default": {"green_after_days": 14},
+                "provinces": {"79": {"green_after_days": 0, "partial": "red"}},
+            }
+        )
+    )
+    partial = derive_status([Dose(day(0), AZ)])
+    complete = derive_status([Dose(day(0), AZ), Dose(day(28), AZ)])
+    assert rules.for_province("79").colour(complete, day(28)) is Colour.GREEN
+    assert rules.for_province("79").colour(partial, day(28)) is Colour.RED
+    assert rules.for_province("01").colour(complete, day(28)) is Colour.YELLOW
+    assert rules.for_province(None) == ColourRule()
+    assert ColourRules.from_json("").default == ColourRule()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"green_after_days": -1}, {"green_after_days": "14"}, {"orange": "x"}, {"partial": "blue"}],
+)
+def test_bad_colour_configuration_is_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        ColourRule.from_mapping(bad)
+
+
+# --- age bands ------------------------------------------------------------------------------------------
+
+
+def test_age_bands_cover_every_age_once() -> None:
+    labels = age_band_labels()
+    assert labels[0] == "0-4" and labels[-1] == "65+"
+    assert [age_band(a) for a in AGE_BAND_STARTS] == list(labels)
+    assert age_band(4) == "0-4" and age_band(17) == "12-17" and age_band(120) == "65+"
+
+
+@given(st.integers(min_value=0, max_value=130))
+def test_age_band_contains_the_age(age: int) -> None:
+    label = age_band(age)
+    low, _, high = label.partition("-")
+    assert int(low.rstrip("+")) <= age
+    if high:
+        assert age <= int(high)
