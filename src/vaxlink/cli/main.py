@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vaxlink.cli.credentials import keys_app, verify_cmd
 from vaxlink.cli.stats import stats_app
 from vaxlink.domain.admin_units import Structure
 from vaxlink.domain.errors import VaxlinkError
@@ -31,6 +32,8 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(doses_app, name="doses")
 app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(stats_app, name="stats")
+app.add_typer(keys_app, name="keys")
+app.command("verify")(verify_cmd)
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -215,7 +215,7 @@ def init_keys(
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
     signers = directory / SIGNERS_DIR
-    signers.mkdir(exist_ok=True)
+    signers.mkdir(mode=0o700, exist_ok=True)
     csca_key_path, csca_cert_path = directory / CSCA_KEY, directory / CSCA_CERT
     created = False
     if csca_cert_path.exists():

@@ -1,0 +1,185 @@
+"""`vaxlink keys ...` and `vaxlink verify`: signing keys and checking certificates, no database involved.
+
+Exit codes of `verify`: 0 valid, 1 invalid (the reason is printed), 2 unusable input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+keys_app = typer.Typer(help="Khóa ký chứng nhận / certificate signing keys.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+VIETNAM = dt.timezone(dt.timedelta(hours=7))
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]Lỗi / error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _report_init(result: object, rotated: bool) -> None:
+    from vaxlink.credentials.keys import KeyInit
+
+    assert isinstance(result, KeyInit)
+    if rotated:
+        console.print("[bold green]Đã thêm khóa ký mới / new document signer added[/]")
+    else:
+        console.print(
+            "[bold green]Đã tạo CSCA và khóa ký / country signing CA and document signer created[/]"
+        )
+    console.print(f"  kid: {result.signer_kid.hex()} · thư mục / directory: {result.directory}")
+    console.print(f"  danh sách tin cậy / trust list: {result.trust_json} · {result.trust_pem}")
+    console.print(
+        "  Khóa bí mật (0600) không được đưa vào CSDL / private keys (0600) stay out of the database"
+    )
+
+
+@keys_app.command("init")
+def keys_init(
+    directory: Annotated[Path, typer.Option("--dir", help="Thư mục khóa / key directory")],
+    rotate: Annotated[bool, typer.Option("--rotate", help="Thêm khóa ký mới / add a new signer")] = False,
+    country: Annotated[str, typer.Option(help="Mã nước / country code")] = "VN",
+) -> None:
+    """Tạo CSCA và khóa ký / create the country signing CA and a document signer."""
+    from vaxlink.credentials.keys import KeyDirectoryError, init_keys
+
+    try:
+        result = init_keys(directory, country=country, rotate=rotate)
+    except (KeyDirectoryError, OSError, ValueError) as e:
+        _fail(str(e))
+    _report_init(result, rotate)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    directory: Annotated[Path, typer.Option("--dir", help="Thư mục khóa / key directory")],
+) -> None:
+    """Thêm khóa ký mới, giữ khóa cũ trong danh sách tin cậy / add a signer, keep the old one trusted."""
+    keys_init(directory, rotate=True)
+
+
+@keys_app.command("export")
+def keys_export(
+    directory: Annotated[Path, typer.Option("--dir", help="Thư mục khóa / key directory")],
+    out: Annotated[Path, typer.Option("--out", help="Thư mục ghi / output directory")],
+) -> None:
+    """Xuất danh sách tin cậy công khai / export the public trust list (JSON and PEM)."""
+    from vaxlink.credentials.keys import export_trust_list
+
+    try:
+        json_path, pem_path = export_trust_list(directory, out)
+    except (OSError, ValueError) as e:
+        _fail(f"không xuất được / cannot export: {e}")
+    console.print(f"{json_path} · {pem_path}")
+
+
+def parse_instant(text: str) -> dt.datetime:
+    """ISO 8601 date or date-time; without an offset it is Vietnam time (UTC+7)."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"thời điểm không hợp lệ / invalid time {text!r} (ví dụ / e.g. 2026-03-01T08:00+07:00)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=VIETNAM)
+
+
+def _read_input(value: str) -> str | bytes:
+    if value == "-":
+        return sys.stdin.buffer.read()
+    if value.lstrip().startswith("HC1:"):
+        return value
+    path = Path(value)
+    if not path.is_file():
+        _fail(f"không phải mã HC1 hay tệp / neither HC1 text nor a file: {value[:40]!r}")
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        _fail(f"không đọc được / cannot read {path}: {e.strerror}")
+
+
+_STATUS_STYLE = {
+    "ok": "[green]đạt / ok[/]",
+    "failed": "[bold red]không đạt / failed[/]",
+    "skipped": "[dim]bỏ qua / skipped[/]",
+}
+
+
+def verify_cmd(
+    input_: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT",
+            help="Mã HC1:, tệp chứa mã, ảnh mã QR, hoặc - / HC1: text, a file, a QR picture, or -",
+        ),
+    ],
+    trust: Annotated[
+        Path | None,
+        typer.Option("--trust", help="Danh sách tin cậy JSON hoặc PEM / trust list (JSON or PEM bundle)"),
+    ] = None,
+    revocations: Annotated[
+        Path | None, typer.Option("--revocations", help="Danh sách thu hồi / revocation list (JSON)")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Kiểm tra tại thời điểm / check at this time (ISO 8601)")
+    ] = None,
+) -> None:
+    """Kiểm tra chứng nhận tiêm chủng / verify a certificate (0 hợp lệ/valid, 1 không/invalid, 2 lỗi đầu vào/bad input)."""
+    from vaxlink.credentials.revocation import RevocationList, RevocationListError
+    from vaxlink.credentials.trust import TrustList, TrustListError
+    from vaxlink.credentials.verify import CheckName, Status, Verifier
+
+    instant = parse_instant(at) if at else None
+    try:
+        trust_list = TrustList.load(trust) if trust else TrustList()
+        revocation_list = RevocationList.load(revocations) if revocations else None
+    except (TrustListError, RevocationListError) as e:
+        _fail(str(e))
+    data = _read_input(input_)
+    result = Verifier(trust_list, revocation_list).verify(data, at=instant)
+
+    table = Table(title="Kiểm tra chứng nhận / certificate checks")
+    table.add_column("Bước / step")
+    table.add_column("Kết quả / result")
+    table.add_column("Chi tiết / details")
+    for check in result.checks:
+        table.add_row(
+            check.name.value,
+            _STATUS_STYLE[check.status.value],
+            f"{check.message_vi}\n[dim]{check.message_en}[/]",
+        )
+    console.print(table)
+
+    if not result.decoded:
+        failed = result.failures[0] if result.failures else None
+        reason = f"{failed.message_vi} / {failed.message_en}" if failed else "không đọc được / unreadable"
+        _fail(f"không đọc được mã / unusable input: {reason}", 2)
+
+    payload = result.payload or {}
+    nam = payload.get("nam", {}) if isinstance(payload.get("nam"), dict) else {}
+    name = " ".join(str(nam[k]) for k in ("fn", "gn") if nam.get(k)) or str(nam.get("fnt", ""))
+    console.print(f"Người được cấp / holder: [bold]{name}[/] · ngày sinh / born: {payload.get('dob', '')}")
+    if result.hcert is not None and result.hcert.uvci:
+        console.print(
+            f"Mã chứng nhận / certificate id: {result.hcert.uvci} · nơi cấp / issuer: {result.hcert.issuer}"
+        )
+    if not trust:
+        console.print("[yellow]Chưa có danh sách tin cậy (--trust) / no trust list given (--trust)[/]")
+    if result.valid:
+        console.print("[bold green]HỢP LỆ / VALID[/]")
+        return
+    first = result.failures[0] if result.failures else result.check(CheckName.SIGNATURE)
+    if first is not None and first.status is not Status.OK:
+        console.print(f"[bold red]KHÔNG HỢP LỆ / INVALID[/]: {first.message_vi} / {first.message_en}")
+    else:
+        console.print("[bold red]KHÔNG HỢP LỆ / INVALID[/]")
+    raise typer.Exit(1)
