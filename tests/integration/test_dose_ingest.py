@@ -236,7 +236,7 @@ def test_a_run_killed_part_way_leaves_nothing_and_the_rerun_finishes_once(
     def crash(*_a, **_k):
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(dose_ingest, "match_records", crash)
+    monkeypatch.setattr(dose_ingest, "match_new_records", crash)
     with pytest.raises(KeyboardInterrupt):
         ingest(settings, with_register, path)
     monkeypatch.undo()
@@ -365,3 +365,31 @@ def test_a_record_in_doubt_opens_a_case_with_its_ranked_candidates(settings, eng
     ranked = case.details["candidates"]
     assert {c["citizen_id"] for c in ranked} == {ids["077205000103"], ids["077205000104"]}
     assert all(c["name"] == "NAME_DIACRITICS" and c["dob"] == "DOB_EXACT" for c in ranked)
+
+
+@pytest.mark.db
+def test_a_later_batch_judges_dose_sequences_with_the_doses_already_linked(settings, with_register, tmp_path):
+    # Batch 1: dose 2 of An on 1 October. Batch 2: dose 1 of An on 20 September (too close to dose 2) and
+    # dose 3 on 1 September (a higher number given before doses 1 and 2). The earlier record's flags change too.
+    an = ["Nguyễn Văn An", "15/03/1990", "Nam", "077090001234", "", "", ""]
+    ingest(
+        settings,
+        with_register,
+        write_csv(tmp_path / "d1.csv", [["a2", *an, "2021-10-01", "2", "Pfizer", "", ""]]),
+    )
+    second = [
+        ["a1", *an, "2021-09-20", "1", "Pfizer", "", ""],
+        ["a3", *an, "2021-09-01", "3", "Pfizer", "", ""],
+    ]
+    ingest(settings, with_register, write_csv(tmp_path / "d2.csv", second))
+    with transaction(with_register) as s:
+        flags = dict(
+            s.execute(
+                select(DoseRecord.record_id, MatchResult.flags).join(
+                    MatchResult, MatchResult.dose_record_id == DoseRecord.id
+                )
+            ).all()
+        )
+    assert flags["a3"] == ""
+    assert set(flags["a1"].split(";")) == {"DOSE_ORDER"}
+    assert set(flags["a2"].split(";")) == {"DOSE_ORDER", "DOSE_INTERVAL"}

@@ -28,9 +28,10 @@ from vaxlink.files.read import checksum, contract_select, load_file
 from vaxlink.matching import normalise
 from vaxlink.matching.normalise import map_distinct
 from vaxlink.matching.spec import MatchSpec
-from vaxlink.services.reconcile import match_records
+from vaxlink.services.reconcile import match_new_records
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
+from vaxlink.storage.extract import query_arrow
 from vaxlink.storage.models import Batch, UtcDateTime, utcnow
 
 Progress = Callable[[str, int, int | None], None]
@@ -103,22 +104,22 @@ def ingest_batch(
         session.flush()
         conn = session.connection()
         _store_versions(conn, con, batch.id, source, note)
-        stats = match_records(conn, con, f"d.batch_id = {int(batch.id)}", spec, note)
-        _store_rejections(conn, batch.id, spec)
+        stats = match_new_records(conn, con, settings, spec, note)
 
         counts = {o: 0 for o in OUTCOMES}
         counts.update(
             {
                 str(k): int(v)
-                for k, v in conn.execute(
-                    text("""
-            SELECT CASE WHEN NOT d.is_latest THEN 'superseded' ELSE m.outcome END, count(*)
-            FROM dose_record d LEFT JOIN match_result m ON m.dose_record_id = d.id
-            WHERE d.batch_id = :b GROUP BY 1"""),
-                    {"b": batch.id},
-                ).all()
+                for k, v in con.execute("""
+            SELECT CASE WHEN NOT s.is_latest THEN 'superseded' ELSE r.outcome END, count(*)
+            FROM staged s LEFT JOIN results r ON r.dose_record_id = s.id GROUP BY 1""").fetchall()
             }
         )
+        stored = conn.execute(
+            text("SELECT count(*) FROM dose_record WHERE batch_id = :b"), {"b": batch.id}
+        ).scalar_one()
+        if stored != loaded.rows:  # pragma: no cover - the bulk load is all or nothing
+            raise RuntimeError(f"{stored} dose records stored for {loaded.rows} rows")
         reasons = {
             str(k): int(v)
             for k, v in con.execute(
@@ -191,26 +192,26 @@ def _validate(con: DuckDBPyConnection, columns_sql: str, today: date) -> None:
         LEFT JOIN v_vaccine vx ON vx.value = s.vaccine""")
 
 
-STAGE = (
-    ("line_no", "INTEGER"),
-    ("record_id", "VARCHAR(80)"),
-    ("file_rank", "INTEGER"),
-    ("is_latest", "BOOLEAN"),
-    ("full_name", "VARCHAR(200)"),
-    ("date_of_birth", "VARCHAR(40)"),
-    ("sex", "VARCHAR(20)"),
-    ("id_number", "VARCHAR(40)"),
-    ("phone", "VARCHAR(40)"),
-    ("address", "VARCHAR(400)"),
-    ("ward_code", "VARCHAR(10)"),
-    ("vaccination_date", "DATE"),
-    ("dose_number", "INTEGER"),
-    ("vaccine", "VARCHAR(120)"),
-    ("vaccine_code", "VARCHAR(40)"),
-    ("lot_number", "VARCHAR(60)"),
-    ("site", "VARCHAR(200)"),
-    ("extra", "TEXT"),
-    ("problems", "VARCHAR(400)"),
+# The columns of a dose_record row as written by the ingest (after `id`, `batch_id`, `source`, `version`).
+STORED = (
+    "record_id",
+    "is_latest",
+    "line_no",
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "id_number",
+    "phone",
+    "address",
+    "ward_code",
+    "vaccination_date",
+    "dose_number",
+    "vaccine",
+    "vaccine_code",
+    "lot_number",
+    "site",
+    "extra",
+    "problems",
 )
 
 
@@ -224,68 +225,87 @@ def _stage_select(batch_id: int) -> str:
         CAST(CASE WHEN dose_no BETWEEN 1 AND 20 THEN dose_no END AS INTEGER) AS dose_number,
         left(vaccine, 120) AS vaccine, vaccine_code, left(lot_number, 60) AS lot_number, left(site, 200) AS site,
         extra, problems
-        FROM checked ORDER BY line_no"""
+        FROM checked"""
 
 
 def _store_versions(
     conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str, note: Progress
 ) -> None:
-    is_pg = conn.dialect.name == "postgresql"
-    conn.exec_driver_sql("DROP TABLE IF EXISTS dose_stage")
-    conn.exec_driver_sql(
-        "CREATE TEMPORARY TABLE dose_stage (" + ", ".join(f"{c} {t}" for c, t in STAGE) + ")"
+    """Write the batch's rows as new dose_record versions, straight from DuckDB with their ids and
+    versions decided there (table `staged`): one COPY, nothing read back."""
+    con.execute(f"CREATE OR REPLACE TABLE stage AS {_stage_select(batch_id)}")
+    total = int(con.execute("SELECT count(*) FROM stage").fetchall()[0][0])
+    earlier = _earlier_versions(conn, con, source)
+    first = bulk.reserve_ids(conn, "dose_record", total)
+    con.execute(
+        f"""CREATE OR REPLACE TABLE staged AS
+        SELECT CAST({first} - 1 + row_number() OVER (ORDER BY s.line_no) AS BIGINT) AS id,
+               CAST({int(batch_id)} AS BIGINT) AS batch_id, ? AS source,
+               CAST(coalesce(e.v, 0) + s.file_rank AS INTEGER) AS version, s.* EXCLUDE (file_rank)
+        FROM stage s LEFT JOIN earlier e ON e.record_id = s.record_id""",
+        [source],
     )
-    total = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
-    reader = con.sql(_stage_select(batch_id)).to_arrow_reader(100_000)
-    bulk.load_batches(conn, "dose_stage", reader, lambda n: note("load", n, total))
-    conn.exec_driver_sql("CREATE INDEX ix_dose_stage_rid ON dose_stage (record_id)")
-    if is_pg:
-        conn.exec_driver_sql("ANALYZE dose_stage")
+    con.execute("DROP TABLE stage")
+    cols = ", ".join(("id", "batch_id", "source", "version", *STORED))
+    reader = con.sql(f"SELECT {cols} FROM staged ORDER BY id").to_arrow_reader(100_000)
+    bulk.load_batches(conn, "dose_record", reader, lambda n: note("load", n, total))
+    if earlier:
+        _supersede(conn, con, batch_id, source)
+
+
+def _earlier_versions(conn: Connection, con: DuckDBPyConnection, source: str) -> int:
+    """Table `earlier` (record_id, v): the highest stored version of each of the batch's record ids that
+    was seen before. Returns how many there are (none at all for a source's first batch)."""
+    con.execute("CREATE OR REPLACE TABLE earlier (record_id VARCHAR, v INTEGER)")
+    seen = conn.execute(text("SELECT 1 FROM dose_record WHERE source = :s LIMIT 1"), {"s": source}).first()
+    if seen is None:
+        return 0
+    conn.exec_driver_sql("DROP TABLE IF EXISTS batch_rid")
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE batch_rid (record_id VARCHAR(80) PRIMARY KEY)")
+    bulk.load_batches(
+        conn, "batch_rid", con.sql("SELECT DISTINCT record_id FROM stage").to_arrow_reader(200_000)
+    )
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE batch_rid")
+    found = query_arrow(
+        conn,
+        f"""SELECT d.record_id, max(d.version) FROM batch_rid t JOIN dose_record d
+        ON d.record_id = t.record_id AND d.source = {_literal(source)} GROUP BY d.record_id""",
+        pa.schema([("record_id", pa.string()), ("v", pa.int32())]),
+    )
+    conn.exec_driver_sql("DROP TABLE batch_rid")
+    con.register("earlier_in", found)
+    con.execute("INSERT INTO earlier SELECT record_id, v FROM earlier_in")
+    con.unregister("earlier_in")
+    return int(found.num_rows)
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _supersede(conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str) -> None:
+    """Earlier versions of the batch's records stop being the latest; their open cases are settled."""
+    conn.exec_driver_sql("DROP TABLE IF EXISTS superseded_rid")
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE superseded_rid (record_id VARCHAR(80) PRIMARY KEY)")
+    bulk.load_batches(
+        conn, "superseded_rid", con.sql("SELECT record_id FROM earlier").to_arrow_reader(200_000)
+    )
     params = {"src": source, "b": batch_id}
-    conn.execute(text("DROP TABLE IF EXISTS dose_base"))
-    conn.execute(
-        text("""CREATE TEMPORARY TABLE dose_base AS
-        SELECT d.record_id, max(d.version) AS v FROM dose_record d
-        WHERE d.source = :src AND d.record_id IN (SELECT record_id FROM dose_stage) GROUP BY d.record_id"""),
-        params,
-    )
     conn.execute(
         text("""UPDATE dose_record SET is_latest = false
-        WHERE source = :src AND is_latest AND record_id IN (SELECT record_id FROM dose_stage)"""),
+        WHERE source = :src AND is_latest AND batch_id <> :b
+          AND record_id IN (SELECT record_id FROM superseded_rid)"""),
         params,
     )
-    extra = "CAST(s.extra AS JSON)" if is_pg else "s.extra"
     conn.execute(
-        text(f"""INSERT INTO dose_record (batch_id, source, record_id, version, is_latest, line_no,
-            full_name, date_of_birth, sex, id_number, phone, address, ward_code, vaccination_date, dose_number,
-            vaccine, vaccine_code, problems, lot_number, site, extra)
-        SELECT :b, :src, s.record_id, coalesce(x.v, 0) + s.file_rank, s.is_latest, s.line_no,
-            s.full_name, s.date_of_birth, s.sex, s.id_number, s.phone, s.address, s.ward_code, s.vaccination_date,
-            s.dose_number, s.vaccine, s.vaccine_code, s.problems, s.lot_number, s.site, {extra}
-        FROM dose_stage s LEFT JOIN dose_base x ON x.record_id = s.record_id"""),
-        params,
-    )
-    # Open cases about a record's earlier version are settled by the new version.
-    conn.execute(
-        text("""UPDATE work_case SET status = 'closed', resolution = 'superseded', closed_at = :now
+        text("""UPDATE work_case SET status = 'closed', resolution = 'superseded', closed_at = :now,
+            version = version + 1
         WHERE status <> 'closed' AND dose_record_id IN (
           SELECT d.id FROM dose_record d WHERE d.source = :src AND NOT d.is_latest
-            AND d.record_id IN (SELECT record_id FROM dose_stage))""").bindparams(
+            AND d.record_id IN (SELECT record_id FROM superseded_rid))""").bindparams(
             bindparam("now", utcnow(), type_=UtcDateTime)
         ),
         params,
     )
-    conn.exec_driver_sql("DROP TABLE dose_stage")
-    conn.exec_driver_sql("DROP TABLE dose_base")
-
-
-def _store_rejections(conn: Connection, batch_id: int, spec: MatchSpec) -> None:
-    conn.execute(
-        text("""INSERT INTO match_result (dose_record_id, outcome, reasons, flags, spec_version, decided_at,
-            version)
-        SELECT d.id, 'rejected', d.problems, '', :v, :now, 1 FROM dose_record d
-        WHERE d.batch_id = :b AND d.problems IS NOT NULL AND d.is_latest""").bindparams(
-            bindparam("now", utcnow(), type_=UtcDateTime)
-        ),
-        {"b": batch_id, "v": spec.version},
-    )
+    conn.exec_driver_sql("DROP TABLE superseded_rid")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pyarrow as pa
 from duckdb import DuckDBPyConnection
@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session
 
 from vaxlink.matching import normalise
-from vaxlink.matching.engine import RunStats, run_duckdb
+from vaxlink.matching.engine import RunStats, run_duckdb, run_matching
 from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.settings import Settings
@@ -39,6 +39,7 @@ REGISTER_SCHEMA = pa.schema(
         ("birth_year", pa.int32()),
         ("sex", pa.string()),
         ("current_ward_code", pa.string()),
+        ("current_units", pa.string()),
         ("permanent_ward_code", pa.string()),
         ("phone", pa.string()),
         ("household_id", pa.string()),
@@ -72,7 +73,8 @@ def load_register(conn: Connection, con: DuckDBPyConnection) -> None:
     reg = query_arrow(
         conn,
         """SELECT id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
-        current_ward_code, permanent_ward_code, phone, household_id FROM citizen WHERE status = 'active'""",
+        current_ward_code, current_units, permanent_ward_code, phone, household_id
+        FROM citizen WHERE status = 'active'""",
         REGISTER_SCHEMA,
     )
     aliases = query_arrow(
@@ -83,6 +85,11 @@ def load_register(conn: Connection, con: DuckDBPyConnection) -> None:
     con.register("register_in", reg)
     con.register("alias_in", aliases)
     prepare_register(con, "register_in", "alias_in")
+    # Where each citizen lives now: the ward whose worklist gets a record in doubt about them.
+    con.execute(
+        "CREATE OR REPLACE TABLE reg_home AS SELECT citizen_id, current_ward_code AS ward, current_units AS units "
+        "FROM register_in"
+    )
     con.unregister("register_in")
     con.unregister("alias_in")
 
@@ -262,3 +269,207 @@ def reexamine_after_import(
         int(sum(outcomes.values())) if outcomes else stats.identities,
         {str(k): int(v) for k, v in outcomes.items()},
     )
+
+
+# --- a new batch: everything decided in DuckDB, written once ----------------------------------------
+
+RESULT_COLUMNS = (
+    "dose_record_id",
+    "outcome",
+    "citizen_id",
+    "candidate_citizen_id",
+    "score",
+    "reasons",
+    "flags",
+    "blame",
+    "ward_code",
+    "ward_units",
+    "spec_version",
+    "decided_at",
+    "version",
+)
+CASE_COLUMNS = (
+    "kind",
+    "status",
+    "priority",
+    "ward_code",
+    "ward_units",
+    "province_code",
+    "dose_record_id",
+    "citizen_id",
+    "details",
+    "created_at",
+    "due_at",
+    "version",
+)
+
+
+def match_new_records(
+    conn: Connection,
+    con: DuckDBPyConnection,
+    settings: Settings,
+    spec: MatchSpec,
+    note: Progress | None = None,
+) -> RunStats:
+    """Match a new batch whose rows DuckDB holds in `staged` (as just written to dose_record), then write
+    their match results, cases and dose-sequence flags with one bulk load each.
+
+    New records have no stored result or case yet, so nothing is deleted or compared row by row; only the
+    flags of earlier doses of the same people can change, and those few are updated."""
+    con.execute("""CREATE OR REPLACE VIEW records_in AS
+        SELECT id AS rec_id, full_name, date_of_birth, sex, id_number, phone, ward_code
+        FROM staged WHERE is_latest AND problems IS NULL""")
+    prepare_records(con, "records_in")
+    load_register(conn, con)
+    stats = run_matching(con, spec, engine=settings.engine, work_dir=settings.work_dir, progress=note)
+    _load_ward_units(conn, con)
+    now = utcnow()
+    con.execute(
+        """CREATE OR REPLACE TABLE results AS
+        SELECT m.rec_id AS dose_record_id, c.outcome,
+               CASE WHEN c.outcome = 'linked' THEN c.best_citizen_id END AS citizen_id,
+               CASE WHEN c.outcome <> 'linked' THEN c.best_citizen_id END AS candidate_citizen_id,
+               CASE WHEN c.best_weight IS NULL THEN 0.0 ELSE 1.0 / (1.0 + pow(2.0, -c.best_weight)) END AS score,
+               c.reasons, CASE WHEN c.outcome = 'linked' AND c.reasons <> '' THEN c.blame END AS blame,
+               CASE WHEN c.outcome <> 'linked' THEN coalesce(h.ward, w.code) END AS ward_code,
+               CASE WHEN c.outcome <> 'linked' THEN CASE WHEN h.ward IS NOT NULL THEN h.units ELSE w.structure END
+                    END AS ward_units,
+               d.vaccination_date, d.dose_number
+        FROM rec_map m JOIN classified c USING (ident_id)
+        JOIN staged d ON d.id = m.rec_id
+        LEFT JOIN reg_home h ON h.citizen_id = c.best_citizen_id
+        LEFT JOIN ward_units w ON w.structure = 'legacy' AND w.code = d.ward_code
+        UNION ALL
+        SELECT id, 'rejected', NULL, NULL, NULL, problems, NULL, NULL, NULL, NULL, NULL
+        FROM staged WHERE is_latest AND problems IS NOT NULL"""
+    )
+    _dose_flags(conn, con)
+    stamp = _stamp(conn, now)
+    cols = ", ".join(RESULT_COLUMNS)
+    reader = con.sql(
+        f"""SELECT {cols} FROM (
+          SELECT r.* EXCLUDE (vaccination_date, dose_number), coalesce(f.flags, '') AS flags, ? AS spec_version,
+                 ? AS decided_at, 1 AS version
+          FROM results r LEFT JOIN new_flags f ON f.id = r.dose_record_id) ORDER BY dose_record_id""",
+        params=[spec.version, stamp],
+    ).to_arrow_reader(200_000)
+    bulk.load_batches(conn, "match_result", reader)
+    _open_cases(conn, con, now)
+    return stats
+
+
+def _stamp(conn: Connection, at: datetime) -> str:
+    # The text each backend keeps for a UtcDateTime (SQLite: naive UTC, as the type stores it).
+    return (
+        at.isoformat(sep=" ") if conn.dialect.name == "postgresql" else at.replace(tzinfo=None).isoformat(" ")
+    )
+
+
+def _load_ward_units(conn: Connection, con: DuckDBPyConnection) -> None:
+    wards = query_arrow(
+        conn,
+        "SELECT structure, code, province_code FROM admin_unit WHERE level = 'ward'",
+        pa.schema([("structure", pa.string()), ("code", pa.string()), ("province_code", pa.string())]),
+    )
+    con.register("ward_units_in", wards)
+    con.execute("CREATE OR REPLACE TABLE ward_units AS SELECT * FROM ward_units_in")
+    con.unregister("ward_units_in")
+
+
+def _dose_flags(conn: Connection, con: DuckDBPyConnection) -> None:
+    """Dose-sequence flags (see `flag_dose_sequences`) of the batch's newly linked doses, judged together
+    with the doses already linked to the same people; table `new_flags` (id, flags). Earlier doses whose
+    flags change are updated in place."""
+    con.execute("""CREATE OR REPLACE TABLE linked_now AS
+        SELECT dose_record_id AS id, citizen_id, vaccination_date, dose_number, true AS new
+        FROM results WHERE citizen_id IS NOT NULL""")
+    earlier = pa.schema(
+        [
+            ("id", pa.int64()),
+            ("citizen_id", pa.int64()),
+            ("vaccination_date", pa.date32()),
+            ("dose_number", pa.int32()),
+            ("flags", pa.string()),
+        ]
+    )
+    before = earlier.empty_table()
+    if conn.execute(text("SELECT 1 FROM match_result WHERE citizen_id IS NOT NULL LIMIT 1")).first():
+        conn.exec_driver_sql("DROP TABLE IF EXISTS flag_people")
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE flag_people (citizen_id BIGINT PRIMARY KEY)")
+        bulk.load_batches(
+            conn,
+            "flag_people",
+            con.sql("SELECT DISTINCT citizen_id FROM linked_now").to_arrow_reader(200_000),
+        )
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE flag_people")
+        before = query_arrow(
+            conn,
+            """SELECT m.dose_record_id, m.citizen_id, d.vaccination_date, d.dose_number, m.flags
+            FROM flag_people p JOIN match_result m ON m.citizen_id = p.citizen_id
+            JOIN dose_record d ON d.id = m.dose_record_id
+            WHERE d.is_latest AND m.outcome IN ('linked', 'confirmed')""",
+            earlier,
+        )
+        conn.exec_driver_sql("DROP TABLE flag_people")
+    con.register("earlier_doses", before)
+    con.execute(f"""CREATE OR REPLACE TABLE all_flags AS
+        WITH doses AS (
+          SELECT id, citizen_id, vaccination_date, dose_number, new, NULL AS old_flags FROM linked_now
+          UNION ALL
+          SELECT id, citizen_id, vaccination_date, dose_number, false, flags FROM earlier_doses),
+        w AS (
+          SELECT *,
+            count(*) OVER (PARTITION BY citizen_id, vaccination_date) AS same_day,
+            count(*) OVER (PARTITION BY citizen_id, dose_number) AS same_number,
+            max(dose_number) OVER (PARTITION BY citizen_id ORDER BY vaccination_date, id
+                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS max_before,
+            lag(vaccination_date) OVER (PARTITION BY citizen_id ORDER BY vaccination_date, id) AS prev_date
+          FROM doses)
+        SELECT id, new, old_flags, rtrim(
+            CASE WHEN same_day > 1 OR same_number > 1 THEN 'DOSE_DUPLICATE;' ELSE '' END ||
+            CASE WHEN max_before > dose_number THEN 'DOSE_ORDER;' ELSE '' END ||
+            CASE WHEN prev_date IS NOT NULL AND date_diff('day', prev_date, vaccination_date) > 0
+                      AND date_diff('day', prev_date, vaccination_date) < {MIN_DOSE_INTERVAL_DAYS}
+                 THEN 'DOSE_INTERVAL;' ELSE '' END, ';') AS flags
+        FROM w""")
+    con.unregister("earlier_doses")
+    con.execute("CREATE OR REPLACE TABLE new_flags AS SELECT id, flags FROM all_flags WHERE new")
+    changed = con.sql("SELECT id, flags FROM all_flags WHERE NOT new AND flags <> coalesce(old_flags, '')")
+    if int(
+        con.execute(
+            "SELECT count(*) FROM all_flags WHERE NOT new AND flags <> coalesce(old_flags, '')"
+        ).fetchall()[0][0]
+    ):
+        conn.exec_driver_sql("DROP TABLE IF EXISTS changed_flags")
+        conn.exec_driver_sql(
+            "CREATE TEMPORARY TABLE changed_flags (id BIGINT PRIMARY KEY, flags VARCHAR(200))"
+        )
+        bulk.load_batches(conn, "changed_flags", changed.to_arrow_reader(200_000))
+        conn.exec_driver_sql("""UPDATE match_result SET flags = f.flags FROM changed_flags f
+            WHERE f.id = match_result.dose_record_id""")
+        conn.exec_driver_sql("DROP TABLE changed_flags")
+
+
+def _open_cases(conn: Connection, con: DuckDBPyConnection, now: datetime) -> None:
+    """A ward case for each record in doubt (review) or without a citizen (unmatched), with the ranked
+    candidates the officer will see."""
+    cols = ", ".join(CASE_COLUMNS)
+    reader = con.sql(
+        f"""SELECT {cols} FROM (
+          SELECT CASE WHEN r.outcome = 'review' THEN 'conflict' ELSE 'unmatched' END AS kind, 'open' AS status,
+                 CASE WHEN r.outcome = 'review' THEN 2 ELSE 1 END AS priority, r.ward_code,
+                 coalesce(r.ward_units, 'legacy') AS ward_units, u.province_code, r.dose_record_id,
+                 r.candidate_citizen_id AS citizen_id, k.candidates AS details, ? AS created_at, ? AS due_at,
+                 1 AS version
+          FROM results r JOIN rec_map m ON m.rec_id = r.dose_record_id
+          LEFT JOIN ward_units u ON u.structure = r.ward_units AND u.code = r.ward_code
+          LEFT JOIN (
+            SELECT ident_id, CAST(to_json({{'candidates': list({{'citizen_id': citizen_id, 'weight': round(weight, 2),
+                   'id': id_level, 'name': name_level, 'dob': dob_level, 'sex': sex_level, 'ward': ward_level}}
+                   ORDER BY rank)}}) AS VARCHAR) AS candidates
+            FROM ranked WHERE rank <= 3 GROUP BY ident_id) k ON k.ident_id = m.ident_id
+          WHERE r.outcome IN ('review', 'unmatched')) ORDER BY dose_record_id""",
+        params=[_stamp(conn, now), _stamp(conn, now + CASE_DUE)],
+    ).to_arrow_reader(200_000)
+    bulk.load_batches(conn, "work_case", reader)

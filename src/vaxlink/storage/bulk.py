@@ -84,3 +84,22 @@ def _sqlite_ready(b: pa.RecordBatch) -> pa.RecordBatch:
     # SQLite keeps dates as ISO text (as SQLAlchemy's Date type does): cast them before binding.
     arrays = [c.cast(pa.string()) if pa.types.is_date(c.type) else c for c in b.columns]
     return pa.RecordBatch.from_arrays(arrays, names=b.schema.names)
+
+
+def reserve_ids(conn: Connection, table: str, n: int) -> int:
+    """Reserve `n` consecutive ids of `table`'s key and return the first: bulk rows then carry their ids
+    from the start, so nothing has to be read back to learn them.
+
+    PostgreSQL: the sequence is moved past the block under a transaction-scoped advisory lock that every
+    bulk writer takes (rows of these tables are created only by bulk writers). SQLite has one writer at a
+    time, and a table's next rowid follows its largest id."""
+    if n <= 0:
+        return 0
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('vaxlink:reserve:' || %s))", (table,))
+        seq = conn.exec_driver_sql("SELECT pg_get_serial_sequence(%s, 'id')", (table,)).scalar_one()
+        first = int(conn.exec_driver_sql("SELECT nextval(%s)", (seq,)).scalar_one())
+        conn.exec_driver_sql("SELECT setval(%s, %s)", (seq, first + n - 1))
+        return first
+    top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
+    return int(top) + 1
