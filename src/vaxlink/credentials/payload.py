@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vaxlink.domain.dates import PartialDate
-from vaxlink.domain.vaccines import DISEASE_AGENT_TARGETED, vaccine_by_code
+from vaxlink.domain.vaccines import DISEASE_AGENT_TARGETED, resolve_vaccine, vaccine_by_code
 
 SCHEMA_VERSION = "1.3.0"
 COUNTRY = "VN"
@@ -167,11 +167,12 @@ def dose_numbering(index: int, primary_doses: int) -> tuple[int, int]:
     return index, max(index, primary_doses)
 
 
-def dose_from_product(date: dt.date, index: int, product_code: str) -> Dose:
-    """A dose of a known product: `ma`, `vp` and the series length come from the domain's vaccine table."""
-    vaccine = vaccine_by_code(product_code)
+def dose_from_product(date: dt.date, index: int, product: str) -> Dose:
+    """The index-th dose (1-based) of a product given by EU code or by any name the domain resolves
+    ("Vero Cell", "AZ"...): `ma`, `vp` and the series length come from the domain's vaccine table."""
+    vaccine = vaccine_by_code(product) or resolve_vaccine(product)
     if vaccine is None:
-        raise ValueError(f"unknown vaccine product code {product_code!r}")
+        raise ValueError(f"unknown vaccine {product!r}")
     dn, sd = dose_numbering(index, vaccine.primary_doses)
     return Dose(date, dn, sd, vaccine.code, vaccine.manufacturer_code, vaccine.prophylaxis_code)
 
