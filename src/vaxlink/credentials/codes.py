@@ -40,7 +40,7 @@ def qr_svg(text: str, *, scale: int = 4, border: int = 4) -> bytes:
     return buf.getvalue()
 
 
-_ID = re.compile(r"^\d{12}$")
+_ID = re.compile(r"^[0-9]{12}$")
 
 
 def _check_id(personal_id: str) -> None:

@@ -184,7 +184,7 @@ def _dob(value: PartialDate | dt.date | str | None) -> str:
         return value.iso()
     if isinstance(value, dt.date):
         return value.isoformat()
-    if re.fullmatch(r"((19|20)\d\d(-\d\d){0,2})?", value):
+    if re.fullmatch(r"((19|20)[0-9]{2}(-[0-9]{2}){0,2})?", value):
         return value
     raise ValueError("date of birth must be YYYY, YYYY-MM or YYYY-MM-DD")
 
