@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 2
     work_dir: Path = Field(default_factory=lambda: Path.cwd() / ".vaxlink-work")
+    # The audit log's MAC key lives outside the database, so that whoever can rewrite the table cannot
+    # re-sign it; created on first use with mode 0600.
+    audit_key_file: Path = Field(default_factory=lambda: Path.cwd() / ".vaxlink-keys" / "audit.key")
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
 
     @property
     def is_postgres(self) -> bool:

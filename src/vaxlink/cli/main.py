@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vaxlink.cli import audit as audit_cli
+from vaxlink.cli import users as users_cli
 from vaxlink.cli.credentials import keys_app, verify_cmd
 from vaxlink.cli.stats import stats_app
 from vaxlink.domain.admin_units import Structure
@@ -31,6 +33,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(registry_app, name="registry")
 app.add_typer(doses_app, name="doses")
 app.add_typer(reconcile_app, name="reconcile")
+app.add_typer(users_cli.app, name="users")
+app.add_typer(audit_cli.app, name="audit")
 app.add_typer(stats_app, name="stats")
 app.add_typer(keys_app, name="keys")
 app.command("verify")(verify_cmd)

@@ -6,12 +6,14 @@ fields to correct, the way the real process answered "correct / wrong" per recor
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from vaxlink.domain.errors import InputError
 from vaxlink.storage.extract import query_arrow
@@ -123,7 +125,53 @@ def export_results(conn: Connection, out: Path, *, source: str | None = None) ->
 
 
 def export_answer(conn: Connection, batch_id: int, out: Path) -> int:
-    """Write health's answer for one batch (CSV or XLSX)."""
+    """Write health's answer for one batch (CSV or XLSX), with the corrections wards have declared."""
     table = query_arrow(conn, ANSWER_SQL.format(batch_id=int(batch_id)), ANSWER_SCHEMA)
+    table = with_ward_corrections(conn, batch_id, table)
     _write(table, out)
     return int(table.num_rows)
+
+
+# Where a ward's declared correction goes in the answer.
+CORRECTION_COLUMNS = {
+    "full_name": "correct_full_name",
+    "birth_date": "correct_date_of_birth",
+    "sex": "correct_sex",
+    "personal_id": "correct_id_number",
+}
+
+
+def ward_corrections(conn: Connection, batch_id: int) -> dict[str, dict[str, Any]]:
+    """record_id → the correction a ward declared when it found the health record wrong."""
+    rows = conn.execute(
+        text("""SELECT d.record_id, k.details FROM work_case k JOIN dose_record d ON d.id = k.dose_record_id
+        WHERE d.batch_id = :b AND d.is_latest AND k.resolution = 'health_wrong'
+        ORDER BY k.closed_at, k.id"""),
+        {"b": int(batch_id)},
+    ).all()
+    out: dict[str, dict[str, Any]] = {}
+    for record_id, details in rows:
+        if isinstance(details, str):
+            details = json.loads(details)
+        found = (details or {}).get("health_correction")
+        if isinstance(found, dict):
+            out[str(record_id)] = found
+    return out
+
+
+def with_ward_corrections(conn: Connection, batch_id: int, table: pa.Table) -> pa.Table:
+    corrections = ward_corrections(conn, batch_id)
+    if not corrections:
+        return table
+    columns = {name: table.column(name).to_pylist() for name in table.schema.names}
+    for i, record_id in enumerate(columns["record_id"]):
+        found = corrections.get(record_id)
+        if found is None:
+            continue
+        fields = found.get("fields") or {}
+        columns["verified"][i] = "Sai, phường/xã đã xác định" if fields else "Sai, y tế cần kiểm tra"
+        columns["blame"][i] = "health"
+        for field, column in CORRECTION_COLUMNS.items():
+            if field in fields:
+                columns[column][i] = str(fields[field])
+    return pa.table(columns, schema=table.schema)

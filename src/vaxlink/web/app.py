@@ -1,27 +1,88 @@
-"""The web application factory."""
+"""The web application factory: the JSON API (`/api/v1`), the server-rendered pages, static files."""
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vaxlink import __version__
+from vaxlink.services.audit import load_key
+from vaxlink.services.auth import AddressThrottle
 from vaxlink.services.schema import open_database
 from vaxlink.settings import Settings
 from vaxlink.storage.db import session_factory
-from vaxlink.storage.models import Citizen
+from vaxlink.web import errors
+from vaxlink.web.api import cases as api_cases
+from vaxlink.web.api import citizens as api_citizens
+from vaxlink.web.api import system as api_system
+from vaxlink.web.pages import auth as page_auth
+from vaxlink.web.pages import cases as page_cases
+from vaxlink.web.pages import citizens as page_citizens
+from vaxlink.web.security import AppState
+
+HERE = Path(__file__).parent
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
 
 
-def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="vaxlink", version=__version__)
-    engine = open_database(settings)
-    sessions = session_factory(engine)
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, object]:
-        """Liveness and database reachability (public: reveals no personal data)."""
-        with sessions() as s:
-            citizens = s.scalar(select(func.count()).select_from(Citizen))
-        return {"status": "ok", "version": __version__, "citizens": citizens}
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
 
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), *SECURITY_HEADERS]
+                if not scope["path"].startswith("/static/") and not any(
+                    k == b"cache-control" for k, _ in headers
+                ):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    app = FastAPI(
+        title="vaxlink",
+        version=__version__,
+        description="Đối soát tiêm chủng với CSDL dân cư / vaccination records against the population register",
+        docs_url=None,  # the interactive pages load scripts from a CDN; the OpenAPI document stays
+        redoc_url=None,
+    )
+    engine = engine or open_database(settings)
+    app.state.vx = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        audit_key=load_key(settings.audit_key_file),
+        throttle=AddressThrottle(),
+        write_lock=threading.Lock() if engine.dialect.name == "sqlite" else None,
+    )
+    errors.install(app)
+    app.include_router(api_system.router)
+    app.include_router(api_cases.router)
+    app.include_router(api_citizens.router)
+    app.include_router(page_auth.router)
+    app.include_router(page_cases.router)
+    app.include_router(page_citizens.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(SecurityHeaders)
     return app

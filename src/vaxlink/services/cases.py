@@ -1,0 +1,1239 @@
+"""Working a ward's cases: the worklist, a case side by side with the register, and the actions that
+settle it (link, declare the health record wrong, correct the register, pass to another ward, start
+collecting a new resident).
+
+Every query goes through the jurisdiction clauses of `storage.scope`: a case, citizen or change outside
+the user's scope is "not found", exactly like a missing id. Every action runs in the caller's transaction
+with its audit event and is guarded by the row's `version`: of two officers settling the same case, one
+wins and the other gets a Conflict.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from vaxlink.domain.dates import PartialDate, Precision, parse_date
+from vaxlink.domain.errors import VaxlinkError
+from vaxlink.domain.names import canonical_name, fold_name, split_name
+from vaxlink.domain.personal_ids import PersonalId, parse_personal_id, strip_separators
+from vaxlink.domain.sex import Sex, parse_sex
+from vaxlink.services import audit
+from vaxlink.services.auth import Principal
+from vaxlink.services.reconcile import flag_dose_sequences
+from vaxlink.services.status import refresh_status
+from vaxlink.storage.models import (
+    AdminUnitRow,
+    Citizen,
+    CitizenAlias,
+    CitizenChange,
+    CitizenStatus,
+    DoseRecord,
+    MatchResult,
+    VerificationRequest,
+    utcnow,
+)
+from vaxlink.storage.models import Case as CaseRow
+from vaxlink.storage.scope import cases_in, citizens_in, verification_requests_in
+
+# Statuses that keep a case on the worklist.
+ON_WORKLIST = ("open", "pending_approval", "collection")
+ACTIONABLE = ("open",)
+KINDS = ("conflict", "unmatched", "correction", "verification", "register_change")
+IDENTITY_FIELDS = ("full_name", "birth_date", "sex", "personal_id")
+OTHER_FIELDS = ("phone", "address")
+CHANGE_DUE = timedelta(days=3)
+
+
+# --- errors the web layer maps to HTTP answers --------------------------------------------------
+
+
+class CaseError(VaxlinkError):
+    status = 400
+    code = "BAD_REQUEST"
+
+    def __init__(self, message_vi: str, message_en: str, code: str | None = None) -> None:
+        super().__init__(f"{message_vi} / {message_en}")
+        self.message_vi, self.message_en = message_vi, message_en
+        if code is not None:
+            self.code = code
+
+
+class NotFound(CaseError):
+    """Missing, or outside the user's jurisdiction: the two are told apart by no one."""
+
+    status = 404
+    code = "NOT_FOUND"
+
+    def __init__(self, what: str = "record") -> None:
+        super().__init__("Không tìm thấy", "not found", "NOT_FOUND")
+        self.what = what
+
+
+class Conflict(CaseError):
+    status = 409
+    code = "CONFLICT"
+
+
+class Invalid(CaseError):
+    status = 422
+    code = "INVALID"
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _not_found(what: str) -> NotFound:
+    return NotFound(what)
+
+
+def _changed_meanwhile() -> Conflict:
+    return Conflict(
+        "Hồ sơ vừa được người khác xử lý; hãy tải lại trang",
+        "someone else has just settled or changed this record; reload it",
+        "VERSION_CONFLICT",
+    )
+
+
+# --- the worklist -------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkFilter:
+    kind: str | None = None
+    reason: str | None = None
+    min_age_days: int | None = None
+    status: str | None = None
+
+
+@dataclass
+class WorkItem:
+    id: int
+    kind: str
+    status: str
+    priority: int
+    ward_code: str | None
+    created_at: datetime
+    due_at: datetime | None
+    reasons: list[str]
+    health_name: str | None
+    version: int
+    overdue: bool
+
+
+@dataclass
+class Worklist:
+    items: list[WorkItem]
+    counts: dict[str, int]
+    total: int
+    next_cursor: str | None
+    incoming_verifications: int
+
+
+def _encode_cursor(item: WorkItem) -> str:
+    raw = json.dumps([item.priority, item.created_at.isoformat(), item.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        p, c, i = json.loads(raw)
+        return int(p), datetime.fromisoformat(c), int(i)
+    except Exception:
+        raise Invalid("Con trỏ trang không hợp lệ", "invalid page cursor", "BAD_CURSOR") from None
+
+
+def worklist(
+    session: Session,
+    who: Principal,
+    filters: WorkFilter | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Worklist:
+    """The open cases in the user's jurisdiction, most important and oldest first, one page at a time
+    (keyset pagination: a page costs the same at the end of the list as at its start)."""
+    f = filters or WorkFilter()
+    now = utcnow()
+    statuses = (f.status,) if f.status in ON_WORKLIST else ON_WORKLIST
+    base = [cases_in(who.scope), CaseRow.status.in_(statuses)]
+    if f.min_age_days:
+        base.append(CaseRow.created_at <= now - timedelta(days=f.min_age_days))
+    counts = {
+        str(k): int(n)
+        for k, n in session.execute(
+            select(CaseRow.kind, func.count()).where(*base).group_by(CaseRow.kind)
+        ).all()
+    }
+    conds = list(base)
+    if f.kind:
+        conds.append(CaseRow.kind == f.kind)
+    if f.reason:
+        code = "".join(c for c in f.reason.upper() if c.isalnum() or c == "_")[:40]
+        conds.append(MatchResult.reasons.like(f"%{code}%"))
+    if cursor:
+        p, c, i = _decode_cursor(cursor)
+        conds.append(
+            or_(
+                CaseRow.priority < p,
+                and_(
+                    CaseRow.priority == p,
+                    or_(CaseRow.created_at > c, and_(CaseRow.created_at == c, CaseRow.id > i)),
+                ),
+            )
+        )
+    q = (
+        select(
+            CaseRow.id,
+            CaseRow.kind,
+            CaseRow.status,
+            CaseRow.priority,
+            CaseRow.ward_code,
+            CaseRow.created_at,
+            CaseRow.due_at,
+            MatchResult.reasons,
+            DoseRecord.full_name,
+            CaseRow.version,
+        )
+        .outerjoin(MatchResult, MatchResult.dose_record_id == CaseRow.dose_record_id)
+        .outerjoin(DoseRecord, DoseRecord.id == CaseRow.dose_record_id)
+        .where(*conds)
+        .order_by(CaseRow.priority.desc(), CaseRow.created_at, CaseRow.id)
+        .limit(limit + 1)
+    )
+    rows = session.execute(q).all()
+    items = [
+        WorkItem(
+            id=r[0],
+            kind=r[1],
+            status=r[2],
+            priority=r[3],
+            ward_code=r[4],
+            created_at=r[5],
+            due_at=r[6],
+            reasons=[x for x in (r[7] or "").split(";") if x],
+            health_name=r[8],
+            version=r[9],
+            overdue=r[6] is not None and r[6] < now,
+        )
+        for r in rows[:limit]
+    ]
+    incoming = (
+        session.scalar(
+            select(func.count())
+            .select_from(VerificationRequest)
+            .where(verification_requests_in(who.scope), VerificationRequest.status == "open")
+        )
+        or 0
+    )
+    audit.record(
+        session,
+        who.username,
+        "case_list_viewed",
+        "case",
+        None,
+        who.scope.label,
+        None,
+        {"cases": [i.id for i in items]},
+    )
+    return Worklist(
+        items=items,
+        counts=counts,
+        total=sum(counts.values()),
+        next_cursor=_encode_cursor(items[-1]) if len(rows) > limit and items else None,
+        incoming_verifications=int(incoming),
+    )
+
+
+# --- one case side by side with the register ----------------------------------------------------
+
+
+@dataclass
+class FieldRow:
+    field: str
+    health: str | None
+    registered: str | None
+    differs: bool
+
+
+@dataclass
+class Candidate:
+    citizen_id: int
+    weight: float | None
+    levels: dict[str, str]
+    full_name: str
+    birth: str
+    sex: str
+    personal_id: str
+    ward_code: str
+    version: int
+    rows: list[FieldRow]
+
+
+@dataclass
+class DoseView:
+    dose_record_id: int
+    record_id: str
+    source: str
+    vaccination_date: date | None
+    dose_number: int | None
+    vaccine: str | None
+    vaccine_code: str | None
+    lot_number: str | None
+    outcome: str | None
+    flags: str
+
+
+@dataclass
+class CaseView:
+    id: int
+    kind: str
+    status: str
+    priority: int
+    ward_code: str | None
+    ward_units: str
+    created_at: datetime
+    due_at: datetime | None
+    closed_at: datetime | None
+    resolution: str | None
+    resolution_note: str | None
+    version: int
+    reasons: list[str]
+    blame: str | None
+    score: float | None
+    outcome: str | None
+    health: dict[str, Any] | None
+    candidates: list[Candidate]
+    hidden_candidates: int
+    details: dict[str, Any]
+    citizen_id: int | None
+
+
+def _birth_text(c: Citizen) -> str:
+    if c.birth_precision == Precision.YEAR.value:
+        return str(c.birth_year)
+    if c.birth_precision == Precision.MONTH.value:
+        return f"{c.birth_date.month:02d}/{c.birth_date.year}"
+    return c.birth_date.strftime("%d/%m/%Y")
+
+
+def _health_birth(text: str | None) -> PartialDate | None:
+    found = parse_date(text) if text else None
+    return found if isinstance(found, PartialDate) else None
+
+
+def _same_birth(text: str | None, c: Citizen) -> bool:
+    d = _health_birth(text)
+    if d is None:
+        return False
+    if d.precision is Precision.DAY and c.birth_precision == "day":
+        return d.as_date() == c.birth_date
+    return d.year == c.birth_year
+
+
+def _sex_label(value: str | None) -> str:
+    s = parse_sex(value) if value else None
+    return "" if s is None else s.label_vi
+
+
+def compare(dose: DoseRecord, c: Citizen) -> list[FieldRow]:
+    """The four fields verified against the register (and the helpful ones), with what differs."""
+    hid = strip_separators(dose.id_number or "")
+    sex = parse_sex(dose.sex)
+    return [
+        FieldRow(
+            "full_name",
+            dose.full_name,
+            c.full_name,
+            canonical_name(dose.full_name) != canonical_name(c.full_name),
+        ),
+        FieldRow("birth_date", dose.date_of_birth, _birth_text(c), not _same_birth(dose.date_of_birth, c)),
+        FieldRow(
+            "sex",
+            dose.sex,
+            Sex(c.sex).label_vi if c.sex in ("M", "F") else c.sex,
+            sex is None or sex.value != c.sex,
+        ),
+        FieldRow("personal_id", dose.id_number, c.personal_id, hid != c.personal_id),
+        FieldRow("phone", dose.phone, c.phone, bool(dose.phone and c.phone and dose.phone != c.phone)),
+        FieldRow(
+            "ward_code",
+            dose.ward_code,
+            c.current_ward_code,
+            bool(dose.ward_code and dose.ward_code != c.current_ward_code),
+        ),
+    ]
+
+
+def _case_in_scope(session: Session, who: Principal, case_id: int) -> CaseRow:
+    case = session.scalar(select(CaseRow).where(CaseRow.id == case_id, cases_in(who.scope)))
+    if case is None:
+        raise _not_found("case")
+    return case
+
+
+def _citizen_in_scope(session: Session, who: Principal, citizen_id: int) -> Citizen:
+    c = session.scalar(select(Citizen).where(Citizen.id == citizen_id, citizens_in(who.scope)))
+    if c is None:
+        raise _not_found("citizen")
+    return c
+
+
+def _health_dict(d: DoseRecord) -> dict[str, Any]:
+    return {
+        "dose_record_id": d.id,
+        "source": d.source,
+        "record_id": d.record_id,
+        "full_name": d.full_name,
+        "date_of_birth": d.date_of_birth,
+        "sex": d.sex,
+        "id_number": d.id_number,
+        "phone": d.phone,
+        "address": d.address,
+        "ward_code": d.ward_code,
+        "vaccination_date": d.vaccination_date.isoformat() if d.vaccination_date else None,
+        "dose_number": d.dose_number,
+        "vaccine": d.vaccine,
+        "vaccine_code": d.vaccine_code,
+        "lot_number": d.lot_number,
+        "site": d.site,
+    }
+
+
+def case_detail(session: Session, who: Principal, case_id: int) -> CaseView:
+    case = _case_in_scope(session, who, case_id)
+    details = dict(case.details or {})
+    dose = session.get(DoseRecord, case.dose_record_id) if case.dose_record_id else None
+    mr = session.get(MatchResult, case.dose_record_id) if case.dose_record_id else None
+    ranked: list[dict[str, Any]] = [c for c in details.get("candidates", []) if isinstance(c, dict)]
+    ids: list[int] = []
+    for c in ranked:
+        if isinstance(c.get("citizen_id"), int) and c["citizen_id"] not in ids:
+            ids.append(c["citizen_id"])
+    for extra in (case.citizen_id, mr.citizen_id if mr else None):
+        if extra is not None and extra not in ids:
+            ids.append(extra)
+    # Candidates who live outside the jurisdiction are not shown: their ward settles them.
+    visible = (
+        {c.id: c for c in session.scalars(select(Citizen).where(Citizen.id.in_(ids), citizens_in(who.scope)))}
+        if ids
+        else {}
+    )
+    levels_of = {c["citizen_id"]: c for c in ranked if isinstance(c.get("citizen_id"), int)}
+    candidates = []
+    for cid in ids:
+        cit = visible.get(cid)
+        if cit is None:
+            continue
+        lv = levels_of.get(cid, {})
+        candidates.append(
+            Candidate(
+                citizen_id=cid,
+                weight=lv.get("weight"),
+                levels={k: str(lv[k]) for k in ("id", "name", "dob", "sex", "ward") if lv.get(k)},
+                full_name=cit.full_name,
+                birth=_birth_text(cit),
+                sex=cit.sex,
+                personal_id=cit.personal_id,
+                ward_code=cit.current_ward_code,
+                version=cit.version,
+                rows=compare(dose, cit) if dose is not None else [],
+            )
+        )
+    audit.record(
+        session,
+        who.username,
+        "case_viewed",
+        "case",
+        case.id,
+        who.scope.label,
+        None,
+        {"citizens": [c.citizen_id for c in candidates], "dose_record_id": case.dose_record_id},
+    )
+    shown_details = {k: v for k, v in details.items() if k != "candidates"}
+    return CaseView(
+        id=case.id,
+        kind=case.kind,
+        status=case.status,
+        priority=case.priority,
+        ward_code=case.ward_code,
+        ward_units=case.ward_units,
+        created_at=case.created_at,
+        due_at=case.due_at,
+        closed_at=case.closed_at,
+        resolution=case.resolution,
+        resolution_note=case.resolution_note,
+        version=case.version,
+        reasons=[x for x in (mr.reasons if mr else "").split(";") if x],
+        blame=mr.blame if mr else None,
+        score=mr.score if mr else None,
+        outcome=mr.outcome if mr else None,
+        health=_health_dict(dose) if dose is not None else None,
+        candidates=candidates,
+        hidden_candidates=len(ids) - len(candidates),
+        details=shown_details,
+        citizen_id=case.citizen_id,
+    )
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+
+def _actionable(session: Session, who: Principal, case_id: int, version: int) -> CaseRow:
+    case = _case_in_scope(session, who, case_id)
+    if case.status not in ACTIONABLE or case.version != version:
+        raise _changed_meanwhile()
+    return case
+
+
+def _settle(session: Session, case: CaseRow, version: int, **values: Any) -> None:
+    """The guarded write: only the holder of `version` changes the row; anyone else gets a Conflict."""
+    n = session.execute(
+        update(CaseRow)
+        .where(CaseRow.id == case.id, CaseRow.version == version, CaseRow.status.in_(ACTIONABLE))
+        .values(version=CaseRow.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(n) != 1:
+        raise _changed_meanwhile()
+    session.expire(case)
+
+
+def _history(case: CaseRow, entry: dict[str, Any]) -> dict[str, Any]:
+    details = dict(case.details or {})
+    details["history"] = [*details.get("history", []), entry]
+    return details
+
+
+def _refresh(session: Session, citizen_ids: set[int]) -> None:
+    """Dose links changed for these citizens: their status and dose-sequence flags follow at once."""
+    ids = sorted(i for i in citizen_ids if i is not None)
+    if not ids:
+        return
+    session.flush()
+    conn = session.connection()
+    sql = "SELECT id FROM citizen WHERE id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
+    refresh_status(conn, sql)
+    flag_dose_sequences(conn, sql)
+
+
+def _confirm_link(session: Session, who: Principal, case: CaseRow, citizen: Citizen) -> set[int]:
+    """Attach the case's dose record to the citizen as a person's decision; returns the citizens touched."""
+    touched = {citizen.id}
+    mr = session.get(MatchResult, case.dose_record_id)
+    if mr is None:
+        raise Invalid("Hồ sơ không gắn với bản ghi mũi tiêm", "the case has no dose record", "NO_DOSE_RECORD")
+    if mr.citizen_id is not None:
+        touched.add(mr.citizen_id)
+    session.execute(
+        update(MatchResult)
+        .where(MatchResult.dose_record_id == mr.dose_record_id)
+        .values(
+            outcome="confirmed",
+            citizen_id=citizen.id,
+            decided_by=who.username,
+            decided_at=utcnow(),
+            version=MatchResult.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(mr)
+    return touched
+
+
+def link_case(
+    session: Session, who: Principal, case_id: int, version: int, citizen_id: int, note: str | None = None
+) -> None:
+    """Link the case's dose record to the suggested citizen or one found by search (in the jurisdiction)."""
+    case = _actionable(session, who, case_id, version)
+    citizen = _citizen_in_scope(session, who, citizen_id)
+    now = utcnow()
+    _settle(
+        session,
+        case,
+        version,
+        status="closed",
+        resolution="linked",
+        resolution_note=note,
+        closed_at=now,
+        assigned_to=who.username,
+        citizen_id=citizen.id,
+        details=_history(
+            case, {"at": now.isoformat(), "by": who.username, "action": "linked", "citizen_id": citizen.id}
+        ),
+    )
+    touched = _confirm_link(session, who, case, citizen)
+    _refresh(session, touched)
+    audit.record(
+        session,
+        who.username,
+        "case_linked",
+        "case",
+        case.id,
+        who.scope.label,
+        note,
+        {"citizen_id": citizen.id, "dose_record_id": case.dose_record_id},
+    )
+
+
+def health_corrections(dose: DoseRecord, citizen: Citizen) -> dict[str, str]:
+    """What health must change in its record so that it says what the register says."""
+    out: dict[str, str] = {}
+    for row in compare(dose, citizen):
+        if row.field in ("full_name", "birth_date", "sex", "personal_id") and row.differs and row.registered:
+            out[row.field] = row.registered
+    return out
+
+
+def declare_health_wrong(
+    session: Session,
+    who: Principal,
+    case_id: int,
+    version: int,
+    citizen_id: int | None,
+    note: str,
+) -> dict[str, str]:
+    """The health record is wrong. With the citizen it belongs to, the record is linked and health is told
+    the register's values for every differing field; without one, health is told to check the record."""
+    note = (note or "").strip()
+    if not note:
+        raise Invalid("Cần ghi lý do", "a reason is required", "REASON_REQUIRED")
+    case = _actionable(session, who, case_id, version)
+    dose = session.get(DoseRecord, case.dose_record_id) if case.dose_record_id else None
+    if dose is None:
+        raise Invalid("Hồ sơ không gắn với bản ghi mũi tiêm", "the case has no dose record", "NO_DOSE_RECORD")
+    citizen = _citizen_in_scope(session, who, citizen_id) if citizen_id is not None else None
+    corrections = health_corrections(dose, citizen) if citizen is not None else {}
+    now = utcnow()
+    details = _history(case, {"at": now.isoformat(), "by": who.username, "action": "health_wrong"})
+    details["health_correction"] = {
+        "fields": corrections,
+        "note": note[:400],
+        "ward_code": case.ward_code,
+        "by": who.username,
+        "at": now.isoformat(),
+    }
+    _settle(
+        session,
+        case,
+        version,
+        status="closed",
+        resolution="health_wrong",
+        resolution_note=note,
+        closed_at=now,
+        assigned_to=who.username,
+        citizen_id=citizen.id if citizen else case.citizen_id,
+        details=details,
+    )
+    touched: set[int] = set()
+    if citizen is not None:
+        touched = _confirm_link(session, who, case, citizen)
+        session.execute(
+            update(MatchResult)
+            .where(MatchResult.dose_record_id == dose.id)
+            .values(blame="health")
+            .execution_options(synchronize_session=False)
+        )
+    _refresh(session, touched)
+    audit.record(
+        session,
+        who.username,
+        "case_health_wrong",
+        "case",
+        case.id,
+        who.scope.label,
+        note,
+        {"citizen_id": citizen.id if citizen else None, "fields": sorted(corrections)},
+    )
+    return corrections
+
+
+def pass_case(
+    session: Session, who: Principal, case_id: int, version: int, ward_code: str, reason: str
+) -> None:
+    """Hand the case to another ward (the person lives there): it leaves this ward's worklist."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Cần ghi lý do", "a reason is required", "REASON_REQUIRED")
+    case = _actionable(session, who, case_id, version)
+    target = session.scalar(
+        select(AdminUnitRow).where(
+            AdminUnitRow.structure == case.ward_units,
+            AdminUnitRow.level == "ward",
+            AdminUnitRow.code == ward_code,
+        )
+    )
+    if target is None:
+        raise Invalid("Mã phường/xã không có trong danh mục", "no ward with that code", "UNKNOWN_WARD")
+    if target.code == case.ward_code:
+        raise Invalid("Hồ sơ đã ở phường/xã này", "the case is already with that ward", "SAME_WARD")
+    now = utcnow()
+    _settle(
+        session,
+        case,
+        version,
+        ward_code=target.code,
+        province_code=target.province_code,
+        assigned_to=None,
+        details=_history(
+            case,
+            {
+                "at": now.isoformat(),
+                "by": who.username,
+                "action": "passed",
+                "from": case.ward_code,
+                "to": target.code,
+            },
+        ),
+    )
+    if case.dose_record_id is not None:
+        session.execute(
+            update(MatchResult)
+            .where(
+                MatchResult.dose_record_id == case.dose_record_id,
+                MatchResult.outcome.in_(("review", "unmatched")),
+            )
+            .values(ward_code=target.code, ward_units=target.structure)
+            .execution_options(synchronize_session=False)
+        )
+    audit.record(
+        session,
+        who.username,
+        "case_passed",
+        "case",
+        case_id,
+        who.scope.label,
+        reason,
+        {"to_ward": target.code},
+    )
+
+
+def start_collection(
+    session: Session, who: Principal, case_id: int, version: int, note: str | None = None
+) -> None:
+    """The person is not in the register: the ward collects them as a new resident.
+
+    The case moves to status `collection`, where the verification-request flow takes it over (it sends
+    the request to the ward of permanent residence and, on the answer, links the dose records). Until
+    then the case stays on this ward's worklist as waiting."""
+    case = _actionable(session, who, case_id, version)
+    now = utcnow()
+    details = _history(case, {"at": now.isoformat(), "by": who.username, "action": "collection"})
+    details["collection"] = {
+        "started_by": who.username,
+        "started_at": now.isoformat(),
+        "note": (note or "")[:400],
+    }
+    _settle(session, case, version, status="collection", assigned_to=who.username, details=details)
+    audit.record(session, who.username, "case_collection_started", "case", case_id, who.scope.label, note)
+
+
+def cases_awaiting_collection(session: Session, who: Principal) -> list[int]:
+    """The hand-over point to verification between wards: cases in `collection` in the jurisdiction."""
+    return list(
+        session.scalars(
+            select(CaseRow.id).where(cases_in(who.scope), CaseRow.status == "collection").order_by(CaseRow.id)
+        )
+    )
+
+
+# --- the register: search, view, correct --------------------------------------------------------
+
+
+@dataclass
+class CitizenHit:
+    id: int
+    full_name: str
+    birth: str
+    sex: str
+    personal_id: str
+    ward_code: str
+    version: int
+
+
+def _hit(c: Citizen) -> CitizenHit:
+    return CitizenHit(c.id, c.full_name, _birth_text(c), c.sex, c.personal_id, c.current_ward_code, c.version)
+
+
+def _digits(text: str | None) -> str:
+    return "".join(ch for ch in (text or "") if ch.isascii() and ch.isdigit())
+
+
+def search_citizens(
+    session: Session,
+    who: Principal,
+    *,
+    name: str | None = None,
+    birth_date: str | None = None,
+    personal_id: str | None = None,
+    phone: str | None = None,
+    limit: int = 20,
+) -> list[CitizenHit]:
+    """Citizens of the jurisdiction by name (without diacritics: «Nguyen Van An» finds «Nguyễn Văn An»),
+    date of birth (any spelling; a year alone), number (12 digits, lost leading zero, old 9-digit card)
+    and phone. At least one criterion; all given ones must hold."""
+    conds: list[Any] = [citizens_in(who.scope)]
+    used: list[str] = []
+    key = fold_name(name) if name else ""
+    if key:
+        escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conds.append(Citizen.name_key.like(f"%{escaped}%", escape="\\"))
+        used.append("name")
+    if birth_date and birth_date.strip():
+        d = _health_birth(birth_date.strip())
+        if d is None:
+            raise Invalid("Ngày sinh không đọc được", "the date of birth cannot be read", "BAD_DATE")
+        if d.precision is Precision.DAY:
+            conds.append(
+                or_(
+                    Citizen.birth_date == d.as_date(),
+                    and_(Citizen.birth_precision != "day", Citizen.birth_year == d.year),
+                )
+            )
+        else:
+            conds.append(Citizen.birth_year == d.year)
+        used.append("birth_date")
+    digits = _digits(personal_id)
+    if digits:
+        if len(digits) == 11:
+            digits = "0" + digits
+        if len(digits) == 12:
+            conds.append(
+                or_(
+                    Citizen.personal_id == digits,
+                    Citizen.id.in_(select(CitizenAlias.citizen_id).where(CitizenAlias.alias == digits)),
+                )
+            )
+        elif len(digits) == 9:
+            conds.append(Citizen.id.in_(select(CitizenAlias.citizen_id).where(CitizenAlias.alias == digits)))
+        else:
+            raise Invalid(
+                "Số định danh cần 12 (hoặc CMND 9) chữ số", "the number needs 12 digits (or 9)", "BAD_ID"
+            )
+        used.append("personal_id")
+    phone_digits = _digits(phone)
+    if phone_digits:
+        conds.append(Citizen.phone == phone_digits)
+        used.append("phone")
+    if not used:
+        raise Invalid(
+            "Cần ít nhất một tiêu chí tìm kiếm", "give at least one search criterion", "NO_CRITERIA"
+        )
+    found = list(
+        session.scalars(select(Citizen).where(*conds).order_by(Citizen.name_key, Citizen.id).limit(limit))
+    )
+    audit.record(
+        session,
+        who.username,
+        "citizen_search",
+        "citizen",
+        None,
+        who.scope.label,
+        None,
+        {"criteria": used, "results": [c.id for c in found]},
+    )
+    return [_hit(c) for c in found]
+
+
+@dataclass
+class CitizenView:
+    citizen: CitizenHit
+    address: str | None
+    phone: str | None
+    permanent_ward_code: str
+    aliases: list[tuple[str, str]]
+    status: str
+    doses: list[DoseView]
+    open_cases: list[WorkItem]
+    history: list[dict[str, Any]]
+    pending_changes: list[int] = field(default_factory=list)
+
+
+def citizen_detail(
+    session: Session, who: Principal, citizen_id: int, *, action: str = "citizen_viewed"
+) -> CitizenView:
+    c = _citizen_in_scope(session, who, citizen_id)
+    st = session.get(CitizenStatus, c.id)
+    doses = [
+        DoseView(
+            d.id,
+            d.record_id,
+            d.source,
+            d.vaccination_date,
+            d.dose_number,
+            d.vaccine,
+            d.vaccine_code,
+            d.lot_number,
+            m.outcome,
+            m.flags,
+        )
+        for m, d in session.execute(
+            select(MatchResult, DoseRecord)
+            .join(DoseRecord, DoseRecord.id == MatchResult.dose_record_id)
+            .where(
+                MatchResult.citizen_id == c.id,
+                MatchResult.outcome.in_(("linked", "confirmed")),
+                DoseRecord.is_latest,
+            )
+            .order_by(DoseRecord.vaccination_date, DoseRecord.id)
+        ).all()
+    ]
+    now = utcnow()
+    cases = [
+        WorkItem(
+            k.id,
+            k.kind,
+            k.status,
+            k.priority,
+            k.ward_code,
+            k.created_at,
+            k.due_at,
+            [],
+            None,
+            k.version,
+            k.due_at is not None and k.due_at < now,
+        )
+        for k in session.scalars(
+            select(CaseRow)
+            .where(cases_in(who.scope), CaseRow.status.in_(ON_WORKLIST), CaseRow.citizen_id == c.id)
+            .order_by(CaseRow.created_at)
+        )
+    ]
+    history = [
+        {
+            "field": h.field,
+            "old": h.old_value,
+            "new": h.new_value,
+            "reason": h.reason,
+            "source": h.source,
+            "at": h.changed_at.isoformat(),
+            "by": h.changed_by,
+        }
+        for h in session.scalars(
+            select(CitizenChange).where(CitizenChange.citizen_id == c.id).order_by(CitizenChange.id)
+        )
+    ]
+    aliases = [
+        (a.alias, a.kind)
+        for a in session.scalars(select(CitizenAlias).where(CitizenAlias.citizen_id == c.id))
+    ]
+    audit.record(session, who.username, action, "citizen", c.id, who.scope.label)
+    return CitizenView(
+        citizen=_hit(c),
+        address=c.address,
+        phone=c.phone,
+        permanent_ward_code=c.permanent_ward_code,
+        aliases=aliases,
+        status=st.status if st else "none",
+        doses=doses,
+        open_cases=cases,
+        history=history,
+        pending_changes=[k.id for k in cases if k.kind == "register_change"],
+    )
+
+
+def _normalise_value(session: Session, citizen: Citizen, field_name: str, value: str) -> str:
+    value = (value or "").strip()
+    if field_name == "full_name":
+        canon = canonical_name(value)
+        if not canon or any(ch.isdigit() for ch in value):
+            raise Invalid("Họ tên không hợp lệ", "not a full name", "BAD_NAME")
+        return canon
+    if field_name == "birth_date":
+        d = _health_birth(value)
+        if d is None or d.earliest() > date.today():
+            raise Invalid("Ngày sinh không đọc được", "the date of birth cannot be read", "BAD_DATE")
+        return d.iso()
+    if field_name == "sex":
+        s = parse_sex(value)
+        if s is None:
+            raise Invalid("Giới tính phải là Nam hoặc Nữ", "sex must be Nam or Nữ", "BAD_SEX")
+        return s.value
+    if field_name == "personal_id":
+        pid = parse_personal_id(strip_separators(value))
+        if not isinstance(pid, PersonalId):
+            raise Invalid("Số định danh không hợp lệ", "not a valid personal identification number", "BAD_ID")
+        taken = session.scalar(
+            select(Citizen.id).where(Citizen.personal_id == pid.number, Citizen.id != citizen.id)
+        )
+        if taken is not None:
+            raise Invalid(
+                "Số định danh đã thuộc người khác", "the number belongs to someone else", "ID_TAKEN"
+            )
+        return pid.number
+    if field_name == "phone":
+        digits = _digits(value)
+        if not 9 <= len(digits) <= 11:
+            raise Invalid("Số điện thoại không hợp lệ", "not a phone number", "BAD_PHONE")
+        return digits
+    if field_name == "address":
+        if not value or len(value) > 400:
+            raise Invalid("Địa chỉ không hợp lệ", "not an address", "BAD_ADDRESS")
+        return value
+    raise Invalid("Trường không sửa được", "that field cannot be corrected", "BAD_FIELD")
+
+
+def _current_value(c: Citizen, field_name: str) -> str | None:
+    if field_name == "birth_date":
+        return {"year": str(c.birth_year), "month": c.birth_date.isoformat()[:7]}.get(
+            c.birth_precision, c.birth_date.isoformat()
+        )
+    value = getattr(c, field_name)
+    return None if value is None else str(value)
+
+
+def _apply(
+    session: Session,
+    citizen: Citizen,
+    expected_version: int,
+    field_name: str,
+    new: str,
+    reason: str,
+    source: str,
+    actor: str,
+) -> None:
+    values: dict[str, Any] = {}
+    if field_name == "full_name":
+        parts = split_name(new)
+        values = {
+            "full_name": new,
+            "name_key": fold_name(new),
+            "family_name": parts.family,
+            "middle_name": parts.middle,
+            "given_name": parts.given,
+        }
+    elif field_name == "birth_date":
+        d = parse_date(new)
+        assert isinstance(d, PartialDate)
+        values = {"birth_date": d.earliest(), "birth_precision": d.precision.value, "birth_year": d.year}
+    else:
+        values = {field_name: new}
+    old = _current_value(citizen, field_name)
+    n = session.execute(
+        update(Citizen)
+        .where(Citizen.id == citizen.id, Citizen.version == expected_version)
+        .values(version=Citizen.version + 1, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(n) != 1:
+        raise _changed_meanwhile()
+    if field_name == "personal_id" and old:
+        session.add(CitizenAlias(citizen_id=citizen.id, alias=old, kind="previous_id", created_at=utcnow()))
+    session.add(
+        CitizenChange(
+            citizen_id=citizen.id,
+            field=field_name,
+            old_value=old,
+            new_value=new,
+            reason=reason[:400],
+            source=source,
+            changed_at=utcnow(),
+            changed_by=actor,
+        )
+    )
+    session.flush()
+    session.expire(citizen)
+
+
+@dataclass
+class CorrectionResult:
+    applied: bool
+    change_id: int | None
+
+
+def correct_citizen(
+    session: Session,
+    who: Principal,
+    citizen_id: int,
+    version: int,
+    field_name: str,
+    value: str,
+    reason: str,
+    evidence: str,
+    case_id: int | None = None,
+) -> CorrectionResult:
+    """Correct the register. Contact fields change at once; identity fields (name, birth date, sex,
+    number) wait as a change a second officer approves. Reason and evidence are required either way."""
+    reason, evidence = (reason or "").strip(), (evidence or "").strip()
+    if not reason or not evidence:
+        raise Invalid("Cần ghi lý do và căn cứ", "a reason and the evidence are required", "REASON_REQUIRED")
+    if field_name not in IDENTITY_FIELDS + OTHER_FIELDS:
+        raise Invalid("Trường không sửa được", "that field cannot be corrected", "BAD_FIELD")
+    c = _citizen_in_scope(session, who, citizen_id)
+    if c.version != version:
+        raise _changed_meanwhile()
+    new = _normalise_value(session, c, field_name, value)
+    if new == _current_value(c, field_name):
+        raise Invalid("Giá trị mới trùng giá trị cũ", "the new value is the same as the old one", "UNCHANGED")
+    source = f"case:{case_id}" if case_id else "counter"
+    if field_name in OTHER_FIELDS:
+        _apply(session, c, version, field_name, new, f"{reason} ({evidence})", source, who.username)
+        audit.record(
+            session,
+            who.username,
+            "citizen_corrected",
+            "citizen",
+            c.id,
+            who.scope.label,
+            reason,
+            {"field": field_name, "source": source},
+        )
+        return CorrectionResult(True, None)
+    now = utcnow()
+    change = CaseRow(
+        kind="register_change",
+        status="pending_approval",
+        priority=3,
+        ward_code=c.current_ward_code,
+        ward_units=c.current_units,
+        province_code=session.scalar(
+            select(AdminUnitRow.province_code).where(
+                AdminUnitRow.structure == c.current_units,
+                AdminUnitRow.level == "ward",
+                AdminUnitRow.code == c.current_ward_code,
+            )
+        ),
+        citizen_id=c.id,
+        details={
+            "field": field_name,
+            "old": _current_value(c, field_name),
+            "new": new,
+            "reason": reason[:400],
+            "evidence": evidence[:400],
+            "requested_by": who.username,
+            "citizen_version": c.version,
+            "source": source,
+        },
+        created_at=now,
+        due_at=now + CHANGE_DUE,
+        version=1,
+    )
+    session.add(change)
+    session.flush()
+    audit.record(
+        session,
+        who.username,
+        "register_change_requested",
+        "citizen",
+        c.id,
+        who.scope.label,
+        reason,
+        {"field": field_name, "change_id": change.id},
+    )
+    return CorrectionResult(False, change.id)
+
+
+@dataclass
+class ChangeView:
+    id: int
+    citizen_id: int | None
+    field: str
+    old: str | None
+    new: str | None
+    reason: str
+    evidence: str
+    requested_by: str
+    created_at: datetime
+    version: int
+
+
+def _change_view(k: CaseRow) -> ChangeView:
+    d = k.details or {}
+    return ChangeView(
+        k.id,
+        k.citizen_id,
+        str(d.get("field")),
+        d.get("old"),
+        d.get("new"),
+        str(d.get("reason", "")),
+        str(d.get("evidence", "")),
+        str(d.get("requested_by", "")),
+        k.created_at,
+        k.version,
+    )
+
+
+def pending_changes(session: Session, who: Principal) -> list[ChangeView]:
+    rows = session.scalars(
+        select(CaseRow)
+        .where(cases_in(who.scope), CaseRow.kind == "register_change", CaseRow.status == "pending_approval")
+        .order_by(CaseRow.created_at, CaseRow.id)
+        .limit(200)
+    )
+    out = [_change_view(k) for k in rows]
+    audit.record(
+        session,
+        who.username,
+        "change_list_viewed",
+        "citizen_change",
+        None,
+        who.scope.label,
+        None,
+        {"changes": [c.id for c in out]},
+    )
+    return out
+
+
+def decide_change(
+    session: Session, who: Principal, change_id: int, version: int, approve: bool, note: str | None = None
+) -> None:
+    """A second officer approves or rejects a pending identity change (never the one who asked for it)."""
+    k = session.scalar(
+        select(CaseRow).where(CaseRow.id == change_id, CaseRow.kind == "register_change", cases_in(who.scope))
+    )
+    if k is None:
+        raise _not_found("change")
+    if k.status != "pending_approval" or k.version != version:
+        raise _changed_meanwhile()
+    d = dict(k.details or {})
+    if d.get("requested_by") == who.username:
+        raise Invalid("Cần cán bộ thứ hai phê duyệt", "a second officer must approve", "SAME_OFFICER")
+    citizen = session.get(Citizen, k.citizen_id) if k.citizen_id is not None else None
+    if citizen is None:
+        raise _not_found("citizen")
+    now = utcnow()
+    n = session.execute(
+        update(CaseRow)
+        .where(CaseRow.id == k.id, CaseRow.version == version, CaseRow.status == "pending_approval")
+        .values(
+            version=CaseRow.version + 1,
+            status="closed",
+            closed_at=now,
+            resolution="approved" if approve else "rejected",
+            resolution_note=note,
+            assigned_to=who.username,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(n) != 1:
+        raise _changed_meanwhile()
+    if approve:
+        if citizen.version != d.get("citizen_version"):
+            raise _changed_meanwhile()
+        _apply(
+            session,
+            citizen,
+            citizen.version,
+            str(d["field"]),
+            str(d["new"]),
+            f"{d.get('reason')} ({d.get('evidence')}); duyệt bởi / approved by {who.username}",
+            str(d.get("source", "counter")),
+            str(d.get("requested_by")),
+        )
+    audit.record(
+        session,
+        who.username,
+        "register_change_approved" if approve else "register_change_rejected",
+        "citizen",
+        citizen.id,
+        who.scope.label,
+        note,
+        {"change_id": k.id, "field": d.get("field")},
+    )

@@ -1,0 +1,138 @@
+"""Demo users for the simulated province: officers of two wards, a district and a province supervisor,
+a health data officer. Passwords are generated here (or given by the caller) and returned for printing:
+none is stored anywhere but as an argon2 hash."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vaxlink.domain.permissions import Level, Role
+from vaxlink.services.users import create_user, set_password
+from vaxlink.storage.models import AdminUnitRow, AppUser, Case
+from vaxlink.storage.scope import Scope
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    role: str
+    scope: str
+    display_name: str
+
+
+def _busiest_wards(session: Session, province: str) -> list[str]:
+    """The two wards of one district with the most open cases (a ward and its sibling)."""
+    rows = session.execute(
+        select(Case.ward_code, AdminUnitRow.parent_code, func.count())
+        .join(
+            AdminUnitRow,
+            (AdminUnitRow.code == Case.ward_code)
+            & (AdminUnitRow.structure == Case.ward_units)
+            & (AdminUnitRow.level == "ward"),
+        )
+        .where(Case.status == "open", AdminUnitRow.province_code == province)
+        .group_by(Case.ward_code, AdminUnitRow.parent_code)
+        .order_by(func.count().desc(), Case.ward_code)
+    ).all()
+    by_district: dict[str, list[str]] = {}
+    for ward, district, _n in rows:
+        by_district.setdefault(str(district), []).append(str(ward))
+    for wards in by_district.values():
+        if len(wards) >= 2:
+            return wards[:2]
+    # No cases yet: the first two wards of the province's first district.
+    district = session.scalar(
+        select(AdminUnitRow.code)
+        .where(
+            AdminUnitRow.structure == "legacy",
+            AdminUnitRow.level == "district",
+            AdminUnitRow.parent_code == province,
+        )
+        .order_by(AdminUnitRow.code)
+    )
+    return list(
+        session.scalars(
+            select(AdminUnitRow.code)
+            .where(
+                AdminUnitRow.structure == "legacy",
+                AdminUnitRow.level == "ward",
+                AdminUnitRow.parent_code == district,
+            )
+            .order_by(AdminUnitRow.code)
+            .limit(2)
+        )
+    )
+
+
+def create_demo_users(
+    session: Session, province: str = "77", passwords: dict[str, str] | None = None
+) -> list[DemoUser]:
+    """Create (or reset the passwords of) the demo users; returns them with their passwords."""
+    wards = _busiest_wards(session, province)
+    district = session.scalar(
+        select(AdminUnitRow.parent_code).where(
+            AdminUnitRow.structure == "legacy", AdminUnitRow.level == "ward", AdminUnitRow.code == wards[0]
+        )
+    )
+    plan = [
+        (
+            "phuong_a",
+            f"Cán bộ phường {wards[0]} (A)",
+            Role.WARD_OFFICER,
+            Scope(Level.WARD, "legacy", wards[0]),
+        ),
+        (
+            "phuong_a2",
+            f"Cán bộ thứ hai phường {wards[0]}",
+            Role.WARD_OFFICER,
+            Scope(Level.WARD, "legacy", wards[0]),
+        ),
+        (
+            "phuong_b",
+            f"Cán bộ phường {wards[1]} (B)",
+            Role.WARD_OFFICER,
+            Scope(Level.WARD, "legacy", wards[1]),
+        ),
+        (
+            "giamsat_huyen",
+            f"Giám sát huyện {district}",
+            Role.SUPERVISOR,
+            Scope(Level.DISTRICT, "legacy", district),
+        ),
+        (
+            "giamsat_tinh",
+            f"Giám sát tỉnh {province}",
+            Role.SUPERVISOR,
+            Scope(Level.PROVINCE, "legacy", province),
+        ),
+        (
+            "yte_tinh",
+            f"Cán bộ dữ liệu y tế tỉnh {province}",
+            Role.HEALTH_OFFICER,
+            Scope(Level.PROVINCE, "legacy", province),
+        ),
+    ]
+    given = passwords or {}
+    made = []
+    for username, name, role, scope in plan:
+        password = given.get(username) or secrets.token_urlsafe(12)
+        exists = session.scalar(select(AppUser.id).where(AppUser.username == username))
+        if exists is None:
+            create_user(
+                session,
+                username=username,
+                display_name=name,
+                role=role,
+                scope=scope,
+                password=password,
+                actor="demo",
+            )
+        else:
+            set_password(session, username, password, actor="demo")
+        made.append(DemoUser(username, password, role.value, scope.label, name))
+    return made

@@ -1,0 +1,113 @@
+"""Cases: the worklist, a case side by side with the register, and the actions that settle it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from vaxlink.domain.permissions import Permission
+from vaxlink.services import cases
+from vaxlink.services.auth import Principal
+from vaxlink.web.api.models import (
+    ActionOut,
+    CaseKind,
+    CaseOut,
+    CaseStatus,
+    CollectIn,
+    Cursor,
+    HealthWrongIn,
+    LinkIn,
+    PassIn,
+    ProblemOut,
+    ReasonCode,
+    WorklistOut,
+)
+from vaxlink.web.i18n import reason_words
+from vaxlink.web.security import DB, require
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+CaseId = Annotated[int, Path(ge=1, le=2**53)]
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ProblemOut, "description": "no valid credentials"},
+    403: {"model": ProblemOut, "description": "not allowed"},
+    404: {"model": ProblemOut, "description": "no such case in your jurisdiction"},
+    409: {"model": ProblemOut, "description": "someone else settled or changed the case first"},
+    422: {"model": ProblemOut, "description": "malformed or unacceptable input"},
+}
+
+
+@router.get("", response_model=WorklistOut, responses=PROBLEMS)
+def list_cases(
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    kind: CaseKind | None = None,
+    status: CaseStatus | None = None,
+    reason: Annotated[ReasonCode | None, Query()] = None,
+    min_age_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Any:
+    """The open cases of your jurisdiction, most important and oldest first, with counts per kind."""
+    f = cases.WorkFilter(kind=kind, reason=reason, min_age_days=min_age_days, status=status)
+    return cases.worklist(session, who, f, cursor, limit)
+
+
+def case_out(view: cases.CaseView, lang: str = "vi") -> CaseOut:
+    out = CaseOut.model_validate(view)
+    out.reason_words = [reason_words(r, lang) for r in view.reasons]
+    return out
+
+
+@router.get("/{case_id}", response_model=CaseOut, responses=PROBLEMS)
+def get_case(
+    case_id: CaseId, session: DB, who: Annotated[Principal, Depends(require(Permission.CASE_READ))]
+) -> Any:
+    return case_out(cases.case_detail(session, who, case_id))
+
+
+@router.post("/{case_id}/link", response_model=ActionOut, responses=PROBLEMS)
+def link(
+    case_id: CaseId,
+    body: LinkIn,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+) -> ActionOut:
+    """Link the case's dose record to a citizen of your jurisdiction (the suggestion or one found)."""
+    cases.link_case(session, who, case_id, body.version, body.citizen_id, body.note)
+    return ActionOut(case_id=case_id)
+
+
+@router.post("/{case_id}/health-wrong", response_model=ActionOut, responses=PROBLEMS)
+def health_wrong(
+    case_id: CaseId,
+    body: HealthWrongIn,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+) -> ActionOut:
+    """The health record is wrong: the correction goes into the answer for health."""
+    fixed = cases.declare_health_wrong(session, who, case_id, body.version, body.citizen_id, body.note)
+    return ActionOut(case_id=case_id, corrections=fixed)
+
+
+@router.post("/{case_id}/pass", response_model=ActionOut, responses=PROBLEMS)
+def pass_to_ward(
+    case_id: CaseId,
+    body: PassIn,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+) -> ActionOut:
+    cases.pass_case(session, who, case_id, body.version, body.ward_code, body.reason)
+    return ActionOut(case_id=case_id)
+
+
+@router.post("/{case_id}/collect", response_model=ActionOut, responses=PROBLEMS)
+def collect(
+    case_id: CaseId,
+    body: CollectIn,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+) -> ActionOut:
+    """The person is not in the register: start collecting them as a new resident."""
+    cases.start_collection(session, who, case_id, body.version, body.note)
+    return ActionOut(case_id=case_id)

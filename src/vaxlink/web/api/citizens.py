@@ -1,0 +1,113 @@
+"""The register: search, a citizen's record, corrections and their approval, the counter lookup."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+
+from vaxlink.domain.permissions import Permission
+from vaxlink.services import cases, counter
+from vaxlink.services.auth import Principal
+from vaxlink.web.api.models import (
+    ChangeOut,
+    CitizenHitOut,
+    CitizenOut,
+    CorrectIn,
+    CorrectionOut,
+    CounterIn,
+    CounterOut,
+    DecideIn,
+    ProblemOut,
+    SearchIn,
+)
+from vaxlink.web.security import DB, require
+
+router = APIRouter(prefix="/api/v1", tags=["citizens"])
+RowId = Annotated[int, Path(ge=1, le=2**53)]
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ProblemOut, "description": "no valid credentials"},
+    403: {"model": ProblemOut, "description": "not allowed"},
+    404: {"model": ProblemOut, "description": "not found in your jurisdiction"},
+    409: {"model": ProblemOut, "description": "changed by someone else first"},
+    422: {"model": ProblemOut, "description": "malformed or unacceptable input"},
+}
+
+
+@router.post("/citizens/search", response_model=list[CitizenHitOut], responses=PROBLEMS)
+def search(
+    body: SearchIn, session: DB, who: Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))]
+) -> Any:
+    """Citizens of your jurisdiction by name (diacritics optional), birth date, number, phone. A POST, so
+    that names and numbers never appear in a URL or a log."""
+    return cases.search_citizens(
+        session,
+        who,
+        name=body.name,
+        birth_date=body.birth_date,
+        personal_id=body.personal_id,
+        phone=body.phone,
+    )
+
+
+@router.get("/citizens/{citizen_id}", response_model=CitizenOut, responses=PROBLEMS)
+def get_citizen(
+    citizen_id: RowId, session: DB, who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
+) -> Any:
+    return cases.citizen_detail(session, who, citizen_id)
+
+
+@router.post("/citizens/{citizen_id}/corrections", response_model=CorrectionOut, responses=PROBLEMS)
+def correct(
+    citizen_id: RowId,
+    body: CorrectIn,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CITIZEN_CORRECT))],
+) -> Any:
+    """Correct the register; name, birth date, sex and number wait for a second officer's approval."""
+    return cases.correct_citizen(
+        session,
+        who,
+        citizen_id,
+        body.version,
+        body.field,
+        body.value,
+        body.reason,
+        body.evidence,
+        body.case_id,
+    )
+
+
+@router.get("/changes", response_model=list[ChangeOut], responses=PROBLEMS)
+def changes(session: DB, who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))]) -> Any:
+    return cases.pending_changes(session, who)
+
+
+@router.post("/changes/{change_id}/approve", response_model=CorrectionOut, responses=PROBLEMS)
+def approve(
+    change_id: RowId,
+    body: DecideIn,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
+) -> Any:
+    cases.decide_change(session, who, change_id, body.version, True, body.note)
+    return CorrectionOut(applied=True, change_id=change_id)
+
+
+@router.post("/changes/{change_id}/reject", response_model=CorrectionOut, responses=PROBLEMS)
+def reject(
+    change_id: RowId,
+    body: DecideIn,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
+) -> Any:
+    cases.decide_change(session, who, change_id, body.version, False, body.note)
+    return CorrectionOut(applied=False, change_id=change_id)
+
+
+@router.post("/counter/lookup", response_model=CounterOut, responses=PROBLEMS)
+def counter_lookup(
+    body: CounterIn, session: DB, who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
+) -> Any:
+    """The citizen at the counter, by the chip card's QR text or a number (in the body, never the URL)."""
+    return counter.lookup(session, who, body.text)

@@ -1,0 +1,72 @@
+"""Health check, one's own identity, users and the audit chain."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import func, select
+
+from vaxlink import __version__
+from vaxlink.domain.permissions import Permission
+from vaxlink.services import audit
+from vaxlink.services.auth import Principal
+from vaxlink.services.users import list_users
+from vaxlink.storage.models import Citizen
+from vaxlink.web.api.models import AuditVerifyOut, FindingOut, MeOut, UserOut
+from vaxlink.web.security import DB, Public, require
+
+router = APIRouter(tags=["system"])
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no valid credentials"},
+    403: {"description": "not allowed"},
+}
+
+
+@router.get("/healthz", dependencies=[Public])
+def healthz(session: DB) -> dict[str, object]:
+    """Liveness and database reachability (public: reveals no personal data)."""
+    citizens = session.scalar(select(func.count()).select_from(Citizen))
+    return {"status": "ok", "version": __version__, "citizens": citizens}
+
+
+@router.get("/api/v1/me", response_model=MeOut, responses=PROBLEMS)
+def me(who: Annotated[Principal, Depends(require(Permission.SESSION_READ))]) -> MeOut:
+    return MeOut(
+        username=who.username,
+        display_name=who.display_name,
+        role=who.role,
+        scope=who.scope.label,
+        permissions=sorted(p.value for p in who.permissions),
+    )
+
+
+@router.get("/api/v1/users", response_model=list[UserOut], responses=PROBLEMS)
+def users(session: DB, who: Annotated[Principal, Depends(require(Permission.USER_MANAGE))]) -> Any:
+    found = list_users(session)
+    audit.record(session, who.username, "user_list_viewed", "user", None, who.scope.label)
+    return found
+
+
+@router.post("/api/v1/audit/verify", response_model=AuditVerifyOut, responses=PROBLEMS)
+def audit_verify(session: DB, who: Annotated[Principal, Depends(require(Permission.AUDIT_VERIFY))]) -> Any:
+    """Walk the whole chain and report what is altered, missing or forged."""
+    key = session.info[audit.KEY_INFO]
+    report = audit.verify_chain(session.connection(), key)
+    audit.record(
+        session,
+        who.username,
+        "audit_verified",
+        "audit_event",
+        None,
+        who.scope.label,
+        None,
+        {"events": report.events, "findings": len(report.findings)},
+    )
+    return AuditVerifyOut(
+        events=report.events,
+        head_id=report.head_id,
+        head_hash=report.head_hash,
+        ok=report.ok,
+        findings=[FindingOut.model_validate(f) for f in report.findings],
+    )

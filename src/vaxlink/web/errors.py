@@ -1,0 +1,108 @@
+"""Errors as answers: `application/problem+json` on the API, a small page (or the login page) for people.
+
+Malformed input is a 4xx, never a 500; a refusal says as little as a missing record does.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vaxlink.services.cases import CaseError, NotFound
+from vaxlink.web.i18n import lang_of, translator
+from vaxlink.web.security import Denied
+
+log = logging.getLogger("vaxlink.web")
+PROBLEM = "application/problem+json"
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _page(request: Request, status: int, key: str, detail: str = "") -> Response:
+    from vaxlink.web.pages.render import render
+
+    return render(
+        request, "error.html", {"status": status, "message_key": key, "detail": detail}, status=status
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Denied)
+    async def denied(request: Request, exc: Denied) -> Response:
+        if is_api(request):
+            detail = "authentication required" if exc.status == 401 else "not allowed"
+            return problem(exc.status, exc.code, detail)
+        if exc.status == 401:
+            return RedirectResponse("/login?next=" + quote(request.url.path, safe="/"), status_code=303)
+        return _page(request, exc.status, "forbidden")
+
+    @app.exception_handler(CaseError)
+    async def case_error(request: Request, exc: CaseError) -> Response:
+        lang = lang_of(request)
+        if is_api(request):
+            return problem(exc.status, exc.code, exc.message_en, detail_vi=exc.message_vi)
+        if isinstance(exc, NotFound):
+            return _page(request, 404, "not_found")
+        key = "conflict" if exc.status == 409 else "error"
+        return _page(request, exc.status, key, exc.message_en if lang == "en" else exc.message_vi)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # Echo where the input is wrong, never the input itself (it may be personal data).
+        errors = [
+            {"loc": [str(x) for x in e.get("loc", ())], "type": e.get("type", "")} for e in exc.errors()
+        ]
+        if is_api(request):
+            return problem(422, "VALIDATION", "the request is malformed", errors=errors)
+        t = translator(lang_of(request))
+        return _page(request, 422, "error", t("error"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_api(request) or exc.status_code in (405,):
+            return problem(exc.status_code, "HTTP", str(exc.detail) if exc.status_code < 500 else "error")
+        return _page(request, exc.status_code, "not_found" if exc.status_code == 404 else "error")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # The type only: the message of a database error may quote the values of the row.
+        log.error(
+            "unexpected error on %s %s: %s",
+            request.method,
+            request.scope.get("route") and getattr(request.scope["route"], "path", "?"),
+            type(exc).__name__,
+        )
+        return problem(500, "INTERNAL", "internal error")

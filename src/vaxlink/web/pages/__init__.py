@@ -1,0 +1,1 @@
+"""Server-rendered pages: small, keyboard- and scanner-friendly, Vietnamese first."""

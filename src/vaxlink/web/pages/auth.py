@@ -1,0 +1,88 @@
+"""Signing in and out."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from vaxlink.domain.permissions import Permission
+from vaxlink.services import auth
+from vaxlink.services.auth import Principal
+from vaxlink.web.pages.render import render
+from vaxlink.web.security import COOKIE, DB, Public, client_address, require, state
+
+router = APIRouter(include_in_schema=False)
+LOGIN_CSRF = "vaxlink_login_csrf"
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path of this site: never an absolute URL (an open redirect).
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/cases"
+
+
+def _login_page(
+    request: Request, error: str | None = None, status: int = 200, next_path: str = "/cases", retry: int = 0
+) -> Response:
+    token = secrets.token_urlsafe(24)
+    context = {"error": error, "login_csrf": token, "next": next_path, "retry": retry}
+    response = render(request, "login.html", context, status=status)
+    response.set_cookie(
+        LOGIN_CSRF, token, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
+    return response
+
+
+@router.get("/login", dependencies=[Public])
+def login_form(request: Request, next: str | None = None) -> Response:
+    return _login_page(request, next_path=_safe_next(next))
+
+
+@router.post("/login", dependencies=[Public])
+def login_submit(
+    request: Request,
+    session: DB,
+    username: Annotated[str, Form(max_length=60)],
+    password: Annotated[str, Form(max_length=200)],
+    login_csrf: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=200)] = "/cases",
+) -> Response:
+    cookie = request.cookies.get(LOGIN_CSRF, "")
+    if not cookie or not hmac.compare_digest(cookie.encode(), login_csrf.encode("utf-8", "replace")):
+        return _login_page(request, "login_failed", status=403)
+    st = state(request)
+    result = auth.login(session, st.settings, username, password, client_address(request), st.throttle)
+    if not result.ok or result.token is None:
+        key = {"locked": "login_locked", "throttled": "login_throttled"}.get(result.reason, "login_failed")
+        response = _login_page(
+            request, key, 429 if result.retry_after else 401, _safe_next(next), result.retry_after
+        )
+        if result.retry_after:
+            response.headers["retry-after"] = str(result.retry_after)
+        return response
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE, result.token, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/"
+    )
+    response.delete_cookie(LOGIN_CSRF)
+    return response
+
+
+@router.post("/logout")
+def logout(session: DB, who: Annotated[Principal, Depends(require(Permission.SESSION_READ))]) -> Response:
+    auth.logout(session, who)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/")
+def home(who: Annotated[Principal, Depends(require(Permission.SESSION_READ))]) -> Response:
+    if who.can(Permission.CASE_LIST):
+        return RedirectResponse("/cases", status_code=303)
+    return RedirectResponse("/api/v1/me", status_code=303)

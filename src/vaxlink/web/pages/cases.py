@@ -1,0 +1,136 @@
+"""The worklist and the case page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from vaxlink.domain.permissions import Permission
+from vaxlink.services import cases
+from vaxlink.services.auth import Principal
+from vaxlink.web.pages.render import render
+from vaxlink.web.security import DB, require
+
+router = APIRouter(include_in_schema=False)
+CaseId = Annotated[int, Path(ge=1, le=2**53)]
+Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
+Text = Annotated[str, Form(max_length=400)]
+
+
+@router.get("/cases")
+def worklist_page(
+    request: Request,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    kind: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
+    reason: Annotated[str | None, Query(pattern=r"^[A-Z_]{0,40}$")] = None,
+    min_age_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{0,200}$")] = None,
+    done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
+) -> Response:
+    f = cases.WorkFilter(kind=kind or None, reason=reason or None, min_age_days=min_age_days or None)
+    wl = cases.worklist(session, who, f, cursor or None, 50)
+    return render(
+        request,
+        "worklist.html",
+        {"wl": wl, "f": f, "kinds": cases.KINDS, "done": done, "cursor": cursor},
+    )
+
+
+def _case_page(
+    request: Request,
+    session: DB,
+    who: Principal,
+    case_id: int,
+    hits: list[cases.CitizenHit] | None = None,
+    searched: dict[str, str] | None = None,
+) -> Response:
+    view = cases.case_detail(session, who, case_id)
+    return render(request, "case.html", {"c": view, "hits": hits, "searched": searched or {}})
+
+
+@router.get("/cases/{case_id}")
+def case_page(
+    request: Request,
+    case_id: CaseId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_READ))],
+) -> Response:
+    return _case_page(request, session, who, case_id)
+
+
+@router.post("/cases/{case_id}/search")
+def case_search(
+    request: Request,
+    case_id: CaseId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))],
+    name: Annotated[str, Form(max_length=200)] = "",
+    birth_date: Annotated[str, Form(max_length=40)] = "",
+    personal_id: Annotated[str, Form(max_length=40)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    # The case first: out of the jurisdiction, the search is not even run.
+    cases.case_detail(session, who, case_id)
+    hits = cases.search_citizens(
+        session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
+    )
+    searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}
+    return _case_page(request, session, who, case_id, hits, searched)
+
+
+def _back(done: str) -> Response:
+    return RedirectResponse(f"/cases?done={done}", status_code=303)
+
+
+@router.post("/cases/{case_id}/link")
+def link(
+    case_id: CaseId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    version: Version,
+    citizen_id: Annotated[int, Form(ge=1, le=2**53)],
+    note: Text = "",
+) -> Response:
+    cases.link_case(session, who, case_id, version, citizen_id, note or None)
+    return _back("linked")
+
+
+@router.post("/cases/{case_id}/health-wrong")
+def health_wrong(
+    case_id: CaseId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    version: Version,
+    note: Text,
+    citizen_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
+) -> Response:
+    cases.declare_health_wrong(session, who, case_id, version, citizen_id, note)
+    return _back("health_wrong")
+
+
+@router.post("/cases/{case_id}/pass")
+def pass_to_ward(
+    case_id: CaseId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    version: Version,
+    ward_code: Annotated[str, Form(pattern=r"^[0-9]{5}$")],
+    reason: Text,
+) -> Response:
+    cases.pass_case(session, who, case_id, version, ward_code, reason)
+    return _back("passed")
+
+
+@router.post("/cases/{case_id}/collect")
+def collect(
+    case_id: CaseId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    version: Version,
+    note: Text = "",
+) -> Response:
+    cases.start_collection(session, who, case_id, version, note or None)
+    return _back("collection")

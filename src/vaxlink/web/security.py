@@ -1,0 +1,203 @@
+"""Who is asking and may they: the request's transaction, the principal behind a session cookie or a bearer
+token, the permission each route declares, CSRF on unsafe requests, and the one audit event of a denial.
+
+Every route declares exactly one of `require(Permission.X)` or `PUBLIC`; `declared_permission` reads the
+declaration back so that a test can walk every route and fail on one that has none.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.routing import APIRoute
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.routing import BaseRoute, Mount
+
+from vaxlink.domain.permissions import Permission
+from vaxlink.services import audit
+from vaxlink.services.auth import AddressThrottle, Principal, csrf_ok, resolve_session, resolve_token
+from vaxlink.services.cases import NotFound
+from vaxlink.settings import Settings
+
+COOKIE = "vaxlink_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PUBLIC = "PUBLIC"
+PERMISSION_ATTR = "__vaxlink_permission__"
+# Mounted applications (static files) carry no dependencies; they are public by this list.
+PUBLIC_MOUNTS = frozenset({"static"})
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    audit_key: bytes
+    throttle: AddressThrottle
+    # SQLite has one writer: requests (which all may write an audit event) take turns, so that none
+    # fails on a lock upgrade. PostgreSQL needs no such lock.
+    write_lock: threading.Lock | None
+
+
+class Denied(Exception):
+    """A request refused for who is asking: 401 (no valid credentials) or 403 (not allowed)."""
+
+    def __init__(self, status: int, code: str) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+
+
+def state(request: Request) -> AppState:
+    st: AppState = request.app.state.vx
+    return st
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _record_denial(session: Session, request: Request, status: int, code: str) -> None:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    route = request.scope.get("route")
+    audit.record(
+        session,
+        principal.username if principal else audit.ANONYMOUS,
+        "access_denied",
+        "route",
+        getattr(route, "path", None),
+        principal.scope.label if principal else None,
+        code,
+        {
+            "status": status,
+            "method": request.method,
+            "path_params": {k: str(v)[:40] for k, v in request.path_params.items()},
+            "client": client_address(request),
+        },
+    )
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on any error. A
+    denied request leaves nothing of its own but one `access_denied` event."""
+    st = state(request)
+    lock = st.write_lock
+    if lock is not None:
+        lock.acquire()
+    session = st.sessions()
+    audit.bind_key(session, st.audit_key)
+    try:
+        yield session
+        session.commit()
+    except Denied as e:
+        session.rollback()
+        _record_denial(session, request, e.status, e.code)
+        session.commit()
+        raise
+    except NotFound:
+        session.rollback()
+        _record_denial(session, request, 404, "NOT_FOUND")
+        session.commit()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+        if lock is not None:
+            lock.release()
+
+
+DB = Annotated[Session, Depends(get_db, scope="function")]
+
+
+async def presented_csrf(request: Request) -> str | None:
+    """The CSRF token sent with an unsafe request: a header (API) or a hidden form field (pages)."""
+    if request.method in SAFE_METHODS:
+        return None
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        try:
+            form = await request.form()
+        except Exception:
+            return None
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def resolve_principal(request: Request, session: Session) -> Principal | None:
+    auth = request.headers.get("authorization")
+    if auth is not None:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return resolve_token(session, token.strip())
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        return resolve_session(session, state(request).settings, cookie)
+    return None
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    """Dependency: the principal of the request, who must hold `permission`; unsafe requests made with a
+    session cookie must carry the session's CSRF token."""
+
+    def dependency(
+        request: Request, session: DB, csrf: Annotated[str | None, Depends(presented_csrf)]
+    ) -> Principal:
+        principal = resolve_principal(request, session)
+        request.state.principal = principal
+        if principal is None:
+            raise Denied(401, "UNAUTHENTICATED")
+        if permission not in principal.permissions:
+            raise Denied(403, "FORBIDDEN")
+        if request.method not in SAFE_METHODS and not csrf_ok(principal, csrf):
+            raise Denied(403, "CSRF")
+        return principal
+
+    setattr(dependency, PERMISSION_ATTR, permission)
+    dependency.__name__ = f"require_{permission.value.replace(':', '_')}"
+    return dependency
+
+
+def public() -> None:
+    """Declares a route public (no credentials needed)."""
+
+
+setattr(public, PERMISSION_ATTR, PUBLIC)
+Public = Depends(public)
+
+
+def _declarations(dependant: Any) -> list[Any]:
+    found = []
+    for dep in dependant.dependencies:
+        marker = getattr(dep.call, PERMISSION_ATTR, None)
+        if marker is not None:
+            found.append(marker)
+        found.extend(_declarations(dep))
+    return found
+
+
+def declared_permission(route: BaseRoute) -> Permission | str | None:
+    """The permission a route declared (`PUBLIC` for public ones), None when it declared none or several."""
+    if isinstance(route, Mount):
+        return PUBLIC if route.name in PUBLIC_MOUNTS else None
+    if isinstance(route, APIRoute):
+        found = set(_declarations(route.dependant))
+        return found.pop() if len(found) == 1 else None
+    # Starlette's own routes (the OpenAPI document) are declared by name.
+    return PUBLIC if getattr(route, "name", None) in {"openapi"} else None
+
+
+Who = Principal

@@ -1,0 +1,244 @@
+"""A small world for the web tests: three wards (A, its sibling B in district 748 of province 77, and C in
+province 79), a citizen and open cases in each, and users of every role bound to every jurisdiction
+relation with ward A."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from vaxlink.domain.names import canonical_name, fold_name, split_name
+from vaxlink.domain.permissions import Role
+from vaxlink.services.auth import open_session
+from vaxlink.services.users import issue_token
+from vaxlink.settings import Settings
+from vaxlink.storage.models import AppUser, Batch, Case, Citizen, DoseRecord, MatchResult
+
+WARD_A, WARD_B, DISTRICT, PROVINCE = "26560", "26554", "748", "77"
+WARD_C, PROVINCE_C = "26734", "79"  # Phường Bến Nghé, TP.HCM (legacy codes)
+# Where a user's jurisdiction lies, relative to ward A where the records under test live.
+RELATIONS = {
+    "own_ward": ("ward", WARD_A),
+    "sibling_ward": ("ward", WARD_B),
+    "parent_district": ("district", DISTRICT),
+    "other_province": ("province", PROVINCE_C),
+}
+COVERS_A = {"own_ward", "parent_district"}
+PASSWORD = "mat-khau-thu-nghiem"  # noqa: S105 (a test fixture)
+_serial = itertools.count(1)
+
+
+@dataclass
+class Actor:
+    username: str
+    role: str
+    relation: str
+    token: str = ""
+    cookie: str = ""
+    csrf: str = ""
+
+
+@dataclass
+class World:
+    batch_id: int
+    citizens: dict[str, int] = field(default_factory=dict)  # ward → citizen id
+    cases: dict[str, int] = field(default_factory=dict)  # ward → open conflict case id
+    actors: dict[tuple[str, str], Actor] = field(default_factory=dict)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def add_citizen(
+    session: Session,
+    ward: str,
+    name: str = "Nguyễn Văn An",
+    born: date = date(1990, 3, 15),
+    sex: str = "M",
+    phone: str | None = None,
+) -> Citizen:
+    n = next(_serial)
+    canon = canonical_name(name)
+    parts = split_name(canon)
+    pid = f"0{'77' if ward != WARD_C else '79'}{0 if sex == 'M' else 1}{born.year % 100:02d}{n:06d}"
+    c = Citizen(
+        personal_id=pid,
+        full_name=canon,
+        name_key=fold_name(canon),
+        family_name=parts.family,
+        middle_name=parts.middle,
+        given_name=parts.given,
+        birth_date=born,
+        birth_precision="day",
+        birth_year=born.year,
+        sex=sex,
+        permanent_ward_code=ward,
+        permanent_units="legacy",
+        current_ward_code=ward,
+        current_units="legacy",
+        address=f"Số {n}, phường {ward}",
+        phone=phone,
+        row_hash=f"{n:032d}",
+        version=1,
+        status="active",
+        created_at=now(),
+        updated_at=now(),
+    )
+    session.add(c)
+    session.flush()
+    return c
+
+
+def add_case(
+    session: Session,
+    batch_id: int,
+    citizen: Citizen,
+    *,
+    kind: str = "conflict",
+    name: str | None = None,
+    dob: str = "15/03/1990",
+    reasons: str = "DOB_TYPO;AMBIGUOUS_CANDIDATES",
+    created: datetime | None = None,
+    priority: int = 2,
+) -> Case:
+    n = next(_serial)
+    d = DoseRecord(
+        batch_id=batch_id,
+        source="test",
+        record_id=f"R{n}",
+        version=1,
+        is_latest=True,
+        line_no=n,
+        full_name=name or citizen.full_name.upper(),
+        date_of_birth=dob,
+        sex="Nam" if citizen.sex == "M" else "Nữ",
+        id_number=None,
+        ward_code=citizen.current_ward_code,
+        vaccination_date=date(2021, 9, 1),
+        dose_number=1,
+        vaccine="AstraZeneca",
+        vaccine_code="EU/1/21/1529",
+    )
+    session.add(d)
+    session.flush()
+    session.add(
+        MatchResult(
+            dose_record_id=d.id,
+            outcome="review" if kind == "conflict" else "unmatched",
+            candidate_citizen_id=citizen.id,
+            score=0.7,
+            reasons=reasons,
+            flags="",
+            ward_code=citizen.current_ward_code,
+            ward_units="legacy",
+            decided_at=now(),
+            version=1,
+        )
+    )
+    k = Case(
+        kind=kind,
+        status="open",
+        priority=priority,
+        ward_code=citizen.current_ward_code,
+        ward_units="legacy",
+        province_code=PROVINCE_C if citizen.current_ward_code == WARD_C else PROVINCE,
+        dose_record_id=d.id,
+        citizen_id=citizen.id,
+        details={
+            "candidates": [
+                {
+                    "citizen_id": citizen.id,
+                    "weight": 5.5,
+                    "id": "ID_MISSING",
+                    "name": "NAME_DIACRITICS",
+                    "dob": "DOB_TYPO",
+                    "sex": "SEX_SAME",
+                    "ward": "WARD_SAME",
+                }
+            ]
+        },
+        created_at=created or now() - timedelta(days=3),
+        due_at=now() + timedelta(days=4),
+        version=1,
+    )
+    session.add(k)
+    session.flush()
+    return k
+
+
+def add_user(session: Session, username: str, role: str, level: str, code: str | None) -> AppUser:
+    # Built directly: the matrix binds every role to every level, including ones `create_user` refuses,
+    # to show that the permission alone decides.
+    from vaxlink.services.auth import hash_password
+
+    if PASSWORD not in _HASH_CACHE:
+        _HASH_CACHE[PASSWORD] = hash_password(PASSWORD)
+    u = AppUser(
+        username=username,
+        display_name=username,
+        password_hash=_HASH_CACHE[PASSWORD],
+        role=role,
+        scope_level=level,
+        scope_units="legacy",
+        scope_code=code,
+        active=True,
+        token_version=1,
+        failed_logins=0,
+        created_at=now(),
+        updated_at=now(),
+    )
+    session.add(u)
+    session.flush()
+    return u
+
+
+_HASH_CACHE: dict[str, str] = {}
+
+
+def build(session: Session, settings: Settings, *, actors: bool = True) -> World:
+    b = Batch(
+        source="test", checksum="x" * 64, file_name="t.csv", status="done", rows_total=0, created_at=now()
+    )
+    session.add(b)
+    session.flush()
+    w = World(batch_id=b.id)
+    for ward, name in ((WARD_A, "Trần Thị Bích"), (WARD_B, "Lê Văn Cường"), (WARD_C, "Phạm Minh Đức")):
+        c = add_citizen(session, ward, name, phone=f"09{next(_serial):08d}")
+        w.citizens[ward] = c.id
+        w.cases[ward] = add_case(session, b.id, c).id
+    if actors:
+        for role in Role:
+            for relation, (level, code) in RELATIONS.items():
+                name = f"{role.value}_{relation}"
+                u = add_user(session, name, role.value, level, code)
+                raw, us = open_session(session, settings, u)
+                a = Actor(name, role.value, relation, cookie=raw, csrf=us.csrf_secret)
+                a.token = issue_token(session, name, "test", actor="test")
+                w.actors[(role.value, relation)] = a
+    session.flush()
+    return w
+
+
+def cookie_headers(a: Actor) -> dict[str, str]:
+    return {"cookie": f"vaxlink_session={a.cookie}"}
+
+
+def fingerprint(session: Session) -> tuple[Any, ...]:
+    """Everything a request could change, audit aside."""
+    from sqlalchemy import text
+
+    q = {
+        "cases": "SELECT count(*), coalesce(sum(version), 0), coalesce(sum(length(status)), 0) FROM work_case",
+        "citizens": "SELECT count(*), coalesce(sum(version), 0) FROM citizen",
+        "results": "SELECT count(*), coalesce(sum(version), 0) FROM match_result",
+        "changes": "SELECT count(*) FROM citizen_change",
+        "sessions": "SELECT count(*), count(revoked_at) FROM user_session",
+        "users": "SELECT count(*), coalesce(sum(token_version), 0), coalesce(sum(failed_logins), 0) FROM app_user",
+        "status": "SELECT count(*) FROM citizen_status",
+    }
+    return tuple(tuple(session.execute(text(sql)).one()) for sql in q.values())
