@@ -7,6 +7,8 @@ Called after anything that changes links (ingest, re-examination, case actions, 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 from sqlalchemy import Connection, bindparam, text
@@ -21,6 +23,29 @@ from vaxlink.domain.status import (
 from vaxlink.storage.models import UtcDateTime, utcnow
 
 LINKED = "('linked', 'confirmed')"
+# Room for the sorts and hash tables of a few million rows: the defaults (4 MB of work memory on
+# PostgreSQL, a 2 MB page cache on SQLite) make these statements spill to disk or re-read pages.
+WORK_MEM = "256MB"
+SQLITE_CACHE_KIB = 262_144
+
+
+@contextmanager
+def bulk_memory(conn: Connection) -> Iterator[None]:
+    """Raise the memory of the connection for one bulk statement group, then put it back."""
+    if conn.dialect.name == "postgresql":
+        old = conn.exec_driver_sql("SELECT current_setting('work_mem')").scalar_one()
+        conn.exec_driver_sql(f"SELECT set_config('work_mem', '{WORK_MEM}', true)")
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql("SELECT set_config('work_mem', %(v)s, true)", {"v": old})
+        return
+    old = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(old)}")
 
 
 def _series_values() -> str:
@@ -67,17 +92,20 @@ def refresh_status(conn: Connection, citizen_ids_sql: str | None = None) -> int:
 
     Citizens in the set without a linked dose lose their row. Flushes nothing of its own and never
     commits: it runs in the caller's transaction. Returns the number of rows written."""
-    if citizen_ids_sql is None:
-        conn.exec_driver_sql("DELETE FROM citizen_status")
-    else:
-        conn.exec_driver_sql(f"DELETE FROM citizen_status WHERE citizen_id IN ({citizen_ids_sql})")
-    now = bindparam("now", utcnow(), type_=UtcDateTime)
-    n = conn.execute(
-        text(f"""INSERT INTO citizen_status (citizen_id, doses, first_dose_date, last_dose_date,
-            complete_date, boosters, status, updated_at)
-        SELECT citizen_id, doses, first_dose_date, last_dose_date, complete_date, boosters, status, :now
-        FROM ({status_select(citizen_ids_sql)}) x""").bindparams(now)
-    ).rowcount
+    with bulk_memory(conn):
+        if citizen_ids_sql is None:
+            conn.exec_driver_sql("DELETE FROM citizen_status")
+        else:
+            conn.exec_driver_sql(f"DELETE FROM citizen_status WHERE citizen_id IN ({citizen_ids_sql})")
+        now = bindparam("now", utcnow(), type_=UtcDateTime)
+        n = conn.execute(
+            text(f"""INSERT INTO citizen_status (citizen_id, doses, first_dose_date, last_dose_date,
+                complete_date, boosters, status, updated_at)
+            SELECT citizen_id, doses, first_dose_date, last_dose_date, complete_date, boosters, status, :now
+            FROM ({status_select(citizen_ids_sql)}) x""").bindparams(now)
+        ).rowcount
+        if conn.dialect.name == "postgresql" and citizen_ids_sql is None:
+            conn.exec_driver_sql("ANALYZE citizen_status")
     return int(n or 0)
 
 
