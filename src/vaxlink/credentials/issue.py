@@ -49,6 +49,8 @@ def issue(
     """Sign a vaccination certificate for the latest of `doses`, valid `validity` (12 months) from now."""
     issued_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     expires_at = issued_at + validity
+    if issued_at < signer.certificate.not_valid_before_utc:
+        raise SignerExpiring("khóa ký chưa có hiệu lực / the signer is not valid yet")
     if expires_at > signer.not_after:
         raise SignerExpiring(
             "khóa ký hết hạn trước chứng nhận, hãy chạy `vaxlink keys rotate` / "

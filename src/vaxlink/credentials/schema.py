@@ -96,20 +96,52 @@ def _is_type(name: str, value: Any) -> bool:
     raise ValueError(f"unknown JSON type {name!r}")
 
 
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "object": (dict,),
+    "array": (list,),
+    "boolean": (bool,),
+    "null": (type(None),),
+}
+
+
 def _typed(names: list[str]) -> Predicate:
+    # Plain loops and isinstance over tuples: this runs for every value of every certificate verified.
+    if all(n in _PY_TYPES for n in names) and "boolean" not in names:
+        types = tuple(t for n in names for t in _PY_TYPES[n])
+        return lambda v: isinstance(v, types)
     return lambda v: any(_is_type(n, v) for n in names)
 
 
 def _properties(props: dict[str, Predicate]) -> Predicate:
-    return lambda v: not isinstance(v, dict) or all(check(v[k]) for k, check in props.items() if k in v)
+    items = list(props.items())
+
+    def check(v: Any) -> bool:
+        if not isinstance(v, dict):
+            return True
+        for key, sub in items:  # noqa: SIM110 - a loop beats all()/any() over a generator on this hot path
+            if key in v and not sub(v[key]):
+                return False
+        return True
+
+    return check
 
 
 def _required(keys: list[str]) -> Predicate:
-    return lambda v: not isinstance(v, dict) or all(k in v for k in keys)
+    def check(v: Any) -> bool:
+        if not isinstance(v, dict):
+            return True
+        for key in keys:  # noqa: SIM110 - a loop beats all()/any() over a generator on this hot path
+            if key not in v:
+                return False
+        return True
+
+    return check
 
 
 def _pattern(rx: re.Pattern[str]) -> Predicate:
-    return lambda v: not isinstance(v, str) or rx.search(v) is not None
+    search = rx.search
+    return lambda v: not isinstance(v, str) or search(v) is not None
 
 
 def _length(kind: type, limit: float, upper: bool) -> Predicate:
@@ -128,19 +160,51 @@ def _length(kind: type, limit: float, upper: bool) -> Predicate:
 
 
 def _items(item: Predicate) -> Predicate:
-    return lambda v: not isinstance(v, list) or all(item(x) for x in v)
+    def check(v: Any) -> bool:
+        if not isinstance(v, list):
+            return True
+        for x in v:  # noqa: SIM110 - a loop beats all()/any() over a generator on this hot path
+            if not item(x):
+                return False
+        return True
+
+    return check
 
 
 def _one_of(subs: list[Predicate]) -> Predicate:
-    return lambda v: sum(1 for f in subs if f(v)) == 1
+    def check(v: Any) -> bool:
+        hits = 0
+        for f in subs:
+            if f(v):
+                hits += 1
+                if hits > 1:
+                    return False
+        return hits == 1
+
+    return check
 
 
 def _any_of(subs: list[Predicate]) -> Predicate:
-    return lambda v: any(f(v) for f in subs)
+    def check(v: Any) -> bool:
+        for f in subs:  # noqa: SIM110 - a loop beats all()/any() over a generator on this hot path
+            if f(v):
+                return True
+        return False
+
+    return check
 
 
 def _all_of(subs: list[Predicate]) -> Predicate:
-    return lambda v: all(f(v) for f in subs)
+    if len(subs) == 1:
+        return subs[0]
+
+    def check(v: Any) -> bool:
+        for f in subs:  # noqa: SIM110 - a loop beats all()/any() over a generator on this hot path
+            if not f(v):
+                return False
+        return True
+
+    return check
 
 
 def _compile(node: Any) -> Predicate:

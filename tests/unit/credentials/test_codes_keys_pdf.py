@@ -257,3 +257,13 @@ def test_fast_schema_path_agrees_with_jsonschema_on_mutations(data: st.DataObjec
 
 
 _SAMPLES = _conformance_payloads()[:40]
+
+
+def test_issue_refuses_a_signer_outside_its_validity(signer: Signer) -> None:
+    from tests.unit.credentials.conftest import make_certificate
+    from vaxlink.credentials import SignerExpiring
+
+    with pytest.raises(SignerExpiring):
+        make_certificate(signer, now=signer.not_after - dt.timedelta(days=100))
+    with pytest.raises(SignerExpiring):
+        make_certificate(signer, now=signer.certificate.not_valid_before_utc - dt.timedelta(days=1))
