@@ -200,6 +200,7 @@ def steps(spec: MatchSpec) -> list[Step]:
                        THEN name_tf_weight ELSE 0 END) + ({name_w})
                + ({_weights(spec, "dob", "dob_level")})
                + ({_weights(spec, "sex", "sex_level")})
+               + (CASE WHEN ward_level = 'WARD_SAME' THEN ward_tf_weight ELSE 0 END)
                + ({_weights(spec, "ward", "ward_level")})
                + ({_weights(spec, "phone", "phone_level")}) AS weight,
                CASE WHEN name_level IN ({veto}) OR dob_level IN ({veto}) THEN 1 ELSE 0 END AS veto
@@ -214,6 +215,8 @@ def steps(spec: MatchSpec) -> list[Step]:
                       THEN 'PHONE_SAME' ELSE 'PHONE_DIFFERS' END AS phone_level,
                  least({spec.name_tf_max_weight!r}, log2({spec.name_m!r} * z.total /
                        CASE WHEN r.full_name = c.full_name THEN c.tf_exact_n ELSE c.tf_key_n END)) AS name_tf_weight,
+                 least({spec.ward_tf_max_weight!r}, log2({spec.ward_m!r} * z.total / coalesce(c.tf_ward_n, z.total)))
+                   AS ward_tf_weight,
                  log2({spec.presence!r} / z.total) AS prior
           FROM pairs p
           JOIN rec_ident r ON r.ident_id = p.ident_id

@@ -67,7 +67,8 @@ def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None
     # exact name is). reg_size holds the register's size for the prior.
     con.execute("""CREATE OR REPLACE TABLE reg AS
         SELECT *, count(*) OVER (PARTITION BY name_key) AS tf_key_n,
-               count(*) OVER (PARTITION BY full_name) AS tf_exact_n FROM reg""")
+               count(*) OVER (PARTITION BY full_name) AS tf_exact_n,
+               count(*) OVER (PARTITION BY ward) AS tf_ward_n FROM reg""")
     con.execute("CREATE OR REPLACE TABLE reg_size AS SELECT count(*) AS total FROM reg")
 
 

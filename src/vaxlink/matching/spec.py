@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-SPEC_VERSION = "2026.11.1"
+SPEC_VERSION = "2026.11.2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +127,9 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "ward",
         (
-            Level("WARD_SAME", 1.5),
+            Level("WARD_SAME", 0.0),  # weight from the ward's share of the register (tf)
             Level("WARD_MISSING", 0.0),
-            Level("WARD_DIFFERS", -0.5),
+            Level("WARD_DIFFERS", -2.0),  # log2((1 - ward_m) / 1)
         ),
     ),
     Comparison(
@@ -152,6 +152,11 @@ class MatchSpec:
     # "nguyen van hung" agreeing says little, a rare name says much.
     name_m: float = 0.95
     name_tf_max_weight: float = 30.0
+    # The same for the ward of residence: a record naming the citizen's ward is worth log2(ward_m / u), u the
+    # share of the register living there (about 1/80 in a province, 1/10,000 nationally). ward_m is set
+    # well below what the simulator shows (99%): people get vaccinated where they work or stay.
+    ward_m: float = 0.8
+    ward_tf_max_weight: float = 14.0
     # Prior odds that a register citizen is the record's person: presence / N, N the register's size
     # (presence: the share of health records whose person is in the register at all).
     presence: float = 0.98

@@ -29,6 +29,8 @@ from vaxlink.matching import normalise
 from vaxlink.matching.normalise import map_distinct
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.reconcile import match_new_records
+from vaxlink.services.stats import batch_citizens_sql, refresh_statistics
+from vaxlink.services.status import refresh_status
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
@@ -105,6 +107,11 @@ def ingest_batch(
         conn = session.connection()
         _store_versions(conn, con, batch.id, source, note)
         stats = match_new_records(conn, con, settings, spec, note)
+        # Status and statistics move with the links, in the same transaction.
+        first_links = conn.execute(text("SELECT 1 FROM citizen_status LIMIT 1")).first() is None
+        refresh_status(conn, None if first_links else batch_citizens_sql(batch.id))
+        refresh_statistics(conn)
+        note("status", 1, 1)
 
         counts = {o: 0 for o in OUTCOMES}
         counts.update(

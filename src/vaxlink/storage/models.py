@@ -464,7 +464,8 @@ class CitizenStatus(Base):
     change of links (ingest, case actions, counter corrections)."""
 
     __tablename__ = "citizen_status"
-    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), primary_key=True)
+    # No foreign key: the ingest rewrites up to a province's worth of rows at once (see dose_record).
+    citizen_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     doses: Mapped[int] = mapped_column(Integer)
     first_dose_date: Mapped[date | None] = mapped_column(Date)
     last_dose_date: Mapped[date | None] = mapped_column(Date)

@@ -136,9 +136,6 @@ def upgrade() -> None:
         sa.Column("boosters", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_citizen_status_citizen_id_citizen")
-        ),
         sa.PrimaryKeyConstraint("citizen_id", name=op.f("pk_citizen_status")),
     )
     op.create_table(
