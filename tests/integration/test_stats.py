@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from vaxlink.cli.main import app
 from vaxlink.domain.admin_units import Level, Structure, admin_units
 from vaxlink.domain.dates import PartialDate, parse_date
+from vaxlink.domain.errors import InputError
 from vaxlink.domain.status import Dose, VaccinationStatus, age_band, derive_status
 from vaxlink.domain.vaccines import resolve_vaccine
 from vaxlink.services.answers import export_results
@@ -34,6 +35,7 @@ from vaxlink.services.stats import (
     doses_series,
     drill_down,
     headline,
+    jurisdiction_of,
     main_successor,
     refresh_statistics,
     ward_map_rows,
@@ -456,3 +458,29 @@ def test_status_sql_follows_the_rule_for_many_random_histories(
         refresh_status(conn, f"SELECT {victim}")
         assert status_of(conn, victim).doses == 0
         assert conn.execute(text("SELECT count(*) FROM citizen_status")).scalar_one() == len(levels) - 1
+
+
+def test_split_and_merged_wards_map_to_one_ward_of_each_structure() -> None:
+    rows = {(r["src_units"], r["src_ward_code"]): r for r in ward_map_rows()}
+    reg = admin_units()
+    assert len(rows) == len(reg.wards(Structure.LEGACY)) + len(reg.wards(Structure.CURRENT))
+    # Xã 00112 went partly to 00004 and, with its whole population, to 00103: its people count in 00103.
+    assert rows[("legacy", "00112")]["new_ward_code"] == "00103"
+    assert rows[("legacy", "00112")]["rule"] == "split_main"
+    # Phường Bà Rịa (2025) kept the code of Phước Trung, one of the four wards merged into it.
+    assert rows[("2025", "26560")]["legacy_ward_code"] == "26560"
+    assert rows[("2025", "26560")]["legacy_district_code"] == "748"
+    for (units, code), r in rows.items():
+        if r["rule"] == "split_main":
+            assert r["new_ward_code"] in {c.new_code for c in reg.convert_ward(code)}
+
+
+def test_jurisdictions() -> None:
+    assert jurisdiction_of("country", "legacy", None) is None
+    j = jurisdiction_of("district", "legacy", "748")
+    assert j == Jurisdiction(Structure.LEGACY, Level.DISTRICT, "748")
+    assert Jurisdiction(Structure.LEGACY, Level.PROVINCE, "7").code == "07"
+    with pytest.raises(InputError):
+        Jurisdiction(Structure.CURRENT, Level.DISTRICT, "748")
+    with pytest.raises(InputError):
+        Jurisdiction(Structure.LEGACY, Level.WARD, "abc")

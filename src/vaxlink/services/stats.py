@@ -362,6 +362,13 @@ class Jurisdiction:
         object.__setattr__(self, "code", code)
 
 
+def jurisdiction_of(scope_level: str, scope_units: str, scope_code: str | None) -> Jurisdiction | None:
+    """A user's scope (`app_user.scope_level/scope_units/scope_code`) as a filter; None for the country."""
+    if scope_level == "country" or scope_code is None:
+        return None
+    return Jurisdiction(Structure(scope_units), Level(scope_level), scope_code)
+
+
 def _column(units: Structure, level: Level) -> str:
     if units is Structure.CURRENT and level is Level.DISTRICT:
         raise InputError("Cấu trúc 2025 không có cấp huyện / the 2025 structure has no district level")
