@@ -7,7 +7,14 @@ a verifier is `Verifier(TrustList.load(path), RevocationList.load(path)).verify(
 from vaxlink.credentials.hcert import DecodeError, Hcert, decode_hc1
 from vaxlink.credentials.issue import IssuedCertificate, SignerExpiring, issue
 from vaxlink.credentials.keys import KeyDirectoryError, Signer, export_trust_list, init_keys, load_signer
-from vaxlink.credentials.payload import Dose, Name, dose_from_product, make_uvci, transliterate
+from vaxlink.credentials.payload import (
+    Dose,
+    Name,
+    dose_from_product,
+    doses_from_history,
+    make_uvci,
+    transliterate,
+)
 from vaxlink.credentials.revocation import HashType, RevocationHashes, RevocationList, hashes_of
 from vaxlink.credentials.trust import TrustList, TrustListError
 from vaxlink.credentials.verify import Check, CheckName, Status, VerificationResult, Verifier
@@ -33,6 +40,7 @@ __all__ = [
     "Verifier",
     "decode_hc1",
     "dose_from_product",
+    "doses_from_history",
     "export_trust_list",
     "hashes_of",
     "init_keys",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vaxlink.domain.dates import PartialDate
-from vaxlink.domain.vaccines import DISEASE_AGENT_TARGETED, resolve_vaccine, vaccine_by_code
+from vaxlink.domain.vaccines import DISEASE_AGENT_TARGETED, Vaccine, resolve_vaccine, vaccine_by_code
 
 SCHEMA_VERSION = "1.3.0"
 COUNTRY = "VN"
@@ -161,20 +161,39 @@ class Dose:
 
 
 def dose_numbering(index: int, primary_doses: int) -> tuple[int, int]:
-    """(dn, sd) for the index-th dose (1-based): boosters as n/n, as the EU encoding guidance asks."""
+    """(dn, sd) for the index-th dose (1-based), as the EU encodes boosters since December 2021 so that a
+    booster never reads as a completed primary series: n/n after a primary series of two or more doses
+    (3/3), n/1 after a one-dose series (2/1)."""
     if index < 1 or primary_doses < 1:
         raise ValueError("dose index and primary series length start at 1")
-    return index, max(index, primary_doses)
+    if index <= primary_doses:
+        return index, primary_doses
+    return index, 1 if primary_doses == 1 else index
 
 
-def dose_from_product(date: dt.date, index: int, product: str) -> Dose:
-    """The index-th dose (1-based) of a product given by EU code or by any name the domain resolves
-    ("Vero Cell", "AZ"...): `ma`, `vp` and the series length come from the domain's vaccine table."""
+def _vaccine(product: str) -> Vaccine:
     vaccine = vaccine_by_code(product) or resolve_vaccine(product)
     if vaccine is None:
         raise ValueError(f"unknown vaccine {product!r}")
-    dn, sd = dose_numbering(index, vaccine.primary_doses)
+    return vaccine
+
+
+def dose_from_product(date: dt.date, index: int, product: str, *, primary_doses: int | None = None) -> Dose:
+    """The index-th dose (1-based) of a product given by EU code or by any name the domain resolves
+    ("Vero Cell", "AZ"...): `ma` and `vp` come from the domain's vaccine table, and so does the primary
+    series length unless given (a booster's series is that of the first dose's product)."""
+    vaccine = _vaccine(product)
+    dn, sd = dose_numbering(index, primary_doses or vaccine.primary_doses)
     return Dose(date, dn, sd, vaccine.code, vaccine.manufacturer_code, vaccine.prophylaxis_code)
+
+
+def doses_from_history(history: Sequence[tuple[dt.date, str]]) -> list[Dose]:
+    """A person's doses (date, product) numbered in date order; the first product sets the primary series."""
+    ordered = sorted(history, key=lambda d: d[0])
+    if not ordered:
+        return []
+    primary = _vaccine(ordered[0][1]).primary_doses
+    return [dose_from_product(d, i, p, primary_doses=primary) for i, (d, p) in enumerate(ordered, start=1)]
 
 
 def _dob(value: PartialDate | dt.date | str | None) -> str:

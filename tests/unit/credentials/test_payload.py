@@ -16,6 +16,7 @@ from vaxlink.credentials.payload import (
     build_payload,
     dose_from_product,
     dose_numbering,
+    doses_from_history,
     is_vietnamese_uvci,
     latest_dose,
     make_uvci,
@@ -137,9 +138,12 @@ def test_no_personal_id_can_enter_a_payload() -> None:
 
 def test_one_dose_series_and_boosters() -> None:
     assert dose_numbering(1, 1) == (1, 1)
-    assert dose_numbering(2, 1) == (2, 2)
+    assert dose_numbering(2, 1) == (2, 1)  # booster after a one-dose series
+    assert dose_numbering(3, 1) == (3, 1)
     assert dose_numbering(1, 2) == (1, 2)
-    assert dose_numbering(3, 2) == (3, 3)
+    assert dose_numbering(2, 2) == (2, 2)
+    assert dose_numbering(3, 2) == (3, 3)  # booster after a two-dose series
+    assert dose_numbering(4, 3) == (4, 4)
     janssen = dose_from_product(dt.date(2021, 8, 1), 1, "Jcovden")
     assert (janssen.dose_number, janssen.series_total) == (1, 1)
     with pytest.raises(ValueError):
@@ -164,3 +168,19 @@ def test_payload_refuses_bad_inputs() -> None:
         build_payload(Name("A", "", "B"), "15/03/1990", dose, make_uvci())
     with pytest.raises(ValueError):
         build_payload(Name("A", "", "B"), "1990", Dose(dt.date(2022, 1, 1), 1, 1, "Unknown-X"), make_uvci())
+
+
+def test_history_numbering_uses_the_first_product() -> None:
+    doses = doses_from_history(
+        [(dt.date(2022, 1, 10), "Pfizer"), (dt.date(2021, 8, 1), "Janssen"), (dt.date(2022, 7, 1), "Moderna")]
+    )
+    assert [(d.product, d.dose_number, d.series_total) for d in doses] == [
+        ("EU/1/20/1525", 1, 1),
+        ("EU/1/20/1528", 2, 1),
+        ("EU/1/20/1507", 3, 1),
+    ]
+    two = doses_from_history(
+        [(dt.date(2021, 8, 1), "Vero Cell"), (dt.date(2021, 9, 1), "Vero Cell"), (dt.date(2022, 1, 1), "AZ")]
+    )
+    assert [(d.dose_number, d.series_total) for d in two] == [(1, 2), (2, 2), (3, 3)]
+    assert doses_from_history([]) == []

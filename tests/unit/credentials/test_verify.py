@@ -275,3 +275,47 @@ def test_pycose_reads_our_signature(certificate: IssuedCertificate, signer: Sign
 def test_trust_list_from_base64(signer: Signer, certificate: IssuedCertificate) -> None:
     trust = TrustList.from_base64_certificate(base64.b64encode(signer.certificate_der).decode())
     assert Verifier(trust).verify(certificate.hc1, at=AT).valid
+
+
+_VI_LETTERS = "aăâbcdđeêghiklmnoôơpqrstuưvxyàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ"
+_syllable = st.text(alphabet=_VI_LETTERS, min_size=1, max_size=7).map(str.capitalize)
+_names = st.lists(_syllable, min_size=0, max_size=3).map(" ".join)
+_products = st.sampled_from(
+    ["EU/1/21/1529", "EU/1/20/1528", "EU/1/20/1507", "EU/1/20/1525", "BBIBP-CorV", "Abdala"]
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    family=_syllable,
+    middle=_names,
+    given_name=_syllable,
+    birth=st.one_of(st.dates(dt.date(1900, 1, 1), dt.date(2021, 12, 31)), st.integers(1900, 2021).map(str)),
+    history=st.lists(
+        st.tuples(st.dates(dt.date(2021, 3, 1), dt.date(2026, 2, 1)), _products), min_size=1, max_size=5
+    ),
+)
+def test_issue_decode_round_trip(
+    verifier: Verifier,
+    signer: Signer,
+    family: str,
+    middle: str,
+    given_name: str,
+    birth: dt.date | str,
+    history: list[tuple[dt.date, str]],
+) -> None:
+    from vaxlink.credentials import Name, doses_from_history, issue
+    from vaxlink.credentials.payload import transliterate
+
+    doses = doses_from_history(history)
+    cert = issue(Name(family, middle, given_name), birth, doses, signer, now=NOW)
+    decoded = hc.decode_hc1(cert.hc1)
+    assert decoded.payload == cert.payload
+    assert decoded.uvci == cert.uvci
+    assert decoded.cose.kid == signer.kid
+    nam = decoded.payload["nam"]
+    assert nam["fn"] == family and nam["fnt"] == transliterate(family)
+    assert nam["gn"] == " ".join(p for p in (middle, given_name) if p)
+    last = max(doses, key=lambda d: (d.date, d.dose_number))
+    assert decoded.payload["v"][0]["dt"] == last.date.isoformat()
+    assert verifier.verify(cert.hc1, at=AT).valid
