@@ -39,6 +39,10 @@ SURFACE_LEVELS = frozenset(
 )
 # Levels that never allow an automatic link, whatever the total: the record may be another person.
 VETO_LEVELS = ("NAME_GIVEN_DIFFERS", "NAME_DIFFERENT", "DOB_DIFFERENT", "DOB_SAME_YEAR")
+# Weights are rounded to a millionth of a bit: engines compute log2 with different libraries, and a
+# last-place difference would otherwise decide a margin or threshold met exactly (twins whose levels
+# differ by exactly min_margin) one way on DuckDB and the other on Spark.
+WEIGHT_DECIMALS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,14 +199,14 @@ def steps(spec: MatchSpec) -> list[Step]:
             f"""
         SELECT ident_id, citizen_id, reg_has_marks, reg_dob_precision, id_level, name_level, dob_level,
                sex_level, ward_level, phone_level,
-               prior + ({_weights(spec, "id", "id_level")})
+               round(prior + ({_weights(spec, "id", "id_level")})
                + (CASE WHEN name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER')
                        THEN name_tf_weight ELSE 0 END) + ({name_w})
                + ({_weights(spec, "dob", "dob_level")})
                + ({_weights(spec, "sex", "sex_level")})
                + (CASE WHEN ward_level = 'WARD_SAME' THEN ward_tf_weight ELSE 0 END)
                + ({_weights(spec, "ward", "ward_level")})
-               + ({_weights(spec, "phone", "phone_level")}) AS weight,
+               + ({_weights(spec, "phone", "phone_level")}), {WEIGHT_DECIMALS}) AS weight,
                CASE WHEN name_level IN ({veto}) OR dob_level IN ({veto}) THEN 1 ELSE 0 END AS veto
         FROM (
           SELECT p.ident_id, p.citizen_id, c.has_marks AS reg_has_marks, c.dob_precision AS reg_dob_precision,
