@@ -138,9 +138,13 @@ def _instant(value: object) -> dt.datetime | None:
 
 def to_json_value(value: Any) -> Any:
     """CBOR values as JSON would carry them: CBOR dates become ISO text, as issuers meant them."""
-    if isinstance(value, dict):
-        return {str(k) if not isinstance(k, str) else k: to_json_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    kind = type(value)
+    # Exact type tests first: nearly every value of a certificate is a str or an int.
+    if kind is str or kind is int or value is None:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): to_json_value(v) for k, v in value.items()}
+    if kind is list:
         return [to_json_value(v) for v in value]
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
@@ -148,6 +152,10 @@ def to_json_value(value: Any) -> Any:
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k) if not isinstance(k, str) else k: to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(v) for v in value]
     return value
 
 

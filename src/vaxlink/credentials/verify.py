@@ -133,8 +133,13 @@ _STAGE_CHECK = {
 }
 
 
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_PSS_SHA256 = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+
+
 def _fmt(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    t = t.astimezone(dt.UTC)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d} UTC"
 
 
 def verify_signature(key: TrustedKey, cose: hcert.CoseSign1) -> tuple[bool, str, str]:
@@ -154,17 +159,12 @@ def verify_signature(key: TrustedKey, cose: hcert.CoseSign1) -> tuple[bool, str,
             if len(sig) != 64:
                 return False, "chữ ký ES256 phải dài 64 byte", "an ES256 signature is 64 bytes"
             der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
-            public.verify(der, data, ec.ECDSA(hashes.SHA256()))
+            public.verify(der, data, _ECDSA_SHA256)
             return True, "", ""
         if alg == PS256:
             if not isinstance(public, rsa.RSAPublicKey):
                 return False, "thuật toán PS256 nhưng khóa không phải RSA", "PS256 but the key is not RSA"
-            public.verify(
-                cose.signature,
-                data,
-                padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO),
-                hashes.SHA256(),
-            )
+            public.verify(cose.signature, data, _PSS_SHA256, hashes.SHA256())
             return True, "", ""
     except InvalidSignature:
         return False, "chữ ký không khớp với nội dung", "the signature does not match the content"
