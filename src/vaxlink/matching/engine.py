@@ -34,9 +34,11 @@ EngineName = Literal["duckdb", "spark"]
 
 INPUT_TABLES = ("rec_ident", "reg", "reg_alias", "reg_size")
 RESULT_TABLES = ("classified", "ranked")
-# Candidate pairs one partition should hold when the partition count is left to the run: well inside
-# DuckDB's 4 GB and a Spark executor's memory at about 150 bytes per scored pair.
-PAIRS_PER_PARTITION = 20_000_000
+# Estimated candidate pairs per partition when the partition count is left to the run. The estimate
+# counts a pair once per rule that finds it, about ten times the distinct pairs scored, so a province
+# under the default guard runs as one partition, and a national run gets about 5 M scored pairs per
+# partition: well inside DuckDB's 4 GB, or a Spark executor's memory, at ~150 bytes per scored pair.
+PAIRS_PER_PARTITION = 50_000_000
 # Bumped whenever the assignment of identities to partitions changes: saved partitions of an older
 # assignment must not be taken for this one's.
 _PARTITIONING = "hash-ident-key-1"

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session
 
 from vaxlink.matching import normalise
-from vaxlink.matching.engine import RunStats, run_duckdb, run_matching
+from vaxlink.matching.engine import RunStats, run_matching
 from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.settings import Settings
@@ -95,7 +95,12 @@ def load_register(conn: Connection, con: DuckDBPyConnection) -> None:
 
 
 def match_records(
-    conn: Connection, con: DuckDBPyConnection, where: str, spec: MatchSpec, note: Progress | None = None
+    conn: Connection,
+    con: DuckDBPyConnection,
+    where: str,
+    spec: MatchSpec,
+    note: Progress | None = None,
+    settings: Settings | None = None,
 ) -> RunStats:
     """Match the latest usable dose records selected by `where` (SQL over `dose_record d`) and store results."""
     records = query_arrow(
@@ -109,7 +114,8 @@ def match_records(
     prepare_records(con, "records_in")
     con.unregister("records_in")
     load_register(conn, con)
-    stats = run_duckdb(con, spec, note)
+    engine, work_dir = (settings.engine, settings.work_dir) if settings else ("duckdb", None)
+    stats = run_matching(con, spec, engine=engine, work_dir=work_dir, progress=note)
     _store_results(conn, con, spec)
     return stats
 
@@ -256,7 +262,7 @@ def reexamine_after_import(
     )
     con = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
     try:
-        stats = match_records(conn, con, where, spec, progress)
+        stats = match_records(conn, con, where, spec, progress, settings)
         outcomes = dict(
             con.execute(
                 "SELECT outcome, count(*) FROM rec_map JOIN classified USING (ident_id) GROUP BY 1"
