@@ -130,3 +130,11 @@ def test_init_twice_refuses_and_rotate_keeps_old_codes(tmp_path: Path) -> None:
     out = tmp_path / "published"
     assert runner.invoke(app, ["keys", "export", "--dir", str(keys), "--out", str(out)]).exit_code == 0
     assert (out / "trust-list.json").exists() and (out / "trust-list.pem").exists()
+
+
+def test_times_without_offset_are_vietnam_time() -> None:
+    from vaxlink.cli.credentials import parse_instant
+
+    assert parse_instant("2026-03-01T08:00") == dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.UTC)
+    assert parse_instant("2026-03-01T08:00Z") == dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+    assert parse_instant("2026-03-01") == dt.datetime(2026, 2, 28, 17, 0, tzinfo=dt.UTC)
