@@ -100,7 +100,7 @@ def _read_input(value: str) -> str | bytes:
         return value
     path = Path(value)
     if not path.is_file():
-        _fail(f"không phải mã HC1 hay tệp / neither HC1 text nor a file: {value[:40]!r}")
+        _fail("không phải mã HC1: hay tệp có sẵn / neither HC1: text nor an existing file")
     try:
         return path.read_bytes()
     except OSError as e:

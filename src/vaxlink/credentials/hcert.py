@@ -167,10 +167,8 @@ def strip_prefix(text: str) -> str:
         raise DecodeError(Stage.PREFIX, "đầu vào không phải văn bản", "input is not text")
     text = text.strip()
     if not text.startswith(PREFIX):
-        shown = text[:4].encode("unicode_escape").decode("ascii")
-        raise DecodeError(
-            Stage.PREFIX, f"thiếu tiền tố HC1: (thấy {shown!r})", f"no HC1: prefix (got {shown!r})"
-        )
+        # The content is not echoed: a scanned picture may hold an ID number or other personal data.
+        raise DecodeError(Stage.PREFIX, "thiếu tiền tố HC1:", "no HC1: prefix")
     return text[len(PREFIX) :]
 
 
