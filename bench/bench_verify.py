@@ -77,12 +77,16 @@ def main() -> None:
         assert all(verifier.verify(t, at=at).valid for t in texts)
 
         done, t0, c0 = 0, time.perf_counter(), time.process_time()
+        best = float("inf")
         while time.perf_counter() - t0 < args.seconds:
+            r0 = time.perf_counter()
             for text in texts:
                 verifier.verify(text, at=at)
+            best = min(best, time.perf_counter() - r0)
             done += len(texts)
         verify_rate = done / (time.perf_counter() - t0)
         verify_cpu_rate = done / (time.process_time() - c0)
+        verify_best = len(texts) / best
 
     # Wall-clock rates drop when other work shares the core; per CPU-second rates do not.
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
@@ -90,8 +94,8 @@ def main() -> None:
         f"issue:  {issue_cpu_rate:8,.0f} per CPU-second, {issue_rate:8,.0f}/s wall (payload, ES256, CBOR, zlib, Base45)"
     )
     print(
-        f"verify: {verify_cpu_rate:8,.0f} per CPU-second, {verify_rate:8,.0f}/s wall "
-        f"(full HC1 verification, one core, {len(texts)} distinct codes)"
+        f"verify: {verify_cpu_rate:8,.0f} per CPU-second, {verify_rate:8,.0f}/s wall, "
+        f"{verify_best:,.0f}/s in the best round (full HC1 verification, one core, {len(texts)} distinct codes)"
     )
     print("target: verify >= 2,000/s on one core")
 
