@@ -168,6 +168,16 @@ def verify_cmd(
     nam = payload.get("nam", {}) if isinstance(payload.get("nam"), dict) else {}
     name = " ".join(str(nam[k]) for k in ("fn", "gn") if nam.get(k)) or str(nam.get("fnt", ""))
     console.print(f"Người được cấp / holder: [bold]{name}[/] · ngày sinh / born: {payload.get('dob', '')}")
+    entries = payload.get("v")
+    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+        from vaxlink.domain.vaccines import vaccine_by_code
+
+        v = entries[0]
+        vaccine = vaccine_by_code(str(v.get("mp", "")))
+        console.print(
+            f"Mũi / dose {v.get('dn')}/{v.get('sd')} · {vaccine.name if vaccine else v.get('mp')} · "
+            f"ngày tiêm / date {v.get('dt')} · nước / country {v.get('co')}"
+        )
     if result.hcert is not None and result.hcert.uvci:
         console.print(
             f"Mã chứng nhận / certificate id: {result.hcert.uvci} · nơi cấp / issuer: {result.hcert.issuer}"
