@@ -19,6 +19,7 @@ import argparse
 import json
 import resource
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -196,9 +197,14 @@ def run(url: str, data: Path, doses: int, seed: int) -> dict[str, Any]:
         r = import_register(s, settings, data / "register.csv", rejects_path=data / "rejects.csv")
     out["citizens"] = r.imported
     out["register_import_s"] = round(time.perf_counter() - t, 1)
+    print(f"{out['backend']}: register imported in {out['register_import_s']} s", flush=True)
     t = time.perf_counter()
     out["load"] = _load_doses(engine, data, doses, seed)
     out["dose_load_s"] = round(time.perf_counter() - t, 1)
+    print(
+        f"{out['backend']}: {out['load']['records']:,} dose records loaded in {out['dose_load_s']} s",
+        flush=True,
+    )
     with engine.begin() as conn:
         t = time.perf_counter()
         out["status_rows"] = refresh_status(conn)
@@ -266,24 +272,27 @@ def main() -> None:
     args = ap.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     _simulate(args.data, args.citizens, args.seed)
-    results = []
     if args.postgres:
         url, drop = _fresh_pg(args.postgres)
         try:
-            results.append(run(url, args.data, args.doses, args.seed))
+            _report(run(url, args.data, args.doses, args.seed))
         finally:
             drop()
     if args.sqlite:
         args.sqlite.unlink(missing_ok=True)
-        results.append(run(f"sqlite:///{args.sqlite.resolve()}", args.data, args.doses, args.seed))
-    for r in results:
-        print(json.dumps(r, ensure_ascii=False, indent=1))
-        print(
-            f"\n{r['backend']}: {r['citizens']:,} citizens, {r['load']['records']:,} dose records · "
-            f"refresh_status {r['refresh_status_s']} s · refresh_statistics {r['refresh_statistics_s']} s"
-        )
-        for name, v in r["answers_ms"].items():
-            print(f"  {name:<36} first {v['first']:>8.1f} ms   median {v['median']:>8.1f} ms")
+        _report(run(f"sqlite:///{args.sqlite.resolve()}", args.data, args.doses, args.seed))
+
+
+def _report(r: dict[str, Any]) -> None:
+    """Printed as soon as a backend is done: a long run keeps what it measured."""
+    print(json.dumps(r, ensure_ascii=False, indent=1))
+    print(
+        f"\n{r['backend']}: {r['citizens']:,} citizens, {r['load']['records']:,} dose records · "
+        f"refresh_status {r['refresh_status_s']} s · refresh_statistics {r['refresh_statistics_s']} s"
+    )
+    for name, v in r["answers_ms"].items():
+        print(f"  {name:<36} first {v['first']:>8.1f} ms   median {v['median']:>8.1f} ms")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
