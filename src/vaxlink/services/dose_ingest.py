@@ -239,14 +239,16 @@ def _store_versions(
     conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str, note: Progress
 ) -> None:
     """Write the batch's rows as new dose_record versions, straight from DuckDB with their ids and
-    versions decided there (table `staged`): one COPY, nothing read back."""
+    versions decided there (table `staged`): one COPY, nothing read back. Ids follow the record ids, so
+    that both the key and the (source, record_id, version) index grow in order: loading 1.8 M rows in
+    file order cost PostgreSQL twice as long, in random index page updates."""
     con.execute(f"CREATE OR REPLACE TABLE stage AS {_stage_select(batch_id)}")
     total = int(con.execute("SELECT count(*) FROM stage").fetchall()[0][0])
     earlier = _earlier_versions(conn, con, source)
     first = bulk.reserve_ids(conn, "dose_record", total)
     con.execute(
         f"""CREATE OR REPLACE TABLE staged AS
-        SELECT CAST({first} - 1 + row_number() OVER (ORDER BY s.line_no) AS BIGINT) AS id,
+        SELECT CAST({first} - 1 + row_number() OVER (ORDER BY s.record_id, s.line_no) AS BIGINT) AS id,
                CAST({int(batch_id)} AS BIGINT) AS batch_id, ? AS source,
                CAST(coalesce(e.v, 0) + s.file_rank AS INTEGER) AS version, s.* EXCLUDE (file_rank)
         FROM stage s LEFT JOIN earlier e ON e.record_id = s.record_id""",
