@@ -1,0 +1,263 @@
+"""Benchmark: how the matching steps scale with the register, on DuckDB and on Spark (local mode).
+
+    uv run python bench/bench_scaling.py --citizens 100000 200000 500000 1000000 [2000000 5000000]
+        [--engines duckdb spark] [--check 200000] [--spark-master local[2]] [--driver-memory 8g]
+
+For each size a province is simulated (cached under --data), its register and dose records are turned
+into the matcher's inputs, and each engine runs in a fresh child process: prepare on DuckDB, then the
+matching steps on the engine. Reported per size and engine: time of the matching steps (prepare apart),
+peak RSS of the child's whole process tree (the Spark JVM included), the candidate pairs compared,
+pairs per second and identities per second. For the --check size, the outcome, candidate and reasons
+of every dose record are compared between the engines and the number of differing records printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import queue
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of `root` and all its descendants, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/statm") as f:
+                pages = int(f.read().split()[1])
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: the fields after the last ')' are fixed.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = pages * PAGE
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+class PeakMonitor:
+    """Samples the RSS of a process tree until stopped; the JVM of Spark is a child of the Python process."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        self.pid, self.every, self.peak = pid, every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _tree_rss(self.pid))
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> PeakMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def matcher_inputs(data: Path) -> tuple[Any, Any, Any]:
+    """The simulated register and dose batch as the matcher's input tables (what `reconcile.load_register`
+    and `match_records` read from the database): register, aliases, records. Domain rules parse the text
+    once per distinct value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from vaxlink.domain.dates import PartialDate, parse_date
+    from vaxlink.domain.sex import parse_sex
+
+    def mapped(col: Any, fn: Any, typ: pa.DataType) -> pa.Array:
+        d = col.combine_chunks().dictionary_encode()
+        return pa.array([fn(v) for v in d.dictionary.to_pylist()], typ).take(d.indices)
+
+    def dob(v: str) -> PartialDate | None:
+        d = parse_date(v)
+        return d if isinstance(d, PartialDate) else None
+
+    reg = pq.read_table(data / "register.parquet")
+    dates = reg["date_of_birth"]
+    register = pa.table(
+        {
+            "citizen_id": pa.array(range(1, reg.num_rows + 1), pa.int64()),
+            "personal_id": reg["personal_id"],
+            "full_name": reg["full_name"],
+            "birth_date": mapped(dates, lambda v: (d := dob(v)) and d.earliest(), pa.date32()),
+            "birth_precision": mapped(dates, lambda v: (d := dob(v)) and d.precision.value, pa.string()),
+            "birth_year": mapped(dates, lambda v: (d := dob(v)) and d.year, pa.int32()),
+            "sex": mapped(reg["sex"], lambda v: (s := parse_sex(v)) and s.value, pa.string()),
+            # The snapshot leaves the current ward empty when it is the permanent one.
+            "current_ward_code": pc.coalesce(reg["current_ward_code"], reg["permanent_ward_code"]),
+            "permanent_ward_code": reg["permanent_ward_code"],
+            "phone": reg["phone"],
+            "household_id": reg["household_id"],
+        }
+    )
+    has_old = pc.is_valid(reg["old_id"])
+    aliases = pa.table(
+        {
+            "citizen_id": register["citizen_id"].filter(has_old),
+            "alias": reg["old_id"].filter(has_old),
+            "kind": pa.array(["cmnd"] * pc.sum(has_old).as_py(), pa.string()),
+        }
+    )
+    doses = pq.read_table(data / "doses.parquet")
+    cols = ("full_name", "date_of_birth", "sex", "id_number", "phone", "ward_code")
+    records = pa.table(
+        {"rec_id": pa.array(range(1, doses.num_rows + 1), pa.int64()), **{c: doses[c] for c in cols}}
+    )
+    return register, aliases, records
+
+
+def _child(data: Path, engine: str, opts: dict[str, Any], out: Path, q: mp.Queue) -> None:  # type: ignore[type-arg]
+    from vaxlink.matching import normalise
+    from vaxlink.matching.engine import run_matching
+    from vaxlink.matching.prepare import prepare_records, prepare_register
+    from vaxlink.matching.spec import MatchSpec
+
+    register, aliases, records = matcher_inputs(data)
+    con = normalise.connect(opts["duckdb_memory"], opts["threads"], temp_dir=str(out.parent))
+    t = time.perf_counter()
+    con.register("reg_in", register)
+    con.register("alias_in", aliases)
+    con.register("rec_in", records)
+    prepare_register(con, "reg_in", "alias_in")
+    prepare_records(con, "rec_in")
+    prepare_s = time.perf_counter() - t
+    start_s = 0.0
+    if engine == "spark":
+        from vaxlink.matching.spark_engine import spark_session
+
+        t = time.perf_counter()
+        spark = spark_session(opts["spark_master"], opts["driver_memory"], opts["shuffle_partitions"])
+        spark.sparkContext.setLogLevel("ERROR")
+        start_s = time.perf_counter() - t
+    # Big enough a national spec would set: the guard is about mistakes, not these sizes.
+    spec = MatchSpec(max_pairs=2_000_000_000)
+    t = time.perf_counter()
+    # No work directory: a second benchmark run must not resume the first one's partitions.
+    stats = run_matching(con, spec, engine=engine, partitions=opts["partitions"])
+    match_s = time.perf_counter() - t
+    con.execute(f"""COPY (SELECT m.rec_id, c.outcome, c.best_citizen_id, c.reasons
+        FROM rec_map m JOIN classified c USING (ident_id)) TO '{out}' (FORMAT parquet)""")
+    q.put(
+        {
+            "prepare_s": prepare_s,
+            "spark_start_s": start_s,
+            "match_s": match_s,
+            "pairs": stats.pairs,
+            "pairs_estimated": stats.pairs_estimated,
+            "identities": stats.identities,
+            "records": records.num_rows,
+            "partitions": stats.partitions,
+            "steps": stats.seconds,
+        }
+    )
+
+
+def measure(data: Path, engine: str, opts: dict[str, Any], out: Path) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    p = ctx.Process(target=_child, args=(data, engine, opts, out, q))
+    p.start()
+    assert p.pid is not None
+    res: dict[str, Any] = {}
+    with PeakMonitor(p.pid) as mon:
+        while True:
+            try:
+                res = q.get(timeout=1.0)
+                break
+            except queue.Empty:
+                if not p.is_alive():
+                    break
+        p.join()
+    if not res:
+        raise RuntimeError(f"{engine} run failed (exit code {p.exitcode})")
+    res["peak_rss_mb"] = mon.peak / 2**20
+    return res
+
+
+def differing_records(a: Path, b: Path) -> tuple[int, int]:
+    import duckdb
+
+    return duckdb.sql(f"""SELECT count(*), count(*) FILTER (WHERE x.outcome IS DISTINCT FROM y.outcome
+            OR x.best_citizen_id IS DISTINCT FROM y.best_citizen_id OR x.reasons IS DISTINCT FROM y.reasons)
+        FROM '{a}' x FULL JOIN '{b}' y USING (rec_id)""").fetchall()[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--citizens", type=int, nargs="+", default=[100_000, 200_000, 500_000, 1_000_000])
+    ap.add_argument("--engines", nargs="+", default=["duckdb", "spark"], choices=["duckdb", "spark"])
+    ap.add_argument(
+        "--check", type=int, default=200_000, help="size at which the engines' outcomes are compared"
+    )
+    ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "vaxlink-bench")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--partitions", type=int, default=None, help="default: from the estimated pair count")
+    ap.add_argument("--spark-master", default="local[2]")
+    ap.add_argument("--driver-memory", default="8g")
+    ap.add_argument("--shuffle-partitions", type=int, default=8)
+    ap.add_argument("--duckdb-memory", default="4GB")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    opts = {
+        k: getattr(args, k) for k in ("partitions", "spark_master", "driver_memory", "shuffle_partitions")
+    }
+    opts.update(duckdb_memory=args.duckdb_memory, threads=args.threads)
+    rows: list[dict[str, Any]] = []
+    print(
+        f"{'citizens':>10} {'records':>10} {'engine':>7} {'parts':>5} {'prepare s':>9} {'match s':>8} "
+        f"{'peak MB':>8} {'pairs':>11} {'pairs/s':>10} {'idents/s':>9}",
+        flush=True,
+    )
+    for n in args.citizens:
+        data = args.data / f"scaling-p77-{n}-s{args.seed}"
+        if not (data / "truth.parquet").exists():
+            from vaxlink.simulation import simulate
+
+            simulate(data, province="77", citizens=n, seed=args.seed, file_format="parquet")
+        results: dict[str, Path] = {}
+        for engine in args.engines:
+            out = data / f"classified-{engine}.parquet"
+            r = measure(data, engine, opts, out)
+            results[engine] = out
+            rows.append({"citizens": n, "engine": engine, **r})
+            print(
+                f"{n:>10,} {r['records']:>10,} {engine:>7} {r['partitions']:>5} {r['prepare_s']:>9.1f} "
+                f"{r['match_s']:>8.1f} {r['peak_rss_mb']:>8.0f} {r['pairs']:>11,} "
+                f"{r['pairs'] / r['match_s']:>10,.0f} {r['identities'] / r['match_s']:>9,.0f}",
+                flush=True,
+            )
+        if n == args.check and {"duckdb", "spark"} <= results.keys():
+            total, differ = differing_records(results["duckdb"], results["spark"])
+            print(
+                f"check at {n:,} citizens: {differ:,} of {total:,} dose records differ between DuckDB and "
+                f"Spark (outcome, candidate or reasons){'' if differ == 0 else '  <-- NOT IDENTICAL'}",
+                flush=True,
+            )
+            rows.append({"citizens": n, "check": {"records": total, "differing": differ}})
+    print(json.dumps(rows, default=str))
+
+
+if __name__ == "__main__":
+    main()
