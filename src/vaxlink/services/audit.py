@@ -161,23 +161,23 @@ class VerifyReport:
 
 
 def _rows(conn: Connection) -> Iterator[Any]:
-    result = conn.execution_options(stream_results=True, yield_per=20_000).execute(
-        select(
-            AuditEvent.id,
-            AuditEvent.at,
-            AuditEvent.actor,
-            AuditEvent.action,
-            AuditEvent.resource_type,
-            AuditEvent.resource_id,
-            AuditEvent.jurisdiction,
-            AuditEvent.reason,
-            AuditEvent.details,
-            AuditEvent.prev_hash,
-            AuditEvent.hash,
-            AuditEvent.mac,
-        ).order_by(AuditEvent.id)
-    )
-    yield from result
+    stmt = select(
+        AuditEvent.id,
+        AuditEvent.at,
+        AuditEvent.actor,
+        AuditEvent.action,
+        AuditEvent.resource_type,
+        AuditEvent.resource_id,
+        AuditEvent.jurisdiction,
+        AuditEvent.reason,
+        AuditEvent.details,
+        AuditEvent.prev_hash,
+        AuditEvent.hash,
+        AuditEvent.mac,
+    ).order_by(AuditEvent.id)
+    # Streamed (a server-side cursor on PostgreSQL) for this statement only, and closed when done.
+    with conn.execute(stmt.execution_options(stream_results=True, yield_per=20_000)) as result:
+        yield from result
 
 
 def verify_chain(conn: Connection, key: bytes, head: dict[str, Any] | None = None) -> VerifyReport:

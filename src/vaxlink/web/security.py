@@ -200,4 +200,22 @@ def declared_permission(route: BaseRoute) -> Permission | str | None:
     return PUBLIC if getattr(route, "name", None) in {"openapi"} else None
 
 
-Who = Principal
+def all_routes(routes: list[Any]) -> list[tuple[str, str, BaseRoute]]:
+    """(method, full path, route) for every route, through included routers (which FastAPI keeps as
+    branches rather than copying their routes)."""
+    out: list[tuple[str, str, BaseRoute]] = []
+    for route in routes:
+        if hasattr(route, "effective_candidates"):
+            for candidate in route.effective_candidates():
+                if hasattr(candidate, "effective_candidates"):
+                    out.extend(all_routes([candidate]))
+                    continue
+                original = candidate.original_route
+                for m in sorted(getattr(original, "methods", None) or {"GET"}):
+                    if m != "HEAD":
+                        out.append((m, candidate.path, original))
+            continue
+        for m in sorted(getattr(route, "methods", None) or {"GET"}):
+            if m != "HEAD":
+                out.append((m, getattr(route, "path", ""), route))
+    return out

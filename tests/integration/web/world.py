@@ -28,7 +28,7 @@ RELATIONS = {
     "other_province": ("province", PROVINCE_C),
 }
 COVERS_A = {"own_ward", "parent_district"}
-PASSWORD = "mat-khau-thu-nghiem"  # noqa: S105 (a test fixture)
+PASSWORD = "mat-khau-thu-nghiem"
 _serial = itertools.count(1)
 
 
@@ -207,8 +207,12 @@ def build(session: Session, settings: Settings, *, actors: bool = True) -> World
     session.add(b)
     session.flush()
     w = World(batch_id=b.id)
-    for ward, name in ((WARD_A, "Trần Thị Bích"), (WARD_B, "Lê Văn Cường"), (WARD_C, "Phạm Minh Đức")):
-        c = add_citizen(session, ward, name, phone=f"09{next(_serial):08d}")
+    for ward, name, sex in (
+        (WARD_A, "Trần Thị Bích", "F"),
+        (WARD_B, "Lê Văn Cường", "M"),
+        (WARD_C, "Phạm Minh Đức", "M"),
+    ):
+        c = add_citizen(session, ward, name, sex=sex, phone=f"09{next(_serial):08d}")
         w.citizens[ward] = c.id
         w.cases[ward] = add_case(session, b.id, c).id
     if actors:
@@ -242,3 +246,31 @@ def fingerprint(session: Session) -> tuple[Any, ...]:
         "status": "SELECT count(*) FROM citizen_status",
     }
     return tuple(tuple(session.execute(text(sql)).one()) for sql in q.values())
+
+
+def add_pending_change(session: Session, citizen: Citizen, requested_by: str = "someone_else") -> Case:
+    k = Case(
+        kind="register_change",
+        status="pending_approval",
+        priority=3,
+        ward_code=citizen.current_ward_code,
+        ward_units="legacy",
+        province_code=PROVINCE_C if citizen.current_ward_code == WARD_C else PROVINCE,
+        citizen_id=citizen.id,
+        details={
+            "field": "full_name",
+            "old": citizen.full_name,
+            "new": citizen.full_name + " Ngọc",
+            "reason": "sai chính tả",
+            "evidence": "CCCD",
+            "requested_by": requested_by,
+            "citizen_version": citizen.version,
+            "source": "counter",
+        },
+        created_at=now(),
+        due_at=now() + timedelta(days=3),
+        version=1,
+    )
+    session.add(k)
+    session.flush()
+    return k

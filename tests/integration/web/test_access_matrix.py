@@ -1,0 +1,299 @@
+"""Every route × every role × every jurisdiction relation, against the policy table below.
+
+A route missing from the table fails the test. For each combination the answer must be exactly the one
+the policy gives: no leak (a record of ward A seen, listed or changed from outside A's jurisdiction) and
+no over-denial (a user refused what the role and jurisdiction allow). Every denied request must leave
+the data unchanged and exactly one `access_denied` audit event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from tests.integration.web import world as w
+from vaxlink.domain.permissions import ROLE_PERMISSIONS, Permission, Role
+from vaxlink.services.audit import bind_key
+from vaxlink.storage.db import transaction
+from vaxlink.storage.models import AuditEvent, Citizen
+from vaxlink.web.security import PUBLIC, all_routes, declared_permission
+
+P = Permission
+
+
+@dataclass(frozen=True)
+class Rule:
+    permission: Permission | str
+    # public: anyone; self: any signed-in holder; global: not tied to a place; resource: a record of
+    # ward A named in the request; collection: a list that must show ward A's record only to those
+    # whose jurisdiction covers A.
+    kind: str
+    make: str = ""  # the fresh ward-A record an unsafe request consumes: case | citizen | change
+
+
+POLICY: dict[tuple[str, str], Rule] = {
+    ("GET", "/healthz"): Rule(PUBLIC, "public"),
+    ("GET", "/openapi.json"): Rule(PUBLIC, "public"),
+    ("GET", "/static"): Rule(PUBLIC, "public"),
+    ("GET", "/login"): Rule(PUBLIC, "public"),
+    ("POST", "/login"): Rule(PUBLIC, "public"),
+    ("GET", "/api/v1/me"): Rule(P.SESSION_READ, "self"),
+    ("GET", "/api/v1/users"): Rule(P.USER_MANAGE, "global"),
+    ("POST", "/api/v1/audit/verify"): Rule(P.AUDIT_VERIFY, "global"),
+    ("GET", "/api/v1/cases"): Rule(P.CASE_LIST, "collection"),
+    ("GET", "/api/v1/cases/{case_id}"): Rule(P.CASE_READ, "resource"),
+    ("POST", "/api/v1/cases/{case_id}/link"): Rule(P.CASE_ACT, "resource", "case"),
+    ("POST", "/api/v1/cases/{case_id}/health-wrong"): Rule(P.CASE_ACT, "resource", "case"),
+    ("POST", "/api/v1/cases/{case_id}/pass"): Rule(P.CASE_ACT, "resource", "case"),
+    ("POST", "/api/v1/cases/{case_id}/collect"): Rule(P.CASE_ACT, "resource", "case"),
+    ("POST", "/api/v1/citizens/search"): Rule(P.CITIZEN_SEARCH, "collection"),
+    ("GET", "/api/v1/citizens/{citizen_id}"): Rule(P.CITIZEN_READ, "resource"),
+    ("POST", "/api/v1/citizens/{citizen_id}/corrections"): Rule(P.CITIZEN_CORRECT, "resource", "citizen"),
+    ("GET", "/api/v1/changes"): Rule(P.CHANGE_APPROVE, "collection"),
+    ("POST", "/api/v1/changes/{change_id}/approve"): Rule(P.CHANGE_APPROVE, "resource", "change"),
+    ("POST", "/api/v1/changes/{change_id}/reject"): Rule(P.CHANGE_APPROVE, "resource", "change"),
+    ("POST", "/api/v1/counter/lookup"): Rule(P.CITIZEN_READ, "resource"),
+    ("GET", "/"): Rule(P.SESSION_READ, "self"),
+    ("POST", "/logout"): Rule(P.SESSION_READ, "self", "session"),
+    ("GET", "/cases"): Rule(P.CASE_LIST, "collection"),
+    ("GET", "/cases/{case_id}"): Rule(P.CASE_READ, "resource"),
+    ("POST", "/cases/{case_id}/search"): Rule(P.CITIZEN_SEARCH, "resource"),
+    ("POST", "/cases/{case_id}/link"): Rule(P.CASE_ACT, "resource", "case"),
+    ("POST", "/cases/{case_id}/health-wrong"): Rule(P.CASE_ACT, "resource", "case"),
+    ("POST", "/cases/{case_id}/pass"): Rule(P.CASE_ACT, "resource", "case"),
+    ("POST", "/cases/{case_id}/collect"): Rule(P.CASE_ACT, "resource", "case"),
+    ("GET", "/citizens/search"): Rule(P.CITIZEN_SEARCH, "global"),
+    ("POST", "/citizens/search"): Rule(P.CITIZEN_SEARCH, "collection"),
+    ("GET", "/citizens/{citizen_id}"): Rule(P.CITIZEN_READ, "resource"),
+    ("POST", "/citizens/{citizen_id}/correct"): Rule(P.CITIZEN_CORRECT, "resource", "citizen"),
+    ("GET", "/changes"): Rule(P.CHANGE_APPROVE, "collection"),
+    ("POST", "/changes/{change_id}/approve"): Rule(P.CHANGE_APPROVE, "resource", "change"),
+    ("POST", "/changes/{change_id}/reject"): Rule(P.CHANGE_APPROVE, "resource", "change"),
+    ("GET", "/counter"): Rule(P.CITIZEN_READ, "global"),
+    ("POST", "/counter"): Rule(P.CITIZEN_READ, "resource"),
+}
+
+
+def app_routes(app: Any) -> dict[tuple[str, str], Any]:
+    return {(m, path): route for m, path, route in all_routes(app.routes)}
+
+
+def test_every_route_declares_its_permission_and_is_in_the_policy(app):
+    routes = app_routes(app)
+    missing = sorted(set(routes) - set(POLICY))
+    assert not missing, f"routes without a policy entry: {missing}"
+    stale = sorted(set(POLICY) - set(routes))
+    assert not stale, f"policy entries without a route: {stale}"
+    for key, route in routes.items():
+        declared = declared_permission(route)
+        assert declared is not None, f"{key} declares no permission"
+        assert declared == POLICY[key].permission, (
+            f"{key} declares {declared}, policy says {POLICY[key].permission}"
+        )
+
+
+@dataclass
+class Fresh:
+    case_id: int
+    citizen_id: int
+    citizen_version: int
+    change_id: int
+    pid: str
+    citizen_name: str
+
+
+def _fresh(engine: Engine, key: bytes, world: w.World, make: str) -> Fresh:
+    with transaction(engine) as s:
+        bind_key(s, key)
+        a = s.get(Citizen, world.citizens[w.WARD_A])
+        assert a is not None
+        case_id, citizen, change_id = world.cases[w.WARD_A], a, 0
+        if make == "case":
+            case_id = w.add_case(s, world.batch_id, a).id
+        if make in ("citizen", "change"):
+            citizen = w.add_citizen(s, w.WARD_A, "Hoàng Thị Mai")
+        if make == "change":
+            change_id = w.add_pending_change(s, citizen).id
+        return Fresh(case_id, citizen.id, citizen.version, change_id, a.personal_id, a.full_name)
+
+
+def _request(path: str, method: str, f: Fresh, csrf: str) -> tuple[str, dict[str, Any]]:
+    url = (
+        path.replace("{case_id}", str(f.case_id))
+        .replace("{citizen_id}", str(f.citizen_id))
+        .replace("{change_id}", str(f.change_id))
+    )
+    if path == "/static":
+        return "/static/app.css", {}
+    api = path.startswith("/api/")
+    bodies: dict[str, dict[str, Any]] = {
+        "/link": {"version": 1, "citizen_id": f.citizen_id},
+        "/health-wrong": {"version": 1, "citizen_id": f.citizen_id, "note": "y tế ghi sai ngày sinh"},
+        "/pass": {"version": 1, "ward_code": w.WARD_B, "reason": "người này sống ở phường khác"},
+        "/collect": {"version": 1, "note": "cư trú dài hạn"},
+        "/corrections": {
+            "version": f.citizen_version,
+            "field": "phone",
+            "value": "0912345678",
+            "reason": "đổi số",
+            "evidence": "CCCD",
+        },
+        "/correct": {
+            "version": f.citizen_version,
+            "field": "phone",
+            "value": "0912345678",
+            "reason": "đổi số",
+            "evidence": "CCCD",
+        },
+        "/approve": {"version": 1},
+        "/reject": {"version": 1},
+        "/citizens/search": {"name": "Tran Thi Bich"},
+        "/counter/lookup": {"text": f.pid},
+        "/counter": {"text": f.pid},
+        "/cases/{case_id}/search": {"name": "tran thi bich"},
+        "/login": {"username": "x", "password": "y"},
+        "/audit/verify": {},
+    }
+    body: dict[str, Any] | None = None
+    if method == "POST":
+        for suffix, b in bodies.items():
+            if path.endswith(suffix.replace("{case_id}", "")) or path == suffix or path.endswith(suffix):
+                body = dict(b)
+        body = body or {}
+    if body is None:
+        return url, {}
+    if api:
+        return url, {"json": body}
+    return url, {"data": {**body, "csrf_token": csrf}}
+
+
+def _leaked(path: str, response: Any, f: Fresh, world: w.World) -> bool:
+    """Does a list show ward A's record?"""
+    case_a, citizen_a = world.cases[w.WARD_A], world.citizens[w.WARD_A]
+    if path == "/api/v1/cases":
+        return case_a in [i["id"] for i in response.json()["items"]]
+    if path == "/api/v1/citizens/search":
+        return citizen_a in [c["id"] for c in response.json()]
+    if path == "/api/v1/changes":
+        return bool(response.json())
+    if path == "/cases":
+        return f'data-case="{case_a}"' in response.text
+    if path == "/citizens/search":
+        return f.citizen_name in response.text
+    if path == "/changes":
+        return "data-change=" in response.text
+    raise AssertionError(path)
+
+
+def _expected(rule: Rule, role: str | None, relation: str, api: bool, method: str) -> str:
+    if rule.kind == "public":
+        return "public"
+    if role is None:
+        return "unauthenticated"
+    if rule.permission not in ROLE_PERMISSIONS[Role(role)]:
+        return "forbidden"
+    if rule.kind == "resource" and relation not in w.COVERS_A:
+        return "not_found"
+    return "allowed"
+
+
+@pytest.mark.db
+def test_access_matrix(app, client, world, engine, request):
+    key = app.state.vx.audit_key
+    # A pending change in ward A, so that the lists of changes have something to leak.
+    fixed_change = _fresh(engine, key, world, "change").change_id
+    checked, failures = 0, []
+    actors: list[tuple[str | None, str]] = [(r.value, rel) for r in Role for rel in w.RELATIONS] + [
+        (None, "none")
+    ]
+    base = _fresh(engine, key, world, "")
+    for (method, path), rule in POLICY.items():
+        api = path.startswith("/api/")
+        for role, relation in actors:
+            expect = _expected(rule, role, relation, api, method)
+            denied = expect in ("unauthenticated", "forbidden", "not_found")
+            make = rule.make if rule.make != "session" else ""
+            # Out of reach, the request names the standing records of ward A; allowed, a fresh one it may consume.
+            f = _fresh(engine, key, world, make) if make and not denied else base
+            if make == "change" and denied:
+                f = Fresh(
+                    base.case_id,
+                    base.citizen_id,
+                    base.citizen_version,
+                    fixed_change,
+                    base.pid,
+                    base.citizen_name,
+                )
+            actor = world.actors.get((role, relation)) if role else None
+            headers: dict[str, str] = {}
+            csrf = ""
+            if actor is not None:
+                if rule.make == "session":
+                    actor = _fresh_session(engine, key, app, actor)
+                csrf = actor.csrf
+                headers = {"authorization": f"Bearer {actor.token}"} if api else w.cookie_headers(actor)
+            url, kwargs = _request(path, method, f, csrf)
+            if denied:
+                with engine.connect() as c:
+                    before_events = c.scalar(select(func.count()).select_from(AuditEvent))
+                with transaction(engine) as s:
+                    before = w.fingerprint(s)
+            r = client.request(method, url, headers=headers, **kwargs)
+            checked += 1
+            where = f"{method} {path} as {role}/{relation}: {r.status_code}"
+            if r.status_code >= 500:
+                failures.append(f"{where} server error")
+                continue
+            if expect == "public":
+                continue
+            if denied:
+                want = {"unauthenticated": 401 if api else 303, "forbidden": 403, "not_found": 404}[expect]
+                if r.status_code != want:
+                    failures.append(f"{where}, expected {want} ({expect}) — a leak")
+                    continue
+                with transaction(engine) as s:
+                    after = w.fingerprint(s)
+                with engine.connect() as c:
+                    events = (
+                        c.execute(
+                            select(AuditEvent.action)
+                            .where(AuditEvent.id > 0)
+                            .order_by(AuditEvent.id.desc())
+                            .limit(3)
+                        )
+                        .scalars()
+                        .all()
+                    )
+                    n_events = c.scalar(select(func.count()).select_from(AuditEvent)) - before_events
+                if after != before:
+                    failures.append(f"{where} denied but data changed")
+                if n_events != 1 or events[0] != "access_denied":
+                    failures.append(f"{where} denied with {n_events} audit events ({events[:n_events]})")
+                continue
+            ok = r.status_code in ((200,) if api else (200, 303))
+            if not ok:
+                failures.append(f"{where}, expected success — an over-denial")
+                continue
+            if r.status_code == 303 and "/login" in r.headers.get("location", "") and path != "/logout":
+                failures.append(f"{where} redirected to login — an over-denial")
+            if rule.kind == "collection":
+                leaked = _leaked(path, r, f, world)
+                if leaked != (relation in w.COVERS_A):
+                    failures.append(f"{where} {'shows' if leaked else 'hides'} ward A's record")
+    n_routes = len(POLICY)
+    print(f"\naccess matrix: {n_routes} routes × {len(actors)} principals = {checked} combinations checked")
+    assert not failures, f"{len(failures)} of {checked} combinations wrong:\n" + "\n".join(failures[:60])
+
+
+def _fresh_session(engine: Engine, key: bytes, app: Any, actor: w.Actor) -> w.Actor:
+    from vaxlink.services.auth import open_session
+    from vaxlink.storage.models import AppUser
+
+    with transaction(engine) as s:
+        bind_key(s, key)
+        user = s.scalar(select(AppUser).where(AppUser.username == actor.username))
+        raw, us = open_session(s, app.state.vx.settings, user)
+        return w.Actor(actor.username, actor.role, actor.relation, actor.token, raw, us.csrf_secret)
