@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from vaxlink.cli.main import app
@@ -65,6 +66,19 @@ def test_the_documented_flow(db_url: str, tmp_path: Path):
         "reasons",
         "ward_code",
     } <= set(rows[0])
+    check = run(["db", "check"], db_url)
+    assert check.exit_code == 0, check.output
+    # A reference broken behind the application's back is found by the check.
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE match_result SET citizen_id = -5 WHERE dose_record_id = (SELECT min(dose_record_id) FROM match_result WHERE citizen_id IS NOT NULL)"
+            )
+        )
+    engine.dispose()
+    check = run(["db", "check"], db_url)
+    assert check.exit_code == 1 and "match_result.citizen_id: 1 " in check.output, check.output
 
 
 @pytest.mark.db

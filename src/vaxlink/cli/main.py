@@ -76,6 +76,26 @@ def db_upgrade() -> None:
     console.print(f"Lược đồ / schema: [bold]{revision}[/] · đơn vị hành chính / admin units: {units}")
 
 
+@db_app.command("check")
+def db_check() -> None:
+    """Kiểm tra toàn vẹn tham chiếu / check the references of the bulk tables; exit 1 on any finding."""
+    from vaxlink.services.integrity import check_integrity
+    from vaxlink.services.schema import open_database
+
+    engine = run(open_database, settings())
+    try:
+        with engine.connect() as conn:
+            findings = run(check_integrity, conn)
+    finally:
+        engine.dispose()
+    bad = [f for f in findings if f.rows]
+    for f in findings:
+        mark = "[red]✗[/]" if f.rows else "[green]✓[/]"
+        console.print(f"{mark} {f.name}: {f.rows:,} · {f.explanation}")
+    if bad:
+        raise typer.Exit(1)
+
+
 @registry_app.command("import")
 def registry_import(
     file: Annotated[Path, typer.Argument(help="CSV, Parquet hoặc XLSX / CSV, Parquet or XLSX")],
