@@ -346,6 +346,30 @@ def test_several_provinces_share_one_register_without_collisions(tmp_path: Path)
     assert keys == {"77", "75"}
 
 
+def test_some_people_were_vaccinated_in_the_other_province(tmp_path: Path) -> None:
+    from vaxlink.domain.admin_units import admin_units
+
+    summary = simulate_provinces(tmp_path, province_specs(["77", "75"], 3000, seed=5), away_share=0.05)
+    units = admin_units()
+    truth = {t["record_id"]: t["person_key"] for t in read(summary.files["truth"])}
+    places: dict[str, set[str]] = {}
+    away = total = 0
+    for d in read(summary.files["doses"]):
+        if not d["ward_code"]:
+            continue
+        ward = units.ward(str(d["ward_code"]).zfill(5))
+        home = truth[d["record_id"]][:2]
+        total += 1
+        if ward.province_code != home:
+            away += 1
+            places.setdefault(truth[d["record_id"]], set()).add(ward.province_code)
+    assert 0.03 < away / total < 0.07
+    # A person vaccinated away was vaccinated in one other province, never their own.
+    assert all(len(p) == 1 for p in places.values())
+    none = simulate_provinces(tmp_path / "none", province_specs(["77", "75"], 3000, seed=5), away_share=0.0)
+    assert read(none.files["truth"]) == read(summary.files["truth"])
+
+
 def test_clean_rates_give_a_clean_batch(tmp_path: Path) -> None:
     summary = simulate(tmp_path, citizens=2000, seed=1, errors=ErrorRates.none())
     truth = read(summary.files["truth"])

@@ -227,21 +227,38 @@ def reconcile_export(
 @app.command("simulate")
 def simulate_cmd(
     out: Annotated[Path, typer.Option("--out", help="Thư mục kết quả / output directory")],
-    province: Annotated[str, typer.Option(help="Mã tỉnh (trước 7/2025) / legacy province code")] = "77",
-    citizens: Annotated[int, typer.Option(min=1, help="Số công dân / number of citizens")] = 1_200_000,
+    province: Annotated[
+        str,
+        typer.Option(
+            help="Mã tỉnh (trước 7/2025), nhiều tỉnh cách nhau bởi dấu phẩy / legacy province code(s), e.g. 77,79"
+        ),
+    ] = "77",
+    citizens: Annotated[
+        int, typer.Option(min=1, help="Số công dân mỗi tỉnh / citizens per province")
+    ] = 1_200_000,
     seed: Annotated[int, typer.Option(help="Hạt giống ngẫu nhiên / random seed")] = 0,
     error_scale: Annotated[float, typer.Option(min=0.0, help="Nhân tỉ lệ lỗi / error rate multiplier")] = 1.0,
     file_format: Annotated[str, typer.Option("--format", help="csv | parquet")] = "csv",
 ) -> None:
     """Sinh dữ liệu mô phỏng / write a synthetic register snapshot, a dose batch and the truth."""
     from vaxlink.cli.progress import progress_bar
-    from vaxlink.simulation import ErrorRates, simulate
+    from vaxlink.simulation import ErrorRates, province_specs, simulate, simulate_provinces
 
     if file_format not in ("csv", "parquet"):
         fail("--format phải là csv hoặc parquet / must be csv or parquet")
 
     def body():  # type: ignore[no-untyped-def]
+        codes = [p.strip() for p in province.split(",") if p.strip()]
         with progress_bar(err) as bar:
+            if len(codes) > 1:
+                # Several provinces in one register; some people vaccinated in a province not their own.
+                return simulate_provinces(
+                    out,
+                    province_specs(codes, citizens, seed),
+                    errors=ErrorRates().scaled(error_scale),
+                    file_format=file_format,
+                    progress=lambda stage, frac: bar("simulate", round(frac * 100), 100),
+                )
             return simulate(
                 out,
                 province=province,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -24,6 +25,8 @@ from vaxlink.simulation.vocab import name_vocab
 
 Progress = Callable[[str, float], None]
 FILE_FORMATS = ("csv", "parquet")
+# Share of people vaccinated in another of the simulated provinces (several provinces only).
+AWAY_SHARE = 0.03
 
 
 @dataclass(frozen=True)
@@ -127,8 +130,12 @@ def simulate_provinces(
     errors: ErrorRates = ErrorRates(),  # noqa: B008 - frozen, so the shared default is safe
     file_format: str = "csv",
     progress: Progress | None = None,
+    away_share: float = AWAY_SHARE,
 ) -> SimulationSummary:
-    """Several provinces into one register snapshot, one dose batch and one truth file."""
+    """Several provinces into one register snapshot, one dose batch and one truth file.
+
+    `away_share` of the vaccinated people of each province were vaccinated in another of the simulated
+    provinces (working or staying there): their records carry that province's ward, address and site."""
     started = time.perf_counter()
     if file_format not in FILE_FORMATS:
         raise InputError(f"unknown file format {file_format!r}: use csv or parquet")
@@ -144,6 +151,9 @@ def simulate_provinces(
                 progress(stage, (i + fraction) / len(specs) * 0.7)
 
         results.append(generate_province(spec, errors, scaled))
+    if len(results) > 1 and away_share > 0:
+        doses = _vaccinated_away(results, away_share, specs[0].seed)
+        results = [replace(r, doses=d) for r, d in zip(results, doses, strict=True)]
     files: dict[str, Path] = {}
     for step, name in enumerate(("register", "doses", "truth")):
         if progress is not None:
@@ -162,6 +172,43 @@ def simulate_provinces(
         seconds=time.perf_counter() - started,
         error_counts={k: sum(r.error_counts[k] for r in results) for k in KINDS},
     )
+
+
+def _vaccinated_away(results: Sequence[ProvinceResult], share: float, seed: int) -> list[pa.Table]:
+    """Each province's doses with the records of a `share` of its people moved to a ward, address and
+    vaccination site of another simulated province (the same place for all of one person's doses)."""
+    rng = np.random.default_rng([seed, 2025])
+    out = []
+    for i, r in enumerate(results):
+        doses, truth = r.doses, r.truth
+        if not pc.all(pc.equal(doses["record_id"], truth["record_id"])).as_py():
+            raise RuntimeError("doses and truth rows are out of step")  # pragma: no cover
+        people, person_of_row = np.unique(
+            truth["person_key"].to_numpy(zero_copy_only=False), return_inverse=True
+        )
+        moved = rng.random(len(people)) < share
+        rows = np.flatnonzero(moved[person_of_row])
+        others = [j for j in range(len(results)) if j != i]
+        if len(rows) == 0 or not others:
+            out.append(doses)
+            continue
+        # One place per person: the place of a random record of a random other province.
+        dest = np.asarray(others)[rng.integers(0, len(others), len(people))]
+        cols = {name: doses[name].to_pylist() for name in ("ward_code", "address", "site")}
+        for j in others:
+            donor = results[j].doses
+            mine = rows[dest[person_of_row[rows]] == j]
+            picks = rng.integers(0, donor.num_rows, len(people))[person_of_row[mine]]
+            for name in cols:
+                values = donor[name].take(pa.array(picks)).to_pylist()
+                for row, v in zip(mine.tolist(), values, strict=True):
+                    cols[name][row] = v
+        for name, values in cols.items():
+            doses = doses.set_column(
+                doses.schema.get_field_index(name), name, pa.array(values, doses[name].type)
+            )
+        out.append(doses)
+    return out
 
 
 def simulate(
