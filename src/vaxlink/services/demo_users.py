@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.permissions import Level, Role
@@ -26,9 +26,10 @@ class DemoUser:
 
 
 def _busiest_wards(session: Session, province: str) -> list[str]:
-    """The two wards of one district with the most open cases (a ward and its sibling)."""
+    """A ward with conflicts to settle (the most) and a sibling ward of the same district."""
+    conflicts = func.sum(case((Case.kind == "conflict", 1), else_=0))
     rows = session.execute(
-        select(Case.ward_code, AdminUnitRow.parent_code, func.count())
+        select(Case.ward_code, AdminUnitRow.parent_code)
         .join(
             AdminUnitRow,
             (AdminUnitRow.code == Case.ward_code)
@@ -37,25 +38,23 @@ def _busiest_wards(session: Session, province: str) -> list[str]:
         )
         .where(Case.status == "open", AdminUnitRow.province_code == province)
         .group_by(Case.ward_code, AdminUnitRow.parent_code)
-        .order_by(func.count().desc(), Case.ward_code)
+        .order_by(conflicts.desc(), func.count().desc(), Case.ward_code)
     ).all()
-    by_district: dict[str, list[str]] = {}
-    for ward, district, _n in rows:
-        by_district.setdefault(str(district), []).append(str(ward))
-    for wards in by_district.values():
-        if len(wards) >= 2:
-            return wards[:2]
-    # No cases yet: the first two wards of the province's first district.
-    district = session.scalar(
-        select(AdminUnitRow.code)
-        .where(
-            AdminUnitRow.structure == "legacy",
-            AdminUnitRow.level == "district",
-            AdminUnitRow.parent_code == province,
+    if rows:
+        first, district = str(rows[0][0]), rows[0][1]
+    else:
+        district = session.scalar(
+            select(AdminUnitRow.code)
+            .where(
+                AdminUnitRow.structure == "legacy",
+                AdminUnitRow.level == "district",
+                AdminUnitRow.parent_code == province,
+            )
+            .order_by(AdminUnitRow.code)
         )
-        .order_by(AdminUnitRow.code)
-    )
-    return list(
+        first = ""
+    siblings = [str(w) for w, d in rows[1:] if d == district]
+    siblings += list(
         session.scalars(
             select(AdminUnitRow.code)
             .where(
@@ -64,9 +63,13 @@ def _busiest_wards(session: Session, province: str) -> list[str]:
                 AdminUnitRow.parent_code == district,
             )
             .order_by(AdminUnitRow.code)
-            .limit(2)
         )
     )
+    wards = [first] if first else []
+    for w in siblings:
+        if w not in wards:
+            wards.append(w)
+    return wards[:2]
 
 
 def create_demo_users(

@@ -26,11 +26,14 @@ def worklist_page(
     who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
     kind: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
     reason: Annotated[str | None, Query(pattern=r"^[A-Z_]{0,40}$")] = None,
-    min_age_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    # Text, not a number: an empty field of the filter form arrives as "".
+    min_age_days: Annotated[str | None, Query(pattern=r"^[0-9]{0,4}$")] = None,
     cursor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{0,200}$")] = None,
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
 ) -> Response:
-    f = cases.WorkFilter(kind=kind or None, reason=reason or None, min_age_days=min_age_days or None)
+    f = cases.WorkFilter(
+        kind=kind or None, reason=reason or None, min_age_days=int(min_age_days or 0) or None
+    )
     wl = cases.worklist(session, who, f, cursor or None, 50)
     return render(
         request,
