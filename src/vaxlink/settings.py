@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     audit_key_file: Path = Field(default_factory=lambda: Path.cwd() / ".vaxlink-keys" / "audit.key")
     session_idle_minutes: int = 30
     session_max_hours: int = 12
+    # Certificate signing keys (private keys: kept out of the database); `vaxlink keys init --dir` makes them.
+    keys_dir: Path = Field(default_factory=lambda data: Path(data["work_dir"]) / "vaxlink-keys")
+    # Status lookups each verifier may make per minute (a checkpoint scans about one card a second).
+    lookup_rate_per_minute: int = 600
+    # Colour rule of each province for verifiers (JSON, see domain.status.ColourRules.from_json).
+    colour_rules: str = ""
 
     @property
     def is_postgres(self) -> bool:

@@ -1,0 +1,373 @@
+"""A verifier's status lookup: a chip card's QR text, a picture of it or of the ID notice's barcode, or the
+12-digit number in; the minimum out (name, birth year, status, colour, date of last dose).
+
+No address and no number ever leave here, and the audit event of a lookup holds ids only. Lookups are
+rate-limited per user; the web layer's fast path shares the SQL and the answer's shape with the page's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import math
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import text, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from vaxlink.credentials import codes
+from vaxlink.domain.chip_qr import parse_chip_qr
+from vaxlink.domain.errors import Problem
+from vaxlink.domain.permissions import Level
+from vaxlink.domain.personal_ids import strip_separators
+from vaxlink.domain.status import Colour, ColourRules, StatusLevel, VaccinationStatus
+from vaxlink.services import audit
+from vaxlink.services.auth import Principal
+from vaxlink.services.cases import CaseError
+from vaxlink.settings import Settings
+from vaxlink.storage.models import ApiToken, utcnow
+
+ACTION = "status_lookup"
+MAX_TEXT = 1000
+
+STATUS_WORDS: dict[str, tuple[str, str]] = {
+    StatusLevel.NONE: ("Chưa tiêm", "Not vaccinated"),
+    StatusLevel.PARTIAL: ("Chưa đủ liều cơ bản", "Primary series not complete"),
+    StatusLevel.COMPLETE: ("Đủ liều cơ bản", "Primary series complete"),
+    StatusLevel.BOOSTER: ("Đã tiêm nhắc lại", "Booster received"),
+}
+COLOUR_WORDS: dict[str, tuple[str, str]] = {
+    Colour.GREEN: ("Xanh", "Green"),
+    Colour.YELLOW: ("Vàng", "Yellow"),
+    Colour.RED: ("Đỏ", "Red"),
+}
+
+
+class LookupInputError(CaseError):
+    status = 422
+    code = "BAD_INPUT"
+
+
+@dataclass(frozen=True, slots=True)
+class LookupInput:
+    personal_id: str
+    via: str  # qr | number | image
+
+
+def parse_input(raw: str, *, via_image: bool = False) -> LookupInput:
+    """The personal id in a chip card's QR text or a typed/scanned number (a barcode scanner types the
+    ID notice's Code 128 as digits). Raises LookupInputError, whose words never echo the input."""
+    body = (raw or "").replace("\ufeff", "").strip()
+    if len(body) > MAX_TEXT:
+        raise LookupInputError("Nội dung quá dài", "the input is too long")
+    if "|" in body:
+        card = parse_chip_qr(body)
+        if isinstance(card, Problem):
+            raise LookupInputError(card.message_vi, card.message_en, card.code)
+        return LookupInput(card.personal_id, "image" if via_image else "qr")
+    digits = strip_separators(body)
+    if len(digits) == 12 and digits.isascii() and digits.isdigit():
+        return LookupInput(digits, "image" if via_image else "number")
+    raise LookupInputError(
+        "Hãy quét mã QR trên thẻ CCCD, mã vạch trên giấy thông báo số định danh, hoặc nhập số định danh 12 chữ số",
+        "scan the chip card's QR code or the ID notice's barcode, or type the 12-digit number",
+    )
+
+
+def parse_picture(data: bytes) -> LookupInput:
+    """A picture of the card's QR code or of the ID notice's barcode."""
+    try:
+        read = codes.read_code(data)
+    except codes.ImageError as e:
+        vi, _, en = str(e).partition(" / ")
+        raise LookupInputError(vi, en or vi, "BAD_PICTURE") from None
+    return parse_input(read.text, via_image=True)
+
+
+# --- the answer ---------------------------------------------------------------------------------
+
+# Citizen, status and the province the citizen lives in, by personal id: one indexed row.
+STATUS_SQL = """SELECT c.id, c.full_name, c.birth_year, cu.province_code,
+  s.doses, s.first_dose_date, s.last_dose_date, s.complete_date, s.boosters
+FROM citizen c
+LEFT JOIN citizen_status s ON s.citizen_id = c.id
+LEFT JOIN admin_unit cu ON cu.structure = c.current_units AND cu.level = 'ward' AND cu.code = c.current_ward_code
+WHERE c.personal_id = :pid"""
+
+
+@dataclass(frozen=True, slots=True)
+class LookupAnswer:
+    found: bool
+    citizen_id: int | None = None  # for the audit event; never shown
+    name: str | None = None
+    birth_year: int | None = None
+    status: str | None = None
+    colour: str | None = None
+    last_dose_date: date | None = None
+
+    def public(self, lang: str = "vi") -> dict[str, Any]:
+        """What a verifier may see."""
+        i = 1 if lang == "en" else 0
+        return {
+            "found": self.found,
+            "name": self.name,
+            "birth_year": self.birth_year,
+            "status": self.status,
+            "status_text": STATUS_WORDS[self.status][i] if self.status else None,
+            "colour": self.colour,
+            "colour_text": COLOUR_WORDS[self.colour][i] if self.colour else None,
+            "last_dose_date": self.last_dose_date.isoformat() if self.last_dose_date else None,
+        }
+
+
+@lru_cache(maxsize=8)
+def colour_rules(config: str) -> ColourRules:
+    return ColourRules.from_json(config)
+
+
+def _d(value: object) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def answer_from_row(row: Any, settings: Settings, verifier_province: str | None, today: date) -> LookupAnswer:
+    """The answer from a STATUS_SQL row (None: nobody has that number). The colour follows the rule of
+    the province where the check happens (the verifier's), else the citizen's."""
+    if row is None or row[0] is None:
+        return LookupAnswer(found=False)
+    citizen_id, name, birth_year, province, doses, first, last, complete, boosters = row
+    status = VaccinationStatus(
+        doses=int(doses or 0),
+        first_dose_date=_d(first),
+        last_dose_date=_d(last),
+        complete_date=_d(complete),
+        boosters=int(boosters or 0),
+    )
+    rule = colour_rules(settings.colour_rules).for_province(verifier_province or province)
+    return LookupAnswer(
+        found=True,
+        citizen_id=int(citizen_id),
+        name=str(name),
+        birth_year=int(birth_year),
+        status=status.level.value,
+        colour=rule.colour(status, today).value,
+        last_dose_date=status.last_dose_date,
+    )
+
+
+_scope_provinces: dict[str, str | None] = {}
+
+
+def scope_province(session: Session, who: Principal) -> str | None:
+    """The province a user's jurisdiction lies in (None for the whole country); reference data, cached."""
+    scope = who.scope
+    if scope.level is Level.COUNTRY:
+        return None
+    if scope.label not in _scope_provinces:
+        _scope_provinces[scope.label] = session.execute(
+            text("SELECT province_code FROM admin_unit WHERE structure = :u AND level = :l AND code = :c"),
+            {"u": scope.units, "l": scope.level.value, "c": scope.code},
+        ).scalar()
+    return _scope_provinces[scope.label]
+
+
+def audit_details(found: bool, via: str) -> dict[str, Any]:
+    return {"found": found, "via": via}
+
+
+def lookup(session: Session, settings: Settings, who: Principal, given: LookupInput) -> LookupAnswer:
+    """Look a citizen up and record the lookup in the caller's transaction (the page's path)."""
+    row = session.execute(text(STATUS_SQL), {"pid": given.personal_id}).first()
+    answer = answer_from_row(row, settings, scope_province(session, who), today_vn())
+    audit.record(
+        session,
+        who.username,
+        ACTION,
+        "citizen",
+        answer.citizen_id,
+        who.scope.label,
+        None,
+        audit_details(answer.found, given.via),
+    )
+    return answer
+
+
+def today_vn() -> date:
+    # The colour turns green on a calendar day in Viet Nam, whatever the server's zone.
+    from datetime import timedelta, timezone
+
+    return datetime.now(timezone(timedelta(hours=7))).date()
+
+
+# --- rate limit ---------------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """A token bucket per user: `per_minute` lookups a minute, up to a minute's worth at once. In this
+    process (each worker of a multi-process server keeps its own)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.rate = max(per_minute, 1) / 60.0
+        self.capacity = float(max(per_minute, 1))
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._reported: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def take(self, user_id: int) -> float:
+        """0 when the user may look up now, else the seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(user_id, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[user_id] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[user_id] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+
+    def first_refusal(self, user_id: int) -> bool:
+        """True once a minute per user: a client hammering the limit leaves one audit event a minute,
+        not one per refused request."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._reported.get(user_id, -math.inf) < 60.0:
+                return False
+            self._reported[user_id] = now
+            return True
+
+
+def retry_after(wait: float) -> int:
+    return max(1, math.ceil(wait))
+
+
+# --- audit events written in groups -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditItem:
+    actor: str
+    action: str
+    resource_type: str
+    resource_id: str | int | None
+    jurisdiction: str | None
+    reason: str | None
+    details: dict[str, Any] | None
+    touch_token_id: int | None = None
+
+
+@dataclass
+class _Job:
+    item: AuditItem
+    done: concurrent.futures.Future[None] = field(default_factory=concurrent.futures.Future)
+
+
+class GroupAudit:
+    """Appends audit events in groups: one transaction (and one turn on the chain's lock) for every
+    event that arrived while the previous group was being written. A caller waits for its group's
+    commit, so no lookup is answered before its event is stored; the chain is written by
+    `audit.record` as everywhere else."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        key: bytes,
+        lock: threading.Lock | None = None,
+        max_group: int = 500,
+    ) -> None:
+        self.sessions = sessions
+        self.key = key
+        self.lock = lock
+        self.max_group = max_group
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.groups = 0
+        self.events = 0
+
+    def _ensure_started(self) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="vaxlink-audit", daemon=True)
+                    self._thread.start()
+
+    def submit(self, item: AuditItem) -> concurrent.futures.Future[None]:
+        self._ensure_started()
+        job = _Job(item)
+        self._queue.put(job)
+        return job.done
+
+    async def record(self, item: AuditItem) -> None:
+        await asyncio.wrap_future(self.submit(item))
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            jobs = [first]
+            stop = False
+            while len(jobs) < self.max_group:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                jobs.append(nxt)
+            self._write(jobs)
+            if stop:
+                return
+
+    def _write(self, jobs: list[_Job]) -> None:
+        if self.lock is not None:
+            self.lock.acquire()
+        try:
+            with self.sessions() as session, session.begin():
+                audit.bind_key(session, self.key)
+                touched = {j.item.touch_token_id for j in jobs if j.item.touch_token_id is not None}
+                if touched:
+                    session.execute(
+                        update(ApiToken).where(ApiToken.id.in_(touched)).values(last_used_at=utcnow())
+                    )
+                for j in jobs:
+                    i = j.item
+                    audit.record(
+                        session,
+                        i.actor,
+                        i.action,
+                        i.resource_type,
+                        i.resource_id,
+                        i.jurisdiction,
+                        i.reason,
+                        i.details,
+                    )
+        except BaseException as e:  # every waiting request learns that its event was not stored
+            for j in jobs:
+                if not j.done.done():
+                    j.done.set_exception(e)
+            if not isinstance(e, Exception):
+                raise
+            return
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+        self.groups += 1
+        self.events += len(jobs)
+        for j in jobs:
+            if not j.done.done():
+                j.done.set_result(None)

@@ -1,0 +1,171 @@
+"""Certificates on the API: verify an `HC1:` code (text or picture), revoke one of ours, and the public
+documents offline verifiers load (trust list, revocation list)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from vaxlink.credentials import VerificationResult
+from vaxlink.credentials.keys import trust_list_document
+from vaxlink.domain.permissions import Permission
+from vaxlink.services import audit
+from vaxlink.services import certificates as svc
+from vaxlink.services.auth import Principal
+from vaxlink.services.cases import NotFound
+from vaxlink.storage.models import Certificate, Citizen
+from vaxlink.storage.scope import citizens_in
+from vaxlink.web.security import DB, Public, require, state
+
+router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"])
+MAX_PICTURE = 8 * 1024 * 1024
+MAX_HC1 = 8000
+RowId = Annotated[int, Path(ge=1, le=2**53)]
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no valid credentials"},
+    403: {"description": "not allowed"},
+    404: {"description": "not found in your jurisdiction"},
+    409: {"description": "revoked or changed by someone else first"},
+    422: {"description": "malformed input"},
+}
+
+
+class VerifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(max_length=MAX_HC1, description="the HC1: text")
+
+
+class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(ge=1, le=2**31 - 1)
+    reason: str = Field(min_length=1, max_length=200)
+    reissue: bool = True
+
+
+def holder_of(result: VerificationResult) -> dict[str, Any]:
+    """What the code says about its holder and dose (it is the holder's own document: shown as read)."""
+    payload = result.payload or {}
+    nam = payload.get("nam") if isinstance(payload.get("nam"), dict) else {}
+    assert isinstance(nam, dict)
+    name = " ".join(str(nam[k]) for k in ("fn", "gn") if nam.get(k)) or " ".join(
+        str(nam[k]) for k in ("fnt", "gnt") if nam.get(k)
+    )
+    entries = payload.get("v")
+    dose: dict[str, Any] | None = None
+    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+        v = entries[0]
+        dose = {k: v.get(k) for k in ("mp", "dn", "sd", "dt", "co")}
+    h = result.hcert
+    return {
+        "name": name or None,
+        "date_of_birth": payload.get("dob"),
+        "dose": dose,
+        "uvci": h.uvci if h else None,
+        "issuer": h.issuer if h else None,
+        "expires_at": h.expires_at.isoformat() if h and h.expires_at else None,
+    }
+
+
+def verification_body(result: VerificationResult) -> dict[str, Any]:
+    failures = result.failures
+    return {
+        "valid": result.valid,
+        "decoded": result.decoded,
+        "reason_vi": failures[0].message_vi if failures else None,
+        "reason_en": failures[0].message_en if failures else None,
+        "checks": [
+            {
+                "name": c.name.value,
+                "status": c.status.value,
+                "message_vi": c.message_vi,
+                "message_en": c.message_en,
+            }
+            for c in result.checks
+        ],
+        "holder": holder_of(result) if result.decoded else None,
+    }
+
+
+def verify_and_record(session: Any, request: Request, who: Principal, data: str | bytes) -> dict[str, Any]:
+    result = svc.verifier(session, state(request).settings).verify(data)
+    ours = None
+    if result.hcert is not None and result.hcert.uvci:
+        ours = session.scalar(select(Certificate.id).where(Certificate.uvci == result.hcert.uvci))
+    audit.record(
+        session,
+        who.username,
+        "certificate_verified",
+        "certificate",
+        ours,
+        who.scope.label,
+        None,
+        {"valid": result.valid, "failed": [c.name.value for c in result.failures]},
+    )
+    return verification_body(result)
+
+
+@router.post("/verify", responses=PROBLEMS)
+def verify(
+    request: Request,
+    body: VerifyIn,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.LOOKUP_STATUS))],
+) -> Any:
+    """Check an `HC1:` code of any issuer against our trust list and revocation list; every check with
+    its result in plain words (Vietnamese and English)."""
+    return verify_and_record(session, request, who, body.text)
+
+
+@router.post("/verify/image", responses=PROBLEMS)
+def verify_image(
+    request: Request,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.LOOKUP_STATUS))],
+    file: Annotated[UploadFile, File(description="a picture of the certificate's QR code")],
+) -> Any:
+    data = file.file.read(MAX_PICTURE + 1)
+    if len(data) > MAX_PICTURE:
+        return JSONResponse({"valid": False, "decoded": False, "reason_en": "picture too large"}, 422)
+    return verify_and_record(session, request, who, data)
+
+
+@router.post("/{certificate_id}/revoke", responses=PROBLEMS)
+def revoke(
+    request: Request,
+    certificate_id: RowId,
+    body: RevokeIn,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CITIZEN_CORRECT))],
+) -> Any:
+    """Revoke a certificate of a citizen in your jurisdiction (and reissue on the doses still linked).
+    `version` is the one you saw: if someone revoked it first, the answer is 409."""
+    cert = session.scalar(
+        select(Certificate)
+        .join(Citizen, Citizen.id == Certificate.citizen_id)
+        .where(Certificate.id == certificate_id, citizens_in(who.scope))
+    )
+    if cert is None:
+        raise NotFound("certificate")
+    svc.revoke_certificate(session, cert.id, body.reason, actor=who.username, expected_version=body.version)
+    reissued = None
+    if body.reissue and svc.linked_doses(session, cert.citizen_id):
+        reissued = svc.issue_for_citizen(
+            session, state(request).settings, cert.citizen_id, actor=who.username, replaces=[cert.id]
+        ).row.id
+    return {"revoked": cert.id, "reissued": reissued}
+
+
+@router.get("/revocations", dependencies=[Public])
+def revocations(session: DB) -> Response:
+    """The revocation list (truncated hashes, as the EU scheme defines) for offline verifiers."""
+    return JSONResponse(svc.revocation_list(session).to_document())
+
+
+@router.get("/trust-list", dependencies=[Public])
+def trust_list(request: Request) -> Response:
+    """Our signers' public certificates, for offline verifiers."""
+    return JSONResponse(trust_list_document(state(request).settings.keys_dir))

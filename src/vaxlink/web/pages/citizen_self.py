@@ -1,0 +1,273 @@
+"""Citizen self-service (public): ID number and date of birth, a one-time code by SMS, then one's own status,
+doses and certificate (PDF or PNG).
+
+The pages say the same whether or not a number is in the register. Passes live in the browser as
+signed, short-lived, SameSite=Strict cookies; nothing personal is put in a URL.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+from collections import OrderedDict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from vaxlink.credentials import codes
+from vaxlink.credentials.pdf import render_certificate_pdf
+from vaxlink.domain.status import StatusLevel
+from vaxlink.domain.vaccines import vaccine_by_code
+from vaxlink.services import audit, otp
+from vaxlink.services import certificates as certs
+from vaxlink.services.auth import AddressThrottle
+from vaxlink.services.lookup import STATUS_WORDS
+from vaxlink.services.status import status_of
+from vaxlink.storage.models import Citizen
+from vaxlink.web.i18n import lang_of
+from vaxlink.web.pages.render import render
+from vaxlink.web.security import DB, Public, client_address, state
+
+router = APIRouter(include_in_schema=False)
+CHALLENGE_COOKIE = "vaxlink_self_challenge"
+SELF_COOKIE = "vaxlink_self"
+CSRF_COOKIE = "vaxlink_self_csrf"
+# Codes asked from one address: a family at one phone may ask a few times, a script may not.
+STARTS_PER_ADDRESS = 10
+START_WINDOW_SECONDS = 900
+
+WORDS: dict[str, tuple[str, str]] = {
+    "title": ("Tra cứu tình trạng tiêm chủng của bạn", "Your vaccination status"),
+    "intro": (
+        "Nhập số định danh cá nhân và ngày sinh. Mã xác thực sẽ được gửi qua tin nhắn tới số điện thoại đã đăng ký.",
+        "Enter your personal ID number and date of birth. A code will be sent by SMS to your registered phone.",
+    ),
+    "personal_id": ("Số định danh cá nhân", "Personal ID number"),
+    "dob": ("Ngày sinh (dd/mm/yyyy)", "Date of birth (dd/mm/yyyy)"),
+    "send": ("Gửi mã", "Send the code"),
+    "sent": (
+        "Nếu số định danh và ngày sinh khớp với sổ đăng ký, mã gồm 6 chữ số đã được gửi tới số điện thoại đã đăng ký. Mã có hiệu lực 5 phút.",
+        "If the number and date of birth match the register, a 6-digit code has been sent to the registered phone. It is valid for 5 minutes.",
+    ),
+    "code": ("Mã xác thực", "Code"),
+    "confirm": ("Xác nhận", "Confirm"),
+    "bad_code": ("Mã không đúng hoặc đã hết hạn", "The code is wrong or has expired"),
+    "too_many": (
+        "Quá nhiều yêu cầu; hãy thử lại sau ít phút",
+        "Too many requests; try again in a few minutes",
+    ),
+    "expired": ("Phiên đã hết hạn; hãy bắt đầu lại", "The session has expired; start again"),
+    "status": ("Tình trạng", "Status"),
+    "doses": ("Các mũi tiêm", "Doses"),
+    "date": ("Ngày", "Date"),
+    "vaccine": ("Vắc xin", "Vaccine"),
+    "last_dose": ("Ngày tiêm mũi gần nhất", "Date of last dose"),
+    "download_pdf": ("Tải chứng nhận (PDF)", "Download the certificate (PDF)"),
+    "download_png": ("Tải mã QR (PNG)", "Download the QR code (PNG)"),
+    "no_certificate": (
+        "Chưa có mũi tiêm nào được xác nhận; chưa cấp được chứng nhận",
+        "No confirmed dose yet; no certificate can be issued",
+    ),
+    "done": ("Kết thúc", "Sign out"),
+    "start_over": ("Bắt đầu lại", "Start again"),
+}
+
+
+def words(lang: str) -> Any:
+    i = 1 if lang == "en" else 0
+    return lambda key: WORDS[key][i]
+
+
+def _master(request: Request) -> bytes:
+    return state(request).audit_key
+
+
+def _throttle(request: Request) -> AddressThrottle:
+    app_state = request.app.state
+    if not hasattr(app_state, "vx_self_throttle"):
+        app_state.vx_self_throttle = AddressThrottle(STARTS_PER_ADDRESS, START_WINDOW_SECONDS)
+    t: AddressThrottle = app_state.vx_self_throttle
+    return t
+
+
+def _cookie(response: Response, request: Request, name: str, value: str, seconds: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=seconds,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/self",
+    )
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = render(
+        request, name, {"w": words(lang_of(request)), "self_csrf": token, **context}, status=status
+    )
+    _cookie(response, request, CSRF_COOKIE, token, 3600)
+    return response
+
+
+def _csrf_ok(request: Request, presented: str) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), presented.encode("utf-8", "replace"))
+
+
+def _citizen_of(request: Request) -> tuple[int, str] | None:
+    return otp.unsign(_master(request), "citizen", request.cookies.get(SELF_COOKIE))
+
+
+@router.get("/self", dependencies=[Public])
+def start_form(request: Request) -> Response:
+    return _page(request, "self_start.html", {"error": None})
+
+
+@router.post("/self", dependencies=[Public])
+def start(
+    request: Request,
+    session: DB,
+    personal_id: Annotated[str, Form(max_length=40)],
+    date_of_birth: Annotated[str, Form(max_length=20)],
+    self_csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    if not _csrf_ok(request, self_csrf):
+        return _page(request, "self_start.html", {"error": "expired"}, status=403)
+    throttle, client = _throttle(request), client_address(request)
+    if throttle.blocked(client) > 0:
+        return _page(request, "self_start.html", {"error": "too_many"}, status=429)
+    throttle.failed(client)  # every request counts against the address, whatever its outcome
+    started = otp.start(session, _master(request), personal_id, date_of_birth)
+    if started.challenge_id is None:
+        return _page(request, "self_start.html", {"error": "too_many"}, status=429)
+    response = _page(request, "self_code.html", {"error": None})
+    token = otp.sign(_master(request), "challenge", started.challenge_id, int(otp.LIFETIME.total_seconds()))
+    _cookie(response, request, CHALLENGE_COOKIE, token, int(otp.LIFETIME.total_seconds()))
+    return response
+
+
+@router.post("/self/code", dependencies=[Public])
+def confirm(
+    request: Request,
+    session: DB,
+    code: Annotated[str, Form(max_length=12)],
+    self_csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    challenge = otp.unsign(_master(request), "challenge", request.cookies.get(CHALLENGE_COOKIE))
+    if challenge is None or not _csrf_ok(request, self_csrf):
+        return _page(request, "self_start.html", {"error": "expired"}, status=403)
+    citizen_id = otp.check(session, _master(request), challenge[0], code)
+    if citizen_id is None:
+        return _page(request, "self_code.html", {"error": "bad_code"}, status=422)
+    response = RedirectResponse("/self/status", status_code=303)
+    _cookie(
+        response,
+        request,
+        SELF_COOKIE,
+        otp.sign(_master(request), "citizen", citizen_id, otp.PASS_SECONDS),
+        otp.PASS_SECONDS,
+    )
+    response.delete_cookie(CHALLENGE_COOKIE, path="/self")
+    return response
+
+
+@router.get("/self/status", dependencies=[Public])
+def status_page(request: Request, session: DB) -> Response:
+    found = _citizen_of(request)
+    if found is None:
+        return RedirectResponse("/self", status_code=303)
+    citizen = session.get(Citizen, found[0])
+    if citizen is None:
+        return RedirectResponse("/self", status_code=303)
+    status = status_of(session.connection(), citizen.id)
+    i = 1 if lang_of(request) == "en" else 0
+    doses = []
+    for _, day, product in certs.linked_doses(session, citizen.id):
+        v = vaccine_by_code(product)
+        doses.append({"date": day, "vaccine": v.name if v else product})
+    audit.record(session, f"citizen:{citizen.id}", "self_status_viewed", "citizen", citizen.id)
+    return _page(
+        request,
+        "self_status.html",
+        {
+            "name": citizen.full_name,
+            "status_text": STATUS_WORDS[status.level][i],
+            "eligible": status.level is not StatusLevel.NONE,
+            "last_dose": status.last_dose_date,
+            "doses": doses,
+        },
+    )
+
+
+class _Issued:
+    """Certificates issued to self-service passes, so that the PDF and the PNG of one visit are one
+    certificate (the signed code is not stored in the database)."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[str, dict[str, Any], Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[str, dict[str, Any], Any] | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: str, value: tuple[str, dict[str, Any], Any]) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def _issued(request: Request) -> _Issued:
+    app_state = request.app.state
+    if not hasattr(app_state, "vx_self_issued"):
+        app_state.vx_self_issued = _Issued()
+    cache: _Issued = app_state.vx_self_issued
+    return cache
+
+
+@router.post("/self/certificate", dependencies=[Public])
+def certificate(
+    request: Request,
+    session: DB,
+    fmt: Annotated[str, Form(pattern="^(pdf|png)$")],
+    self_csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    found = _citizen_of(request)
+    if found is None or not _csrf_ok(request, self_csrf):
+        return RedirectResponse("/self", status_code=303)
+    citizen_id, nonce = found
+    cache = _issued(request)
+    key = f"{citizen_id}:{nonce}"
+    held = cache.get(key)
+    if held is None:
+        try:
+            issued = certs.issue_for_citizen(
+                session, state(request).settings, citizen_id, actor=f"citizen:{citizen_id}"
+            )
+        except certs.NotEligible:
+            return _page(request, "self_start.html", {"error": "no_certificate"}, status=422)
+        held = (issued.certificate.hc1, issued.certificate.payload, issued.certificate.expires_at)
+        cache.put(key, held)
+    hc1, payload, expires_at = held
+    if fmt == "pdf":
+        body, media, name = render_certificate_pdf(hc1, payload, expires_at), "application/pdf", "pdf"
+    else:
+        body, media, name = codes.qr_png(hc1, scale=6), "image/png", "png"
+    return Response(
+        body,
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="chung-nhan-tiem-chung.{name}"'},
+    )
+
+
+@router.post("/self/logout", dependencies=[Public])
+def sign_out(request: Request) -> Response:
+    response = RedirectResponse("/self", status_code=303)
+    response.delete_cookie(SELF_COOKIE, path="/self")
+    return response

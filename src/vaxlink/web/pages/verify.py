@@ -1,0 +1,143 @@
+"""Verifier pages: a chip card's status by its QR text, a picture or the number; and an `HC1:` certificate
+checked in plain words."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import Response
+
+from vaxlink.domain.permissions import Permission
+from vaxlink.services import lookup as svc
+from vaxlink.services.auth import Principal
+from vaxlink.services.lookup import LookupInput, LookupInputError
+from vaxlink.web.api.certificates import MAX_HC1, MAX_PICTURE, verify_and_record
+from vaxlink.web.api.lookup import limited_sync, record_invalid
+from vaxlink.web.i18n import lang_of
+from vaxlink.web.pages.render import render
+from vaxlink.web.security import DB, require, state
+
+router = APIRouter(include_in_schema=False)
+Lookup = Depends(require(Permission.LOOKUP_STATUS))
+
+WORDS: dict[str, tuple[str, str]] = {
+    "title": ("Kiểm tra tình trạng tiêm chủng", "Vaccination status check"),
+    "prompt": (
+        "Quét mã QR trên thẻ CCCD (hoặc mã vạch trên giấy thông báo số định danh), hoặc nhập số định danh, rồi nhấn Enter",
+        "Scan the chip card's QR code (or the ID notice's barcode), or type the ID number, then press Enter",
+    ),
+    "picture": ("Hoặc chọn ảnh chụp mã", "Or choose a picture of the code"),
+    "check": ("Kiểm tra", "Check"),
+    "name": ("Họ và tên", "Name"),
+    "birth_year": ("Năm sinh", "Year of birth"),
+    "status": ("Tình trạng", "Status"),
+    "colour": ("Màu", "Colour"),
+    "last_dose": ("Ngày tiêm mũi gần nhất", "Date of last dose"),
+    "not_found": ("Không có công dân nào mang số này", "No citizen has this number"),
+    "cert_title": ("Kiểm tra chứng nhận tiêm chủng (HC1)", "Check a vaccination certificate (HC1)"),
+    "cert_prompt": (
+        "Dán mã HC1: hoặc chọn ảnh mã QR",
+        "Paste the HC1: text or choose a picture of the QR code",
+    ),
+    "valid": ("HỢP LỆ", "VALID"),
+    "invalid": ("KHÔNG HỢP LỆ", "INVALID"),
+    "holder": ("Người được cấp", "Holder"),
+    "dob": ("Ngày sinh", "Date of birth"),
+    "dose": ("Mũi", "Dose"),
+    "uvci": ("Mã chứng nhận", "Certificate id"),
+    "expires": ("Hết hạn", "Expires"),
+    "checks": ("Các bước kiểm tra", "Checks"),
+    "other": ("Kiểm tra chứng nhận HC1", "Check an HC1 certificate"),
+    "back": ("Kiểm tra thẻ CCCD", "Check a chip card"),
+}
+
+
+def words(lang: str) -> Any:
+    i = 1 if lang == "en" else 0
+    return lambda key: WORDS[key][i]
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    return render(request, name, {"w": words(lang_of(request)), **context}, status=status)
+
+
+def _lookup_page(request: Request, session: Any, who: Principal, read: Any) -> Response:
+    refused = limited_sync(request, session, who)
+    if refused is not None:
+        seconds = refused.headers["retry-after"]
+        error = (
+            f"Too many lookups; try again in {seconds} s"
+            if lang_of(request) == "en"
+            else f"Tra cứu quá nhiều; thử lại sau {seconds} giây"
+        )
+        response = _page(request, "verify_lookup.html", {"error": error, "answer": None}, status=429)
+        response.headers["retry-after"] = seconds
+        return response
+    try:
+        given: LookupInput = read()
+    except LookupInputError as e:
+        record_invalid(session, who)
+        error = e.message_en if lang_of(request) == "en" else e.message_vi
+        return _page(request, "verify_lookup.html", {"error": error, "answer": None}, status=422)
+    answer = svc.lookup(session, state(request).settings, who, given)
+    status = 200 if answer.found else 404
+    return _page(
+        request,
+        "verify_lookup.html",
+        {"error": None, "answer": answer.public(lang_of(request))},
+        status=status,
+    )
+
+
+@router.get("/verify")
+def lookup_form(request: Request, who: Annotated[Principal, Lookup]) -> Response:
+    return _page(request, "verify_lookup.html", {"error": None, "answer": None})
+
+
+@router.post("/verify")
+def lookup_text(
+    request: Request,
+    session: DB,
+    who: Annotated[Principal, Lookup],
+    text: Annotated[str, Form(max_length=svc.MAX_TEXT)],
+) -> Response:
+    return _lookup_page(request, session, who, lambda: svc.parse_input(text))
+
+
+@router.post("/verify/image")
+def lookup_image(
+    request: Request,
+    session: DB,
+    who: Annotated[Principal, Lookup],
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    def read() -> LookupInput:
+        data = file.file.read(MAX_PICTURE + 1)
+        if len(data) > MAX_PICTURE:
+            raise LookupInputError("Ảnh quá lớn", "the picture is too large", "PICTURE_TOO_LARGE")
+        return svc.parse_picture(data)
+
+    return _lookup_page(request, session, who, read)
+
+
+@router.get("/verify/certificate")
+def certificate_form(request: Request, who: Annotated[Principal, Lookup]) -> Response:
+    return _page(request, "verify_certificate.html", {"result": None})
+
+
+@router.post("/verify/certificate")
+def certificate_check(
+    request: Request,
+    session: DB,
+    who: Annotated[Principal, Lookup],
+    text: Annotated[str, Form(max_length=MAX_HC1)] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    data: str | bytes = text.strip()
+    if not data and file is not None:
+        data = file.file.read(MAX_PICTURE + 1)[: MAX_PICTURE + 1]
+    if not data or len(data) > MAX_PICTURE:
+        return _page(request, "verify_certificate.html", {"result": None}, status=422)
+    result = verify_and_record(session, request, who, data)
+    return _page(request, "verify_certificate.html", {"result": result})
