@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vaxlink.cli import audit as audit_cli
+from vaxlink.cli import certificates as certificates_cli
 from vaxlink.cli import users as users_cli
 from vaxlink.cli.credentials import keys_app, verify_cmd
 from vaxlink.cli.stats import stats_app
@@ -37,6 +38,7 @@ app.add_typer(users_cli.app, name="users")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(stats_app, name="stats")
 app.add_typer(keys_app, name="keys")
+app.add_typer(certificates_cli.app, name="certificates")
 app.command("verify")(verify_cmd)
 
 P = ParamSpec("P")
