@@ -105,3 +105,7 @@ def test_demo_runs_the_whole_flow(tmp_path: Path):
     )
     assert r.exit_code == 0, r.output
     assert "precision" in r.output and (tmp_path / "demo" / "reconciliation.csv").exists()
+    # The certificate's life: issued and read back from its QR (green), revoked (red), reissued (green).
+    assert "trùng khớp / identical" in r.output
+    assert r.output.count("GREEN") == 2 and "RED" in r.output
+    assert "phuong_a " in r.output and "giamsat_tinh" in r.output

@@ -8,10 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from vaxlink.services import audit
 from vaxlink.services.answers import export_answer, export_results
+from vaxlink.services.demo_certificates import demo_certificate_round_trip
+from vaxlink.services.demo_users import create_demo_users
 from vaxlink.services.dose_ingest import ingest_batch
 from vaxlink.services.registry_import import import_register
 from vaxlink.services.schema import open_database, upgrade_database
+from vaxlink.services.stats import headline
 from vaxlink.settings import load_settings
 from vaxlink.simulation import simulate
 from vaxlink.simulation.evaluate import evaluate
@@ -23,7 +27,11 @@ Say = Callable[[str], None]
 def run_demo(workdir: Path, *, citizens: int, seed: int, say: Say) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = (workdir / "vaxlink.db").resolve()
-    settings = load_settings(database_url=f"sqlite:///{db_path}", work_dir=workdir / "work")
+    settings = load_settings(
+        database_url=f"sqlite:///{db_path}",
+        work_dir=workdir / "work",
+        audit_key_file=workdir / "work" / "audit.key",
+    )
     say(f"1. Mô phỏng tỉnh 77 với {citizens:,} công dân / simulating province 77 with {citizens:,} citizens")
     sim = simulate(workdir / "data", province="77", citizens=citizens, seed=seed)
     say(
@@ -69,6 +77,35 @@ def run_demo(workdir: Path, *, citizens: int, seed: int, say: Say) -> Path:
         say(
             f"   Kết quả / results: {workdir / 'reconciliation.csv'} · trả lời y tế / answer for health: "
             f"{workdir / 'answer-for-health.xlsx'}"
+        )
+        with engine.connect() as conn:
+            h = headline(conn)
+        say(
+            f"7. Độ bao phủ / coverage: {h.residents:,} cư dân / residents · ít nhất 1 mũi / at least one dose "
+            f"{h.at_least_one_dose:,} · đủ liều cơ bản / primary complete {h.primary_complete:,} · "
+            f"nhắc lại / booster {h.booster:,} · hồ sơ chờ xử lý / open cases {h.cases_open:,}"
+        )
+        say("8. Chứng nhận tiêm chủng / a vaccination certificate, issued, scanned, revoked and reissued:")
+        audit_key = audit.load_key(settings.audit_key_file)
+        with transaction(engine) as session:
+            audit.bind_key(session, audit_key)
+            pid = session.execute(
+                text("""SELECT c.personal_id FROM citizen_status s JOIN citizen c ON c.id = s.citizen_id
+                WHERE s.status IN ('complete', 'booster') ORDER BY c.id LIMIT 1""")
+            ).scalar()
+            if pid is not None:
+                for line in demo_certificate_round_trip(session, settings, str(pid)):
+                    say("   " + line)
+        say("9. Người dùng thử / demo users (mật khẩu chỉ in ra ở đây / passwords shown only here):")
+        with transaction(engine) as session:
+            audit.bind_key(session, audit_key)
+            users = create_demo_users(session, "77")
+        for u in users:
+            say(f"   {u.username:<16} {u.password:<22} {u.role:<15} {u.scope}")
+        say(
+            f"   Mở bàn làm việc / open the workbench: VAXLINK_DATABASE_URL=sqlite:///{db_path} "
+            f"VAXLINK_WORK_DIR={settings.work_dir.resolve()} "
+            f"VAXLINK_AUDIT_KEY_FILE={settings.audit_key_file.resolve()} uv run vaxlink serve → http://127.0.0.1:8000"
         )
     finally:
         engine.dispose()
