@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from vaxlink.credentials import VerificationResult
-from vaxlink.credentials.keys import trust_list_document
+from vaxlink.credentials.keys import CSCA_CERT, trust_list_document
 from vaxlink.domain.permissions import Permission
 from vaxlink.services import audit
 from vaxlink.services import certificates as svc
@@ -19,6 +19,7 @@ from vaxlink.services.auth import Principal
 from vaxlink.services.cases import NotFound
 from vaxlink.storage.models import Certificate, Citizen
 from vaxlink.storage.scope import citizens_in
+from vaxlink.web.errors import problem
 from vaxlink.web.security import DB, Public, require, state
 
 router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"])
@@ -92,20 +93,23 @@ def verification_body(result: VerificationResult) -> dict[str, Any]:
 
 def verify_and_record(session: Any, request: Request, who: Principal, data: str | bytes) -> dict[str, Any]:
     result = svc.verifier(session, state(request).settings).verify(data)
-    ours = None
+    ours: Certificate | None = None
     if result.hcert is not None and result.hcert.uvci:
-        ours = session.scalar(select(Certificate.id).where(Certificate.uvci == result.hcert.uvci))
+        ours = session.scalar(select(Certificate).where(Certificate.uvci == result.hcert.uvci))
     audit.record(
         session,
         who.username,
         "certificate_verified",
         "certificate",
-        ours,
+        ours.id if ours else None,
         who.scope.label,
         None,
         {"valid": result.valid, "failed": [c.name.value for c in result.failures]},
     )
-    return verification_body(result)
+    body = verification_body(result)
+    # One of ours that was revoked: the reason the register gave, beside the hash list's verdict.
+    body["revoke_reason"] = ours.revoke_reason if ours is not None and ours.status == "revoked" else None
+    return body
 
 
 @router.post("/verify", responses=PROBLEMS)
@@ -168,4 +172,7 @@ def revocations(session: DB) -> Response:
 @router.get("/trust-list", dependencies=[Public])
 def trust_list(request: Request) -> Response:
     """Our signers' public certificates, for offline verifiers."""
-    return JSONResponse(trust_list_document(state(request).settings.keys_dir))
+    keys_dir = state(request).settings.keys_dir
+    if not (keys_dir / CSCA_CERT).exists():
+        return problem(404, "NO_KEYS", "no signing keys yet", detail_vi="Chưa có khóa ký")
+    return JSONResponse(trust_list_document(keys_dir))

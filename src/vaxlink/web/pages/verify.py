@@ -50,6 +50,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "checks": ("Các bước kiểm tra", "Checks"),
     "other": ("Kiểm tra chứng nhận HC1", "Check an HC1 certificate"),
     "back": ("Kiểm tra thẻ CCCD", "Check a chip card"),
+    "revoke_reason": ("Lý do thu hồi", "Reason for revocation"),
 }
 
 
