@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vaxlink.cli import audit as audit_cli
+from vaxlink.cli import backup as backup_cli
 from vaxlink.cli import certificates as certificates_cli
 from vaxlink.cli import users as users_cli
 from vaxlink.cli.credentials import keys_app, verify_cmd
@@ -31,6 +32,8 @@ registry_app = typer.Typer(help="Sổ đăng ký dân cư / the population regis
 doses_app = typer.Typer(help="Dữ liệu tiêm chủng từ y tế / dose batches from health.", no_args_is_help=True)
 reconcile_app = typer.Typer(help="Kết quả đối soát / reconciliation results.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+db_app.command("backup")(backup_cli.backup_cmd)
+db_app.command("restore")(backup_cli.restore_cmd)
 app.add_typer(registry_app, name="registry")
 app.add_typer(doses_app, name="doses")
 app.add_typer(reconcile_app, name="reconcile")
