@@ -263,14 +263,18 @@ def _xlsx_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
 def _jsonl_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
     # Keys are discovered in a first pass so that every batch has the same columns.
     keys: dict[str, None] = {}
-    with path.open("r", encoding="utf-8-sig") as f:
-        for raw in f:
-            try:
-                obj = json.loads(raw) if raw.strip() else None
-            except ValueError:
-                continue
-            if isinstance(obj, dict):
-                keys.update(dict.fromkeys(str(k) for k in obj))
+    # The first pass reads every byte, so a file that is not UTF-8 is refused here, before any row.
+    try:
+        with path.open("r", encoding="utf-8-sig") as f:
+            for raw in f:
+                try:
+                    obj = json.loads(raw) if raw.strip() else None
+                except ValueError:
+                    continue
+                if isinstance(obj, dict):
+                    keys.update(dict.fromkeys(str(k) for k in obj))
+    except UnicodeDecodeError as e:
+        raise InputError(f"Tệp không phải UTF-8 / file is not UTF-8: {e.reason} at byte {e.start}") from None
     headers = _clean_headers(list(keys))
     mapping = dict(zip(keys, headers, strict=True))
 
