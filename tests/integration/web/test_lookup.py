@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from tests.integration.certificate_world import link_doses
 from tests.integration.web import world as w
