@@ -70,12 +70,15 @@ class SparkExecutor:
         """Materialise `df` once (later steps read it, some twice) and name it."""
         from pyspark import StorageLevel
 
+        # Spark caches by plan: a step whose plan is unchanged since the last partition (the blocking keys)
+        # would share the old entry, and unpersisting the old one afterwards would uncache the new one
+        # too, leaving every later step to recompute it. So the old one goes first.
+        old = self.held.pop(name, None)
+        if old is not None:
+            old.unpersist(blocking=True)
         df = df.persist(StorageLevel.MEMORY_AND_DISK)
         df.count()
         df.createOrReplaceTempView(name)
-        old = self.held.pop(name, None)
-        if old is not None:
-            old.unpersist()
         self.held[name] = df
         return df
 
