@@ -124,6 +124,18 @@ def main() -> None:
                 text("SELECT count(*) FROM admin_unit WHERE structure = 'legacy' AND level = 'ward'")
             ).scalar_one()
             conn.exec_driver_sql("SET maintenance_work_mem = '1GB'")
+            # A first load of this size builds its indexes once afterwards, as `registry import` does.
+            indexes = conn.execute(
+                text("""SELECT i.tablename, i.indexname, i.indexdef, c.contype FROM pg_indexes i
+                LEFT JOIN pg_constraint c ON c.conname = i.indexname
+                WHERE i.schemaname = 'public' AND i.tablename IN ('citizen', 'citizen_alias', 'dose_record',
+                  'match_result', 'work_case')""")
+            ).all()
+            for table, name, _, contype in indexes:
+                if contype:
+                    conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}" CASCADE')
+                else:
+                    conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
             for table, sql in FILL:
                 t = time.perf_counter()
                 conn.execute(text(sql), {"n": a.citizens, "doses": a.doses, "wards": wards})
@@ -131,6 +143,15 @@ def main() -> None:
             conn.exec_driver_sql(
                 "SELECT setval(pg_get_serial_sequence('citizen', 'id'), (SELECT max(id) FROM citizen))"
             )
+            t = time.perf_counter()
+            for table, name, definition, contype in indexes:
+                if contype in ("p", "u"):
+                    cols = definition.split(" USING btree ", 1)[1]
+                    kind = "PRIMARY KEY" if contype == "p" else "UNIQUE"
+                    conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {kind} {cols}')
+                else:
+                    conn.exec_driver_sql(definition)
+            print(f"indexes and keys     {time.perf_counter() - t:8.1f} s ({len(indexes)})")
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             t = time.perf_counter()
             conn.exec_driver_sql("VACUUM ANALYZE")
