@@ -172,19 +172,8 @@ def _timed(fn: Callable[[], Any], repeat: int = 5) -> tuple[float, float]:
 
 
 def run(url: str, data: Path, doses: int, seed: int) -> dict[str, Any]:
-    from vaxlink.domain.admin_units import Level, Structure
     from vaxlink.services.registry_import import import_register
     from vaxlink.services.schema import upgrade_database
-    from vaxlink.services.stats import (
-        Jurisdiction,
-        backlog,
-        coverage,
-        doses_series,
-        drill_down,
-        headline,
-        refresh_statistics,
-    )
-    from vaxlink.services.status import refresh_status
     from vaxlink.settings import load_settings
     from vaxlink.storage.db import make_engine, transaction
 
@@ -195,7 +184,7 @@ def run(url: str, data: Path, doses: int, seed: int) -> dict[str, Any]:
     t = time.perf_counter()
     with transaction(engine) as s:
         r = import_register(s, settings, data / "register.csv", rejects_path=data / "rejects.csv")
-    out["citizens"] = r.imported
+    out["imported"] = r.imported
     out["register_import_s"] = round(time.perf_counter() - t, 1)
     print(f"{out['backend']}: register imported in {out['register_import_s']} s", flush=True)
     t = time.perf_counter()
@@ -205,6 +194,32 @@ def run(url: str, data: Path, doses: int, seed: int) -> dict[str, Any]:
         f"{out['backend']}: {out['load']['records']:,} dose records loaded in {out['dose_load_s']} s",
         flush=True,
     )
+    engine.dispose()
+    return {**out, **measure(url)}
+
+
+def measure(url: str) -> dict[str, Any]:
+    """Refresh and answer on a database already loaded (by `run`, or kept from an earlier run)."""
+    from vaxlink.domain.admin_units import Level, Structure
+    from vaxlink.services.stats import (
+        Jurisdiction,
+        backlog,
+        coverage,
+        doses_series,
+        drill_down,
+        headline,
+        refresh_statistics,
+    )
+    from vaxlink.services.status import refresh_status
+    from vaxlink.storage.db import make_engine
+
+    engine = make_engine(url)
+    out: dict[str, Any] = {"backend": engine.dialect.name}
+    with engine.connect() as conn:
+        out["records_latest"] = conn.execute(
+            text("SELECT count(*) FROM dose_record WHERE is_latest")
+        ).scalar_one()
+        out["citizens"] = conn.execute(text("SELECT count(*) FROM citizen")).scalar_one()
     with engine.begin() as conn:
         t = time.perf_counter()
         out["status_rows"] = refresh_status(conn)
@@ -269,7 +284,11 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("/tmp/bench-stats"))
     ap.add_argument("--sqlite", type=Path, help="SQLite file to create (deleted first)")
     ap.add_argument("--postgres", help="server URL; a fresh database is created on it and dropped after")
+    ap.add_argument("--measure-only", metavar="URL", help="only refresh and answer on this loaded database")
     args = ap.parse_args()
+    if args.measure_only:
+        _report(measure(args.measure_only))
+        return
     args.data.mkdir(parents=True, exist_ok=True)
     _simulate(args.data, args.citizens, args.seed)
     if args.postgres:
@@ -287,7 +306,7 @@ def _report(r: dict[str, Any]) -> None:
     """Printed as soon as a backend is done: a long run keeps what it measured."""
     print(json.dumps(r, ensure_ascii=False, indent=1))
     print(
-        f"\n{r['backend']}: {r['citizens']:,} citizens, {r['load']['records']:,} dose records · "
+        f"\n{r['backend']}: {r['citizens']:,} citizens, {r['records_latest']:,} dose records · "
         f"refresh_status {r['refresh_status_s']} s · refresh_statistics {r['refresh_statistics_s']} s"
     )
     for name, v in r["answers_ms"].items():
