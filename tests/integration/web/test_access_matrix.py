@@ -74,6 +74,33 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/changes/{change_id}/reject"): Rule(P.CHANGE_APPROVE, "resource", "change"),
     ("GET", "/counter"): Rule(P.CITIZEN_READ, "global"),
     ("POST", "/counter"): Rule(P.CITIZEN_READ, "resource"),
+    # Verifier, certificate and citizen self-service routes: here only who may call them is checked
+    # (401/403 for the rest, no server error for holders); what they answer is their own tests' matter.
+    ("POST", "/api/v1/lookup/status"): Rule(P.LOOKUP_STATUS, "permission"),
+    ("POST", "/api/v1/lookup/status/image"): Rule(P.LOOKUP_STATUS, "permission"),
+    ("POST", "/api/v1/certificates/verify"): Rule(P.LOOKUP_STATUS, "permission"),
+    ("POST", "/api/v1/certificates/verify/image"): Rule(P.LOOKUP_STATUS, "permission"),
+    ("POST", "/api/v1/certificates/{certificate_id}/revoke"): Rule(P.CITIZEN_CORRECT, "permission"),
+    ("GET", "/api/v1/certificates/revocations"): Rule(PUBLIC, "public"),
+    ("GET", "/api/v1/certificates/trust-list"): Rule(PUBLIC, "public"),
+    ("GET", "/verify"): Rule(P.LOOKUP_STATUS, "permission"),
+    ("POST", "/verify"): Rule(P.LOOKUP_STATUS, "permission"),
+    ("POST", "/verify/image"): Rule(P.LOOKUP_STATUS, "permission"),
+    ("GET", "/verify/certificate"): Rule(P.LOOKUP_STATUS, "permission"),
+    ("POST", "/verify/certificate"): Rule(P.LOOKUP_STATUS, "permission"),
+    # The dashboard: the reader's own jurisdiction (global), or a unit named in the path (ward A).
+    ("GET", "/api/v1/stats"): Rule(P.STATS_READ, "global"),
+    ("GET", "/api/v1/stats/{unit_units}/{level}/{code}"): Rule(P.STATS_READ, "resource"),
+    ("GET", "/dashboard"): Rule(P.STATS_READ, "global"),
+    ("GET", "/dashboard/coverage.{fmt}"): Rule(P.STATS_READ, "global"),
+    ("GET", "/dashboard/{unit_units}/{level}/{code}"): Rule(P.STATS_READ, "resource"),
+    ("GET", "/dashboard/{unit_units}/{level}/{code}/coverage.{fmt}"): Rule(P.STATS_READ, "resource"),
+    ("GET", "/self"): Rule(PUBLIC, "public"),
+    ("POST", "/self"): Rule(PUBLIC, "public"),
+    ("POST", "/self/code"): Rule(PUBLIC, "public"),
+    ("GET", "/self/status"): Rule(PUBLIC, "public"),
+    ("POST", "/self/certificate"): Rule(PUBLIC, "public"),
+    ("POST", "/self/logout"): Rule(PUBLIC, "public"),
 }
 
 
@@ -125,6 +152,11 @@ def _request(path: str, method: str, f: Fresh, csrf: str) -> tuple[str, dict[str
         path.replace("{case_id}", str(f.case_id))
         .replace("{citizen_id}", str(f.citizen_id))
         .replace("{change_id}", str(f.change_id))
+        .replace("{certificate_id}", "1")
+        .replace("{unit_units}", "legacy")
+        .replace("{level}", "ward")
+        .replace("{code}", w.WARD_A)
+        .replace("{fmt}", "csv")
     )
     if path == "/static":
         return "/static/app.css", {}
@@ -152,6 +184,7 @@ def _request(path: str, method: str, f: Fresh, csrf: str) -> tuple[str, dict[str
         "/reject": {"version": 1},
         "/citizens/search": {"name": "Tran Thi Bich"},
         "/counter/lookup": {"text": f.pid},
+        "/lookup/status": {"text": f.pid},
         "/counter": {"text": f.pid},
         "/cases/{case_id}/search": {"name": "tran thi bich"},
         "/login": {"username": "x", "password": "y"},
@@ -272,6 +305,10 @@ def test_access_matrix(app, client, world, engine, request):
                     failures.append(f"{where} denied but data changed")
                 if n_events != 1 or events[0] != "access_denied":
                     failures.append(f"{where} denied with {n_events} audit events ({events[:n_events]})")
+                continue
+            if rule.kind == "permission":
+                if r.status_code in (401, 403) or "/login" in r.headers.get("location", ""):
+                    failures.append(f"{where}, expected the permission to let it through — an over-denial")
                 continue
             ok = r.status_code in ((200,) if api else (200, 303))
             if not ok:
