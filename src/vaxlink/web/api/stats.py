@@ -1,0 +1,507 @@
+"""Coverage figures for supervisors, within their jurisdiction: the view a dashboard page draws (shared with
+`pages/dashboard.py`), the same as JSON, and the coverage table's downloads (CSV, XLSX, JSON).
+
+A unit named in a URL is looked up with the reader's jurisdiction in the WHERE clause: outside it, or
+unknown, is the same 404. A unit of the other structure is shown only when every ward that maps into it
+lies in the jurisdiction, so that its figures never include people from elsewhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from vaxlink.domain.admin_units import CODE_WIDTH, Level, Structure
+from vaxlink.domain.errors import InputError
+from vaxlink.domain.permissions import Level as ScopeLevel
+from vaxlink.domain.permissions import Permission
+from vaxlink.domain.vaccines import vaccine_by_code
+from vaxlink.services import stats
+from vaxlink.services.auth import Principal
+from vaxlink.services.cases import NotFound
+from vaxlink.storage.models import AdminUnitRow
+from vaxlink.storage.scope import Scope
+from vaxlink.storage.stats_models import StatsWardMap
+from vaxlink.web.security import DB, require
+
+router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
+
+UnitsParam = Literal["legacy", "2025"]
+LevelParam = Literal["province", "district", "ward"]
+UnitsPath = Annotated[UnitsParam, Path()]
+LevelPath = Annotated[LevelParam, Path()]
+CodePath = Annotated[str, Path(pattern=r"^[0-9]{2,5}$")]
+ViewQuery = Annotated[UnitsParam | None, Query(description="structure of the breakdown")]
+SuppressQuery = Annotated[int, Query(ge=0, le=1000, description="hide counts from 1 to N - 1")]
+FORMATS = ("csv", "xlsx", "json")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_DEPTH = {Level.PROVINCE: 0, Level.DISTRICT: 1, Level.WARD: 2}
+_SCOPE_LEVEL = {ScopeLevel.PROVINCE: Level.PROVINCE, ScopeLevel.DISTRICT: Level.DISTRICT}
+
+
+# --- the unit asked for, within the reader's jurisdiction --------------------------------------------
+
+
+def map_column(units: Structure, level: Level) -> Any:
+    """The column of `stats_ward_map` holding a ward's unit of `level` in `units`."""
+    prefix = "legacy" if units is Structure.LEGACY else "new"
+    return getattr(StatsWardMap, f"{prefix}_{level.value}_code")
+
+
+def scope_jurisdiction(scope: Scope) -> stats.Jurisdiction | None:
+    return stats.jurisdiction_of(scope.level.value, scope.units, scope.code)
+
+
+def _same_structure_clause(scope: Scope) -> Any:
+    """WHERE clause on `admin_unit`: the unit is the scope's unit or lies under it (same structure)."""
+    u = AdminUnitRow
+    if scope.level is ScopeLevel.WARD:
+        return and_(u.level == Level.WARD.value, u.code == scope.code)
+    if scope.level is ScopeLevel.DISTRICT:
+        return or_(
+            and_(u.level == Level.DISTRICT.value, u.code == scope.code),
+            and_(u.level == Level.WARD.value, u.parent_code == scope.code),
+        )
+    return u.province_code == scope.code
+
+
+def _wholly_within_clause(within: stats.Jurisdiction, units: Structure, level: Level, code: Any) -> Any:
+    """WHERE clause: some ward maps into the unit, and none outside the jurisdiction does."""
+    unit_col = map_column(units, level)
+    scope_col = map_column(within.units, within.level)
+    outside = or_(scope_col.is_(None), scope_col != within.code)
+    return and_(
+        exists().where(unit_col == code),
+        ~exists().where(unit_col == code, outside),
+    )
+
+
+@dataclass(frozen=True)
+class Unit:
+    units: Structure
+    level: Level
+    code: str
+    name: str
+    parent_code: str | None
+    province_code: str
+
+    @property
+    def jurisdiction(self) -> stats.Jurisdiction:
+        return stats.Jurisdiction(self.units, self.level, self.code)
+
+    @property
+    def path(self) -> str:
+        return f"{self.units.value}/{self.level.value}/{self.code}"
+
+
+def find_unit(session: Session, scope: Scope, units: str, level: str, code: str) -> Unit:
+    """The unit, if it exists and lies within the scope; NotFound otherwise (the two look the same)."""
+    structure, lv = Structure(units), Level(level)
+    if len(code) != CODE_WIDTH[lv] or (structure is Structure.CURRENT and lv is Level.DISTRICT):
+        raise NotFound("unit")
+    u = AdminUnitRow
+    q = select(u).where(u.structure == structure.value, u.level == lv.value, u.code == code)
+    if scope.level is not ScopeLevel.COUNTRY:
+        if scope.units == structure.value:
+            q = q.where(_same_structure_clause(scope))
+        else:
+            within = scope_jurisdiction(scope)
+            assert within is not None
+            q = q.where(_wholly_within_clause(within, structure, lv, u.code))
+    row = session.scalars(q).first()
+    if row is None:
+        raise NotFound("unit")
+    return Unit(structure, lv, row.code, row.name, row.parent_code, row.province_code)
+
+
+def root_unit(session: Session, scope: Scope) -> Unit | None:
+    """The reader's own jurisdiction as a unit; None for the whole country."""
+    if scope.level is ScopeLevel.COUNTRY or scope.code is None:
+        return None
+    return find_unit(session, scope, scope.units, scope.level.value, scope.code)
+
+
+def _linkable(
+    session: Session, scope: Scope, units: Structure, level: Level, codes: Sequence[str]
+) -> set[str]:
+    """Those of `codes` (units of the breakdown) a reader may open: all of them within their own
+    structure's tree, only the wholly included ones across structures."""
+    if not codes:
+        return set()
+    if scope.level is ScopeLevel.COUNTRY or scope.units == units.value:
+        return set(codes)
+    within = scope_jurisdiction(scope)
+    assert within is not None
+    unit_col = map_column(units, level)
+    scope_col = map_column(within.units, within.level)
+    outside = func.sum(case((or_(scope_col.is_(None), scope_col != within.code), 1), else_=0))
+    rows = session.execute(
+        select(unit_col)
+        .where(unit_col.in_(bindparam("codes", expanding=True)))
+        .group_by(unit_col)
+        .having(outside == 0),
+        {"codes": list(codes)},
+    ).scalars()
+    return {str(c) for c in rows}
+
+
+# --- the view -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Crumb:
+    name: str
+    href: str | None
+
+
+@dataclass
+class VaccineCount:
+    code: str | None
+    name: str
+    records: int
+
+
+@dataclass
+class MonthCount:
+    month: str
+    records: int
+    linked: int
+
+
+@dataclass
+class DashboardView:
+    unit: Unit | None  # None: the whole country
+    view: Structure
+    child_level: Level
+    headline: stats.Headline
+    children: list[stats.UnitFigures]
+    child_links: dict[str, str]
+    backlog_links: dict[str, str]
+    series: list[stats.DosePoint]
+    months: list[MonthCount]
+    vaccines: list[VaccineCount]
+    backlog: list[stats.UnitFigures]
+    own: bool  # the reader's own jurisdiction (the page at /dashboard)
+    trail: list[Crumb] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        """The page's own path; the downloads hang under it."""
+        return "/dashboard" if self.own or self.unit is None else f"/dashboard/{self.unit.path}"
+
+    def chart_data(self) -> dict[str, Any]:
+        """What dashboard.js draws; the page shows the same numbers as tables."""
+        return {
+            "coverage": {
+                "labels": [f.unit_name for f in self.children],
+                "residents": [f.residents for f in self.children],
+                "at_least_one_dose": [f.at_least_one_dose for f in self.children],
+                "primary_complete": [f.primary_complete for f in self.children],
+                "booster": [f.booster for f in self.children],
+            },
+            "doses": {
+                "days": [p.day.isoformat() for p in self.series],
+                "records": [p.records for p in self.series],
+                "linked": [p.linked for p in self.series],
+            },
+            "vaccines": {
+                "labels": [v.name for v in self.vaccines],
+                "records": [v.records for v in self.vaccines],
+            },
+        }
+
+
+def _trail(session: Session, root: Unit | None, unit: Unit | None, view: Structure) -> list[Crumb]:
+    """From the reader's jurisdiction down to the unit shown (only the links the reader may open)."""
+    suffix = f"?units={view.value}"
+    # An empty name is the whole country, in the reader's language.
+    top = Crumb(root.name if root is not None else "", "/dashboard" + suffix)
+    if unit is None or (root is not None and unit == root):
+        return [Crumb(top.name, None)]
+    crumbs = [top]
+    if root is None or root.units is unit.units:
+        top_depth = -1 if root is None else _DEPTH[root.level]
+        between: list[tuple[Level, str]] = []
+        if unit.level is not Level.PROVINCE:
+            between.append((Level.PROVINCE, unit.province_code))
+        if unit.level is Level.WARD and unit.units is Structure.LEGACY and unit.parent_code:
+            between.append((Level.DISTRICT, unit.parent_code))
+        for lv, code in between:
+            if _DEPTH[lv] <= top_depth:
+                continue
+            name = session.scalar(
+                select(AdminUnitRow.name).where(
+                    AdminUnitRow.structure == unit.units.value,
+                    AdminUnitRow.level == lv.value,
+                    AdminUnitRow.code == code,
+                )
+            )
+            crumbs.append(Crumb(name or code, f"/dashboard/{unit.units.value}/{lv.value}/{code}{suffix}"))
+    crumbs.append(Crumb(unit.name, None))
+    return crumbs
+
+
+def _months(series: Sequence[stats.DosePoint]) -> list[MonthCount]:
+    out: dict[str, MonthCount] = {}
+    for p in series:
+        key = f"{p.day.year:04d}-{p.day.month:02d}"
+        m = out.setdefault(key, MonthCount(key, 0, 0))
+        m.records += p.records
+        m.linked += p.linked
+    return list(out.values())
+
+
+def breakdown_level(unit: Unit | None, view: Structure) -> Level:
+    """The units a page lists: one level down, or a ward itself (in the structure of the view)."""
+    if unit is not None and unit.level is Level.WARD:
+        return Level.WARD
+    return stats.child_level(view, None if unit is None else unit.level)
+
+
+def coverage_rows(
+    session: Session, unit: Unit | None, view: Structure, *, suppress: int = 0
+) -> list[stats.UnitFigures]:
+    conn = session.connection()
+    level = breakdown_level(unit, view)
+    within = None if unit is None else unit.jurisdiction
+    try:
+        return stats.coverage(conn, level, view, within=within, suppress=suppress)
+    except InputError:
+        raise NotFound("unit") from None
+
+
+def _href(view: Structure, level: Level, code: str) -> str:
+    return f"/dashboard/{view.value}/{level.value}/{code}?units={view.value}"
+
+
+def dashboard_view(session: Session, scope: Scope, unit: Unit | None, view: Structure) -> DashboardView:
+    conn = session.connection()
+    within = None if unit is None else unit.jurisdiction
+    level = breakdown_level(unit, view)
+    children = coverage_rows(session, unit, view)
+    codes = [f.unit_code for f in children if f.unit_code is not None]
+    shown = unit is not None and unit.level is Level.WARD and view is unit.units
+    linkable = set() if shown else _linkable(session, scope, view, level, codes)
+    links = {c: _href(view, level, c) for c in codes if c in linkable}
+    waiting = stats.backlog(conn, within, view, level=Level.WARD)
+    ward_codes = [f.unit_code for f in waiting if f.unit_code is not None]
+    ward_links = {
+        c: _href(view, Level.WARD, c) for c in _linkable(session, scope, view, Level.WARD, ward_codes)
+    }
+    series = stats.doses_series(conn, within)
+    vaccines = []
+    for code, n in stats.doses_by_vaccine(conn, within).items():
+        v = vaccine_by_code(code) if code else None
+        vaccines.append(VaccineCount(code, v.name if v is not None else (code or stats.UNKNOWN_NAME), n))
+    root = root_unit(session, scope)
+    return DashboardView(
+        unit=unit,
+        view=view,
+        child_level=level,
+        headline=stats.headline(conn, within),
+        children=children,
+        child_links=links,
+        backlog_links=ward_links,
+        series=series,
+        months=_months(series),
+        vaccines=vaccines,
+        backlog=waiting,
+        own=unit == root,
+        trail=_trail(session, root, unit, view),
+    )
+
+
+def unit_and_view(
+    session: Session, who: Principal, path: tuple[str, str, str] | None, view: str | None
+) -> tuple[Unit | None, Structure]:
+    unit = root_unit(session, who.scope) if path is None else find_unit(session, who.scope, *path)
+    default = unit.units if unit is not None else Structure(who.scope.units)
+    return unit, Structure(view) if view else default
+
+
+# --- downloads ------------------------------------------------------------------------------------------
+
+
+def download_columns() -> list[str]:
+    """The contract's columns, as `vaxlink stats coverage` writes them without a grouping."""
+    return [n for n in stats.UnitFigures.__dataclass_fields__ if n not in ("age_band", "sex")]
+
+
+def download_name(unit: Unit | None, view: Structure, fmt: str) -> str:
+    where = "ca-nuoc" if unit is None else f"{unit.level.value}-{unit.code}"
+    return f"bao-phu-{where}-{view.value}.{fmt}"
+
+
+def render_download(rows: Sequence[stats.UnitFigures], fmt: str) -> tuple[bytes, str]:
+    columns = download_columns()
+    dicts = [f.as_dict() for f in rows]
+    if fmt == "json":
+        body = json.dumps([{c: r[c] for c in columns} for r in dicts], ensure_ascii=False, indent=1)
+        return body.encode("utf-8"), "application/json"
+    if fmt == "xlsx":
+        import openpyxl
+
+        wb = openpyxl.Workbook(write_only=True)
+        ws = wb.create_sheet("bao-phu")
+        ws.append(columns)
+        for r in dicts:
+            ws.append([r[c] for c in columns])
+        buf = io.BytesIO()
+        wb.save(buf)
+        return buf.getvalue(), XLSX_TYPE
+    text = io.StringIO()
+    w = csv.writer(text, lineterminator="\n")
+    w.writerow(columns)
+    for r in dicts:
+        w.writerow(["" if r[c] is None else r[c] for c in columns])
+    # A BOM so that spreadsheet programs read the Vietnamese names as UTF-8.
+    return ("\ufeff" + text.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
+
+
+def download_response(
+    session: Session, unit: Unit | None, view: Structure, fmt: str, suppress: int
+) -> Response:
+    if fmt not in FORMATS:
+        raise NotFound("format")
+    body, media = render_download(coverage_rows(session, unit, view, suppress=suppress), fmt)
+    name = download_name(unit, view, fmt)
+    return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
+
+
+# --- JSON -----------------------------------------------------------------------------------------------
+
+
+class HeadlineOut(BaseModel):
+    residents: int
+    at_least_one_dose: int
+    primary_complete: int
+    booster: int
+    unvaccinated: int
+    dose_records: int
+    linked_records: int
+    review_records: int
+    unmatched_records: int
+    rejected_records: int
+    corrections_to_health: int
+    cases_open: int
+    cases_overdue: int
+    verification_open: int
+    verification_overdue: int
+    refreshed_at: datetime | None
+
+
+class UnitFiguresOut(BaseModel):
+    unit_code: str | None
+    unit_name: str
+    residents: int | None
+    at_least_one_dose: int | None
+    primary_complete: int | None
+    booster: int | None
+    unvaccinated: int | None
+    linked_records: int | None
+    review_records: int | None
+    unmatched_records: int | None
+    rejected_records: int | None
+    corrections_to_health: int | None
+    cases_open: int | None
+    cases_overdue: int | None
+    verification_open: int | None
+    verification_overdue: int | None
+    parent_code: str | None
+    level: str
+    units: str
+
+
+class DayOut(BaseModel):
+    day: date
+    records: int
+    linked: int
+
+
+class VaccineOut(BaseModel):
+    vaccine_code: str | None
+    name: str
+    records: int
+
+
+class UnitOut(BaseModel):
+    units: str
+    level: str
+    code: str
+    name: str
+
+
+class StatsOut(BaseModel):
+    unit: UnitOut | None  # null: the whole country
+    view: str
+    level: str
+    headline: HeadlineOut
+    coverage: list[UnitFiguresOut]
+    doses_per_day: list[DayOut]
+    doses_per_vaccine: list[VaccineOut]
+    backlog: list[UnitFiguresOut]
+
+
+def stats_out(v: DashboardView) -> StatsOut:
+    def unit_figures(f: stats.UnitFigures) -> UnitFiguresOut:
+        return UnitFiguresOut.model_validate(
+            {k: x for k, x in f.as_dict().items() if k not in ("age_band", "sex")}
+        )
+
+    return StatsOut(
+        unit=None
+        if v.unit is None
+        else UnitOut(units=v.unit.units.value, level=v.unit.level.value, code=v.unit.code, name=v.unit.name),
+        view=v.view.value,
+        level=v.child_level.value,
+        headline=HeadlineOut.model_validate(v.headline.as_dict()),
+        coverage=[unit_figures(f) for f in v.children],
+        doses_per_day=[DayOut(day=p.day, records=p.records, linked=p.linked) for p in v.series],
+        doses_per_vaccine=[
+            VaccineOut(vaccine_code=x.code, name=x.name, records=x.records) for x in v.vaccines
+        ],
+        backlog=[unit_figures(f) for f in v.backlog],
+    )
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no valid credentials"},
+    403: {"description": "not allowed"},
+    404: {"description": "no such unit in your jurisdiction"},
+    422: {"description": "malformed input"},
+}
+Reader = Annotated[Principal, Depends(require(Permission.STATS_READ))]
+
+
+@router.get("", response_model=StatsOut, responses=PROBLEMS)
+def own_stats(session: DB, who: Reader, units: ViewQuery = None) -> StatsOut:
+    """Your jurisdiction's figures: headline, coverage per unit one level down (in `units`), doses per
+    day and per vaccine, the backlog per ward."""
+    unit, view = unit_and_view(session, who, None, units)
+    return stats_out(dashboard_view(session, who.scope, unit, view))
+
+
+@router.get("/{unit_units}/{level}/{code}", response_model=StatsOut, responses=PROBLEMS)
+def unit_stats(
+    session: DB,
+    who: Reader,
+    unit_units: UnitsPath,
+    level: LevelPath,
+    code: CodePath,
+    units: ViewQuery = None,
+) -> StatsOut:
+    """The same for one unit within your jurisdiction (a unit of the other structure only when it lies
+    wholly within it)."""
+    unit, view = unit_and_view(session, who, (unit_units, level, code), units)
+    return stats_out(dashboard_view(session, who.scope, unit, view))
