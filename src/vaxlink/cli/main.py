@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from vaxlink.cli import audit as audit_cli
 from vaxlink.cli import backup as backup_cli
@@ -69,6 +70,13 @@ def run(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     except KeyboardInterrupt:
         err.print("[bold red]Đã dừng / interrupted[/]")
         raise typer.Exit(130) from None
+    except DBAPIError as e:
+        # Only the error's class: the driver's text can quote the statement's values (personal data).
+        err.print(
+            "[bold red]Lỗi / error:[/] mất kết nối hoặc CSDL từ chối, công việc chưa được xác nhận, hãy chạy lại / "
+            f"the database failed or went away, the work was not confirmed: run the command again ({type(e.orig).__name__})"
+        )
+        raise typer.Exit(2) from None
 
 
 @db_app.command("upgrade")
