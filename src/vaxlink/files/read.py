@@ -357,19 +357,35 @@ def load_file(
     schema = pa.schema([(LINE, pa.int64()), (MALFORMED, pa.string())] + [(h, pa.string()) for h in headers])
     con.execute(f'DROP TABLE IF EXISTS "{table}"')
     total = 0
+    failed: list[Exception] = []
 
     def counted() -> Iterator[pa.RecordBatch]:
         nonlocal total
-        for b in batches:
-            total += b.num_rows
-            if progress:
-                progress(total)
-            yield b
+        try:
+            for b in batches:
+                total += b.num_rows
+                if progress:
+                    progress(total)
+                yield b
+        except Exception as e:
+            failed.append(e)
+            raise
 
     # DuckDB pulls the batches as it inserts them: the file is never held twice in memory.
     con.register("_batches", pa.RecordBatchReader.from_batches(schema, counted()))
     try:
         con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _batches')
+    except duckdb.Error:
+        # DuckDB wraps what the reader raised mid-file (a damaged page, a bad byte): give the reader's
+        # own error back, as the clear InputError it is or becomes.
+        if not failed:
+            raise
+        if isinstance(failed[0], InputError):
+            raise failed[0] from None
+        detail = str(failed[0]).strip().splitlines()[0][:200] if str(failed[0]).strip() else ""
+        raise InputError(
+            f"Tệp bị hỏng, không đọc được / damaged file, cannot be read: {type(failed[0]).__name__} {detail}"
+        ) from None
     finally:
         con.unregister("_batches")
     return LoadedFile(table, headers, total, checksum(path), file_format(path))
