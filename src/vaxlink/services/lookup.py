@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import math
 import queue
 import threading
@@ -18,7 +19,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from vaxlink.credentials import codes
@@ -31,7 +32,7 @@ from vaxlink.services import audit
 from vaxlink.services.auth import Principal
 from vaxlink.services.cases import CaseError
 from vaxlink.settings import Settings
-from vaxlink.storage.models import ApiToken, utcnow
+from vaxlink.storage.models import ApiToken, AuditEvent, utcnow
 
 ACTION = "status_lookup"
 MAX_TEXT = 1000
@@ -268,6 +269,43 @@ class _Job:
     done: concurrent.futures.Future[None] = field(default_factory=concurrent.futures.Future)
 
 
+def append_group(session: Session, key: bytes, items: list[AuditItem]) -> None:
+    """Append events to the chain exactly as `audit.record` would one by one (same canonical form, hash,
+    link and MAC), with one turn on the chain's lock, one read of the head and one multi-row INSERT:
+    a busy checkpoint's events cost microseconds each instead of a round trip or three."""
+    conn = session.connection()
+    audit._lock_chain(conn)
+    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or audit.GENESIS
+    rows = []
+    for i in items:
+        at = utcnow()
+        rid = None if i.resource_id is None else str(i.resource_id)
+        details = None if i.details is None else json.loads(json.dumps(i.details, default=str))
+        digest = audit._hash(
+            audit._canonical(
+                prev, at, i.actor, i.action, i.resource_type, rid, i.jurisdiction, i.reason, details
+            )
+        )
+        rows.append(
+            {
+                "at": at,
+                "actor": i.actor[:80],
+                "action": i.action,
+                "resource_type": i.resource_type,
+                "resource_id": rid,
+                "jurisdiction": i.jurisdiction,
+                "reason": None if i.reason is None else i.reason[:400],
+                "details": details,
+                "prev_hash": prev,
+                "hash": digest,
+                "mac": audit._mac(key, digest),
+            }
+        )
+        prev = digest
+    # Rows go in list order, so ids follow the chain (the lock keeps other writers out meanwhile).
+    session.execute(insert(AuditEvent), rows)
+
+
 class GroupAudit:
     """Appends audit events in groups: one transaction (and one turn on the chain's lock) for every
     event that arrived while the previous group was being written. A caller waits for its group's
@@ -344,18 +382,7 @@ class GroupAudit:
                     session.execute(
                         update(ApiToken).where(ApiToken.id.in_(touched)).values(last_used_at=utcnow())
                     )
-                for j in jobs:
-                    i = j.item
-                    audit.record(
-                        session,
-                        i.actor,
-                        i.action,
-                        i.resource_type,
-                        i.resource_id,
-                        i.jurisdiction,
-                        i.reason,
-                        i.details,
-                    )
+                append_group(session, self.key, [j.item for j in jobs])
         except BaseException as e:  # every waiting request learns that its event was not stored
             for j in jobs:
                 if not j.done.done():

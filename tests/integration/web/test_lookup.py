@@ -119,6 +119,27 @@ def test_every_lookup_leaves_one_audit_event_with_ids_only(client, world, vaccin
         assert vaccinated.personal_id not in flat and "Bích" not in flat and "079123456789" not in flat
 
 
+def test_grouped_events_keep_the_chain_whole(app, world, engine, web_settings):
+    from vaxlink.services.audit import verify_chain
+    from vaxlink.services.lookup import AuditItem
+
+    writer = app.state.vx_lookup.writer
+    futures = [
+        writer.submit(
+            AuditItem(f"u{i}", "status_lookup", "citizen", i, "country", None, {"found": True, "via": "qr"})
+        )
+        for i in range(300)
+    ]
+    for f in futures:
+        f.result(timeout=60)
+    writer.close()
+    assert writer.groups < 300  # they were grouped
+    with engine.connect() as conn:
+        report = verify_chain(conn, load_key(web_settings.audit_key_file))
+    assert report.ok, report.findings[:3]
+    assert report.events >= 300
+
+
 def test_lookup_with_a_session_cookie_needs_the_csrf_token(client, world, vaccinated, engine):
     a = world.actors[("verifier", "own_ward")]
     r = client.post(
