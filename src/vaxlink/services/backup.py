@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - fixed programs (pg_dump, pg_restore), argument lists, no shell
+import subprocess  # nosec B404
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +73,7 @@ def _sqlite_path(database_url: str) -> Path:
 
 
 def _run(args: list[str], env: dict[str, str]) -> None:
+    """Run pg_dump or pg_restore: an argument list, no shell, the password in the environment."""
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)  # noqa: S603  # nosec B603
     if done.returncode != 0:
         # The last line of the tool's message; it names the object or connection that failed.
