@@ -310,7 +310,7 @@ def test_api_gives_the_same_numbers(client, figures, engine):
     assert body["unit"]["name"] and body["coverage"][0]["unit_code"] == w.WARD_A
 
 
-def test_vietnamese_first_english_on_request_and_charts_fed_inline(client, figures):
+def test_vietnamese_first_english_on_request_and_charts_fed_inline(client, figures, engine):
     me = as_user(figures, "parent_district")
     vi = client.get("/dashboard", headers=me).text
     assert "Bảng theo dõi tiêm chủng" in vi and "Tiêm ít nhất 1 mũi" in vi
@@ -318,6 +318,11 @@ def test_vietnamese_first_english_on_request_and_charts_fed_inline(client, figur
     assert "/static/vendor/chart.umd.min.js" in vi and "cdn" not in vi.lower()
     data = json.loads(vi.split('id="dashboard-data">', 1)[1].split("</script>", 1)[0])
     assert data["coverage"]["labels"] and data["words"]["booster"] == "Đã tiêm nhắc lại"
+    # One point per day, days without doses included, so that the time axis is even.
+    days = [date.fromisoformat(d) for d in data["doses"]["days"]]
+    assert len(days) == (days[-1] - days[0]).days + 1 > 3
+    with engine.connect() as conn:
+        assert sum(data["doses"]["records"]) == headline(conn, DISTRICT).dose_records
     en = client.get("/dashboard?lang=en", headers=me).text
     assert "Vaccination dashboard" in en and "At least one dose" in en
 

@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -210,16 +210,30 @@ class DashboardView:
                 "primary_complete": [f.primary_complete for f in self.children],
                 "booster": [f.booster for f in self.children],
             },
-            "doses": {
-                "days": [p.day.isoformat() for p in self.series],
-                "records": [p.records for p in self.series],
-                "linked": [p.linked for p in self.series],
-            },
+            "doses": _days(self.series),
             "vaccines": {
                 "labels": [v.name for v in self.vaccines],
                 "records": [v.records for v in self.vaccines],
             },
         }
+
+
+def _days(series: Sequence[stats.DosePoint], longest: int = 3660) -> dict[str, list[Any]]:
+    """Doses per day with the days without doses as zeros, so that the line's time axis is even (a
+    category axis would otherwise put 1 March right after 1 January); left sparse over an implausible
+    span."""
+    if not series or (series[-1].day - series[0].day).days > longest:
+        points = list(series)
+    else:
+        known = {p.day: p for p in series}
+        span = (series[-1].day - series[0].day).days + 1
+        days = [series[0].day + timedelta(days=i) for i in range(span)]
+        points = [known.get(d) or stats.DosePoint(d, None, 0, 0) for d in days]
+    return {
+        "days": [p.day.isoformat() for p in points],
+        "records": [p.records for p in points],
+        "linked": [p.linked for p in points],
+    }
 
 
 def _trail(session: Session, root: Unit | None, unit: Unit | None, view: Structure) -> list[Crumb]:
@@ -291,11 +305,12 @@ def dashboard_view(session: Session, scope: Scope, unit: Unit | None, view: Stru
     level = breakdown_level(unit, view)
     children = coverage_rows(session, unit, view)
     codes = [f.unit_code for f in children if f.unit_code is not None]
-    shown = unit is not None and unit.level is Level.WARD and view is unit.units
-    linkable = set() if shown else _linkable(session, scope, view, level, codes)
-    links = {c: _href(view, level, c) for c in codes if c in linkable}
+    # A ward's page lists the ward itself (in its own structure): no link to the page being read.
+    itself = unit.code if unit is not None and unit.level is Level.WARD and view is unit.units else None
+    codes = [c for c in codes if c != itself]
+    links = {c: _href(view, level, c) for c in _linkable(session, scope, view, level, codes)}
     waiting = stats.backlog(conn, within, view, level=Level.WARD)
-    ward_codes = [f.unit_code for f in waiting if f.unit_code is not None]
+    ward_codes = [f.unit_code for f in waiting if f.unit_code is not None and f.unit_code != itself]
     ward_links = {
         c: _href(view, Level.WARD, c) for c in _linkable(session, scope, view, Level.WARD, ward_codes)
     }
