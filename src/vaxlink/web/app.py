@@ -23,11 +23,13 @@ from vaxlink.web.api import citizens as api_citizens
 from vaxlink.web.api import lookup as api_lookup
 from vaxlink.web.api import stats as api_stats
 from vaxlink.web.api import system as api_system
+from vaxlink.web.api import verification as api_verification
 from vaxlink.web.pages import auth as page_auth
 from vaxlink.web.pages import cases as page_cases
 from vaxlink.web.pages import citizen_self as page_citizen_self
 from vaxlink.web.pages import citizens as page_citizens
 from vaxlink.web.pages import dashboard as page_dashboard
+from vaxlink.web.pages import verification as page_verification
 from vaxlink.web.pages import verify as page_verify
 from vaxlink.web.security import AppState
 
@@ -95,6 +97,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(page_citizen_self.router)
     app.include_router(api_stats.router)
     app.include_router(page_dashboard.router)
+    app.include_router(api_verification.router)
+    app.include_router(api_verification.notice_router)
+    app.include_router(page_verification.router)
     api_lookup.install(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)

@@ -101,6 +101,22 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/self/status"): Rule(PUBLIC, "public"),
     ("POST", "/self/certificate"): Rule(PUBLIC, "public"),
     ("POST", "/self/logout"): Rule(PUBLIC, "public"),
+    # Verification between wards and new residents: who may call them; what each jurisdiction sees is
+    # test_verification's and test_new_residents' matter. The notice names a citizen of ward A.
+    ("POST", "/api/v1/verification-requests"): Rule(P.VERIFICATION_SEND, "permission"),
+    ("GET", "/api/v1/verification-requests"): Rule(P.CASE_LIST, "permission"),
+    ("GET", "/api/v1/verification-requests/{request_id}"): Rule(P.CASE_READ, "permission"),
+    ("POST", "/api/v1/verification-requests/{request_id}/answer"): Rule(P.VERIFICATION_ANSWER, "permission"),
+    ("POST", "/api/v1/verification-requests/{request_id}/escalate"): Rule(P.CASE_ASSIGN, "permission"),
+    ("POST", "/api/v1/residents"): Rule(P.CITIZEN_CORRECT, "permission"),
+    ("GET", "/citizens/{citizen_id}/notice.pdf"): Rule(P.CITIZEN_READ, "resource"),
+    ("GET", "/verification"): Rule(P.CASE_LIST, "permission"),
+    ("GET", "/verification/overdue"): Rule(P.CASE_LIST, "permission"),
+    ("GET", "/verification/new"): Rule(P.VERIFICATION_SEND, "permission"),
+    ("POST", "/verification/new"): Rule(P.VERIFICATION_SEND, "permission"),
+    ("GET", "/verification/{request_id}"): Rule(P.CASE_READ, "permission"),
+    ("POST", "/verification/{request_id}/answer"): Rule(P.VERIFICATION_ANSWER, "permission"),
+    ("POST", "/verification/{request_id}/escalate"): Rule(P.CASE_ASSIGN, "permission"),
 }
 
 
@@ -153,6 +169,8 @@ def _request(path: str, method: str, f: Fresh, csrf: str) -> tuple[str, dict[str
         .replace("{citizen_id}", str(f.citizen_id))
         .replace("{change_id}", str(f.change_id))
         .replace("{certificate_id}", "1")
+        .replace("{request_id}", "1")
+        .replace("{batch_id}", "1")
         .replace("{unit_units}", "legacy")
         .replace("{level}", "ward")
         .replace("{code}", w.WARD_A)

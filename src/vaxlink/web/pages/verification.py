@@ -1,0 +1,135 @@
+"""Verification between wards, as pages: the ward's boxes (asked of it, sent by it, cases waiting to be
+sent), the request form, one request with its answer, the supervisors' list of overdue requests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from vaxlink.domain.permissions import Permission
+from vaxlink.services import cases, verification
+from vaxlink.services.auth import Principal
+from vaxlink.web.pages.render import render
+from vaxlink.web.security import DB, require, state
+
+router = APIRouter(include_in_schema=False)
+RowId = Annotated[int, Path(ge=1, le=2**53)]
+Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
+Text = Annotated[str, Form(max_length=400)]
+Done = Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")]
+
+
+@router.get("/verification")
+def inbox(
+    request: Request,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    done: Done = None,
+) -> Response:
+    incoming = verification.list_requests(session, who, "incoming")
+    outgoing = verification.list_requests(session, who, "outgoing")
+    waiting = cases.cases_awaiting_collection(session, who)
+    return render(
+        request,
+        "verification.html",
+        {"incoming": incoming, "outgoing": outgoing, "waiting": waiting, "done": done},
+    )
+
+
+@router.get("/verification/overdue")
+def overdue(
+    request: Request,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    done: Done = None,
+) -> Response:
+    items = verification.list_requests(session, who, "overdue")
+    return render(request, "verification_overdue.html", {"items": items, "done": done})
+
+
+@router.get("/verification/new")
+def new_form(
+    request: Request,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.VERIFICATION_SEND))],
+    case_id: Annotated[int | None, Query(ge=1, le=2**53)] = None,
+) -> Response:
+    case, person = None, verification.Person("", "", "", "")
+    if case_id is not None:
+        case, person = verification.collection_person(session, who, case_id)
+    return render(request, "verification_new.html", {"case": case, "p": person, "error": None})
+
+
+@router.post("/verification/new")
+def send(
+    request: Request,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.VERIFICATION_SEND))],
+    full_name: Annotated[str, Form(max_length=200)],
+    birth_date: Annotated[str, Form(max_length=40)],
+    sex: Annotated[str, Form(max_length=10)],
+    permanent_ward_code: Annotated[str, Form(pattern=r"^[0-9]{5}$")],
+    personal_id: Annotated[str, Form(max_length=40)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+    address: Text = "",
+    case_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
+    case_version: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    person = verification.Person(
+        full_name, birth_date, sex, permanent_ward_code, personal_id or None, phone or None, address or None
+    )
+    rid = verification.send_request(session, who, person, case_id=case_id, case_version=case_version)
+    return RedirectResponse(f"/verification/{rid}?done=sent", status_code=303)
+
+
+@router.get("/verification/{request_id}")
+def detail(
+    request: Request,
+    request_id: RowId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_READ))],
+    done: Done = None,
+) -> Response:
+    view = verification.request_detail(session, who, request_id)
+    return render(request, "verification_request.html", {"r": view, "done": done})
+
+
+@router.post("/verification/{request_id}/answer")
+def answer(
+    request: Request,
+    request_id: RowId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.VERIFICATION_ANSWER))],
+    version: Version,
+    decision: Annotated[str, Form(pattern="^(confirm|reject|new)$")],
+    citizen_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
+    birth_province: Annotated[str, Form(pattern=r"^[0-9]{0,2}$")] = "",
+    reason: Text = "",
+) -> Response:
+    verification.answer_request(
+        session,
+        state(request).settings,
+        who,
+        request_id,
+        version,
+        confirm=decision != "reject",
+        citizen_id=citizen_id if decision == "confirm" else None,
+        create_new=decision == "new",
+        birth_province=birth_province or None,
+        reason=reason,
+    )
+    return RedirectResponse(f"/verification/{request_id}?done=answered", status_code=303)
+
+
+@router.post("/verification/{request_id}/escalate")
+def escalate(
+    request_id: RowId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_ASSIGN))],
+    version: Version,
+    note: Text = "",
+) -> Response:
+    verification.escalate(session, who, request_id, version, note or None)
+    return RedirectResponse("/verification/overdue?done=escalated", status_code=303)
