@@ -494,7 +494,7 @@ def main() -> None:
                 f"{res['errors']:>8}  {res['statuses']}"
             )
         v, ref = results["vaxlink"], results["reference"]
-        answered = v["statuses"].get(200, 0)
+        answered = v["statuses"].get("200", 0)
         print(f"\nvaxlink / reference throughput: {100 * v['rps'] / ref['rps']:.0f} %")
         print(
             f"audit events written during the vaxlink run: {v['audit_events']:,} for "
