@@ -143,6 +143,12 @@ def _child(data: Path, engine: str, opts: dict[str, Any], out: Path, q: mp.Queue
     prepare_register(con, "reg_in", "alias_in")
     prepare_records(con, "rec_in")
     prepare_s = time.perf_counter() - t
+    from vaxlink.matching.pipeline import pair_estimate_sql
+
+    # Per rule: how many pairs it would generate, to see which rules stop being selective as N grows.
+    rule_pairs = {
+        r.name: int(con.execute(pair_estimate_sql(r)).fetchall()[0][0] or 0) for r in MatchSpec().blocking
+    }
     start_s = 0.0
     if engine == "spark":
         from vaxlink.matching.spark_engine import spark_session
@@ -170,6 +176,7 @@ def _child(data: Path, engine: str, opts: dict[str, Any], out: Path, q: mp.Queue
             "records": records.num_rows,
             "partitions": stats.partitions,
             "steps": stats.seconds,
+            "rule_pairs": rule_pairs,
         }
     )
 
@@ -256,6 +263,16 @@ def main() -> None:
                 flush=True,
             )
             rows.append({"citizens": n, "check": {"records": total, "differing": differ}})
+    sizes = [r for r in rows if r.get("engine") == args.engines[0]]
+    if sizes:
+        print(
+            "\nestimated pairs per health identity, by blocking rule (growth with N: not selective nationally)"
+        )
+        print(f"{'rule':>22} " + " ".join(f"{r['citizens']:>10,}" for r in sizes))
+        for rule in sizes[0]["rule_pairs"]:
+            print(
+                f"{rule:>22} " + " ".join(f"{r['rule_pairs'][rule] / r['identities']:>10.3f}" for r in sizes)
+            )
     print(json.dumps(rows, default=str))
 
 

@@ -49,6 +49,7 @@ def spark_session(
         SparkSession.builder.master(master)
         .appName("vaxlink-match")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", driver_memory)
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
