@@ -114,8 +114,10 @@ def match_records(
     prepare_records(con, "records_in")
     con.unregister("records_in")
     load_register(conn, con)
-    engine, work_dir = (settings.engine, settings.work_dir) if settings else ("duckdb", None)
-    stats = run_matching(con, spec, engine=engine, work_dir=work_dir, progress=note)
+    if settings is None:
+        stats = run_matching(con, spec, progress=note)
+    else:
+        stats = run_matching(con, spec, engine=settings.engine, work_dir=settings.work_dir, progress=note)
     _store_results(conn, con, spec)
     return stats
 
