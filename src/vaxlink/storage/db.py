@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # Statement parameters are names and ID numbers: never in a log or an error message, even when an
+    # operator turns SQL logging on.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
 
