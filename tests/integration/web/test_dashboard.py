@@ -19,7 +19,14 @@ from tests.integration.web import world as w
 from vaxlink.domain.admin_units import Level, Structure
 from vaxlink.services.audit import bind_key
 from vaxlink.services.auth import open_session
-from vaxlink.services.stats import Jurisdiction, coverage, headline, refresh_statistics
+from vaxlink.services.stats import (
+    Jurisdiction,
+    coverage,
+    doses_by_vaccine,
+    doses_series,
+    headline,
+    refresh_statistics,
+)
 from vaxlink.services.status import refresh_status
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
@@ -306,6 +313,13 @@ def test_api_gives_the_same_numbers(client, figures, engine):
     assert body["unit"]["code"] == w.DISTRICT and body["level"] == "ward"
     assert body["headline"]["at_least_one_dose"] == h.at_least_one_dose
     assert sum(d["records"] for d in body["doses_per_day"]) == h.dose_records
+    with engine.connect() as conn:
+        series = doses_series(conn, DISTRICT)
+        per_vaccine = doses_by_vaccine(conn, DISTRICT)
+    assert [(d["day"], d["records"], d["linked"]) for d in body["doses_per_day"]] == [
+        (p.day.isoformat(), p.records, p.linked) for p in series
+    ]
+    assert {v["vaccine_code"]: v["records"] for v in body["doses_per_vaccine"]} == per_vaccine
     body = client.get(f"/api/v1/stats/legacy/ward/{w.WARD_A}", headers=token).json()
     assert body["unit"]["name"] and body["coverage"][0]["unit_code"] == w.WARD_A
 
