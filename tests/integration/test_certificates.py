@@ -22,7 +22,7 @@ from vaxlink.services.cases import Conflict
 from vaxlink.services.demo_certificates import demo_certificate_round_trip
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
-from vaxlink.storage.models import AuditEvent, Certificate, MatchResult, Revocation
+from vaxlink.storage.models import AuditEvent, Certificate, Citizen, MatchResult, Revocation
 
 
 @pytest.fixture
@@ -232,3 +232,25 @@ def test_demo_round_trip(engine: Engine, settings: Settings, tmp_path: Path) -> 
     assert "ĐỎ" in lines[5] and "thu hồi" in lines[5] and "corrected" in lines[5]
     assert "XANH" in lines[6] and "Cấp lại / reissued" in lines[6]
     assert citizen.personal_id not in text
+
+
+def test_an_identity_correction_revokes_the_certificate_at_once(
+    engine: Engine, cert_settings: Settings
+) -> None:
+    from vaxlink.services import cases
+
+    with Tx(engine, cert_settings) as s:
+        citizen, _doses = linked_citizen(s)
+        first = certs.issue_for_citizen(s, cert_settings, citizen.id, actor="officer")
+        cid, version = citizen.id, citizen.version
+    with Tx(engine, cert_settings) as s:
+        fresh = s.get(Citizen, cid)
+        assert fresh is not None
+        # The one place an approved identity change is applied to the register.
+        cases._apply(s, fresh, version, "full_name", "Nguyễn Thị Hoa", "giấy khai sinh", "counter", "ward_b")
+    with Tx(engine, cert_settings) as s:
+        row = s.get(Certificate, first.row.id)
+        assert (
+            row is not None and row.status == "revoked" and "identity corrected" in (row.revoke_reason or "")
+        )
+        assert not certs.verifier(s, cert_settings).verify(first.certificate.hc1).valid

@@ -530,8 +530,9 @@ def _confirm_link(session: Session, who: Principal, case: CaseRow, citizen: Citi
     mr = session.get(MatchResult, case.dose_record_id)
     if mr is None:
         raise Invalid("Hồ sơ không gắn với bản ghi mũi tiêm", "the case has no dose record", "NO_DOSE_RECORD")
-    if mr.citizen_id is not None:
-        touched.add(mr.citizen_id)
+    previous = mr.citizen_id
+    if previous is not None:
+        touched.add(previous)
     session.execute(
         update(MatchResult)
         .where(MatchResult.dose_record_id == mr.dose_record_id)
@@ -545,6 +546,18 @@ def _confirm_link(session: Session, who: Principal, case: CaseRow, citizen: Citi
         .execution_options(synchronize_session=False)
     )
     session.expire(mr)
+    if previous is not None and previous != citizen.id:
+        # The dose leaves its former citizen: a certificate resting on it is no longer true.
+        from vaxlink.services import certificates  # certificates builds on this module's errors
+
+        certificates.revoke_for_doses(
+            session,
+            None,
+            [mr.dose_record_id],
+            "mũi tiêm được gắn cho người khác / dose moved to another person",
+            actor=who.username,
+            reissue=False,
+        )
     return touched
 
 
@@ -1026,6 +1039,20 @@ def _apply(
         raise _changed_meanwhile()
     if field_name == "personal_id" and old:
         session.add(CitizenAlias(citizen_id=citizen.id, alias=old, kind="previous_id", created_at=utcnow()))
+    if field_name in ("full_name", "birth_date"):
+        # The certificate carries the name and birth date: the corrected identity makes it untrue at once
+        # (a new one is issued on the next request, from the self-service page or by an officer).
+        from vaxlink.services import certificates  # certificates builds on this module's errors
+
+        doses = [d for d, _day, _product in certificates.linked_doses(session, citizen.id)]
+        certificates.revoke_for_doses(
+            session,
+            None,
+            doses,
+            "thông tin nhân thân được sửa / identity corrected",
+            actor=actor,
+            reissue=False,
+        )
     session.add(
         CitizenChange(
             citizen_id=citizen.id,

@@ -285,7 +285,7 @@ def certificates_on_doses(session: Session, dose_record_ids: Iterable[int]) -> l
 
 def revoke_for_doses(
     session: Session,
-    settings: Settings,
+    settings: Settings | None,
     dose_record_ids: Iterable[int],
     reason: str,
     *,
@@ -325,6 +325,8 @@ def revoke_for_doses(
                 {"citizen_id": cert.citizen_id, "dose_record_ids": sorted(set(dose_record_ids))},
             )
     if reissue:
+        if settings is None:
+            raise ValueError("reissuing needs the settings (the signing keys' directory)")
         for citizen_id, old in revoked_by_citizen.items():
             if not linked_doses(session, citizen_id):
                 outcome.citizens_without_doses.append(citizen_id)
