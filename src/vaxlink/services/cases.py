@@ -111,6 +111,10 @@ class WorkFilter:
     reason: str | None = None
     min_age_days: int | None = None
     status: str | None = None
+    # One ward inside the user's jurisdiction (a supervisor following a backlog row); the scope filter
+    # still applies, so naming a ward outside it shows nothing.
+    ward_units: str | None = None
+    ward_code: str | None = None
 
 
 @dataclass
@@ -166,6 +170,9 @@ def worklist(
     base = [cases_in(who.scope), CaseRow.status.in_(statuses)]
     if f.min_age_days:
         base.append(CaseRow.created_at <= now - timedelta(days=f.min_age_days))
+    if f.ward_code:
+        base.append(CaseRow.ward_code == f.ward_code)
+        base.append(CaseRow.ward_units == (f.ward_units or "legacy"))
     counts = {
         str(k): int(n)
         for k, n in session.execute(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import date
 from html.parser import HTMLParser
 from typing import Any
@@ -276,6 +277,18 @@ def test_backlog_rows_link_into_the_worklist(client, figures):
     assert count(rows[w.WARD_A][4]) == 1
     assert f"/cases?ward={w.WARD_A}&units=legacy" in t.links
     assert f"/cases?kind=conflict&ward={w.WARD_A}&units=legacy" in t.links
+    # Following a row shows that ward's cases only.
+    me = as_user(figures, "parent_district")
+
+    def case_links(url: str) -> set[str]:
+        return {link for link in page(client, url, me).links if re.fullmatch(r"/cases/\d+", link)}
+
+    every = case_links("/cases")
+    a, b = (
+        case_links(f"/cases?ward={w.WARD_A}&units=legacy"),
+        case_links(f"/cases?ward={w.WARD_B}&units=legacy"),
+    )
+    assert a and not (a & b) and a | b == every
 
 
 def test_downloads_parse_and_equal_the_figures(client, figures, engine):

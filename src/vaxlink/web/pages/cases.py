@@ -30,9 +30,15 @@ def worklist_page(
     min_age_days: Annotated[str | None, Query(pattern=r"^[0-9]{0,4}$")] = None,
     cursor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{0,200}$")] = None,
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
+    ward: Annotated[str | None, Query(pattern=r"^[0-9]{0,5}$")] = None,
+    units: Annotated[str | None, Query(pattern=r"^(legacy|2025)?$")] = None,
 ) -> Response:
     f = cases.WorkFilter(
-        kind=kind or None, reason=reason or None, min_age_days=int(min_age_days or 0) or None
+        kind=kind or None,
+        reason=reason or None,
+        min_age_days=int(min_age_days or 0) or None,
+        ward_code=ward or None,
+        ward_units=units or None,
     )
     wl = cases.worklist(session, who, f, cursor or None, 50)
     return render(
