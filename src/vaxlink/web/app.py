@@ -17,6 +17,7 @@ from vaxlink.services.schema import open_database
 from vaxlink.settings import Settings
 from vaxlink.storage.db import session_factory
 from vaxlink.web import errors
+from vaxlink.web.api import batches as api_batches
 from vaxlink.web.api import cases as api_cases
 from vaxlink.web.api import certificates as api_certificates
 from vaxlink.web.api import citizens as api_citizens
@@ -25,6 +26,7 @@ from vaxlink.web.api import stats as api_stats
 from vaxlink.web.api import system as api_system
 from vaxlink.web.api import verification as api_verification
 from vaxlink.web.pages import auth as page_auth
+from vaxlink.web.pages import batches as page_batches
 from vaxlink.web.pages import cases as page_cases
 from vaxlink.web.pages import citizen_self as page_citizen_self
 from vaxlink.web.pages import citizens as page_citizens
@@ -100,6 +102,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(api_verification.router)
     app.include_router(api_verification.notice_router)
     app.include_router(page_verification.router)
+    app.include_router(api_batches.router)
+    app.include_router(page_batches.router)
     api_lookup.install(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)

@@ -117,6 +117,15 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/verification/{request_id}"): Rule(P.CASE_READ, "permission"),
     ("POST", "/verification/{request_id}/answer"): Rule(P.VERIFICATION_ANSWER, "permission"),
     ("POST", "/verification/{request_id}/escalate"): Rule(P.CASE_ASSIGN, "permission"),
+    # Health's batches, scoped by the uploader's jurisdiction (test_batches checks who sees which).
+    ("POST", "/api/v1/batches"): Rule(P.BATCH_UPLOAD, "permission"),
+    ("GET", "/api/v1/batches"): Rule(P.BATCH_READ, "permission"),
+    ("GET", "/api/v1/batches/{batch_id}"): Rule(P.BATCH_READ, "permission"),
+    ("GET", "/api/v1/batches/{batch_id}/answer"): Rule(P.BATCH_READ, "permission"),
+    ("GET", "/batches"): Rule(P.BATCH_READ, "permission"),
+    ("POST", "/batches"): Rule(P.BATCH_UPLOAD, "permission"),
+    ("GET", "/batches/{batch_id}"): Rule(P.BATCH_READ, "permission"),
+    ("GET", "/batches/{batch_id}/answer.{fmt}"): Rule(P.BATCH_READ, "permission"),
 }
 
 

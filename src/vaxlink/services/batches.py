@@ -1,0 +1,357 @@
+"""Health's side: a health data officer uploads a dose file, follows its ingest, and downloads the per-record
+answer and the corrections health must make; records settled by wards since show in both.
+
+A batch has no unit column: it belongs to the jurisdiction of the user who uploaded it. A reader sees the
+batches uploaded by users whose own jurisdiction lies inside theirs (a province's health officers see
+each other's batches, the country sees all, including those loaded from the command line). The clause is
+SQL over `app_user` and `admin_unit`, like every other jurisdiction filter.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy.orm import Session, sessionmaker
+
+from vaxlink.domain.errors import InputError, VaxlinkError
+from vaxlink.domain.permissions import Level
+from vaxlink.files.read import checksum
+from vaxlink.services import audit
+from vaxlink.services.answers import export_answer
+from vaxlink.services.auth import Principal
+from vaxlink.services.cases import Invalid, NotFound
+from vaxlink.services.dose_ingest import IngestResult, ingest_batch
+from vaxlink.settings import Settings
+from vaxlink.storage.models import AdminUnitRow, AppUser, Batch, DoseRecord, MatchResult, utcnow
+from vaxlink.storage.models import Case as CaseRow
+from vaxlink.storage.scope import Scope
+
+log = logging.getLogger("vaxlink.batches")
+# Files up to this size are ingested within the request (a few seconds); larger ones in a thread of their
+# own, the page following the batch row's status.
+IN_REQUEST_BYTES = 8 * 1024 * 1024
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024 * 1024
+SUFFIXES = (".csv", ".xlsx", ".parquet", ".jsonl", ".json", ".ndjson", ".tsv", ".txt")
+CORRECTION_COLUMNS = ("correct_full_name", "correct_date_of_birth", "correct_sex", "correct_id_number")
+
+
+def _uploaders_in(scope: Scope) -> Any:
+    """Usernames whose jurisdiction lies inside `scope`."""
+    if scope.level is Level.COUNTRY:
+        return None
+    users = select(AppUser.username).where(AppUser.scope_units == scope.units)
+    same = and_(AppUser.scope_level == scope.level.value, AppUser.scope_code == scope.code)
+    if scope.level is Level.WARD:
+        return users.where(same)
+    below = select(AdminUnitRow.code).where(AdminUnitRow.structure == scope.units)
+    if scope.level is Level.DISTRICT:
+        wards = below.where(AdminUnitRow.level == "ward", AdminUnitRow.parent_code == scope.code)
+        return users.where(or_(same, and_(AppUser.scope_level == "ward", AppUser.scope_code.in_(wards))))
+    districts = below.where(AdminUnitRow.level == "district", AdminUnitRow.province_code == scope.code)
+    wards = below.where(AdminUnitRow.level == "ward", AdminUnitRow.province_code == scope.code)
+    return users.where(
+        or_(
+            same,
+            and_(AppUser.scope_level == "district", AppUser.scope_code.in_(districts)),
+            and_(AppUser.scope_level == "ward", AppUser.scope_code.in_(wards)),
+        )
+    )
+
+
+def batches_in(scope: Scope) -> ColumnElement[bool]:
+    uploaders = _uploaders_in(scope)
+    return true() if uploaders is None else Batch.uploaded_by.in_(uploaders)
+
+
+@dataclass
+class BatchView:
+    id: int
+    source: str
+    file_name: str
+    status: str
+    rows_total: int
+    counts: dict[str, Any]
+    created_at: Any
+    finished_at: Any
+    uploaded_by: str | None
+    # Records of the batch a ward has settled since the ingest (linked by hand or found wrong in health).
+    settled_by_wards: int = 0
+    health_wrong: int = 0
+
+
+def _view(b: Batch, settled: int = 0, wrong: int = 0) -> BatchView:
+    return BatchView(
+        b.id,
+        b.source,
+        b.file_name,
+        b.status,
+        b.rows_total or 0,
+        dict(b.counts or {}),
+        b.created_at,
+        b.finished_at,
+        b.uploaded_by,
+        settled,
+        wrong,
+    )
+
+
+def list_batches(session: Session, who: Principal, limit: int = 100) -> list[BatchView]:
+    rows = list(
+        session.scalars(
+            select(Batch)
+            .where(batches_in(who.scope))
+            .order_by(Batch.created_at.desc(), Batch.id.desc())
+            .limit(limit)
+        )
+    )
+    return [_view(b) for b in rows]
+
+
+def _batch_in_scope(session: Session, who: Principal, batch_id: int) -> Batch:
+    b = session.scalar(
+        select(Batch)
+        .where(Batch.id == batch_id, batches_in(who.scope))
+        .execution_options(populate_existing=True)
+    )
+    if b is None:
+        raise NotFound("batch")
+    return b
+
+
+def batch_detail(session: Session, who: Principal, batch_id: int) -> BatchView:
+    b = _batch_in_scope(session, who, batch_id)
+    settled = session.scalar(
+        select(func.count())
+        .select_from(MatchResult)
+        .join(DoseRecord, DoseRecord.id == MatchResult.dose_record_id)
+        .where(DoseRecord.batch_id == b.id, DoseRecord.is_latest, MatchResult.outcome == "confirmed")
+    )
+    wrong = session.scalar(
+        select(func.count())
+        .select_from(CaseRow)
+        .join(DoseRecord, DoseRecord.id == CaseRow.dose_record_id)
+        .where(DoseRecord.batch_id == b.id, DoseRecord.is_latest, CaseRow.resolution == "health_wrong")
+    )
+    return _view(b, int(settled or 0), int(wrong or 0))
+
+
+_SAFE = re.compile(r"[^0-9A-Za-z._-]+")
+
+
+def save_upload(settings: Settings, file_name: str, stream: BinaryIO) -> Path:
+    """Copy an uploaded file to the work directory under a fresh folder, keeping a harmless form of its
+    name (the reader goes by the suffix)."""
+    name = _SAFE.sub("_", Path(file_name or "upload.csv").name)[-120:] or "upload.csv"
+    if not name.lower().endswith(SUFFIXES):
+        raise Invalid(
+            "Định dạng tệp không hỗ trợ (CSV, XLSX, Parquet, JSON Lines)",
+            "unsupported file type (CSV, XLSX, Parquet, JSON Lines)",
+            "BAD_FILE_TYPE",
+        )
+    folder = Path(settings.work_dir) / "uploads" / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    size = 0
+    with path.open("wb") as out:
+        while chunk := stream.read(1024 * 1024):
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                raise Invalid("Tệp quá lớn", "file too large", "FILE_TOO_LARGE")
+            out.write(chunk)
+    if size == 0:
+        raise Invalid("Tệp rỗng", "empty file", "EMPTY_FILE")
+    return path
+
+
+def _source(source: str | None) -> str:
+    s = (source or "").strip()[:80]
+    return s or "default"
+
+
+def ingest_now(
+    session: Session, settings: Settings, who: Principal, path: Path, source: str | None
+) -> IngestResult:
+    """Ingest within the caller's transaction; a file the reader refuses is a 422, not a 500."""
+    try:
+        result = ingest_batch(session, settings, path, source=_source(source), uploaded_by=who.username)
+    except InputError as e:
+        raise Invalid(str(e), str(e), "BAD_FILE") from None
+    audit.record(
+        session,
+        who.username,
+        "batch_uploaded",
+        "batch",
+        result.batch_id,
+        who.scope.label,
+        None,
+        {"rows": result.rows, "already": result.already_ingested},
+    )
+    return result
+
+
+def ingest_in_background(
+    session: Session,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    audit_key: bytes,
+    who: Principal,
+    path: Path,
+    source: str | None,
+    lock: threading.Lock | None = None,
+) -> int:
+    """Register the batch in the request's transaction (status `staging`) and ingest it in a thread with a
+    session of its own once that row is committed; the row's status tells how far it got (`matching`,
+    `done`, `failed`). On SQLite the thread takes the app's write lock, as requests do (one writer)."""
+    src = _source(source)
+    digest = checksum(path)
+    b = session.scalar(select(Batch).where(Batch.source == src, Batch.checksum == digest))
+    if b is not None and b.status in ("done", "staging", "matching"):
+        return b.id
+    if b is None:
+        b = Batch(
+            source=src,
+            checksum=digest,
+            file_name=path.name,
+            status="staging",
+            rows_total=0,
+            created_at=utcnow(),
+            uploaded_by=who.username,
+        )
+        session.add(b)
+    else:
+        b.status, b.uploaded_by = "staging", who.username
+    session.flush()
+    batch_id = b.id
+    audit.record(
+        session,
+        who.username,
+        "batch_uploaded",
+        "batch",
+        batch_id,
+        who.scope.label,
+        None,
+        {"background": True},
+    )
+
+    def committed() -> bool:
+        # The request commits after this function returns; until then the thread sees no row.
+        for _ in range(600):
+            with sessions() as s:
+                if s.scalar(select(Batch.id).where(Batch.id == batch_id)) is not None:
+                    return True
+            time.sleep(0.1)
+        return False
+
+    def run() -> None:
+        if not committed():
+            return
+        guard: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
+        try:
+            with guard, sessions() as s, s.begin():
+                audit.bind_key(s, audit_key)
+                ingest_batch(s, settings, path, source=src, uploaded_by=who.username)
+        except Exception as e:  # the thread has no caller: the row carries the outcome
+            log.error("batch %s failed: %s", batch_id, type(e).__name__)
+            with guard, sessions() as s, s.begin():
+                failed = s.get(Batch, batch_id)
+                if failed is not None and failed.status != "done":
+                    failed.status = "failed"
+                    failed.finished_at = utcnow()
+                    failed.counts = {
+                        "error": str(e)[:400] if isinstance(e, VaxlinkError) else type(e).__name__
+                    }
+
+    threading.Thread(target=run, name=f"batch-{batch_id}", daemon=True).start()
+    return batch_id
+
+
+def upload(
+    session: Session,
+    settings: Settings,
+    who: Principal,
+    path: Path,
+    source: str | None,
+    background: Callable[[], int],
+) -> int:
+    """Small files are ingested in the request, large ones handed to `background`."""
+    if path.stat().st_size > IN_REQUEST_BYTES:
+        return background()
+    return ingest_now(session, settings, who, path, source).batch_id
+
+
+def _answer_table(session: Session, settings: Settings, batch_id: int) -> pa.Table:
+    with tempfile.TemporaryDirectory(dir=Path(settings.work_dir)) as tmp:
+        out = Path(tmp) / "answer.parquet"
+        export_answer(session.connection(), batch_id, out)
+        return pq.read_table(out)
+
+
+def health_corrections(table: pa.Table) -> pa.Table:
+    """The rows health must change: a ward found the record wrong, or the register says otherwise."""
+    keep = pc.equal(table.column("blame"), "health")
+    for name in CORRECTION_COLUMNS:
+        keep = pc.or_kleene(keep, pc.invert(pc.is_null(table.column(name))))
+    return table.filter(pc.fill_null(keep, False))
+
+
+def answer_file(
+    session: Session,
+    settings: Settings,
+    who: Principal,
+    batch_id: int,
+    fmt: str,
+    *,
+    corrections: bool = False,
+) -> tuple[bytes, str, str]:
+    """(content, media type, file name) of the batch's answer, or of the corrections only."""
+    b = _batch_in_scope(session, who, batch_id)
+    if b.status != "done":
+        raise Invalid("Lô dữ liệu chưa xử lý xong", "the batch is not processed yet", "BATCH_NOT_DONE")
+    table = _answer_table(session, settings, b.id)
+    if corrections:
+        table = health_corrections(table)
+    name = f"{'y-te-can-sua' if corrections else 'ket-qua'}-lo-{b.id}.{fmt}"
+    audit.record(
+        session,
+        who.username,
+        "batch_answer_downloaded",
+        "batch",
+        b.id,
+        who.scope.label,
+        None,
+        {"corrections": corrections, "rows": table.num_rows, "format": fmt},
+    )
+    if fmt == "csv":
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf)
+        # A byte-order mark lets spreadsheet programs read the Vietnamese text as UTF-8.
+        return b"\xef\xbb\xbf" + buf.getvalue(), "text/csv; charset=utf-8", name
+    if fmt == "xlsx":
+        import openpyxl
+
+        wb = openpyxl.Workbook(write_only=True)
+        ws = wb.create_sheet("ket-qua")
+        ws.append(table.schema.names)
+        for row in table.to_pylist():
+            ws.append(list(row.values()))
+        buf = io.BytesIO()
+        wb.save(buf)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return buf.getvalue(), media, name
+    raise Invalid("Định dạng không hỗ trợ", "unsupported format", "BAD_FORMAT")

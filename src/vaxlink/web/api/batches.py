@@ -1,0 +1,107 @@
+"""Health's batches: upload a dose file (multipart, with a bearer token), follow its progress, download the
+per-record answer and the corrections health must make."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from vaxlink.domain.permissions import Permission
+from vaxlink.services import batches
+from vaxlink.services.auth import Principal
+from vaxlink.web.api.models import Out, ProblemOut
+from vaxlink.web.security import DB, AppState, require, state
+
+router = APIRouter(prefix="/api/v1/batches", tags=["batches"])
+BatchId = Annotated[int, Path(ge=1, le=2**53)]
+Source = Annotated[str, Form(max_length=80, pattern=r"^[0-9A-Za-z._:-]*$")]
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ProblemOut, "description": "no valid credentials"},
+    403: {"model": ProblemOut, "description": "not allowed"},
+    404: {"model": ProblemOut, "description": "no such batch in your jurisdiction"},
+    422: {"model": ProblemOut, "description": "malformed file or input, or the batch is not done"},
+}
+
+
+class BatchOut(Out):
+    id: int
+    source: str
+    file_name: str
+    status: str
+    rows_total: int
+    counts: dict[str, Any]
+    created_at: datetime
+    finished_at: datetime | None
+    uploaded_by: str | None
+    settled_by_wards: int
+    health_wrong: int
+
+
+class UploadOut(BaseModel):
+    batch_id: int
+    status: str
+
+
+def receive(request: Request, session: DB, who: Principal, file: UploadFile, source: str | None) -> int:
+    """Store the upload and ingest it (in the request, or in the background for a large file)."""
+    st: AppState = state(request)
+    path = batches.save_upload(st.settings, file.filename or "upload.csv", file.file)
+    return batches.upload(
+        session,
+        st.settings,
+        who,
+        path,
+        source,
+        lambda: batches.ingest_in_background(
+            session, st.sessions, st.settings, st.audit_key, who, path, source, st.write_lock
+        ),
+    )
+
+
+@router.post("", response_model=UploadOut, responses=PROBLEMS)
+def upload(
+    request: Request,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.BATCH_UPLOAD))],
+    file: Annotated[UploadFile, File()],
+    source: Source = "",
+) -> UploadOut:
+    """Upload a dose file (CSV, XLSX, Parquet, JSON Lines). Small files are processed at once; a large
+    one is accepted with status `staging` and processed in the background: follow GET /batches/{id}."""
+    batch_id = receive(request, session, who, file, source or None)
+    b = batches.batch_detail(session, who, batch_id)
+    return UploadOut(batch_id=batch_id, status=b.status)
+
+
+@router.get("", response_model=list[BatchOut], responses=PROBLEMS)
+def list_batches(session: DB, who: Annotated[Principal, Depends(require(Permission.BATCH_READ))]) -> Any:
+    """Batches uploaded by users of your jurisdiction, newest first."""
+    return batches.list_batches(session, who)
+
+
+@router.get("/{batch_id}", response_model=BatchOut, responses=PROBLEMS)
+def get_batch(
+    batch_id: BatchId, session: DB, who: Annotated[Principal, Depends(require(Permission.BATCH_READ))]
+) -> Any:
+    """Status and counts; `settled_by_wards` grows as wards settle the batch's records."""
+    return batches.batch_detail(session, who, batch_id)
+
+
+@router.get("/{batch_id}/answer", responses=PROBLEMS)
+def answer(
+    request: Request,
+    batch_id: BatchId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.BATCH_READ))],
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
+    corrections: bool = False,
+) -> Response:
+    """The per-record answer (or with `corrections=true` only the rows health must correct)."""
+    body, media, name = batches.answer_file(
+        session, state(request).settings, who, batch_id, format, corrections=corrections
+    )
+    return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})

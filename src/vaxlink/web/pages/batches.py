@@ -1,0 +1,62 @@
+"""Health's batches as pages: the list with an upload form, one batch's progress and its downloads."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from vaxlink.domain.permissions import Permission
+from vaxlink.services import batches
+from vaxlink.services.auth import Principal
+from vaxlink.web.api.batches import receive
+from vaxlink.web.pages.render import render
+from vaxlink.web.security import DB, require, state
+
+router = APIRouter(include_in_schema=False)
+BatchId = Annotated[int, Path(ge=1, le=2**53)]
+
+
+@router.get("/batches")
+def list_page(
+    request: Request, session: DB, who: Annotated[Principal, Depends(require(Permission.BATCH_READ))]
+) -> Response:
+    return render(request, "batches.html", {"items": batches.list_batches(session, who)})
+
+
+@router.post("/batches")
+def upload(
+    request: Request,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.BATCH_UPLOAD))],
+    file: Annotated[UploadFile, File()],
+    source: Annotated[str, Form(max_length=80, pattern=r"^[0-9A-Za-z._:-]*$")] = "",
+) -> Response:
+    batch_id = receive(request, session, who, file, source or None)
+    return RedirectResponse(f"/batches/{batch_id}", status_code=303)
+
+
+@router.get("/batches/{batch_id}")
+def batch_page(
+    request: Request,
+    batch_id: BatchId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.BATCH_READ))],
+) -> Response:
+    return render(request, "batch.html", {"b": batches.batch_detail(session, who, batch_id)})
+
+
+@router.get("/batches/{batch_id}/answer.{fmt}")
+def answer(
+    request: Request,
+    batch_id: BatchId,
+    fmt: Annotated[str, Path(pattern="^(csv|xlsx)$")],
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.BATCH_READ))],
+    corrections: Annotated[int, Query(ge=0, le=1)] = 0,
+) -> Response:
+    body, media, name = batches.answer_file(
+        session, state(request).settings, who, batch_id, fmt, corrections=bool(corrections)
+    )
+    return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
