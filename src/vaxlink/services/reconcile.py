@@ -196,37 +196,44 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
     conn.exec_driver_sql("DROP TABLE result_stage")
 
 
-def flag_dose_sequences(conn: Connection, citizens_sql: str | None = None) -> int:
-    """Check the linked doses of the citizens `citizens_sql` selects (all when None): the same day or the
-    same dose number twice (DOSE_DUPLICATE), a higher dose number given before a lower one (DOSE_ORDER),
-    two doses closer than the shortest schedule (DOSE_INTERVAL)."""
-    is_pg = conn.dialect.name == "postgresql"
-    gap = (
-        "(d.vaccination_date - w.prev_date)"
-        if is_pg
-        else "(julianday(d.vaccination_date) - julianday(w.prev_date))"
-    )
-    touched = "" if citizens_sql is None else f"AND m.citizen_id IN ({citizens_sql})"
-    conn.exec_driver_sql("DROP TABLE IF EXISTS dose_flags")
-    conn.exec_driver_sql(f"""CREATE TEMPORARY TABLE dose_flags AS
-        WITH doses AS (
-          SELECT m.dose_record_id AS id, m.citizen_id, d.vaccination_date, d.dose_number
-          FROM match_result m JOIN dose_record d ON d.id = m.dose_record_id
-          WHERE d.is_latest AND m.outcome IN ('linked', 'confirmed') {touched}),
-        w AS (
-          SELECT id,
+def dose_flags_sql(doses: str, days_between: Callable[[str, str], str]) -> str:
+    """The dose-sequence check as one SELECT over `doses` (a query with id, citizen_id, vaccination_date,
+    dose_number and any further columns, kept): the same day or the same dose number twice
+    (DOSE_DUPLICATE), a higher dose number given before a lower one (DOSE_ORDER), two doses closer than the
+    shortest schedule (DOSE_INTERVAL). `days_between(a, b)` is the backend's day count from date a to b."""
+    gap = days_between("prev_date", "vaccination_date")
+    return f"""WITH w AS (
+          SELECT *,
             count(*) OVER (PARTITION BY citizen_id, vaccination_date) AS same_day,
             count(*) OVER (PARTITION BY citizen_id, dose_number) AS same_number,
             max(dose_number) OVER (PARTITION BY citizen_id ORDER BY vaccination_date, id
                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS max_before,
             lag(vaccination_date) OVER (PARTITION BY citizen_id ORDER BY vaccination_date, id) AS prev_date
-          FROM doses)
-        SELECT w.id, rtrim(
-            CASE WHEN w.same_day > 1 OR w.same_number > 1 THEN 'DOSE_DUPLICATE;' ELSE '' END ||
-            CASE WHEN w.max_before > d.dose_number THEN 'DOSE_ORDER;' ELSE '' END ||
-            CASE WHEN w.prev_date IS NOT NULL AND {gap} > 0 AND {gap} < {MIN_DOSE_INTERVAL_DAYS}
+          FROM ({doses}) doses)
+        SELECT w.*, rtrim(
+            CASE WHEN same_day > 1 OR same_number > 1 THEN 'DOSE_DUPLICATE;' ELSE '' END ||
+            CASE WHEN max_before > dose_number THEN 'DOSE_ORDER;' ELSE '' END ||
+            CASE WHEN prev_date IS NOT NULL AND {gap} > 0 AND {gap} < {MIN_DOSE_INTERVAL_DAYS}
                  THEN 'DOSE_INTERVAL;' ELSE '' END, ';') AS flags
-        FROM w JOIN dose_record d ON d.id = w.id""")
+        FROM w"""
+
+
+def flag_dose_sequences(conn: Connection, citizens_sql: str | None = None) -> int:
+    """Check the linked doses of the citizens `citizens_sql` selects (all when None) and store their flags
+    (see `dose_flags_sql`)."""
+    is_pg = conn.dialect.name == "postgresql"
+
+    def days(a: str, b: str) -> str:
+        return f"({b} - {a})" if is_pg else f"(julianday({b}) - julianday({a}))"
+
+    touched = "" if citizens_sql is None else f"AND m.citizen_id IN ({citizens_sql})"
+    doses = f"""SELECT m.dose_record_id AS id, m.citizen_id, d.vaccination_date, d.dose_number
+          FROM match_result m JOIN dose_record d ON d.id = m.dose_record_id
+          WHERE d.is_latest AND m.outcome IN ('linked', 'confirmed') {touched}"""
+    conn.exec_driver_sql("DROP TABLE IF EXISTS dose_flags")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE dose_flags AS SELECT id, flags FROM ({dose_flags_sql(doses, days)}) f"
+    )
     conn.exec_driver_sql("CREATE UNIQUE INDEX ix_dose_flags ON dose_flags (id)")
     if is_pg:
         conn.exec_driver_sql("ANALYZE dose_flags")
@@ -421,26 +428,14 @@ def _dose_flags(conn: Connection, con: DuckDBPyConnection) -> None:
         )
         conn.exec_driver_sql("DROP TABLE flag_people")
     con.register("earlier_doses", before)
-    con.execute(f"""CREATE OR REPLACE TABLE all_flags AS
-        WITH doses AS (
-          SELECT id, citizen_id, vaccination_date, dose_number, new, NULL AS old_flags FROM linked_now
+    doses = """SELECT id, citizen_id, vaccination_date, dose_number, new, NULL AS old_flags FROM linked_now
           UNION ALL
-          SELECT id, citizen_id, vaccination_date, dose_number, false, flags FROM earlier_doses),
-        w AS (
-          SELECT *,
-            count(*) OVER (PARTITION BY citizen_id, vaccination_date) AS same_day,
-            count(*) OVER (PARTITION BY citizen_id, dose_number) AS same_number,
-            max(dose_number) OVER (PARTITION BY citizen_id ORDER BY vaccination_date, id
-                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS max_before,
-            lag(vaccination_date) OVER (PARTITION BY citizen_id ORDER BY vaccination_date, id) AS prev_date
-          FROM doses)
-        SELECT id, new, old_flags, rtrim(
-            CASE WHEN same_day > 1 OR same_number > 1 THEN 'DOSE_DUPLICATE;' ELSE '' END ||
-            CASE WHEN max_before > dose_number THEN 'DOSE_ORDER;' ELSE '' END ||
-            CASE WHEN prev_date IS NOT NULL AND date_diff('day', prev_date, vaccination_date) > 0
-                      AND date_diff('day', prev_date, vaccination_date) < {MIN_DOSE_INTERVAL_DAYS}
-                 THEN 'DOSE_INTERVAL;' ELSE '' END, ';') AS flags
-        FROM w""")
+          SELECT id, citizen_id, vaccination_date, dose_number, false, flags FROM earlier_doses"""
+    con.execute(
+        "CREATE OR REPLACE TABLE all_flags AS SELECT id, new, old_flags, flags FROM ("
+        + dose_flags_sql(doses, lambda a, b: f"date_diff('day', {a}, {b})")
+        + ")"
+    )
     con.unregister("earlier_doses")
     con.execute("CREATE OR REPLACE TABLE new_flags AS SELECT id, flags FROM all_flags WHERE new")
     changed = con.sql("SELECT id, flags FROM all_flags WHERE NOT new AND flags <> coalesce(old_flags, '')")
