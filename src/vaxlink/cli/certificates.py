@@ -5,7 +5,6 @@ Each command is one transaction: the certificate row (or the revocation) and its
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -13,7 +12,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-from vaxlink.domain.errors import VaxlinkError
+from vaxlink.cli.session import run_in_session
 
 app = typer.Typer(help="Chứng nhận tiêm chủng / vaccination certificates.", no_args_is_help=True)
 console = Console()
@@ -22,20 +21,7 @@ T = TypeVar("T")
 ACTOR = "cli"
 
 
-def _run(fn: Callable[[Session], T]) -> T:
-    from vaxlink.services.audit import bind_key, load_key
-    from vaxlink.services.schema import database
-    from vaxlink.settings import load_settings
-    from vaxlink.storage.db import transaction
-
-    s = load_settings()
-    try:
-        with database(s) as engine, transaction(engine) as session:
-            bind_key(session, load_key(s.audit_key_file))
-            return fn(session)
-    except VaxlinkError as e:
-        err.print(f"[bold red]Lỗi / error:[/] {e}")
-        raise typer.Exit(2) from None
+_run = run_in_session
 
 
 @app.command("issue")

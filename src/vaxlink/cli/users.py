@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from vaxlink.domain.errors import VaxlinkError
+from vaxlink.cli.session import run_in_session
 from vaxlink.domain.permissions import Level, Role
 from vaxlink.storage.scope import Scope
 
@@ -23,20 +22,7 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _run(fn: Callable[[Session], T]) -> T:
-    from vaxlink.services.audit import bind_key, load_key
-    from vaxlink.services.schema import database
-    from vaxlink.settings import load_settings
-    from vaxlink.storage.db import transaction
-
-    s = load_settings()
-    try:
-        with database(s) as engine, transaction(engine) as session:
-            bind_key(session, load_key(s.audit_key_file))
-            return fn(session)
-    except VaxlinkError as e:
-        err.print(f"[bold red]Lỗi / error:[/] {e}")
-        raise typer.Exit(2) from None
+_run = run_in_session
 
 
 def _scope(level: Level, code: str | None, units: str) -> Scope:
