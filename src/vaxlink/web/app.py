@@ -28,6 +28,7 @@ from vaxlink.web.api import verification as api_verification
 from vaxlink.web.pages import auth as page_auth
 from vaxlink.web.pages import batches as page_batches
 from vaxlink.web.pages import cases as page_cases
+from vaxlink.web.pages import citizen_request as page_citizen_request
 from vaxlink.web.pages import citizen_self as page_citizen_self
 from vaxlink.web.pages import citizens as page_citizens
 from vaxlink.web.pages import dashboard as page_dashboard
@@ -104,6 +105,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(page_verification.router)
     app.include_router(api_batches.router)
     app.include_router(page_batches.router)
+    app.include_router(page_citizen_request.router)
     api_lookup.install(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)

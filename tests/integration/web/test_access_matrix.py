@@ -126,6 +126,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/batches"): Rule(P.BATCH_UPLOAD, "permission"),
     ("GET", "/batches/{batch_id}"): Rule(P.BATCH_READ, "permission"),
     ("GET", "/batches/{batch_id}/answer.{fmt}"): Rule(P.BATCH_READ, "permission"),
+    # A citizen's correction request: public, admitted by the self-service pass (test_citizen_request).
+    ("GET", "/self/correction"): Rule(PUBLIC, "public"),
+    ("POST", "/self/correction"): Rule(PUBLIC, "public"),
 }
 
 
