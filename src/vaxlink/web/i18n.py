@@ -148,7 +148,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "vr_confirm": ("Xác nhận là người này", "Confirm: this person"),
     "vr_citizen_id": ("Mã công dân trong sổ", "Register citizen #"),
     "vr_birth_province": ("Mã tỉnh đăng ký khai sinh", "Province of birth registration"),
-    "vr_register_new": ("Xác nhận và đăng ký mới, cấp số định danh", "Confirm and register, issuing a number"),
+    "vr_register_new": (
+        "Xác nhận và đăng ký mới, cấp số định danh",
+        "Confirm and register, issuing a number",
+    ),
     "vr_reject": ("Từ chối", "Reject"),
     "vr_escalate": ("Đôn đốc", "Escalate"),
     "vr_escalated": ("Đã đôn đốc", "Escalated"),
