@@ -313,9 +313,10 @@ def _jsonl_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
 def _parquet_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
     try:
         pf = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as e:
+        names = list(pf.schema_arrow.names)
+    # Any Arrow error (ArrowInvalid, ArrowNotImplementedError on a forged type...) means the file is bad.
+    except (pa.ArrowException, OSError) as e:
         raise InputError(f"Không đọc được tệp Parquet / cannot read Parquet: {e}") from None
-    names = list(pf.schema_arrow.names)
     headers = _clean_headers(list(names))
 
     def gen() -> Iterator[pa.RecordBatch]:
