@@ -53,7 +53,7 @@ def fill(engine, citizens: int, cases: int) -> None:
               CASE WHEN mod(g, 2) = 0 THEN 'M' ELSE 'F' END, w.code, 'legacy', w.code, 'legacy', 'Số ' || g,
               NULL, 'active', md5(g::text), 1, now(), now()
             FROM generate_series(1, {citizens}) g
-            JOIN wards w ON w.i = floor({n_wards} * power(mod(g * 7919, 100003) / 100003.0, 2))::int""")
+            JOIN wards w ON w.i = floor({n_wards} * power(mod(g::bigint * 7919, 100003) / 100003.0, 2))::int""")
         c.exec_driver_sql("""INSERT INTO batch (source, checksum, file_name, status, rows_total, created_at)
             VALUES ('bench', 'x', 'bench.csv', 'done', 0, now())""")
         c.exec_driver_sql(f"""INSERT INTO dose_record (batch_id, source, record_id, version, is_latest, line_no,
