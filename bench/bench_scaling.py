@@ -76,56 +76,9 @@ class PeakMonitor:
 
 
 def matcher_inputs(data: Path) -> tuple[Any, Any, Any]:
-    """The simulated register and dose batch as the matcher's input tables (what `reconcile.load_register`
-    and `match_records` read from the database): register, aliases, records. Domain rules parse the text
-    once per distinct value."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    from vaxlink.simulation.inputs import matcher_inputs as inputs
 
-    from vaxlink.domain.dates import PartialDate, parse_date
-    from vaxlink.domain.sex import parse_sex
-
-    def mapped(col: Any, fn: Any, typ: pa.DataType) -> pa.Array:
-        d = col.combine_chunks().dictionary_encode()
-        return pa.array([fn(v) for v in d.dictionary.to_pylist()], typ).take(d.indices)
-
-    def dob(v: str) -> PartialDate | None:
-        d = parse_date(v)
-        return d if isinstance(d, PartialDate) else None
-
-    reg = pq.read_table(data / "register.parquet")
-    dates = reg["date_of_birth"]
-    register = pa.table(
-        {
-            "citizen_id": pa.array(range(1, reg.num_rows + 1), pa.int64()),
-            "personal_id": reg["personal_id"],
-            "full_name": reg["full_name"],
-            "birth_date": mapped(dates, lambda v: (d := dob(v)) and d.earliest(), pa.date32()),
-            "birth_precision": mapped(dates, lambda v: (d := dob(v)) and d.precision.value, pa.string()),
-            "birth_year": mapped(dates, lambda v: (d := dob(v)) and d.year, pa.int32()),
-            "sex": mapped(reg["sex"], lambda v: (s := parse_sex(v)) and s.value, pa.string()),
-            # The snapshot leaves the current ward empty when it is the permanent one.
-            "current_ward_code": pc.coalesce(reg["current_ward_code"], reg["permanent_ward_code"]),
-            "permanent_ward_code": reg["permanent_ward_code"],
-            "phone": reg["phone"],
-            "household_id": reg["household_id"],
-        }
-    )
-    has_old = pc.is_valid(reg["old_id"])
-    aliases = pa.table(
-        {
-            "citizen_id": register["citizen_id"].filter(has_old),
-            "alias": reg["old_id"].filter(has_old),
-            "kind": pa.array(["cmnd"] * pc.sum(has_old).as_py(), pa.string()),
-        }
-    )
-    doses = pq.read_table(data / "doses.parquet")
-    cols = ("full_name", "date_of_birth", "sex", "id_number", "phone", "ward_code")
-    records = pa.table(
-        {"rec_id": pa.array(range(1, doses.num_rows + 1), pa.int64()), **{c: doses[c] for c in cols}}
-    )
-    return register, aliases, records
+    return inputs(data)
 
 
 def _child(data: Path, engine: str, opts: dict[str, Any], out: Path, q: mp.Queue) -> None:  # type: ignore[type-arg]

@@ -15,19 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import text
 
-from vaxlink.domain.dates import PartialDate, parse_date
-from vaxlink.domain.sex import parse_sex
 from vaxlink.matching.engine import RunStats, run_matching
 from vaxlink.matching.pipeline import PairLimitExceeded
 from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.simulation import ErrorRates, simulate
+from vaxlink.simulation.inputs import matcher_inputs
 
 pytestmark = [
     # py4j leaves the sockets of its gateway to the garbage collector.
@@ -77,49 +73,10 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _mapped(col: Any, fn: Any, typ: pa.DataType) -> pa.Array:
-    d = col.combine_chunks().dictionary_encode()
-    return pa.array([fn(v) for v in d.dictionary.to_pylist()], typ).take(d.indices)
-
-
-def _dob(v: str) -> PartialDate | None:
-    d = parse_date(v)
-    return d if isinstance(d, PartialDate) else None
-
-
 def prepared(data: Path) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection holding the matcher's prepared inputs for the simulated files: the register as
     `reconcile.load_register` reads it from the database, every dose record as a record to match."""
-    reg = pq.read_table(data / "register.parquet")
-    dates = reg["date_of_birth"]
-    register = pa.table(
-        {
-            "citizen_id": pa.array(range(1, reg.num_rows + 1), pa.int64()),
-            "personal_id": reg["personal_id"],
-            "full_name": reg["full_name"],
-            "birth_date": _mapped(dates, lambda v: (d := _dob(v)) and d.earliest(), pa.date32()),
-            "birth_precision": _mapped(dates, lambda v: (d := _dob(v)) and d.precision.value, pa.string()),
-            "birth_year": _mapped(dates, lambda v: (d := _dob(v)) and d.year, pa.int32()),
-            "sex": _mapped(reg["sex"], lambda v: (s := parse_sex(v)) and s.value, pa.string()),
-            "current_ward_code": pc.coalesce(reg["current_ward_code"], reg["permanent_ward_code"]),
-            "permanent_ward_code": reg["permanent_ward_code"],
-            "phone": reg["phone"],
-            "household_id": reg["household_id"],
-        }
-    )
-    has_old = pc.is_valid(reg["old_id"])
-    aliases = pa.table(
-        {
-            "citizen_id": register["citizen_id"].filter(has_old),
-            "alias": reg["old_id"].filter(has_old),
-            "kind": pa.array(["cmnd"] * pc.sum(has_old).as_py(), pa.string()),
-        }
-    )
-    doses = pq.read_table(data / "doses.parquet")
-    cols = ("full_name", "date_of_birth", "sex", "id_number", "phone", "ward_code")
-    records = pa.table(
-        {"rec_id": pa.array(range(1, doses.num_rows + 1), pa.int64()), **{c: doses[c] for c in cols}}
-    )
+    register, aliases, records = matcher_inputs(data)
     con = duckdb.connect(config={"threads": 2})
     con.register("reg_in", register)
     con.register("alias_in", aliases)
