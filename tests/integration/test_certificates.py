@@ -237,7 +237,7 @@ def test_demo_round_trip(engine: Engine, settings: Settings, tmp_path: Path) -> 
 def test_an_identity_correction_revokes_the_certificate_at_once(
     engine: Engine, cert_settings: Settings
 ) -> None:
-    from vaxlink.services import cases
+    from vaxlink.services import register
 
     with Tx(engine, cert_settings) as s:
         citizen, _doses = linked_citizen(s)
@@ -247,7 +247,9 @@ def test_an_identity_correction_revokes_the_certificate_at_once(
         fresh = s.get(Citizen, cid)
         assert fresh is not None
         # The one place an approved identity change is applied to the register.
-        cases._apply(s, fresh, version, "full_name", "Nguyễn Thị Hoa", "giấy khai sinh", "counter", "ward_b")
+        register._apply(
+            s, fresh, version, "full_name", "Nguyễn Thị Hoa", "giấy khai sinh", "counter", "ward_b"
+        )
     with Tx(engine, cert_settings) as s:
         row = s.get(Certificate, first.row.id)
         assert (

@@ -16,7 +16,8 @@ from vaxlink.domain.chip_qr import ChipCard, parse_chip_qr
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.names import canonical_name
 from vaxlink.services.auth import Principal
-from vaxlink.services.cases import CitizenView, Invalid, NotFound, WorkItem, citizen_detail
+from vaxlink.services.cases import Invalid, NotFound, WorkItem
+from vaxlink.services.register import CitizenView, citizen_detail
 from vaxlink.storage.models import Case, Citizen, CitizenAlias, MatchResult, utcnow
 from vaxlink.storage.scope import cases_in, citizens_in
 

@@ -24,17 +24,11 @@ from vaxlink.domain.personal_ids import PersonalId, parse_personal_id, strip_sep
 from vaxlink.domain.sex import parse_sex
 from vaxlink.services import audit
 from vaxlink.services.auth import Principal
-from vaxlink.services.cases import (
-    CaseError,
-    CitizenHit,
-    Conflict,
-    Invalid,
-    NotFound,
-    search_citizens,
-)
+from vaxlink.services.cases import CaseError, Conflict, Invalid, NotFound
 from vaxlink.services.certificates import revoke_for_doses
 from vaxlink.services.new_residents import NewPerson, register_citizen
 from vaxlink.services.reconcile import flag_dose_sequences
+from vaxlink.services.register import CitizenHit, search_citizens
 from vaxlink.services.status import refresh_status
 from vaxlink.settings import Settings
 from vaxlink.storage.models import AdminUnitRow, Citizen, DoseRecord, MatchResult, VerificationRequest, utcnow

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import cases, counter
+from vaxlink.services import counter, register
 from vaxlink.services.auth import Principal
 from vaxlink.web.api.models import (
     ChangeOut,
@@ -40,7 +40,7 @@ def search(
 ) -> Any:
     """Citizens of your jurisdiction by name (diacritics optional), birth date, number, phone. A POST, so
     that names and numbers never appear in a URL or a log."""
-    return cases.search_citizens(
+    return register.search_citizens(
         session,
         who,
         name=body.name,
@@ -54,7 +54,7 @@ def search(
 def get_citizen(
     citizen_id: RowId, session: DB, who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
 ) -> Any:
-    return cases.citizen_detail(session, who, citizen_id)
+    return register.citizen_detail(session, who, citizen_id)
 
 
 @router.post("/citizens/{citizen_id}/corrections", response_model=CorrectionOut, responses=PROBLEMS)
@@ -65,7 +65,7 @@ def correct(
     who: Annotated[Principal, Depends(require(Permission.CITIZEN_CORRECT))],
 ) -> Any:
     """Correct the register; name, birth date, sex and number wait for a second officer's approval."""
-    return cases.correct_citizen(
+    return register.correct_citizen(
         session,
         who,
         citizen_id,
@@ -80,7 +80,7 @@ def correct(
 
 @router.get("/changes", response_model=list[ChangeOut], responses=PROBLEMS)
 def changes(session: DB, who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))]) -> Any:
-    return cases.pending_changes(session, who)
+    return register.pending_changes(session, who)
 
 
 @router.post("/changes/{change_id}/approve", response_model=CorrectionOut, responses=PROBLEMS)
@@ -90,7 +90,7 @@ def approve(
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
 ) -> Any:
-    cases.decide_change(session, who, change_id, body.version, True, body.note)
+    register.decide_change(session, who, change_id, body.version, True, body.note)
     return CorrectionOut(applied=True, change_id=change_id)
 
 
@@ -101,7 +101,7 @@ def reject(
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
 ) -> Any:
-    cases.decide_change(session, who, change_id, body.version, False, body.note)
+    register.decide_change(session, who, change_id, body.version, False, body.note)
     return CorrectionOut(applied=False, change_id=change_id)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import cases
+from vaxlink.services import cases, register
 from vaxlink.services.auth import Principal
 from vaxlink.web.pages.render import render
 from vaxlink.web.security import DB, require
@@ -53,7 +53,7 @@ def _case_page(
     session: DB,
     who: Principal,
     case_id: int,
-    hits: list[cases.CitizenHit] | None = None,
+    hits: list[register.CitizenHit] | None = None,
     searched: dict[str, str] | None = None,
 ) -> Response:
     view = cases.case_detail(session, who, case_id)
@@ -83,7 +83,7 @@ def case_search(
 ) -> Response:
     # The case first: out of the jurisdiction, the search is not even run.
     cases.case_detail(session, who, case_id)
-    hits = cases.search_citizens(
+    hits = register.search_citizens(
         session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
     )
     searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import cases, counter
+from vaxlink.services import cases, counter, register
 from vaxlink.services.auth import Principal
 from vaxlink.web.pages.render import render
 from vaxlink.web.security import DB, require
@@ -36,7 +36,7 @@ def search(
     personal_id: Annotated[str, Form(max_length=40)] = "",
     phone: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    hits = cases.search_citizens(
+    hits = register.search_citizens(
         session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
     )
     searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}
@@ -51,7 +51,7 @@ def citizen_page(
     who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))],
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
 ) -> Response:
-    view = cases.citizen_detail(session, who, citizen_id)
+    view = register.citizen_detail(session, who, citizen_id)
     return render(request, "citizen.html", {"v": view, "done": done, "card": None, "maybe": []})
 
 
@@ -66,7 +66,7 @@ def correct(
     reason: Text,
     evidence: Text,
 ) -> Response:
-    r = cases.correct_citizen(session, who, citizen_id, version, field, value, reason, evidence)
+    r = register.correct_citizen(session, who, citizen_id, version, field, value, reason, evidence)
     return RedirectResponse(
         f"/citizens/{citizen_id}?done={'saved' if r.applied else 'pending_saved'}", status_code=303
     )
@@ -76,7 +76,7 @@ def correct(
 def changes_page(
     request: Request, session: DB, who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))]
 ) -> Response:
-    return render(request, "changes.html", {"changes": cases.pending_changes(session, who)})
+    return render(request, "changes.html", {"changes": register.pending_changes(session, who)})
 
 
 @router.post("/changes/{change_id}/approve")
@@ -87,7 +87,7 @@ def approve(
     version: Version,
     note: Text = "",
 ) -> Response:
-    cases.decide_change(session, who, change_id, version, True, note or None)
+    register.decide_change(session, who, change_id, version, True, note or None)
     return RedirectResponse("/changes", status_code=303)
 
 
@@ -99,7 +99,7 @@ def reject(
     version: Version,
     note: Text = "",
 ) -> Response:
-    cases.decide_change(session, who, change_id, version, False, note or None)
+    register.decide_change(session, who, change_id, version, False, note or None)
     return RedirectResponse("/changes", status_code=303)
 
 
