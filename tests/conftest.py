@@ -13,10 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 
 from vaxlink.settings import Settings, load_settings
 from vaxlink.storage.db import make_engine, transaction, upgrade
+
+# Properties, not timings: a shared CI machine may pause any example past Hypothesis's 200 ms deadline.
+# Speed is measured by the benchmarks (bench/).
+hypothesis_settings.register_profile("vaxlink", deadline=None)
+hypothesis_settings.load_profile("vaxlink")
 
 PG_URL = os.environ.get("VAXLINK_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgresql"]

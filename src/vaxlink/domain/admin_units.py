@@ -274,6 +274,16 @@ class AdminUnits:
         key = normalise_code(old_code, Level.PROVINCE)
         return list(self._province_map.get(key or "", ()))
 
+    def ward_provinces(self) -> dict[str, str]:
+        """Every ward code of either structure → the 2025 province it lies in (the codes of the two lists
+        that coincide name wards of the same province; a legacy province went whole into one 2025 one)."""
+        out = {w.code: w.province_code for w in self.wards(Structure.CURRENT)}
+        for w in self.wards(Structure.LEGACY):
+            new = self.convert_province(w.province_code)
+            if len(new) == 1:
+                out.setdefault(w.code, new[0])
+        return out
+
     def ancestors(self, unit: AdminUnit) -> list[AdminUnit]:
         """Nearest first: ward → district → province (legacy), ward → province (2025)."""
         out: list[AdminUnit] = []

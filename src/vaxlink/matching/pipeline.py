@@ -83,9 +83,18 @@ def _not_blank(alias: str, cols: list[str]) -> str:
     return " AND ".join(f"{alias}.{k} IS NOT NULL AND CAST({alias}.{k} AS VARCHAR) <> ''" for k in cols)
 
 
+def _filters(rule: BlockingRule) -> tuple[str, str]:
+    """The rule's side filters as ` AND ...` suffixes (record side, citizen side)."""
+    return (
+        f" AND ({rule.record_filter})" if rule.record_filter else "",
+        f" AND ({rule.citizen_filter})" if rule.citizen_filter else "",
+    )
+
+
 def pair_estimate_sql(rule: BlockingRule) -> str:
     """Pairs the rule would generate, computed from key counts without generating them."""
     sides = rule.sides()
+    rf, cf = _filters(rule)
     rcols = ", ".join(f"r.{a} AS k{i}" for i, (a, _) in enumerate(sides))
     ccols = ", ".join(f"c.{b} AS k{i}" for i, (_, b) in enumerate(sides))
     groups = ", ".join(f"k{i}" for i in range(len(sides)))
@@ -93,9 +102,9 @@ def pair_estimate_sql(rule: BlockingRule) -> str:
     having = "" if rule.max_citizens_per_key is None else f"HAVING count(*) <= {rule.max_citizens_per_key}"
     return f"""SELECT coalesce(sum(a.n * b.n), 0) FROM
         (SELECT {groups}, count(*) AS n FROM (SELECT {rcols} FROM rec_ident r
-           WHERE {_not_blank("r", [a for a, _ in sides])}) x GROUP BY {groups}) a
+           WHERE {_not_blank("r", [a for a, _ in sides])}{rf}) x GROUP BY {groups}) a
         JOIN (SELECT {groups}, count(*) AS n FROM (SELECT {ccols} FROM {_rule_side(rule)} c
-           WHERE {_not_blank("c", [b for _, b in sides])}) y GROUP BY {groups}
+           WHERE {_not_blank("c", [b for _, b in sides])}{cf}) y GROUP BY {groups}
               {having}) b ON {on}"""
 
 
@@ -108,29 +117,37 @@ def _weights(spec: MatchSpec, comparison: str, column: str) -> str:
     )
 
 
+def blocking_steps(rule: BlockingRule) -> tuple[list[Step], str]:
+    """The steps a rule needs first (the keys under its cap) and the SELECT of its candidate pairs."""
+    side, sides = _rule_side(rule), rule.sides()
+    ccols = ", ".join(b for _, b in sides)
+    cond = " AND ".join(f"r.{a} = c.{b}" for a, b in sides)
+    rf, cf = _filters(rule)
+    before, capped = [], ""
+    if rule.max_citizens_per_key is not None:
+        before.append(
+            Step(
+                f"block_keys_{rule.name}",
+                f"""
+            SELECT {ccols} FROM {side} c WHERE {_not_blank("c", [b for _, b in sides])}{cf}
+            GROUP BY {ccols} HAVING count(*) <= {rule.max_citizens_per_key}""",
+            )
+        )
+        key_on = " AND ".join(f"k.{b} = c.{b}" for _, b in sides)
+        capped = f"JOIN block_keys_{rule.name} k ON {key_on}"
+    select = f"""SELECT r.ident_id, c.citizen_id FROM rec_ident r
+        JOIN {side} c ON {cond} {capped}
+        WHERE {_not_blank("r", [a for a, _ in sides])}{rf}{cf}"""
+    return before, select
+
+
 def steps(spec: MatchSpec) -> list[Step]:
     out: list[Step] = []
     pair_selects = []
     for rule in spec.blocking:
-        side, sides = _rule_side(rule), rule.sides()
-        ccols = ", ".join(b for _, b in sides)
-        cond = " AND ".join(f"r.{a} = c.{b}" for a, b in sides)
-        extra = f" AND {rule.condition}" if rule.condition else ""
-        capped = ""
-        if rule.max_citizens_per_key is not None:
-            out.append(
-                Step(
-                    f"block_keys_{rule.name}",
-                    f"""
-                SELECT {ccols} FROM {side} c WHERE {_not_blank("c", [b for _, b in sides])}
-                GROUP BY {ccols} HAVING count(*) <= {rule.max_citizens_per_key}""",
-                )
-            )
-            key_on = " AND ".join(f"k.{b} = c.{b}" for _, b in sides)
-            capped = f"JOIN block_keys_{rule.name} k ON {key_on}"
-        pair_selects.append(f"""SELECT r.ident_id, c.citizen_id FROM rec_ident r
-            JOIN {side} c ON {cond} {capped}
-            WHERE {_not_blank("r", [a for a, _ in sides])}{extra}""")
+        before, select = blocking_steps(rule)
+        out.extend(before)
+        pair_selects.append(select)
     out.append(
         Step(
             "pairs", "SELECT DISTINCT ident_id, citizen_id FROM (" + " UNION ALL ".join(pair_selects) + ") u"

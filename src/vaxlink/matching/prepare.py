@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 from duckdb import DuckDBPyConnection
 
+from vaxlink.domain.admin_units import admin_units
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.sex import parse_sex
@@ -43,10 +44,21 @@ def _dob_str(y: str, m: str, d: str) -> str:
     )
 
 
+def _ward_provinces(con: DuckDBPyConnection) -> None:
+    """Table `ward_province` (ward, province): the 2025 province of every ward code, for the blocking rules
+    scoped to a province."""
+    wp = admin_units().ward_provinces()
+    table = pa.table({"ward": list(wp), "province": list(wp.values())})
+    con.register("_ward_province_in", table)
+    con.execute("CREATE OR REPLACE TABLE ward_province AS SELECT * FROM _ward_province_in")
+    con.unregister("_ward_province_in")
+
+
 def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None:
     """`source`: citizen_id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
     current_ward_code, permanent_ward_code, phone, household_id. `aliases`: citizen_id, alias, kind."""
     name_table(con, f"SELECT full_name FROM {source}", "reg_names")
+    _ward_provinces(con)
     y, m, d = "year(s.birth_date)", "month(s.birth_date)", "day(s.birth_date)"
     month = f"CASE WHEN s.birth_precision IN ('day', 'month') THEN {m} END"
     day = f"CASE WHEN s.birth_precision = 'day' THEN {d} END"
@@ -56,10 +68,11 @@ def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None
                CAST({month} AS INTEGER) AS dob_month, CAST({day} AS INTEGER) AS dob_day,
                {_dob_str(y, month, day)} AS dob_str,
                CASE WHEN s.birth_precision = 'day' THEN {_dob_str(y, m, d)} END AS dob,
-               s.sex, s.current_ward_code AS ward, s.permanent_ward_code AS home_ward,
+               s.sex, s.current_ward_code AS ward, wp.province, s.permanent_ward_code AS home_ward,
                regexp_replace(coalesce(s.phone, ''), '[^0-9]', '', 'g') AS phone, s.household_id,
                s.personal_id AS id12, substr(s.personal_id, 1, 6) AS id_head, substr(s.personal_id, 7, 6) AS id_tail
-        FROM {source} s JOIN reg_names n ON n.value = s.full_name""")
+        FROM {source} s JOIN reg_names n ON n.value = s.full_name
+        LEFT JOIN ward_province wp ON wp.ward = s.current_ward_code""")
     con.execute(f"""CREATE OR REPLACE TABLE reg_alias AS
         SELECT DISTINCT citizen_id, alias AS id9 FROM {aliases} WHERE kind = 'cmnd'""")
     # Name frequencies, kept on each citizen: of the folded key (for agreements up to diacritics) and of
@@ -130,10 +143,12 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
           FROM rec_norm)""")
     # One representative row per identity (the first record carrying it): a join on a number, not an
     # aggregate over every column.
+    _ward_provinces(con)
     con.execute("""CREATE OR REPLACE TABLE rec_ident AS
         SELECT row_number() OVER (ORDER BY f.first_rec) AS ident_id, k.* EXCLUDE (rec_id),
-               substr(k.id12, 1, 6) AS id_head, substr(k.id12, 7, 6) AS id_tail
+               substr(k.id12, 1, 6) AS id_head, substr(k.id12, 7, 6) AS id_tail, wp.province
         FROM (SELECT ident_key, min(rec_id) AS first_rec FROM rec_keyed GROUP BY ident_key) f
-        JOIN rec_keyed k ON k.rec_id = f.first_rec""")
+        JOIN rec_keyed k ON k.rec_id = f.first_rec
+        LEFT JOIN ward_province wp ON wp.ward = k.ward""")
     con.execute("""CREATE OR REPLACE TABLE rec_map AS
         SELECT k.rec_id, i.ident_id FROM rec_keyed k JOIN rec_ident i USING (ident_key)""")

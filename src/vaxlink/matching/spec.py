@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-SPEC_VERSION = "2026.11.2"
+SPEC_VERSION = "2026.11.3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,8 @@ class BlockingRule:
     """Candidate pairs: records and citizens that agree exactly on these keys.
 
     A key is a column present on both sides, or `record_column=citizen_column` (a day-month swap compares
-    the record's month with the citizen's day). `condition` narrows the rule (SQL over r and c).
+    the record's month with the citizen's day). `record_filter` (SQL over r) and `citizen_filter` (over c)
+    narrow one side each before the join, so that the estimate counts only the pairs really generated.
     """
 
     name: str
@@ -28,7 +29,8 @@ class BlockingRule:
     # Keys shared by more than this many citizens generate no pairs (other rules still can): it bounds the
     # pair count of rules on common values. None: no cap (the rule is selective by construction).
     max_citizens_per_key: int | None = None
-    condition: str = ""
+    record_filter: str = ""
+    citizen_filter: str = ""
 
     def sides(self) -> list[tuple[str, str]]:
         return [tuple(k.split("=", 1)) if "=" in k else (k, k) for k in self.keys]  # type: ignore[misc]
@@ -54,27 +56,51 @@ class Comparison:
         raise KeyError(f"{self.name}: no level {level}")
 
 
-# Each rule stays selective at national scale: a name alone or a birth year alone never blocks.
+# Each rule stays selective at national scale. A name alone or a birth year alone never blocks. The rules
+# that forgive a part of the birth date, or a part of the name, would grow with the register (a common
+# name shares a birth year and month with hundreds of people in a country of 100 M): they are scoped to
+# the province of residence (2025 units: a record's ward and the citizen's current ward), so that their
+# pairs per record are those of a province, whatever the country's size; and capped, so that a block of a
+# very common name in a big province generates no pairs at all rather than hundreds of hopeless ones
+# (such records are ambiguous by the other fields anyway, and go to review from the rules that remain).
+# The rules on exact numbers, and on the whole name with the exact birth date, stay national: they find
+# people vaccinated away from home.
+PROVINCE_CAP = 60
 DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
     BlockingRule("id", ("id12",)),
     BlockingRule("old_id", ("id9",)),
     BlockingRule("name_dob", ("name_key", "dob")),
-    BlockingRule("name_year_month", ("name_key", "dob_year", "dob_month")),  # a typo in the day
-    BlockingRule("name_year_day", ("name_key", "dob_year", "dob_day")),  # a typo in the month
-    BlockingRule("name_month_day", ("name_key", "dob_month", "dob_day")),  # a typo in the year
     BlockingRule("name_swapped", ("name_key", "dob_year", "dob_month=dob_day", "dob_day=dob_month")),
-    BlockingRule(
-        "name_year_imprecise",
-        ("name_key", "dob_year"),
-        400,
-        "(r.dob_precision <> 'day' OR c.dob_precision <> 'day')",
-    ),
-    BlockingRule("given_dob", ("given_key", "dob")),
-    BlockingRule("family_middle_dob", ("family_key", "middle_key", "dob")),
     BlockingRule("sorted_name_dob", ("sorted_key", "dob")),
-    BlockingRule("family_given_dob", ("family_key", "given_key", "dob")),
     BlockingRule("id_tail_given", ("id_tail", "given_key")),
     BlockingRule("phone_given", ("phone", "given_key"), 50),
+    # Scoped to the province:
+    BlockingRule(
+        "name_year_month", ("province", "name_key", "dob_year", "dob_month"), PROVINCE_CAP
+    ),  # day typo
+    BlockingRule(
+        "name_year_day", ("province", "name_key", "dob_year", "dob_day"), PROVINCE_CAP
+    ),  # month typo
+    BlockingRule(
+        "name_month_day", ("province", "name_key", "dob_month", "dob_day"), PROVINCE_CAP
+    ),  # year typo
+    BlockingRule("given_dob", ("province", "given_key", "dob"), PROVINCE_CAP),
+    BlockingRule("family_middle_dob", ("province", "family_key", "middle_key", "dob"), PROVINCE_CAP),
+    BlockingRule("family_given_dob", ("province", "family_key", "given_key", "dob"), PROVINCE_CAP),  # middle
+    # A birth date known only to the year, on either side: the name and the year (two rules, so that each
+    # side's filter applies before the join).
+    BlockingRule(
+        "name_year_record_imprecise",
+        ("province", "name_key", "dob_year"),
+        400,
+        record_filter="r.dob_precision <> 'day'",
+    ),
+    BlockingRule(
+        "name_year_citizen_imprecise",
+        ("province", "name_key", "dob_year"),
+        400,
+        citizen_filter="c.dob_precision <> 'day'",
+    ),
 )
 
 DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
@@ -185,7 +211,13 @@ class MatchSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MatchSpec:
         blocking = tuple(
-            BlockingRule(b["name"], tuple(b["keys"]), b.get("max_citizens_per_key"), b.get("condition", ""))
+            BlockingRule(
+                b["name"],
+                tuple(b["keys"]),
+                b.get("max_citizens_per_key"),
+                b.get("record_filter", ""),
+                b.get("citizen_filter", ""),
+            )
             for b in d.get("blocking", ())
         )
         comparisons = tuple(

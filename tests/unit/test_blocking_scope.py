@@ -1,0 +1,133 @@
+"""Blocking rules at national scale: the rules that forgive part of a birth date or of a name are scoped to
+the province of residence and capped; the rules on numbers and on the whole name with the exact date stay
+national. The pair estimate the guard and the partitioning rely on is exact for every rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from vaxlink.domain.admin_units import admin_units
+from vaxlink.matching.pipeline import blocking_steps, pair_estimate_sql
+from vaxlink.matching.prepare import prepare_records, prepare_register
+from vaxlink.matching.spec import DEFAULT_BLOCKING, BlockingRule, MatchSpec
+from vaxlink.simulation import simulate
+from vaxlink.simulation.inputs import matcher_inputs
+
+BA_RIA = "26560"  # a legacy ward of Bà Rịa–Vũng Tàu (77), in Hồ Chí Minh City (79) since July 2025
+HA_NOI = "00004"  # Phường Ba Đình, Hà Nội (01)
+
+
+def _rule(name: str) -> BlockingRule:
+    return next(r for r in DEFAULT_BLOCKING if r.name == name)
+
+
+def _pairs(con: duckdb.DuckDBPyConnection, rule: BlockingRule) -> set[tuple[int, int]]:
+    before, select = blocking_steps(rule)
+    for step in before:
+        con.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
+    return {(int(a), int(b)) for a, b in con.execute(select).fetchall()}
+
+
+def test_ward_provinces_follow_the_2025_provinces() -> None:
+    wp = admin_units().ward_provinces()
+    assert wp[BA_RIA] == "79"
+    assert wp[HA_NOI] == "01"
+    assert len(set(wp.values())) == 34
+
+
+def test_province_scoped_rules_are_the_ones_that_forgive() -> None:
+    scoped = {r.name for r in DEFAULT_BLOCKING if "province" in r.keys}
+    national = {r.name for r in DEFAULT_BLOCKING} - scoped
+    assert {"id", "old_id", "name_dob", "sorted_name_dob"} <= national
+    assert {"name_year_month", "name_year_day", "name_month_day", "given_dob", "family_middle_dob"} <= scoped
+    # Every scoped rule is capped: a province of 14 M people must not make a common name a hopeless block.
+    assert all(r.max_citizens_per_key for r in DEFAULT_BLOCKING if r.name in scoped)
+
+
+@pytest.fixture()
+def small() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    reg = pa.table(
+        {
+            "citizen_id": pa.array([1, 2], pa.int64()),
+            "personal_id": ["077080000111", "001080000222"],
+            "full_name": ["Trần Văn Bình", "Đỗ Thị Mai"],
+            "birth_date": pa.array([pa.scalar(3784, pa.date32()).as_py()] * 2, pa.date32()),  # 1980-05-12
+            "birth_precision": ["day", "day"],
+            "birth_year": pa.array([1980, 1980], pa.int32()),
+            "sex": ["M", "F"],
+            "current_ward_code": [BA_RIA, HA_NOI],
+            "permanent_ward_code": [BA_RIA, HA_NOI],
+            "phone": [None, None],
+            "household_id": ["H1", "H2"],
+        }
+    )
+    con.register("reg_in", reg)
+    con.register("alias_in", pa.table({"citizen_id": pa.array([], pa.int64()), "alias": [], "kind": []}))
+    prepare_register(con, "reg_in", "alias_in")
+    recs = pa.table(
+        {
+            "rec_id": pa.array([1, 2, 3, 4], pa.int64()),
+            "full_name": ["Trần Văn Bình"] * 4,
+            # A day typo at home; the same typo in Hà Nội; the exact date in Hà Nội; the typo, no ward.
+            "date_of_birth": ["13/05/1980", "13/05/1980", "12/05/1980", "13/05/1980"],
+            "sex": ["Nam"] * 4,
+            "id_number": [None] * 4,
+            "phone": [None] * 4,
+            "ward_code": [BA_RIA, HA_NOI, HA_NOI, None],
+        }
+    )
+    con.register("rec_in", recs)
+    prepare_records(con, "rec_in")
+    return con
+
+
+def _ident(con: duckdb.DuckDBPyConnection, rec_id: int) -> int:
+    return int(con.execute("SELECT ident_id FROM rec_map WHERE rec_id = ?", [rec_id]).fetchall()[0][0])
+
+
+def test_a_typo_is_forgiven_within_the_province_only(small: duckdb.DuckDBPyConnection) -> None:
+    typo_home, typo_away, exact_away, typo_nowhere = (_ident(small, i) for i in (1, 2, 3, 4))
+    day_typo = _pairs(small, _rule("name_year_month"))
+    assert (typo_home, 1) in day_typo
+    assert not {p for p in day_typo if p[0] in (typo_away, typo_nowhere)}
+    # Vaccinated away from home with the right birth date: found by a national rule.
+    assert (exact_away, 1) in _pairs(small, _rule("name_dob"))
+
+
+def test_the_cap_drops_only_crowded_keys(small: duckdb.DuckDBPyConnection) -> None:
+    rule = _rule("name_year_month")
+    assert _pairs(small, BlockingRule(rule.name, rule.keys, 1))
+    small.execute(
+        "INSERT INTO reg SELECT * REPLACE (citizen_id + 100 AS citizen_id) FROM reg WHERE citizen_id = 1"
+    )
+    assert not _pairs(small, BlockingRule(rule.name, rule.keys, 1))
+    assert _pairs(small, BlockingRule(rule.name, rule.keys, 2))
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    data: Path = tmp_path_factory.mktemp("sim")
+    simulate(data, province="77", citizens=3000, seed=11, file_format="parquet")
+    register, aliases, records = matcher_inputs(data)
+    con = duckdb.connect()
+    con.register("reg_in", register)
+    con.register("alias_in", aliases)
+    con.register("rec_in", records)
+    prepare_register(con, "reg_in", "alias_in")
+    prepare_records(con, "rec_in")
+    return con
+
+
+@pytest.mark.parametrize("rule", MatchSpec().blocking, ids=lambda r: r.name)
+def test_the_estimate_is_the_pairs_each_rule_generates(province: duckdb.DuckDBPyConnection, rule) -> None:
+    estimate = int(province.execute(pair_estimate_sql(rule)).fetchall()[0][0] or 0)
+    before, select = blocking_steps(rule)
+    for step in before:
+        province.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
+    generated = int(province.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0])
+    assert estimate == generated
