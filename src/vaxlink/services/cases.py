@@ -19,13 +19,23 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from vaxlink.domain.dates import PartialDate, Precision, parse_date
-from vaxlink.domain.errors import VaxlinkError
+from vaxlink.domain.dates import Precision
 from vaxlink.domain.names import canonical_name
 from vaxlink.domain.personal_ids import strip_separators
 from vaxlink.domain.sex import Sex, parse_sex
 from vaxlink.services import audit
 from vaxlink.services.auth import Principal
+from vaxlink.services.casework import (
+    CaseError,
+    Conflict,
+    Invalid,
+    NotFound,
+    birth_text,
+    changed_meanwhile,
+    citizen_in_scope,
+    health_birth,
+    rowcount,
+)
 from vaxlink.services.reconcile import flag_dose_sequences
 from vaxlink.services.status import refresh_status
 from vaxlink.storage.models import (
@@ -43,57 +53,6 @@ from vaxlink.storage.scope import cases_in, citizens_in, verification_requests_i
 ON_WORKLIST = ("open", "pending_approval", "collection")
 ACTIONABLE = ("open",)
 KINDS = ("conflict", "unmatched", "correction", "verification", "register_change")
-
-
-# --- errors the web layer maps to HTTP answers --------------------------------------------------
-
-
-class CaseError(VaxlinkError):
-    status = 400
-    code = "BAD_REQUEST"
-
-    def __init__(self, message_vi: str, message_en: str, code: str | None = None) -> None:
-        super().__init__(f"{message_vi} / {message_en}")
-        self.message_vi, self.message_en = message_vi, message_en
-        if code is not None:
-            self.code = code
-
-
-class NotFound(CaseError):
-    """Missing, or outside the user's jurisdiction: the two are told apart by no one."""
-
-    status = 404
-    code = "NOT_FOUND"
-
-    def __init__(self, what: str = "record") -> None:
-        super().__init__("Không tìm thấy", "not found", "NOT_FOUND")
-        self.what = what
-
-
-class Conflict(CaseError):
-    status = 409
-    code = "CONFLICT"
-
-
-class Invalid(CaseError):
-    status = 422
-    code = "INVALID"
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _not_found(what: str) -> NotFound:
-    return NotFound(what)
-
-
-def _changed_meanwhile() -> Conflict:
-    return Conflict(
-        "Hồ sơ vừa được người khác xử lý; hãy tải lại trang",
-        "someone else has just settled or changed this record; reload it",
-        "VERSION_CONFLICT",
-    )
 
 
 # --- the worklist -------------------------------------------------------------------------------
@@ -317,21 +276,8 @@ class CaseView:
     citizen_id: int | None
 
 
-def _birth_text(c: Citizen) -> str:
-    if c.birth_precision == Precision.YEAR.value:
-        return str(c.birth_year)
-    if c.birth_precision == Precision.MONTH.value:
-        return f"{c.birth_date.month:02d}/{c.birth_date.year}"
-    return c.birth_date.strftime("%d/%m/%Y")
-
-
-def _health_birth(text: str | None) -> PartialDate | None:
-    found = parse_date(text) if text else None
-    return found if isinstance(found, PartialDate) else None
-
-
 def _same_birth(text: str | None, c: Citizen) -> bool:
-    d = _health_birth(text)
+    d = health_birth(text)
     if d is None:
         return False
     if d.precision is Precision.DAY and c.birth_precision == "day":
@@ -355,7 +301,7 @@ def compare(dose: DoseRecord, c: Citizen) -> list[FieldRow]:
             c.full_name,
             canonical_name(dose.full_name) != canonical_name(c.full_name),
         ),
-        FieldRow("birth_date", dose.date_of_birth, _birth_text(c), not _same_birth(dose.date_of_birth, c)),
+        FieldRow("birth_date", dose.date_of_birth, birth_text(c), not _same_birth(dose.date_of_birth, c)),
         FieldRow(
             "sex",
             dose.sex,
@@ -376,15 +322,8 @@ def compare(dose: DoseRecord, c: Citizen) -> list[FieldRow]:
 def _case_in_scope(session: Session, who: Principal, case_id: int) -> CaseRow:
     case = session.scalar(select(CaseRow).where(CaseRow.id == case_id, cases_in(who.scope)))
     if case is None:
-        raise _not_found("case")
+        raise NotFound("case")
     return case
-
-
-def _citizen_in_scope(session: Session, who: Principal, citizen_id: int) -> Citizen:
-    c = session.scalar(select(Citizen).where(Citizen.id == citizen_id, citizens_in(who.scope)))
-    if c is None:
-        raise _not_found("citizen")
-    return c
 
 
 def _health_dict(d: DoseRecord) -> dict[str, Any]:
@@ -440,7 +379,7 @@ def case_detail(session: Session, who: Principal, case_id: int) -> CaseView:
                 weight=lv.get("weight"),
                 levels={k: str(lv[k]) for k in ("id", "name", "dob", "sex", "ward") if lv.get(k)},
                 full_name=cit.full_name,
-                birth=_birth_text(cit),
+                birth=birth_text(cit),
                 sex=cit.sex,
                 personal_id=cit.personal_id,
                 ward_code=cit.current_ward_code,
@@ -490,7 +429,7 @@ def case_detail(session: Session, who: Principal, case_id: int) -> CaseView:
 def _actionable(session: Session, who: Principal, case_id: int, version: int) -> CaseRow:
     case = _case_in_scope(session, who, case_id)
     if case.status not in ACTIONABLE or case.version != version:
-        raise _changed_meanwhile()
+        raise changed_meanwhile()
     return case
 
 
@@ -502,8 +441,8 @@ def _settle(session: Session, case: CaseRow, version: int, **values: Any) -> Non
         .values(version=CaseRow.version + 1, **values)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(n) != 1:
-        raise _changed_meanwhile()
+    if rowcount(n) != 1:
+        raise changed_meanwhile()
     session.expire(case)
 
 
@@ -567,7 +506,7 @@ def link_case(
 ) -> None:
     """Link the case's dose record to the suggested citizen or one found by search (in the jurisdiction)."""
     case = _actionable(session, who, case_id, version)
-    citizen = _citizen_in_scope(session, who, citizen_id)
+    citizen = citizen_in_scope(session, who, citizen_id)
     now = utcnow()
     _settle(
         session,
@@ -623,7 +562,7 @@ def declare_health_wrong(
     dose = session.get(DoseRecord, case.dose_record_id) if case.dose_record_id else None
     if dose is None:
         raise Invalid("Hồ sơ không gắn với bản ghi mũi tiêm", "the case has no dose record", "NO_DOSE_RECORD")
-    citizen = _citizen_in_scope(session, who, citizen_id) if citizen_id is not None else None
+    citizen = citizen_in_scope(session, who, citizen_id) if citizen_id is not None else None
     corrections = health_corrections(dose, citizen) if citizen is not None else {}
     now = utcnow()
     details = _history(case, {"at": now.isoformat(), "by": who.username, "action": "health_wrong"})
@@ -756,3 +695,6 @@ def cases_awaiting_collection(session: Session, who: Principal) -> list[int]:
             select(CaseRow.id).where(cases_in(who.scope), CaseRow.status == "collection").order_by(CaseRow.id)
         )
     )
+
+
+__all__ = ["ACTIONABLE", "KINDS", "ON_WORKLIST", "CaseError", "Conflict", "Invalid", "NotFound"]

@@ -24,7 +24,7 @@ from vaxlink.domain.personal_ids import compose_personal_id, is_known_place
 from vaxlink.domain.sex import Sex, parse_sex
 from vaxlink.services import audit
 from vaxlink.services.auth import Principal
-from vaxlink.services.cases import Invalid, _citizen_in_scope
+from vaxlink.services.casework import Invalid, citizen_in_scope
 from vaxlink.storage.models import (
     AdminUnitRow,
     Citizen,
@@ -217,7 +217,7 @@ def register_in_ward(session: Session, who: Principal, person: NewPerson) -> Cit
 
 def id_notice(session: Session, who: Principal, citizen_id: int) -> bytes:
     """The printable notice of a citizen's number (PDF); a citizen outside the jurisdiction is not found."""
-    c = _citizen_in_scope(session, who, citizen_id)
+    c = citizen_in_scope(session, who, citizen_id)
     unit = session.scalar(
         select(AdminUnitRow.name).where(
             AdminUnitRow.structure == c.current_units,

@@ -21,17 +21,15 @@ from vaxlink.domain.personal_ids import PersonalId, parse_personal_id, strip_sep
 from vaxlink.domain.sex import parse_sex
 from vaxlink.services import audit
 from vaxlink.services.auth import Principal
-from vaxlink.services.cases import (
-    ON_WORKLIST,
-    DoseView,
+from vaxlink.services.cases import ON_WORKLIST, DoseView, WorkItem
+from vaxlink.services.casework import (
     Invalid,
-    WorkItem,
-    _birth_text,
-    _changed_meanwhile,
-    _citizen_in_scope,
-    _health_birth,
-    _not_found,
-    _rowcount,
+    NotFound,
+    birth_text,
+    changed_meanwhile,
+    citizen_in_scope,
+    health_birth,
+    rowcount,
 )
 from vaxlink.storage.models import (
     AdminUnitRow,
@@ -63,7 +61,7 @@ class CitizenHit:
 
 
 def _hit(c: Citizen) -> CitizenHit:
-    return CitizenHit(c.id, c.full_name, _birth_text(c), c.sex, c.personal_id, c.current_ward_code, c.version)
+    return CitizenHit(c.id, c.full_name, birth_text(c), c.sex, c.personal_id, c.current_ward_code, c.version)
 
 
 def _digits(text: str | None) -> str:
@@ -91,7 +89,7 @@ def search_citizens(
         conds.append(Citizen.name_key.like(f"%{escaped}%", escape="\\"))
         used.append("name")
     if birth_date and birth_date.strip():
-        d = _health_birth(birth_date.strip())
+        d = health_birth(birth_date.strip())
         if d is None:
             raise Invalid("Ngày sinh không đọc được", "the date of birth cannot be read", "BAD_DATE")
         if d.precision is Precision.DAY:
@@ -163,7 +161,7 @@ class CitizenView:
 def citizen_detail(
     session: Session, who: Principal, citizen_id: int, *, action: str = "citizen_viewed"
 ) -> CitizenView:
-    c = _citizen_in_scope(session, who, citizen_id)
+    c = citizen_in_scope(session, who, citizen_id)
     st = session.get(CitizenStatus, c.id)
     doses = [
         DoseView(
@@ -251,7 +249,7 @@ def _normalise_value(session: Session, citizen: Citizen, field_name: str, value:
             raise Invalid("Họ tên không hợp lệ", "not a full name", "BAD_NAME")
         return canon
     if field_name == "birth_date":
-        d = _health_birth(value)
+        d = health_birth(value)
         if d is None or d.earliest() > date.today():
             raise Invalid("Ngày sinh không đọc được", "the date of birth cannot be read", "BAD_DATE")
         return d.iso()
@@ -326,8 +324,8 @@ def _apply(
         .values(version=Citizen.version + 1, updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(n) != 1:
-        raise _changed_meanwhile()
+    if rowcount(n) != 1:
+        raise changed_meanwhile()
     if field_name == "personal_id" and old:
         session.add(CitizenAlias(citizen_id=citizen.id, alias=old, kind="previous_id", created_at=utcnow()))
     if field_name in ("full_name", "birth_date"):
@@ -384,9 +382,9 @@ def correct_citizen(
         raise Invalid("Cần ghi lý do và căn cứ", "a reason and the evidence are required", "REASON_REQUIRED")
     if field_name not in IDENTITY_FIELDS + OTHER_FIELDS:
         raise Invalid("Trường không sửa được", "that field cannot be corrected", "BAD_FIELD")
-    c = _citizen_in_scope(session, who, citizen_id)
+    c = citizen_in_scope(session, who, citizen_id)
     if c.version != version:
-        raise _changed_meanwhile()
+        raise changed_meanwhile()
     new = _normalise_value(session, c, field_name, value)
     if new == _current_value(c, field_name):
         raise Invalid("Giá trị mới trùng giá trị cũ", "the new value is the same as the old one", "UNCHANGED")
@@ -507,15 +505,15 @@ def decide_change(
         select(CaseRow).where(CaseRow.id == change_id, CaseRow.kind == "register_change", cases_in(who.scope))
     )
     if k is None:
-        raise _not_found("change")
+        raise NotFound("change")
     if k.status != "pending_approval" or k.version != version:
-        raise _changed_meanwhile()
+        raise changed_meanwhile()
     d = dict(k.details or {})
     if d.get("requested_by") == who.username:
         raise Invalid("Cần cán bộ thứ hai phê duyệt", "a second officer must approve", "SAME_OFFICER")
     citizen = session.get(Citizen, k.citizen_id) if k.citizen_id is not None else None
     if citizen is None:
-        raise _not_found("citizen")
+        raise NotFound("citizen")
     now = utcnow()
     n = session.execute(
         update(CaseRow)
@@ -530,11 +528,11 @@ def decide_change(
         )
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(n) != 1:
-        raise _changed_meanwhile()
+    if rowcount(n) != 1:
+        raise changed_meanwhile()
     if approve:
         if citizen.version != d.get("citizen_version"):
-            raise _changed_meanwhile()
+            raise changed_meanwhile()
         _apply(
             session,
             citizen,
