@@ -28,7 +28,7 @@ from vaxlink.credentials import (
     issue,
     load_signer,
 )
-from vaxlink.credentials.keys import TRUST_JSON, export_trust_list
+from vaxlink.credentials.keys import CSCA_CERT, TRUST_JSON, export_trust_list
 from vaxlink.credentials.revocation import HashType
 from vaxlink.domain.personal_ids import strip_separators
 from vaxlink.services import audit
@@ -362,6 +362,9 @@ def trust_list(settings: Settings) -> TrustList:
     """Our signers (the public trust list of the key directory)."""
     path = settings.keys_dir / TRUST_JSON
     if not path.exists():
+        if not (settings.keys_dir / CSCA_CERT).exists():
+            # A register without signing keys trusts no signer: every code is answered "unknown signer".
+            return TrustList()
         export_trust_list(settings.keys_dir)
     return TrustList.load(path)
 
