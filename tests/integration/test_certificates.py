@@ -1,14 +1,13 @@
 """Certificates of the register: issued on linked doses only, verified green from the rendered QR code,
 revoked by a dose correction (red, with the reason) and reissued at once, the revocation list for offline
-verifiers, two revocations racing, the CLI and the demo round trip."""
+verifiers, the CLI and the demo round trip. Two revocations racing: tests/integration/web/test_races.py."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
 from tests.integration.certificate_world import linked_citizen
@@ -18,7 +17,6 @@ from vaxlink.credentials import RevocationList, TrustList, Verifier, codes, init
 from vaxlink.credentials.verify import CheckName, Status
 from vaxlink.services import certificates as certs
 from vaxlink.services.audit import bind_key, load_key
-from vaxlink.services.cases import Conflict
 from vaxlink.services.demo_certificates import demo_certificate_round_trip
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
@@ -124,45 +122,6 @@ def test_the_published_list_revokes_offline(engine: Engine, cert_settings: Setti
     )
     result = offline.verify(first.certificate.hc1)
     assert not result.valid and result.status(CheckName.REVOCATION) is Status.FAILED
-
-
-def test_two_revocations_at_once_exactly_one_wins(engine: Engine, cert_settings: Settings) -> None:
-    with Tx(engine, cert_settings) as s:
-        citizen, _ = linked_citizen(s)
-    ids = []
-    with Tx(engine, cert_settings) as s:
-        for _ in range(5):
-            ids.append(certs.issue_for_citizen(s, cert_settings, citizen.id, actor="officer").row.id)
-    # SQLite has one writer: the web app makes requests take turns, and so does this test.
-    turn = threading.Lock() if engine.dialect.name == "sqlite" else None
-    for cert_id in ids:
-        barrier = threading.Barrier(2)
-        outcomes: list[str] = []
-
-        def officer(name: str, cert_id: int = cert_id, barrier: threading.Barrier = barrier) -> None:
-            barrier.wait()
-            if turn is not None:
-                turn.acquire()
-            try:
-                with Tx(engine, cert_settings) as s:
-                    certs.revoke_certificate(s, cert_id, f"revoked by {name}", actor=name, expected_version=1)
-                outcomes.append("revoked")
-            except Conflict:
-                outcomes.append("conflict")
-            finally:
-                if turn is not None:
-                    turn.release()
-
-        threads = [threading.Thread(target=officer, args=(n,)) for n in ("a", "b")]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sorted(outcomes) == ["conflict", "revoked"]
-    with Tx(engine, cert_settings) as s:
-        assert s.scalar(select(func.count()).select_from(Revocation)) == 3 * len(ids)
-        revoked = s.scalar(select(func.count()).where(AuditEvent.action == "certificate_revoked"))
-        assert revoked == len(ids)
 
 
 def test_cli_issue_revoke_and_publish(db_url: str, cert_settings: Settings, tmp_path: Path) -> None:

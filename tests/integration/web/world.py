@@ -16,7 +16,15 @@ from vaxlink.domain.permissions import Role
 from vaxlink.services.auth import open_session
 from vaxlink.services.users import issue_token
 from vaxlink.settings import Settings
-from vaxlink.storage.models import AppUser, Batch, Case, Citizen, DoseRecord, MatchResult
+from vaxlink.storage.models import (
+    AppUser,
+    Batch,
+    Case,
+    Citizen,
+    DoseRecord,
+    MatchResult,
+    VerificationRequest,
+)
 
 WARD_A, WARD_B, DISTRICT, PROVINCE = "26560", "26554", "748", "77"
 WARD_C, PROVINCE_C = "26734", "79"  # Phường Bến Nghé, TP.HCM (legacy codes)
@@ -274,3 +282,25 @@ def add_pending_change(session: Session, citizen: Citizen, requested_by: str = "
     session.add(k)
     session.flush()
     return k
+
+
+def add_verification_request(
+    session: Session, from_ward: str, to_ward: str, person: dict[str, Any], created_by: str = "someone_else"
+) -> VerificationRequest:
+    """An open request from one ward to another, without a case behind it: a record the two wards (and
+    the supervisors above them) may see, and no one else."""
+    r = VerificationRequest(
+        from_units="legacy",
+        from_ward_code=from_ward,
+        to_units="legacy",
+        to_ward_code=to_ward,
+        person=person,
+        status="open",
+        created_at=now(),
+        created_by=created_by,
+        due_at=now() + timedelta(days=7),
+        version=1,
+    )
+    session.add(r)
+    session.flush()
+    return r
