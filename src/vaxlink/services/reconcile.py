@@ -19,6 +19,8 @@ from vaxlink.matching import normalise
 from vaxlink.matching.engine import RunStats, run_matching
 from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.services.stats import refresh_statistics
+from vaxlink.services.status import refresh_status
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
@@ -159,6 +161,16 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
         WHERE status = 'open' AND dose_record_id IN (
           SELECT dose_record_id FROM result_stage WHERE outcome = 'linked')""").bindparams(now)
     )
+    # The citizens whose doses these results can move: linked before (a link may drop to review) or now.
+    conn.exec_driver_sql("DROP TABLE IF EXISTS relinked_citizen")
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE relinked_citizen (citizen_id BIGINT PRIMARY KEY)")
+    conn.exec_driver_sql("""INSERT INTO relinked_citizen (citizen_id)
+        SELECT citizen_id FROM match_result
+        WHERE citizen_id IS NOT NULL AND dose_record_id IN (SELECT dose_record_id FROM result_stage)
+        UNION
+        SELECT citizen_id FROM result_stage WHERE citizen_id IS NOT NULL""")
+    if is_pg:
+        conn.exec_driver_sql("ANALYZE relinked_citizen")
     conn.exec_driver_sql(
         "DELETE FROM match_result WHERE dose_record_id IN (SELECT dose_record_id FROM result_stage)"
     )
@@ -192,7 +204,11 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
             now, due
         )
     )
-    flag_dose_sequences(conn, "SELECT citizen_id FROM result_stage WHERE citizen_id IS NOT NULL")
+    # Flags and status follow the links of everyone touched, those who lost a dose as well as those who
+    # gained one.
+    flag_dose_sequences(conn, "SELECT citizen_id FROM relinked_citizen")
+    refresh_status(conn, "SELECT citizen_id FROM relinked_citizen")
+    conn.exec_driver_sql("DROP TABLE relinked_citizen")
     conn.exec_driver_sql("DROP TABLE result_stage")
 
 
@@ -279,6 +295,9 @@ def reexamine_after_import(
         )
     finally:
         con.close()
+    # Citizens moved, links and cases changed: the figures follow in the same transaction, as after an
+    # ingest, so that a register import alone leaves them current.
+    refresh_statistics(conn)
     session.flush()
     return ReexamineResult(
         int(sum(outcomes.values())) if outcomes else stats.identities,

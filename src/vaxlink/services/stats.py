@@ -1,8 +1,9 @@
 """Coverage statistics: people, not doses, per province, district and ward, in either structure.
 
 `refresh_statistics` rebuilds small aggregate tables (`storage/stats_models.py`) with a few GROUP BYs at
-the end of an ingest; every question after that (coverage at a level, drill-down, the doses time
-series, the backlog) is a GROUP BY over a few thousand cells, filtered by an optional jurisdiction.
+the end of an ingest and of the re-examination after a register import; every question after that
+(coverage at a level, drill-down, the doses time series, the backlog) is a GROUP BY over a few thousand
+cells, filtered by an optional jurisdiction.
 
 Attribution:
 - A resident counts in the ward of current residence as the register stores it.
