@@ -1,21 +1,35 @@
-"""Benchmark: verifier status lookups over HTTP against a large register in PostgreSQL.
+"""Benchmark: verifier status lookups over HTTP against a large register in PostgreSQL, alone or while an
+ingest runs.
 
-    uv run --group bench python bench/bench_lookup.py --citizens 1000000 --seconds 30 \
+    uv run --group bench python bench/bench_lookup.py --citizens 1000000 --seconds 60 [--during-ingest] \
         [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Without --postgres it starts a throwaway cluster (fsync on, as in production) and removes it afterwards.
 Citizens and their status rows are generated with set-based SQL; a verifier user gets a bearer token and
-a rate limit raised out of the way. Then, one after the other, two servers (one uvicorn process each,
-pinned to core 0 with taskset) are loaded for --seconds by a second process pinned to core 1 (a small
-asyncio HTTP/1.1 client with keep-alive connections; half the requests carry a chip card's QR text, half
-the bare number):
+a rate limit raised out of the way (the limiter still runs on every request). Two servers run side by
+side, one process each, both pinned to core 0 with taskset:
 
-- `vaxlink`: POST /api/v1/lookup/status of the real app: token, permission, rate limit, the lookup and
-  its audit event, committed before the answer;
-- `reference`: plain Starlette + asyncpg doing the same SELECT, nothing else.
+- `vaxlink`: POST /api/v1/lookup/status of the real app, served as `vaxlink serve` serves it
+  (`vaxlink.web.server.run`): token, permission, rate limit, the lookup and its audit event, committed
+  before the answer;
+- `reference`: plain Starlette + asyncpg doing the same SELECT, nothing else, on the same uvicorn.
 
-PostgreSQL is not pinned (it shares both cores). Printed: requests/s, p50/p99/max latency, errors, and
-for the real endpoint whether every answered lookup left its audit event.
+The load comes from a second process pinned to core 1: wrk (`apt-get install wrk`; a Lua script sends
+half the requests with a chip card's QR text, half with the bare number, over keep-alive connections),
+or, without wrk, a small asyncio HTTP/1.1 client. The two endpoints are loaded in alternating slices
+(`--slice` seconds, `--seconds` in all for each), so that both see the same machine: the same other work
+and, with --during-ingest, the same phases of the ingest. PostgreSQL is not pinned unless --pg-core is
+given (a throwaway cluster only).
+
+--during-ingest simulates dose batches (`vaxlink simulate`, --ingest-citizens per batch) and runs
+`vaxlink doses ingest` on them one after the other in another process (not pinned: it shares both
+cores) against the same database, waits until the ingest is in its work (its transaction open for
+--ingest-lead seconds), then loads both endpoints; an ingest still running at the end is stopped (its
+transaction rolls back).
+
+Printed: requests/s, p50/p95/p99/max latency, errors, the server's CPU time per request, the ratio of
+the two throughputs, audit events counted against lookups answered, load average, and which core ran
+what. The last line is the whole result as JSON.
 """
 
 from __future__ import annotations
@@ -30,7 +44,6 @@ import random
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -81,7 +94,7 @@ def free_port() -> int:
 
 
 class Cluster:
-    def __init__(self) -> None:
+    def __init__(self, core: int | None = None) -> None:
         bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
         if not bins:
             raise SystemExit("no PostgreSQL server binaries; pass --postgres URL")
@@ -89,11 +102,14 @@ class Cluster:
         self.dir = Path(tempfile.mkdtemp(prefix="bench-lookup-pg-"))
         self.port = free_port()
         self.root = os.getuid() == 0
+        self.core = core
         if self.root:
             shutil.chown(self.dir, "postgres")
 
-    def _as_pg(self, *cmd: str) -> None:
+    def _as_pg(self, *cmd: str, pin: bool = False) -> None:
         full = ["runuser", "-u", "postgres", "--", *cmd] if self.root else list(cmd)
+        if pin and self.core is not None:
+            full = ["taskset", "-c", str(self.core), *full]  # the server and every backend it forks
         subprocess.run(full, check=True, stdout=subprocess.DEVNULL)
 
     def start(self) -> str:
@@ -123,8 +139,14 @@ class Cluster:
             "start",
             "-o",
             opts,
+            pin=True,
         )
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def postmaster(self) -> int | None:
+        with contextlib.suppress(OSError, ValueError):
+            return int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+        return None
 
     def stop(self) -> None:
         try:
@@ -189,26 +211,37 @@ def prepare(server_url: str, citizens: int, work: Path) -> tuple[str, str]:
     return url, token
 
 
-def count_events(url: str, action: str) -> int:
-    from sqlalchemy import text
+def _scalar(url: str, sql: str, params: dict[str, Any] | None = None) -> Any:
+    import psycopg
 
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as pg:
+        row = pg.execute(sql, params or {}).fetchone()
+    return None if row is None else row[0]
+
+
+def count_events(url: str, action: str) -> int:
+    return int(_scalar(url, "SELECT count(*) FROM audit_event WHERE action = %(a)s", {"a": action}))
+
+
+def chain_ok(url: str, work: Path) -> tuple[bool, int]:
+    """The audit chain walked end to end (hash, link, MAC of every event)."""
+    from vaxlink.services.audit import load_key, verify_chain
     from vaxlink.storage.db import make_engine
 
     engine = make_engine(url)
     with engine.connect() as c:
-        n = c.execute(text("SELECT count(*) FROM audit_event WHERE action = :a"), {"a": action}).scalar_one()
+        report = verify_chain(c, load_key(work / "audit.key"))
     engine.dispose()
-    return int(n)
+    return report.ok, report.events
 
 
 # --- the servers ------------------------------------------------------------------------------------
 
 
 def serve_vaxlink(url: str, port: int, work: Path) -> None:
-    import uvicorn
-
     from vaxlink.settings import load_settings
     from vaxlink.web.app import create_app
+    from vaxlink.web.server import run
 
     settings = load_settings(
         database_url=url,
@@ -216,7 +249,7 @@ def serve_vaxlink(url: str, port: int, work: Path) -> None:
         audit_key_file=work / "audit.key",
         lookup_rate_per_minute=100_000_000,  # the load is one user; the limit is not what is measured
     )
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    run(create_app(settings), "127.0.0.1", port, log_level="warning", access_log=False)
 
 
 def serve_reference(url: str, port: int) -> None:
@@ -228,6 +261,7 @@ def serve_reference(url: str, port: int) -> None:
     from starlette.routing import Route
 
     from vaxlink.services.lookup import STATUS_SQL
+    from vaxlink.web.server import server_options
 
     sql = STATUS_SQL.replace(":pid", "$1")
     dsn = url.replace("postgresql+psycopg", "postgresql")
@@ -268,10 +302,10 @@ def serve_reference(url: str, port: int) -> None:
         ],
         lifespan=lifespan,
     )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, **server_options())
 
 
-def wait_ready(port: int, timeout: float = 60) -> None:
+def wait_ready(port: int, timeout: float = 120) -> None:
     end = time.time() + timeout
     while time.time() < end:
         try:
@@ -295,30 +329,62 @@ def person(g: int) -> tuple[str, str]:
     return pid, f"{pid}||Nguyễn Văn An|{born:%d%m%Y}|{sex}|Số {g}, đường Lê Lợi|01072021"
 
 
-async def _load(
-    port: int, path: str, token: str, seconds: float, warmup: float, connections: int, citizens: int
+def write_bodies(path: Path, citizens: int, n: int = 50_000, seed: int = 7) -> None:
+    """Request bodies of random citizens, half by QR text, half by number, one JSON a line."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as f:
+        for _ in range(n):
+            pid, qr = person(rng.randint(1, citizens))
+            f.write(json.dumps({"text": qr if rng.random() < 0.5 else pid}, ensure_ascii=False) + "\n")
+
+
+# wrk's side: a random body per request; at the end the summary and the latency at 1,000 evenly spaced
+# quantiles (wrk's Lua API gives quantiles, not the histogram), from which the slices' distributions are
+# added up, each weighted by its number of requests.
+QUANTILES = 1000
+WRK_SCRIPT = r"""
+local bodies = {}
+for line in io.lines(os.getenv("LOOKUP_BODIES")) do bodies[#bodies + 1] = line end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local token = os.getenv("LOOKUP_TOKEN") or ""
+if token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
+local path = os.getenv("LOOKUP_PATH")
+local seed = tonumber(os.getenv("LOOKUP_SEED") or "1")
+init = function(args) math.randomseed(seed) end
+request = function() return wrk.format(nil, path, nil, bodies[math.random(#bodies)]) end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  local q = {}
+  for i = 0, 999 do q[#q + 1] = string.format("%.0f", latency:percentile((i + 0.5) / 10)) end
+  io.write(string.format('{"requests":%.0f,"duration_us":%.0f,"connect":%.0f,"read":%.0f,"write":%.0f,' ..
+    '"status":%.0f,"timeout":%.0f,"max_us":%.0f,"quantiles_us":[%s]}\n', summary.requests, summary.duration,
+    e.connect, e.read, e.write, e.status, e.timeout, latency.max, table.concat(q, ",")))
+end
+"""
+
+
+def quantiles_of(latencies_us: list[int], n: int = QUANTILES) -> list[int]:
+    s = sorted(latencies_us)
+    return [s[min(len(s) - 1, int((i + 0.5) / n * len(s)))] for i in range(n)] if s else []
+
+
+async def _py_load(
+    port: int, path: str, token: str, seconds: float, connections: int, bodies: list[bytes]
 ) -> dict[str, Any]:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    answered_total = 0
-    errors = 0
+    """The fallback client: keep-alive HTTP/1.1 on asyncio, one request at a time per connection."""
+    latencies: list[int] = []
+    requests = errors_status = errors_io = 0
     start = time.perf_counter()
-    measure_from = start + warmup
-    stop_at = measure_from + seconds
+    stop_at = start + seconds
     rng = random.Random(7)
     auth = f"Authorization: Bearer {token}\r\n".encode() if token else b""
 
     async def worker() -> None:
-        nonlocal errors, answered_total
+        nonlocal requests, errors_status, errors_io
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while True:
-            now = time.perf_counter()
-            if now >= stop_at:
-                break
-            i = rng.randint(1, citizens)
-            pid, qr = person(i)
-            text = qr if rng.random() < 0.5 else pid
-            body = json.dumps({"text": text}, ensure_ascii=False).encode()
+        while time.perf_counter() < stop_at:
+            body = bodies[rng.randrange(len(bodies))]
             head = (
                 f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n"
@@ -337,85 +403,271 @@ async def _load(
                 await reader.readexactly(length)
                 status = int(status_line.split()[1])
             except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
-                errors += 1
+                errors_io += 1
                 writer.close()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 continue
-            t1 = time.perf_counter()
-            answered_total += status in (200, 404)
-            if t0 >= measure_from:
-                latencies.append(t1 - t0)
-                statuses[status] = statuses.get(status, 0) + 1
+            latencies.append(int((time.perf_counter() - t0) * 1e6))
+            requests += 1
+            errors_status += not 200 <= status < 400
         writer.close()
 
     await asyncio.gather(*(worker() for _ in range(connections)))
-    latencies.sort()
-    n = len(latencies)
-    ok = statuses.get(200, 0)
     return {
-        "requests": n,
-        "rps": n / seconds,
-        "p50_ms": 1000 * latencies[n // 2] if n else None,
-        "p99_ms": 1000 * latencies[min(n - 1, int(n * 0.99))] if n else None,
-        "max_ms": 1000 * latencies[-1] if n else None,
-        "mean_ms": 1000 * statistics.fmean(latencies) if n else None,
-        "statuses": statuses,
-        "errors": errors + (n - ok),
-        "answered_total": answered_total,
+        "requests": requests,
+        "duration_us": int((time.perf_counter() - start) * 1e6),
+        "connect": 0,
+        "read": errors_io,
+        "write": 0,
+        "status": errors_status,
+        "timeout": 0,
+        "max_us": max(latencies, default=0),
+        "quantiles_us": quantiles_of(latencies),
     }
 
 
-def run_load(args: argparse.Namespace) -> None:
-    r = asyncio.run(
-        _load(args.port, args.path, args.token, args.seconds, args.warmup, args.connections, args.citizens)
-    )
+def run_py_load(args: argparse.Namespace) -> None:
+    bodies = [line.encode() for line in Path(args.bodies).read_text(encoding="utf-8").splitlines()]
+    r = asyncio.run(_py_load(args.port, args.path, args.token, args.seconds, args.connections, bodies))
     print(json.dumps(r))
 
 
-def child(cmd: list[str], core: int) -> subprocess.Popen[str]:
-    taskset = shutil.which("taskset")
-    full = ([taskset, "-c", str(core)] if taskset else []) + [sys.executable, __file__, *cmd]
-    return subprocess.Popen(full, stdout=subprocess.PIPE, text=True)
+class Loader:
+    """One slice of load on one endpoint from core 1: wrk when installed, else the asyncio client."""
+
+    def __init__(self, work: Path, bodies: Path, connections: int, client: str) -> None:
+        self.wrk = shutil.which("wrk") if client in ("auto", "wrk") else None
+        if client == "wrk" and self.wrk is None:
+            raise SystemExit("wrk is not installed (apt-get install wrk)")
+        self.script = work / "lookup.lua"
+        self.script.write_text(WRK_SCRIPT)
+        self.bodies = bodies
+        self.connections = connections
+        self.slices = 0
+
+    @property
+    def name(self) -> str:
+        return "wrk (1 thread)" if self.wrk else "asyncio client"
+
+    def run(self, port: int, path: str, token: str, seconds: float) -> tuple[dict[str, Any], float]:
+        """The slice's result and the load generator's CPU seconds."""
+        self.slices += 1
+        if self.wrk:
+            cmd = [self.wrk, "-t1", f"-c{self.connections}", f"-d{seconds:g}s", "--timeout", "10s"]
+            cmd += ["-s", str(self.script), f"http://127.0.0.1:{port}"]
+        else:
+            cmd = [sys.executable, __file__, "load", "--port", str(port), "--path", path, "--token", token]
+            cmd += ["--seconds", str(seconds), "--connections", str(self.connections), "--bodies"]
+            cmd += [str(self.bodies)]
+        env = {
+            **os.environ,
+            "LOOKUP_BODIES": str(self.bodies),
+            "LOOKUP_TOKEN": token,
+            "LOOKUP_PATH": path,
+            "LOOKUP_SEED": str(self.slices),
+        }
+        before = os.times()
+        out = subprocess.run(
+            ["taskset", "-c", "1", *cmd], env=env, check=True, capture_output=True, text=True
+        ).stdout
+        after = os.times()
+        cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+        return json.loads(out.strip().splitlines()[-1]), cpu
 
 
-def measure(
-    name: str, server_cmd: list[str], port: int, path: str, token: str, args: argparse.Namespace, url: str
-) -> dict[str, Any]:
-    server = child(server_cmd, 0)
-    try:
-        wait_ready(port)
-        before = count_events(url, "status_lookup") if name == "vaxlink" else 0
-        load = child(
-            [
-                "load",
-                "--port",
-                str(port),
-                "--path",
-                path,
-                "--token",
-                token,
-                "--seconds",
-                str(args.seconds),
-                "--warmup",
-                str(args.warmup),
-                "--connections",
-                str(args.connections),
-                "--citizens",
-                str(args.citizens),
-            ],
-            1,
+# --- CPU accounting ---------------------------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int, with_children: bool = False) -> float:
+    """User + system CPU of a process (and of its children, live and reaped) from /proc."""
+    total = 0.0
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / TICK
+        if with_children:
+            total += (int(fields[13]) + int(fields[14])) / TICK
+            for child in _children(pid):
+                total += cpu_seconds(child, True)
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# --- the ingest ---------------------------------------------------------------------------------------
+
+
+class Ingest:
+    """`vaxlink doses ingest` of the prepared batches, one after the other, in another process."""
+
+    def __init__(self, url: str, work: Path, batches: list[Path]) -> None:
+        self.env = {
+            **os.environ,
+            "VAXLINK_DATABASE_URL": url,
+            "VAXLINK_WORK_DIR": str(work / "ingest-work"),
+            "VAXLINK_AUDIT_KEY_FILE": str(work / "audit.key"),
+        }
+        self.pending = list(batches)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self.done: list[dict[str, Any]] = []
+        self.cpu = 0.0  # CPU seconds of the ingest processes (sampled: a lower bound)
+        self.sampled = 0.0
+        vaxlink = Path(sys.executable).parent / "vaxlink"
+        self.cmd = [str(vaxlink)] if vaxlink.exists() else [sys.executable, "-m", "vaxlink.cli.main"]
+
+    def _start_next(self) -> bool:
+        if not self.pending:
+            return False
+        batch = self.pending.pop(0)
+        self.started_at = time.perf_counter()
+        self.current = batch
+        self.sampled = 0.0
+        self.proc = subprocess.Popen(
+            [*self.cmd, "doses", "ingest", str(batch), "--source", "bench"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        out, _ = load.communicate()
-        result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    if name == "vaxlink":
-        result["audit_events"] = count_events(url, "status_lookup") - before
-    return result
+        return True
+
+    def start(self) -> None:
+        self._start_next()
+
+    def tick(self) -> None:
+        """Start the next batch when one has finished (CPU sampled while it runs)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.sampled = cpu_seconds(self.proc.pid, with_children=True)
+        elif self.proc is not None:
+            self.cpu += self.sampled
+            self.done.append(
+                {
+                    "batch": self.current.parent.name,
+                    "seconds": round(time.perf_counter() - self.started_at, 1),
+                    "exit": self.proc.returncode,
+                }
+            )
+            self.proc = None
+            self._start_next()
+
+    def running(self) -> bool:
+        self.tick()
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.cpu += cpu_seconds(self.proc.pid, with_children=True)
+            self.proc.send_signal(signal.SIGINT)  # its transaction rolls back
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.done.append(
+                {
+                    "batch": self.current.parent.name,
+                    "seconds": round(time.perf_counter() - self.started_at, 1),
+                    "exit": "stopped",
+                }
+            )
+        self.proc = None
+
+
+def in_its_work(url: str, ingest: Ingest, lead: float, timeout: float = 900) -> float:
+    """Wait until the ingest has held its transaction open for `lead` seconds; the seconds waited."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if not ingest.running():
+            raise SystemExit("the ingest ended before the load began; use more --ingest-citizens")
+        age = _scalar(
+            url,
+            "SELECT coalesce(max(extract(epoch FROM now() - xact_start)), 0) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
+            "AND backend_type = 'client backend'",
+        )
+        if float(age) >= lead:
+            return time.perf_counter() - t0
+        time.sleep(0.5)
+    raise SystemExit("the ingest did not get to its work")
+
+
+def simulate_batches(data: Path, citizens: int, count: int) -> list[Path]:
+    """Dose batches of simulated provinces (cached under `data`), one per seed."""
+    vaxlink = Path(sys.executable).parent / "vaxlink"
+    out = []
+    for seed in range(1, count + 1):
+        d = data / f"ingest-{citizens}-s{seed}"
+        doses = d / "doses.csv"
+        if not doses.exists():
+            t = time.perf_counter()
+            subprocess.run(
+                [str(vaxlink), "simulate", "--citizens", str(citizens), "--seed", str(seed), "--out", str(d)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            print(f"simulated batch {d.name} in {time.perf_counter() - t:.1f} s", flush=True)
+        if not doses.exists():
+            found = sorted(d.glob("dose*.csv"))
+            if not found:
+                raise SystemExit(f"no dose file in {d}")
+            doses = found[0]
+        out.append(doses)
+    return out
+
+
+# --- the run ------------------------------------------------------------------------------------------
+
+
+def percentile(weighted: list[tuple[int, float]], q: float) -> float | None:
+    """The q-quantile (ms) of the slices' quantile points, each weighing its slice's requests / 1,000."""
+    total = sum(w for _, w in weighted)
+    if not total:
+        return None
+    seen = 0.0
+    for us, w in weighted:
+        seen += w
+        if seen >= q * total:
+            return us / 1000
+    return weighted[-1][0] / 1000
+
+
+def summarise(slices: list[dict[str, Any]], server_cpu: float, client_cpu: float) -> dict[str, Any]:
+    weighted = sorted(
+        (us, s["requests"] / len(s["quantiles_us"]))
+        for s in slices
+        if s["quantiles_us"]
+        for us in s["quantiles_us"]
+    )
+    requests = sum(s["requests"] for s in slices)
+    seconds = sum(s["duration_us"] for s in slices) / 1e6
+    errors = {k: sum(s[k] for s in slices) for k in ("connect", "read", "write", "status", "timeout")}
+    return {
+        "requests": requests,
+        "seconds": round(seconds, 1),
+        "rps": requests / seconds if seconds else 0.0,
+        "p50_ms": percentile(weighted, 0.50),
+        "p95_ms": percentile(weighted, 0.95),
+        "p99_ms": percentile(weighted, 0.99),
+        "max_ms": max((s["max_us"] for s in slices), default=0) / 1000,
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+        "server_cpu_s": round(server_cpu, 2),
+        "server_cpu_ms_per_request": round(1000 * server_cpu / requests, 3) if requests else None,
+        "client_cpu_s": round(client_cpu, 2),
+        "slices": len(slices),
+    }
 
 
 def main() -> None:
@@ -429,21 +681,28 @@ def main() -> None:
     r.add_argument("--db")
     r.add_argument("--port", type=int)
     ld = sub.add_parser("load")
-    for a, t in (
+    for a, typ in (
         ("--port", int),
         ("--path", str),
         ("--token", str),
         ("--seconds", float),
-        ("--warmup", float),
         ("--connections", int),
-        ("--citizens", int),
+        ("--bodies", str),
     ):
-        ld.add_argument(a, type=t)
+        ld.add_argument(a, type=typ)
     p.add_argument("--citizens", type=int, default=1_000_000, help="at most 1,000,000")
-    p.add_argument("--seconds", type=float, default=30)
-    p.add_argument("--warmup", type=float, default=3)
+    p.add_argument("--seconds", type=float, default=60, help="measured seconds per endpoint")
+    p.add_argument("--slice", type=float, default=10, help="seconds of one slice (endpoints alternate)")
+    p.add_argument("--warmup", type=float, default=5, help="unmeasured seconds per endpoint first")
     p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     p.add_argument("--postgres", help="a server URL (postgresql+psycopg://...); else a throwaway cluster")
+    p.add_argument("--pg-core", type=int, help="pin the throwaway cluster to this core (default: not pinned)")
+    p.add_argument("--during-ingest", action="store_true", help="load while `vaxlink doses ingest` runs")
+    p.add_argument("--ingest-citizens", type=int, default=500_000, help="simulated citizens per batch")
+    p.add_argument("--ingest-batches", type=int, default=3, help="batches ready to ingest one after another")
+    p.add_argument("--ingest-lead", type=float, default=20, help="seconds of ingest before the load")
+    p.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "vaxlink-bench-lookup")
     args = p.parse_args()
     if args.cmd == "serve":
         serve_vaxlink(args.db, args.port, args.work)
@@ -452,56 +711,157 @@ def main() -> None:
         serve_reference(args.db, args.port)
         return
     if args.cmd == "load":
-        run_load(args)
+        run_py_load(args)
         return
+    if os.cpu_count() is None or os.cpu_count() < 2 or not shutil.which("taskset"):  # type: ignore[operator]
+        raise SystemExit("needs two cores and taskset")
 
-    cluster = None if args.postgres else Cluster()
+    batches: list[Path] = []
+    if args.during_ingest:
+        args.data.mkdir(parents=True, exist_ok=True)
+        batches = simulate_batches(args.data, args.ingest_citizens, args.ingest_batches)
+    cluster = None if args.postgres else Cluster(args.pg_core)
     server_url = args.postgres or (cluster.start() if cluster else "")
     work = Path(tempfile.mkdtemp(prefix="bench-lookup-"))
+    servers: list[subprocess.Popen[bytes]] = []
+    ingest: Ingest | None = None
     try:
         url, token = prepare(server_url, args.citizens, work)
-        port = free_port()
+        bodies = work / "bodies.jsonl"
+        write_bodies(bodies, args.citizens)
+        loader = Loader(work, bodies, args.connections, args.client)
+        ports = {"vaxlink": free_port(), "reference": free_port()}
+        for _name, cmd in (
+            ("vaxlink", ["serve", "--db", url, "--port", str(ports["vaxlink"]), "--work", str(work)]),
+            ("reference", ["serve-reference", "--db", url, "--port", str(ports["reference"])]),
+        ):
+            servers.append(subprocess.Popen(["taskset", "-c", "0", sys.executable, __file__, *cmd]))
+        for port in ports.values():
+            wait_ready(port)
+        endpoints = {
+            "vaxlink": (ports["vaxlink"], "/api/v1/lookup/status", token),
+            "reference": (ports["reference"], "/ref/status", ""),
+        }
+        pids = {"vaxlink": servers[0].pid, "reference": servers[1].pid}
+        waited = 0.0
+        if args.during_ingest:
+            ingest = Ingest(url, work, batches)
+            ingest.start()
+            waited = in_its_work(url, ingest, args.ingest_lead)
+            print(f"ingest in its work after {waited:.0f} s; load begins", flush=True)
+        pg_layout = (
+            f"PostgreSQL on core {args.pg_core}"
+            if cluster is not None and args.pg_core is not None
+            else "PostgreSQL not pinned (both cores)"
+        )
+        layout = (
+            f"both servers on core 0 (one process each); load generator {loader.name} on core 1; {pg_layout}"
+            + ("; the ingest not pinned (both cores)" if args.during_ingest else "")
+        )
         print(
-            f"load: {args.connections} connections, {args.seconds:.0f} s after {args.warmup:.0f} s warm-up; "
-            "server on core 0, load generator on core 1, PostgreSQL unpinned",
+            f"load: {args.connections} connections, {args.seconds:.0f} s per endpoint in slices of "
+            f"{args.slice:.0f} s, alternating, after {args.warmup:.0f} s of warm-up each; {layout}",
             flush=True,
         )
-        results = {
-            "vaxlink": measure(
-                "vaxlink",
-                ["serve", "--db", url, "--port", str(port), "--work", str(work)],
-                port,
-                "/api/v1/lookup/status",
-                token,
-                args,
-                url,
-            ),
-        }
-        port = free_port()
-        results["reference"] = measure(
-            "reference",
-            ["serve-reference", "--db", url, "--port", str(port)],
-            port,
-            "/ref/status",
-            "",
-            args,
-            url,
+        load_before = loadavg()
+        events_before = count_events(url, "status_lookup")
+        for port, path, tok in endpoints.values():
+            loader.run(port, path, tok, args.warmup)
+        warm = count_events(url, "status_lookup") - events_before
+        slices: dict[str, list[dict[str, Any]]] = {"vaxlink": [], "reference": []}
+        server_cpu = {"vaxlink": 0.0, "reference": 0.0}
+        client_cpu = {"vaxlink": 0.0, "reference": 0.0}
+        ingest_overlap = {"vaxlink": 0.0, "reference": 0.0}
+        remaining = args.seconds
+        t_load = time.perf_counter()
+        while remaining > 1e-6:
+            length = min(args.slice, remaining)
+            for name, (port, path, tok) in endpoints.items():
+                c0 = cpu_seconds(pids[name])
+                busy_before = ingest.running() if ingest else False
+                result, ccpu = loader.run(port, path, tok, length)
+                busy_after = ingest.running() if ingest else False
+                server_cpu[name] += cpu_seconds(pids[name]) - c0
+                client_cpu[name] += ccpu
+                slices[name].append(result)
+                ingest_overlap[name] += length * (busy_before + busy_after) / 2
+                print(
+                    f"  {name:<10} slice {len(slices[name])}: {result['requests'] / length:7.0f} req/s"
+                    + (f"  (ingest running: {busy_before and busy_after})" if ingest else ""),
+                    flush=True,
+                )
+            remaining -= length
+        load_seconds = time.perf_counter() - t_load
+        load_after = loadavg()
+        time.sleep(1)  # the last group commit of requests still in flight when the load stopped
+        events = count_events(url, "status_lookup") - events_before - warm
+        ingest_report: dict[str, Any] | None = None
+        if ingest is not None:
+            still = ingest.running()
+            ingest.stop()
+            ingest_report = {
+                "batches": ingest.done,
+                "running_through_the_load": still,
+                "lead_s": round(waited, 1),
+                "ingest_cpu_s_at_least": round(ingest.cpu, 1),
+                "overlap_share": {k: round(v / args.seconds, 3) for k, v in ingest_overlap.items()},
+            }
+        for server in servers:
+            server.send_signal(signal.SIGINT)
+        for server in servers:
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        servers = []
+        ok, walked = chain_ok(url, work)
+        results = {name: summarise(slices[name], server_cpu[name], client_cpu[name]) for name in slices}
+        v, ref = results["vaxlink"], results["reference"]
+        answered = v["requests"] - v["error_kinds"]["status"]
+        print(
+            f"\n{'endpoint':<12}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
+            f"{'server CPU':>12}{'CPU/req ms':>12}"
         )
-        print(f"\n{'endpoint':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}  statuses")
         for name, res in results.items():
             print(
-                f"{name:<12}{res['rps']:>9.0f}{res['p50_ms']:>9.1f}{res['p99_ms']:>9.1f}{res['max_ms']:>9.1f}"
-                f"{res['errors']:>8}  {res['statuses']}"
+                f"{name:<12}{res['rps']:>9.0f}{res['p50_ms']:>9.1f}{res['p95_ms']:>9.1f}{res['p99_ms']:>9.1f}"
+                f"{res['max_ms']:>9.1f}{res['errors']:>8}{res['server_cpu_s']:>11.1f}s"
+                f"{res['server_cpu_ms_per_request']:>12.3f}"
             )
-        v, ref = results["vaxlink"], results["reference"]
-        answered = v["statuses"].get("200", 0)
-        print(f"\nvaxlink / reference throughput: {100 * v['rps'] / ref['rps']:.0f} %")
+        ratio = v["rps"] / ref["rps"] if ref["rps"] else 0.0
+        print(f"\nvaxlink / reference throughput: {100 * ratio:.0f} %")
         print(
-            f"audit events written during the vaxlink run: {v['audit_events']:,} for "
-            f"{v['answered_total']:,} lookups answered (warm-up included; {answered:,} in the measured window)"
+            f"audit events of the measured slices: {events:,} for {answered:,} lookups answered "
+            f"(at most {args.connections} more per slice may have been in flight when a slice stopped); "
+            f"chain verified: {'ok' if ok else 'BROKEN'} ({walked:,} events)"
         )
-        print(json.dumps({"citizens": args.citizens, **results}))
+        print(f"load average before / after: {load_before} / {load_after}; load phase {load_seconds:.0f} s")
+        if ingest_report is not None:
+            print(f"ingest: {json.dumps(ingest_report)}")
+        print(
+            json.dumps(
+                {
+                    "citizens": args.citizens,
+                    "during_ingest": args.during_ingest,
+                    "layout": layout,
+                    "connections": args.connections,
+                    "ratio": round(ratio, 3),
+                    "audit_events": events,
+                    "answered": answered,
+                    "chain_ok": ok,
+                    "loadavg": [load_before, load_after],
+                    "ingest": ingest_report,
+                    **results,
+                }
+            )
+        )
     finally:
+        if ingest is not None:
+            ingest.stop()
+        for server in servers:
+            server.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.wait(timeout=30)
         if cluster is not None:
             cluster.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -1,15 +1,23 @@
 """Verifier lookups: `POST /api/v1/lookup/status` (QR text or number in the body) and `.../image` (a picture).
 
-The JSON route is the hot path of a checkpoint, so on PostgreSQL with a bearer token it skips the
-request-wide ORM session: one statement on an autocommit connection resolves the token, its user and the
-citizen's status together, and the audit event joins a group commit (`services.lookup.GroupAudit`).
-Authentication, permission, rate limit and audit are the same as everywhere else; every other case
-(session cookies, SQLite) takes the ordinary path in a worker thread.
+The JSON route is a checkpoint's hot path. On PostgreSQL a request with a bearer token and a well-formed
+body is answered by `FastLookup`, an ASGI layer in front of the router: no routing over every page and
+endpoint, no dependency solving, no ORM session, no worker thread. One prepared statement on an
+autocommit connection resolves the token, its user and the citizen's status together (so a revoked
+token, a disabled user or a withdrawn role is refused on the very next request), and the audit event
+joins a group commit (`services.lookup.GroupAudit`) that the answer waits for. Authentication,
+permission, rate limit (per user), audit and the answers' shapes are those of the ordinary path, which
+takes everything else (session cookies with their CSRF token, SQLite, a malformed body) through the
+FastAPI route below, so the route stays documented, declared and tested like every other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,12 +31,13 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import make_url, text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vaxlink.domain.permissions import Level, Permission, permissions_of
 from vaxlink.services import lookup as svc
 from vaxlink.services.auth import Principal, csrf_ok, token_digest
 from vaxlink.services.lookup import AuditItem, GroupAudit, LookupInput, LookupInputError, RateLimiter
-from vaxlink.storage.scope import Scope
+from vaxlink.storage.scope import Scope as Jurisdiction
 from vaxlink.web.errors import problem
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.security import (
@@ -45,6 +54,8 @@ from vaxlink.web.security import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["lookup"])
+PATH = "/api/v1/lookup/status"
+log = logging.getLogger("vaxlink.web")
 MAX_PICTURE = 8 * 1024 * 1024
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no valid credentials"},
@@ -75,6 +86,7 @@ class LookupOut(BaseModel):
 # --- the fast connection pool -------------------------------------------------------------------
 
 # svc.STATUS_SQL joined to the token and its user: one round trip answers who asks and what they asked.
+# Parameters: the personal id (NULL for unusable input), the token's digest.
 FUSED_SQL = """SELECT u.id, u.username, u.display_name, u.role, u.scope_level, u.scope_units, u.scope_code,
   (u.active AND u.token_version = t.token_version AND t.revoked_at IS NULL
    AND (t.expires_at IS NULL OR t.expires_at > now())) AS usable,
@@ -84,61 +96,85 @@ FUSED_SQL = """SELECT u.id, u.username, u.display_name, u.role, u.scope_level, u
   s.doses, s.first_dose_date, s.last_dose_date, s.complete_date, s.boosters
 FROM api_token t JOIN app_user u ON u.id = t.user_id
 LEFT JOIN admin_unit vu ON vu.structure = u.scope_units AND vu.level = u.scope_level AND vu.code = u.scope_code
-LEFT JOIN citizen c ON c.personal_id = %(pid)s
+LEFT JOIN citizen c ON c.personal_id = %s
 LEFT JOIN citizen_status s ON s.citizen_id = c.id
 LEFT JOIN admin_unit cu ON cu.structure = c.current_units AND cu.level = 'ward' AND cu.code = c.current_ward_code
-WHERE t.token_hash = %(th)s"""
+WHERE t.token_hash = %s"""
 
 
 class FastPool:
-    """A few autocommit psycopg connections on the event loop: no BEGIN/COMMIT around a read, statements
-    prepared once. A connection that fails is dropped; the next request opens a fresh one."""
+    """A few autocommit psycopg connections on the event loop, each with one cursor kept for its life: no
+    BEGIN/COMMIT around a read, the statement prepared once per connection. A connection that fails is
+    dropped; the next request opens a fresh one. Single-threaded (the loop's), so no lock is needed."""
 
     def __init__(self, database_url: str, size: int = 8) -> None:
         url = make_url(database_url).set(drivername="postgresql")
         self.conninfo = url.render_as_string(hide_password=False)
         self.size = size
-        self._idle: list[Any] = []
+        self._idle: list[tuple[Any, Any]] = []
         self._open = 0
-        self._cond: asyncio.Condition | None = None
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
-    async def _connect(self) -> Any:
-        import psycopg
-
-        return await psycopg.AsyncConnection.connect(
+    async def _connect(self) -> tuple[Any, Any]:
+        conn = await psycopg.AsyncConnection.connect(
             self.conninfo, autocommit=True, prepare_threshold=0, options="-c jit=off"
         )
+        return conn, conn.cursor()
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Any]:
-        if self._cond is None:
-            self._cond = asyncio.Condition()
-        async with self._cond:
-            while not self._idle and self._open >= self.size:
-                await self._cond.wait()
-            conn = self._idle.pop() if self._idle else None
-            if conn is None:
+    async def _acquire(self) -> tuple[Any, Any]:
+        while True:
+            if self._idle:
+                return self._idle.pop()
+            if self._open < self.size:
                 self._open += 1
+                try:
+                    return await self._connect()
+                except BaseException:
+                    self._open -= 1
+                    self._wake()
+                    raise
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # pass on the turn this waiter was given
+                else:
+                    with contextlib.suppress(ValueError):
+                        self._waiters.remove(waiter)
+                raise
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def fetch_one(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """The first row of one statement."""
+        conn, cur = await self._acquire()
         ok = False
         try:
-            if conn is None:
-                conn = await self._connect()
-            yield conn
+            await cur.execute(sql, params, prepare=True)
+            row = await cur.fetchone()
             ok = True
+            return row
         finally:
-            async with self._cond:
-                if ok and conn is not None and not conn.closed:
-                    self._idle.append(conn)
-                else:
-                    self._open -= 1
-                    if conn is not None:
-                        await conn.close()
-                self._cond.notify()
+            if ok and not conn.closed:
+                self._idle.append((conn, cur))
+            else:
+                self._open -= 1
+                with contextlib.suppress(Exception):
+                    await conn.close()
+            self._wake()
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
-        for conn in idle:
-            await conn.close()
+        for conn, _ in idle:
+            with contextlib.suppress(Exception):
+                await conn.close()
         self._open -= len(idle)
 
 
@@ -158,12 +194,17 @@ def install(app: FastAPI) -> None:
     """Give the app its lookup runtime (rate limiter, grouped audit writer, fast pool) and close them
     when the app stops."""
     st: AppState = app.state.vx
+    pool = FastPool(st.settings.database_url) if st.engine.dialect.name == "postgresql" else None
     rt = Runtime(
         limiter=RateLimiter(st.settings.lookup_rate_per_minute),
-        writer=GroupAudit(st.sessions, st.audit_key, st.write_lock),
-        pool=FastPool(st.settings.database_url) if st.engine.dialect.name == "postgresql" else None,
+        writer=GroupAudit(
+            st.sessions, st.audit_key, st.write_lock, conninfo=pool.conninfo if pool is not None else None
+        ),
+        pool=pool,
     )
     app.state.vx_lookup = rt
+    if pool is not None:
+        app.add_middleware(FastLookup)
     original = app.router.lifespan_context
 
     @asynccontextmanager
@@ -174,6 +215,7 @@ def install(app: FastAPI) -> None:
             finally:
                 if rt.pool is not None:
                     await rt.pool.aclose()
+                await rt.writer.aclose()
                 await run_in_threadpool(rt.writer.close)
 
     app.router.lifespan_context = lifespan
@@ -196,7 +238,7 @@ def _principal_of(r: Any) -> Principal | None:
     if not r[7]:
         return None
     try:
-        scope = Scope(Level(r[4]), r[5], r[6])
+        scope = Jurisdiction(Level(r[4]), r[5], r[6])
     except ValueError:
         return None
     return Principal(
@@ -255,43 +297,29 @@ async def _deny(request: Request, principal: Principal | None, status: int, code
 
 
 async def require_lookup(request: Request, body: LookupIn) -> Gate:
-    """The lookup's own `require(Permission.LOOKUP_STATUS)`: the same checks (token or session, role,
-    CSRF for cookies, one audit event per denial), fused with the lookup's read on the fast path."""
-    given: LookupInput | None = None
-    input_error: LookupInputError | None = None
-    try:
-        given = svc.parse_input(body.text)
-    except LookupInputError as e:
-        input_error = e
+    """The lookup's own `require(Permission.LOOKUP_STATUS)` on the ordinary path: the same checks (token
+    or session, role, CSRF for cookies, one audit event per denial), followed by the lookup's read in
+    the same transaction."""
+    given, input_error = _parse(body.text)
     pid = given.personal_id if given else None
-    rt, st = runtime(request), state(request)
-    auth = request.headers.get("authorization")
-    scheme, _, token = (auth or "").partition(" ")
-    token = token.strip()
-    if rt.pool is not None and scheme.lower() == "bearer" and 0 < len(token) <= 200:
-        try:
-            async with rt.pool.connection() as conn:
-                cur = await conn.execute(FUSED_SQL, {"pid": pid, "th": token_digest(token)})
-                r = await cur.fetchone()
-        except (psycopg.Error, OSError):
-            raise HTTPException(503, "database unavailable") from None
-        principal = None if r is None else _principal_of(r)
-        if principal is None:
-            raise await _deny(request, None, 401, "UNAUTHENTICATED")
-        if Permission.LOOKUP_STATUS not in principal.permissions:
-            raise await _deny(request, principal, 403, "FORBIDDEN")
-        province = r[10] if principal.scope.level is not Level.COUNTRY else None
-        row = None if r[11] is None else r[11:]
-        return Gate(principal, row, province, given, input_error, int(r[9]) if r[8] else None)
     csrf = await presented_csrf(request)
     try:
-        principal, denial, row, province = await run_in_threadpool(_sync_gate, request, st, pid, csrf)
+        principal, denial, row, province = await run_in_threadpool(
+            _sync_gate, request, state(request), pid, csrf
+        )
     except (sa_exc.OperationalError, sa_exc.InterfaceError, OSError):
         raise HTTPException(503, "database unavailable") from None
     if denial is not None:
         raise await _deny(request, principal, 401 if principal is None else 403, denial)
     assert principal is not None
     return Gate(principal, row, province, given, input_error)
+
+
+def _parse(text: str) -> tuple[LookupInput | None, LookupInputError | None]:
+    try:
+        return svc.parse_input(text), None
+    except LookupInputError as e:
+        return None, e
 
 
 setattr(require_lookup, PERMISSION_ATTR, Permission.LOOKUP_STATUS)
@@ -349,17 +377,16 @@ def _not_found() -> JSONResponse:
     )
 
 
-@router.post("/lookup/status", response_model=LookupOut, responses=PROBLEMS)
-async def lookup_status(request: Request, gate: Annotated[Gate, Depends(require_lookup)]) -> Response:
-    """Status of the person whose chip card QR text or 12-digit number is in the body: name, birth year,
-    status, colour, date of last dose. Never the address, never the number."""
+async def _answer(request: Request, gate: Gate) -> Response:
+    """Rate limit, answer and audit event of an admitted lookup (both paths)."""
     who = gate.principal
     try:
         refused = await limited(request, who)
         if refused is not None:
             return refused
-        st = state(request)
-        answer = svc.answer_from_row(gate.row, st.settings, gate.verifier_province, svc.today_vn())
+        answer = svc.answer_from_row(
+            gate.row, state(request).settings, gate.verifier_province, svc.today_vn()
+        )
         await runtime(request).writer.record(
             AuditItem(
                 who.username,
@@ -378,7 +405,126 @@ async def lookup_status(request: Request, gate: Annotated[Gate, Depends(require_
         return _bad_input(gate.input_error)
     if not answer.found:
         return _not_found()
-    return JSONResponse(answer.public(lang_of(request)))
+    return JSONResponse(answer.public(_lang(request)))
+
+
+def _lang(request: Request) -> str:
+    # A checkpoint's client sends neither `?lang=` nor a cookie: then the default, without parsing both.
+    scope = request.scope
+    if scope.get("query_string") or any(name == b"cookie" for name, _ in scope["headers"]):
+        return lang_of(request)
+    return "vi"
+
+
+@router.post("/lookup/status", response_model=LookupOut, responses=PROBLEMS)
+async def lookup_status(request: Request, gate: Annotated[Gate, Depends(require_lookup)]) -> Response:
+    """Status of the person whose chip card QR text or 12-digit number is in the body: name, birth year,
+    status, colour, date of last dose. Never the address, never the number."""
+    return await _answer(request, gate)
+
+
+# --- the hot path ---------------------------------------------------------------------------------
+
+
+class FastLookup:
+    """Takes `POST /api/v1/lookup/status` with a bearer token and a body of the route's exact shape
+    (`{"text": "..."}`) on PostgreSQL; passes everything else, untouched, to the application. Sits inside
+    the security-headers middleware, so its answers carry the same headers."""
+
+    MAX_BODY = 4 * svc.MAX_TEXT + 64  # a longer body cannot be a valid `LookupIn`
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.route = next(r for r in router.routes if getattr(r, "path", None) == PATH)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        token = None
+        json_body = True
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, rest = value.partition(b" ")
+                if scheme.lower() == b"bearer":
+                    token = rest.strip().decode("latin-1")
+            elif name == b"content-type":
+                json_body = value.split(b";", 1)[0].strip().lower() == b"application/json"
+        if token is None or not 0 < len(token) <= 200 or not json_body:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more and size <= self.MAX_BODY:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        text = None if more else _text_of(body)
+        if text is None:
+            await self.app(scope, _replay(body, more, receive), send)
+            return
+        scope["route"] = self.route  # what an audit event of a refusal names, as on the ordinary path
+        request = Request(scope, _replay(b"", False, receive))
+        try:
+            response = await _bearer_lookup(request, token, text)
+        except Exception as e:  # as the application's last-resort handler: the type only, never values
+            log.error("unexpected error on POST %s: %s", PATH, type(e).__name__)
+            response = problem(500, "INTERNAL", "internal error")
+        await response(scope, receive, send)
+
+
+def _text_of(body: bytes) -> str | None:
+    """The `text` of a body that `LookupIn` accepts, else None (the application then answers it)."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    text = value.get("text")
+    return text if isinstance(text, str) and len(text) <= svc.MAX_TEXT else None
+
+
+def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
+    """A `receive` that gives back the body already read, then goes on with the client's."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": more}
+        return await receive()
+
+    return replay
+
+
+async def _bearer_lookup(request: Request, token: str, text: str) -> Response:
+    """The ordinary path's checks and answers, on one round trip for the token and the lookup."""
+    rt = runtime(request)
+    assert rt.pool is not None
+    given, input_error = _parse(text)
+    try:
+        r = await rt.pool.fetch_one(FUSED_SQL, (given.personal_id if given else None, token_digest(token)))
+    except (psycopg.Error, OSError):
+        return problem(503, "HTTP", "error")  # what the ordinary path's HTTPException(503) becomes
+    principal = None if r is None else _principal_of(r)
+    if principal is None or Permission.LOOKUP_STATUS not in principal.permissions:
+        status, code = (401, "UNAUTHENTICATED") if principal is None else (403, "FORBIDDEN")
+        try:
+            await _deny(request, principal, status, code)
+        except (psycopg.Error, OSError):
+            return _unavailable()
+        return problem(status, code, "authentication required" if status == 401 else "not allowed")
+    province = r[10] if principal.scope.level is not Level.COUNTRY else None
+    row = None if r[11] is None else r[11:]
+    return await _answer(
+        request, Gate(principal, row, province, given, input_error, int(r[9]) if r[8] else None)
+    )
 
 
 @router.post("/lookup/status/image", response_model=LookupOut, responses=PROBLEMS)
