@@ -158,3 +158,28 @@ def test_a_file_that_cannot_be_read_is_refused_clearly(client, world):
         "/api/v1/batches", files={"file": ("x.csv", b"a,b\n1,2\n", "text/csv")}, headers=bearer(health)
     )
     assert r.status_code == 422, r.text
+
+
+@pytest.mark.db
+def test_a_refused_file_is_not_quoted_back(client, world, engine):
+    """A file without its header row: refused with the missing columns named, but the first record (which
+    the reader took for the header) is not repeated in the answer, on the API or on the page."""
+    health = world.actors[("health_officer", "parent_district")]
+    headerless = dose_file(engine, world, "h").split(b"\n", 1)[1]
+    first = headerless.decode().split("\n", 1)[0].split(",")
+    name, pid = first[1], first[4]
+    r = client.post(
+        "/api/v1/batches", files={"file": ("lo.csv", headerless, "text/csv")}, headers=bearer(health)
+    )
+    assert r.status_code == 422 and r.json()["code"] == "BAD_FILE", r.text
+    assert r.json()["detail"].startswith("missing required columns: record_id, full_name")
+    assert r.json()["detail_vi"].startswith("Thiếu cột bắt buộc: record_id")
+    page = client.post(
+        "/batches",
+        files={"file": ("lo.csv", headerless, "text/csv")},
+        data={"csrf_token": health.csrf},
+        headers=w.cookie_headers(health),
+    )
+    assert page.status_code == 422 and "Thiếu cột bắt buộc: record_id" in page.text
+    for answer in (r.text, page.text):
+        assert name not in answer and pid not in answer
