@@ -508,6 +508,8 @@ def loadavg() -> str:
 
 # --- the ingest ---------------------------------------------------------------------------------------
 
+VAXLINK = [sys.executable, "-c", "from vaxlink.cli.main import main; main()"]  # `vaxlink` of this interpreter
+
 
 class Ingest:
     """`vaxlink doses ingest` of the prepared batches, one after the other, in another process."""
@@ -525,8 +527,7 @@ class Ingest:
         self.done: list[dict[str, Any]] = []
         self.cpu = 0.0  # CPU seconds of the ingest processes (sampled: a lower bound)
         self.sampled = 0.0
-        vaxlink = Path(sys.executable).parent / "vaxlink"
-        self.cmd = [str(vaxlink)] if vaxlink.exists() else [sys.executable, "-m", "vaxlink.cli.main"]
+        self.cmd = VAXLINK
 
     def _start_next(self) -> bool:
         if not self.pending:
@@ -605,7 +606,6 @@ def in_its_work(url: str, ingest: Ingest, lead: float, timeout: float = 900) -> 
 
 def simulate_batches(data: Path, citizens: int, count: int) -> list[Path]:
     """Dose batches of simulated provinces (cached under `data`), one per seed."""
-    vaxlink = Path(sys.executable).parent / "vaxlink"
     out = []
     for seed in range(1, count + 1):
         d = data / f"ingest-{citizens}-s{seed}"
@@ -613,7 +613,7 @@ def simulate_batches(data: Path, citizens: int, count: int) -> list[Path]:
         if not doses.exists():
             t = time.perf_counter()
             subprocess.run(
-                [str(vaxlink), "simulate", "--citizens", str(citizens), "--seed", str(seed), "--out", str(d)],
+                [*VAXLINK, "simulate", "--citizens", str(citizens), "--seed", str(seed), "--out", str(d)],
                 check=True,
                 stdout=subprocess.DEVNULL,
             )

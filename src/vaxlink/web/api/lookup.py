@@ -441,15 +441,18 @@ class FastLookup:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        token = None
-        json_body = True
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                scheme, _, rest = value.partition(b" ")
-                if scheme.lower() == b"bearer":
-                    token = rest.strip().decode("latin-1")
-            elif name == b"content-type":
-                json_body = value.split(b";", 1)[0].strip().lower() == b"application/json"
+        authorization: bytes | None = None
+        content_type: bytes | None = None
+        for name, value in scope["headers"]:  # the first of each, as the application reads them
+            if name == b"authorization" and authorization is None:
+                authorization = value
+            elif name == b"content-type" and content_type is None:
+                content_type = value
+        scheme, _, rest = (authorization or b"").partition(b" ")
+        token = rest.strip().decode("latin-1") if scheme.lower() == b"bearer" else None
+        json_body = (
+            content_type is None or content_type.split(b";", 1)[0].strip().lower() == b"application/json"
+        )
         if token is None or not 0 < len(token) <= 200 or not json_body:
             await self.app(scope, receive, send)
             return
