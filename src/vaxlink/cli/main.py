@@ -313,11 +313,11 @@ def serve(
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
     """Chạy ứng dụng web và API / run the web application and API."""
-    import uvicorn
-
     from vaxlink.web.app import create_app
+    from vaxlink.web.server import run as run_server
 
-    uvicorn.run(create_app(settings()), host=host, port=port, log_level="info")
+    # uvloop and httptools when installed, in one process (see vaxlink.web.server).
+    run_server(create_app(settings()), host, port)
 
 
 def main() -> None:  # pragma: no cover
