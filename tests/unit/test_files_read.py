@@ -75,3 +75,18 @@ def test_a_parquet_file_declaring_an_impossible_type_is_refused_clearly():
     con = duckdb.connect()
     with pytest.raises(InputError, match="Parquet"):
         load_file(con, DATA / "forged-128-bit-integer.parquet", "raw")
+
+
+def test_a_file_without_its_header_row_is_refused_without_quoting_it(tmp_path: Path):
+    from vaxlink.domain.interchange import DOSE_COLUMNS
+    from vaxlink.files.read import contract_select
+
+    p = tmp_path / "no-header.csv"
+    p.write_text("77-1,Nguyễn Thị Canary,1990-01-02,F,077190000123,0912345678\n", encoding="utf-8")
+    con = duckdb.connect()
+    with pytest.raises(InputError) as e:
+        contract_select(load_file(con, p, "doses_in"), DOSE_COLUMNS)
+    message = str(e.value)
+    assert "missing required columns" in message and "columns found: 6" in message
+    for datum in ("Canary", "077190000123", "0912345678", "1990-01-02"):
+        assert datum not in message

@@ -406,7 +406,10 @@ def contract_select(loaded: LoadedFile, contract: tuple[Column, ...]) -> str:
         raise InputError(
             "Thiếu cột bắt buộc / missing required columns: "
             + ", ".join(mapping.missing)
-            + f" (found: {', '.join(loaded.headers)})"
+            # Only the contract's own names are repeated: a file without its header row has a person's
+            # record where the headers should be, and an error message must not carry it.
+            + f" (số cột / columns found: {len(loaded.headers)}; "
+            + f"nhận ra / recognised: {', '.join(mapping.columns) or '-'})"
         )
     if mapping.duplicates:
         raise InputError("Cột bị lặp / columns given twice: " + ", ".join(mapping.duplicates))
