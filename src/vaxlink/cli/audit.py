@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -19,9 +20,15 @@ def verify(
     head: Annotated[
         Path | None, typer.Option(help="Đầu chuỗi đã xuất trước đó / a head exported earlier")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Số tiến trình kiểm tra song song / processes walking the chain in parallel"
+        ),
+    ] = min(4, os.cpu_count() or 1),
 ) -> None:
     """Kiểm tra toàn bộ chuỗi / walk the chain: altered, deleted, forged, swapped events, a cut tail."""
-    from vaxlink.services.audit import head_is_authentic, load_key, verify_chain
+    from vaxlink.services.audit import head_is_authentic, load_key, verify_chain_parallel
     from vaxlink.services.schema import database
     from vaxlink.settings import load_settings
 
@@ -33,8 +40,8 @@ def verify(
         if not head_is_authentic(head_data, key):
             err.print("[bold red]Đầu chuỗi đã xuất không đúng chữ ký / the exported head's MAC is invalid[/]")
             raise typer.Exit(1)
-    with database(s) as engine, engine.connect() as conn:
-        report = verify_chain(conn, key, head_data)
+    with database(s) as engine:
+        report = verify_chain_parallel(engine, key, head_data, workers)
     for f in report.findings[:200]:
         console.print(f"  #{f.event_id}: {f.kind} — {f.message}")
     if report.ok:

@@ -55,3 +55,7 @@ def restore_cmd(
     console.print(
         f"Đã khôi phục / restored ({r.backend}) from {r.path}: {len(digests)} bảng / tables, {rows:,} dòng / rows"
     )
+    if r.app_roles:
+        console.print(
+            f"Đã cấp lại quyền cho / privileges granted again to: {', '.join(r.app_roles)} (`vaxlink db grant-app-role`)"
+        )

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
+from vaxlink.cli import app_role as app_role_cli
 from vaxlink.cli import audit as audit_cli
 from vaxlink.cli import backup as backup_cli
 from vaxlink.cli import certificates as certificates_cli
@@ -35,6 +36,7 @@ reconcile_app = typer.Typer(help="Kết quả đối soát / reconciliation resu
 app.add_typer(db_app, name="db")
 db_app.command("backup")(backup_cli.backup_cmd)
 db_app.command("restore")(backup_cli.restore_cmd)
+db_app.command("grant-app-role")(app_role_cli.grant_app_role_cmd)
 app.add_typer(registry_app, name="registry")
 app.add_typer(doses_app, name="doses")
 app.add_typer(reconcile_app, name="reconcile")

@@ -14,9 +14,12 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from vaxlink.domain.errors import VaxlinkError
+from vaxlink.services.app_role import app_roles, grant_app_role
 from vaxlink.settings import Settings
+from vaxlink.storage.db import make_engine
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_CUSTOM_MAGIC = b"PGDMP"
@@ -31,6 +34,8 @@ class BackupResult:
     path: Path
     backend: str
     bytes: int
+    # PostgreSQL restore: the application roles whose privileges were granted again afterwards.
+    app_roles: tuple[str, ...] = ()
 
 
 def pg_binary(name: str) -> Path:
@@ -122,13 +127,17 @@ def restore_database(settings: Settings, backup: Path) -> BackupResult:
                 "Tệp không phải bản sao lưu pg_dump -Fc / not a PostgreSQL custom-format backup"
             )
         uri, env = _libpq(settings.database_url)
-        # One transaction: a restore that fails half-way leaves the database as it was.
+        roles = _app_roles(settings.database_url)
+        # One transaction: a restore that fails half-way leaves the database as it was. The backup's
+        # own grants are left out (they name roles of the server it came from, which may not exist
+        # here); the application roles of this database get their privileges again right after.
         _run(
             [
                 str(pg_binary("pg_restore")),
                 "--clean",
                 "--if-exists",
                 "--no-owner",
+                "--no-privileges",
                 "--single-transaction",
                 "--exit-on-error",
                 "--dbname",
@@ -137,7 +146,8 @@ def restore_database(settings: Settings, backup: Path) -> BackupResult:
             ],
             env,
         )
-        return BackupResult(backup, "postgresql", backup.stat().st_size)
+        _grant_again(settings.database_url, roles)
+        return BackupResult(backup, "postgresql", backup.stat().st_size, tuple(roles))
     if head != SQLITE_MAGIC:
         raise BackupError("Tệp không phải CSDL SQLite / not an SQLite database file")
     src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
@@ -156,6 +166,30 @@ def restore_database(settings: Settings, backup: Path) -> BackupResult:
     finally:
         src.close()
     return BackupResult(backup, "sqlite", backup.stat().st_size)
+
+
+def _app_roles(database_url: str) -> list[str]:
+    """The application roles granted on the database about to be replaced (none on a fresh one)."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return app_roles(conn)
+    except DBAPIError:
+        return []  # unreachable or no schema yet: pg_restore then says what is wrong
+    finally:
+        engine.dispose()
+
+
+def _grant_again(database_url: str, roles: list[str]) -> None:
+    if not roles:
+        return
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            for role in roles:
+                grant_app_role(conn, role)
+    finally:
+        engine.dispose()
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
