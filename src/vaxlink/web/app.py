@@ -107,6 +107,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(page_batches.router)
     app.include_router(page_citizen_request.router)
     api_lookup.install(app)
+    errors.document_problems(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)
     return app

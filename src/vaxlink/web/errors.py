@@ -106,3 +106,46 @@ def install(app: FastAPI) -> None:
             type(exc).__name__,
         )
         return problem(500, "INTERNAL", "internal error")
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "detail_vi": {"type": "string"},
+    },
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """The OpenAPI document says what the API answers: every refusal is `application/problem+json` (one
+    schema, `Problem`), and an operation taking parameters or a body may answer 400 (a body that cannot
+    be parsed) and 422 (one that breaks the rules)."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in schema.get("paths", {}).values():
+            for op in operations.values():
+                responses = op.setdefault("responses", {})
+                if "requestBody" in op or op.get("parameters"):
+                    responses.setdefault("400", {"description": "Bad Request"})
+                    responses.setdefault("422", {"description": "Unprocessable Content"})
+                for code, answer in responses.items():
+                    if code[:1] in ("4", "5"):
+                        answer["content"] = content
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -23,7 +23,6 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import CHECKS, is_check_class, load_all_checks
 from schemathesis.core.failures import AcceptedNegativeData, Failure, FailureGroup
 from schemathesis.generation.modes import GenerationMode
-from schemathesis.openapi.checks import UndefinedContentType, UndefinedStatusCode
 from sqlalchemy import select
 
 from tests.drills.support import figure
@@ -83,25 +82,9 @@ def checks() -> list[Any]:
 def explained(f: Failure, response: Any, case: Any) -> str | None:
     """A failure that is known and not the answers' fault: counted and reported apart, by kind.
 
-    Gaps of the OpenAPI document: the answers are right (a problem document, FastAPI's 400 for a body it
-    cannot parse, 404 `NO_KEYS`), the document does not say so yet. And one mistake of a check: multipart
-    has no null, number or boolean, so a file part "made" null is sent as a file holding the bytes `null`,
-    which is a file like any other. Anything else a check finds fails the test."""
-    if (
-        isinstance(f, UndefinedContentType)
-        and response.status_code >= 400
-        and f.content_type.startswith(PROBLEM)
-        and "application/json" in f.defined_content_types
-    ):
-        return "document: refusals declared as application/json, sent as application/problem+json"
-    if isinstance(f, UndefinedStatusCode) and f.status_code == 400:
-        return "document: 400 for a request body that cannot be parsed, not declared"
-    if (
-        isinstance(f, UndefinedStatusCode)
-        and f.status_code == 404
-        and case.path == "/api/v1/certificates/trust-list"
-    ):
-        return "document: 404 of the trust list while no signing keys exist, not declared"
+    One mistake of a check: multipart has no null, number or boolean, so a file part "made" null is sent as
+    a file holding the bytes `null`, which is a file like any other. Anything else a check finds fails the
+    test."""
     if (
         isinstance(f, AcceptedNegativeData)
         and str(case.media_type).startswith("multipart/form-data")

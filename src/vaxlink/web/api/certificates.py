@@ -169,7 +169,7 @@ def revocations(session: DB) -> Response:
     return JSONResponse(svc.revocation_list(session).to_document())
 
 
-@router.get("/trust-list", dependencies=[Public])
+@router.get("/trust-list", dependencies=[Public], responses={404: {"description": "no signing keys yet"}})
 def trust_list(request: Request) -> Response:
     """Our signers' public certificates, for offline verifiers."""
     keys_dir = state(request).settings.keys_dir
