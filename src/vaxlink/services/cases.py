@@ -34,7 +34,9 @@ from vaxlink.services.casework import (
     changed_meanwhile,
     citizen_in_scope,
     health_birth,
+    keep_figures,
     rowcount,
+    watch,
 )
 from vaxlink.services.reconcile import flag_dose_sequences
 from vaxlink.services.status import refresh_status
@@ -435,6 +437,8 @@ def _actionable(session: Session, who: Principal, case_id: int, version: int) ->
 
 def _settle(session: Session, case: CaseRow, version: int, **values: Any) -> None:
     """The guarded write: only the holder of `version` changes the row; anyone else gets a Conflict."""
+    # Every action starts here: what the case counts for in the statistics is noted before it changes.
+    watch(session, cases=[case.id])
     n = session.execute(
         update(CaseRow)
         .where(CaseRow.id == case.id, CaseRow.version == version, CaseRow.status.in_(ACTIONABLE))
@@ -453,15 +457,17 @@ def _history(case: CaseRow, entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _refresh(session: Session, citizen_ids: set[int]) -> None:
-    """Dose links changed for these citizens: their status and dose-sequence flags follow at once."""
+    """The end of every action: dose links changed for these citizens, so their status and dose-sequence
+    flags follow at once; then the statistics follow the case, its record and the citizens."""
     ids = sorted(i for i in citizen_ids if i is not None)
-    if not ids:
-        return
     session.flush()
-    conn = session.connection()
-    sql = "SELECT id FROM citizen WHERE id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
-    refresh_status(conn, sql)
-    flag_dose_sequences(conn, sql)
+    if ids:
+        watch(session, citizens=ids)
+        conn = session.connection()
+        sql = "SELECT id FROM citizen WHERE id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
+        refresh_status(conn, sql)
+        flag_dose_sequences(conn, sql)
+    keep_figures(session)
 
 
 def _confirm_link(session: Session, who: Principal, case: CaseRow, citizen: Citizen) -> set[int]:
@@ -473,6 +479,7 @@ def _confirm_link(session: Session, who: Principal, case: CaseRow, citizen: Citi
     previous = mr.citizen_id
     if previous is not None:
         touched.add(previous)
+    watch(session, dose_records=[mr.dose_record_id])
     session.execute(
         update(MatchResult)
         .where(MatchResult.dose_record_id == mr.dose_record_id)
@@ -647,6 +654,7 @@ def pass_case(
         ),
     )
     if case.dose_record_id is not None:
+        watch(session, dose_records=[case.dose_record_id])
         session.execute(
             update(MatchResult)
             .where(
@@ -656,6 +664,7 @@ def pass_case(
             .values(ward_code=target.code, ward_units=target.structure)
             .execution_options(synchronize_session=False)
         )
+    _refresh(session, set())
     audit.record(
         session,
         who.username,
@@ -685,6 +694,7 @@ def start_collection(
         "note": (note or "")[:400],
     }
     _settle(session, case, version, status="collection", assigned_to=who.username, details=details)
+    _refresh(session, set())
     audit.record(session, who.username, "case_collection_started", "case", case_id, who.scope.label, note)
 
 

@@ -1,16 +1,20 @@
 """What the case and register services share: the errors the web layer maps to HTTP answers, the
-jurisdiction check of a citizen, and how birth dates are read and shown."""
+jurisdiction check of a citizen, how birth dates are read and shown, and the statistics that follow every
+action."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.dates import PartialDate, Precision, parse_date
 from vaxlink.domain.errors import VaxlinkError
+from vaxlink.services import audit
 from vaxlink.services.auth import Principal
+from vaxlink.services.stats import CellChanges
 from vaxlink.storage.models import Citizen
 from vaxlink.storage.scope import citizens_in
 
@@ -79,3 +83,59 @@ def birth_text(c: Citizen) -> str:
 def health_birth(text: str | None) -> PartialDate | None:
     found = parse_date(text) if text else None
     return found if isinstance(found, PartialDate) else None
+
+
+# --- the statistics follow every action -------------------------------------------------------------
+
+_CHANGES = "statistics_cell_changes"
+
+
+def _changes(session: Session) -> CellChanges:
+    """The rows watched in this session's current transaction (a new transaction starts afresh)."""
+    session.connection()
+    tx = session.get_transaction()
+    held = session.info.get(_CHANGES)
+    if held is None or held[0] is not tx:
+        held = session.info[_CHANGES] = (tx, CellChanges())
+    return held[1]
+
+
+def watch(
+    session: Session,
+    *,
+    citizens: Iterable[int | None] = (),
+    dose_records: Iterable[int | None] = (),
+    cases: Iterable[int | None] = (),
+    verification_requests: Iterable[int | None] = (),
+) -> None:
+    """Rows an action is about to change: what they count for in the statistics is noted first."""
+    _changes(session).watch(
+        session.connection(),
+        citizens=citizens,
+        dose_records=dose_records,
+        cases=cases,
+        verification_requests=verification_requests,
+    )
+
+
+def created(
+    session: Session,
+    *,
+    citizens: Iterable[int] = (),
+    cases: Iterable[int] = (),
+    verification_requests: Iterable[int] = (),
+) -> None:
+    """Rows an action has just created (flushed, so that they have ids)."""
+    _changes(session).created(citizens=citizens, cases=cases, verification_requests=verification_requests)
+
+
+def keep_figures(session: Session) -> None:
+    """The statistics cells follow the rows watched and created so far, in the same transaction. Called by
+    each action once its rows are changed, right before its audit event."""
+    session.flush()
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # The audit chain's lock, which the action's audit event takes next anyway: cells are then changed
+        # by one action at a time, and never by one that waits for another holding that lock.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit.CHAIN_LOCK})
+    _changes(session).apply(conn)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.services import audit
 from vaxlink.services.cases import Invalid, NotFound
+from vaxlink.services.casework import created, keep_figures
 from vaxlink.storage.models import AdminUnitRow, Citizen, utcnow
 from vaxlink.storage.models import Case as CaseRow
 
@@ -63,6 +64,8 @@ def file_request(session: Session, citizen_id: int, field: str, text: str) -> in
     )
     session.add(k)
     session.flush()
+    created(session, cases=[k.id])
+    keep_figures(session)
     audit.record(
         session,
         f"citizen:{c.id}",

@@ -24,7 +24,7 @@ from vaxlink.domain.personal_ids import compose_personal_id, is_known_place
 from vaxlink.domain.sex import Sex, parse_sex
 from vaxlink.services import audit
 from vaxlink.services.auth import Principal
-from vaxlink.services.casework import Invalid, citizen_in_scope
+from vaxlink.services.casework import Invalid, citizen_in_scope, created, keep_figures
 from vaxlink.storage.models import (
     AdminUnitRow,
     Citizen,
@@ -192,6 +192,7 @@ def register_citizen(
         )
     )
     session.flush()
+    created(session, citizens=[citizen.id])
     audit.record(
         session,
         actor,
@@ -212,7 +213,9 @@ def register_in_ward(session: Session, who: Principal, person: NewPerson) -> Cit
             "Chỉ cán bộ phường/xã mới đăng ký cư dân", "only a ward officer registers residents", "NOT_A_WARD"
         )
     person.current_ward_code, person.units = who.scope.code, who.scope.units
-    return register_citizen(session, who.username, who.scope.label, person, "counter")
+    citizen = register_citizen(session, who.username, who.scope.label, person, "counter")
+    keep_figures(session)
+    return citizen
 
 
 def id_notice(session: Session, who: Principal, citizen_id: int) -> bytes:

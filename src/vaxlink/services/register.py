@@ -28,8 +28,11 @@ from vaxlink.services.casework import (
     birth_text,
     changed_meanwhile,
     citizen_in_scope,
+    created,
     health_birth,
+    keep_figures,
     rowcount,
+    watch,
 )
 from vaxlink.storage.models import (
     AdminUnitRow,
@@ -318,6 +321,7 @@ def _apply(
     else:
         values = {field_name: new}
     old = _current_value(citizen, field_name)
+    watch(session, citizens=[citizen.id])
     n = session.execute(
         update(Citizen)
         .where(Citizen.id == citizen.id, Citizen.version == expected_version)
@@ -391,6 +395,7 @@ def correct_citizen(
     source = f"case:{case_id}" if case_id else "counter"
     if field_name in OTHER_FIELDS:
         _apply(session, c, version, field_name, new, f"{reason} ({evidence})", source, who.username)
+        keep_figures(session)
         audit.record(
             session,
             who.username,
@@ -433,6 +438,8 @@ def correct_citizen(
     )
     session.add(change)
     session.flush()
+    created(session, cases=[change.id])
+    keep_figures(session)
     audit.record(
         session,
         who.username,
@@ -515,6 +522,7 @@ def decide_change(
     if citizen is None:
         raise NotFound("citizen")
     now = utcnow()
+    watch(session, cases=[k.id])
     n = session.execute(
         update(CaseRow)
         .where(CaseRow.id == k.id, CaseRow.version == version, CaseRow.status == "pending_approval")
@@ -543,6 +551,7 @@ def decide_change(
             str(d.get("source", "counter")),
             str(d.get("requested_by")),
         )
+    keep_figures(session)
     audit.record(
         session,
         who.username,

@@ -25,6 +25,7 @@ from vaxlink.domain.sex import parse_sex
 from vaxlink.services import audit
 from vaxlink.services.auth import Principal
 from vaxlink.services.cases import CaseError, Conflict, Invalid, NotFound
+from vaxlink.services.casework import created, keep_figures, watch
 from vaxlink.services.certificates import revoke_for_doses
 from vaxlink.services.new_residents import NewPerson, register_citizen
 from vaxlink.services.reconcile import flag_dose_sequences
@@ -237,7 +238,9 @@ def send_request(
     )
     session.add(req)
     session.flush()
+    created(session, verification_requests=[req.id])
     if case is not None:
+        watch(session, cases=[case.id])
         n = session.execute(
             update(CaseRow)
             .where(CaseRow.id == case.id, CaseRow.version == case.version, CaseRow.status == "collection")
@@ -260,6 +263,7 @@ def send_request(
         if int(getattr(n, "rowcount", 0) or 0) != 1:
             raise _changed_meanwhile()
         session.expire(case)
+    keep_figures(session)
     audit.record(
         session,
         who.username,
@@ -434,6 +438,7 @@ def answer_request(
             "CHOOSE_CITIZEN",
         )
     now = utcnow()
+    watch(session, verification_requests=[r.id])
     # The guarded write first: the loser of a race learns it before anything else is changed.
     n = session.execute(
         update(VerificationRequest)
@@ -466,6 +471,7 @@ def answer_request(
                 by=who.username,
                 now=now,
             )
+        keep_figures(session)
         audit.record(
             session,
             who.username,
@@ -558,6 +564,7 @@ def _link(
     ).all()
     moved = [d for d, c in before if c is not None and c != citizen_id]
     previous = {c for _, c in before if c is not None and c != citizen_id}
+    watch(session, dose_records=dose_ids)
     session.execute(
         update(MatchResult)
         .where(MatchResult.dose_record_id.in_(dose_ids))
@@ -583,6 +590,7 @@ def _move_case(
     now: datetime,
     **values: Any,
 ) -> None:
+    watch(session, cases=[case.id])
     session.execute(
         update(CaseRow)
         .where(CaseRow.id == case.id, CaseRow.version == case.version)
@@ -631,14 +639,17 @@ def _close_cases(
 
 
 def _refresh(session: Session, citizen_ids: set[int]) -> None:
+    """Dose links changed for these citizens: their status and dose-sequence flags follow at once, then the
+    statistics follow them, the request, the records and the cases."""
     ids = sorted(i for i in citizen_ids if i is not None)
-    if not ids:
-        return
     session.flush()
-    conn = session.connection()
-    sql = "SELECT id FROM citizen WHERE id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
-    refresh_status(conn, sql)
-    flag_dose_sequences(conn, sql)
+    if ids:
+        watch(session, citizens=ids)
+        conn = session.connection()
+        sql = "SELECT id FROM citizen WHERE id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
+        refresh_status(conn, sql)
+        flag_dose_sequences(conn, sql)
+    keep_figures(session)
 
 
 def escalate(
