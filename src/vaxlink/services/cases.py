@@ -34,12 +34,10 @@ from vaxlink.services.casework import (
     changed_meanwhile,
     citizen_in_scope,
     health_birth,
-    keep_figures,
+    refresh_after_links,
     rowcount,
     watch,
 )
-from vaxlink.services.reconcile import flag_dose_sequences
-from vaxlink.services.status import refresh_status
 from vaxlink.storage.models import (
     AdminUnitRow,
     Citizen,
@@ -456,20 +454,6 @@ def _history(case: CaseRow, entry: dict[str, Any]) -> dict[str, Any]:
     return details
 
 
-def _refresh(session: Session, citizen_ids: set[int]) -> None:
-    """The end of every action: dose links changed for these citizens, so their status and dose-sequence
-    flags follow at once; then the statistics follow the case, its record and the citizens."""
-    ids = sorted(i for i in citizen_ids if i is not None)
-    session.flush()
-    if ids:
-        watch(session, citizens=ids)
-        conn = session.connection()
-        sql = "SELECT id FROM citizen WHERE id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
-        refresh_status(conn, sql)
-        flag_dose_sequences(conn, sql)
-    keep_figures(session)
-
-
 def _confirm_link(session: Session, who: Principal, case: CaseRow, citizen: Citizen) -> set[int]:
     """Attach the case's dose record to the citizen as a person's decision; returns the citizens touched."""
     touched = {citizen.id}
@@ -530,7 +514,7 @@ def link_case(
         ),
     )
     touched = _confirm_link(session, who, case, citizen)
-    _refresh(session, touched)
+    refresh_after_links(session, touched)
     audit.record(
         session,
         who.username,
@@ -601,7 +585,7 @@ def declare_health_wrong(
             .values(blame="health")
             .execution_options(synchronize_session=False)
         )
-    _refresh(session, touched)
+    refresh_after_links(session, touched)
     audit.record(
         session,
         who.username,
@@ -664,7 +648,7 @@ def pass_case(
             .values(ward_code=target.code, ward_units=target.structure)
             .execution_options(synchronize_session=False)
         )
-    _refresh(session, set())
+    refresh_after_links(session, set())
     audit.record(
         session,
         who.username,
@@ -694,7 +678,7 @@ def start_collection(
         "note": (note or "")[:400],
     }
     _settle(session, case, version, status="collection", assigned_to=who.username, details=details)
-    _refresh(session, set())
+    refresh_after_links(session, set())
     audit.record(session, who.username, "case_collection_started", "case", case_id, who.scope.label, note)
 
 

@@ -14,7 +14,9 @@ from vaxlink.domain.dates import PartialDate, Precision, parse_date
 from vaxlink.domain.errors import VaxlinkError
 from vaxlink.services import audit
 from vaxlink.services.auth import Principal
+from vaxlink.services.reconcile import flag_dose_sequences
 from vaxlink.services.stats import CellChanges
+from vaxlink.services.status import refresh_status
 from vaxlink.storage.models import Citizen
 from vaxlink.storage.scope import citizens_in
 
@@ -139,3 +141,18 @@ def keep_figures(session: Session) -> None:
         # by one action at a time, and never by one that waits for another holding that lock.
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit.CHAIN_LOCK})
     _changes(session).apply(conn)
+
+
+def refresh_after_links(session: Session, citizen_ids: set[int]) -> None:
+    """The end of every action that may move dose links: the citizens' status and dose-sequence flags
+    follow at once, then the statistics follow the rows the action watched (citizens, records, cases,
+    requests)."""
+    ids = sorted(i for i in citizen_ids if i is not None)
+    session.flush()
+    if ids:
+        watch(session, citizens=ids)
+        conn = session.connection()
+        sql = "SELECT id FROM citizen WHERE id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
+        refresh_status(conn, sql)
+        flag_dose_sequences(conn, sql)
+    keep_figures(session)

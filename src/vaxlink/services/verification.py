@@ -25,12 +25,10 @@ from vaxlink.domain.sex import parse_sex
 from vaxlink.services import audit
 from vaxlink.services.auth import Principal
 from vaxlink.services.cases import CaseError, Conflict, Invalid, NotFound
-from vaxlink.services.casework import created, keep_figures, watch
+from vaxlink.services.casework import created, keep_figures, refresh_after_links, watch
 from vaxlink.services.certificates import revoke_for_doses
 from vaxlink.services.new_residents import NewPerson, register_citizen
-from vaxlink.services.reconcile import flag_dose_sequences
 from vaxlink.services.register import CitizenHit, search_citizens
-from vaxlink.services.status import refresh_status
 from vaxlink.settings import Settings
 from vaxlink.storage.models import AdminUnitRow, Citizen, DoseRecord, MatchResult, VerificationRequest, utcnow
 from vaxlink.storage.models import Case as CaseRow
@@ -531,7 +529,7 @@ def answer_request(
             actor=who.username,
         )
     closed = _close_cases(session, who, r, case, dose_ids, citizen.id, now)
-    _refresh(session, {citizen.id, *previous})
+    refresh_after_links(session, {citizen.id, *previous})
     audit.record(
         session,
         who.username,
@@ -636,20 +634,6 @@ def _close_cases(
             citizen_id=citizen_id,
         )
     return [k.id for k in cases]
-
-
-def _refresh(session: Session, citizen_ids: set[int]) -> None:
-    """Dose links changed for these citizens: their status and dose-sequence flags follow at once, then the
-    statistics follow them, the request, the records and the cases."""
-    ids = sorted(i for i in citizen_ids if i is not None)
-    session.flush()
-    if ids:
-        watch(session, citizens=ids)
-        conn = session.connection()
-        sql = "SELECT id FROM citizen WHERE id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
-        refresh_status(conn, sql)
-        flag_dose_sequences(conn, sql)
-    keep_figures(session)
 
 
 def escalate(
