@@ -38,9 +38,9 @@ from typing import Any
 from sqlalchemy import Connection, create_engine, func, select, text
 
 from vaxlink.services import audit
-from vaxlink.services.lookup import AuditItem, append_group
+from vaxlink.services.lookup import AuditItem, append_group, chain_rows
 from vaxlink.storage.db import make_engine, transaction, upgrade
-from vaxlink.storage.models import AuditEvent, utcnow
+from vaxlink.storage.models import AuditEvent
 
 WARDS = [f"ward:legacy:{26500 + i}" for i in range(40)]
 # Events written by `audit.record`, then as many by `append_group`, before the bulk path takes over.
@@ -90,37 +90,6 @@ def _items(start: int, n: int) -> Iterator[AuditItem]:
             yield AuditItem(officer, "access_denied", "route", "/api/v1/cases", ward, "scope", None)
 
 
-def _chain_rows(prev: str, key: bytes, items: list[AuditItem]) -> list[dict[str, Any]]:
-    """The stored rows of `items` appended after `prev`: the steps of `audit.record` (timestamp, canonical
-    form, hash, link, MAC under the key), without its one INSERT and head read per event."""
-    rows = []
-    for i in items:
-        at = utcnow()
-        rid = None if i.resource_id is None else str(i.resource_id)
-        details = None if i.details is None else json.loads(json.dumps(i.details, default=str))
-        actor, reason = i.actor[:80], None if i.reason is None else i.reason[:400]
-        digest = audit._hash(
-            audit._canonical(prev, at, actor, i.action, i.resource_type, rid, i.jurisdiction, reason, details)
-        )
-        rows.append(
-            {
-                "at": at,
-                "actor": actor,
-                "action": i.action,
-                "resource_type": i.resource_type,
-                "resource_id": rid,
-                "jurisdiction": i.jurisdiction,
-                "reason": reason,
-                "details": details,
-                "prev_hash": prev,
-                "hash": digest,
-                "mac": audit._mac(key, digest),
-            }
-        )
-        prev = digest
-    return rows
-
-
 def _store(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """PostgreSQL: one COPY (the JSON as json.dumps writes it, as SQLAlchemy's JSON type does); SQLite:
     SQLAlchemy's executemany, so that timestamps and JSON are stored by the model's own types."""
@@ -168,7 +137,7 @@ def write_events(url: str, key: bytes, events: int, group: int) -> dict[str, flo
         n = min(group, events - done)
         with engine.begin() as conn:
             prev = conn.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar_one()
-            _store(conn, _chain_rows(prev, key, list(_items(done, n))))
+            _store(conn, chain_rows(prev, key, list(_items(done, n))))
         done += n
         if time.perf_counter() - last_report > 15:
             last_report = time.perf_counter()

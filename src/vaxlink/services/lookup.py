@@ -281,26 +281,25 @@ def _is_plain(details: dict[str, Any] | None) -> bool:
 
 def chain_rows(prev: str, key: bytes, items: list[AuditItem]) -> list[dict[str, Any]]:
     """The rows that append `items` to a chain whose head hash is `prev`, exactly as `audit.record` would
-    write them one by one (same canonical form, hash, link and MAC)."""
+    write them one by one (same truncation, canonical form, hash, link and MAC)."""
     rows = []
     for i in items:
         at = utcnow()
         rid = None if i.resource_id is None else str(i.resource_id)
         details = i.details if _is_plain(i.details) else json.loads(json.dumps(i.details, default=str))
+        actor, reason = i.actor[:80], None if i.reason is None else i.reason[:400]
         digest = audit._hash(
-            audit._canonical(
-                prev, at, i.actor, i.action, i.resource_type, rid, i.jurisdiction, i.reason, details
-            )
+            audit._canonical(prev, at, actor, i.action, i.resource_type, rid, i.jurisdiction, reason, details)
         )
         rows.append(
             {
                 "at": at,
-                "actor": i.actor[:80],
+                "actor": actor,
                 "action": i.action,
                 "resource_type": i.resource_type,
                 "resource_id": rid,
                 "jurisdiction": i.jurisdiction,
-                "reason": None if i.reason is None else i.reason[:400],
+                "reason": reason,
                 "details": details,
                 "prev_hash": prev,
                 "hash": digest,
