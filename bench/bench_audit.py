@@ -7,17 +7,18 @@ The database is migrated as `vaxlink db upgrade` does it (SQLite: a file in a te
 --sqlite names one; PostgreSQL: a fresh database created on the server and dropped afterwards). The
 first 1,000 events are written by `services.audit.record`, the path of every command and page; the next
 1,000 by `services.lookup.append_group`, the verifier lookups' grouped path; the rest, `--group` per
-transaction, by the same steps (timestamp, canonical form, hash, link, MAC) with one bulk INSERT per
-group (COPY on PostgreSQL). Verification then proves that all three wrote one chain. The events look
+transaction, as rows made by that path's own `chain_rows` (timestamp, canonical form, hash, link, MAC)
+with one bulk INSERT per group (COPY on PostgreSQL). Verification then proves that all three wrote one
+chain. The events look
 like the real ones: status lookups, worklists with their case ids, case views, links with an officer's
 note in Vietnamese, denials.
 
 Then, in a child process, `vaxlink audit head` exports the head and `vaxlink audit verify --head FILE
 --workers N` walks the whole chain, once for each N of --workers (default 1 and 2): wall time, CPU time
 (user + system of the command and its worker processes, start-up included; on PostgreSQL the server's
-own work is not in it), events per second and the largest peak RSS of one process. With --tamper one event in the middle is then
-altered as an attacker with the owner's rights would (the append-only trigger disabled first) and the
-command is run again: it must exit 1 and name the event.
+own work is not in it), events per second and the largest peak RSS of one process. With --tamper one
+event in the middle is then altered as an attacker with the owner's rights would (the append-only
+trigger disabled first) and the command is run again: it must exit 1 and name the event.
 """
 
 from __future__ import annotations
