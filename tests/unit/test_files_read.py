@@ -90,3 +90,17 @@ def test_a_file_without_its_header_row_is_refused_without_quoting_it(tmp_path: P
     assert "missing required columns" in message and "columns found: 6" in message
     for datum in ("Canary", "077190000123", "0912345678", "1990-01-02"):
         assert datum not in message
+
+
+def test_a_parquet_file_with_a_column_name_that_is_not_utf8_is_refused_clearly(tmp_path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    good = tmp_path / "good.parquet"
+    pq.write_table(pa.table({"full_name": ["Nguyễn Văn A"], "record_id": ["1"]}), good)
+    bad = tmp_path / "bad.parquet"
+    data = good.read_bytes()
+    assert b"full_name" in data
+    bad.write_bytes(data.replace(b"full_name", b"\xe4ull_name"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        load_file(duckdb.connect(), bad, "doses_in")

@@ -317,6 +317,11 @@ def _parquet_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
     # Any Arrow error (ArrowInvalid, ArrowNotImplementedError on a forged type...) means the file is bad.
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"Không đọc được tệp Parquet / cannot read Parquet: {e}") from None
+    except UnicodeDecodeError:
+        # A column name that is not UTF-8 (pyarrow decodes the names as it opens the file).
+        raise InputError(
+            "Không đọc được tệp Parquet: tên cột không phải UTF-8 / cannot read Parquet: a column name is not UTF-8"
+        ) from None
     headers = _clean_headers(list(names))
 
     def gen() -> Iterator[pa.RecordBatch]:
