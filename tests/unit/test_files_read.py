@@ -104,3 +104,17 @@ def test_a_parquet_file_with_a_column_name_that_is_not_utf8_is_refused_clearly(t
     bad.write_bytes(data.replace(b"full_name", b"\xe4ull_name"))
     with pytest.raises(InputError, match="not UTF-8"):
         load_file(duckdb.connect(), bad, "doses_in")
+
+
+def test_a_parquet_file_with_text_that_is_not_utf8_is_refused_clearly(tmp_path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    good = tmp_path / "good.parquet"
+    pq.write_table(pa.table({"full_name": ["Zyxwvut"], "record_id": ["1"]}), good, compression="none")
+    bad = tmp_path / "bad.parquet"
+    data = good.read_bytes()
+    assert data.count(b"Zyxwvut") == 1 or b"Zyxwvut" in data
+    bad.write_bytes(data.replace(b"Zyxwvut", b"Zy\xe4wvut"))
+    with pytest.raises(InputError, match="damaged file"):
+        load_file(duckdb.connect(), bad, "doses_in")

@@ -330,7 +330,13 @@ def _parquet_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
             n = b.num_rows
             arrays = [pa.array(range(line + 1, line + 1 + n), pa.int64()), pa.nulls(n, pa.string())]
             for col in b.columns:
-                arrays.append(col if pa.types.is_string(col.type) else col.cast(pa.string()))
+                if pa.types.is_string(col.type):
+                    # Parquet does not check that its strings are UTF-8: a bad byte is found here, as a
+                    # clear error, not later by whatever reads the text.
+                    col.validate(full=True)
+                    arrays.append(col)
+                else:
+                    arrays.append(col.cast(pa.string()))
             line += n
             yield pa.RecordBatch.from_arrays(arrays, names=[LINE, MALFORMED, *headers])
 
