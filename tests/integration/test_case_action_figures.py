@@ -256,13 +256,13 @@ def test_case_actions_keep_the_statistics_equal_to_a_recomputation(
 
 
 @pytest.mark.db
+# PostgreSQL only: SQLite has one writer at a time, so no refresh ever runs beside an action there.
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_an_action_during_a_refresh_leaves_the_cells_to_it_without_waiting(
     settings: Settings, engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A refresh holds its lock until its transaction ends (an ingest can take minutes more): an action that
     meets it is not held up, and leaves the cells as they are."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time: no refresh runs beside an action")
     with transaction(engine) as s:
         bind_key(s, KEY)
         world = w.build(s, settings, actors=False)
