@@ -31,13 +31,13 @@ import subprocess  # nosec B404
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, func, select, text
 
+from benchdb import fresh_pg
 from vaxlink.services import audit
 from vaxlink.services.lookup import AuditItem, append_group, chain_rows
 from vaxlink.storage.db import make_engine, transaction, upgrade
@@ -246,20 +246,6 @@ def _report(r: dict[str, Any]) -> None:
         )
 
 
-def _fresh_pg(url: str) -> tuple[str, Callable[[], None]]:
-    name = f"vaxlink_bench_audit_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.rsplit("/", 1)[0] + "/" + name, drop
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=1_000_000)
@@ -277,7 +263,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
         work = Path(tmp)
         if args.postgres:
-            url, drop = _fresh_pg(args.postgres)
+            url, drop = fresh_pg(args.postgres, "audit")
             try:
                 _report(run(url, work / "pg", args.events, args.group, args.workers, args.tamper))
             finally:

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
+
+from benchdb import fresh_pg
 
 PROVINCE = "77"
 
@@ -262,20 +264,6 @@ def measure(url: str) -> dict[str, Any]:
     return out
 
 
-def _fresh_pg(url: str) -> tuple[str, Callable[[], None]]:
-    name = f"vaxlink_bench_stats_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.rsplit("/", 1)[0] + "/" + name, drop
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--citizens", type=int, default=1_200_000)
@@ -292,7 +280,7 @@ def main() -> None:
     args.data.mkdir(parents=True, exist_ok=True)
     _simulate(args.data, args.citizens, args.seed)
     if args.postgres:
-        url, drop = _fresh_pg(args.postgres)
+        url, drop = fresh_pg(args.postgres, "stats")
         try:
             _report(run(url, args.data, args.doses, args.seed))
         finally:
