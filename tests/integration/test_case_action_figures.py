@@ -279,7 +279,7 @@ def test_an_action_during_a_refresh_leaves_the_cells_to_it_without_waiting(
         done.set()
 
     with engine.connect() as refresh, caplog.at_level(logging.WARNING, "vaxlink.stats"):
-        refresh.execute(text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": stats._LOCKS})
+        refresh.execute(text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": stats.REFRESH_LOCKS})
         action = threading.Thread(target=link)
         action.start()
         action.join(30)

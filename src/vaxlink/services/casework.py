@@ -15,7 +15,7 @@ from vaxlink.domain.errors import VaxlinkError
 from vaxlink.services import audit
 from vaxlink.services.auth import Principal
 from vaxlink.services.reconcile import flag_dose_sequences
-from vaxlink.services.stats import CellChanges
+from vaxlink.services.stats_upkeep import CellChanges
 from vaxlink.services.status import refresh_status
 from vaxlink.storage.models import Citizen
 from vaxlink.storage.scope import citizens_in

@@ -3,7 +3,7 @@
 `refresh_statistics` rebuilds small aggregate tables (`storage/stats_models.py`) with a few GROUP BYs at
 the end of an ingest and of the re-examination after a register import; an officer's action (a case, a
 register correction, a verification request, a new resident) moves only the cells its rows count in, in
-its own transaction (`CellChanges`). Every question (coverage at a level, drill-down, the doses time
+its own transaction (`stats_upkeep.CellChanges`). Every question (coverage at a level, drill-down, the doses time
 series, the backlog) is a GROUP BY over a few thousand cells, filtered by an optional jurisdiction.
 
 Attribution:
@@ -168,17 +168,23 @@ def ensure_ward_map(conn: Connection) -> int:
     return len(rows)
 
 
+# PostgreSQL advisory locks, in a two-key space of their own: a full refresh holds (REFRESH_LOCKS, 0) exclusively
+# from its start to its commit, an action's cell changes share it; (REFRESH_LOCKS + 1, hash of a cell) serialises
+# the creation of one cell.
+REFRESH_LOCKS = 0x76787374
+
+
 # --- refresh ---------------------------------------------------------------------------------------
 
-_MAPPED = (
+MAPPED = (
     "legacy_province_code",
     "legacy_district_code",
     "legacy_ward_code",
     "new_province_code",
     "new_ward_code",
 )
-_MAPPED_COLS = ", ".join(_MAPPED)
-_MAPPED_W = ", ".join(f"w.{c}" for c in _MAPPED)
+_MAPPED_COLS = ", ".join(MAPPED)
+_MAPPED_W = ", ".join(f"w.{c}" for c in MAPPED)
 
 
 def _age_band_sql(age: str) -> str:
@@ -224,9 +230,9 @@ def refresh_statistics(
     started = time.perf_counter()
     t = started
     if conn.dialect.name == "postgresql":
-        # Until this transaction ends, actions leave the cells alone (`CellChanges`); those under way finish
+        # Until this transaction ends, actions leave the cells alone (`stats_upkeep.CellChanges`); those under way finish
         # first, so that the cells replaced below include their changes.
-        conn.execute(text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": _LOCKS})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": REFRESH_LOCKS})
     ensure_ward_map(conn)
     result.seconds["ward_map"] = time.perf_counter() - t
     is_pg = conn.dialect.name == "postgresql"
@@ -268,7 +274,7 @@ _DOSE_DAY_COLS = "src_units, src_ward_code, day, vaccine_code, records, linked"
 _WARD = "LEFT JOIN stats_ward_map w ON w.src_units = x.units AND w.src_ward_code = x.ward"
 
 
-def _coverage_cells(reference_year: int, citizens: str = "1 = 1") -> str:
+def coverage_cells(reference_year: int, citizens: str = "1 = 1") -> str:
     """The coverage cells (`_COVERAGE_COLS`, then the mapped units) of the citizens `citizens` selects."""
     band = _age_band_sql(f"({int(reference_year)} - c.birth_year)")
     return f"""SELECT x.units, x.ward, x.band, x.sex, x.residents, x.dosed, x.complete, x.booster, {_MAPPED_W}
@@ -286,12 +292,12 @@ def _coverage_cells(reference_year: int, citizens: str = "1 = 1") -> str:
 def _refresh_coverage(conn: Connection, reference_year: int) -> int:
     conn.exec_driver_sql("DELETE FROM stats_coverage_cell")
     n = conn.exec_driver_sql(
-        f"INSERT INTO stats_coverage_cell ({_COVERAGE_COLS}, {_MAPPED_COLS}) {_coverage_cells(reference_year)}"
+        f"INSERT INTO stats_coverage_cell ({_COVERAGE_COLS}, {_MAPPED_COLS}) {coverage_cells(reference_year)}"
     ).rowcount
     return int(n or 0)
 
 
-def _record_rows(dose_records: str = "1 = 1") -> tuple[str, str]:
+def record_rows(dose_records: str = "1 = 1") -> tuple[str, str]:
     """Two SELECTs of (units, ward, outcome, day, vaccine_code, to_health, n) for the latest dose records
     `dose_records` selects (a condition on `m.dose_record_id`): the usable ones, then the rejected ones.
     Rejected records are few: their ward is looked up apart, so that the big pass joins only citizens."""
@@ -315,7 +321,7 @@ def _record_rows(dose_records: str = "1 = 1") -> tuple[str, str]:
     return usable, rejected
 
 
-def _dose_day_cells(rec: str) -> str:
+def dose_day_cells(rec: str) -> str:
     """The doses-per-day cells (`_DOSE_DAY_COLS`, then the mapped units) of the record rows in `rec`."""
     return f"""SELECT x.units, x.ward, x.day, x.vaccine_code, x.records, x.linked, {_MAPPED_W}
         FROM (
@@ -326,7 +332,7 @@ def _dose_day_cells(rec: str) -> str:
         {_WARD}"""
 
 
-def _record_backlog_cells(rec: str) -> str:
+def record_backlog_cells(rec: str) -> str:
     """The backlog cells of record outcomes and corrections to health (`_BACKLOG_COLS`, then the mapped
     units) of the record rows in `rec`."""
     return f"""SELECT x.units, x.ward, x.measure, NULL, x.n, {_MAPPED_W}
@@ -339,7 +345,7 @@ def _record_backlog_cells(rec: str) -> str:
 
 
 def _refresh_records(conn: Connection) -> tuple[int, int]:
-    usable, rejected = _record_rows()
+    usable, rejected = record_rows()
     conn.exec_driver_sql("DROP TABLE IF EXISTS stats_rec")
     # One pass over the latest dose records (millions); everything else is derived from this small table.
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE stats_rec AS {usable}")
@@ -348,18 +354,18 @@ def _refresh_records(conn: Connection) -> tuple[int, int]:
     )
     conn.exec_driver_sql("DELETE FROM stats_dose_day")
     days = conn.exec_driver_sql(
-        f"INSERT INTO stats_dose_day ({_DOSE_DAY_COLS}, {_MAPPED_COLS}) {_dose_day_cells('stats_rec')}"
+        f"INSERT INTO stats_dose_day ({_DOSE_DAY_COLS}, {_MAPPED_COLS}) {dose_day_cells('stats_rec')}"
     ).rowcount
     measures = ", ".join(f"'{m}'" for m in RECORD_MEASURES)
     conn.exec_driver_sql(f"DELETE FROM stats_backlog_cell WHERE measure IN ({measures})")
     backlog = conn.exec_driver_sql(
-        f"INSERT INTO stats_backlog_cell ({_BACKLOG_COLS}, {_MAPPED_COLS}) {_record_backlog_cells('stats_rec')}"
+        f"INSERT INTO stats_backlog_cell ({_BACKLOG_COLS}, {_MAPPED_COLS}) {record_backlog_cells('stats_rec')}"
     ).rowcount
     conn.exec_driver_sql("DROP TABLE stats_rec")
     return int(days or 0), int(backlog or 0)
 
 
-def _work_cells(conn: Connection, cases: str = "1 = 1", requests: str = "1 = 1") -> str:
+def work_cells(conn: Connection, cases: str = "1 = 1", requests: str = "1 = 1") -> str:
     """The backlog cells of open cases and verification requests (`_BACKLOG_COLS`, then the mapped units)
     of the cases `cases` and requests `requests` select (conditions on their `id`)."""
     due = _day_sql(conn, "due_at")
@@ -380,7 +386,7 @@ def _refresh_work(conn: Connection) -> int:
     measures = ", ".join(f"'{m}'" for m in WORK_MEASURES)
     conn.exec_driver_sql(f"DELETE FROM stats_backlog_cell WHERE measure IN ({measures})")
     n = conn.exec_driver_sql(
-        f"INSERT INTO stats_backlog_cell ({_BACKLOG_COLS}, {_MAPPED_COLS}) {_work_cells(conn)}"
+        f"INSERT INTO stats_backlog_cell ({_BACKLOG_COLS}, {_MAPPED_COLS}) {work_cells(conn)}"
     ).rowcount
     return int(n or 0)
 
@@ -392,224 +398,6 @@ def batch_citizens_sql(batch_id: int) -> str:
         JOIN dose_record d ON d.id = m.dose_record_id
         JOIN dose_record b ON b.source = d.source AND b.record_id = d.record_id
         WHERE b.batch_id = {int(batch_id)} AND m.citizen_id IS NOT NULL"""
-
-
-# --- keeping the cells current after an officer's action ------------------------------------------------
-
-# Per cell table: the columns that name a cell, its figures, and the columns besides its name that lead
-# the index a single cell is found by (the doses per day and the backlog have no index on their ward).
-_CELLS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "stats_coverage_cell": (
-        ("src_units", "src_ward_code", "age_band", "sex"),
-        ("residents", "at_least_one_dose", "primary_complete", "booster"),
-        (),
-    ),
-    "stats_dose_day": (
-        ("src_units", "src_ward_code", "day", "vaccine_code"),
-        ("records", "linked"),
-        ("legacy_province_code",),
-    ),
-    "stats_backlog_cell": (
-        ("src_units", "src_ward_code", "measure", "due_day"),
-        ("n",),
-        ("legacy_province_code", "legacy_district_code"),
-    ),
-}
-# PostgreSQL advisory locks, in a two-key space of their own: a full refresh holds (_LOCKS, 0) exclusively
-# from its start to its commit, an action's cell changes share it; (_LOCKS + 1, hash of a cell) serialises
-# the creation of one cell.
-_LOCKS = 0x76787374
-Cell = tuple[str, tuple[Any, ...]]
-
-
-@dataclass
-class _Rows:
-    citizens: set[int] = field(default_factory=set)
-    dose_records: set[int] = field(default_factory=set)
-    cases: set[int] = field(default_factory=set)
-    verification_requests: set[int] = field(default_factory=set)
-
-    def __bool__(self) -> bool:
-        return bool(self.citizens or self.dose_records or self.cases or self.verification_requests)
-
-
-def _cells_of(
-    conn: Connection, reference_year: int, rows: _Rows
-) -> tuple[dict[Cell, list[int]], dict[Cell, tuple[Any, ...]]]:
-    """What the rows count for in each cell, by the same SELECTs as a refresh, and each cell's mapped units.
-    The ids are bound, not written into the SQL: the same few statements serve every action, prepared once
-    per connection on PostgreSQL."""
-    values: dict[Cell, list[int]] = {}
-    units: dict[Cell, tuple[Any, ...]] = {}
-
-    def add(table: str, sql: str, **ids: set[int]) -> None:
-        keys, figures, _ = _CELLS[table]
-        k, f = len(keys), len(figures)
-        statement = text(sql).bindparams(*(bindparam(name, expanding=True) for name in ids))
-        for r in conn.execute(statement, {name: sorted(v) for name, v in ids.items()}):
-            cell = (table, tuple(r[:k]))
-            acc = values.setdefault(cell, [0] * f)
-            for j in range(f):
-                acc[j] += int(r[k + j])
-            units[cell] = tuple(r[k + f :])
-
-    if rows.citizens:
-        add("stats_coverage_cell", _coverage_cells(reference_year, "c.id IN :c"), c=rows.citizens)
-    if rows.dose_records:
-        usable, rejected = _record_rows("m.dose_record_id IN :d")
-        rec = f"({usable} UNION ALL {rejected}) r"
-        add("stats_dose_day", _dose_day_cells(rec), d=rows.dose_records)
-        add("stats_backlog_cell", _record_backlog_cells(rec), d=rows.dose_records)
-    if rows.cases and rows.verification_requests:
-        sql = _work_cells(conn, "id IN :k", "id IN :v")
-        add("stats_backlog_cell", sql, k=rows.cases, v=rows.verification_requests)
-    elif rows.cases:
-        add("stats_backlog_cell", _work_cells(conn, "id IN :k", "1 = 0"), k=rows.cases)
-    elif rows.verification_requests:
-        add("stats_backlog_cell", _work_cells(conn, "1 = 0", "id IN :v"), v=rows.verification_requests)
-    return values, units
-
-
-def _move_cell(conn: Connection, cell: Cell, delta: list[int], mapped: tuple[Any, ...]) -> None:
-    """Add `delta` to one cell's figures: the cell is created when it gains its first count and removed
-    when it loses its last, as a refresh would have it."""
-    table, key = cell
-    keys, figures, index = _CELLS[table]
-    by_name = dict(zip(_MAPPED, mapped, strict=True))
-    match = [*zip(keys, key, strict=True), *((c, by_name[c]) for c in index)]
-    where = " AND ".join(f"{c} IS NULL" if v is None else f"{c} = :k{i}" for i, (c, v) in enumerate(match))
-    params: dict[str, Any] = {f"k{i}": v for i, (_, v) in enumerate(match) if v is not None}
-    params.update({f"d{i}": d for i, d in enumerate(delta)})
-    setting = ", ".join(f"{c} = {c} + :d{i}" for i, c in enumerate(figures))
-    update = text(f"UPDATE {table} SET {setting} WHERE {where} RETURNING {figures[0]}")
-    left = conn.execute(update, params).scalars().all()
-    if not left and conn.dialect.name == "postgresql":
-        # Someone may be creating this cell, or a refresh may just have replaced it: wait for them, then
-        # look again with a fresh snapshot.
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(:space, hashtext(:cell))"),
-            {"space": _LOCKS + 1, "cell": f"{table}:{key!r}"},
-        )
-        left = conn.execute(update, params).scalars().all()
-    if not left:
-        if delta[0] > 0:
-            columns = [*keys, *figures, *_MAPPED]
-            values = {f"v{i}": v for i, v in enumerate([*key, *delta, *mapped])}
-            listed = ", ".join(f":{v}" for v in values)
-            conn.execute(text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({listed})"), values)
-    elif any(n <= 0 for n in left):
-        # Its last count gone: no cell, as a refresh would have it.
-        conn.execute(text(f"DELETE FROM {table} WHERE {where} AND {figures[0]} <= 0"), params)
-
-
-@dataclass
-class CellChanges:
-    """The statistics cells kept current through an officer's action, by difference.
-
-    Recomputing the cells of a ward costs a pass over its residents and their dose records (seconds for
-    a large ward), so an action does not: it `watch`es the rows it is about to change (citizens, dose
-    records, cases, verification requests), which notes what they count for now, tells which rows it
-    `created`, and at the end `apply` moves each cell by what those rows count for then less what they
-    counted for before. Both are computed by the refresh's own SELECTs restricted to those rows, so the
-    cells stay what a refresh would compute, and only the cells of the units the rows count in change
-    (their district, province and 2025 units are columns of the same cells). Nothing happens before the
-    first refresh has built the cells.
-
-    On PostgreSQL a full refresh holds a lock from its start to its commit; an action that meets it leaves
-    the cells to it and to the next refresh rather than wait (a logged warning), since the two may each
-    hold what the other needs next (the audit chain, rows of the ingest)."""
-
-    _rows: _Rows = field(default_factory=_Rows)
-    _before: dict[Cell, list[int]] = field(default_factory=dict)
-    _units: dict[Cell, tuple[Any, ...]] = field(default_factory=dict)
-    _year: int | None = None
-    _looked_up: bool = False
-
-    def _kept(self, conn: Connection) -> bool:
-        if not self._looked_up:
-            self._year = conn.execute(
-                text("SELECT reference_year FROM stats_refresh WHERE parts LIKE :p ORDER BY id DESC LIMIT 1"),
-                {"p": "%coverage%"},
-            ).scalar()
-            self._looked_up = True
-        return self._year is not None
-
-    def watch(
-        self,
-        conn: Connection,
-        *,
-        citizens: Iterable[int | None] = (),
-        dose_records: Iterable[int | None] = (),
-        cases: Iterable[int | None] = (),
-        verification_requests: Iterable[int | None] = (),
-    ) -> None:
-        """Rows about to change: what they count for now is noted (once per row, until `apply`)."""
-        new = _Rows(
-            {i for i in citizens if i is not None} - self._rows.citizens,
-            {i for i in dose_records if i is not None} - self._rows.dose_records,
-            {i for i in cases if i is not None} - self._rows.cases,
-            {i for i in verification_requests if i is not None} - self._rows.verification_requests,
-        )
-        if not new:
-            return
-        self._note(new)
-        if not self._kept(conn):
-            return
-        values, units = _cells_of(conn, int(self._year or 0), new)
-        for cell, v in values.items():
-            acc = self._before.setdefault(cell, [0] * len(v))
-            for j, x in enumerate(v):
-                acc[j] += x
-        self._units.update(units)
-
-    def created(
-        self,
-        *,
-        citizens: Iterable[int] = (),
-        dose_records: Iterable[int] = (),
-        cases: Iterable[int] = (),
-        verification_requests: Iterable[int] = (),
-    ) -> None:
-        """Rows just created: they counted for nothing before."""
-        self._note(_Rows(set(citizens), set(dose_records), set(cases), set(verification_requests)))
-
-    def _note(self, rows: _Rows) -> None:
-        self._rows.citizens |= rows.citizens
-        self._rows.dose_records |= rows.dose_records
-        self._rows.cases |= rows.cases
-        self._rows.verification_requests |= rows.verification_requests
-
-    def apply(self, conn: Connection) -> int:
-        """Move the cells by the difference, in the caller's transaction, and forget the rows (the next
-        `watch` starts afresh). Returns the number of cells changed. The caller flushes first."""
-        rows, before, units = self._rows, self._before, self._units
-        self._rows, self._before, self._units = _Rows(), {}, {}
-        if not rows or not self._kept(conn):
-            return 0
-        after, now = _cells_of(conn, int(self._year or 0), rows)
-        units.update(now)
-        changes: dict[Cell, list[int]] = {}
-        for cell in after.keys() | before.keys():
-            a, b = after.get(cell), before.get(cell)
-            width = len(a if a is not None else b or [])
-            delta = [(a[j] if a else 0) - (b[j] if b else 0) for j in range(width)]
-            if any(delta):
-                changes[cell] = delta
-        if not changes:
-            return 0
-        if (
-            conn.dialect.name == "postgresql"
-            and not conn.execute(
-                text("SELECT pg_try_advisory_xact_lock_shared(:space, 0)"), {"space": _LOCKS}
-            ).scalar()
-        ):
-            log.warning("statistics refresh under way: %d cells left to it and to the next one", len(changes))
-            return 0
-        # One order for every transaction, so that two actions moving the same cells never wait on each other
-        # in a circle.
-        for cell in sorted(changes, key=repr):
-            _move_cell(conn, cell, changes[cell], units[cell])
-        return len(changes)
 
 
 # --- questions ---------------------------------------------------------------------------------------

@@ -1,0 +1,237 @@
+"""Keeping the statistics cells current after an officer's action, in the action's own transaction: the
+rows it changes are noted before and after, and only the cells they count in move, by the difference
+(the refresh's own SELECTs of `stats`, restricted to those rows)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+
+from vaxlink.services.stats import (
+    MAPPED,
+    REFRESH_LOCKS,
+    coverage_cells,
+    dose_day_cells,
+    record_backlog_cells,
+    record_rows,
+    work_cells,
+)
+
+log = logging.getLogger("vaxlink.stats")
+
+# --- ------------------------------------------------
+
+# Per cell table: the columns that name a cell, its figures, and the columns besides its name that lead
+# the index a single cell is found by (the doses per day and the backlog have no index on their ward).
+_CELLS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "stats_coverage_cell": (
+        ("src_units", "src_ward_code", "age_band", "sex"),
+        ("residents", "at_least_one_dose", "primary_complete", "booster"),
+        (),
+    ),
+    "stats_dose_day": (
+        ("src_units", "src_ward_code", "day", "vaccine_code"),
+        ("records", "linked"),
+        ("legacy_province_code",),
+    ),
+    "stats_backlog_cell": (
+        ("src_units", "src_ward_code", "measure", "due_day"),
+        ("n",),
+        ("legacy_province_code", "legacy_district_code"),
+    ),
+}
+Cell = tuple[str, tuple[Any, ...]]
+
+
+@dataclass
+class _Rows:
+    citizens: set[int] = field(default_factory=set)
+    dose_records: set[int] = field(default_factory=set)
+    cases: set[int] = field(default_factory=set)
+    verification_requests: set[int] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.citizens or self.dose_records or self.cases or self.verification_requests)
+
+
+def _cells_of(
+    conn: Connection, reference_year: int, rows: _Rows
+) -> tuple[dict[Cell, list[int]], dict[Cell, tuple[Any, ...]]]:
+    """What the rows count for in each cell, by the same SELECTs as a refresh, and each cell's mapped units.
+    The ids are bound, not written into the SQL: the same few statements serve every action, prepared once
+    per connection on PostgreSQL."""
+    values: dict[Cell, list[int]] = {}
+    units: dict[Cell, tuple[Any, ...]] = {}
+
+    def add(table: str, sql: str, **ids: set[int]) -> None:
+        keys, figures, _ = _CELLS[table]
+        k, f = len(keys), len(figures)
+        statement = text(sql).bindparams(*(bindparam(name, expanding=True) for name in ids))
+        for r in conn.execute(statement, {name: sorted(v) for name, v in ids.items()}):
+            cell = (table, tuple(r[:k]))
+            acc = values.setdefault(cell, [0] * f)
+            for j in range(f):
+                acc[j] += int(r[k + j])
+            units[cell] = tuple(r[k + f :])
+
+    if rows.citizens:
+        add("stats_coverage_cell", coverage_cells(reference_year, "c.id IN :c"), c=rows.citizens)
+    if rows.dose_records:
+        usable, rejected = record_rows("m.dose_record_id IN :d")
+        rec = f"({usable} UNION ALL {rejected}) r"
+        add("stats_dose_day", dose_day_cells(rec), d=rows.dose_records)
+        add("stats_backlog_cell", record_backlog_cells(rec), d=rows.dose_records)
+    if rows.cases and rows.verification_requests:
+        sql = work_cells(conn, "id IN :k", "id IN :v")
+        add("stats_backlog_cell", sql, k=rows.cases, v=rows.verification_requests)
+    elif rows.cases:
+        add("stats_backlog_cell", work_cells(conn, "id IN :k", "1 = 0"), k=rows.cases)
+    elif rows.verification_requests:
+        add("stats_backlog_cell", work_cells(conn, "1 = 0", "id IN :v"), v=rows.verification_requests)
+    return values, units
+
+
+def _move_cell(conn: Connection, cell: Cell, delta: list[int], mapped: tuple[Any, ...]) -> None:
+    """Add `delta` to one cell's figures: the cell is created when it gains its first count and removed
+    when it loses its last, as a refresh would have it."""
+    table, key = cell
+    keys, figures, index = _CELLS[table]
+    by_name = dict(zip(MAPPED, mapped, strict=True))
+    match = [*zip(keys, key, strict=True), *((c, by_name[c]) for c in index)]
+    where = " AND ".join(f"{c} IS NULL" if v is None else f"{c} = :k{i}" for i, (c, v) in enumerate(match))
+    params: dict[str, Any] = {f"k{i}": v for i, (_, v) in enumerate(match) if v is not None}
+    params.update({f"d{i}": d for i, d in enumerate(delta)})
+    setting = ", ".join(f"{c} = {c} + :d{i}" for i, c in enumerate(figures))
+    update = text(f"UPDATE {table} SET {setting} WHERE {where} RETURNING {figures[0]}")
+    left = conn.execute(update, params).scalars().all()
+    if not left and conn.dialect.name == "postgresql":
+        # Someone may be creating this cell, or a refresh may just have replaced it: wait for them, then
+        # look again with a fresh snapshot.
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:cell))"),
+            {"space": REFRESH_LOCKS + 1, "cell": f"{table}:{key!r}"},
+        )
+        left = conn.execute(update, params).scalars().all()
+    if not left:
+        if delta[0] > 0:
+            columns = [*keys, *figures, *MAPPED]
+            values = {f"v{i}": v for i, v in enumerate([*key, *delta, *mapped])}
+            listed = ", ".join(f":{v}" for v in values)
+            conn.execute(text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({listed})"), values)
+    elif any(n <= 0 for n in left):
+        # Its last count gone: no cell, as a refresh would have it.
+        conn.execute(text(f"DELETE FROM {table} WHERE {where} AND {figures[0]} <= 0"), params)
+
+
+@dataclass
+class CellChanges:
+    """The statistics cells kept current through an officer's action, by difference.
+
+    Recomputing the cells of a ward costs a pass over its residents and their dose records (seconds for
+    a large ward), so an action does not: it `watch`es the rows it is about to change (citizens, dose
+    records, cases, verification requests), which notes what they count for now, tells which rows it
+    `created`, and at the end `apply` moves each cell by what those rows count for then less what they
+    counted for before. Both are computed by the refresh's own SELECTs restricted to those rows, so the
+    cells stay what a refresh would compute, and only the cells of the units the rows count in change
+    (their district, province and 2025 units are columns of the same cells). Nothing happens before the
+    first refresh has built the cells.
+
+    On PostgreSQL a full refresh holds a lock from its start to its commit; an action that meets it leaves
+    the cells to it and to the next refresh rather than wait (a logged warning), since the two may each
+    hold what the other needs next (the audit chain, rows of the ingest)."""
+
+    _rows: _Rows = field(default_factory=_Rows)
+    _before: dict[Cell, list[int]] = field(default_factory=dict)
+    _units: dict[Cell, tuple[Any, ...]] = field(default_factory=dict)
+    _year: int | None = None
+    _looked_up: bool = False
+
+    def _kept(self, conn: Connection) -> bool:
+        if not self._looked_up:
+            self._year = conn.execute(
+                text("SELECT reference_year FROM stats_refresh WHERE parts LIKE :p ORDER BY id DESC LIMIT 1"),
+                {"p": "%coverage%"},
+            ).scalar()
+            self._looked_up = True
+        return self._year is not None
+
+    def watch(
+        self,
+        conn: Connection,
+        *,
+        citizens: Iterable[int | None] = (),
+        dose_records: Iterable[int | None] = (),
+        cases: Iterable[int | None] = (),
+        verification_requests: Iterable[int | None] = (),
+    ) -> None:
+        """Rows about to change: what they count for now is noted (once per row, until `apply`)."""
+        new = _Rows(
+            {i for i in citizens if i is not None} - self._rows.citizens,
+            {i for i in dose_records if i is not None} - self._rows.dose_records,
+            {i for i in cases if i is not None} - self._rows.cases,
+            {i for i in verification_requests if i is not None} - self._rows.verification_requests,
+        )
+        if not new:
+            return
+        self._note(new)
+        if not self._kept(conn):
+            return
+        values, units = _cells_of(conn, int(self._year or 0), new)
+        for cell, v in values.items():
+            acc = self._before.setdefault(cell, [0] * len(v))
+            for j, x in enumerate(v):
+                acc[j] += x
+        self._units.update(units)
+
+    def created(
+        self,
+        *,
+        citizens: Iterable[int] = (),
+        dose_records: Iterable[int] = (),
+        cases: Iterable[int] = (),
+        verification_requests: Iterable[int] = (),
+    ) -> None:
+        """Rows just created: they counted for nothing before."""
+        self._note(_Rows(set(citizens), set(dose_records), set(cases), set(verification_requests)))
+
+    def _note(self, rows: _Rows) -> None:
+        self._rows.citizens |= rows.citizens
+        self._rows.dose_records |= rows.dose_records
+        self._rows.cases |= rows.cases
+        self._rows.verification_requests |= rows.verification_requests
+
+    def apply(self, conn: Connection) -> int:
+        """Move the cells by the difference, in the caller's transaction, and forget the rows (the next
+        `watch` starts afresh). Returns the number of cells changed. The caller flushes first."""
+        rows, before, units = self._rows, self._before, self._units
+        self._rows, self._before, self._units = _Rows(), {}, {}
+        if not rows or not self._kept(conn):
+            return 0
+        after, now = _cells_of(conn, int(self._year or 0), rows)
+        units.update(now)
+        changes: dict[Cell, list[int]] = {}
+        for cell in after.keys() | before.keys():
+            a, b = after.get(cell), before.get(cell)
+            width = len(a if a is not None else b or [])
+            delta = [(a[j] if a else 0) - (b[j] if b else 0) for j in range(width)]
+            if any(delta):
+                changes[cell] = delta
+        if not changes:
+            return 0
+        if (
+            conn.dialect.name == "postgresql"
+            and not conn.execute(
+                text("SELECT pg_try_advisory_xact_lock_shared(:space, 0)"), {"space": REFRESH_LOCKS}
+            ).scalar()
+        ):
+            log.warning("statistics refresh under way: %d cells left to it and to the next one", len(changes))
+            return 0
+        # One order for every transaction, so that two actions moving the same cells never wait on each other
+        # in a circle.
+        for cell in sorted(changes, key=repr):
+            _move_cell(conn, cell, changes[cell], units[cell])
+        return len(changes)
