@@ -45,6 +45,7 @@ def matcher_inputs(data: Path) -> tuple[pa.Table, pa.Table, pa.Table]:
             "permanent_ward_code": reg["permanent_ward_code"],
             "phone": reg["phone"],
             "household_id": reg["household_id"],
+            "address": reg["address"],
         }
     )
     has_old = pc.is_valid(reg["old_id"])
@@ -56,7 +57,7 @@ def matcher_inputs(data: Path) -> tuple[pa.Table, pa.Table, pa.Table]:
         }
     )
     doses = pq.read_table(data / "doses.parquet")
-    cols = ("full_name", "date_of_birth", "sex", "id_number", "phone", "ward_code")
+    cols = ("full_name", "date_of_birth", "sex", "id_number", "phone", "ward_code", "address")
     records = pa.table(
         {"rec_id": pa.array(range(1, doses.num_rows + 1), pa.int64()), **{c: doses[c] for c in cols}}
     )
