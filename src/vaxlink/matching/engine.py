@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 
 from duckdb import DuckDBPyConnection
 
+from vaxlink.matching.estimate import estimate
 from vaxlink.matching.pipeline import PairLimitExceeded, pair_estimate_sql, steps
 from vaxlink.matching.spec import MatchSpec
 
@@ -41,7 +42,7 @@ RESULT_TABLES = ("classified", "ranked")
 PAIRS_PER_PARTITION = 50_000_000
 # Bumped whenever the assignment of identities to partitions changes: saved partitions of an older
 # assignment must not be taken for this one's.
-_PARTITIONING = "hash-ident-key-1"
+_PARTITIONING = "hash-group-1"
 
 
 @dataclass
@@ -53,6 +54,8 @@ class RunStats:
     engine: str = "duckdb"
     partitions: int = 1
     partitions_skipped: int = 0  # finished by an earlier, interrupted run of the same inputs
+    # The spec the run decided with: the given one with its parameters estimated on the run's data.
+    spec: MatchSpec | None = None
 
 
 class Executor(Protocol):
@@ -108,6 +111,7 @@ def run_duckdb(con: DuckDBPyConnection, spec: MatchSpec, progress: Progress | No
     ex = DuckDBExecutor(con)
     stats = RunStats(pairs_estimated=estimate_pairs(ex, spec))
     guard(stats.pairs_estimated, spec)
+    stats.spec = spec = estimate(con, spec)
     return run_steps(ex, spec, progress, stats)
 
 
@@ -209,20 +213,23 @@ def run_matching(
     runner = runner or DuckDBPartitions(con)
     # The estimate is computed on DuckDB, which holds the prepared inputs, and is the same on any engine:
     # key counts, not pairs.
-    estimate = estimate_pairs(DuckDBExecutor(con), spec)
-    guard(estimate, spec)
-    n = partitions or max(1, math.ceil(estimate / pairs_per_partition))
+    pairs_estimated = estimate_pairs(DuckDBExecutor(con), spec)
+    guard(pairs_estimated, spec)
+    # The parameters are estimated once, on DuckDB, before any partition: every partition and every engine
+    # decides with the same ones.
+    spec = estimate(con, spec)
+    n = partitions or max(1, math.ceil(pairs_estimated / pairs_per_partition))
     if n == 1 and runner.name == "duckdb":
         # One partition on DuckDB is the plain run: nothing to move, nothing to resume.
-        stats = run_steps(DuckDBExecutor(con), spec, progress, RunStats(pairs_estimated=estimate))
-        return stats
-    stats = RunStats(pairs_estimated=estimate, engine=runner.name, partitions=n)
+        return run_steps(DuckDBExecutor(con), spec, progress, RunStats(pairs_estimated=pairs_estimated, spec=spec))
+    stats = RunStats(pairs_estimated=pairs_estimated, engine=runner.name, partitions=n, spec=spec)
     key = _run_key(con, spec, runner.name, n)
     with _scratch(work_dir) as base:
         run_dir = base / key
         done = {p for p in range(n) if (run_dir / f"part-{p:05d}" / "done.json").exists()}
         con.execute(
-            f"CREATE OR REPLACE TABLE _rec_ident_parts AS SELECT *, CAST(hash(ident_key) % {n} AS INTEGER) AS part "
+            # A health identity's records are matched in one partition: they lend each other evidence.
+            f"CREATE OR REPLACE TABLE _rec_ident_parts AS SELECT *, CAST(hash(group_id) % {n} AS INTEGER) AS part "
             "FROM rec_ident"
         )
         try:

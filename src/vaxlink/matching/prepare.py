@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 from duckdb import DuckDBPyConnection
 
+from vaxlink.domain.addresses import address_key
 from vaxlink.domain.admin_units import admin_units
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
@@ -44,6 +45,31 @@ def _dob_str(y: str, m: str, d: str) -> str:
     )
 
 
+ADDRESS_SCHEMA = pa.schema([("house", pa.string()), ("street", pa.string())])
+
+
+def _address_table(con: DuckDBPyConnection, source: str, target: str) -> str:
+    """`target` (value, house, street) for the source's addresses; the SQL giving a row's address (NULL
+    when the source has no address column: older callers and files without one)."""
+    has = any(
+        str(r[0]).lower() == "address" for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    )
+    expr = "s.address" if has else "CAST(NULL AS VARCHAR)"
+    map_distinct(
+        con,
+        f"SELECT {expr} FROM {source} s",
+        lambda v: ((k := address_key(v)).house, k.street),
+        ADDRESS_SCHEMA,
+        target,
+    )
+    return expr
+
+
+def _days(y: str, m: str, d: str) -> str:
+    """Days since 1970-01-01 of a full date (portable: no engine's date type is needed by the steps)."""
+    return f"CAST(date_diff('day', DATE '1970-01-01', make_date({y}, {m}, {d})) AS INTEGER)"
+
+
 def _ward_provinces(con: DuckDBPyConnection) -> None:
     """Table `ward_province` (ward, province): the 2025 province of every ward code, for the blocking rules
     scoped to a province."""
@@ -58,6 +84,7 @@ def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None
     """`source`: citizen_id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
     current_ward_code, permanent_ward_code, phone, household_id. `aliases`: citizen_id, alias, kind."""
     name_table(con, f"SELECT full_name FROM {source}", "reg_names")
+    address = _address_table(con, source, "reg_addresses")
     _ward_provinces(con)
     y, m, d = "year(s.birth_date)", "month(s.birth_date)", "day(s.birth_date)"
     month = f"CASE WHEN s.birth_precision IN ('day', 'month') THEN {m} END"
@@ -68,20 +95,28 @@ def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None
                CAST({month} AS INTEGER) AS dob_month, CAST({day} AS INTEGER) AS dob_day,
                {_dob_str(y, month, day)} AS dob_str,
                CASE WHEN s.birth_precision = 'day' THEN {_dob_str(y, m, d)} END AS dob,
+               CASE WHEN s.birth_precision = 'day' THEN {_days(y, m, d)} END AS dob_days,
+               coalesce(ad.house, '') AS addr_house, coalesce(ad.street, '') AS addr_street,
                s.sex, s.current_ward_code AS ward, wp.province, s.permanent_ward_code AS home_ward,
                regexp_replace(coalesce(s.phone, ''), '[^0-9]', '', 'g') AS phone, s.household_id,
                s.personal_id AS id12, substr(s.personal_id, 1, 6) AS id_head, substr(s.personal_id, 7, 6) AS id_tail
         FROM {source} s JOIN reg_names n ON n.value = s.full_name
+        LEFT JOIN reg_addresses ad ON ad.value = {address}
         LEFT JOIN ward_province wp ON wp.ward = s.current_ward_code""")
     con.execute(f"""CREATE OR REPLACE TABLE reg_alias AS
         SELECT DISTINCT citizen_id, alias AS id9 FROM {aliases} WHERE kind = 'cmnd'""")
-    # Name frequencies, kept on each citizen: of the folded key (for agreements up to diacritics) and of
-    # the exact canonical name (Hưng and Hùng fold alike; an exact agreement is judged by how common the
-    # exact name is). reg_size holds the register's size for the prior.
+    # Value frequencies, kept on each citizen, for the levels whose u is the share of the register that
+    # carries the value: the folded name key (agreements up to diacritics) and the exact canonical name
+    # (Hưng and Hùng fold alike; an exact agreement is judged by how common the exact name is), the ward,
+    # the birth date and year, the home address and the phone. reg_size holds the register's size.
     con.execute("""CREATE OR REPLACE TABLE reg AS
         SELECT *, count(*) OVER (PARTITION BY name_key) AS tf_key_n,
                count(*) OVER (PARTITION BY full_name) AS tf_exact_n,
-               count(*) OVER (PARTITION BY ward) AS tf_ward_n FROM reg""")
+               count(*) OVER (PARTITION BY ward) AS tf_ward_n,
+               count(*) OVER (PARTITION BY dob) AS tf_dob_n,
+               count(*) OVER (PARTITION BY dob_year) AS tf_year_n,
+               count(*) OVER (PARTITION BY addr_house, addr_street) AS tf_addr_n,
+               count(*) OVER (PARTITION BY phone) AS tf_phone_n FROM reg""")
     con.execute("CREATE OR REPLACE TABLE reg_size AS SELECT count(*) AS total FROM reg")
 
 
@@ -95,6 +130,7 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
     id_number, phone, ward_code. Builds `rec_ident` (one row per distinct identity) and `rec_map`
     (rec_id → ident_id): a person's several doses usually carry the same identity and are matched once."""
     name_table(con, f"SELECT full_name FROM {source}", "rec_names")
+    address = _address_table(con, source, "rec_addresses")
     map_distinct(con, f"SELECT date_of_birth FROM {source}", dob_parts, DOB_SCHEMA, "rec_dobs")
     map_distinct(
         con,
@@ -123,6 +159,8 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
                d.precision AS dob_precision, d.y AS dob_year, d.m AS dob_month, d.d AS dob_day,
                CASE WHEN d.y IS NOT NULL THEN {_dob_str("d.y", "d.m", "d.d")} END AS dob_str,
                CASE WHEN d.precision = 'day' THEN {_dob_str("d.y", "d.m", "d.d")} END AS dob,
+               CASE WHEN d.precision = 'day' THEN {_days("d.y", "d.m", "d.d")} END AS dob_days,
+               coalesce(ad.house, '') AS addr_house, coalesce(ad.street, '') AS addr_street,
                x.sex,
                nullif(regexp_replace(coalesce(s.ward_code, ''), '[^0-9]', '', 'g'), '') AS ward_raw,
                nullif({_phone("s.phone_digits")}, '') AS phone,
@@ -134,8 +172,21 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
         LEFT JOIN rec_names n ON n.value = s.full_name
         LEFT JOIN rec_dobs d ON d.value = s.date_of_birth
         LEFT JOIN rec_sexes x ON x.value = s.sex
-        LEFT JOIN rec_ids i ON i.value = s.id_number""")
-    ident_cols = ("full_name", "dob_str", "dob_precision", "sex", "ward", "phone", "id_kind", "id12", "id9")
+        LEFT JOIN rec_ids i ON i.value = s.id_number
+        LEFT JOIN rec_addresses ad ON ad.value = {address}""")
+    ident_cols = (
+        "full_name",
+        "dob_str",
+        "dob_precision",
+        "sex",
+        "ward",
+        "phone",
+        "id_kind",
+        "id12",
+        "id9",
+        "addr_house",
+        "addr_street",
+    )
     key = "md5(concat_ws('|', " + ", ".join(f"coalesce(CAST({c} AS VARCHAR), '~')" for c in ident_cols) + "))"
     con.execute(f"""CREATE OR REPLACE TABLE rec_keyed AS
         SELECT *, {key} AS ident_key FROM (
@@ -152,3 +203,51 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
         LEFT JOIN ward_province wp ON wp.ward = k.ward""")
     con.execute("""CREATE OR REPLACE TABLE rec_map AS
         SELECT k.rec_id, i.ident_id FROM rec_keyed k JOIN rec_ident i USING (ident_key)""")
+    group_identities(con)
+
+
+# A phone typed for more people than this in one batch is a site's or a family's, not a person's.
+PHONE_NAMES_MAX = 3
+# A group larger than this is a sign of a shared number or a default value, not of one person.
+GROUP_MAX = 12
+
+
+def group_identities(con: DuckDBPyConnection) -> None:
+    """Add `group_id` to `rec_ident`: the identities of one person, joined when they share the name exactly as
+    written (up to case and Unicode forms: a name without its marks could be either of two twins, Hùng or
+    Hưng) and one of: the full birth date, the 12-digit number, or a phone with the birth year. A group whose records
+    carry two different 12-digit numbers, or that grows past GROUP_MAX, is not one person: its identities
+    stay alone. The group id is its smallest identity id."""
+    con.execute(f"""CREATE OR REPLACE TABLE _group_keys AS
+        SELECT ident_id, 'd|' || full_name || '|' || dob AS k FROM rec_ident
+          WHERE full_name IS NOT NULL AND full_name <> '' AND dob IS NOT NULL
+        UNION ALL
+        SELECT ident_id, 'i|' || full_name || '|' || id12 FROM rec_ident
+          WHERE full_name IS NOT NULL AND full_name <> '' AND id12 IS NOT NULL
+        UNION ALL
+        SELECT ident_id, 'p|' || full_name || '|' || phone || '|' || CAST(dob_year AS VARCHAR) FROM rec_ident
+          WHERE full_name IS NOT NULL AND full_name <> '' AND dob_year IS NOT NULL AND phone IN (
+            SELECT phone FROM rec_ident WHERE phone IS NOT NULL
+            GROUP BY phone HAVING count(DISTINCT name_key) <= {PHONE_NAMES_MAX})""")
+    con.execute("CREATE OR REPLACE TABLE _group_label AS SELECT ident_id, ident_id AS label FROM rec_ident")
+    # Connected components by smallest label: each round passes a label one key further.
+    for _ in range(50):
+        con.execute("""CREATE OR REPLACE TABLE _group_next AS
+            WITH per_key AS (SELECT g.k, min(l.label) AS label FROM _group_keys g
+                             JOIN _group_label l USING (ident_id) GROUP BY g.k)
+            SELECT l.ident_id, least(l.label, coalesce(min(pk.label), l.label)) AS label
+            FROM _group_label l LEFT JOIN _group_keys g USING (ident_id) LEFT JOIN per_key pk USING (k)
+            GROUP BY l.ident_id, l.label""")
+        changed = con.execute("""SELECT count(*) FROM _group_next n JOIN _group_label l USING (ident_id)
+            WHERE n.label <> l.label""").fetchall()[0][0]
+        con.execute("CREATE OR REPLACE TABLE _group_label AS SELECT * FROM _group_next")
+        if not changed:
+            break
+    con.execute(f"""CREATE OR REPLACE TABLE rec_ident AS
+        SELECT i.*, CASE WHEN ok.label IS NULL THEN i.ident_id ELSE l.label END AS group_id
+        FROM rec_ident i JOIN _group_label l USING (ident_id)
+        LEFT JOIN (SELECT l.label FROM _group_label l JOIN rec_ident r USING (ident_id) GROUP BY l.label
+                   HAVING count(DISTINCT r.id12) <= 1 AND count(*) <= {GROUP_MAX}) ok ON ok.label = l.label
+        ORDER BY i.ident_id""")
+    for t in ("_group_keys", "_group_label", "_group_next"):
+        con.execute(f"DROP TABLE {t}")

@@ -1,18 +1,21 @@
 """The match specification: versioned, serialisable, stored with every run.
 
 It names the blocking rules, the comparison levels with their weights (log2 Bayes factors), and the
-classification thresholds. The SQL that evaluates each named level lives in `compare.py`; changing a
-weight or a threshold is a change of this object (and of its version), never of the pipeline code.
+classification: the SQL condition of every level beside its m and u, the vetoes and what overrides them,
+and the precision asked, from which the thresholds follow. The spec's digest covers all of it; the pipeline
+(`pipeline.py`) only assembles the spec's SQL into steps. Each run estimates m and u on its own data
+(`estimate.py`) and stores the spec it decided with.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-SPEC_VERSION = "2026.11.3"
+SPEC_VERSION = "2026.12.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +41,32 @@ class BlockingRule:
 
 @dataclass(frozen=True, slots=True)
 class Level:
+    """One way a field of a record and of a citizen can relate, with its evidence.
+
+    `condition` is SQL over the pair: `r` the health identity, `c` the citizen, `l` what the record's
+    numbers point at in the register (`rec_lookup`); the first level of a comparison whose condition holds
+    applies, and the last has none (it is what remains). The weight is log2(m / u), m the share of true
+    pairs at this level, u the share of pairs of different people. A level with `tf` takes u from the
+    register itself: the share of citizens who carry the same value (`tf` names the count kept on each
+    citizen), times `u`, so that a rare name or birth date says more than a common one. `veto` levels
+    forbid an automatic link unless the pair also agrees strongly (`MatchSpec.strong`) or, for "always",
+    whatever else agrees: they say the record may well be another person.
+    """
+
     name: str
-    weight: float
+    condition: str
+    m: float
+    u: float
+    tf: str = ""
+    veto: str = ""  # "", "always" or "unless_strong"
+    # A value missing on one side: no evidence either way (weight 0), and left out when m and u are
+    # estimated, so that the other levels' shares are among the pairs where the field can be compared.
+    missing: bool = False
+
+    @property
+    def weight(self) -> float:
+        """log2(m / u): the level's whole weight, or for a `tf` level what it adds to log2(1 / share)."""
+        return 0.0 if self.missing else math.log2(self.m / self.u)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +75,20 @@ class Comparison:
 
     name: str
     levels: tuple[Level, ...]
+    # A cap on the weight of this comparison's `tf` levels: a value carried by one citizen in ten million
+    # is not worth more than an ID number.
+    tf_max_weight: float = 30.0
 
-    def weight(self, level: str) -> float:
+    def level(self, name: str) -> Level:
         for lv in self.levels:
-            if lv.name == level:
-                return lv.weight
-        raise KeyError(f"{self.name}: no level {level}")
+            if lv.name == name:
+                return lv
+        raise KeyError(f"{self.name}: no level {name}")
+
+    def case_sql(self) -> str:
+        """The SQL naming the level of a pair."""
+        whens = " ".join(f"WHEN {lv.condition} THEN '{lv.name}'" for lv in self.levels[:-1])
+        return f"CASE {whens} ELSE '{self.levels[-1].name}' END"
 
 
 # Each rule stays selective at national scale. A name alone or a birth year alone never blocks. The rules
@@ -103,70 +138,223 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
     ),
 )
 
+
+def _near_ids(a: str, b: str) -> str:
+    """Cheap gate before edit distance: one wrong digit or two swapped neighbours leave the first six or
+    the last six digits intact, or both ends when the swap straddles the middle."""
+    return (
+        f"(substr({a}, 1, 6) = substr({b}, 1, 6) OR substr({a}, 7, 6) = substr({b}, 7, 6)"
+        f" OR (substr({a}, 1, 5) = substr({b}, 1, 5) AND substr({a}, 8, 5) = substr({b}, 8, 5)))"
+    )
+
+
+def _transposed(a: str, b: str, n: int) -> str:
+    """True when b is a with two adjacent characters swapped (and a <> b)."""
+    alts = []
+    for i in range(1, n):
+        alts.append(
+            f"(substr({a}, 1, {i - 1}) = substr({b}, 1, {i - 1}) AND substr({a}, {i}, 1) = substr({b}, {i + 1}, 1)"
+            f" AND substr({a}, {i + 1}, 1) = substr({b}, {i}, 1) AND substr({a}, {i + 2}) = substr({b}, {i + 2}))"
+        )
+    return f"({a} <> {b} AND (" + " OR ".join(alts) + "))"
+
+
+_ID12 = "r.id12 IS NOT NULL"
+_NAME_TYPO = """((r.name_sig = c.name_sig AND levenshtein(r.name_key, c.name_key) <= 2)
+    OR (abs(length(r.name_key) - length(c.name_key)) <= 2 AND levenshtein(r.given_key, c.given_key) <= 1
+        AND (levenshtein(r.name_key, c.name_key) <= 1
+             OR (length(c.name_key) >= 14 AND levenshtein(r.name_key, c.name_key) <= 2))))"""
+_BOTH_DAYS = "r.dob IS NOT NULL AND c.dob IS NOT NULL"
+_HAS_ADDRESS = "r.addr_house <> '' AND c.addr_house <> ''"
+
+# The priors: m from the error rates health's data is known to have, u from how often two different people
+# agree so. Each run estimates m (and u where random pairs can count it) from its own data, starting here
+# and bounded around here (MatchSpec.max_shift_bits).
 DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "id",
         (
-            Level("ID_EXACT", 13.0),
-            Level("ID_OLD_CMND", 12.0),
-            Level("ID_LOST_ZERO", 12.0),
-            Level("ID_TYPO", 6.0),
-            Level("ID_TRANSPOSED", 6.0),
-            Level("ID_OF_HOUSEHOLD_MEMBER", 2.0),  # a relative's number: the household, not the person
-            Level("ID_MISSING", 0.0),
-            Level("ID_OTHER_DOCUMENT", 0.0),
-            Level("ID_DIFFERENT", -8.0),
+            Level("ID_LOST_ZERO", f"{_ID12} AND r.id12 = c.personal_id AND r.id_kind = 'lost_zero'", 0.02, 1.0, "unique"),
+            Level("ID_EXACT", f"{_ID12} AND r.id12 = c.personal_id", 0.85, 1.0, "unique"),
+            Level("ID_OLD_CMND", "r.id9 IS NOT NULL AND l.alias_owner = c.citizen_id", 0.04, 1.0, "unique"),
+            # A relative's number: it names the household, not the person.
+            Level(
+                "ID_OF_HOUSEHOLD_MEMBER",
+                f"{_ID12} AND l.owner_id IS NOT NULL AND l.owner_id <> c.citizen_id AND l.owner_household = c.household_id",
+                0.004,
+                4.0,
+                "unique",
+            ),
+            Level(
+                "ID_TYPO",
+                f"{_ID12} AND {_near_ids('r.id12', 'c.personal_id')} AND levenshtein(r.id12, c.personal_id) = 1",
+                0.008,
+                1e-4,
+            ),
+            Level(
+                "ID_TRANSPOSED",
+                f"{_ID12} AND {_near_ids('r.id12', 'c.personal_id')} AND {_transposed('r.id12', 'c.personal_id', 12)}",
+                0.004,
+                5e-5,
+            ),
+            # The number is someone else's in the register: the strongest sign of another person.
+            Level(
+                "ID_OF_OTHER_PERSON",
+                "(r.id12 IS NOT NULL AND l.owner_id IS NOT NULL) OR (r.id9 IS NOT NULL AND l.alias_owner IS NOT NULL)",
+                0.002,
+                0.9,
+            ),
+            # A number nobody in the register holds, with the candidate's place, sex, century and birth
+            # year (its first six digits): a slip further in, or a number the register does not know yet.
+            Level(
+                "ID_UNKNOWN_SAME_PREFIX",
+                f"{_ID12} AND l.owner_id IS NULL AND substr(r.id12, 1, 6) = substr(c.personal_id, 1, 6)",
+                0.004,
+                0.01,
+            ),
+            Level("ID_MISSING", "r.id_kind = 'empty'", 0.035, 0.035, missing=True),
+            Level("ID_OTHER_DOCUMENT", "r.id_kind = 'other'", 0.005, 0.005, missing=True),
+            # An old CMND the register has no record of: health may know a number the register never took.
+            Level("ID_CMND_UNKNOWN", "r.id9 IS NOT NULL AND l.alias_owner IS NULL", 0.01, 0.04),
+            Level("ID_DIFFERENT", "", 0.003, 0.95),
         ),
     ),
     Comparison(
         "name",
         (
-            Level("NAME_EXACT", 0.0),  # weight from the name's frequency in the register (tf)
-            Level("NAME_DIACRITICS", -0.5),  # tf weight plus this
-            Level("NAME_ORDER", -2.0),  # tf weight plus this
-            Level("NAME_MARKS_DIFFER", 3.0),  # same letters, other marks on both sides: Hùng / Hưng
-            Level("NAME_MIDDLE_DROPPED", 5.0),
-            Level("NAME_TYPO", 5.0),
-            Level("NAME_GIVEN_DIFFERS", -10.0),
-            Level("NAME_DIFFERENT", -14.0),
+            Level("NAME_EXACT", "r.full_name = c.full_name", 0.90, 0.95, "tf_exact_n"),
+            Level(
+                "NAME_DIACRITICS",
+                "r.name_key = c.name_key AND (NOT r.has_marks OR NOT c.has_marks)",
+                0.06,
+                0.085,
+                "tf_key_n",
+            ),
+            # Same letters, other marks on both sides: Hùng / Hưng.
+            Level("NAME_MARKS_DIFFER", "r.name_key = c.name_key", 0.005, 6e-4, veto="unless_strong"),
+            Level("NAME_ORDER", "r.sorted_key = c.sorted_key", 0.004, 0.016, "tf_key_n"),
+            Level(
+                "NAME_MIDDLE_DROPPED",
+                """r.family_key = c.family_key AND r.given_key = c.given_key
+                   AND (r.middle_key = '' OR c.middle_key = '' OR position(r.middle_key IN c.middle_key) > 0
+                        OR position(c.middle_key IN r.middle_key) > 0)""",
+                0.008,
+                2.5e-4,
+            ),
+            Level("NAME_TYPO", _NAME_TYPO, 0.01, 3e-4),
+            # Same family, another given name: a sibling, a twin, a parent.
+            Level(
+                "NAME_GIVEN_DIFFERS",
+                "r.family_key = c.family_key AND r.given_key <> c.given_key",
+                0.001,
+                1.0,
+                veto="always",
+            ),
+            Level("NAME_DIFFERENT", "", 6e-5, 1.0, veto="always"),
         ),
+        tf_max_weight=30.0,
     ),
     Comparison(
         "dob",
         (
-            Level("DOB_EXACT", 14.5),  # u ≈ 1/29,000 birth dates
-            Level("DOB_YEAR_ONLY", 6.0),  # u ≈ 1/80 birth years
-            Level("DOB_DAY_MONTH_SWAPPED", 8.0),
-            Level("DOB_TYPO", 5.0),
-            Level("DOB_SAME_YEAR", -2.0),
-            Level("DOB_DIFFERENT", -12.0),
+            Level("DOB_EXACT", "r.dob IS NOT NULL AND r.dob = c.dob", 0.95, 0.95, "tf_dob_n"),
+            Level(
+                "DOB_YEAR_ONLY",
+                """(r.dob_precision IN ('year', 'month') OR c.dob_precision IN ('year', 'month'))
+                   AND r.dob_year = c.dob_year
+                   AND (r.dob_month IS NULL OR c.dob_month IS NULL OR r.dob_month = c.dob_month)""",
+                0.01,
+                0.01,
+                "tf_year_n",
+            ),
+            Level(
+                "DOB_DAY_MONTH_SWAPPED",
+                f"{_BOTH_DAYS} AND r.dob_year = c.dob_year AND r.dob_month = c.dob_day AND r.dob_day = c.dob_month",
+                0.008,
+                3e-5,
+            ),
+            Level(
+                "DOB_TYPO",
+                f"""{_BOTH_DAYS} AND (CASE WHEN r.dob_year = c.dob_year THEN 1 ELSE 0 END
+                    + CASE WHEN r.dob_month = c.dob_month THEN 1 ELSE 0 END
+                    + CASE WHEN r.dob_day = c.dob_day THEN 1 ELSE 0 END) = 2 AND levenshtein(r.dob, c.dob) = 1""",
+                0.005,
+                1.6e-4,
+            ),
+            # A day or two off, across a month's or a year's end too.
+            Level("DOB_NEAR", f"{_BOTH_DAYS} AND abs(r.dob_days - c.dob_days) <= 2", 0.004, 1.4e-4),
+            # Day and month right, the year off by one or by ten.
+            Level(
+                "DOB_YEAR_NEAR",
+                f"""{_BOTH_DAYS} AND r.dob_month = c.dob_month AND r.dob_day = c.dob_day
+                    AND abs(r.dob_year - c.dob_year) IN (1, 10)""",
+                0.004,
+                7e-5,
+            ),
+            Level("DOB_SAME_YEAR", "r.dob_year = c.dob_year", 0.004, 0.0125, veto="unless_strong"),
+            Level("DOB_DIFFERENT", "", 2e-4, 0.98, veto="unless_strong"),
         ),
     ),
     Comparison(
         "sex",
         (
-            Level("SEX_SAME", 1.0),
-            Level("SEX_MISSING", 0.0),
-            Level("SEX_DIFFERS", -3.0),
+            Level("SEX_MISSING", "r.sex IS NULL", 0.01, 0.01, missing=True),
+            Level("SEX_SAME", "r.sex = c.sex", 0.95, 0.5),
+            Level("SEX_DIFFERS", "", 0.05, 0.5),
         ),
     ),
     Comparison(
         "ward",
         (
-            Level("WARD_SAME", 0.0),  # weight from the ward's share of the register (tf)
-            Level("WARD_MISSING", 0.0),
-            Level("WARD_DIFFERS", -2.0),  # log2((1 - ward_m) / 1)
+            Level("WARD_MISSING", "r.ward IS NULL", 0.02, 0.02, missing=True),
+            # Set well below what the simulator shows: people get vaccinated where they work or stay.
+            Level("WARD_SAME", "r.ward = c.ward OR r.ward = c.home_ward", 0.8, 1.0, "tf_ward_n"),
+            Level("WARD_DIFFERS", "", 0.2, 1.0),
         ),
+        tf_max_weight=14.0,
+    ),
+    Comparison(
+        "address",
+        (
+            Level("ADDRESS_MISSING", "r.addr_street = '' OR c.addr_street = ''", 0.1, 0.1, missing=True),
+            # The same house on the same street or hamlet: a household's home, so the name decides who.
+            Level(
+                "ADDRESS_SAME",
+                f"{_HAS_ADDRESS} AND r.addr_house = c.addr_house AND r.addr_street = c.addr_street",
+                0.5,
+                1.0,
+                "tf_addr_n",
+            ),
+            Level("ADDRESS_SAME_STREET", "r.addr_street = c.addr_street", 0.2, 0.02),
+            Level("ADDRESS_DIFFERS", "", 0.2, 0.9),
+        ),
+        tf_max_weight=12.0,
     ),
     Comparison(
         "phone",
         (
-            Level("PHONE_SAME", 2.0),
-            Level("PHONE_MISSING", 0.0),
-            Level("PHONE_DIFFERS", 0.0),
+            Level("PHONE_MISSING", "r.phone IS NULL", 0.3, 0.3, missing=True),
+            Level("PHONE_SAME", "r.phone = c.phone", 0.4, 1.0, "tf_phone_n"),
+            # A number someone of the candidate's household has: a relative's phone.
+            Level("PHONE_OF_HOUSEHOLD", "l.phone_household IS NOT NULL AND l.phone_household = c.household_id", 0.1, 2e-3),
+            Level("PHONE_DIFFERS", "", 0.2, 0.7),
         ),
+        tf_max_weight=8.0,
     ),
 )
+
+# Agreement strong enough that a birth-date or name-mark disagreement is taken for the record's own slip: the
+# register's number (or its old CMND) and the name up to its writing, the sex not contradicting. A parent's or a
+# child's number fails on the name; a twin's on the number.
+STRONG_AGREEMENT = (
+    "id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
+    "AND name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER', 'NAME_MIDDLE_DROPPED', 'NAME_MARKS_DIFFER') "
+    "AND sex_level <> 'SEX_DIFFERS'"
+)
+
+
+def _log2_odds(p: float) -> float:
+    return math.log2(p / (1.0 - p))
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,21 +362,27 @@ class MatchSpec:
     version: str = SPEC_VERSION
     blocking: tuple[BlockingRule, ...] = DEFAULT_BLOCKING
     comparisons: tuple[Comparison, ...] = DEFAULT_COMPARISONS
-    # Name agreement is worth log2(m / u), u being the share of the register carrying that name key:
-    # "nguyen van hung" agreeing says little, a rare name says much.
-    name_m: float = 0.95
-    name_tf_max_weight: float = 30.0
-    # The same for the ward of residence: a record naming the citizen's ward is worth log2(ward_m / u), u the
-    # share of the register living there (about 1/80 in a province, 1/10,000 nationally). ward_m is set
-    # well below what the simulator shows (99%): people get vaccinated where they work or stay.
-    ward_m: float = 0.8
-    ward_tf_max_weight: float = 14.0
+    strong: str = STRONG_AGREEMENT
     # Prior odds that a register citizen is the record's person: presence / N, N the register's size
     # (presence: the share of health records whose person is in the register at all).
     presence: float = 0.98
-    link_threshold: float = 8.0  # total weight for an automatic link
-    review_threshold: float = -4.0  # below: unmatched
-    min_margin: float = 6.0  # best candidate must beat the second by this much to be linked
+    # The precision asked: a record is linked without a person when the probability that its best
+    # candidate is not its person (another candidate is, or nobody in the register is) is at most this.
+    # Below `review_probability` for the best candidate, nobody is worth an officer's look: unmatched.
+    max_wrong_link: float = 1e-4
+    review_probability: float = 0.05
+    # Estimation from each run's own data: m by expectation-maximisation over the candidate pairs (with the
+    # priors above as `prior_strength` pseudo-pairs), u from random pairs where they can count it; no
+    # level's weight moves more than `max_shift_bits` from its prior. Off: the priors are the weights.
+    # A record takes the evidence of the other records of its health identity only for a citizen its own
+    # data single out by at least this many bits.
+    borrow_margin: float = 6.0
+    estimate: bool = True
+    prior_strength: float = 200.0
+    max_shift_bits: float = 3.0
+    estimation_identities: int = 200_000  # identities sampled for the estimation (all when fewer)
+    min_estimation_identities: int = 1_000  # fewer: too little to estimate from, the priors are used
+    random_pairs: int = 1_000_000  # random pairs counted for u
     max_pairs: int = 50_000_000  # guard: refuse to generate more candidate pairs than this
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -198,6 +392,34 @@ class MatchSpec:
                 return c
         raise KeyError(name)
 
+    @property
+    def link_threshold(self) -> float:
+        """The best candidate's weight (log2 posterior odds) a link needs when it has no rival."""
+        return _log2_odds(1.0 - self.max_wrong_link)
+
+    @property
+    def review_threshold(self) -> float:
+        return _log2_odds(self.review_probability)
+
+    @property
+    def min_margin(self) -> float:
+        """How far a rival must stay below the best candidate for the rival alone not to forbid the link."""
+        return self.link_threshold
+
+    def with_levels(self, levels: dict[str, tuple[float, float]], extra: dict[str, Any]) -> MatchSpec:
+        """This spec with each named level's (m, u) replaced, and `extra` recorded (the estimation)."""
+        comparisons = tuple(
+            replace(
+                c,
+                levels=tuple(
+                    replace(lv, m=levels[lv.name][0], u=levels[lv.name][1]) if lv.name in levels else lv
+                    for lv in c.levels
+                ),
+            )
+            for c in self.comparisons
+        )
+        return replace(self, comparisons=comparisons, extra={**self.extra, **extra})
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -206,6 +428,7 @@ class MatchSpec:
 
     @property
     def digest(self) -> str:
+        """Of everything that decides: rules, conditions, parameters, thresholds."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
 
     @classmethod
@@ -221,14 +444,25 @@ class MatchSpec:
             for b in d.get("blocking", ())
         )
         comparisons = tuple(
-            Comparison(c["name"], tuple(Level(lv["name"], lv["weight"]) for lv in c["levels"]))
+            Comparison(
+                c["name"],
+                tuple(
+                    Level(
+                        lv["name"],
+                        lv["condition"],
+                        lv["m"],
+                        lv["u"],
+                        lv.get("tf", ""),
+                        lv.get("veto", ""),
+                        lv.get("missing", False),
+                    )
+                    for lv in c["levels"]
+                ),
+                c.get("tf_max_weight", 30.0),
+            )
             for c in d.get("comparisons", ())
         )
         rest = {k: v for k, v in d.items() if k not in ("blocking", "comparisons")}
         return replace(
             cls(**rest), blocking=blocking or DEFAULT_BLOCKING, comparisons=comparisons or DEFAULT_COMPARISONS
         )
-
-    @classmethod
-    def from_json(cls, text: str) -> MatchSpec:
-        return cls.from_dict(json.loads(text))

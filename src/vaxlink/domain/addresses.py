@@ -1,0 +1,97 @@
+"""Street addresses reduced to what tells one home from another: the house number and the street or hamlet.
+
+Health writes addresses many ways ("Số 12, Đường Lê Lợi, Phường Phước Trung, Thành phố Bà Rịa", "12 Lê Lợi,
+Phước Trung, Bà Rịa", "so 12 duong le loi", "12/3 Lê Lợi"); the register keeps one. The ward, district and
+province that follow are compared through the ward code, not here. What remains of the address is:
+- the house number (with its alley part: "12/3", "12a"), or the group number of a rural hamlet ("Tổ 5");
+- the street or hamlet name, folded like names (case, marks, đ), without the words that only say what kind
+  of place it is ("Đường", "Phố", "Ấp", "Thôn", "Số"...).
+Two addresses agree when both parts do; a shared street alone says "neighbours", not "the same home".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Words that name the kind of place, not the place: dropped wherever they stand. Folded spellings.
+_KIND_WORDS = frozenset(
+    {
+        "so",
+        "duong",
+        "d",
+        "pho",
+        "ap",
+        "thon",
+        "xom",
+        "ban",
+        "buon",
+        "khom",
+        "khu",
+        "kp",
+        "to",
+        "ngo",
+        "ngach",
+        "hem",
+        "kiet",
+        "hxh",
+        "nha",
+        "can",
+        "sn",
+        "dia",
+        "chi",
+    }
+)
+# Words that open the ward / district / province part: everything from them on is left to the ward code.
+_UNIT_WORDS = frozenset(
+    {"phuong", "xa", "thi", "quan", "huyen", "thanh", "tinh", "tp", "tx", "tt", "p", "q", "h"}
+)
+_NUMBER = re.compile(r"^\d+[a-z]?(?:/\d+[a-z]?)*$")
+_SPLIT = re.compile(r"[,;\n]+")
+_TOKEN = re.compile(r"[a-z0-9/]+")
+
+
+@dataclass(frozen=True, slots=True)
+class AddressKey:
+    house: str  # "" when the address names no number
+    street: str  # folded street or hamlet words, "" when none
+
+    def __bool__(self) -> bool:
+        return bool(self.house or self.street)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", bare).lower()
+
+
+def address_key(text: object) -> AddressKey:
+    """The house number and the street of a free-text address (see the module's doc)."""
+    if not isinstance(text, str) or not text.strip():
+        return AddressKey("", "")
+    house = ""
+    street: list[str] = []
+    for i, segment in enumerate(_SPLIT.split(_fold(text))):
+        # "p.", "q." and "d." are abbreviations: the dot goes, the letter stays a word of its own.
+        tokens = _TOKEN.findall(segment.replace(".", " "))
+        if not tokens:
+            continue
+        # From the second segment on, a segment opening with a unit word is the ward and what follows.
+        if i > 0 and tokens[0] in _UNIT_WORDS and (house or street):
+            break
+        words = []
+        for tok in tokens:
+            if _NUMBER.match(tok):
+                if not house:
+                    house = tok
+                continue
+            if tok in _KIND_WORDS or tok.isdigit():
+                continue
+            words.append(tok)
+        if words and not street:
+            street = words
+        if house and street:
+            break
+    return AddressKey(house, " ".join(street))

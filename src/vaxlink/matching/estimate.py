@@ -1,0 +1,267 @@
+"""The parameters of a run estimated from its own data: u from random pairs, m by expectation-maximisation.
+
+Fellegi and Sunter's model needs, for every comparison level, m (how often a true pair shows it) and u (how
+often a pair of different people does). A fixed table of them fits the data it was set on and no other: a
+batch whose birth dates are often a day off, or whose phones are often a relative's, has other m's. So each
+run estimates them on its own register and batch, on DuckDB, before any partition is matched:
+
+- u, for levels that are not judged by the value's frequency, from pairs drawn at random (a sample of
+  identities times a sample of citizens, chosen by hash so that the same inputs draw the same pairs);
+- m, and the share of candidate pairs that are true, by expectation-maximisation over the candidate pairs of
+  a sample of identities, counted by pattern of levels (a few thousand patterns, whatever the batch size).
+
+The spec's values are the priors: `prior_strength` pseudo-pairs for m, about ten expected occurrences for
+u; no level's weight moves more than `max_shift_bits` from its prior, so a small or strange batch stays
+sane. Same inputs, same parameters: the sample, the patterns and the iterations are all deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from duckdb import DuckDBPyConnection
+
+from vaxlink.matching.pipeline import blocking_steps, compare_step, lookup_step
+from vaxlink.matching.spec import Level, MatchSpec
+
+MAX_ITERATIONS = 200
+TOLERANCE = 1e-7
+
+
+@dataclass
+class Estimation:
+    """What a run's parameters were estimated on, and how the estimation went."""
+
+    identities: int = 0
+    pairs: int = 0
+    patterns: int = 0
+    random_pairs: int = 0
+    iterations: int = 0
+    converged: bool = False
+    match_share: float = 0.0  # estimated share of candidate pairs that are true
+    # level -> {"m", "u", "prior_m", "prior_u", "weight", "prior_weight", "clamped"}
+    levels: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "identities": self.identities,
+            "pairs": self.pairs,
+            "patterns": self.patterns,
+            "random_pairs": self.random_pairs,
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "match_share": self.match_share,
+            "levels": self.levels,
+        }
+
+
+def _create(con: DuckDBPyConnection, name: str, sql: str) -> None:
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+
+
+def _level_columns(spec: MatchSpec) -> list[str]:
+    return [f"{c.name}_level" for c in spec.comparisons]
+
+
+def _count_levels(con: DuckDBPyConnection, table: str, spec: MatchSpec) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for col in _level_columns(spec):
+        for level, n in con.execute(f"SELECT {col}, count(*) FROM {table} GROUP BY 1").fetchall():
+            counts[str(level)] = int(n)
+    return counts
+
+
+def _random_pairs(con: DuckDBPyConnection, spec: MatchSpec) -> int:
+    """`_est_random`: a sample of identities crossed with a sample of citizens, about `spec.random_pairs`."""
+    n_ident = int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
+    n_reg = int(con.execute("SELECT count(*) FROM reg").fetchall()[0][0])
+    if not n_ident or not n_reg:
+        _create(con, "_est_random", "SELECT CAST(NULL AS BIGINT) AS ident_id, CAST(NULL AS BIGINT) AS citizen_id LIMIT 0")
+        return 0
+    k_ident = min(n_ident, 1000)
+    k_reg = min(n_reg, max(1, spec.random_pairs // k_ident))
+    _create(
+        con,
+        "_est_random",
+        f"""SELECT i.ident_id, c.citizen_id FROM
+            (SELECT ident_id FROM rec_ident ORDER BY hash(ident_key), ident_id LIMIT {k_ident}) i
+            CROSS JOIN (SELECT citizen_id FROM reg ORDER BY hash(citizen_id), citizen_id LIMIT {k_reg}) c""",
+    )
+    return k_ident * k_reg
+
+
+def _sample_identities(con: DuckDBPyConnection, spec: MatchSpec) -> int:
+    """Make `rec_ident` the estimation's sample (the whole batch when small); the batch is kept aside."""
+    con.execute("ALTER TABLE rec_ident RENAME TO _est_rec_ident_all")
+    _create(
+        con,
+        "rec_ident",
+        f"""SELECT * FROM _est_rec_ident_all
+            ORDER BY hash(CAST(group_id AS VARCHAR)), ident_id LIMIT {int(spec.estimation_identities)}""",
+    )
+    return int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
+
+
+def _restore_identities(con: DuckDBPyConnection) -> None:
+    con.execute("DROP TABLE IF EXISTS rec_ident")
+    con.execute("ALTER TABLE _est_rec_ident_all RENAME TO rec_ident")
+
+
+def _u_estimate(level: Level, count: int, n: int, prior_total: float) -> float:
+    """u from `count` of `n` random pairs, with the prior (the level's share of `prior_total`) worth about
+    ten expected occurrences: a level too rare for the sample to count keeps about its prior."""
+    prior = level.u / prior_total
+    strength = 10.0 / prior
+    return (count + strength * prior) / (n + strength)
+
+
+def em(
+    patterns: Sequence[tuple[tuple[str, ...], int]],
+    comparisons: Sequence[Sequence[Level]],
+    u: dict[str, float],
+    prior_strength: float,
+    start_share: float,
+) -> tuple[dict[str, float], float, int, bool]:
+    """m per level and the share of true pairs, by expectation-maximisation over pattern counts with u held.
+
+    `patterns`: (level per comparison, number of pairs). The m's of each comparison get a Dirichlet prior
+    of `prior_strength` pseudo-pairs shaped by the spec's m's. Returns (m, share, iterations, converged).
+    """
+    priors = []
+    for levels in comparisons:
+        total = sum(lv.m for lv in levels if not lv.missing)
+        priors.append({lv.name: lv.m / total for lv in levels if not lv.missing})
+    m = [dict(p) for p in priors]
+    share = min(max(start_share, 1e-6), 1 - 1e-6)
+    log_u = [{name: math.log(u[name]) for name in p} for p in priors]
+    converged, it = False, 0
+    for it in range(1, MAX_ITERATIONS + 1):
+        sums = [dict.fromkeys(p, 0.0) for p in priors]
+        seen = [0.0] * len(priors)
+        matched = 0.0
+        total = 0.0
+        log_m = [{k: math.log(v) for k, v in mi.items()} for mi in m]
+        for levels, n in patterns:
+            # A field missing on either side says nothing: it is left out of both products.
+            lm = math.log(share) + sum(log_m[i][lv] for i, lv in enumerate(levels) if lv in log_m[i])
+            lu = math.log(1 - share) + sum(log_u[i][lv] for i, lv in enumerate(levels) if lv in log_u[i])
+            p = 1.0 / (1.0 + math.exp(max(-700.0, min(700.0, lu - lm))))
+            matched += p * n
+            total += n
+            for i, lv in enumerate(levels):
+                if lv in sums[i]:
+                    sums[i][lv] += p * n
+                    seen[i] += p * n
+        new_m = []
+        for i, prior in enumerate(priors):
+            denom = seen[i] + prior_strength
+            new_m.append({k: (sums[i][k] + prior_strength * prior[k]) / denom for k in prior})
+        new_share = min(max(matched / total, 1e-6), 1 - 1e-6) if total else share
+        change = max(
+            [abs(new_share - share)] + [abs(new_m[i][k] - m[i][k]) for i in range(len(m)) for k in m[i]]
+        )
+        m, share = new_m, new_share
+        if change < TOLERANCE:
+            converged = True
+            break
+    flat = {k: v for mi in m for k, v in mi.items()}
+    return flat, share, it, converged
+
+
+def estimate(con: DuckDBPyConnection, spec: MatchSpec) -> MatchSpec:
+    """`spec` with its m and u estimated on the prepared inputs of `con` (see the module's doc).
+
+    The estimation's own record (what it was estimated on, convergence, every level's prior and estimate)
+    is kept in the returned spec's `extra["estimation"]`, so it is stored with the run and can be shown.
+    """
+    if not spec.estimate:
+        return spec
+    n = int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
+    if n < spec.min_estimation_identities:
+        return replace(spec, extra={**spec.extra, "estimation": {"identities": n, "skipped": "too few identities"}})
+    est = Estimation()
+    est.identities = _sample_identities(con, spec)
+    try:
+        pair_selects = []
+        for rule in spec.blocking:
+            before, select = blocking_steps(rule)
+            for step in before:
+                _create(con, step.name, step.sql)
+            pair_selects.append(select)
+        _create(con, "_est_pairs", "SELECT DISTINCT ident_id, citizen_id FROM (" + " UNION ALL ".join(pair_selects) + ") u")
+        look = lookup_step()
+        _create(con, look.name, look.sql)
+        cmp = compare_step(spec, "_est_pairs", "_est_compared")
+        _create(con, cmp.name, cmp.sql)
+        est.random_pairs = _random_pairs(con, spec)
+        rnd = compare_step(spec, "_est_random", "_est_random_compared")
+        _create(con, rnd.name, rnd.sql)
+        cols = _level_columns(spec)
+        rows = con.execute(
+            f"SELECT {', '.join(cols)}, count(*) FROM _est_compared GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        random_counts = _count_levels(con, "_est_random_compared", spec)
+    finally:
+        _restore_identities(con)
+        for t in ("_est_pairs", "_est_compared", "_est_random", "_est_random_compared"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+    patterns = [(tuple(str(x) for x in r[:-1]), int(r[-1])) for r in rows]
+    est.patterns = len(patterns)
+    est.pairs = sum(n for _, n in patterns)
+    if not patterns:
+        return spec
+    u_em: dict[str, float] = {}
+    u_new: dict[str, float] = {}
+    for c in spec.comparisons:
+        # Shares among the random pairs where the field can be compared at all.
+        comparable = [lv for lv in c.levels if not lv.missing]
+        n_random = sum(random_counts.get(lv.name, 0) for lv in comparable)
+        prior_total = sum(lv.u for lv in comparable if not lv.tf) or 1.0
+        for lv in c.levels:
+            count = random_counts.get(lv.name, 0)
+            if lv.missing:
+                continue
+            if lv.tf:
+                # Judged by the value's frequency: u is not a constant of the level. EM needs its average.
+                u_em[lv.name] = (count + 0.5) / (n_random + 1.0)
+                u_new[lv.name] = lv.u
+            else:
+                u_em[lv.name] = u_new[lv.name] = _u_estimate(lv, count, n_random, prior_total)
+    identities = max(est.identities, 1)
+    m_new, share, est.iterations, est.converged = em(
+        patterns,
+        [c.levels for c in spec.comparisons],
+        u_em,
+        spec.prior_strength,
+        start_share=min(0.9, identities / est.pairs),
+    )
+    est.match_share = share
+    fitted: dict[str, tuple[float, float]] = {}
+    for c in spec.comparisons:
+        for lv in c.levels:
+            if lv.missing:
+                continue
+            m_est, u_est = m_new[lv.name], u_new[lv.name]
+            weight = math.log2(m_est / u_est)
+            low, high = lv.weight - spec.max_shift_bits, lv.weight + spec.max_shift_bits
+            clamped = not low <= weight <= high
+            if clamped:
+                # Keep the estimated m; move u so that the weight sits on the bound.
+                weight = min(max(weight, low), high)
+                u_est = m_est / 2.0**weight
+            fitted[lv.name] = (m_est, u_est)
+            est.levels[lv.name] = {
+                "m": m_est,
+                "u": u_est,
+                "prior_m": lv.m,
+                "prior_u": lv.u,
+                "weight": weight,
+                "prior_weight": lv.weight,
+                "tf": lv.tf,
+                "clamped": clamped,
+                "random_pairs_at_level": random_counts.get(lv.name, 0),
+            }
+    return spec.with_levels(fitted, {"estimation": est.as_dict()})
