@@ -90,18 +90,23 @@ def blocking_steps(rule: BlockingRule) -> tuple[list[Step], str]:
     return before, select
 
 
-def level_weight_sql(comparison: Comparison, level: Level) -> str:
-    """The weight of one level on a pair of `compared` (tf counts are columns of it, `total` the register's size)."""
+def level_weight_sql(spec: MatchSpec, comparison: Comparison, level: Level) -> str:
+    """The weight of one level on a pair of `compared` (tf counts are columns of it, `total` the register's
+    size): for a `tf` level, log2(1 / smoothed share) + log2(m / u)."""
     adj = round(level.weight, WEIGHT_DECIMALS)
     if not level.tf:
         return repr(adj)
-    share = "log2(total)" if level.tf == "unique" else f"log2(total / {level.tf})"
-    return f"least({comparison.tf_max_weight!r}, {share} + {adj!r})"
+    n = "1" if level.tf == "unique" else level.tf
+    a = spec.tf_prior_citizens
+    share = f"(({n} + {a * level.share!r}) / (total + {a!r}))"
+    return f"least({comparison.tf_max_weight!r}, -log2({share}) + {adj!r})"
 
 
-def comparison_weight_sql(comparison: Comparison) -> str:
+def comparison_weight_sql(spec: MatchSpec, comparison: Comparison) -> str:
     col = f"{comparison.name}_level"
-    whens = " ".join(f"WHEN {col} = '{lv.name}' THEN {level_weight_sql(comparison, lv)}" for lv in comparison.levels)
+    whens = " ".join(
+        f"WHEN {col} = '{lv.name}' THEN {level_weight_sql(spec, comparison, lv)}" for lv in comparison.levels
+    )
     return f"CASE {whens} ELSE 0 END"
 
 
@@ -162,7 +167,7 @@ def veto_sql(spec: MatchSpec) -> str:
 
 
 def score_step(spec: MatchSpec) -> Step:
-    weights = " + ".join(f"({comparison_weight_sql(c)})" for c in spec.comparisons)
+    weights = " + ".join(f"({comparison_weight_sql(spec, c)})" for c in spec.comparisons)
     cols = ", ".join(LEVEL_COLUMNS)
     return Step(
         "scored",
@@ -250,7 +255,6 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
                 "CASE WHEN b.sex_level IN ('SEX_DIFFERS', 'SEX_MISSING') THEN b.sex_level END",
                 "CASE WHEN b.ward_level = 'WARD_DIFFERS' THEN b.ward_level END",
                 f"CASE WHEN s.weight IS NOT NULL AND v.rival_odds > {limit!r} THEN 'AMBIGUOUS_CANDIDATES' END",
-                "CASE WHEN b.borrowed = 1 THEN 'EVIDENCE_FROM_OTHER_RECORDS' END",
             ]
         )
         + ")"

@@ -48,7 +48,10 @@ class Level:
     applies, and the last has none (it is what remains). The weight is log2(m / u), m the share of true
     pairs at this level, u the share of pairs of different people. A level with `tf` takes u from the
     register itself: the share of citizens who carry the same value (`tf` names the count kept on each
-    citizen), times `u`, so that a rare name or birth date says more than a common one. `veto` levels
+    citizen; "unique" for a number only one citizen holds), times `u`, so that a rare name or birth date says
+    more than a common one. The share is smoothed towards `share` (a typical value's share in the
+    population) by `MatchSpec.tf_prior_citizens` pseudo-citizens: a small register cannot say that a birth
+    date is shared by one person in three. `veto` levels
     forbid an automatic link unless the pair also agrees strongly (`MatchSpec.strong`) or, for "always",
     whatever else agrees: they say the record may well be another person.
     """
@@ -62,6 +65,7 @@ class Level:
     # A value missing on one side: no evidence either way (weight 0), and left out when m and u are
     # estimated, so that the other levels' shares are among the pairs where the field can be compared.
     missing: bool = False
+    share: float = 0.0  # for a `tf` level: a typical value's share of the population
 
     @property
     def weight(self) -> float:
@@ -167,6 +171,8 @@ _NAME_TYPO = """((r.name_sig = c.name_sig AND levenshtein(r.name_key, c.name_key
 _BOTH_DAYS = "r.dob IS NOT NULL AND c.dob IS NOT NULL"
 _HAS_ADDRESS = "r.addr_house <> '' AND c.addr_house <> ''"
 
+# A number held by one citizen: u is the share of other people's records that carry it (about 1 in 200 records
+# carry someone else's number) over the register's size.
 # The priors: m from the error rates health's data is known to have, u from how often two different people
 # agree so. Each run estimates m (and u where random pairs can count it) from its own data, starting here
 # and bounded around here (MatchSpec.max_shift_bits).
@@ -174,9 +180,9 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "id",
         (
-            Level("ID_LOST_ZERO", f"{_ID12} AND r.id12 = c.personal_id AND r.id_kind = 'lost_zero'", 0.02, 1.0, "unique"),
-            Level("ID_EXACT", f"{_ID12} AND r.id12 = c.personal_id", 0.85, 1.0, "unique"),
-            Level("ID_OLD_CMND", "r.id9 IS NOT NULL AND l.alias_owner = c.citizen_id", 0.04, 1.0, "unique"),
+            Level("ID_LOST_ZERO", f"{_ID12} AND r.id12 = c.personal_id AND r.id_kind = 'lost_zero'", 0.02, 1e-4, "unique", share=1e-8),
+            Level("ID_EXACT", f"{_ID12} AND r.id12 = c.personal_id", 0.85, 0.005, "unique", share=1e-8),
+            Level("ID_OLD_CMND", "r.id9 IS NOT NULL AND l.alias_owner = c.citizen_id", 0.04, 2e-4, "unique", share=1e-8),
             # A relative's number: it names the household, not the person.
             Level(
                 "ID_OF_HOUSEHOLD_MEMBER",
@@ -222,17 +228,18 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "name",
         (
-            Level("NAME_EXACT", "r.full_name = c.full_name", 0.90, 0.95, "tf_exact_n"),
+            Level("NAME_EXACT", "r.full_name = c.full_name", 0.90, 0.95, "tf_exact_n", share=1e-4),
             Level(
                 "NAME_DIACRITICS",
                 "r.name_key = c.name_key AND (NOT r.has_marks OR NOT c.has_marks)",
                 0.06,
                 0.085,
                 "tf_key_n",
+                share=1e-4,
             ),
             # Same letters, other marks on both sides: Hùng / Hưng.
             Level("NAME_MARKS_DIFFER", "r.name_key = c.name_key", 0.005, 6e-4, veto="unless_strong"),
-            Level("NAME_ORDER", "r.sorted_key = c.sorted_key", 0.004, 0.016, "tf_key_n"),
+            Level("NAME_ORDER", "r.sorted_key = c.sorted_key", 0.004, 0.016, "tf_key_n", share=1e-4),
             Level(
                 "NAME_MIDDLE_DROPPED",
                 """r.family_key = c.family_key AND r.given_key = c.given_key
@@ -257,7 +264,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "dob",
         (
-            Level("DOB_EXACT", "r.dob IS NOT NULL AND r.dob = c.dob", 0.95, 0.95, "tf_dob_n"),
+            Level("DOB_EXACT", "r.dob IS NOT NULL AND r.dob = c.dob", 0.95, 0.95, "tf_dob_n", share=3.4e-5),
             Level(
                 "DOB_YEAR_ONLY",
                 """(r.dob_precision IN ('year', 'month') OR c.dob_precision IN ('year', 'month'))
@@ -266,6 +273,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                 0.01,
                 0.01,
                 "tf_year_n",
+                share=0.0125,
             ),
             Level(
                 "DOB_DAY_MONTH_SWAPPED",
@@ -308,7 +316,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
         (
             Level("WARD_MISSING", "r.ward IS NULL", 0.02, 0.02, missing=True),
             # Set well below what the simulator shows: people get vaccinated where they work or stay.
-            Level("WARD_SAME", "r.ward = c.ward OR r.ward = c.home_ward", 0.8, 1.0, "tf_ward_n"),
+            Level("WARD_SAME", "r.ward = c.ward OR r.ward = c.home_ward", 0.8, 1.0, "tf_ward_n", share=0.01),
             Level("WARD_DIFFERS", "", 0.2, 1.0),
         ),
         tf_max_weight=14.0,
@@ -324,6 +332,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                 0.5,
                 1.0,
                 "tf_addr_n",
+                share=5e-5,
             ),
             Level("ADDRESS_SAME_STREET", "r.addr_street = c.addr_street", 0.2, 0.02),
             Level("ADDRESS_DIFFERS", "", 0.2, 0.9),
@@ -334,7 +343,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
         "phone",
         (
             Level("PHONE_MISSING", "r.phone IS NULL", 0.3, 0.3, missing=True),
-            Level("PHONE_SAME", "r.phone = c.phone", 0.4, 1.0, "tf_phone_n"),
+            Level("PHONE_SAME", "r.phone = c.phone", 0.4, 1.0, "tf_phone_n", share=3.3e-5),
             # A number someone of the candidate's household has: a relative's phone.
             Level("PHONE_OF_HOUSEHOLD", "l.phone_household IS NOT NULL AND l.phone_household = c.household_id", 0.1, 2e-3),
             Level("PHONE_DIFFERS", "", 0.2, 0.7),
@@ -383,6 +392,7 @@ class MatchSpec:
     estimation_identities: int = 200_000  # identities sampled for the estimation (all when fewer)
     min_estimation_identities: int = 1_000  # fewer: too little to estimate from, the priors are used
     random_pairs: int = 1_000_000  # random pairs counted for u
+    tf_prior_citizens: float = 10_000.0  # pseudo-citizens smoothing the register's value shares
     max_pairs: int = 50_000_000  # guard: refuse to generate more candidate pairs than this
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -455,6 +465,7 @@ class MatchSpec:
                         lv.get("tf", ""),
                         lv.get("veto", ""),
                         lv.get("missing", False),
+                        lv.get("share", 0.0),
                     )
                     for lv in c["levels"]
                 ),

@@ -107,6 +107,9 @@ def ingest_batch(
         conn = session.connection()
         _store_versions(conn, con, batch.id, source, note)
         stats = match_new_records(conn, con, settings, spec, note)
+        # The spec the batch was decided with: its parameters as estimated on this batch and register.
+        if stats.spec is not None:
+            batch.spec = stats.spec.to_dict()
         # Status and statistics move with the links, in the same transaction.
         first_links = conn.execute(text("SELECT 1 FROM citizen_status LIMIT 1")).first() is None
         refresh_status(conn, None if first_links else batch_citizens_sql(batch.id))

@@ -45,6 +45,7 @@ REGISTER_SCHEMA = pa.schema(
         ("permanent_ward_code", pa.string()),
         ("phone", pa.string()),
         ("household_id", pa.string()),
+        ("address", pa.string()),
     ]
 )
 RECORD_SCHEMA = pa.schema(
@@ -56,6 +57,7 @@ RECORD_SCHEMA = pa.schema(
         ("id_number", pa.string()),
         ("phone", pa.string()),
         ("ward_code", pa.string()),
+        ("address", pa.string()),
     ]
 )
 RESULT_STAGE = (
@@ -75,7 +77,7 @@ def load_register(conn: Connection, con: DuckDBPyConnection) -> None:
     reg = query_arrow(
         conn,
         """SELECT id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
-        current_ward_code, current_units, permanent_ward_code, phone, household_id
+        current_ward_code, current_units, permanent_ward_code, phone, household_id, address
         FROM citizen WHERE status = 'active'""",
         REGISTER_SCHEMA,
     )
@@ -108,7 +110,7 @@ def match_records(
     records = query_arrow(
         conn,
         f"""SELECT d.id, d.full_name, d.date_of_birth, d.sex, d.id_number, d.phone,
-        d.ward_code FROM dose_record d LEFT JOIN match_result m ON m.dose_record_id = d.id
+        d.ward_code, d.address FROM dose_record d LEFT JOIN match_result m ON m.dose_record_id = d.id
         WHERE d.is_latest AND d.problems IS NULL AND coalesce(m.outcome, '') <> 'confirmed' AND ({where})""",
         RECORD_SCHEMA,
     )
@@ -145,8 +147,8 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
         LEFT JOIN (
           -- The ranked candidates a ward officer sees for a record in doubt, with each field's level.
           SELECT ident_id, CAST(to_json({'candidates': list({'citizen_id': citizen_id, 'weight': round(weight, 2),
-                 'id': id_level, 'name': name_level, 'dob': dob_level, 'sex': sex_level, 'ward': ward_level}
-                 ORDER BY rank)}) AS VARCHAR) AS candidates
+                 'id': id_level, 'name': name_level, 'dob': dob_level, 'sex': sex_level, 'ward': ward_level,
+                 'address': address_level, 'phone': phone_level} ORDER BY rank)}) AS VARCHAR) AS candidates
           FROM ranked WHERE rank <= 3 GROUP BY ident_id) k USING (ident_id)
         ORDER BY m.rec_id""").to_arrow_reader(200_000)
     bulk.load_batches(conn, "result_stage", reader)
@@ -351,7 +353,7 @@ def match_new_records(
     New records have no stored result or case yet, so nothing is deleted or compared row by row; only the
     flags of earlier doses of the same people can change, and those few are updated."""
     con.execute("""CREATE OR REPLACE VIEW records_in AS
-        SELECT id AS rec_id, full_name, date_of_birth, sex, id_number, phone, ward_code
+        SELECT id AS rec_id, full_name, date_of_birth, sex, id_number, phone, ward_code, address
         FROM staged WHERE is_latest AND problems IS NULL""")
     prepare_records(con, "records_in")
     load_register(conn, con)
@@ -488,8 +490,8 @@ def _open_cases(conn: Connection, con: DuckDBPyConnection, now: datetime) -> Non
           LEFT JOIN ward_units u ON u.structure = r.ward_units AND u.code = r.ward_code
           LEFT JOIN (
             SELECT ident_id, CAST(to_json({{'candidates': list({{'citizen_id': citizen_id, 'weight': round(weight, 2),
-                   'id': id_level, 'name': name_level, 'dob': dob_level, 'sex': sex_level, 'ward': ward_level}}
-                   ORDER BY rank)}}) AS VARCHAR) AS candidates
+                   'id': id_level, 'name': name_level, 'dob': dob_level, 'sex': sex_level, 'ward': ward_level,
+                   'address': address_level, 'phone': phone_level}} ORDER BY rank)}}) AS VARCHAR) AS candidates
             FROM ranked WHERE rank <= 3 GROUP BY ident_id) k ON k.ident_id = m.ident_id
           WHERE r.outcome IN ('review', 'unmatched')) ORDER BY dose_record_id""",
         params=[_stamp(conn, now), _stamp(conn, now + CASE_DUE)],
