@@ -18,6 +18,7 @@ from vaxlink.cli import backup as backup_cli
 from vaxlink.cli import certificates as certificates_cli
 from vaxlink.cli import users as users_cli
 from vaxlink.cli.credentials import keys_app, verify_cmd
+from vaxlink.cli.match import match_app
 from vaxlink.cli.stats import stats_app
 from vaxlink.domain.admin_units import Structure
 from vaxlink.domain.errors import VaxlinkError
@@ -45,6 +46,7 @@ app.add_typer(audit_cli.app, name="audit")
 app.add_typer(stats_app, name="stats")
 app.add_typer(keys_app, name="keys")
 app.add_typer(certificates_cli.app, name="certificates")
+app.add_typer(match_app, name="match")
 app.command("verify")(verify_cmd)
 
 P = ParamSpec("P")

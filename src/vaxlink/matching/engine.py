@@ -221,7 +221,9 @@ def run_matching(
     n = partitions or max(1, math.ceil(pairs_estimated / pairs_per_partition))
     if n == 1 and runner.name == "duckdb":
         # One partition on DuckDB is the plain run: nothing to move, nothing to resume.
-        return run_steps(DuckDBExecutor(con), spec, progress, RunStats(pairs_estimated=pairs_estimated, spec=spec))
+        return run_steps(
+            DuckDBExecutor(con), spec, progress, RunStats(pairs_estimated=pairs_estimated, spec=spec)
+        )
     stats = RunStats(pairs_estimated=pairs_estimated, engine=runner.name, partitions=n, spec=spec)
     key = _run_key(con, spec, runner.name, n)
     with _scratch(work_dir) as base:

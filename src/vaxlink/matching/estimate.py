@@ -79,7 +79,11 @@ def _random_pairs(con: DuckDBPyConnection, spec: MatchSpec) -> int:
     n_ident = int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
     n_reg = int(con.execute("SELECT count(*) FROM reg").fetchall()[0][0])
     if not n_ident or not n_reg:
-        _create(con, "_est_random", "SELECT CAST(NULL AS BIGINT) AS ident_id, CAST(NULL AS BIGINT) AS citizen_id LIMIT 0")
+        _create(
+            con,
+            "_est_random",
+            "SELECT CAST(NULL AS BIGINT) AS ident_id, CAST(NULL AS BIGINT) AS citizen_id LIMIT 0",
+        )
         return 0
     k_ident = min(n_ident, 1000)
     k_reg = min(n_reg, max(1, spec.random_pairs // k_ident))
@@ -131,27 +135,27 @@ def em(
     of `prior_strength` pseudo-pairs shaped by the spec's m's. Returns (m, share, iterations, converged).
     """
     priors = []
-    for levels in comparisons:
-        total = sum(lv.m for lv in levels if not lv.missing)
-        priors.append({lv.name: lv.m / total for lv in levels if not lv.missing})
+    for comparison in comparisons:
+        total = sum(lv.m for lv in comparison if not lv.missing)
+        priors.append({lv.name: lv.m / total for lv in comparison if not lv.missing})
     m = [dict(p) for p in priors]
     share = min(max(start_share, 1e-6), 1 - 1e-6)
     log_u = [{name: math.log(u[name]) for name in p} for p in priors]
-    converged, it = False, 0
-    for it in range(1, MAX_ITERATIONS + 1):
+    converged, iterations = False, 0
+    for iterations in range(1, MAX_ITERATIONS + 1):  # noqa: B007 - the count is returned
         sums = [dict.fromkeys(p, 0.0) for p in priors]
         seen = [0.0] * len(priors)
         matched = 0.0
         total = 0.0
         log_m = [{k: math.log(v) for k, v in mi.items()} for mi in m]
-        for levels, n in patterns:
+        for pattern, n in patterns:
             # A field missing on either side says nothing: it is left out of both products.
-            lm = math.log(share) + sum(log_m[i][lv] for i, lv in enumerate(levels) if lv in log_m[i])
-            lu = math.log(1 - share) + sum(log_u[i][lv] for i, lv in enumerate(levels) if lv in log_u[i])
+            lm = math.log(share) + sum(log_m[i][lv] for i, lv in enumerate(pattern) if lv in log_m[i])
+            lu = math.log(1 - share) + sum(log_u[i][lv] for i, lv in enumerate(pattern) if lv in log_u[i])
             p = 1.0 / (1.0 + math.exp(max(-700.0, min(700.0, lu - lm))))
             matched += p * n
             total += n
-            for i, lv in enumerate(levels):
+            for i, lv in enumerate(pattern):
                 if lv in sums[i]:
                     sums[i][lv] += p * n
                     seen[i] += p * n
@@ -168,7 +172,7 @@ def em(
             converged = True
             break
     flat = {k: v for mi in m for k, v in mi.items()}
-    return flat, share, it, converged
+    return flat, share, iterations, converged
 
 
 def estimate(con: DuckDBPyConnection, spec: MatchSpec) -> MatchSpec:
@@ -181,7 +185,9 @@ def estimate(con: DuckDBPyConnection, spec: MatchSpec) -> MatchSpec:
         return spec
     n = int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
     if n < spec.min_estimation_identities:
-        return replace(spec, extra={**spec.extra, "estimation": {"identities": n, "skipped": "too few identities"}})
+        return replace(
+            spec, extra={**spec.extra, "estimation": {"identities": n, "skipped": "too few identities"}}
+        )
     est = Estimation()
     est.identities = _sample_identities(con, spec)
     try:
@@ -191,7 +197,11 @@ def estimate(con: DuckDBPyConnection, spec: MatchSpec) -> MatchSpec:
             for step in before:
                 _create(con, step.name, step.sql)
             pair_selects.append(select)
-        _create(con, "_est_pairs", "SELECT DISTINCT ident_id, citizen_id FROM (" + " UNION ALL ".join(pair_selects) + ") u")
+        _create(
+            con,
+            "_est_pairs",
+            "SELECT DISTINCT ident_id, citizen_id FROM (" + " UNION ALL ".join(pair_selects) + ") u",
+        )
         look = lookup_step()
         _create(con, look.name, look.sql)
         cmp = compare_step(spec, "_est_pairs", "_est_compared")

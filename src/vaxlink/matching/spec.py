@@ -180,9 +180,23 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "id",
         (
-            Level("ID_LOST_ZERO", f"{_ID12} AND r.id12 = c.personal_id AND r.id_kind = 'lost_zero'", 0.02, 1e-4, "unique", share=1e-8),
+            Level(
+                "ID_LOST_ZERO",
+                f"{_ID12} AND r.id12 = c.personal_id AND r.id_kind = 'lost_zero'",
+                0.02,
+                1e-4,
+                "unique",
+                share=1e-8,
+            ),
             Level("ID_EXACT", f"{_ID12} AND r.id12 = c.personal_id", 0.85, 0.005, "unique", share=1e-8),
-            Level("ID_OLD_CMND", "r.id9 IS NOT NULL AND l.alias_owner = c.citizen_id", 0.04, 2e-4, "unique", share=1e-8),
+            Level(
+                "ID_OLD_CMND",
+                "r.id9 IS NOT NULL AND l.alias_owner = c.citizen_id",
+                0.04,
+                2e-4,
+                "unique",
+                share=1e-8,
+            ),
             # A relative's number: it names the household, not the person.
             Level(
                 "ID_OF_HOUSEHOLD_MEMBER",
@@ -345,7 +359,12 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             Level("PHONE_MISSING", "r.phone IS NULL", 0.3, 0.3, missing=True),
             Level("PHONE_SAME", "r.phone = c.phone", 0.4, 1.0, "tf_phone_n", share=3.3e-5),
             # A number someone of the candidate's household has: a relative's phone.
-            Level("PHONE_OF_HOUSEHOLD", "l.phone_household IS NOT NULL AND l.phone_household = c.household_id", 0.1, 2e-3),
+            Level(
+                "PHONE_OF_HOUSEHOLD",
+                "l.phone_household IS NOT NULL AND l.phone_household = c.household_id",
+                0.1,
+                2e-3,
+            ),
             Level("PHONE_DIFFERS", "", 0.2, 0.7),
         ),
         tf_max_weight=8.0,

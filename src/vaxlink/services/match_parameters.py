@@ -1,0 +1,70 @@
+"""The matcher's parameters as a batch was decided with them: what `vaxlink match explain` shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from vaxlink.domain.errors import VaxlinkError
+from vaxlink.matching.spec import MatchSpec
+from vaxlink.storage.models import Batch
+
+
+@dataclass(frozen=True)
+class LevelParameters:
+    comparison: str
+    level: str
+    prior_weight: float
+    weight: float
+    m: float
+    u: float
+    tf: str
+    veto: str
+    clamped: bool
+
+
+@dataclass(frozen=True)
+class RunParameters:
+    batch_id: int | None  # None: the spec's priors, no batch decided yet
+    spec_version: str
+    digest: str
+    estimation: dict[str, Any]
+    levels: list[LevelParameters]
+
+
+def run_parameters(conn: Connection, batch_id: int | None = None) -> RunParameters:
+    """The parameters of `batch_id` (the latest finished batch when None; the priors when there is none)."""
+    query = select(Batch.id, Batch.spec).where(Batch.status == "done", Batch.spec.is_not(None))
+    query = query.where(Batch.id == batch_id) if batch_id is not None else query.order_by(Batch.id.desc())
+    row = conn.execute(query.limit(1)).first()
+    if row is None and batch_id is not None:
+        raise VaxlinkError(f"không có lô {batch_id} đã đối soát / no reconciled batch {batch_id}")
+    spec = MatchSpec.from_dict(dict(row.spec)) if row is not None else MatchSpec()
+    estimation = dict(spec.extra.get("estimation") or {})
+    estimated = estimation.get("levels") or {}
+    levels = []
+    for c in spec.comparisons:
+        for lv in c.levels:
+            e = estimated.get(lv.name, {})
+            levels.append(
+                LevelParameters(
+                    comparison=c.name,
+                    level=lv.name,
+                    prior_weight=float(e.get("prior_weight", lv.weight)),
+                    weight=lv.weight,
+                    m=lv.m,
+                    u=lv.u,
+                    tf=lv.tf,
+                    veto=lv.veto,
+                    clamped=bool(e.get("clamped", False)),
+                )
+            )
+    return RunParameters(
+        batch_id=None if row is None else int(row.id),
+        spec_version=spec.version,
+        digest=spec.digest,
+        estimation={k: v for k, v in estimation.items() if k != "levels"},
+        levels=levels,
+    )
