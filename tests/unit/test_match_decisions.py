@@ -9,7 +9,7 @@ import math
 import duckdb
 import pytest
 
-from vaxlink.matching.pipeline import LEVEL_COLUMNS, decide_steps, veto_sql
+from vaxlink.matching.pipeline import LEVEL_COLUMNS, WEIGHT_COLUMNS, decide_steps, veto_sql
 from vaxlink.matching.spec import MatchSpec
 
 SPEC = MatchSpec()
@@ -24,6 +24,33 @@ CLEAN = {
 }
 
 
+def _scored_table(con: duckdb.DuckDBPyConnection) -> None:
+    cols = ", ".join(f"{c} VARCHAR" for c in LEVEL_COLUMNS)
+    weights = ", ".join(f"{c} DOUBLE" for c in WEIGHT_COLUMNS)
+    con.execute(
+        "CREATE TABLE scored (ident_id BIGINT, group_id BIGINT, citizen_id BIGINT, reg_has_marks BOOLEAN, "
+        f"reg_dob_precision VARCHAR, {cols}, {weights}, weight DOUBLE, veto INTEGER)"
+    )
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    ident: int,
+    group: int,
+    citizen: int,
+    weight: float,
+    veto: int,
+    levels: dict,
+) -> None:
+    lv = {**CLEAN, **levels}
+    parts = [weight] + [0.0] * (len(WEIGHT_COLUMNS) - 1)
+    marks = ", ".join("?" * (len(LEVEL_COLUMNS) + len(WEIGHT_COLUMNS)))
+    con.execute(
+        f"INSERT INTO scored VALUES (?, ?, ?, true, 'day', {marks}, ?, ?)",
+        [ident, group, citizen, *[lv[c] for c in LEVEL_COLUMNS], *parts, weight, veto],
+    )
+
+
 def _decide(
     rows: list[tuple[int, int, float, int, dict[str, str]]], spec: MatchSpec = SPEC
 ) -> dict[int, tuple]:
@@ -32,17 +59,9 @@ def _decide(
     idents = sorted({r[0] for r in rows} | {99})
     con.execute("CREATE TABLE rec_ident (ident_id BIGINT, group_id BIGINT)")
     con.executemany("INSERT INTO rec_ident VALUES (?, ?)", [(i, i) for i in idents])
-    cols = ", ".join(f"{c} VARCHAR" for c in LEVEL_COLUMNS)
-    con.execute(
-        "CREATE TABLE scored (ident_id BIGINT, group_id BIGINT, citizen_id BIGINT, reg_has_marks BOOLEAN, "
-        f"reg_dob_precision VARCHAR, {cols}, weight DOUBLE, veto INTEGER)"
-    )
+    _scored_table(con)
     for ident, citizen, weight, veto, levels in rows:
-        lv = {**CLEAN, **levels}
-        con.execute(
-            f"INSERT INTO scored VALUES (?, ?, ?, true, 'day', {', '.join('?' * len(LEVEL_COLUMNS))}, ?, ?)",
-            [ident, ident, citizen, *[lv[c] for c in LEVEL_COLUMNS], weight, veto],
-        )
+        _insert(con, ident, ident, citizen, weight, veto, levels)
     for step in decide_steps(spec):
         con.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
     out = con.execute(
@@ -154,20 +173,11 @@ def test_a_group_lends_evidence_only_to_a_candidate_the_record_singles_out() -> 
     con.execute(
         "CREATE TABLE rec_ident AS SELECT * FROM (VALUES (1, 1), (2, 1), (3, 3), (4, 3)) t(ident_id, group_id)"
     )
-    cols = ", ".join(f"{c} VARCHAR" for c in LEVEL_COLUMNS)
-    con.execute(
-        "CREATE TABLE scored (ident_id BIGINT, group_id BIGINT, citizen_id BIGINT, reg_has_marks BOOLEAN, "
-        f"reg_dob_precision VARCHAR, {cols}, weight DOUBLE, veto INTEGER)"
-    )
+    _scored_table(con)
     # identities 3 and 4: a namesake born the same day (citizens 20 and 21 tie for 3): no lending.
     con_rows += [(3, 20, 9.0, 0, {}), (3, 21, 9.0, 0, {}), (4, 20, 35.0, 0, {})]
     for ident, citizen, weight, veto, levels in con_rows:
-        lv = {**CLEAN, **levels}
-        group = 1 if ident in (1, 2) else 3
-        con.execute(
-            f"INSERT INTO scored VALUES (?, ?, ?, true, 'day', {', '.join('?' * len(LEVEL_COLUMNS))}, ?, ?)",
-            [ident, group, citizen, *[lv[c] for c in LEVEL_COLUMNS], weight, veto],
-        )
+        _insert(con, ident, 1 if ident in (1, 2) else 3, citizen, weight, veto, levels)
     for step in decide_steps(SPEC):
         con.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
     got = dict(con.execute("SELECT ident_id, outcome FROM classified").fetchall())

@@ -20,7 +20,10 @@ from vaxlink.matching.spec import BlockingRule, Comparison, Level, MatchSpec
 # last-place difference would otherwise decide a threshold met exactly one way on DuckDB and the other on
 # Spark.
 WEIGHT_DECIMALS = 6
-LEVEL_COLUMNS = tuple(f"{c}_level" for c in ("id", "name", "dob", "sex", "ward", "address", "phone"))
+COMPARISONS = ("id", "name", "dob", "sex", "ward", "address", "phone")
+LEVEL_COLUMNS = tuple(f"{c}_level" for c in COMPARISONS)
+# Each comparison's part of a pair's weight, and the prior: the waterfall a ward officer sees on a case.
+WEIGHT_COLUMNS = ("w_prior", *(f"w_{c}" for c in COMPARISONS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,21 +170,27 @@ def veto_sql(spec: MatchSpec) -> str:
 
 
 def score_step(spec: MatchSpec) -> Step:
-    weights = " + ".join(f"({comparison_weight_sql(spec, c)})" for c in spec.comparisons)
+    parts = ", ".join(
+        f"round({comparison_weight_sql(spec, c)}, {WEIGHT_DECIMALS}) AS w_{c.name}" for c in spec.comparisons
+    )
+    total = " + ".join(WEIGHT_COLUMNS)
     cols = ", ".join(LEVEL_COLUMNS)
     return Step(
         "scored",
         f"""
-        SELECT ident_id, group_id, citizen_id, reg_has_marks, reg_dob_precision, {cols},
-               round(log2({spec.presence!r} / total) + {weights}, {WEIGHT_DECIMALS}) AS weight,
-               {veto_sql(spec)} AS veto
-        FROM compared""",
+        SELECT ident_id, group_id, citizen_id, reg_has_marks, reg_dob_precision, {cols}, {", ".join(WEIGHT_COLUMNS)},
+               round({total}, {WEIGHT_DECIMALS}) AS weight, veto
+        FROM (SELECT *, round(log2({spec.presence!r} / total), {WEIGHT_DECIMALS}) AS w_prior, {parts},
+                     {veto_sql(spec)} AS veto
+              FROM compared) x""",
     )
 
 
 def decide_steps(spec: MatchSpec) -> list[Step]:
     """From `scored`: the evidence per identity, the ranking and the classification."""
-    own = ", ".join(f"s.{c}" for c in ("citizen_id", "reg_has_marks", "reg_dob_precision", *LEVEL_COLUMNS))
+    own = ", ".join(
+        f"s.{c}" for c in ("citizen_id", "reg_has_marks", "reg_dob_precision", *LEVEL_COLUMNS, *WEIGHT_COLUMNS)
+    )
     lift = (
         f"s.veto = 0 AND t.citizen_id = s.citizen_id AND coalesce(t.second, -1.0E9) < s.weight - {spec.borrow_margin!r}"
         " AND o.weight > s.weight"

@@ -148,7 +148,10 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
           -- The ranked candidates a ward officer sees for a record in doubt, with each field's level.
           SELECT ident_id, CAST(to_json({'candidates': list({'citizen_id': citizen_id, 'weight': round(weight, 2),
                  'id': id_level, 'name': name_level, 'dob': dob_level, 'sex': sex_level, 'ward': ward_level,
-                 'address': address_level, 'phone': phone_level} ORDER BY rank)}) AS VARCHAR) AS candidates
+                 'address': address_level, 'phone': phone_level, 'borrowed': borrowed,
+                 'weights': {'prior': round(w_prior, 2), 'id': round(w_id, 2), 'name': round(w_name, 2),
+                   'dob': round(w_dob, 2), 'sex': round(w_sex, 2), 'ward': round(w_ward, 2),
+                   'address': round(w_address, 2), 'phone': round(w_phone, 2)}} ORDER BY rank)}) AS VARCHAR) AS candidates
           FROM ranked WHERE rank <= 3 GROUP BY ident_id) k USING (ident_id)
         ORDER BY m.rec_id""").to_arrow_reader(200_000)
     bulk.load_batches(conn, "result_stage", reader)
@@ -491,7 +494,10 @@ def _open_cases(conn: Connection, con: DuckDBPyConnection, now: datetime) -> Non
           LEFT JOIN (
             SELECT ident_id, CAST(to_json({{'candidates': list({{'citizen_id': citizen_id, 'weight': round(weight, 2),
                    'id': id_level, 'name': name_level, 'dob': dob_level, 'sex': sex_level, 'ward': ward_level,
-                   'address': address_level, 'phone': phone_level}} ORDER BY rank)}}) AS VARCHAR) AS candidates
+                   'address': address_level, 'phone': phone_level, 'borrowed': borrowed,
+                   'weights': {{'prior': round(w_prior, 2), 'id': round(w_id, 2), 'name': round(w_name, 2),
+                     'dob': round(w_dob, 2), 'sex': round(w_sex, 2), 'ward': round(w_ward, 2),
+                     'address': round(w_address, 2), 'phone': round(w_phone, 2)}}}} ORDER BY rank)}}) AS VARCHAR) AS candidates
             FROM ranked WHERE rank <= 3 GROUP BY ident_id) k ON k.ident_id = m.ident_id
           WHERE r.outcome IN ('review', 'unmatched')) ORDER BY dose_record_id""",
         params=[_stamp(conn, now), _stamp(conn, now + CASE_DUE)],
