@@ -51,3 +51,55 @@ def explain(
     console.print(
         "Trọng số = log2(m/u), bit; mức tf cộng thêm log2(1/tỉ lệ giá trị) / tf levels add log2(1/share)."
     )
+
+
+@match_app.command("train")
+def train_cmd(
+    apply: Annotated[bool, typer.Option("--apply", help="Áp dụng / apply the refit spec")] = False,
+) -> None:
+    """Học từ quyết định của cán bộ / refit the matcher from officers' settled cases; --apply to use it."""
+    from vaxlink.cli.session import run_in_session
+    from vaxlink.services import audit
+    from vaxlink.services.match_parameters import apply_spec
+    from vaxlink.services.match_training import train
+    from vaxlink.settings import load_settings
+
+    settings = load_settings()
+
+    def body(session):  # type: ignore[no-untyped-def]
+        report = train(session.connection(), settings)
+        if apply and report.spec is not None:
+            path = apply_spec(settings, report.spec)
+            audit.record(
+                session,
+                "cli",
+                "match_spec_applied",
+                "match_spec",
+                report.spec.digest,
+                None,
+                None,
+                {"version": report.spec.version, "matches": report.matches, "path": str(path)},
+            )
+        return report
+
+    r = run_in_session(body)
+    console.print(
+        f"Quyết định của cán bộ / officers' decisions: {r.matches:,} khớp / matches, "
+        f"{r.non_matches:,} không khớp / non-matches; giữ lại để kiểm / held out: {r.held_out_records:,} bản ghi / records"
+    )
+    t = Table("", "liên kết đúng / linked right", "liên kết sai / linked wrong", "cần xem / review")
+    t.add_row("trước / before", str(r.before.linked_right), str(r.before.linked_wrong), str(r.before.review))
+    t.add_row("sau / after", str(r.after.linked_right), str(r.after.linked_wrong), str(r.after.review))
+    console.print(t)
+    changed = Table("mức / level", "ban đầu / prior", "học được / trained")
+    for name, w in r.levels.items():
+        if abs(w["trained"] - w["prior"]) >= 0.05:
+            changed.add_row(name, f"{w['prior']:+.2f}", f"{w['trained']:+.2f}")
+    console.print(changed)
+    for province, levels in r.provinces.items():
+        console.print(
+            f"Tỉnh / province {province}: riêng / own fit on {len(levels)} levels (reported, not applied)"
+        )
+    if r.spec is not None:
+        verb = "đã áp dụng / applied" if apply else "chưa áp dụng, thêm --apply / not applied: add --apply"
+        console.print(f"Đặc tả / spec {r.spec.version} · {r.spec.digest}: {verb}")

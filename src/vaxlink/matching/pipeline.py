@@ -189,7 +189,8 @@ def score_step(spec: MatchSpec) -> Step:
 def decide_steps(spec: MatchSpec) -> list[Step]:
     """From `scored`: the evidence per identity, the ranking and the classification."""
     own = ", ".join(
-        f"s.{c}" for c in ("citizen_id", "reg_has_marks", "reg_dob_precision", *LEVEL_COLUMNS, *WEIGHT_COLUMNS)
+        f"s.{c}"
+        for c in ("citizen_id", "reg_has_marks", "reg_dob_precision", *LEVEL_COLUMNS, *WEIGHT_COLUMNS)
     )
     lift = (
         f"s.veto = 0 AND t.citizen_id = s.citizen_id AND coalesce(t.second, -1.0E9) < s.weight - {spec.borrow_margin!r}"

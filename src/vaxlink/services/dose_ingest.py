@@ -28,6 +28,7 @@ from vaxlink.files.read import checksum, contract_select, load_file
 from vaxlink.matching import normalise
 from vaxlink.matching.normalise import map_distinct
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.services.match_parameters import current_spec
 from vaxlink.services.reconcile import match_new_records
 from vaxlink.services.stats import batch_citizens_sql, refresh_statistics
 from vaxlink.services.status import refresh_status
@@ -85,7 +86,7 @@ def ingest_batch(
 ) -> IngestResult:
     """Ingest and reconcile one file in the session's transaction (flushes, never commits)."""
     note = progress or (lambda _s, _d, _t: None)
-    spec = spec or MatchSpec()
+    spec = spec or current_spec(settings)
     today = today or date.today()
     digest = checksum(path)
     seen = session.scalar(select(Batch).where(Batch.source == source, Batch.checksum == digest))

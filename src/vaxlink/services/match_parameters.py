@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from vaxlink.domain.errors import VaxlinkError
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.settings import Settings
 from vaxlink.storage.models import Batch
+
+
+def spec_file(settings: Settings) -> Path:
+    return settings.work_dir / "match-spec.json"
+
+
+def current_spec(settings: Settings) -> MatchSpec:
+    """The spec every run starts from: the one refit from officers' decisions once applied
+    (`vaxlink match train --apply`), else the default. Each run still estimates on its own data from it."""
+    path = spec_file(settings)
+    if path.exists():
+        return MatchSpec.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    return MatchSpec()
+
+
+def apply_spec(settings: Settings, spec: MatchSpec) -> Path:
+    """Write `spec` as the installation's spec file, whole or not at all."""
+    path = spec_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(spec.to_json(), encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 @dataclass(frozen=True)

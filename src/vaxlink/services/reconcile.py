@@ -19,6 +19,7 @@ from vaxlink.matching import normalise
 from vaxlink.matching.engine import RunStats, run_matching
 from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.services.match_parameters import current_spec
 from vaxlink.services.stats import refresh_statistics
 from vaxlink.services.status import refresh_status
 from vaxlink.settings import Settings
@@ -280,7 +281,7 @@ def reexamine_after_import(
 ) -> ReexamineResult:
     """After a register import: match again the records it can affect, and only those: every record still
     waiting (review / unmatched), and the automatic links of citizens the import changed."""
-    spec = spec or MatchSpec()
+    spec = spec or current_spec(settings)
     conn = session.connection()
     where = f"""m.outcome IN ('review', 'unmatched') OR (m.outcome = 'linked' AND m.citizen_id IN (
         SELECT id FROM citizen WHERE last_import_id = {int(import_id)}))
