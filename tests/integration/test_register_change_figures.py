@@ -36,11 +36,13 @@ DOSES = [
         "dose_number",
         "vaccine",
     ],
-    # Linked to An as first registered; with his date of birth corrected, they no longer are.
-    ["r1", "Nguyễn Văn An", "15/03/1990", "Nam", "077090001234", "26560", "2021-08-01", "1", "AZ"],
+    # Linked to An as first registered, by name and birth date (no number); with his date of birth
+    # corrected, they no longer are.
+    ["r1", "Nguyễn Văn An", "15/03/1990", "Nam", "", "26560", "2021-08-01", "1", "AZ"],
     ["r2", "Nguyễn An", "15/03/1990", "Nam", "", "26560", "2021-09-01", "2", "AZ"],
-    # In doubt until the register is corrected, linked to An after.
-    ["r3", "Nguyễn Văn An", "13/05/1990", "Nam", "077090001234", "26560", "2021-12-01", "3", "Pfizer"],
+    # In doubt until the register is corrected, linked to An after. (With An's number too, the number and
+    # the name would have linked it before: a birth date alone does not stand against both.)
+    ["r3", "Nguyễn Văn An", "13/05/1990", "Nam", "", "26560", "2021-12-01", "3", "Pfizer"],
     ["r4", "Trần Minh Khôi", "04/05/2003", "Nam", "077203000111", "26554", "2021-10-01", "1", "Pfizer"],
     # Unmatched until Tám is in the register.
     ["r5", "Lê Văn Tám", "01/01/1980", "Nam", "", "26554", "2021-10-01", "1", "Pfizer"],
