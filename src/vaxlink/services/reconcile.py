@@ -141,7 +141,7 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
         SELECT m.rec_id AS dose_record_id, c.outcome,
                CASE WHEN c.outcome = 'linked' THEN c.best_citizen_id END AS citizen_id,
                CASE WHEN c.outcome <> 'linked' THEN c.best_citizen_id END AS candidate_citizen_id,
-               CASE WHEN c.best_weight IS NULL THEN 0.0 ELSE 1.0 / (1.0 + pow(2.0, -c.best_weight)) END AS score,
+               CASE WHEN c.best_weight IS NULL THEN 0.0 ELSE 1.0 - c.wrong_link END AS score,
                c.reasons, CASE WHEN c.outcome = 'linked' AND c.reasons <> '' THEN c.blame END AS blame,
                CASE WHEN c.outcome <> 'linked' THEN k.candidates END AS candidates
         FROM rec_map m JOIN classified c USING (ident_id)
@@ -369,7 +369,7 @@ def match_new_records(
         SELECT m.rec_id AS dose_record_id, c.outcome,
                CASE WHEN c.outcome = 'linked' THEN c.best_citizen_id END AS citizen_id,
                CASE WHEN c.outcome <> 'linked' THEN c.best_citizen_id END AS candidate_citizen_id,
-               CASE WHEN c.best_weight IS NULL THEN 0.0 ELSE 1.0 / (1.0 + pow(2.0, -c.best_weight)) END AS score,
+               CASE WHEN c.best_weight IS NULL THEN 0.0 ELSE 1.0 - c.wrong_link END AS score,
                c.reasons, CASE WHEN c.outcome = 'linked' AND c.reasons <> '' THEN c.blame END AS blame,
                CASE WHEN c.outcome <> 'linked' THEN coalesce(h.ward, w.code) END AS ward_code,
                CASE WHEN c.outcome <> 'linked' THEN CASE WHEN h.ward IS NOT NULL THEN h.units ELSE w.structure END
