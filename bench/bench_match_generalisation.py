@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 
 from vaxlink.matching import normalise
@@ -44,6 +45,10 @@ ABSENT_RATE = 1e-4
 RECALL = {"default": 0.998, "x3": 0.985, "poor": 0.99}
 REVIEW = {"default": 0.01}
 REVIEW_OTHERS = 0.03
+# Random pairs for Splink's u estimates: Splink's own default, a tenth of splink_peer.py's, so that some
+# fifty sets fit in well under an hour on two cores (u is then estimated less finely; its time does not
+# shrink with the data).
+SPLINK_U_PAIRS = 1e6
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,37 @@ def score(result: Path, data: Path) -> Evaluation:
     return evaluate(result, data / "truth.parquet")
 
 
+def by_kind(data: Path, splink: Path | None) -> dict[str, dict[str, int]]:
+    """Per error kind, the records of registered people carrying it: how many, how many vaxlink linked to
+    the right citizen and sent to review, how many Splink linked to the right citizen."""
+    con = duckdb.connect()
+    try:
+        sp = (
+            f"read_csv('{splink}', all_varchar = true)"
+            if splink
+            else (
+                "(SELECT NULL::VARCHAR AS record_id, NULL::VARCHAR AS outcome, NULL::VARCHAR AS personal_id)"
+            )
+        )
+        rows = con.execute(f"""
+            WITH j AS (
+                SELECT unnest(string_split(t.errors, ';')) AS kind, t.personal_id AS truth, v.outcome,
+                       v.personal_id AS v_pid, s.outcome AS s_outcome, nullif(s.personal_id, '') AS s_pid
+                FROM '{data / "truth.parquet"}' t
+                JOIN '{data / "vaxlink.parquet"}' v USING (record_id)
+                LEFT JOIN {sp} s USING (record_id)
+                WHERE t.errors IS NOT NULL AND t.personal_id IS NOT NULL)
+            SELECT kind, count(*),
+                   count(*) FILTER (WHERE outcome = 'linked' AND v_pid = truth),
+                   count(*) FILTER (WHERE outcome = 'review'),
+                   count(*) FILTER (WHERE s_outcome = 'linked' AND s_pid = truth)
+            FROM j GROUP BY kind ORDER BY kind""").fetchall()
+    finally:
+        con.close()
+    keys = ("records", "vaxlink_linked", "vaxlink_review", "splink_linked")
+    return {kind: dict(zip(keys, (int(v) for v in values), strict=True)) for kind, *values in rows}
+
+
 def misses(group: str, v: Evaluation, s: Evaluation | None) -> list[str]:
     """The targets of issue 13 this set does not meet."""
     out = []
@@ -170,7 +206,10 @@ def main() -> None:
     )
     ap.add_argument("--no-splink", action="store_true")
     ap.add_argument(
-        "--splink-u-pairs", type=float, default=splink_peer.U_SAMPLE_PAIRS, help="random pairs for Splink's u"
+        "--splink-u-pairs",
+        type=float,
+        default=SPLINK_U_PAIRS,
+        help=f"random pairs for Splink's u (splink_peer.py: {splink_peer.U_SAMPLE_PAIRS:.0e})",
     )
     ap.add_argument("--duckdb-memory", default="4GB")
     ap.add_argument("--data", type=Path, default=None, help="keep the simulated sets here")
@@ -203,6 +242,7 @@ def main() -> None:
                 sp_seconds = run_splink(data, data / "splink.csv", args.splink_u_pairs)
                 s = score(data / "splink.csv", data)
             missed = misses(mix.group, v, s)
+            kinds_seen = by_kind(data, None if args.no_splink else data / "splink.csv")
             print(row(mix.name, v, s, missed), flush=True)
             results.append(
                 {
@@ -222,6 +262,7 @@ def main() -> None:
                     "splink_recall": s.recall if s else None,
                     "recall_gap": v.recall - s.recall if s else None,
                     "missed": missed,
+                    "by_kind": kinds_seen,
                 }
             )
     table = summary(results)
@@ -230,11 +271,32 @@ def main() -> None:
         print(f"{'figure':<32} {'median':>9} {'worst':>9}   target")
         for t in table:
             print(f"{t['figure']:<32} {t['median']:9.5f} {t['worst']:9.5f}   {t['target']}")
+    pooled: dict[str, dict[str, int]] = {}
+    for r in results:
+        if r["group"] == "random":
+            for kind, counts in r["by_kind"].items():  # type: ignore[attr-defined]
+                into = pooled.setdefault(kind, dict.fromkeys(counts, 0))
+                for key, value in counts.items():
+                    into[key] += value
+    if pooled:
+        print("\nby error kind, records of registered people over the random mixes (not linked: review,")
+        print("unmatched or linked to someone else)")
+        print(f"{'kind':<32} {'records':>8} {'vx not linked':>14} {'vx review':>10} {'sp not linked':>14}")
+        for kind, c in sorted(pooled.items(), key=lambda kv: kv[1]["vaxlink_linked"] / kv[1]["records"]):
+            n = c["records"]
+            splink_missed = "-" if args.no_splink else f"{1 - c['splink_linked'] / n:.2%}"
+            print(
+                f"{kind:<32} {n:>8,} {1 - c['vaxlink_linked'] / n:>14.2%} {c['vaxlink_review'] / n:>10.2%} "
+                f"{splink_missed:>14}"
+            )
     missed_sets = [r["set"] for r in results if r["missed"]]
     print(f"\nsets missing a target: {len(missed_sets)} of {len(results)}")
     if args.json:
         args.json.write_text(
-            json.dumps({"citizens": args.citizens, "sets": results, "random_mix_summary": table}, indent=1)
+            json.dumps(
+                {"citizens": args.citizens, "sets": results, "random_mix_summary": table, "by_kind": pooled},
+                indent=1,
+            )
         )
 
 
