@@ -207,15 +207,26 @@ def peak_rss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
-    con.execute(
-        f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
-        [str(path)],
-    )
+def _read(con: duckdb.DuckDBPyConnection, table: str, data_dir: Path, name: str) -> None:
+    """`name`.csv of `data_dir`, or `name`.parquet when there is no CSV (`vaxlink simulate --format parquet`)."""
+    csv = data_dir / f"{name}.csv"
+    if csv.exists():
+        source = "read_csv(?, all_varchar = true, header = true)"
+        path = csv
+    else:
+        source = "read_parquet(?)"
+        path = data_dir / f"{name}.parquet"
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {source}", [str(path)])
 
 
-def run_splink(data_dir: Path, out_csv: Path, threshold: float = DEFAULT_THRESHOLD) -> dict[str, float | int]:
-    """Link `data_dir`/doses.csv to `data_dir`/register.csv; write one row per dose record to `out_csv`.
+def run_splink(
+    data_dir: Path,
+    out_csv: Path,
+    threshold: float = DEFAULT_THRESHOLD,
+    u_sample_pairs: float = U_SAMPLE_PAIRS,
+) -> dict[str, float | int]:
+    """Link the dose batch of `data_dir` to its register (`doses` and `register`, CSV or Parquet); write one
+    row per dose record to `out_csv`.
 
     Returns the wall and CPU time of the matching step (training, predict, best match per record),
     the process's peak RSS, the number of pairs scored and the outcome counts.
@@ -226,8 +237,8 @@ def run_splink(data_dir: Path, out_csv: Path, threshold: float = DEFAULT_THRESHO
         con.execute("SET temp_directory = ?", [spill])
         try:
             started = time.perf_counter()
-            _read_csv(con, "register_raw", data_dir / "register.csv")
-            _read_csv(con, "doses_raw", data_dir / "doses.csv")
+            _read(con, "register_raw", data_dir, "register")
+            _read(con, "doses_raw", data_dir, "doses")
             load_seconds = time.perf_counter() - started
 
             started = time.perf_counter()
@@ -239,7 +250,7 @@ def run_splink(data_dir: Path, out_csv: Path, threshold: float = DEFAULT_THRESHO
             register_rows = con.execute("SELECT count(*) FROM register_prepared").fetchall()[0][0]
 
             started, cpu_started = time.perf_counter(), time.process_time()
-            stats = _match(con, register_rows, threshold)
+            stats = _match(con, register_rows, threshold, u_sample_pairs)
             match_seconds = time.perf_counter() - started
             # CPU time of all the process's threads: less disturbed than wall time on a shared machine.
             match_cpu_seconds = time.process_time() - cpu_started
@@ -260,7 +271,9 @@ def run_splink(data_dir: Path, out_csv: Path, threshold: float = DEFAULT_THRESHO
     }
 
 
-def _match(con: duckdb.DuckDBPyConnection, register_rows: int, threshold: float) -> dict[str, int]:
+def _match(
+    con: duckdb.DuckDBPyConnection, register_rows: int, threshold: float, u_sample_pairs: float
+) -> dict[str, int]:
     db_api = DuckDBAPI(connection=con)
     register = db_api.register("register_prepared", dataset_display_name="register")
     doses = db_api.register("doses_prepared", dataset_display_name="doses")
@@ -271,7 +284,7 @@ def _match(con: duckdb.DuckDBPyConnection, register_rows: int, threshold: float)
     linker.training.estimate_probability_two_random_records_match(
         [block_on("id12"), block_on("cmnd")], recall=0.9
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_sample_pairs, seed=SEED)
     # Two passes so that every comparison is estimated in at least one: blocking on the ID number
     # frees the name, date and the rest; blocking on name and date frees the ID numbers.
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("id12"))
@@ -336,8 +349,8 @@ def main() -> None:
     )
     print(f"peak RSS            {result['peak_rss_mib']:>12,.0f} MiB")
 
-    truth = args.data / "truth.csv"
-    if truth.exists():
+    truth = next((p for p in (args.data / "truth.csv", args.data / "truth.parquet") if p.exists()), None)
+    if truth is not None:
         print(evaluate(args.out, truth).summary())
 
 

@@ -46,6 +46,9 @@ def read(path: Path) -> list[Row]:
 class Province:
     def __init__(self, out: Path) -> None:
         self.summary = simulate(out, citizens=CITIZENS, seed=7)
+        self._load()
+
+    def _load(self) -> None:
         self.register = read(self.summary.files["register"])
         self.doses = read(self.summary.files["doses"])
         self.truth = read(self.summary.files["truth"])
@@ -289,7 +292,7 @@ def test_each_error_is_visible_in_the_record(province: Province) -> None:
             assert d["ward_code"] is None
         else:
             assert (d["ward_code"] == home) == ("ward_wrong" not in errs)
-    assert all(seen[k] > 0 for k in ErrorRates.kinds()), seen
+    assert all(seen[k] > 0 for k, rate in ErrorRates().as_dict().items() if rate > 0), seen
 
 
 def test_absent_people_are_not_in_the_register_and_some_look_like_siblings(province: Province) -> None:

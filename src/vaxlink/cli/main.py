@@ -256,6 +256,15 @@ def simulate_cmd(
     seed: Annotated[int, typer.Option(help="Hạt giống ngẫu nhiên / random seed")] = 0,
     error_scale: Annotated[float, typer.Option(min=0.0, help="Nhân tỉ lệ lỗi / error rate multiplier")] = 1.0,
     file_format: Annotated[str, typer.Option("--format", help="csv | parquet")] = "csv",
+    mix: Annotated[
+        str,
+        typer.Option(
+            help="Tập lỗi / error mix: default | x3 | poor | random (--mix-seed) | raise:KIND (one kind at 5 %)"
+        ),
+    ] = "default",
+    mix_seed: Annotated[
+        int, typer.Option(help="Hạt giống của tập lỗi ngẫu nhiên / seed of --mix random")
+    ] = 0,
 ) -> None:
     """Sinh dữ liệu mô phỏng / write a synthetic register snapshot, a dose batch and the truth."""
     from vaxlink.cli.progress import progress_bar
@@ -263,6 +272,10 @@ def simulate_cmd(
 
     if file_format not in ("csv", "parquet"):
         fail("--format phải là csv hoặc parquet / must be csv or parquet")
+    try:
+        errors = ErrorRates.named(mix, mix_seed).scaled(error_scale)
+    except ValueError as e:
+        fail(f"--mix không hợp lệ / invalid --mix: {e}")
 
     def body():  # type: ignore[no-untyped-def]
         codes = [p.strip() for p in province.split(",") if p.strip()]
@@ -272,7 +285,7 @@ def simulate_cmd(
                 return simulate_provinces(
                     out,
                     province_specs(codes, citizens, seed),
-                    errors=ErrorRates().scaled(error_scale),
+                    errors=errors,
                     file_format=file_format,
                     progress=lambda stage, frac: bar("simulate", round(frac * 100), 100),
                 )
@@ -281,7 +294,7 @@ def simulate_cmd(
                 province=province,
                 citizens=citizens,
                 seed=seed,
-                errors=ErrorRates().scaled(error_scale),
+                errors=errors,
                 file_format=file_format,
                 progress=lambda stage, frac: bar("simulate", round(frac * 100), 100),
             )

@@ -12,8 +12,10 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vaxlink.simulation.addresses import address_variants, in_other_ward
 from vaxlink.simulation.doses import Doses, Sites
 from vaxlink.simulation.population import (
+    REFERENCE_YEAR,
     ROLE_CHILD,
     Households,
     People,
@@ -346,6 +348,8 @@ def dose_batch(
     # Structural slips first; whether letters with marks or a movable tone remain depends on them.
     tokens = [a[person] for a in (people.family, people.middle1, people.middle2, people.given)]
     name_typo = err.draw("name_typo", everyone)
+    given_typo = err.draw("name_given_typo", everyone)
+    family_typo = err.draw("name_family_typo", everyone)
     dropped = err.draw("name_middle_dropped", tokens[1] >= 0)
     given_first = err.draw("name_given_first", everyone)
     tokens[1] = np.where(dropped, -1, tokens[1])
@@ -353,10 +357,10 @@ def dose_batch(
     typo_on_family = rng.random(n) < 0.25
     typo_variant = TYPO_FIRST + rng.integers(0, TYPO_VARIANTS, n)
     typo_at = [
-        name_typo & typo_on_family,
+        (name_typo & typo_on_family) | family_typo,
         np.zeros(n, np.bool_),
         np.zeros(n, np.bool_),
-        name_typo & ~typo_on_family,
+        (name_typo & ~typo_on_family) | given_typo,
     ]
     has_marks = np.zeros(n, dtype=np.bool_)
     decomposes = np.zeros(n, dtype=np.bool_)
@@ -371,7 +375,7 @@ def dose_batch(
     tone = err.draw("name_tone_placement", movable)
     upper = err.draw("name_upper", everyone)
     # Only names whose syllables change are rebuilt from tokens; the rest are the person's own text.
-    r = tone | name_typo | dropped | given_first
+    r = tone | name_typo | given_typo | family_typo | dropped | given_first
     variant = [np.where(at[r], typo_variant[r], np.where(tone[r], TONE_ALT, PLAIN)) for at in typo_at]
     sub = [t[r] for t in tokens]
     name = texts.name.take(person_a)
@@ -398,7 +402,14 @@ def dose_batch(
     year_only = err.draw("dob_year_only", full_date)
     swapped = err.draw("dob_day_month_swapped", full_date & _swappable(birth))
     shifted = err.draw("dob_digit", full_date)
+    day_off = err.draw("dob_day_off", full_date)
+    _, b_month, b_day = ymd_from_days(birth)
+    year_off = err.draw("dob_year_off", full_date & ~((b_month == 2) & (b_day == 29)))
     written = birth.copy()
+    if day_off.any():
+        written[day_off] += np.where(rng.random(int(day_off.sum())) < 0.5, -1, 1)
+    if year_off.any():
+        written[year_off] = _year_off(rng, birth[year_off])
     if shifted.any():
         written[shifted] = days_from_ymd(*_shift_digit(rng, *ymd_from_days(birth[shifted])))
     if swapped.any():
@@ -428,6 +439,7 @@ def dose_batch(
     ward = households.cur_ward[hh]
     wrong_ward = err.draw("ward_wrong", everyone)
     no_ward = err.draw("ward_missing", everyone)
+    moved_ward = err.draw("ward_wrong_same_address", everyone)
     district = wards.district[ward]
     start = wards.district_start[district]
     size = wards.district_stop[district] - start
@@ -436,12 +448,41 @@ def dose_batch(
     alt_district = start + (ward - start + rng.integers(1, np.maximum(size, 2))) % np.maximum(size, 1)
     home_pos = np.searchsorted(home, ward)
     alt_province = home[(home_pos + rng.integers(1, max(len(home), 2), n)) % len(home)]
-    ward = np.where(wrong_ward, np.where(size > 1, alt_district, alt_province), ward)
+    ward = np.where(wrong_ward | moved_ward, np.where(size > 1, alt_district, alt_province), ward)
     ward_text = _strings_at(wards.code, ward, no_ward)
 
     # ---- the rest of the record
     all_addresses = pa.concat_arrays(list(households.cur_address))
-    address = all_addresses.take(pa.array(sites.address_style[site] * n_h + hh))
+    style = sites.address_style[site]
+    address = all_addresses.take(pa.array(style * n_h + hh))
+    # The house and street of one's own home, the ward (and district) of the wrong ward code.
+    if moved_ward.any():
+        at = pa.array(ward[moved_ward])
+        short = pa.array(style[moved_ward] == 1)
+        ward_names = pc.if_else(short, wards.short.take(at), wards.name.take(at)).to_pylist()
+        district_names = pc.if_else(short, wards.district_short.take(at), wards.district_name.take(at))
+        address = _replace(
+            address,
+            moved_ward,
+            lambda t: pa.array(
+                in_other_ward(t.to_pylist(), style[moved_ward], ward_names, district_names.to_pylist()),
+                pa.string(),
+            ),
+        )
+    rewritten = err.draw("address_variant", everyone)
+    address = _replace(
+        address,
+        rewritten,
+        lambda t: pa.array(address_variants(rng, t.to_pylist(), style[rewritten]), pa.string()),
+    )
+    phone = texts.contact_phone.take(person_a)
+    if rates.phone_relative > 0:
+        relative_phone, related = _relatives_phones(people, households, person, hh)
+        relative = err.draw("phone_relative", np.asarray(related.any(axis=1), dtype=np.bool_))
+        if relative.any():
+            pick = np.argmax(rng.random((int(relative.sum()), related.shape[1])) * related[relative], axis=1)
+            chosen = relative_phone[relative][np.arange(len(pick)), pick]
+            phone = _replace(phone, relative, lambda _: digits_text(chosen, 10))
     # A fixed odd multiplier not divisible by 5 permutes 0..10^10-1: ids look random and never repeat.
     scrambled = (np.arange(n, dtype=np.int64) * 7_368_787_157 + 1_000_003 * int(province)) % 10**10
     record_id = pc.binary_join_element_wise(province, digits_text(scrambled, 10), "-")
@@ -454,7 +495,7 @@ def dose_batch(
             "date_of_birth": dob,
             "sex": sex_text,
             "id_number": id_text,
-            "phone": texts.contact_phone.take(person_a),
+            "phone": phone,
             "address": address,
             "ward_code": ward_text,
             "vaccination_date": format_dates(doses.date[src], date_style),
@@ -473,6 +514,33 @@ def dose_batch(
         }
     )
     return Batch(doses=table, truth=truth, error_counts=err.counts())
+
+
+def _year_off(rng: np.random.Generator, days: IntArray) -> IntArray:
+    """The same day and month one or ten years off (ten less when more would make a child too young to be
+    vaccinated); never called on a 29 February."""
+    year, month, day = ymd_from_days(days)
+    n = len(days)
+    step = np.where(rng.random(n) < 0.6, 1, 10) * np.where(rng.random(n) < 0.5, -1, 1)
+    step = np.where(year + step > REFERENCE_YEAR - 5, -np.abs(step), step)
+    return days_from_ymd(year + step, month, day)
+
+
+def _relatives_phones(
+    people: People, households: Households, person: IntArray, hh: IntArray
+) -> tuple[IntArray, BoolArray]:
+    """For each record, the own phones of the members of its person's household (a row of slots), and
+    which of them are another number than the contact number the record would carry."""
+    order = np.argsort(people.household, kind="stable")
+    sorted_h = people.household[order]
+    ids = np.arange(len(households))
+    start = np.searchsorted(sorted_h, ids, side="left")
+    count = np.searchsorted(sorted_h, ids, side="right") - start
+    slots = np.arange(max(int(count.max()), 1) if len(count) else 1)
+    member = order[np.minimum(start[hh][:, None] + slots[None, :], len(order) - 1)]
+    phone = np.where(slots[None, :] < count[hh][:, None], people.phone[member], 0)
+    contact = np.where(people.phone[person] > 0, people.phone[person], households.phone[hh])
+    return phone, (phone > 0) & (phone != contact[:, None])
 
 
 def _swappable(days: IntArray) -> BoolArray:
