@@ -12,7 +12,8 @@ import pytest
 from vaxlink.matching.pipeline import LEVEL_COLUMNS, WEIGHT_COLUMNS, decide_steps, veto_sql
 from vaxlink.matching.spec import MatchSpec
 
-SPEC = MatchSpec()
+# The boundaries below are written for a precision of 1 in 10,000 per link (a 13.29-bit threshold).
+SPEC = MatchSpec(max_wrong_link=1e-4)
 CLEAN = {
     "id_level": "ID_EXACT",
     "name_level": "NAME_EXACT",
@@ -76,7 +77,8 @@ def _wrong(best: float, rivals: list[float]) -> float:
 
 
 def test_threshold_is_the_precision_asked() -> None:
-    assert SPEC.max_wrong_link == 1e-4
+    assert MatchSpec().max_wrong_link == 1e-3
+    assert MatchSpec().link_threshold == pytest.approx(math.log2(999))
     assert SPEC.link_threshold == pytest.approx(math.log2(9999))
     assert SPEC.review_threshold == pytest.approx(math.log2(0.05 / 0.95))
 
@@ -146,9 +148,28 @@ def test_birth_date_vetoes_yield_to_number_and_name_only(dob: str) -> None:
         assert _veto({**CLEAN, "dob_level": dob, **breaker}) == 1, breaker
 
 
-def test_name_marks_veto_yields_to_the_number() -> None:
-    assert _veto({**CLEAN, "name_level": "NAME_MARKS_DIFFER"}) == 0
-    assert _veto({**CLEAN, "name_level": "NAME_MARKS_DIFFER", "id_level": "ID_MISSING"}) == 1
+def test_name_marks_veto_yields_to_the_number_or_to_birth_date_and_home() -> None:
+    marks = {**CLEAN, "name_level": "NAME_MARKS_DIFFER"}
+    assert _veto(marks) == 0
+    no_id = {**marks, "id_level": "ID_MISSING"}
+    # The full birth date and one sign of the home: address, phone or ward.
+    assert _veto(no_id) == 0
+    away = {
+        **no_id,
+        "address_level": "ADDRESS_DIFFERS",
+        "phone_level": "PHONE_DIFFERS",
+        "ward_level": "WARD_DIFFERS",
+    }
+    assert _veto(away) == 1
+    for home in (
+        {"address_level": "ADDRESS_SAME"},
+        {"phone_level": "PHONE_SAME"},
+        {"ward_level": "WARD_SAME"},
+    ):
+        assert _veto({**away, **home}) == 0, home
+        assert _veto({**away, **home, "dob_level": "DOB_TYPO"}) == 1, home
+        assert _veto({**away, **home, "sex_level": "SEX_DIFFERS"}) == 1, home
+    assert _veto({**away, "phone_level": "PHONE_OF_HOUSEHOLD"}) == 1
 
 
 @pytest.mark.parametrize("dob", ["DOB_NEAR", "DOB_YEAR_NEAR", "DOB_TYPO", "DOB_DAY_MONTH_SWAPPED"])

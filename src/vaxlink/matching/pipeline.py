@@ -154,18 +154,17 @@ def lookup_step() -> Step:
 
 def veto_sql(spec: MatchSpec) -> str:
     """1 when a level of the pair forbids an automatic link (see `Level.veto`), else 0."""
-    always, unless = [], []
+    kinds: dict[str, list[str]] = {"always": [], "unless_strong": [], "unless_corroborated": []}
     for c in spec.comparisons:
         for lv in c.levels:
-            if lv.veto == "always":
-                always.append(f"{c.name}_level = '{lv.name}'")
-            elif lv.veto == "unless_strong":
-                unless.append(f"{c.name}_level = '{lv.name}'")
+            if lv.veto:
+                kinds[lv.veto].append(f"{c.name}_level = '{lv.name}'")
     cases = []
-    if always:
-        cases.append(f"WHEN {' OR '.join(always)} THEN 1")
-    if unless:
-        cases.append(f"WHEN ({' OR '.join(unless)}) AND NOT ({spec.strong}) THEN 1")
+    if kinds["always"]:
+        cases.append(f"WHEN {' OR '.join(kinds['always'])} THEN 1")
+    for kind, overrides in (("unless_strong", spec.strong), ("unless_corroborated", spec.corroborated)):
+        if kinds[kind]:
+            cases.append(f"WHEN ({' OR '.join(kinds[kind])}) AND NOT ({overrides}) THEN 1")
     return f"CASE {' '.join(cases)} ELSE 0 END" if cases else "0"
 
 

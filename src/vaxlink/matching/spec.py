@@ -61,7 +61,7 @@ class Level:
     m: float
     u: float
     tf: str = ""
-    veto: str = ""  # "", "always" or "unless_strong"
+    veto: str = ""  # "", "always", "unless_strong" or "unless_corroborated"
     # A value missing on one side: no evidence either way (weight 0), and left out when m and u are
     # estimated, so that the other levels' shares are among the pairs where the field can be compared.
     missing: bool = False
@@ -113,6 +113,7 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
     BlockingRule("sorted_name_dob", ("sorted_key", "dob")),
     BlockingRule("id_tail_given", ("id_tail", "given_key")),
     BlockingRule("phone_given", ("phone", "given_key"), 50),
+    BlockingRule("phone_family", ("phone", "family_key"), 50),  # a typo in the given name
     # Scoped to the province:
     BlockingRule(
         "name_year_month", ("province", "name_key", "dob_year", "dob_month"), PROVINCE_CAP
@@ -252,7 +253,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                 share=1e-4,
             ),
             # Same letters, other marks on both sides: Hùng / Hưng.
-            Level("NAME_MARKS_DIFFER", "r.name_key = c.name_key", 0.005, 6e-4, veto="unless_strong"),
+            Level("NAME_MARKS_DIFFER", "r.name_key = c.name_key", 0.005, 6e-4, veto="unless_corroborated"),
             Level("NAME_ORDER", "r.sorted_key = c.sorted_key", 0.004, 0.016, "tf_key_n", share=1e-4),
             Level(
                 "NAME_MIDDLE_DROPPED",
@@ -270,6 +271,15 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                 0.001,
                 1.0,
                 veto="always",
+            ),
+            # Two slips at once (the given name first and a typo, a dropped middle name and a typo in the
+            # family name): the same words but for a letter or two. Never a given name of its own.
+            Level(
+                "NAME_SIMILAR",
+                """levenshtein(r.sorted_key, c.sorted_key) <= 2
+                   OR (r.given_key = c.given_key AND levenshtein(r.family_key, c.family_key) <= 1)""",
+                0.004,
+                0.004,
             ),
             Level("NAME_DIFFERENT", "", 6e-5, 1.0, veto="always"),
         ),
@@ -381,6 +391,15 @@ STRONG_AGREEMENT = (
 )
 
 
+# Other marks on the same letters (Hùng / Hưng) with no number: taken for a slip when the full birth date and
+# the home (address, phone or ward) agree too. Twins whose names differ by a mark share all that, but both
+# are in the register and compete as candidates; the rivals' odds then keep the record in review.
+CORROBORATED = (
+    f"({STRONG_AGREEMENT}) OR (dob_level = 'DOB_EXACT' AND sex_level <> 'SEX_DIFFERS' "
+    "AND (address_level = 'ADDRESS_SAME' OR phone_level = 'PHONE_SAME' OR ward_level = 'WARD_SAME'))"
+)
+
+
 def _log2_odds(p: float) -> float:
     return math.log2(p / (1.0 - p))
 
@@ -391,13 +410,14 @@ class MatchSpec:
     blocking: tuple[BlockingRule, ...] = DEFAULT_BLOCKING
     comparisons: tuple[Comparison, ...] = DEFAULT_COMPARISONS
     strong: str = STRONG_AGREEMENT
+    corroborated: str = CORROBORATED
     # Prior odds that a register citizen is the record's person: presence / N, N the register's size
     # (presence: the share of health records whose person is in the register at all).
     presence: float = 0.98
     # The precision asked: a record is linked without a person when the probability that its best
     # candidate is not its person (another candidate is, or nobody in the register is) is at most this.
     # Below `review_probability` for the best candidate, nobody is worth an officer's look: unmatched.
-    max_wrong_link: float = 1e-4
+    max_wrong_link: float = 1e-3
     review_probability: float = 0.05
     # Estimation from each run's own data: m by expectation-maximisation over the candidate pairs (with the
     # priors above as `prior_strength` pseudo-pairs), u from random pairs where they can count it; no
