@@ -209,7 +209,7 @@ def doses_ingest(
     t.add_row("tổng / total", f"{r.rows:,}")
     console.print(t)
     for code, n in list(r.reasons.items())[:12]:
-        vi, en = REASONS.get(code, (code, code))
+        vi, en = REASONS.get(code.split(":", 1)[0], (code, code))
         console.print(f"  {n:>8,}  {code}: {vi} / {en}")
     if r.unknown_vaccines:
         console.print(

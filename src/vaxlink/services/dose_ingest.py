@@ -176,7 +176,9 @@ def _validate(con: DuckDBPyConnection, columns_sql: str, today: date) -> None:
         SELECT s.*, vd.d AS vaccination_day, vx.code AS vaccine_code,
           TRY_CAST(regexp_replace(s.dose_number, '\\.0+$', '') AS INTEGER) AS dose_no,
           nullif(array_to_string(list_filter([
-            CASE WHEN s.malformed IS NOT NULL THEN 'MALFORMED_ROW' END,
+            -- A FHIR reader's finding keeps its own code and text (';' is the list's separator).
+            CASE WHEN s.malformed LIKE 'FHIR\\_%' ESCAPE '\\' THEN left(replace(s.malformed, ';', ','), 240)
+                 WHEN s.malformed IS NOT NULL THEN 'MALFORMED_ROW' END,
             CASE WHEN s.record_id IS NULL THEN 'MISSING_RECORD_ID' END,
             CASE WHEN s.full_name IS NULL THEN 'MISSING_NAME' END,
             CASE WHEN s.date_of_birth IS NULL THEN 'MISSING_DOB' WHEN b.problem = 'BAD' THEN 'BAD_DOB' END,
