@@ -167,6 +167,7 @@ OUTCOME_LABELS = {
     "unmatched": "không tìm thấy / unmatched",
     "rejected": "bị loại / rejected",
     "superseded": "bị thay bởi bản sau / superseded",
+    "unchanged": "giống bản hiện có, không đổi / unchanged",
 }
 
 

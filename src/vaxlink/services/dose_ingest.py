@@ -1,7 +1,8 @@
 """Ingest a dose batch from health: stage, validate, version, reconcile against the register, route, answer.
 
-A batch is identified by (source, content checksum): the same file again is a no-op. A row whose
-record_id was seen before is a new version of that record (history kept, latest wins). Every input
+A batch is identified by its content checksum: the same file again is a no-op, whatever its name or
+source label. A row whose record_id was seen before is a new version of that record (history kept, latest
+wins), unless it is identical to the record's current version: then it changes nothing (`unchanged`). Every input
 row ends in exactly one counted outcome. The whole ingest is one transaction: a killed run leaves
 nothing behind, and running it again finishes the work once.
 """
@@ -37,7 +38,7 @@ from vaxlink.storage.extract import query_arrow
 from vaxlink.storage.models import Batch, UtcDateTime, utcnow
 
 Progress = Callable[[str, int, int | None], None]
-OUTCOMES = ("linked", "review", "unmatched", "rejected", "superseded")
+OUTCOMES = ("linked", "review", "unmatched", "rejected", "superseded", "unchanged")
 # Vaccination in Viet Nam began in March 2021; anything before December 2020 is an entry error.
 EARLIEST_VACCINATION = date(2020, 12, 1)
 
@@ -88,10 +89,14 @@ def ingest_batch(
     spec = spec or MatchSpec()
     today = today or date.today()
     digest = checksum(path)
+    # The same content under another file name or source label is the same batch.
+    done = session.scalar(
+        select(Batch).where(Batch.checksum == digest, Batch.status == "done").order_by(Batch.id).limit(1)
+    )
+    if done is not None:
+        counts = dict((done.counts or {}).get("outcomes", {}))
+        return IngestResult(done.id, done.source, done.rows_total, counts, already_ingested=True)
     seen = session.scalar(select(Batch).where(Batch.source == source, Batch.checksum == digest))
-    if seen is not None and seen.status == "done":
-        counts = dict((seen.counts or {}).get("outcomes", {}))
-        return IngestResult(seen.id, source, seen.rows_total, counts, already_ingested=True)
     con = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
     try:
         loaded = load_file(con, path, "raw", progress=lambda n: note("read", n, None))
@@ -105,7 +110,7 @@ def ingest_batch(
         session.add(batch)
         session.flush()
         conn = session.connection()
-        _store_versions(conn, con, batch.id, source, note)
+        unchanged = _store_versions(conn, con, batch.id, source, note)
         stats = match_new_records(conn, con, settings, spec, note)
         # Status and statistics move with the links, in the same transaction.
         first_links = conn.execute(text("SELECT 1 FROM citizen_status LIMIT 1")).first() is None
@@ -122,10 +127,11 @@ def ingest_batch(
             FROM staged s LEFT JOIN results r ON r.dose_record_id = s.id GROUP BY 1""").fetchall()
             }
         )
+        counts["unchanged"] = unchanged
         stored = conn.execute(
             text("SELECT count(*) FROM dose_record WHERE batch_id = :b"), {"b": batch.id}
         ).scalar_one()
-        if stored != loaded.rows:  # pragma: no cover - the bulk load is all or nothing
+        if stored + unchanged != loaded.rows:  # pragma: no cover - the bulk load is all or nothing
             raise RuntimeError(f"{stored} dose records stored for {loaded.rows} rows")
         reasons = {
             str(k): int(v)
@@ -237,14 +243,75 @@ def _stage_select(batch_id: int) -> str:
         FROM checked"""
 
 
+# What makes two versions of a record the same: every field health sends, as stored.
+CONTENT = (
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "id_number",
+    "phone",
+    "address",
+    "ward_code",
+    "vaccination_date",
+    "dose_number",
+    "vaccine",
+    "lot_number",
+    "site",
+)
+CURRENT_SCHEMA = pa.schema(
+    [("record_id", pa.string())]
+    + [
+        (c, pa.date32() if c == "vaccination_date" else pa.int32() if c == "dose_number" else pa.string())
+        for c in CONTENT
+    ]
+)
+
+
+def _drop_unchanged(conn: Connection, con: DuckDBPyConnection) -> int:
+    """Take out of `stage` the records whose last row in the file is identical to their current version
+    (any source label: a file sent again under another name changes nothing). Returns the rows taken out."""
+    if conn.execute(text("SELECT 1 FROM dose_record LIMIT 1")).first() is None:
+        return 0
+    conn.exec_driver_sql("DROP TABLE IF EXISTS batch_rid")
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE batch_rid (record_id VARCHAR(80) PRIMARY KEY)")
+    bulk.load_batches(
+        conn, "batch_rid", con.sql("SELECT DISTINCT record_id FROM stage").to_arrow_reader(200_000)
+    )
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE batch_rid")
+    current = query_arrow(
+        conn,
+        f"""SELECT d.record_id, {", ".join("d." + c for c in CONTENT)} FROM batch_rid t
+        JOIN dose_record d ON d.record_id = t.record_id WHERE d.is_latest""",
+        CURRENT_SCHEMA,
+    )
+    conn.exec_driver_sql("DROP TABLE batch_rid")
+    con.register("current_in", current)
+    same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM c.{c}" for c in CONTENT)
+    con.execute(f"""CREATE OR REPLACE TABLE same_rid AS
+        SELECT DISTINCT s.record_id FROM stage s JOIN current_in c ON c.record_id = s.record_id
+        WHERE s.is_latest AND {same}""")
+    con.unregister("current_in")
+    n = int(
+        con.execute(
+            "SELECT count(*) FROM stage WHERE record_id IN (SELECT record_id FROM same_rid)"
+        ).fetchall()[0][0]
+    )
+    if n:
+        con.execute("DELETE FROM stage WHERE record_id IN (SELECT record_id FROM same_rid)")
+    return n
+
+
 def _store_versions(
     conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str, note: Progress
-) -> None:
+) -> int:
     """Write the batch's rows as new dose_record versions, straight from DuckDB with their ids and
     versions decided there (table `staged`): one COPY, nothing read back. Ids follow the record ids, so
     that both the key and the (source, record_id, version) index grow in order: loading 1.8 M rows in
-    file order cost PostgreSQL twice as long, in random index page updates."""
+    file order cost PostgreSQL twice as long, in random index page updates. Records identical to their
+    current version are left out; returns how many rows that was."""
     con.execute(f"CREATE OR REPLACE TABLE stage AS {_stage_select(batch_id)}")
+    unchanged = _drop_unchanged(conn, con)
     total = int(con.execute("SELECT count(*) FROM stage").fetchall()[0][0])
     earlier = _earlier_versions(conn, con, source)
     first = bulk.reserve_ids(conn, "dose_record", total)
@@ -262,6 +329,7 @@ def _store_versions(
     bulk.load_batches(conn, "dose_record", reader, lambda n: note("load", n, total))
     if earlier:
         _supersede(conn, con, batch_id, source)
+    return unchanged
 
 
 def _earlier_versions(conn: Connection, con: DuckDBPyConnection, source: str) -> int:
