@@ -477,18 +477,7 @@ def _confirm_link(session: Session, who: Principal, case: CaseRow, citizen: Citi
         .execution_options(synchronize_session=False)
     )
     session.expire(mr)
-    if previous is not None and previous != citizen.id:
-        # The dose leaves its former citizen: a certificate resting on it is no longer true.
-        from vaxlink.services import certificates  # certificates builds on this module's errors
-
-        certificates.revoke_for_doses(
-            session,
-            None,
-            [mr.dose_record_id],
-            "mũi tiêm được gắn cho người khác / dose moved to another person",
-            actor=who.username,
-            reissue=False,
-        )
+    # A certificate of the former citizen resting on this dose is revoked by the aftermath of the action.
     return touched
 
 
@@ -514,7 +503,7 @@ def link_case(
         ),
     )
     touched = _confirm_link(session, who, case, citizen)
-    refresh_after_links(session, touched)
+    refresh_after_links(session, touched, actor=who.username)
     audit.record(
         session,
         who.username,
@@ -585,7 +574,7 @@ def declare_health_wrong(
             .values(blame="health")
             .execution_options(synchronize_session=False)
         )
-    refresh_after_links(session, touched)
+    refresh_after_links(session, touched, actor=who.username)
     audit.record(
         session,
         who.username,

@@ -29,9 +29,9 @@ from vaxlink.files.read import checksum, contract_select, load_file
 from vaxlink.matching import normalise
 from vaxlink.matching.normalise import map_distinct
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.services.aftermath import after_links_moved
 from vaxlink.services.reconcile import match_new_records
 from vaxlink.services.stats import batch_citizens_sql, refresh_statistics
-from vaxlink.services.status import refresh_status
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
@@ -112,9 +112,17 @@ def ingest_batch(
         conn = session.connection()
         unchanged = _store_versions(conn, con, batch.id, source, note)
         stats = match_new_records(conn, con, settings, spec, note)
-        # Status and statistics move with the links, in the same transaction.
+        # The aftermath of the links moved (flags, status, certificates), then the statistics, in the same
+        # transaction. New links' flags were judged with the batch; those who lost a dose to a record's
+        # new version are judged here.
         first_links = conn.execute(text("SELECT 1 FROM citizen_status LIMIT 1")).first() is None
-        refresh_status(conn, None if first_links else batch_citizens_sql(batch.id))
+        after_links_moved(
+            session,
+            settings,
+            None if first_links else batch_citizens_sql(batch.id),
+            actor=uploaded_by or "ingest",
+            flags=not first_links,
+        )
         refresh_statistics(conn)
         note("status", 1, 1)
 

@@ -20,7 +20,6 @@ from vaxlink.matching.engine import RunStats, run_matching
 from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.stats import refresh_statistics
-from vaxlink.services.status import refresh_status
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
@@ -204,12 +203,9 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
             now, due
         )
     )
-    # Flags and status follow the links of everyone touched, those who lost a dose as well as those who
-    # gained one.
-    flag_dose_sequences(conn, "SELECT citizen_id FROM relinked_citizen")
-    refresh_status(conn, "SELECT citizen_id FROM relinked_citizen")
-    conn.exec_driver_sql("DROP TABLE relinked_citizen")
     conn.exec_driver_sql("DROP TABLE result_stage")
+    # The aftermath (flags, status, certificates) for everyone touched, those who lost a dose as well as
+    # those who gained one, follows in the caller with `relinked_citizen`; the caller drops it.
 
 
 def dose_flags_sql(doses: str, days_between: Callable[[str, str], str]) -> str:
@@ -295,6 +291,11 @@ def reexamine_after_import(
         )
     finally:
         con.close()
+    # The one aftermath of moved links; its module builds on the case services, which build on this one.
+    from vaxlink.services.aftermath import after_links_moved
+
+    after_links_moved(session, settings, "SELECT citizen_id FROM relinked_citizen", actor="register-import")
+    conn.exec_driver_sql("DROP TABLE relinked_citizen")
     # Citizens moved, links and cases changed: the figures follow in the same transaction, as after an
     # ingest, so that a register import alone leaves them current.
     refresh_statistics(conn)
