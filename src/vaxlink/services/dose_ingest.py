@@ -29,9 +29,11 @@ from vaxlink.files.read import checksum, contract_select, load_file
 from vaxlink.matching import normalise
 from vaxlink.matching.normalise import map_distinct
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.services import audit
 from vaxlink.services.aftermath import after_links_moved
 from vaxlink.services.reconcile import match_new_records
 from vaxlink.services.stats import batch_citizens_sql, refresh_statistics
+from vaxlink.services.stats_upkeep import CellChanges
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
@@ -39,6 +41,10 @@ from vaxlink.storage.models import Batch, UtcDateTime, utcnow
 
 Progress = Callable[[str, int, int | None], None]
 OUTCOMES = ("linked", "review", "unmatched", "rejected", "superseded", "unchanged")
+# Batches up to this many rows (and touching up to this many citizens) move the statistics by difference,
+# as officers' actions do: only the cells their records, cases and citizens count in. Larger ones refresh
+# every cell (cheaper in one pass, and within SQLite's limit of bound parameters).
+DIFFERENCE_LIMIT = 20_000
 # Vaccination in Viet Nam began in March 2021; anything before December 2020 is an entry error.
 EARLIEST_VACCINATION = date(2020, 12, 1)
 
@@ -110,20 +116,29 @@ def ingest_batch(
         session.add(batch)
         session.flush()
         conn = session.connection()
-        unchanged = _store_versions(conn, con, batch.id, source, note)
+        changes = CellChanges() if loaded.rows <= DIFFERENCE_LIMIT else None
+        unchanged = _store_versions(conn, con, batch.id, source, note, changes)
         stats = match_new_records(conn, con, settings, spec, note)
         # The aftermath of the links moved (flags, status, certificates), then the statistics, in the same
         # transaction. New links' flags were judged with the batch; those who lost a dose to a record's
         # new version are judged here.
         first_links = conn.execute(text("SELECT 1 FROM citizen_status LIMIT 1")).first() is None
-        after_links_moved(
-            session,
-            settings,
-            None if first_links else batch_citizens_sql(batch.id),
-            actor=uploaded_by or "ingest",
-            flags=not first_links,
-        )
-        refresh_statistics(conn)
+        touched = None if first_links else batch_citizens_sql(batch.id)
+        if changes is not None and touched is not None and changes.kept(conn):
+            citizens = [
+                int(r[0]) for r in conn.execute(text(f"SELECT DISTINCT citizen_id FROM ({touched}) t"))
+            ]
+            if len(citizens) <= DIFFERENCE_LIMIT:
+                changes.watch(conn, citizens=citizens)
+            else:
+                changes = None
+        else:
+            changes = None
+        after_links_moved(session, settings, touched, actor=uploaded_by or "ingest", flags=not first_links)
+        if changes is None:
+            refresh_statistics(conn)
+        else:
+            _move_figures(session, changes, batch.id)
         note("status", 1, 1)
 
         counts = {o: 0 for o in OUTCOMES}
@@ -177,6 +192,30 @@ def ingest_batch(
         return result
     finally:
         con.close()
+
+
+def _move_figures(session: Session, changes: CellChanges, batch_id: int) -> None:
+    """The statistics by difference: the batch's new records and cases counted for nothing before."""
+    session.flush()
+    conn = session.connection()
+    records = [
+        int(r[0])
+        for r in conn.execute(text("SELECT id FROM dose_record WHERE batch_id = :b"), {"b": batch_id})
+    ]
+    opened = [
+        int(r[0])
+        for r in conn.execute(
+            text(
+                "SELECT k.id FROM work_case k JOIN dose_record d ON d.id = k.dose_record_id WHERE d.batch_id = :b"
+            ),
+            {"b": batch_id},
+        )
+    ]
+    changes.created(dose_records=records, cases=opened)
+    if conn.dialect.name == "postgresql":
+        # The lock officers' actions take before moving cells (see `casework.keep_figures`).
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit.CHAIN_LOCK})
+    changes.apply(conn)
 
 
 def _validate(con: DuckDBPyConnection, columns_sql: str, today: date) -> None:
@@ -311,7 +350,12 @@ def _drop_unchanged(conn: Connection, con: DuckDBPyConnection) -> int:
 
 
 def _store_versions(
-    conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str, note: Progress
+    conn: Connection,
+    con: DuckDBPyConnection,
+    batch_id: int,
+    source: str,
+    note: Progress,
+    changes: CellChanges | None = None,
 ) -> int:
     """Write the batch's rows as new dose_record versions, straight from DuckDB with their ids and
     versions decided there (table `staged`): one COPY, nothing read back. Ids follow the record ids, so
@@ -336,7 +380,7 @@ def _store_versions(
     reader = con.sql(f"SELECT {cols} FROM staged ORDER BY id").to_arrow_reader(100_000)
     bulk.load_batches(conn, "dose_record", reader, lambda n: note("load", n, total))
     if earlier:
-        _supersede(conn, con, batch_id, source)
+        _supersede(conn, con, batch_id, source, changes)
     return unchanged
 
 
@@ -371,7 +415,9 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _supersede(conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str) -> None:
+def _supersede(
+    conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str, changes: CellChanges | None
+) -> None:
     """Earlier versions of the batch's records stop being the latest; their open cases are settled."""
     conn.exec_driver_sql("DROP TABLE IF EXISTS superseded_rid")
     conn.exec_driver_sql("CREATE TEMPORARY TABLE superseded_rid (record_id VARCHAR(80) PRIMARY KEY)")
@@ -379,6 +425,19 @@ def _supersede(conn: Connection, con: DuckDBPyConnection, batch_id: int, source:
         conn, "superseded_rid", con.sql("SELECT record_id FROM earlier").to_arrow_reader(200_000)
     )
     params = {"src": source, "b": batch_id}
+    if changes is not None and changes.kept(conn):
+        # What the versions about to be superseded, and their open cases, count for now.
+        old = [
+            (int(r[0]), r[1])
+            for r in conn.execute(
+                text("""SELECT d.id, k.id FROM dose_record d
+                LEFT JOIN work_case k ON k.dose_record_id = d.id AND k.status <> 'closed'
+                WHERE d.source = :src AND d.is_latest AND d.batch_id <> :b
+                  AND d.record_id IN (SELECT record_id FROM superseded_rid)"""),
+                params,
+            )
+        ]
+        changes.watch(conn, dose_records=[d for d, _ in old], cases=[k for _, k in old if k is not None])
     conn.execute(
         text("""UPDATE dose_record SET is_latest = false
         WHERE source = :src AND is_latest AND batch_id <> :b
