@@ -180,6 +180,13 @@ def doses_ingest(
     answer: Annotated[
         Path | None, typer.Option(help="Ghi trả lời cho y tế / write health's answer (.csv/.xlsx)")
     ] = None,
+    units: Annotated[
+        Structure | None,
+        typer.Option(
+            help="Cấu trúc mã xã của tệp (mặc định: theo cột ward_units, danh mục và ngày tiêm) / structure of the "
+            "file's ward codes (default: the ward_units column, the lists and the vaccination date)"
+        ),
+    ] = None,
 ) -> None:
     """Nạp, kiểm tra và đối soát một lô / stage, validate and reconcile a batch."""
     from vaxlink.cli.progress import progress_bar
@@ -192,7 +199,9 @@ def doses_ingest(
 
     def body():  # type: ignore[no-untyped-def]
         with database(s) as engine, progress_bar(err) as bar, transaction(engine) as session:
-            r = ingest_batch(session, s, file, source=source, progress=bar)
+            r = ingest_batch(
+                session, s, file, source=source, progress=bar, units=None if units is None else units.value
+            )
             if answer is not None:
                 export_answer(session.connection(), r.batch_id, answer)
             return r

@@ -89,8 +89,15 @@ def ingest_batch(
     today: date | None = None,
     progress: Progress | None = None,
     uploaded_by: str | None = None,
+    units: str | None = None,
 ) -> IngestResult:
-    """Ingest and reconcile one file in the session's transaction (flushes, never commits)."""
+    """Ingest and reconcile one file in the session's transaction (flushes, never commits).
+
+    `units` (legacy / 2025) says which structure the file's ward codes are in when a row does not say it
+    in its own `ward_units`; when neither does, a code in only one list is read in that list, and a code in
+    both by the vaccination date (from 1 July 2025, the 2025 units)."""
+    if units not in (None, "legacy", "2025"):
+        raise ValueError(f"units must be legacy or 2025, not {units!r}")
     note = progress or (lambda _s, _d, _t: None)
     spec = spec or MatchSpec()
     today = today or date.today()
@@ -108,6 +115,7 @@ def ingest_batch(
         loaded = load_file(con, path, "raw", progress=lambda n: note("read", n, None))
         columns_sql = contract_select(loaded, DOSE_COLUMNS)
         _validate(con, columns_sql, today)
+        _ward_lists(session.connection(), con)
         note("check", loaded.rows, loaded.rows)
 
         batch = seen or Batch(source=source, checksum=digest, file_name=path.name)
@@ -117,7 +125,7 @@ def ingest_batch(
         session.flush()
         conn = session.connection()
         changes = CellChanges() if loaded.rows <= DIFFERENCE_LIMIT else None
-        unchanged = _store_versions(conn, con, batch.id, source, note, changes)
+        unchanged = _store_versions(conn, con, batch.id, source, note, changes, units)
         stats = match_new_records(conn, con, settings, spec, note)
         # The aftermath of the links moved (flags, status, certificates), then the statistics, in the same
         # transaction. New links' flags were judged with the batch; those who lost a dose to a record's
@@ -254,6 +262,24 @@ def _validate(con: DuckDBPyConnection, columns_sql: str, today: date) -> None:
         LEFT JOIN v_vaccine vx ON vx.value = s.vaccine""")
 
 
+# The day the 2025 units came into force: a code in both lists is read in the structure of its date.
+UNITS_2025_FROM = date(2025, 7, 1)
+
+
+def _ward_lists(conn: Connection, con: DuckDBPyConnection) -> None:
+    """Table `ward_lists` (code, in_legacy, in_2025): the ward codes of both official lists."""
+    wards = query_arrow(
+        conn,
+        "SELECT code, structure FROM admin_unit WHERE level = 'ward'",
+        pa.schema([("code", pa.string()), ("structure", pa.string())]),
+    )
+    con.register("ward_lists_in", wards)
+    con.execute("""CREATE OR REPLACE TABLE ward_lists AS
+        SELECT code, bool_or(structure = 'legacy') AS in_legacy, bool_or(structure = '2025') AS in_2025
+        FROM ward_lists_in GROUP BY code""")
+    con.unregister("ward_lists_in")
+
+
 # The columns of a dose_record row as written by the ingest (after `id`, `batch_id`, `source`, `version`).
 STORED = (
     "record_id",
@@ -266,6 +292,7 @@ STORED = (
     "phone",
     "address",
     "ward_code",
+    "ward_units",
     "vaccination_date",
     "dose_number",
     "vaccine",
@@ -277,17 +304,33 @@ STORED = (
 )
 
 
-def _stage_select(batch_id: int) -> str:
+def _units_sql(units: str | None) -> str:
+    """The structure of a row's ward code: the row's own `ward_units`, else the file's `units`, else the
+    one list that has the code, else (in both) the list in force on the vaccination date; NULL when the
+    code is in neither list."""
+    given = "CASE WHEN lower(c.ward_units) IN ('2025', 'new', 'moi', 'mới') THEN '2025' " + (
+        "WHEN lower(c.ward_units) IN ('legacy', 'old', 'cu', 'cũ') THEN 'legacy' END"
+    )
+    default = "NULL" if units is None else f"'{units}'"
+    return f"""CASE WHEN c.ward_code IS NULL THEN NULL
+        WHEN coalesce({given}, {default}) IS NOT NULL THEN coalesce({given}, {default})
+        WHEN wl.in_legacy AND wl.in_2025 THEN
+          CASE WHEN c.vaccination_day >= DATE '{UNITS_2025_FROM.isoformat()}' THEN '2025' ELSE 'legacy' END
+        WHEN wl.in_legacy THEN 'legacy' WHEN wl.in_2025 THEN '2025' END"""
+
+
+def _stage_select(batch_id: int, units: str | None = None) -> str:
     # A row without a record id cannot be versioned: it is kept under a marked id of its own line.
     return f"""SELECT line_no, coalesce(left(record_id, 80), '~line-' || line_no || '@batch-{batch_id}') AS record_id,
         CAST(file_rank AS INTEGER) AS file_rank, record_id IS NULL OR file_rank = file_versions AS is_latest,
         left(full_name, 200) AS full_name, left(date_of_birth, 40) AS date_of_birth, left(sex, 20) AS sex,
         left(id_number, 40) AS id_number, left(phone, 40) AS phone, left(address, 400) AS address,
-        left(ward_code, 10) AS ward_code, vaccination_day AS vaccination_date,
+        left(ward_code, 10) AS ward_code, ward_units_read AS ward_units, vaccination_day AS vaccination_date,
         CAST(CASE WHEN dose_no BETWEEN 1 AND 20 THEN dose_no END AS INTEGER) AS dose_number,
         left(vaccine, 120) AS vaccine, vaccine_code, left(lot_number, 60) AS lot_number, left(site, 200) AS site,
         extra, problems
-        FROM checked"""
+        FROM (SELECT c.*, {_units_sql(units)} AS ward_units_read FROM checked c
+              LEFT JOIN ward_lists wl ON wl.code = c.ward_code)"""
 
 
 # What makes two versions of a record the same: every field health sends, as stored.
@@ -356,13 +399,14 @@ def _store_versions(
     source: str,
     note: Progress,
     changes: CellChanges | None = None,
+    units: str | None = None,
 ) -> int:
     """Write the batch's rows as new dose_record versions, straight from DuckDB with their ids and
     versions decided there (table `staged`): one COPY, nothing read back. Ids follow the record ids, so
     that both the key and the (source, record_id, version) index grow in order: loading 1.8 M rows in
     file order cost PostgreSQL twice as long, in random index page updates. Records identical to their
     current version are left out; returns how many rows that was."""
-    con.execute(f"CREATE OR REPLACE TABLE stage AS {_stage_select(batch_id)}")
+    con.execute(f"CREATE OR REPLACE TABLE stage AS {_stage_select(batch_id, units)}")
     unchanged = _drop_unchanged(conn, con)
     total = int(con.execute("SELECT count(*) FROM stage").fetchall()[0][0])
     earlier = _earlier_versions(conn, con, source)
