@@ -113,3 +113,44 @@ def test_fhir_findings_reach_the_outcome_and_the_answer_and_subpotent_doses_do_n
     status = _citizen_status(registered, "077090001234")
     # i1 and i4: two distinct days of AstraZeneca 61 days apart; the subpotent dose is not one of them.
     assert status.doses == 2 and status.level.value == "complete"
+
+
+def _csv(path: Path, rows: list[list[str]]) -> Path:
+    header = [
+        "record_id",
+        "full_name",
+        "date_of_birth",
+        "sex",
+        "id_number",
+        "vaccination_date",
+        "dose_number",
+        "vaccine",
+        "dose_kind",
+    ]
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(header)
+        out.writerows(rows)
+    return path
+
+
+@pytest.mark.db
+def test_additional_doses_and_doses_too_close_as_the_ministry_counts_them(settings, registered, tmp_path):
+    an = ["Nguyễn Văn An", "15/03/1990", "Nam", "077090001234"]
+    hoa = ["Nguyễn Thị Hòa", "02/07/1990", "Nữ", "077190004321"]
+    rows = [
+        ["a1", *an, "2021-08-01", "1", "AZ", ""],
+        ["a2", *an, "2021-09-01", "2", "AZ", ""],
+        # Liều bổ sung: part of the primary series, not a booster.
+        ["a3", *an, "2022-01-10", "3", "Pfizer", "Liều bổ sung"],
+        # AstraZeneca twice one day apart: two doses, no complete series.
+        ["h1", *hoa, "2021-08-01", "1", "AZ", ""],
+        ["h2", *hoa, "2021-08-02", "2", "AZ", "cơ bản"],
+    ]
+    with transaction(registered) as s:
+        r = ingest_batch(s, settings, _csv(tmp_path / "d.csv", rows))
+    assert r.counts["linked"] == 5
+    an_status = _citizen_status(registered, "077090001234")
+    assert an_status.doses == 3 and an_status.boosters == 0 and an_status.level.value == "complete"
+    hoa_status = _citizen_status(registered, "077190004321")
+    assert hoa_status.doses == 2 and hoa_status.level.value == "partial"

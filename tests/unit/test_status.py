@@ -161,6 +161,16 @@ def test_doses_closer_than_the_minimum_interval_do_not_complete_a_series() -> No
     assert derive_status([Dose(day(0), PFIZER), Dose(day(16), PFIZER)]).level is StatusLevel.PARTIAL
 
 
+def test_an_additional_dose_is_no_booster() -> None:
+    # Liều bổ sung completes the protection of the primary series; only liều nhắc lại is a booster.
+    s = derive_status([Dose(day(0), AZ), Dose(day(28), AZ), Dose(day(120), PFIZER, additional=True)])
+    assert s.doses == 3 and s.boosters == 0 and s.level is StatusLevel.COMPLETE
+    s = derive_status(
+        [Dose(day(0), AZ), Dose(day(28), AZ), Dose(day(120), PFIZER, additional=True), Dose(day(300), PFIZER)]
+    )
+    assert s.boosters == 1 and s.level is StatusLevel.BOOSTER
+
+
 # --- colours ------------------------------------------------------------------------------------------
 
 

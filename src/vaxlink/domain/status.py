@@ -17,7 +17,9 @@ The series rule, in full (the SQL in `services/status.py` computes exactly this)
   Pfizer 21, ...), less a grace of 4 days (the usual tolerance of schedules, ACIP's general best
   practice). A dose given sooner is still a dose (it is in `doses`) but completes nothing: AstraZeneca
   twice one day apart is `partial`. On a day with several products the longest interval counts.
-- Boosters are the distinct days after the day the series was complete.
+- Boosters are the distinct days after the day the series was complete, except days whose doses are
+  all additional doses (liều bổ sung: part of the primary series of people whose first doses may not
+  protect them enough, MoH guidance of 2021-2022), which are no booster (liều nhắc lại).
 - Status: `none` (no dose), `partial` (doses, series not complete), `complete`, `booster` (complete and
   at least one booster).
 """
@@ -81,6 +83,7 @@ class Dose:
 
     day: date
     vaccine_code: str | None
+    additional: bool = False  # health says it is an additional dose (liều bổ sung), not a booster
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +110,9 @@ def derive_status(doses: Iterable[Dose]) -> VaccinationStatus:
     """The status the linked doses give (rule in the module docstring)."""
     need_by_day: dict[date, int] = {}
     gap_by_day: dict[date, int] = {}
+    additional_only: dict[date, bool] = {}
     for d in doses:
+        additional_only[d.day] = additional_only.get(d.day, True) and d.additional
         need_by_day[d.day] = max(need_by_day.get(d.day, 0), series_length(d.vaccine_code))
         gap_by_day[d.day] = max(gap_by_day.get(d.day, 0), min_interval(d.vaccine_code))
     if not need_by_day:
@@ -131,7 +136,9 @@ def derive_status(doses: Iterable[Dose]) -> VaccinationStatus:
         first_dose_date=days[0],
         last_dose_date=days[-1],
         complete_date=None if complete_at is None else days[complete_at - 1],
-        boosters=0 if complete_at is None else len(days) - complete_at,
+        boosters=0
+        if complete_at is None
+        else sum(1 for day in days[complete_at:] if not additional_only[day]),
     )
 
 

@@ -293,6 +293,7 @@ STORED = (
     "address",
     "ward_code",
     "ward_units",
+    "dose_kind",
     "vaccination_date",
     "dose_number",
     "vaccine",
@@ -302,6 +303,14 @@ STORED = (
     "extra",
     "problems",
 )
+
+
+# What health calls the dose: an additional dose (liều bổ sung) is part of the primary series, a booster
+# (liều nhắc lại) comes after it; anything else is not said.
+_KIND = "lower(strip_accents(replace(replace(c.dose_kind, 'đ', 'd'), 'Đ', 'D')))"
+_DOSE_KIND_SQL = f"""CASE WHEN {_KIND} IN ('additional', 'bo sung', 'lieu bo sung', 'mui bo sung') THEN 'additional'
+        WHEN {_KIND} IN ('booster', 'nhac lai', 'lieu nhac lai', 'mui nhac lai') THEN 'booster'
+        WHEN {_KIND} IN ('primary', 'co ban', 'lieu co ban', 'mui co ban') THEN 'primary' END"""
 
 
 def _units_sql(units: str | None) -> str:
@@ -325,12 +334,13 @@ def _stage_select(batch_id: int, units: str | None = None) -> str:
         CAST(file_rank AS INTEGER) AS file_rank, record_id IS NULL OR file_rank = file_versions AS is_latest,
         left(full_name, 200) AS full_name, left(date_of_birth, 40) AS date_of_birth, left(sex, 20) AS sex,
         left(id_number, 40) AS id_number, left(phone, 40) AS phone, left(address, 400) AS address,
-        left(ward_code, 10) AS ward_code, ward_units_read AS ward_units, vaccination_day AS vaccination_date,
+        left(ward_code, 10) AS ward_code, ward_units_read AS ward_units, {_DOSE_KIND_SQL} AS dose_kind,
+        vaccination_day AS vaccination_date,
         CAST(CASE WHEN dose_no BETWEEN 1 AND 20 THEN dose_no END AS INTEGER) AS dose_number,
         left(vaccine, 120) AS vaccine, vaccine_code, left(lot_number, 60) AS lot_number, left(site, 200) AS site,
         extra, problems
         FROM (SELECT c.*, {_units_sql(units)} AS ward_units_read FROM checked c
-              LEFT JOIN ward_lists wl ON wl.code = c.ward_code)"""
+              LEFT JOIN ward_lists wl ON wl.code = c.ward_code) c"""
 
 
 # What makes two versions of a record the same: every field health sends, as stored.

@@ -73,7 +73,8 @@ def status_select(citizen_ids_sql: str | None = None, dialect: str = "sqlite") -
     return f"""WITH RECURSIVE {_series_values()},
     dose_day AS (
       SELECT m.citizen_id, d.vaccination_date AS day, max(coalesce(l.n, {DEFAULT_SERIES_LENGTH})) AS need,
-        max(coalesce(l.gap, {DEFAULT_MIN_INTERVAL})) AS gap
+        max(coalesce(l.gap, {DEFAULT_MIN_INTERVAL})) AS gap,
+        min(CASE WHEN d.dose_kind = 'additional' THEN 1 ELSE 0 END) AS additional
       FROM match_result m
       JOIN dose_record d ON d.id = m.dose_record_id
       LEFT JOIN series_length l ON l.vaccine_code = d.vaccine_code
@@ -81,7 +82,8 @@ def status_select(citizen_ids_sql: str | None = None, dialect: str = "sqlite") -
         AND m.citizen_id IS NOT NULL {touched}
       GROUP BY m.citizen_id, d.vaccination_date),
     ranked AS (
-      SELECT citizen_id, day, need, gap, row_number() OVER (PARTITION BY citizen_id ORDER BY day) AS k
+      SELECT citizen_id, day, need, gap, additional,
+        row_number() OVER (PARTITION BY citizen_id ORDER BY day) AS k
       FROM dose_day),
     walk (citizen_id, k, last_day, last_gap, counted, need_so_far, complete_k) AS (
       SELECT citizen_id, k, day, gap, 1, need, CASE WHEN need <= 1 THEN k END FROM ranked WHERE k = 1
@@ -97,11 +99,12 @@ def status_select(citizen_ids_sql: str | None = None, dialect: str = "sqlite") -
     done AS (SELECT citizen_id, min(complete_k) AS complete_k FROM walk GROUP BY citizen_id),
     summed AS (
       SELECT r.citizen_id, count(*) AS doses, min(r.day) AS first_dose_date, max(r.day) AS last_dose_date,
-        max(x.complete_k) AS complete_k
+        max(x.complete_k) AS complete_k,
+        sum(CASE WHEN r.k > x.complete_k AND r.additional = 0 THEN 1 ELSE 0 END) AS boosters
       FROM ranked r JOIN done x ON x.citizen_id = r.citizen_id GROUP BY r.citizen_id)
     SELECT s.citizen_id, s.doses, s.first_dose_date, s.last_dose_date, r.day AS complete_date,
-      CASE WHEN s.complete_k IS NULL THEN 0 ELSE s.doses - s.complete_k END AS boosters,
-      CASE WHEN s.complete_k IS NULL THEN 'partial' WHEN s.doses > s.complete_k THEN 'booster'
+      CASE WHEN s.complete_k IS NULL THEN 0 ELSE s.boosters END AS boosters,
+      CASE WHEN s.complete_k IS NULL THEN 'partial' WHEN s.boosters > 0 THEN 'booster'
            ELSE 'complete' END AS status
     FROM summed s LEFT JOIN ranked r ON r.citizen_id = s.citizen_id AND r.k = s.complete_k"""
 
