@@ -220,9 +220,11 @@ def test_an_officer_moving_a_dose_to_another_person_revokes_the_certificate_rest
         s.flush()
         case_id = case.id
     with Tx(engine, cert_settings) as s:
-        cases.link_case(s, _officer(), case_id, 1, ids[1], "người khác")
+        cases.link_case(s, _officer(), case_id, 1, ids[1], "người khác", settings=cert_settings)
     got = _certificates(engine, ids[0])
     assert got[0][0] == cert and got[0][1] == "revoked" and _revocation_rows(engine, cert) == 3
+    # The holder keeps the first dose: a new certificate rests on it.
+    assert len(got) == 2 and got[1][1] == "valid" and got[0][3] == got[1][0]
     assert len(_told(engine, "0912000111")) == 1
     with transaction(engine) as s:
         assert status_of(s.connection(), ids[0]).doses == 1

@@ -38,6 +38,7 @@ from vaxlink.services.casework import (
     rowcount,
     watch,
 )
+from vaxlink.settings import Settings
 from vaxlink.storage.models import (
     AdminUnitRow,
     Citizen,
@@ -482,9 +483,16 @@ def _confirm_link(session: Session, who: Principal, case: CaseRow, citizen: Citi
 
 
 def link_case(
-    session: Session, who: Principal, case_id: int, version: int, citizen_id: int, note: str | None = None
+    session: Session,
+    who: Principal,
+    case_id: int,
+    version: int,
+    citizen_id: int,
+    note: str | None = None,
+    settings: Settings | None = None,
 ) -> None:
-    """Link the case's dose record to the suggested citizen or one found by search (in the jurisdiction)."""
+    """Link the case's dose record to the suggested citizen or one found by search (in the jurisdiction).
+    With `settings` (the signing keys), a certificate the move makes untrue is reissued at once."""
     case = _actionable(session, who, case_id, version)
     citizen = citizen_in_scope(session, who, citizen_id)
     now = utcnow()
@@ -503,7 +511,7 @@ def link_case(
         ),
     )
     touched = _confirm_link(session, who, case, citizen)
-    refresh_after_links(session, touched, actor=who.username)
+    refresh_after_links(session, touched, actor=who.username, settings=settings)
     audit.record(
         session,
         who.username,
