@@ -273,9 +273,11 @@ def test_a_register_change_reexamines_the_records_it_can_affect(settings, with_r
 @pytest.mark.db
 def test_jsonl_and_xlsx_give_the_same_outcomes_as_csv(settings, with_register, tmp_path):
     csv_r = ingest(settings, with_register, write_csv(tmp_path / "d.csv", DOSES), source="csv")
+    # Records of their own in each format: records identical to stored ones would change nothing.
+    jl_rows = [[f"jl-{row[0]}", *row[1:]] for row in DOSES]
     jl = tmp_path / "d.jsonl"
     jl.write_text(
-        "\n".join(json.dumps(dict(zip(HEADER, row, strict=True)), ensure_ascii=False) for row in DOSES),
+        "\n".join(json.dumps(dict(zip(HEADER, row, strict=True)), ensure_ascii=False) for row in jl_rows),
         encoding="utf-8",
     )
     wb = openpyxl.Workbook()
@@ -298,7 +300,7 @@ def test_jsonl_and_xlsx_give_the_same_outcomes_as_csv(settings, with_register, t
         ]
     )
     for row in DOSES:
-        ws.append([v or None for v in row])
+        ws.append([f"x-{row[0]}"] + [v or None for v in row[1:]])
     wb.save(tmp_path / "d.xlsx")
     for path, source in ((jl, "jsonl"), (tmp_path / "d.xlsx", "xlsx")):
         r = ingest(settings, with_register, path, source=source)
@@ -393,3 +395,37 @@ def test_a_later_batch_judges_dose_sequences_with_the_doses_already_linked(setti
     assert flags["a3"] == ""
     assert set(flags["a1"].split(";")) == {"DOSE_ORDER"}
     assert set(flags["a2"].split(";")) == {"DOSE_ORDER", "DOSE_INTERVAL"}
+
+
+@pytest.mark.db
+def test_a_batch_is_idempotent_by_content_whatever_its_name_or_source(settings, with_register, tmp_path):
+    first = ingest(settings, with_register, write_csv(tmp_path / "d.csv", DOSES), source="his")
+    with transaction(with_register) as s:
+        records = s.scalar(select(func.count()).select_from(DoseRecord))
+        cases = s.scalar(select(func.count()).select_from(Case))
+    # The same file under another name and source label: nothing new.
+    again = ingest(settings, with_register, write_csv(tmp_path / "copy.csv", DOSES), source="his-resent")
+    assert again.already_ingested and again.batch_id == first.batch_id
+    # The same records in another file, with one new record: only the new one is stored and matched.
+    new_row = [
+        "r9",
+        "Nguyễn Thị Hòa",
+        "02/07/1990",
+        "Nữ",
+        "077190004321",
+        "",
+        "",
+        "",
+        "2021-10-05",
+        "1",
+        "AZ",
+        "",
+        "",
+    ]
+    more = ingest(
+        settings, with_register, write_csv(tmp_path / "more.csv", [*DOSES, new_row]), source="upload"
+    )
+    assert more.counts["unchanged"] == 8 and more.counts["linked"] == 1 and more.balanced
+    with transaction(with_register) as s:
+        assert s.scalar(select(func.count()).select_from(DoseRecord)) == records + 1
+        assert s.scalar(select(func.count()).select_from(Case)) == cases

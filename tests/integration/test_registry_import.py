@@ -85,14 +85,15 @@ def citizens(engine) -> dict[str, Citizen]:
 
 
 @pytest.mark.db
-def test_first_import_loads_every_valid_row_with_canonical_names(settings, engine, tmp_path):
+def test_first_import_loads_every_valid_row_with_the_register_spelling(settings, engine, tmp_path):
     r = run_import(settings, write_csv(tmp_path / "reg.csv", VI_HEADER, GOOD))
     assert (r.rows, r.imported, r.updated, r.unchanged, r.rejected) == (3, 3, 0, 0, 0)
     got = citizens(engine)
     hoa = got["077190004321"]
-    assert hoa.full_name == "Nguyễn Thị Hòa"
+    # The register's spelling is kept as written (only the spacing settled); the key is for matching.
+    assert hoa.full_name == "NGUYỄN thị hoà"
     assert hoa.name_key == "nguyen thi hoa"
-    assert (hoa.family_name, hoa.middle_name, hoa.given_name) == ("Nguyễn", "Thị", "Hòa")
+    assert (hoa.family_name, hoa.middle_name, hoa.given_name) == ("NGUYỄN", "thị", "hoà")
     assert hoa.sex == "F" and hoa.current_ward_code == "26554" and hoa.permanent_ward_code == "26560"
     khoi = got["077203000111"]
     assert (khoi.birth_precision, khoi.birth_year, khoi.birth_date.isoformat()) == (
@@ -105,6 +106,30 @@ def test_first_import_loads_every_valid_row_with_canonical_names(settings, engin
     with transaction(engine) as s:
         aliases = s.execute(select(CitizenAlias.alias, CitizenAlias.kind)).all()
     assert aliases == [("273456789", "cmnd")]
+
+
+@pytest.mark.db
+def test_official_names_are_stored_exactly_and_highland_names_keep_their_parts(settings, engine, tmp_path):
+    rows = [
+        ["077190004322", "", "Đỗ Thị Thuý", "1990-07-02", "Nữ", "26560", "", "", "", "", ""],
+        ["077190004323", "", "H\u2019Hen  Niê", "1990-01-02", "Nữ", "26560", "", "", "", "", ""],
+        ["077190004324", "", "Ksor H'Bia", "1990-01-03", "Nữ", "26560", "", "", "", "", ""],
+        ["077090004325", "", "Y Bih Aleo", "1990-01-02", "Nam", "26560", "", "", "", "", ""],
+        ["077090004326", "", "Rơ Mah Hơ Ra", "1990-01-03", "Nam", "26560", "", "", "", "", ""],
+    ]
+    r = run_import(settings, write_csv(tmp_path / "reg.csv", VI_HEADER, rows))
+    assert r.imported == 5
+    got = {
+        pid: (c.full_name, c.family_name, c.middle_name, c.given_name) for pid, c in citizens(engine).items()
+    }
+    assert got == {
+        "077190004322": ("Đỗ Thị Thuý", "Đỗ", "Thị", "Thuý"),
+        "077190004323": ("H\u2019Hen Niê", "Niê", "", "H\u2019Hen"),
+        "077190004324": ("Ksor H'Bia", "Ksor", "", "H'Bia"),
+        "077090004325": ("Y Bih Aleo", "Aleo", "", "Y Bih"),
+        "077090004326": ("Rơ Mah Hơ Ra", "Rơ Mah", "", "Hơ Ra"),
+    }
+    assert citizens(engine)["077190004322"].name_key == "do thi thuy"
 
 
 @pytest.mark.db

@@ -410,7 +410,7 @@ def test_status_sql_follows_the_rule_for_many_random_histories(
             cid = ids[f"0770900{i:05d}"]
             history: list[Dose] = []
             for j in range(rnd.randint(0, 5)):
-                day = date(2021, 6, 1) + timedelta(days=rnd.choice([0, 0, 20, 28, 60, 90, 180, 300]))
+                day = date(2021, 6, 1) + timedelta(days=rnd.choice([0, 0, 1, 16, 20, 28, 60, 90, 180, 300]))
                 code = rnd.choice(products)
                 outcome = rnd.choice(["linked", "linked", "confirmed", "review", "superseded"])
                 rid = f"{i}-{j}"

@@ -277,7 +277,7 @@ def test_accepted_spellings(value, expected):
         ("31/02/1990", "DATE_IMPOSSIBLE"),
         ("29/02/2023", "DATE_IMPOSSIBLE"),
         ("1990-13-01", "DATE_IMPOSSIBLE"),
-        ("00/03/1990", "DATE_IMPOSSIBLE"),
+        ("15/00/1990", "DATE_IMPOSSIBLE"),
         ("13/1990", "DATE_IMPOSSIBLE"),
         ("1990-00", "DATE_IMPOSSIBLE"),
         ("32131990", "DATE_IMPOSSIBLE"),
@@ -400,3 +400,21 @@ def test_parse_is_total_and_keeps_to_the_range(value, min_year, max_date):
     if isinstance(result, PartialDate):
         assert result.year >= min_year
         assert max_date is None or result.earliest() <= max_date
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("00/00/1950", PartialDate(1950)),
+        ("00/03/1950", PartialDate(1950, 3)),
+        ("00001950", PartialDate(1950)),
+    ],
+)
+def test_zero_day_and_month_are_unknown_as_on_the_chip_card(value, expected):
+    # One rule for a batch's dates and the chip card's QR: 00 is an unknown day or month.
+    from vaxlink.domain.chip_qr import parse_chip_qr
+
+    assert parse_date(value) == expected
+    digits = "".join(ch for ch in value if ch.isdigit())
+    card = parse_chip_qr(f"077050001234||Nguyễn Văn An|{digits}|Nam|Phước Trung, Bà Rịa|20042021")
+    assert card.date_of_birth == expected

@@ -227,6 +227,12 @@ def test_status_other_than_completed_is_kept_and_marked(tmp_path: Path, status: 
     assert row["_malformed"] == "FHIR_NOT_COMPLETED" and row["record_id"] == "i1"
 
 
+def test_a_subpotent_dose_is_marked(tmp_path: Path) -> None:
+    # A cold-chain break or a partial dose: recorded, but it must not count towards a series.
+    assert one(tmp_path, patient(), immunization(isSubpotent=True))["_malformed"] == "FHIR_SUBPOTENT"
+    assert one(tmp_path, patient(), immunization(isSubpotent=False))["_malformed"] is None
+
+
 def test_invalid_entries_become_marked_rows_in_place(tmp_path: Path) -> None:
     rows = rows_of(
         tmp_path,
@@ -497,10 +503,16 @@ def test_home_address_is_preferred(tmp_path: Path) -> None:
                 ],
                 "text": "Vắc xin AstraZeneca",
             },
-            "AstraZeneca",
+            "EU/1/21/1529",
         ),
         ({"coding": [{"system": "urn:local", "code": "VC"}], "text": "Vero Cell"}, "Vero Cell"),
-        ({"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "210"}]}, "210"),
+        # CVX and SNOMED CT codes of one product name that product.
+        ({"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "210"}]}, "EU/1/21/1529"),
+        ({"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "208"}]}, "EU/1/20/1528"),
+        ({"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "511"}]}, "CoronaVac"),
+        ({"coding": [{"system": "http://snomed.info/sct", "code": "10871000172106"}]}, "EU/1/20/1507"),
+        # A SNOMED CT vaccine type fits more than one product: kept as given, explained downstream.
+        ({"coding": [{"system": "http://snomed.info/sct", "code": "1119349007"}]}, "1119349007"),
     ],
 )
 def test_vaccine_is_an_eu_code_or_a_name(tmp_path: Path, code: dict[str, Any], expected: str) -> None:

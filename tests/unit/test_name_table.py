@@ -7,7 +7,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaxlink.domain.names import canonical_name, fold_name, has_diacritics, split_name
+from vaxlink.domain.names import canonical_name, canonical_parts, fold_name, has_diacritics
 from vaxlink.matching.normalise import name_table
 
 SYLLABLES = [
@@ -59,7 +59,7 @@ def test_sql_assembly_equals_domain(values: list[str]) -> None:
         if not canon:
             assert v not in got
             continue
-        parts = split_name(v)
+        parts = canonical_parts(v)
         key = fold_name(v)
         assert got[v] == (
             canon,

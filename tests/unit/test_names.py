@@ -17,6 +17,7 @@ from vaxlink.domain.names import (
     has_diacritics,
     looks_given_first,
     name_variants_equal,
+    official_name,
     split_name,
 )
 
@@ -400,10 +401,16 @@ def test_has_diacritics() -> None:
     ("text", "parts"),
     [
         ("Nguyễn Thị Thu Hà", NameParts("Nguyễn", "Thị Thu", "Hà")),
-        ("nguyễn văn an", NameParts("Nguyễn", "Văn", "An")),
-        ("Lê Hoà", NameParts("Lê", "", "Hòa")),
+        # The parts keep the official spelling as written: case, tone placement and all.
+        ("nguyễn văn an", NameParts("nguyễn", "văn", "an")),
+        ("Lê Hoà", NameParts("Lê", "", "Hoà")),
         ("Tôn Nữ Thị Hoàng Oanh", NameParts("Tôn", "Nữ Thị Hoàng", "Oanh")),
-        ("Hoà", NameParts("", "", "Hòa")),
+        ("Hoà", NameParts("", "", "Hoà")),
+        # Names of the Central Highlands: prefix and personal name first, clan last; or clan first.
+        ("H'Hen Niê", NameParts("Niê", "", "H'Hen")),
+        ("Y Bih Aleo", NameParts("Aleo", "", "Y Bih")),
+        ("Ksor H'Bia", NameParts("Ksor", "", "H'Bia")),
+        ("Rơ Mah Hơ Ra", NameParts("Rơ Mah", "", "Hơ Ra")),
         (None, NameParts("", "", "")),
     ],
 )
@@ -412,9 +419,10 @@ def test_split_name(text: object, parts: NameParts) -> None:
 
 
 @given(vietnamese_names)
-def test_split_name_reassembles_the_canonical_form(name: str) -> None:
+def test_split_name_uses_every_word_of_the_official_form(name: str) -> None:
     p = split_name(name)
-    assert " ".join(x for x in (p.family, p.middle, p.given) if x) == canonical_name(name)
+    words = " ".join(x for x in (p.family, p.middle, p.given) if x).split()
+    assert sorted(words) == sorted(official_name(name).split())
 
 
 def test_common_family_names_are_canonical_and_distinct() -> None:
@@ -458,3 +466,27 @@ def test_common_family_names_are_canonical_and_distinct() -> None:
 )
 def test_looks_given_first(text: str, given_first: bool) -> None:
     assert looks_given_first(text) is given_first
+
+
+@pytest.mark.parametrize("name", ["Đỗ Thị Thuý", "H'Hen Niê", "Ksor H'Bia", "NGUYỄN Văn An", "Lí Văn Quí"])
+def test_official_name_is_kept_as_written(name: str) -> None:
+    assert official_name(unicodedata.normalize("NFD", f"  {name}  ")) == name
+
+
+def test_apostrophes_of_highland_names_survive_canonical_form() -> None:
+    assert canonical_name("H'Hen Niê") == "H'Hen Niê"
+    assert canonical_name("Ksor H’Bia") == "Ksor H'Bia"
+    # One word, as written, so that the name keeps its number of words in every form.
+    assert fold_name("H'Hen Niê") == "hhen nie"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("Lý Văn Quý", "Lí Văn Quí"), ("Trần Kỳ", "Trần Kì"), ("Hoàng Mỹ Linh", "Hoàng Mĩ Linh")]
+)
+def test_i_and_y_spellings_fold_alike(a: str, b: str) -> None:
+    assert fold_name(a) == fold_name(b)
+
+
+@pytest.mark.parametrize(("a", "b"), [("Nguyễn Thị Thúy", "Nguyễn Thị Thúi"), ("Y Bih", "I Bih")])
+def test_y_that_is_not_a_lone_final_vowel_stays(a: str, b: str) -> None:
+    assert fold_name(a) != fold_name(b)

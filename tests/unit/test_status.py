@@ -23,6 +23,7 @@ from vaxlink.domain.status import (
     age_band,
     age_band_labels,
     derive_status,
+    min_interval,
     series_length,
 )
 
@@ -77,15 +78,26 @@ def test_unknown_product_counts_as_a_two_dose_series() -> None:
 
 
 def _reference(ds: list[Dose]) -> VaccinationStatus:
-    """The rule read literally: the first k with k >= the longest series among days 1..k."""
+    """The rule read literally: keep the days that come at least the minimum interval (less 4 days) after
+    the last kept day; the series is complete on the first kept day whose count reaches the longest
+    series among the kept days so far."""
     need: dict[date, int] = {}
+    gap: dict[date, int] = {}
     for d in ds:
         need[d.day] = max(need.get(d.day, 0), series_length(d.vaccine_code))
+        gap[d.day] = max(gap.get(d.day, 0), min_interval(d.vaccine_code))
     ordered = sorted(need)
     if not ordered:
         return NOT_VACCINATED
-    ks = [k for k in range(1, len(ordered) + 1) if k >= max(need[x] for x in ordered[:k])]
-    k = ks[0] if ks else None
+    kept: list[date] = []
+    k = None
+    for i, x in enumerate(ordered, start=1):
+        if kept and (x - kept[-1]).days < gap[kept[-1]] - 4:
+            continue
+        kept.append(x)
+        if len(kept) >= max(need[y] for y in kept):
+            k = i
+            break
     return VaccinationStatus(
         len(ordered),
         ordered[0],
@@ -137,7 +149,41 @@ def test_counts_are_consistent(ds: list[Dose]) -> None:
     assert (s.level is StatusLevel.BOOSTER) == (s.boosters > 0)
 
 
+def test_doses_closer_than_the_minimum_interval_do_not_complete_a_series() -> None:
+    # AstraZeneca twice one day apart: two doses, no complete series.
+    s = derive_status([Dose(day(0), AZ), Dose(day(1), AZ)])
+    assert s.doses == 2 and s.level is StatusLevel.PARTIAL
+    # A third dose at the interval after the first counted dose completes it, and is no booster.
+    s = derive_status([Dose(day(0), AZ), Dose(day(1), AZ), Dose(day(28), AZ)])
+    assert s.level is StatusLevel.COMPLETE and s.complete_date == day(28) and s.boosters == 0
+    # Pfizer's 21 days, with the usual 4 days' grace.
+    assert derive_status([Dose(day(0), PFIZER), Dose(day(17), PFIZER)]).level is StatusLevel.COMPLETE
+    assert derive_status([Dose(day(0), PFIZER), Dose(day(16), PFIZER)]).level is StatusLevel.PARTIAL
+
+
+def test_an_additional_dose_is_no_booster() -> None:
+    # Liều bổ sung completes the protection of the primary series; only liều nhắc lại is a booster.
+    s = derive_status([Dose(day(0), AZ), Dose(day(28), AZ), Dose(day(120), PFIZER, additional=True)])
+    assert s.doses == 3 and s.boosters == 0 and s.level is StatusLevel.COMPLETE
+    s = derive_status(
+        [Dose(day(0), AZ), Dose(day(28), AZ), Dose(day(120), PFIZER, additional=True), Dose(day(300), PFIZER)]
+    )
+    assert s.boosters == 1 and s.level is StatusLevel.BOOSTER
+
+
 # --- colours ------------------------------------------------------------------------------------------
+
+
+def test_green_ends_after_the_validity_period_configured_per_province() -> None:
+    complete = derive_status([Dose(day(0), AZ), Dose(day(28), AZ)])
+    assert ColourRule().colour(complete, day(28 + 400)) is Colour.GREEN  # no period: the default
+    rules = ColourRules.from_json(json.dumps({"provinces": {"79": {"valid_days": 365, "expired": "red"}}}))
+    assert rules.for_province("79").colour(complete, day(28 + 364)) is Colour.GREEN
+    assert rules.for_province("79").colour(complete, day(28 + 400)) is Colour.RED
+    assert rules.for_province("01").colour(complete, day(28 + 400)) is Colour.GREEN
+    # A booster starts the period again.
+    boosted = derive_status([Dose(day(0), AZ), Dose(day(28), AZ), Dose(day(300), PFIZER)])
+    assert rules.for_province("79").colour(boosted, day(28 + 400)) is Colour.GREEN
 
 
 def test_default_colour_rule_green_fourteen_days_after_completion() -> None:
@@ -177,7 +223,14 @@ def test_province_rules_from_configuration() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"green_after_days": -1}, {"green_after_days": "14"}, {"orange": "x"}, {"partial": "blue"}],
+    [
+        {"green_after_days": -1},
+        {"green_after_days": "14"},
+        {"orange": "x"},
+        {"partial": "blue"},
+        {"valid_days": 0},
+        {"valid_days": "365"},
+    ],
 )
 def test_bad_colour_configuration_is_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):

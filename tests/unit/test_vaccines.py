@@ -176,7 +176,6 @@ def test_every_declared_alias_resolves_to_its_vaccine(vaccine: Vaccine) -> None:
         "Unknown",
         "Vắc xin",
         "COVID-19",
-        "Sputnik",
         "Nuvaxovid",
         "EU/1/21/1618",
         "123",
@@ -221,3 +220,47 @@ def test_vaccine_by_code() -> None:
     assert vaccine_by_code(" bbibp-corv ") is vaccine_by_code("BBIBP-CorV")
     assert vaccine_by_code("AstraZeneca") is None
     assert vaccine_by_code("") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # The ministry's list: Sinovac's product is "COVID-19 Vaccine (Vero Cell), Inactivated";
+        # Sinopharm's (BIBP) is "SARS-CoV-2 Vaccine (Vero Cell), Inactivated", in Vietnam "Vero Cell".
+        ("COVID-19 Vaccine (Vero Cell), Inactivated", "CoronaVac"),
+        ("SARS-CoV-2 Vaccine (Vero Cell), Inactivated", "BBIBP-CorV"),
+        ("Vắc xin Vero Cell", "BBIBP-CorV"),
+        ("Sinopharm (Vero Cell)", "BBIBP-CorV"),
+        # "Sputnik" alone and the common typo are Sputnik V; "Sputnik Light" stays its own product.
+        ("Sputnik", "Sputnik-V"),
+        ("Spuntik V", "Sputnik-V"),
+        ("Sputnik Light", "Sputnik-Light"),
+        ("CVX 208", "EU/1/20/1528"),
+        ("CVX:210", "EU/1/21/1529"),
+    ],
+)
+def test_names_as_the_ministry_lists_them(text: str, code: str) -> None:
+    found = resolve_vaccine(text)
+    assert found is not None and found.code == code
+
+
+@pytest.mark.parametrize(
+    ("system", "code", "expected"),
+    [
+        ("http://hl7.org/fhir/sid/cvx", "208", "EU/1/20/1528"),
+        ("http://hl7.org/fhir/sid/cvx", "207", "EU/1/20/1507"),
+        ("http://hl7.org/fhir/sid/cvx", "210", "EU/1/21/1529"),
+        ("http://hl7.org/fhir/sid/cvx", "212", "EU/1/20/1525"),
+        ("http://hl7.org/fhir/sid/cvx", "510", "BBIBP-CorV"),
+        ("http://hl7.org/fhir/sid/cvx", "511", "CoronaVac"),
+        ("http://snomed.info/sct", "1031000172108", "EU/1/20/1528"),
+        ("http://snomed.info/sct", "1119349007", None),
+        ("https://ec.europa.eu/health/documents/community-register/html/", "EU/1/20/1528", "EU/1/20/1528"),
+        ("http://hl7.org/fhir/sid/cvx", "999", None),
+    ],
+)
+def test_coded_vaccines_map_to_products(system: str, code: str, expected: str | None) -> None:
+    from vaxlink.domain.vaccines import vaccine_by_system_code
+
+    found = vaccine_by_system_code(system, code)
+    assert (found.code if found else None) == expected

@@ -169,6 +169,7 @@ OUTCOME_LABELS = {
     "unmatched": "không tìm thấy / unmatched",
     "rejected": "bị loại / rejected",
     "superseded": "bị thay bởi bản sau / superseded",
+    "unchanged": "giống bản hiện có, không đổi / unchanged",
 }
 
 
@@ -180,6 +181,13 @@ def doses_ingest(
     source: Annotated[str, typer.Option(help="Nguồn dữ liệu / source system name")] = "default",
     answer: Annotated[
         Path | None, typer.Option(help="Ghi trả lời cho y tế / write health's answer (.csv/.xlsx)")
+    ] = None,
+    units: Annotated[
+        Structure | None,
+        typer.Option(
+            help="Cấu trúc mã xã của tệp (mặc định: theo cột ward_units, danh mục và ngày tiêm) / structure of the "
+            "file's ward codes (default: the ward_units column, the lists and the vaccination date)"
+        ),
     ] = None,
 ) -> None:
     """Nạp, kiểm tra và đối soát một lô / stage, validate and reconcile a batch."""
@@ -193,7 +201,9 @@ def doses_ingest(
 
     def body():  # type: ignore[no-untyped-def]
         with database(s) as engine, progress_bar(err) as bar, transaction(engine) as session:
-            r = ingest_batch(session, s, file, source=source, progress=bar)
+            r = ingest_batch(
+                session, s, file, source=source, progress=bar, units=None if units is None else units.value
+            )
             if answer is not None:
                 export_answer(session.connection(), r.batch_id, answer)
             return r
@@ -211,7 +221,7 @@ def doses_ingest(
     t.add_row("tổng / total", f"{r.rows:,}")
     console.print(t)
     for code, n in list(r.reasons.items())[:12]:
-        vi, en = REASONS.get(code, (code, code))
+        vi, en = REASONS.get(code.split(":", 1)[0], (code, code))
         console.print(f"  {n:>8,}  {code}: {vi} / {en}")
     if r.unknown_vaccines:
         console.print(

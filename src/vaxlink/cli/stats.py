@@ -174,7 +174,14 @@ def stats_coverage(
 
 
 @stats_app.command("refresh")
-def stats_refresh() -> None:
+def stats_refresh(
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Chỉ so sánh, không ghi: số liệu đang giữ với số liệu tính lại từ đầu; mã thoát 1 nếu khác / "
+        "compare the kept figures with a recomputation from scratch, change nothing; exit 1 on a difference",
+    ),
+) -> None:
     """Tính lại tình trạng tiêm và số liệu tổng hợp / recompute every status and the aggregates."""
     import time
 
@@ -183,6 +190,26 @@ def stats_refresh() -> None:
     from vaxlink.services.status import refresh_status
 
     s = load_settings()
+    if check:
+        from vaxlink.services.figures_check import differences, differing_cells, from_scratch, kept
+
+        try:
+            with database(s) as engine, engine.connect() as conn:
+                before = kept(conn)
+                scratch = from_scratch(conn)
+        except VaxlinkError as e:
+            raise _fail(str(e)) from None
+        counts = differing_cells(before, scratch)
+        cells = sum(sum(c.values()) for c in before.values())
+        for line in differences(before, scratch):
+            console.print(line)
+        console.print(
+            f"Ô khác / differing cells: {sum(counts.values()):,} trên / of {cells:,} · "
+            + ", ".join(f"{t}: {n:,}" for t, n in counts.items())
+        )
+        if any(counts.values()):
+            raise typer.Exit(1)
+        return
     try:
         with database(s) as engine, engine.begin() as conn:
             started = time.perf_counter()

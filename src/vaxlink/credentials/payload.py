@@ -135,6 +135,10 @@ class Name:
         nam: dict[str, str] = {}
         family = _clean(self.family)[:MAX_NAME]
         forenames = _clean(self.forenames)[:MAX_NAME]
+        if not family and forenames:
+            # A one-word name is the primary name: schema 1.3.0 requires fnt, and its guidance puts a
+            # single name in fn/fnt with gn/gnt left out.
+            family, forenames = forenames, ""
         if family:
             nam["fn"] = family
         nam["fnt"] = transliterate(family)

@@ -152,12 +152,9 @@ def _card_date(text: str, today: date, what_vi: str, what_en: str, *, partial: b
     spelled = text
     if _ASCII_DIGITS.fullmatch(text):
         # Bare digits on a card are ddmmyyyy or a year, never a spreadsheet serial.
+        # ddmmyyyy with 00 for an unknown day or month is read by the same rule as a batch's dates.
         if len(text) == 8:
-            dd, mm, yyyy = text[:2], text[2:4], text[4:]
-            if mm == "00":
-                spelled = yyyy if dd == "00" else ""
-            else:
-                spelled = f"{mm}/{yyyy}" if dd == "00" else f"{dd}/{mm}/{yyyy}"
+            spelled = f"{text[:2]}/{text[2:4]}/{text[4:]}"
         elif len(text) != 4:
             spelled = ""
     found = parse_date(spelled, max_date=today) if spelled else None

@@ -292,7 +292,7 @@ def _serial(serial: float) -> PartialDate | Problem:
 
 def _eight_digits(text: str) -> PartialDate | Problem:
     """ddmmyyyy as on the chip-card QR; yyyymmdd only when ddmmyyyy is impossible (its month is 19 or 20)."""
-    day_first = _make(int(text[4:]), int(text[2:4]), int(text[:2]))
+    day_first = _day_first(int(text[:2]), int(text[2:4]), int(text[4:]))
     if isinstance(day_first, PartialDate):
         return day_first
     year_first = _make(int(text[:4]), int(text[4:6]), int(text[6:]))
@@ -300,6 +300,12 @@ def _eight_digits(text: str) -> PartialDate | Problem:
 
 
 def _day_first(day: int, month: int, year: int) -> PartialDate | Problem:
+    # One rule for every day-first date, batch or chip card: 00 is the register's "unknown" (00/00/1950 a
+    # year, 00/03/1950 a month); a known day in an unknown month is no date.
+    if day == 0 and month == 0:
+        return _make(year)
+    if day == 0:
+        return _make(year, month)
     found = _make(year, month, day)
     if isinstance(found, PartialDate):
         return found

@@ -44,6 +44,11 @@ DOSE_COLUMNS: tuple[Column, ...] = (
     Column("vaccine", True, ("Tên vắc xin", "Vắc xin", "Loại vắc xin")),
     Column("lot_number", False, ("Số lô",)),
     Column("site", False, ("Cơ sở tiêm", "Nơi tiêm")),
+    # Which unit structure `ward_code` is in: `legacy` (before 1 July 2025) or `2025`; when absent, the
+    # ingest's --units, else the vaccination date decides where the code exists in both lists.
+    Column("ward_units", False, ("units", "Cấu trúc đơn vị", "Cấu trúc mã xã")),
+    # primary / additional / booster (cơ bản / bổ sung / nhắc lại): an additional dose is no booster.
+    Column("dose_kind", False, ("Loại mũi", "Loại liều")),
 )
 
 

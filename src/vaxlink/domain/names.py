@@ -1,10 +1,14 @@
-"""Vietnamese personal names: one canonical spelling, a diacritic-free key, and the family/middle/given split.
+"""Vietnamese personal names: the official spelling kept as registered, one canonical spelling and a
+diacritic-free key for matching only, and the family/middle/given split.
 
+The register's spelling is the law: `official_name` keeps it (Unicode form and spacing settled, nothing
+else), and that is what is stored and printed. `canonical_name` and `fold_name` exist to compare names.
 Every function here is total: any object (None, NaN, numbers, bytes, arbitrary Unicode) gives a string.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -175,12 +179,22 @@ def _canonical_syllable(units: tuple[_Unit, ...]) -> str:
     return "".join(b + "".join(m) for b, m in placed)
 
 
+# Apostrophes as the names of the Central Highlands write them (H'Hen, Y'Hin, Ksor H'Bia), whatever the
+# keyboard typed; inside a word they join its parts instead of separating syllables.
+_APOSTROPHES = "'\u2019\u02bc\u2018\u00b4`"
+
+
 @lru_cache(maxsize=262144)
 def _canonical_word(word: str) -> str:
     # Names repeat a small vocabulary of syllables, so caching per whitespace-separated word pays off
     # over millions of rows; words are independent because whitespace always separates syllables.
-    syllables = [_canonical_syllable(tuple(units)) for units in _syllable_units(word)]
-    return unicodedata.normalize("NFC", " ".join(syllables))
+    joined: list[str] = []
+    for piece in re.split(f"[{_APOSTROPHES}]", word):
+        syllables = [_canonical_syllable(tuple(units)) for units in _syllable_units(piece)]
+        if syllables:
+            joined.append(" ".join(syllables))
+    # "H'Hen" stays one word "H'Hen" (each part capitalised); an apostrophe at an edge just drops out.
+    return unicodedata.normalize("NFC", "'".join(joined))
 
 
 def canonical_name(text: object) -> str:
@@ -192,14 +206,20 @@ def canonical_name(text: object) -> str:
     return " ".join(w for w in map(_canonical_word, words) if w)
 
 
+# A syllable whose only vowel is a final y after a consonant onset is written with i as well (Lý / Lí,
+# Quý / Quí, Kỳ / Kì, Mỹ / Mĩ): the two spellings are one name, and the official unit lists themselves
+# disagree in exactly this way. "Y" alone (the Ê Đê men's prefix) and the diphthong uy (Thúy) stay.
+_Y_AS_I = re.compile(r"\b(b|c|ch|d|g|gh|h|k|kh|l|m|n|ng|ngh|nh|p|ph|qu|r|s|t|th|tr|v|x)y\b")
+
+
 def _fold_canonical(canon: str) -> str:
     out: list[str] = []
     for c in unicodedata.normalize("NFKD", canon):
-        if unicodedata.category(c)[0] == "M":
+        if unicodedata.category(c)[0] == "M" or c == "'":
             continue
         # Stripping accents leaves đ alone (it is a letter of its own, not d plus a mark).
         out.append("d" if c in "đĐ" else _lower(c))
-    return "".join(out)
+    return _Y_AS_I.sub(r"\1i", "".join(out))
 
 
 @lru_cache(maxsize=262144)
@@ -208,7 +228,8 @@ def _fold_word(word: str) -> str:
 
 
 def fold_name(text: object) -> str:
-    """The comparison key without diacritics: "Nguyễn Thị Thu Hà" → "nguyen thi thu ha"; Đ/đ → d."""
+    """The comparison key without diacritics: "Nguyễn Thị Thu Hà" → "nguyen thi thu ha"; Đ/đ → d; a lone
+    final y after a consonant as i ("Lý" → "li", "Quý" → "qui"); apostrophes drop ("H'Hen" → "hhen")."""
     words = unicodedata.normalize("NFKD", _as_text(text)).split()
     return " ".join(w for w in map(_fold_word, words) if w)
 
@@ -220,14 +241,78 @@ class NameParts:
     given: str
 
 
-def split_name(text: object) -> NameParts:
-    """Family, middle and given name of the canonical form; one syllable is a given name alone."""
+def canonical_parts(text: object) -> NameParts:
+    """The positional split of the canonical form that matching compares (first word, middle words, last
+    word); for matching only. The parts of a person's name are `split_name`'s."""
     canon = canonical_name(text)
     if not canon:
         return NameParts("", "", "")
     words = canon.split(" ")
     if len(words) == 1:
         return NameParts("", "", words[0])
+    return NameParts(words[0], " ".join(words[1:-1]), words[-1])
+
+
+def official_name(text: object) -> str:
+    """The name exactly as the register writes it: NFC and single spaces, nothing else changed (tone
+    placement, case and apostrophes kept: "Đỗ Thị Thuý" stays "Thuý"). "" when there is no letter."""
+    words = unicodedata.normalize("NFC", _as_text(text)).split()
+    if not any(unicodedata.category(c)[0] == "L" for w in words for c in w):
+        return ""
+    return " ".join(words)
+
+
+# Clan names of the Central Highlands peoples (Gia Rai, Ê Đê, Ba Na...) written first, as in "Ksor H'Bia",
+# "Rơ Mah Hơ Ra", "Siu Đen"; two-word clans first so that "Rơ Mah" is taken whole. Compared folded.
+_CLANS_FIRST: tuple[tuple[str, ...], ...] = (
+    ("ro", "mah"),
+    ("ro", "cham"),
+    ("ro", "o"),
+    ("ro", "lan"),
+    ("ksor",),
+    ("siu",),
+    ("kpa",),
+    ("nay",),
+    ("rahlan",),
+    ("puih",),
+    ("rcom",),
+    ("kpuil",),
+    ("hmok",),
+)
+
+
+def name_layout(first: str, second: str = "") -> str:
+    """How a name of two or more words divides, from its first two words as written: `clan_last` (a
+    Central Highlands personal name with its gender prefix first: H'Hen, H'Bia for women, Y Bih, Y'Hin for
+    men; the clan is the last word), `clan_first_1` / `clan_first_2` (a clan of one or two words first:
+    Ksor, Siu, Rơ Mah), else `kinh` (family, middle(s), given)."""
+    if first[:2].upper() in ("H'", "H\u2019", "Y'", "Y\u2019") or first in ("Y", "y"):
+        return "clan_last"
+    a = _fold_word(unicodedata.normalize("NFKD", first))
+    b = _fold_word(unicodedata.normalize("NFKD", second)) if second else ""
+    if second and (a, b) in _CLANS_FIRST:
+        return "clan_first_2"
+    return "clan_first_1" if (a,) in _CLANS_FIRST else "kinh"
+
+
+def split_name(text: object) -> NameParts:
+    """Family, middle and given name of the official spelling, as written; one word is a given name alone.
+
+    Kinh names are family, middle(s), given ("Nguyễn Thị Thu Hà"). Names of the Central Highlands keep
+    their own order (`name_layout`): "H'Hen Niê" is family Niê, given H'Hen; "Y Bih Aleo" family Aleo,
+    given "Y Bih"; "Ksor H'Bia" family Ksor, given H'Bia; "Rơ Mah Hơ Ra" family "Rơ Mah", given "Hơ Ra"."""
+    words = official_name(text).split(" ")
+    if words == [""]:
+        return NameParts("", "", "")
+    if len(words) == 1:
+        return NameParts("", "", words[0])
+    layout = name_layout(words[0], words[1])
+    if layout == "clan_last":
+        return NameParts(words[-1], "", " ".join(words[:-1]))
+    if layout == "clan_first_2" and len(words) > 2:
+        return NameParts(" ".join(words[:2]), "", " ".join(words[2:]))
+    if layout == "clan_first_1":
+        return NameParts(words[0], "", " ".join(words[1:]))
     return NameParts(words[0], " ".join(words[1:-1]), words[-1])
 
 

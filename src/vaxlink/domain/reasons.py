@@ -54,10 +54,30 @@ REJECTION_REASONS: dict[str, tuple[str, str]] = {
     "VACCINATION_BEFORE_BIRTH": ("Ngày tiêm trước ngày sinh", "vaccinated before birth"),
     "BAD_DOSE_NUMBER": ("Mũi tiêm không hợp lệ", "dose number missing or not a positive whole number"),
     "UNKNOWN_VACCINE": ("Tên vắc xin không xác định", "unknown vaccine name"),
+    # A FHIR Bundle's own findings: the reader's text follows the code ("FHIR_INVALID: performer...").
+    "FHIR_INVALID": ("Bản ghi FHIR không hợp lệ", "FHIR resource invalid"),
+    "FHIR_NOT_COMPLETED": (
+        "Mũi tiêm FHIR chưa hoàn thành (status khác completed)",
+        "FHIR dose not completed",
+    ),
+    "FHIR_PATIENT_MISSING": ("Không tìm thấy Patient của mũi tiêm FHIR", "FHIR dose without its Patient"),
+    "FHIR_SUBPOTENT": (
+        "Mũi tiêm không đạt hiệu lực (isSubpotent), không tính vào liệu trình",
+        "subpotent dose (isSubpotent): does not count towards a series",
+    ),
 }
 
 
+def reason_code(reason: str) -> str:
+    """The code of a stored reason: "FHIR_INVALID: performer.0.actor: Field required" → "FHIR_INVALID"."""
+    return reason.split(":", 1)[0].strip()
+
+
 def describe(code: str) -> str:
-    """Vietnamese / English" words for a code; the code itself when it is not known."""
-    vi, en = REJECTION_REASONS.get(code, (code, code))
+    """Vietnamese / English" words for a code (a detail after "CODE:" is kept); the code itself when it is
+    not known."""
+    key, _, detail = code.partition(":")
+    vi, en = REJECTION_REASONS.get(key.strip(), (code, code))
+    if detail and key.strip() in REJECTION_REASONS:
+        return f"{vi} ({detail.strip()}) / {en} ({detail.strip()})"
     return f"{vi} / {en}"

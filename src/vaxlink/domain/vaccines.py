@@ -25,6 +25,12 @@ class Vaccine:
     prophylaxis_code: str
     primary_doses: int
     aliases: tuple[str, ...]
+    # Shortest interval in days from a primary-series dose of this product to the next (WHO SAGE interim
+    # recommendations per product; the ministry's guidance follows them); 0 for a one-dose series.
+    min_interval_days: int = 0
+    # Codes of other systems that name exactly this product: CVX (CDC) and SNOMED CT.
+    cvx: tuple[str, ...] = ()
+    snomed: tuple[str, ...] = ()
 
 
 VACCINES: tuple[Vaccine, ...] = (
@@ -45,6 +51,9 @@ VACCINES: tuple[Vaccine, ...] = (
             "ChAdOx1-S",
             "COVID-19 Vaccine AstraZeneca",
         ),
+        min_interval_days=28,
+        cvx=("210",),
+        snomed=("10891000172107",),
     ),
     Vaccine(
         "EU/1/20/1528",
@@ -53,6 +62,20 @@ VACCINES: tuple[Vaccine, ...] = (
         _MRNA,
         2,
         ("Comirnaty", "Pfizer", "Pfizer-BioNTech", "Pfizer BioNTech", "BioNTech", "BNT162b2", "Tozinameran"),
+        min_interval_days=21,
+        cvx=(
+            "208",
+            "217",
+            "218",
+            "219",
+            "300",
+            "301",
+            "302",
+        ),
+        snomed=(
+            "1031000172108",
+            "125071000220108",
+        ),
     ),
     Vaccine(
         "EU/1/20/1507",
@@ -61,6 +84,16 @@ VACCINES: tuple[Vaccine, ...] = (
         _MRNA,
         2,
         ("Spikevax", "Moderna", "mRNA-1273", "COVID-19 Vaccine Moderna", "Elasomeran"),
+        min_interval_days=28,
+        cvx=(
+            "207",
+            "221",
+            "227",
+            "228",
+            "229",
+            "230",
+        ),
+        snomed=("10871000172106",),
     ),
     Vaccine(
         "EU/1/20/1525",
@@ -79,6 +112,9 @@ VACCINES: tuple[Vaccine, ...] = (
             "Ad26.COV2.S",
             "COVID-19 Vaccine Janssen",
         ),
+        min_interval_days=0,
+        cvx=("212",),
+        snomed=("10901000172106",),
     ),
     # Vietnam's "Vero Cell" is Sinopharm's Beijing product (BBIBP-CorV), not the Wuhan one (WIBP-CorV).
     Vaccine(
@@ -87,7 +123,20 @@ VACCINES: tuple[Vaccine, ...] = (
         "ORG-100020693",
         _INACTIVATED,
         2,
-        ("Sinopharm", "Vero Cell", "Sinopharm (Vero Cell)", "Sinopharm Beijing", "BIBP", "Covilo"),
+        (
+            "Sinopharm",
+            "Vero Cell",
+            "Sinopharm (Vero Cell)",
+            "Sinopharm Beijing",
+            "BIBP",
+            "Covilo",
+            # The ministry's list and WHO's EUL name it so; "COVID-19 Vaccine (Vero Cell)" is Sinovac's.
+            "SARS-CoV-2 Vaccine (Vero Cell), Inactivated",
+            "SARS-CoV-2 Vaccine (Vero Cell), Inactivated (InCov)",
+            "Vắc xin Vero Cell",
+        ),
+        min_interval_days=21,
+        cvx=("510",),
     ),
     Vaccine(
         "Sputnik-V",
@@ -95,7 +144,9 @@ VACCINES: tuple[Vaccine, ...] = (
         "Gamaleya-Research-Institute",
         _VIRAL_VECTOR,
         2,
-        ("Sputnik V", "Gam-COVID-Vac"),
+        ("Sputnik V", "Sputnik", "Spuntik V", "Spuntik", "Gam-COVID-Vac", "Gam-COVID-Vac Combined"),
+        min_interval_days=21,
+        cvx=("505",),
     ),
     Vaccine(
         "Sputnik-Light",
@@ -104,6 +155,8 @@ VACCINES: tuple[Vaccine, ...] = (
         _VIRAL_VECTOR,
         1,
         ("Sputnik Light", "Sputnik Lite"),
+        min_interval_days=0,
+        cvx=("504",),
     ),
     # Abdala's primary series is three doses (days 0, 14, 28), as licensed in Cuba and in Vietnam.
     Vaccine(
@@ -113,6 +166,7 @@ VACCINES: tuple[Vaccine, ...] = (
         _COVID19_VACCINE,
         3,
         ("Abdala", "CIGB-66"),
+        min_interval_days=14,
     ),
     # Hayat-Vax is BBIBP-CorV filled in the UAE; "Hayat-Vax (Vero Cell)" must not read as Sinopharm.
     Vaccine(
@@ -122,6 +176,7 @@ VACCINES: tuple[Vaccine, ...] = (
         _INACTIVATED,
         2,
         ("Hayat-Vax", "Hayat", "Hayat-Vax (Vero Cell)", "Sinopharm Hayat-Vax", "Julphar"),
+        min_interval_days=21,
     ),
     Vaccine(
         "Covaxin",
@@ -130,6 +185,8 @@ VACCINES: tuple[Vaccine, ...] = (
         _INACTIVATED,
         2,
         ("Covaxin", "BBV152", "Bharat Biotech"),
+        min_interval_days=28,
+        cvx=("502",),
     ),
     Vaccine(
         "CoronaVac",
@@ -137,7 +194,17 @@ VACCINES: tuple[Vaccine, ...] = (
         "Sinovac-Biotech",
         _INACTIVATED,
         2,
-        ("CoronaVac", "Sinovac", "Sinovac CoronaVac"),
+        (
+            "CoronaVac",
+            "Sinovac",
+            "Sinovac CoronaVac",
+            # Sinovac's product name in WHO's EUL and the ministry's list (not Sinopharm's).
+            "COVID-19 Vaccine (Vero Cell), Inactivated",
+            "COVID-19 Vaccine (Vero Cell), Inactivated / CoronaVac",
+            "Sinovac (Vero Cell)",
+        ),
+        min_interval_days=14,
+        cvx=("511",),
     ),
     # The value sets code Covishield apart from Vaxzevria, though it is the same AstraZeneca formula.
     Vaccine(
@@ -147,6 +214,7 @@ VACCINES: tuple[Vaccine, ...] = (
         _VIRAL_VECTOR,
         2,
         ("Covishield", "Serum Institute of India"),
+        min_interval_days=28,
     ),
 )
 
@@ -201,6 +269,15 @@ def _build_index() -> dict[str, Vaccine]:
 
 
 _BY_ALIAS = _build_index()
+_BY_CVX = {c: v for v in VACCINES for c in v.cvx}
+_BY_SNOMED = {c: v for v in VACCINES for c in v.snomed}
+for _v in VACCINES:
+    for _c in _v.cvx:
+        # "CVX 208" / "CVX:208" in a text column; a bare number names no product.
+        _BY_ALIAS.setdefault("cvx" + _c, _v)
+    for _c in _v.snomed:
+        _BY_ALIAS.setdefault("sct" + _c, _v)
+        _BY_ALIAS.setdefault("snomed" + _c, _v)
 _LONGEST_ALIAS = max(len(k) for k in _BY_ALIAS)
 _BY_CODE = {v.code: v for v in VACCINES}
 _BY_CODE_FOLDED = {v.code.casefold(): v for v in VACCINES}
@@ -246,3 +323,22 @@ def vaccine_by_code(code: str) -> Vaccine | None:
     if not isinstance(code, str):
         return None
     return _BY_CODE.get(code) or _BY_CODE_FOLDED.get(code.strip().casefold())
+
+
+CVX_SYSTEM = "http://hl7.org/fhir/sid/cvx"
+SNOMED_SYSTEM = "http://snomed.info/sct"
+
+
+def vaccine_by_system_code(system: str | None, code: str | None) -> Vaccine | None:
+    """The product a coded vaccine names: CVX (CVX 208 is Comirnaty) or SNOMED CT product codes; EU
+    value-set codes whatever the system. None for a code that names no single product (a SNOMED CT
+    vaccine type such as "SARS-CoV-2 mRNA vaccine" fits Comirnaty and Spikevax alike)."""
+    if not isinstance(code, str) or not code.strip():
+        return None
+    code = code.strip()
+    system = (system or "").strip().lower()
+    if "cvx" in system:
+        return _BY_CVX.get(code.lstrip("0") or "0") or _BY_CVX.get(code)
+    if "snomed" in system:
+        return _BY_SNOMED.get(code)
+    return vaccine_by_code(code)

@@ -15,7 +15,7 @@ import pyarrow as pa
 from pydantic import ValidationError
 
 from vaxlink.domain.errors import InputError
-from vaxlink.domain.vaccines import vaccine_by_code
+from vaxlink.domain.vaccines import vaccine_by_system_code
 
 DOSE_FIELDS = (
     "record_id",
@@ -40,6 +40,8 @@ BATCH_ROWS = 10_000
 CHUNK_CHARS = 1 << 20
 
 NOT_COMPLETED = "FHIR_NOT_COMPLETED"
+# A dose given below the required potency (a cold-chain break, a partial dose): it does not count.
+SUBPOTENT = "FHIR_SUBPOTENT"
 PATIENT_MISSING = "FHIR_PATIENT_MISSING"
 INVALID = "FHIR_INVALID"
 
@@ -415,9 +417,10 @@ def _vaccine(imm: dict[str, Any]) -> str | None:
     concept = _d(imm.get("vaccineCode"))
     codings = _dicts(concept.get("coding"))
     for coding in codings:
-        code = _s(coding.get("code"))
-        if code and vaccine_by_code(code):
-            return code
+        # An EU value-set code, or a CVX or SNOMED CT code of one product, is given as the EU code.
+        found = vaccine_by_system_code(_s(coding.get("system")), _s(coding.get("code")))
+        if found is not None:
+            return found.code
     display = next((_s(c.get("display")) for c in codings if _s(c.get("display"))), None)
     # A code from another system (CVX, ATC, a local list) is kept when nothing else names the vaccine,
     # so that the mismatch is explained downstream rather than lost here.
@@ -482,6 +485,8 @@ def _rows(path: Path, index: _Index) -> Iterator[pa.RecordBatch]:
         problem = problem or _validate(immunization_model, imm)
         if not problem and imm.get("status") != "completed":
             problem = NOT_COMPLETED
+        if not problem and imm.get("isSubpotent") is True:
+            problem = SUBPOTENT
         person = _find_patient(imm, index)
         problem = problem or (person.problem if person else PATIENT_MISSING)
         record_id, *dose = _dose_fields(entry, imm, index)

@@ -38,6 +38,7 @@ from vaxlink.services.casework import (
     rowcount,
     watch,
 )
+from vaxlink.settings import Settings
 from vaxlink.storage.models import (
     AdminUnitRow,
     Citizen,
@@ -477,25 +478,21 @@ def _confirm_link(session: Session, who: Principal, case: CaseRow, citizen: Citi
         .execution_options(synchronize_session=False)
     )
     session.expire(mr)
-    if previous is not None and previous != citizen.id:
-        # The dose leaves its former citizen: a certificate resting on it is no longer true.
-        from vaxlink.services import certificates  # certificates builds on this module's errors
-
-        certificates.revoke_for_doses(
-            session,
-            None,
-            [mr.dose_record_id],
-            "mũi tiêm được gắn cho người khác / dose moved to another person",
-            actor=who.username,
-            reissue=False,
-        )
+    # A certificate of the former citizen resting on this dose is revoked by the aftermath of the action.
     return touched
 
 
 def link_case(
-    session: Session, who: Principal, case_id: int, version: int, citizen_id: int, note: str | None = None
+    session: Session,
+    who: Principal,
+    case_id: int,
+    version: int,
+    citizen_id: int,
+    note: str | None = None,
+    settings: Settings | None = None,
 ) -> None:
-    """Link the case's dose record to the suggested citizen or one found by search (in the jurisdiction)."""
+    """Link the case's dose record to the suggested citizen or one found by search (in the jurisdiction).
+    With `settings` (the signing keys), a certificate the move makes untrue is reissued at once."""
     case = _actionable(session, who, case_id, version)
     citizen = citizen_in_scope(session, who, citizen_id)
     now = utcnow()
@@ -514,7 +511,7 @@ def link_case(
         ),
     )
     touched = _confirm_link(session, who, case, citizen)
-    refresh_after_links(session, touched)
+    refresh_after_links(session, touched, actor=who.username, settings=settings)
     audit.record(
         session,
         who.username,
@@ -585,7 +582,7 @@ def declare_health_wrong(
             .values(blame="health")
             .execution_options(synchronize_session=False)
         )
-    refresh_after_links(session, touched)
+    refresh_after_links(session, touched, actor=who.username)
     audit.record(
         session,
         who.username,

@@ -14,9 +14,8 @@ from vaxlink.domain.dates import PartialDate, Precision, parse_date
 from vaxlink.domain.errors import VaxlinkError
 from vaxlink.services import audit
 from vaxlink.services.auth import Principal
-from vaxlink.services.reconcile import flag_dose_sequences
 from vaxlink.services.stats_upkeep import CellChanges
-from vaxlink.services.status import refresh_status
+from vaxlink.settings import Settings
 from vaxlink.storage.models import Citizen
 from vaxlink.storage.scope import citizens_in
 
@@ -143,16 +142,20 @@ def keep_figures(session: Session) -> None:
     _changes(session).apply(conn)
 
 
-def refresh_after_links(session: Session, citizen_ids: set[int]) -> None:
-    """The end of every action that may move dose links: the citizens' status and dose-sequence flags
-    follow at once, then the statistics follow the rows the action watched (citizens, records, cases,
-    requests)."""
+def refresh_after_links(
+    session: Session, citizen_ids: set[int], *, actor: str = "system", settings: Settings | None = None
+) -> None:
+    """The end of every action that may move dose links: the one aftermath (`services/aftermath.py`:
+    dose-sequence flags, status, certificates resting on a dose no longer linked to their holder revoked,
+    reissued when `settings` give the signing keys, the holder told), then the statistics follow the rows
+    the action watched (citizens, records, cases, requests), by difference."""
+    # The aftermath builds on the certificate services, which build on the case services and so on this.
+    from vaxlink.services.aftermath import after_links_moved
+
     ids = sorted(i for i in citizen_ids if i is not None)
     session.flush()
     if ids:
         watch(session, citizens=ids)
-        conn = session.connection()
         sql = "SELECT id FROM citizen WHERE id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
-        refresh_status(conn, sql)
-        flag_dose_sequences(conn, sql)
+        after_links_moved(session, settings, sql, actor=actor)
     keep_figures(session)

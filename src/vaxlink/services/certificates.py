@@ -298,10 +298,57 @@ def revoke_for_doses(
     Call it in the same transaction as the change that unlinked or corrected the doses (after it), with
     the ids of the dose records as they were (the old version's id for a correction). A certificate
     someone else revoked meanwhile is left to them (listed in `already`, not reissued here)."""
+    certs = certificates_on_doses(session, dose_record_ids)
+    return _revoke(
+        session, settings, certs, reason, actor, reissue, {"dose_record_ids": sorted(set(dose_record_ids))}
+    )
+
+
+def revoke_certificates(
+    session: Session,
+    settings: Settings | None,
+    certificate_ids: Iterable[int],
+    reason: str,
+    *,
+    actor: str,
+    reissue: bool = True,
+) -> RevokeOutcome:
+    """`revoke_for_doses` for certificates chosen by id (valid ones only; the others are left alone)."""
+    ids = sorted({int(i) for i in certificate_ids})
+    if not ids:
+        return RevokeOutcome()
+    certs = list(
+        session.scalars(
+            select(Certificate)
+            .where(Certificate.id.in_(ids), Certificate.status == "valid")
+            .order_by(Certificate.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    return _revoke(session, settings, certs, reason, actor, reissue, {})
+
+
+def signer_available(settings: Settings) -> bool:
+    """Whether certificates can be signed here now (the key directory holds an active signer)."""
+    try:
+        load_signer(settings.keys_dir)
+    except Exception:
+        return False
+    return True
+
+
+def _revoke(
+    session: Session,
+    settings: Settings | None,
+    certs: Sequence[Certificate],
+    reason: str,
+    actor: str,
+    reissue: bool,
+    details: dict[str, object],
+) -> RevokeOutcome:
     outcome = RevokeOutcome()
     at = utcnow()
     revoked_by_citizen: dict[int, list[int]] = {}
-    certs = certificates_on_doses(session, dose_record_ids)
     # Row locks first (the conditional UPDATEs), audit events after: the audit chain's lock is the last
     # one a transaction takes.
     for cert in certs:
@@ -322,7 +369,7 @@ def revoke_for_doses(
                 cert.id,
                 None,
                 reason,
-                {"citizen_id": cert.citizen_id, "dose_record_ids": sorted(set(dose_record_ids))},
+                {"citizen_id": cert.citizen_id, **details},
             )
     if reissue:
         if settings is None:

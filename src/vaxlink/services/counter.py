@@ -63,7 +63,8 @@ def _read(text: str) -> tuple[str, ChipCard | None]:
 
 def _compare_card(card: ChipCard, c: Citizen) -> list[CardDifference]:
     out = []
-    if canonical_name(card.full_name) != c.full_name:
+    # The same name written the same way or with another tone placement; both spellings are shown.
+    if canonical_name(card.full_name) != canonical_name(c.full_name):
         out.append(CardDifference("full_name", card.full_name, c.full_name))
     dob = card.date_of_birth
     same = (

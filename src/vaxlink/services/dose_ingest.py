@@ -1,7 +1,8 @@
 """Ingest a dose batch from health: stage, validate, version, reconcile against the register, route, answer.
 
-A batch is identified by (source, content checksum): the same file again is a no-op. A row whose
-record_id was seen before is a new version of that record (history kept, latest wins). Every input
+A batch is identified by its content checksum: the same file again is a no-op, whatever its name or
+source label. A row whose record_id was seen before is a new version of that record (history kept, latest
+wins), unless it is identical to the record's current version: then it changes nothing (`unchanged`). Every input
 row ends in exactly one counted outcome. The whole ingest is one transaction: a killed run leaves
 nothing behind, and running it again finishes the work once.
 """
@@ -28,17 +29,23 @@ from vaxlink.files.read import checksum, contract_select, load_file
 from vaxlink.matching import normalise
 from vaxlink.matching.normalise import map_distinct
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.services import audit
+from vaxlink.services.aftermath import after_links_moved
 from vaxlink.services.match_parameters import current_spec
 from vaxlink.services.reconcile import match_new_records
 from vaxlink.services.stats import batch_citizens_sql, refresh_statistics
-from vaxlink.services.status import refresh_status
+from vaxlink.services.stats_upkeep import CellChanges
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
 from vaxlink.storage.models import Batch, UtcDateTime, utcnow
 
 Progress = Callable[[str, int, int | None], None]
-OUTCOMES = ("linked", "review", "unmatched", "rejected", "superseded")
+OUTCOMES = ("linked", "review", "unmatched", "rejected", "superseded", "unchanged")
+# Batches up to this many rows (and touching up to this many citizens) move the statistics by difference,
+# as officers' actions do: only the cells their records, cases and citizens count in. Larger ones refresh
+# every cell (cheaper in one pass, and within SQLite's limit of bound parameters).
+DIFFERENCE_LIMIT = 20_000
 # Vaccination in Viet Nam began in March 2021; anything before December 2020 is an entry error.
 EARLIEST_VACCINATION = date(2020, 12, 1)
 
@@ -83,21 +90,33 @@ def ingest_batch(
     today: date | None = None,
     progress: Progress | None = None,
     uploaded_by: str | None = None,
+    units: str | None = None,
 ) -> IngestResult:
-    """Ingest and reconcile one file in the session's transaction (flushes, never commits)."""
+    """Ingest and reconcile one file in the session's transaction (flushes, never commits).
+
+    `units` (legacy / 2025) says which structure the file's ward codes are in when a row does not say it
+    in its own `ward_units`; when neither does, a code in only one list is read in that list, and a code in
+    both by the vaccination date (from 1 July 2025, the 2025 units)."""
+    if units not in (None, "legacy", "2025"):
+        raise ValueError(f"units must be legacy or 2025, not {units!r}")
     note = progress or (lambda _s, _d, _t: None)
     spec = spec or current_spec(settings)
     today = today or date.today()
     digest = checksum(path)
+    # The same content under another file name or source label is the same batch.
+    done = session.scalar(
+        select(Batch).where(Batch.checksum == digest, Batch.status == "done").order_by(Batch.id).limit(1)
+    )
+    if done is not None:
+        counts = dict((done.counts or {}).get("outcomes", {}))
+        return IngestResult(done.id, done.source, done.rows_total, counts, already_ingested=True)
     seen = session.scalar(select(Batch).where(Batch.source == source, Batch.checksum == digest))
-    if seen is not None and seen.status == "done":
-        counts = dict((seen.counts or {}).get("outcomes", {}))
-        return IngestResult(seen.id, source, seen.rows_total, counts, already_ingested=True)
     con = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
     try:
         loaded = load_file(con, path, "raw", progress=lambda n: note("read", n, None))
         columns_sql = contract_select(loaded, DOSE_COLUMNS)
         _validate(con, columns_sql, today)
+        _ward_lists(session.connection(), con)
         note("check", loaded.rows, loaded.rows)
 
         batch = seen or Batch(source=source, checksum=digest, file_name=path.name)
@@ -106,15 +125,32 @@ def ingest_batch(
         session.add(batch)
         session.flush()
         conn = session.connection()
-        _store_versions(conn, con, batch.id, source, note)
+        changes = CellChanges() if loaded.rows <= DIFFERENCE_LIMIT else None
+        unchanged = _store_versions(conn, con, batch.id, source, note, changes, units)
         stats = match_new_records(conn, con, settings, spec, note)
         # The spec the batch was decided with: its parameters as estimated on this batch and register.
         if stats.spec is not None:
             batch.spec = stats.spec.to_dict()
-        # Status and statistics move with the links, in the same transaction.
+        # The aftermath of the links moved (flags, status, certificates), then the statistics, in the same
+        # transaction. New links' flags were judged with the batch; those who lost a dose to a record's
+        # new version are judged here.
         first_links = conn.execute(text("SELECT 1 FROM citizen_status LIMIT 1")).first() is None
-        refresh_status(conn, None if first_links else batch_citizens_sql(batch.id))
-        refresh_statistics(conn)
+        touched = None if first_links else batch_citizens_sql(batch.id)
+        if changes is not None and touched is not None and changes.kept(conn):
+            citizens = [
+                int(r[0]) for r in conn.execute(text(f"SELECT DISTINCT citizen_id FROM ({touched}) t"))
+            ]
+            if len(citizens) <= DIFFERENCE_LIMIT:
+                changes.watch(conn, citizens=citizens)
+            else:
+                changes = None
+        else:
+            changes = None
+        after_links_moved(session, settings, touched, actor=uploaded_by or "ingest", flags=not first_links)
+        if changes is None:
+            refresh_statistics(conn)
+        else:
+            _move_figures(session, changes, batch.id)
         note("status", 1, 1)
 
         counts = {o: 0 for o in OUTCOMES}
@@ -126,10 +162,11 @@ def ingest_batch(
             FROM staged s LEFT JOIN results r ON r.dose_record_id = s.id GROUP BY 1""").fetchall()
             }
         )
+        counts["unchanged"] = unchanged
         stored = conn.execute(
             text("SELECT count(*) FROM dose_record WHERE batch_id = :b"), {"b": batch.id}
         ).scalar_one()
-        if stored != loaded.rows:  # pragma: no cover - the bulk load is all or nothing
+        if stored + unchanged != loaded.rows:  # pragma: no cover - the bulk load is all or nothing
             raise RuntimeError(f"{stored} dose records stored for {loaded.rows} rows")
         reasons = {
             str(k): int(v)
@@ -169,6 +206,30 @@ def ingest_batch(
         con.close()
 
 
+def _move_figures(session: Session, changes: CellChanges, batch_id: int) -> None:
+    """The statistics by difference: the batch's new records and cases counted for nothing before."""
+    session.flush()
+    conn = session.connection()
+    records = [
+        int(r[0])
+        for r in conn.execute(text("SELECT id FROM dose_record WHERE batch_id = :b"), {"b": batch_id})
+    ]
+    opened = [
+        int(r[0])
+        for r in conn.execute(
+            text(
+                "SELECT k.id FROM work_case k JOIN dose_record d ON d.id = k.dose_record_id WHERE d.batch_id = :b"
+            ),
+            {"b": batch_id},
+        )
+    ]
+    changes.created(dose_records=records, cases=opened)
+    if conn.dialect.name == "postgresql":
+        # The lock officers' actions take before moving cells (see `casework.keep_figures`).
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit.CHAIN_LOCK})
+    changes.apply(conn)
+
+
 def _validate(con: DuckDBPyConnection, columns_sql: str, today: date) -> None:
     con.execute(f"""CREATE OR REPLACE TABLE src AS SELECT _line AS line_no, _malformed AS malformed,
         {columns_sql} FROM raw""")
@@ -180,7 +241,9 @@ def _validate(con: DuckDBPyConnection, columns_sql: str, today: date) -> None:
         SELECT s.*, vd.d AS vaccination_day, vx.code AS vaccine_code,
           TRY_CAST(regexp_replace(s.dose_number, '\\.0+$', '') AS INTEGER) AS dose_no,
           nullif(array_to_string(list_filter([
-            CASE WHEN s.malformed IS NOT NULL THEN 'MALFORMED_ROW' END,
+            -- A FHIR reader's finding keeps its own code and text (';' is the list's separator).
+            CASE WHEN s.malformed LIKE 'FHIR\\_%' ESCAPE '\\' THEN left(replace(s.malformed, ';', ','), 240)
+                 WHEN s.malformed IS NOT NULL THEN 'MALFORMED_ROW' END,
             CASE WHEN s.record_id IS NULL THEN 'MISSING_RECORD_ID' END,
             CASE WHEN s.full_name IS NULL THEN 'MISSING_NAME' END,
             CASE WHEN s.date_of_birth IS NULL THEN 'MISSING_DOB' WHEN b.problem = 'BAD' THEN 'BAD_DOB' END,
@@ -203,6 +266,24 @@ def _validate(con: DuckDBPyConnection, columns_sql: str, today: date) -> None:
         LEFT JOIN v_vaccine vx ON vx.value = s.vaccine""")
 
 
+# The day the 2025 units came into force: a code in both lists is read in the structure of its date.
+UNITS_2025_FROM = date(2025, 7, 1)
+
+
+def _ward_lists(conn: Connection, con: DuckDBPyConnection) -> None:
+    """Table `ward_lists` (code, in_legacy, in_2025): the ward codes of both official lists."""
+    wards = query_arrow(
+        conn,
+        "SELECT code, structure FROM admin_unit WHERE level = 'ward'",
+        pa.schema([("code", pa.string()), ("structure", pa.string())]),
+    )
+    con.register("ward_lists_in", wards)
+    con.execute("""CREATE OR REPLACE TABLE ward_lists AS
+        SELECT code, bool_or(structure = 'legacy') AS in_legacy, bool_or(structure = '2025') AS in_2025
+        FROM ward_lists_in GROUP BY code""")
+    con.unregister("ward_lists_in")
+
+
 # The columns of a dose_record row as written by the ingest (after `id`, `batch_id`, `source`, `version`).
 STORED = (
     "record_id",
@@ -215,6 +296,8 @@ STORED = (
     "phone",
     "address",
     "ward_code",
+    "ward_units",
+    "dose_kind",
     "vaccination_date",
     "dose_number",
     "vaccine",
@@ -226,27 +309,119 @@ STORED = (
 )
 
 
-def _stage_select(batch_id: int) -> str:
+# What health calls the dose: an additional dose (liều bổ sung) is part of the primary series, a booster
+# (liều nhắc lại) comes after it; anything else is not said.
+_KIND = "lower(strip_accents(replace(replace(c.dose_kind, 'đ', 'd'), 'Đ', 'D')))"
+_DOSE_KIND_SQL = f"""CASE WHEN {_KIND} IN ('additional', 'bo sung', 'lieu bo sung', 'mui bo sung') THEN 'additional'
+        WHEN {_KIND} IN ('booster', 'nhac lai', 'lieu nhac lai', 'mui nhac lai') THEN 'booster'
+        WHEN {_KIND} IN ('primary', 'co ban', 'lieu co ban', 'mui co ban') THEN 'primary' END"""
+
+
+def _units_sql(units: str | None) -> str:
+    """The structure of a row's ward code: the row's own `ward_units`, else the file's `units`, else the
+    one list that has the code, else (in both) the list in force on the vaccination date; NULL when the
+    code is in neither list."""
+    given = "CASE WHEN lower(c.ward_units) IN ('2025', 'new', 'moi', 'mới') THEN '2025' " + (
+        "WHEN lower(c.ward_units) IN ('legacy', 'old', 'cu', 'cũ') THEN 'legacy' END"
+    )
+    default = "NULL" if units is None else f"'{units}'"
+    return f"""CASE WHEN c.ward_code IS NULL THEN NULL
+        WHEN coalesce({given}, {default}) IS NOT NULL THEN coalesce({given}, {default})
+        WHEN wl.in_legacy AND wl.in_2025 THEN
+          CASE WHEN c.vaccination_day >= DATE '{UNITS_2025_FROM.isoformat()}' THEN '2025' ELSE 'legacy' END
+        WHEN wl.in_legacy THEN 'legacy' WHEN wl.in_2025 THEN '2025' END"""
+
+
+def _stage_select(batch_id: int, units: str | None = None) -> str:
     # A row without a record id cannot be versioned: it is kept under a marked id of its own line.
     return f"""SELECT line_no, coalesce(left(record_id, 80), '~line-' || line_no || '@batch-{batch_id}') AS record_id,
         CAST(file_rank AS INTEGER) AS file_rank, record_id IS NULL OR file_rank = file_versions AS is_latest,
         left(full_name, 200) AS full_name, left(date_of_birth, 40) AS date_of_birth, left(sex, 20) AS sex,
         left(id_number, 40) AS id_number, left(phone, 40) AS phone, left(address, 400) AS address,
-        left(ward_code, 10) AS ward_code, vaccination_day AS vaccination_date,
+        left(ward_code, 10) AS ward_code, ward_units_read AS ward_units, {_DOSE_KIND_SQL} AS dose_kind,
+        vaccination_day AS vaccination_date,
         CAST(CASE WHEN dose_no BETWEEN 1 AND 20 THEN dose_no END AS INTEGER) AS dose_number,
         left(vaccine, 120) AS vaccine, vaccine_code, left(lot_number, 60) AS lot_number, left(site, 200) AS site,
         extra, problems
-        FROM checked"""
+        FROM (SELECT c.*, {_units_sql(units)} AS ward_units_read FROM checked c
+              LEFT JOIN ward_lists wl ON wl.code = c.ward_code) c"""
+
+
+# What makes two versions of a record the same: every field health sends, as stored.
+CONTENT = (
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "id_number",
+    "phone",
+    "address",
+    "ward_code",
+    "vaccination_date",
+    "dose_number",
+    "vaccine",
+    "lot_number",
+    "site",
+)
+CURRENT_SCHEMA = pa.schema(
+    [("record_id", pa.string())]
+    + [
+        (c, pa.date32() if c == "vaccination_date" else pa.int32() if c == "dose_number" else pa.string())
+        for c in CONTENT
+    ]
+)
+
+
+def _drop_unchanged(conn: Connection, con: DuckDBPyConnection) -> int:
+    """Take out of `stage` the records whose last row in the file is identical to their current version
+    (any source label: a file sent again under another name changes nothing). Returns the rows taken out."""
+    if conn.execute(text("SELECT 1 FROM dose_record LIMIT 1")).first() is None:
+        return 0
+    conn.exec_driver_sql("DROP TABLE IF EXISTS batch_rid")
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE batch_rid (record_id VARCHAR(80) PRIMARY KEY)")
+    bulk.load_batches(
+        conn, "batch_rid", con.sql("SELECT DISTINCT record_id FROM stage").to_arrow_reader(200_000)
+    )
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE batch_rid")
+    current = query_arrow(
+        conn,
+        f"""SELECT d.record_id, {", ".join("d." + c for c in CONTENT)} FROM batch_rid t
+        JOIN dose_record d ON d.record_id = t.record_id WHERE d.is_latest""",
+        CURRENT_SCHEMA,
+    )
+    conn.exec_driver_sql("DROP TABLE batch_rid")
+    con.register("current_in", current)
+    same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM c.{c}" for c in CONTENT)
+    con.execute(f"""CREATE OR REPLACE TABLE same_rid AS
+        SELECT DISTINCT s.record_id FROM stage s JOIN current_in c ON c.record_id = s.record_id
+        WHERE s.is_latest AND {same}""")
+    con.unregister("current_in")
+    n = int(
+        con.execute(
+            "SELECT count(*) FROM stage WHERE record_id IN (SELECT record_id FROM same_rid)"
+        ).fetchall()[0][0]
+    )
+    if n:
+        con.execute("DELETE FROM stage WHERE record_id IN (SELECT record_id FROM same_rid)")
+    return n
 
 
 def _store_versions(
-    conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str, note: Progress
-) -> None:
+    conn: Connection,
+    con: DuckDBPyConnection,
+    batch_id: int,
+    source: str,
+    note: Progress,
+    changes: CellChanges | None = None,
+    units: str | None = None,
+) -> int:
     """Write the batch's rows as new dose_record versions, straight from DuckDB with their ids and
     versions decided there (table `staged`): one COPY, nothing read back. Ids follow the record ids, so
     that both the key and the (source, record_id, version) index grow in order: loading 1.8 M rows in
-    file order cost PostgreSQL twice as long, in random index page updates."""
-    con.execute(f"CREATE OR REPLACE TABLE stage AS {_stage_select(batch_id)}")
+    file order cost PostgreSQL twice as long, in random index page updates. Records identical to their
+    current version are left out; returns how many rows that was."""
+    con.execute(f"CREATE OR REPLACE TABLE stage AS {_stage_select(batch_id, units)}")
+    unchanged = _drop_unchanged(conn, con)
     total = int(con.execute("SELECT count(*) FROM stage").fetchall()[0][0])
     earlier = _earlier_versions(conn, con, source)
     first = bulk.reserve_ids(conn, "dose_record", total)
@@ -263,7 +438,8 @@ def _store_versions(
     reader = con.sql(f"SELECT {cols} FROM staged ORDER BY id").to_arrow_reader(100_000)
     bulk.load_batches(conn, "dose_record", reader, lambda n: note("load", n, total))
     if earlier:
-        _supersede(conn, con, batch_id, source)
+        _supersede(conn, con, batch_id, source, changes)
+    return unchanged
 
 
 def _earlier_versions(conn: Connection, con: DuckDBPyConnection, source: str) -> int:
@@ -297,7 +473,9 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _supersede(conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str) -> None:
+def _supersede(
+    conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str, changes: CellChanges | None
+) -> None:
     """Earlier versions of the batch's records stop being the latest; their open cases are settled."""
     conn.exec_driver_sql("DROP TABLE IF EXISTS superseded_rid")
     conn.exec_driver_sql("CREATE TEMPORARY TABLE superseded_rid (record_id VARCHAR(80) PRIMARY KEY)")
@@ -305,6 +483,19 @@ def _supersede(conn: Connection, con: DuckDBPyConnection, batch_id: int, source:
         conn, "superseded_rid", con.sql("SELECT record_id FROM earlier").to_arrow_reader(200_000)
     )
     params = {"src": source, "b": batch_id}
+    if changes is not None and changes.kept(conn):
+        # What the versions about to be superseded, and their open cases, count for now.
+        old = [
+            (int(r[0]), r[1])
+            for r in conn.execute(
+                text("""SELECT d.id, k.id FROM dose_record d
+                LEFT JOIN work_case k ON k.dose_record_id = d.id AND k.status <> 'closed'
+                WHERE d.source = :src AND d.is_latest AND d.batch_id <> :b
+                  AND d.record_id IN (SELECT record_id FROM superseded_rid)"""),
+                params,
+            )
+        ]
+        changes.watch(conn, dose_records=[d for d, _ in old], cases=[k for _, k in old if k is not None])
     conn.execute(
         text("""UPDATE dose_record SET is_latest = false
         WHERE source = :src AND is_latest AND batch_id <> :b

@@ -45,6 +45,13 @@ CHECKS: dict[str, tuple[str, str]] = {
         "kết quả 'đã gắn' không có công dân / linked results without a citizen",
         "SELECT count(*) FROM match_result WHERE outcome IN ('linked', 'confirmed') AND citizen_id IS NULL",
     ),
+    "work_case.without_desk": (
+        "hồ sơ đang mở không thuộc phường/xã hay hàng chờ tỉnh nào / open cases in no ward's and no "
+        "province's worklist",
+        "SELECT count(*) FROM work_case k WHERE k.status <> 'closed' AND k.province_code IS NULL "
+        "AND (k.ward_code IS NULL OR NOT EXISTS (SELECT 1 FROM admin_unit u WHERE u.structure = k.ward_units "
+        "AND u.level = 'ward' AND u.code = k.ward_code))",
+    ),
 }
 
 

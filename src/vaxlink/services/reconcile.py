@@ -21,7 +21,6 @@ from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.match_parameters import current_spec
 from vaxlink.services.stats import refresh_statistics
-from vaxlink.services.status import refresh_status
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
@@ -190,9 +189,8 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
         FROM result_stage s
         JOIN dose_record d ON d.id = s.dose_record_id
         LEFT JOIN citizen c ON c.id = s.candidate_citizen_id
-        LEFT JOIN admin_unit w ON w.structure = 'legacy' AND w.level = 'ward' AND w.code = d.ward_code""").bindparams(
-            now
-        ),
+        LEFT JOIN admin_unit w ON w.structure = coalesce(d.ward_units, 'legacy') AND w.level = 'ward'
+          AND w.code = d.ward_code""").bindparams(now),
         {"v": spec.version},
     )
     due = bindparam("due", utcnow() + CASE_DUE, type_=UtcDateTime)
@@ -202,20 +200,27 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
             dose_record_id, citizen_id, details, created_at, due_at, version)
         SELECT CASE WHEN m.outcome = 'review' THEN 'conflict' ELSE 'unmatched' END, 'open',
             CASE WHEN m.outcome = 'review' THEN 2 ELSE 1 END, m.ward_code, coalesce(m.ward_units, 'legacy'),
-            u.province_code, m.dose_record_id, m.candidate_citizen_id, {details}, :now, :due, 1
+            coalesce(u.province_code, (SELECT p.code FROM admin_unit p WHERE p.structure = 'legacy'
+              AND p.level = 'province' AND p.code = {id_province_sql_backend(is_pg, "d.id_number")})),
+            m.dose_record_id, m.candidate_citizen_id, {details}, :now, :due, 1
         FROM result_stage s JOIN match_result m ON m.dose_record_id = s.dose_record_id
+        JOIN dose_record d ON d.id = s.dose_record_id
         LEFT JOIN admin_unit u ON u.structure = m.ward_units AND u.level = 'ward' AND u.code = m.ward_code
         WHERE m.outcome IN ('review', 'unmatched') AND NOT EXISTS (
           SELECT 1 FROM work_case k WHERE k.dose_record_id = m.dose_record_id AND k.status <> 'closed')""").bindparams(
             now, due
         )
     )
-    # Flags and status follow the links of everyone touched, those who lost a dose as well as those who
-    # gained one.
-    flag_dose_sequences(conn, "SELECT citizen_id FROM relinked_citizen")
-    refresh_status(conn, "SELECT citizen_id FROM relinked_citizen")
-    conn.exec_driver_sql("DROP TABLE relinked_citizen")
     conn.exec_driver_sql("DROP TABLE result_stage")
+    # The aftermath (flags, status, certificates) for everyone touched, those who lost a dose as well as
+    # those who gained one, follows in the caller with `relinked_citizen`; the caller drops it.
+
+
+def id_province_sql_backend(is_pg: bool, id_number: str) -> str:
+    """`id_province_sql` on SQLite or PostgreSQL (the id as typed; separators are rare in stored ids)."""
+    digits = f"coalesce({id_number}, '')"
+    return f"""(CASE WHEN length({digits}) = 12 AND substr({digits}, 1, 1) = '0' THEN substr({digits}, 2, 2)
+        WHEN length({digits}) = 11 THEN substr({digits}, 1, 2) END)"""
 
 
 def dose_flags_sql(doses: str, days_between: Callable[[str, str], str]) -> str:
@@ -301,6 +306,11 @@ def reexamine_after_import(
         )
     finally:
         con.close()
+    # The one aftermath of moved links; its module builds on the case services, which build on this one.
+    from vaxlink.services.aftermath import after_links_moved
+
+    after_links_moved(session, settings, "SELECT citizen_id FROM relinked_citizen", actor="register-import")
+    conn.exec_driver_sql("DROP TABLE relinked_citizen")
     # Citizens moved, links and cases changed: the figures follow in the same transaction, as after an
     # ingest, so that a register import alone leaves them current.
     refresh_statistics(conn)
@@ -378,7 +388,7 @@ def match_new_records(
         FROM rec_map m JOIN classified c USING (ident_id)
         JOIN staged d ON d.id = m.rec_id
         LEFT JOIN reg_home h ON h.citizen_id = c.best_citizen_id
-        LEFT JOIN ward_units w ON w.structure = 'legacy' AND w.code = d.ward_code
+        LEFT JOIN ward_units w ON w.structure = d.ward_units AND w.code = d.ward_code
         UNION ALL
         SELECT id, 'rejected', NULL, NULL, NULL, problems, NULL, NULL, NULL, NULL, NULL
         FROM staged WHERE is_latest AND problems IS NOT NULL"""
@@ -414,6 +424,22 @@ def _load_ward_units(conn: Connection, con: DuckDBPyConnection) -> None:
     con.register("ward_units_in", wards)
     con.execute("CREATE OR REPLACE TABLE ward_units AS SELECT * FROM ward_units_in")
     con.unregister("ward_units_in")
+    # The legacy provinces' names, for the province queue of a record whose address names one.
+    provinces = query_arrow(
+        conn,
+        "SELECT level, code, province_code, name FROM admin_unit WHERE level = 'province' AND structure = 'legacy'",
+        pa.schema(
+            [
+                ("level", pa.string()),
+                ("code", pa.string()),
+                ("province_code", pa.string()),
+                ("name", pa.string()),
+            ]
+        ),
+    )
+    con.register("province_in", provinces)
+    con.execute("CREATE OR REPLACE TABLE ward_units_names AS SELECT * FROM province_in")
+    con.unregister("province_in")
 
 
 def _dose_flags(conn: Connection, con: DuckDBPyConnection) -> None:
@@ -479,19 +505,61 @@ def _dose_flags(conn: Connection, con: DuckDBPyConnection) -> None:
         conn.exec_driver_sql("DROP TABLE changed_flags")
 
 
+def id_province_sql(id_number: str) -> str:
+    """The legacy province a 12-digit personal id (or one that lost its leading zero) was registered in:
+    its prefix 001-096 is the province's code with a leading zero (Decree 137/2015); NULL otherwise."""
+    digits = f"regexp_replace(coalesce({id_number}, ''), '[^0-9]', '', 'g')"
+    return f"""CASE WHEN length({digits}) = 12 AND substr({digits}, 1, 1) = '0' THEN substr({digits}, 2, 2)
+        WHEN length({digits}) = 11 THEN substr({digits}, 1, 2) END"""
+
+
+def _fallback_desks(con: DuckDBPyConnection) -> None:
+    """Table `fallback_desk` (id, province_code): the province queue of each open record no ward could be
+    told for, so that every open case has a desk. In order: the province the record's address names, the
+    province of the personal id it carries, the province most of the batch's routed records belong to."""
+    con.execute("""CREATE OR REPLACE TABLE province_names AS
+        SELECT DISTINCT province_code,
+          trim(regexp_replace(lower(strip_accents(replace(replace(name, 'đ', 'd'), 'Đ', 'D'))),
+               '^(tinh|thanh pho) ', '')) AS folded
+        FROM ward_units_names WHERE level = 'province'""")
+    con.execute(f"""CREATE OR REPLACE TABLE fallback_desk AS
+        WITH open_rec AS (
+          SELECT r.dose_record_id AS id, d.address, d.id_number FROM results r JOIN staged d ON d.id = r.dose_record_id
+          LEFT JOIN ward_units u ON u.structure = r.ward_units AND u.code = r.ward_code
+          WHERE r.outcome IN ('review', 'unmatched') AND u.code IS NULL),
+        by_address AS (
+          SELECT o.id, min(p.province_code) AS province_code, count(DISTINCT p.province_code) AS n
+          FROM open_rec o JOIN province_names p
+            ON contains(lower(strip_accents(replace(replace(o.address, 'đ', 'd'), 'Đ', 'D'))), p.folded)
+          GROUP BY o.id),
+        by_id AS (
+          SELECT o.id, p.province_code FROM open_rec o
+          JOIN (SELECT DISTINCT province_code FROM province_names) p ON p.province_code = {id_province_sql("o.id_number")}),
+        batch_home AS (
+          SELECT u.province_code FROM results r JOIN ward_units u ON u.structure = r.ward_units AND u.code = r.ward_code
+          GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)
+        SELECT o.id, coalesce(CASE WHEN a.n = 1 THEN a.province_code END, i.province_code,
+                              (SELECT province_code FROM batch_home)) AS province_code
+        FROM open_rec o LEFT JOIN by_address a ON a.id = o.id LEFT JOIN by_id i ON i.id = o.id""")
+
+
 def _open_cases(conn: Connection, con: DuckDBPyConnection, now: datetime) -> None:
     """A ward case for each record in doubt (review) or without a citizen (unmatched), with the ranked
     candidates the officer will see."""
+    _fallback_desks(con)
     cols = ", ".join(CASE_COLUMNS)
     reader = con.sql(
         f"""SELECT {cols} FROM (
           SELECT CASE WHEN r.outcome = 'review' THEN 'conflict' ELSE 'unmatched' END AS kind, 'open' AS status,
                  CASE WHEN r.outcome = 'review' THEN 2 ELSE 1 END AS priority, r.ward_code,
-                 coalesce(r.ward_units, 'legacy') AS ward_units, u.province_code, r.dose_record_id,
+                 coalesce(r.ward_units, 'legacy') AS ward_units,
+                 CASE WHEN u.code IS NOT NULL THEN u.province_code ELSE f.province_code END AS province_code,
+                 r.dose_record_id,
                  r.candidate_citizen_id AS citizen_id, k.candidates AS details, ? AS created_at, ? AS due_at,
                  1 AS version
           FROM results r JOIN rec_map m ON m.rec_id = r.dose_record_id
           LEFT JOIN ward_units u ON u.structure = r.ward_units AND u.code = r.ward_code
+          LEFT JOIN fallback_desk f ON f.id = r.dose_record_id
           LEFT JOIN (
             SELECT ident_id, CAST(to_json({{'candidates': list({{'citizen_id': citizen_id, 'weight': round(weight, 2),
                    'id': id_level, 'name': name_level, 'dob': dob_level, 'sex': sex_level, 'ward': ward_level,

@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.dates import PartialDate, Precision, parse_date
-from vaxlink.domain.names import canonical_name, fold_name, split_name
+from vaxlink.domain.names import canonical_name, fold_name, official_name, split_name
 from vaxlink.domain.personal_ids import PersonalId, parse_personal_id, strip_separators
 from vaxlink.domain.sex import parse_sex
 from vaxlink.services import audit
@@ -247,10 +247,11 @@ def citizen_detail(
 def _normalise_value(session: Session, citizen: Citizen, field_name: str, value: str) -> str:
     value = (value or "").strip()
     if field_name == "full_name":
-        canon = canonical_name(value)
-        if not canon or any(ch.isdigit() for ch in value):
+        # The register's spelling as the officer writes it (NFC, single spaces); the canonical form only
+        # decides whether it is a name at all.
+        if not canonical_name(value) or any(ch.isdigit() for ch in value):
             raise Invalid("Họ tên không hợp lệ", "not a full name", "BAD_NAME")
-        return canon
+        return official_name(value)
     if field_name == "birth_date":
         d = health_birth(value)
         if d is None or d.earliest() > date.today():

@@ -21,6 +21,7 @@ from vaxlink.domain.admin_units import Level, Structure, admin_units, normalise_
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.interchange import REGISTER_COLUMNS
+from vaxlink.domain.names import name_layout
 from vaxlink.domain.reasons import REJECTION_REASONS
 from vaxlink.domain.sex import parse_sex
 from vaxlink.files.read import contract_select, load_file
@@ -90,6 +91,37 @@ def _ward(structure: Structure) -> Callable[[str], tuple[str | None, bool]]:
         return code, code is not None and units.ward(code, structure) is not None
 
     return fn
+
+
+def _layout(v: str) -> tuple[str]:
+    first, _, second = v.partition(" ")
+    return (name_layout(first, second),)
+
+
+# Unicode spaces that str.split() separates on (RE2's \s is ASCII only).
+_SPACES = "[\\s\\x{00a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]+"
+# The register's own spelling is what is stored (`official_name`: NFC and single spaces); the canonical
+# and folded forms are for matching only. Its parts divide as `split_name` has them, by `name_layout`
+# of the first two words (a small vocabulary, mapped once each).
+_OFFICIAL_SQL = f"""CREATE TABLE m_official AS
+    WITH o AS (
+      SELECT DISTINCT full_name AS value,
+        nfc_normalize(trim(regexp_replace(full_name, '{_SPACES}', ' ', 'g'))) AS name FROM src
+      WHERE full_name IS NOT NULL),
+    w AS (SELECT value, name, string_split(name, ' ') AS ws FROM o)
+    SELECT w.value, w.name,
+      CASE WHEN len(ws) < 2 THEN ''
+           WHEN l.layout = 'clan_last' THEN ws[len(ws)]
+           WHEN l.layout = 'clan_first_2' AND len(ws) > 2 THEN array_to_string(ws[1:2], ' ')
+           ELSE ws[1] END AS family,
+      CASE WHEN l.layout = 'kinh' AND len(ws) > 2 THEN array_to_string(ws[2:len(ws) - 1], ' ')
+           ELSE '' END AS middle,
+      CASE WHEN len(ws) < 2 THEN ws[1]
+           WHEN l.layout = 'clan_last' THEN array_to_string(ws[1:len(ws) - 1], ' ')
+           WHEN l.layout = 'clan_first_2' AND len(ws) > 2 THEN array_to_string(ws[3:], ' ')
+           WHEN l.layout IN ('clan_first_1', 'clan_first_2') THEN array_to_string(ws[2:], ' ')
+           ELSE ws[len(ws)] END AS given
+    FROM w LEFT JOIN m_layout l ON l.value = array_to_string(ws[1:2], ' ')"""
 
 
 def _sex(v: str) -> tuple[str | None]:
@@ -165,6 +197,15 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
     normalise.name_table(con, "SELECT full_name FROM src", "m_name")
     normalise.map_distinct(
         con,
+        f"""SELECT DISTINCT array_to_string(string_split(nfc_normalize(trim(regexp_replace(full_name,
+            '{_SPACES}', ' ', 'g'))), ' ')[1:2], ' ') FROM src WHERE full_name IS NOT NULL""",
+        _layout,
+        pa.schema([("layout", pa.string())]),
+        "m_layout",
+    )
+    con.execute(_OFFICIAL_SQL)
+    normalise.map_distinct(
+        con,
         "SELECT date_of_birth FROM src",
         _dob,
         pa.schema(
@@ -184,8 +225,8 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
     old = "regexp_replace(s.old_id, '[\\s.\\-]', '', 'g')"
     con.execute(f"""CREATE TABLE checked0 AS SELECT s.line, s.personal_id AS raw_personal_id,
         s.pid AS personal_id, {old} AS old_id,
-        n.canonical AS full_name, n.name_key, n.family AS family_name, n.middle AS middle_name,
-        n.given AS given_name, d.d AS birth_date, d.precision AS birth_precision, d.year AS birth_year,
+        o.name AS full_name, n.name_key, o.family AS family_name, o.middle AS middle_name,
+        o.given AS given_name, d.d AS birth_date, d.precision AS birth_precision, d.year AS birth_year,
         x.sex AS sex, pw.code AS permanent_ward_code, '{units.value}' AS permanent_units,
         coalesce(cw.code, pw.code) AS current_ward_code, '{units.value}' AS current_units,
         s.address, s.phone, s.household_id, s.extra,
@@ -205,6 +246,7 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
         ], lambda r: r IS NOT NULL) AS problems
       FROM src s
       LEFT JOIN m_name n ON n.value = s.full_name
+      LEFT JOIN m_official o ON o.value = s.full_name
       LEFT JOIN m_dob d ON d.value = s.date_of_birth
       LEFT JOIN m_sex x ON x.value = s.sex
       LEFT JOIN m_ward pw ON pw.value = s.permanent_ward_code

@@ -150,6 +150,10 @@ class CellChanges:
     _year: int | None = None
     _looked_up: bool = False
 
+    def kept(self, conn: Connection) -> bool:
+        """Whether the cells are kept at all (a refresh has built them): otherwise only a refresh helps."""
+        return self._kept(conn)
+
     def _kept(self, conn: Connection) -> bool:
         if not self._looked_up:
             self._year = conn.execute(

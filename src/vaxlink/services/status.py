@@ -14,11 +14,14 @@ from datetime import date
 from sqlalchemy import Connection, bindparam, text
 
 from vaxlink.domain.status import (
+    DEFAULT_MIN_INTERVAL,
     DEFAULT_SERIES_LENGTH,
+    INTERVAL_GRACE_DAYS,
     NOT_VACCINATED,
     PRIMARY_SERIES,
     ColourRules,
     VaccinationStatus,
+    min_interval,
 )
 from vaxlink.storage.models import UtcDateTime, utcnow
 
@@ -51,18 +54,27 @@ def bulk_memory(conn: Connection) -> Iterator[None]:
 def _series_values() -> str:
     # Codes come from the domain's own list (no user input); quoted as SQL literals all the same.
     rows = ", ".join(
-        f"('{code.replace(chr(39), chr(39) * 2)}', {int(n)})" for code, n in PRIMARY_SERIES.items()
+        f"('{code.replace(chr(39), chr(39) * 2)}', {int(n)}, {int(min_interval(code))})"
+        for code, n in PRIMARY_SERIES.items()
     )
-    return f"series_length(vaccine_code, n) AS (VALUES {rows})"
+    return f"series_length(vaccine_code, n, gap) AS (VALUES {rows})"
 
 
-def status_select(citizen_ids_sql: str | None = None) -> str:
+def status_select(citizen_ids_sql: str | None = None, dialect: str = "sqlite") -> str:
     """SELECT citizen_id, doses, first_dose_date, last_dose_date, complete_date, boosters, status for the
-    citizens `citizen_ids_sql` selects (all when None) that have at least one linked dose."""
+    citizens `citizen_ids_sql` selects (all when None) that have at least one linked dose.
+
+    The series is walked day by day (a recursive query, as the rule reads): a day counts when it comes at
+    least the minimum interval after the last counted day, and the walk stops at completion."""
     touched = "" if citizen_ids_sql is None else f"AND m.citizen_id IN ({citizen_ids_sql})"
-    return f"""WITH {_series_values()},
+    gap = "(r.day - w.last_day)" if dialect == "postgresql" else "(julianday(r.day) - julianday(w.last_day))"
+    ok = f"{gap} >= w.last_gap - {INTERVAL_GRACE_DAYS}"
+    need_now = "CASE WHEN r.need > w.need_so_far THEN r.need ELSE w.need_so_far END"
+    return f"""WITH RECURSIVE {_series_values()},
     dose_day AS (
-      SELECT m.citizen_id, d.vaccination_date AS day, max(coalesce(l.n, {DEFAULT_SERIES_LENGTH})) AS need
+      SELECT m.citizen_id, d.vaccination_date AS day, max(coalesce(l.n, {DEFAULT_SERIES_LENGTH})) AS need,
+        max(coalesce(l.gap, {DEFAULT_MIN_INTERVAL})) AS gap,
+        min(CASE WHEN d.dose_kind = 'additional' THEN 1 ELSE 0 END) AS additional
       FROM match_result m
       JOIN dose_record d ON d.id = m.dose_record_id
       LEFT JOIN series_length l ON l.vaccine_code = d.vaccine_code
@@ -70,18 +82,29 @@ def status_select(citizen_ids_sql: str | None = None) -> str:
         AND m.citizen_id IS NOT NULL {touched}
       GROUP BY m.citizen_id, d.vaccination_date),
     ranked AS (
-      SELECT citizen_id, day,
-        row_number() OVER (PARTITION BY citizen_id ORDER BY day) AS k,
-        max(need) OVER (PARTITION BY citizen_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-          AS need_so_far
+      SELECT citizen_id, day, need, gap, additional,
+        row_number() OVER (PARTITION BY citizen_id ORDER BY day) AS k
       FROM dose_day),
+    walk (citizen_id, k, last_day, last_gap, counted, need_so_far, complete_k) AS (
+      SELECT citizen_id, k, day, gap, 1, need, CASE WHEN need <= 1 THEN k END FROM ranked WHERE k = 1
+      UNION ALL
+      SELECT w.citizen_id, r.k,
+        CASE WHEN {ok} THEN r.day ELSE w.last_day END,
+        CASE WHEN {ok} THEN r.gap ELSE w.last_gap END,
+        CASE WHEN {ok} THEN w.counted + 1 ELSE w.counted END,
+        CASE WHEN {ok} THEN {need_now} ELSE w.need_so_far END,
+        CASE WHEN {ok} AND w.counted + 1 >= {need_now} THEN r.k END
+      FROM walk w JOIN ranked r ON r.citizen_id = w.citizen_id AND r.k = w.k + 1
+      WHERE w.complete_k IS NULL),
+    done AS (SELECT citizen_id, min(complete_k) AS complete_k FROM walk GROUP BY citizen_id),
     summed AS (
-      SELECT citizen_id, count(*) AS doses, min(day) AS first_dose_date, max(day) AS last_dose_date,
-        min(CASE WHEN k >= need_so_far THEN k END) AS complete_k
-      FROM ranked GROUP BY citizen_id)
+      SELECT r.citizen_id, count(*) AS doses, min(r.day) AS first_dose_date, max(r.day) AS last_dose_date,
+        max(x.complete_k) AS complete_k,
+        sum(CASE WHEN r.k > x.complete_k AND r.additional = 0 THEN 1 ELSE 0 END) AS boosters
+      FROM ranked r JOIN done x ON x.citizen_id = r.citizen_id GROUP BY r.citizen_id)
     SELECT s.citizen_id, s.doses, s.first_dose_date, s.last_dose_date, r.day AS complete_date,
-      CASE WHEN s.complete_k IS NULL THEN 0 ELSE s.doses - s.complete_k END AS boosters,
-      CASE WHEN s.complete_k IS NULL THEN 'partial' WHEN s.doses > s.complete_k THEN 'booster'
+      CASE WHEN s.complete_k IS NULL THEN 0 ELSE s.boosters END AS boosters,
+      CASE WHEN s.complete_k IS NULL THEN 'partial' WHEN s.boosters > 0 THEN 'booster'
            ELSE 'complete' END AS status
     FROM summed s LEFT JOIN ranked r ON r.citizen_id = s.citizen_id AND r.k = s.complete_k"""
 
@@ -102,7 +125,7 @@ def refresh_status(conn: Connection, citizen_ids_sql: str | None = None) -> int:
             text(f"""INSERT INTO citizen_status (citizen_id, doses, first_dose_date, last_dose_date,
                 complete_date, boosters, status, updated_at)
             SELECT citizen_id, doses, first_dose_date, last_dose_date, complete_date, boosters, status, :now
-            FROM ({status_select(citizen_ids_sql)}) x""").bindparams(now)
+            FROM ({status_select(citizen_ids_sql, conn.dialect.name)}) x""").bindparams(now)
         ).rowcount
         if conn.dialect.name == "postgresql" and citizen_ids_sql is None:
             conn.exec_driver_sql("ANALYZE citizen_status")

@@ -529,7 +529,7 @@ def answer_request(
             actor=who.username,
         )
     closed = _close_cases(session, who, r, case, dose_ids, citizen.id, now)
-    refresh_after_links(session, {citizen.id, *previous})
+    refresh_after_links(session, {citizen.id, *previous}, actor=who.username, settings=settings)
     audit.record(
         session,
         who.username,

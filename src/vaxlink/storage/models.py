@@ -236,6 +236,10 @@ class DoseRecord(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(String(400))
     ward_code: Mapped[str | None] = mapped_column(String(10))
+    # The structure the ward code was read in (legacy / 2025); NULL when the code is in neither list.
+    ward_units: Mapped[str | None] = mapped_column(String(6))
+    # primary | additional | booster, as health says it (`dose_kind` of the contract); NULL when not said.
+    dose_kind: Mapped[str | None] = mapped_column(String(10))
     vaccination_date: Mapped[date | None] = mapped_column(Date)
     dose_number: Mapped[int | None] = mapped_column(Integer)
     vaccine: Mapped[str | None] = mapped_column(String(120))

@@ -184,3 +184,16 @@ def test_history_numbering_uses_the_first_product() -> None:
     )
     assert [(d.dose_number, d.series_total) for d in two] == [(1, 2), (2, 2), (3, 3)]
     assert doses_from_history([]) == []
+
+
+def test_a_one_word_name_is_the_primary_name() -> None:
+    # Schema 1.3.0 requires fnt; a person with a single name has it as the primary name, with no gn.
+    dose = dose_from_product(dt.date(2022, 1, 5), 1, "EU/1/20/1528")
+    payload = build_payload(Name("", "", "Bình"), "1990", dose, make_uvci())
+    assert payload["nam"] == {"fn": "Bình", "fnt": "BINH"}
+
+
+def test_highland_names_keep_their_apostrophe_in_the_name_and_drop_it_in_the_icao_form() -> None:
+    dose = dose_from_product(dt.date(2022, 1, 5), 1, "EU/1/20/1528")
+    payload = build_payload(Name("Niê", "", "H'Hen"), "1990", dose, make_uvci())
+    assert payload["nam"] == {"fn": "Niê", "fnt": "NIE", "gn": "H'Hen", "gnt": "HHEN"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from vaxlink.domain.permissions import Permission
 from vaxlink.services import cases
@@ -24,7 +24,7 @@ from vaxlink.web.api.models import (
     WorklistOut,
 )
 from vaxlink.web.i18n import reason_words
-from vaxlink.web.security import DB, require
+from vaxlink.web.security import DB, require, state
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 CaseId = Annotated[int, Path(ge=1, le=2**53)]
@@ -68,13 +68,16 @@ def get_case(
 
 @router.post("/{case_id}/link", response_model=ActionOut, responses=PROBLEMS)
 def link(
+    request: Request,
     case_id: CaseId,
     body: LinkIn,
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
 ) -> ActionOut:
     """Link the case's dose record to a citizen of your jurisdiction (the suggestion or one found)."""
-    cases.link_case(session, who, case_id, body.version, body.citizen_id, body.note)
+    cases.link_case(
+        session, who, case_id, body.version, body.citizen_id, body.note, settings=state(request).settings
+    )
     return ActionOut(case_id=case_id)
 
 

@@ -11,7 +11,7 @@ from vaxlink.domain.permissions import Permission
 from vaxlink.services import cases, register
 from vaxlink.services.auth import Principal
 from vaxlink.web.pages.render import render
-from vaxlink.web.security import DB, require
+from vaxlink.web.security import DB, require, state
 
 router = APIRouter(include_in_schema=False)
 CaseId = Annotated[int, Path(ge=1, le=2**53)]
@@ -96,6 +96,7 @@ def _back(done: str) -> Response:
 
 @router.post("/cases/{case_id}/link")
 def link(
+    request: Request,
     case_id: CaseId,
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
@@ -103,7 +104,9 @@ def link(
     citizen_id: Annotated[int, Form(ge=1, le=2**53)],
     note: Text = "",
 ) -> Response:
-    cases.link_case(session, who, case_id, version, citizen_id, note or None)
+    cases.link_case(
+        session, who, case_id, version, citizen_id, note or None, settings=state(request).settings
+    )
     return _back("linked")
 
 

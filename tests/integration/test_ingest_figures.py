@@ -1,0 +1,101 @@
+"""A batch moves the statistics by difference for what it touches (its records, the cases they open or
+settle, the citizens who gain or lose a dose), as officers' actions do; the full recomputation stays as
+the check (`vaxlink stats refresh --check`), and the two agree cell by cell."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from typer.testing import CliRunner
+
+from tests.figures import differences, differing_cells, from_scratch, kept
+from vaxlink.cli.main import app
+from vaxlink.services.dose_ingest import ingest_batch
+from vaxlink.services.registry_import import import_register
+from vaxlink.settings import Settings
+from vaxlink.storage.db import transaction
+from vaxlink.storage.models import Case
+
+HEADER = [
+    "record_id",
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "id_number",
+    "ward_code",
+    "vaccination_date",
+    "dose_number",
+    "vaccine",
+]
+REGISTER = """personal_id,full_name,date_of_birth,sex,permanent_ward_code,current_ward_code
+077090001234,Nguyễn Văn An,1990-03-15,Nam,26560,
+077190004321,Nguyễn Thị Hòa,1990-07-02,Nữ,26560,26554
+077203000111,Trần Minh Khôi,2003,Nam,26554,
+"""
+AN = ["Nguyễn Văn An", "15/03/1990", "Nam", "077090001234", "26560"]
+HOA = ["Nguyễn Thị Hòa", "02/07/1990", "Nữ", "077190004321", "26554"]
+STRANGER = ["Lê Văn Tám", "01/01/1980", "Nam", "", "26554"]
+
+
+def _doses(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(HEADER)
+        out.writerows(rows)
+    return path
+
+
+def _refreshes(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM stats_refresh")).scalar_one())
+
+
+@pytest.mark.db
+def test_a_small_batch_moves_the_figures_by_difference_and_they_equal_a_recomputation(
+    settings: Settings, engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    reg = tmp_path / "reg.csv"
+    reg.write_text(REGISTER, encoding="utf-8")
+    with transaction(engine) as s:
+        import_register(s, settings, reg, rejects_path=tmp_path / "rej.csv")
+    first = [
+        ["r1", *AN, "2021-08-01", "1", "AZ"],
+        ["r2", *AN, "2021-09-01", "2", "AZ"],
+        ["r3", *STRANGER, "2021-09-01", "1", "Pfizer"],
+        ["r4", *HOA, "2021-08-02", "1", "Pfizer"],
+    ]
+    with transaction(engine) as s:
+        ingest_batch(s, settings, _doses(tmp_path / "d1.csv", first), source="his")
+    refreshed = _refreshes(engine)
+    # r2 moves to Hòa, r3 (unmatched, with an open case) is corrected to Khôi, r5 is new, r6 is rejected.
+    second = [
+        ["r2", *HOA, "2021-09-01", "2", "Pfizer"],
+        ["r3", "Trần Minh Khôi", "2003", "Nam", "077203000111", "26554", "2021-09-01", "1", "Pfizer"],
+        ["r5", *AN, "2022-03-01", "3", "Moderna"],
+        ["r6", *STRANGER, "2031-01-01", "1", "Pfizer"],
+    ]
+    with transaction(engine) as s:
+        r = ingest_batch(s, settings, _doses(tmp_path / "d2.csv", second), source="his")
+        assert r.counts["linked"] == 3 and r.counts["rejected"] == 1
+        assert s.scalar(select(func.count()).select_from(Case).where(Case.status == "open")) == 0
+    # No refresh ran: the cells moved by difference.
+    assert _refreshes(engine) == refreshed
+    with engine.connect() as conn:
+        before = kept(conn)
+        scratch = from_scratch(conn)
+    assert differing_cells(before, scratch) == {t: 0 for t in before}, differences(before, scratch)
+
+    runner = CliRunner()
+    env = {"VAXLINK_DATABASE_URL": db_url, "COLUMNS": "200"}
+    ok = runner.invoke(app, ["stats", "refresh", "--check"], env=env)
+    assert ok.exit_code == 0, ok.output
+    assert "differing cells: 0" in ok.output
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE stats_coverage_cell SET residents = residents + 1"))
+    bad = runner.invoke(app, ["stats", "refresh", "--check"], env=env)
+    assert bad.exit_code == 1 and "stats_coverage_cell" in bad.output
+    # The check changed nothing: the difference is still there.
+    assert runner.invoke(app, ["stats", "refresh", "--check"], env=env).exit_code == 1
