@@ -83,6 +83,8 @@ class WorkItem:
     health_name: str | None
     version: int
     overdue: bool
+    # The field a citizen's request or a register change is about.
+    subject: str | None = None
 
 
 @dataclass
@@ -159,11 +161,14 @@ def worklist(
             CaseRow.created_at,
             CaseRow.due_at,
             MatchResult.reasons,
-            DoseRecord.full_name,
+            # A case without a dose record (a citizen's request, a register change) is named by its citizen.
+            func.coalesce(DoseRecord.full_name, Citizen.full_name),
             CaseRow.version,
+            CaseRow.details,
         )
         .outerjoin(MatchResult, MatchResult.dose_record_id == CaseRow.dose_record_id)
         .outerjoin(DoseRecord, DoseRecord.id == CaseRow.dose_record_id)
+        .outerjoin(Citizen, Citizen.id == CaseRow.citizen_id)
         .where(*conds)
         .order_by(CaseRow.priority.desc(), CaseRow.created_at, CaseRow.id)
         .limit(limit + 1)
@@ -182,6 +187,7 @@ def worklist(
             health_name=r[8],
             version=r[9],
             overdue=r[6] is not None and r[6] < now,
+            subject=str((r[10] or {}).get("field") or "") or None,
         )
         for r in rows[:limit]
     ]
@@ -274,6 +280,7 @@ class CaseView:
     hidden_candidates: int
     details: dict[str, Any]
     citizen_id: int | None
+    citizen_name: str | None = None
 
 
 def _same_birth(text: str | None, c: Citizen) -> bool:
@@ -420,6 +427,11 @@ def case_detail(session: Session, who: Principal, case_id: int) -> CaseView:
         hidden_candidates=len(ids) - len(candidates),
         details=shown_details,
         citizen_id=case.citizen_id,
+        citizen_name=session.scalar(
+            select(Citizen.full_name).where(Citizen.id == case.citizen_id, citizens_in(who.scope))
+        )
+        if case.citizen_id is not None
+        else None,
     )
 
 
@@ -680,6 +692,35 @@ def start_collection(
     _settle(session, case, version, status="collection", assigned_to=who.username, details=details)
     refresh_after_links(session, set())
     audit.record(session, who.username, "case_collection_started", "case", case_id, who.scope.label, note)
+
+
+def close_request(session: Session, who: Principal, case_id: int, version: int, note: str) -> None:
+    """A citizen's correction request handled (the register corrected from the citizen's record, the
+    citizen contacted, or nothing to change): it closes with what was done."""
+    note = (note or "").strip()
+    if not note:
+        raise Invalid("Cần ghi đã làm gì", "say what was done", "NOTE_REQUIRED")
+    case = _actionable(session, who, case_id, version)
+    if case.kind != "correction":
+        raise Invalid(
+            "Chỉ đóng được đề nghị của công dân", "only a citizen's request closes this way", "BAD_KIND"
+        )
+    now = utcnow()
+    _settle(
+        session,
+        case,
+        version,
+        status="closed",
+        resolution="answered",
+        resolution_note=note[:400],
+        closed_at=now,
+        assigned_to=who.username,
+        details=_history(
+            case, {"at": now.isoformat(), "by": who.username, "action": "answered", "note": note[:400]}
+        ),
+    )
+    refresh_after_links(session, set())
+    audit.record(session, who.username, "correction_request_closed", "case", case_id, who.scope.label, note)
 
 
 def cases_awaiting_collection(session: Session, who: Principal) -> list[int]:

@@ -10,10 +10,14 @@ from fastapi.responses import RedirectResponse, Response
 from vaxlink.domain.permissions import Permission
 from vaxlink.services import cases, register
 from vaxlink.services.auth import Principal
+from vaxlink.web.i18n import REASONS, lang_of
+from vaxlink.web.pages.held import held
 from vaxlink.web.pages.render import render
 from vaxlink.web.security import DB, require
 
 router = APIRouter(include_in_schema=False)
+# The reasons an officer filters by, in the words the case page shows (matches are not filtered by).
+REASON_CODES = tuple(code for code in REASONS if not code.endswith(("_EXACT", "_SAME")))
 CaseId = Annotated[int, Path(ge=1, le=2**53)]
 Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 Text = Annotated[str, Form(max_length=400)]
@@ -44,7 +48,14 @@ def worklist_page(
     return render(
         request,
         "worklist.html",
-        {"wl": wl, "f": f, "kinds": cases.KINDS, "done": done, "cursor": cursor},
+        {
+            "wl": wl,
+            "f": f,
+            "kinds": cases.KINDS,
+            "done": done,
+            "cursor": cursor,
+            "reason_codes": REASON_CODES,
+        },
     )
 
 
@@ -55,9 +66,16 @@ def _case_page(
     case_id: int,
     hits: list[register.CitizenHit] | None = None,
     searched: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
 ) -> Response:
     view = cases.case_detail(session, who, case_id)
-    return render(request, "case.html", {"c": view, "hits": hits, "searched": searched or {}})
+    return render(
+        request,
+        "case.html",
+        {"c": view, "hits": hits, "searched": searched or {}, "error": error, "form": {}},
+        status=status,
+    )
 
 
 @router.get("/cases/{case_id}")
@@ -66,7 +84,11 @@ def case_page(
     case_id: CaseId,
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CASE_READ))],
+    found: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{0,40}$")] = None,
 ) -> Response:
+    kept = held(request).get(who.username, found)
+    if kept is not None and kept[0] == case_id:
+        return _case_page(request, session, who, case_id, kept[1], kept[2])
     return _case_page(request, session, who, case_id)
 
 
@@ -83,11 +105,28 @@ def case_search(
 ) -> Response:
     # The case first: out of the jurisdiction, the search is not even run.
     cases.case_detail(session, who, case_id)
-    hits = register.search_citizens(
-        session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
-    )
     searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}
-    return _case_page(request, session, who, case_id, hits, searched)
+    try:
+        hits = register.search_citizens(
+            session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
+        )
+    except cases.Invalid as e:
+        message = e.message_en if lang_of(request) == "en" else e.message_vi
+        return _case_page(request, session, who, case_id, None, searched, message, 422)
+    token = held(request).put(who.username, (case_id, hits, searched))
+    return RedirectResponse(f"/cases/{case_id}?found={token}", status_code=303)
+
+
+@router.post("/cases/{case_id}/close")
+def close_request(
+    case_id: CaseId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    version: Version,
+    note: Text = "",
+) -> Response:
+    cases.close_request(session, who, case_id, version, note)
+    return _back("answered")
 
 
 def _back(done: str) -> Response:
