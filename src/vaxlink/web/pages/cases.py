@@ -88,7 +88,7 @@ def case_page(
 ) -> Response:
     kept = held(request).get(who.username, found)
     if kept is not None and kept[0] == case_id:
-        return _case_page(request, session, who, case_id, kept[1], kept[2])
+        return _case_page(request, session, who, case_id, kept[1], kept[2], kept[3])
     return _case_page(request, session, who, case_id)
 
 
@@ -111,9 +111,12 @@ def case_search(
             session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
         )
     except cases.Invalid as e:
+        # Back on the case's page with what was typed and the message (the page shows the case's record,
+        # so it is an ordinary page, reached by POST-redirect-GET like the results).
         message = e.message_en if lang_of(request) == "en" else e.message_vi
-        return _case_page(request, session, who, case_id, None, searched, message, 422)
-    token = held(request).put(who.username, (case_id, hits, searched))
+        token = held(request).put(who.username, (case_id, None, searched, message))
+        return RedirectResponse(f"/cases/{case_id}?found={token}", status_code=303)
+    token = held(request).put(who.username, (case_id, hits, searched, None))
     return RedirectResponse(f"/cases/{case_id}?found={token}", status_code=303)
 
 

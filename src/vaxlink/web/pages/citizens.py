@@ -37,8 +37,8 @@ def search_form(
     found = held(request).get(who.username, q)
     if found is None:
         return render(request, "search.html", {"hits": None, "searched": {}, "error": None})
-    hits, searched = found
-    return render(request, "search.html", {"hits": hits, "searched": searched, "error": None})
+    hits, searched, error = found
+    return render(request, "search.html", {"hits": hits, "searched": searched, "error": error})
 
 
 @router.post("/citizens/search")
@@ -57,14 +57,12 @@ def search(
             session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
         )
     except cases.Invalid as e:
-        where = {"BAD_DATE": "birth_date", "BAD_ID": "personal_id"}.get(e.code, "name")
+        where = {"BAD_DATE": "birth_date", "BAD_ID": "personal_id"}.get(e.code or "", "name")
+        error = {"field": where, "text": _message(request, e)}
         return render(
-            request,
-            "search.html",
-            {"hits": None, "searched": searched, "error": {"field": where, "text": _message(request, e)}},
-            status=422,
+            request, "search.html", {"hits": None, "searched": searched, "error": error}, status=422
         )
-    token = held(request).put(who.username, (hits, searched))
+    token = held(request).put(who.username, (hits, searched, None))
     return RedirectResponse(f"/citizens/search?q={token}", status_code=303)
 
 
@@ -94,8 +92,12 @@ def citizen_page(
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))],
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
+    e: Token = None,
 ) -> Response:
     view = register.citizen_detail(session, who, citizen_id)
+    kept = held(request).get(who.username, e)
+    if kept is not None and kept[0] == citizen_id:
+        return _citizen_page(request, view, form=kept[1], error=kept[2])
     return _citizen_page(request, view, done=done)
 
 
@@ -114,16 +116,13 @@ def correct(
     try:
         r = register.correct_citizen(session, who, citizen_id, version, field, value, reason, evidence)
     except cases.Invalid as e:
+        # The form comes back with what was typed and the message beside the field (POST-redirect-GET:
+        # the URL carries a token only).
         where = {"REASON_REQUIRED": "reason" if not reason.strip() else "evidence", "BAD_FIELD": "field"}
         form = {"field": field, "value": value, "reason": reason, "evidence": evidence}
-        view = register.citizen_detail(session, who, citizen_id)
-        return _citizen_page(
-            request,
-            view,
-            form=form,
-            error={"field": where.get(e.code, "value"), "text": _message(request, e)},
-            status=422,
-        )
+        error = {"field": where.get(e.code or "", "value"), "text": _message(request, e)}
+        token = held(request).put(who.username, (citizen_id, form, error))
+        return RedirectResponse(f"/citizens/{citizen_id}?e={token}#correct", status_code=303)
     return RedirectResponse(
         f"/citizens/{citizen_id}?done={'saved' if r.applied else 'pending_saved'}", status_code=303
     )
@@ -201,11 +200,11 @@ def counter_lookup(
         # As for any record out of reach: nothing kept but the one `access_denied` event.
         session.rollback()
         _record_denial(session, request, 404, "NOT_FOUND")
-        t = (
+        message = (
             "No citizen of your jurisdiction has this number"
             if lang_of(request) == "en"
-            else ("Không có công dân nào trong địa bàn mang số này")
+            else "Không có công dân nào trong địa bàn mang số này"
         )
-        return render(request, "counter.html", {"error": t, "text": text}, status=404)
+        return render(request, "counter.html", {"error": message, "text": text}, status=404)
     token = held(request).put(who.username, r)
     return RedirectResponse(f"/counter?found={token}", status_code=303)
