@@ -82,6 +82,7 @@ def create_demo_users(
             AdminUnitRow.structure == "legacy", AdminUnitRow.level == "ward", AdminUnitRow.code == wards[0]
         )
     )
+
     def name_of(level: str, code: str | None) -> str:
         found = session.scalar(
             select(AdminUnitRow.name).where(
