@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -60,6 +60,7 @@ CODE_FIELDS = ("phone",)
 APPROVED_FIELDS = IDENTITY_FIELDS + CODE_FIELDS
 OTHER_FIELDS = ("address",)
 CHANGE_DUE = timedelta(days=3)
+Outcome = Literal["approved", "rejected", "outdated"]
 
 
 @dataclass
@@ -565,7 +566,7 @@ def _tell_old_phone(session: Session, old: str | None, new: str) -> None:
 
 def decide_change(
     session: Session, who: Principal, change_id: int, version: int, approve: bool, note: str | None = None
-) -> str:
+) -> Outcome:
     """A second officer approves or rejects a pending change (never the one who asked for it).
 
     Only the changed field is checked: the change applies on top of whatever else changed meanwhile. If
@@ -596,7 +597,7 @@ def decide_change(
     if citizen is None:
         raise NotFound("citizen")
     field_name = str(d.get("field"))
-    outcome = "approved" if approve else "rejected"
+    outcome: Outcome = "approved" if approve else "rejected"
     if approve and _current_value(citizen, field_name) != d.get("old"):
         outcome = "outdated"
     now = utcnow()
