@@ -99,7 +99,7 @@ def problems_of(page: Page, screen: str) -> list[str]:
         found.append(f"{width[0]} px wide on a {width[1]} px screen: {wide}")
     if screen == "phone":
         small = page.evaluate(
-            """() => Array.from(document.querySelectorAll('button, select, input:not([type=hidden]), textarea, nav a'))
+            """() => Array.from(document.querySelectorAll('button, select, input:not([type=hidden]):not([type=checkbox]), textarea, nav a, label.check'))
                  .filter(e => e.offsetParent !== null)
                  .filter(e => e.getBoundingClientRect().height < 44)
                  .slice(0, 3).map(e => e.tagName + ' ' + (e.textContent || e.name || '').trim().slice(0, 30))"""

@@ -349,3 +349,41 @@ def test_verifier_sees_a_full_screen_verdict_with_name_and_birth_only(page: Page
 
 
 CheckPage = Callable[[Page, str], None]
+
+
+def test_worklist_filters_by_words_takes_a_case_and_keeps_saved_filters(page: Page, site: Site, screen: str):
+    sign_in(page, site, "phuong_a", "/cases")
+    # The words of a diagnosis as the worklist shows it, typed back without their diacritics.
+    words = page.locator("tr[data-case] .tag").first.inner_text()
+    from vaxlink.domain.names import fold_name
+
+    typed = " ".join(fold_name(words).split()[:2])
+    page.get_by_label("Tìm theo chẩn đoán").fill(typed)
+    page.get_by_role("button", name="Lọc", exact=True).click()
+    page.wait_for_url(re.compile(r".*/cases\?.*q=.*"))
+    shown = page.locator("tr[data-case]")
+    assert shown.count() > 0
+    for i in range(min(shown.count(), 5)):
+        tags = " ".join(shown.nth(i).locator(".tag").all_inner_texts())
+        assert typed in fold_name(tags), (typed, tags)
+    shown.nth(min(list(SIZES).index(screen), shown.count() - 1)).get_by_role("link").first.click()
+    take = page.get_by_role("button", name="Nhận xử lý (của tôi)")
+    if take.count():  # the desk's run may have taken the only case already
+        take.click()
+    expect(page.locator("[data-mine]")).to_be_visible()
+    case_url = page.url
+    page.goto(f"{site.url}/cases")
+    page.get_by_label("Của tôi").check()
+    page.get_by_role("button", name="Lọc", exact=True).click()
+    page.wait_for_url(re.compile(r".*mine=1.*"))
+    case_id = case_url.rsplit("/", 1)[1]
+    expect(page.locator(f'tr[data-case="{case_id}"]')).to_have_count(1)
+    page.once("dialog", lambda d: d.accept("Việc của tôi"))
+    page.get_by_role("button", name="Ghi nhớ cách xem này").click()
+    page.goto(f"{site.url}/cases")
+    saved = page.get_by_role("navigation", name="Cách xem đã ghi nhớ").get_by_role(
+        "link", name="Việc của tôi"
+    )
+    saved.click()
+    page.wait_for_url(re.compile(r".*mine=1.*"))
+    expect(page.locator(f'tr[data-case="{case_id}"]')).to_have_count(1)

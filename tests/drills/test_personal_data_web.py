@@ -1199,6 +1199,10 @@ def citizen_requests_closed(d: Drill, cast: Cast) -> None:
         for item in items[:1]:
             page = d.page(f"/cases/{item['id']}", who)
             assert "Kanari" in page.text
+            d("POST", f"/cases/{item['id']}/take", who, expect=303, data={"version": item["version"]})
+            d("POST", f"/cases/{item['id']}/take", who, expect=409, data={"version": item["version"]})
+            item = {**item, "version": item["version"] + 1}
+            d.page("/cases?mine=1&q=t%C3%AAn", who)
             url = f"/cases/{item['id']}/close"
             d("POST", url, who, expect=422, data={"version": item["version"], "note": " "})
             d("POST", url, who, expect=303, data={"version": item["version"], "note": "đã sửa theo CCCD"})

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.dates import Precision
@@ -68,6 +68,12 @@ class WorkFilter:
     # still applies, so naming a ward outside it shows nothing.
     ward_units: str | None = None
     ward_code: str | None = None
+    # Words of the diagnosis the officer types ("thiếu tên đệm"), given with the reason codes whose words
+    # match (the page knows the words).
+    words: str | None = None
+    word_reasons: tuple[str, ...] = ()
+    # Only the cases assigned to the user ("của tôi").
+    mine: bool = False
 
 
 @dataclass
@@ -140,6 +146,12 @@ def worklist(
     if f.reason:
         code = "".join(c for c in f.reason.upper() if c.isalnum() or c == "_")[:40]
         conds.append(MatchResult.reasons.like(f"%{code}%"))
+    if f.mine:
+        conds.append(CaseRow.assigned_to == who.username)
+    if f.words and f.words.strip():
+        # Matched against the diagnosis as the officer reads it; a name is never put in a URL, so names
+        # are looked for with the register search (a POST) instead.
+        conds.append(or_(false(), *(MatchResult.reasons.like(f"%{code}%") for code in f.word_reasons[:40])))
     if cursor:
         p, c, i = _decode_cursor(cursor)
         conds.append(
@@ -281,6 +293,7 @@ class CaseView:
     details: dict[str, Any]
     citizen_id: int | None
     citizen_name: str | None = None
+    assigned_to: str | None = None
 
 
 def _same_birth(text: str | None, c: Citizen) -> bool:
@@ -427,6 +440,7 @@ def case_detail(session: Session, who: Principal, case_id: int) -> CaseView:
         hidden_candidates=len(ids) - len(candidates),
         details=shown_details,
         citizen_id=case.citizen_id,
+        assigned_to=case.assigned_to,
         citizen_name=session.scalar(
             select(Citizen.full_name).where(Citizen.id == case.citizen_id, citizens_in(who.scope))
         )
@@ -692,6 +706,20 @@ def start_collection(
     _settle(session, case, version, status="collection", assigned_to=who.username, details=details)
     refresh_after_links(session, set())
     audit.record(session, who.username, "case_collection_started", "case", case_id, who.scope.label, note)
+
+
+def take_case(session: Session, who: Principal, case_id: int, version: int) -> None:
+    """The officer takes the case: it shows under "của tôi" (mine) on their worklist."""
+    case = _actionable(session, who, case_id, version)
+    now = utcnow()
+    _settle(
+        session,
+        case,
+        version,
+        assigned_to=who.username,
+        details=_history(case, {"at": now.isoformat(), "by": who.username, "action": "taken"}),
+    )
+    audit.record(session, who.username, "case_taken", "case", case_id, who.scope.label)
 
 
 def close_request(session: Session, who: Principal, case_id: int, version: int, note: str) -> None:

@@ -66,6 +66,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/cases/{case_id}/pass"): Rule(P.CASE_ACT, "resource", "case"),
     ("POST", "/cases/{case_id}/collect"): Rule(P.CASE_ACT, "resource", "case"),
     ("POST", "/cases/{case_id}/close"): Rule(P.CASE_ACT, "resource", "request"),
+    ("POST", "/cases/{case_id}/take"): Rule(P.CASE_ACT, "resource", "case"),
     ("GET", "/citizens/search"): Rule(P.CITIZEN_SEARCH, "global"),
     ("POST", "/citizens/search"): Rule(P.CITIZEN_SEARCH, "collection"),
     ("GET", "/citizens/{citizen_id}"): Rule(P.CITIZEN_READ, "resource"),
@@ -202,6 +203,7 @@ def _request(path: str, method: str, f: Fresh, csrf: str) -> tuple[str, dict[str
         "/pass": {"version": 1, "ward_code": w.WARD_B, "reason": "người này sống ở phường khác"},
         "/collect": {"version": 1, "note": "cư trú dài hạn"},
         "/close": {"version": 1, "note": "đã sửa địa chỉ theo CCCD"},
+        "/take": {"version": 1},
         "/corrections": {
             "version": f.citizen_version,
             "field": "phone",

@@ -16,6 +16,17 @@ from vaxlink.web.pages.render import render
 from vaxlink.web.security import DB, require
 
 router = APIRouter(include_in_schema=False)
+
+
+def reasons_for(words: str, lang: str) -> tuple[str, ...]:
+    """The reason codes whose words (as the pages show them) contain what the officer typed."""
+    from vaxlink.domain.names import fold_name
+
+    key = fold_name(words)
+    i = 1 if lang == "en" else 0
+    return tuple(code for code, text in REASONS.items() if key and key in fold_name(text[i]))
+
+
 # The reasons an officer filters by, in the words the case page shows (matches are not filtered by).
 REASON_CODES = tuple(code for code in REASONS if not code.endswith(("_EXACT", "_SAME")))
 CaseId = Annotated[int, Path(ge=1, le=2**53)]
@@ -36,13 +47,19 @@ def worklist_page(
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
     ward: Annotated[str | None, Query(pattern=r"^[0-9]{0,5}$")] = None,
     units: Annotated[str | None, Query(pattern=r"^(legacy|2025)?$")] = None,
+    q: Annotated[str | None, Query(max_length=80)] = None,
+    mine: Annotated[str | None, Query(pattern=r"^1?$")] = None,
 ) -> Response:
+    words = (q or "").strip()
     f = cases.WorkFilter(
         kind=kind or None,
         reason=reason or None,
         min_age_days=int(min_age_days or 0) or None,
         ward_code=ward or None,
         ward_units=units or None,
+        words=words or None,
+        word_reasons=reasons_for(words, lang_of(request)) if words else (),
+        mine=mine == "1",
     )
     wl = cases.worklist(session, who, f, cursor or None, 50)
     return render(
@@ -118,6 +135,17 @@ def case_search(
         return RedirectResponse(f"/cases/{case_id}?found={token}", status_code=303)
     token = held(request).put(who.username, (case_id, hits, searched, None))
     return RedirectResponse(f"/cases/{case_id}?found={token}", status_code=303)
+
+
+@router.post("/cases/{case_id}/take")
+def take(
+    case_id: CaseId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    version: Version,
+) -> Response:
+    cases.take_case(session, who, case_id, version)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
 @router.post("/cases/{case_id}/close")
