@@ -160,3 +160,8 @@ def test_keys_and_verify_use_the_installations_key_directory(tmp_path: Path, mon
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["keys", "export", "--out", str(tmp_path / "published")])
     assert r.exit_code == 0 and (tmp_path / "published" / "trust-list.json").is_file(), r.output
+
+
+def test_serve_demo_without_a_demo_database_says_so(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["serve", "--demo", str(tmp_path)])
+    assert r.exit_code == 2 and "no demo database" in r.output
