@@ -28,6 +28,7 @@ PASSWORDS = {
     "giamsat_huyen": "mat-khau-huyen",
     "giamsat_tinh": "mat-khau-tinh",
     "yte_tinh": "mat-khau-y-te",
+    "kiem_tra": "mat-khau-kiem-tra",
 }
 
 

@@ -139,3 +139,29 @@ def test_times_without_offset_are_vietnam_time() -> None:
     assert parse_instant("2026-03-01T08:00") == dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.UTC)
     assert parse_instant("2026-03-01T08:00Z") == dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
     assert parse_instant("2026-03-01") == dt.datetime(2026, 2, 28, 17, 0, tzinfo=dt.UTC)
+
+
+def test_keys_and_verify_use_the_installations_key_directory(tmp_path: Path, monkeypatch) -> None:
+    # A newcomer's sequence: keys made where the installation keeps them, then a code of this
+    # installation checked without naming any file.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VAXLINK_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.setenv("VAXLINK_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    r = runner.invoke(app, ["keys", "init"])
+    assert r.exit_code == 0, r.output
+    keys = tmp_path / "work" / "vaxlink-keys"
+    assert (keys / "trust-list.json").is_file()
+    doses = [dose_from_product(dt.date(2021, 10, 1), 1, "Pfizer")]
+    cert = issue(Name("Lê", "Thị", "Hoa"), "1980-01-02", doses, load_signer(keys))
+    r = runner.invoke(app, ["verify", cert.hc1, "--at", AT])
+    assert r.exit_code == 0, r.output
+    assert "HỢP LỆ / VALID" in r.output
+    r = runner.invoke(app, ["keys", "rotate"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["keys", "export", "--out", str(tmp_path / "published")])
+    assert r.exit_code == 0 and (tmp_path / "published" / "trust-list.json").is_file(), r.output
+
+
+def test_serve_demo_without_a_demo_database_says_so(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["serve", "--demo", str(tmp_path)])
+    assert r.exit_code == 2 and "no demo database" in r.output

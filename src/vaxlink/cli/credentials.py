@@ -1,6 +1,10 @@
-"""`vaxlink keys ...` and `vaxlink verify`: signing keys and checking certificates, no database involved.
+"""`vaxlink keys ...` and `vaxlink verify`: signing keys and checking certificates.
 
-Exit codes of `verify`: 0 valid, 1 invalid (the reason is printed), 2 unusable input.
+Without `--dir` the keys go to this installation's key directory (`VAXLINK_KEYS_DIR`, by default
+`vaxlink-keys` in the work directory), the one `certificates issue` signs with; without `--trust` and
+`--revocations`, `verify` checks against this installation's trust list and its revocation list (read from
+the database when there is one). Exit codes of `verify`: 0 valid, 1 invalid (the reason is printed),
+2 unusable input.
 """
 
 from __future__ import annotations
@@ -8,17 +12,38 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from vaxlink.credentials.revocation import RevocationList
+    from vaxlink.credentials.trust import TrustList
 
 keys_app = typer.Typer(help="Khóa ký chứng nhận / certificate signing keys.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7))
+
+
+KeyDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir",
+        help="Thư mục khóa (mặc định: của hệ thống này) / key directory (default: this installation's)",
+    ),
+]
+
+
+def _key_dir(directory: Path | None) -> Path:
+    if directory is not None:
+        return directory
+    from vaxlink.settings import load_settings
+
+    return load_settings().keys_dir
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -45,7 +70,7 @@ def _report_init(result: object, rotated: bool) -> None:
 
 @keys_app.command("init")
 def keys_init(
-    directory: Annotated[Path, typer.Option("--dir", help="Thư mục khóa / key directory")],
+    directory: KeyDir = None,
     rotate: Annotated[bool, typer.Option("--rotate", help="Thêm khóa ký mới / add a new signer")] = False,
     country: Annotated[str, typer.Option(help="Mã nước / country code")] = "VN",
 ) -> None:
@@ -53,30 +78,28 @@ def keys_init(
     from vaxlink.credentials.keys import KeyDirectoryError, init_keys
 
     try:
-        result = init_keys(directory, country=country, rotate=rotate)
+        result = init_keys(_key_dir(directory), country=country, rotate=rotate)
     except (KeyDirectoryError, OSError, ValueError) as e:
         _fail(str(e))
     _report_init(result, rotate)
 
 
 @keys_app.command("rotate")
-def keys_rotate(
-    directory: Annotated[Path, typer.Option("--dir", help="Thư mục khóa / key directory")],
-) -> None:
+def keys_rotate(directory: KeyDir = None) -> None:
     """Thêm khóa ký mới, giữ khóa cũ trong danh sách tin cậy / add a signer, keep the old one trusted."""
     keys_init(directory, rotate=True)
 
 
 @keys_app.command("export")
 def keys_export(
-    directory: Annotated[Path, typer.Option("--dir", help="Thư mục khóa / key directory")],
     out: Annotated[Path, typer.Option("--out", help="Thư mục ghi / output directory")],
+    directory: KeyDir = None,
 ) -> None:
     """Xuất danh sách tin cậy công khai / export the public trust list (JSON and PEM)."""
     from vaxlink.credentials.keys import export_trust_list
 
     try:
-        json_path, pem_path = export_trust_list(directory, out)
+        json_path, pem_path = export_trust_list(_key_dir(directory), out)
     except (OSError, ValueError) as e:
         _fail(f"không xuất được / cannot export: {e}")
     console.print(f"{json_path} · {pem_path}")
@@ -91,6 +114,42 @@ def parse_instant(text: str) -> dt.datetime:
             f"thời điểm không hợp lệ / invalid time {text!r} (ví dụ / e.g. 2026-03-01T08:00+07:00)"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=VIETNAM)
+
+
+def _own_trust_list() -> TrustList:
+    """This installation's signers: the trust list of its key directory (empty before `keys init`)."""
+    from vaxlink.credentials.trust import TrustList
+    from vaxlink.services.certificates import trust_list
+    from vaxlink.settings import load_settings
+
+    try:
+        return trust_list(load_settings())
+    except OSError:
+        return TrustList()
+
+
+def _own_revocations() -> RevocationList | None:
+    """This installation's revocations, from its database when there is one (else none)."""
+    from vaxlink.services.certificates import revocation_list
+    from vaxlink.settings import load_settings
+    from vaxlink.storage.db import make_engine
+
+    settings = load_settings()
+    if (
+        settings.database_url.startswith("sqlite")
+        and not Path(settings.database_url.split("///", 1)[-1]).exists()
+    ):
+        return None
+    engine = make_engine(settings.database_url)
+    try:
+        from sqlalchemy.orm import Session
+
+        with Session(engine) as session:
+            return revocation_list(session)
+    except Exception:
+        return None
+    finally:
+        engine.dispose()
 
 
 def _read_input(value: str) -> str | bytes:
@@ -140,8 +199,8 @@ def verify_cmd(
 
     instant = parse_instant(at) if at else None
     try:
-        trust_list = TrustList.load(trust) if trust else TrustList()
-        revocation_list = RevocationList.load(revocations) if revocations else None
+        trust_list = TrustList.load(trust) if trust else _own_trust_list()
+        revocation_list = RevocationList.load(revocations) if revocations else _own_revocations()
     except (TrustListError, RevocationListError) as e:
         _fail(str(e))
     data = _read_input(input_)
@@ -182,8 +241,11 @@ def verify_cmd(
         console.print(
             f"Mã chứng nhận / certificate id: {result.hcert.uvci} · nơi cấp / issuer: {result.hcert.issuer}"
         )
-    if not trust:
-        console.print("[yellow]Chưa có danh sách tin cậy (--trust) / no trust list given (--trust)[/]")
+    if not trust and not len(trust_list):
+        console.print(
+            "[yellow]Hệ thống này chưa có khóa ký (vaxlink keys init) và không có --trust / "
+            "no signing keys here (vaxlink keys init) and no --trust given[/]"
+        )
     if result.valid:
         console.print("[bold green]HỢP LỆ / VALID[/]")
         return

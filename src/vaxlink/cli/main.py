@@ -338,13 +338,27 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    demo_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--demo",
+            help="Mở trên CSDL của `vaxlink demo` trong thư mục này / serve the database `vaxlink demo` made here",
+        ),
+    ] = None,
 ) -> None:
     """Chạy ứng dụng web và API / run the web application and API."""
     from vaxlink.web.app import create_app
     from vaxlink.web.server import run as run_server
 
+    chosen = settings()
+    if demo_dir is not None:
+        from vaxlink.services.demo import demo_settings
+
+        if not (demo_dir / "vaxlink.db").is_file():
+            fail(f"chưa có CSDL demo / no demo database in {demo_dir} (./scripts/demo)")
+        chosen = demo_settings(demo_dir)
     # uvloop and httptools when installed, in one process (see vaxlink.web.server).
-    run_server(create_app(settings()), host, port)
+    run_server(create_app(chosen), host, port)
 
 
 def main() -> None:  # pragma: no cover

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.dates import Precision
@@ -69,6 +69,12 @@ class WorkFilter:
     # still applies, so naming a ward outside it shows nothing.
     ward_units: str | None = None
     ward_code: str | None = None
+    # Words of the diagnosis the officer types ("thiếu tên đệm"), given with the reason codes whose words
+    # match (the page knows the words).
+    words: str | None = None
+    word_reasons: tuple[str, ...] = ()
+    # Only the cases assigned to the user ("của tôi").
+    mine: bool = False
 
 
 @dataclass
@@ -84,6 +90,8 @@ class WorkItem:
     health_name: str | None
     version: int
     overdue: bool
+    # The field a citizen's request or a register change is about.
+    subject: str | None = None
 
 
 @dataclass
@@ -139,6 +147,12 @@ def worklist(
     if f.reason:
         code = "".join(c for c in f.reason.upper() if c.isalnum() or c == "_")[:40]
         conds.append(MatchResult.reasons.like(f"%{code}%"))
+    if f.mine:
+        conds.append(CaseRow.assigned_to == who.username)
+    if f.words and f.words.strip():
+        # Matched against the diagnosis as the officer reads it; a name is never put in a URL, so names
+        # are looked for with the register search (a POST) instead.
+        conds.append(or_(false(), *(MatchResult.reasons.like(f"%{code}%") for code in f.word_reasons[:40])))
     if cursor:
         p, c, i = _decode_cursor(cursor)
         conds.append(
@@ -160,11 +174,14 @@ def worklist(
             CaseRow.created_at,
             CaseRow.due_at,
             MatchResult.reasons,
-            DoseRecord.full_name,
+            # A case without a dose record (a citizen's request, a register change) is named by its citizen.
+            func.coalesce(DoseRecord.full_name, Citizen.full_name),
             CaseRow.version,
+            CaseRow.details,
         )
         .outerjoin(MatchResult, MatchResult.dose_record_id == CaseRow.dose_record_id)
         .outerjoin(DoseRecord, DoseRecord.id == CaseRow.dose_record_id)
+        .outerjoin(Citizen, Citizen.id == CaseRow.citizen_id)
         .where(*conds)
         .order_by(CaseRow.priority.desc(), CaseRow.created_at, CaseRow.id)
         .limit(limit + 1)
@@ -183,6 +200,7 @@ def worklist(
             health_name=r[8],
             version=r[9],
             overdue=r[6] is not None and r[6] < now,
+            subject=str((r[10] or {}).get("field") or "") or None,
         )
         for r in rows[:limit]
     ]
@@ -275,6 +293,8 @@ class CaseView:
     hidden_candidates: int
     details: dict[str, Any]
     citizen_id: int | None
+    citizen_name: str | None = None
+    assigned_to: str | None = None
 
 
 def _same_birth(text: str | None, c: Citizen) -> bool:
@@ -421,6 +441,12 @@ def case_detail(session: Session, who: Principal, case_id: int) -> CaseView:
         hidden_candidates=len(ids) - len(candidates),
         details=shown_details,
         citizen_id=case.citizen_id,
+        assigned_to=case.assigned_to,
+        citizen_name=session.scalar(
+            select(Citizen.full_name).where(Citizen.id == case.citizen_id, citizens_in(who.scope))
+        )
+        if case.citizen_id is not None
+        else None,
     )
 
 
@@ -677,6 +703,49 @@ def start_collection(
     _settle(session, case, version, status="collection", assigned_to=who.username, details=details)
     refresh_after_links(session, set())
     audit.record(session, who.username, "case_collection_started", "case", case_id, who.scope.label, note)
+
+
+def take_case(session: Session, who: Principal, case_id: int, version: int) -> None:
+    """The officer takes the case: it shows under "của tôi" (mine) on their worklist."""
+    case = _actionable(session, who, case_id, version)
+    now = utcnow()
+    _settle(
+        session,
+        case,
+        version,
+        assigned_to=who.username,
+        details=_history(case, {"at": now.isoformat(), "by": who.username, "action": "taken"}),
+    )
+    audit.record(session, who.username, "case_taken", "case", case_id, who.scope.label)
+
+
+def close_request(session: Session, who: Principal, case_id: int, version: int, note: str) -> None:
+    """A citizen's correction request handled (the register corrected from the citizen's record, the
+    citizen contacted, or nothing to change): it closes with what was done."""
+    note = (note or "").strip()
+    if not note:
+        raise Invalid("Cần ghi đã làm gì", "say what was done", "NOTE_REQUIRED")
+    case = _actionable(session, who, case_id, version)
+    if case.kind != "correction":
+        raise Invalid(
+            "Chỉ đóng được đề nghị của công dân", "only a citizen's request closes this way", "BAD_KIND"
+        )
+    now = utcnow()
+    _settle(
+        session,
+        case,
+        version,
+        status="closed",
+        resolution="answered",
+        resolution_note=note[:400],
+        closed_at=now,
+        assigned_to=who.username,
+        details=_history(
+            case, {"at": now.isoformat(), "by": who.username, "action": "answered", "note": note[:400]}
+        ),
+    )
+    refresh_after_links(session, set())
+    audit.record(session, who.username, "correction_request_closed", "case", case_id, who.scope.label, note)
 
 
 def cases_awaiting_collection(session: Session, who: Principal) -> list[int]:

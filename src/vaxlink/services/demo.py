@@ -16,7 +16,7 @@ from vaxlink.services.dose_ingest import ingest_batch
 from vaxlink.services.registry_import import import_register
 from vaxlink.services.schema import open_database, upgrade_database
 from vaxlink.services.stats import headline
-from vaxlink.settings import load_settings
+from vaxlink.settings import Settings, load_settings
 from vaxlink.simulation import simulate
 from vaxlink.simulation.evaluate import evaluate
 from vaxlink.storage.db import transaction
@@ -24,14 +24,19 @@ from vaxlink.storage.db import transaction
 Say = Callable[[str], None]
 
 
+def demo_settings(workdir: Path) -> Settings:
+    """The settings of a demo directory: its SQLite database, work directory, audit key and signing keys."""
+    return load_settings(
+        database_url=f"sqlite:///{(workdir / 'vaxlink.db').resolve()}",
+        work_dir=(workdir / "work").resolve(),
+        audit_key_file=(workdir / "work" / "audit.key").resolve(),
+    )
+
+
 def run_demo(workdir: Path, *, citizens: int, seed: int, say: Say) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = (workdir / "vaxlink.db").resolve()
-    settings = load_settings(
-        database_url=f"sqlite:///{db_path}",
-        work_dir=workdir / "work",
-        audit_key_file=workdir / "work" / "audit.key",
-    )
+    settings = demo_settings(workdir)
     say(f"1. Mô phỏng tỉnh 77 với {citizens:,} công dân / simulating province 77 with {citizens:,} citizens")
     sim = simulate(workdir / "data", province="77", citizens=citizens, seed=seed)
     say(
@@ -103,9 +108,8 @@ def run_demo(workdir: Path, *, citizens: int, seed: int, say: Say) -> Path:
         for u in users:
             say(f"   {u.username:<16} {u.password:<22} {u.role:<15} {u.scope}")
         say(
-            f"   Mở bàn làm việc / open the workbench: VAXLINK_DATABASE_URL=sqlite:///{db_path} "
-            f"VAXLINK_WORK_DIR={settings.work_dir.resolve()} "
-            f"VAXLINK_AUDIT_KEY_FILE={settings.audit_key_file.resolve()} uv run vaxlink serve → http://127.0.0.1:8000"
+            "   Mở bàn làm việc / open the workbench: "
+            f"uv run vaxlink serve --demo {workdir} → http://127.0.0.1:8000"
         )
     finally:
         engine.dispose()

@@ -82,28 +82,38 @@ def create_demo_users(
             AdminUnitRow.structure == "legacy", AdminUnitRow.level == "ward", AdminUnitRow.code == wards[0]
         )
     )
+
+    def name_of(level: str, code: str | None) -> str:
+        found = session.scalar(
+            select(AdminUnitRow.name).where(
+                AdminUnitRow.structure == "legacy", AdminUnitRow.level == level, AdminUnitRow.code == code
+            )
+        )
+        return str(found or code)
+
+    ward_a, ward_b = name_of("ward", wards[0]), name_of("ward", wards[1])
     plan = [
         (
             "phuong_a",
-            f"Cán bộ phường {wards[0]} (A)",
+            f"Cán bộ {ward_a} (A)",
             Role.WARD_OFFICER,
             Scope(Level.WARD, "legacy", wards[0]),
         ),
         (
             "phuong_a2",
-            f"Cán bộ thứ hai phường {wards[0]}",
+            f"Cán bộ thứ hai {ward_a}",
             Role.WARD_OFFICER,
             Scope(Level.WARD, "legacy", wards[0]),
         ),
         (
             "phuong_b",
-            f"Cán bộ phường {wards[1]} (B)",
+            f"Cán bộ {ward_b} (B)",
             Role.WARD_OFFICER,
             Scope(Level.WARD, "legacy", wards[1]),
         ),
         (
             "giamsat_huyen",
-            f"Giám sát huyện {district}",
+            f"Giám sát {name_of('district', district)}",
             Role.SUPERVISOR,
             Scope(Level.DISTRICT, "legacy", district),
         ),
@@ -117,6 +127,12 @@ def create_demo_users(
             "yte_tinh",
             f"Cán bộ dữ liệu y tế tỉnh {province}",
             Role.HEALTH_OFFICER,
+            Scope(Level.PROVINCE, "legacy", province),
+        ),
+        (
+            "kiem_tra",
+            f"Điểm kiểm tra tỉnh {province}",
+            Role.VERIFIER,
             Scope(Level.PROVINCE, "legacy", province),
         ),
     ]

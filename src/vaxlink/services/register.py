@@ -1,6 +1,11 @@
 """The register as a ward officer works it: finding a citizen (diacritic-insensitive name, date of birth,
-ID, phone), a citizen's record with doses and open cases, and corrections — contact fields at once, identity
-fields (name, birth date, sex, number) as a change a second officer approves.
+ID, phone), a citizen's record with doses and open cases, and corrections — the address at once; identity
+fields (name, birth date, sex, number) and the phone (it receives the citizen's one-time codes) as a change
+a second officer approves, the old number told when the phone changes.
+
+An approval checks the field it changes, not the whole row: a change waiting for approval stays valid
+while other fields of the citizen change, and is refused only when its own field changed meanwhile. The
+requester reads the outcome (who decided, when, why) in their list of requests.
 
 Queries go through the jurisdiction clauses of `storage.scope`, like the cases of `services.cases`; every
 change runs in the caller's transaction with its audit event and is guarded by the row's `version`.
@@ -10,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -42,14 +47,20 @@ from vaxlink.storage.models import (
     CitizenStatus,
     DoseRecord,
     MatchResult,
+    OutboxMessage,
     utcnow,
 )
 from vaxlink.storage.models import Case as CaseRow
 from vaxlink.storage.scope import cases_in, citizens_in
 
 IDENTITY_FIELDS = ("full_name", "birth_date", "sex", "personal_id")
-OTHER_FIELDS = ("phone", "address")
+# The phone receives the citizen's one-time codes: changing it hands over their self-service, so it needs
+# the second officer as identity fields do.
+CODE_FIELDS = ("phone",)
+APPROVED_FIELDS = IDENTITY_FIELDS + CODE_FIELDS
+OTHER_FIELDS = ("address",)
 CHANGE_DUE = timedelta(days=3)
+Outcome = Literal["approved", "rejected", "outdated"]
 
 
 @dataclass
@@ -211,15 +222,30 @@ def citizen_detail(
             .order_by(CaseRow.created_at)
         )
     ]
+    approvers = {
+        (str((k.details or {}).get("field")), (k.details or {}).get("new")): (k.details or {}).get(
+            "decided_by", k.assigned_to
+        )
+        for k in session.scalars(
+            select(CaseRow)
+            .where(
+                CaseRow.citizen_id == c.id,
+                CaseRow.kind == "register_change",
+                CaseRow.resolution == "approved",
+            )
+            .order_by(CaseRow.id)
+        )
+    }
     history = [
         {
             "field": h.field,
             "old": h.old_value,
             "new": h.new_value,
-            "reason": h.reason,
+            "reason": h.reason.split("; duyệt bởi / approved by ")[0],
             "source": h.source,
-            "at": h.changed_at.isoformat(),
+            "at": h.changed_at,
             "by": h.changed_by,
+            "approved_by": approvers.get((h.field, h.new_value)) if h.source != "import" else None,
         }
         for h in session.scalars(
             select(CitizenChange).where(CitizenChange.citizen_id == c.id).order_by(CitizenChange.id)
@@ -304,7 +330,10 @@ def _apply(
     reason: str,
     source: str,
     actor: str,
+    approved_by: str | None = None,
 ) -> None:
+    if approved_by:
+        reason = f"{reason}; duyệt bởi / approved by {approved_by}"
     values: dict[str, Any] = {}
     if field_name == "full_name":
         parts = split_name(new)
@@ -380,12 +409,12 @@ def correct_citizen(
     evidence: str,
     case_id: int | None = None,
 ) -> CorrectionResult:
-    """Correct the register. Contact fields change at once; identity fields (name, birth date, sex,
-    number) wait as a change a second officer approves. Reason and evidence are required either way."""
+    """Correct the register. The address changes at once; identity fields (name, birth date, sex, number)
+    and the phone wait as a change a second officer approves. Reason and evidence are required."""
     reason, evidence = (reason or "").strip(), (evidence or "").strip()
     if not reason or not evidence:
         raise Invalid("Cần ghi lý do và căn cứ", "a reason and the evidence are required", "REASON_REQUIRED")
-    if field_name not in IDENTITY_FIELDS + OTHER_FIELDS:
+    if field_name not in APPROVED_FIELDS + OTHER_FIELDS:
         raise Invalid("Trường không sửa được", "that field cannot be corrected", "BAD_FIELD")
     c = citizen_in_scope(session, who, citizen_id)
     if c.version != version:
@@ -394,6 +423,20 @@ def correct_citizen(
     if new == _current_value(c, field_name):
         raise Invalid("Giá trị mới trùng giá trị cũ", "the new value is the same as the old one", "UNCHANGED")
     source = f"case:{case_id}" if case_id else "counter"
+    if field_name in APPROVED_FIELDS:
+        waiting = session.scalars(
+            select(CaseRow.details).where(
+                CaseRow.citizen_id == c.id,
+                CaseRow.kind == "register_change",
+                CaseRow.status == "pending_approval",
+            )
+        ).all()
+        if any((w or {}).get("field") == field_name for w in waiting):
+            raise Invalid(
+                "Trường này đã có một đề nghị sửa đang chờ duyệt",
+                "a change of this field is already waiting for approval",
+                "CHANGE_WAITING",
+            )
     if field_name in OTHER_FIELDS:
         _apply(session, c, version, field_name, new, f"{reason} ({evidence})", source, who.username)
         keep_figures(session)
@@ -505,10 +548,32 @@ def pending_changes(session: Session, who: Principal) -> list[ChangeView]:
     return out
 
 
+def _tell_old_phone(session: Session, old: str | None, new: str) -> None:
+    """The old number hears of the change, so that a citizen whose channel was taken over learns it."""
+    if not old:
+        return
+    session.add(
+        OutboxMessage(
+            channel="sms",
+            recipient=old,
+            body=f"vaxlink: số điện thoại nhận mã xác thực của bạn đã được đổi sang số kết thúc bằng {new[-3:]}. "
+            "Nếu bạn không đề nghị việc này, hãy báo công an phường/xã nơi bạn ở. / "
+            f"The phone that receives your codes was changed to a number ending in {new[-3:]}. "
+            "If you did not ask for this, tell your ward police.",
+            created_at=utcnow(),
+        )
+    )
+
+
 def decide_change(
     session: Session, who: Principal, change_id: int, version: int, approve: bool, note: str | None = None
-) -> None:
-    """A second officer approves or rejects a pending identity change (never the one who asked for it)."""
+) -> Outcome:
+    """A second officer approves or rejects a pending change (never the one who asked for it).
+
+    Only the changed field is checked: the change applies on top of whatever else changed meanwhile. If
+    the field itself changed since the request, the change closes as outdated (it would overwrite a
+    newer value) and the requester reads that in their list. Returns the outcome: `approved`, `rejected`
+    or `outdated`."""
     k = session.scalar(
         select(CaseRow).where(CaseRow.id == change_id, CaseRow.kind == "register_change", cases_in(who.scope))
     )
@@ -518,11 +583,35 @@ def decide_change(
         raise changed_meanwhile()
     d = dict(k.details or {})
     if d.get("requested_by") == who.username:
+        audit.record(
+            session,
+            who.username,
+            "register_change_refused",
+            "citizen",
+            k.citizen_id,
+            who.scope.label,
+            "SAME_OFFICER",
+            {"change_id": k.id},
+        )
         raise Invalid("Cần cán bộ thứ hai phê duyệt", "a second officer must approve", "SAME_OFFICER")
     citizen = session.get(Citizen, k.citizen_id) if k.citizen_id is not None else None
     if citizen is None:
         raise NotFound("citizen")
+    field_name = str(d.get("field"))
+    outcome: Outcome = "approved" if approve else "rejected"
+    if approve and _current_value(citizen, field_name) != d.get("old"):
+        outcome = "outdated"
     now = utcnow()
+    d["decided_by"], d["decided_at"], d["outcome"] = who.username, now.isoformat(), outcome
+    d["history"] = [
+        *d.get("history", []),
+        {
+            "at": now.isoformat(),
+            "by": who.username,
+            "action": f"change_{outcome}",
+            "note": (note or "")[:400],
+        },
+    ]
     watch(session, cases=[k.id])
     n = session.execute(
         update(CaseRow)
@@ -531,35 +620,88 @@ def decide_change(
             version=CaseRow.version + 1,
             status="closed",
             closed_at=now,
-            resolution="approved" if approve else "rejected",
+            resolution=outcome,
             resolution_note=note,
             assigned_to=who.username,
+            details=d,
         )
         .execution_options(synchronize_session=False)
     )
     if rowcount(n) != 1:
         raise changed_meanwhile()
-    if approve:
-        if citizen.version != d.get("citizen_version"):
-            raise changed_meanwhile()
+    if outcome == "approved":
+        if field_name == "personal_id":
+            _normalise_value(session, citizen, field_name, str(d["new"]))  # still nobody else's number
         _apply(
             session,
             citizen,
             citizen.version,
-            str(d["field"]),
+            field_name,
             str(d["new"]),
-            f"{d.get('reason')} ({d.get('evidence')}); duyệt bởi / approved by {who.username}",
+            f"{d.get('reason')} ({d.get('evidence')})",
             str(d.get("source", "counter")),
             str(d.get("requested_by")),
+            approved_by=who.username,
         )
+        if field_name in CODE_FIELDS:
+            _tell_old_phone(session, d.get("old"), str(d["new"]))
     keep_figures(session)
     audit.record(
         session,
         who.username,
-        "register_change_approved" if approve else "register_change_rejected",
+        f"register_change_{outcome}",
         "citizen",
         citizen.id,
         who.scope.label,
         note,
-        {"change_id": k.id, "field": d.get("field")},
+        {"change_id": k.id, "field": field_name},
     )
+    return outcome
+
+
+@dataclass
+class RequestedChange:
+    """One of the officer's own requests, with its outcome."""
+
+    id: int
+    citizen_id: int | None
+    field: str
+    new: str | None
+    status: str
+    outcome: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str | None
+    created_at: datetime
+
+
+def my_requests(session: Session, who: Principal, limit: int = 50) -> list[RequestedChange]:
+    """The changes this officer asked for, newest first: waiting, approved, rejected or outdated."""
+    rows = session.scalars(
+        select(CaseRow)
+        .where(cases_in(who.scope), CaseRow.kind == "register_change")
+        .order_by(CaseRow.created_at.desc(), CaseRow.id.desc())
+        .limit(limit * 4)
+    )
+    out: list[RequestedChange] = []
+    for k in rows:
+        d = k.details or {}
+        if d.get("requested_by") != who.username:
+            continue
+        out.append(
+            RequestedChange(
+                k.id,
+                k.citizen_id,
+                str(d.get("field")),
+                d.get("new"),
+                k.status,
+                k.resolution,
+                d.get("decided_by") or (k.assigned_to if k.status == "closed" else None),
+                k.closed_at,
+                k.resolution_note,
+                k.created_at,
+            )
+        )
+        if len(out) >= limit:
+            break
+    return out

@@ -96,6 +96,8 @@ class RequestView:
     from_ward_name: str | None = None
     to_ward_name: str | None = None
     suggestions: list[CitizenHit] = field(default_factory=list)
+    # Whether the reader's jurisdiction holds the citizen (and so their record and number notice).
+    citizen_here: bool = False
 
 
 def _view(r: VerificationRequest, who: Principal, now: datetime, names: dict[str, str]) -> RequestView:
@@ -275,6 +277,81 @@ def send_request(
     return req.id
 
 
+def register_own_resident(
+    session: Session,
+    who: Principal,
+    person: Person,
+    *,
+    birth_province: str | None = None,
+    case_id: int | None = None,
+    case_version: int | None = None,
+) -> int:
+    """A collected person whose permanent residence is the officer's own ward: nobody else to ask, so the
+    ward registers them at once (a new number), links the case's dose record and closes the case.
+    Returns the new citizen's id."""
+    ward = _own_ward(who)
+    units = who.scope.units
+    cleaned = _clean_person(session, units, person)
+    if cleaned["permanent_ward_code"] != ward:
+        raise Invalid(
+            "Người thường trú ở phường/xã khác: hãy gửi yêu cầu xác minh",
+            "the person's permanent residence is another ward: send a verification request",
+            "OTHER_WARD",
+        )
+    case = None
+    if case_id is not None:
+        case = session.scalar(select(CaseRow).where(CaseRow.id == case_id, cases_in(who.scope)))
+        if case is None:
+            raise NotFound("case")
+        if case.status != "collection" or (case_version is not None and case.version != case_version):
+            raise _changed_meanwhile()
+    citizen = register_citizen(
+        session,
+        who.username,
+        who.scope.label,
+        NewPerson(
+            full_name=cleaned["full_name"],
+            birth_date=cleaned["birth_date"],
+            sex=cleaned["sex"],
+            permanent_ward_code=ward,
+            current_ward_code=ward,
+            units=units,
+            address=cleaned.get("address"),
+            phone=cleaned.get("phone"),
+            birth_province=birth_province or None,
+        ),
+        f"case:{case.id}" if case is not None else "counter",
+    )
+    now = utcnow()
+    dose_ids = [case.dose_record_id] if case is not None and case.dose_record_id is not None else []
+    _, previous = _link(session, who, dose_ids, citizen.id, now)
+    if case is not None:
+        _move_case(
+            session,
+            case,
+            status="closed",
+            entry={"action": "registered", "citizen_id": citizen.id},
+            by=who.username,
+            now=now,
+            resolution="registered",
+            resolution_note=None,
+            closed_at=now,
+            citizen_id=citizen.id,
+        )
+    refresh_after_links(session, {citizen.id, *previous})
+    audit.record(
+        session,
+        who.username,
+        "resident_registered",
+        "citizen",
+        citizen.id,
+        who.scope.label,
+        None,
+        {"case_id": case.id if case is not None else None, "dose_record_ids": dose_ids},
+    )
+    return citizen.id
+
+
 def _box_clause(who: Principal, box: str) -> Any:
     sc = who.scope
     if box == "incoming":
@@ -341,6 +418,11 @@ def request_detail(session: Session, who: Principal, request_id: int) -> Request
     r = _in_scope(session, who, request_id)
     names = _ward_names(session, r.to_units, {r.from_ward_code, r.to_ward_code})
     view = _view(r, who, utcnow(), names)
+    if r.citizen_id is not None:
+        view.citizen_here = (
+            session.scalar(select(Citizen.id).where(Citizen.id == r.citizen_id, citizens_in(who.scope)))
+            is not None
+        )
     audit.record(session, who.username, "verification_viewed", "verification_request", r.id, who.scope.label)
     if r.status == OPEN and view.incoming:
         p = r.person or {}

@@ -65,6 +65,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/cases/{case_id}/health-wrong"): Rule(P.CASE_ACT, "resource", "case"),
     ("POST", "/cases/{case_id}/pass"): Rule(P.CASE_ACT, "resource", "case"),
     ("POST", "/cases/{case_id}/collect"): Rule(P.CASE_ACT, "resource", "case"),
+    ("POST", "/cases/{case_id}/close"): Rule(P.CASE_ACT, "resource", "request"),
+    ("POST", "/cases/{case_id}/take"): Rule(P.CASE_ACT, "resource", "case"),
     ("GET", "/citizens/search"): Rule(P.CITIZEN_SEARCH, "global"),
     ("POST", "/citizens/search"): Rule(P.CITIZEN_SEARCH, "collection"),
     ("GET", "/citizens/{citizen_id}"): Rule(P.CITIZEN_READ, "resource"),
@@ -172,6 +174,10 @@ def _fresh(engine: Engine, key: bytes, world: w.World, make: str) -> Fresh:
             citizen = w.add_citizen(s, w.WARD_A, "Hoàng Thị Mai")
         if make == "change":
             change_id = w.add_pending_change(s, citizen).id
+        if make == "request":
+            from vaxlink.services.citizen_requests import file_request
+
+            case_id = file_request(s, w.add_citizen(s, w.WARD_A, "Đỗ Thị Lan").id, "address", "sai địa chỉ")
         return Fresh(case_id, citizen.id, citizen.version, change_id, a.personal_id, a.full_name)
 
 
@@ -196,6 +202,8 @@ def _request(path: str, method: str, f: Fresh, csrf: str) -> tuple[str, dict[str
         "/health-wrong": {"version": 1, "citizen_id": f.citizen_id, "note": "y tế ghi sai ngày sinh"},
         "/pass": {"version": 1, "ward_code": w.WARD_B, "reason": "người này sống ở phường khác"},
         "/collect": {"version": 1, "note": "cư trú dài hạn"},
+        "/close": {"version": 1, "note": "đã sửa địa chỉ theo CCCD"},
+        "/take": {"version": 1},
         "/corrections": {
             "version": f.citizen_version,
             "field": "phone",
@@ -233,7 +241,13 @@ def _request(path: str, method: str, f: Fresh, csrf: str) -> tuple[str, dict[str
     return url, {"data": {**body, "csrf_token": csrf}}
 
 
-def _leaked(path: str, response: Any, f: Fresh, world: w.World) -> bool:
+def _follow(client: Any, response: Any) -> Any:
+    if response.status_code != 303:
+        return response
+    return client.get(response.headers["location"], headers={"cookie": response.request.headers["cookie"]})
+
+
+def _leaked(client: Any, path: str, response: Any, f: Fresh, world: w.World) -> bool:
     """Does a list show ward A's record?"""
     case_a, citizen_a = world.cases[w.WARD_A], world.citizens[w.WARD_A]
     if path == "/api/v1/cases":
@@ -245,7 +259,8 @@ def _leaked(path: str, response: Any, f: Fresh, world: w.World) -> bool:
     if path == "/cases":
         return f'data-case="{case_a}"' in response.text
     if path == "/citizens/search":
-        return f.citizen_name in response.text
+        # POST-redirect-GET: the results are on the page the answer points to.
+        return f.citizen_name in _follow(client, response).text
     if path == "/changes":
         return "data-change=" in response.text
     raise AssertionError(path)
@@ -347,7 +362,7 @@ def test_access_matrix(app, client, world, engine, request):
             if r.status_code == 303 and "/login" in r.headers.get("location", "") and path != "/logout":
                 failures.append(f"{where} redirected to login — an over-denial")
             if rule.kind == "collection":
-                leaked = _leaked(path, r, f, world)
+                leaked = _leaked(client, path, r, f, world)
                 if leaked != (relation in w.COVERS_A):
                     failures.append(f"{where} {'shows' if leaked else 'hides'} ward A's record")
     n_routes = len(POLICY)

@@ -4,6 +4,7 @@ limit; denials; certificates verified, revoked (red, with the reason), reissued.
 
 from __future__ import annotations
 
+import re
 import warnings
 from datetime import date
 
@@ -309,6 +310,11 @@ def test_certificate_page_says_what_failed(client, world, issued):
         "/verify/certificate", data={"text": tampered, "csrf_token": a.csrf}, headers=w.cookie_headers(a)
     )
     assert r.status_code == 200 and 'data-valid="false"' in r.text and "KHÔNG HỢP LỆ" in r.text
+    # Said in the page's words, never in a decoding library's own message.
+    shown = re.sub(r"<[^>]+>", " ", r.text)
+    assert "zlib" not in shown.lower() and "Error -" not in shown
+    empty = client.post("/verify/certificate", data={"csrf_token": a.csrf}, headers=w.cookie_headers(a))
+    assert empty.status_code == 422 and 'id="cert-error"' in empty.text and "Hãy dán mã HC1:" in empty.text
     r = client.post(
         "/verify/certificate",
         files={"file": ("qr.png", codes.qr_png(issued.certificate.hc1), "image/png")},

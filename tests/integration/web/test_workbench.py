@@ -127,7 +127,104 @@ def test_identity_corrections_need_a_second_officer(client, world, engine, app):
         },
         headers=bearer(a),
     )
-    assert phone.status_code == 200 and phone.json()["applied"] is True
+    # The phone receives the citizen's one-time codes: it waits for a second officer too.
+    assert phone.status_code == 200 and phone.json()["applied"] is False
+
+
+def _second_officer(engine, app) -> dict[str, str]:
+    with transaction(engine) as s:
+        bind_key(s, app.state.vx.audit_key)
+        w.add_user(s, "officer_two", "ward_officer", "ward", w.WARD_A)
+        from vaxlink.services.users import issue_token
+
+        return {"authorization": f"Bearer {issue_token(s, 'officer_two', 't')}"}
+
+
+def _ask(client, a, citizen_id, version, field, value):
+    r = client.post(
+        f"/api/v1/citizens/{citizen_id}/corrections",
+        json={
+            "version": version,
+            "field": field,
+            "value": value,
+            "reason": "đúng theo thẻ",
+            "evidence": "CCCD",
+        },
+        headers=bearer(a),
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+@pytest.mark.db
+def test_a_waiting_change_survives_changes_of_other_fields_and_the_requester_reads_the_outcome(
+    client, world, engine, app
+):
+    a = world.actors[("ward_officer", "own_ward")]
+    citizen_id = world.citizens[w.WARD_A]
+    second = _second_officer(engine, app)
+    with Session(engine) as s:
+        old_phone = s.get(Citizen, citizen_id).phone
+    name_change = _ask(client, a, citizen_id, 1, "full_name", "Trần Thị Bích Ngọc")
+    # Meanwhile the address changes (at once) and the citizen's version moves on.
+    assert _ask(client, a, citizen_id, 1, "address", "12 Lê Lợi, Phước Trung")["applied"] is True
+    phone_change = _ask(client, a, citizen_id, 2, "phone", "0912345678")
+    # A second change of a field already waiting is refused, beside the field.
+    again = client.post(
+        f"/api/v1/citizens/{citizen_id}/corrections",
+        json={"version": 2, "field": "phone", "value": "0911111111", "reason": "x", "evidence": "y"},
+        headers=bearer(a),
+    )
+    assert again.status_code == 422 and again.json()["code"] == "CHANGE_WAITING"
+    ok = client.post(
+        f"/api/v1/changes/{name_change['change_id']}/approve", json={"version": 1}, headers=second
+    )
+    assert ok.status_code == 200, ok.text
+    ok = client.post(
+        f"/api/v1/changes/{phone_change['change_id']}/approve", json={"version": 1}, headers=second
+    )
+    assert ok.status_code == 200, ok.text
+    with Session(engine) as s:
+        from vaxlink.storage.models import OutboxMessage
+
+        c = s.get(Citizen, citizen_id)
+        assert (c.full_name, c.phone, c.address) == (
+            "Trần Thị Bích Ngọc",
+            "0912345678",
+            "12 Lê Lợi, Phước Trung",
+        )
+        told = s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == old_phone)).all()
+        assert old_phone and any("678" in m.body for m in told)
+    page = client.get("/changes", headers=w.cookie_headers(a))
+    assert page.status_code == 200
+    assert f'data-my-change="{name_change["change_id"]}" data-outcome="approved"' in page.text
+    assert "officer_two" in page.text
+    history = client.get(f"/citizens/{citizen_id}", headers=w.cookie_headers(a)).text
+    assert "duyệt bởi officer_two" in history
+
+
+@pytest.mark.db
+def test_a_change_whose_field_changed_meanwhile_closes_as_outdated(client, world, engine, app):
+    a = world.actors[("ward_officer", "own_ward")]
+    citizen_id = world.citizens[w.WARD_A]
+    second = _second_officer(engine, app)
+    first = _ask(client, a, citizen_id, 1, "birth_date", "16/03/1990")
+    ok = client.post(f"/api/v1/changes/{first['change_id']}/approve", json={"version": 1}, headers=second)
+    assert ok.status_code == 200
+    # Two requests for the same field cannot wait together; one asked after the first was approved can,
+    # and if the field changes again before its approval it closes as outdated instead of failing for ever.
+    later = _ask(client, a, citizen_id, 2, "birth_date", "17/03/1990")
+    with transaction(engine) as s:
+        bind_key(s, app.state.vx.audit_key)
+        c = s.get(Citizen, citizen_id)
+        c.birth_date = __import__("datetime").date(1990, 3, 18)
+    r = client.post(f"/api/v1/changes/{later['change_id']}/approve", json={"version": 1}, headers=second)
+    assert r.status_code == 200, r.text
+    assert r.json()["outcome"] == "outdated"
+    with Session(engine) as s:
+        k = s.get(CaseRow, later["change_id"])
+        assert (k.status, k.resolution) == ("closed", "outdated")
+        assert str(s.get(Citizen, citizen_id).birth_date) == "1990-03-18"
 
 
 @pytest.mark.db
@@ -174,8 +271,22 @@ def test_counter_reads_a_chip_card_and_shows_differences(client, world, engine):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["from_card"] and [d["field"] for d in body["differences"]] == ["full_name"]
-    page = client.post("/counter", data={"text": qr, "csrf_token": a.csrf}, headers=w.cookie_headers(a))
+    # POST-redirect-GET: the answer is shown at a URL carrying a token only, so Back never resubmits.
+    posted = client.post("/counter", data={"text": qr, "csrf_token": a.csrf}, headers=w.cookie_headers(a))
+    assert posted.status_code == 303 and posted.headers["location"].startswith("/counter?found=")
+    assert c.personal_id not in posted.headers["location"]
+    page = client.get(posted.headers["location"], headers=w.cookie_headers(a))
     assert page.status_code == 200 and "Trần Thị Bích Ngọc" in page.text
+    # Another user does not see it at that URL.
+    b = world.actors[("ward_officer", "sibling_ward")]
+    other = client.get(posted.headers["location"], headers=w.cookie_headers(b))
+    assert "Trần Thị Bích Ngọc" not in other.text
+    # A mistake keeps what was typed, with the message beside the field.
+    short = client.post(
+        "/counter", data={"text": c.personal_id[2:], "csrf_token": a.csrf}, headers=w.cookie_headers(a)
+    )
+    assert short.status_code in (404, 422) and f'value="{c.personal_id[2:]}"' in short.text
+    assert 'id="scan-error"' in short.text
     assert (
         client.post("/api/v1/counter/lookup", json={"text": "not a card"}, headers=bearer(a)).status_code
         == 422

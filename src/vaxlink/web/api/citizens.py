@@ -90,8 +90,8 @@ def approve(
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
 ) -> Any:
-    register.decide_change(session, who, change_id, body.version, True, body.note)
-    return CorrectionOut(applied=True, change_id=change_id)
+    outcome = register.decide_change(session, who, change_id, body.version, True, body.note)
+    return CorrectionOut(applied=outcome == "approved", change_id=change_id, outcome=outcome)
 
 
 @router.post("/changes/{change_id}/reject", response_model=CorrectionOut, responses=PROBLEMS)
@@ -101,8 +101,8 @@ def reject(
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
 ) -> Any:
-    register.decide_change(session, who, change_id, body.version, False, body.note)
-    return CorrectionOut(applied=False, change_id=change_id)
+    outcome = register.decide_change(session, who, change_id, body.version, False, body.note)
+    return CorrectionOut(applied=False, change_id=change_id, outcome=outcome)
 
 
 @router.post("/counter/lookup", response_model=CounterOut, responses=PROBLEMS)

@@ -200,6 +200,8 @@ class CorrectIn(BaseModel):
 class CorrectionOut(Out):
     applied: bool
     change_id: int | None
+    # For a decision on a waiting change: approved, rejected, or outdated (its field changed meanwhile).
+    outcome: Literal["approved", "rejected", "outdated"] | None = None
 
 
 class ChangeOut(Out):

@@ -23,11 +23,11 @@ def _safe_next(target: str | None) -> str:
     # Only a path of this site: never an absolute URL (an open redirect).
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/cases"
+    return "/"
 
 
 def _login_page(
-    request: Request, error: str | None = None, status: int = 200, next_path: str = "/cases", retry: int = 0
+    request: Request, error: str | None = None, status: int = 200, next_path: str = "/", retry: int = 0
 ) -> Response:
     token = secrets.token_urlsafe(24)
     context = {"error": error, "login_csrf": token, "next": next_path, "retry": retry}
@@ -50,7 +50,7 @@ def login_submit(
     username: Annotated[str, Form(max_length=60)],
     password: Annotated[str, Form(max_length=200)],
     login_csrf: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=200)] = "/cases",
+    next: Annotated[str, Form(max_length=200)] = "/",
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF, "")
     if not cookie or not hmac.compare_digest(cookie.encode(), login_csrf.encode("utf-8", "replace")):
@@ -81,8 +81,19 @@ def logout(session: DB, who: Annotated[Principal, Depends(require(Permission.SES
     return response
 
 
+# Where each role's work starts: the first of these pages the user may open.
+LANDING = (
+    (Permission.CASE_LIST, "/cases"),
+    (Permission.BATCH_UPLOAD, "/batches"),
+    (Permission.LOOKUP_STATUS, "/verify"),
+    (Permission.STATS_READ, "/dashboard"),
+)
+
+
+def landing(who: Principal) -> str:
+    return next((path for permission, path in LANDING if who.can(permission)), "/api/v1/me")
+
+
 @router.get("/")
 def home(who: Annotated[Principal, Depends(require(Permission.SESSION_READ))]) -> Response:
-    if who.can(Permission.CASE_LIST):
-        return RedirectResponse("/cases", status_code=303)
-    return RedirectResponse("/api/v1/me", status_code=303)
+    return RedirectResponse(landing(who), status_code=303)

@@ -10,10 +10,25 @@ from fastapi.responses import RedirectResponse, Response
 from vaxlink.domain.permissions import Permission
 from vaxlink.services import cases, register
 from vaxlink.services.auth import Principal
+from vaxlink.web.i18n import REASONS, lang_of
+from vaxlink.web.pages.held import held
 from vaxlink.web.pages.render import render
 from vaxlink.web.security import DB, require, state
 
 router = APIRouter(include_in_schema=False)
+
+
+def reasons_for(words: str, lang: str) -> tuple[str, ...]:
+    """The reason codes whose words (as the pages show them) contain what the officer typed."""
+    from vaxlink.domain.names import fold_name
+
+    key = fold_name(words)
+    i = 1 if lang == "en" else 0
+    return tuple(code for code, text in REASONS.items() if key and key in fold_name(text[i]))
+
+
+# The reasons an officer filters by, in the words the case page shows (matches are not filtered by).
+REASON_CODES = tuple(code for code in REASONS if not code.endswith(("_EXACT", "_SAME")))
 CaseId = Annotated[int, Path(ge=1, le=2**53)]
 Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 Text = Annotated[str, Form(max_length=400)]
@@ -32,19 +47,32 @@ def worklist_page(
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
     ward: Annotated[str | None, Query(pattern=r"^[0-9]{0,5}$")] = None,
     units: Annotated[str | None, Query(pattern=r"^(legacy|2025)?$")] = None,
+    q: Annotated[str | None, Query(max_length=80)] = None,
+    mine: Annotated[str | None, Query(pattern=r"^1?$")] = None,
 ) -> Response:
+    words = (q or "").strip()
     f = cases.WorkFilter(
         kind=kind or None,
         reason=reason or None,
         min_age_days=int(min_age_days or 0) or None,
         ward_code=ward or None,
         ward_units=units or None,
+        words=words or None,
+        word_reasons=reasons_for(words, lang_of(request)) if words else (),
+        mine=mine == "1",
     )
     wl = cases.worklist(session, who, f, cursor or None, 50)
     return render(
         request,
         "worklist.html",
-        {"wl": wl, "f": f, "kinds": cases.KINDS, "done": done, "cursor": cursor},
+        {
+            "wl": wl,
+            "f": f,
+            "kinds": cases.KINDS,
+            "done": done,
+            "cursor": cursor,
+            "reason_codes": REASON_CODES,
+        },
     )
 
 
@@ -55,9 +83,16 @@ def _case_page(
     case_id: int,
     hits: list[register.CitizenHit] | None = None,
     searched: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
 ) -> Response:
     view = cases.case_detail(session, who, case_id)
-    return render(request, "case.html", {"c": view, "hits": hits, "searched": searched or {}})
+    return render(
+        request,
+        "case.html",
+        {"c": view, "hits": hits, "searched": searched or {}, "error": error, "form": {}},
+        status=status,
+    )
 
 
 @router.get("/cases/{case_id}")
@@ -66,7 +101,11 @@ def case_page(
     case_id: CaseId,
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CASE_READ))],
+    found: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{0,40}$")] = None,
 ) -> Response:
+    kept = held(request).get(who.username, found)
+    if kept is not None and kept[0] == case_id:
+        return _case_page(request, session, who, case_id, kept[1], kept[2], kept[3])
     return _case_page(request, session, who, case_id)
 
 
@@ -83,11 +122,42 @@ def case_search(
 ) -> Response:
     # The case first: out of the jurisdiction, the search is not even run.
     cases.case_detail(session, who, case_id)
-    hits = register.search_citizens(
-        session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
-    )
     searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}
-    return _case_page(request, session, who, case_id, hits, searched)
+    try:
+        hits = register.search_citizens(
+            session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
+        )
+    except cases.Invalid as e:
+        # Back on the case's page with what was typed and the message (the page shows the case's record,
+        # so it is an ordinary page, reached by POST-redirect-GET like the results).
+        message = e.message_en if lang_of(request) == "en" else e.message_vi
+        token = held(request).put(who.username, (case_id, None, searched, message))
+        return RedirectResponse(f"/cases/{case_id}?found={token}", status_code=303)
+    token = held(request).put(who.username, (case_id, hits, searched, None))
+    return RedirectResponse(f"/cases/{case_id}?found={token}", status_code=303)
+
+
+@router.post("/cases/{case_id}/take")
+def take(
+    case_id: CaseId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    version: Version,
+) -> Response:
+    cases.take_case(session, who, case_id, version)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/close")
+def close_request(
+    case_id: CaseId,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    version: Version,
+    note: Text = "",
+) -> Response:
+    cases.close_request(session, who, case_id, version, note)
+    return _back("answered")
 
 
 def _back(done: str) -> Response:

@@ -31,8 +31,8 @@ def form(request: Request) -> Response:
 def file(
     request: Request,
     session: DB,
-    field: Annotated[str, Form(max_length=20)],
-    text: Annotated[str, Form(max_length=1000)],
+    field: Annotated[str, Form(max_length=20)] = "other",
+    text: Annotated[str, Form(max_length=1000)] = "",
     self_csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     found = _citizen_of(request)
@@ -45,7 +45,13 @@ def file(
         return _page(
             request,
             "self_correction.html",
-            {"error": message, "filed": None, "fields": citizen_requests.FIELDS},
+            {
+                "error": message,
+                "filed": None,
+                "fields": citizen_requests.FIELDS,
+                "chosen": field,
+                "text": text,
+            },
             status=422,
         )
     return _page(

@@ -10,8 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from vaxlink.domain.permissions import Permission
 from vaxlink.services import cases, counter, register
 from vaxlink.services.auth import Principal
+from vaxlink.web.i18n import lang_of
+from vaxlink.web.pages.held import held
 from vaxlink.web.pages.render import render
-from vaxlink.web.security import DB, require
+from vaxlink.web.security import DB, _record_denial, require
 
 router = APIRouter(include_in_schema=False)
 RowId = Annotated[int, Path(ge=1, le=2**53)]
@@ -19,11 +21,24 @@ Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 Text = Annotated[str, Form(max_length=400)]
 
 
+Token = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{0,40}$")]
+
+
+def _message(request: Request, e: cases.CaseError) -> str:
+    return e.message_en if lang_of(request) == "en" else e.message_vi
+
+
 @router.get("/citizens/search")
 def search_form(
-    request: Request, who: Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))]
+    request: Request,
+    who: Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))],
+    q: Token = None,
 ) -> Response:
-    return render(request, "search.html", {"hits": None, "searched": {}})
+    found = held(request).get(who.username, q)
+    if found is None:
+        return render(request, "search.html", {"hits": None, "searched": {}, "error": None})
+    hits, searched, error = found
+    return render(request, "search.html", {"hits": hits, "searched": searched, "error": error})
 
 
 @router.post("/citizens/search")
@@ -36,11 +51,38 @@ def search(
     personal_id: Annotated[str, Form(max_length=40)] = "",
     phone: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    hits = register.search_citizens(
-        session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
-    )
     searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}
-    return render(request, "search.html", {"hits": hits, "searched": searched})
+    try:
+        hits = register.search_citizens(
+            session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
+        )
+    except cases.Invalid as e:
+        where = {"BAD_DATE": "birth_date", "BAD_ID": "personal_id"}.get(e.code or "", "name")
+        error = {"field": where, "text": _message(request, e)}
+        return render(
+            request, "search.html", {"hits": None, "searched": searched, "error": error}, status=422
+        )
+    token = held(request).put(who.username, (hits, searched, None))
+    return RedirectResponse(f"/citizens/search?q={token}", status_code=303)
+
+
+def _citizen_page(
+    request: Request,
+    view: register.CitizenView,
+    *,
+    done: str | None = None,
+    card: object = None,
+    maybe: object = (),
+    form: dict[str, str] | None = None,
+    error: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "citizen.html",
+        {"v": view, "done": done, "card": card, "maybe": maybe, "form": form or {}, "error": error},
+        status=status,
+    )
 
 
 @router.get("/citizens/{citizen_id}")
@@ -50,23 +92,37 @@ def citizen_page(
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))],
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
+    e: Token = None,
 ) -> Response:
     view = register.citizen_detail(session, who, citizen_id)
-    return render(request, "citizen.html", {"v": view, "done": done, "card": None, "maybe": []})
+    kept = held(request).get(who.username, e)
+    if kept is not None and kept[0] == citizen_id:
+        return _citizen_page(request, view, form=kept[1], error=kept[2])
+    return _citizen_page(request, view, done=done)
 
 
 @router.post("/citizens/{citizen_id}/correct")
 def correct(
+    request: Request,
     citizen_id: RowId,
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CITIZEN_CORRECT))],
     version: Version,
     field: Annotated[str, Form(pattern=r"^[a-z_]{1,20}$")],
-    value: Text,
-    reason: Text,
-    evidence: Text,
+    value: Annotated[str, Form(max_length=400)] = "",
+    reason: Annotated[str, Form(max_length=400)] = "",
+    evidence: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
-    r = register.correct_citizen(session, who, citizen_id, version, field, value, reason, evidence)
+    try:
+        r = register.correct_citizen(session, who, citizen_id, version, field, value, reason, evidence)
+    except cases.Invalid as e:
+        # The form comes back with what was typed and the message beside the field (POST-redirect-GET:
+        # the URL carries a token only).
+        where = {"REASON_REQUIRED": "reason" if not reason.strip() else "evidence", "BAD_FIELD": "field"}
+        form = {"field": field, "value": value, "reason": reason, "evidence": evidence}
+        error = {"field": where.get(e.code or "", "value"), "text": _message(request, e)}
+        token = held(request).put(who.username, (citizen_id, form, error))
+        return RedirectResponse(f"/citizens/{citizen_id}?e={token}#correct", status_code=303)
     return RedirectResponse(
         f"/citizens/{citizen_id}?done={'saved' if r.applied else 'pending_saved'}", status_code=303
     )
@@ -74,9 +130,20 @@ def correct(
 
 @router.get("/changes")
 def changes_page(
-    request: Request, session: DB, who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))]
+    request: Request,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
+    done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
 ) -> Response:
-    return render(request, "changes.html", {"changes": register.pending_changes(session, who)})
+    return render(
+        request,
+        "changes.html",
+        {
+            "changes": register.pending_changes(session, who),
+            "mine": register.my_requests(session, who),
+            "done": done,
+        },
+    )
 
 
 @router.post("/changes/{change_id}/approve")
@@ -87,8 +154,8 @@ def approve(
     version: Version,
     note: Text = "",
 ) -> Response:
-    register.decide_change(session, who, change_id, version, True, note or None)
-    return RedirectResponse("/changes", status_code=303)
+    outcome = register.decide_change(session, who, change_id, version, True, note or None)
+    return RedirectResponse(f"/changes?done={outcome}", status_code=303)
 
 
 @router.post("/changes/{change_id}/reject")
@@ -99,15 +166,23 @@ def reject(
     version: Version,
     note: Text = "",
 ) -> Response:
-    register.decide_change(session, who, change_id, version, False, note or None)
-    return RedirectResponse("/changes", status_code=303)
+    outcome = register.decide_change(session, who, change_id, version, False, note or None)
+    return RedirectResponse(f"/changes?done={outcome}", status_code=303)
 
 
 @router.get("/counter")
 def counter_form(
-    request: Request, who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
+    request: Request,
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))],
+    found: Token = None,
 ) -> Response:
-    return render(request, "counter.html", {"error": None})
+    r = held(request).get(who.username, found)
+    if r is None:
+        return render(request, "counter.html", {"error": None, "text": ""})
+    # The record as it is now, with the card read at the counter beside it.
+    view = register.citizen_detail(session, who, r.view.citizen.id, action="counter_lookup_viewed")
+    return _citizen_page(request, view, card=r, maybe=r.candidate_cases)
 
 
 @router.post("/counter")
@@ -115,11 +190,21 @@ def counter_lookup(
     request: Request,
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))],
-    text: Annotated[str, Form(max_length=1000)],
+    text: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     try:
         r = counter.lookup(session, who, text)
     except cases.Invalid as e:
-        message = e.message_en if request.cookies.get("lang") == "en" else e.message_vi
-        return render(request, "counter.html", {"error": message}, status=422)
-    return render(request, "citizen.html", {"v": r.view, "done": None, "card": r, "maybe": r.candidate_cases})
+        return render(request, "counter.html", {"error": _message(request, e), "text": text}, status=422)
+    except cases.NotFound:
+        # As for any record out of reach: nothing kept but the one `access_denied` event.
+        session.rollback()
+        _record_denial(session, request, 404, "NOT_FOUND")
+        message = (
+            "No citizen of your jurisdiction has this number"
+            if lang_of(request) == "en"
+            else "Không có công dân nào trong địa bàn mang số này"
+        )
+        return render(request, "counter.html", {"error": message, "text": text}, status=404)
+    token = held(request).put(who.username, r)
+    return RedirectResponse(f"/counter?found={token}", status_code=303)

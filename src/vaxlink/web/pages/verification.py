@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from vaxlink.domain.permissions import Permission
 from vaxlink.services import cases, verification
 from vaxlink.services.auth import Principal
+from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.render import render
 from vaxlink.web.security import DB, require, state
 
@@ -49,6 +50,34 @@ def overdue(
     return render(request, "verification_overdue.html", {"items": items, "done": done})
 
 
+FIELD_OF = {
+    "BAD_NAME": "full_name",
+    "BAD_DATE": "birth_date",
+    "BAD_SEX": "sex",
+    "BAD_ID": "personal_id",
+    "BAD_PHONE": "phone",
+    "UNKNOWN_WARD": "permanent_ward_code",
+    "OTHER_WARD": "permanent_ward_code",
+}
+
+
+def _new_page(
+    request: Request,
+    who: Principal,
+    case: object,
+    person: verification.Person,
+    error: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    own = who.scope.code if who.scope.level.value == "ward" else None
+    return render(
+        request,
+        "verification_new.html",
+        {"case": case, "p": person, "error": error, "own_ward": own},
+        status=status,
+    )
+
+
 @router.get("/verification/new")
 def new_form(
     request: Request,
@@ -59,7 +88,7 @@ def new_form(
     case, person = None, verification.Person("", "", "", "")
     if case_id is not None:
         case, person = verification.collection_person(session, who, case_id)
-    return render(request, "verification_new.html", {"case": case, "p": person, "error": None})
+    return _new_page(request, who, case, person)
 
 
 @router.post("/verification/new")
@@ -67,20 +96,49 @@ def send(
     request: Request,
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.VERIFICATION_SEND))],
-    full_name: Annotated[str, Form(max_length=200)],
-    birth_date: Annotated[str, Form(max_length=40)],
-    sex: Annotated[str, Form(max_length=10)],
-    permanent_ward_code: Annotated[str, Form(pattern=r"^[0-9]{5}$")],
+    full_name: Annotated[str, Form(max_length=200)] = "",
+    birth_date: Annotated[str, Form(max_length=40)] = "",
+    sex: Annotated[str, Form(max_length=10)] = "",
+    permanent_ward_code: Annotated[str, Form(max_length=10)] = "",
     personal_id: Annotated[str, Form(max_length=40)] = "",
     phone: Annotated[str, Form(max_length=40)] = "",
     address: Text = "",
+    birth_province: Annotated[str, Form(max_length=4)] = "",
     case_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
     case_version: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     person = verification.Person(
-        full_name, birth_date, sex, permanent_ward_code, personal_id or None, phone or None, address or None
+        full_name,
+        birth_date,
+        sex,
+        permanent_ward_code.strip(),
+        personal_id or None,
+        phone or None,
+        address or None,
     )
-    rid = verification.send_request(session, who, person, case_id=case_id, case_version=case_version)
+    own = who.scope.code if who.scope.level.value == "ward" else None
+    try:
+        if own is not None and person.permanent_ward_code == own:
+            province = birth_province.strip()
+            if province and not (len(province) == 2 and province.isdigit()):
+                raise cases.Invalid("Mã tỉnh cần 2 chữ số", "the province code has 2 digits", "BAD_PROVINCE")
+            citizen_id = verification.register_own_resident(
+                session,
+                who,
+                person,
+                birth_province=province or None,
+                case_id=case_id,
+                case_version=case_version,
+            )
+            return RedirectResponse(f"/citizens/{citizen_id}?done=registered", status_code=303)
+        rid = verification.send_request(session, who, person, case_id=case_id, case_version=case_version)
+    except cases.Invalid as e:
+        case = None
+        if case_id is not None:
+            case, _ = verification.collection_person(session, who, case_id)
+        message = e.message_en if lang_of(request) == "en" else e.message_vi
+        where = FIELD_OF.get(e.code or "", "birth_province" if e.code == "BAD_PROVINCE" else "full_name")
+        return _new_page(request, who, case, person, {"field": where, "text": message}, 422)
     return RedirectResponse(f"/verification/{rid}?done=sent", status_code=303)
 
 

@@ -51,7 +51,48 @@ WORDS: dict[str, tuple[str, str]] = {
     "other": ("Kiểm tra chứng nhận HC1", "Check an HC1 certificate"),
     "back": ("Kiểm tra thẻ CCCD", "Check a chip card"),
     "revoke_reason": ("Lý do thu hồi", "Reason for revocation"),
+    "verdict_ok": ("ĐẠT", "PASS"),
+    "verdict_not_ok": ("KHÔNG ĐẠT", "FAIL"),
+    "cert_required": (
+        "Hãy dán mã HC1: hoặc chọn ảnh mã QR",
+        "Paste the HC1: text or choose a picture of the QR code",
+    ),
 }
+
+# Each check in words; a code that cannot be decoded is told in these words, never in the decoding
+# library's own message.
+CHECK_WORDS: dict[str, tuple[str, str]] = {
+    "image": ("Đọc ảnh mã QR", "Reading the QR picture"),
+    "prefix": ("Tiền tố HC1:", "HC1: prefix"),
+    "base45": ("Mã hóa Base45", "Base45 encoding"),
+    "zlib": ("Nén dữ liệu", "Compression"),
+    "cose": ("Cấu trúc chữ ký (COSE)", "Signature structure (COSE)"),
+    "cwt": ("Nội dung chứng nhận (CWT)", "Certificate content (CWT)"),
+    "kid": ("Khóa của nơi cấp", "Issuer's key"),
+    "signature": ("Chữ ký số", "Digital signature"),
+    "validity": ("Thời hạn", "Validity period"),
+    "revocation": ("Thu hồi", "Revocation"),
+    "schema": ("Cấu trúc dữ liệu", "Data structure"),
+    "value_sets": ("Danh mục giá trị", "Value sets"),
+    "key_usage": ("Phạm vi của khóa", "Key usage"),
+}
+DECODING = ("prefix", "base45", "zlib", "cose", "cwt")
+UNREADABLE = ("Mã không đọc được hoặc đã bị sửa đổi", "The code cannot be read or has been altered")
+STATUS_WORDS = {"ok": ("Đạt", "Passed"), "failed": ("Không đạt", "Failed"), "skipped": ("Bỏ qua", "Skipped")}
+
+
+def _in_words(result: dict[str, Any], lang: str) -> dict[str, Any]:
+    i = 1 if lang == "en" else 0
+    checks = []
+    for c in result.get("checks", []):
+        message = c["message_en"] if i else c["message_vi"]
+        if c["status"] == "failed" and c["name"] in DECODING:
+            message = UNREADABLE[i]
+        name = CHECK_WORDS.get(c["name"], (c["name"], c["name"]))[i]
+        status = STATUS_WORDS.get(c["status"], (c["status"], c["status"]))[i]
+        checks.append({**c, "label": name, "status_text": status, "message": message})
+    failed = next((c for c in checks if c["status"] == "failed"), None)
+    return {**result, "checks": checks, "reason": failed["message"] if failed else None}
 
 
 def words(lang: str) -> Any:
@@ -63,7 +104,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
     return render(request, name, {"w": words(lang_of(request)), **context}, status=status)
 
 
-def _lookup_page(request: Request, session: Any, who: Principal, read: Any) -> Response:
+def _lookup_page(request: Request, session: Any, who: Principal, read: Any, typed: str = "") -> Response:
     refused = limited_sync(request, session, who)
     if refused is not None:
         seconds = refused.headers["retry-after"]
@@ -80,7 +121,9 @@ def _lookup_page(request: Request, session: Any, who: Principal, read: Any) -> R
     except LookupInputError as e:
         record_invalid(session, who)
         error = e.message_en if lang_of(request) == "en" else e.message_vi
-        return _page(request, "verify_lookup.html", {"error": error, "answer": None}, status=422)
+        return _page(
+            request, "verify_lookup.html", {"error": error, "answer": None, "text": typed}, status=422
+        )
     answer = svc.lookup(session, state(request).settings, who, given)
     status = 200 if answer.found else 404
     return _page(
@@ -103,7 +146,7 @@ def lookup_text(
     who: Annotated[Principal, Lookup],
     text: Annotated[str, Form(max_length=svc.MAX_TEXT)],
 ) -> Response:
-    return _lookup_page(request, session, who, lambda: svc.parse_input(text))
+    return _lookup_page(request, session, who, lambda: svc.parse_input(text), text)
 
 
 @router.post("/verify/image")
@@ -124,7 +167,7 @@ def lookup_image(
 
 @router.get("/verify/certificate")
 def certificate_form(request: Request, who: Annotated[Principal, Lookup]) -> Response:
-    return _page(request, "verify_certificate.html", {"result": None})
+    return _page(request, "verify_certificate.html", {"result": None, "error": None})
 
 
 @router.post("/verify/certificate")
@@ -139,6 +182,7 @@ def certificate_check(
     if not data and file is not None:
         data = file.file.read(MAX_PICTURE + 1)[: MAX_PICTURE + 1]
     if not data or len(data) > MAX_PICTURE:
-        return _page(request, "verify_certificate.html", {"result": None}, status=422)
+        error = WORDS["cert_required"][1 if lang_of(request) == "en" else 0]
+        return _page(request, "verify_certificate.html", {"result": None, "error": error}, status=422)
     result = verify_and_record(session, request, who, data)
-    return _page(request, "verify_certificate.html", {"result": result})
+    return _page(request, "verify_certificate.html", {"result": _in_words(result, lang_of(request))})
