@@ -367,6 +367,14 @@ def test_a_record_in_doubt_opens_a_case_with_its_ranked_candidates(settings, eng
     ranked = case.details["candidates"]
     assert {c["citizen_id"] for c in ranked} == {ids["077205000103"], ids["077205000104"]}
     assert all(c["name"] == "NAME_DIACRITICS" and c["dob"] == "DOB_EXACT" for c in ranked)
+    # The waterfall: each field's part and the prior add up to the candidate's weight; the twins share a
+    # phone (the household's) and differ in nothing the record says.
+    for c in ranked:
+        parts = c["weights"]
+        assert set(parts) == {"prior", "id", "name", "dob", "sex", "ward", "address", "phone"}
+        assert sum(parts.values()) == pytest.approx(c["weight"], abs=0.05)
+        assert c["phone"] == "PHONE_SAME" and parts["phone"] > 0 and parts["id"] == 0.0
+    assert ranked[0]["weight"] == ranked[1]["weight"]
 
 
 @pytest.mark.db

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -254,6 +254,22 @@ class Candidate:
     ward_code: str
     version: int
     rows: list[FieldRow]
+    # Each field's part of the weight (log2 of its Bayes factor), the prior, and what the same person's other
+    # records added: the waterfall behind `weight`.
+    weights: dict[str, float] = field(default_factory=dict)
+
+
+def _weights(ranked: dict[str, Any]) -> dict[str, float]:
+    parts = ranked.get("weights")
+    if not isinstance(parts, dict):
+        return {}
+    out = {k: float(v) for k, v in parts.items() if isinstance(v, int | float)}
+    total = ranked.get("weight")
+    if isinstance(total, int | float) and out:
+        lent = round(float(total) - sum(out.values()), 2)
+        if lent > 0.005:
+            out["other_records"] = lent
+    return out
 
 
 @dataclass
@@ -398,7 +414,12 @@ def case_detail(session: Session, who: Principal, case_id: int) -> CaseView:
             Candidate(
                 citizen_id=cid,
                 weight=lv.get("weight"),
-                levels={k: str(lv[k]) for k in ("id", "name", "dob", "sex", "ward") if lv.get(k)},
+                levels={
+                    k: str(lv[k])
+                    for k in ("id", "name", "dob", "sex", "ward", "address", "phone")
+                    if lv.get(k)
+                },
+                weights=_weights(lv),
                 full_name=cit.full_name,
                 birth=birth_text(cit),
                 sex=cit.sex,

@@ -21,3 +21,7 @@ def test_officer_sees_own_case(client, world):
     r = client.get(f"/cases/{world.cases[w.WARD_A]}", headers=w.cookie_headers(a))
     assert r.status_code == 200, r.text
     assert "Trần Thị Bích" in r.text
+    # The waterfall behind the candidate's weight, in words, with what the other records lent.
+    assert "data-waterfall" in r.text and "Vì sao: tổng điểm +5.5 bit" in r.text
+    assert 'data-part="other_records"' in r.text and "+1.5" in r.text
+    assert "Ngày sinh sai một chữ số" in r.text

@@ -167,6 +167,9 @@ def add_case(
                     "dob": "DOB_TYPO",
                     "sex": "SEX_SAME",
                     "ward": "WARD_SAME",
+                    # Parts of the weight as the matcher stores them; 1.5 bits came from the person's other
+                    # records.
+                    "weights": {"prior": -16.0, "id": 0.0, "name": 9.0, "dob": 5.0, "sex": 1.0, "ward": 5.0},
                 }
             ]
         },

@@ -89,6 +89,7 @@ class CandidateOut(Out):
     ward_code: str
     version: int
     rows: list[FieldRowOut]
+    weights: dict[str, float] = {}
 
 
 class CaseOut(Out):
