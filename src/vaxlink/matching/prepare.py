@@ -215,12 +215,13 @@ GROUP_MAX = 12
 def group_identities(con: DuckDBPyConnection) -> None:
     """Add `group_id` to `rec_ident`: the identities of one person, joined when they share the name exactly as
     written (up to case and Unicode forms: a name without its marks could be either of two twins, Hùng or
-    Hưng) and one of: the full birth date, the 12-digit number, or a phone with the birth year. A group whose records
-    carry two different 12-digit numbers, or that grows past GROUP_MAX, is not one person: its identities
-    stay alone. The group id is its smallest identity id."""
+    Hưng) and one of: the full birth date with the ward, the 12-digit number, or a phone with the birth year. A
+    group whose records carry two different 12-digit numbers or two different full birth dates, or that grows
+    past GROUP_MAX, is not one person (a namesake born the same day, who may not even be in the register,
+    joined through a slip): its identities stay alone. The group id is its smallest identity id."""
     con.execute(f"""CREATE OR REPLACE TABLE _group_keys AS
-        SELECT ident_id, 'd|' || full_name || '|' || dob AS k FROM rec_ident
-          WHERE full_name IS NOT NULL AND full_name <> '' AND dob IS NOT NULL
+        SELECT ident_id, 'd|' || full_name || '|' || dob || '|' || ward AS k FROM rec_ident
+          WHERE full_name IS NOT NULL AND full_name <> '' AND dob IS NOT NULL AND ward IS NOT NULL
         UNION ALL
         SELECT ident_id, 'i|' || full_name || '|' || id12 FROM rec_ident
           WHERE full_name IS NOT NULL AND full_name <> '' AND id12 IS NOT NULL
@@ -247,7 +248,8 @@ def group_identities(con: DuckDBPyConnection) -> None:
         SELECT i.*, CASE WHEN ok.label IS NULL THEN i.ident_id ELSE l.label END AS group_id
         FROM rec_ident i JOIN _group_label l USING (ident_id)
         LEFT JOIN (SELECT l.label FROM _group_label l JOIN rec_ident r USING (ident_id) GROUP BY l.label
-                   HAVING count(DISTINCT r.id12) <= 1 AND count(*) <= {GROUP_MAX}) ok ON ok.label = l.label
+                   HAVING count(DISTINCT r.id12) <= 1 AND count(DISTINCT r.dob) <= 1
+                      AND count(*) <= {GROUP_MAX}) ok ON ok.label = l.label
         ORDER BY i.ident_id""")
     for t in ("_group_keys", "_group_label", "_group_next"):
         con.execute(f"DROP TABLE {t}")
