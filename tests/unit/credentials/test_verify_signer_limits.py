@@ -1,0 +1,317 @@
+"""What the signer's own certificate allows: the kinds its extended key usages name (the DCC OIDs), and
+the time it is valid, which the certificate's issue and expiry must lie within."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import cbor2
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.unit.credentials.conftest import NOW, make_certificate
+from vaxlink.credentials import CheckName, Signer, Status, TrustList, Verifier
+from vaxlink.credentials import hcert as hc
+from vaxlink.credentials.keys import kid_of
+from vaxlink.credentials.trust import TrustedKey
+from vaxlink.credentials.verify import key_usage_check
+
+# The EU DCC extended key usages, written out (not read from the code under test).
+OID_TEST = "1.3.6.1.4.1.1847.2021.1.1"
+OID_VACCINATION = "1.3.6.1.4.1.1847.2021.1.2"
+OID_RECOVERY = "1.3.6.1.4.1.1847.2021.1.3"
+# The same three under the arc some early signers used.
+OLD_TEST, OLD_VACCINATION, OLD_RECOVERY = (
+    "1.3.6.1.4.1.0.1847.2021.1.1",
+    "1.3.6.1.4.1.0.1847.2021.1.2",
+    "1.3.6.1.4.1.0.1847.2021.1.3",
+)
+# ICAO's document-signer usage: an extended key usage that names no DCC kind.
+ICAO_DOCUMENT_SIGNER = "2.23.136.1.1.14.2"
+
+SIGNER_FROM = NOW - dt.timedelta(days=10)
+SIGNER_UNTIL = NOW + dt.timedelta(days=400)
+DAY = dt.timedelta(days=1)
+
+_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+def make_signer(
+    usages: list[str] | None, *, not_before: dt.datetime = SIGNER_FROM, not_after: dt.datetime = SIGNER_UNTIL
+) -> Signer:
+    name = x509.Name(
+        [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"), x509.NameAttribute(NameOID.COMMON_NAME, "DSC")]
+    )
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(_KEY.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+    if usages is not None:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([x509.ObjectIdentifier(u) for u in usages]), critical=False
+        )
+    return Signer(_KEY, builder.sign(_KEY, hashes.SHA256()), "VN")
+
+
+def trust_of(signer: Signer) -> TrustList:
+    return TrustList.from_certificates([signer.certificate_der])
+
+
+VACCINATION = make_certificate(make_signer(None)).payload
+PERSON = {k: v for k, v in VACCINATION.items() if k != "v"}
+TEST = {
+    **PERSON,
+    "t": [
+        {
+            "tg": "840539006",
+            "tt": "LP6464-4",
+            "sc": "2026-02-27T10:27:15Z",
+            "tr": "260415000",
+            "tc": "Trung tâm xét nghiệm",
+            "co": "VN",
+            "is": "Bộ Y tế",
+            "ci": "URN:UVCI:01:VN:TEST0000000001",
+        }
+    ],
+}
+RECOVERY = {
+    **PERSON,
+    "r": [
+        {
+            "tg": "840539006",
+            "fr": "2026-01-05",
+            "co": "VN",
+            "is": "Bộ Y tế",
+            "df": "2026-01-16",
+            "du": "2026-07-04",
+            "ci": "URN:UVCI:01:VN:RECOVERY000001",
+        }
+    ],
+}
+PAYLOADS = {"v": VACCINATION, "t": TEST, "r": RECOVERY}
+WORDS = {"v": ("tiêm chủng", "vaccination"), "t": ("xét nghiệm", "test"), "r": ("khỏi bệnh", "recovery")}
+
+
+def signed(
+    payload: dict[str, Any],
+    signer: Signer,
+    issued: dt.datetime | None = NOW,
+    expires: dt.datetime | None = NOW + dt.timedelta(days=365),
+) -> str:
+    """An HC1 code with the given claims; an instant of None leaves that claim out."""
+    claims: dict[int, Any] = {1: "VN", -260: {1: payload}}
+    if issued is not None:
+        claims[6] = int(issued.timestamp())
+    if expires is not None:
+        claims[4] = int(expires.timestamp())
+    protected = cbor2.dumps({1: -7, 4: signer.kid})
+    body = cbor2.dumps(claims)
+    signature = signer.sign(cbor2.dumps(["Signature1", protected, b"", body]))
+    return hc.encode_hc1(cbor2.dumps(cbor2.CBORTag(18, [protected, {}, body, signature])))
+
+
+def verify(text: str, signer: Signer, at: dt.datetime = NOW + DAY) -> Any:
+    # Schema and value sets aside: here only what the signer's certificate allows is at stake.
+    return Verifier(trust_of(signer), check_schema=False, check_value_sets=False).verify(text, at=at)
+
+
+# --- key usage -----------------------------------------------------------------------------------
+
+
+ALLOWED = [
+    ([OID_VACCINATION], "v"),
+    ([OID_TEST], "t"),
+    ([OID_RECOVERY], "r"),
+    ([OLD_VACCINATION], "v"),
+    ([OLD_TEST], "t"),
+    ([OLD_RECOVERY], "r"),
+    ([OID_TEST, OID_VACCINATION, OID_RECOVERY], "v"),
+    ([OID_TEST, OID_VACCINATION, OID_RECOVERY], "t"),
+    ([OID_TEST, OID_VACCINATION, OID_RECOVERY], "r"),
+    ([ICAO_DOCUMENT_SIGNER, OID_VACCINATION], "v"),
+]
+REFUSED = [
+    ([OID_TEST], "v"),  # a signer of test certificates signing a vaccination certificate
+    ([OID_VACCINATION], "t"),  # and the reverse
+    ([OID_VACCINATION], "r"),
+    ([OID_RECOVERY], "v"),
+    ([OID_TEST, OID_RECOVERY], "v"),
+    ([OLD_TEST], "v"),
+    ([OLD_VACCINATION], "t"),
+    ([ICAO_DOCUMENT_SIGNER], "v"),
+    ([ExtendedKeyUsageOID.SERVER_AUTH.dotted_string], "t"),
+]
+
+
+@pytest.mark.parametrize(("usages", "kind"), ALLOWED)
+def test_signer_may_sign_the_kinds_its_usages_name(usages: list[str], kind: str) -> None:
+    signer = make_signer(usages)
+    r = verify(signed(PAYLOADS[kind], signer), signer)
+    assert r.valid, r.failures
+    check = r.check(CheckName.KEY_USAGE)
+    assert check is not None and check.status is Status.OK
+    assert check.message_en == "Signer may sign this kind"
+
+
+@pytest.mark.parametrize(("usages", "kind"), REFUSED)
+def test_signer_may_not_sign_other_kinds(usages: list[str], kind: str) -> None:
+    signer = make_signer(usages)
+    r = verify(signed(PAYLOADS[kind], signer), signer)
+    assert not r.valid
+    assert [c.name for c in r.failures] == [CheckName.KEY_USAGE]
+    assert r.status(CheckName.SIGNATURE) is Status.OK
+    vi, en = WORDS[kind]
+    assert r.failures[0].message_en == f"Signer may not sign {en} certificates"
+    assert r.failures[0].message_vi == f"Khóa ký không được phép ký chứng nhận {vi}"
+
+
+@pytest.mark.parametrize("kind", ["v", "t", "r"])
+def test_signer_without_extended_key_usage_signs_every_kind(kind: str) -> None:
+    signer = make_signer(None)
+    r = verify(signed(PAYLOADS[kind], signer), signer)
+    assert r.valid, r.failures
+    check = r.check(CheckName.KEY_USAGE)
+    assert check is not None and check.status is Status.OK
+    assert check.message_en == "Signer not restricted by kind"
+
+
+def test_key_usage_is_checked_even_when_the_signature_fails() -> None:
+    signer = make_signer([OID_TEST])
+    text = signed(VACCINATION, signer)
+    tagged = cbor2.loads(hc.unwrap(text))
+    tagged.value[3] = bytes(64)
+    r = verify(hc.encode_hc1(cbor2.dumps(tagged)), signer)
+    assert r.status(CheckName.SIGNATURE) is Status.FAILED
+    assert r.status(CheckName.KEY_USAGE) is Status.FAILED
+    assert r.signer is None
+
+
+def test_key_usage_of_an_unknown_signer_is_not_established() -> None:
+    signer, other = make_signer([OID_TEST]), make_signer(None, not_before=SIGNER_FROM - DAY)
+    r = verify(signed(VACCINATION, signer), other)
+    assert r.status(CheckName.KID) is Status.FAILED
+    assert r.status(CheckName.SIGNATURE) is Status.SKIPPED
+    check = r.check(CheckName.KEY_USAGE)
+    assert check is not None and check.status is Status.SKIPPED
+    assert check.message_en == "Signer not established"
+
+
+def test_a_payload_of_two_kinds_is_not_judged_by_kind() -> None:
+    signer = make_signer([OID_TEST])
+    both = {**VACCINATION, "t": TEST["t"]}
+    r = verify(signed(both, signer), signer)
+    assert r.status(CheckName.KEY_USAGE) is Status.OK
+    assert r.hcert is not None and r.hcert.kind is None
+    strict = Verifier(trust_of(signer), check_value_sets=False).verify(signed(both, signer), at=NOW + DAY)
+    assert [c.name for c in strict.failures] == [CheckName.SCHEMA]
+
+
+def test_key_usage_check_on_its_own() -> None:
+    signer = make_signer([OID_RECOVERY])
+    h = hc.decode_hc1(signed(VACCINATION, signer))
+    key = TrustedKey(kid_of(signer.certificate_der), signer.certificate.public_key(), key_usages=frozenset())
+    assert key_usage_check(h, key).status is Status.OK
+    assert key_usage_check(h, None).status is Status.SKIPPED
+    restricted = TrustedKey(key.kid, key.public_key, key_usages=frozenset({OID_RECOVERY}))
+    assert key_usage_check(h, restricted).status is Status.FAILED
+
+
+# --- the signer certificate's validity ----------------------------------------------------------------
+
+
+def _validity(r: Any) -> Any:
+    check = r.check(CheckName.VALIDITY)
+    assert check is not None
+    return check
+
+
+def test_signed_before_the_signer_certificate_was_valid() -> None:
+    signer = make_signer([OID_VACCINATION])
+    issued = SIGNER_FROM - dt.timedelta(seconds=1)
+    r = verify(signed(VACCINATION, signer, issued, issued + dt.timedelta(days=30)), signer)
+    assert [c.name for c in r.failures] == [CheckName.VALIDITY]
+    assert _validity(r).message_en == "Signed outside the signer certificate's validity"
+    assert _validity(r).message_vi == "Được ký ngoài thời hạn của chứng thư khóa ký"
+
+
+def test_signed_after_the_signer_certificate_expired() -> None:
+    signer = make_signer([OID_VACCINATION])
+    issued = SIGNER_UNTIL + dt.timedelta(seconds=1)
+    r = verify(signed(VACCINATION, signer, issued, issued + DAY), signer, at=issued + dt.timedelta(hours=1))
+    assert [c.name for c in r.failures] == [CheckName.VALIDITY]
+    assert _validity(r).message_en == "Signed outside the signer certificate's validity"
+
+
+def test_expires_after_the_signer_certificate() -> None:
+    signer = make_signer([OID_VACCINATION])
+    r = verify(signed(VACCINATION, signer, NOW, SIGNER_UNTIL + dt.timedelta(seconds=1)), signer)
+    assert [c.name for c in r.failures] == [CheckName.VALIDITY]
+    assert _validity(r).message_en == (
+        f"Expires after the signer certificate ({SIGNER_UNTIL:%Y-%m-%d %H:%M} UTC)"
+    )
+    assert _validity(r).message_vi.startswith("Hạn dùng vượt quá hạn của chứng thư khóa ký")
+
+
+def test_the_signer_certificate_bounds_themselves_are_inside() -> None:
+    signer = make_signer([OID_VACCINATION])
+    # Issued the second the signer became valid, expiring the second it ends: valid.
+    r = verify(signed(VACCINATION, signer, SIGNER_FROM, SIGNER_UNTIL), signer, at=SIGNER_FROM)
+    assert r.valid, r.failures
+    assert _validity(r).message_en == f"Valid until {SIGNER_UNTIL:%Y-%m-%d %H:%M} UTC"
+    # Issued the second it ends (and valid only that second).
+    late = verify(signed(VACCINATION, signer, SIGNER_UNTIL, SIGNER_UNTIL), signer, at=SIGNER_UNTIL)
+    assert late.valid, late.failures
+
+
+def test_the_certificate_own_dates_at_their_bounds() -> None:
+    signer = make_signer([OID_VACCINATION])
+    issued, expires = NOW, NOW + dt.timedelta(days=30)
+    text = signed(VACCINATION, signer, issued, expires)
+    assert verify(text, signer, at=issued).valid
+    assert verify(text, signer, at=expires).valid
+    early = verify(text, signer, at=issued - dt.timedelta(seconds=1))
+    assert _validity(early).message_en == f"Issued in the future ({issued:%Y-%m-%d %H:%M} UTC)"
+    late = verify(text, signer, at=expires + dt.timedelta(seconds=1))
+    assert _validity(late).message_en == f"Expired at {expires:%Y-%m-%d %H:%M} UTC"
+    assert _validity(late).message_vi == f"Đã hết hạn lúc {expires:%Y-%m-%d %H:%M} UTC"
+
+
+@pytest.mark.parametrize("missing", ["issued", "expires", "both"])
+def test_missing_issue_or_expiry_time(missing: str) -> None:
+    signer = make_signer([OID_VACCINATION])
+    issued = None if missing in ("issued", "both") else NOW
+    expires = None if missing in ("expires", "both") else NOW + DAY * 30
+    r = verify(signed(VACCINATION, signer, issued, expires), signer)
+    assert [c.name for c in r.failures] == [CheckName.VALIDITY]
+    assert _validity(r).message_en == "Issue or expiry time missing"
+
+
+def test_a_signer_without_known_validity_bounds_nothing() -> None:
+    signer = make_signer([OID_VACCINATION])
+    key = TrustedKey(signer.kid, signer.certificate.public_key(), key_usages=frozenset({OID_VACCINATION}))
+    text = signed(VACCINATION, signer, SIGNER_FROM - DAY * 5, SIGNER_UNTIL + DAY * 5)
+    r = Verifier(TrustList.of([key]), check_schema=False, check_value_sets=False).verify(text, at=NOW)
+    assert r.valid, r.failures
+    only_start = TrustedKey(signer.kid, signer.certificate.public_key(), not_before=SIGNER_FROM)
+    r = Verifier(TrustList.of([only_start]), check_schema=False, check_value_sets=False).verify(text, at=NOW)
+    assert r.valid, r.failures
+    only_end = TrustedKey(signer.kid, signer.certificate.public_key(), not_after=SIGNER_UNTIL)
+    r = Verifier(TrustList.of([only_end]), check_schema=False, check_value_sets=False).verify(text, at=NOW)
+    assert r.valid, r.failures
+
+
+def test_an_unknown_signer_dates_are_not_checked() -> None:
+    signer = make_signer([OID_VACCINATION])
+    stranger = make_signer(None, not_before=SIGNER_FROM - DAY)
+    text = signed(VACCINATION, signer, SIGNER_FROM - DAY * 5, SIGNER_UNTIL + DAY * 5)
+    r = verify(text, stranger, at=NOW)
+    assert r.status(CheckName.VALIDITY) is Status.OK
