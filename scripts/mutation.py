@@ -472,7 +472,9 @@ class Worker:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         # The worker imported the plugins before forking: pytest cannot rewrite their asserts, which is fine.
         warn = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
-        args = ["-x", "-q", "-p", "no:cacheprovider", *warn, *cfg.pytest_args, *tests]
+        # A temporary directory of its own: pytest prunes the shared one's older runs, other runs' included.
+        basetemp = f"--basetemp={self.overlay.dir / 'tmp'}"
+        args = ["-x", "-q", "-p", "no:cacheprovider", basetemp, *warn, *cfg.pytest_args, *tests]
         start = time.monotonic()
         self.log = self.overlay.dir / "pytest.log"
         request = {"args": args, "timeout": timeout, "log": str(self.log)}
