@@ -315,3 +315,118 @@ def test_an_unknown_signer_dates_are_not_checked() -> None:
     text = signed(VACCINATION, signer, SIGNER_FROM - DAY * 5, SIGNER_UNTIL + DAY * 5)
     r = verify(text, stranger, at=NOW)
     assert r.status(CheckName.VALIDITY) is Status.OK
+
+
+# --- why a signature fails, and which of several keys under one kid signed -----------------------------
+
+
+def _signature_failure(r: Any) -> str:
+    check = r.check(CheckName.SIGNATURE)
+    assert check is not None and check.status is Status.FAILED
+    return str(check.message_en)
+
+
+def _with_key(signer: Signer, public_key: Any) -> Verifier:
+    key = TrustedKey(signer.kid, public_key)
+    return Verifier(TrustList.of([key]), check_schema=False, check_value_sets=False)
+
+
+def test_es256_with_a_key_of_another_curve() -> None:
+    signer = make_signer(None)
+    other = ec.generate_private_key(ec.SECP384R1()).public_key()
+    r = _with_key(signer, other).verify(signed(VACCINATION, signer), at=NOW + DAY)
+    assert _signature_failure(r) == "Invalid signature: ES256 but the key is not EC P-256"
+
+
+def test_es256_with_an_rsa_key_and_ps256_with_an_ec_key() -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    signer = make_signer(None)
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    r = _with_key(signer, rsa_key.public_key()).verify(signed(VACCINATION, signer), at=NOW + DAY)
+    assert _signature_failure(r) == "Invalid signature: ES256 but the key is not EC P-256"
+    tagged = cbor2.loads(hc.unwrap(signed(VACCINATION, signer)))
+    tagged.value[0] = cbor2.dumps({1: -37, 4: signer.kid})
+    r = verify(hc.encode_hc1(cbor2.dumps(tagged)), signer)
+    assert _signature_failure(r) == "Invalid signature: PS256 but the key is not RSA"
+
+
+def test_ps256_signed_with_rsa_verifies() -> None:
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    kid = b"rsa-key1"
+    protected = cbor2.dumps({1: -37, 4: kid})
+    body = cbor2.dumps(
+        {1: "VN", 6: int(NOW.timestamp()), 4: int((NOW + DAY * 30).timestamp()), -260: {1: VACCINATION}}
+    )
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    sig = rsa_key.sign(cbor2.dumps(["Signature1", protected, b"", body]), pss, hashes.SHA256())
+    text = hc.encode_hc1(cbor2.dumps(cbor2.CBORTag(18, [protected, {}, body, sig])))
+    verifier = Verifier(TrustList.of([TrustedKey(kid, rsa_key.public_key())]), check_value_sets=False)
+    assert verifier.verify(text, at=NOW + DAY).valid
+    tampered = cbor2.CBORTag(18, [protected, {}, body, sig[:-1] + bytes([sig[-1] ^ 1])])
+    r = verifier.verify(hc.encode_hc1(cbor2.dumps(tampered)), at=NOW + DAY)
+    assert _signature_failure(r) == "Invalid signature: the signature does not match the content"
+
+
+@pytest.mark.parametrize("length", [63, 65, 0])
+def test_es256_signature_of_the_wrong_length(length: int) -> None:
+    signer = make_signer(None)
+    tagged = cbor2.loads(hc.unwrap(signed(VACCINATION, signer)))
+    tagged.value[3] = (tagged.value[3] * 2)[:length]
+    r = verify(hc.encode_hc1(cbor2.dumps(tagged)), signer)
+    assert _signature_failure(r) == "Invalid signature: an ES256 signature is 64 bytes"
+
+
+def test_an_unaccepted_algorithm_is_named() -> None:
+    signer = make_signer(None)
+    tagged = cbor2.loads(hc.unwrap(signed(VACCINATION, signer)))
+    tagged.value[0] = cbor2.dumps({1: -8, 4: signer.kid})
+    r = verify(hc.encode_hc1(cbor2.dumps(tagged)), signer)
+    assert _signature_failure(r) == "Invalid signature: algorithm -8 is not accepted"
+
+
+def test_the_key_that_verifies_among_several_under_one_kid_is_the_signer() -> None:
+    signer = make_signer([OID_VACCINATION])
+    impostor = TrustedKey(
+        signer.kid, ec.generate_private_key(ec.SECP256R1()).public_key(), key_usages=frozenset({OID_TEST})
+    )
+    real = key_from(signer)
+    for keys in ([impostor, real], [real, impostor]):
+        r = Verifier(TrustList.of(keys), check_schema=False, check_value_sets=False).verify(
+            signed(VACCINATION, signer), at=NOW + DAY
+        )
+        assert r.valid, r.failures
+        assert r.signer == real
+    # None verifies: the last key's reason is given, and the first candidate's usages are judged.
+    other = TrustedKey(signer.kid, ec.generate_private_key(ec.SECP256R1()).public_key())
+    r = Verifier(TrustList.of([impostor, other]), check_schema=False, check_value_sets=False).verify(
+        signed(VACCINATION, signer), at=NOW + DAY
+    )
+    assert _signature_failure(r) == "Invalid signature: the signature does not match the content"
+    assert r.status(CheckName.KEY_USAGE) is Status.FAILED
+    assert r.signer is None and not r.valid
+
+
+def key_from(signer: Signer) -> TrustedKey:
+    from vaxlink.credentials.trust import key_from_certificate
+
+    return key_from_certificate(signer.certificate_der)
+
+
+def test_the_result_reports_what_it_holds() -> None:
+    signer = make_signer([OID_VACCINATION])
+    r = verify(signed(VACCINATION, signer), signer)
+    assert r.valid and r.decoded and r.failures == []
+    assert r.payload == VACCINATION
+    assert r.status(CheckName.IMAGE) is None and r.check(CheckName.IMAGE) is None
+    assert r.status(CheckName.SCHEMA) is Status.SKIPPED
+    assert r.status(CheckName.VALUE_SETS) is Status.SKIPPED
+    assert r.status(CheckName.REVOCATION) is Status.SKIPPED
+    assert all(c.ok for c in r.checks if c.status is Status.OK)
+    assert not any(c.ok for c in r.checks if c.status is Status.SKIPPED)
+    unreadable = verify("HC1:!!", signer)
+    assert not unreadable.decoded and unreadable.payload is None and not unreadable.valid
+    assert [c.name for c in unreadable.checks][0] is CheckName.PREFIX
+    assert CheckName.IMAGE not in [c.name for c in unreadable.checks]
