@@ -428,5 +428,5 @@ def test_the_result_reports_what_it_holds() -> None:
     assert not any(c.ok for c in r.checks if c.status is Status.SKIPPED)
     unreadable = verify("HC1:!!", signer)
     assert not unreadable.decoded and unreadable.payload is None and not unreadable.valid
-    assert [c.name for c in unreadable.checks][0] is CheckName.PREFIX
+    assert unreadable.checks[0].name is CheckName.PREFIX
     assert CheckName.IMAGE not in [c.name for c in unreadable.checks]
