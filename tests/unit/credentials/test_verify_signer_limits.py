@@ -430,3 +430,43 @@ def test_the_result_reports_what_it_holds() -> None:
     assert not unreadable.decoded and unreadable.payload is None and not unreadable.valid
     assert unreadable.checks[0].name is CheckName.PREFIX
     assert CheckName.IMAGE not in [c.name for c in unreadable.checks]
+
+
+def test_the_signer_that_verified_bounds_the_dates_not_another_key_of_its_kid() -> None:
+    signer = make_signer([OID_VACCINATION])
+    unbounded = TrustedKey(signer.kid, ec.generate_private_key(ec.SECP256R1()).public_key())
+    issued = SIGNER_FROM - DAY
+    text = signed(VACCINATION, signer, issued, issued + DAY * 30)
+    r = Verifier(
+        TrustList.of([unbounded, key_from(signer)]), check_schema=False, check_value_sets=False
+    ).verify(text, at=NOW)
+    assert r.status(CheckName.SIGNATURE) is Status.OK
+    assert [c.name for c in r.failures] == [CheckName.VALIDITY]
+
+
+def test_checks_are_values() -> None:
+    signer = make_signer(None)
+    r = verify(signed(VACCINATION, signer), signer)
+    with pytest.raises(AttributeError):
+        r.checks[0].status = Status.FAILED  # type: ignore[misc]
+    assert not hasattr(r, "__dict__")
+
+
+@pytest.mark.parametrize(
+    ("data", "failed"),
+    [
+        ("HC2:x", CheckName.PREFIX),
+        ("HC1:!!", CheckName.BASE45),
+        (b"\x89PNG\r\n\x1a\nbroken", CheckName.IMAGE),
+    ],
+)
+def test_after_a_failed_step_every_later_check_is_listed_once_as_skipped(
+    data: str | bytes, failed: CheckName
+) -> None:
+    signer = make_signer(None)
+    r = verify(data, signer)
+    names = [c.name for c in r.checks]
+    later = list(CheckName)[list(CheckName).index(failed) + 1 :]
+    assert names[names.index(failed) + 1 :] == later
+    assert names.count(failed) == 1
+    assert [c.status for c in r.checks[names.index(failed) + 1 :]] == [Status.SKIPPED] * len(later)
