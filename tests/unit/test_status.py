@@ -332,3 +332,22 @@ def test_age_band_at_each_boundary(age: int, band: str) -> None:
 
 def test_age_band_labels_in_order() -> None:
     assert age_band_labels() == ("0-4", "5-11", "12-17", "18-49", "50-64", "65+")
+
+
+def test_a_birth_year_after_the_reference_year_counts_in_the_youngest_band() -> None:
+    # A register error (born "after" the statistics' year): counted, never dropped.
+    assert age_band(-1) == "0-4"
+
+
+def test_status_values_are_immutable_and_slotted() -> None:
+    import dataclasses
+
+    s = derive_status([Dose(day(0), AZ)])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.doses = 3  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Dose(day(0), AZ).day = day(1)  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ColourRules().default = ColourRule()  # type: ignore[misc]
+    for cls in (Dose, VaccinationStatus, ColourRule):
+        assert "__slots__" in cls.__dict__, cls
