@@ -499,12 +499,12 @@ class Worker:
 
 
 def run_module(
-    cfg: ModuleConfig, equivalents: dict[tuple[str, str], str], workers: int, only: str | None
+    cfg: ModuleConfig, equivalents: dict[tuple[str, str], str], workers: int, only: list[str] | None
 ) -> tuple[int, int, int]:
     tests = _expand(cfg.tests)
     mutants = mutants_of(ROOT / cfg.path)
     if only:
-        mutants = [m for m in mutants if only in m.key]
+        mutants = [m for m in mutants if any(o in m.key for o in only)]
     print(f"\n== {cfg.path}: {len(mutants)} mutants; tests: {' '.join(tests) or '(none found)'}", flush=True)
     if not tests:
         print("   no test file exists yet: skipped")
@@ -577,7 +577,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--equivalents", type=Path, default=EQUIVALENTS)
     parser.add_argument("--workers", type=int, default=1, help="mutants run at once (default 1)")
     parser.add_argument("--list", action="store_true", help="print the mutants and run nothing")
-    parser.add_argument("--only", help="run the mutants whose key contains this text")
+    parser.add_argument(
+        "--only", action="append", help="run only the mutants whose key contains this text (repeatable)"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
