@@ -487,7 +487,9 @@ class Worker:
         code = int(answer)
         if code == 0:
             return "survived", took
-        if code in (1, 2, 3):  # tests failed, interrupted, or an error while collecting or importing
+        # Tests failed (1), interrupted (2), an internal error (3), or a conftest that no longer imports
+        # (4: the mutant breaks the import itself; the baseline run rules out a bad command line).
+        if code in (1, 2, 3, 4):
             return "killed", took
         return f"error (pytest exit {code})", took
 
