@@ -501,12 +501,20 @@ class Worker:
 
 
 def run_module(
-    cfg: ModuleConfig, equivalents: dict[tuple[str, str], str], workers: int, only: list[str] | None
+    cfg: ModuleConfig,
+    equivalents: dict[tuple[str, str], str],
+    workers: int,
+    only: list[str] | None,
+    shard: tuple[int, int] | None = None,
+    results_file: Path | None = None,
 ) -> tuple[int, int, int]:
     tests = _expand(cfg.tests)
     mutants = mutants_of(ROOT / cfg.path)
     if only:
         mutants = [m for m in mutants if any(o in m.key for o in only)]
+    if shard is not None:
+        index, count = shard
+        mutants = mutants[index::count]
     print(f"\n== {cfg.path}: {len(mutants)} mutants; tests: {' '.join(tests) or '(none found)'}", flush=True)
     if not tests:
         print("   no test file exists yet: skipped")
@@ -537,6 +545,9 @@ def run_module(
                 with lock:
                     free.append(ov)
             results[m.key] = st
+            if results_file is not None:
+                with lock, results_file.open("a", encoding="utf-8") as out:
+                    out.write(f"{cfg.path}\t{st}\t{m.key}\n")
             mark = {"killed": ".", "survived": "S", "timeout": "T"}.get(st, "E")
             print(mark, end="", flush=True)
             if st.startswith("error"):
@@ -582,6 +593,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", action="append", help="run only the mutants whose key contains this text (repeatable)"
     )
+    parser.add_argument(
+        "--shard", help="I/N: run every N-th mutant from the I-th (0-based), to split a module between runs"
+    )
+    parser.add_argument("--results", type=Path, help="append each mutant's outcome to this file as it ends")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -605,7 +620,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     table: list[tuple[str, int, int, int]] = []
     for c in configs:
-        killed, total, n_eq = run_module(c, equivalents, args.workers, args.only)
+        shard = tuple(int(x) for x in args.shard.split("/")) if args.shard else None
+        killed, total, n_eq = run_module(
+            c,
+            equivalents,
+            args.workers,
+            args.only,
+            shard,
+            args.results,  # type: ignore[arg-type]
+        )
         table.append((c.path, killed, total, n_eq))
     print("\n| module | killed | equivalent | survived | score (equivalents excepted) |")
     print("|---|---|---|---|---|")
