@@ -470,3 +470,64 @@ def test_after_a_failed_step_every_later_check_is_listed_once_as_skipped(
     assert names[names.index(failed) + 1 :] == later
     assert names.count(failed) == 1
     assert [c.status for c in r.checks[names.index(failed) + 1 :]] == [Status.SKIPPED] * len(later)
+
+
+# --- content checks and the input's forms ---------------------------------------------------------------
+
+
+def test_at_most_three_unknown_codes_are_named() -> None:
+    signer = make_signer(None)
+    entry = {**VACCINATION["v"][0], "mp": "X1", "ma": "X2", "vp": "X3", "tg": "X4"}
+    text = signed({**VACCINATION, "v": [entry]}, signer)
+    r = Verifier(trust_of(signer), check_schema=False).verify(text, at=NOW + DAY)
+    check = r.check(CheckName.VALUE_SETS)
+    assert check is not None and check.status is Status.FAILED
+    assert check.message_en == "Codes not in the EU value sets: v/0/tg: X4, v/0/vp: X3, v/0/mp: X1"
+    assert check.message_vi == "Mã không có trong danh mục EU: v/0/tg: X4, v/0/vp: X3, v/0/mp: X1"
+
+
+def test_the_first_schema_error_is_named() -> None:
+    signer = make_signer(None)
+    text = signed({**VACCINATION, "dob": "x"}, signer)
+    r = Verifier(trust_of(signer), check_value_sets=False).verify(text, at=NOW + DAY)
+    check = r.check(CheckName.SCHEMA)
+    assert check is not None and check.status is Status.FAILED
+    assert check.message_en.startswith(
+        f"Does not follow DCC schema {VACCINATION['ver']}: dob: 'x' does not match"
+    )
+    good = Verifier(trust_of(signer), check_value_sets=False).verify(
+        signed(VACCINATION, signer), at=NOW + DAY
+    )
+    ok = good.check(CheckName.SCHEMA)
+    assert ok is not None and ok.message_en == f"Follows DCC schema {VACCINATION['ver']}"
+
+
+def test_text_as_bytes_and_with_spaces_around() -> None:
+    signer = make_signer(None)
+    text = signed(VACCINATION, signer)
+    as_bytes = verify(text.encode(), signer)
+    assert as_bytes.valid and as_bytes.text == text
+    assert as_bytes.status(CheckName.IMAGE) is None
+    spaced = verify(f"  {text}\n", signer)
+    assert spaced.valid and spaced.text == text
+    bad = verify(b"\xff\xfe\x00", signer)
+    check = bad.check(CheckName.PREFIX)
+    assert check is not None and check.message_en == "Neither text nor a picture"
+
+
+def test_a_picture_of_the_code() -> None:
+    from vaxlink.credentials.codes import qr_png
+
+    signer = make_signer(None)
+    text = signed(VACCINATION, signer)
+    r = verify(qr_png(text), signer)
+    assert r.valid and r.text == text
+    image = r.check(CheckName.IMAGE)
+    assert image is not None and image.message_en == "QR code read from the picture"
+    assert [c.name for c in r.checks][:2] == [CheckName.IMAGE, CheckName.PREFIX]
+
+
+def test_checks_carry_no_instance_dictionary() -> None:
+    signer = make_signer(None)
+    r = verify(signed(VACCINATION, signer), signer)
+    assert not hasattr(r.checks[0], "__dict__")
