@@ -531,3 +531,13 @@ def test_checks_carry_no_instance_dictionary() -> None:
     signer = make_signer(None)
     r = verify(signed(VACCINATION, signer), signer)
     assert not hasattr(r.checks[0], "__dict__")
+
+
+def test_a_bare_cose_message_verifies() -> None:
+    signer = make_signer(None)
+    text = signed(VACCINATION, signer)
+    r = Verifier(trust_of(signer), check_schema=False, check_value_sets=False).verify_cose(
+        hc.unwrap(text), at=NOW + DAY
+    )
+    assert r.valid and r.payload == VACCINATION
+    assert r.checks[0].name is CheckName.COSE
