@@ -195,3 +195,13 @@ def test_labels() -> None:
     assert COUNTRY.label == "country"
     assert Scope(Level.WARD, "legacy", "26560").label == "ward:legacy:26560"
     assert Scope(Level.PROVINCE, "2025", "79").label == "province:2025:79"
+
+
+def test_scopes_are_values() -> None:
+    import dataclasses
+
+    s = Scope(Level.WARD, "legacy", "26560")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.code = "26554"  # type: ignore[misc]
+    assert {s, Scope(Level.WARD, "legacy", "26560")} == {s}
+    assert "__slots__" in Scope.__dict__
