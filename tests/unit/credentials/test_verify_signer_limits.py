@@ -541,3 +541,12 @@ def test_a_bare_cose_message_verifies() -> None:
     )
     assert r.valid and r.payload == VACCINATION
     assert r.checks[0].name is CheckName.COSE
+
+
+def test_without_an_instant_the_clock_decides() -> None:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    signer = make_signer(None, not_before=now - DAY * 10, not_after=now + DAY * 400)
+    v = Verifier(trust_of(signer), check_schema=False, check_value_sets=False)
+    assert v.verify(signed(VACCINATION, signer, now - DAY, now + DAY * 30)).valid
+    expired = v.verify(signed(VACCINATION, signer, now - DAY * 5, now - DAY))
+    assert [c.name for c in expired.failures] == [CheckName.VALIDITY]
