@@ -550,3 +550,17 @@ def test_without_an_instant_the_clock_decides() -> None:
     assert v.verify(signed(VACCINATION, signer, now - DAY, now + DAY * 30)).valid
     expired = v.verify(signed(VACCINATION, signer, now - DAY * 5, now - DAY))
     assert [c.name for c in expired.failures] == [CheckName.VALIDITY]
+
+
+def test_a_code_without_a_kid() -> None:
+    signer = make_signer(None)
+    protected = cbor2.dumps({1: -7})
+    body = cbor2.dumps(
+        {1: "VN", 6: int(NOW.timestamp()), 4: int((NOW + DAY).timestamp()), -260: {1: VACCINATION}}
+    )
+    sig = signer.sign(cbor2.dumps(["Signature1", protected, b"", body]))
+    r = verify(hc.encode_hc1(cbor2.dumps(cbor2.CBORTag(18, [protected, {}, body, sig]))), signer)
+    kid = r.check(CheckName.KID)
+    assert kid is not None and kid.status is Status.FAILED
+    assert kid.message_en == "No key identifier (kid)"
+    assert r.status(CheckName.SIGNATURE) is Status.SKIPPED
