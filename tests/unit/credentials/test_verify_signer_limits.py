@@ -564,3 +564,15 @@ def test_a_code_without_a_kid() -> None:
     assert kid is not None and kid.status is Status.FAILED
     assert kid.message_en == "No key identifier (kid)"
     assert r.status(CheckName.SIGNATURE) is Status.SKIPPED
+
+
+def test_the_first_key_that_verifies_is_the_signer() -> None:
+    signer = make_signer(None)
+    public = signer.certificate.public_key()
+    vaccination = TrustedKey(signer.kid, public, key_usages=frozenset({OID_VACCINATION}))
+    test_only = TrustedKey(signer.kid, public, key_usages=frozenset({OID_TEST}))
+    r = Verifier(TrustList.of([vaccination, test_only]), check_schema=False, check_value_sets=False).verify(
+        signed(VACCINATION, signer), at=NOW + DAY
+    )
+    assert r.signer == vaccination
+    assert r.valid, r.failures
