@@ -576,3 +576,11 @@ def test_the_first_key_that_verifies_is_the_signer() -> None:
     )
     assert r.signer == vaccination
     assert r.valid, r.failures
+
+
+def test_an_unreadable_picture_is_explained_in_both_languages() -> None:
+    r = verify(b"\x89PNG\r\n\x1a\nbroken", make_signer(None))
+    check = r.check(CheckName.IMAGE)
+    assert check is not None and check.status is Status.FAILED
+    assert check.message_vi == "không mở được ảnh"
+    assert check.message_en.startswith("cannot open the picture")
