@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,22 @@ from vaxlink.storage.db import make_engine, transaction, upgrade
 # Properties, not timings: a shared CI machine may pause any example past Hypothesis's 200 ms deadline.
 # Speed is measured by the benchmarks (bench/).
 hypothesis_settings.register_profile("vaxlink", deadline=None)
-hypothesis_settings.load_profile("vaxlink")
+# CI draws the same examples on every run (a failure there is reproducible from the commit alone) and
+# keeps no example database; `scripts/mutation` draws fewer, the same way, per mutant.
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile(
+    "mutation", deadline=None, derandomize=True, database=None, max_examples=40
+)
+
+
+def hypothesis_profile(environ: Mapping[str, str]) -> str:
+    """HYPOTHESIS_PROFILE when set, else `ci` under CI=true, else the everyday profile."""
+    if environ.get("HYPOTHESIS_PROFILE"):
+        return environ["HYPOTHESIS_PROFILE"]
+    return "ci" if environ.get("CI") == "true" else "vaxlink"
+
+
+hypothesis_settings.load_profile(hypothesis_profile(os.environ))
 
 PG_URL = os.environ.get("VAXLINK_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgresql"]

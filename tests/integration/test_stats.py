@@ -20,7 +20,7 @@ from vaxlink.cli.main import app
 from vaxlink.domain.admin_units import Level, Structure, admin_units
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import InputError
-from vaxlink.domain.status import Dose, VaccinationStatus, age_band, derive_status
+from vaxlink.domain.status import Dose, VaccinationStatus
 from vaxlink.domain.vaccines import resolve_vaccine
 from vaxlink.services.answers import export_results
 from vaxlink.services.dose_ingest import ingest_batch
@@ -112,6 +112,43 @@ def _populate(settings: Settings, engine: Engine, sim: Path) -> dict[str, Any]:
     }
 
 
+# The expectations below are worked out here, not with the status module's functions: the primary series
+# of each product from its label, the age bands of the statistics, the status rule.
+_SERIES = {"EU/1/20/1525": 1, "Sputnik-Light": 1, "Abdala": 3}  # every other product: 2
+
+
+def _band(age: int) -> str:
+    for low, label in ((65, "65+"), (50, "50-64"), (18, "18-49"), (12, "12-17"), (5, "5-11")):
+        if age >= low:
+            return label
+    return "0-4"
+
+
+def _status(doses: list[Dose]) -> VaccinationStatus:
+    """Days counted once; a day needs the longest series of its products; the series is complete on the
+    first day k by which every day so far needs at most k; later days are boosters."""
+    need: dict[date, int] = {}
+    for d in doses:
+        need[d.day] = max(need.get(d.day, 0), _SERIES.get(d.vaccine_code or "", 2))
+    days = sorted(need)
+    if not days:
+        return VaccinationStatus(0, None, None, None, 0)
+    longest = 0
+    for k, day in enumerate(days, start=1):
+        longest = max(longest, need[day])
+        if longest <= k:
+            return VaccinationStatus(len(days), days[0], days[-1], day, len(days) - k)
+    return VaccinationStatus(len(days), days[0], days[-1], None, 0)
+
+
+def _level(s: VaccinationStatus) -> str:
+    if s.doses == 0:
+        return "none"
+    if s.complete_date is None:
+        return "partial"
+    return "booster" if s.boosters else "complete"
+
+
 def _expected(sim: Path, ctx: dict[str, Any]) -> dict[str, Any]:
     """Figures counted in Python from the files: the register, the dose batch, the truth and the exported
     reconciliation result, with the domain's rule; nothing read from the statistics tables."""
@@ -130,7 +167,7 @@ def _expected(sim: Path, ctx: dict[str, Any]) -> dict[str, Any]:
         person[r["personal_id"]] = {
             "units": units,
             "ward": ward,
-            "band": age_band(TODAY.year - dob.year),
+            "band": _band(TODAY.year - dob.year),
             "sex": "M" if r["sex"] == "Nam" else "F",
         }
     linked: defaultdict[str, list[Dose]] = defaultdict(list)
@@ -159,7 +196,7 @@ def _expected(sim: Path, ctx: dict[str, Any]) -> dict[str, Any]:
                 units = cand["units"] if cand is not None and cand["ward"] == ward else "legacy"
                 ward = _map(units, ward)["legacy_ward_code"]
             unmatched_by_ward[ward] += 1
-    status = {pid: derive_status(ds) for pid, ds in linked.items()}
+    status = {pid: _status(ds) for pid, ds in linked.items()}
     return {
         "person": person,
         "status": status,
@@ -441,13 +478,13 @@ def test_status_sql_follows_the_rule_for_many_random_histories(
                 )
                 if outcome != "review":
                     history.append(Dose(day, code))
-            expected[cid] = derive_status(history)
+            expected[cid] = _status(history)
         conn = s.connection()
         assert refresh_status(conn) == sum(1 for v in expected.values() if v.doses)
         for cid, want in expected.items():
             assert status_of(conn, cid) == want, cid
         levels = dict(conn.execute(text("SELECT citizen_id, status FROM citizen_status")).all())
-        assert levels == {cid: v.level.value for cid, v in expected.items() if v.doses}
+        assert levels == {cid: _level(v) for cid, v in expected.items() if v.doses}
 
         # A dose unlinked: refreshing only that citizen drops or lowers their status.
         victim = next(cid for cid, v in expected.items() if v.doses == 1)

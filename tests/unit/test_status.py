@@ -77,6 +77,10 @@ def test_unknown_product_counts_as_a_two_dose_series() -> None:
     assert derive_status([Dose(day(0), None)]).level is StatusLevel.PARTIAL
 
 
+# The primary series written out from the products' labels, not read from the module.
+_SERIES = {JANSSEN: 1, "Sputnik-Light": 1, ABDALA: 3}
+
+
 def _reference(ds: list[Dose]) -> VaccinationStatus:
     """The rule read literally: keep the days that come at least the minimum interval (less 4 days) after
     the last kept day; the series is complete on the first kept day whose count reaches the longest
@@ -104,6 +108,64 @@ def _reference(ds: list[Dose]) -> VaccinationStatus:
         ordered[-1],
         None if k is None else ordered[k - 1],
         0 if k is None else len(ordered) - k,
+    )
+
+
+# Histories worked out by hand: (doses as (day, product)), doses counted, completion day, boosters, level.
+_P = StatusLevel.PARTIAL
+HISTORIES = [
+    ([], 0, None, 0, StatusLevel.NONE),
+    ([(0, AZ)], 1, None, 0, _P),
+    ([(0, AZ), (28, AZ)], 2, 28, 0, StatusLevel.COMPLETE),
+    ([(0, AZ), (28, AZ), (200, PFIZER)], 3, 28, 1, StatusLevel.BOOSTER),
+    ([(0, AZ), (28, AZ), (200, PFIZER), (400, PFIZER)], 4, 28, 2, StatusLevel.BOOSTER),
+    ([(0, JANSSEN)], 1, 0, 0, StatusLevel.COMPLETE),
+    ([(0, "Sputnik-Light"), (60, AZ)], 2, 0, 1, StatusLevel.BOOSTER),
+    ([(0, ABDALA), (14, ABDALA)], 2, None, 0, _P),
+    ([(0, ABDALA), (14, ABDALA), (28, ABDALA)], 3, 28, 0, StatusLevel.COMPLETE),
+    ([(0, ABDALA), (14, ABDALA), (28, ABDALA), (100, ABDALA)], 4, 28, 1, StatusLevel.BOOSTER),
+    # Pfizer first, Abdala second: the series now needs three days.
+    ([(0, PFIZER), (28, ABDALA), (56, PFIZER), (90, PFIZER)], 4, 56, 1, StatusLevel.BOOSTER),
+    # Janssen after one AZ dose: one product of one dose on day 2, the two days complete the series.
+    ([(0, AZ), (30, JANSSEN)], 2, 30, 0, StatusLevel.COMPLETE),
+    # Same day twice (a record typed twice): one dose; AZ and Abdala on one day: Abdala's three count.
+    ([(0, AZ), (0, AZ)], 1, None, 0, _P),
+    ([(0, AZ), (0, ABDALA), (20, AZ)], 2, None, 0, _P),
+    # Day 5 is too close to day 0 to count towards the series (the minimum interval): day 40 completes it.
+    ([(5, PFIZER), (0, None), (40, "NOT-A-PRODUCT")], 3, 40, 0, StatusLevel.COMPLETE),
+]
+
+
+@pytest.mark.parametrize(("history", "n", "complete", "boosters", "level"), HISTORIES)
+def test_status_of_histories_worked_out_by_hand(
+    history: list[tuple[int, str | None]], n: int, complete: int | None, boosters: int, level: StatusLevel
+) -> None:
+    s = derive_status([Dose(day(d), code) for d, code in history])
+    first = min((d for d, _ in history), default=None)
+    last = max((d for d, _ in history), default=None)
+    assert s == VaccinationStatus(
+        doses=n,
+        first_dose_date=None if first is None else day(first),
+        last_dose_date=None if last is None else day(last),
+        complete_date=None if complete is None else day(complete),
+        boosters=boosters,
+    )
+    assert s.level is level
+
+
+def test_series_lengths_of_the_products() -> None:
+    assert series_length(JANSSEN) == 1
+    assert series_length("Sputnik-Light") == 1
+    assert series_length(ABDALA) == 3
+    assert series_length(AZ) == series_length(PFIZER) == 2
+    assert series_length(None) == 2
+
+
+def test_levels_in_vietnamese() -> None:
+    assert StatusLevel.NONE.label_vi == "Chưa tiêm"
+    assert StatusLevel.BOOSTER.label_vi == "Đã tiêm mũi nhắc lại"
+    assert (
+        Colour.GREEN.label_vi == "Xanh" and Colour.RED.label_vi == "Đỏ" and Colour.YELLOW.label_vi == "Vàng"
     )
 
 
@@ -195,12 +257,48 @@ def test_default_colour_rule_green_fourteen_days_after_completion() -> None:
     assert rule.colour(NOT_VACCINATED, day(400)) is Colour.RED
 
 
-@given(doses, st.integers(min_value=0, max_value=60), st.integers(min_value=0, max_value=900))
-def test_green_exactly_when_complete_long_enough(ds: list[Dose], wait: int, offset: int) -> None:
-    s = derive_status(ds)
-    today = D0 + timedelta(days=offset)
-    green = s.complete_date is not None and today >= s.complete_date + timedelta(days=wait)
-    assert (ColourRule(green_after_days=wait).colour(s, today) is Colour.GREEN) == green
+# (doses as (day, product), green_after_days, today as a day number, colour), worked out by hand.
+COLOURS = [
+    ([(0, AZ), (28, AZ)], 14, 41, Colour.YELLOW),
+    ([(0, AZ), (28, AZ)], 14, 42, Colour.GREEN),
+    ([(0, AZ), (28, AZ)], 14, 400, Colour.GREEN),
+    ([(0, AZ), (28, AZ)], 0, 28, Colour.GREEN),
+    ([(0, AZ), (28, AZ)], 0, 27, Colour.YELLOW),
+    ([(0, AZ), (28, AZ)], 1, 28, Colour.YELLOW),
+    ([(0, AZ), (28, AZ)], 1, 29, Colour.GREEN),
+    ([(0, JANSSEN)], 14, 14, Colour.GREEN),
+    ([(0, JANSSEN)], 14, 13, Colour.YELLOW),
+    ([(0, AZ)], 0, 900, Colour.YELLOW),
+    ([], 0, 900, Colour.RED),
+]
+
+
+@pytest.mark.parametrize(("history", "wait", "today", "colour"), COLOURS)
+def test_colour_of_histories_worked_out_by_hand(
+    history: list[tuple[int, str]], wait: int, today: int, colour: Colour
+) -> None:
+    s = derive_status([Dose(day(d), code) for d, code in history])
+    assert ColourRule(green_after_days=wait).colour(s, day(today)) is colour
+
+
+def test_colours_of_a_rule_come_from_its_configuration() -> None:
+    rule = ColourRule.from_mapping({"waiting": "red", "partial": "green", "none": "yellow"})
+    complete = derive_status([Dose(day(0), AZ), Dose(day(28), AZ)])
+    assert rule.green_after_days == 14
+    assert rule.colour(complete, day(30)) is Colour.RED
+    assert rule.colour(derive_status([Dose(day(0), AZ)]), day(30)) is Colour.GREEN
+    assert rule.colour(NOT_VACCINATED, day(30)) is Colour.YELLOW
+    assert ColourRule.from_mapping({"green_after_days": 365}).green_after_days == 365
+    assert ColourRule.from_mapping({"green_after_days": 0}).green_after_days == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[]", '"x"', '{"provinces": []}', '{"provinces": {"79": {"colour": "red"}}}', '{"default": {"x": 1}}'],
+)
+def test_bad_colour_rules_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        ColourRules.from_json(text)
 
 
 def test_province_rules_from_configuration() -> None:
@@ -230,6 +328,9 @@ def test_province_rules_from_configuration() -> None:
         {"partial": "blue"},
         {"valid_days": 0},
         {"valid_days": "365"},
+        {"green_after_days": 366},
+        {"green_after_days": True},
+        {"green_after_days": 14.0},
     ],
 )
 def test_bad_colour_configuration_is_refused(bad: dict[str, object]) -> None:
@@ -254,3 +355,48 @@ def test_age_band_contains_the_age(age: int) -> None:
     assert int(low.rstrip("+")) <= age
     if high:
         assert age <= int(high)
+
+
+# The bands written out, with the ages on each side of every boundary (the age is the difference of years).
+AGE_BANDS = [
+    (0, "0-4"),
+    (4, "0-4"),
+    (5, "5-11"),
+    (11, "5-11"),
+    (12, "12-17"),
+    (17, "12-17"),
+    (18, "18-49"),
+    (49, "18-49"),
+    (50, "50-64"),
+    (64, "50-64"),
+    (65, "65+"),
+    (120, "65+"),
+]
+
+
+@pytest.mark.parametrize(("age", "band"), AGE_BANDS)
+def test_age_band_at_each_boundary(age: int, band: str) -> None:
+    assert age_band(age) == band
+
+
+def test_age_band_labels_in_order() -> None:
+    assert age_band_labels() == ("0-4", "5-11", "12-17", "18-49", "50-64", "65+")
+
+
+def test_a_birth_year_after_the_reference_year_counts_in_the_youngest_band() -> None:
+    # A register error (born "after" the statistics' year): counted, never dropped.
+    assert age_band(-1) == "0-4"
+
+
+def test_status_values_are_immutable_and_slotted() -> None:
+    import dataclasses
+
+    s = derive_status([Dose(day(0), AZ)])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.doses = 3  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Dose(day(0), AZ).day = day(1)  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ColourRules().default = ColourRule()  # type: ignore[misc]
+    for cls in (Dose, VaccinationStatus, ColourRule):
+        assert "__slots__" in cls.__dict__, cls

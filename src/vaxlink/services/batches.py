@@ -296,6 +296,8 @@ def upload(
 
 
 def _answer_table(session: Session, settings: Settings, batch_id: int) -> pa.Table:
+    # The work directory may not exist yet on a server that has ingested nothing since it started.
+    Path(settings.work_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=Path(settings.work_dir)) as tmp:
         out = Path(tmp) / "answer.parquet"
         export_answer(session.connection(), batch_id, out)

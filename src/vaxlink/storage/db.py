@@ -56,12 +56,45 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Config]:
+    """An Alembic configuration bound to one transaction of `engine`.
+
+    SQLite alters a table by copying it and dropping the original, which its foreign keys refuse while
+    other tables' rows point at it: they are off during the migration, and every reference is checked
+    before it commits.
+    """
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                yield cfg
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(
+                            f"the migration left {len(broken)} broken references: {broken[:5]}"
+                        )
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or migrate the schema to `revision` on the given engine."""
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
+    with _migrating(engine) as cfg:
         command.upgrade(cfg, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate the schema back to `revision` (`base`: nothing), keeping the rows its tables still hold."""
+    with _migrating(engine) as cfg:
+        command.downgrade(cfg, revision)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -32,13 +32,6 @@ class Scope:
         """Short text for the audit log: `ward:legacy:26560`, `country`."""
         return "country" if self.level is Level.COUNTRY else f"{self.level.value}:{self.units}:{self.code}"
 
-    @classmethod
-    def parse(cls, label: str) -> Scope:
-        if label == "country":
-            return cls(Level.COUNTRY, "legacy", None)
-        level, units, code = label.split(":")
-        return cls(Level(level), units, code)
-
 
 COUNTRY = Scope(Level.COUNTRY)
 
@@ -57,16 +50,17 @@ def ward_clause(
     """WHERE clause: the row's (units, ward code) lies in the scope.
 
     `province_col`, when given, lets a province scope also see rows no ward could be told for (a ward
-    code of NULL): they wait in the province's queue.
+    code of NULL): they wait in the province's queue. The province code is read in the row's units, which
+    must be the scope's: legacy province 79 and 2025 province 79 are not the same land.
     """
     if scope.level is Level.COUNTRY:
         return true()
     if scope.level is Level.WARD:
         return and_(units_col == scope.units, ward_col == scope.code)
-    inside = and_(units_col == scope.units, ward_col.in_(_wards_of(scope)))
+    inside = ward_col.in_(_wards_of(scope))
     if scope.level is Level.PROVINCE and province_col is not None:
-        return or_(inside, and_(ward_col.is_(None), province_col == scope.code))
-    return inside
+        inside = or_(inside, and_(ward_col.is_(None), province_col == scope.code))
+    return and_(units_col == scope.units, inside)
 
 
 def cases_in(scope: Scope) -> ColumnElement[bool]:

@@ -247,6 +247,14 @@ def _follow(client: Any, response: Any) -> Any:
     return client.get(response.headers["location"], headers={"cookie": response.request.headers["cookie"]})
 
 
+def _no_ward_cases_shown(path: str, response: Any, world: w.World) -> set[str]:
+    """The provinces whose no-ward case a worklist shows."""
+    if path == "/api/v1/cases":
+        ids = {i["id"] for i in response.json()["items"]}
+        return {p for p, case in world.no_ward_cases.items() if case in ids}
+    return {p for p, case in world.no_ward_cases.items() if f'data-case="{case}"' in response.text}
+
+
 def _leaked(client: Any, path: str, response: Any, f: Fresh, world: w.World) -> bool:
     """Does a list show ward A's record?"""
     case_a, citizen_a = world.cases[w.WARD_A], world.citizens[w.WARD_A]
@@ -365,6 +373,13 @@ def test_access_matrix(app, client, world, engine, request):
                 leaked = _leaked(client, path, r, f, world)
                 if leaked != (relation in w.COVERS_A):
                     failures.append(f"{where} {'shows' if leaked else 'hides'} ward A's record")
+                if path in ("/api/v1/cases", "/cases"):
+                    shown = _no_ward_cases_shown(path, r, world)
+                    want = {p for p, seen_by in w.NO_WARD_SEEN_BY.items() if relation in seen_by}
+                    if shown != want:
+                        failures.append(
+                            f"{where} shows the no-ward queues of {sorted(shown)}, not {sorted(want)}"
+                        )
     n_routes = len(POLICY)
     print(f"\naccess matrix: {n_routes} routes × {len(actors)} principals = {checked} combinations checked")
     assert not failures, f"{len(failures)} of {checked} combinations wrong:\n" + "\n".join(failures[:60])

@@ -28,14 +28,21 @@ from vaxlink.storage.models import (
 
 WARD_A, WARD_B, DISTRICT, PROVINCE = "26560", "26554", "748", "77"
 WARD_C, PROVINCE_C = "26734", "79"  # Phường Bến Nghé, TP.HCM (legacy codes)
-# Where a user's jurisdiction lies, relative to ward A where the records under test live.
-RELATIONS = {
-    "own_ward": ("ward", WARD_A),
-    "sibling_ward": ("ward", WARD_B),
-    "parent_district": ("district", DISTRICT),
-    "other_province": ("province", PROVINCE_C),
+# Where a user's jurisdiction lies, relative to ward A where the records under test live: (level, units,
+# code). Ward A's code is also a ward of the 2025 structure (Phường Bà Rịa, province 79 of 2025): a
+# different place, whose officer must not see ward A.
+RELATIONS: dict[str, tuple[str, str, str | None]] = {
+    "own_ward": ("ward", "legacy", WARD_A),
+    "sibling_ward": ("ward", "legacy", WARD_B),
+    "parent_district": ("district", "legacy", DISTRICT),
+    "own_province": ("province", "legacy", PROVINCE),
+    "other_province": ("province", "legacy", PROVINCE_C),
+    "same_code_2025_ward": ("ward", "2025", WARD_A),
+    "country": ("country", "legacy", None),
 }
-COVERS_A = {"own_ward", "parent_district"}
+COVERS_A = {"own_ward", "parent_district", "own_province", "country"}
+# The no-ward cases waiting in a province's queue, and the relations that see each.
+NO_WARD_SEEN_BY = {PROVINCE: {"own_province", "country"}, PROVINCE_C: {"other_province", "country"}}
 PASSWORD = "mat-khau-thu-nghiem"
 _serial = itertools.count(1)
 
@@ -55,6 +62,7 @@ class World:
     batch_id: int
     citizens: dict[str, int] = field(default_factory=dict)  # ward → citizen id
     cases: dict[str, int] = field(default_factory=dict)  # ward → open conflict case id
+    no_ward_cases: dict[str, int] = field(default_factory=dict)  # province → open case without a ward
     actors: dict[tuple[str, str], Actor] = field(default_factory=dict)
 
 
@@ -182,7 +190,49 @@ def add_case(
     return k
 
 
-def add_user(session: Session, username: str, role: str, level: str, code: str | None) -> AppUser:
+def add_no_ward_case(session: Session, batch_id: int, province: str) -> Case:
+    """An unmatched record no ward could be told for: it waits in the province's queue."""
+    n = next(_serial)
+    d = DoseRecord(
+        batch_id=batch_id,
+        source="test",
+        record_id=f"R{n}",
+        version=1,
+        is_latest=True,
+        line_no=n,
+        full_name="NGUYEN VAN KHONG PHUONG",
+        date_of_birth="01/01/1970",
+        sex="Nam",
+        id_number=None,
+        ward_code=None,
+        vaccination_date=date(2021, 9, 1),
+        dose_number=1,
+        vaccine="AstraZeneca",
+        vaccine_code="EU/1/21/1529",
+    )
+    session.add(d)
+    session.flush()
+    k = Case(
+        kind="unmatched",
+        status="open",
+        priority=1,
+        ward_code=None,
+        ward_units="legacy",
+        province_code=province,
+        dose_record_id=d.id,
+        details={"candidates": []},
+        created_at=now() - timedelta(days=2),
+        due_at=now() + timedelta(days=5),
+        version=1,
+    )
+    session.add(k)
+    session.flush()
+    return k
+
+
+def add_user(
+    session: Session, username: str, role: str, level: str, code: str | None, units: str = "legacy"
+) -> AppUser:
     # Built directly: the matrix binds every role to every level, including ones `create_user` refuses,
     # to show that the permission alone decides.
     from vaxlink.services.auth import hash_password
@@ -195,7 +245,7 @@ def add_user(session: Session, username: str, role: str, level: str, code: str |
         password_hash=_HASH_CACHE[PASSWORD],
         role=role,
         scope_level=level,
-        scope_units="legacy",
+        scope_units=units,
         scope_code=code,
         active=True,
         token_version=1,
@@ -226,11 +276,13 @@ def build(session: Session, settings: Settings, *, actors: bool = True) -> World
         c = add_citizen(session, ward, name, sex=sex, phone=f"09{next(_serial):08d}")
         w.citizens[ward] = c.id
         w.cases[ward] = add_case(session, b.id, c).id
+    for province in (PROVINCE, PROVINCE_C):
+        w.no_ward_cases[province] = add_no_ward_case(session, b.id, province).id
     if actors:
         for role in Role:
-            for relation, (level, code) in RELATIONS.items():
+            for relation, (level, units, code) in RELATIONS.items():
                 name = f"{role.value}_{relation}"
-                u = add_user(session, name, role.value, level, code)
+                u = add_user(session, name, role.value, level, code, units)
                 raw, us = open_session(session, settings, u)
                 a = Actor(name, role.value, relation, cookie=raw, csrf=us.csrf_secret)
                 a.token = issue_token(session, name, "test", actor="test")
