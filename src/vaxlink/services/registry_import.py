@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -257,6 +256,7 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
                ELSE h.problems END AS problems
         FROM hashed h LEFT JOIN dups d ON d.personal_id = h.personal_id AND len(h.problems) = 0""")
     con.execute("DROP TABLE hashed")
+    con.execute("DROP TABLE checked0")
 
 
 def _write_rejects(con: DuckDBPyConnection, out: Path) -> Path:
@@ -278,13 +278,6 @@ def _write_rejects(con: DuckDBPyConnection, out: Path) -> Path:
 
 def _valid_count(con: DuckDBPyConnection) -> int:
     return int(con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0").fetchall()[0][0])
-
-
-def _stamps(is_pg: bool, now: datetime) -> str:
-    """`now` as DuckDB SQL: a TIMESTAMPTZ for PostgreSQL's binary COPY; SQLite stores naive UTC text."""
-    if is_pg:
-        return f"TIMESTAMPTZ '{now.isoformat()}'"
-    return f"'{now.replace(tzinfo=None).isoformat(sep=' ')}'"
 
 
 def _pg_truncatable(conn: Connection, tables: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -346,21 +339,34 @@ def _first_load(
         for uq in uniques:
             conn.execute(DropConstraint(uq))
     first = bulk.reserve_ids(conn, "citizen", total)
-    stamp = _stamps(is_pg, now)
-    con.execute(f"""CREATE OR REPLACE TABLE loading AS
-        SELECT CAST({first} - 1 + row_number() OVER (ORDER BY personal_id) AS BIGINT) AS id, *
-        FROM checked WHERE len(problems) = 0 ORDER BY personal_id""")
-    reader = con.sql(f"""SELECT id, {", ".join(CITIZEN_COLUMNS)}, 'active' AS status, 1 AS version,
-            {stamp} AS created_at, {stamp} AS updated_at, CAST({int(import_id)} AS BIGINT) AS last_import_id
-        FROM loading ORDER BY id""").to_arrow_reader(100_000)
-    bulk.load_batches(conn, "citizen", reader, lambda n: note("load", n, total), freeze=bool(truncate))
-    aliases = int(con.execute("SELECT count(*) FROM loading WHERE old_id IS NOT NULL").fetchall()[0][0])
+    numbered = f"""SELECT CAST({first} - 1 + row_number() OVER (ORDER BY personal_id) AS BIGINT) AS id, *
+        FROM checked WHERE len(problems) = 0"""
+    # Columns equal on every row are constants of the statement on SQLite, not values bound per row.
+    constants: dict[str, bulk.Constant] = {
+        "status": "active",
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        "last_import_id": import_id,
+    }
+    reader = con.sql(
+        f"SELECT id, {', '.join(CITIZEN_COLUMNS)} FROM ({numbered}) ORDER BY id"
+    ).to_arrow_reader(100_000)
+    bulk.load_batches(
+        conn, "citizen", reader, lambda n: note("load", n, total), freeze=bool(truncate), constants=constants
+    )
+    aliases = int(
+        con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0 AND old_id IS NOT NULL").fetchall()[
+            0
+        ][0]
+    )
     first_alias = bulk.reserve_ids(conn, "citizen_alias", aliases)
     reader = con.sql(f"""SELECT CAST({first_alias} - 1 + row_number() OVER (ORDER BY old_id, id) AS BIGINT) AS id,
-            id AS citizen_id, old_id AS alias, 'cmnd' AS kind, {stamp} AS created_at
-        FROM loading WHERE old_id IS NOT NULL ORDER BY old_id, id""").to_arrow_reader(200_000)
-    bulk.load_batches(conn, "citizen_alias", reader, freeze=bool(truncate))
-    con.execute("DROP TABLE loading")
+            id AS citizen_id, old_id AS alias FROM ({numbered}) WHERE old_id IS NOT NULL
+        ORDER BY old_id, id""").to_arrow_reader(200_000)
+    bulk.load_batches(
+        conn, "citizen_alias", reader, freeze=bool(truncate), constants={"kind": "cmnd", "created_at": now}
+    )
     clock.lap("write")
     note("merge", 0, None)
     if is_pg:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection
+
+Constant = str | int | datetime
 
 # PostgreSQL's epoch (2000-01-01) in days and microseconds after the Unix epoch.
 _PG_EPOCH_DAYS = 10_957
@@ -39,17 +42,37 @@ def load_batches(
     progress: Callable[[int], None] | None = None,
     *,
     freeze: bool = False,
+    constants: Mapping[str, Constant] | None = None,
 ) -> int:
     """Append every batch to `table` (columns matched by the batches' field names). Returns rows loaded.
 
-    `progress` is told the running row count as batches go in. `freeze` (PostgreSQL): the rows are
+    `progress` is told the running row count as batches go in. `constants` gives columns that hold the
+    same value on every row (text, integer, or an aware timestamp). `freeze` (PostgreSQL): the rows are
     written frozen, which PostgreSQL allows only into a table created or truncated in this transaction;
     they then never need vacuum's freezing pass nor hint-bit writes on their first reads."""
     if progress is not None:
         batches = _counted(batches, progress)
     if conn.dialect.name == "postgresql":
+        if constants:
+            batches = (_with_constants(b, constants) for b in batches)
         return _copy_pg(conn, table, batches, freeze)
-    return _executemany(conn, table, batches)
+    return _executemany(conn, table, batches, constants or {})
+
+
+def _with_constants(b: pa.RecordBatch, constants: Mapping[str, Constant]) -> pa.RecordBatch:
+    arrays = [*b.columns, *(pa.repeat(pa.scalar(v), b.num_rows) for v in constants.values())]
+    return pa.RecordBatch.from_arrays(arrays, names=[*b.schema.names, *constants])
+
+
+def _sql_literal(v: Constant) -> str:
+    if isinstance(v, datetime):
+        if v.tzinfo is None:
+            raise ValueError("naive datetime: every timestamp must carry its time zone")
+        # As SQLAlchemy's UtcDateTime stores it on SQLite: naive UTC text.
+        v = v.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    if isinstance(v, str):
+        return "'" + v.replace("'", "''") + "'"
+    return str(int(v))
 
 
 def _counted(batches: Iterable[pa.RecordBatch], progress: Callable[[int], None]) -> Iterator[pa.RecordBatch]:
@@ -207,14 +230,17 @@ def _rows(b: pa.RecordBatch) -> Iterator[tuple[object, ...]]:
     return zip(*cols, strict=True)
 
 
-def _executemany(conn: Connection, table: str, batches: Iterable[pa.RecordBatch]) -> int:
+def _executemany(
+    conn: Connection, table: str, batches: Iterable[pa.RecordBatch], constants: Mapping[str, Constant]
+) -> int:
     raw = _driver_connection(conn)
     total = 0
     cur = raw.cursor()  # type: ignore[attr-defined]
     try:
         for b in batches:
-            names = b.schema.names
-            sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+            names = [*b.schema.names, *constants]
+            values = ["?"] * b.num_columns + [_sql_literal(v) for v in constants.values()]
+            sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})"
             cur.executemany(sql, _rows(_sqlite_ready(b)))
             total += b.num_rows
     finally:
