@@ -169,60 +169,45 @@ def _fixed(arr: pa.Array, pg: str) -> tuple[np.ndarray, int]:
     return values.view(np.uint8).reshape(len(arr), dtype.itemsize), dtype.itemsize
 
 
+def _fixed_binary(raw: np.ndarray, validity: pa.Buffer | None) -> pa.Array:
+    n, width = raw.shape
+    buf = pa.py_buffer(np.ascontiguousarray(raw))
+    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), n, [validity, buf]).cast(pa.large_binary())
+
+
 def encode_binary(batch: pa.RecordBatch, pg_types: list[str]) -> bytes:
     """The rows of `batch` as COPY binary tuples (without the file header and trailer).
 
-    Each tuple is a 16-bit field count, then per field a 32-bit length (-1 for NULL) and its bytes; the
-    layout is computed for all rows at once and every column scattered into one buffer."""
+    Each tuple is a 16-bit field count, then per field a 32-bit length (-1 for NULL) and its bytes. Every
+    piece is an Arrow array (lengths from the columns' offsets, fixed-width values as big-endian bytes),
+    and Arrow's element-wise concatenation lays the rows out one after another in a single buffer."""
     n = batch.num_rows
     if n == 0:
         return b""
-    # Per column: the length field (-1 for NULL), the payload bytes of each row, and the payload: a
-    # (row start offsets, bytes) pair for text, an (n, width) byte array for fixed-width types.
-    cols: list[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | np.ndarray]] = []
+    count = np.array([batch.num_columns], dtype=">i2").view(np.uint8)
+    parts: list[pa.Array] = [_fixed_binary(np.tile(count, (n, 1)), None)]
     for arr, pg in zip(batch.columns, pg_types, strict=True):
-        valid = (
-            np.ones(n, dtype=bool) if arr.null_count == 0 else pc.is_valid(arr).to_numpy(zero_copy_only=False)
-        )
+        validity = pc.is_valid(arr).buffers()[1] if arr.null_count else None
         if pg in _TEXT_TYPES:
-            a = arr.cast(pa.large_string())
-            offsets = np.frombuffer(a.buffers()[1], dtype=np.int64)[a.offset : a.offset + n + 1]
-            data_buf = a.buffers()[2]
-            data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
-            size = np.where(valid, np.diff(offsets), 0)
-            cols.append((np.where(valid, size, -1), size, (offsets[:-1], data)))
+            payload = arr.cast(pa.large_binary())
+            lengths = pc.fill_null(pc.binary_length(payload), -1).to_numpy(zero_copy_only=False)
         else:
             raw, width = _fixed(arr, pg)
-            size = np.where(valid, width, 0)
-            cols.append((np.where(valid, width, -1), size, raw))
-    row_size = np.full(n, 2, dtype=np.int64)
-    for _, size, _ in cols:
-        row_size += 4 + size
-    row_start = np.zeros(n, dtype=np.int64)
-    np.cumsum(row_size[:-1], out=row_start[1:])
-    out = np.empty(int(row_start[-1] + row_size[-1]), dtype=np.uint8)
-    count = np.array([len(cols)], dtype=">i2").view(np.uint8)
-    out[row_start] = count[0]
-    out[row_start + 1] = count[1]
-    pos = row_start + 2
-    four = np.arange(4)
-    for lengths, size, payload in cols:
-        out[pos[:, None] + four] = lengths.astype(">i4").view(np.uint8).reshape(n, 4)
-        start = pos + 4
-        if isinstance(payload, tuple):
-            src_start, data = payload
-            total = int(size.sum())
-            if total:
-                before = np.zeros(n, dtype=np.int64)
-                np.cumsum(size[:-1], out=before[1:])
-                step = np.arange(total, dtype=np.int64)
-                out[np.repeat(start - before, size) + step] = data[np.repeat(src_start - before, size) + step]
-        else:
-            keep = size > 0
-            if keep.any():
-                out[start[keep][:, None] + np.arange(payload.shape[1])] = payload[keep]
-        pos = start + size
-    return out.tobytes()
+            payload = _fixed_binary(raw, validity)
+            valid = (
+                np.ones(n, dtype=bool)
+                if validity is None
+                else pc.is_valid(arr).to_numpy(zero_copy_only=False)
+            )
+            lengths = np.where(valid, width, -1)
+        parts += [_fixed_binary(lengths.astype(">i4").view(np.uint8).reshape(n, 4), None), payload]
+    rows = pc.binary_join_element_wise(
+        *parts, pa.scalar(b"", pa.large_binary()), null_handling="replace", null_replacement=b""
+    )
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + n + 1]
+    data = rows.buffers()[2]
+    assert data is not None
+    return bytes(data[int(offsets[0]) : int(offsets[-1])].to_pybytes())
 
 
 def _rows(b: pa.RecordBatch) -> Iterator[tuple[object, ...]]:
