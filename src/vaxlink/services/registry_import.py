@@ -163,7 +163,7 @@ def import_register(
 
         conn = session.connection()
         with bulk.sqlite_load_settings(conn):
-            counts = _merge(conn, con, rec.id, note, clock)
+            counts = _merge(conn, con, rec.id, units, note, clock)
         rec.imported, rec.updated, rec.unchanged = counts
         rec.rejected = int(rejected)
         rec.rejects_file = str(wrote_rejects) if wrote_rejects else None
@@ -210,7 +210,7 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
     )
     pid = normalise.personal_id_sql("s.pid", cleaned=True)
     old = "regexp_replace(s.old_id, '[\\s.\\-]', '', 'g')"
-    con.execute(f"""CREATE TABLE checked0 AS SELECT s.line, s.personal_id AS raw_personal_id,
+    checked0 = f"""SELECT s.line, s.personal_id AS raw_personal_id,
         s.pid AS personal_id, {old} AS old_id,
         n.canonical AS full_name, n.name_key, n.family AS family_name, n.middle AS middle_name,
         n.given AS given_name, d.d AS birth_date, d.precision AS birth_precision, d.year AS birth_year,
@@ -236,7 +236,7 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
       LEFT JOIN m_dob d ON d.value = s.date_of_birth
       LEFT JOIN m_sex x ON x.value = s.sex
       LEFT JOIN m_ward pw ON pw.value = s.permanent_ward_code
-      LEFT JOIN m_ward cw ON cw.value = s.current_ward_code""")
+      LEFT JOIN m_ward cw ON cw.value = s.current_ward_code"""
     hashed = (
         "md5(concat_ws('|', "
         + ", ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c, _ in STAGE_COLUMNS if c != "row_hash")
@@ -244,19 +244,19 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
     )
     # Duplicates are judged among rows that are otherwise valid: identical repeats keep their first
     # occurrence; the same id with different content is rejected everywhere, since neither can be trusted.
-    con.execute(f"""CREATE TABLE hashed AS SELECT *, {hashed} AS row_hash FROM checked0""")
+    # Checked and hashed in one pass: the register is materialised once, not once per step.
+    con.execute(f"""CREATE TABLE hashed AS SELECT *, {hashed} AS row_hash FROM ({checked0})""")
     con.execute("""CREATE TABLE dups AS
         SELECT personal_id, min(line) AS first_line, min(row_hash) <> max(row_hash) AS conflict
         FROM hashed WHERE len(problems) = 0 GROUP BY personal_id HAVING count(*) > 1""")
-    con.execute("""CREATE TABLE checked AS
+    # A view: the duplicates are few, and the columns each later step reads are joined to them on the way.
+    con.execute("""CREATE VIEW checked AS
         SELECT h.* EXCLUDE (problems),
           CASE WHEN len(h.problems) > 0 OR d.personal_id IS NULL THEN h.problems
                WHEN d.conflict THEN ['DUPLICATE_ID_CONFLICT']
                WHEN h.line > d.first_line THEN ['DUPLICATE_ROW']
                ELSE h.problems END AS problems
         FROM hashed h LEFT JOIN dups d ON d.personal_id = h.personal_id AND len(h.problems) = 0""")
-    con.execute("DROP TABLE hashed")
-    con.execute("DROP TABLE checked0")
 
 
 def _write_rejects(con: DuckDBPyConnection, out: Path) -> Path:
@@ -308,7 +308,7 @@ def _pg_truncatable(conn: Connection, tables: tuple[str, ...]) -> tuple[str, ...
 
 
 def _first_load(
-    conn: Connection, con: DuckDBPyConnection, import_id: int, note: Progress, clock: Clock
+    conn: Connection, con: DuckDBPyConnection, import_id: int, units: Structure, note: Progress, clock: Clock
 ) -> tuple[int, int, int]:
     """An empty register: rows go straight into `citizen` and `citizen_alias` with their ids decided in
     DuckDB, in personal-id order (so that the keys that stay grow at their right edge), with secondary
@@ -348,10 +348,13 @@ def _first_load(
         "created_at": now,
         "updated_at": now,
         "last_import_id": import_id,
+        "permanent_units": units.value,
+        "current_units": units.value,
     }
-    reader = con.sql(
-        f"SELECT id, {', '.join(CITIZEN_COLUMNS)} FROM ({numbered}) ORDER BY id"
-    ).to_arrow_reader(100_000)
+    varying = [c for c in CITIZEN_COLUMNS if c not in constants]
+    reader = con.sql(f"SELECT id, {', '.join(varying)} FROM ({numbered}) ORDER BY id").to_arrow_reader(
+        100_000
+    )
     bulk.load_batches(
         conn, "citizen", reader, lambda n: note("load", n, total), freeze=bool(truncate), constants=constants
     )
@@ -388,14 +391,14 @@ def _first_load(
 
 
 def _merge(
-    conn: Connection, con: DuckDBPyConnection, import_id: int, note: Progress, clock: Clock
+    conn: Connection, con: DuckDBPyConnection, import_id: int, units: Structure, note: Progress, clock: Clock
 ) -> tuple[int, int, int]:
     """A register that already holds citizens: the stored digests are read out (one column pair, as
     Arrow) and compared in DuckDB, so that only new and changed rows are staged and merged in SQL. A row
     whose digest equals the stored one is unchanged, whatever an officer corrected since."""
     is_pg = conn.dialect.name == "postgresql"
     if conn.execute(text("SELECT count(*) FROM (SELECT 1 FROM citizen LIMIT 1) t")).scalar() == 0:
-        return _first_load(conn, con, import_id, note, clock)
+        return _first_load(conn, con, import_id, units, note, clock)
     stored = query_arrow(
         conn,
         "SELECT personal_id, row_hash FROM citizen",
