@@ -339,8 +339,6 @@ def _first_load(
         for uq in uniques:
             conn.execute(DropConstraint(uq))
     first = bulk.reserve_ids(conn, "citizen", total)
-    numbered = f"""SELECT CAST({first} - 1 + row_number() OVER (ORDER BY personal_id) AS BIGINT) AS id, *
-        FROM checked WHERE len(problems) = 0"""
     # Columns equal on every row are constants of the statement on SQLite, not values bound per row.
     constants: dict[str, bulk.Constant] = {
         "status": "active",
@@ -352,11 +350,17 @@ def _first_load(
         "current_units": units.value,
     }
     varying = [c for c in CITIZEN_COLUMNS if c not in constants]
-    reader = con.sql(f"SELECT id, {', '.join(varying)} FROM ({numbered}) ORDER BY id").to_arrow_reader(
-        100_000
-    )
+    # Ids follow the personal-id order: given to each batch as it goes, with no window over the register.
+    reader = con.sql(
+        f"SELECT {', '.join(varying)} FROM checked WHERE len(problems) = 0 ORDER BY personal_id"
+    ).to_arrow_reader(100_000)
     bulk.load_batches(
-        conn, "citizen", reader, lambda n: note("load", n, total), freeze=bool(truncate), constants=constants
+        conn,
+        "citizen",
+        bulk.numbered(reader, first),
+        lambda n: note("load", n, total),
+        freeze=bool(truncate),
+        constants=constants,
     )
     aliases = int(
         con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0 AND old_id IS NOT NULL").fetchall()[
@@ -365,8 +369,10 @@ def _first_load(
     )
     first_alias = bulk.reserve_ids(conn, "citizen_alias", aliases)
     reader = con.sql(f"""SELECT CAST({first_alias} - 1 + row_number() OVER (ORDER BY old_id, id) AS BIGINT) AS id,
-            id AS citizen_id, old_id AS alias FROM ({numbered}) WHERE old_id IS NOT NULL
-        ORDER BY old_id, id""").to_arrow_reader(200_000)
+            id AS citizen_id, old_id AS alias FROM (
+              SELECT CAST({first} - 1 + row_number() OVER (ORDER BY personal_id) AS BIGINT) AS id, old_id
+              FROM checked WHERE len(problems) = 0)
+        WHERE old_id IS NOT NULL ORDER BY old_id, id""").to_arrow_reader(200_000)
     bulk.load_batches(
         conn, "citizen_alias", reader, freeze=bool(truncate), constants={"kind": "cmnd", "created_at": now}
     )

@@ -83,6 +83,14 @@ def _counted(batches: Iterable[pa.RecordBatch], progress: Callable[[int], None])
         yield b
 
 
+def numbered(batches: Iterable[pa.RecordBatch], first: int, name: str = "id") -> Iterator[pa.RecordBatch]:
+    """The batches with a first column `name` numbering their rows consecutively from `first`."""
+    for b in batches:
+        ids = pa.array(np.arange(first, first + b.num_rows, dtype=np.int64))
+        first += b.num_rows
+        yield pa.RecordBatch.from_arrays([ids, *b.columns], names=[name, *b.schema.names])
+
+
 def pg_column_types(conn: Connection, table: str) -> dict[str, str]:
     """Column name → type name (`format_type` without modifiers) of a table or temporary table."""
     rows = conn.exec_driver_sql(
