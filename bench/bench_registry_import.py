@@ -70,7 +70,7 @@ def _one(url: str, register: Path, out: mp.Queue) -> None:  # type: ignore[type-
                 "cpu": time.process_time() - c,
                 "server_cpu": None if server0 is None or server1 is None else server1 - server0,
                 "counts": [r.imported, r.updated, r.unchanged, r.rejected],
-                "stages": r.timings,
+                "stages": getattr(r, "timings", {}),
             }
         )
     engine.dispose()
