@@ -296,3 +296,41 @@ def test_2025_units_are_checked_against_the_new_list(settings, engine, tmp_path)
     # 26560 is Phường Bà Rịa after the reform; 26554 (Phước Nguyên) was merged into it and no longer exists.
     assert (r.imported, r.rejected, r.reasons) == (1, 1, {"UNKNOWN_WARD": 1})
     assert citizens(engine)["077090001234"].permanent_units == "2025"
+
+
+@pytest.mark.db
+def test_first_load_leaves_every_index_and_constraint_in_place(settings, engine, tmp_path):
+    from sqlalchemy import inspect
+
+    def schema() -> dict[str, tuple[set[str], set[str], set[str]]]:
+        with engine.connect() as c:
+            i = inspect(c)
+            return {
+                t: (
+                    {ix["name"] for ix in i.get_indexes(t)},
+                    {u["name"] for u in i.get_unique_constraints(t)},
+                    {f["name"] for f in i.get_foreign_keys(t)},
+                )
+                for t in ("citizen", "citizen_alias")
+            }
+
+    before = schema()
+    run_import(settings, write_csv(tmp_path / "reg.csv", VI_HEADER, GOOD))
+    assert schema() == before
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as c:
+            c.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_visibility")
+            # A first load into an empty database is copied frozen.
+            assert (
+                c.exec_driver_sql("SELECT all_frozen FROM pg_visibility_map_summary('citizen')").scalar() >= 1
+            )
+    with transaction(engine) as s:
+        # The unique key is enforced again after the load.
+        assert s.scalar(select(func.count()).select_from(Citizen)) == 3
+        with pytest.raises(Exception, match=r"(?i)unique"), s.begin_nested():
+            first = s.scalars(select(Citizen)).first()
+            s.execute(
+                Citizen.__table__.insert().values(
+                    {c.name: getattr(first, c.key) for c in Citizen.__table__.columns if c.name != "id"}
+                )
+            )

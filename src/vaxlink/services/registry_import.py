@@ -7,6 +7,7 @@ import leaves the register as it was, and running it again gives the same result
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from vaxlink.files.read import contract_select, load_file
 from vaxlink.matching import normalise
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
+from vaxlink.storage.extract import query_arrow
 from vaxlink.storage.models import Citizen, CitizenAlias, RegisterImport, UtcDateTime, utcnow
 
 Progress = Callable[[str, int, int | None], None]
@@ -59,6 +61,21 @@ STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
 CITIZEN_COLUMNS = [c for c, _ in STAGE_COLUMNS if c != "old_id"]
 
 
+class Clock:
+    """Wall and CPU seconds (this process, all its threads) spent in each named stage, in order."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, tuple[float, float]] = {}
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+
+    def lap(self, stage: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        w, c = self.stages.get(stage, (0.0, 0.0))
+        self.stages[stage] = (w + wall - self._wall, c + cpu - self._cpu)
+        self._wall, self._cpu = wall, cpu
+
+
 @dataclass
 class ImportResult:
     import_id: int
@@ -69,6 +86,8 @@ class ImportResult:
     rejected: int
     rejects_file: Path | None
     reasons: dict[str, int] = field(default_factory=dict)
+    # Stage → (wall s, CPU s of this process): read, normalise, write, index, stats, merge.
+    timings: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -140,11 +159,13 @@ def import_register(
 ) -> ImportResult:
     """Validate `path` and merge it into the register in the session's transaction (flushes, never commits)."""
     note = progress or (lambda _stage, _done, _total: None)
+    clock = Clock()
     con = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
     try:
         loaded = load_file(con, path, "raw", progress=lambda n: note("read", n, None))
         columns_sql = contract_select(loaded, REGISTER_COLUMNS)
         rejects_path = rejects_path or Path.cwd() / f"{path.stem}.rejects.csv"
+        clock.lap("read")
         note("check", 0, loaded.rows)
         _check(con, columns_sql, units)
         note("check", loaded.rows, loaded.rows)
@@ -167,15 +188,21 @@ def import_register(
         )
         rejected = con.execute("SELECT count(*) FROM checked WHERE len(problems) > 0").fetchall()[0][0]
         wrote_rejects = _write_rejects(con, rejects_path) if rejected else None
+        # The file's text is no longer needed: DuckDB's memory goes to the load.
+        con.execute("DROP TABLE raw")
+        con.execute("DROP TABLE src")
+        clock.lap("normalise")
 
         conn = session.connection()
-        counts = _merge(conn, con, rec.id, note)
+        with bulk.sqlite_load_settings(conn):
+            counts = _merge(conn, con, rec.id, units, note, clock)
         rec.imported, rec.updated, rec.unchanged = counts
         rec.rejected = int(rejected)
         rec.rejects_file = str(wrote_rejects) if wrote_rejects else None
         rec.status = "done"
         rec.finished_at = utcnow()
         session.flush()
+        clock.lap("stats")
         result = ImportResult(
             rec.id,
             loaded.rows,
@@ -183,6 +210,7 @@ def import_register(
             int(rejected),
             wrote_rejects,
             {str(k): int(v) for k, v in reasons.items()},
+            clock.stages,
         )
         if not result.balanced:  # pragma: no cover - would mean a row was lost or counted twice
             raise RuntimeError(f"import counts do not add up: {result}")
@@ -223,7 +251,7 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
     )
     pid = normalise.personal_id_sql("s.pid", cleaned=True)
     old = "regexp_replace(s.old_id, '[\\s.\\-]', '', 'g')"
-    con.execute(f"""CREATE TABLE checked0 AS SELECT s.line, s.personal_id AS raw_personal_id,
+    checked0 = f"""SELECT s.line, s.personal_id AS raw_personal_id,
         s.pid AS personal_id, {old} AS old_id,
         o.name AS full_name, n.name_key, o.family AS family_name, o.middle AS middle_name,
         o.given AS given_name, d.d AS birth_date, d.precision AS birth_precision, d.year AS birth_year,
@@ -250,7 +278,7 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
       LEFT JOIN m_dob d ON d.value = s.date_of_birth
       LEFT JOIN m_sex x ON x.value = s.sex
       LEFT JOIN m_ward pw ON pw.value = s.permanent_ward_code
-      LEFT JOIN m_ward cw ON cw.value = s.current_ward_code""")
+      LEFT JOIN m_ward cw ON cw.value = s.current_ward_code"""
     hashed = (
         "md5(concat_ws('|', "
         + ", ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c, _ in STAGE_COLUMNS if c != "row_hash")
@@ -258,18 +286,19 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
     )
     # Duplicates are judged among rows that are otherwise valid: identical repeats keep their first
     # occurrence; the same id with different content is rejected everywhere, since neither can be trusted.
-    con.execute(f"""CREATE TABLE hashed AS SELECT *, {hashed} AS row_hash FROM checked0""")
+    # Checked and hashed in one pass: the register is materialised once, not once per step.
+    con.execute(f"""CREATE TABLE hashed AS SELECT *, {hashed} AS row_hash FROM ({checked0})""")
     con.execute("""CREATE TABLE dups AS
         SELECT personal_id, min(line) AS first_line, min(row_hash) <> max(row_hash) AS conflict
         FROM hashed WHERE len(problems) = 0 GROUP BY personal_id HAVING count(*) > 1""")
-    con.execute("""CREATE TABLE checked AS
+    # A view: the duplicates are few, and the columns each later step reads are joined to them on the way.
+    con.execute("""CREATE VIEW checked AS
         SELECT h.* EXCLUDE (problems),
           CASE WHEN len(h.problems) > 0 OR d.personal_id IS NULL THEN h.problems
                WHEN d.conflict THEN ['DUPLICATE_ID_CONFLICT']
                WHEN h.line > d.first_line THEN ['DUPLICATE_ROW']
                ELSE h.problems END AS problems
         FROM hashed h LEFT JOIN dups d ON d.personal_id = h.personal_id AND len(h.problems) = 0""")
-    con.execute("DROP TABLE hashed")
 
 
 def _write_rejects(con: DuckDBPyConnection, out: Path) -> Path:
@@ -289,23 +318,61 @@ def _write_rejects(con: DuckDBPyConnection, out: Path) -> Path:
     return out
 
 
+def _valid_count(con: DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0").fetchall()[0][0])
+
+
+def _pg_truncatable(conn: Connection, tables: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The tables to truncate with `tables` so that a first load may be written frozen: every table that
+    references them by a foreign key must go in the same TRUNCATE, so this is allowed only when all of
+    them are empty (nothing is lost) and this role may truncate them. None when not."""
+    every = list(tables)
+    while True:  # the tables that refer to them, and those that refer to these, ...
+        refs = conn.exec_driver_sql(
+            """SELECT DISTINCT conrelid::regclass::text FROM pg_constraint
+            WHERE contype = 'f' AND confrelid = ANY (%s::regclass[])""",
+            (every,),
+        ).scalars()
+        more = [t for t in refs if t not in every]
+        if not more:
+            break
+        every += more
+    for t in every:
+        if not conn.exec_driver_sql(
+            "SELECT has_table_privilege(%s, 'TRUNCATE') AND pg_has_role((SELECT relowner FROM pg_class "
+            "WHERE oid = %s::regclass), 'USAGE')",
+            (t, t),
+        ).scalar():
+            return None
+        if conn.exec_driver_sql(f"SELECT 1 FROM {t} LIMIT 1").first() is not None:
+            return None
+    return tuple(every)
+
+
 def _first_load(
-    conn: Connection, con: DuckDBPyConnection, import_id: int, note: Progress
+    conn: Connection, con: DuckDBPyConnection, import_id: int, units: Structure, note: Progress, clock: Clock
 ) -> tuple[int, int, int]:
-    """An empty register: load straight into `citizen` with its secondary indexes dropped, then build them
-    once (a sorted build is several times faster than a million index insertions)."""
+    """An empty register: rows go straight into `citizen` and `citizen_alias` with their ids decided in
+    DuckDB, in personal-id order (so that the keys that stay grow at their right edge), with secondary
+    indexes and constraints dropped and built once afterwards: a sorted build is several times faster
+    than a million index insertions, and the constraints are checked once for the whole set.
+
+    PostgreSQL: when the database holds no citizen at all and nothing that refers to one, the tables
+    are truncated in this transaction and the rows copied frozen (binary COPY ... FREEZE). SQLite keeps
+    its unique constraints in the table definition; the sorted order makes their upkeep an append."""
     is_pg = conn.dialect.name == "postgresql"
     now = utcnow()
-    stamp = now.isoformat() if is_pg else now.replace(tzinfo=None).isoformat(sep=" ")
-    total = con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0").fetchall()[0][0]
+    total = _valid_count(con)
     citizen_table: Table = Citizen.__table__  # type: ignore[assignment]
     alias_table: Table = CitizenAlias.__table__  # type: ignore[assignment]
+    truncate = _pg_truncatable(conn, ("citizen", "citizen_alias")) if is_pg else None
+    if truncate:
+        conn.exec_driver_sql(f"TRUNCATE {', '.join(truncate)}")
     indexes = [*citizen_table.indexes, *alias_table.indexes]
     for ix in indexes:
         conn.execute(DropIndex(ix))
     alias_fk = next(iter(alias_table.foreign_key_constraints))
-    # Checked once for the whole set when added back, instead of once per row (PostgreSQL can drop
-    # constraints inside the transaction; SQLite keeps them in the table definition).
+    # PostgreSQL can drop constraints inside the transaction; SQLite keeps them in the table definition.
     uniques = [
         c for t in (citizen_table, alias_table) for c in t.constraints if isinstance(c, UniqueConstraint)
     ]
@@ -313,55 +380,101 @@ def _first_load(
         conn.execute(DropConstraint(alias_fk))
         for uq in uniques:
             conn.execute(DropConstraint(uq))
-    reader = con.sql(f"""SELECT {", ".join(CITIZEN_COLUMNS)}, 'active' AS status, 1 AS version,
-            '{stamp}' AS created_at, '{stamp}' AS updated_at, {int(import_id)} AS last_import_id
-        FROM checked WHERE len(problems) = 0""").to_arrow_reader(100_000)
-    bulk.load_batches(conn, "citizen", reader, lambda n: note("load", n, total))
-    note("merge", 0, None)
-    conn.exec_driver_sql("DROP TABLE IF EXISTS alias_stage")
-    conn.exec_driver_sql("CREATE TEMPORARY TABLE alias_stage (personal_id VARCHAR(12), old_id VARCHAR(20))")
+    first = bulk.reserve_ids(conn, "citizen", total)
+    # Columns equal on every row are constants of the statement on SQLite, not values bound per row.
+    constants: dict[str, bulk.Constant] = {
+        "status": "active",
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        "last_import_id": import_id,
+        "permanent_units": units.value,
+        "current_units": units.value,
+    }
+    varying = [c for c in CITIZEN_COLUMNS if c not in constants]
+    # Ids follow the personal-id order: given to each batch as it goes, with no window over the register.
+    reader = con.sql(
+        f"SELECT {', '.join(varying)} FROM checked WHERE len(problems) = 0 ORDER BY personal_id"
+    ).to_arrow_reader(100_000)
     bulk.load_batches(
         conn,
-        "alias_stage",
-        con.sql(
-            "SELECT personal_id, old_id FROM checked WHERE len(problems) = 0 AND old_id IS NOT NULL"
-        ).to_arrow_reader(200_000),
+        "citizen",
+        bulk.numbered(reader, first),
+        lambda n: note("load", n, total),
+        freeze=bool(truncate),
+        constants=constants,
     )
-    conn.execute(
-        text("""INSERT INTO citizen_alias (citizen_id, alias, kind, created_at)
-        SELECT c.id, s.old_id, 'cmnd', :now FROM alias_stage s JOIN citizen c ON c.personal_id = s.personal_id""").bindparams(
-            bindparam("now", now, type_=UtcDateTime)
-        )
+    aliases = int(
+        con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0 AND old_id IS NOT NULL").fetchall()[
+            0
+        ][0]
     )
-    conn.exec_driver_sql("DROP TABLE alias_stage")
+    first_alias = bulk.reserve_ids(conn, "citizen_alias", aliases)
+    reader = con.sql(f"""SELECT CAST({first_alias} - 1 + row_number() OVER (ORDER BY old_id, id) AS BIGINT) AS id,
+            id AS citizen_id, old_id AS alias FROM (
+              SELECT CAST({first} - 1 + row_number() OVER (ORDER BY personal_id) AS BIGINT) AS id, old_id
+              FROM checked WHERE len(problems) = 0)
+        WHERE old_id IS NOT NULL ORDER BY old_id, id""").to_arrow_reader(200_000)
+    bulk.load_batches(
+        conn, "citizen_alias", reader, freeze=bool(truncate), constants={"kind": "cmnd", "created_at": now}
+    )
+    clock.lap("write")
+    note("merge", 0, None)
+    if is_pg:
+        # Each build sorts its keys in memory instead of in temporary files.
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
     for ix in indexes:
         conn.execute(CreateIndex(ix))
     if is_pg:
         for uq in uniques:
             conn.execute(AddConstraint(uq))
         conn.execute(AddConstraint(alias_fk))
+    clock.lap("index")
     if is_pg:
         conn.exec_driver_sql("ANALYZE citizen")
         conn.exec_driver_sql("ANALYZE citizen_alias")
+    clock.lap("stats")
     note("merge", 1, 1)
     return int(total), 0, 0
 
 
-def _merge(conn: Connection, con: DuckDBPyConnection, import_id: int, note: Progress) -> tuple[int, int, int]:
+def _merge(
+    conn: Connection, con: DuckDBPyConnection, import_id: int, units: Structure, note: Progress, clock: Clock
+) -> tuple[int, int, int]:
+    """A register that already holds citizens: the stored digests are read out (one column pair, as
+    Arrow) and compared in DuckDB, so that only new and changed rows are staged and merged in SQL. A row
+    whose digest equals the stored one is unchanged, whatever an officer corrected since."""
     is_pg = conn.dialect.name == "postgresql"
     if conn.execute(text("SELECT count(*) FROM (SELECT 1 FROM citizen LIMIT 1) t")).scalar() == 0:
-        return _first_load(conn, con, import_id, note)
+        return _first_load(conn, con, import_id, units, note, clock)
+    stored = query_arrow(
+        conn,
+        "SELECT personal_id, row_hash FROM citizen",
+        pa.schema([("personal_id", pa.string()), ("row_hash", pa.string())]),
+    )
+    con.register("stored_in", stored)
+    con.execute("""CREATE OR REPLACE TABLE changed AS
+        SELECT c.* FROM checked c LEFT JOIN stored_in s ON s.personal_id = c.personal_id
+        WHERE len(c.problems) = 0 AND (s.row_hash IS NULL OR s.row_hash <> c.row_hash)""")
+    con.unregister("stored_in")
+    del stored
+    total = int(con.execute("SELECT count(*) FROM changed").fetchall()[0][0])
+    same = _valid_count(con) - total
+    clock.lap("normalise")
+    if total == 0:
+        note("merge", 1, 1)
+        return 0, 0, same
     cols = ", ".join(f"{c} {t}" for c, t in STAGE_COLUMNS)
     conn.exec_driver_sql("DROP TABLE IF EXISTS citizen_stage")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE citizen_stage ({cols})")
-    total = con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0").fetchall()[0][0]
     reader = con.sql(
-        f"SELECT {', '.join(c for c, _ in STAGE_COLUMNS)} FROM checked WHERE len(problems) = 0"
+        f"SELECT {', '.join(c for c, _ in STAGE_COLUMNS)} FROM changed ORDER BY personal_id"
     ).to_arrow_reader(100_000)
     bulk.load_batches(conn, "citizen_stage", reader, lambda n: note("load", n, total))
     conn.exec_driver_sql("CREATE UNIQUE INDEX ix_citizen_stage_pid ON citizen_stage (personal_id)")
     if is_pg:
         conn.exec_driver_sql("ANALYZE citizen_stage")
+    clock.lap("write")
     note("merge", 0, None)
     counts = conn.execute(
         text("""
@@ -417,5 +530,7 @@ def _merge(conn: Connection, con: DuckDBPyConnection, import_id: int, note: Prog
         )
     )
     conn.exec_driver_sql("DROP TABLE citizen_stage")
+    con.execute("DROP TABLE changed")
+    clock.lap("merge")
     note("merge", 1, 1)
-    return int(counts[0]), int(counts[1]), int(counts[2])
+    return int(counts[0]), int(counts[1]), int(counts[2]) + same
