@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from sqlalchemy import Connection, text
 
-from vaxlink.domain.errors import InputError
+from vaxlink.files.write import write_table
 from vaxlink.storage.extract import query_arrow
 
 RESULT_SCHEMA = pa.schema(
@@ -87,31 +85,7 @@ ORDER BY d.line_no"""
 
 
 def _write(table: pa.Table, out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = out.suffix.lower()
-    if suffix == ".csv":
-        pacsv.write_csv(table, out)
-    elif suffix == ".parquet":
-        pq.write_table(table, out)
-    elif suffix == ".xlsx":
-        _write_xlsx(table, out)
-    else:
-        raise InputError(
-            f"Định dạng '{out.suffix}' không hỗ trợ / unsupported output type (use .csv, .parquet, .xlsx)"
-        )
-    return out
-
-
-def _write_xlsx(table: pa.Table, out: Path) -> None:
-    import openpyxl
-
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet("ket-qua")
-    ws.append(table.schema.names)
-    for batch in table.to_batches(50_000):
-        for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-            ws.append(list(row))
-    wb.save(out)
+    return write_table(table, out)
 
 
 def export_results(conn: Connection, out: Path, *, source: str | None = None) -> int:

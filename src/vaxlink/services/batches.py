@@ -9,7 +9,6 @@ SQL over `app_user` and `admin_unit`, like every other jurisdiction filter.
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import tempfile
@@ -24,13 +23,13 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from vaxlink.domain.errors import InputError, VaxlinkError
 from vaxlink.domain.permissions import Level
+from vaxlink.files import write as safe_files
 from vaxlink.files.read import checksum
 from vaxlink.services import audit
 from vaxlink.services.answers import export_answer
@@ -338,20 +337,7 @@ def answer_file(
         {"corrections": corrections, "rows": table.num_rows, "format": fmt},
     )
     if fmt == "csv":
-        buf = io.BytesIO()
-        pacsv.write_csv(table, buf)
-        # A byte-order mark lets spreadsheet programs read the Vietnamese text as UTF-8.
-        return b"\xef\xbb\xbf" + buf.getvalue(), "text/csv; charset=utf-8", name
+        return safe_files.csv_bytes(table, bom=True), "text/csv; charset=utf-8", name
     if fmt == "xlsx":
-        import openpyxl
-
-        wb = openpyxl.Workbook(write_only=True)
-        ws = wb.create_sheet("ket-qua")
-        ws.append(table.schema.names)
-        for row in table.to_pylist():
-            ws.append(list(row.values()))
-        buf = io.BytesIO()
-        wb.save(buf)
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        return buf.getvalue(), media, name
+        return safe_files.xlsx_bytes(table, "ket-qua"), safe_files.XLSX_MEDIA, name
     raise Invalid("Định dạng không hỗ trợ", "unsupported format", "BAD_FORMAT")
