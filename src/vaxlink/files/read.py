@@ -113,19 +113,14 @@ def _csv_batches_fast(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]] 
         headers = _clean_headers(list(next(csv.reader([first], delimiter=delimiter))))
     except (StopIteration, csv.Error):
         return None
-    bad: list[int] = []
-
-    def invalid(_row: object) -> str:
-        bad.append(1)
-        return "skip"
-
     try:
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=headers, skip_rows=1, block_size=1 << 23),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=invalid
-            ),
+            # No invalid-row handler: pyarrow decodes the row's text before calling one, and a row cut in
+            # a multi-byte character then raises inside pyarrow, where it can only be ignored. A malformed
+            # row raises here instead and the exact reader takes the file.
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in headers},
                 strings_can_be_null=True,
@@ -135,7 +130,7 @@ def _csv_batches_fast(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]] 
         )
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError):
         return None
-    if bad or table.num_rows + 1 != _physical_lines(path):
+    if table.num_rows + 1 != _physical_lines(path):
         return None
 
     def gen() -> Iterator[pa.RecordBatch]:

@@ -238,7 +238,7 @@ def _write_rejects(con: DuckDBPyConnection, out: Path) -> Path:
         + " ELSE r END"
     )
     originals = ", ".join(f"s.{c.name}" for c in REGISTER_COLUMNS)
-    table = con.execute(f"""
+    table = con.sql(f"""
         SELECT c.line, array_to_string(c.problems, ';') AS reasons,
                array_to_string(list_transform(c.problems, lambda r: {msgs}), '; ') AS message, {originals}
         FROM checked c JOIN src s ON s.line = c.line
