@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -167,15 +168,24 @@ def save_upload(settings: Settings, file_name: str, stream: BinaryIO) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     size = 0
-    with path.open("wb") as out:
-        while chunk := stream.read(1024 * 1024):
-            size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                raise Invalid("Tệp quá lớn", "file too large", "FILE_TOO_LARGE")
-            out.write(chunk)
-    if size == 0:
-        raise Invalid("Tệp rỗng", "empty file", "EMPTY_FILE")
+    try:
+        with path.open("wb") as out:
+            while chunk := stream.read(1024 * 1024):
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    raise Invalid("Tệp quá lớn", "file too large", "FILE_TOO_LARGE")
+                out.write(chunk)
+        if size == 0:
+            raise Invalid("Tệp rỗng", "empty file", "EMPTY_FILE")
+    except BaseException:
+        discard_upload(path)
+        raise
     return path
+
+
+def discard_upload(path: Path) -> None:
+    """Remove a stored upload and its folder (a refused file must not stay on disk)."""
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def _source(source: str | None) -> str:
@@ -259,6 +269,7 @@ def ingest_in_background(
 
     def run() -> None:
         if not committed():
+            discard_upload(path)
             return
         guard: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
         try:
@@ -275,6 +286,7 @@ def ingest_in_background(
                     failed.counts = {
                         "error": str(e)[:400] if isinstance(e, VaxlinkError) else type(e).__name__
                     }
+            discard_upload(path)
 
     threading.Thread(target=run, name=f"batch-{batch_id}", daemon=True).start()
     return batch_id

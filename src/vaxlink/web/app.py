@@ -25,6 +25,7 @@ from vaxlink.web.api import lookup as api_lookup
 from vaxlink.web.api import stats as api_stats
 from vaxlink.web.api import system as api_system
 from vaxlink.web.api import verification as api_verification
+from vaxlink.web.limits import BodyLimits
 from vaxlink.web.pages import auth as page_auth
 from vaxlink.web.pages import batches as page_batches
 from vaxlink.web.pages import cases as page_cases
@@ -109,5 +110,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     api_lookup.install(app)
     errors.document_problems(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(BodyLimits)
     app.add_middleware(SecurityHeaders)
     return app

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy import func, select
 
 from tests.integration.web import world as w
 from vaxlink.files.write import FORMULA_STARTS
+from vaxlink.storage.db import transaction
+from vaxlink.storage.models import AuditEvent
 
 HEADER = "record_id,full_name,date_of_birth,sex,id_number,ward_code,vaccination_date,dose_number,vaccine\n"
 
@@ -41,3 +46,111 @@ def test_text_from_a_batch_never_reaches_a_spreadsheet_as_a_formula(client, worl
         for cell in row:
             assert cell.data_type != "f"
             assert not (isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS))
+
+
+# --- finding 3: bodies are limited per route, and the permission comes before the body ---------------
+
+
+def call(app, method: str, path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]):
+    """Drive the ASGI app directly, counting how much of the body it asked for."""
+    asked = {"messages": 0}
+    sent: list[dict] = []
+
+    async def receive():
+        i = asked["messages"]
+        asked["messages"] += 1
+        if i < len(chunks):
+            return {"type": "http.request", "body": chunks[i], "more_body": i + 1 < len(chunks)}
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "app": app,
+    }
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, asked["messages"]
+
+
+def denials(engine) -> int:
+    with transaction(engine) as s:
+        return int(
+            s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "access_denied"))
+        )
+
+
+@pytest.mark.db
+def test_an_anonymous_upload_is_refused_before_its_body_is_read(app, client, world, engine):
+    before = denials(engine)
+    boundary = b"xyz"
+    chunks = [b'--xyz\r\ncontent-disposition: form-data; name="file"; filename="a.csv"\r\n\r\n']
+    chunks += [b"0" * 65536] * 20
+    for path in ("/api/v1/batches", "/batches"):
+        status, asked = call(
+            app, "POST", path, chunks, [(b"content-type", b"multipart/form-data; boundary=" + boundary)]
+        )
+        assert status in (401, 303) and asked == 0
+    # A ward officer's token is known but lacks the permission: refused the same way.
+    ward = world.actors[("ward_officer", "own_ward")]
+    status, asked = call(
+        app,
+        "POST",
+        "/api/v1/batches",
+        chunks,
+        [
+            (b"content-type", b"multipart/form-data; boundary=xyz"),
+            (b"authorization", f"Bearer {ward.token}".encode()),
+        ],
+    )
+    assert (status, asked) == (403, 0)
+    assert denials(engine) == before + 3
+
+
+@pytest.mark.db
+def test_bodies_past_the_routes_limit_are_refused(app, client, world):
+    # Declared: refused before a byte is read.
+    for path in ("/login", "/self/code"):
+        status, asked = call(
+            app,
+            "POST",
+            path,
+            [b"x" * 1024],
+            [(b"content-type", b"application/x-www-form-urlencoded"), (b"content-length", b"314572800")],
+        )
+        assert (status, asked) == (413, 0)
+    # Not declared (chunked): refused once the limit is passed, not read to its end.
+    status, asked = call(
+        app,
+        "POST",
+        "/login",
+        [b"username=" + b"a" * 4096] * 100,
+        [(b"content-type", b"application/x-www-form-urlencoded")],
+    )
+    assert status == 413 and asked < 10
+    # Within the limit nothing changes.
+    r = client.post("/login", data={"username": "nobody", "password": "x" * 12})
+    assert r.status_code != 413
+
+
+@pytest.mark.db
+def test_a_refused_upload_is_removed_from_disk(client, world, web_settings):
+    health = world.actors[("health_officer", "parent_district")]
+    for name, content in (("bad.xlsx", b"not a workbook at all"), ("empty.csv", b"")):
+        r = client.post("/api/v1/batches", files={"file": (name, content)}, headers=bearer(health))
+        assert r.status_code == 422, r.text
+    uploads = Path(web_settings.work_dir) / "uploads"
+    assert not uploads.exists() or [p for p in uploads.rglob("*") if p.is_file()] == []
