@@ -154,3 +154,46 @@ def test_a_refused_upload_is_removed_from_disk(client, world, web_settings):
         assert r.status_code == 422, r.text
     uploads = Path(web_settings.work_dir) / "uploads"
     assert not uploads.exists() or [p for p in uploads.rglob("*") if p.is_file()] == []
+
+
+# --- finding 7: the answer file is no ID oracle -----------------------------------------------------
+
+
+@pytest.mark.db
+def test_the_answer_returns_no_id_the_record_did_not_carry(client, world, engine):
+    from vaxlink.services.answers import WITHHELD
+    from vaxlink.storage.models import Citizen
+
+    with transaction(engine) as s:
+        c = s.get(Citizen, world.citizens[w.WARD_A])
+        pid, name = c.personal_id, c.full_name
+    health = world.actors[("health_officer", "parent_district")]
+    rows = [
+        # Made up from a name, a birth date and a ward: linked, but the number must not come back.
+        f"o1,{name},15/03/1990,Nữ,,{w.WARD_A},2021-08-01,1,AstraZeneca",
+        # Carried a wrong number: the correction is the point of the answer.
+        f"o2,{name},15/03/1990,Nữ,{pid[:-1]}{(int(pid[-1]) + 1) % 10},{w.WARD_A},2021-10-01,2,AstraZeneca",
+    ]
+    r = client.post(
+        "/api/v1/batches",
+        files={"file": ("oracle.csv", (HEADER + "\n".join(rows) + "\n").encode(), "text/csv")},
+        headers=bearer(health),
+    )
+    assert r.status_code == 200, r.text
+    bid = r.json()["batch_id"]
+    before = events(engine, "batch_answer_downloaded")
+    answer = client.get(f"/api/v1/batches/{bid}/answer?format=csv", headers=bearer(health))
+    got = {row["record_id"]: row for row in csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig")))}
+    assert got["o1"]["verified"] == WITHHELD and got["o1"]["correct_id_number"] == ""
+    assert pid not in answer.content.decode("utf-8-sig").split("o2")[0]
+    if got["o2"]["outcome"] in ("linked", "confirmed"):
+        assert got["o2"]["correct_id_number"] == pid
+    for row in got.values():
+        if row["outcome"] in ("review", "unmatched"):
+            assert row["reasons"] == "" and row["blame"] == ""
+    assert events(engine, "batch_answer_downloaded") == before + 1
+
+
+def events(engine, action: str) -> int:
+    with transaction(engine) as s:
+        return int(s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)))
