@@ -1,10 +1,10 @@
 """Health's side: a health data officer uploads a dose file, follows its ingest, and downloads the per-record
 answer and the corrections health must make; records settled by wards since show in both.
 
-A batch has no unit column: it belongs to the jurisdiction of the user who uploaded it. A reader sees the
-batches uploaded by users whose own jurisdiction lies inside theirs (a province's health officers see
-each other's batches, the country sees all, including those loaded from the command line). The clause is
-SQL over `app_user` and `admin_unit`, like every other jurisdiction filter.
+A batch belongs to the jurisdiction its uploader held when it was uploaded (stored on the batch); a reader
+sees the batches whose jurisdiction lies inside theirs (a province's health officers see each other's
+batches, the country sees all, including those loaded from the command line). The clause is SQL over
+`batch` and `admin_unit`, like every other jurisdiction filter.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from vaxlink.services.auth import Principal
 from vaxlink.services.cases import Invalid, NotFound
 from vaxlink.services.dose_ingest import IngestResult, ingest_batch
 from vaxlink.settings import Settings
-from vaxlink.storage.models import AdminUnitRow, AppUser, Batch, DoseRecord, MatchResult, utcnow
+from vaxlink.storage.models import AdminUnitRow, Batch, DoseRecord, MatchResult, utcnow
 from vaxlink.storage.models import Case as CaseRow
 from vaxlink.storage.scope import Scope
 
@@ -51,32 +51,38 @@ SUFFIXES = (".csv", ".xlsx", ".parquet", ".jsonl", ".json", ".ndjson", ".tsv", "
 CORRECTION_COLUMNS = ("correct_full_name", "correct_date_of_birth", "correct_sex", "correct_id_number")
 
 
-def _uploaders_in(scope: Scope) -> Any:
-    """Usernames whose jurisdiction lies inside `scope`."""
+def batches_in(scope: Scope) -> ColumnElement[bool]:
+    """Batches whose own jurisdiction lies inside `scope` (SQL over the batch's columns and `admin_unit`).
+    A batch keeps the jurisdiction it was uploaded in: a later change of its uploader's role changes
+    nothing of who reads it."""
     if scope.level is Level.COUNTRY:
-        return None
-    users = select(AppUser.username).where(AppUser.scope_units == scope.units)
-    same = and_(AppUser.scope_level == scope.level.value, AppUser.scope_code == scope.code)
+        return true()
+    same = and_(Batch.scope_level == scope.level.value, Batch.scope_code == scope.code)
     if scope.level is Level.WARD:
-        return users.where(same)
+        return and_(Batch.scope_units == scope.units, same)
     below = select(AdminUnitRow.code).where(AdminUnitRow.structure == scope.units)
     if scope.level is Level.DISTRICT:
         wards = below.where(AdminUnitRow.level == "ward", AdminUnitRow.parent_code == scope.code)
-        return users.where(or_(same, and_(AppUser.scope_level == "ward", AppUser.scope_code.in_(wards))))
+        return and_(
+            Batch.scope_units == scope.units,
+            or_(same, and_(Batch.scope_level == "ward", Batch.scope_code.in_(wards))),
+        )
     districts = below.where(AdminUnitRow.level == "district", AdminUnitRow.province_code == scope.code)
     wards = below.where(AdminUnitRow.level == "ward", AdminUnitRow.province_code == scope.code)
-    return users.where(
+    return and_(
+        Batch.scope_units == scope.units,
         or_(
             same,
-            and_(AppUser.scope_level == "district", AppUser.scope_code.in_(districts)),
-            and_(AppUser.scope_level == "ward", AppUser.scope_code.in_(wards)),
-        )
+            and_(Batch.scope_level == "district", Batch.scope_code.in_(districts)),
+            and_(Batch.scope_level == "ward", Batch.scope_code.in_(wards)),
+        ),
     )
 
 
-def batches_in(scope: Scope) -> ColumnElement[bool]:
-    uploaders = _uploaders_in(scope)
-    return true() if uploaders is None else Batch.uploaded_by.in_(uploaders)
+def _belongs_to(b: Batch, who: Principal) -> None:
+    """A batch uploaded for the first time takes its uploader's jurisdiction, for good."""
+    if b.scope_level is None:
+        b.scope_level, b.scope_units, b.scope_code = who.scope.level.value, who.scope.units, who.scope.code
 
 
 @dataclass
@@ -201,6 +207,9 @@ def ingest_now(
         result = ingest_batch(session, settings, path, source=_source(source), uploaded_by=who.username)
     except InputError as e:
         raise Invalid(str(e), str(e), "BAD_FILE") from None
+    stored = session.get(Batch, result.batch_id)
+    if stored is not None and not result.already_ingested:
+        _belongs_to(stored, who)
     audit.record(
         session,
         who.username,
@@ -245,6 +254,7 @@ def ingest_in_background(
         session.add(b)
     else:
         b.status, b.uploaded_by = "staging", who.username
+    _belongs_to(b, who)
     session.flush()
     batch_id = b.id
     audit.record(

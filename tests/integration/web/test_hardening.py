@@ -197,3 +197,34 @@ def test_the_answer_returns_no_id_the_record_did_not_carry(client, world, engine
 def events(engine, action: str) -> int:
     with transaction(engine) as s:
         return int(s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)))
+
+
+# --- finding 8: a batch's visibility follows its jurisdiction, not its uploader ---------------------
+
+
+@pytest.mark.db
+def test_batch_visibility_follows_the_batch_not_its_uploader(client, world, engine):
+    from vaxlink.storage.models import AppUser
+
+    uploader = world.actors[("health_officer", "parent_district")]
+    elsewhere = world.actors[("health_officer", "other_province")]
+    rows = f"v1,Người Không Có,01/01/1970,Nam,,{w.WARD_A},2021-10-01,1,Pfizer\n"
+    r = client.post(
+        "/api/v1/batches",
+        files={"file": ("jur.csv", (HEADER + rows).encode(), "text/csv")},
+        headers=bearer(uploader),
+    )
+    bid = r.json()["batch_id"]
+    assert client.get(f"/api/v1/batches/{bid}/answer", headers=bearer(uploader)).status_code == 200
+    # The two officers swap posts (roles unchanged, tokens still valid).
+    with transaction(engine) as s:
+        a = s.scalar(select(AppUser).where(AppUser.username == uploader.username))
+        b = s.scalar(select(AppUser).where(AppUser.username == elsewhere.username))
+        (a.scope_level, a.scope_units, a.scope_code), (b.scope_level, b.scope_units, b.scope_code) = (
+            (b.scope_level, b.scope_units, b.scope_code),
+            (a.scope_level, a.scope_units, a.scope_code),
+        )
+    assert client.get(f"/api/v1/batches/{bid}/answer", headers=bearer(uploader)).status_code == 404
+    assert bid not in [x["id"] for x in client.get("/api/v1/batches", headers=bearer(uploader)).json()]
+    assert client.get(f"/api/v1/batches/{bid}/answer", headers=bearer(elsewhere)).status_code == 200
+    assert bid in [x["id"] for x in client.get("/api/v1/batches", headers=bearer(elsewhere)).json()]
