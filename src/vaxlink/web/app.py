@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vaxlink import __version__
 from vaxlink.services.audit import load_key
-from vaxlink.services.auth import AddressThrottle
+from vaxlink.services.auth import LoginLimits
 from vaxlink.services.schema import open_database
 from vaxlink.settings import Settings
 from vaxlink.storage.db import session_factory
@@ -85,7 +85,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         engine=engine,
         sessions=session_factory(engine),
         audit_key=load_key(settings.audit_key_file),
-        throttle=AddressThrottle(),
+        login_limits=LoginLimits(),
         write_lock=threading.Lock() if engine.dialect.name == "sqlite" else None,
     )
     errors.install(app)

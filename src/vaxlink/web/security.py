@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Mount
 
 from vaxlink.domain.permissions import Permission
 from vaxlink.services import audit
-from vaxlink.services.auth import AddressThrottle, Principal, csrf_ok, resolve_session, resolve_token
+from vaxlink.services.auth import LoginLimits, Principal, csrf_ok, resolve_session, resolve_token
 from vaxlink.services.cases import NotFound
 from vaxlink.settings import Settings
 
@@ -40,7 +40,7 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     audit_key: bytes
-    throttle: AddressThrottle
+    login_limits: LoginLimits
     # SQLite has one writer: requests (which all may write an audit event) take turns, so that none
     # fails on a lock upgrade. PostgreSQL needs no such lock.
     write_lock: threading.Lock | None
