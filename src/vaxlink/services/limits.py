@@ -21,15 +21,19 @@ def window_of(window_seconds: int, now: float | None = None) -> int:
     return int(t // window_seconds) * window_seconds
 
 
-def hit(session: Session, bucket: str, window_seconds: int, now: float | None = None) -> int:
-    """Count one hit of `bucket` in the current window; the window's hits so far, this one included."""
-    start = window_of(window_seconds, now)
+def add(session: Session, bucket: str, window_start: int, count: int) -> int:
+    """Add `count` hits to `bucket`'s window; its total so far (every process's)."""
     make: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = make(RateCounter).values(bucket=bucket[:200], window_start=start, hits=1)
+    stmt = make(RateCounter).values(bucket=bucket[:200], window_start=window_start, hits=count)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["bucket", "window_start"], set_={"hits": RateCounter.hits + 1}
+        index_elements=["bucket", "window_start"], set_={"hits": RateCounter.hits + count}
     ).returning(RateCounter.hits)
     return int(session.execute(stmt).scalar_one())
+
+
+def hit(session: Session, bucket: str, window_seconds: int, now: float | None = None) -> int:
+    """Count one hit of `bucket` in the current window; the window's hits so far, this one included."""
+    return add(session, bucket, window_of(window_seconds, now), 1)
 
 
 def hits(session: Session, bucket: str, window_seconds: int, now: float | None = None) -> int:

@@ -228,3 +228,24 @@ def test_batch_visibility_follows_the_batch_not_its_uploader(client, world, engi
     assert bid not in [x["id"] for x in client.get("/api/v1/batches", headers=bearer(uploader)).json()]
     assert client.get(f"/api/v1/batches/{bid}/answer", headers=bearer(elsewhere)).status_code == 200
     assert bid in [x["id"] for x in client.get("/api/v1/batches", headers=bearer(elsewhere)).json()]
+
+
+# --- issue 17, item 4: limits shared by every server process ----------------------------------------
+
+
+@pytest.mark.db
+def test_lookup_rate_limits_are_shared_by_every_server_process(engine, world):
+    from vaxlink.services.lookup import RateLimiter
+    from vaxlink.storage.db import session_factory
+
+    sessions = session_factory(engine)
+    one, two = (RateLimiter(10, sessions, prefix="test:lookup") for _ in range(2))
+    t = 1_000_000.0 * 60 + 5  # early in a minute
+    assert all(one.take(7, now=t) == 0 for _ in range(6))
+    one.sync()
+    two.take(7, now=t)
+    two.sync()  # now sees the other process's 6
+    allowed = [two.take(7, now=t) == 0 for _ in range(6)]
+    assert allowed == [True, True, True, False, False, False]
+    # Another user, and the limit of a single process alone, are unaffected.
+    assert RateLimiter(10).take(7, now=t) == 0 and two.take(8, now=t) == 0
