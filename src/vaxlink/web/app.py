@@ -49,6 +49,9 @@ SECURITY_HEADERS = [
 ]
 
 
+HSTS = b"max-age=31536000; includeSubDomains"
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -58,9 +61,15 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        https = scope.get("scheme") == "https"
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [*message.get("headers", []), *SECURITY_HEADERS]
+                if https:
+                    # Only over TLS (browsers ignore it otherwise); behind a proxy the scheme comes from
+                    # its X-Forwarded-Proto, trusted only from the proxies named (`serve --trusted-proxies`).
+                    headers.append((b"strict-transport-security", HSTS))
                 if not scope["path"].startswith("/static/") and not any(
                     k == b"cache-control" for k, _ in headers
                 ):

@@ -249,3 +249,32 @@ def test_lookup_rate_limits_are_shared_by_every_server_process(engine, world):
     assert allowed == [True, True, True, False, False, False]
     # Another user, and the limit of a single process alone, are unaffected.
     assert RateLimiter(10).take(7, now=t) == 0 and two.take(8, now=t) == 0
+
+
+# --- finding 9: the smaller ones ------------------------------------------------------------------
+
+
+@pytest.mark.db
+def test_healthz_tells_nothing_of_the_data(client, world):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and set(r.json()) == {"status", "version"}
+    assert "strict-transport-security" not in r.headers  # plain HTTP: browsers ignore it anyway
+
+
+@pytest.mark.db
+def test_hsts_over_tls(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, base_url="https://testserver") as c:
+        r = c.get("/healthz")
+    assert r.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+def test_proxy_headers_are_believed_only_from_named_proxies():
+    from vaxlink.web.server import proxy_options
+
+    assert proxy_options("") == {"proxy_headers": False, "forwarded_allow_ips": ""}
+    assert proxy_options(" 10.0.0.5, 10.0.0.6 ") == {
+        "proxy_headers": True,
+        "forwarded_allow_ips": "10.0.0.5,10.0.0.6",
+    }
