@@ -278,3 +278,23 @@ def test_proxy_headers_are_believed_only_from_named_proxies():
         "proxy_headers": True,
         "forwarded_allow_ips": "10.0.0.5,10.0.0.6",
     }
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    "forged",
+    [
+        [10**30, "2026-01-01T00:00:00+00:00", 1],
+        [1, "2026-01-01T00:00:00", 1],  # no time zone
+        [1, "2026-01-01T00:00:00+00:00", 10**25],
+        [1, "9999-12-31T23:59:59+14:00", -5],
+    ],
+)
+def test_a_forged_pagination_cursor_is_a_400_not_a_500(client, world, forged):
+    import base64
+    import json
+
+    officer = world.actors[("ward_officer", "own_ward")]
+    cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+    r = client.get(f"/api/v1/cases?cursor={cursor}", headers=bearer(officer))
+    assert r.status_code in (200, 422), r.text
