@@ -298,3 +298,15 @@ def test_a_forged_pagination_cursor_is_a_400_not_a_500(client, world, forged):
     cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
     r = client.get(f"/api/v1/cases?cursor={cursor}", headers=bearer(officer))
     assert r.status_code in (200, 422), r.text
+
+
+@pytest.mark.db
+def test_approving_ones_own_change_is_refused_and_audited(client, world, engine):
+    a = world.actors[("ward_officer", "own_ward")]
+    body = {"version": 1, "field": "birth_date", "value": "16/03/1990", "reason": "sai", "evidence": "giấy"}
+    r = client.post(f"/api/v1/citizens/{world.citizens[w.WARD_A]}/corrections", json=body, headers=bearer(a))
+    change_id = r.json()["change_id"]
+    before = events(engine, "action_refused")
+    same = client.post(f"/api/v1/changes/{change_id}/approve", json={"version": 1}, headers=bearer(a))
+    assert same.status_code == 422 and same.json()["code"] == "SAME_OFFICER"
+    assert events(engine, "action_refused") == before + 1
