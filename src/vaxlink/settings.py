@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     keys_dir: Path = Field(default_factory=lambda data: Path(data["work_dir"]) / "vaxlink-keys")
     # Status lookups each verifier may make per minute (a checkpoint scans about one card a second).
     lookup_rate_per_minute: int = 600
+    # ... and every verifier of one organisation (one jurisdiction) together: a stolen set of accounts
+    # cannot multiply the rate by their number.
+    lookup_org_rate_per_minute: int = 3000
     # Colour rule of each province for verifiers (JSON, see domain.status.ColourRules.from_json).
     colour_rules: str = ""
 

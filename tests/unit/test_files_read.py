@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -118,3 +119,69 @@ def test_a_parquet_file_with_text_that_is_not_utf8_is_refused_clearly(tmp_path: 
     bad.write_bytes(data.replace(b"Zyxwvut", b"Zy\xe4wvut"))
     with pytest.raises(InputError, match="damaged file"):
         load_file(duckdb.connect(), bad, "doses_in")
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b"r1,Nguy\xe1",  # the example the parser fuzzing found: a last row cut in a multi-byte character
+        b"r1,Le Tam,1990\nr2,Nguy\xe1\xbb",
+        b"r1,Nguy\xe1\xbb,1990,extra,fields\n",
+    ],
+)
+def test_a_malformed_row_cut_in_a_multibyte_character_is_refused_or_marked(tmp_path: Path, tail: bytes):
+    # The fast reader's invalid-row handler raised UnicodeDecodeError inside pyarrow on such a row, where
+    # it can only be ignored; pytest turns that unraisable exception into a failure.
+    p = tmp_path / "cut.csv"
+    p.write_bytes(b"record_id,full_name,date_of_birth\n" + tail)
+    con = duckdb.connect()
+    try:
+        loaded = load_file(con, p, "raw")
+    except InputError:
+        return
+    assert loaded.rows >= 1
+
+
+def test_a_deeply_nested_json_line_is_a_malformed_row_not_a_crash(tmp_path: Path):
+    p = tmp_path / "deep.jsonl"
+    deep = '{"record_id": "r1", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    p.write_text(
+        '{"record_id": "r0", "full_name": "A"}\n' + deep + "\n" + '{"record_id": "r2"}\n', encoding="utf-8"
+    )
+    con = duckdb.connect()
+    loaded = load_file(con, p, "raw")
+    got = con.execute("SELECT _line, _malformed FROM raw ORDER BY _line").fetchall()
+    assert loaded.rows == 3
+    assert got[0][1] is None and got[1][1] == "JSON_TOO_DEEP" and got[2][1] is None
+    # Brackets inside strings are text, not nesting.
+    p.write_text(json.dumps({"record_id": "r1", "full_name": "[" * 500}) + "\n", encoding="utf-8")
+    con = duckdb.connect()
+    load_file(con, p, "raw")
+    assert con.execute("SELECT _malformed FROM raw").fetchall() == [(None,)]
+
+
+def test_a_workbook_of_millions_of_empty_rows_is_refused_quickly(tmp_path: Path):
+    import time
+    import zipfile
+
+    import openpyxl
+
+    p = tmp_path / "empty.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["record_id", "full_name"])
+    wb.save(p)
+    # Pad the sheet with empty rows (empty cells), as the attack's 287 KB file of 2 million did.
+    with zipfile.ZipFile(p) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    rows = "".join(f'<row r="{i}"><c r="A{i}"/></row>' for i in range(2, 200_002))
+    sheet = re.sub(r"<dimension [^>]*/>", "", sheet)
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace("</sheetData>", rows + "</sheetData>").encode()
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, b in parts.items():
+            z.writestr(n, b)
+    started = time.monotonic()
+    con = duckdb.connect()
+    with pytest.raises(InputError, match="empty rows"):
+        load_file(con, p, "raw")
+    assert time.monotonic() - started < 20

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -345,20 +346,42 @@ def serve(
             help="Mở trên CSDL của `vaxlink demo` trong thư mục này / serve the database `vaxlink demo` made here",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="Số tiến trình / worker processes (sharing limits through the database)"
+        ),
+    ] = 1,
+    trusted_proxies: Annotated[
+        str,
+        typer.Option(
+            help="Địa chỉ proxy tin cậy / addresses of the reverse proxies whose X-Forwarded-* headers are "
+            "believed (comma-separated; none by default)"
+        ),
+    ] = "",
 ) -> None:
     """Chạy ứng dụng web và API / run the web application and API."""
     from vaxlink.web.app import create_app
     from vaxlink.web.server import run as run_server
 
-    chosen = settings()
+    s = settings()
     if demo_dir is not None:
         from vaxlink.services.demo import demo_settings
 
         if not (demo_dir / "vaxlink.db").is_file():
             fail(f"chưa có CSDL demo / no demo database in {demo_dir} (./scripts/demo)")
-        chosen = demo_settings(demo_dir)
-    # uvloop and httptools when installed, in one process (see vaxlink.web.server).
-    run_server(create_app(chosen), host, port)
+        s = demo_settings(demo_dir)
+    if workers > 1 and not s.database_url.startswith("postgresql"):
+        fail(
+            "--workers > 1 cần PostgreSQL (SQLite chỉ có một tiến trình ghi) / needs PostgreSQL (SQLite has one writer)"
+        )
+    if workers > 1:
+        # Each worker reads the same settings from the environment.
+        os.environ["VAXLINK_DATABASE_URL"] = s.database_url
+        run_server(None, host, port, workers=workers, trusted_proxies=trusted_proxies)
+        return
+    # uvloop and httptools when installed (see vaxlink.web.server).
+    run_server(create_app(s), host, port, trusted_proxies=trusted_proxies)
 
 
 def main() -> None:  # pragma: no cover

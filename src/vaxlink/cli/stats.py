@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from enum import StrEnum
@@ -16,6 +14,7 @@ from rich.table import Table
 
 from vaxlink.domain.admin_units import Level, Structure
 from vaxlink.domain.errors import VaxlinkError
+from vaxlink.files import write as safe_files
 from vaxlink.settings import load_settings
 
 stats_app = typer.Typer(help="Thống kê tiêm chủng / coverage statistics.", no_args_is_help=True)
@@ -74,15 +73,8 @@ def _cell(value: Any, suppress: int) -> str:
 
 
 def _write_xlsx(out: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    import openpyxl
-
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet("bao-phu")
-    ws.append(columns)
-    for r in rows:
-        ws.append([r[c] for c in columns])
     out.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(out)
+    safe_files.xlsx_write(out, "bao-phu", columns, ([r[c] for c in columns] for r in rows))
 
 
 @stats_app.command("coverage")
@@ -159,12 +151,7 @@ def stats_coverage(
     if output is OutputFormat.JSON:
         payload = json.dumps([{c: r[c] for c in columns} for r in rows], ensure_ascii=False, indent=1)
     else:
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(columns)
-        for r in rows:
-            w.writerow(["" if r[c] is None else r[c] for c in columns])
-        payload = buf.getvalue()
+        payload = safe_files.csv_rows_text(columns, ([r[c] for c in columns] for r in rows))
     if out is None:
         sys.stdout.write(payload if payload.endswith("\n") else payload + "\n")
     else:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -113,19 +114,14 @@ def _csv_batches_fast(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]] 
         headers = _clean_headers(list(next(csv.reader([first], delimiter=delimiter))))
     except (StopIteration, csv.Error):
         return None
-    bad: list[int] = []
-
-    def invalid(_row: object) -> str:
-        bad.append(1)
-        return "skip"
-
     try:
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=headers, skip_rows=1, block_size=1 << 23),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=invalid
-            ),
+            # No invalid-row handler: pyarrow decodes the row's text before calling one, and a row cut in
+            # a multi-byte character then raises inside pyarrow, where it can only be ignored. A malformed
+            # row raises here instead and the exact reader takes the file.
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in headers},
                 strings_can_be_null=True,
@@ -135,7 +131,7 @@ def _csv_batches_fast(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]] 
         )
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError):
         return None
-    if bad or table.num_rows + 1 != _physical_lines(path):
+    if table.num_rows + 1 != _physical_lines(path):
         return None
 
     def gen() -> Iterator[pa.RecordBatch]:
@@ -223,9 +219,70 @@ def _text(v: object) -> str | None:
     return s if s.strip() else None
 
 
+# Bounds of what a workbook may unpack to: a few hundred kilobytes can describe millions of empty rows
+# (which held a server for 51 s) or gigabytes of XML.
+XLSX_MAX_UNPACKED = 1024 * 1024 * 1024
+XLSX_MAX_ROWS = 1_048_576  # Excel's own limit
+XLSX_MAX_EMPTY_RUN = 10_000  # consecutive empty rows: a padded sheet, not data
+# JSON nesting deeper than this is no dose record (and Python's parser would recurse past its limit).
+JSON_MAX_DEPTH = 32
+JSON_MAX_LINE = 1024 * 1024
+
+
+def _check_unpacked(path: Path) -> None:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            total = sum(max(0, i.file_size) for i in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # openpyxl gives its own clear refusal of a damaged file
+    if total > XLSX_MAX_UNPACKED:
+        raise InputError(
+            f"Tệp Excel giải nén quá lớn / workbook unpacks to more than {XLSX_MAX_UNPACKED // 2**20} MB"
+        )
+
+
+def _too_deep(raw: str) -> bool:
+    # Cheap test first: a line without that many brackets cannot nest that deep.
+    if raw.count("[") + raw.count("{") <= JSON_MAX_DEPTH:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for ch in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > JSON_MAX_DEPTH:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+def _json_line(raw: str) -> tuple[Any, str | None]:
+    """(object, None) or (None, the reason the line is malformed)."""
+    if len(raw) > JSON_MAX_LINE:
+        return None, "JSON_TOO_LARGE"
+    if _too_deep(raw):
+        return None, "JSON_TOO_DEEP"
+    try:
+        return json.loads(raw), None
+    except (ValueError, RecursionError) as e:
+        return None, f"JSON_SYNTAX: {e}"
+
+
 def _xlsx_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
     import openpyxl
 
+    _check_unpacked(path)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many types on a damaged workbook
@@ -243,10 +300,19 @@ def _xlsx_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
         rows: list[list[str | None]] = []
         lines: list[int] = []
         try:
+            empty_run = 0
             for i, rec in enumerate(it, start=2):
+                if i > XLSX_MAX_ROWS + 1:
+                    raise InputError(f"Quá nhiều dòng / more than {XLSX_MAX_ROWS:,} rows in the worksheet")
                 vals = [_text(v) for v in rec]
                 if all(v is None for v in vals):
+                    empty_run += 1
+                    if empty_run > XLSX_MAX_EMPTY_RUN:
+                        raise InputError(
+                            f"Quá nhiều dòng trống liên tiếp / more than {XLSX_MAX_EMPTY_RUN:,} empty rows in a row"
+                        )
                     continue
+                empty_run = 0
                 rows.append((vals + [None] * width)[:width])
                 lines.append(i)
                 if len(rows) >= BATCH_ROWS:
@@ -267,10 +333,7 @@ def _jsonl_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
     try:
         with path.open("r", encoding="utf-8-sig") as f:
             for raw in f:
-                try:
-                    obj = json.loads(raw) if raw.strip() else None
-                except ValueError:
-                    continue
+                obj = _json_line(raw)[0] if raw.strip() else None
                 if isinstance(obj, dict):
                     keys.update(dict.fromkeys(str(k) for k in obj))
     except UnicodeDecodeError as e:
@@ -286,14 +349,9 @@ def _jsonl_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
             for lineno, raw in enumerate(f, start=1):
                 if not raw.strip():
                     continue
-                err: str | None = None
-                try:
-                    obj = json.loads(raw)
-                except ValueError as e:
-                    obj, err = None, f"JSON_SYNTAX: {e}"
-                else:
-                    if not isinstance(obj, dict):
-                        err = "JSON_NOT_OBJECT"
+                obj, err = _json_line(raw)
+                if err is None and not isinstance(obj, dict):
+                    err = "JSON_NOT_OBJECT"
                 rec: dict[str, str | None] = {}
                 if isinstance(obj, dict):
                     for k, v in obj.items():

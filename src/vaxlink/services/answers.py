@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from sqlalchemy import Connection, text
 
-from vaxlink.domain.errors import InputError
+from vaxlink.files.write import write_table
 from vaxlink.storage.extract import query_arrow
 
 RESULT_SCHEMA = pa.schema(
@@ -64,13 +62,25 @@ ANSWER_SCHEMA = pa.schema(
     ]
 )
 
-ANSWER_SQL = """
+# The answer is no ID oracle (a made-up row linked automatically must not bring back a real number, and a
+# review must not say that a number exists under another name): a citizen's ID number goes back only where
+# the record carried one (to correct it) or an officer confirmed the link; otherwise the row says "linked,
+# ID withheld". Records not linked say only that they are not verified: no reasons, no blame.
+WITHHELD = "Đã gắn, không trả số định danh / linked, ID withheld"
+ANSWER_SQL = (
+    """
 SELECT d.record_id, d.line_no,
-       CASE WHEN m.outcome IN ('linked', 'confirmed') AND coalesce(m.reasons, '') = '' THEN 'Đúng'
+       CASE WHEN m.outcome IN ('linked', 'confirmed') AND coalesce(m.reasons, '') LIKE '%ID_%'
+                 AND coalesce(d.id_number, '') = '' AND m.outcome <> 'confirmed' THEN '"""
+    + WITHHELD
+    + """'
+            WHEN m.outcome IN ('linked', 'confirmed') AND coalesce(m.reasons, '') = '' THEN 'Đúng'
             WHEN m.outcome IN ('linked', 'confirmed') THEN 'Đúng, cần sửa'
             WHEN m.outcome = 'rejected' THEN 'Không dùng được'
             ELSE 'Chưa xác minh' END,
-       m.outcome, m.reasons, m.blame,
+       m.outcome,
+       CASE WHEN m.outcome IN ('review', 'unmatched') THEN NULL ELSE m.reasons END,
+       CASE WHEN m.outcome IN ('review', 'unmatched') THEN NULL ELSE m.blame END,
        d.full_name, CASE WHEN c.id IS NOT NULL AND c.full_name <> coalesce(d.full_name, '') THEN c.full_name END,
        d.date_of_birth,
        CASE WHEN c.id IS NOT NULL AND m.reasons LIKE '%DOB_%' THEN
@@ -78,40 +88,19 @@ SELECT d.record_id, d.line_no,
               ELSE CAST(c.birth_date AS VARCHAR(10)) END END,
        d.sex, CASE WHEN c.id IS NOT NULL AND m.reasons LIKE '%SEX_%' THEN
          CASE WHEN c.sex = 'M' THEN 'Nam' ELSE 'Nữ' END END,
-       d.id_number, CASE WHEN c.id IS NOT NULL AND m.reasons LIKE '%ID_%' THEN c.personal_id END
+       d.id_number,
+       CASE WHEN c.id IS NOT NULL AND m.reasons LIKE '%ID_%'
+                 AND (coalesce(d.id_number, '') <> '' OR m.outcome = 'confirmed') THEN c.personal_id END
 FROM dose_record d
 JOIN match_result m ON m.dose_record_id = d.id
 LEFT JOIN citizen c ON c.id = m.citizen_id
 WHERE d.batch_id = {batch_id} AND d.is_latest
 ORDER BY d.line_no"""
+)
 
 
 def _write(table: pa.Table, out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = out.suffix.lower()
-    if suffix == ".csv":
-        pacsv.write_csv(table, out)
-    elif suffix == ".parquet":
-        pq.write_table(table, out)
-    elif suffix == ".xlsx":
-        _write_xlsx(table, out)
-    else:
-        raise InputError(
-            f"Định dạng '{out.suffix}' không hỗ trợ / unsupported output type (use .csv, .parquet, .xlsx)"
-        )
-    return out
-
-
-def _write_xlsx(table: pa.Table, out: Path) -> None:
-    import openpyxl
-
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet("ket-qua")
-    ws.append(table.schema.names)
-    for batch in table.to_batches(50_000):
-        for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-            ws.append(list(row))
-    wb.save(out)
+    return write_table(table, out)
 
 
 def export_results(conn: Connection, out: Path, *, source: str | None = None) -> int:

@@ -1,5 +1,5 @@
 """Signing in and being recognised: argon2 password hashes, server-side sessions, bearer tokens, CSRF
-tokens and login throttling.
+tokens and sign-in throttling (counted in the database, shared by every server process).
 
 A session cookie carries a random token; only its SHA-256 is stored, so a stolen database holds no
 usable session. Sessions end when idle too long, after an absolute lifetime, on logout, or when the
@@ -11,9 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from vaxlink.domain.permissions import Level, Permission, permissions_of
 from vaxlink.services import audit
+from vaxlink.services import limits as limits_store
 from vaxlink.settings import Settings
-from vaxlink.storage.models import ApiToken, AppUser, UserSession, utcnow
+from vaxlink.storage.models import ApiToken, AppUser, LoginAddress, UserSession, utcnow
 from vaxlink.storage.scope import Scope
 
 _hasher = PasswordHasher()
@@ -33,9 +32,6 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 # Refresh `last_seen_at` at most this often: a page view need not always write.
 TOUCH_EVERY = timedelta(seconds=60)
-LOCK_AFTER = 5  # failures before the account is locked for a while
-LOCK_BASE_SECONDS = 30
-LOCK_MAX_SECONDS = 3600
 
 
 def hash_password(password: str) -> str:
@@ -96,43 +92,47 @@ def _principal(user: AppUser, via: str, session_id: str | None = None, csrf: str
 # --- throttling ---------------------------------------------------------------------------------
 
 
-class AddressThrottle:
-    """Failed logins per client address over a sliding window (in this process; the per-user lockout
-    is in the database and holds across processes)."""
+@dataclass
+class LoginLimits:
+    """Failed sign-ins counted in the database (shared by every server process), never per user alone:
+    failures of a name from an address throttle that pair; an address's failures over every name throttle
+    that address; a name's failures over every address throttle that name from addresses it has never
+    signed in from. The right password from an address the user has signed in from before is never
+    refused, so that nobody can lock an officer out from elsewhere. Unknown names are counted and answered
+    exactly like known ones."""
 
-    def __init__(self, limit: int = 20, window_seconds: float = 600.0) -> None:
-        self.limit = limit
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    pair_limit: int = 5
+    pair_window: int = 900
+    address_limit: int = 20
+    address_window: int = 600
+    name_limit: int = 50
+    name_window: int = 3600
 
-    def _recent(self, address: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(address, deque())
-        while q and q[0] < now - self.window:
-            q.popleft()
-        return q
 
-    def blocked(self, address: str) -> float:
-        """Seconds to wait before this address may try again (0: may try now)."""
-        now = time.monotonic()
-        with self._lock:
-            q = self._recent(address, now)
-            if len(q) < self.limit:
-                return 0.0
-            return max(0.0, q[0] + self.window - now)
+def _buckets(limits: LoginLimits, name: str, client: str) -> list[tuple[str, int, int]]:
+    return [
+        (f"login:pair:{name}|{client}", limits.pair_window, limits.pair_limit),
+        (f"login:addr:{client}", limits.address_window, limits.address_limit),
+        (f"login:name:{name}", limits.name_window, limits.name_limit),
+    ]
 
-    def failed(self, address: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._recent(address, now).append(now)
-            if len(self._failures) > 100_000:  # bound the memory an address-spraying client can take
-                self._failures.clear()
+
+def _throttled(session: Session, limits: LoginLimits, name: str, client: str) -> int:
+    """Seconds to wait before this name may try from this address (0: may try now)."""
+    for bucket, window, limit in _buckets(limits, name, client):
+        if limits_store.hits(session, bucket, window) >= limit:
+            return limits_store.retry_after(window)
+    return 0
+
+
+def _known_address(session: Session, name: str, client: str) -> bool:
+    return session.get(LoginAddress, (name, client[:64])) is not None
 
 
 @dataclass
 class LoginResult:
     ok: bool
-    reason: str = ""  # invalid | locked | throttled
+    reason: str = ""  # invalid | throttled
     retry_after: int = 0
     token: str | None = None
     principal: Principal | None = None
@@ -144,30 +144,27 @@ def login(
     username: str,
     password: str,
     client: str,
-    throttle: AddressThrottle,
+    limits: LoginLimits,
 ) -> LoginResult:
-    """Check a password and open a session. Failures are counted per user (lockout with growing waits)
-    and per address; every attempt leaves an audit event. The caller commits either way."""
-    wait = throttle.blocked(client)
-    if wait > 0:
-        audit.record(
-            session, audit.ANONYMOUS, "login_throttled", "session", None, None, None, {"client": client}
-        )
-        return LoginResult(False, "throttled", int(wait) + 1)
+    """Check a password and open a session. Every attempt leaves an audit event (a throttled one, once per
+    window and address). The caller commits either way."""
+    name = username[:60]
     now = utcnow()
-    user = session.scalar(select(AppUser).where(AppUser.username == username[:60]))
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        throttle.failed(client)
-        audit.record(session, user.username, "login_locked", "user", user.id, None, None, {"client": client})
-        return LoginResult(False, "locked", int((user.locked_until - now).total_seconds()) + 1)
+    user = session.scalar(select(AppUser).where(AppUser.username == name))
+    known = _known_address(session, name, client)
+    wait = _throttled(session, limits, name, client)
+    # The password is verified in every case (the same time for known and unknown names, throttled or not).
     good = _verify(None if user is None else user.password_hash, password)
-    if user is None or not good or not user.active:
-        throttle.failed(client)
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= LOCK_AFTER:
-                seconds = min(LOCK_MAX_SECONDS, LOCK_BASE_SECONDS * 2 ** (user.failed_logins - LOCK_AFTER))
-                user.locked_until = now + timedelta(seconds=seconds)
+    right = user is not None and good and user.active
+    if wait > 0 and not (right and known):
+        if limits_store.first_in_window(session, f"login:throttled:{client}", limits.address_window):
+            audit.record(
+                session, audit.ANONYMOUS, "login_throttled", "session", None, None, None, {"client": client}
+            )
+        return LoginResult(False, "throttled", wait)
+    if not right:
+        for bucket, window, _ in _buckets(limits, name, client):
+            limits_store.hit(session, bucket, window)
         audit.record(
             session,
             audit.ANONYMOUS if user is None else user.username,
@@ -179,9 +176,15 @@ def login(
             {"client": client},
         )
         return LoginResult(False, "invalid")
+    assert user is not None
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
+    seen = session.get(LoginAddress, (name, client[:64]))
+    if seen is None:
+        session.add(LoginAddress(username=name, address=client[:64], last_ok_at=int(time.time())))
+    else:
+        seen.last_ok_at = int(time.time())
     token, us = open_session(session, settings, user)
     audit.record(
         session, user.username, "login", "session", None, user_scope(user).label, None, {"client": client}

@@ -1,17 +1,17 @@
 """Health's side: a health data officer uploads a dose file, follows its ingest, and downloads the per-record
 answer and the corrections health must make; records settled by wards since show in both.
 
-A batch has no unit column: it belongs to the jurisdiction of the user who uploaded it. A reader sees the
-batches uploaded by users whose own jurisdiction lies inside theirs (a province's health officers see
-each other's batches, the country sees all, including those loaded from the command line). The clause is
-SQL over `app_user` and `admin_unit`, like every other jurisdiction filter.
+A batch belongs to the jurisdiction its uploader held when it was uploaded (stored on the batch); a reader
+sees the batches whose jurisdiction lies inside theirs (a province's health officers see each other's
+batches, the country sees all, including those loaded from the command line). The clause is SQL over
+`batch` and `admin_unit`, like every other jurisdiction filter.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -24,13 +24,13 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from vaxlink.domain.errors import InputError, VaxlinkError
 from vaxlink.domain.permissions import Level
+from vaxlink.files import write as safe_files
 from vaxlink.files.read import checksum
 from vaxlink.services import audit
 from vaxlink.services.answers import export_answer
@@ -38,7 +38,7 @@ from vaxlink.services.auth import Principal
 from vaxlink.services.cases import Invalid, NotFound
 from vaxlink.services.dose_ingest import IngestResult, ingest_batch
 from vaxlink.settings import Settings
-from vaxlink.storage.models import AdminUnitRow, AppUser, Batch, DoseRecord, MatchResult, utcnow
+from vaxlink.storage.models import AdminUnitRow, Batch, DoseRecord, MatchResult, utcnow
 from vaxlink.storage.models import Case as CaseRow
 from vaxlink.storage.scope import Scope
 
@@ -51,32 +51,38 @@ SUFFIXES = (".csv", ".xlsx", ".parquet", ".jsonl", ".json", ".ndjson", ".tsv", "
 CORRECTION_COLUMNS = ("correct_full_name", "correct_date_of_birth", "correct_sex", "correct_id_number")
 
 
-def _uploaders_in(scope: Scope) -> Any:
-    """Usernames whose jurisdiction lies inside `scope`."""
+def batches_in(scope: Scope) -> ColumnElement[bool]:
+    """Batches whose own jurisdiction lies inside `scope` (SQL over the batch's columns and `admin_unit`).
+    A batch keeps the jurisdiction it was uploaded in: a later change of its uploader's role changes
+    nothing of who reads it."""
     if scope.level is Level.COUNTRY:
-        return None
-    users = select(AppUser.username).where(AppUser.scope_units == scope.units)
-    same = and_(AppUser.scope_level == scope.level.value, AppUser.scope_code == scope.code)
+        return true()
+    same = and_(Batch.scope_level == scope.level.value, Batch.scope_code == scope.code)
     if scope.level is Level.WARD:
-        return users.where(same)
+        return and_(Batch.scope_units == scope.units, same)
     below = select(AdminUnitRow.code).where(AdminUnitRow.structure == scope.units)
     if scope.level is Level.DISTRICT:
         wards = below.where(AdminUnitRow.level == "ward", AdminUnitRow.parent_code == scope.code)
-        return users.where(or_(same, and_(AppUser.scope_level == "ward", AppUser.scope_code.in_(wards))))
+        return and_(
+            Batch.scope_units == scope.units,
+            or_(same, and_(Batch.scope_level == "ward", Batch.scope_code.in_(wards))),
+        )
     districts = below.where(AdminUnitRow.level == "district", AdminUnitRow.province_code == scope.code)
     wards = below.where(AdminUnitRow.level == "ward", AdminUnitRow.province_code == scope.code)
-    return users.where(
+    return and_(
+        Batch.scope_units == scope.units,
         or_(
             same,
-            and_(AppUser.scope_level == "district", AppUser.scope_code.in_(districts)),
-            and_(AppUser.scope_level == "ward", AppUser.scope_code.in_(wards)),
-        )
+            and_(Batch.scope_level == "district", Batch.scope_code.in_(districts)),
+            and_(Batch.scope_level == "ward", Batch.scope_code.in_(wards)),
+        ),
     )
 
 
-def batches_in(scope: Scope) -> ColumnElement[bool]:
-    uploaders = _uploaders_in(scope)
-    return true() if uploaders is None else Batch.uploaded_by.in_(uploaders)
+def _belongs_to(b: Batch, who: Principal) -> None:
+    """A batch uploaded for the first time takes its uploader's jurisdiction, for good."""
+    if b.scope_level is None:
+        b.scope_level, b.scope_units, b.scope_code = who.scope.level.value, who.scope.units, who.scope.code
 
 
 @dataclass
@@ -168,15 +174,24 @@ def save_upload(settings: Settings, file_name: str, stream: BinaryIO) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     size = 0
-    with path.open("wb") as out:
-        while chunk := stream.read(1024 * 1024):
-            size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                raise Invalid("Tệp quá lớn", "file too large", "FILE_TOO_LARGE")
-            out.write(chunk)
-    if size == 0:
-        raise Invalid("Tệp rỗng", "empty file", "EMPTY_FILE")
+    try:
+        with path.open("wb") as out:
+            while chunk := stream.read(1024 * 1024):
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    raise Invalid("Tệp quá lớn", "file too large", "FILE_TOO_LARGE")
+                out.write(chunk)
+        if size == 0:
+            raise Invalid("Tệp rỗng", "empty file", "EMPTY_FILE")
+    except BaseException:
+        discard_upload(path)
+        raise
     return path
+
+
+def discard_upload(path: Path) -> None:
+    """Remove a stored upload and its folder (a refused file must not stay on disk)."""
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def _source(source: str | None) -> str:
@@ -192,6 +207,9 @@ def ingest_now(
         result = ingest_batch(session, settings, path, source=_source(source), uploaded_by=who.username)
     except InputError as e:
         raise Invalid(str(e), str(e), "BAD_FILE") from None
+    stored = session.get(Batch, result.batch_id)
+    if stored is not None and not result.already_ingested:
+        _belongs_to(stored, who)
     audit.record(
         session,
         who.username,
@@ -236,6 +254,7 @@ def ingest_in_background(
         session.add(b)
     else:
         b.status, b.uploaded_by = "staging", who.username
+    _belongs_to(b, who)
     session.flush()
     batch_id = b.id
     audit.record(
@@ -260,6 +279,7 @@ def ingest_in_background(
 
     def run() -> None:
         if not committed():
+            discard_upload(path)
             return
         guard: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
         try:
@@ -276,6 +296,7 @@ def ingest_in_background(
                     failed.counts = {
                         "error": str(e)[:400] if isinstance(e, VaxlinkError) else type(e).__name__
                     }
+            discard_upload(path)
 
     threading.Thread(target=run, name=f"batch-{batch_id}", daemon=True).start()
     return batch_id
@@ -340,20 +361,7 @@ def answer_file(
         {"corrections": corrections, "rows": table.num_rows, "format": fmt},
     )
     if fmt == "csv":
-        buf = io.BytesIO()
-        pacsv.write_csv(table, buf)
-        # A byte-order mark lets spreadsheet programs read the Vietnamese text as UTF-8.
-        return b"\xef\xbb\xbf" + buf.getvalue(), "text/csv; charset=utf-8", name
+        return safe_files.csv_bytes(table, bom=True), "text/csv; charset=utf-8", name
     if fmt == "xlsx":
-        import openpyxl
-
-        wb = openpyxl.Workbook(write_only=True)
-        ws = wb.create_sheet("ket-qua")
-        ws.append(table.schema.names)
-        for row in table.to_pylist():
-            ws.append(list(row.values()))
-        buf = io.BytesIO()
-        wb.save(buf)
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        return buf.getvalue(), media, name
+        return safe_files.xlsx_bytes(table, "ket-qua"), safe_files.XLSX_MEDIA, name
     raise Invalid("Định dạng không hỗ trợ", "unsupported format", "BAD_FORMAT")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, false, func, or_, select, update
@@ -112,7 +112,14 @@ def _decode_cursor(cursor: str) -> tuple[int, datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         p, c, i = json.loads(raw)
-        return int(p), datetime.fromisoformat(c), int(i)
+        priority, created, row = int(p), datetime.fromisoformat(c), int(i)
+        # A forged cursor must not reach the database with values its columns cannot hold (an integer
+        # past bigint, a time without its zone): that was a 500.
+        if not (-(2**31) <= priority < 2**31 and 0 <= row < 2**53):
+            raise ValueError("out of range")
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        return priority, created, row
     except Exception:
         raise Invalid("Con trỏ trang không hợp lệ", "invalid page cursor", "BAD_CURSOR") from None
 

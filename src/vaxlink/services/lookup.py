@@ -213,29 +213,64 @@ def today_vn() -> date:
 
 
 class RateLimiter:
-    """A token bucket per user: `per_minute` lookups a minute, up to a minute's worth at once. In this
-    process (each worker of a multi-process server keeps its own)."""
+    """`per_minute` lookups per user over a sliding minute, counted across every server process and host.
 
-    def __init__(self, per_minute: int) -> None:
-        self.rate = max(per_minute, 1) / 60.0
-        self.capacity = float(max(per_minute, 1))
-        self._buckets: dict[int, tuple[float, float]] = {}
-        self._reported: dict[int, float] = {}
+    Each process counts locally and a background thread adds its counts into the database's
+    `rate_counter` every `sync_seconds` (one upsert per active user), reading back the total of every
+    process; a lookup is refused when the total seen plus this process's unsent count reaches the limit.
+    The hot path never waits on the database; all processes together can overshoot by at most what they
+    admit within one sync interval. Without `sessions` (a single process, the tests of the rule) the
+    count stays in memory. The minute is sliding by the usual estimate: the previous fixed minute's count,
+    weighted by how much of it still lies within the last 60 s, plus the current minute's."""
+
+    WINDOW = 60
+
+    def __init__(
+        self,
+        per_minute: int,
+        sessions: sessionmaker[Session] | None = None,
+        sync_seconds: float = 0.5,
+        prefix: str = "lookup:user",
+        write_lock: threading.Lock | None = None,
+    ) -> None:
+        self.limit = max(per_minute, 1)
+        self.sessions = sessions
+        self.sync_seconds = sync_seconds
+        self.prefix = prefix
+        self.write_lock = write_lock  # SQLite's one writer: taken as requests take it
+        # key -> [window start, total seen in the database, unsent, previous window's total]
+        self._state: dict[Any, list[float]] = {}
+        self._reported: dict[Any, float] = {}
         self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
-    def take(self, user_id: int) -> float:
+    def _entry(self, key: Any, now: float) -> list[float]:
+        start = float(int(now // self.WINDOW) * self.WINDOW)
+        e = self._state.get(key)
+        if e is None:
+            e = self._state[key] = [start, 0.0, 0.0, 0.0]
+        elif e[0] != start:
+            previous = e[1] + e[2] if start - e[0] == self.WINDOW else 0.0
+            e[:] = [start, 0.0, 0.0, previous]
+        return e
+
+    def take(self, user_id: Any, now: float | None = None) -> float:
         """0 when the user may look up now, else the seconds to wait."""
-        now = time.monotonic()
+        t = time.time() if now is None else now
         with self._lock:
-            tokens, last = self._buckets.get(user_id, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[user_id] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[user_id] = (tokens, now)
-            return (1.0 - tokens) / self.rate
+            e = self._entry(user_id, t)
+            elapsed = (t - e[0]) / self.WINDOW
+            used = e[3] * (1.0 - elapsed) + e[1] + e[2]
+            if used + 1 > self.limit:
+                return max(1.0, e[0] + self.WINDOW - t)
+            e[2] += 1
+            if len(self._state) > 200_000:  # bound memory: drop what is over
+                self._state = {k: v for k, v in self._state.items() if v[0] == e[0]}
+        self._ensure_thread()
+        return 0.0
 
-    def first_refusal(self, user_id: int) -> bool:
+    def first_refusal(self, user_id: Any) -> bool:
         """True once a minute per user: a client hammering the limit leaves one audit event a minute,
         not one per refused request."""
         now = time.monotonic()
@@ -244,6 +279,47 @@ class RateLimiter:
                 return False
             self._reported[user_id] = now
             return True
+
+    def _ensure_thread(self) -> None:
+        if self.sessions is None or self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="rate-sync", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.sync_seconds):
+            with contextlib.suppress(Exception):  # the database away: counts stay local until it is back
+                self.sync()
+
+    def sync(self) -> None:
+        """Send this process's counts and read back every process's totals."""
+        if self.sessions is None:
+            return
+        from vaxlink.services import limits as limits_store
+
+        with self._lock:
+            pending = [(k, e[0], e[2]) for k, e in self._state.items() if e[2] > 0]
+        if not pending:
+            return
+        guard: Any = self.write_lock if self.write_lock is not None else contextlib.nullcontext()
+        with guard, self.sessions() as s, s.begin():
+            totals = [
+                (k, start, n, limits_store.add(s, f"{self.prefix}:{k}", int(start), int(n)))
+                for k, start, n in pending
+            ]
+        with self._lock:
+            for k, start, n, total in totals:
+                e = self._state.get(k)
+                if e is not None and e[0] == start:
+                    e[2] -= n
+                    e[1] = float(total)
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(Exception):
+            self.sync()
 
 
 def retry_after(wait: float) -> int:

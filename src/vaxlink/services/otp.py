@@ -23,14 +23,18 @@ from sqlalchemy.orm import Session
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.personal_ids import strip_separators
 from vaxlink.services import audit
+from vaxlink.services import limits as limits_store
 from vaxlink.storage.models import Citizen, OtpChallenge, OutboxMessage, utcnow
 
 PURPOSE = "status"
 CODE_DIGITS = 6
 LIFETIME = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
-# Codes asked for one number within the window: enough for a lost message, too few to pester a phone.
+# Codes one requester (address) asks for one number within the window: enough for a lost message, too
+# few to pester a phone. Counted per requester, so that nobody can block a citizen's own codes by asking
+# for them first; across every requester a number gets at most SUBJECT_CAP challenges in the window.
 PER_SUBJECT = 3
+SUBJECT_CAP = 20
 SUBJECT_WINDOW = timedelta(minutes=15)
 PASS_SECONDS = 15 * 60
 
@@ -55,18 +59,23 @@ class Started:
     throttled: bool = False
 
 
-def start(session: Session, master: bytes, personal_id: str, date_of_birth: str) -> Started:
+def start(
+    session: Session, master: bytes, personal_id: str, date_of_birth: str, requester: str = "unknown"
+) -> Started:
     """Open a challenge and, when the number and birth date are a citizen's with a phone, queue the code.
     Returns the challenge to quote with the code; the caller shows the same words in every case."""
     number = strip_separators(personal_id or "")[:20]
     subject = subject_of(master, number)
     now = utcnow()
+    window = int(SUBJECT_WINDOW.total_seconds())
+    if limits_store.hit(session, f"otp:{subject}|{requester}", window) > PER_SUBJECT:
+        return Started(None, throttled=True)
     recent = session.scalar(
         select(func.count())
         .select_from(OtpChallenge)
         .where(OtpChallenge.subject == subject, OtpChallenge.created_at > now - SUBJECT_WINDOW)
     )
-    if (recent or 0) >= PER_SUBJECT:
+    if (recent or 0) >= SUBJECT_CAP:
         return Started(None, throttled=True)
     citizen = None
     if len(number) == 12 and number.isascii() and number.isdigit():

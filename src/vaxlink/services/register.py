@@ -296,9 +296,8 @@ def _normalise_value(session: Session, citizen: Citizen, field_name: str, value:
             select(Citizen.id).where(Citizen.personal_id == pid.number, Citizen.id != citizen.id)
         )
         if taken is not None:
-            raise Invalid(
-                "Số định danh đã thuộc người khác", "the number belongs to someone else", "ID_TAKEN"
-            )
+            # Neutral: a ward officer must not learn that a number exists elsewhere (the refusal is audited).
+            raise Invalid("Không dùng được số định danh này", "this number cannot be used", "ID_UNUSABLE")
         return pid.number
     if field_name == "phone":
         digits = _digits(value)

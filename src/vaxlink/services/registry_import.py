@@ -26,6 +26,7 @@ from vaxlink.domain.names import name_layout
 from vaxlink.domain.reasons import REJECTION_REASONS
 from vaxlink.domain.sex import parse_sex
 from vaxlink.files.read import contract_select, load_file
+from vaxlink.files.write import write_table
 from vaxlink.matching import normalise
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
@@ -308,14 +309,13 @@ def _write_rejects(con: DuckDBPyConnection, out: Path) -> Path:
         + " ELSE r END"
     )
     originals = ", ".join(f"s.{c.name}" for c in REGISTER_COLUMNS)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(f"""COPY (
+    table = con.sql(f"""
         SELECT c.line, array_to_string(c.problems, ';') AS reasons,
                array_to_string(list_transform(c.problems, lambda r: {msgs}), '; ') AS message, {originals}
         FROM checked c JOIN src s ON s.line = c.line
-        WHERE len(c.problems) > 0 ORDER BY c.line
-    ) TO '{str(out).replace("'", "''")}' (HEADER, DELIMITER ',')""")
-    return out
+        WHERE len(c.problems) > 0 ORDER BY c.line""").to_arrow_table()
+    # The rows come from an outside file: written through the writer that keeps formulas out.
+    return write_table(table, out)
 
 
 def _valid_count(con: DuckDBPyConnection) -> int:

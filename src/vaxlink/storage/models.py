@@ -212,6 +212,11 @@ class Batch(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     uploaded_by: Mapped[str | None] = mapped_column(String(80))
+    # The jurisdiction the batch belongs to (its uploader's when it was uploaded): who may read it follows
+    # this, not the uploader's role today. NULL level: national (loaded from the command line).
+    scope_level: Mapped[str | None] = mapped_column(String(10))
+    scope_units: Mapped[str | None] = mapped_column(Key(6))
+    scope_code: Mapped[str | None] = mapped_column(Key(5))
     __table_args__ = (UniqueConstraint("source", "checksum"),)
 
 
@@ -336,6 +341,26 @@ class AuditEvent(Base):
 
 
 # --- people who use the system ------------------------------------------------------------------
+
+
+class RateCounter(Base):
+    """Hits of one bucket (a user's lookups, failed sign-ins of a name from an address...) in one fixed
+    window: shared by every server process and host through the database."""
+
+    __tablename__ = "rate_counter"
+    bucket: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    hits: Mapped[int] = mapped_column(Integer)
+
+
+class LoginAddress(Base):
+    """An address a user has signed in from with the right password: the right password from there is
+    never refused by throttles that others' failures set off."""
+
+    __tablename__ = "login_address"
+    username: Mapped[str] = mapped_column(String(60), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_ok_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class AppUser(Base):

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vaxlink import __version__
 from vaxlink.services.audit import load_key
-from vaxlink.services.auth import AddressThrottle
+from vaxlink.services.auth import LoginLimits
 from vaxlink.services.schema import open_database
 from vaxlink.settings import Settings
 from vaxlink.storage.db import session_factory
@@ -25,6 +25,7 @@ from vaxlink.web.api import lookup as api_lookup
 from vaxlink.web.api import stats as api_stats
 from vaxlink.web.api import system as api_system
 from vaxlink.web.api import verification as api_verification
+from vaxlink.web.limits import BodyLimits
 from vaxlink.web.pages import auth as page_auth
 from vaxlink.web.pages import batches as page_batches
 from vaxlink.web.pages import cases as page_cases
@@ -48,6 +49,9 @@ SECURITY_HEADERS = [
 ]
 
 
+HSTS = b"max-age=31536000; includeSubDomains"
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -57,9 +61,15 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        https = scope.get("scheme") == "https"
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [*message.get("headers", []), *SECURITY_HEADERS]
+                if https:
+                    # Only over TLS (browsers ignore it otherwise); behind a proxy the scheme comes from
+                    # its X-Forwarded-Proto, trusted only from the proxies named (`serve --trusted-proxies`).
+                    headers.append((b"strict-transport-security", HSTS))
                 if not scope["path"].startswith("/static/") and not any(
                     k == b"cache-control" for k, _ in headers
                 ):
@@ -84,7 +94,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         engine=engine,
         sessions=session_factory(engine),
         audit_key=load_key(settings.audit_key_file),
-        throttle=AddressThrottle(),
+        login_limits=LoginLimits(),
         write_lock=threading.Lock() if engine.dialect.name == "sqlite" else None,
     )
     errors.install(app)
@@ -109,5 +119,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     api_lookup.install(app)
     errors.document_problems(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(BodyLimits)
     app.add_middleware(SecurityHeaders)
     return app

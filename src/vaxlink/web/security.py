@@ -20,8 +20,8 @@ from starlette.routing import BaseRoute, Mount
 
 from vaxlink.domain.permissions import Permission
 from vaxlink.services import audit
-from vaxlink.services.auth import AddressThrottle, Principal, csrf_ok, resolve_session, resolve_token
-from vaxlink.services.cases import NotFound
+from vaxlink.services.auth import LoginLimits, Principal, csrf_ok, resolve_session, resolve_token
+from vaxlink.services.cases import CaseError, NotFound
 from vaxlink.settings import Settings
 
 COOKIE = "vaxlink_session"
@@ -40,7 +40,7 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     audit_key: bytes
-    throttle: AddressThrottle
+    login_limits: LoginLimits
     # SQLite has one writer: requests (which all may write an audit event) take turns, so that none
     # fails on a lock upgrade. PostgreSQL needs no such lock.
     write_lock: threading.Lock | None
@@ -84,6 +84,29 @@ def _record_denial(session: Session, request: Request, status: int, code: str) -
     )
 
 
+# Refusals of the rules that keep one officer from acting alone or probing the register: audited.
+AUDITED_REFUSALS = frozenset({"SAME_OFFICER", "ID_UNUSABLE"})
+
+
+def _record_refusal(session: Session, request: Request, code: str) -> None:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    route = request.scope.get("route")
+    audit.record(
+        session,
+        principal.username if principal else audit.ANONYMOUS,
+        "action_refused",
+        "route",
+        getattr(route, "path", None),
+        principal.scope.label if principal else None,
+        code,
+        {
+            "method": request.method,
+            "path_params": {k: str(v)[:40] for k, v in request.path_params.items()},
+            "client": client_address(request),
+        },
+    )
+
+
 def get_db(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back on any error. A
     denied request leaves nothing of its own but one `access_denied` event."""
@@ -105,6 +128,14 @@ def get_db(request: Request) -> Iterator[Session]:
         session.rollback()
         _record_denial(session, request, 404, "NOT_FOUND")
         session.commit()
+        raise
+    except CaseError as e:
+        session.rollback()
+        if e.code in AUDITED_REFUSALS:
+            # A refused security action (approving one's own change, a number already someone's) is
+            # evidence of intent: it leaves its event although the action left nothing else.
+            _record_refusal(session, request, e.code)
+            session.commit()
         raise
     except BaseException:
         session.rollback()

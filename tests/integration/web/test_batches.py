@@ -10,12 +10,12 @@ import time
 
 import openpyxl
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.integration.web import world as w
 from vaxlink.services import batches
 from vaxlink.storage.db import transaction
-from vaxlink.storage.models import Batch, Citizen
+from vaxlink.storage.models import AppUser, Batch, Citizen
 
 HEADER = "record_id,full_name,date_of_birth,sex,id_number,ward_code,vaccination_date,dose_number,vaccine\n"
 
@@ -103,9 +103,20 @@ def test_upload_by_page_and_a_wards_settlement_reaches_the_answer(client, world,
     )
     assert r.status_code == 403
 
-    # The world's batch, as uploaded by this officer: ward A declares its record wrong in health.
+    # The world's batch, as uploaded by this officer (in their jurisdiction, which the batch keeps): ward A
+    # declares its record wrong in health.
     with transaction(engine) as s:
-        s.execute(update(Batch).where(Batch.id == world.batch_id).values(uploaded_by=health.username))
+        u = s.scalar(select(AppUser).where(AppUser.username == health.username))
+        s.execute(
+            update(Batch)
+            .where(Batch.id == world.batch_id)
+            .values(
+                uploaded_by=health.username,
+                scope_level=u.scope_level,
+                scope_units=u.scope_units,
+                scope_code=u.scope_code,
+            )
+        )
     a = world.actors[("ward_officer", "own_ward")]
     r = client.post(
         f"/api/v1/cases/{world.cases[w.WARD_A]}/health-wrong",

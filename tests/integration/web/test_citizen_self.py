@@ -148,3 +148,15 @@ def test_forms_need_their_token(client, person, engine):
     r = client.post("/self", data={"personal_id": person.personal_id, "date_of_birth": "15/03/1990"})
     assert r.status_code == 403
     assert outbox(engine) == []
+
+
+def test_someone_elses_requests_do_not_block_the_citizens_own_codes(app, client, person, engine):
+    # Issue 16: three requests from anywhere blocked a citizen's codes; the requester is throttled now.
+    for _ in range(4):
+        client.cookies.clear()
+        start(client, person.personal_id, "15/03/1990")
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, base_url="http://testserver", follow_redirects=False, client=("10.9.9.9", 1)) as own:
+        assert start(own, person.personal_id, "15/03/1990").status_code == 200
+    assert len(outbox(engine)) == 4

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from tests.integration.web import world as w
@@ -16,6 +17,7 @@ from vaxlink.services.users import disable_user, set_role
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import AppUser, AuditEvent, UserSession, utcnow
 from vaxlink.storage.scope import Scope
+from vaxlink.web.app import create_app
 
 
 def _officer(world: w.World) -> w.Actor:
@@ -120,24 +122,52 @@ def test_login_opens_a_session_with_a_secure_cookie(client, world):
     assert client.get("/cases").status_code == 200
 
 
+def _client_from(app, address: str):
+    return TestClient(app, base_url="http://testserver", follow_redirects=False, client=(address, 50000))
+
+
 @pytest.mark.db
-def test_failed_logins_lock_the_account_with_growing_waits(client, world, engine):
-    for _ in range(5):
-        assert _login(client, "ward_officer_own_ward", "wrong-password!").status_code == 401
-    r = _login(client, "ward_officer_own_ward", w.PASSWORD)
-    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+def test_wrong_passwords_elsewhere_never_lock_out_the_right_password_from_a_known_address(app, world):
+    user = "ward_officer_own_ward"
+    with _client_from(app, "10.0.0.1") as own:
+        assert _login(own, user, w.PASSWORD).status_code == 303  # the officer's usual address
+    with _client_from(app, "10.0.0.66") as attacker:
+        codes = [_login(attacker, user, "wrong-password!").status_code for _ in range(7)]
+        assert codes[:5] == [401] * 5 and codes[5:] == [429, 429]
+        # The right password from the attacker's (unknown) address is throttled too: no oracle.
+        assert _login(attacker, user, w.PASSWORD).status_code == 429
+    with _client_from(app, "10.0.0.1") as own:
+        assert _login(own, user, w.PASSWORD).status_code == 303
+
+
+@pytest.mark.db
+def test_unknown_names_are_counted_and_answered_like_known_ones(app, world, engine):
+    def attempts(address: str, name: str) -> list[int]:
+        with _client_from(app, address) as c:
+            return [_login(c, name, "wrong-password!").status_code for _ in range(7)]
+
+    assert attempts("10.0.1.1", "ward_officer_own_ward") == attempts("10.0.1.2", "khong_co_ai_ten_nay")
     with engine.connect() as c:
-        user = c.execute(
-            select(AppUser.failed_logins, AppUser.locked_until).where(
-                AppUser.username == "ward_officer_own_ward"
+        locked = c.scalar(select(AppUser.locked_until).where(AppUser.username == "ward_officer_own_ward"))
+    assert locked is None  # no account-wide lock any more
+
+
+@pytest.mark.db
+def test_sign_in_throttles_are_shared_by_every_server_process(app, world, web_settings, engine):
+    # A second app on the same database stands for a second worker process or host.
+    second = create_app(web_settings, engine)
+    with _client_from(app, "10.0.2.1") as one, _client_from(second, "10.0.2.1") as two:
+        for i in range(5):
+            assert (
+                _login(one if i % 2 else two, "ward_officer_own_ward", "wrong-password!").status_code == 401
             )
-        ).one()
-    assert user.failed_logins == 5 and user.locked_until is not None
+        assert _login(one, "ward_officer_own_ward", "wrong-password!").status_code == 429
+        assert _login(two, "ward_officer_own_ward", "wrong-password!").status_code == 429
 
 
 @pytest.mark.db
 def test_failed_logins_from_one_address_are_throttled(client, world, app):
-    app.state.vx.throttle.limit = 6
+    app.state.vx.login_limits.address_limit = 6
     for i in range(6):
         assert _login(client, f"nobody{i}", "wrong-password!").status_code == 401
     assert _login(client, "ward_officer_own_ward", w.PASSWORD).status_code == 429

@@ -80,10 +80,12 @@ def receive(request: Request, session: DB, who: Principal, file: UploadFile, sou
                 session, st.sessions, st.settings, st.audit_key, who, path, source, st.write_lock
             ),
         )
-    except Invalid as e:
-        if e.code != "BAD_FILE":
-            raise
-        raise refusal(e) from None
+    except BaseException as e:
+        # A refused (or failed) file is not kept; a file handed to the background stays until it is done.
+        batches.discard_upload(path)
+        if isinstance(e, Invalid) and e.code == "BAD_FILE":
+            raise refusal(e) from None
+        raise
 
 
 @router.post("", response_model=UploadOut, responses=PROBLEMS)

@@ -181,6 +181,7 @@ class FastPool:
 @dataclass
 class Runtime:
     limiter: RateLimiter
+    org_limiter: RateLimiter
     writer: GroupAudit
     pool: FastPool | None
 
@@ -196,7 +197,10 @@ def install(app: FastAPI) -> None:
     st: AppState = app.state.vx
     pool = FastPool(st.settings.database_url) if st.engine.dialect.name == "postgresql" else None
     rt = Runtime(
-        limiter=RateLimiter(st.settings.lookup_rate_per_minute),
+        limiter=RateLimiter(st.settings.lookup_rate_per_minute, st.sessions, write_lock=st.write_lock),
+        org_limiter=RateLimiter(
+            st.settings.lookup_org_rate_per_minute, st.sessions, prefix="lookup:org", write_lock=st.write_lock
+        ),
         writer=GroupAudit(
             st.sessions, st.audit_key, st.write_lock, conninfo=pool.conninfo if pool is not None else None
         ),
@@ -217,6 +221,8 @@ def install(app: FastAPI) -> None:
                     await rt.pool.aclose()
                 await rt.writer.aclose()
                 await run_in_threadpool(rt.writer.close)
+                await run_in_threadpool(rt.limiter.close)
+                await run_in_threadpool(rt.org_limiter.close)
 
     app.router.lifespan_context = lifespan
 
@@ -337,7 +343,7 @@ def _unavailable() -> JSONResponse:
 async def limited(request: Request, who: Principal) -> JSONResponse | None:
     """The 429 answer when the user is over the rate, else None."""
     rt = runtime(request)
-    wait = rt.limiter.take(who.user_id)
+    wait = rt.limiter.take(who.user_id) or rt.org_limiter.take(who.scope.label)
     if wait <= 0:
         return None
     if rt.limiter.first_refusal(who.user_id):
@@ -577,7 +583,7 @@ def limited_sync(request: Request, session: Any, who: Principal) -> JSONResponse
     from vaxlink.services import audit
 
     rt = runtime(request)
-    wait = rt.limiter.take(who.user_id)
+    wait = rt.limiter.take(who.user_id) or rt.org_limiter.take(who.scope.label)
     if wait <= 0:
         return None
     if rt.limiter.first_refusal(who.user_id):

@@ -8,7 +8,6 @@ lies in the jurisdiction, so that its figures never include people from elsewher
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from vaxlink.domain.errors import InputError
 from vaxlink.domain.permissions import Level as ScopeLevel
 from vaxlink.domain.permissions import Permission
 from vaxlink.domain.vaccines import vaccine_by_code
+from vaxlink.files import write as safe_files
 from vaxlink.services import stats
 from vaxlink.services.auth import Principal
 from vaxlink.services.cases import NotFound
@@ -379,23 +379,11 @@ def render_download(rows: Sequence[stats.UnitFigures], fmt: str) -> tuple[bytes,
         body = json.dumps([{c: r[c] for c in columns} for r in dicts], ensure_ascii=False, indent=1)
         return body.encode("utf-8"), "application/json"
     if fmt == "xlsx":
-        import openpyxl
-
-        wb = openpyxl.Workbook(write_only=True)
-        ws = wb.create_sheet("bao-phu")
-        ws.append(columns)
-        for r in dicts:
-            ws.append([r[c] for c in columns])
         buf = io.BytesIO()
-        wb.save(buf)
+        safe_files.xlsx_write(buf, "bao-phu", columns, ([r[c] for c in columns] for r in dicts))
         return buf.getvalue(), XLSX_TYPE
-    text = io.StringIO()
-    w = csv.writer(text, lineterminator="\n")
-    w.writerow(columns)
-    for r in dicts:
-        w.writerow(["" if r[c] is None else r[c] for c in columns])
-    # A BOM so that spreadsheet programs read the Vietnamese names as UTF-8.
-    return ("\ufeff" + text.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
+    body = safe_files.csv_rows_text(columns, ([r[c] for c in columns] for r in dicts), bom=True)
+    return body.encode("utf-8"), "text/csv; charset=utf-8"
 
 
 def download_response(

@@ -56,9 +56,9 @@ def login_submit(
     if not cookie or not hmac.compare_digest(cookie.encode(), login_csrf.encode("utf-8", "replace")):
         return _login_page(request, "login_failed", status=403)
     st = state(request)
-    result = auth.login(session, st.settings, username, password, client_address(request), st.throttle)
+    result = auth.login(session, st.settings, username, password, client_address(request), st.login_limits)
     if not result.ok or result.token is None:
-        key = {"locked": "login_locked", "throttled": "login_throttled"}.get(result.reason, "login_failed")
+        key = {"throttled": "login_throttled"}.get(result.reason, "login_failed")
         response = _login_page(
             request, key, 429 if result.retry_after else 401, _safe_next(next), result.retry_after
         )

@@ -22,7 +22,7 @@ from vaxlink.domain.status import StatusLevel
 from vaxlink.domain.vaccines import vaccine_by_code
 from vaxlink.services import audit, otp
 from vaxlink.services import certificates as certs
-from vaxlink.services.auth import AddressThrottle
+from vaxlink.services import limits as limits_store
 from vaxlink.services.lookup import STATUS_WORDS
 from vaxlink.services.status import status_of
 from vaxlink.storage.models import Citizen
@@ -84,14 +84,6 @@ def _master(request: Request) -> bytes:
     return state(request).audit_key
 
 
-def _throttle(request: Request) -> AddressThrottle:
-    app_state = request.app.state
-    if not hasattr(app_state, "vx_self_throttle"):
-        app_state.vx_self_throttle = AddressThrottle(STARTS_PER_ADDRESS, START_WINDOW_SECONDS)
-    t: AddressThrottle = app_state.vx_self_throttle
-    return t
-
-
 def _cookie(response: Response, request: Request, name: str, value: str, seconds: int) -> None:
     response.set_cookie(
         name,
@@ -137,11 +129,12 @@ def start(
 ) -> Response:
     if not _csrf_ok(request, self_csrf):
         return _page(request, "self_start.html", {"error": "expired"}, status=403)
-    throttle, client = _throttle(request), client_address(request)
-    if throttle.blocked(client) > 0:
+    client = client_address(request)
+    # Every request counts against the address, whatever its outcome (in the database: every server
+    # process shares the count).
+    if limits_store.hit(session, f"self:addr:{client}", START_WINDOW_SECONDS) > STARTS_PER_ADDRESS:
         return _page(request, "self_start.html", {"error": "too_many"}, status=429)
-    throttle.failed(client)  # every request counts against the address, whatever its outcome
-    started = otp.start(session, _master(request), personal_id, date_of_birth)
+    started = otp.start(session, _master(request), personal_id, date_of_birth, client)
     if started.challenge_id is None:
         return _page(request, "self_start.html", {"error": "too_many"}, status=429)
     response = _page(request, "self_code.html", {"error": None})
