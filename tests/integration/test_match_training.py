@@ -76,8 +76,13 @@ def test_the_refit_is_measured_on_held_out_decisions_and_applied_only_when_asked
     assert not spec_file(settings).exists()
     apply_spec(settings, report.spec)
     assert current_spec(settings).digest == report.spec.digest
-    # The next batch starts from it (and estimates on its own data from there).
+    # The next batch starts from it (and estimates on its own data from there): another file, since the
+    # same content again would be the same batch.
+    lines = (reconciled / "doses.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    later = reconciled / "later.csv"
+    later.write_text("".join(lines[:1] + lines[1::2]), encoding="utf-8")
     with transaction(engine) as s:
-        ingest_batch(s, settings, reconciled / "doses.csv", source="b")
+        result = ingest_batch(s, settings, later, source="b")
+        assert not result.already_ingested
         params = run_parameters(s.connection())
     assert params.spec_version == report.spec.version

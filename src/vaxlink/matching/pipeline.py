@@ -20,6 +20,7 @@ from vaxlink.matching.spec import BlockingRule, Comparison, Level, MatchSpec
 # last-place difference would otherwise decide a threshold met exactly one way on DuckDB and the other on
 # Spark.
 WEIGHT_DECIMALS = 6
+PROBABILITY_DECIMALS = 12
 COMPARISONS = ("id", "name", "dob", "sex", "ward", "address", "phone")
 LEVEL_COLUMNS = tuple(f"{c}_level" for c in COMPARISONS)
 # Each comparison's part of a pair's weight, and the prior: the waterfall a ward officer sees on a case.
@@ -268,7 +269,12 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
         + ")"
     )
     # The probability that the best candidate is not the record's person: rivals, or nobody at all.
-    wrong = "(pow(2.0, -b.weight) + v.rival_odds) / (1.0 + pow(2.0, -b.weight) + v.rival_odds)"
+    # Rounded: the rivals' odds are a sum whose order (and so its last bits) depends on the threads and on the
+    # engine; the same inputs must give the same outcome and score.
+    wrong = (
+        "round((pow(2.0, -b.weight) + v.rival_odds) / (1.0 + pow(2.0, -b.weight) + v.rival_odds), "
+        f"{PROBABILITY_DECIMALS})"
+    )
     out.append(
         Step(
             "classified",
