@@ -20,7 +20,7 @@ from vaxlink.cli.main import app
 from vaxlink.domain.admin_units import Level, Structure, admin_units
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import InputError
-from vaxlink.domain.status import Dose, VaccinationStatus
+from vaxlink.domain.status import Dose, VaccinationStatus, min_interval
 from vaxlink.domain.vaccines import resolve_vaccine
 from vaxlink.services.answers import export_results
 from vaxlink.services.dose_ingest import ingest_batch
@@ -125,19 +125,25 @@ def _band(age: int) -> str:
 
 
 def _status(doses: list[Dose]) -> VaccinationStatus:
-    """Days counted once; a day needs the longest series of its products; the series is complete on the
-    first day k by which every day so far needs at most k; later days are boosters."""
+    """Days counted once; a day needs the longest series of its products; a day closer to the last counted
+    one than that day's product's minimum interval (less four days' grace) does not count towards the
+    series; the series is complete on the first counted day by which every counted day needs at most as
+    many as are counted; later days are boosters."""
     need: dict[date, int] = {}
+    gap: dict[date, int] = {}
     for d in doses:
         need[d.day] = max(need.get(d.day, 0), _SERIES.get(d.vaccine_code or "", 2))
+        gap[d.day] = max(gap.get(d.day, 0), min_interval(d.vaccine_code))
     days = sorted(need)
     if not days:
         return VaccinationStatus(0, None, None, None, 0)
-    longest = 0
-    for k, day in enumerate(days, start=1):
-        longest = max(longest, need[day])
-        if longest <= k:
-            return VaccinationStatus(len(days), days[0], days[-1], day, len(days) - k)
+    counted: list[date] = []
+    for i, day in enumerate(days, start=1):
+        if counted and (day - counted[-1]).days < gap[counted[-1]] - 4:
+            continue
+        counted.append(day)
+        if max(need[x] for x in counted) <= len(counted):
+            return VaccinationStatus(len(days), days[0], days[-1], day, len(days) - i)
     return VaccinationStatus(len(days), days[0], days[-1], None, 0)
 
 
