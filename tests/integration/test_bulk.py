@@ -68,20 +68,20 @@ def test_arrow_rows_come_back_value_for_value(engine) -> None:  # type: ignore[n
     assert {r[8:] for r in rows} == {("active", 1, STAMP)}
 
 
+# SQLite's integers have no width: PostgreSQL only.
 @pytest.mark.db
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_value_out_of_the_column_range_fails_instead_of_wrapping(engine) -> None:  # type: ignore[no-untyped-def]
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite integers have no width")
     with engine.begin() as conn:
         _table(conn)
         with pytest.raises(pa.ArrowInvalid):
             bulk.load_batches(conn, "bulk_t", [pa.record_batch({"small": pa.array([70_000], pa.int64())})])
 
 
+# FREEZE is PostgreSQL's.
 @pytest.mark.db
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_rows_are_frozen_only_into_a_table_truncated_in_the_transaction(engine) -> None:  # type: ignore[no-untyped-def]
-    if engine.dialect.name != "postgresql":
-        pytest.skip("FREEZE is PostgreSQL's")
     batch = pa.record_batch({"id": pa.array([1, 2], pa.int64()), "name": pa.array(["a", None])})
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE bulk_frozen (id BIGINT, name TEXT)")

@@ -172,7 +172,7 @@ def test_duckdb_partitions_give_the_single_run_and_resume(province: Path, tmp_pa
 
     # A finished run is found whole; another spec is another run, and the old one's partitions go.
     assert run_matching(con, spec, partitions=3, work_dir=tmp_path).partitions_skipped == 3
-    other = MatchSpec(min_margin=5.0)
+    other = MatchSpec(max_wrong_link=5e-3)
     assert run_matching(con, other, partitions=3, work_dir=tmp_path).partitions_skipped == 0
     assert len(list(tmp_path.glob("match/*"))) == 1
 

@@ -57,6 +57,10 @@ def spark_session(
     )
 
 
+# Steps read straight from the inputs: caching them keeps their plans short anyway.
+_SMALL_PLANS: frozenset[str] = frozenset()
+
+
 class SparkExecutor:
     """Runs DuckDB-dialect statements on Spark; each created step is cached and named as a temp view."""
 
@@ -77,7 +81,9 @@ class SparkExecutor:
         old = self.held.pop(name, None)
         if old is not None:
             old.unpersist(blocking=True)
-        df = df.persist(StorageLevel.MEMORY_AND_DISK)
+        # Checkpointed, not only cached: the step's lineage is cut, so that a later step's plan does not
+        # carry (and print, when it is cached) the whole chain of the steps before it.
+        df = df.persist(StorageLevel.MEMORY_AND_DISK) if name in _SMALL_PLANS else df.localCheckpoint(eager=True)
         df.count()
         df.createOrReplaceTempView(name)
         self.held[name] = df

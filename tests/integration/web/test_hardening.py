@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import csv
 import io
 from pathlib import Path
@@ -81,7 +82,10 @@ def call(app, method: str, path: str, chunks: list[bytes], headers: list[tuple[b
         "server": ("testserver", 80),
         "app": app,
     }
-    asyncio.run(app(scope, receive, send))
+    # In a thread of its own: a browser test earlier in the session may have left an event loop running in
+    # this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     return status, asked["messages"]
 
