@@ -57,10 +57,6 @@ def spark_session(
     )
 
 
-# Steps read straight from the inputs: caching them keeps their plans short anyway.
-_SMALL_PLANS: frozenset[str] = frozenset()
-
-
 class SparkExecutor:
     """Runs DuckDB-dialect statements on Spark; each created step is cached and named as a temp view."""
 
@@ -73,8 +69,6 @@ class SparkExecutor:
 
     def hold(self, name: str, df: DataFrame) -> DataFrame:
         """Materialise `df` once (later steps read it, some twice) and name it."""
-        from pyspark import StorageLevel
-
         # Spark caches by plan: a step whose plan is unchanged since the last partition (the blocking keys)
         # would share the old entry, and unpersisting the old one afterwards would uncache the new one
         # too, leaving every later step to recompute it. So the old one goes first.
@@ -83,7 +77,7 @@ class SparkExecutor:
             old.unpersist(blocking=True)
         # Checkpointed, not only cached: the step's lineage is cut, so that a later step's plan does not
         # carry (and print, when it is cached) the whole chain of the steps before it.
-        df = df.persist(StorageLevel.MEMORY_AND_DISK) if name in _SMALL_PLANS else df.localCheckpoint(eager=True)
+        df = df.localCheckpoint(eager=True)
         df.count()
         df.createOrReplaceTempView(name)
         self.held[name] = df
