@@ -428,7 +428,7 @@ class MatchSpec:
     estimate: bool = True
     prior_strength: float = 200.0
     max_shift_bits: float = 3.0
-    estimation_identities: int = 200_000  # identities sampled for the estimation (all when fewer)
+    estimation_identities: int = 50_000  # identities sampled for the estimation (all when fewer)
     min_estimation_identities: int = 1_000  # fewer: too little to estimate from, the priors are used
     random_pairs: int = 1_000_000  # random pairs counted for u
     tf_prior_citizens: float = 10_000.0  # pseudo-citizens smoothing the register's value shares
