@@ -319,6 +319,9 @@ def _xlsx_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
                     yield _batch(headers, rows, lines, [None] * len(rows))
                     rows, lines = [], []
         finally:
+            # The row iterator holds the worksheet's part of the archive open: closed first, whether the
+            # rows ran out or a bound stopped them.
+            it.close()
             wb.close()
         if rows:
             yield _batch(headers, rows, lines, [None] * len(rows))
