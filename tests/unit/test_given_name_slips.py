@@ -171,8 +171,10 @@ def test_a_given_name_slip_links_only_with_the_full_birth_date_and_the_number_or
     for strong_id in ("ID_LOST_ZERO", "ID_OLD_CMND"):
         assert _veto({**SLIP, "id_level": strong_id}) == 0
     # Any birth-date slip besides: a sibling's or a parent's record may look so.
-    for dob in ("DOB_TYPO", "DOB_NEAR", "DOB_DAY_MONTH_SWAPPED", "DOB_SAME_YEAR", "DOB_YEAR_ONLY"):
+    for dob in ("DOB_TYPO", "DOB_NEAR", "DOB_YEAR_NEAR", "DOB_SAME_YEAR", "DOB_YEAR_ONLY", "DOB_DIFFERENT"):
         assert _veto({**SLIP, "dob_level": dob}) == 1, dob
+    # Day and month swapped in the same year: with the number, a slip of the record's too.
+    assert _veto({**SLIP, "dob_level": "DOB_DAY_MONTH_SWAPPED"}) == 0
     assert _veto({**SLIP, "sex_level": "SEX_DIFFERS"}) == 1
     no_id = {**SLIP, "id_level": "ID_MISSING"}
     assert _veto(no_id) == 1
@@ -184,6 +186,8 @@ def test_a_given_name_slip_links_only_with_the_full_birth_date_and_the_number_or
         {"ward_level": "WARD_SAME"},
     ):
         assert _veto({**no_id, **home}) == 0, home
+        assert _veto({**no_id, **home, "dob_level": "DOB_DAY_MONTH_SWAPPED"}) == 1, home
+        assert _veto({**no_id, **home, "sex_level": "SEX_DIFFERS"}) == 1, home
     assert _veto({**no_id, "address_level": "ADDRESS_SAME_STREET"}) == 1
     assert _veto({**no_id, "phone_level": "PHONE_OF_HOUSEHOLD"}) == 1
 
