@@ -33,7 +33,7 @@ from vaxlink.matching.spec import MatchSpec
 Progress = Callable[[str, int, int | None], None]
 EngineName = Literal["duckdb", "spark"]
 
-INPUT_TABLES = ("rec_ident", "reg", "reg_alias", "reg_size")
+INPUT_TABLES = ("rec_ident", "reg", "reg_alias", "reg_size", "reg_given_names", "reg_household_names")
 RESULT_TABLES = ("classified", "ranked")
 # Estimated candidate pairs per partition when the partition count is left to the run. The estimate
 # counts a pair once per rule that finds it, about ten times the distinct pairs scored, so a province

@@ -1,7 +1,8 @@
 """The matching pipeline as named SQL steps: block, compare, score, gather, rank, classify.
 
 Input tables (built by `prepare.py`): `rec_ident` (one row per health identity, with its `group_id`: the
-identities that share a name and a number or a birth date are one person's), `reg`, `reg_alias`, `reg_size`.
+identities that share a name and a number or a birth date are one person's), `reg`, `reg_alias`, `reg_size`,
+`reg_given_names` and `reg_household_names`.
 Each step is one SELECT that creates a table of its name, so every intermediate result can be inspected:
 `pairs` (candidate pairs), `rec_lookup` (what the record's numbers point at), `compared` (each pair's level
 per comparison), `scored` (weights and vetoes), `evidence` (per identity, the best evidence any record of its
@@ -131,8 +132,7 @@ def compare_step(spec: MatchSpec, pairs: str = "pairs", name: str = "compared") 
         JOIN rec_ident r ON r.ident_id = p.ident_id
         JOIN rec_lookup l ON l.ident_id = p.ident_id
         JOIN reg c ON c.citizen_id = p.citizen_id
-        LEFT JOIN (SELECT DISTINCT household_id, given_key FROM reg WHERE household_id IS NOT NULL) h
-          ON h.household_id = c.household_id AND h.given_key = r.given_key
+        LEFT JOIN reg_household_names h ON h.household_id = c.household_id AND h.given_key = r.given_key
         CROSS JOIN reg_size z""",
     )
 
@@ -153,8 +153,7 @@ def lookup_step() -> Step:
         LEFT JOIN (SELECT phone, min(household_id) AS phone_household FROM reg
                    WHERE phone <> '' AND household_id IS NOT NULL
                    GROUP BY phone HAVING count(DISTINCT household_id) = 1) h ON h.phone = r.phone
-        LEFT JOIN (SELECT given_key, count(*) AS given_n FROM reg GROUP BY given_key) g
-          ON g.given_key = r.given_key""",
+        LEFT JOIN reg_given_names g ON g.given_key = r.given_key""",
     )
 
 

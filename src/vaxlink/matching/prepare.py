@@ -118,6 +118,16 @@ def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None
                count(*) OVER (PARTITION BY addr_house, addr_street) AS tf_addr_n,
                count(*) OVER (PARTITION BY phone) AS tf_phone_n FROM reg""")
     con.execute("CREATE OR REPLACE TABLE reg_size AS SELECT count(*) AS total FROM reg")
+    register_names(con)
+
+
+def register_names(con: DuckDBPyConnection) -> None:
+    """Whole-register facts about given names, for telling a slip from another person's name: how many citizens
+    carry each given name (`reg_given_names`), and the given names of each household (`reg_household_names`)."""
+    con.execute("""CREATE OR REPLACE TABLE reg_given_names AS
+        SELECT given_key, count(*) AS given_n FROM reg GROUP BY given_key""")
+    con.execute("""CREATE OR REPLACE TABLE reg_household_names AS
+        SELECT DISTINCT household_id, given_key FROM reg WHERE household_id IS NOT NULL""")
 
 
 def _phone(digits: str) -> str:
