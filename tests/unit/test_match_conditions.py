@@ -10,6 +10,7 @@ by name.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import date
 from typing import Any
@@ -18,7 +19,7 @@ import duckdb
 import pytest
 
 from vaxlink.matching.normalise import name_table
-from vaxlink.matching.pipeline import COMPARISONS, LEVEL_COLUMNS, score_step
+from vaxlink.matching.pipeline import COMPARISONS, LEVEL_COLUMNS, lookup_step, score_step
 from vaxlink.matching.spec import MatchSpec
 
 SPEC = MatchSpec()
@@ -492,3 +493,81 @@ def test_the_caps_bind_in_the_capped_regime() -> None:
         if tf_levels:
             assert any(_expected(c.name, lv, 1, 10**12) == CAPS[c.name] for lv in tf_levels), c.name
             assert all(_expected(c.name, lv, 40, 2_000) < CAPS[c.name] for lv in tf_levels), c.name
+
+
+def test_weights_are_rounded_to_a_millionth_of_a_bit() -> None:
+    # Engines compute log2 with different libraries: the last places must not decide a threshold.
+    con = duckdb.connect()
+    cols = ", ".join(f"'{SPEC.comparison(c).levels[0].name}' AS {c}_level" for c in COMPARISONS)
+    tfs = ", ".join(f"7 AS {t}" for t in TF_COLUMNS)
+    con.execute(
+        "CREATE TABLE compared AS SELECT 1 AS ident_id, 1 AS group_id, 1 AS citizen_id, true AS reg_has_marks, "
+        f"'day' AS reg_dob_precision, {cols}, {tfs}, 3333 AS total"
+    )
+    step = score_step(SPEC)
+    con.execute(f"CREATE TABLE {step.name} AS {step.sql}")
+    names = ["w_prior", *(f"w_{c}" for c in COMPARISONS), "weight"]
+    row = con.execute(f"SELECT {', '.join(f'CAST({n} AS DOUBLE)' for n in names)} FROM scored").fetchall()[0]
+    for name, w in zip(names, row, strict=True):
+        assert w * 1e6 == pytest.approx(round(w * 1e6), abs=1e-6), name
+    assert row[0] == round(math.log2(PRESENCE / 3333), 6)
+
+
+# --- what a record's numbers point at --------------------------------------------------------------------------
+
+
+def test_the_lookup_finds_the_holder_the_alias_and_the_household_of_a_phone() -> None:
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE reg AS SELECT * FROM (VALUES
+            (1, '077090000001', 'H1', '0901'), (2, '077090000002', 'H1', '0901'),
+            (3, '077090000003', 'H2', '0902'), (4, '077090000004', 'H3', '0902'),
+            (5, '077090000005', NULL, '0903'), (6, '077090000005', 'H5', '0903'),
+            (7, '077090000007', 'H7', ''), (8, '077090000008', 'H8', '0904'))
+          t(citizen_id, id12, household_id, phone)"""
+    )
+    con.execute(
+        "CREATE TABLE reg_alias AS SELECT * FROM (VALUES (3, '273000003'), (2, '273000003')) t(citizen_id, id9)"
+    )
+    con.execute(
+        """CREATE TABLE rec_ident AS SELECT * FROM (VALUES
+            (1, '077090000002', NULL, '0901'),
+            (2, '077090000005', NULL, '0902'),
+            (3, NULL, '273000003', '0903'),
+            (4, '079000000000', '273999999', NULL),
+            (5, NULL, NULL, '0904'),
+            (6, NULL, NULL, '0999'))
+          t(ident_id, id12, id9, phone)"""
+    )
+    step = lookup_step()
+    got = con.execute(f"SELECT * FROM ({step.sql}) ORDER BY ident_id").fetchall()
+    assert [tuple(r) for r in got] == [
+        # The number's holder and household; a phone two members of one household use is that household's.
+        (1, 2, "H1", None, "H1"),
+        # A number registered twice: the lower citizen and household; a phone of two households is nobody's.
+        (2, 5, "H5", None, None),
+        # An old CMND carried over twice: the lower citizen; a phone's household ignores citizens without one.
+        (3, None, None, 2, "H5"),
+        # Numbers nobody holds.
+        (4, None, None, None, None),
+        (5, None, None, None, "H8"),
+        (6, None, None, None, None),
+    ]
+
+
+def test_a_phone_left_blank_in_the_register_is_nobody_s() -> None:
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE reg AS SELECT 7 AS citizen_id, '0770' AS id12, 'H7' AS household_id, '' AS phone"
+    )
+    con.execute("CREATE TABLE reg_alias (citizen_id INTEGER, id9 VARCHAR)")
+    con.execute("CREATE TABLE rec_ident AS SELECT 1 AS ident_id, NULL AS id12, NULL AS id9, '' AS phone")
+    assert con.execute(f"SELECT phone_household FROM ({lookup_step().sql})").fetchall() == [(None,)]
+
+
+def test_a_step_is_a_frozen_name_and_statement() -> None:
+    step = lookup_step()
+    assert step.name == "rec_lookup"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        step.name = "other"  # type: ignore[misc]
+    assert not hasattr(step, "__dict__")
