@@ -439,6 +439,11 @@ _PRELOAD = (
     "typer",
     "cbor2",
     "psycopg",
+    "duckdb",
+    "numpy",
+    "pyarrow",
+    "pyarrow.compute",
+    "pyarrow.parquet",
 )
 
 
