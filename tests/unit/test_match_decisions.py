@@ -419,3 +419,29 @@ def test_the_probability_of_a_wrong_link_is_rounded_to_twelve_places() -> None:
     got = _classified([(1, 1, 10, 20.0, 0, {}), (1, 1, 11, 1.0, 0, {})])[1]
     exact = _wrong(20.0, [1.0])
     assert got["wrong_link"] == round(exact, 12) != exact
+
+
+def test_a_record_takes_the_strongest_of_its_siblings_evidence() -> None:
+    rows = [(1, 1, 10, 9.0, 0, {"id_level": "ID_MISSING"}), (2, 1, 10, 20.0, 0, {}), (3, 1, 10, 35.0, 0, {})]
+    got = _classified(rows)[1]
+    assert (got["borrowed"], got["best_weight"]) == (1, 35.0)
+
+
+def test_rivals_too_weak_to_show_are_not_named_ambiguous() -> None:
+    # The best is too weak for review and its only rival is below the ranking floor: unmatched, and the
+    # rival, though its odds are far above what a link allows, is shown nowhere.
+    got = _classified([(1, 1, 10, -5.0, 0, {}), (1, 1, 11, RANK_FLOOR - 1.0, 0, {})])[1]
+    assert got["outcome"] == "unmatched" and got["n_candidates"] == 1
+    assert got["reasons"] == ""
+
+
+def test_a_rival_at_exactly_the_allowed_odds_is_not_named_ambiguous() -> None:
+    # At a precision of one in two the allowed odds are exactly 1: a tied rival's odds, exactly 1, are not
+    # above them (a tie still keeps the record from a link, by the probability).
+    spec = MatchSpec(max_wrong_link=0.5)
+    got = _classified([(1, 1, 10, 30.0, 0, {}), (1, 1, 11, 30.0, 0, {})], spec=spec)[1]
+    assert got["outcome"] == "review" and got["reasons"] == ""
+    above = _classified(
+        [(1, 1, 10, 30.0, 0, {}), (1, 1, 11, 30.0, 0, {}), (1, 1, 12, 20.0, 0, {})], spec=spec
+    )[1]
+    assert above["reasons"] == "AMBIGUOUS_CANDIDATES"

@@ -139,3 +139,34 @@ def test_a_missing_level_weighs_nothing_whatever_its_m_and_u() -> None:
     lv = Level("X", "", 0.5, 0.01, missing=True)
     assert lv.weight == 0.0
     assert dataclasses.replace(lv, missing=False).weight == pytest.approx(5.643856, abs=1e-6)
+
+
+def test_the_stored_form_is_canonical_json() -> None:
+    # Keys in order and text as written: the digest names the same spec on every machine, and the stored
+    # spec reads as it was written.
+    spec = MatchSpec(extra={"note": "Hùng"})
+    text = spec.to_json()
+    assert "Hùng" in text
+    assert list(json.loads(text)) == sorted(json.loads(text))
+    assert text == json.dumps(json.loads(text), sort_keys=True, ensure_ascii=False)
+    assert len(spec.digest) == 12 and int(spec.digest, 16) >= 0
+    assert spec.digest == MatchSpec(extra={"note": "Hùng"}).digest != MatchSpec().digest
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        MatchSpec(),
+        DEFAULT_BLOCKING[0],
+        MatchSpec().comparisons[0],
+        MatchSpec().comparisons[0].levels[0],
+    ],
+    ids=["spec", "blocking rule", "comparison", "level"],
+)
+def test_the_spec_and_its_parts_cannot_change_once_made(value: object) -> None:
+    field = "version" if isinstance(value, MatchSpec) else "name"
+    # A frozen class with slots refuses through its base class's check (a TypeError on Python 3.11).
+    with pytest.raises((dataclasses.FrozenInstanceError, TypeError)):
+        setattr(value, field, "other")
+    assert getattr(value, field) != "other"
+    assert not hasattr(value, "__dict__")
