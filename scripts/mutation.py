@@ -368,6 +368,7 @@ class ModuleConfig:
     tests: list[str]
     timeout: float
     pytest_args: list[str] = field(default_factory=list)
+    staged: bool = False  # each test file in its own run, in order, up to the first that fails
 
 
 def load_config(path: Path) -> list[ModuleConfig]:
@@ -379,6 +380,7 @@ def load_config(path: Path) -> list[ModuleConfig]:
             tests=list(m["tests"]),
             timeout=float(m.get("timeout", default_timeout)),
             pytest_args=list(m.get("pytest_args", [])),
+            staged=bool(m.get("staged", False)),
         )
         for m in data["module"]
     ]
@@ -518,7 +520,22 @@ class Worker:
             raise RuntimeError(f"mutation worker did not start: {ready!r}")
 
     def run(self, cfg: ModuleConfig, tests: list[str], timeout: float) -> tuple[str, float]:
-        """`killed`, `survived`, `timeout` or `error` (the tests did not run), and the seconds it took."""
+        """`killed`, `survived`, `timeout` or `error` (the tests did not run), and the seconds it took.
+
+        A `staged` module runs its test files one pytest run each, in order, and stops at the first that
+        fails: a mutant the first file kills costs neither the collection nor the fixtures of the others."""
+        if not cfg.staged or len(tests) < 2:
+            return self._run_once(cfg, tests, timeout)
+        took = 0.0
+        status = "survived"
+        for test in tests:
+            status, t = self._run_once(cfg, [test], max(1.0, timeout - took))
+            took += t
+            if status != "survived":
+                break
+        return status, took
+
+    def _run_once(self, cfg: ModuleConfig, tests: list[str], timeout: float) -> tuple[str, float]:
         import json
 
         assert self.proc.stdin is not None and self.proc.stdout is not None
