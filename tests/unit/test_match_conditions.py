@@ -538,8 +538,9 @@ def test_the_lookup_finds_the_holder_the_alias_and_the_household_of_a_phone() ->
         """CREATE TABLE reg AS SELECT * FROM (VALUES
             (1, '077090000001', 'H1', '0901'), (2, '077090000002', 'H1', '0901'),
             (3, '077090000003', 'H2', '0902'), (4, '077090000004', 'H3', '0902'),
-            (5, '077090000005', NULL, '0903'), (6, '077090000005', 'H5', '0903'),
-            (7, '077090000007', 'H7', ''), (8, '077090000008', 'H8', '0904'))
+            (5, '077090000005', 'H6', '0903'), (6, '077090000005', 'H5', '0903'),
+            (7, '077090000007', 'H7', ''), (8, '077090000008', 'H8', '0904'),
+            (9, '077090000009', NULL, '0905'), (10, '077090000010', 'H9', '0905'))
           t(citizen_id, id12, household_id, phone)"""
     )
     con.execute(
@@ -549,10 +550,11 @@ def test_the_lookup_finds_the_holder_the_alias_and_the_household_of_a_phone() ->
         """CREATE TABLE rec_ident AS SELECT * FROM (VALUES
             (1, '077090000002', NULL, '0901'),
             (2, '077090000005', NULL, '0902'),
-            (3, NULL, '273000003', '0903'),
+            (3, NULL, '273000003', '0905'),
             (4, '079000000000', '273999999', NULL),
             (5, NULL, NULL, '0904'),
-            (6, NULL, NULL, '0999'))
+            (6, NULL, NULL, '0999'),
+            (7, NULL, NULL, '0903'))
           t(ident_id, id12, id9, phone)"""
     )
     step = lookup_step()
@@ -560,14 +562,16 @@ def test_the_lookup_finds_the_holder_the_alias_and_the_household_of_a_phone() ->
     assert [tuple(r) for r in got] == [
         # The number's holder and household; a phone two members of one household use is that household's.
         (1, 2, "H1", None, "H1"),
-        # A number registered twice: the lower citizen and household; a phone of two households is nobody's.
+        # A number registered twice: the lower citizen and the lower household; a phone of two households
+        # is nobody's.
         (2, 5, "H5", None, None),
         # An old CMND carried over twice: the lower citizen; a phone's household ignores citizens without one.
-        (3, None, None, 2, "H5"),
+        (3, None, None, 2, "H9"),
         # Numbers nobody holds.
         (4, None, None, None, None),
         (5, None, None, None, "H8"),
         (6, None, None, None, None),
+        (7, None, None, None, None),
     ]
 
 
