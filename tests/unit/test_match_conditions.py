@@ -424,14 +424,14 @@ PRIORS: dict[str, tuple[float, float, str, float]] = {
     "PHONE_OF_HOUSEHOLD": (0.1, 2e-3, "", 0.0),
     "PHONE_DIFFERS": (0.2, 0.7, "", 0.0),
 }
-# Missing on one side: no evidence either way.
+# Missing on one side: no evidence either way, whatever the shares (shown with the parameters) say.
 MISSING = {
-    "ID_MISSING",
-    "ID_OTHER_DOCUMENT",
-    "SEX_MISSING",
-    "WARD_MISSING",
-    "ADDRESS_MISSING",
-    "PHONE_MISSING",
+    "ID_MISSING": (0.035, 0.035),
+    "ID_OTHER_DOCUMENT": (0.005, 0.005),
+    "SEX_MISSING": (0.01, 0.01),
+    "WARD_MISSING": (0.02, 0.02),
+    "ADDRESS_MISSING": (0.1, 0.1),
+    "PHONE_MISSING": (0.3, 0.3),
 }
 CAPS = {"id": 30.0, "name": 30.0, "dob": 30.0, "sex": 30.0, "ward": 14.0, "address": 12.0, "phone": 8.0}
 PSEUDO_CITIZENS = 10_000.0
@@ -458,6 +458,7 @@ def test_the_spec_holds_the_priors_written_here() -> None:
         for lv in c.levels:
             if lv.name in MISSING:
                 assert lv.missing and lv.weight == 0.0, lv.name
+                assert (lv.m, lv.u, lv.tf, lv.share) == (*MISSING[lv.name], "", 0.0), lv.name
             else:
                 assert (lv.m, lv.u, lv.tf, lv.share) == PRIORS[lv.name], lv.name
                 assert not lv.missing, lv.name
