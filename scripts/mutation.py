@@ -3,9 +3,11 @@ the tests that concern it notice.
 
 Each mutant is one edit of the module's syntax tree: a comparison moved across its boundary or negated, a
 whole-number constant moved by one, a condition negated, `and`/`or` swapped, a statement deleted, a
-min/max (and_/or_, true/false, any/all) swapped, + and - swapped, or, inside a string holding SQL, one
-operator or keyword edited. For every mutant the module's tests run in a fresh `pytest -x -q` on SQLite
-(PostgreSQL is left out), with a time limit; the mutant is killed when they fail or time out.
+min/max (and_/or_, true/false, any/all) swapped, + and - swapped, or, inside a string holding SQL (a
+statement, or a fragment such as a comparison level's condition, in a plain string or in an f-string's
+literal parts), one operator or keyword edited or one number moved by one either way. For every mutant
+the module's tests run in a fresh `pytest -x -q` on SQLite (PostgreSQL is left out), with a time limit;
+the mutant is killed when they fail or time out.
 
 The modules and their tests are listed in scripts/mutation.toml; the mutants judged equivalent (no test
 can tell them from the original) are listed with their reason in scripts/mutation-equivalents.toml and
@@ -76,6 +78,16 @@ _CALL_SWAP = {
     "all": "any",
 }
 _SQL = re.compile(r"\b(SELECT|WHERE|JOIN|INSERT INTO|UPDATE|DELETE FROM)\b")
+# A fragment of SQL without a statement keyword: a comparison level's condition ("r.sex = c.sex"), a veto's
+# join (" OR "), a CASE. Keywords in capitals only, so that an English message is never taken for SQL.
+_SQL_FRAGMENT = re.compile(
+    r"\b(AND|OR|IS NULL|IS NOT NULL|CASE WHEN|NOT IN|IN \(|THEN|ELSE)\b"
+    r"|\b[a-z_]\w*\.[a-z_]\w*\s*(=|<>|!=|<=|>=|<|>)"
+    r"|\b\w+_level\s*(=|<>|IN\b)"
+    r"|\b(least|greatest|levenshtein|substr|coalesce|position)\("
+)
+# A number in SQL text (not part of a name, a quoted code or another number): moved by one either way.
+_SQL_NUMBER = re.compile(r"(?<![\w.'])\d+(?:\.\d+)?(?![\w.'])")
 # One edit per match: (pattern, replacement, label). Applied to the text of SQL string constants only.
 _SQL_EDITS: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"(?<![<>!=])=(?![=>])"), "<>", "= → <>"),
@@ -115,8 +127,25 @@ def _docstring_nodes(tree: ast.AST) -> set[int]:
     return out
 
 
+def _is_sql(text: str) -> bool:
+    return bool(_SQL.search(text) or _SQL_FRAGMENT.search(text))
+
+
+def _sql_fstring_parts(tree: ast.AST) -> set[int]:
+    """The literal parts of the f-strings that hold SQL: they are mutated as SQL text (the expressions
+    between them are not)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            parts = [v for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+            if _is_sql(" ".join(str(v.value) for v in parts)):
+                out.update(id(v) for v in parts)
+    return out
+
+
 def _skipped_nodes(tree: ast.AST) -> set[int]:
-    """Nodes no mutant touches: docstrings, annotations, `if TYPE_CHECKING` blocks, f-strings (messages)."""
+    """Nodes no mutant touches: docstrings, annotations, `if TYPE_CHECKING` blocks, f-strings (messages)
+    but for the literal parts of those that hold SQL."""
     out = _docstring_nodes(tree)
 
     def mark(n: ast.AST | None) -> None:
@@ -136,7 +165,7 @@ def _skipped_nodes(tree: ast.AST) -> set[int]:
             isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
         ):
             mark(node)
-    return out
+    return out - _sql_fstring_parts(tree)
 
 
 def _enclosing(tree: ast.AST) -> dict[int, str]:
@@ -167,7 +196,32 @@ def _in_function(tree: ast.AST) -> set[int]:
 Edit = Callable[[ast.AST], None]
 
 
-def _edits(node: ast.AST, in_function: bool, is_doc: bool) -> Iterator[tuple[str, Edit]]:
+def _sql_edits(v: str) -> Iterator[tuple[str, Edit]]:
+    """One edit of SQL text per operator, keyword or number in it."""
+
+    def at(m: re.Match[str], repl: str) -> Edit:
+        def sql(n: ast.AST) -> None:
+            assert isinstance(n, ast.Constant)
+            n.value = n.value[: m.start()] + repl + n.value[m.end() :]
+
+        return sql
+
+    def where(m: re.Match[str]) -> str:
+        return " ".join(v[max(0, m.start() - 25) : m.end() + 25].split())
+
+    for pattern, repl, label in _SQL_EDITS:
+        for k, m in enumerate(pattern.finditer(v)):
+            yield f"SQL {label} #{k + 1} in «{where(m)}»", at(m, repl)
+    for k, m in enumerate(_SQL_NUMBER.finditer(v)):
+        n = m.group()
+        for step in (1, -1):
+            moved = str(int(n) + step) if n.isdigit() else repr(float(n) + step)
+            yield f"SQL {n} → {moved} #{k + 1} in «{where(m)}»", at(m, moved)
+
+
+def _edits(
+    node: ast.AST, in_function: bool, is_doc: bool, sql_part: bool = False
+) -> Iterator[tuple[str, Edit]]:
     """The (description, edit) pairs one node offers; `edit` changes the node in place."""
     if isinstance(node, ast.Compare):
         for i, op in enumerate(node.ops):
@@ -195,16 +249,8 @@ def _edits(node: ast.AST, in_function: bool, is_doc: bool) -> Iterator[tuple[str
                 n.value = n.value + 1
 
             yield f"{v!r} → {v + 1!r}", shift
-        elif isinstance(v, str) and _SQL.search(v):
-            for pattern, repl, label in _SQL_EDITS:
-                for k, m in enumerate(pattern.finditer(v)):
-
-                    def sql(n: ast.AST, m: re.Match[str] = m, repl: str = repl) -> None:
-                        assert isinstance(n, ast.Constant)
-                        n.value = n.value[: m.start()] + repl + n.value[m.end() :]
-
-                    context = v[max(0, m.start() - 25) : m.end() + 25].replace("\n", " ")
-                    yield f"SQL {label} #{k + 1} in «{' '.join(context.split())}»", sql
+        elif isinstance(v, str) and (sql_part or _is_sql(v)):
+            yield from _sql_edits(v)
     elif isinstance(node, ast.BoolOp):
 
         def andor(n: ast.AST) -> None:
@@ -279,6 +325,7 @@ def mutants_of(path: Path) -> list[Mutant]:
     tree = ast.parse(text)
     skip = _skipped_nodes(tree)
     docs = _docstring_nodes(tree)
+    sql_parts = _sql_fstring_parts(tree)
     where = _enclosing(tree)
     inside = _in_function(tree)
     lines = text.splitlines()
@@ -291,7 +338,7 @@ def mutants_of(path: Path) -> list[Mutant]:
         lineno = getattr(node, "lineno", 0)
         if lineno and "no mutate" in lines[lineno - 1]:
             continue
-        for description, edit in _edits(node, id(node) in inside, id(node) in docs):
+        for description, edit in _edits(node, id(node) in inside, id(node) in docs, id(node) in sql_parts):
             if description == "statement deleted" and id(node) in skip:
                 continue
             clone = copy.deepcopy(tree)
@@ -321,6 +368,7 @@ class ModuleConfig:
     tests: list[str]
     timeout: float
     pytest_args: list[str] = field(default_factory=list)
+    staged: bool = False  # each test file in its own run, in order, up to the first that fails
 
 
 def load_config(path: Path) -> list[ModuleConfig]:
@@ -332,6 +380,7 @@ def load_config(path: Path) -> list[ModuleConfig]:
             tests=list(m["tests"]),
             timeout=float(m.get("timeout", default_timeout)),
             pytest_args=list(m.get("pytest_args", [])),
+            staged=bool(m.get("staged", False)),
         )
         for m in data["module"]
     ]
@@ -392,6 +441,11 @@ _PRELOAD = (
     "typer",
     "cbor2",
     "psycopg",
+    "duckdb",
+    "numpy",
+    "pyarrow",
+    "pyarrow.compute",
+    "pyarrow.parquet",
 )
 
 
@@ -466,7 +520,22 @@ class Worker:
             raise RuntimeError(f"mutation worker did not start: {ready!r}")
 
     def run(self, cfg: ModuleConfig, tests: list[str], timeout: float) -> tuple[str, float]:
-        """`killed`, `survived`, `timeout` or `error` (the tests did not run), and the seconds it took."""
+        """`killed`, `survived`, `timeout` or `error` (the tests did not run), and the seconds it took.
+
+        A `staged` module runs its test files one pytest run each, in order, and stops at the first that
+        fails: a mutant the first file kills costs neither the collection nor the fixtures of the others."""
+        if not cfg.staged or len(tests) < 2:
+            return self._run_once(cfg, tests, timeout)
+        took = 0.0
+        status = "survived"
+        for test in tests:
+            status, t = self._run_once(cfg, [test], max(1.0, timeout - took))
+            took += t
+            if status != "survived":
+                break
+        return status, took
+
+    def _run_once(self, cfg: ModuleConfig, tests: list[str], timeout: float) -> tuple[str, float]:
         import json
 
         assert self.proc.stdin is not None and self.proc.stdout is not None

@@ -4,6 +4,7 @@ national. The pair estimate the guard and the partitioning rely on is exact for 
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -131,3 +132,86 @@ def test_the_estimate_is_the_pairs_each_rule_generates(province: duckdb.DuckDBPy
         province.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
     generated = int(province.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0])
     assert estimate == generated
+
+
+def _estimate(con: duckdb.DuckDBPyConnection, rule: BlockingRule) -> int:
+    return int(con.execute(pair_estimate_sql(rule)).fetchall()[0][0])
+
+
+@pytest.fixture()
+def imprecise() -> duckdb.DuckDBPyConnection:
+    """Citizens 1 (known to the year) and 2 (to the day) named Lê Văn Tư, 3 and 4 without a middle name; records
+    of Lê Văn Tư with the full date and with the year only, and of Trần Bình."""
+    con = duckdb.connect()
+    reg = pa.table(
+        {
+            "citizen_id": pa.array([1, 2, 3, 4], pa.int64()),
+            "personal_id": ["077040000001", "077040000002", "077080000003", "077080000004"],
+            "full_name": ["Lê Văn Tư", "Lê Văn Tư", "Trần Bình", "Trần Thị Bình"],
+            "birth_date": pa.array(
+                [date(1940, 1, 1), date(1940, 5, 12), date(1980, 5, 12), date(1980, 5, 12)]
+            ),
+            "birth_precision": ["year", "day", "day", "day"],
+            "birth_year": pa.array([1940, 1940, 1980, 1980], pa.int32()),
+            "sex": ["M", "M", "M", "F"],
+            "current_ward_code": [BA_RIA] * 4,
+            "permanent_ward_code": [BA_RIA] * 4,
+            "phone": [None] * 4,
+            "household_id": ["H1", "H2", "H3", "H4"],
+        }
+    )
+    con.register("reg_in", reg)
+    con.register("alias_in", pa.table({"citizen_id": pa.array([], pa.int64()), "alias": [], "kind": []}))
+    prepare_register(con, "reg_in", "alias_in")
+    recs = pa.table(
+        {
+            "rec_id": pa.array([1, 2, 3], pa.int64()),
+            "full_name": ["Lê Văn Tư", "Lê Văn Tư", "Trần Bình"],
+            "date_of_birth": ["12/05/1940", "1940", "12/05/1980"],
+            "sex": ["Nam"] * 3,
+            "id_number": [None] * 3,
+            "phone": [None] * 3,
+            "ward_code": [BA_RIA] * 3,
+        }
+    )
+    con.register("rec_in", recs)
+    prepare_records(con, "rec_in")
+    return con
+
+
+def test_the_imprecise_rules_pair_only_the_dates_known_to_the_year(
+    imprecise: duckdb.DuckDBPyConnection,
+) -> None:
+    full, year = _ident(imprecise, 1), _ident(imprecise, 2)
+    # The record's date is the imprecise one: its year meets both namesakes.
+    record_side = _rule("name_year_record_imprecise")
+    assert _pairs(imprecise, record_side) == {(year, 1), (year, 2)}
+    # The citizen's date is the imprecise one: both records meet the citizen known to the year only.
+    citizen_side = _rule("name_year_citizen_imprecise")
+    assert _pairs(imprecise, citizen_side) == {(full, 1), (year, 1)}
+    assert _estimate(imprecise, record_side) == 2
+    assert _estimate(imprecise, citizen_side) == 2
+
+
+def test_a_blank_key_pairs_nobody(imprecise: duckdb.DuckDBPyConnection) -> None:
+    full, binh = _ident(imprecise, 1), _ident(imprecise, 3)
+    # Trần Bình has no middle name: the rule on the middle name pairs only Lê Văn Tư born the same day.
+    assert _pairs(imprecise, _rule("family_middle_dob")) == {(full, 2)}
+    assert _estimate(imprecise, _rule("family_middle_dob")) == 1
+    assert _pairs(imprecise, _rule("family_given_dob")) == {(full, 2), (binh, 3), (binh, 4)}
+    assert _estimate(imprecise, _rule("family_given_dob")) == 3
+    # No record carries a number: the rules on numbers pair nobody, and the estimate says so.
+    assert _pairs(imprecise, _rule("id")) == set()
+    assert _estimate(imprecise, _rule("id")) == 0
+
+
+def test_the_estimate_drops_the_crowded_keys_as_the_pairs_do(small: duckdb.DuckDBPyConnection) -> None:
+    rule = _rule("name_year_month")
+    one = BlockingRule(rule.name, rule.keys, 1)
+    assert _estimate(small, one) == len(_pairs(small, one)) == 1
+    small.execute(
+        "INSERT INTO reg SELECT * REPLACE (citizen_id + 100 AS citizen_id) FROM reg WHERE citizen_id = 1"
+    )
+    assert _estimate(small, one) == len(_pairs(small, one)) == 0
+    two = BlockingRule(rule.name, rule.keys, 2)
+    assert _estimate(small, two) == len(_pairs(small, two)) == 2

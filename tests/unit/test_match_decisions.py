@@ -235,3 +235,243 @@ def test_a_group_lends_evidence_only_to_a_candidate_the_record_singles_out() -> 
     assert got == {1: "linked", 2: "linked", 3: "review", 4: "linked"}
     borrowed = dict(con.execute("SELECT ident_id, borrowed FROM classified").fetchall())
     assert borrowed[1] == 1 and borrowed[3] == 0
+
+
+# --- every boundary of the decision, met exactly -----------------------------------------------------------
+
+ROW = (
+    "outcome",
+    "best_citizen_id",
+    "best_weight",
+    "second_citizen_id",
+    "second_weight",
+    "n_candidates",
+    "wrong_link",
+    "borrowed",
+    "reasons",
+    "blame",
+)
+
+
+def _classified(
+    rows: list[tuple[int, int, int, float, int, dict[str, str]]],
+    *,
+    register: dict[int, tuple[bool, str]] | None = None,
+    spec: MatchSpec = SPEC,
+) -> dict[int, dict[str, object]]:
+    """rows: (ident, group, citizen, weight, veto, levels); `register`: citizen -> (has marks, birth date
+    precision), else marked and known to the day. Returns ident -> the classified row by column."""
+    con = duckdb.connect()
+    idents = sorted({(r[0], r[1]) for r in rows})
+    con.execute("CREATE TABLE rec_ident (ident_id BIGINT, group_id BIGINT)")
+    con.executemany("INSERT INTO rec_ident VALUES (?, ?)", [*idents, (99, 99)])
+    _scored_table(con)
+    for ident, group, citizen, weight, veto, levels in rows:
+        _insert(con, ident, group, citizen, weight, veto, levels)
+        marks, precision = (register or {}).get(citizen, (True, "day"))
+        con.execute(
+            "UPDATE scored SET reg_has_marks = ?, reg_dob_precision = ? WHERE citizen_id = ?",
+            [marks, precision, citizen],
+        )
+    for step in decide_steps(spec):
+        con.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
+    out = con.execute(f"SELECT ident_id, {', '.join(ROW)} FROM classified").fetchall()
+    return {r[0]: dict(zip(ROW, r[1:], strict=True)) for r in out}
+
+
+# The precision these tests are written for, and the bounds that follow from it (computed here).
+MAX_WRONG_LINK = 1e-4
+LINK_BITS = math.log2((1 - MAX_WRONG_LINK) / MAX_WRONG_LINK)  # 13.2877
+REVIEW_BITS = math.log2(0.05 / 0.95)  # -4.2479
+RANK_FLOOR = min(REVIEW_BITS, -LINK_BITS)  # -13.2877: weaker candidates are rivals, never shown
+
+
+def test_the_bounds_are_those_computed_here() -> None:
+    assert SPEC.max_wrong_link == MAX_WRONG_LINK
+    assert SPEC.link_threshold == pytest.approx(LINK_BITS, abs=1e-9)
+    assert SPEC.min_margin == pytest.approx(LINK_BITS, abs=1e-9)
+    assert SPEC.review_threshold == pytest.approx(REVIEW_BITS, abs=1e-9)
+
+
+def test_a_lone_candidate_exactly_at_the_threshold_links() -> None:
+    got = _classified([(1, 1, 10, SPEC.link_threshold, 0, {})])[1]
+    assert got["outcome"] == "linked"
+    assert got["wrong_link"] == pytest.approx(MAX_WRONG_LINK, rel=1e-9)
+
+
+def test_a_candidate_exactly_at_the_review_floor_is_reviewed() -> None:
+    got = _classified([(1, 1, 10, SPEC.review_threshold, 0, {})])[1]
+    assert got["outcome"] == "review" and got["best_citizen_id"] == 10
+
+
+@pytest.mark.parametrize(
+    "weight, shown",
+    [(-SPEC.min_margin, True), (-SPEC.min_margin - 0.01, False), (-10.0, True), (REVIEW_BITS - 0.01, True)],
+    ids=["at the floor", "below the floor", "between the floor and the review bound", "just under review"],
+)
+def test_the_ranking_floor(weight: float, shown: bool) -> None:
+    got = _classified([(1, 1, 10, 40.0, 0, {}), (1, 1, 11, weight, 0, {})])[1]
+    assert got["n_candidates"] == (2 if shown else 1)
+    assert got["second_citizen_id"] == (11 if shown else None)
+    # Shown or not, the weaker candidate is a rival: it counts in the probability of a wrong link.
+    assert got["wrong_link"] == pytest.approx(_wrong(40.0, [weight]), rel=1e-6)
+
+
+def test_the_second_candidate_is_the_second_strongest() -> None:
+    got = _classified([(1, 1, 10, 40.0, 0, {}), (1, 1, 12, 20.0, 0, {}), (1, 1, 11, 25.0, 0, {})])[1]
+    assert (got["best_citizen_id"], got["second_citizen_id"], got["n_candidates"]) == (10, 11, 3)
+    assert (got["best_weight"], got["second_weight"]) == (40.0, 25.0)
+    assert got["outcome"] == "linked"
+
+
+def test_a_rival_exactly_at_the_precision_leaves_the_link() -> None:
+    # The rival's odds against the best, 1e-4, are just under the 1e-4 / (1 - 1e-4) the link allows.
+    gap = -math.log2(MAX_WRONG_LINK)
+    got = _classified([(1, 1, 10, 40.0, 0, {}), (1, 1, 11, 40.0 - gap, 0, {})])[1]
+    assert got["outcome"] == "linked" and got["reasons"] == ""
+    closer = _classified([(1, 1, 10, 40.0, 0, {}), (1, 1, 11, 40.0 - gap + 0.01, 0, {})])[1]
+    assert closer["outcome"] == "review" and closer["reasons"] == "AMBIGUOUS_CANDIDATES"
+
+
+def test_no_candidate_has_nothing_to_show() -> None:
+    got = _classified([(1, 1, 10, 30.0, 0, {})])[99]
+    assert got == {
+        "outcome": "unmatched",
+        "best_citizen_id": None,
+        "best_weight": None,
+        "second_citizen_id": None,
+        "second_weight": None,
+        "n_candidates": 0,
+        "wrong_link": None,
+        "borrowed": 0,
+        "reasons": "NO_CANDIDATE",
+        "blame": "health",
+    }
+
+
+@pytest.mark.parametrize(
+    "levels, reasons",
+    [
+        ({}, ""),
+        ({"id_level": "ID_TYPO"}, "ID_TYPO"),
+        ({"name_level": "NAME_ORDER"}, "NAME_ORDER"),
+        ({"dob_level": "DOB_NEAR"}, "DOB_NEAR"),
+        ({"sex_level": "SEX_DIFFERS"}, "SEX_DIFFERS"),
+        ({"sex_level": "SEX_MISSING"}, "SEX_MISSING"),
+        ({"ward_level": "WARD_DIFFERS"}, "WARD_DIFFERS"),
+        (
+            {
+                "ward_level": "WARD_MISSING",
+                "address_level": "ADDRESS_DIFFERS",
+                "phone_level": "PHONE_DIFFERS",
+            },
+            "",
+        ),
+        (
+            {
+                "id_level": "ID_MISSING",
+                "name_level": "NAME_DIACRITICS",
+                "dob_level": "DOB_YEAR_ONLY",
+                "sex_level": "SEX_MISSING",
+                "ward_level": "WARD_DIFFERS",
+            },
+            "ID_MISSING;NAME_DIACRITICS;DOB_YEAR_ONLY;SEX_MISSING;WARD_DIFFERS",
+        ),
+    ],
+)
+def test_the_reasons_name_each_field_short_of_agreement(levels: dict[str, str], reasons: str) -> None:
+    got = _classified([(1, 1, 10, 30.0, 0, levels)])[1]
+    assert got["outcome"] == "linked" and got["reasons"] == reasons
+
+
+@pytest.mark.parametrize(
+    "levels, register, blame",
+    [
+        ({"name_level": "NAME_DIACRITICS"}, (False, "day"), "register"),
+        ({"name_level": "NAME_DIACRITICS"}, (True, "day"), "health"),
+        ({"name_level": "NAME_EXACT"}, (False, "day"), "health"),
+        ({"dob_level": "DOB_YEAR_ONLY"}, (True, "year"), "register"),
+        ({"dob_level": "DOB_YEAR_ONLY"}, (True, "month"), "register"),
+        ({"dob_level": "DOB_YEAR_ONLY"}, (True, "day"), "health"),
+        ({"dob_level": "DOB_SAME_YEAR"}, (True, "year"), "health"),
+    ],
+)
+def test_the_blame_falls_on_the_side_that_lacks(
+    levels: dict[str, str], register: tuple[bool, str], blame: str
+) -> None:
+    assert _classified([(1, 1, 10, 30.0, 0, levels)], register={10: register})[1]["blame"] == blame
+
+
+# --- one person's several records ---------------------------------------------------------------------------
+
+MARGIN = 6.0  # bits by which a record's own best must lead before it takes its siblings' evidence
+
+
+def test_the_borrow_margin_is_the_spec_s() -> None:
+    assert SPEC.borrow_margin == MARGIN
+
+
+@pytest.mark.parametrize(
+    "second, borrowed",
+    [(None, 1), (9.0 - MARGIN - 0.01, 1), (9.0 - MARGIN, 0)],
+    ids=["alone", "just outside the margin", "at the margin"],
+)
+def test_a_record_borrows_only_past_the_margin(second: float | None, borrowed: int) -> None:
+    rows = [(1, 1, 10, 9.0, 0, {"id_level": "ID_MISSING"}), (2, 1, 10, 35.0, 0, {})]
+    if second is not None:
+        rows.append((1, 1, 11, second, 0, {"id_level": "ID_MISSING"}))
+    got = _classified(rows)[1]
+    assert got["borrowed"] == borrowed
+    assert got["best_weight"] == (35.0 if borrowed else 9.0)
+    assert got["outcome"] == ("linked" if borrowed else "review")
+
+
+def test_equal_evidence_is_not_borrowed() -> None:
+    got = _classified([(1, 1, 10, 20.0, 0, {}), (2, 1, 10, 20.0, 0, {})])
+    assert got[1]["borrowed"] == 0 and got[2]["borrowed"] == 0
+
+
+def test_a_vetoed_record_neither_lends_nor_borrows() -> None:
+    given = {"name_level": "NAME_GIVEN_DIFFERS"}
+    lent = _classified([(1, 1, 10, 9.0, 0, {"id_level": "ID_MISSING"}), (2, 1, 10, 35.0, 1, given)])
+    assert lent[1]["borrowed"] == 0 and lent[1]["best_weight"] == 9.0
+    took = _classified([(1, 1, 10, 9.0, 1, given), (2, 1, 10, 35.0, 0, {})])
+    assert took[1]["borrowed"] == 0 and took[1]["outcome"] == "review"
+
+
+def test_records_of_other_groups_lend_nothing() -> None:
+    got = _classified([(1, 1, 10, 9.0, 0, {"id_level": "ID_MISSING"}), (2, 2, 10, 35.0, 0, {})])
+    assert got[1]["borrowed"] == 0 and got[1]["best_weight"] == 9.0
+
+
+def test_the_probability_of_a_wrong_link_is_rounded_to_twelve_places() -> None:
+    # A sum of the rivals' odds depends on the order the engine adds them in; the outcome must not.
+    got = _classified([(1, 1, 10, 20.0, 0, {}), (1, 1, 11, 1.0, 0, {})])[1]
+    exact = _wrong(20.0, [1.0])
+    assert got["wrong_link"] == round(exact, 12) != exact
+
+
+def test_a_record_takes_the_strongest_of_its_siblings_evidence() -> None:
+    rows = [(1, 1, 10, 9.0, 0, {"id_level": "ID_MISSING"}), (2, 1, 10, 20.0, 0, {}), (3, 1, 10, 35.0, 0, {})]
+    got = _classified(rows)[1]
+    assert (got["borrowed"], got["best_weight"]) == (1, 35.0)
+
+
+def test_rivals_too_weak_to_show_are_not_named_ambiguous() -> None:
+    # The best is too weak for review and its only rival is below the ranking floor: unmatched, and the
+    # rival, though its odds are far above what a link allows, is shown nowhere.
+    got = _classified([(1, 1, 10, -5.0, 0, {}), (1, 1, 11, RANK_FLOOR - 1.0, 0, {})])[1]
+    assert got["outcome"] == "unmatched" and got["n_candidates"] == 1
+    assert got["reasons"] == ""
+
+
+def test_a_rival_at_exactly_the_allowed_odds_is_not_named_ambiguous() -> None:
+    # At a precision of one in two the allowed odds are exactly 1: a tied rival's odds, exactly 1, are not
+    # above them (a tie still keeps the record from a link, by the probability).
+    spec = MatchSpec(max_wrong_link=0.5)
+    got = _classified([(1, 1, 10, 30.0, 0, {}), (1, 1, 11, 30.0, 0, {})], spec=spec)[1]
+    assert got["outcome"] == "review" and got["reasons"] == ""
+    above = _classified(
+        [(1, 1, 10, 30.0, 0, {}), (1, 1, 11, 30.0, 0, {}), (1, 1, 12, 20.0, 0, {})], spec=spec
+    )[1]
+    assert above["reasons"] == "AMBIGUOUS_CANDIDATES"
