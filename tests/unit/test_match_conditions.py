@@ -59,7 +59,12 @@ LOOKUP: dict[str, Any] = {
     "owner_household": "H1",
     "alias_owner": None,
     "phone_household": "H1",
+    # A common given name (a thousand citizens of a register of ten million carry it), and nobody else of the
+    # citizen's household carries the record's given name (`h_household`: the household if someone does).
+    "given_n": 1000,
+    "h_household": None,
 }
+TOTAL = 10_000_000
 
 NAME_COLUMNS = (
     "full_name",
@@ -81,6 +86,7 @@ TYPES = {
     "dob_month": "INTEGER",
     "dob_day": "INTEGER",
     "dob_days": "INTEGER",
+    "given_n": "BIGINT",
 }
 
 
@@ -252,6 +258,97 @@ CASES: list[tuple] = [
         "three in fifteen",
     ),
     ("name", "NAME_GIVEN_DIFFERS", {"name": "Nguyễn Văn Bình"}, {}, {}, ""),
+    # A slip in the given name: a word nobody is called, two edits off; or a real name one edit off (y as i).
+    (
+        "name",
+        "NAME_GIVEN_TYPO",
+        {"name": "Nguyễn Văn Thy"},
+        {"name": "Nguyễn Văn Thủy"},
+        {},
+        "a real name, one edit",
+    ),
+    (
+        "name",
+        "NAME_GIVEN_TYPO",
+        {"name": "Nguyễn Văn Qaz"},
+        {"name": "Nguyễn Văn Quý"},
+        {"given_n": 0},
+        "nobody's name, two edits",
+    ),
+    (
+        "name",
+        "NAME_GIVEN_TYPO",
+        {"name": "Nguyễn Văn Qaz"},
+        {"name": "Nguyễn Văn Quý"},
+        {"given_n": 10},
+        "one in a million",
+    ),
+    (
+        "name",
+        "NAME_GIVEN_DIFFERS",
+        {"name": "Nguyễn Văn Qaz"},
+        {"name": "Nguyễn Văn Quý"},
+        {"given_n": 11},
+        "more than that: a name",
+    ),
+    (
+        "name",
+        "NAME_GIVEN_DIFFERS",
+        {"name": "Nguyễn Văn Hh"},
+        {"name": "Nguyễn Văn An"},
+        {"given_n": 0},
+        "two edits of a two-letter name",
+    ),
+    (
+        "name",
+        "NAME_GIVEN_DIFFERS",
+        {"name": "Nguyễn Văn Thy"},
+        {"name": "Nguyễn Văn Thủy"},
+        {"h_household": "H1"},
+        "a name of the household",
+    ),
+    (
+        "name",
+        "NAME_GIVEN_DIFFERS",
+        {"name": "Nguyễn Minh Thy"},
+        {"name": "Nguyễn Văn Thủy"},
+        {},
+        "another middle name",
+    ),
+    (
+        "name",
+        "NAME_GIVEN_TYPO",
+        {"name": "Nguyễn Thy"},
+        {"name": "Nguyễn Văn Thủy"},
+        {},
+        "the middle name left out too",
+    ),
+    (
+        "name",
+        "NAME_DIFFERENT",
+        {"name": "Trần Văn Thy"},
+        {"name": "Nguyễn Văn Thủy"},
+        {},
+        "another family name",
+    ),
+    (
+        "name",
+        "NAME_GIVEN_DIFFERS",
+        {"name": "Nguyễn Văn Ánh"},
+        {},
+        {"h_household": "H1"},
+        "a twin's name, one edit",
+    ),
+    ("name", "NAME_TYPO", {"name": "Nguyễn Văn Ánh"}, {}, {}, "one edit, no such name in the household"),
+    (
+        "name",
+        "NAME_MIDDLE_DROPPED",
+        {"name": "An Nguyễn"},
+        {},
+        {},
+        "the given name first, the middle name left out",
+    ),
+    ("name", "NAME_DIFFERENT", {"name": "An Nguyễn Minh"}, {}, {}, "given name first, another middle name"),
     ("name", "NAME_DIFFERENT", {"name": "Trần Văn Bình"}, {}, {}, ""),
     ("name", "NAME_SIMILAR", {"name": "Ngyen Văn Ann"}, {}, {}, "two letters, the given name one of them"),
     ("name", "NAME_DIFFERENT", {"name": "Ngyen Văn Annh"}, {}, {}, "three letters"),
@@ -351,7 +448,10 @@ def levels() -> dict[int, dict[str, str]]:
         )
     cases = ", ".join(f"{c.case_sql()} AS {c.name}" for c in SPEC.comparisons)
     got = con.execute(
-        f"SELECT r.case_id, {cases} FROM r JOIN c USING (case_id) JOIN l USING (case_id) ORDER BY 1"
+        f"""SELECT r.case_id, {cases} FROM r JOIN c USING (case_id) JOIN l USING (case_id)
+        LEFT JOIN (SELECT case_id, h_household AS household_id FROM l WHERE h_household IS NOT NULL) h
+          USING (case_id)
+        CROSS JOIN (SELECT {TOTAL} AS total) z ORDER BY 1"""
     ).fetchall()
     return {r[0]: dict(zip(COMPARISONS, r[1:], strict=True)) for r in got}
 
@@ -402,6 +502,7 @@ PRIORS: dict[str, tuple[float, float, str, float]] = {
     "NAME_ORDER": (0.004, 0.016, "tf_key_n", 1e-4),
     "NAME_MIDDLE_DROPPED": (0.008, 2.5e-4, "", 0.0),
     "NAME_TYPO": (0.01, 3e-4, "", 0.0),
+    "NAME_GIVEN_TYPO": (0.006, 6e-4, "", 0.0),
     "NAME_GIVEN_DIFFERS": (0.001, 1.0, "", 0.0),
     "NAME_SIMILAR": (0.004, 0.004, "", 0.0),
     "NAME_DIFFERENT": (6e-5, 1.0, "", 0.0),
@@ -549,30 +650,34 @@ def test_the_lookup_finds_the_holder_the_alias_and_the_household_of_a_phone() ->
     )
     con.execute(
         """CREATE TABLE rec_ident AS SELECT * FROM (VALUES
-            (1, '077090000002', NULL, '0901'),
-            (2, '077090000005', NULL, '0902'),
-            (3, NULL, '273000003', '0905'),
-            (4, '079000000000', '273999999', NULL),
-            (5, NULL, NULL, '0904'),
-            (6, NULL, NULL, '0999'),
-            (7, NULL, NULL, '0903'))
-          t(ident_id, id12, id9, phone)"""
+            (1, '077090000002', NULL, '0901', 'an'),
+            (2, '077090000005', NULL, '0902', 'binh'),
+            (3, NULL, '273000003', '0905', 'qaz'),
+            (4, '079000000000', '273999999', NULL, 'an'),
+            (5, NULL, NULL, '0904', NULL),
+            (6, NULL, NULL, '0999', 'an'),
+            (7, NULL, NULL, '0903', 'binh'))
+          t(ident_id, id12, id9, phone, given_key)"""
+    )
+    # How many citizens carry each given name: nobody is called Qaz.
+    con.execute(
+        "CREATE TABLE reg_given_names AS SELECT * FROM (VALUES ('an', 7), ('binh', 3)) t(given_key, given_n)"
     )
     step = lookup_step()
     got = con.execute(f"SELECT * FROM ({step.sql}) ORDER BY ident_id").fetchall()
     assert [tuple(r) for r in got] == [
         # The number's holder and household; a phone two members of one household use is that household's.
-        (1, 2, "H1", None, "H1"),
+        (1, 2, "H1", None, "H1", 7),
         # A number registered twice: the lower citizen and the lower household; a phone of two households
         # is nobody's.
-        (2, 5, "H5", None, None),
+        (2, 5, "H5", None, None, 3),
         # An old CMND carried over twice: the lower citizen; a phone's household ignores citizens without one.
-        (3, None, None, 2, "H9"),
+        (3, None, None, 2, "H9", 0),
         # Numbers nobody holds.
-        (4, None, None, None, None),
-        (5, None, None, None, "H8"),
-        (6, None, None, None, None),
-        (7, None, None, None, None),
+        (4, None, None, None, None, 7),
+        (5, None, None, None, "H8", 0),
+        (6, None, None, None, None, 7),
+        (7, None, None, None, None, 3),
     ]
 
 
@@ -582,7 +687,10 @@ def test_a_phone_left_blank_in_the_register_is_nobody_s() -> None:
         "CREATE TABLE reg AS SELECT 7 AS citizen_id, '0770' AS id12, 'H7' AS household_id, '' AS phone"
     )
     con.execute("CREATE TABLE reg_alias (citizen_id INTEGER, id9 VARCHAR)")
-    con.execute("CREATE TABLE rec_ident AS SELECT 1 AS ident_id, NULL AS id12, NULL AS id9, '' AS phone")
+    con.execute(
+        "CREATE TABLE rec_ident AS SELECT 1 AS ident_id, NULL AS id12, NULL AS id9, '' AS phone, 'an' AS given_key"
+    )
+    con.execute("CREATE TABLE reg_given_names (given_key VARCHAR, given_n BIGINT)")
     assert con.execute(f"SELECT phone_household FROM ({lookup_step().sql})").fetchall() == [(None,)]
 
 

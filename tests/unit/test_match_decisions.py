@@ -468,7 +468,7 @@ def test_rivals_too_weak_to_show_are_not_named_ambiguous() -> None:
 def test_a_rival_at_exactly_the_allowed_odds_is_not_named_ambiguous() -> None:
     # At a precision of one in two the allowed odds are exactly 1: a tied rival's odds, exactly 1, are not
     # above them (a tie still keeps the record from a link, by the probability).
-    spec = MatchSpec(max_wrong_link=0.5)
+    spec = MatchSpec(max_wrong_link=0.5, max_wrong_citizen=0.5)
     got = _classified([(1, 1, 10, 30.0, 0, {}), (1, 1, 11, 30.0, 0, {})], spec=spec)[1]
     assert got["outcome"] == "review" and got["reasons"] == ""
     above = _classified(

@@ -13,7 +13,8 @@ from vaxlink.matching.spec import DEFAULT_BLOCKING, BlockingRule, Comparison, Le
 # docs/matching.md: the estimation and the decision's parameters.
 DEFAULTS = {
     "presence": 0.98,
-    "max_wrong_link": 1e-3,
+    "max_wrong_link": 1e-2,
+    "max_wrong_citizen": 1e-3,
     "review_probability": 0.05,
     "borrow_margin": 6.0,
     "estimate": True,
@@ -34,6 +35,7 @@ BLOCKING = [
     ("name_dob", ("name_key", "dob"), None, "", ""),
     ("name_swapped", ("name_key", "dob_year", "dob_month=dob_day", "dob_day=dob_month"), None, "", ""),
     ("sorted_name_dob", ("sorted_key", "dob"), None, "", ""),
+    ("name_letters_dob", ("name_sig", "dob"), 50, "", ""),
     ("id_tail_given", ("id_tail", "given_key"), None, "", ""),
     ("phone_given", ("phone", "given_key"), 50, "", ""),
     ("phone_family", ("phone", "family_key"), 50, "", ""),
