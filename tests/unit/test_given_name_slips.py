@@ -176,7 +176,9 @@ def test_a_given_name_slip_links_only_with_the_full_birth_date_and_the_number_or
         assert _veto({**SLIP, "dob_level": dob}) == 1, dob
     # Day and month swapped in the same year: with the number, a slip of the record's too.
     assert _veto({**SLIP, "dob_level": "DOB_DAY_MONTH_SWAPPED"}) == 0
-    assert _veto({**SLIP, "sex_level": "SEX_DIFFERS"}) == 1
+    # The number carries the sex: with it and the full birth date, a sex that differs is the record's slip.
+    assert _veto({**SLIP, "sex_level": "SEX_DIFFERS"}) == 0
+    assert _veto({**SLIP, "sex_level": "SEX_DIFFERS", "dob_level": "DOB_DAY_MONTH_SWAPPED"}) == 1
     no_id = {**SLIP, "id_level": "ID_MISSING"}
     assert _veto(no_id) == 1
     for weak_id in ("ID_TYPO", "ID_OF_HOUSEHOLD_MEMBER", "ID_UNKNOWN_SAME_PREFIX"):

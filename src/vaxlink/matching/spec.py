@@ -422,14 +422,16 @@ STRONG_AGREEMENT = (
 
 # Other marks on the same letters (Hùng / Hưng), or a slip in the given name: taken for the record's own slip
 # when the full birth date (or the same date with day and month swapped: a sibling is not born the same year
-# on the mirrored day) agrees with the number, or the full birth date with the home (address, phone or ward). Twins whose
+# on the mirrored day) agrees with the number, or the full birth date with the home (address, phone or ward).
+# With the number and the full birth date, a sex that differs is the record's slip too: the number carries
+# the sex, and the record contradicts the number it carries itself. Twins whose
 # names differ by a mark share all that, but both are in the register and compete as candidates; the rivals'
 # odds then keep the record in review. A twin's real given name is not a slip (NAME_GIVEN_TYPO).
 CORROBORATED = (
-    f"({STRONG_AGREEMENT}) OR (sex_level <> 'SEX_DIFFERS' AND ("
-    "(id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') AND dob_level IN ('DOB_EXACT', 'DOB_DAY_MONTH_SWAPPED')) "
-    "OR (dob_level = 'DOB_EXACT' AND (address_level = 'ADDRESS_SAME' OR phone_level = 'PHONE_SAME' "
-    "OR ward_level = 'WARD_SAME'))))"
+    f"({STRONG_AGREEMENT}) OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
+    "AND (dob_level = 'DOB_EXACT' OR (dob_level = 'DOB_DAY_MONTH_SWAPPED' AND sex_level <> 'SEX_DIFFERS'))) "
+    "OR (sex_level <> 'SEX_DIFFERS' AND dob_level = 'DOB_EXACT' AND (address_level = 'ADDRESS_SAME' "
+    "OR phone_level = 'PHONE_SAME' OR ward_level = 'WARD_SAME'))"
 )
 
 
