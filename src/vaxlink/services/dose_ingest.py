@@ -62,6 +62,7 @@ class IngestResult:
     reasons: dict[str, int] = field(default_factory=dict)
     unknown_vaccines: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    register: dict[str, Any] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -198,6 +199,7 @@ def ingest_batch(
             reasons=reasons,
             unknown_vaccines=unknown,
             seconds=stats.seconds,
+            register=stats.register,
         )
         if not result.balanced:  # pragma: no cover - would mean a row was lost or counted twice
             raise RuntimeError(f"ingest counts do not add up: {counts} for {loaded.rows} rows")

@@ -166,6 +166,28 @@ class Citizen(Base):
     )
 
 
+class RegisterVersion(Base):
+    """One row: the register's version, raised (with a fresh token) by every change of the register in the
+    changing transaction. The row lock orders the changes as they commit; the token tells a version that
+    was rolled back from the one that later took its number."""
+
+    __tablename__ = "register_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
+    token: Mapped[str] = mapped_column(String(32))
+
+
+class RegisterChange(Base):
+    """The citizens a version of the register changed; NULL: any (an import), the whole register is new."""
+
+    __tablename__ = "register_change"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, index=True)
+    token: Mapped[str] = mapped_column(String(32))
+    # No foreign key: a change log outlives nothing it names, and a million-row import writes one row.
+    citizen_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class CitizenAlias(Base):
     """Other numbers that resolve to a citizen: the old CMND, numbers cancelled and re-established."""
 
