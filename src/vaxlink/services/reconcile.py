@@ -115,21 +115,22 @@ def load_register(
     base = settings.work_dir / "register"
     digest = register_store.prepare_digest(spec)
     stored = register_store.find(base, digest, (version.version, version.token))
-    how = "stored"
-    if stored is None:
-        older = register_store.find(base, digest)
-        changed = None
-        if older is not None:
-            changed = changed_since(conn, RegisterVersion(older.version, older.token))
-        if older is not None and changed is not None:
-            _patch_register(conn, con, older, changed)
-            how = "patched"
-        else:
-            _build_register(conn, con)
-            how = "built"
-        stored = register_store.save(con, base, digest, version.version, version.token)
-    read = register_store.load_reached(con, stored, spec)
-    return RegisterLoad(how, stored.citizens, read, time.perf_counter() - started)
+    if stored is not None:
+        read = register_store.load_reached(con, stored, spec)
+        return RegisterLoad("stored", stored.citizens, read, time.perf_counter() - started)
+    older = register_store.find(base, digest)
+    changed = None
+    if older is not None:
+        changed = changed_since(conn, RegisterVersion(older.version, older.token))
+    if older is not None and changed is not None:
+        _patch_register(conn, con, older, changed)
+        how = "patched"
+    else:
+        _build_register(conn, con)
+        how = "built"
+    stored = register_store.save(con, base, digest, version.version, version.token)
+    # The whole register is at hand: this batch is matched against all of it.
+    return RegisterLoad(how, stored.citizens, stored.citizens, time.perf_counter() - started)
 
 
 def _count(con: DuckDBPyConnection, table: str) -> int:

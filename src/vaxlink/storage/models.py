@@ -91,6 +91,12 @@ class AdminUnitRow(Base):
     parent_code: Mapped[str | None] = mapped_column(String(5))
     province_code: Mapped[str] = mapped_column(String(2))
 
+    # The wards of a district or a province: every query of a supervisor's jurisdiction reads them.
+    __table_args__ = (
+        Index("ix_admin_unit_parent", "structure", "level", "parent_code"),
+        Index("ix_admin_unit_province", "structure", "level", "province_code"),
+    )
+
 
 class WardConversionRow(Base):
     """The official legacy → 2025 ward table; a split legacy ward has several rows."""

@@ -1,6 +1,7 @@
 """The register's version: a counter raised by every change of the register (an import, an officer's
 correction, a new resident), with the citizens each change touched, so that the prepared register the
-matcher keeps between batches knows when it is out of date and which citizens to prepare again.
+matcher keeps between batches knows when it is out of date and which citizens to prepare again. And the
+wards of a district or a province found by index: every query of a supervisor's jurisdiction reads them.
 
 Revision ID: 0008
 Revises: 0006
@@ -38,9 +39,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_register_change"),
     )
     op.create_index("ix_register_change_version", "register_change", ["version"])
+    op.create_index("ix_admin_unit_parent", "admin_unit", ["structure", "level", "parent_code"])
+    op.create_index("ix_admin_unit_province", "admin_unit", ["structure", "level", "province_code"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_admin_unit_province", table_name="admin_unit")
+    op.drop_index("ix_admin_unit_parent", table_name="admin_unit")
     op.drop_index("ix_register_change_version", table_name="register_change")
     op.drop_table("register_change")
     op.drop_table("register_version")
