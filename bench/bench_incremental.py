@@ -55,7 +55,7 @@ def _import(url: str, work: Path, memory: str, path: Path, out: mp.Queue) -> Non
     engine.dispose()
 
 
-def _ingest(url: str, work: Path, memory: str, path: Path, out: mp.Queue, keep: bool = True) -> None:  # type: ignore[type-arg]
+def _ingest(url: str, work: Path, memory: str, path: Path, keep: bool, out: mp.Queue) -> None:  # type: ignore[type-arg]
     from sqlalchemy.orm import Session
 
     from vaxlink.services.dose_ingest import ingest_batch
@@ -149,7 +149,7 @@ def main() -> None:
     try:
         imp = _child(_import, url, work, args.duckdb_memory, data / "register.csv")
         print(f"register import: {imp['s']:.1f} s ({imp['cpu_s']:.1f} CPU-s)", flush=True)
-        one = _child(_ingest, url, work, args.duckdb_memory, first)
+        one = _child(_ingest, url, work, args.duckdb_memory, first, True)
         print(
             f"first batch: {one['rows']:,} rows in {one['s']:.1f} s ({one['cpu_s']:.1f} CPU-s, matching "
             f"{one['match_s']:.1f} s; register {one['register']}), peak RSS {one['peak_rss_mb']:.0f} MB",
@@ -162,7 +162,7 @@ def main() -> None:
             f"({cold['cpu_s']:.1f} CPU-s; register {cold['register']})",
             flush=True,
         )
-        two = _child(_ingest, url, work, args.duckdb_memory, second)
+        two = _child(_ingest, url, work, args.duckdb_memory, second, True)
         print(
             f"second batch, register kept: {two['rows']:,} rows in {two['s']:.1f} s ({two['cpu_s']:.1f} CPU-s, "
             f"matching {two['match_s']:.1f} s; register {two['register']}), peak RSS {two['peak_rss_mb']:.0f} MB",
