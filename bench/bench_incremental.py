@@ -56,6 +56,7 @@ def _import(url: str, work: Path, memory: str, path: Path, out: mp.Queue) -> Non
 
 
 def _ingest(url: str, work: Path, memory: str, path: Path, keep: bool, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    from sqlalchemy import event
     from sqlalchemy.orm import Session
 
     from vaxlink.services.dose_ingest import ingest_batch
@@ -63,10 +64,26 @@ def _ingest(url: str, work: Path, memory: str, path: Path, keep: bool, out: mp.Q
 
     settings = _settings(url, work, memory)
     engine = make_engine(url)
+    # Where the time goes: each progress stage's span, and the slowest database statements.
+    stages: dict[str, list[float]] = {}
+    slow: list[tuple[float, str]] = []
+
+    def note(stage: str, _done: int, _total: int | None) -> None:
+        now = time.perf_counter()
+        stages.setdefault(stage, [now, now])[1] = now
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn: Any, _c: Any, _s: Any, _p: Any, _ctx: Any, _many: Any) -> None:
+        conn.info["bench_t"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: Any, _c: Any, statement: str, _p: Any, _ctx: Any, _many: Any) -> None:
+        slow.append((time.perf_counter() - conn.info.pop("bench_t", time.perf_counter()), statement))
+
     cpu, t = time.process_time(), time.perf_counter()
     with engine.connect() as conn, Session(bind=conn) as session:
         trans = conn.begin()
-        r = ingest_batch(session, settings, path, source="health")
+        r = ingest_batch(session, settings, path, source="health", progress=note)
         session.flush()
         if keep:
             trans.commit()
@@ -81,6 +98,12 @@ def _ingest(url: str, work: Path, memory: str, path: Path, keep: bool, out: mp.Q
             "counts": r.counts,
             "match_s": sum(r.seconds.values()),
             "register": r.register,
+            "stages": {
+                k: round(v[1] - t, 1) for k, v in stages.items()
+            },  # seconds from the start to each stage's end
+            "slowest_sql": [
+                (round(d, 1), " ".join(q.split())[:160]) for d, q in sorted(slow, reverse=True)[:6]
+            ],
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
     )
