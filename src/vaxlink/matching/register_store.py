@@ -149,30 +149,30 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
     """
     reg = f"read_parquet('{stored.file('reg')}')"
     alias = f"read_parquet('{stored.file('reg_alias')}')"
-    reached = []
+    # One pass over the register: a citizen is read when any of its keys is among the batch's. A key of
+    # several columns is compared as one struct; the records' side is never blank, so a citizen's NULL
+    # never meets it.
+    wanted = []
     for rule in spec.blocking:
+        if _rule_side(rule) == "reg_alias":
+            continue  # by the old CMND: below
         sides = rule.sides()
-        keys = ", ".join(f"r.{a} AS k{i}" for i, (a, _) in enumerate(sides))
+        rec = "{" + ", ".join(f"'k{i}': r.{a}" for i, (a, _) in enumerate(sides)) + "}"
+        cit = "{" + ", ".join(f"'k{i}': c.{b}" for i, (_, b) in enumerate(sides)) + "}"
         blank = " AND ".join(f"r.{a} IS NOT NULL AND CAST(r.{a} AS VARCHAR) <> ''" for a, _ in sides)
-        on = " AND ".join(f"c.{b} = k.k{i}" for i, (_, b) in enumerate(sides))
         # The record's side filter is not applied: reading more citizens than a rule pairs changes nothing.
-        source = alias if _rule_side(rule) == "reg_alias" else reg
-        reached.append(
-            f"SELECT c.citizen_id FROM {source} c SEMI JOIN "
-            f"(SELECT DISTINCT {keys} FROM rec_ident r WHERE {blank}) k ON {on}"
-        )
-    reached += [
-        f"SELECT citizen_id FROM {reg} WHERE id12 IN (SELECT id12 FROM rec_ident WHERE id12 IS NOT NULL)",
-        f"SELECT citizen_id FROM {reg} WHERE phone <> '' AND phone IN (SELECT phone FROM rec_ident)",
-        f"SELECT citizen_id FROM {alias} WHERE id9 IN (SELECT id9 FROM rec_ident WHERE id9 IS NOT NULL)",
+        wanted.append(f"{cit} IN (SELECT DISTINCT {rec} FROM rec_ident r WHERE {blank})")
+    wanted += [
+        "c.id12 IN (SELECT id12 FROM rec_ident WHERE id12 IS NOT NULL)",
+        "(c.phone <> '' AND c.phone IN (SELECT phone FROM rec_ident WHERE phone IS NOT NULL))",
     ]
     identities = int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
     k = random_citizens(spec, identities)
-    reached.append(f"SELECT citizen_id FROM {reg} ORDER BY hash(citizen_id), citizen_id LIMIT {k}")
     con.execute(
-        "CREATE OR REPLACE TABLE _reached AS SELECT DISTINCT citizen_id FROM ("
-        + " UNION ALL ".join(f"({q})" for q in reached)
-        + ")"
+        f"""CREATE OR REPLACE TABLE _reached AS
+        SELECT c.citizen_id FROM {reg} c WHERE {" OR ".join(wanted)}
+        UNION SELECT citizen_id FROM {alias} WHERE id9 IN (SELECT id9 FROM rec_ident WHERE id9 IS NOT NULL)
+        UNION SELECT citizen_id FROM (SELECT citizen_id FROM {reg} ORDER BY hash(citizen_id), citizen_id LIMIT {k})"""
     )
     con.execute(f"CREATE OR REPLACE TABLE reg AS SELECT * FROM {reg} SEMI JOIN _reached USING (citizen_id)")
     # Every alias of a reached citizen, and every citizen's alias a record's old CMND names.
