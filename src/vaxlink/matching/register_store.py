@@ -99,11 +99,14 @@ def save(con: DuckDBPyConnection, base: Path, digest: str, version: int, token: 
     citizens = int(con.execute("SELECT count(*) FROM reg").fetchall()[0][0])
     (tmp / "meta.json").write_text(json.dumps({"version": version, "token": token, "citizens": citizens}))
     final = root / f"v{version}-{token or 'initial'}"
-    if final.exists():
-        shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    try:
+        tmp.rename(final)
+    except OSError:
+        # Another process kept the same version first: the same rows.
+        shutil.rmtree(tmp, ignore_errors=True)
     for other in root.iterdir():
-        if other != final:
+        # Only finished ones: another process may be writing its own.
+        if other != final and (other / "meta.json").exists():
             shutil.rmtree(other, ignore_errors=True)
     for other in base.iterdir():
         # Registers prepared by other code or for other specs will not be read again.
