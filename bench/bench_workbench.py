@@ -169,10 +169,13 @@ def main() -> None:
                 "case JSON": lambda: client.get(f"/api/v1/cases/{case_id}", headers=h),
                 "case page (HTML)": lambda: client.get(f"/cases/{case_id}", cookies={"vaxlink_session": raw}),
             }
+            print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
             for label, fn in runs.items():
                 assert fn().status_code == 200, label
                 med, p95 = timed(fn, args.repeat)
-                print(f"{label:<55} median {med:6.1f} ms   p95 {p95:6.1f} ms")
+                verdict = "met" if med <= 100 else "NOT MET"
+                print(f"{label:<55} median {med:6.1f} ms   p95 {p95:6.1f} ms   target ≤ 100 ms: {verdict}")
+            print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
         engine.dispose()
         with admin.connect() as c:

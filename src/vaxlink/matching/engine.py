@@ -56,6 +56,8 @@ class RunStats:
     partitions_skipped: int = 0  # finished by an earlier, interrupted run of the same inputs
     # The spec the run decided with: the given one with its parameters estimated on the run's data.
     spec: MatchSpec | None = None
+    # How the register reached the run (kept, patched or prepared whole; citizens read; seconds).
+    register: dict[str, Any] = field(default_factory=dict)
     # Identities linked, and the sum of their probabilities of being wrong: the number of wrong links the
     # model expects among them (its share is the precision the run expects of itself).
     linked: int = 0

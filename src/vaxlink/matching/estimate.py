@@ -74,6 +74,17 @@ def _count_levels(con: DuckDBPyConnection, table: str, spec: MatchSpec) -> dict[
     return counts
 
 
+# Identities of the sample crossed with citizens for u.
+RANDOM_IDENTITIES = 1000
+
+
+def random_citizens(spec: MatchSpec, identities: int) -> int:
+    """How many citizens (the first by hash of their id) the random pairs of a batch of `identities` take:
+    a register read in part for a batch must hold at least these."""
+    sampled = min(identities, int(spec.estimation_identities), RANDOM_IDENTITIES)
+    return max(1, spec.random_pairs // max(1, sampled))
+
+
 def _random_pairs(con: DuckDBPyConnection, spec: MatchSpec) -> int:
     """`_est_random`: a sample of identities crossed with a sample of citizens, about `spec.random_pairs`."""
     n_ident = int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
@@ -85,8 +96,8 @@ def _random_pairs(con: DuckDBPyConnection, spec: MatchSpec) -> int:
             "SELECT CAST(NULL AS BIGINT) AS ident_id, CAST(NULL AS BIGINT) AS citizen_id LIMIT 0",
         )
         return 0
-    k_ident = min(n_ident, 1000)
-    k_reg = min(n_reg, max(1, spec.random_pairs // k_ident))
+    k_ident = min(n_ident, RANDOM_IDENTITIES)
+    k_reg = min(n_reg, random_citizens(spec, n_ident))
     _create(
         con,
         "_est_random",

@@ -83,13 +83,33 @@ def _ward_provinces(con: DuckDBPyConnection) -> None:
 def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None:
     """`source`: citizen_id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
     current_ward_code, permanent_ward_code, phone, household_id. `aliases`: citizen_id, alias, kind."""
+    prepare_citizens(con, source, aliases)
+    add_frequencies(con)
+
+
+# The value counts `add_frequencies` keeps on each citizen.
+FREQUENCY_COLUMNS = (
+    "tf_key_n",
+    "tf_exact_n",
+    "tf_ward_n",
+    "tf_dob_n",
+    "tf_year_n",
+    "tf_addr_n",
+    "tf_phone_n",
+)
+
+
+def prepare_citizens(con: DuckDBPyConnection, source: str, aliases: str, target: str = "reg") -> None:
+    """`target` (one row per citizen of `source`, every key the comparisons and the blocking rules need)
+    and `{target}_alias`; without the value counts, which are the whole register's (`add_frequencies`).
+    Each citizen's row depends on that citizen alone: the rows of changed citizens can be prepared apart."""
     name_table(con, f"SELECT full_name FROM {source}", "reg_names")
     address = _address_table(con, source, "reg_addresses")
     _ward_provinces(con)
     y, m, d = "year(s.birth_date)", "month(s.birth_date)", "day(s.birth_date)"
     month = f"CASE WHEN s.birth_precision IN ('day', 'month') THEN {m} END"
     day = f"CASE WHEN s.birth_precision = 'day' THEN {d} END"
-    con.execute(f"""CREATE OR REPLACE TABLE reg AS
+    con.execute(f"""CREATE OR REPLACE TABLE {target} AS
         SELECT s.citizen_id, s.personal_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key,
                n.given_key, n.sorted_key, n.name_sig, n.has_marks, s.birth_precision AS dob_precision, CAST({y} AS INTEGER) AS dob_year,
                CAST({month} AS INTEGER) AS dob_month, CAST({day} AS INTEGER) AS dob_day,
@@ -103,20 +123,24 @@ def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None
         FROM {source} s JOIN reg_names n ON n.value = s.full_name
         LEFT JOIN reg_addresses ad ON ad.value = {address}
         LEFT JOIN ward_province wp ON wp.ward = s.current_ward_code""")
-    con.execute(f"""CREATE OR REPLACE TABLE reg_alias AS
+    con.execute(f"""CREATE OR REPLACE TABLE {target}_alias AS
         SELECT DISTINCT citizen_id, alias AS id9 FROM {aliases} WHERE kind = 'cmnd'""")
+
+
+def add_frequencies(con: DuckDBPyConnection, source: str = "reg") -> None:
+    """`reg`: the citizens of `source` (as `prepare_citizens` makes them) with their value counts; `reg_size`."""
     # Value frequencies, kept on each citizen, for the levels whose u is the share of the register that
     # carries the value: the folded name key (agreements up to diacritics) and the exact canonical name
     # (Hưng and Hùng fold alike; an exact agreement is judged by how common the exact name is), the ward,
     # the birth date and year, the home address and the phone. reg_size holds the register's size.
-    con.execute("""CREATE OR REPLACE TABLE reg AS
+    con.execute(f"""CREATE OR REPLACE TABLE reg AS
         SELECT *, count(*) OVER (PARTITION BY name_key) AS tf_key_n,
                count(*) OVER (PARTITION BY full_name) AS tf_exact_n,
                count(*) OVER (PARTITION BY ward) AS tf_ward_n,
                count(*) OVER (PARTITION BY dob) AS tf_dob_n,
                count(*) OVER (PARTITION BY dob_year) AS tf_year_n,
                count(*) OVER (PARTITION BY addr_house, addr_street) AS tf_addr_n,
-               count(*) OVER (PARTITION BY phone) AS tf_phone_n FROM reg""")
+               count(*) OVER (PARTITION BY phone) AS tf_phone_n FROM {source}""")
     con.execute("CREATE OR REPLACE TABLE reg_size AS SELECT count(*) AS total FROM reg")
     register_names(con)
 

@@ -171,6 +171,13 @@ def worklist(
                 ),
             )
         )
+    order = (CaseRow.priority.desc(), CaseRow.created_at, CaseRow.id)
+    # The page's cases are chosen on work_case alone, then joined to what they show: a district's
+    # worklist would otherwise join every one of its tens of thousands of cases before keeping fifty.
+    page = select(CaseRow.id)
+    if f.reason or (f.words and f.words.strip()):
+        page = page.outerjoin(MatchResult, MatchResult.dose_record_id == CaseRow.dose_record_id)
+    chosen = page.where(*conds).order_by(*order).limit(limit + 1).subquery()
     q = (
         select(
             CaseRow.id,
@@ -186,12 +193,11 @@ def worklist(
             CaseRow.version,
             CaseRow.details,
         )
+        .join(chosen, chosen.c.id == CaseRow.id)
         .outerjoin(MatchResult, MatchResult.dose_record_id == CaseRow.dose_record_id)
         .outerjoin(DoseRecord, DoseRecord.id == CaseRow.dose_record_id)
         .outerjoin(Citizen, Citizen.id == CaseRow.citizen_id)
-        .where(*conds)
-        .order_by(CaseRow.priority.desc(), CaseRow.created_at, CaseRow.id)
-        .limit(limit + 1)
+        .order_by(*order)
     )
     rows = session.execute(q).all()
     items = [

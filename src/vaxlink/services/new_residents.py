@@ -33,6 +33,7 @@ from vaxlink.storage.models import (
     IssuedNumber,
     utcnow,
 )
+from vaxlink.storage.register_log import register_changed
 
 # A clash with a number already taken is about one in a million per draw for a given prefix; running out
 # of tries means something other than chance (a full prefix, a broken generator).
@@ -192,6 +193,7 @@ def register_citizen(
         )
     )
     session.flush()
+    register_changed(session.connection(), [citizen.id])
     created(session, citizens=[citizen.id])
     audit.record(
         session,

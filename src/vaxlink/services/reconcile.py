@@ -6,8 +6,9 @@ Stored outcomes of records a person has already settled (`confirmed`) are never 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 import pyarrow as pa
@@ -15,7 +16,7 @@ from duckdb import DuckDBPyConnection
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session
 
-from vaxlink.matching import normalise
+from vaxlink.matching import normalise, register_store
 from vaxlink.matching.engine import RunStats, run_matching
 from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
@@ -25,6 +26,7 @@ from vaxlink.settings import Settings
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
 from vaxlink.storage.models import UtcDateTime, utcnow
+from vaxlink.storage.register_log import RegisterVersion, changed_since, current_version
 
 Progress = Callable[[str, int, int | None], None]
 CASE_DUE = timedelta(days=7)
@@ -72,30 +74,107 @@ RESULT_STAGE = (
 )
 
 
-def load_register(conn: Connection, con: DuckDBPyConnection) -> None:
-    """Copy the active register and its aliases into DuckDB and prepare them for matching."""
-    reg = query_arrow(
-        conn,
-        """SELECT id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
+_REGISTER_SQL = """SELECT id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
         current_ward_code, current_units, permanent_ward_code, phone, household_id, address
-        FROM citizen WHERE status = 'active'""",
-        REGISTER_SCHEMA,
-    )
-    aliases = query_arrow(
-        conn,
-        "SELECT citizen_id, alias, kind FROM citizen_alias",
-        pa.schema([("citizen_id", pa.int64()), ("alias", pa.string()), ("kind", pa.string())]),
-    )
+        FROM citizen WHERE status = 'active'"""
+ALIAS_SCHEMA = pa.schema([("citizen_id", pa.int64()), ("alias", pa.string()), ("kind", pa.string())])
+
+
+@dataclass
+class RegisterLoad:
+    """How the register reached the matcher: `stored` (read in part from the prepared register kept in
+    the work directory), `patched` (the kept one with the changed citizens prepared again), `built`
+    (prepared whole from the database)."""
+
+    how: str
+    citizens: int  # in the register
+    read: int  # of them read for this batch
+    seconds: float
+
+
+def load_register(
+    conn: Connection,
+    con: DuckDBPyConnection,
+    settings: Settings | None = None,
+    spec: MatchSpec | None = None,
+) -> RegisterLoad:
+    """The register prepared for matching in `con` (`reg`, `reg_alias`, `reg_size`, and `reg_home`: where
+    each citizen lives now, the ward whose worklist gets a record in doubt about them).
+
+    With `settings` and `spec`, and the batch's identities already in `rec_ident`, the prepared register
+    is kept in the work directory between batches and only the citizens the batch can reach are read from
+    it (`matching/register_store.py`); it is brought up to date first when the register has changed since
+    (its changed citizens prepared again, or the whole of it after an import). The outcomes are the same
+    either way. Without them, the whole register is prepared from the database."""
+    started = time.perf_counter()
+    if settings is None or spec is None:
+        _build_register(conn, con)
+        return RegisterLoad("built", _count(con, "reg"), _count(con, "reg"), time.perf_counter() - started)
+    # Read before the citizens: a change committed in between is seen as a newer version next time.
+    version = current_version(conn)
+    base = settings.work_dir / "register"
+    digest = register_store.prepare_digest(spec)
+    stored = register_store.find(base, digest, (version.version, version.token))
+    if stored is not None:
+        read = register_store.load_reached(con, stored, spec)
+        return RegisterLoad("stored", stored.citizens, read, time.perf_counter() - started)
+    older = register_store.find(base, digest)
+    changed = None
+    if older is not None:
+        changed = changed_since(conn, RegisterVersion(older.version, older.token))
+    if older is not None and changed is not None:
+        _patch_register(conn, con, older, changed)
+        how = "patched"
+    else:
+        _build_register(conn, con)
+        how = "built"
+    stored = register_store.save(con, base, digest, version.version, version.token)
+    # The whole register is at hand: this batch is matched against all of it.
+    return RegisterLoad(how, stored.citizens, stored.citizens, time.perf_counter() - started)
+
+
+def _count(con: DuckDBPyConnection, table: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+
+def _build_register(conn: Connection, con: DuckDBPyConnection) -> None:
+    """Copy the active register and its aliases into DuckDB and prepare them whole."""
+    reg = query_arrow(conn, _REGISTER_SQL, REGISTER_SCHEMA)
+    aliases = query_arrow(conn, "SELECT citizen_id, alias, kind FROM citizen_alias", ALIAS_SCHEMA)
     con.register("register_in", reg)
     con.register("alias_in", aliases)
     prepare_register(con, "register_in", "alias_in")
-    # Where each citizen lives now: the ward whose worklist gets a record in doubt about them.
     con.execute(
         "CREATE OR REPLACE TABLE reg_home AS SELECT citizen_id, current_ward_code AS ward, current_units AS units "
         "FROM register_in"
     )
     con.unregister("register_in")
     con.unregister("alias_in")
+
+
+def _patch_register(
+    conn: Connection, con: DuckDBPyConnection, stored: register_store.Stored, changed: list[int]
+) -> None:
+    """The kept register with the rows of the `changed` citizens read again from the database."""
+    # At most `register_log.PATCH_LIMIT` numbers, written into the queries: both backends take the list.
+    ids = ", ".join(str(int(c)) for c in changed) or "NULL"
+    reg = query_arrow(conn, f"{_REGISTER_SQL} AND id IN ({ids})", REGISTER_SCHEMA)
+    aliases = query_arrow(
+        conn, f"SELECT citizen_id, alias, kind FROM citizen_alias WHERE citizen_id IN ({ids})", ALIAS_SCHEMA
+    )
+    con.register("register_in", reg)
+    con.register("alias_in", aliases)
+    con.register("changed_in", pa.table({"citizen_id": pa.array(changed, pa.int64())}))
+    con.execute(
+        "CREATE OR REPLACE TABLE changed_home AS SELECT citizen_id, current_ward_code AS ward, "
+        "current_units AS units FROM register_in"
+    )
+    register_store.patch(
+        con, stored, "SELECT citizen_id FROM changed_in", "register_in", "alias_in", "changed_home"
+    )
+    for view in ("register_in", "alias_in", "changed_in"):
+        con.unregister(view)
+    con.execute("DROP TABLE changed_home")
 
 
 def match_records(
@@ -117,11 +196,12 @@ def match_records(
     con.register("records_in", records)
     prepare_records(con, "records_in")
     con.unregister("records_in")
-    load_register(conn, con)
+    loaded = load_register(conn, con, settings, spec)
     if settings is None:
         stats = run_matching(con, spec, progress=note)
     else:
         stats = run_matching(con, spec, engine=settings.engine, work_dir=settings.work_dir, progress=note)
+    stats.register = asdict(loaded)
     _store_results(conn, con, spec)
     return stats
 
@@ -370,8 +450,9 @@ def match_new_records(
         SELECT id AS rec_id, full_name, date_of_birth, sex, id_number, phone, ward_code, address
         FROM staged WHERE is_latest AND problems IS NULL""")
     prepare_records(con, "records_in")
-    load_register(conn, con)
+    loaded = load_register(conn, con, settings, spec)
     stats = run_matching(con, spec, engine=settings.engine, work_dir=settings.work_dir, progress=note)
+    stats.register = asdict(loaded)
     _load_ward_units(conn, con)
     now = utcnow()
     con.execute(

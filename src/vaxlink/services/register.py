@@ -51,6 +51,7 @@ from vaxlink.storage.models import (
     utcnow,
 )
 from vaxlink.storage.models import Case as CaseRow
+from vaxlink.storage.register_log import register_changed
 from vaxlink.storage.scope import cases_in, citizens_in
 
 IDENTITY_FIELDS = ("full_name", "birth_date", "sex", "personal_id")
@@ -359,6 +360,7 @@ def _apply(
     )
     if rowcount(n) != 1:
         raise changed_meanwhile()
+    register_changed(session.connection(), [citizen.id])
     if field_name == "personal_id" and old:
         session.add(CitizenAlias(citizen_id=citizen.id, alias=old, kind="previous_id", created_at=utcnow()))
     if field_name in ("full_name", "birth_date"):

@@ -32,6 +32,7 @@ from vaxlink.settings import Settings
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
 from vaxlink.storage.models import Citizen, CitizenAlias, RegisterImport, UtcDateTime, utcnow
+from vaxlink.storage.register_log import register_changed
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -197,6 +198,9 @@ def import_register(
         conn = session.connection()
         with bulk.sqlite_load_settings(conn):
             counts = _merge(conn, con, rec.id, units, note, clock)
+        if counts[0] or counts[1]:
+            # The matcher's prepared register is read again from the database.
+            register_changed(conn, None)
         rec.imported, rec.updated, rec.unchanged = counts
         rec.rejected = int(rejected)
         rec.rejects_file = str(wrote_rejects) if wrote_rejects else None

@@ -91,6 +91,12 @@ class AdminUnitRow(Base):
     parent_code: Mapped[str | None] = mapped_column(String(5))
     province_code: Mapped[str] = mapped_column(String(2))
 
+    # The wards of a district or a province: every query of a supervisor's jurisdiction reads them.
+    __table_args__ = (
+        Index("ix_admin_unit_parent", "structure", "level", "parent_code"),
+        Index("ix_admin_unit_province", "structure", "level", "province_code"),
+    )
+
 
 class WardConversionRow(Base):
     """The official legacy → 2025 ward table; a split legacy ward has several rows."""
@@ -164,6 +170,28 @@ class Citizen(Base):
         Index("ix_citizen_household_id", "household_id"),
         Index("ix_citizen_phone", "phone"),
     )
+
+
+class RegisterVersion(Base):
+    """One row: the register's version, raised (with a fresh token) by every change of the register in the
+    changing transaction. The row lock orders the changes as they commit; the token tells a version that
+    was rolled back from the one that later took its number."""
+
+    __tablename__ = "register_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
+    token: Mapped[str] = mapped_column(String(32))
+
+
+class RegisterChange(Base):
+    """The citizens a version of the register changed; NULL: any (an import), the whole register is new."""
+
+    __tablename__ = "register_change"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, index=True)
+    token: Mapped[str] = mapped_column(String(32))
+    # No foreign key: a change log outlives nothing it names, and a million-row import writes one row.
+    citizen_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CitizenAlias(Base):

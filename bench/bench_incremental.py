@@ -1,0 +1,222 @@
+"""Benchmark: a batch costs its own size. The register imported, a first large batch, then a 10 k-record batch.
+
+    uv run python bench/bench_incremental.py --citizens 200000
+    ./scripts/with-postgres sh -c 'uv run python bench/bench_incremental.py --citizens 1000000 --postgres "$VAXLINK_TEST_POSTGRES_URL"'
+
+Simulates province 77 (cached under --data), imports its register, ingests every dose record but the last
+`--batch` rows as the first batch (which prepares the register and keeps it in the work directory), then
+the last `--batch` rows as a second batch (which reads the kept register, only the citizens its keys
+reach). Each step runs in a fresh child process (wall and CPU time, peak RSS). For reference, the second
+batch is also ingested with an empty work directory (the register prepared whole, as before it was kept),
+in a transaction rolled back afterwards, before the kept one. Prints each figure beside its target:
+the second batch ≤ 5 % of the first and ≤ 10 s; import + first batch ≤ 0.4 × Splink's matching time on
+the same data (`--splink-seconds`, from `splink_peer.py`; the README's figure by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import multiprocessing as mp
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+# Splink 5's matching time on 1 M citizens (README, `splink_peer.py`, quiet machine); scaled by size.
+SPLINK_1M_SECONDS = 333.7
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def _settings(url: str, work: Path, memory: str) -> Any:
+    from vaxlink.settings import load_settings
+
+    return load_settings(database_url=url, work_dir=work, duckdb_memory_limit=memory)
+
+
+def _import(url: str, work: Path, memory: str, path: Path, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    from vaxlink.services.registry_import import import_register
+    from vaxlink.services.schema import upgrade_database
+    from vaxlink.storage.db import make_engine, transaction
+
+    settings = _settings(url, work, memory)
+    upgrade_database(settings)
+    engine = make_engine(url)
+    cpu, t = time.process_time(), time.perf_counter()
+    with transaction(engine) as s:
+        import_register(s, settings, path, rejects_path=path.parent / "rejects.csv")
+    out.put({"s": time.perf_counter() - t, "cpu_s": time.process_time() - cpu})
+    engine.dispose()
+
+
+def _ingest(url: str, work: Path, memory: str, path: Path, keep: bool, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from vaxlink.services.dose_ingest import ingest_batch
+    from vaxlink.storage.db import make_engine
+
+    settings = _settings(url, work, memory)
+    engine = make_engine(url)
+    # Where the time goes: each progress stage's span, and the slowest database statements.
+    stages: dict[str, list[float]] = {}
+    slow: list[tuple[float, str]] = []
+
+    def note(stage: str, _done: int, _total: int | None) -> None:
+        now = time.perf_counter()
+        stages.setdefault(stage, [now, now])[1] = now
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn: Any, _c: Any, _s: Any, _p: Any, _ctx: Any, _many: Any) -> None:
+        conn.info["bench_t"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: Any, _c: Any, statement: str, _p: Any, _ctx: Any, _many: Any) -> None:
+        slow.append((time.perf_counter() - conn.info.pop("bench_t", time.perf_counter()), statement))
+
+    cpu, t = time.process_time(), time.perf_counter()
+    with engine.connect() as conn, Session(bind=conn) as session:
+        trans = conn.begin()
+        r = ingest_batch(session, settings, path, source="health", progress=note)
+        session.flush()
+        if keep:
+            trans.commit()
+        else:
+            trans.rollback()
+    wall = time.perf_counter() - t
+    out.put(
+        {
+            "s": wall,
+            "cpu_s": time.process_time() - cpu,
+            "rows": r.rows,
+            "counts": r.counts,
+            "match_s": sum(r.seconds.values()),
+            "register": r.register,
+            "stages": {
+                k: round(v[1] - t, 1) for k, v in stages.items()
+            },  # seconds from the start to each stage's end
+            "slowest_sql": [
+                (round(d, 1), " ".join(q.split())[:160]) for d, q in sorted(slow, reverse=True)[:6]
+            ],
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
+    engine.dispose()
+
+
+def _child(target: Any, *args: Any) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    p = ctx.Process(target=target, args=(*args, q))
+    p.start()
+    res = q.get()
+    p.join()
+    return res  # type: ignore[no-any-return]
+
+
+def _split(doses: Path, out: Path, last: int) -> tuple[Path, Path]:
+    with doses.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    paths = []
+    for name, part in (("first.csv", body[:-last]), ("second.csv", body[-last:])):
+        p = out / name
+        with p.open("w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(part)
+        paths.append(p)
+    return paths[0], paths[1]
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--citizens", type=int, default=1_000_000)
+    ap.add_argument("--batch", type=int, default=10_000, help="rows of the second batch")
+    ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "vaxlink-inc")
+    ap.add_argument("--postgres", help="server URL; a database is created and dropped for the run")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--duckdb-memory", default="3GB")
+    ap.add_argument("--splink-seconds", type=float, help="Splink's matching time on the same data")
+    args = ap.parse_args()
+
+    data = args.data / f"p77-{args.citizens}"
+    if not (data / "doses.csv").exists():
+        from vaxlink.simulation import simulate
+
+        simulate(data, province="77", citizens=args.citizens, seed=args.seed)
+    run = Path(tempfile.mkdtemp(prefix="vaxlink-inc-", dir=args.data))
+    first, second = _split(data / "doses.csv", run, args.batch)
+    drop = None
+    if args.postgres:
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).parent))
+        from benchdb import fresh_pg
+
+        url, drop = fresh_pg(args.postgres, "incremental")
+    else:
+        url = f"sqlite:///{run / 'bench.db'}"
+    work = run / "work"
+    print(f"load average before: {loadavg()}", flush=True)
+    try:
+        imp = _child(_import, url, work, args.duckdb_memory, data / "register.csv")
+        print(f"register import: {imp['s']:.1f} s ({imp['cpu_s']:.1f} CPU-s)", flush=True)
+        one = _child(_ingest, url, work, args.duckdb_memory, first, True)
+        print(
+            f"first batch: {one['rows']:,} rows in {one['s']:.1f} s ({one['cpu_s']:.1f} CPU-s, matching "
+            f"{one['match_s']:.1f} s; register {one['register']}), peak RSS {one['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
+        cold = _child(_ingest, url, run / "work-cold", args.duckdb_memory, second, False)
+        shutil.rmtree(run / "work-cold", ignore_errors=True)
+        print(
+            f"second batch, register prepared whole (rolled back): {cold['rows']:,} rows in {cold['s']:.1f} s "
+            f"({cold['cpu_s']:.1f} CPU-s; register {cold['register']})",
+            flush=True,
+        )
+        two = _child(_ingest, url, work, args.duckdb_memory, second, True)
+        print(
+            f"second batch, register kept: {two['rows']:,} rows in {two['s']:.1f} s ({two['cpu_s']:.1f} CPU-s, "
+            f"matching {two['match_s']:.1f} s; register {two['register']}), peak RSS {two['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
+        same = {k: v for k, v in two["counts"].items()} == {k: v for k, v in cold["counts"].items()}
+    finally:
+        if drop is not None:
+            drop()
+    print(f"load average after: {loadavg()}")
+    share = two["s"] / one["s"]
+    splink = args.splink_seconds or SPLINK_1M_SECONDS * args.citizens / 1_000_000
+    ratio = (imp["s"] + one["s"]) / splink
+    print()
+    print(f"| what ({args.citizens:,} citizens) | figure | target |")
+    print("|---|---|---|")
+    print(
+        f"| second batch ({two['rows']:,} rows) against the first ({one['rows']:,}) | {share:.2%} "
+        f"(CPU {two['cpu_s'] / one['cpu_s']:.2%}) | ≤ 5 %: {_verdict(share <= 0.05)} |"
+    )
+    print(f"| second batch, wall | {two['s']:.1f} s | ≤ 10 s: {_verdict(two['s'] <= 10)} |")
+    print(
+        f"| second batch with the register prepared whole | {cold['s']:.1f} s; outcome counts "
+        f"{'the same' if same else 'DIFFER'} | |"
+    )
+    print(
+        f"| register import + first batch | {imp['s'] + one['s']:.1f} s = {ratio:.2f} × Splink's {splink:.0f} s"
+        f"{'' if args.splink_seconds else ' (README figure, scaled)'} | ≤ 0.4×: {_verdict(ratio <= 0.4)} |"
+    )
+    print(json.dumps({"import": imp, "first": one, "cold_second": cold, "second": two}, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""The prepared register kept between batches: Parquet files in the work directory, read in part by each batch.
+
+Preparing the register (canonical and folded names, address keys, birth-date parts, value counts) costs
+as much as the whole register; a batch needs only the citizens its blocking keys reach. So the prepared
+register is written once (`save`), labelled with the register's version and with a digest of everything
+that shapes it (`prepare_digest`), and a batch reads from it the citizens it can reach (`load_reached`):
+those that share a blocking key, a number or a phone with one of its identities, and the citizens the
+estimation's random pairs are drawn from. Every table the matching steps read is then what it would be
+with the whole register (see `load_reached`), so the outcomes are the same; the value counts and the
+register's size are the whole register's, kept with it.
+
+When the register changes, the rows of the changed citizens are prepared again and the value counts
+recomputed (`patch`); an import rebuilds it. The spec's weights do not shape the prepared register, so a
+new estimation or a trained spec does not invalidate it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from duckdb import DuckDBPyConnection
+
+from vaxlink.domain import addresses, names
+from vaxlink.domain.admin_units import admin_units
+from vaxlink.matching import normalise, prepare
+from vaxlink.matching.estimate import random_citizens
+from vaxlink.matching.pipeline import _rule_side
+from vaxlink.matching.spec import MatchSpec
+
+# Bumped when the files' layout changes.
+FORMAT = "prepared-register-1"
+TABLES = ("reg", "reg_alias", "reg_home")
+# The whole register's given names (`prepare.register_names`), kept beside it: a batch reads all of the first
+# and the names of the households it reaches.
+NAME_TABLES = {"reg_given_names": "given_key", "reg_household_names": "household_id, given_key"}
+
+
+def prepare_digest(spec: MatchSpec) -> str:
+    """Of what shapes the prepared rows: the code that prepares them, the ward-to-province table, the value
+    counts the spec's levels read, the DuckDB version (its hash draws the estimation's citizens)."""
+    h = hashlib.sha256(FORMAT.encode())
+    for module in (prepare, normalise, names, addresses):
+        h.update(Path(str(module.__file__)).read_bytes())
+    h.update(json.dumps(sorted(admin_units().ward_provinces().items())).encode())
+    tf = sorted({lv.tf for c in spec.comparisons for lv in c.levels if lv.tf})
+    h.update(json.dumps([tf, prepare.FREQUENCY_COLUMNS, duckdb.__version__]).encode())
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A prepared register on disk."""
+
+    path: Path
+    version: int  # the register's version it was read at, and that version's token
+    token: str
+    citizens: int
+
+    def file(self, table: str) -> str:
+        return str(self.path / f"{table}.parquet")
+
+
+def _read(path: Path) -> Stored | None:
+    meta = path / "meta.json"
+    if not meta.exists():  # written last: a directory without it is unfinished
+        return None
+    m: dict[str, Any] = json.loads(meta.read_text())
+    return Stored(path, int(m["version"]), str(m["token"]), int(m["citizens"]))
+
+
+def find(base: Path, digest: str, version: tuple[int, str] | None = None) -> Stored | None:
+    """The stored register of `digest` read at `version` (number, token); without it, the latest stored."""
+    root = base / digest
+    if not root.is_dir():
+        return None
+    found = [s for p in root.iterdir() if p.is_dir() and (s := _read(p)) is not None]
+    if version is not None:
+        found = [s for s in found if (s.version, s.token) == version]
+    return max(found, key=lambda s: s.version, default=None)
+
+
+def save(con: DuckDBPyConnection, base: Path, digest: str, version: int, token: str) -> Stored:
+    """Write `reg` (with its value counts), `reg_alias` and `reg_home` of `con` as the register read at
+    `version` (its number and token).
+
+    Written beside the others and made visible by its `meta.json` last; older versions are removed (a
+    process still reading one keeps its open files)."""
+    root = base / digest
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    for t in TABLES:
+        # Ordered by citizen: the batches' reads filter on it.
+        con.execute(f"COPY (SELECT * FROM {t} ORDER BY citizen_id) TO '{tmp / t}.parquet' (FORMAT parquet)")
+    for t, order in NAME_TABLES.items():
+        con.execute(f"COPY (SELECT * FROM {t} ORDER BY {order}) TO '{tmp / t}.parquet' (FORMAT parquet)")
+    citizens = int(con.execute("SELECT count(*) FROM reg").fetchall()[0][0])
+    (tmp / "meta.json").write_text(json.dumps({"version": version, "token": token, "citizens": citizens}))
+    final = root / f"v{version}-{token or 'initial'}"
+    try:
+        tmp.rename(final)
+    except OSError:
+        # Another process kept the same version first: the same rows.
+        shutil.rmtree(tmp, ignore_errors=True)
+    for other in root.iterdir():
+        # Only finished ones: another process may be writing its own.
+        if other != final and (other / "meta.json").exists():
+            shutil.rmtree(other, ignore_errors=True)
+    for other in base.iterdir():
+        # Registers prepared by other code or for other specs will not be read again.
+        if other.is_dir() and other.name != digest:
+            shutil.rmtree(other, ignore_errors=True)
+    return Stored(final, version, token, citizens)
+
+
+def patch(
+    con: DuckDBPyConnection, stored: Stored, changed_ids: str, citizens: str, aliases: str, homes: str
+) -> None:
+    """`reg`, `reg_alias`, `reg_home` of the whole register: `stored` with the citizens `changed_ids` (a
+    query of citizen_id) replaced by their rows now, `citizens`, `aliases` and `homes` (the sources of
+    `prepare_citizens` and of `reg_home`, holding only the changed citizens, and only those still active),
+    and every value count recomputed."""
+    prepare.prepare_citizens(con, citizens, aliases, "reg_changed")
+    drop = ", ".join(prepare.FREQUENCY_COLUMNS)
+    con.execute(f"""CREATE OR REPLACE TABLE reg_base AS
+        SELECT * EXCLUDE ({drop}) FROM read_parquet('{stored.file("reg")}')
+        WHERE citizen_id NOT IN ({changed_ids})
+        UNION ALL BY NAME SELECT * FROM reg_changed""")
+    prepare.add_frequencies(con, "reg_base")
+    con.execute(f"""CREATE OR REPLACE TABLE reg_alias AS
+        SELECT * FROM read_parquet('{stored.file("reg_alias")}') WHERE citizen_id NOT IN ({changed_ids})
+        UNION ALL BY NAME SELECT * FROM reg_changed_alias""")
+    con.execute(f"""CREATE OR REPLACE TABLE reg_home AS
+        SELECT * FROM read_parquet('{stored.file("reg_home")}') WHERE citizen_id NOT IN ({changed_ids})
+        UNION ALL BY NAME SELECT * FROM {homes}""")
+    for t in ("reg_base", "reg_changed", "reg_changed_alias"):
+        con.execute(f"DROP TABLE {t}")
+
+
+def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> int:
+    """`reg`, `reg_alias`, `reg_home`, `reg_size` and the name tables for the identities of `rec_ident`, read
+    from `stored`:
+    the citizens the batch can reach. Returns how many were read.
+
+    What each step of the pipeline reads of the register is then what it would read of the whole one:
+    - a blocking rule's pairs, and its cap (citizens per key), for every key a record has: every citizen
+      with that key is read;
+    - the owner of a record's number or old CMND, the household of its phone: every citizen holding them;
+    - the estimation's random pairs: the first citizens by hash of their id, as many as it draws;
+    - the value counts, the register's size and how many citizens carry each given name are the whole
+      register's, stored with it; the given names of every household a reached citizen belongs to.
+    """
+    reg = f"read_parquet('{stored.file('reg')}')"
+    alias = f"read_parquet('{stored.file('reg_alias')}')"
+    # One pass over the register: a citizen is read when any of its keys is among the batch's. A key of
+    # several columns is compared as one struct; the records' side is never blank, so a citizen's NULL
+    # never meets it.
+    wanted = []
+    for rule in spec.blocking:
+        if _rule_side(rule) == "reg_alias":
+            continue  # by the old CMND: below
+        sides = rule.sides()
+        rec = "{" + ", ".join(f"'k{i}': r.{a}" for i, (a, _) in enumerate(sides)) + "}"
+        cit = "{" + ", ".join(f"'k{i}': c.{b}" for i, (_, b) in enumerate(sides)) + "}"
+        blank = " AND ".join(f"r.{a} IS NOT NULL AND CAST(r.{a} AS VARCHAR) <> ''" for a, _ in sides)
+        # The record's side filter is not applied: reading more citizens than a rule pairs changes nothing.
+        wanted.append(f"{cit} IN (SELECT DISTINCT {rec} FROM rec_ident r WHERE {blank})")
+    wanted += [
+        "c.id12 IN (SELECT id12 FROM rec_ident WHERE id12 IS NOT NULL)",
+        "(c.phone <> '' AND c.phone IN (SELECT phone FROM rec_ident WHERE phone IS NOT NULL))",
+    ]
+    identities = int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
+    k = random_citizens(spec, identities)
+    con.execute(
+        f"""CREATE OR REPLACE TABLE _reached AS
+        SELECT c.citizen_id FROM {reg} c WHERE {" OR ".join(wanted)}
+        UNION SELECT citizen_id FROM {alias} WHERE id9 IN (SELECT id9 FROM rec_ident WHERE id9 IS NOT NULL)
+        UNION SELECT citizen_id FROM (SELECT citizen_id FROM {reg} ORDER BY hash(citizen_id), citizen_id LIMIT {k})"""
+    )
+    con.execute(f"CREATE OR REPLACE TABLE reg AS SELECT * FROM {reg} SEMI JOIN _reached USING (citizen_id)")
+    # Every alias of a reached citizen, and every citizen's alias a record's old CMND names.
+    con.execute(f"""CREATE OR REPLACE TABLE reg_alias AS SELECT * FROM {alias} a
+        WHERE a.citizen_id IN (SELECT citizen_id FROM _reached)
+           OR a.id9 IN (SELECT id9 FROM rec_ident WHERE id9 IS NOT NULL)""")
+    con.execute(f"""CREATE OR REPLACE TABLE reg_home AS
+        SELECT * FROM read_parquet('{stored.file("reg_home")}') SEMI JOIN _reached USING (citizen_id)""")
+    con.execute(f"CREATE OR REPLACE TABLE reg_size AS SELECT CAST({stored.citizens} AS BIGINT) AS total")
+    con.execute(
+        f"CREATE OR REPLACE TABLE reg_given_names AS SELECT * FROM read_parquet('{stored.file('reg_given_names')}')"
+    )
+    con.execute(f"""CREATE OR REPLACE TABLE reg_household_names AS
+        SELECT * FROM read_parquet('{stored.file("reg_household_names")}')
+        WHERE household_id IN (SELECT household_id FROM reg WHERE household_id IS NOT NULL)""")
+    con.execute("DROP TABLE _reached")
+    return int(con.execute("SELECT count(*) FROM reg").fetchall()[0][0])
