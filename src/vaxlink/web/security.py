@@ -22,6 +22,7 @@ from vaxlink.domain.permissions import Permission
 from vaxlink.services import audit
 from vaxlink.services.auth import LoginLimits, Principal, csrf_ok, resolve_session, resolve_token
 from vaxlink.services.cases import CaseError, NotFound
+from vaxlink.services.ingest_jobs import IngestJobs
 from vaxlink.settings import Settings
 
 COOKIE = "vaxlink_session"
@@ -44,6 +45,8 @@ class AppState:
     # SQLite has one writer: requests (which all may write an audit event) take turns, so that none
     # fails on a lock upgrade. PostgreSQL needs no such lock.
     write_lock: threading.Lock | None
+    # The worker that ingests uploaded batches off the request path.
+    jobs: IngestJobs
 
 
 class Denied(Exception):
