@@ -934,8 +934,9 @@ def verifier(d: Drill, cast: Cast) -> None:
     d.page("/verify", v)
     for i, c in enumerate(registered()[:20]):
         text = (c["personal_id"], chip_text(c))[i % 2]
-        d("POST", "/verify", v, expect=200, data={"text": text})
-        d("POST", "/api/v1/lookup/status", v, expect=200, json={"text": text})
+        born = c["date_of_birth"]
+        d("POST", "/verify", v, expect=200, data={"text": text, "date_of_birth": born})
+        d("POST", "/api/v1/lookup/status", v, expect=200, json={"text": text, "date_of_birth": born})
         if i % 5 == 0:
             png = codes.qr_png(chip_text(c))
             d("POST", "/verify/image", v, expect=200, files={"file": ("the.png", png, "image/png")})
@@ -953,8 +954,14 @@ def verifier(d: Drill, cast: Cast) -> None:
         ("077085999999", 404),
         (c["old_id"] + "|x", 422),
     ):
-        d("POST", "/verify", v, expect=status, data={"text": text})
-        d("POST", "/api/v1/lookup/status", v, expect=status, json={"text": text})
+        d("POST", "/verify", v, expect=status, data={"text": text, "date_of_birth": c["date_of_birth"]})
+        d(
+            "POST",
+            "/api/v1/lookup/status",
+            v,
+            expect=status,
+            json={"text": text, "date_of_birth": c["date_of_birth"]},
+        )
     garbage = ("Khúc Thừa " + c["full_name"] + c["personal_id"]).encode()
     d(
         "POST",
