@@ -70,6 +70,14 @@ def client_address(request: Request) -> str:
 def _record_denial(session: Session, request: Request, status: int, code: str) -> None:
     principal: Principal | None = getattr(request.state, "principal", None)
     route = request.scope.get("route")
+    if principal is None and not audit.first_anonymous(
+        session,
+        f"access_denied:{request.method}",
+        getattr(route, "path", None),
+        code,
+        client_address(request),
+    ):
+        return
     audit.record(
         session,
         principal.username if principal else audit.ANONYMOUS,

@@ -17,10 +17,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import psycopg
@@ -193,6 +195,8 @@ class Runtime:
     writer: GroupAudit
     pool: FastPool | None
     watch: svc.NeighbourWatch
+    # (reason, client address) -> when its last anonymous refusal was audited
+    anonymous: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 def runtime(request: Request) -> Runtime:
@@ -291,8 +295,22 @@ def _sync_gate(
             lock.release()
 
 
+def _first_anonymous(rt: Runtime, code: str, client: str) -> bool:
+    """The lookup's anonymous refusals, aggregated as `audit.first_anonymous` does on the ordinary path:
+    one event a minute per address and reason (counted in this process, off the database's path)."""
+    now = time.monotonic()
+    if len(rt.anonymous) > 10_000:
+        rt.anonymous.clear()
+    if now - rt.anonymous.get((code, client), -math.inf) < 60.0:
+        return False
+    rt.anonymous[(code, client)] = now
+    return True
+
+
 async def _deny(request: Request, principal: Principal | None, status: int, code: str) -> Denied:
     route = request.scope.get("route")
+    if principal is None and not _first_anonymous(runtime(request), code, client_address(request)):
+        return Denied(status, code)
     await runtime(request).writer.record(
         AuditItem(
             principal.username if principal else "anonymous",
