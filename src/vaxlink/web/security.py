@@ -96,10 +96,12 @@ def _record_denial(session: Session, request: Request, status: int, code: str) -
 
 
 # Refusals of the rules that keep one officer from acting alone or probing the register: audited.
-AUDITED_REFUSALS = frozenset({"SAME_OFFICER", "ID_UNUSABLE"})
+AUDITED_REFUSALS = frozenset({"SAME_OFFICER", "ID_UNUSABLE", "SAME_PERSON"})
 
 
-def _record_refusal(session: Session, request: Request, code: str) -> None:
+def _record_refusal(
+    session: Session, request: Request, code: str, more: dict[str, Any] | None = None
+) -> None:
     principal: Principal | None = getattr(request.state, "principal", None)
     route = request.scope.get("route")
     audit.record(
@@ -114,6 +116,7 @@ def _record_refusal(session: Session, request: Request, code: str) -> None:
             "method": request.method,
             "path_params": {k: str(v)[:40] for k, v in request.path_params.items()},
             "client": client_address(request),
+            **(more or {}),
         },
     )
 
@@ -145,7 +148,7 @@ def get_db(request: Request) -> Iterator[Session]:
         if e.code in AUDITED_REFUSALS:
             # A refused security action (approving one's own change, a number already someone's) is
             # evidence of intent: it leaves its event although the action left nothing else.
-            _record_refusal(session, request, e.code)
+            _record_refusal(session, request, e.code, getattr(e, "details", None))
             session.commit()
         raise
     except BaseException:
