@@ -47,6 +47,10 @@ WAITING = ("staging", LINKING)
 RESCAN_SECONDS = 30.0
 # Citizens whose statuses are recomputed in one transaction: a few hundred milliseconds on SQLite.
 CHUNK_CITIZENS = 2_000
+# Batches being run by a worker of this process (SQLite has one server process; PostgreSQL adds a lock
+# shared by every process).
+_RUNNING: set[tuple[str, int]] = set()
+_RUNNING_LOCK = threading.Lock()
 # A job that fails this often in one process is left to the next start (or to an operator).
 MAX_ATTEMPTS = 3
 
@@ -189,7 +193,27 @@ class IngestJobs:
 
     @contextlib.contextmanager
     def _claim(self, batch_id: int) -> Iterator[bool]:
-        """Hold the batch for this process (PostgreSQL: a session advisory lock on a connection of its own)."""
+        """Hold the batch for this worker (PostgreSQL: also a session advisory lock on a connection of its
+        own, for every process and host)."""
+        key = (self.engine.url.render_as_string(hide_password=True), int(batch_id))
+        with _RUNNING_LOCK:
+            if key in _RUNNING:
+                mine = False
+            else:
+                _RUNNING.add(key)
+                mine = True
+        if not mine:
+            yield False
+            return
+        try:
+            with self._claim_shared(batch_id) as shared:
+                yield shared
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(key)
+
+    @contextlib.contextmanager
+    def _claim_shared(self, batch_id: int) -> Iterator[bool]:
         if self.engine.dialect.name != "postgresql":
             yield True
             return

@@ -41,6 +41,7 @@ def three_people(engine, world, tag: str) -> bytes:
 def held(app, monkeypatch) -> list[int]:
     """Keep the app's worker from running: the test runs a worker of its own when it wants."""
     submitted: list[int] = []
+    app.state.vx.jobs.close()  # nor its rescans
     monkeypatch.setattr(app.state.vx.jobs, "submit", submitted.append)
     return submitted
 
