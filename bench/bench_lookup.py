@@ -319,14 +319,22 @@ def wait_ready(port: int, timeout: float = 120) -> None:
 # --- the load ---------------------------------------------------------------------------------------
 
 
-def person(g: int) -> tuple[str, str]:
-    """(personal id, chip card QR text) of generated citizen g, as CITIZENS_SQL makes them."""
+FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng")
+MIDDLE = ("Văn", "Thị", "Minh", "Ngọc", "Đức", "Thu")
+GIVEN = ("An", "Bình", "Cường", "Dũng", "Hà", "Lan", "Mai", "Tú", "Hùng", "Thảo", "Long", "Nhung")
+
+
+def person(g: int) -> tuple[str, str, str]:
+    """(personal id, chip card QR text, birth date) of generated citizen g, as CITIZENS_SQL makes them: a
+    lookup presents what agrees with the register (the card's name, birth date and sex; or the number and
+    the birth date)."""
     born = dt.date(1940, 1, 1) + dt.timedelta(days=g * 37 % 28000)
     female = g % 2 == 1
     century = (2 if born.year >= 2000 else 0) + (1 if female else 0)
     pid = f"077{century}{born.year % 100:02d}{(g - 1) % 1_000_000:06d}"
     sex = "Nữ" if female else "Nam"
-    return pid, f"{pid}||Nguyễn Văn An|{born:%d%m%Y}|{sex}|Số {g}, đường Lê Lợi|01072021"
+    name = f"{FAMILY[g % 10]} {MIDDLE[(g // 10) % 6]} {GIVEN[(g // 60) % 12]}"
+    return pid, f"{pid}||{name}|{born:%d%m%Y}|{sex}|Số {g}, đường Lê Lợi|01072021", born.isoformat()
 
 
 def write_bodies(path: Path, citizens: int, n: int = 50_000, seed: int = 7) -> None:
@@ -334,8 +342,9 @@ def write_bodies(path: Path, citizens: int, n: int = 50_000, seed: int = 7) -> N
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as f:
         for _ in range(n):
-            pid, qr = person(rng.randint(1, citizens))
-            f.write(json.dumps({"text": qr if rng.random() < 0.5 else pid}, ensure_ascii=False) + "\n")
+            pid, qr, born = person(rng.randint(1, citizens))
+            body = {"text": qr} if rng.random() < 0.5 else {"text": pid, "date_of_birth": born}
+            f.write(json.dumps(body, ensure_ascii=False) + "\n")
 
 
 # wrk's side: a random body per request; at the end the summary and the latency at 1,000 evenly spaced

@@ -236,7 +236,7 @@ def test_a_run_killed_part_way_leaves_nothing_and_the_rerun_finishes_once(
     def crash(*_a, **_k):
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(dose_ingest, "match_new_records", crash)
+    monkeypatch.setattr(dose_ingest, "store_staged_matches", crash)
     with pytest.raises(KeyboardInterrupt):
         ingest(settings, with_register, path)
     monkeypatch.undo()

@@ -13,11 +13,8 @@ import logging
 import re
 import shutil
 import tempfile
-import threading
-import time
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -26,9 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from vaxlink.domain.errors import InputError, VaxlinkError
+from vaxlink.domain.errors import InputError
 from vaxlink.domain.permissions import Level
 from vaxlink.files import write as safe_files
 from vaxlink.files.read import checksum
@@ -37,14 +34,15 @@ from vaxlink.services.answers import export_answer
 from vaxlink.services.auth import Principal
 from vaxlink.services.cases import Invalid, NotFound
 from vaxlink.services.dose_ingest import IngestResult, ingest_batch
+from vaxlink.services.ingest_jobs import WAITING, IngestJobs, park_upload
 from vaxlink.settings import Settings
 from vaxlink.storage.models import AdminUnitRow, Batch, DoseRecord, MatchResult, utcnow
 from vaxlink.storage.models import Case as CaseRow
 from vaxlink.storage.scope import Scope
 
 log = logging.getLogger("vaxlink.batches")
-# Files up to this size are ingested within the request (a few seconds); larger ones in a thread of their
-# own, the page following the batch row's status.
+# Through the API, files up to this size are ingested within the request (a few seconds); larger ones,
+# and every upload from the pages, by the server's ingest worker, the page following the batch's status.
 IN_REQUEST_BYTES = 8 * 1024 * 1024
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024 * 1024
 SUFFIXES = (".csv", ".xlsx", ".parquet", ".jsonl", ".json", ".ndjson", ".tsv", ".txt")
@@ -224,22 +222,17 @@ def ingest_now(
 
 
 def ingest_in_background(
-    session: Session,
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    audit_key: bytes,
-    who: Principal,
-    path: Path,
-    source: str | None,
-    lock: threading.Lock | None = None,
+    session: Session, settings: Settings, jobs: IngestJobs, who: Principal, path: Path, source: str | None
 ) -> int:
-    """Register the batch in the request's transaction (status `staging`) and ingest it in a thread with a
-    session of its own once that row is committed; the row's status tells how far it got (`matching`,
-    `done`, `failed`). On SQLite the thread takes the app's write lock, as requests do (one writer)."""
+    """Register the batch in the request's transaction (status `staging`), park the upload in the batch's
+    folder and hand it to the server's ingest worker, which takes it once the row is committed; the row's
+    status tells how far it got (`linking`, `done`, `failed`). The same content already waiting or done
+    is that batch."""
     src = _source(source)
     digest = checksum(path)
     b = session.scalar(select(Batch).where(Batch.source == src, Batch.checksum == digest))
-    if b is not None and b.status in ("done", "staging", "matching"):
+    if b is not None and b.status in ("done", *WAITING, "matching"):
+        discard_upload(path)
         return b.id
     if b is None:
         b = Batch(
@@ -253,7 +246,7 @@ def ingest_in_background(
         )
         session.add(b)
     else:
-        b.status, b.uploaded_by = "staging", who.username
+        b.status, b.uploaded_by, b.finished_at = "staging", who.username, None
     _belongs_to(b, who)
     session.flush()
     batch_id = b.id
@@ -267,38 +260,8 @@ def ingest_in_background(
         None,
         {"background": True},
     )
-
-    def committed() -> bool:
-        # The request commits after this function returns; until then the thread sees no row.
-        for _ in range(600):
-            with sessions() as s:
-                if s.scalar(select(Batch.id).where(Batch.id == batch_id)) is not None:
-                    return True
-            time.sleep(0.1)
-        return False
-
-    def run() -> None:
-        if not committed():
-            discard_upload(path)
-            return
-        guard: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
-        try:
-            with guard, sessions() as s, s.begin():
-                audit.bind_key(s, audit_key)
-                ingest_batch(s, settings, path, source=src, uploaded_by=who.username)
-        except Exception as e:  # the thread has no caller: the row carries the outcome
-            log.error("batch %s failed: %s", batch_id, type(e).__name__)
-            with guard, sessions() as s, s.begin():
-                failed = s.get(Batch, batch_id)
-                if failed is not None and failed.status != "done":
-                    failed.status = "failed"
-                    failed.finished_at = utcnow()
-                    failed.counts = {
-                        "error": str(e)[:400] if isinstance(e, VaxlinkError) else type(e).__name__
-                    }
-            discard_upload(path)
-
-    threading.Thread(target=run, name=f"batch-{batch_id}", daemon=True).start()
+    park_upload(settings, path, batch_id, digest)
+    jobs.submit(batch_id)
     return batch_id
 
 

@@ -5,11 +5,17 @@ source label. A row whose record_id was seen before is a new version of that rec
 wins), unless it is identical to the record's current version: then it changes nothing (`unchanged`). Every input
 row ends in exactly one counted outcome. The whole ingest is one transaction: a killed run leaves
 nothing behind, and running it again finishes the work once.
+
+The server's background ingest (`services/ingest_jobs.py`) stops that transaction after the records,
+their results and cases (`finish=False`: status `linking`) and brings the citizens' statuses and the
+statistics up to date in short transactions of their own, so that SQLite's one writer is never held for
+the whole batch; every one of those steps recomputes from what is stored, so a killed run resumes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -17,7 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 from duckdb import DuckDBPyConnection
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, Engine, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.dates import PartialDate, parse_date
@@ -32,7 +38,7 @@ from vaxlink.matching.spec import MatchSpec
 from vaxlink.services import audit
 from vaxlink.services.aftermath import after_links_moved
 from vaxlink.services.match_parameters import current_spec
-from vaxlink.services.reconcile import match_new_records
+from vaxlink.services.reconcile import match_staged, store_staged_matches
 from vaxlink.services.stats import batch_citizens_sql, refresh_statistics
 from vaxlink.services.stats_upkeep import CellChanges
 from vaxlink.settings import Settings
@@ -42,6 +48,8 @@ from vaxlink.storage.models import Batch, UtcDateTime, utcnow
 
 Progress = Callable[[str, int, int | None], None]
 OUTCOMES = ("linked", "review", "unmatched", "rejected", "superseded", "unchanged")
+# A batch whose records and results are stored, its citizens' statuses and the statistics still to follow.
+LINKING = "linking"
 # Batches up to this many rows (and touching up to this many citizens) move the statistics by difference,
 # as officers' actions do: only the cells their records, cases and citizens count in. Larger ones refresh
 # every cell (cheaper in one pass, and within SQLite's limit of bound parameters).
@@ -92,8 +100,14 @@ def ingest_batch(
     progress: Progress | None = None,
     uploaded_by: str | None = None,
     units: str | None = None,
+    finish: bool = True,
+    before_writes: Callable[[], None] | None = None,
 ) -> IngestResult:
     """Ingest and reconcile one file in the session's transaction (flushes, never commits).
+
+    `finish=False` leaves the aftermath (statuses, certificates, statistics) to `finish_links`: the
+    batch is left `linking`. `before_writes` is called once, before the first write (after the file is
+    read and checked): the moment a caller on SQLite must hold the one writer's lock.
 
     `units` (legacy / 2025) says which structure the file's ward codes are in when a row does not say it
     in its own `ward_units`; when neither does, a code in only one list is read in that list, and a code in
@@ -117,18 +131,43 @@ def ingest_batch(
         loaded = load_file(con, path, "raw", progress=lambda n: note("read", n, None))
         columns_sql = contract_select(loaded, DOSE_COLUMNS)
         _validate(con, columns_sql, today)
-        _ward_lists(session.connection(), con)
-        note("check", loaded.rows, loaded.rows)
-
-        batch = seen or Batch(source=source, checksum=digest, file_name=path.name)
+        # With `before_writes` (the server's worker: nothing of its own uncommitted) everything up to the
+        # first write reads through a connection of its own, so that the transaction that writes starts
+        # only then: on SQLite a transaction that has read may not write once another has committed.
+        bind = session.get_bind()
+        reads: AbstractContextManager[Connection] = (
+            bind.connect()
+            if before_writes is not None and isinstance(bind, Engine)
+            else nullcontext(session.connection())
+        )
+        with reads as rconn:
+            _ward_lists(rconn, con)
+            note("check", loaded.rows, loaded.rows)
+            batch = seen
+            if batch is None:  # a new batch (the command line): its row first, for its id
+                if before_writes is not None:
+                    before_writes()
+                    before_writes = None
+                batch = Batch(source=source, checksum=digest, file_name=path.name, status="matching")
+                session.add(batch)
+                session.flush()
+            batch_id = batch.id
+            unchanged, total, first, earlier = _stage_versions(rconn, con, batch_id, source, units)
+            stats = match_staged(rconn, con, settings, spec, note)
+        if before_writes is not None:
+            before_writes()
+        conn = session.connection()
+        if conn.dialect.name == "sqlite" and total and first != bulk.reserve_ids(conn, "dose_record", total):
+            # Another ingest wrote records since the ids were taken (a command beside the server): the
+            # worker tries again. PostgreSQL's ids come from its sequence, reserved for good.
+            raise RuntimeError("dose_record ids taken meanwhile")
         batch.status, batch.rows_total, batch.uploaded_by = "matching", loaded.rows, uploaded_by
         batch.spec_version, batch.spec = spec.version, spec.to_dict()
         session.add(batch)
         session.flush()
-        conn = session.connection()
-        changes = CellChanges() if loaded.rows <= DIFFERENCE_LIMIT else None
-        unchanged = _store_versions(conn, con, batch.id, source, note, changes, units)
-        stats = match_new_records(conn, con, settings, spec, note)
+        changes = CellChanges() if finish and loaded.rows <= DIFFERENCE_LIMIT else None
+        _write_versions(conn, con, batch_id, source, note, changes, earlier, total)
+        store_staged_matches(conn, con, spec)
         # The spec the batch was decided with: its parameters as estimated on this batch and register.
         if stats.spec is not None:
             batch.spec = stats.spec.to_dict()
@@ -147,14 +186,17 @@ def ingest_batch(
                 changes = None
         else:
             changes = None
-        after_links_moved(session, settings, touched, actor=uploaded_by or "ingest", flags=not first_links)
-        if changes is None:
-            refresh_statistics(conn)
-        else:
-            _move_figures(session, changes, batch.id)
+        if finish:
+            after_links_moved(
+                session, settings, touched, actor=uploaded_by or "ingest", flags=not first_links
+            )
+            if changes is None:
+                refresh_statistics(conn)
+            else:
+                _move_figures(session, changes, batch.id)
+            note("status", 1, 1)
         if touched is not None:
             conn.exec_driver_sql("DROP TABLE batch_citizen")
-        note("status", 1, 1)
 
         counts = {o: 0 for o in OUTCOMES}
         counts.update(
@@ -196,7 +238,11 @@ def ingest_batch(
                 "expected_wrong_links": round(stats.expected_wrong_links, 6),
             },
         }
-        batch.status, batch.finished_at = "done", utcnow()
+        if finish:
+            batch.status, batch.finished_at = "done", utcnow()
+        else:
+            batch.status = LINKING
+            batch.counts["linking"] = {"first_links": first_links}
         session.flush()
         result = IngestResult(
             batch.id,
@@ -429,20 +475,14 @@ def _drop_unchanged(conn: Connection, con: DuckDBPyConnection) -> int:
     return n
 
 
-def _store_versions(
-    conn: Connection,
-    con: DuckDBPyConnection,
-    batch_id: int,
-    source: str,
-    note: Progress,
-    changes: CellChanges | None = None,
-    units: str | None = None,
-) -> int:
-    """Write the batch's rows as new dose_record versions, straight from DuckDB with their ids and
-    versions decided there (table `staged`): one COPY, nothing read back. Ids follow the record ids, so
-    that both the key and the (source, record_id, version) index grow in order: loading 1.8 M rows in
-    file order cost PostgreSQL twice as long, in random index page updates. Records identical to their
-    current version are left out; returns how many rows that was."""
+def _stage_versions(
+    conn: Connection, con: DuckDBPyConnection, batch_id: int, source: str, units: str | None = None
+) -> tuple[int, int, int, int]:
+    """The batch's rows as new dose_record versions in DuckDB's table `staged`, with their ids and
+    versions decided there, reading only. Ids follow the record ids, so that both the key and the
+    (source, record_id, version) index grow in order: loading 1.8 M rows in file order cost PostgreSQL
+    twice as long, in random index page updates. Records identical to their current version are left
+    out. Returns (rows left out as unchanged, rows staged, first id, earlier versions found)."""
     con.execute(f"CREATE OR REPLACE TABLE stage AS {_stage_select(batch_id, units)}")
     unchanged = _drop_unchanged(conn, con)
     total = int(con.execute("SELECT count(*) FROM stage").fetchall()[0][0])
@@ -457,12 +497,26 @@ def _store_versions(
         [source],
     )
     con.execute("DROP TABLE stage")
+    return unchanged, total, first, earlier
+
+
+def _write_versions(
+    conn: Connection,
+    con: DuckDBPyConnection,
+    batch_id: int,
+    source: str,
+    note: Progress,
+    changes: CellChanges | None,
+    earlier: int,
+    total: int,
+) -> None:
+    """Write `staged` to dose_record with one COPY, nothing read back; earlier versions stop being the
+    latest."""
     cols = ", ".join(("id", "batch_id", "source", "version", *STORED))
     reader = con.sql(f"SELECT {cols} FROM staged ORDER BY id").to_arrow_reader(100_000)
     bulk.load_batches(conn, "dose_record", reader, lambda n: note("load", n, total))
     if earlier:
         _supersede(conn, con, batch_id, source, changes)
-    return unchanged
 
 
 def _earlier_versions(conn: Connection, con: DuckDBPyConnection, source: str) -> int:

@@ -1,5 +1,9 @@
-"""A verifier's status lookup: a chip card's QR text, a picture of it or of the ID notice's barcode, or the
-12-digit number in; the minimum out (name, birth year, status, colour, date of last dose).
+"""A verifier's status lookup: what the holder presents in (the chip card's QR text or a picture of it,
+whose name, birth date and sex must agree with the register; or the 12-digit number, typed or from the ID
+notice's barcode, with the birth date on the card); the minimum out (name, birth year, status, colour,
+date of last dose). "No record" and "does not match" are one answer, so that a number alone tells
+nothing; a verifier whose lookups run through neighbouring numbers is paused and an alert audited
+(`NeighbourWatch`).
 
 No address and no number ever leave here, and the audit event of a lookup holds ids only. Lookups are
 rate-limited per user; the web layer's fast path shares the SQL and the answer's shape with the page's.
@@ -15,6 +19,8 @@ import math
 import queue
 import threading
 import time
+import unicodedata
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
@@ -25,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vaxlink.credentials import codes
 from vaxlink.domain.chip_qr import parse_chip_qr
+from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.permissions import Level
 from vaxlink.domain.personal_ids import strip_separators
@@ -60,11 +67,27 @@ class LookupInputError(CaseError):
 class LookupInput:
     personal_id: str
     via: str  # qr | number | image
+    # What the holder presented beside the number, to agree with the register.
+    born: PartialDate | None = None
+    full_name: str | None = None
+    sex: str | None = None
 
 
-def parse_input(raw: str, *, via_image: bool = False) -> LookupInput:
-    """The personal id in a chip card's QR text or a typed/scanned number (a barcode scanner types the
-    ID notice's Code 128 as digits). Raises LookupInputError, whose words never echo the input."""
+def _birth_date(raw: str | None) -> PartialDate:
+    d = parse_date((raw or "").strip()[:20]) if raw and raw.strip() else None
+    if not isinstance(d, PartialDate):
+        raise LookupInputError(
+            "Hãy nhập cả ngày sinh ghi trên thẻ (ngày/tháng/năm)",
+            "give the birth date on the card too (day/month/year)",
+            "BIRTH_DATE_NEEDED",
+        )
+    return d
+
+
+def parse_input(raw: str, *, via_image: bool = False, birth_date: str | None = None) -> LookupInput:
+    """What the holder presents: a chip card's QR text (its own name, birth date and sex), or a
+    typed/scanned number (a barcode scanner types the ID notice's Code 128 as digits) with the birth date
+    on the card. Raises LookupInputError, whose words never echo the input."""
     body = (raw or "").replace("\ufeff", "").strip()
     if len(body) > MAX_TEXT:
         raise LookupInputError("Nội dung quá dài", "the input is too long")
@@ -72,31 +95,38 @@ def parse_input(raw: str, *, via_image: bool = False) -> LookupInput:
         card = parse_chip_qr(body)
         if isinstance(card, Problem):
             raise LookupInputError(card.message_vi, card.message_en, card.code)
-        return LookupInput(card.personal_id, "image" if via_image else "qr")
+        return LookupInput(
+            card.personal_id,
+            "image" if via_image else "qr",
+            born=card.date_of_birth,
+            full_name=card.full_name,
+            sex=card.sex.value,
+        )
     digits = strip_separators(body)
     if len(digits) == 12 and digits.isascii() and digits.isdigit():
-        return LookupInput(digits, "image" if via_image else "number")
+        return LookupInput(digits, "image" if via_image else "number", born=_birth_date(birth_date))
     raise LookupInputError(
         "Hãy quét mã QR trên thẻ CCCD, mã vạch trên giấy thông báo số định danh, hoặc nhập số định danh 12 chữ số",
         "scan the chip card's QR code or the ID notice's barcode, or type the 12-digit number",
     )
 
 
-def parse_picture(data: bytes) -> LookupInput:
-    """A picture of the card's QR code or of the ID notice's barcode."""
+def parse_picture(data: bytes, birth_date: str | None = None) -> LookupInput:
+    """A picture of the card's QR code, or of the ID notice's barcode (with the birth date on the card)."""
     try:
         read = codes.read_code(data)
     except codes.ImageError as e:
         vi, _, en = str(e).partition(" / ")
         raise LookupInputError(vi, en or vi, "BAD_PICTURE") from None
-    return parse_input(read.text, via_image=True)
+    return parse_input(read.text, via_image=True, birth_date=birth_date)
 
 
 # --- the answer ---------------------------------------------------------------------------------
 
 # Citizen, status and the province the citizen lives in, by personal id: one indexed row.
 STATUS_SQL = """SELECT c.id, c.full_name, c.birth_year, cu.province_code,
-  s.doses, s.first_dose_date, s.last_dose_date, s.complete_date, s.boosters
+  s.doses, s.first_dose_date, s.last_dose_date, s.complete_date, s.boosters,
+  c.birth_date, c.birth_precision, c.sex
 FROM citizen c
 LEFT JOIN citizen_status s ON s.citizen_id = c.id
 LEFT JOIN admin_unit cu ON cu.structure = c.current_units AND cu.level = 'ward' AND cu.code = c.current_ward_code
@@ -139,12 +169,43 @@ def _d(value: object) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def answer_from_row(row: Any, settings: Settings, verifier_province: str | None, today: date) -> LookupAnswer:
-    """The answer from a STATUS_SQL row (None: nobody has that number). The colour follows the rule of
-    the province where the check happens (the verifier's), else the citizen's."""
-    if row is None or row[0] is None:
+def _folded(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
+
+
+def agrees(given: LookupInput | None, row: Any) -> bool:
+    """Whether what the holder presented agrees with the register's entry (a STATUS_SQL row): the birth
+    date to the precision the register knows it, and for a card's QR also the name and sex."""
+    if given is None or given.born is None:
+        return False
+    name, birth_year = row[1], row[2]
+    birth, precision, sex = _d(row[9]), row[10] or "day", row[11]
+    born = given.born
+    if birth_year is not None and born.year != int(birth_year):
+        return False
+    # What the register knows to the month or the day must be presented to the month or the day.
+    if birth is not None and precision in ("day", "month"):
+        day_differs = precision == "day" and born.day != birth.day
+        if born.month != birth.month or day_differs:
+            return False
+    if given.full_name is not None and _folded(given.full_name) != _folded(str(name)):
+        return False
+    return not (given.sex is not None and sex and given.sex != sex)
+
+
+def answer_from_row(
+    row: Any,
+    settings: Settings,
+    verifier_province: str | None,
+    today: date,
+    given: LookupInput | None = None,
+) -> LookupAnswer:
+    """The answer from a STATUS_SQL row (None: nobody has that number). A number whose entry does not agree
+    with what the holder presented is answered as if nobody had it. The colour follows the rule of the
+    province where the check happens (the verifier's), else the citizen's."""
+    if row is None or row[0] is None or not agrees(given, row):
         return LookupAnswer(found=False)
-    citizen_id, name, birth_year, province, doses, first, last, complete, boosters = row
+    citizen_id, name, birth_year, province, doses, first, last, complete, boosters = row[:9]
     status = VaccinationStatus(
         doses=int(doses or 0),
         first_dose_date=_d(first),
@@ -187,7 +248,7 @@ def audit_details(found: bool, via: str) -> dict[str, Any]:
 def lookup(session: Session, settings: Settings, who: Principal, given: LookupInput) -> LookupAnswer:
     """Look a citizen up and record the lookup in the caller's transaction (the page's path)."""
     row = session.execute(text(STATUS_SQL), {"pid": given.personal_id}).first()
-    answer = answer_from_row(row, settings, scope_province(session, who), today_vn())
+    answer = answer_from_row(row, settings, scope_province(session, who), today_vn(), given)
     audit.record(
         session,
         who.username,
@@ -320,6 +381,45 @@ class RateLimiter:
         self._stop.set()
         with contextlib.suppress(Exception):
             self.sync()
+
+
+class NeighbourWatch:
+    """Runs of neighbouring numbers: a verifier who, within `window` seconds, looks up `run` distinct
+    numbers lying within `span` of each other is walking the register, not checking the people in front
+    of them (ID numbers of a checkpoint's visitors are scattered over provinces, birth years and serials).
+    The run raises one alert (the caller audits it) and pauses the verifier's lookups for `pause`
+    seconds. Counted per process, in memory; the numbers are kept as integers for the window only."""
+
+    def __init__(self, window: float = 600.0, span: int = 1000, run: int = 8, pause: float = 900.0) -> None:
+        self.window, self.span, self.run, self.pause = window, span, run, pause
+        self._seen: dict[Any, deque[tuple[float, int]]] = {}
+        self._paused: dict[Any, float] = {}
+        self._lock = threading.Lock()
+
+    def paused(self, user_id: Any, now: float | None = None) -> float:
+        """Seconds the user's lookups stay paused (0: not paused)."""
+        t = time.time() if now is None else now
+        with self._lock:
+            return max(0.0, self._paused.get(user_id, 0.0) - t)
+
+    def see(self, user_id: Any, personal_id: str, now: float | None = None) -> int:
+        """Note a lookup; returns the length of the run it completes (0: no alert)."""
+        t = time.time() if now is None else now
+        number = int(personal_id)
+        with self._lock:
+            seen = self._seen.setdefault(user_id, deque())
+            while seen and seen[0][0] < t - self.window:
+                seen.popleft()
+            seen.append((t, number))
+            if len(seen) > 10_000:
+                seen.popleft()
+            near = {n for _, n in seen if abs(n - number) <= self.span}
+            if len(near) < self.run or self._paused.get(user_id, 0.0) > t:
+                return 0
+            self._paused[user_id] = t + self.pause
+            if len(self._seen) > 100_000:  # bound memory: forget the quiet
+                self._seen = {k: v for k, v in self._seen.items() if v and v[-1][0] >= t - self.window}
+            return len(near)
 
 
 def retry_after(wait: float) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -27,10 +28,12 @@ from vaxlink.services.auth import Principal
 from vaxlink.services.casework import Invalid, citizen_in_scope, created, keep_figures
 from vaxlink.storage.models import (
     AdminUnitRow,
+    AuditEvent,
     Citizen,
     CitizenAlias,
     CitizenChange,
     IssuedNumber,
+    VerificationRequest,
     utcnow,
 )
 from vaxlink.storage.register_log import register_changed
@@ -38,6 +41,104 @@ from vaxlink.storage.register_log import register_changed
 # A clash with a number already taken is about one in a million per draw for a given prefix; running out
 # of tries means something other than chance (a full prefix, a broken generator).
 MAX_DRAWS = 50
+
+
+class SamePerson(Invalid):
+    """The person may already have a number (in the register) or be about to get one (an open request).
+    `details` (internal ids only) goes into the refusal's audit event, where a second officer's
+    confirmation finds it."""
+
+    status = 409
+    code = "SAME_PERSON"
+
+    def __init__(self, message_vi: str, message_en: str, details: dict[str, Any]) -> None:
+        super().__init__(message_vi, message_en, "SAME_PERSON")
+        self.details = details
+
+
+# How long a first officer's refused attempt waits for a second officer's confirmation.
+CONFIRM_WITHIN = timedelta(days=1)
+
+
+def same_person(
+    session: Session, name_key: str, born: PartialDate, sex: Sex, exclude_request: int | None = None
+) -> dict[str, list[int]]:
+    """Ids of the active citizens and open verification requests for a person of the same normalised name,
+    birth date and sex."""
+    citizens = list(
+        session.scalars(
+            select(Citizen.id)
+            .where(
+                Citizen.name_key == name_key,
+                Citizen.birth_year == born.year,
+                Citizen.birth_date == born.earliest(),
+                Citizen.sex == sex.value,
+                Citizen.status == "active",
+            )
+            .order_by(Citizen.id)
+            .limit(5)
+        )
+    )
+    requests = []
+    for rid, person in session.execute(
+        select(VerificationRequest.id, VerificationRequest.person)
+        .where(VerificationRequest.status == "open")
+        .order_by(VerificationRequest.id)
+    ):
+        p = dict(person or {})
+        theirs = parse_date(str(p.get("birth_date") or ""))
+        if (
+            rid != exclude_request
+            and fold_name(canonical_name(str(p.get("full_name") or ""))) == name_key
+            and isinstance(theirs, PartialDate)
+            and theirs.earliest() == born.earliest()
+            and parse_sex(str(p.get("sex") or "")) == sex
+        ):
+            requests.append(int(rid))
+    return {"citizens": citizens, "requests": requests[:5]} if citizens or requests else {}
+
+
+def _check_same_person(
+    session: Session, actor: str, found: dict[str, list[int]], confirmed: bool
+) -> str | None:
+    """Refuse a new number for someone who may have one, unless a second officer confirms after another
+    officer's attempt was refused for the same existing entries; returns the first officer's name."""
+    if not found:
+        return None
+    if confirmed:
+        since = utcnow() - CONFIRM_WITHIN
+        for first, details in session.execute(
+            select(AuditEvent.actor, AuditEvent.details)
+            .where(
+                AuditEvent.action == "action_refused",
+                AuditEvent.reason == "SAME_PERSON",
+                AuditEvent.at >= since,
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(200)
+        ):
+            if first != actor and dict(details or {}).get("same_as") == found:
+                return str(first)
+    named = [f"hồ sơ công dân #{i}" for i in found.get("citizens", [])]
+    named += [f"yêu cầu xác minh #{i}" for i in found.get("requests", [])]
+    named_en = [f"citizen #{i}" for i in found.get("citizens", [])]
+    named_en += [f"verification request #{i}" for i in found.get("requests", [])]
+    second = (
+        "; một cán bộ khác phải xác nhận đây là người khác"
+        if not confirmed
+        else "; lần xác nhận này phải do một cán bộ khác với người đã gửi lần đầu"
+    )
+    raise SamePerson(
+        "Đã có người cùng họ tên, ngày sinh và giới tính: " + ", ".join(named) + second,
+        "someone of the same name, birth date and sex is already there: "
+        + ", ".join(named_en)
+        + (
+            "; another officer must confirm this is a different person"
+            if not confirmed
+            else "; the confirmation must come from an officer other than the first"
+        ),
+        {"same_as": found},
+    )
 
 
 class NumbersExhausted(Invalid):
@@ -114,10 +215,21 @@ def _province_of_ward(session: Session, units: str, ward_code: str) -> str | Non
 
 
 def register_citizen(
-    session: Session, actor: str, jurisdiction: str | None, person: NewPerson, source: str
+    session: Session,
+    actor: str,
+    jurisdiction: str | None,
+    person: NewPerson,
+    source: str,
+    *,
+    confirm_other_person: bool = False,
+    exclude_request: int | None = None,
 ) -> Citizen:
     """Enter a person without a number in the register: a new number, the citizen row, its history and
-    the audit event, all in the caller's transaction."""
+    the audit event, all in the caller's transaction.
+
+    A person of the same normalised name, birth date and sex in the register or in an open verification
+    request is refused (`SamePerson`, naming the entries), unless a second officer confirms
+    (`confirm_other_person`) after another officer's attempt was refused for the same entries."""
     name = canonical_name(person.full_name or "")
     if not name or any(ch.isdigit() for ch in name):
         raise Invalid("Họ tên không hợp lệ", "not a full name", "BAD_NAME")
@@ -127,6 +239,12 @@ def register_citizen(
     sex = parse_sex(person.sex)
     if sex is None:
         raise Invalid("Giới tính phải là Nam hoặc Nữ", "sex must be Nam or Nữ", "BAD_SEX")
+    first_officer = _check_same_person(
+        session,
+        actor,
+        same_person(session, fold_name(name), born, sex, exclude_request),
+        confirm_other_person,
+    )
     permanent_province = _province_of_ward(session, person.units, person.permanent_ward_code)
     if (
         permanent_province is None
@@ -203,19 +321,24 @@ def register_citizen(
         citizen.id,
         jurisdiction,
         None,
-        {"source": source, "ward_code": person.current_ward_code},
+        {"source": source, "ward_code": person.current_ward_code}
+        | ({"same_person_first_officer": first_officer} if first_officer else {}),
     )
     return citizen
 
 
-def register_in_ward(session: Session, who: Principal, person: NewPerson) -> Citizen:
+def register_in_ward(
+    session: Session, who: Principal, person: NewPerson, *, confirm_other_person: bool = False
+) -> Citizen:
     """An officer registers a person who lives in their own ward (the counter, a household visit)."""
     if who.scope.code is None or who.scope.level.value != "ward":
         raise Invalid(
             "Chỉ cán bộ phường/xã mới đăng ký cư dân", "only a ward officer registers residents", "NOT_A_WARD"
         )
     person.current_ward_code, person.units = who.scope.code, who.scope.units
-    citizen = register_citizen(session, who.username, who.scope.label, person, "counter")
+    citizen = register_citizen(
+        session, who.username, who.scope.label, person, "counter", confirm_other_person=confirm_other_person
+    )
     keep_figures(session)
     return citizen
 

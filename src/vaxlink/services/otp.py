@@ -24,7 +24,7 @@ from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.personal_ids import strip_separators
 from vaxlink.services import audit
 from vaxlink.services import limits as limits_store
-from vaxlink.storage.models import Citizen, OtpChallenge, OutboxMessage, utcnow
+from vaxlink.storage.models import Citizen, OtpChallenge, OutboxMessage, RateCounter, utcnow
 
 PURPOSE = "status"
 CODE_DIGITS = 6
@@ -171,6 +171,23 @@ def sign(master: bytes, label: str, value: int, seconds: int) -> str:
         base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
         + "."
         + base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    )
+
+
+def _ended_bucket(nonce: str) -> str:
+    return f"self-pass:ended:{nonce[:40]}"
+
+
+def end_pass(session: Session, nonce: str) -> None:
+    """Sign a pass out on the server: a copy of the cookie kept elsewhere opens nothing any more. Kept in
+    the shared counters' table (pruned after a day, long after the pass would have expired)."""
+    limits_store.add(session, _ended_bucket(nonce), limits_store.window_of(1), 1)
+
+
+def pass_ended(session: Session, nonce: str) -> bool:
+    return (
+        session.scalar(select(RateCounter.hits).where(RateCounter.bucket == _ended_bucket(nonce)).limit(1))
+        is not None
     )
 
 

@@ -446,6 +446,20 @@ def match_new_records(
 
     New records have no stored result or case yet, so nothing is deleted or compared row by row; only the
     flags of earlier doses of the same people can change, and those few are updated."""
+    stats = match_staged(conn, con, settings, spec, note)
+    store_staged_matches(conn, con, spec)
+    return stats
+
+
+def match_staged(
+    conn: Connection,
+    con: DuckDBPyConnection,
+    settings: Settings,
+    spec: MatchSpec,
+    note: Progress | None = None,
+) -> RunStats:
+    """The matching of `staged` against the register into DuckDB's table `results`: reads only, so that it
+    can run before the ingest's transaction writes anything."""
     con.execute("""CREATE OR REPLACE VIEW records_in AS
         SELECT id AS rec_id, full_name, date_of_birth, sex, id_number, phone, ward_code, address
         FROM staged WHERE is_latest AND problems IS NULL""")
@@ -454,7 +468,6 @@ def match_new_records(
     stats = run_matching(con, spec, engine=settings.engine, work_dir=settings.work_dir, progress=note)
     stats.register = asdict(loaded)
     _load_ward_units(conn, con)
-    now = utcnow()
     con.execute(
         """CREATE OR REPLACE TABLE results AS
         SELECT m.rec_id AS dose_record_id, c.outcome,
@@ -474,6 +487,12 @@ def match_new_records(
         SELECT id, 'rejected', NULL, NULL, NULL, problems, NULL, NULL, NULL, NULL, NULL
         FROM staged WHERE is_latest AND problems IS NOT NULL"""
     )
+    return stats
+
+
+def store_staged_matches(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -> None:
+    """Write `results` (from `match_staged`): dose-sequence flags, match results, cases."""
+    now = utcnow()
     _dose_flags(conn, con)
     stamp = _stamp(conn, now)
     cols = ", ".join(RESULT_COLUMNS)
@@ -486,7 +505,6 @@ def match_new_records(
     ).to_arrow_reader(200_000)
     bulk.load_batches(conn, "match_result", reader)
     _open_cases(conn, con, now)
-    return stats
 
 
 def _stamp(conn: Connection, at: datetime) -> str:

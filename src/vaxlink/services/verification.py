@@ -580,6 +580,7 @@ def answer_request(
                 birth_province=birth_province or None,
             ),
             f"verification:{r.id}",
+            exclude_request=r.id,
         )
     else:
         found = session.scalar(

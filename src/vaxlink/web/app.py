@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vaxlink import __version__
 from vaxlink.services.audit import load_key
 from vaxlink.services.auth import LoginLimits
+from vaxlink.services.ingest_jobs import IngestJobs
 from vaxlink.services.schema import open_database
 from vaxlink.settings import Settings
 from vaxlink.storage.db import session_factory
@@ -80,6 +85,24 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _run_ingests(app: FastAPI) -> None:
+    """The ingest worker starts with the server (resuming batches a stopped server left waiting) and
+    stops with it."""
+    jobs: IngestJobs = app.state.vx.jobs
+    original = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        jobs.start()
+        async with original(a) as inner:
+            try:
+                yield inner
+            finally:
+                await run_in_threadpool(jobs.close)
+
+    app.router.lifespan_context = lifespan
+
+
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
         title="vaxlink",
@@ -89,13 +112,17 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         redoc_url=None,
     )
     engine = engine or open_database(settings)
+    sessions = session_factory(engine)
+    audit_key = load_key(settings.audit_key_file)
+    write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
     app.state.vx = AppState(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
-        audit_key=load_key(settings.audit_key_file),
+        sessions=sessions,
+        audit_key=audit_key,
         login_limits=LoginLimits(),
-        write_lock=threading.Lock() if engine.dialect.name == "sqlite" else None,
+        write_lock=write_lock,
+        jobs=IngestJobs(settings, engine, sessions, audit_key, write_lock),
     )
     errors.install(app)
     app.include_router(api_system.router)
@@ -117,6 +144,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(page_batches.router)
     app.include_router(page_citizen_request.router)
     api_lookup.install(app)
+    _run_ingests(app)
     errors.document_problems(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(BodyLimits)

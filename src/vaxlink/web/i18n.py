@@ -187,6 +187,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "batch_source": ("Nguồn dữ liệu", "Source"),
     "batch_status_staging": ("Đang nhận", "Receiving"),
     "batch_status_matching": ("Đang đối soát", "Matching"),
+    "batch_status_linking": ("Đang cập nhật tình trạng tiêm", "Updating vaccination statuses"),
+    "batch_error": ("Lý do", "Reason"),
     "batch_status_done": ("Đã xong", "Done"),
     "batch_status_failed": ("Lỗi", "Failed"),
     "batch_rows": ("Số bản ghi", "Records"),

@@ -107,6 +107,12 @@ def _refuse_early(st: AppState, scope: Scope, rule: Rule) -> tuple[int, str] | N
         with st.sessions() as s:
             audit.bind_key(s, st.audit_key)
             client = scope.get("client")
+            address = client[0] if client else "unknown"
+            if principal is None and not audit.first_anonymous(
+                s, f"access_denied:{scope['method']}", scope["path"], code, address
+            ):
+                s.commit()
+                return status, code
             audit.record(
                 s,
                 principal.username if principal else audit.ANONYMOUS,

@@ -22,6 +22,7 @@ from vaxlink.domain.permissions import Permission
 from vaxlink.services import audit
 from vaxlink.services.auth import LoginLimits, Principal, csrf_ok, resolve_session, resolve_token
 from vaxlink.services.cases import CaseError, NotFound
+from vaxlink.services.ingest_jobs import IngestJobs
 from vaxlink.settings import Settings
 
 COOKIE = "vaxlink_session"
@@ -44,6 +45,8 @@ class AppState:
     # SQLite has one writer: requests (which all may write an audit event) take turns, so that none
     # fails on a lock upgrade. PostgreSQL needs no such lock.
     write_lock: threading.Lock | None
+    # The worker that ingests uploaded batches off the request path.
+    jobs: IngestJobs
 
 
 class Denied(Exception):
@@ -67,6 +70,14 @@ def client_address(request: Request) -> str:
 def _record_denial(session: Session, request: Request, status: int, code: str) -> None:
     principal: Principal | None = getattr(request.state, "principal", None)
     route = request.scope.get("route")
+    if principal is None and not audit.first_anonymous(
+        session,
+        f"access_denied:{request.method}",
+        getattr(route, "path", None),
+        code,
+        client_address(request),
+    ):
+        return
     audit.record(
         session,
         principal.username if principal else audit.ANONYMOUS,
@@ -85,10 +96,12 @@ def _record_denial(session: Session, request: Request, status: int, code: str) -
 
 
 # Refusals of the rules that keep one officer from acting alone or probing the register: audited.
-AUDITED_REFUSALS = frozenset({"SAME_OFFICER", "ID_UNUSABLE"})
+AUDITED_REFUSALS = frozenset({"SAME_OFFICER", "ID_UNUSABLE", "SAME_PERSON"})
 
 
-def _record_refusal(session: Session, request: Request, code: str) -> None:
+def _record_refusal(
+    session: Session, request: Request, code: str, more: dict[str, Any] | None = None
+) -> None:
     principal: Principal | None = getattr(request.state, "principal", None)
     route = request.scope.get("route")
     audit.record(
@@ -103,6 +116,7 @@ def _record_refusal(session: Session, request: Request, code: str) -> None:
             "method": request.method,
             "path_params": {k: str(v)[:40] for k, v in request.path_params.items()},
             "client": client_address(request),
+            **(more or {}),
         },
     )
 
@@ -134,7 +148,7 @@ def get_db(request: Request) -> Iterator[Session]:
         if e.code in AUDITED_REFUSALS:
             # A refused security action (approving one's own change, a number already someone's) is
             # evidence of intent: it leaves its event although the action left nothing else.
-            _record_refusal(session, request, e.code)
+            _record_refusal(session, request, e.code, getattr(e, "details", None))
             session.commit()
         raise
     except BaseException:

@@ -84,7 +84,7 @@ def test_upload_by_token_progress_answer_and_scope(client, world, engine):
 
 
 @pytest.mark.db
-def test_upload_by_page_and_a_wards_settlement_reaches_the_answer(client, world, engine):
+def test_upload_by_page_and_a_wards_settlement_reaches_the_answer(app, client, world, engine):
     health = world.actors[("health_officer", "parent_district")]
     r = client.post(
         "/batches",
@@ -93,6 +93,7 @@ def test_upload_by_page_and_a_wards_settlement_reaches_the_answer(client, world,
         headers=w.cookie_headers(health),
     )
     assert r.status_code == 303, r.text
+    app.state.vx.jobs.wait_idle(120)
     page = client.get(r.headers["location"], headers=w.cookie_headers(health))
     assert 'data-status="done"' in page.text
     # Without the form token the upload is refused.
@@ -149,7 +150,7 @@ def test_a_large_file_is_processed_in_the_background(client, world, engine, monk
     bid = r.json()["batch_id"]
     status = "staging"
     deadline = time.monotonic() + 120
-    while status in ("staging", "matching") and time.monotonic() < deadline:
+    while status in ("staging", "matching", "linking") and time.monotonic() < deadline:
         time.sleep(0.3)
         status = client.get(f"/api/v1/batches/{bid}", headers=bearer(health)).json()["status"]
     assert status == "done"
@@ -185,12 +186,6 @@ def test_a_refused_file_is_not_quoted_back(client, world, engine):
     assert r.status_code == 422 and r.json()["code"] == "BAD_FILE", r.text
     assert r.json()["detail"].startswith("missing required columns: record_id, full_name")
     assert r.json()["detail_vi"].startswith("Thiếu cột bắt buộc: record_id")
-    page = client.post(
-        "/batches",
-        files={"file": ("lo.csv", headerless, "text/csv")},
-        data={"csrf_token": health.csrf},
-        headers=w.cookie_headers(health),
-    )
-    assert page.status_code == 422 and "Thiếu cột bắt buộc: record_id" in page.text
-    for answer in (r.text, page.text):
+    for answer in (r.text,):
         assert name not in answer and pid not in answer
+    # On the page the file is refused by the worker: see test_ingest_worker.py.

@@ -160,3 +160,20 @@ def test_someone_elses_requests_do_not_block_the_citizens_own_codes(app, client,
     with TestClient(app, base_url="http://testserver", follow_redirects=False, client=("10.9.9.9", 1)) as own:
         assert start(own, person.personal_id, "15/03/1990").status_code == 200
     assert len(outbox(engine)) == 4
+
+
+def test_a_pass_signed_out_opens_nothing_even_as_a_kept_copy(client, person, engine):
+    r = start(client, person.personal_id, "15/03/1990")
+    [sms] = outbox(engine)
+    token = CSRF.search(r.text).group(1)  # type: ignore[union-attr]
+    r = client.post("/self/code", data={"code": code_in(sms), "self_csrf": token})
+    assert r.status_code == 303
+    kept = client.cookies.get("vaxlink_self")
+    assert kept and client.get("/self/status").status_code == 200
+    client.post("/self/logout")
+    # Someone who copied the cookie before the sign-out (a shared computer, a proxy) is turned away.
+    client.cookies.set("vaxlink_self", kept, path="/self")
+    assert client.get("/self/status").status_code == 303
+    r = client.post("/self/certificate", data={"fmt": "png", "self_csrf": token})
+    assert r.status_code == 303
+    assert client.get("/self/correction").status_code == 303

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from tests.integration.web import world as w
 from vaxlink.files.write import FORMULA_STARTS
 from vaxlink.storage.db import transaction
-from vaxlink.storage.models import AuditEvent
+from vaxlink.storage.models import AuditEvent, RateCounter
 
 HEADER = "record_id,full_name,date_of_birth,sex,id_number,ward_code,vaccination_date,dose_number,vaccine\n"
 
@@ -314,3 +314,28 @@ def test_approving_ones_own_change_is_refused_and_audited(client, world, engine)
     same = client.post(f"/api/v1/changes/{change_id}/approve", json={"version": 1}, headers=bearer(a))
     assert same.status_code == 422 and same.json()["code"] == "SAME_OFFICER"
     assert events(engine, "action_refused") == before + 1
+
+
+@pytest.mark.db
+def test_anonymous_requests_do_not_each_add_an_audit_row(app, client, world, engine):
+    """Anyone on the network can send a million requests: their refusals are aggregated (one event a minute
+    per address, route and reason), counted in the shared counters, not one row of the chain each."""
+    before = denials(engine)
+    for _ in range(5):
+        assert client.get("/api/v1/batches").status_code == 401
+        assert client.get("/cases", follow_redirects=False).status_code in (303, 401)
+        assert client.post("/api/v1/batches", files={"file": ("a.csv", b"x", "text/csv")}).status_code == 401
+    assert denials(engine) - before == 3
+    with transaction(engine) as s:
+        counted = s.scalars(
+            select(RateCounter.hits).where(RateCounter.bucket.like("anon:access_denied:%:%:%"))
+        )
+        assert 5 in list(counted)
+    # A signed-in user's refusals are still one event each.
+    ward = world.actors[("ward_officer", "own_ward")]
+    for _ in range(2):
+        assert (
+            client.get("/api/v1/batches", headers={"authorization": f"Bearer {ward.token}"}).status_code
+            == 403
+        )
+    assert denials(engine) - before == 5

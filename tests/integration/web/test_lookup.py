@@ -26,6 +26,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+BORN = "1990-03-15"  # the world's citizens' birth date, as the card shows it
 MINIMAL = {"found", "name", "birth_year", "status", "status_text", "colour", "colour_text", "last_dose_date"}
 
 
@@ -64,7 +65,11 @@ def assert_minimal(body: dict, c: Citizen) -> None:
 
 
 def test_lookup_by_number_gives_the_minimum(app, client, world, vaccinated, engine):
-    r = client.post("/api/v1/lookup/status", json={"text": vaccinated.personal_id}, headers=bearer(world))
+    r = client.post(
+        "/api/v1/lookup/status",
+        json={"text": vaccinated.personal_id, "date_of_birth": BORN},
+        headers=bearer(world),
+    )
     assert r.status_code == 200, r.text
     runtime = app.state.vx_lookup
     # On PostgreSQL a bearer token takes the fast path; its audit event went through the group writer.
@@ -86,6 +91,7 @@ def test_lookup_by_pictures_of_the_card_qr_and_of_the_notice_barcode(client, wor
         r = client.post(
             "/api/v1/lookup/status/image",
             files={"file": ("code.png", picture, "image/png")},
+            data={"date_of_birth": "15/03/1990"},
             headers=bearer(world),
         )
         assert r.status_code == 200, r.text
@@ -96,7 +102,7 @@ def test_a_verifier_anywhere_may_look_up_anyone(client, world, vaccinated):
     # A checkpoint checks whoever shows a card: verifiers are not bound to where people live.
     r = client.post(
         "/api/v1/lookup/status",
-        json={"text": vaccinated.personal_id},
+        json={"text": vaccinated.personal_id, "date_of_birth": BORN},
         headers=bearer(world, relation="other_province"),
     )
     assert r.status_code == 200, r.text
@@ -106,7 +112,9 @@ def test_every_lookup_leaves_one_audit_event_with_ids_only(client, world, vaccin
     before = len(events(engine, "status_lookup"))
     texts = [vaccinated.personal_id, chip_text(vaccinated), "079123456789", "not a number"]
     statuses = [
-        client.post("/api/v1/lookup/status", json={"text": t}, headers=bearer(world)).status_code
+        client.post(
+            "/api/v1/lookup/status", json={"text": t, "date_of_birth": BORN}, headers=bearer(world)
+        ).status_code
         for t in texts
     ]
     assert statuses == [200, 200, 404, 422]
@@ -144,12 +152,14 @@ def test_grouped_events_keep_the_chain_whole(app, world, engine, web_settings):
 def test_lookup_with_a_session_cookie_needs_the_csrf_token(client, world, vaccinated, engine):
     a = world.actors[("verifier", "own_ward")]
     r = client.post(
-        "/api/v1/lookup/status", json={"text": vaccinated.personal_id}, headers=w.cookie_headers(a)
+        "/api/v1/lookup/status",
+        json={"text": vaccinated.personal_id, "date_of_birth": BORN},
+        headers=w.cookie_headers(a),
     )
     assert r.status_code == 403 and r.json()["code"] == "CSRF"
     r = client.post(
         "/api/v1/lookup/status",
-        json={"text": vaccinated.personal_id},
+        json={"text": vaccinated.personal_id, "date_of_birth": BORN},
         headers={**w.cookie_headers(a), "x-csrf-token": a.csrf},
     )
     assert r.status_code == 200, r.text
@@ -160,19 +170,22 @@ def test_others_are_refused_with_one_audit_event_each(client, world, vaccinated,
     before = len(events(engine, "access_denied"))
     lookups = len(events(engine, "status_lookup"))
     r = client.post(
-        "/api/v1/lookup/status", json={"text": vaccinated.personal_id}, headers=bearer(world, "ward_officer")
+        "/api/v1/lookup/status",
+        json={"text": vaccinated.personal_id, "date_of_birth": BORN},
+        headers=bearer(world, "ward_officer"),
     )
     assert r.status_code == 403 and "Bích" not in r.text
-    r = client.post("/api/v1/lookup/status", json={"text": vaccinated.personal_id})
+    r = client.post("/api/v1/lookup/status", json={"text": vaccinated.personal_id, "date_of_birth": BORN})
     assert r.status_code == 401
     r = client.post(
         "/api/v1/lookup/status",
-        json={"text": vaccinated.personal_id},
+        json={"text": vaccinated.personal_id, "date_of_birth": BORN},
         headers={"authorization": "Bearer nope"},
     )
     assert r.status_code == 401
     denied = events(engine, "access_denied")[before:]
-    assert [e.reason for e in denied] == ["FORBIDDEN", "UNAUTHENTICATED", "UNAUTHENTICATED"]
+    # An anonymous client's refusals are one event a minute per address and reason.
+    assert [e.reason for e in denied] == ["FORBIDDEN", "UNAUTHENTICATED"]
     assert len(events(engine, "status_lookup")) == lookups
 
 
@@ -189,17 +202,23 @@ def test_rate_limit_per_user(web_settings: Settings, engine: Engine, world, vacc
     with TestClient(app, base_url="http://testserver") as c:
         codes_ = [
             c.post(
-                "/api/v1/lookup/status", json={"text": vaccinated.personal_id}, headers=bearer(world)
+                "/api/v1/lookup/status",
+                json={"text": vaccinated.personal_id, "date_of_birth": BORN},
+                headers=bearer(world),
             ).status_code
             for _ in range(5)
         ]
         assert codes_ == [200, 200, 200, 429, 429]
-        r = c.post("/api/v1/lookup/status", json={"text": vaccinated.personal_id}, headers=bearer(world))
+        r = c.post(
+            "/api/v1/lookup/status",
+            json={"text": vaccinated.personal_id, "date_of_birth": BORN},
+            headers=bearer(world),
+        )
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
         # Another user has a bucket of their own.
         r = c.post(
             "/api/v1/lookup/status",
-            json={"text": vaccinated.personal_id},
+            json={"text": vaccinated.personal_id, "date_of_birth": BORN},
             headers=bearer(world, relation="sibling_ward"),
         )
         assert r.status_code == 200
@@ -219,7 +238,7 @@ def test_verify_page_shows_the_minimum(client, world, vaccinated):
     r = client.post(
         "/verify/image",
         files={"file": ("c.png", codes.code128_png(vaccinated.personal_id), "image/png")},
-        data={"csrf_token": a.csrf},
+        data={"csrf_token": a.csrf, "date_of_birth": "15/03/1990"},
         headers=w.cookie_headers(a),
     )
     assert r.status_code == 200 and "Trần Thị Bích" in r.text
@@ -236,9 +255,13 @@ def test_colour_follows_the_rule(web_settings: Settings, engine: Engine, world):
     rules = '{"provinces": {"77": {"partial": "red"}}}'
     app = create_app(web_settings.model_copy(update={"colour_rules": rules}), engine)
     with TestClient(app, base_url="http://testserver") as c:
-        own = c.post("/api/v1/lookup/status", json={"text": pid}, headers=bearer(world)).json()
+        own = c.post(
+            "/api/v1/lookup/status", json={"text": pid, "date_of_birth": BORN}, headers=bearer(world)
+        ).json()
         far = c.post(
-            "/api/v1/lookup/status", json={"text": pid}, headers=bearer(world, relation="other_province")
+            "/api/v1/lookup/status",
+            json={"text": pid, "date_of_birth": BORN},
+            headers=bearer(world, relation="other_province"),
         ).json()
     assert own["status"] == "partial" and own["colour"] == "red"  # a checkpoint in province 77
     assert far["colour"] == "yellow"  # one in province 79 keeps the default rule
@@ -322,3 +345,102 @@ def test_certificate_page_says_what_failed(client, world, issued):
         headers=w.cookie_headers(a),
     )
     assert 'data-valid="true"' in r.text
+
+
+def test_the_holder_presents_the_birth_date_and_a_mismatch_answers_like_no_record(client, world, vaccinated):
+    def ask(body: dict) -> tuple[int, dict]:
+        r = client.post("/api/v1/lookup/status", json=body, headers=bearer(world))
+        return r.status_code, r.json()
+
+    pid = vaccinated.personal_id
+    code, body = ask({"text": pid})
+    assert code == 422 and body["code"] == "BIRTH_DATE_NEEDED" and pid not in str(body)
+    assert ask({"text": pid, "date_of_birth": BORN})[0] == 200
+    assert ask({"text": pid, "date_of_birth": "15/03/1990"})[0] == 200
+    nobody = ask({"text": "079123456789", "date_of_birth": BORN})
+    wrong_day = ask({"text": pid, "date_of_birth": "1990-03-16"})
+    wrong_year = ask({"text": pid, "date_of_birth": "1990"})
+    wrong_name = ask({"text": chip_text(vaccinated).replace("Bích", "Bình")})
+    wrong_sex = ask({"text": chip_text(vaccinated).replace("|Nữ|", "|Nam|")})
+    assert nobody[0] == 404
+    # A card whose sex disagrees with its own number is refused as a card, before any register is read.
+    assert wrong_sex[0] == 422
+    for answer in (wrong_day, wrong_year, wrong_name):
+        assert answer == nobody  # "no record" and "does not match" are one answer
+    # The page says it alike too.
+    a = world.actors[("verifier", "own_ward")]
+    pages = [
+        client.post(
+            "/verify", data={"text": t, "date_of_birth": d, "csrf_token": a.csrf}, headers=w.cookie_headers(a)
+        )
+        for t, d in ((pid, "16/03/1990"), ("079123456789", "15/03/1990"), (pid, "15/03/1990"))
+    ]
+    assert [p.status_code for p in pages] == [404, 404, 200]
+    strip = re.compile(r'name="csrf_token" value="[^"]*"|value="[^"]*"')
+    assert strip.sub("", pages[0].text) == strip.sub("", pages[1].text)
+
+
+def test_a_run_of_neighbouring_numbers_pauses_the_verifier_and_alerts(client, world, vaccinated, engine):
+    before = len(events(engine, "lookup_neighbour_run"))
+    base = int(vaccinated.personal_id)
+    codes_ = [
+        client.post(
+            "/api/v1/lookup/status",
+            json={"text": f"{base + k * 7:012d}", "date_of_birth": BORN},
+            headers=bearer(world),
+        ).status_code
+        for k in range(1, 9)
+    ]
+    assert codes_ == [404] * 8  # the eighth completes the run: answered, then the verifier is paused
+    r = client.post(
+        "/api/v1/lookup/status",
+        json={"text": vaccinated.personal_id, "date_of_birth": BORN},
+        headers=bearer(world),
+    )
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 60
+    alerts = events(engine, "lookup_neighbour_run")[before:]
+    assert len(alerts) == 1 and alerts[0].actor == "verifier_own_ward"
+    assert alerts[0].reason == "NEIGHBOURING_NUMBERS" and alerts[0].details["numbers"] == 8
+    assert str(base)[:6] not in str(alerts[0].details)
+    # Another verifier checking scattered people is not paused.
+    r = client.post(
+        "/api/v1/lookup/status",
+        json={"text": vaccinated.personal_id, "date_of_birth": BORN},
+        headers=bearer(world, relation="sibling_ward"),
+    )
+    assert r.status_code == 200
+
+
+def test_certificate_checks_share_the_verifiers_rate(web_settings: Settings, engine: Engine, world):
+    app = create_app(web_settings.model_copy(update={"lookup_rate_per_minute": 3}), engine)
+    a = world.actors[("verifier", "own_ward")]
+    with TestClient(app, base_url="http://testserver") as c:
+        answers = [
+            c.post(
+                "/api/v1/certificates/verify", json={"text": "HC1:NOTACODE"}, headers=bearer(world)
+            ).status_code
+            for _ in range(3)
+        ]
+        assert 429 not in answers
+        r = c.post("/api/v1/certificates/verify", json={"text": "HC1:NOTACODE"}, headers=bearer(world))
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        png = codes.qr_png("HC1:NOTACODE")
+        r = c.post(
+            "/api/v1/certificates/verify/image",
+            files={"file": ("c.png", png, "image/png")},
+            headers=bearer(world),
+        )
+        assert r.status_code == 429
+        page = c.post(
+            "/verify/certificate",
+            data={"text": "HC1:NOTACODE", "csrf_token": a.csrf},
+            headers=w.cookie_headers(a),
+        )
+        assert page.status_code == 429 and "thử lại sau" in page.text
+        # Lookups draw on the same budget.
+        r = c.post(
+            "/api/v1/lookup/status",
+            json={"text": "079123456789", "date_of_birth": BORN},
+            headers=bearer(world),
+        )
+        assert r.status_code == 429

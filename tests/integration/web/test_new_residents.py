@@ -68,7 +68,7 @@ def test_many_registrations_give_distinct_valid_numbers(app, engine, world):
                 "officer",
                 "ward:legacy:26560",
                 new_residents.NewPerson(
-                    full_name=f"Nguyễn Văn Số {chr(65 + i % 26)}",
+                    full_name=f"Nguyễn Văn Số {chr(65 + i % 26)}{chr(97 + i // 26)}",  # 120 different people
                     birth_date="1990" if i % 2 else "02/03/2004",
                     sex="Nam" if i % 3 else "Nữ",
                     permanent_ward_code=w.WARD_A,
@@ -125,3 +125,53 @@ def test_register_and_print_the_notice(client, world, engine):
     # Out of the jurisdiction the citizen does not exist.
     other = world.actors[("ward_officer", "sibling_ward")]
     assert client.get(f"/citizens/{cid}/notice.pdf", headers=w.cookie_headers(other)).status_code == 404
+
+
+@pytest.mark.db
+def test_a_new_number_for_someone_already_there_needs_a_second_officer(app, client, world, engine):
+    """The same normalised name, birth date and sex in the register (or an open request): refused with
+    the existing entry named; another officer of the ward may confirm it is someone else, the first may
+    not confirm their own attempt."""
+    from vaxlink.services.users import issue_token
+
+    with transaction(engine) as s:
+        bind_key(s, app.state.vx.audit_key)
+        w.add_user(s, "ward_a_second", "ward_officer", "ward", w.WARD_A, "legacy")
+        second = {"authorization": f"Bearer {issue_token(s, 'ward_a_second', 'test', actor='test')}"}
+    first = {"authorization": f"Bearer {world.actors[('ward_officer', 'own_ward')].token}"}
+    existing = world.citizens[w.WARD_A]  # Trần Thị Bích, 15/03/1990, female
+    person = {
+        "full_name": "tran  thi BÍCH",
+        "birth_date": "15/03/1990",
+        "sex": "Nữ",
+        "permanent_ward_code": w.WARD_A,
+    }
+    with transaction(engine) as s:
+        before = s.scalar(select(func.count()).select_from(IssuedNumber))
+
+    r = client.post("/api/v1/residents", json=person, headers=first)
+    assert r.status_code == 409 and r.json()["code"] == "SAME_PERSON", r.text
+    assert f"hồ sơ công dân #{existing}" in r.json()["detail_vi"] and "cán bộ khác" in r.json()["detail_vi"]
+    # The first officer cannot confirm their own attempt, nor can anyone confirm without a first attempt.
+    r = client.post("/api/v1/residents", json={**person, "confirm_other_person": True}, headers=first)
+    assert r.status_code == 409
+    other = {**person, "full_name": "Trần Thị Bích", "birth_date": "1990-03-15"}
+    r = client.post("/api/v1/residents", json={**other, "confirm_other_person": True}, headers=second)
+    assert r.status_code == 200, r.text
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(IssuedNumber)) == before + 1
+        [event] = s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "citizen_registered")
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        )
+        assert (
+            event.actor == "ward_a_second"
+            and event.details["same_person_first_officer"] == "ward_officer_own_ward"
+        )
+        refusals = s.scalars(select(AuditEvent).where(AuditEvent.reason == "SAME_PERSON")).all()
+        assert refusals and all("Bích" not in str(e.details) for e in refusals)
+    # A different person of the same name (another birth date) needs nobody else.
+    r = client.post("/api/v1/residents", json={**person, "birth_date": "16/03/1990"}, headers=first)
+    assert r.status_code == 200, r.text

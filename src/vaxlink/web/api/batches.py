@@ -3,7 +3,6 @@ per-record answer and the corrections health must make."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -15,6 +14,7 @@ from vaxlink.domain.permissions import Permission
 from vaxlink.services import batches
 from vaxlink.services.auth import Principal
 from vaxlink.services.cases import Invalid
+from vaxlink.services.ingest_jobs import public_refusal
 from vaxlink.web.api.models import Out, ProblemOut
 from vaxlink.web.security import DB, AppState, require, state
 
@@ -48,40 +48,36 @@ class UploadOut(BaseModel):
     status: str
 
 
-_COLUMN = re.compile(r"[a-z][a-z0-9_]{0,39}")
-
-
 def refusal(e: Invalid) -> Invalid:
-    """A refused file, in the reader's own words but without what the file holds. The reader's message
-    ("vi / en: detail") was written for an operator at a terminal: its detail may quote the file (a header
-    row that is really a person's record, a value a parser choked on, the file's name). An answer on the
-    web travels further (proxies, browser history, support tickets), so it keeps the detail only when it is
-    a list of the contract's column names (the required columns missing)."""
-    head, _, detail = e.message_vi.partition(": ")
-    head = re.sub(r" ?'[^']*'", "", head)
-    vi, _, en = head.partition(" / ")
-    names = [n.strip() for n in detail.split(" (", 1)[0].split(",")]
-    columns = ": " + ", ".join(names) if detail and all(_COLUMN.fullmatch(n) for n in names) else ""
-    return Invalid(vi + columns, (en or vi) + columns, e.code)
+    """A refused file, in the reader's own words but without what the file holds (see
+    `ingest_jobs.public_refusal`)."""
+    vi, en = public_refusal(e.message_vi)
+    return Invalid(vi, en, e.code)
 
 
-def receive(request: Request, session: DB, who: Principal, file: UploadFile, source: str | None) -> int:
-    """Store the upload and ingest it (in the request, or in the background for a large file)."""
+def receive(
+    request: Request,
+    session: DB,
+    who: Principal,
+    file: UploadFile,
+    source: str | None,
+    *,
+    always: bool = False,
+) -> int:
+    """Store the upload and ingest it: in the request for a small file through the API, else (and with
+    `always`) by the server's ingest worker, the request answering at once."""
     st: AppState = state(request)
     path = batches.save_upload(st.settings, file.filename or "upload.csv", file.file)
+
+    def background() -> int:
+        return batches.ingest_in_background(session, st.settings, st.jobs, who, path, source)
+
     try:
-        return batches.upload(
-            session,
-            st.settings,
-            who,
-            path,
-            source,
-            lambda: batches.ingest_in_background(
-                session, st.sessions, st.settings, st.audit_key, who, path, source, st.write_lock
-            ),
-        )
+        if always:
+            return background()
+        return batches.upload(session, st.settings, who, path, source, background)
     except BaseException as e:
-        # A refused (or failed) file is not kept; a file handed to the background stays until it is done.
+        # A refused (or failed) file is not kept; a file handed to the worker stays until it is done.
         batches.discard_upload(path)
         if isinstance(e, Invalid) and e.code == "BAD_FILE":
             raise refusal(e) from None

@@ -19,6 +19,7 @@ from vaxlink.services.auth import Principal
 from vaxlink.services.cases import NotFound
 from vaxlink.storage.models import Certificate, Citizen
 from vaxlink.storage.scope import citizens_in
+from vaxlink.web.api.lookup import limited_sync
 from vaxlink.web.errors import problem
 from vaxlink.web.security import DB, Public, require, state
 
@@ -32,6 +33,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: {"description": "not found in your jurisdiction"},
     409: {"description": "revoked or changed by someone else first"},
     422: {"description": "malformed input"},
+    429: {"description": "too many checks (shared with status lookups); see Retry-After"},
 }
 
 
@@ -120,7 +122,11 @@ def verify(
     who: Annotated[Principal, Depends(require(Permission.LOOKUP_STATUS))],
 ) -> Any:
     """Check an `HC1:` code of any issuer against our trust list and revocation list; every check with
-    its result in plain words (Vietnamese and English)."""
+    its result in plain words (Vietnamese and English). Certificate checks and status lookups share the
+    verifier's (and the organisation's) rate: 429 with Retry-After beyond it."""
+    refused = limited_sync(request, session, who)
+    if refused is not None:
+        return refused
     return verify_and_record(session, request, who, body.text)
 
 
@@ -131,6 +137,9 @@ def verify_image(
     who: Annotated[Principal, Depends(require(Permission.LOOKUP_STATUS))],
     file: Annotated[UploadFile, File(description="a picture of the certificate's QR code")],
 ) -> Any:
+    refused = limited_sync(request, session, who)
+    if refused is not None:
+        return refused
     data = file.file.read(MAX_PICTURE + 1)
     if len(data) > MAX_PICTURE:
         return JSONResponse({"valid": False, "decoded": False, "reason_en": "picture too large"}, 422)

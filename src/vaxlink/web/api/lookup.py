@@ -17,14 +17,16 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
@@ -60,8 +62,10 @@ MAX_PICTURE = 8 * 1024 * 1024
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no valid credentials"},
     403: {"description": "not allowed"},
-    404: {"description": "no citizen has this number"},
-    422: {"description": "not a chip card's QR text, an ID notice's barcode or a 12-digit number"},
+    404: {
+        "description": "no record matches what was presented (no such number, or the birth date, name or sex differ)"
+    },
+    422: {"description": "not a chip card's QR text, or a 12-digit number without the birth date"},
     429: {"description": "too many lookups; see Retry-After"},
     503: {"description": "the database cannot be reached; try again"},
 }
@@ -70,6 +74,11 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 class LookupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(max_length=svc.MAX_TEXT, description="chip card QR text or the 12-digit number")
+    date_of_birth: str | None = Field(
+        None,
+        max_length=20,
+        description="with a number: the birth date on the card (YYYY-MM-DD or dd/mm/yyyy)",
+    )
 
 
 class LookupOut(BaseModel):
@@ -93,7 +102,8 @@ FUSED_SQL = """SELECT u.id, u.username, u.display_name, u.role, u.scope_level, u
   (t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds') AS stale, t.id,
   vu.province_code,
   c.id, c.full_name, c.birth_year, cu.province_code,
-  s.doses, s.first_dose_date, s.last_dose_date, s.complete_date, s.boosters
+  s.doses, s.first_dose_date, s.last_dose_date, s.complete_date, s.boosters,
+  c.birth_date, c.birth_precision, c.sex
 FROM api_token t JOIN app_user u ON u.id = t.user_id
 LEFT JOIN admin_unit vu ON vu.structure = u.scope_units AND vu.level = u.scope_level AND vu.code = u.scope_code
 LEFT JOIN citizen c ON c.personal_id = %s
@@ -184,6 +194,9 @@ class Runtime:
     org_limiter: RateLimiter
     writer: GroupAudit
     pool: FastPool | None
+    watch: svc.NeighbourWatch
+    # (reason, client address) -> when its last anonymous refusal was audited
+    anonymous: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 def runtime(request: Request) -> Runtime:
@@ -205,6 +218,7 @@ def install(app: FastAPI) -> None:
             st.sessions, st.audit_key, st.write_lock, conninfo=pool.conninfo if pool is not None else None
         ),
         pool=pool,
+        watch=svc.NeighbourWatch(),
     )
     app.state.vx_lookup = rt
     if pool is not None:
@@ -281,8 +295,22 @@ def _sync_gate(
             lock.release()
 
 
+def _first_anonymous(rt: Runtime, code: str, client: str) -> bool:
+    """The lookup's anonymous refusals, aggregated as `audit.first_anonymous` does on the ordinary path:
+    one event a minute per address and reason (counted in this process, off the database's path)."""
+    now = time.monotonic()
+    if len(rt.anonymous) > 10_000:
+        rt.anonymous.clear()
+    if now - rt.anonymous.get((code, client), -math.inf) < 60.0:
+        return False
+    rt.anonymous[(code, client)] = now
+    return True
+
+
 async def _deny(request: Request, principal: Principal | None, status: int, code: str) -> Denied:
     route = request.scope.get("route")
+    if principal is None and not _first_anonymous(runtime(request), code, client_address(request)):
+        return Denied(status, code)
     await runtime(request).writer.record(
         AuditItem(
             principal.username if principal else "anonymous",
@@ -306,7 +334,7 @@ async def require_lookup(request: Request, body: LookupIn) -> Gate:
     """The lookup's own `require(Permission.LOOKUP_STATUS)` on the ordinary path: the same checks (token
     or session, role, CSRF for cookies, one audit event per denial), followed by the lookup's read in
     the same transaction."""
-    given, input_error = _parse(body.text)
+    given, input_error = _parse(body.text, body.date_of_birth)
     pid = given.personal_id if given else None
     csrf = await presented_csrf(request)
     try:
@@ -321,9 +349,9 @@ async def require_lookup(request: Request, body: LookupIn) -> Gate:
     return Gate(principal, row, province, given, input_error)
 
 
-def _parse(text: str) -> tuple[LookupInput | None, LookupInputError | None]:
+def _parse(text: str, birth_date: str | None = None) -> tuple[LookupInput | None, LookupInputError | None]:
     try:
-        return svc.parse_input(text), None
+        return svc.parse_input(text, birth_date=birth_date), None
     except LookupInputError as e:
         return None, e
 
@@ -343,7 +371,9 @@ def _unavailable() -> JSONResponse:
 async def limited(request: Request, who: Principal) -> JSONResponse | None:
     """The 429 answer when the user is over the rate, else None."""
     rt = runtime(request)
-    wait = rt.limiter.take(who.user_id) or rt.org_limiter.take(who.scope.label)
+    wait = (
+        rt.watch.paused(who.user_id) or rt.limiter.take(who.user_id) or rt.org_limiter.take(who.scope.label)
+    )
     if wait <= 0:
         return None
     if rt.limiter.first_refusal(who.user_id):
@@ -375,11 +405,36 @@ def _bad_input(e: LookupInputError) -> JSONResponse:
 
 
 def _not_found() -> JSONResponse:
+    # One answer for "nobody has this number" and "the birth date (name, sex) differs": a number alone
+    # tells nothing.
     return problem(
         404,
         "NOT_FOUND",
-        "no citizen has this number",
-        detail_vi="Không có công dân nào mang số này",
+        "no record matches what was presented",
+        detail_vi="Không có hồ sơ khớp với giấy tờ được xuất trình",
+    )
+
+
+def neighbour_alert(rt: Runtime, who: Principal, given: LookupInput | None) -> AuditItem | None:
+    """The audit event of a run of neighbouring numbers this lookup completes, if it does."""
+    if given is None:
+        return None
+    run = rt.watch.see(who.user_id, given.personal_id)
+    if not run:
+        return None
+    return AuditItem(
+        who.username,
+        "lookup_neighbour_run",
+        "user",
+        who.user_id,
+        who.scope.label,
+        "NEIGHBOURING_NUMBERS",
+        {
+            "numbers": run,
+            "span": rt.watch.span,
+            "window_s": int(rt.watch.window),
+            "paused_s": int(rt.watch.pause),
+        },
     )
 
 
@@ -391,8 +446,11 @@ async def _answer(request: Request, gate: Gate) -> Response:
         if refused is not None:
             return refused
         answer = svc.answer_from_row(
-            gate.row, state(request).settings, gate.verifier_province, svc.today_vn()
+            gate.row, state(request).settings, gate.verifier_province, svc.today_vn(), gate.given
         )
+        alert = neighbour_alert(runtime(request), who, gate.given)
+        if alert is not None:
+            await runtime(request).writer.record(alert)
         await runtime(request).writer.record(
             AuditItem(
                 who.username,
@@ -472,30 +530,35 @@ class FastLookup:
             size += len(chunks[-1])
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        text = None if more else _text_of(body)
-        if text is None:
+        read = None if more else _text_of(body)
+        if read is None:
             await self.app(scope, _replay(body, more, receive), send)
             return
         scope["route"] = self.route  # what an audit event of a refusal names, as on the ordinary path
         request = Request(scope, _replay(b"", False, receive))
         try:
-            response = await _bearer_lookup(request, token, text)
+            response = await _bearer_lookup(request, token, *read)
         except Exception as e:  # as the application's last-resort handler: the type only, never values
             log.error("unexpected error on POST %s: %s", PATH, type(e).__name__)
             response = problem(500, "INTERNAL", "internal error")
         await response(scope, receive, send)
 
 
-def _text_of(body: bytes) -> str | None:
-    """The `text` of a body that `LookupIn` accepts, else None (the application then answers it)."""
+def _text_of(body: bytes) -> tuple[str, str | None] | None:
+    """The `text` and `date_of_birth` of a body that `LookupIn` accepts, else None (the application then
+    answers it)."""
     try:
         value = json.loads(body)
     except ValueError:
         return None
-    if not isinstance(value, dict) or len(value) != 1:
+    if not isinstance(value, dict) or "text" not in value or not set(value) <= {"text", "date_of_birth"}:
         return None
-    text = value.get("text")
-    return text if isinstance(text, str) and len(text) <= svc.MAX_TEXT else None
+    text, born = value.get("text"), value.get("date_of_birth")
+    if not isinstance(text, str) or len(text) > svc.MAX_TEXT:
+        return None
+    if born is not None and (not isinstance(born, str) or len(born) > 20):
+        return None
+    return text, born
 
 
 def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
@@ -512,11 +575,11 @@ def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
     return replay
 
 
-async def _bearer_lookup(request: Request, token: str, text: str) -> Response:
+async def _bearer_lookup(request: Request, token: str, text: str, born: str | None = None) -> Response:
     """The ordinary path's checks and answers, on one round trip for the token and the lookup."""
     rt = runtime(request)
     assert rt.pool is not None
-    given, input_error = _parse(text)
+    given, input_error = _parse(text, born)
     try:
         r = await rt.pool.fetch_one(FUSED_SQL, (given.personal_id if given else None, token_digest(token)))
     except (psycopg.Error, OSError):
@@ -544,8 +607,12 @@ def lookup_status_image(
     file: Annotated[
         UploadFile, File(description="a picture of the card's QR code or the ID notice's barcode")
     ],
+    date_of_birth: Annotated[
+        str | None, Form(max_length=20, description="with the notice's barcode: the birth date on the card")
+    ] = None,
 ) -> Response:
-    """The same lookup from a picture (PNG or JPEG) of the chip card's QR code or the ID notice's barcode."""
+    """The same lookup from a picture (PNG or JPEG) of the chip card's QR code, or of the ID notice's
+    barcode with the birth date on the card."""
     refused = limited_sync(request, session, who)
     if refused is not None:
         return refused
@@ -553,10 +620,11 @@ def lookup_status_image(
     try:
         if len(data) > MAX_PICTURE:
             raise LookupInputError("Ảnh quá lớn", "the picture is too large", "PICTURE_TOO_LARGE")
-        given = svc.parse_picture(data)
+        given = svc.parse_picture(data, date_of_birth)
     except LookupInputError as e:
         record_invalid(session, who)
         return _bad_input(e)
+    watch_sync(request, session, who, given)
     answer = svc.lookup(session, state(request).settings, who, given)
     if not answer.found:
         return _not_found()
@@ -578,12 +646,32 @@ def record_invalid(session: Any, who: Principal) -> None:
     )
 
 
+def watch_sync(request: Request, session: Any, who: Principal, given: LookupInput) -> None:
+    """`neighbour_alert` on the ordinary (session) path: the alert in the request's transaction."""
+    from vaxlink.services import audit
+
+    alert = neighbour_alert(runtime(request), who, given)
+    if alert is not None:
+        audit.record(
+            session,
+            alert.actor,
+            alert.action,
+            alert.resource_type,
+            alert.resource_id,
+            alert.jurisdiction,
+            alert.reason,
+            alert.details,
+        )
+
+
 def limited_sync(request: Request, session: Any, who: Principal) -> JSONResponse | None:
     """The rate limit on the ordinary (session) path: the refusal's event in the request's transaction."""
     from vaxlink.services import audit
 
     rt = runtime(request)
-    wait = rt.limiter.take(who.user_id) or rt.org_limiter.take(who.scope.label)
+    wait = (
+        rt.watch.paused(who.user_id) or rt.limiter.take(who.user_id) or rt.org_limiter.take(who.scope.label)
+    )
     if wait <= 0:
         return None
     if rt.limiter.first_refusal(who.user_id):

@@ -114,6 +114,9 @@ class NewResidentIn(BaseModel):
     birth_province: Province | None = None
     phone: Short | None = None
     address: Note | None = None
+    # A second officer's confirmation that the person differs from the entries a first officer's attempt
+    # was refused for (409 SAME_PERSON).
+    confirm_other_person: bool = False
 
 
 class NewResidentOut(BaseModel):
@@ -218,6 +221,7 @@ def register_resident(
             phone=body.phone,
             address=body.address,
         ),
+        confirm_other_person=body.confirm_other_person,
     )
     return NewResidentOut(citizen_id=c.id, personal_id=c.personal_id)
 

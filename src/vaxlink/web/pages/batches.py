@@ -33,7 +33,8 @@ def upload(
     file: Annotated[UploadFile, File()],
     source: Annotated[str, Form(max_length=80, pattern=r"^[0-9A-Za-z._:-]*$")] = "",
 ) -> Response:
-    batch_id = receive(request, session, who, file, source or None)
+    # The file is stored and the answer goes at once; the batch's page follows the worker's progress.
+    batch_id = receive(request, session, who, file, source or None, always=True)
     return RedirectResponse(f"/batches/{batch_id}", status_code=303)
 
 

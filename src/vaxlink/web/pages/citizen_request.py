@@ -19,8 +19,8 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/self/correction", dependencies=[Public])
-def form(request: Request) -> Response:
-    if _citizen_of(request) is None:
+def form(request: Request, session: DB) -> Response:
+    if _citizen_of(request, session) is None:
         return RedirectResponse("/self", status_code=303)
     return _page(
         request, "self_correction.html", {"error": None, "filed": None, "fields": citizen_requests.FIELDS}
@@ -35,7 +35,7 @@ def file(
     text: Annotated[str, Form(max_length=1000)] = "",
     self_csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    found = _citizen_of(request)
+    found = _citizen_of(request, session)
     if found is None or not _csrf_ok(request, self_csrf):
         return RedirectResponse("/self", status_code=303)
     try:

@@ -110,8 +110,12 @@ def _csrf_ok(request: Request, presented: str) -> bool:
     return bool(cookie) and hmac.compare_digest(cookie.encode(), presented.encode("utf-8", "replace"))
 
 
-def _citizen_of(request: Request) -> tuple[int, str] | None:
-    return otp.unsign(_master(request), "citizen", request.cookies.get(SELF_COOKIE))
+def _citizen_of(request: Request, session: Any) -> tuple[int, str] | None:
+    """(citizen id, pass nonce) of a live self-service pass that was not signed out."""
+    found = otp.unsign(_master(request), "citizen", request.cookies.get(SELF_COOKIE))
+    if found is None or otp.pass_ended(session, found[1]):
+        return None
+    return found
 
 
 @router.get("/self", dependencies=[Public])
@@ -170,7 +174,7 @@ def confirm(
 
 @router.get("/self/status", dependencies=[Public])
 def status_page(request: Request, session: DB) -> Response:
-    found = _citizen_of(request)
+    found = _citizen_of(request, session)
     if found is None:
         return RedirectResponse("/self", status_code=303)
     citizen = session.get(Citizen, found[0])
@@ -231,7 +235,7 @@ def certificate(
     fmt: Annotated[str, Form(pattern="^(pdf|png)$")],
     self_csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    found = _citizen_of(request)
+    found = _citizen_of(request, session)
     if found is None or not _csrf_ok(request, self_csrf):
         return RedirectResponse("/self", status_code=303)
     citizen_id, nonce = found
@@ -260,7 +264,10 @@ def certificate(
 
 
 @router.post("/self/logout", dependencies=[Public])
-def sign_out(request: Request) -> Response:
+def sign_out(request: Request, session: DB) -> Response:
+    found = otp.unsign(_master(request), "citizen", request.cookies.get(SELF_COOKIE))
+    if found is not None:
+        otp.end_pass(session, found[1])
     response = RedirectResponse("/self", status_code=303)
     response.delete_cookie(SELF_COOKIE, path="/self")
     return response

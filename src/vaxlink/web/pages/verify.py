@@ -13,7 +13,7 @@ from vaxlink.services import lookup as svc
 from vaxlink.services.auth import Principal
 from vaxlink.services.lookup import LookupInput, LookupInputError
 from vaxlink.web.api.certificates import MAX_HC1, MAX_PICTURE, verify_and_record
-from vaxlink.web.api.lookup import limited_sync, record_invalid
+from vaxlink.web.api.lookup import limited_sync, record_invalid, watch_sync
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.render import render
 from vaxlink.web.security import DB, require, state
@@ -34,7 +34,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "status": ("Tình trạng", "Status"),
     "colour": ("Màu", "Colour"),
     "last_dose": ("Ngày tiêm mũi gần nhất", "Date of last dose"),
-    "not_found": ("Không có công dân nào mang số này", "No citizen has this number"),
+    "not_found": ("Không có hồ sơ khớp với giấy tờ được xuất trình", "No record matches what was presented"),
+    "born_prompt": (
+        "Ngày sinh ghi trên thẻ (bắt buộc khi nhập số hoặc quét mã vạch giấy thông báo)",
+        "Birth date on the card (needed with a typed number or the notice's barcode)",
+    ),
     "cert_title": ("Kiểm tra chứng nhận tiêm chủng (HC1)", "Check a vaccination certificate (HC1)"),
     "cert_prompt": (
         "Dán mã HC1: hoặc chọn ảnh mã QR",
@@ -104,7 +108,9 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
     return render(request, name, {"w": words(lang_of(request)), **context}, status=status)
 
 
-def _lookup_page(request: Request, session: Any, who: Principal, read: Any, typed: str = "") -> Response:
+def _lookup_page(
+    request: Request, session: Any, who: Principal, read: Any, typed: str = "", born: str | None = None
+) -> Response:
     refused = limited_sync(request, session, who)
     if refused is not None:
         seconds = refused.headers["retry-after"]
@@ -122,8 +128,12 @@ def _lookup_page(request: Request, session: Any, who: Principal, read: Any, type
         record_invalid(session, who)
         error = e.message_en if lang_of(request) == "en" else e.message_vi
         return _page(
-            request, "verify_lookup.html", {"error": error, "answer": None, "text": typed}, status=422
+            request,
+            "verify_lookup.html",
+            {"error": error, "answer": None, "text": typed, "born": born or ""},
+            status=422,
         )
+    watch_sync(request, session, who, given)
     answer = svc.lookup(session, state(request).settings, who, given)
     status = 200 if answer.found else 404
     return _page(
@@ -145,8 +155,11 @@ def lookup_text(
     session: DB,
     who: Annotated[Principal, Lookup],
     text: Annotated[str, Form(max_length=svc.MAX_TEXT)],
+    date_of_birth: Annotated[str | None, Form(max_length=20)] = None,
 ) -> Response:
-    return _lookup_page(request, session, who, lambda: svc.parse_input(text), text)
+    return _lookup_page(
+        request, session, who, lambda: svc.parse_input(text, birth_date=date_of_birth), text, date_of_birth
+    )
 
 
 @router.post("/verify/image")
@@ -155,12 +168,13 @@ def lookup_image(
     session: DB,
     who: Annotated[Principal, Lookup],
     file: Annotated[UploadFile, File()],
+    date_of_birth: Annotated[str | None, Form(max_length=20)] = None,
 ) -> Response:
     def read() -> LookupInput:
         data = file.file.read(MAX_PICTURE + 1)
         if len(data) > MAX_PICTURE:
             raise LookupInputError("Ảnh quá lớn", "the picture is too large", "PICTURE_TOO_LARGE")
-        return svc.parse_picture(data)
+        return svc.parse_picture(data, date_of_birth)
 
     return _lookup_page(request, session, who, read)
 
@@ -178,6 +192,17 @@ def certificate_check(
     text: Annotated[str, Form(max_length=MAX_HC1)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
+    refused = limited_sync(request, session, who)
+    if refused is not None:
+        seconds = refused.headers["retry-after"]
+        error = (
+            f"Too many checks; try again in {seconds} s"
+            if lang_of(request) == "en"
+            else f"Kiểm tra quá nhiều; thử lại sau {seconds} giây"
+        )
+        response = _page(request, "verify_certificate.html", {"result": None, "error": error}, status=429)
+        response.headers["retry-after"] = seconds
+        return response
     data: str | bytes = text.strip()
     if not data and file is not None:
         data = file.file.read(MAX_PICTURE + 1)[: MAX_PICTURE + 1]

@@ -1,0 +1,193 @@
+"""Batches ingested off the request path: the page's upload answers at once and the worker takes the file;
+a worker killed at any step leaves a batch that the next one finishes without loss or duplication; pages
+keep answering while a batch's citizens are brought up to date."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.integration.web import world as w
+from vaxlink.services import ingest_jobs
+from vaxlink.services.ingest_jobs import IngestJobs
+from vaxlink.storage.db import transaction
+from vaxlink.storage.models import Batch, Citizen, CitizenStatus, DoseRecord, MatchResult
+
+HEADER = "record_id,full_name,date_of_birth,sex,id_number,ward_code,vaccination_date,dose_number,vaccine\n"
+
+
+class Killed(BaseException):
+    """The process dies here (not an error the worker could catch)."""
+
+
+def three_people(engine, world, tag: str) -> bytes:
+    rows = []
+    with transaction(engine) as s:
+        for ward, cid in world.citizens.items():
+            c = s.get(Citizen, cid)
+            dob = c.birth_date.strftime("%d/%m/%Y")
+            sex = "Nữ" if c.sex == "F" else "Nam"
+            for n, day in ((1, "2021-08-01"), (2, "2021-10-01")):
+                rows.append(
+                    f"{tag}{ward}{n},{c.full_name},{dob},{sex},{c.personal_id},{ward},{day},{n},AstraZeneca"
+                )
+    rows.append(f"{tag}x,Người Không Có,01/01/1970,Nam,,{w.WARD_A},2021-10-01,1,Pfizer")
+    return (HEADER + "\n".join(rows) + "\n").encode()
+
+
+def held(app, monkeypatch) -> list[int]:
+    """Keep the app's worker from running: the test runs a worker of its own when it wants."""
+    submitted: list[int] = []
+    app.state.vx.jobs.close()  # nor its rescans
+    monkeypatch.setattr(app.state.vx.jobs, "submit", submitted.append)
+    return submitted
+
+
+def upload_page(client, health, content: bytes, name: str = "lo.csv"):
+    return client.post(
+        "/batches",
+        files={"file": (name, content, "text/csv")},
+        data={"csrf_token": health.csrf},
+        headers=w.cookie_headers(health),
+    )
+
+
+def worker(app, **kw) -> IngestJobs:
+    st = app.state.vx
+    return IngestJobs(st.settings, st.engine, st.sessions, st.audit_key, st.write_lock, **kw)
+
+
+def stored(engine, batch_id: int) -> tuple[str, int, int, int]:
+    with transaction(engine) as s:
+        b = s.get(Batch, batch_id)
+        records = s.scalar(
+            select(func.count()).select_from(DoseRecord).where(DoseRecord.batch_id == batch_id)
+        )
+        results = s.scalar(
+            select(func.count())
+            .select_from(MatchResult)
+            .join(DoseRecord, DoseRecord.id == MatchResult.dose_record_id)
+            .where(DoseRecord.batch_id == batch_id)
+        )
+        statuses = s.scalar(select(func.count()).select_from(CitizenStatus).where(CitizenStatus.doses >= 2))
+        return b.status, int(records or 0), int(results or 0), int(statuses or 0)
+
+
+@pytest.mark.db
+def test_a_page_upload_is_stored_and_answered_at_once_and_the_page_follows_the_worker(
+    app, client, world, engine, monkeypatch
+):
+    health = world.actors[("health_officer", "parent_district")]
+    submitted = held(app, monkeypatch)
+    r = upload_page(client, health, three_people(engine, world, "a"))
+    assert r.status_code == 303, r.text
+    bid = int(r.headers["location"].rsplit("/", 1)[1])
+    assert submitted == [bid]
+    page = client.get(r.headers["location"], headers=w.cookie_headers(health))
+    assert 'data-status="staging"' in page.text and 'http-equiv="refresh"' in page.text
+    assert stored(engine, bid)[:3] == ("staging", 0, 0)
+
+    assert worker(app).run_waiting() == 1
+    page = client.get(r.headers["location"], headers=w.cookie_headers(health))
+    assert 'data-status="done"' in page.text and 'http-equiv="refresh"' not in page.text
+    status, records, results, statuses = stored(engine, bid)
+    assert (status, records, results) == ("done", 7, 7) and statuses >= 3
+
+
+@pytest.mark.db
+def test_a_killed_worker_leaves_a_batch_the_next_one_finishes_once(app, client, world, engine, monkeypatch):
+    health = world.actors[("health_officer", "parent_district")]
+    held(app, monkeypatch)
+    bid = int(
+        upload_page(client, health, three_people(engine, world, "k")).headers["location"].rsplit("/", 1)[1]
+    )
+    real_ingest, real_after = ingest_jobs.ingest_batch, ingest_jobs.after_links_moved
+
+    # Killed at the end of the first step, before its commit: nothing of it stays, the file does.
+    def ingest_then_die(*a, **kw):
+        real_ingest(*a, **kw)
+        raise Killed
+
+    monkeypatch.setattr(ingest_jobs, "ingest_batch", ingest_then_die)
+    with pytest.raises(Killed):
+        worker(app).run_waiting()
+    assert stored(engine, bid)[:3] == ("staging", 0, 0)
+
+    # Killed in the second step, after one citizen's status: the records and results are stored once.
+    calls = []
+
+    def second_chunk_dies(*a, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise Killed
+        return real_after(*a, **kw)
+
+    monkeypatch.setattr(ingest_jobs, "ingest_batch", real_ingest)
+    monkeypatch.setattr(ingest_jobs, "after_links_moved", second_chunk_dies)
+    with pytest.raises(Killed):
+        worker(app, chunk_citizens=1).run_waiting()
+    assert stored(engine, bid)[:3] == ("linking", 7, 7)
+
+    # A new server finishes it: same rows, every status, counted once.
+    monkeypatch.setattr(ingest_jobs, "after_links_moved", real_after)
+    assert worker(app, chunk_citizens=1).run_waiting() == 1
+    status, records, results, statuses = stored(engine, bid)
+    assert (status, records, results) == ("done", 7, 7) and statuses >= 3
+    b = client.get(f"/api/v1/batches/{bid}", headers={"authorization": f"Bearer {health.token}"}).json()
+    assert b["counts"]["outcomes"]["linked"] == 6 and "linking" not in b["counts"]
+    # Uploading the same file again is the same batch.
+    again = upload_page(client, health, three_people(engine, world, "k"))
+    assert again.headers["location"].endswith(f"/{bid}")
+
+
+@pytest.mark.db
+def test_pages_answer_while_a_batchs_citizens_are_brought_up_to_date(app, client, world, engine, monkeypatch):
+    health = world.actors[("health_officer", "parent_district")]
+    held(app, monkeypatch)
+    bid = int(
+        upload_page(client, health, three_people(engine, world, "p")).headers["location"].rsplit("/", 1)[1]
+    )
+    real_after = ingest_jobs.after_links_moved
+
+    def slow(*a, **kw):  # a large chunk of citizens, as it holds the writer
+        time.sleep(1.0)
+        return real_after(*a, **kw)
+
+    monkeypatch.setattr(ingest_jobs, "after_links_moved", slow)
+    run = threading.Thread(target=worker(app, chunk_citizens=1).run_waiting)
+    began = time.monotonic()
+    run.start()
+    seen, slowest = set(), 0.0
+    try:
+        while run.is_alive():
+            t = time.monotonic()
+            page = client.get(f"/batches/{bid}", headers=w.cookie_headers(health))
+            slowest = max(slowest, time.monotonic() - t)
+            assert page.status_code == 200
+            seen.update(s for s in ("staging", "linking", "done") if f'data-status="{s}"' in page.text)
+    finally:
+        run.join(60)
+    whole = time.monotonic() - began
+    assert "linking" in seen
+    # A page waits at most for one short transaction of the worker, never for the whole batch (≥ 3 × 1 s,
+    # more on a busy machine).
+    assert whole > 3.0 and slowest < whole / 2
+
+
+@pytest.mark.db
+def test_a_file_the_worker_refuses_fails_on_its_page_without_quoting_it(
+    app, client, world, engine, monkeypatch
+):
+    health = world.actors[("health_officer", "parent_district")]
+    held(app, monkeypatch)
+    headerless = three_people(engine, world, "h").split(b"\n", 1)[1]
+    name, pid = headerless.decode().split("\n", 1)[0].split(",")[1:5:3]
+    r = upload_page(client, health, headerless)
+    assert r.status_code == 303
+    worker(app).run_waiting()
+    page = client.get(r.headers["location"], headers=w.cookie_headers(health))
+    assert 'data-status="failed"' in page.text and "Thiếu cột bắt buộc: record_id" in page.text
+    assert name not in page.text and pid not in page.text
