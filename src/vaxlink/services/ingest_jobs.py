@@ -51,6 +51,8 @@ CHUNK_CITIZENS = 2_000
 # shared by every process).
 _RUNNING: set[tuple[str, int]] = set()
 _RUNNING_LOCK = threading.Lock()
+# Seconds the worker leaves SQLite's writer free after each of its transactions.
+WRITER_PAUSE = 0.02
 # A job that fails this often in one process is left to the next start (or to an operator).
 MAX_ATTEMPTS = 3
 
@@ -240,6 +242,9 @@ class IngestJobs:
         finally:
             if lock is not None:
                 lock.release()
+                # A lock is not handed to the longest waiter: without a pause the worker would take it back
+                # for its next chunk before a waiting request's thread woke.
+                time.sleep(WRITER_PAUSE)
 
     def run_one(self, batch_id: int) -> bool:
         """Take one waiting batch as far as it goes; True when it is done."""
