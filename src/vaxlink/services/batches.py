@@ -33,7 +33,7 @@ from vaxlink.domain.permissions import Level
 from vaxlink.files import write as safe_files
 from vaxlink.files.read import checksum
 from vaxlink.services import audit
-from vaxlink.services.answers import export_answer
+from vaxlink.services.answers import corrections_count, export_answer
 from vaxlink.services.auth import Principal
 from vaxlink.services.cases import Invalid, NotFound
 from vaxlink.services.dose_ingest import IngestResult, ingest_batch
@@ -99,6 +99,8 @@ class BatchView:
     # Records of the batch a ward has settled since the ingest (linked by hand or found wrong in health).
     settled_by_wards: int = 0
     health_wrong: int = 0
+    # Rows of the corrections for health (the download), once the batch is done.
+    corrections: int = 0
 
 
 def _view(b: Batch, settled: int = 0, wrong: int = 0) -> BatchView:
@@ -154,7 +156,10 @@ def batch_detail(session: Session, who: Principal, batch_id: int) -> BatchView:
         .join(DoseRecord, DoseRecord.id == CaseRow.dose_record_id)
         .where(DoseRecord.batch_id == b.id, DoseRecord.is_latest, CaseRow.resolution == "health_wrong")
     )
-    return _view(b, int(settled or 0), int(wrong or 0))
+    view = _view(b, int(settled or 0), int(wrong or 0))
+    if b.status == "done":
+        view.corrections = corrections_count(session.connection(), b.id)
+    return view
 
 
 _SAFE = re.compile(r"[^0-9A-Za-z._-]+")

@@ -241,6 +241,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unmatched_records": ("Không tìm thấy trong sổ", "Unmatched"),
     "rejected_records": ("Bị loại (không đọc được)", "Rejected (unusable)"),
     "corrections_to_health": ("Trả y tế sửa", "Corrections for health"),
+    "wards_found_health_wrong": ("Phường/xã xác định y tế ghi sai", "Found wrong in health by wards"),
     "cases_open": ("Hồ sơ đang mở", "Open cases"),
     "cases_overdue": ("Hồ sơ quá hạn", "Overdue cases"),
     "verification_open": ("Yêu cầu xác minh đang mở", "Open verification requests"),
