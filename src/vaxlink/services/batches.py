@@ -346,8 +346,10 @@ def answer_file(
     fmt: str,
     *,
     corrections: bool = False,
+    localise: Callable[[pa.Table], pa.Table] | None = None,
 ) -> tuple[bytes, str, str]:
-    """(content, media type, file name) of the batch's answer, or of the corrections only."""
+    """(content, media type, file name) of the batch's answer, or of the corrections only; `localise` puts
+    the contract's headers and codes in the reader's words (a download for people)."""
     b = _batch_in_scope(session, who, batch_id)
     if b.status != "done":
         raise Invalid("Lô dữ liệu chưa xử lý xong", "the batch is not processed yet", "BATCH_NOT_DONE")
@@ -365,6 +367,8 @@ def answer_file(
         None,
         {"corrections": corrections, "rows": table.num_rows, "format": fmt},
     )
+    if localise is not None:
+        table = localise(table)
     if fmt == "csv":
         return safe_files.csv_bytes(table, bom=True), "text/csv; charset=utf-8", name
     if fmt == "xlsx":

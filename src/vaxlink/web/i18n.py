@@ -241,6 +241,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unmatched_records": ("Không tìm thấy trong sổ", "Unmatched"),
     "rejected_records": ("Bị loại (không đọc được)", "Rejected (unusable)"),
     "corrections_to_health": ("Trả y tế sửa", "Corrections for health"),
+    "download_words": ("Tên cột", "Column names"),
+    "download_for_people": ("Tiếng Việt", "Vietnamese"),
+    "download_for_programs": ("Mã gốc (cho chương trình)", "Codes (for programs)"),
+    "download_contract": (
+        "Cho chương trình máy tính (CSV, tên cột tiếng Anh, mã gốc)",
+        "For programs (CSV, English column names, codes)",
+    ),
     "wards_found_health_wrong": ("Phường/xã xác định y tế ghi sai", "Found wrong in health by wards"),
     "cases_open": ("Hồ sơ đang mở", "Open cases"),
     "cases_overdue": ("Hồ sơ quá hạn", "Overdue cases"),
@@ -473,6 +480,89 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 Translator = Callable[..., str]
+
+# --- downloads for people: headers and codes in Vietnamese (the contract's names stay for programs) -------
+
+ANSWER_HEADERS_VI = {
+    "record_id": "Mã bản ghi",
+    "line": "Dòng trong tệp",
+    "verified": "Kết quả xác minh",
+    "outcome": "Kết quả đối soát",
+    "reasons": "Sai lệch",
+    "blame": "Bên cần sửa",
+    "full_name": "Họ và tên (y tế ghi)",
+    "correct_full_name": "Họ và tên đúng",
+    "date_of_birth": "Ngày sinh (y tế ghi)",
+    "correct_date_of_birth": "Ngày sinh đúng",
+    "sex": "Giới tính (y tế ghi)",
+    "correct_sex": "Giới tính đúng",
+    "id_number": "Số định danh (y tế ghi)",
+    "correct_id_number": "Số định danh đúng",
+}
+BLAME_VI = {"health": "Y tế", "register": "Sổ đăng ký dân cư", "both": "Cả y tế và sổ đăng ký"}
+LEVEL_VI = {
+    "ward": "Phường/xã",
+    "district": "Quận/huyện",
+    "province": "Tỉnh/thành phố",
+    "country": "Toàn quốc",
+}
+
+
+def _reasons_vi(codes: str) -> str:
+    return "; ".join(reason_words(c) for c in codes.split(";") if c)
+
+
+def _iso_date_vi(text: str) -> str:
+    parts = text.split("-")
+    return "/".join(reversed(parts)) if len(parts) == 3 and all(p.isdigit() for p in parts) else text
+
+
+def answer_words(lang: str) -> tuple[dict[str, str], dict[str, Callable[[str], str]]] | None:
+    """Headers and value words of health's answer for people reading `lang`; None: the contract as it is."""
+    if lang != "vi":
+        return None
+    return ANSWER_HEADERS_VI, {
+        "outcome": lambda v: MESSAGES.get(f"outcome_{v}", (v, v))[0],
+        "reasons": _reasons_vi,
+        "blame": lambda v: BLAME_VI.get(v, v),
+        "correct_date_of_birth": _iso_date_vi,
+    }
+
+
+def coverage_words(lang: str) -> tuple[dict[str, str], dict[str, Callable[[str], str]]] | None:
+    """Headers and value words of the coverage download for people reading `lang`; None: the contract."""
+    if lang != "vi":
+        return None
+    headers = {
+        k: MESSAGES[k][0]
+        for k in (
+            "residents",
+            "at_least_one_dose",
+            "primary_complete",
+            "booster",
+            "unvaccinated",
+            "linked_records",
+            "review_records",
+            "unmatched_records",
+            "rejected_records",
+            "corrections_to_health",
+            "cases_open",
+            "cases_overdue",
+            "verification_open",
+            "verification_overdue",
+        )
+    }
+    headers |= {
+        "unit_code": "Mã đơn vị",
+        "unit_name": "Tên đơn vị",
+        "parent_code": "Mã đơn vị cấp trên",
+        "level": "Cấp",
+        "units": "Danh mục đơn vị hành chính",
+    }
+    return headers, {
+        "level": lambda v: LEVEL_VI.get(v, v),
+        "units": lambda v: MESSAGES.get(f"units_{v}", (v, v))[0],
+    }
 
 
 def lang_of(request: Request) -> str:

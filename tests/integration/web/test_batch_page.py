@@ -90,6 +90,42 @@ def test_the_corrections_count_is_the_downloads_row_count(client, world, engine)
     assert _shown(page, "health-wrong") == 1
 
 
+def test_answers_for_people_speak_vietnamese_and_the_contract_stays_for_programs(client, world, engine):
+    health = world.actors[("health_officer", "parent_district")]
+    with transaction(engine) as s:
+        u = s.scalar(select(AppUser).where(AppUser.username == health.username))
+        s.execute(
+            update(Batch)
+            .where(Batch.id == world.batch_id)
+            .values(scope_level=u.scope_level, scope_units=u.scope_units, scope_code=u.scope_code)
+        )
+    a = world.actors[("ward_officer", "own_ward")]
+    r = client.post(
+        f"/api/v1/cases/{world.cases[w.WARD_A]}/health-wrong",
+        json={"version": 1, "citizen_id": world.citizens[w.WARD_A], "note": "y tế ghi sai"},
+        headers={"authorization": f"Bearer {a.token}"},
+    )
+    assert r.status_code == 200, r.text
+    headers = w.cookie_headers(health)
+    people = client.get(f"/batches/{world.batch_id}/answer.csv", headers=headers).content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(people)))
+    assert rows and {"Mã bản ghi", "Kết quả đối soát", "Sai lệch", "Bên cần sửa", "Họ và tên đúng"} <= set(
+        rows[0]
+    )
+    fixed = [r for r in rows if r["Bên cần sửa"]]
+    assert fixed and fixed[0]["Bên cần sửa"] == "Y tế" and fixed[0]["Kết quả đối soát"] == "Cán bộ xác nhận"
+    assert "Ngày sinh sai một chữ số" in fixed[0]["Sai lệch"]
+    book = client.get(f"/batches/{world.batch_id}/answer.xlsx?corrections=1", headers=headers).content
+    header = [c.value for c in next(openpyxl.load_workbook(io.BytesIO(book)).active.iter_rows(max_row=1))]
+    assert header[:3] == ["Mã bản ghi", "Dòng trong tệp", "Kết quả xác minh"]
+    # Nothing of the contract's codes is left in the people's download.
+    assert not re.search(r"\b[A-Z]{2,}_[A-Z_]{2,}\b", people) and "confirmed" not in people
+    programs = client.get(f"/batches/{world.batch_id}/answer.csv?lang=en", headers=headers).content
+    rows = list(csv.DictReader(io.StringIO(programs.decode("utf-8-sig"))))
+    assert {"record_id", "outcome", "reasons", "blame"} <= set(rows[0])
+    assert any(r["outcome"] == "confirmed" and "DOB_TYPO" in r["reasons"] for r in rows)
+
+
 def test_a_running_batch_refreshes_itself_and_counts_read_the_vietnamese_way(client, world, engine):
     health = world.actors[("health_officer", "parent_district")]
     with transaction(engine) as s:
