@@ -376,7 +376,7 @@ def test_worklist_filters_by_words_takes_a_case_and_keeps_saved_filters(page: Pa
     expect(page.locator("[data-mine]")).to_be_visible()
     case_url = page.url
     page.goto(f"{site.url}/cases")
-    page.get_by_label("Của tôi").check()
+    page.get_by_label("Của tôi", exact=True).check()
     page.get_by_role("button", name="Lọc", exact=True).click()
     page.wait_for_url(re.compile(r".*mine=1.*"))
     case_id = case_url.rsplit("/", 1)[1]
