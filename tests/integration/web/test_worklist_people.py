@@ -5,10 +5,11 @@ by the words the officer reads, and keeps each officer's saved filters in the da
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tests.integration.web import world as w
@@ -241,3 +242,36 @@ def test_saved_filters_are_the_officers_own_and_kept_in_the_database(client, wor
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(SavedFilter)) == 0
     assert _post(client, a, "/cases/filters", {"name": " ", "query": "mine=1"}).status_code == 422
+
+
+def test_case_and_citizen_pages_tell_who_did_what_when_and_why(client, world, engine):
+    from vaxlink.storage.models import AppUser
+
+    a = _officer(world)
+    with transaction(engine) as s:
+        s.execute(
+            update(AppUser).where(AppUser.username == a.username).values(display_name="Thiếu úy Lê Thị Thu")
+        )
+    case_id, citizen_id = world.cases[w.WARD_A], world.citizens[w.WARD_A]
+    r = _post(
+        client,
+        a,
+        f"/cases/{case_id}/link",
+        {"version": 1, "citizen_id": citizen_id, "note": "Đối chiếu CCCD tại phường"},
+    )
+    assert r.status_code == 303, r.text
+    case = _page(client, a, f"/cases/{case_id}")
+    settled = re.search(r'data-resolution="linked">([^<]*)<', case)
+    assert settled and "Đã gắn với công dân" in settled.group(1) and "Thiếu úy Lê Thị Thu" in settled.group(1)
+    entry = re.search(r'<ol class="history">(.*?)</ol>', case, re.S)
+    assert entry is not None
+    assert re.search(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", entry.group(1))
+    assert "Gắn với công dân" in entry.group(1) and "Thiếu úy Lê Thị Thu" in entry.group(1)
+    assert "Đối chiếu CCCD tại phường" in entry.group(1)
+    assert "linked" not in re.sub(r"<[^>]+>", "", case)
+    citizen = _page(client, a, f"/citizens/{citizen_id}")
+    line = re.search(rf'<li data-history-case="{case_id}">(.*?)</li>', citizen, re.S)
+    assert line is not None
+    text = re.sub(r"<[^>]+>", "", line.group(1))
+    assert "Đã gắn với công dân" in text and "Thiếu úy Lê Thị Thu" in text
+    assert "Đối chiếu CCCD tại phường" in text and "01/09/2021" in text
