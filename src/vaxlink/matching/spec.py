@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-SPEC_VERSION = "2026.12.2"
+SPEC_VERSION = "2026.12.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,16 +263,6 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                 0.008,
                 2.5e-4,
             ),
-            # The given name written first and the middle name left out ("An Nguyễn" for Nguyễn Văn An): both
-            # slips at once, the same family and given names.
-            Level(
-                "NAME_ORDER_MIDDLE_DROPPED",
-                """r.family_key = c.given_key AND r.given_key = c.family_key AND r.family_key <> r.given_key
-                   AND (r.middle_key = '' OR c.middle_key = '' OR position(r.middle_key IN c.middle_key) > 0
-                        OR position(c.middle_key IN r.middle_key) > 0)""",
-                0.002,
-                1e-4,
-            ),
             Level("NAME_TYPO", _NAME_TYPO, 0.01, 3e-4),
             # Same family, another given name: a sibling, a twin, a parent.
             Level(
@@ -396,8 +386,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
 # child's number fails on the name; a twin's on the number.
 STRONG_AGREEMENT = (
     "id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
-    "AND name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER', 'NAME_MIDDLE_DROPPED', "
-    "'NAME_ORDER_MIDDLE_DROPPED', 'NAME_MARKS_DIFFER') "
+    "AND name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER', 'NAME_MIDDLE_DROPPED', 'NAME_MARKS_DIFFER') "
     "AND sex_level <> 'SEX_DIFFERS'"
 )
 

@@ -436,10 +436,6 @@ REASONS: dict[str, tuple[str, str]] = {
     "NAME_ORDER": ("Họ tên bị đảo thứ tự", "name written in another order"),
     "NAME_MARKS_DIFFER": ("Cùng chữ cái nhưng khác dấu (Hùng/Hưng)", "same letters, other marks (Hùng/Hưng)"),
     "NAME_MIDDLE_DROPPED": ("Thiếu tên đệm", "middle name dropped"),
-    "NAME_ORDER_MIDDLE_DROPPED": (
-        "Viết tên trước họ và thiếu tên đệm",
-        "given name written first and middle name dropped",
-    ),
     "NAME_TYPO": ("Họ tên sai chính tả", "name misspelt"),
     "NAME_GIVEN_DIFFERS": ("Tên gọi khác (có thể là anh chị em)", "another given name (a sibling?)"),
     "NAME_SIMILAR": ("Họ tên gần giống (sai hai chỗ)", "name nearly the same (two slips)"),
