@@ -1,7 +1,7 @@
 """Benchmark: the matcher on error mixes nothing was tuned on, with Splink 5 beside it on every set.
 
     uv run --group bench python bench/bench_match_generalisation.py [--citizens 20000] [--mixes 20]
-        [--kinds KIND ...] [--no-splink] [--json FILE] [--data DIR]
+        [--kinds KIND ...] [--no-splink] [--json FILE] [--data DIR [--keep-splink]]
 
 Sets, each simulated with a seed of its own (province 77, Parquet): the default mix (for reference only,
 it is what the matcher was tuned on), every default rate ×3, a poor province, `--mixes` random mixes
@@ -206,6 +206,11 @@ def main() -> None:
     )
     ap.add_argument("--no-splink", action="store_true")
     ap.add_argument(
+        "--keep-splink",
+        action="store_true",
+        help="with --data: reuse a set's splink.csv from an earlier run (Splink's answer depends on the data only)",
+    )
+    ap.add_argument(
         "--splink-u-pairs",
         type=float,
         default=SPLINK_U_PAIRS,
@@ -239,7 +244,8 @@ def main() -> None:
             v = score(data / "vaxlink.parquet", data)
             s, sp_seconds = None, None
             if not args.no_splink:
-                sp_seconds = run_splink(data, data / "splink.csv", args.splink_u_pairs)
+                if not (args.keep_splink and (data / "splink.csv").exists()):
+                    sp_seconds = run_splink(data, data / "splink.csv", args.splink_u_pairs)
                 s = score(data / "splink.csv", data)
             missed = misses(mix.group, v, s)
             kinds_seen = by_kind(data, None if args.no_splink else data / "splink.csv")

@@ -31,6 +31,11 @@ FAMILIES = [
     ("077090000301", None, "Phạm Minh Đức", "1990-02-03", "M", "26554", None, "G3"),
     ("077195000401", None, "Võ Thị Thu Hà", "1995-03-04", "F", "26554", "0912000004", "G4"),
     ("077197000402", None, "Võ Thị Thu Hằng", "1997-08-09", "F", "26554", "0912000004", "G4"),
+    # Twins whose given names are one letter apart, a woman called Thúy, a man called Hồ Quốc Anh.
+    ("077201000501", None, "Trần Văn Tâm", "2001-07-07", "M", "26560", None, "G5"),
+    ("077201000502", None, "Trần Văn Tân", "2001-07-07", "M", "26560", None, "G5"),
+    ("077183000601", None, "Bùi Thị Thúy", "1983-02-14", "F", "26554", None, "G6"),
+    ("077066000701", None, "Hồ Quốc Anh", "1966-11-20", "M", "26554", None, "G7"),
 ]
 
 # rec_id, name, dob, sex, id, phone, ward, expected outcome, expected person (index in FAMILIES or None), reasons
@@ -115,6 +120,19 @@ CASES = [
     ),
     # No number, no ward: the name and the birth date alone, with a twin whose name differs by a mark.
     (13, "Nguyễn Văn Hưng", "15/06/2005", "Nam", None, None, None, "review", None, {"ID_MISSING"}),
+    # Tân's dose with his twin Tâm's number: Tân is one letter from Tâm, but a name of the household.
+    (14, "Trần Văn Tân", "07/07/2001", "Nam", "077201000501", None, None, "not Tâm", None, set()),
+    # Tân's dose without a number, his twin beside him: the record names Tân.
+    (15, "Trần Văn Tân", "07/07/2001", "Nam", None, None, "26560", "linked", 10, {"ID_MISSING"}),
+    # A slip that makes another real name (Thy), nobody of her household called so: her number and birth date.
+    (16, "Bùi Thị Thy", "14/02/1983", "Nữ", "077183000601", None, None, "linked", 11, {"NAME_GIVEN_TYPO"}),
+    # The same slip without the number or the birth date to vouch for it.
+    (17, "Bùi Thị Thy", "14/02/1983", "Nữ", None, None, None, "not linked", None, {"NAME_GIVEN_TYPO"}),
+    # The given name first and the middle name left out, with the number.
+    (18, "Anh Hồ", "20/11/1966", "Nam", "077066000701", None, None, "linked", 12, {"NAME_MIDDLE_DROPPED"}),
+    # Two letters swapped, neither number nor ward: found by the name's letters with the birth date, and a name
+    # rare enough with the full birth date to be linked.
+    (19, "Bùi Thị Tùhy", "14/02/1983", "Nữ", None, None, None, "linked", 11, {"NAME_TYPO", "ID_MISSING"}),
 ]
 
 
@@ -212,6 +230,10 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[str, st
 def test_hard_case(case: tuple, outcome: dict) -> None:
     rid, _name, _dob, _sex, _id, _phone, _ward, expected, person, reasons = case
     got, pid, got_reasons = outcome[rid]
+    if expected == "not Tâm":
+        # Never the twin whose number it carries; the record's own person, or an officer's look.
+        assert got in ("review", "unmatched") or (got == "linked" and pid == FAMILIES[10][0]), (got, pid)
+        return
     if expected == "not linked":
         assert got in ("review", "unmatched")
     else:

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from vaxlink.domain.errors import VaxlinkError
+from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.dose_ingest import ingest_batch
 from vaxlink.services.match_parameters import apply_spec, current_spec, run_parameters, spec_file
 from vaxlink.services.match_training import HELD_OUT, train
@@ -86,3 +87,20 @@ def test_the_refit_is_measured_on_held_out_decisions_and_applied_only_when_asked
         assert not result.already_ingested
         params = run_parameters(s.connection())
     assert params.spec_version == report.spec.version
+
+
+def test_a_batch_records_the_wrong_links_its_model_expects(settings, engine, reconciled):
+    """The batch's links and the sum of their probabilities of being wrong are kept with it and shown; the sum
+    is that of the stored scores (score = 1 - the probability of being wrong), counted once per identity."""
+    with engine.connect() as conn:
+        params = run_parameters(conn)
+        scores = conn.execute(
+            text("""SELECT min(m.score) FROM match_result m JOIN dose_record d ON d.id = m.dose_record_id
+            WHERE m.outcome = 'linked' GROUP BY m.dose_record_id""")
+        ).all()
+    assert params.linked is not None and params.expected_wrong_links is not None
+    assert 0 < params.linked <= len(scores)
+    expected_upper = sum(1.0 - float(s[0]) for s in scores)
+    # Identities, not records: a person's several records share one probability, so the records' sum bounds it.
+    assert 0.0 <= params.expected_wrong_links <= expected_upper + 1e-6
+    assert params.expected_wrong_links / params.linked <= MatchSpec().max_wrong_link

@@ -77,10 +77,40 @@ def _wrong(best: float, rivals: list[float]) -> float:
 
 
 def test_threshold_is_the_precision_asked() -> None:
-    assert MatchSpec().max_wrong_link == 1e-3
-    assert MatchSpec().link_threshold == pytest.approx(math.log2(999))
+    assert MatchSpec().max_wrong_link == 1e-2
+    assert MatchSpec().max_wrong_citizen == 1e-3
+    assert MatchSpec().link_threshold == pytest.approx(math.log2(99))
+    assert MatchSpec().min_margin == pytest.approx(math.log2(999))
     assert SPEC.link_threshold == pytest.approx(math.log2(9999))
+    assert SPEC.min_margin == pytest.approx(math.log2(9999))
     assert SPEC.review_threshold == pytest.approx(math.log2(0.05 / 0.95))
+
+
+DEFAULT = MatchSpec()
+
+
+@pytest.mark.parametrize("delta, outcome", [(0.01, "linked"), (-0.01, "review")])
+def test_a_lone_candidate_at_the_default_bound_of_1_in_100(delta: float, outcome: str) -> None:
+    w = math.log2(99) + delta
+    got = _decide([(1, 10, w, 0, {})], DEFAULT)[1]
+    assert got[0] == outcome
+    assert got[2] == pytest.approx(_wrong(w, []))
+
+
+@pytest.mark.parametrize("gap, outcome", [(10.0, "linked"), (9.9, "review")])
+def test_another_citizen_is_held_to_1_in_1000(gap: float, outcome: str) -> None:
+    # Best at 40 bits: nobody-in-the-register odds are nil, the rival is all. log2(999) ≈ 9.964 bits.
+    got = _decide([(1, 10, 40.0, 0, {}), (1, 11, 40.0 - gap, 0, {})], DEFAULT)[1]
+    assert got[0] == outcome and got[1] == 10
+    assert ("AMBIGUOUS_CANDIDATES" in got[3]) == (outcome == "review")
+
+
+def test_the_two_bounds_add_up_for_a_lone_candidate_with_a_rival() -> None:
+    # 1 in 200 that the person is nobody in the register, a rival 1 in 1,200: each within its own bound, the
+    # sum 1 in 171 within 1 in 100: linked. A rival 1 in 900 breaks the tighter bound alone.
+    w = math.log2(199)
+    assert _decide([(1, 10, w, 0, {}), (1, 11, w - math.log2(1200), 0, {})], DEFAULT)[1][0] == "linked"
+    assert _decide([(1, 10, w, 0, {}), (1, 11, w - math.log2(900), 0, {})], DEFAULT)[1][0] == "review"
 
 
 @pytest.mark.parametrize("delta, outcome", [(0.01, "linked"), (-0.01, "review")])

@@ -51,6 +51,12 @@ def explain(
     console.print(
         "Trọng số = log2(m/u), bit; mức tf cộng thêm log2(1/tỉ lệ giá trị) / tf levels add log2(1/share)."
     )
+    if p.linked is not None and p.expected_wrong_links is not None:
+        share = p.expected_wrong_links / p.linked if p.linked else 0.0
+        console.print(
+            f"Liên kết tự động / automatic links: {p.linked:,}; số liên kết sai dự kiến / expected wrong links: "
+            f"{p.expected_wrong_links:.4g} ({share:.2e} mỗi liên kết / per link)"
+        )
 
 
 @match_app.command("train")

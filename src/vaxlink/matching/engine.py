@@ -56,6 +56,14 @@ class RunStats:
     partitions_skipped: int = 0  # finished by an earlier, interrupted run of the same inputs
     # The spec the run decided with: the given one with its parameters estimated on the run's data.
     spec: MatchSpec | None = None
+    # Identities linked, and the sum of their probabilities of being wrong: the number of wrong links the
+    # model expects among them (its share is the precision the run expects of itself).
+    linked: int = 0
+    expected_wrong_links: float = 0.0
+
+    @property
+    def expected_wrong_share(self) -> float:
+        return self.expected_wrong_links / self.linked if self.linked else 0.0
 
 
 class Executor(Protocol):
@@ -221,8 +229,11 @@ def run_matching(
     n = partitions or max(1, math.ceil(pairs_estimated / pairs_per_partition))
     if n == 1 and runner.name == "duckdb":
         # One partition on DuckDB is the plain run: nothing to move, nothing to resume.
-        return run_steps(
-            DuckDBExecutor(con), spec, progress, RunStats(pairs_estimated=pairs_estimated, spec=spec)
+        return _link_figures(
+            con,
+            run_steps(
+                DuckDBExecutor(con), spec, progress, RunStats(pairs_estimated=pairs_estimated, spec=spec)
+            ),
         )
     stats = RunStats(pairs_estimated=pairs_estimated, engine=runner.name, partitions=n, spec=spec)
     key = _run_key(con, spec, runner.name, n)
@@ -250,6 +261,14 @@ def run_matching(
         for other in base.iterdir():
             if other.is_dir() and other.name != key:
                 shutil.rmtree(other, ignore_errors=True)
+    return _link_figures(con, stats)
+
+
+def _link_figures(con: DuckDBPyConnection, stats: RunStats) -> RunStats:
+    linked, expected = con.execute(
+        "SELECT count(*), coalesce(sum(wrong_link), 0) FROM classified WHERE outcome = 'linked'"
+    ).fetchall()[0]
+    stats.linked, stats.expected_wrong_links = int(linked), float(expected)
     return stats
 
 

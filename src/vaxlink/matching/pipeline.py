@@ -131,25 +131,30 @@ def compare_step(spec: MatchSpec, pairs: str = "pairs", name: str = "compared") 
         JOIN rec_ident r ON r.ident_id = p.ident_id
         JOIN rec_lookup l ON l.ident_id = p.ident_id
         JOIN reg c ON c.citizen_id = p.citizen_id
+        LEFT JOIN (SELECT DISTINCT household_id, given_key FROM reg WHERE household_id IS NOT NULL) h
+          ON h.household_id = c.household_id AND h.given_key = r.given_key
         CROSS JOIN reg_size z""",
     )
 
 
 def lookup_step() -> Step:
     """What the record's numbers point at, looked up once per identity rather than once per pair: the
-    owner of its 12-digit number and their household, the owner of its old CMND, and the household whose
-    members alone use its phone."""
+    owner of its 12-digit number and their household, the owner of its old CMND, the household whose
+    members alone use its phone, and how many citizens carry its given name (none: a slip, not a name)."""
     return Step(
         "rec_lookup",
         """
-        SELECT r.ident_id, o.owner_id, o.owner_household, a.alias_owner, h.phone_household
+        SELECT r.ident_id, o.owner_id, o.owner_household, a.alias_owner, h.phone_household,
+               coalesce(g.given_n, 0) AS given_n
         FROM rec_ident r
         LEFT JOIN (SELECT id12, min(citizen_id) AS owner_id, min(household_id) AS owner_household
                    FROM reg GROUP BY id12) o ON o.id12 = r.id12
         LEFT JOIN (SELECT id9, min(citizen_id) AS alias_owner FROM reg_alias GROUP BY id9) a ON a.id9 = r.id9
         LEFT JOIN (SELECT phone, min(household_id) AS phone_household FROM reg
                    WHERE phone <> '' AND household_id IS NOT NULL
-                   GROUP BY phone HAVING count(DISTINCT household_id) = 1) h ON h.phone = r.phone""",
+                   GROUP BY phone HAVING count(DISTINCT household_id) = 1) h ON h.phone = r.phone
+        LEFT JOIN (SELECT given_key, count(*) AS given_n FROM reg GROUP BY given_key) g
+          ON g.given_key = r.given_key""",
     )
 
 
@@ -253,7 +258,8 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
         GROUP BY ident_id""",
         )
     )
-    limit = spec.max_wrong_link / (1.0 - spec.max_wrong_link)
+    rival_bound = min(spec.max_wrong_link, spec.max_wrong_citizen)
+    limit = rival_bound / (1.0 - rival_bound)
     reasons = (
         "concat_ws(';', "
         + ", ".join(
@@ -275,13 +281,16 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
         "round((pow(2.0, -b.weight) + v.rival_odds) / (1.0 + pow(2.0, -b.weight) + v.rival_odds), "
         f"{PROBABILITY_DECIMALS})"
     )
+    # Of it, the probability that another citizen of the register is the person.
+    other = f"round(v.rival_odds / (1.0 + pow(2.0, -b.weight) + v.rival_odds), {PROBABILITY_DECIMALS})"
     out.append(
         Step(
             "classified",
             f"""
         SELECT i.ident_id,
                CASE WHEN b.citizen_id IS NULL OR b.weight < {spec.review_threshold!r} THEN 'unmatched'
-                    WHEN b.veto = 0 AND {wrong} <= {spec.max_wrong_link!r} THEN 'linked'
+                    WHEN b.veto = 0 AND {wrong} <= {spec.max_wrong_link!r}
+                         AND {other} <= {spec.max_wrong_citizen!r} THEN 'linked'
                     ELSE 'review' END AS outcome,
                b.citizen_id AS best_citizen_id, b.weight AS best_weight, s.citizen_id AS second_citizen_id,
                s.weight AS second_weight, coalesce(b.n_candidates, 0) AS n_candidates,

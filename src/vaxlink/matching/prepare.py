@@ -201,6 +201,12 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
         FROM (SELECT ident_key, min(rec_id) AS first_rec FROM rec_keyed GROUP BY ident_key) f
         JOIN rec_keyed k ON k.rec_id = f.first_rec
         LEFT JOIN ward_province wp ON wp.ward = k.ward""")
+    # A record without a usable ward is searched in the batch's own province (that of most of its records),
+    # for the blocking rules scoped to a province: health's batches come from the province's sites.
+    con.execute("""UPDATE rec_ident SET province = (
+            SELECT province FROM rec_ident WHERE province IS NOT NULL
+            GROUP BY province ORDER BY count(*) DESC, province LIMIT 1)
+        WHERE province IS NULL""")
     con.execute("""CREATE OR REPLACE TABLE rec_map AS
         SELECT k.rec_id, i.ident_id FROM rec_keyed k JOIN rec_ident i USING (ident_key)""")
     group_identities(con)

@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-SPEC_VERSION = "2026.12.1"
+SPEC_VERSION = "2026.12.2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,8 @@ class Level:
     """One way a field of a record and of a citizen can relate, with its evidence.
 
     `condition` is SQL over the pair: `r` the health identity, `c` the citizen, `l` what the record's
-    numbers point at in the register (`rec_lookup`); the first level of a comparison whose condition holds
+    numbers and given name point at in the register (`rec_lookup`), `h` a member of the citizen's household
+    who carries the record's given name (NULL when none), `z.total` the register's size; the first level of a comparison whose condition holds
     applies, and the last has none (it is what remains). The weight is log2(m / u), m the share of true
     pairs at this level, u the share of pairs of different people. A level with `tf` takes u from the
     register itself: the share of citizens who carry the same value (`tf` names the count kept on each
@@ -111,6 +112,8 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
     BlockingRule("name_dob", ("name_key", "dob")),
     BlockingRule("name_swapped", ("name_key", "dob_year", "dob_month=dob_day", "dob_day=dob_month")),
     BlockingRule("sorted_name_dob", ("sorted_key", "dob")),
+    # The name's letters in any order with the birth date: two letters swapped (Tragn, Lihn).
+    BlockingRule("name_letters_dob", ("name_sig", "dob"), 50),
     BlockingRule("id_tail_given", ("id_tail", "given_key")),
     BlockingRule("phone_given", ("phone", "given_key"), 50),
     BlockingRule("phone_family", ("phone", "family_key"), 50),  # a typo in the given name
@@ -165,11 +168,22 @@ def _transposed(a: str, b: str, n: int) -> str:
 
 
 _ID12 = "r.id12 IS NOT NULL"
-_NAME_TYPO = """((r.name_sig = c.name_sig AND levenshtein(r.name_key, c.name_key) <= 2)
+# A letter or two off in the whole name; never the given name of someone else of the citizen's household
+# (`h`: a twin's Tân against Tâm is the twin).
+_NAME_TYPO = """((r.given_key = c.given_key OR h.household_id IS NULL)
+    AND ((r.name_sig = c.name_sig AND levenshtein(r.name_key, c.name_key) <= 2)
     OR (abs(length(r.name_key) - length(c.name_key)) <= 2 AND levenshtein(r.given_key, c.given_key) <= 1
         AND (levenshtein(r.name_key, c.name_key) <= 1
-             OR (length(c.name_key) >= 14 AND levenshtein(r.name_key, c.name_key) <= 2))))"""
+             OR (length(c.name_key) >= 14 AND levenshtein(r.name_key, c.name_key) <= 2)))))"""
 _BOTH_DAYS = "r.dob IS NOT NULL AND c.dob IS NOT NULL"
+# The middle names agree, or one side has none, or one holds the other.
+_MIDDLE_KEPT = """(r.middle_key = c.middle_key OR r.middle_key = '' OR c.middle_key = ''
+    OR position(r.middle_key IN c.middle_key) > 0 OR position(c.middle_key IN r.middle_key) > 0)"""
+# Edits between the given names, y and i taken alike wherever they stand (the folding keeps a final y only
+# after some letters: Sỹỹ folds to "syy", Sỹ to "si").
+_GIVEN_EDITS = "levenshtein(replace(r.given_key, 'y', 'i'), replace(c.given_key, 'y', 'i'))"
+# A given name carried by at most one citizen in a million is taken for a slip rather than a name of its own.
+GIVEN_NAME_RARITY = 1_000_000
 _HAS_ADDRESS = "r.addr_house <> '' AND c.addr_house <> ''"
 
 # A number held by one citizen: u is the share of other people's records that carry it (about 1 in 200 records
@@ -255,15 +269,30 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             # Same letters, other marks on both sides: Hùng / Hưng.
             Level("NAME_MARKS_DIFFER", "r.name_key = c.name_key", 0.005, 6e-4, veto="unless_corroborated"),
             Level("NAME_ORDER", "r.sorted_key = c.sorted_key", 0.004, 0.016, "tf_key_n", share=1e-4),
+            # The middle name left out, or kept in part; with the given name written first too ("Anh Hồ" for
+            # "Hồ Quốc Anh").
             Level(
                 "NAME_MIDDLE_DROPPED",
-                """r.family_key = c.family_key AND r.given_key = c.given_key
-                   AND (r.middle_key = '' OR c.middle_key = '' OR position(r.middle_key IN c.middle_key) > 0
-                        OR position(c.middle_key IN r.middle_key) > 0)""",
+                f"""((r.family_key = c.family_key AND r.given_key = c.given_key)
+                     OR (r.family_key = c.given_key AND r.given_key = c.family_key)) AND {_MIDDLE_KEPT}""",
                 0.008,
                 2.5e-4,
             ),
             Level("NAME_TYPO", _NAME_TYPO, 0.01, 3e-4),
+            # A slip in the given name: a word nobody in the register is called (Anj, Qýu, KKỳ) within two
+            # edits of the citizen's given name, or a real name within one edit (Thy, Thúy) that no one of the
+            # citizen's household carries. A twin's or a sibling's given name is a real name of the
+            # household: that stays NAME_GIVEN_DIFFERS.
+            Level(
+                "NAME_GIVEN_TYPO",
+                f"""r.family_key = c.family_key AND {_MIDDLE_KEPT} AND h.household_id IS NULL
+                    AND ({_GIVEN_EDITS} <= 1
+                         OR (l.given_n * {GIVEN_NAME_RARITY!r} <= z.total AND {_GIVEN_EDITS} <= 2
+                             AND length(c.given_key) >= 3))""",
+                0.006,
+                6e-4,
+                veto="unless_corroborated",
+            ),
             # Same family, another given name: a sibling, a twin, a parent.
             Level(
                 "NAME_GIVEN_DIFFERS",
@@ -391,12 +420,14 @@ STRONG_AGREEMENT = (
 )
 
 
-# Other marks on the same letters (Hùng / Hưng) with no number: taken for a slip when the full birth date and
-# the home (address, phone or ward) agree too. Twins whose names differ by a mark share all that, but both
-# are in the register and compete as candidates; the rivals' odds then keep the record in review.
+# Other marks on the same letters (Hùng / Hưng), or a slip in the given name: taken for the record's own slip
+# when the full birth date agrees with the number, or with the home (address, phone or ward). Twins whose
+# names differ by a mark share all that, but both are in the register and compete as candidates; the rivals'
+# odds then keep the record in review. A twin's real given name is not a slip (NAME_GIVEN_TYPO).
 CORROBORATED = (
     f"({STRONG_AGREEMENT}) OR (dob_level = 'DOB_EXACT' AND sex_level <> 'SEX_DIFFERS' "
-    "AND (address_level = 'ADDRESS_SAME' OR phone_level = 'PHONE_SAME' OR ward_level = 'WARD_SAME'))"
+    "AND (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') OR address_level = 'ADDRESS_SAME' "
+    "OR phone_level = 'PHONE_SAME' OR ward_level = 'WARD_SAME'))"
 )
 
 
@@ -414,10 +445,17 @@ class MatchSpec:
     # Prior odds that a register citizen is the record's person: presence / N, N the register's size
     # (presence: the share of health records whose person is in the register at all).
     presence: float = 0.98
-    # The precision asked: a record is linked without a person when the probability that its best
-    # candidate is not its person (another candidate is, or nobody in the register is) is at most this.
-    # Below `review_probability` for the best candidate, nobody is worth an officer's look: unmatched.
-    max_wrong_link: float = 1e-3
+    # The precision asked of one link: a record is linked without a person when the probability that its best
+    # candidate is not its person (another candidate is, or nobody in the register is) is at most this. Nearly
+    # every link is far surer, so a batch's expected share of wrong links (the sum of its links'
+    # probabilities over their number, `RunStats.expected_wrong_links`) stays under 1 in 100,000 on every
+    # error mix measured. Below `review_probability` for the best candidate, nobody is worth an officer's
+    # look: unmatched.
+    max_wrong_link: float = 1e-2
+    # Of that, the share that another citizen of the register is the person (a twin, a namesake, a relative):
+    # the confusion that puts a dose on someone else's record is held to a tighter bound than the odds that
+    # the person is nobody in the register, which rest on the prior alone.
+    max_wrong_citizen: float = 1e-3
     review_probability: float = 0.05
     # Estimation from each run's own data: m by expectation-maximisation over the candidate pairs (with the
     # priors above as `prior_strength` pseudo-pairs), u from random pairs where they can count it; no
@@ -453,7 +491,7 @@ class MatchSpec:
     @property
     def min_margin(self) -> float:
         """How far a rival must stay below the best candidate for the rival alone not to forbid the link."""
-        return self.link_threshold
+        return _log2_odds(1.0 - min(self.max_wrong_link, self.max_wrong_citizen))
 
     def with_levels(self, levels: dict[str, tuple[float, float]], extra: dict[str, Any]) -> MatchSpec:
         """This spec with each named level's (m, u) replaced, and `extra` recorded (the estimation)."""

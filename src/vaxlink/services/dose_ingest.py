@@ -186,7 +186,12 @@ def ingest_batch(
             "outcomes": counts,
             "rejections": reasons,
             "unknown_vaccines": unknown,
-            "match": {"pairs": stats.pairs, "identities": stats.identities},
+            "match": {
+                "pairs": stats.pairs,
+                "identities": stats.identities,
+                "linked": stats.linked,
+                "expected_wrong_links": round(stats.expected_wrong_links, 6),
+            },
         }
         batch.status, batch.finished_at = "done", utcnow()
         session.flush()

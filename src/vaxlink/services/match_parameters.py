@@ -58,11 +58,14 @@ class RunParameters:
     digest: str
     estimation: dict[str, Any]
     levels: list[LevelParameters]
+    # The batch's automatic links (health identities) and the wrong links the model expects among them.
+    linked: int | None = None
+    expected_wrong_links: float | None = None
 
 
 def run_parameters(conn: Connection, batch_id: int | None = None) -> RunParameters:
     """The parameters of `batch_id` (the latest finished batch when None; the priors when there is none)."""
-    query = select(Batch.id, Batch.spec).where(Batch.status == "done", Batch.spec.is_not(None))
+    query = select(Batch.id, Batch.spec, Batch.counts).where(Batch.status == "done", Batch.spec.is_not(None))
     query = query.where(Batch.id == batch_id) if batch_id is not None else query.order_by(Batch.id.desc())
     row = conn.execute(query.limit(1)).first()
     if row is None and batch_id is not None:
@@ -87,10 +90,15 @@ def run_parameters(conn: Connection, batch_id: int | None = None) -> RunParamete
                     clamped=bool(e.get("clamped", False)),
                 )
             )
+    match = dict((row.counts or {}).get("match") or {}) if row is not None else {}
     return RunParameters(
         batch_id=None if row is None else int(row.id),
         spec_version=spec.version,
         digest=spec.digest,
         estimation={k: v for k, v in estimation.items() if k != "levels"},
         levels=levels,
+        linked=int(match["linked"]) if "linked" in match else None,
+        expected_wrong_links=float(match["expected_wrong_links"])
+        if "expected_wrong_links" in match
+        else None,
     )

@@ -1,0 +1,240 @@
+"""A slip in the given name against a sibling's or a twin's name, through the real preparation and the spec's
+SQL: a word nobody is called (Sỹỹ, Qyý), or a real name one edit away (Thy for Thúy) that nobody of the
+citizen's household carries, is NAME_GIVEN_TYPO; a name of the household (a twin's), a real name two edits away,
+or another middle name stays NAME_GIVEN_DIFFERS. Also: the given name written first with the middle name left
+out, the veto of a given-name slip, and the blocking that finds a record with neither number nor ward."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from vaxlink.matching.pipeline import LEVEL_COLUMNS, compare_step, lookup_step, steps, veto_sql
+from vaxlink.matching.prepare import prepare_records, prepare_register
+from vaxlink.matching.spec import MatchSpec
+
+SPEC = MatchSpec()
+BORN = date(1990, 3, 15)
+# citizen_id, name, household, ward
+CITIZENS = [
+    (1, "Phan Minh Sỹ", "H1", "26560"),
+    (2, "Bùi Thị Thúy", "H2", "26560"),
+    (3, "Lê Thị Thy", "H3", "26554"),  # makes "Thy" a name the register knows
+    (4, "Trần Văn Tâm", "H4", "26560"),  # twins, born the same day
+    (5, "Trần Văn Tân", "H4", "26560"),
+    (6, "Võ Văn Quý", "H5", "26560"),
+    (7, "Lê Thị Mạnh", "H6", "26560"),
+    (8, "Trần Thị Mai", "H7", "26554"),  # makes "Mai" a name the register knows
+    (9, "Hồ Quốc Anh", "H8", "26560"),
+    (10, "Đỗ Văn An", "H9", "26560"),
+]
+# (record's name, citizen compared, expected name level)
+CASES = [
+    ("Phan Minh Sỹỹ", 1, "NAME_GIVEN_TYPO"),  # nobody is called Sỹỹ; y and i alike
+    ("Phan Minh Sĩ", 1, "NAME_MARKS_DIFFER"),  # i/y folded alike: the same letters, written otherwise
+    ("Võ Văn Qyý", 6, "NAME_GIVEN_TYPO"),  # two edits, not a name
+    ("Võ Văn Qyýxz", 6, "NAME_GIVEN_DIFFERS"),  # three edits
+    ("Bùi Thị Thy", 2, "NAME_GIVEN_TYPO"),  # a real name one edit away, not of the household
+    ("Bùi Thúy", 2, "NAME_MIDDLE_DROPPED"),
+    ("Bùi Thy", 2, "NAME_GIVEN_TYPO"),  # the middle name left out as well
+    ("Bùi Văn Thy", 2, "NAME_GIVEN_DIFFERS"),  # another middle name
+    ("Trần Văn Tân", 4, "NAME_GIVEN_DIFFERS"),  # the twin's name: one edit, but a name of the household
+    ("Trần Văn Tân", 5, "NAME_EXACT"),
+    ("Trần Vn Tâm", 4, "NAME_TYPO"),  # a slip elsewhere: the household's own given name is the citizen's
+    ("Trần Văn Tần", 4, "NAME_GIVEN_DIFFERS"),  # the twin's name with other marks
+    ("Trần Văn Tâmm", 4, "NAME_TYPO"),  # one letter in the whole name
+    ("Lê Thị Mai", 7, "NAME_GIVEN_DIFFERS"),  # a real name two edits away
+    ("Lê Thị Mạnhx", 7, "NAME_TYPO"),
+    ("Đỗ Văn Aqz", 10, "NAME_GIVEN_DIFFERS"),  # two edits from a two-letter name
+    ("Đỗ Văn Anx", 10, "NAME_TYPO"),  # one edit
+    ("Anh Hồ", 9, "NAME_MIDDLE_DROPPED"),  # the given name first, the middle name left out
+    ("Anh Hồ Quốc", 9, "NAME_ORDER"),
+    ("Anh Hồ Văn", 9, "NAME_DIFFERENT"),  # given first, but another middle name
+]
+
+
+def _register(con: duckdb.DuckDBPyConnection) -> None:
+    n = len(CITIZENS)
+    reg = pa.table(
+        {
+            "citizen_id": pa.array([c[0] for c in CITIZENS], pa.int64()),
+            "personal_id": [f"0770900{c[0]:05d}" for c in CITIZENS],
+            "full_name": [c[1] for c in CITIZENS],
+            "birth_date": pa.array([BORN] * n, pa.date32()),
+            "birth_precision": ["day"] * n,
+            "birth_year": pa.array([BORN.year] * n, pa.int32()),
+            "sex": ["M"] * n,
+            "current_ward_code": [c[3] for c in CITIZENS],
+            "permanent_ward_code": [c[3] for c in CITIZENS],
+            "phone": pa.array([None] * n, pa.string()),
+            "household_id": [c[2] for c in CITIZENS],
+            "address": pa.array([None] * n, pa.string()),
+        }
+    )
+    con.register("reg_in", reg)
+    con.register(
+        "alias_in",
+        pa.table(
+            {
+                "citizen_id": pa.array([], pa.int64()),
+                "alias": pa.array([], pa.string()),
+                "kind": pa.array([], pa.string()),
+            }
+        ),
+    )
+    prepare_register(con, "reg_in", "alias_in")
+
+
+def _records(con: duckdb.DuckDBPyConnection, rows: list[dict[str, str | None]]) -> None:
+    names = ("full_name", "date_of_birth", "sex", "id_number", "phone", "ward_code", "address")
+    table = {"rec_id": list(range(1, len(rows) + 1))}
+    table.update({k: [r.get(k) for r in rows] for k in names})
+    con.register(
+        "rec_in",
+        pa.table(table, schema=pa.schema([("rec_id", pa.int64())] + [(k, pa.string()) for k in names])),
+    )
+    prepare_records(con, "rec_in")
+
+
+@pytest.fixture(scope="module")
+def compared() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    _register(con)
+    _records(
+        con,
+        [
+            {"full_name": name, "date_of_birth": "15/03/1990", "sex": "Nam", "ward_code": "26560"}
+            for name, _c, _l in CASES
+        ],
+    )
+    con.execute("CREATE TABLE pairs AS SELECT i.ident_id, c.citizen_id FROM rec_ident i CROSS JOIN reg c")
+    for step in (lookup_step(), compare_step(SPEC)):
+        con.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
+    return con
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
+def test_name_level(case: tuple[str, int, str], compared: duckdb.DuckDBPyConnection) -> None:
+    i = CASES.index(case) + 1
+    got = compared.execute(
+        """SELECT x.name_level FROM compared x JOIN rec_map m ON m.ident_id = x.ident_id
+        WHERE m.rec_id = ? AND x.citizen_id = ?""",
+        [i, case[1]],
+    ).fetchall()
+    assert got == [(case[2],)]
+
+
+def test_a_rare_word_is_a_slip_only_where_the_register_is_large_enough_to_know_it() -> None:
+    """A word carried by more than one citizen in a million is a name: two edits from the citizen's given name,
+    it is another person's name."""
+    lv = SPEC.comparison("name").level("NAME_GIVEN_TYPO")
+    assert "1000000" in lv.condition.replace("_", "")
+    con = duckdb.connect()
+    _register(con)
+    _records(con, [{"full_name": "Võ Văn Qaz", "date_of_birth": "15/03/1990", "ward_code": "26560"}])
+    con.execute("CREATE TABLE pairs AS SELECT i.ident_id, 6 AS citizen_id FROM rec_ident i")
+    assert _name_level(con) == "NAME_GIVEN_TYPO"  # two edits from Quý, and nobody is called Qaz
+    # Qaz made a name: one citizen of the ten carries it.
+    con.execute("UPDATE reg SET given_key = 'qaz' WHERE citizen_id = 3")
+    assert _name_level(con) == "NAME_GIVEN_DIFFERS"
+    assert con.execute("SELECT given_n FROM rec_lookup").fetchall() == [(1,)]
+
+
+def _name_level(con: duckdb.DuckDBPyConnection) -> str:
+    for step in (lookup_step(), compare_step(SPEC)):
+        con.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
+    return str(con.execute("SELECT name_level FROM compared").fetchall()[0][0])
+
+
+def _veto(levels: dict[str, str]) -> int:
+    con = duckdb.connect()
+    cols = ", ".join(f"'{levels[c]}' AS {c}" for c in LEVEL_COLUMNS)
+    return int(con.execute(f"SELECT {veto_sql(SPEC)} FROM (SELECT {cols})").fetchall()[0][0])
+
+
+SLIP = {
+    "id_level": "ID_EXACT",
+    "name_level": "NAME_GIVEN_TYPO",
+    "dob_level": "DOB_EXACT",
+    "sex_level": "SEX_SAME",
+    "ward_level": "WARD_DIFFERS",
+    "address_level": "ADDRESS_DIFFERS",
+    "phone_level": "PHONE_DIFFERS",
+}
+
+
+def test_a_given_name_slip_links_only_with_the_full_birth_date_and_the_number_or_the_home() -> None:
+    assert _veto(SLIP) == 0
+    for strong_id in ("ID_LOST_ZERO", "ID_OLD_CMND"):
+        assert _veto({**SLIP, "id_level": strong_id}) == 0
+    # Any birth-date slip besides: a sibling's or a parent's record may look so.
+    for dob in ("DOB_TYPO", "DOB_NEAR", "DOB_DAY_MONTH_SWAPPED", "DOB_SAME_YEAR", "DOB_YEAR_ONLY"):
+        assert _veto({**SLIP, "dob_level": dob}) == 1, dob
+    assert _veto({**SLIP, "sex_level": "SEX_DIFFERS"}) == 1
+    no_id = {**SLIP, "id_level": "ID_MISSING"}
+    assert _veto(no_id) == 1
+    for weak_id in ("ID_TYPO", "ID_OF_HOUSEHOLD_MEMBER", "ID_UNKNOWN_SAME_PREFIX"):
+        assert _veto({**SLIP, "id_level": weak_id}) == 1, weak_id
+    for home in (
+        {"address_level": "ADDRESS_SAME"},
+        {"phone_level": "PHONE_SAME"},
+        {"ward_level": "WARD_SAME"},
+    ):
+        assert _veto({**no_id, **home}) == 0, home
+    assert _veto({**no_id, "address_level": "ADDRESS_SAME_STREET"}) == 1
+    assert _veto({**no_id, "phone_level": "PHONE_OF_HOUSEHOLD"}) == 1
+
+
+def test_a_given_name_slip_does_not_lift_a_birth_date_veto() -> None:
+    # The number and the name up to its writing override a birth-date disagreement; a slip in the given name
+    # is not "the name up to its writing".
+    assert _veto({**SLIP, "name_level": "NAME_EXACT", "dob_level": "DOB_DIFFERENT"}) == 0
+    assert _veto({**SLIP, "dob_level": "DOB_DIFFERENT"}) == 1
+
+
+def _pairs_found(con: duckdb.DuckDBPyConnection) -> set[tuple[int, int]]:
+    for step in steps(SPEC):
+        if step.name in ("rec_lookup", "compared", "scored"):
+            break
+        con.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
+    return {
+        (int(r), int(c))
+        for r, c in con.execute(
+            "SELECT m.rec_id, p.citizen_id FROM pairs p JOIN rec_map m ON m.ident_id = p.ident_id"
+        ).fetchall()
+    }
+
+
+def test_a_record_without_number_or_ward_is_searched_in_the_batch_province() -> None:
+    con = duckdb.connect()
+    _register(con)
+    _records(
+        con,
+        [
+            # No number, no ward, a slip in the given name: only the province-scoped rules can find it.
+            {"full_name": "Phan Minh Sỹỹ", "date_of_birth": "15/03/1990"},
+            # Letters swapped in the given name, nothing else to go by.
+            {"full_name": "Phan Minh Sỹ", "date_of_birth": "15/03/1990", "ward_code": "26560"},
+            {"full_name": "Bùi Thị Thúy", "date_of_birth": "15/03/1990", "ward_code": "26560"},
+            {"full_name": "Bùi Thị Tuhý", "date_of_birth": "15/03/1990"},
+        ],
+    )
+    provinces = con.execute(
+        "SELECT m.rec_id, i.province FROM rec_ident i JOIN rec_map m USING (ident_id) ORDER BY 1"
+    ).fetchall()
+    batch_province = provinces[1][1]
+    assert batch_province is not None
+    assert provinces == [(1, batch_province), (2, batch_province), (3, batch_province), (4, batch_province)]
+    found = _pairs_found(con)
+    assert (1, 1) in found  # the family and middle names with the birth date, in the province
+    assert (4, 2) in found  # the name's letters with the birth date
+
+
+def test_no_province_at_all_stays_none() -> None:
+    con = duckdb.connect()
+    _register(con)
+    _records(con, [{"full_name": "Phan Minh Sỹ", "date_of_birth": "15/03/1990"}])
+    assert con.execute("SELECT province FROM rec_ident").fetchall() == [(None,)]
