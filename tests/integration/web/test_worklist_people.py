@@ -16,7 +16,7 @@ from tests.integration.web import world as w
 from vaxlink.services import cases
 from vaxlink.services.auth import Principal
 from vaxlink.storage.db import transaction
-from vaxlink.storage.models import AuditEvent, Citizen, MatchResult, SavedFilter
+from vaxlink.storage.models import AuditEvent, Citizen, DoseRecord, MatchResult, SavedFilter
 from vaxlink.storage.models import Case as CaseRow
 
 pytestmark = pytest.mark.db
@@ -275,3 +275,33 @@ def test_case_and_citizen_pages_tell_who_did_what_when_and_why(client, world, en
     text = re.sub(r"<[^>]+>", "", line.group(1))
     assert "Đã gắn với công dân" in text and "Thiếu úy Lê Thị Thu" in text
     assert "Đối chiếu CCCD tại phường" in text and "01/09/2021" in text
+
+
+def test_an_ingest_opens_one_persons_cases_as_one_row(client, world, engine):
+    """End to end: health sends three doses of someone the register lacks; the matcher groups them as one
+    health identity, and the ward's worklist shows one row standing for the three records."""
+    health = world.actors[("health_officer", "parent_district")]
+    header = (
+        "record_id,full_name,date_of_birth,sex,id_number,ward_code,vaccination_date,dose_number,vaccine\n"
+    )
+    body = header + "".join(
+        f"g{n},Lương Thị Mận,07/07/1977,Nữ,,{w.WARD_A},2021-0{n + 6}-01,{n},Pfizer\n" for n in (1, 2, 3)
+    )
+    r = client.post(
+        "/batches",
+        files={"file": ("lo-nguoi.csv", body.encode(), "text/csv")},
+        data={"csrf_token": health.csrf},
+        headers=w.cookie_headers(health),
+    )
+    assert r.status_code == 303, r.text
+    with Session(engine) as s:
+        opened = s.execute(
+            select(CaseRow.id, CaseRow.person_key)
+            .join(DoseRecord, DoseRecord.id == CaseRow.dose_record_id)
+            .where(DoseRecord.record_id.in_(["g1", "g2", "g3"]), CaseRow.status == "open")
+            .order_by(CaseRow.id)
+        ).all()
+    assert len(opened) == 3 and len({k for _, k in opened}) == 1 and opened[0][1] is not None
+    page = _page(client, _officer(world), "/cases")
+    assert f'data-case="{opened[0][0]}" data-records="3"' in page
+    assert all(f'data-case="{i}"' not in page for i, _ in opened[1:])
