@@ -437,6 +437,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "NAME_MARKS_DIFFER": ("Cùng chữ cái nhưng khác dấu (Hùng/Hưng)", "same letters, other marks (Hùng/Hưng)"),
     "NAME_MIDDLE_DROPPED": ("Thiếu tên đệm", "middle name dropped"),
     "NAME_TYPO": ("Họ tên sai chính tả", "name misspelt"),
+    "NAME_GIVEN_TYPO": ("Tên gọi sai chính tả", "given name misspelt"),
     "NAME_GIVEN_DIFFERS": ("Tên gọi khác (có thể là anh chị em)", "another given name (a sibling?)"),
     "NAME_SIMILAR": ("Họ tên gần giống (sai hai chỗ)", "name nearly the same (two slips)"),
     "NAME_DIFFERENT": ("Họ tên khác hẳn", "a different name"),
