@@ -1228,6 +1228,12 @@ def citizen_requests_closed(d: Drill, cast: Cast) -> None:
             d("POST", f"/cases/{item['id']}/take", who, expect=409, data={"version": item["version"]})
             item = {**item, "version": item["version"] + 1}
             d.page("/cases?mine=1&q=t%C3%AAn", who)
+            # The filter kept under a name, found on the worklist, and forgotten.
+            d("POST", "/cases/filters", who, expect=303, data={"name": "Của tôi", "query": "mine=1&q=tên"})
+            d("POST", "/cases/filters", who, expect=422, data={"name": " ", "query": "mine=1"})
+            kept = re.search(r'action="/cases/filters/(\d+)/delete"', d.page("/cases", who).text)
+            assert kept is not None
+            d("POST", f"/cases/filters/{kept.group(1)}/delete", who, expect=303)
             url = f"/cases/{item['id']}/close"
             d("POST", url, who, expect=422, data={"version": item["version"], "note": " "})
             d("POST", url, who, expect=303, data={"version": item["version"], "note": "đã sửa theo CCCD"})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -48,6 +48,45 @@ def neutralise_table(table: pa.Table) -> pa.Table:
                 column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
         columns.append(column)
     return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+# --- the reader's language -------------------------------------------------------------------------------
+# A download for people carries their words: headers in their language and codes (outcomes, reasons, levels)
+# as words. The caller gives the words (the web layer knows them); the contract's own names and codes stay
+# the download for programs.
+
+Words = Mapping[str, Callable[[str], str]]
+
+
+def localise_table(table: pa.Table, headers: Mapping[str, str], words: Words) -> pa.Table:
+    """`table` with its columns renamed by `headers` and the text of the columns in `words` replaced by
+    what each column's function makes of it. Each distinct value is looked up once (an answer runs to
+    millions of rows, with a few hundred distinct values in a column)."""
+    columns = []
+    for name, column in zip(table.schema.names, table.columns, strict=True):
+        word = words.get(name)
+        if word is not None and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            distinct = pc.unique(column).drop_null()
+            said = pa.array([word(v) for v in distinct.to_pylist()], type=pa.string())
+            column = pc.take(said, pc.index_in(column, value_set=distinct))
+        columns.append(column)
+    names = [headers.get(n, n) for n in table.schema.names]
+    return pa.Table.from_arrays(columns, names=names)
+
+
+def localise_rows(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], headers: Mapping[str, str], words: Words
+) -> tuple[list[str], Iterable[list[Any]]]:
+    """The same for rows of Python values: the headers said, and the values of the columns in `words`."""
+    said = [words.get(c) for c in columns]
+
+    def out() -> Iterable[list[Any]]:
+        for row in rows:
+            yield [
+                f(v) if f is not None and isinstance(v, str) else v for f, v in zip(said, row, strict=True)
+            ]
+
+    return [headers.get(c, c) for c in columns], out()
 
 
 def csv_bytes(table: pa.Table, *, bom: bool = False) -> bytes:

@@ -148,6 +148,26 @@ def ward_corrections(conn: Connection, batch_id: int) -> dict[str, dict[str, Any
     return out
 
 
+# The rows of the corrections download (`services.batches.health_corrections` of the answer): health is
+# to blame, the register gives another value for a field, or a ward found the record wrong. Counted in SQL
+# from the answer's own query, so that the batch page's figure is the download's row count.
+CORRECTIONS_COUNT_SQL = (
+    """WITH answer (record_id, line, verified, outcome, reasons, blame, full_name, correct_full_name,
+    date_of_birth, correct_date_of_birth, sex, correct_sex, id_number, correct_id_number) AS ("""
+    + ANSWER_SQL
+    + """)
+SELECT count(*) FROM answer WHERE blame = 'health' OR correct_full_name IS NOT NULL
+  OR correct_date_of_birth IS NOT NULL OR correct_sex IS NOT NULL OR correct_id_number IS NOT NULL
+  OR record_id IN (SELECT d.record_id FROM work_case k JOIN dose_record d ON d.id = k.dose_record_id
+                   WHERE d.batch_id = {batch_id} AND d.is_latest AND k.resolution = 'health_wrong')"""
+)
+
+
+def corrections_count(conn: Connection, batch_id: int) -> int:
+    """How many rows the batch's corrections for health hold."""
+    return int(conn.execute(text(CORRECTIONS_COUNT_SQL.format(batch_id=int(batch_id)))).scalar() or 0)
+
+
 def with_ward_corrections(conn: Connection, batch_id: int, table: pa.Table) -> pa.Table:
     corrections = ward_corrections(conn, batch_id)
     if not corrections:

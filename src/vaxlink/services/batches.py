@@ -30,7 +30,7 @@ from vaxlink.domain.permissions import Level
 from vaxlink.files import write as safe_files
 from vaxlink.files.read import checksum
 from vaxlink.services import audit
-from vaxlink.services.answers import export_answer
+from vaxlink.services.answers import corrections_count, export_answer
 from vaxlink.services.auth import Principal
 from vaxlink.services.cases import Invalid, NotFound
 from vaxlink.services.dose_ingest import IngestResult, ingest_batch
@@ -97,6 +97,8 @@ class BatchView:
     # Records of the batch a ward has settled since the ingest (linked by hand or found wrong in health).
     settled_by_wards: int = 0
     health_wrong: int = 0
+    # Rows of the corrections for health (the download), once the batch is done.
+    corrections: int = 0
 
 
 def _view(b: Batch, settled: int = 0, wrong: int = 0) -> BatchView:
@@ -152,7 +154,10 @@ def batch_detail(session: Session, who: Principal, batch_id: int) -> BatchView:
         .join(DoseRecord, DoseRecord.id == CaseRow.dose_record_id)
         .where(DoseRecord.batch_id == b.id, DoseRecord.is_latest, CaseRow.resolution == "health_wrong")
     )
-    return _view(b, int(settled or 0), int(wrong or 0))
+    view = _view(b, int(settled or 0), int(wrong or 0))
+    if b.status == "done":
+        view.corrections = corrections_count(session.connection(), b.id)
+    return view
 
 
 _SAFE = re.compile(r"[^0-9A-Za-z._-]+")
@@ -304,8 +309,10 @@ def answer_file(
     fmt: str,
     *,
     corrections: bool = False,
+    localise: Callable[[pa.Table], pa.Table] | None = None,
 ) -> tuple[bytes, str, str]:
-    """(content, media type, file name) of the batch's answer, or of the corrections only."""
+    """(content, media type, file name) of the batch's answer, or of the corrections only; `localise` puts
+    the contract's headers and codes in the reader's words (a download for people)."""
     b = _batch_in_scope(session, who, batch_id)
     if b.status != "done":
         raise Invalid("Lô dữ liệu chưa xử lý xong", "the batch is not processed yet", "BATCH_NOT_DONE")
@@ -323,6 +330,8 @@ def answer_file(
         None,
         {"corrections": corrections, "rows": table.num_rows, "format": fmt},
     )
+    if localise is not None:
+        table = localise(table)
     if fmt == "csv":
         return safe_files.csv_bytes(table, bom=True), "text/csv; charset=utf-8", name
     if fmt == "xlsx":

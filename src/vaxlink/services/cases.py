@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, false, func, literal, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from vaxlink.domain.dates import Precision
 from vaxlink.domain.names import canonical_name
@@ -33,6 +34,7 @@ from vaxlink.services.casework import (
     birth_text,
     changed_meanwhile,
     citizen_in_scope,
+    display_names,
     health_birth,
     refresh_after_links,
     rowcount,
@@ -59,6 +61,9 @@ KINDS = ("conflict", "unmatched", "correction", "verification", "register_change
 # --- the worklist -------------------------------------------------------------------------------
 
 
+SORTS = ("priority", "date", "name")
+
+
 @dataclass
 class WorkFilter:
     kind: str | None = None
@@ -69,12 +74,17 @@ class WorkFilter:
     # still applies, so naming a ward outside it shows nothing.
     ward_units: str | None = None
     ward_code: str | None = None
-    # Words of the diagnosis the officer types ("thiếu tên đệm"), given with the reason codes whose words
-    # match (the page knows the words).
+    # Words the officer types ("thiếu tên đệm", "không tìm thấy"), given with the reason codes and the case
+    # kinds whose words match (the page knows the words).
     words: str | None = None
     word_reasons: tuple[str, ...] = ()
+    word_kinds: tuple[str, ...] = ()
     # Only the cases assigned to the user ("của tôi").
     mine: bool = False
+    # priority (most important, then oldest), date (oldest first) or name (as health wrote it).
+    sort: str = "priority"
+    # One row per person: the open cases of one health identity at one desk shown as their lead case.
+    by_person: bool = False
 
 
 @dataclass
@@ -92,6 +102,9 @@ class WorkItem:
     overdue: bool
     # The field a citizen's request or a register change is about.
     subject: str | None = None
+    # Open records of the same person at the same desk, this one included (with `by_person`).
+    records: int = 1
+    assigned_to: str | None = None
 
 
 @dataclass
@@ -101,27 +114,62 @@ class Worklist:
     total: int
     next_cursor: str | None
     incoming_verifications: int
+    # Dose records behind the rows (more than `total` when persons have several).
+    records: int = 0
 
 
-def _encode_cursor(item: WorkItem) -> str:
-    raw = json.dumps([item.priority, item.created_at.isoformat(), item.id]).encode()
+def _encode_cursor(sort: str, item: WorkItem) -> str:
+    if sort == "name":
+        keys: list[Any] = [item.health_name or ""]
+    elif sort == "date":
+        keys = [item.created_at.isoformat()]
+    else:
+        keys = [item.priority, item.created_at.isoformat()]
+    raw = json.dumps([sort, *keys, item.id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[int, datetime, int]:
+def _decode_cursor(cursor: str, sort: str) -> list[Any]:
+    """The sort keys and row id a page starts after; a cursor of another sort or a forged one is refused."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        p, c, i = json.loads(raw)
-        priority, created, row = int(p), datetime.fromisoformat(c), int(i)
+        values = json.loads(raw)
+        if not isinstance(values, list) or not values or values[0] != sort:
+            raise ValueError("another sort")
+        row = int(values[-1])
         # A forged cursor must not reach the database with values its columns cannot hold (an integer
         # past bigint, a time without its zone): that was a 500.
-        if not (-(2**31) <= priority < 2**31 and 0 <= row < 2**53):
+        if not 0 <= row < 2**53:
             raise ValueError("out of range")
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=UTC)
-        return priority, created, row
+        if sort == "name":
+            (name,) = values[1:-1]
+            if not isinstance(name, str) or len(name) > 200:
+                raise ValueError("bad name")
+            return [name, row]
+        if sort == "date":
+            (c,) = values[1:-1]
+            return [_aware(datetime.fromisoformat(c)), row]
+        p, c = values[1:-1]
+        priority = int(p)
+        if not -(2**31) <= priority < 2**31:
+            raise ValueError("out of range")
+        return [priority, _aware(datetime.fromisoformat(c)), row]
     except Exception:
         raise Invalid("Con trỏ trang không hợp lệ", "invalid page cursor", "BAD_CURSOR") from None
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _same_desk(other: Any) -> ColumnElement[bool]:
+    """`other` (an alias of work_case) is an open case of the same person at the same desk as the row."""
+    return and_(
+        other.person_key == CaseRow.person_key,
+        other.ward_units == CaseRow.ward_units,
+        other.ward_code.is_not_distinct_from(CaseRow.ward_code),
+        other.province_code.is_not_distinct_from(CaseRow.province_code),
+    )
 
 
 def worklist(
@@ -131,9 +179,12 @@ def worklist(
     cursor: str | None = None,
     limit: int = 50,
 ) -> Worklist:
-    """The open cases in the user's jurisdiction, most important and oldest first, one page at a time
-    (keyset pagination: a page costs the same at the end of the list as at its start)."""
+    """The open cases in the user's jurisdiction, most important and oldest first (or by date, or by name),
+    one page at a time (keyset pagination: a page costs the same at the end of the list as at its start).
+    With `by_person`, the open cases of one person at one desk are one row: the most important of them,
+    carrying how many records it stands for."""
     f = filters or WorkFilter()
+    sort = f.sort if f.sort in SORTS else "priority"
     now = utcnow()
     statuses = (f.status,) if f.status in ON_WORKLIST else ON_WORKLIST
     base = [cases_in(who.scope), CaseRow.status.in_(statuses)]
@@ -142,12 +193,39 @@ def worklist(
     if f.ward_code:
         base.append(CaseRow.ward_code == f.ward_code)
         base.append(CaseRow.ward_units == (f.ward_units or "legacy"))
+    every_record = list(base)
+    sibling = aliased(CaseRow)
+    records_col: Any = literal(1)
+    if f.by_person:
+        # The lead of a person's cases: no open case of theirs at this desk comes before it.
+        before = and_(
+            _same_desk(sibling),
+            sibling.status.in_(statuses),
+            or_(
+                sibling.priority > CaseRow.priority,
+                and_(sibling.priority == CaseRow.priority, sibling.id < CaseRow.id),
+            ),
+        )
+        base.append(~exists().where(before))
+        records_col = func.coalesce(
+            select(func.count())
+            .select_from(sibling)
+            .where(_same_desk(sibling), sibling.status.in_(statuses))
+            .correlate(CaseRow)
+            .scalar_subquery(),
+            1,
+        )
     counts = {
         str(k): int(n)
         for k, n in session.execute(
             select(CaseRow.kind, func.count()).where(*base).group_by(CaseRow.kind)
         ).all()
     }
+    records = (
+        int(session.scalar(select(func.count()).select_from(CaseRow).where(*every_record)) or 0)
+        if f.by_person
+        else sum(counts.values())
+    )
     conds = list(base)
     if f.kind:
         conds.append(CaseRow.kind == f.kind)
@@ -157,24 +235,49 @@ def worklist(
     if f.mine:
         conds.append(CaseRow.assigned_to == who.username)
     if f.words and f.words.strip():
-        # Matched against the diagnosis as the officer reads it; a name is never put in a URL, so names
-        # are looked for with the register search (a POST) instead.
-        conds.append(or_(false(), *(MatchResult.reasons.like(f"%{code}%") for code in f.word_reasons[:40])))
-    if cursor:
-        p, c, i = _decode_cursor(cursor)
+        # Matched against the diagnosis and the kind as the officer reads them; a name is never put in a
+        # URL, so names are looked for with the register search (a POST) instead.
         conds.append(
             or_(
-                CaseRow.priority < p,
-                and_(
-                    CaseRow.priority == p,
-                    or_(CaseRow.created_at > c, and_(CaseRow.created_at == c, CaseRow.id > i)),
-                ),
+                false(),
+                *(MatchResult.reasons.like(f"%{code}%") for code in f.word_reasons[:40]),
+                *((CaseRow.kind.in_(f.word_kinds),) if f.word_kinds else ()),
             )
         )
-    order = (CaseRow.priority.desc(), CaseRow.created_at, CaseRow.id)
-    # The page's cases are chosen on work_case alone, then joined to what they show: a district's
-    # worklist would otherwise join every one of its tens of thousands of cases before keeping fifty.
+    name_col = func.coalesce(DoseRecord.full_name, Citizen.full_name, "")
+    if sort == "name":
+        order: list[Any] = [name_col, CaseRow.id]
+    elif sort == "date":
+        order = [CaseRow.created_at, CaseRow.id]
+    else:
+        order = [CaseRow.priority.desc(), CaseRow.created_at, CaseRow.id]
+    if cursor:
+        keys = _decode_cursor(cursor, sort)
+        if sort == "name":
+            n, i = keys
+            conds.append(or_(name_col > n, and_(name_col == n, CaseRow.id > i)))
+        elif sort == "date":
+            c, i = keys
+            conds.append(or_(CaseRow.created_at > c, and_(CaseRow.created_at == c, CaseRow.id > i)))
+        else:
+            p, c, i = keys
+            conds.append(
+                or_(
+                    CaseRow.priority < p,
+                    and_(
+                        CaseRow.priority == p,
+                        or_(CaseRow.created_at > c, and_(CaseRow.created_at == c, CaseRow.id > i)),
+                    ),
+                )
+            )
+    # The page's cases are chosen on work_case alone (with what the sort and the filters read), then joined to
+    # what they show: a district's worklist would otherwise join every one of its tens of thousands of cases
+    # before keeping fifty.
     page = select(CaseRow.id)
+    if sort == "name":
+        page = page.outerjoin(DoseRecord, DoseRecord.id == CaseRow.dose_record_id).outerjoin(
+            Citizen, Citizen.id == CaseRow.citizen_id
+        )
     if f.reason or (f.words and f.words.strip()):
         page = page.outerjoin(MatchResult, MatchResult.dose_record_id == CaseRow.dose_record_id)
     chosen = page.where(*conds).order_by(*order).limit(limit + 1).subquery()
@@ -189,9 +292,11 @@ def worklist(
             CaseRow.due_at,
             MatchResult.reasons,
             # A case without a dose record (a citizen's request, a register change) is named by its citizen.
-            func.coalesce(DoseRecord.full_name, Citizen.full_name),
+            name_col,
             CaseRow.version,
             CaseRow.details,
+            records_col,
+            CaseRow.assigned_to,
         )
         .join(chosen, chosen.c.id == CaseRow.id)
         .outerjoin(MatchResult, MatchResult.dose_record_id == CaseRow.dose_record_id)
@@ -210,10 +315,12 @@ def worklist(
             created_at=r[5],
             due_at=r[6],
             reasons=[x for x in (r[7] or "").split(";") if x],
-            health_name=r[8],
+            health_name=r[8] or None,
             version=r[9],
             overdue=r[6] is not None and r[6] < now,
             subject=str((r[10] or {}).get("field") or "") or None,
+            records=int(r[11] or 1),
+            assigned_to=r[12],
         )
         for r in rows[:limit]
     ]
@@ -239,8 +346,9 @@ def worklist(
         items=items,
         counts=counts,
         total=sum(counts.values()),
-        next_cursor=_encode_cursor(items[-1]) if len(rows) > limit and items else None,
+        next_cursor=_encode_cursor(sort, items[-1]) if len(rows) > limit and items else None,
         incoming_verifications=int(incoming),
+        records=records,
     )
 
 
@@ -267,6 +375,8 @@ class Candidate:
     ward_code: str
     version: int
     rows: list[FieldRow]
+    # The doses the register already links to this person (what the case's records would join).
+    doses: list[DoseView] = field(default_factory=list)
     # Each field's part of the weight (log2 of its Bayes factor), the prior, and what the same person's other
     # records added: the waterfall behind `weight`.
     weights: dict[str, float] = field(default_factory=dict)
@@ -324,6 +434,71 @@ class CaseView:
     citizen_id: int | None
     citizen_name: str | None = None
     assigned_to: str | None = None
+    # The same person's other open records at this desk, settled with this one by one action.
+    siblings: list[Sibling] = field(default_factory=list)
+    # Display names of the officers the page names (history, assignment, request), by username.
+    names: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Sibling:
+    id: int
+    kind: str
+    version: int
+    reasons: list[str]
+    health: dict[str, Any]
+
+
+def _linked_doses(session: Session, citizen_ids: list[int]) -> dict[int, list[DoseView]]:
+    out: dict[int, list[DoseView]] = {c: [] for c in citizen_ids}
+    if not citizen_ids:
+        return out
+    for m, d in session.execute(
+        select(MatchResult, DoseRecord)
+        .join(DoseRecord, DoseRecord.id == MatchResult.dose_record_id)
+        .where(
+            MatchResult.citizen_id.in_(citizen_ids),
+            MatchResult.outcome.in_(("linked", "confirmed")),
+            DoseRecord.is_latest,
+        )
+        .order_by(DoseRecord.vaccination_date, DoseRecord.id)
+    ).all():
+        out.setdefault(m.citizen_id or 0, []).append(
+            DoseView(
+                d.id,
+                d.record_id,
+                d.source,
+                d.vaccination_date,
+                d.dose_number,
+                d.vaccine,
+                d.vaccine_code,
+                d.lot_number,
+                m.outcome,
+                m.flags,
+            )
+        )
+    return out
+
+
+def _siblings_of(session: Session, who: Principal, case: CaseRow) -> list[CaseRow]:
+    """The other open cases of the case's person at the same desk (none for a case without a person key)."""
+    if case.person_key is None:
+        return []
+    return list(
+        session.scalars(
+            select(CaseRow)
+            .where(
+                cases_in(who.scope),
+                CaseRow.id != case.id,
+                CaseRow.person_key == case.person_key,
+                CaseRow.ward_units == case.ward_units,
+                CaseRow.ward_code.is_not_distinct_from(case.ward_code),
+                CaseRow.province_code.is_not_distinct_from(case.province_code),
+                CaseRow.status.in_(ACTIONABLE),
+            )
+            .order_by(CaseRow.id)
+        )
+    )
 
 
 def _same_birth(text: str | None, c: Citizen) -> bool:
@@ -442,6 +617,22 @@ def case_detail(session: Session, who: Principal, case_id: int) -> CaseView:
                 rows=compare(dose, cit) if dose is not None else [],
             )
         )
+    doses = _linked_doses(session, [c.citizen_id for c in candidates])
+    for cand in candidates:
+        cand.doses = doses.get(cand.citizen_id, [])
+    siblings = []
+    for k in _siblings_of(session, who, case) if case.status in ACTIONABLE else []:
+        sd = session.get(DoseRecord, k.dose_record_id) if k.dose_record_id else None
+        smr = session.get(MatchResult, k.dose_record_id) if k.dose_record_id else None
+        siblings.append(
+            Sibling(
+                id=k.id,
+                kind=k.kind,
+                version=k.version,
+                reasons=[x for x in (smr.reasons if smr else "").split(";") if x],
+                health=_health_dict(sd) if sd is not None else {},
+            )
+        )
     audit.record(
         session,
         who.username,
@@ -450,7 +641,11 @@ def case_detail(session: Session, who: Principal, case_id: int) -> CaseView:
         case.id,
         who.scope.label,
         None,
-        {"citizens": [c.citizen_id for c in candidates], "dose_record_id": case.dose_record_id},
+        {
+            "citizens": [c.citizen_id for c in candidates],
+            "dose_record_id": case.dose_record_id,
+            "siblings": [k.id for k in siblings],
+        },
     )
     shown_details = {k: v for k, v in details.items() if k != "candidates"}
     return CaseView(
@@ -476,6 +671,16 @@ def case_detail(session: Session, who: Principal, case_id: int) -> CaseView:
         details=shown_details,
         citizen_id=case.citizen_id,
         assigned_to=case.assigned_to,
+        siblings=siblings,
+        names=display_names(
+            session,
+            [
+                case.assigned_to,
+                *(str(h.get("by") or "") for h in details.get("history", []) if isinstance(h, dict)),
+                str(details.get("requested_by") or ""),
+                str(details.get("decided_by") or ""),
+            ],
+        ),
         citizen_name=session.scalar(
             select(Citizen.full_name).where(Citizen.id == case.citizen_id, citizens_in(who.scope))
         )
@@ -542,6 +747,41 @@ def _confirm_link(session: Session, who: Principal, case: CaseRow, citizen: Citi
     return touched
 
 
+Also = Sequence[tuple[int, int]]
+
+
+def _with_siblings(
+    session: Session, who: Principal, case_id: int, version: int, also: Also
+) -> list[tuple[CaseRow, int]]:
+    """The case and the same person's other open cases named with their versions, each actionable: one
+    action settles them together or, if any changed meanwhile, none (Conflict). A case named that is not
+    the same person's at the same desk is refused."""
+    lead = _actionable(session, who, case_id, version)
+    out = [(lead, version)]
+    if not also:
+        return out
+    mates = {k.id: k for k in _siblings_of(session, who, lead)}
+    seen = {lead.id}
+    for sid, sver in also:
+        if sid in seen:
+            continue
+        seen.add(sid)
+        if sid not in mates:
+            other = _case_in_scope(session, who, sid)  # out of scope: "not found", like a missing id
+            if other.status not in ACTIONABLE or other.version != sver:
+                raise changed_meanwhile()
+            raise Invalid(
+                "Hồ sơ không cùng một người", "the cases are not the same person's", "NOT_SAME_PERSON"
+            )
+        out.append((_actionable(session, who, sid, sver), sver))
+    return out
+
+
+def _with(case: CaseRow, lead_id: int) -> dict[str, int]:
+    """Audit detail of a case settled with another (the one the officer acted on)."""
+    return {} if case.id == lead_id else {"with_case": lead_id}
+
+
 def link_case(
     session: Session,
     who: Principal,
@@ -550,38 +790,49 @@ def link_case(
     citizen_id: int,
     note: str | None = None,
     settings: Settings | None = None,
+    also: Also = (),
 ) -> None:
-    """Link the case's dose record to the suggested citizen or one found by search (in the jurisdiction).
-    With `settings` (the signing keys), a certificate the move makes untrue is reissued at once."""
-    case = _actionable(session, who, case_id, version)
+    """Link the case's dose record to the suggested citizen or one found by search (in the jurisdiction),
+    with the same person's other open cases named in `also` ((id, version) pairs). With `settings` (the
+    signing keys), a certificate the move makes untrue is reissued at once."""
+    group = _with_siblings(session, who, case_id, version, also)
     citizen = citizen_in_scope(session, who, citizen_id)
     now = utcnow()
-    _settle(
-        session,
-        case,
-        version,
-        status="closed",
-        resolution="linked",
-        resolution_note=note,
-        closed_at=now,
-        assigned_to=who.username,
-        citizen_id=citizen.id,
-        details=_history(
-            case, {"at": now.isoformat(), "by": who.username, "action": "linked", "citizen_id": citizen.id}
-        ),
-    )
-    touched = _confirm_link(session, who, case, citizen)
+    touched: set[int] = set()
+    for case, ver in group:
+        _settle(
+            session,
+            case,
+            ver,
+            status="closed",
+            resolution="linked",
+            resolution_note=note,
+            closed_at=now,
+            assigned_to=who.username,
+            citizen_id=citizen.id,
+            details=_history(
+                case,
+                {
+                    "at": now.isoformat(),
+                    "by": who.username,
+                    "action": "linked",
+                    "citizen_id": citizen.id,
+                    **({"note": note[:400]} if note else {}),
+                },
+            ),
+        )
+        touched |= _confirm_link(session, who, case, citizen)
+        audit.record(
+            session,
+            who.username,
+            "case_linked",
+            "case",
+            case.id,
+            who.scope.label,
+            note,
+            {"citizen_id": citizen.id, "dose_record_id": case.dose_record_id, **_with(case, case_id)},
+        )
     refresh_after_links(session, touched, actor=who.username, settings=settings)
-    audit.record(
-        session,
-        who.username,
-        "case_linked",
-        "case",
-        case.id,
-        who.scope.label,
-        note,
-        {"citizen_id": citizen.id, "dose_record_id": case.dose_record_id},
-    )
 
 
 def health_corrections(dose: DoseRecord, citizen: Citizen) -> dict[str, str]:
@@ -600,122 +851,147 @@ def declare_health_wrong(
     version: int,
     citizen_id: int | None,
     note: str,
+    also: Also = (),
 ) -> dict[str, str]:
     """The health record is wrong. With the citizen it belongs to, the record is linked and health is told
-    the register's values for every differing field; without one, health is told to check the record."""
+    the register's values for every differing field; without one, health is told to check the record. The
+    same person's other open cases named in `also` are settled alike, each with its own record's fields.
+    Returns the corrections of the first case."""
     note = (note or "").strip()
     if not note:
         raise Invalid("Cần ghi lý do", "a reason is required", "REASON_REQUIRED")
-    case = _actionable(session, who, case_id, version)
-    dose = session.get(DoseRecord, case.dose_record_id) if case.dose_record_id else None
-    if dose is None:
-        raise Invalid("Hồ sơ không gắn với bản ghi mũi tiêm", "the case has no dose record", "NO_DOSE_RECORD")
+    group = _with_siblings(session, who, case_id, version, also)
     citizen = citizen_in_scope(session, who, citizen_id) if citizen_id is not None else None
-    corrections = health_corrections(dose, citizen) if citizen is not None else {}
     now = utcnow()
-    details = _history(case, {"at": now.isoformat(), "by": who.username, "action": "health_wrong"})
-    details["health_correction"] = {
-        "fields": corrections,
-        "note": note[:400],
-        "ward_code": case.ward_code,
-        "by": who.username,
-        "at": now.isoformat(),
-    }
-    _settle(
-        session,
-        case,
-        version,
-        status="closed",
-        resolution="health_wrong",
-        resolution_note=note,
-        closed_at=now,
-        assigned_to=who.username,
-        citizen_id=citizen.id if citizen else case.citizen_id,
-        details=details,
-    )
     touched: set[int] = set()
-    if citizen is not None:
-        touched = _confirm_link(session, who, case, citizen)
-        session.execute(
-            update(MatchResult)
-            .where(MatchResult.dose_record_id == dose.id)
-            .values(blame="health")
-            .execution_options(synchronize_session=False)
+    first: dict[str, str] | None = None
+    for case, ver in group:
+        dose = session.get(DoseRecord, case.dose_record_id) if case.dose_record_id else None
+        if dose is None:
+            raise Invalid(
+                "Hồ sơ không gắn với bản ghi mũi tiêm", "the case has no dose record", "NO_DOSE_RECORD"
+            )
+        corrections = health_corrections(dose, citizen) if citizen is not None else {}
+        if first is None:
+            first = corrections
+        details = _history(
+            case, {"at": now.isoformat(), "by": who.username, "action": "health_wrong", "note": note[:400]}
+        )
+        details["health_correction"] = {
+            "fields": corrections,
+            "note": note[:400],
+            "ward_code": case.ward_code,
+            "by": who.username,
+            "at": now.isoformat(),
+        }
+        _settle(
+            session,
+            case,
+            ver,
+            status="closed",
+            resolution="health_wrong",
+            resolution_note=note,
+            closed_at=now,
+            assigned_to=who.username,
+            citizen_id=citizen.id if citizen else case.citizen_id,
+            details=details,
+        )
+        if citizen is not None:
+            touched |= _confirm_link(session, who, case, citizen)
+            session.execute(
+                update(MatchResult)
+                .where(MatchResult.dose_record_id == dose.id)
+                .values(blame="health")
+                .execution_options(synchronize_session=False)
+            )
+        audit.record(
+            session,
+            who.username,
+            "case_health_wrong",
+            "case",
+            case.id,
+            who.scope.label,
+            note,
+            {
+                "citizen_id": citizen.id if citizen else None,
+                "fields": sorted(corrections),
+                **_with(case, case_id),
+            },
         )
     refresh_after_links(session, touched, actor=who.username)
-    audit.record(
-        session,
-        who.username,
-        "case_health_wrong",
-        "case",
-        case.id,
-        who.scope.label,
-        note,
-        {"citizen_id": citizen.id if citizen else None, "fields": sorted(corrections)},
-    )
-    return corrections
+    return first or {}
 
 
 def pass_case(
-    session: Session, who: Principal, case_id: int, version: int, ward_code: str, reason: str
+    session: Session,
+    who: Principal,
+    case_id: int,
+    version: int,
+    ward_code: str,
+    reason: str,
+    also: Also = (),
 ) -> None:
-    """Hand the case to another ward (the person lives there): it leaves this ward's worklist."""
+    """Hand the case (and the same person's other open cases named in `also`) to another ward (the person
+    lives there): they leave this ward's worklist."""
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Cần ghi lý do", "a reason is required", "REASON_REQUIRED")
-    case = _actionable(session, who, case_id, version)
+    group = _with_siblings(session, who, case_id, version, also)
+    lead = group[0][0]
     target = session.scalar(
         select(AdminUnitRow).where(
-            AdminUnitRow.structure == case.ward_units,
+            AdminUnitRow.structure == lead.ward_units,
             AdminUnitRow.level == "ward",
             AdminUnitRow.code == ward_code,
         )
     )
     if target is None:
         raise Invalid("Mã phường/xã không có trong danh mục", "no ward with that code", "UNKNOWN_WARD")
-    if target.code == case.ward_code:
+    if target.code == lead.ward_code:
         raise Invalid("Hồ sơ đã ở phường/xã này", "the case is already with that ward", "SAME_WARD")
     now = utcnow()
-    _settle(
-        session,
-        case,
-        version,
-        ward_code=target.code,
-        province_code=target.province_code,
-        assigned_to=None,
-        details=_history(
+    for case, ver in group:
+        _settle(
+            session,
             case,
-            {
-                "at": now.isoformat(),
-                "by": who.username,
-                "action": "passed",
-                "from": case.ward_code,
-                "to": target.code,
-            },
-        ),
-    )
-    if case.dose_record_id is not None:
-        watch(session, dose_records=[case.dose_record_id])
-        session.execute(
-            update(MatchResult)
-            .where(
-                MatchResult.dose_record_id == case.dose_record_id,
-                MatchResult.outcome.in_(("review", "unmatched")),
+            ver,
+            ward_code=target.code,
+            province_code=target.province_code,
+            assigned_to=None,
+            details=_history(
+                case,
+                {
+                    "at": now.isoformat(),
+                    "by": who.username,
+                    "action": "passed",
+                    "from": case.ward_code,
+                    "to": target.code,
+                    "reason": reason[:400],
+                },
+            ),
+        )
+        if case.dose_record_id is not None:
+            watch(session, dose_records=[case.dose_record_id])
+            session.execute(
+                update(MatchResult)
+                .where(
+                    MatchResult.dose_record_id == case.dose_record_id,
+                    MatchResult.outcome.in_(("review", "unmatched")),
+                )
+                .values(ward_code=target.code, ward_units=target.structure)
+                .execution_options(synchronize_session=False)
             )
-            .values(ward_code=target.code, ward_units=target.structure)
-            .execution_options(synchronize_session=False)
+        audit.record(
+            session,
+            who.username,
+            "case_passed",
+            "case",
+            case.id,
+            who.scope.label,
+            reason,
+            {"to_ward": target.code, **_with(case, case_id)},
         )
     refresh_after_links(session, set())
-    audit.record(
-        session,
-        who.username,
-        "case_passed",
-        "case",
-        case_id,
-        who.scope.label,
-        reason,
-        {"to_ward": target.code},
-    )
 
 
 def start_collection(
@@ -739,18 +1015,28 @@ def start_collection(
     audit.record(session, who.username, "case_collection_started", "case", case_id, who.scope.label, note)
 
 
-def take_case(session: Session, who: Principal, case_id: int, version: int) -> None:
-    """The officer takes the case: it shows under "của tôi" (mine) on their worklist."""
-    case = _actionable(session, who, case_id, version)
+def take_case(session: Session, who: Principal, case_id: int, version: int, also: Also = ()) -> None:
+    """The officer takes the case (with the same person's other open cases named in `also`): it shows
+    under "của tôi" (mine) on their worklist."""
     now = utcnow()
-    _settle(
-        session,
-        case,
-        version,
-        assigned_to=who.username,
-        details=_history(case, {"at": now.isoformat(), "by": who.username, "action": "taken"}),
-    )
-    audit.record(session, who.username, "case_taken", "case", case_id, who.scope.label)
+    for case, ver in _with_siblings(session, who, case_id, version, also):
+        _settle(
+            session,
+            case,
+            ver,
+            assigned_to=who.username,
+            details=_history(case, {"at": now.isoformat(), "by": who.username, "action": "taken"}),
+        )
+        audit.record(
+            session,
+            who.username,
+            "case_taken",
+            "case",
+            case.id,
+            who.scope.label,
+            None,
+            _with(case, case_id) or None,
+        )
 
 
 def close_request(session: Session, who: Principal, case_id: int, version: int, note: str) -> None:

@@ -16,7 +16,7 @@ from vaxlink.services import audit
 from vaxlink.services.auth import Principal
 from vaxlink.services.stats_upkeep import CellChanges
 from vaxlink.settings import Settings
-from vaxlink.storage.models import Citizen
+from vaxlink.storage.models import AppUser, Citizen
 from vaxlink.storage.scope import citizens_in
 
 # --- errors the web layer maps to HTTP answers --------------------------------------------------
@@ -159,3 +159,17 @@ def refresh_after_links(
         sql = "SELECT id FROM citizen WHERE id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
         after_links_moved(session, settings, sql, actor=actor)
     keep_figures(session)
+
+
+def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    """The officers' names as people read them ("Nguyễn Văn Bình"), by username; unknown ones left out."""
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    return {
+        u: n
+        for u, n in session.execute(
+            select(AppUser.username, AppUser.display_name).where(AppUser.username.in_(wanted))
+        ).all()
+        if n
+    }

@@ -71,7 +71,13 @@ RESULT_STAGE = (
     ("reasons", "VARCHAR(400)"),
     ("blame", "VARCHAR(10)"),
     ("candidates", "TEXT"),
+    ("person_key", "VARCHAR(40)"),
 )
+
+# The health identity of each matched record, as a key that names the person in this run: the smallest
+# dose record id of its group (`group_identities`). Open cases sharing it are one person's.
+PERSON_KEY_SQL = """SELECT m.rec_id, 'r' || CAST(min(m.rec_id) OVER (PARTITION BY i.group_id) AS VARCHAR) AS person_key
+    FROM rec_map m JOIN rec_ident i USING (ident_id)"""
 
 
 _REGISTER_SQL = """SELECT id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
@@ -216,14 +222,19 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
         + ", ".join(f"{c} {t.replace('DOUBLE PRECISION', double)}" for c, t in RESULT_STAGE)
         + ")"
     )
-    reader = con.sql("""
+    reader = con.sql(
+        """
         SELECT m.rec_id AS dose_record_id, c.outcome,
                CASE WHEN c.outcome = 'linked' THEN c.best_citizen_id END AS citizen_id,
                CASE WHEN c.outcome <> 'linked' THEN c.best_citizen_id END AS candidate_citizen_id,
                CASE WHEN c.best_weight IS NULL THEN 0.0 ELSE 1.0 - c.wrong_link END AS score,
                c.reasons, CASE WHEN c.outcome = 'linked' AND c.reasons <> '' THEN c.blame END AS blame,
-               CASE WHEN c.outcome <> 'linked' THEN k.candidates END AS candidates
+               CASE WHEN c.outcome <> 'linked' THEN k.candidates END AS candidates,
+               CASE WHEN c.outcome <> 'linked' THEN pk.person_key END AS person_key
         FROM rec_map m JOIN classified c USING (ident_id)
+        LEFT JOIN ("""
+        + PERSON_KEY_SQL
+        + """) pk ON pk.rec_id = m.rec_id
         LEFT JOIN (
           -- The ranked candidates a ward officer sees for a record in doubt, with each field's level.
           SELECT ident_id, CAST(to_json({'candidates': list({'citizen_id': citizen_id, 'weight': round(weight, 2),
@@ -233,7 +244,8 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
                    'dob': round(w_dob, 2), 'sex': round(w_sex, 2), 'ward': round(w_ward, 2),
                    'address': round(w_address, 2), 'phone': round(w_phone, 2)}} ORDER BY rank)}) AS VARCHAR) AS candidates
           FROM ranked WHERE rank <= 3 GROUP BY ident_id) k USING (ident_id)
-        ORDER BY m.rec_id""").to_arrow_reader(200_000)
+        ORDER BY m.rec_id"""
+    ).to_arrow_reader(200_000)
     bulk.load_batches(conn, "result_stage", reader)
     conn.exec_driver_sql("CREATE UNIQUE INDEX ix_result_stage ON result_stage (dose_record_id)")
     if is_pg:
@@ -277,12 +289,12 @@ def _store_results(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -
     details = "CAST(s.candidates AS JSON)" if is_pg else "s.candidates"
     conn.execute(
         text(f"""INSERT INTO work_case (kind, status, priority, ward_code, ward_units, province_code,
-            dose_record_id, citizen_id, details, created_at, due_at, version)
+            dose_record_id, citizen_id, details, person_key, created_at, due_at, version)
         SELECT CASE WHEN m.outcome = 'review' THEN 'conflict' ELSE 'unmatched' END, 'open',
             CASE WHEN m.outcome = 'review' THEN 2 ELSE 1 END, m.ward_code, coalesce(m.ward_units, 'legacy'),
             coalesce(u.province_code, (SELECT p.code FROM admin_unit p WHERE p.structure = 'legacy'
               AND p.level = 'province' AND p.code = {id_province_sql_backend(is_pg, "d.id_number")})),
-            m.dose_record_id, m.candidate_citizen_id, {details}, :now, :due, 1
+            m.dose_record_id, m.candidate_citizen_id, {details}, s.person_key, :now, :due, 1
         FROM result_stage s JOIN match_result m ON m.dose_record_id = s.dose_record_id
         JOIN dose_record d ON d.id = s.dose_record_id
         LEFT JOIN admin_unit u ON u.structure = m.ward_units AND u.level = 'ward' AND u.code = m.ward_code
@@ -428,6 +440,7 @@ CASE_COLUMNS = (
     "dose_record_id",
     "citizen_id",
     "details",
+    "person_key",
     "created_at",
     "due_at",
     "version",
@@ -654,9 +667,10 @@ def _open_cases(conn: Connection, con: DuckDBPyConnection, now: datetime) -> Non
                  coalesce(r.ward_units, 'legacy') AS ward_units,
                  CASE WHEN u.code IS NOT NULL THEN u.province_code ELSE f.province_code END AS province_code,
                  r.dose_record_id,
-                 r.candidate_citizen_id AS citizen_id, k.candidates AS details, ? AS created_at, ? AS due_at,
-                 1 AS version
+                 r.candidate_citizen_id AS citizen_id, k.candidates AS details, pk.person_key,
+                 ? AS created_at, ? AS due_at, 1 AS version
           FROM results r JOIN rec_map m ON m.rec_id = r.dose_record_id
+          LEFT JOIN ({PERSON_KEY_SQL}) pk ON pk.rec_id = r.dose_record_id
           LEFT JOIN ward_units u ON u.structure = r.ward_units AND u.code = r.ward_code
           LEFT JOIN fallback_desk f ON f.id = r.dose_record_id
           LEFT JOIN (

@@ -34,6 +34,7 @@ from vaxlink.services.casework import (
     changed_meanwhile,
     citizen_in_scope,
     created,
+    display_names,
     health_birth,
     keep_figures,
     rowcount,
@@ -171,6 +172,8 @@ class CitizenView:
     open_cases: list[WorkItem]
     history: list[dict[str, Any]]
     pending_changes: list[int] = field(default_factory=list)
+    # Display names of the officers the history names, by username.
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def citizen_detail(
@@ -252,6 +255,30 @@ def citizen_detail(
             select(CitizenChange).where(CitizenChange.citizen_id == c.id).order_by(CitizenChange.id)
         )
     ]
+    # The person's records settled by officers (linked, or linked and found wrong in health): who, when, why.
+    settled = session.execute(
+        select(CaseRow, DoseRecord.vaccination_date, DoseRecord.dose_number)
+        .outerjoin(DoseRecord, DoseRecord.id == CaseRow.dose_record_id)
+        .where(
+            CaseRow.citizen_id == c.id,
+            CaseRow.status == "closed",
+            CaseRow.resolution.in_(("linked", "health_wrong", "verified", "registered")),
+        )
+        .order_by(CaseRow.closed_at, CaseRow.id)
+    ).all()
+    history += [
+        {
+            "case_id": k.id,
+            "action": k.resolution,
+            "reason": k.resolution_note,
+            "at": k.closed_at,
+            "by": k.assigned_to,
+            "vaccination_date": vdate,
+            "dose_number": dose_no,
+        }
+        for k, vdate, dose_no in settled
+    ]
+    history.sort(key=lambda h: (h["at"] is None, h["at"] or now))
     aliases = [
         (a.alias, a.kind)
         for a in session.scalars(select(CitizenAlias).where(CitizenAlias.citizen_id == c.id))
@@ -268,6 +295,7 @@ def citizen_detail(
         open_cases=cases,
         history=history,
         pending_changes=[k.id for k in cases if k.kind == "register_change"],
+        names=display_names(session, [str(h.get(k) or "") for h in history for k in ("by", "approved_by")]),
     )
 
 

@@ -345,6 +345,9 @@ class Case(Base):
     resolution: Mapped[str | None] = mapped_column(String(24))
     resolution_note: Mapped[str | None] = mapped_column(Text)
     assigned_to: Mapped[str | None] = mapped_column(String(80))
+    # The health identity (one person as the matcher grouped their records) the case's record belongs to:
+    # open cases of one person at one desk are shown as one row and settled together. NULL: a case of its own.
+    person_key: Mapped[str | None] = mapped_column(Key(40), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     __table_args__ = (Index("ix_work_case_ward_status", "ward_units", "ward_code", "status", "created_at"),)
 
@@ -412,6 +415,18 @@ class AppUser(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SavedFilter(Base):
+    """A worklist filter an officer named to find again (the query string of the worklist, never a result)."""
+
+    __tablename__ = "saved_filter"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    name: Mapped[str] = mapped_column(String(40))
+    query: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
 
 
 class UserSession(Base):

@@ -243,6 +243,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unmatched_records": ("Không tìm thấy trong sổ", "Unmatched"),
     "rejected_records": ("Bị loại (không đọc được)", "Rejected (unusable)"),
     "corrections_to_health": ("Trả y tế sửa", "Corrections for health"),
+    "download_words": ("Tên cột", "Column names"),
+    "download_for_people": ("Tiếng Việt", "Vietnamese"),
+    "download_for_programs": ("Mã gốc (cho chương trình)", "Codes (for programs)"),
+    "download_contract": (
+        "Cho chương trình máy tính (CSV, tên cột tiếng Anh, mã gốc)",
+        "For programs (CSV, English column names, codes)",
+    ),
+    "wards_found_health_wrong": ("Phường/xã xác định y tế ghi sai", "Found wrong in health by wards"),
     "cases_open": ("Hồ sơ đang mở", "Open cases"),
     "cases_overdue": ("Hồ sơ quá hạn", "Overdue cases"),
     "verification_open": ("Yêu cầu xác minh đang mở", "Open verification requests"),
@@ -361,7 +369,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "check_next": ("Kiểm tra người tiếp theo", "Check the next person"),
     "mine": ("Của tôi", "Mine"),
-    "take": ("Nhận xử lý (của tôi)", "Take it (mine)"),
+    "take": ("Nhận việc", "Take it"),
+    "sort_date": ("Cũ nhất trước", "Oldest first"),
+    "sort_name": ("Theo tên (A–Z)", "By name (A–Z)"),
+    "n_people": ("{n} người", "{n} people"),
+    "n_records": ("{n} bản ghi", "{n} records"),
+    "filter_name": ("Tên cách xem", "Filter name"),
+    "forget_filter": ("Xóa cách xem {name}", "Forget the filter {name}"),
+    "same_person_records": ("Các bản ghi khác của cùng người", "The same person's other records"),
+    "same_person_note": (
+        "Các nút bên dưới xử lý cùng lúc cả {n} bản ghi của người này.",
+        "The buttons below settle all {n} records of this person at once.",
+    ),
+    "existing_doses": ("Mũi tiêm đã gắn với người này", "Doses already linked to this person"),
+    "no_existing_doses": ("Chưa có mũi tiêm nào được gắn", "No dose linked yet"),
     "taken_by_me": ("Hồ sơ này do bạn xử lý", "You are handling this case"),
     "assigned_to": ("Đang do", "Assigned to"),
     "action_taken": ("Nhận xử lý", "Taken"),
@@ -369,8 +390,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "words_hint": ("vd: thiếu tên đệm", "e.g. middle name dropped"),
     "sort": ("Sắp xếp", "Sort"),
     "sort_priority": ("Ưu tiên, cũ trước", "Priority, oldest first"),
-    "sort_newest": ("Mới nhất trước", "Newest first"),
-    "sort_due": ("Sắp đến hạn trước", "Due soonest first"),
     "saved_filters": ("Cách xem đã ghi nhớ", "Saved filters"),
     "save_filter": ("Ghi nhớ cách xem này", "Save this filter"),
     "batch_refreshing": ("Trang tự cập nhật mỗi 5 giây.", "This page refreshes itself every 5 seconds."),
@@ -420,6 +439,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "NAME_MARKS_DIFFER": ("Cùng chữ cái nhưng khác dấu (Hùng/Hưng)", "same letters, other marks (Hùng/Hưng)"),
     "NAME_MIDDLE_DROPPED": ("Thiếu tên đệm", "middle name dropped"),
     "NAME_TYPO": ("Họ tên sai chính tả", "name misspelt"),
+    "NAME_GIVEN_TYPO": ("Tên gọi sai chính tả", "given name misspelt"),
     "NAME_GIVEN_DIFFERS": ("Tên gọi khác (có thể là anh chị em)", "another given name (a sibling?)"),
     "NAME_SIMILAR": ("Họ tên gần giống (sai hai chỗ)", "name nearly the same (two slips)"),
     "NAME_DIFFERENT": ("Họ tên khác hẳn", "a different name"),
@@ -463,6 +483,89 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 Translator = Callable[..., str]
+
+# --- downloads for people: headers and codes in Vietnamese (the contract's names stay for programs) -------
+
+ANSWER_HEADERS_VI = {
+    "record_id": "Mã bản ghi",
+    "line": "Dòng trong tệp",
+    "verified": "Kết quả xác minh",
+    "outcome": "Kết quả đối soát",
+    "reasons": "Sai lệch",
+    "blame": "Bên cần sửa",
+    "full_name": "Họ và tên (y tế ghi)",
+    "correct_full_name": "Họ và tên đúng",
+    "date_of_birth": "Ngày sinh (y tế ghi)",
+    "correct_date_of_birth": "Ngày sinh đúng",
+    "sex": "Giới tính (y tế ghi)",
+    "correct_sex": "Giới tính đúng",
+    "id_number": "Số định danh (y tế ghi)",
+    "correct_id_number": "Số định danh đúng",
+}
+BLAME_VI = {"health": "Y tế", "register": "Sổ đăng ký dân cư", "both": "Cả y tế và sổ đăng ký"}
+LEVEL_VI = {
+    "ward": "Phường/xã",
+    "district": "Quận/huyện",
+    "province": "Tỉnh/thành phố",
+    "country": "Toàn quốc",
+}
+
+
+def _reasons_vi(codes: str) -> str:
+    return "; ".join(reason_words(c) for c in codes.split(";") if c)
+
+
+def _iso_date_vi(text: str) -> str:
+    parts = text.split("-")
+    return "/".join(reversed(parts)) if len(parts) == 3 and all(p.isdigit() for p in parts) else text
+
+
+def answer_words(lang: str) -> tuple[dict[str, str], dict[str, Callable[[str], str]]] | None:
+    """Headers and value words of health's answer for people reading `lang`; None: the contract as it is."""
+    if lang != "vi":
+        return None
+    return ANSWER_HEADERS_VI, {
+        "outcome": lambda v: MESSAGES.get(f"outcome_{v}", (v, v))[0],
+        "reasons": _reasons_vi,
+        "blame": lambda v: BLAME_VI.get(v, v),
+        "correct_date_of_birth": _iso_date_vi,
+    }
+
+
+def coverage_words(lang: str) -> tuple[dict[str, str], dict[str, Callable[[str], str]]] | None:
+    """Headers and value words of the coverage download for people reading `lang`; None: the contract."""
+    if lang != "vi":
+        return None
+    headers = {
+        k: MESSAGES[k][0]
+        for k in (
+            "residents",
+            "at_least_one_dose",
+            "primary_complete",
+            "booster",
+            "unvaccinated",
+            "linked_records",
+            "review_records",
+            "unmatched_records",
+            "rejected_records",
+            "corrections_to_health",
+            "cases_open",
+            "cases_overdue",
+            "verification_open",
+            "verification_overdue",
+        )
+    }
+    headers |= {
+        "unit_code": "Mã đơn vị",
+        "unit_name": "Tên đơn vị",
+        "parent_code": "Mã đơn vị cấp trên",
+        "level": "Cấp",
+        "units": "Danh mục đơn vị hành chính",
+    }
+    return headers, {
+        "level": lambda v: LEVEL_VI.get(v, v),
+        "units": lambda v: MESSAGES.get(f"units_{v}", (v, v))[0],
+    }
 
 
 def lang_of(request: Request) -> str:

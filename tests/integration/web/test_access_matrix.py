@@ -67,6 +67,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/cases/{case_id}/collect"): Rule(P.CASE_ACT, "resource", "case"),
     ("POST", "/cases/{case_id}/close"): Rule(P.CASE_ACT, "resource", "request"),
     ("POST", "/cases/{case_id}/take"): Rule(P.CASE_ACT, "resource", "case"),
+    # An officer's own saved filters: not tied to a place (the worklist they open is the scoped list).
+    ("POST", "/cases/filters"): Rule(P.CASE_LIST, "global"),
+    ("POST", "/cases/filters/{filter_id}/delete"): Rule(P.CASE_LIST, "global"),
     ("GET", "/citizens/search"): Rule(P.CITIZEN_SEARCH, "global"),
     ("POST", "/citizens/search"): Rule(P.CITIZEN_SEARCH, "collection"),
     ("GET", "/citizens/{citizen_id}"): Rule(P.CITIZEN_READ, "resource"),
@@ -188,6 +191,7 @@ def _request(path: str, method: str, f: Fresh, csrf: str) -> tuple[str, dict[str
         .replace("{change_id}", str(f.change_id))
         .replace("{certificate_id}", "1")
         .replace("{request_id}", "1")
+        .replace("{filter_id}", "1")
         .replace("{batch_id}", "1")
         .replace("{unit_units}", "legacy")
         .replace("{level}", "ward")
@@ -204,6 +208,7 @@ def _request(path: str, method: str, f: Fresh, csrf: str) -> tuple[str, dict[str
         "/collect": {"version": 1, "note": "cư trú dài hạn"},
         "/close": {"version": 1, "note": "đã sửa địa chỉ theo CCCD"},
         "/take": {"version": 1},
+        "/cases/filters": {"name": "Của tôi", "query": "mine=1"},
         "/corrections": {
             "version": f.citizen_version,
             "field": "phone",

@@ -128,7 +128,7 @@ def test_upload_by_page_and_a_wards_settlement_reaches_the_answer(app, client, w
     b = client.get(f"/api/v1/batches/{world.batch_id}", headers=bearer(health)).json()
     assert b["settled_by_wards"] == 1 and b["health_wrong"] == 1
     fixes = client.get(
-        f"/batches/{world.batch_id}/answer.csv?corrections=1", headers=w.cookie_headers(health)
+        f"/batches/{world.batch_id}/answer.csv?corrections=1&lang=en", headers=w.cookie_headers(health)
     )
     assert fixes.status_code == 200
     rows = list(csv.DictReader(io.StringIO(fixes.content.decode("utf-8-sig"))))

@@ -298,17 +298,25 @@ def test_downloads_parse_and_equal_the_figures(client, figures, engine):
     r = client.get("/dashboard/coverage.csv", headers=me)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
+    # For people: Vietnamese headers and words; for programs (lang=en): the contract's names and codes.
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert {x["Mã đơn vị"]: int(x["Tiêm ít nhất 1 mũi"]) for x in rows} == {
+        c: f.at_least_one_dose for c, f in cov.items()
+    }
+    assert {x["Cấp"] for x in rows} == {"Phường/xã"}
+    r = client.get("/dashboard/coverage.csv?lang=en", headers=me)
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert {x["unit_code"]: int(x["at_least_one_dose"]) for x in rows} == {
         c: f.at_least_one_dose for c, f in cov.items()
     }
+    assert {x["level"] for x in rows} == {"ward"}
     r = client.get("/dashboard/coverage.json", headers=me)
     assert {x["unit_code"]: x["residents"] for x in r.json()} == {c: f.residents for c, f in cov.items()}
     r = client.get(f"/dashboard/legacy/district/{w.DISTRICT}/coverage.xlsx", headers=me)
     sheet = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True).worksheets[0]
     values = list(sheet.values)
     header = list(values[0])
-    got = {v[header.index("unit_code")]: v[header.index("booster")] for v in values[1:]}
+    got = {v[header.index("Mã đơn vị")]: v[header.index("Đã tiêm nhắc lại")] for v in values[1:]}
     assert got == {c: f.booster for c, f in cov.items()}
     # Suppression: counts from 1 to 4 become empty, zeros stay.
     r = client.get("/dashboard/coverage.json?suppress=5", headers=me)

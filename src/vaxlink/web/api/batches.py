@@ -41,6 +41,8 @@ class BatchOut(Out):
     uploaded_by: str | None
     settled_by_wards: int
     health_wrong: int
+    # Rows of the corrections for health (the answer downloaded with corrections=1), once done.
+    corrections: int = 0
 
 
 class UploadOut(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -33,6 +33,7 @@ from vaxlink.services.cases import NotFound
 from vaxlink.storage.models import AdminUnitRow
 from vaxlink.storage.scope import Scope
 from vaxlink.storage.stats_models import StatsWardMap
+from vaxlink.web.i18n import coverage_words
 from vaxlink.web.security import DB, require
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
@@ -44,6 +45,8 @@ LevelPath = Annotated[LevelParam, Path()]
 CodePath = Annotated[str, Path(pattern=r"^[0-9]{2,5}$")]
 ViewQuery = Annotated[UnitsParam | None, Query(description="structure of the breakdown")]
 SuppressQuery = Annotated[int, Query(ge=0, le=1000, description="hide counts from 1 to N - 1")]
+# A download for people (vi: Vietnamese headers and words) or the contract (en: its names and codes).
+DownloadLang = Annotated[str, Query(pattern="^(vi|en)$")]
 FORMATS = ("csv", "xlsx", "json")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _DEPTH = {Level.PROVINCE: 0, Level.DISTRICT: 1, Level.WARD: 2}
@@ -372,26 +375,33 @@ def download_name(unit: Unit | None, view: Structure, fmt: str) -> str:
     return f"bao-phu-{where}-{view.value}.{fmt}"
 
 
-def render_download(rows: Sequence[stats.UnitFigures], fmt: str) -> tuple[bytes, str]:
+def render_download(rows: Sequence[stats.UnitFigures], fmt: str, lang: str = "en") -> tuple[bytes, str]:
+    """The rows as JSON (the contract), or as CSV / XLSX: in Vietnamese words for `lang` vi, the contract's
+    names and codes for en."""
     columns = download_columns()
     dicts = [f.as_dict() for f in rows]
     if fmt == "json":
         body = json.dumps([{c: r[c] for c in columns} for r in dicts], ensure_ascii=False, indent=1)
         return body.encode("utf-8"), "application/json"
+    header: Sequence[str] = columns
+    values: Iterable[Sequence[Any]] = ([r[c] for c in columns] for r in dicts)
+    said = coverage_words(lang)
+    if said is not None:
+        header, values = safe_files.localise_rows(columns, values, *said)
     if fmt == "xlsx":
         buf = io.BytesIO()
-        safe_files.xlsx_write(buf, "bao-phu", columns, ([r[c] for c in columns] for r in dicts))
+        safe_files.xlsx_write(buf, "bao-phu", header, values)
         return buf.getvalue(), XLSX_TYPE
-    body = safe_files.csv_rows_text(columns, ([r[c] for c in columns] for r in dicts), bom=True)
+    body = safe_files.csv_rows_text(header, values, bom=True)
     return body.encode("utf-8"), "text/csv; charset=utf-8"
 
 
 def download_response(
-    session: Session, unit: Unit | None, view: Structure, fmt: str, suppress: int
+    session: Session, unit: Unit | None, view: Structure, fmt: str, suppress: int, lang: str = "en"
 ) -> Response:
     if fmt not in FORMATS:
         raise NotFound("format")
-    body, media = render_download(coverage_rows(session, unit, view, suppress=suppress), fmt)
+    body, media = render_download(coverage_rows(session, unit, view, suppress=suppress), fmt, lang)
     name = download_name(unit, view, fmt)
     return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Upload
 from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.permissions import Permission
+from vaxlink.files import write as safe_files
 from vaxlink.services import batches
 from vaxlink.services.auth import Principal
 from vaxlink.web.api.batches import receive
+from vaxlink.web.i18n import answer_words
 from vaxlink.web.pages.render import render
 from vaxlink.web.security import DB, require, state
 
@@ -56,8 +58,18 @@ def answer(
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.BATCH_READ))],
     corrections: Annotated[int, Query(ge=0, le=1)] = 0,
+    lang: Annotated[str, Query(pattern="^(vi|en)$")] = "vi",
 ) -> Response:
+    # People's download: Vietnamese headers and words by default; `lang=en` is the contract (English
+    # column names, codes), as programs read it.
+    said = answer_words(lang)
     body, media, name = batches.answer_file(
-        session, state(request).settings, who, batch_id, fmt, corrections=bool(corrections)
+        session,
+        state(request).settings,
+        who,
+        batch_id,
+        fmt,
+        corrections=bool(corrections),
+        localise=(lambda t: safe_files.localise_table(t, *said)) if said is not None else None,
     )
     return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import cases, register
+from vaxlink.services import cases, register, saved_filters
 from vaxlink.services.auth import Principal
-from vaxlink.web.i18n import REASONS, lang_of
+from vaxlink.web.i18n import MESSAGES, REASONS, lang_of
 from vaxlink.web.pages.held import held
 from vaxlink.web.pages.render import render
 from vaxlink.web.security import DB, require, state
@@ -27,11 +27,31 @@ def reasons_for(words: str, lang: str) -> tuple[str, ...]:
     return tuple(code for code, text in REASONS.items() if key and key in fold_name(text[i]))
 
 
+def kinds_for(words: str, lang: str) -> tuple[str, ...]:
+    """The case kinds whose names (as the worklist shows them) contain what the officer typed."""
+    from vaxlink.domain.names import fold_name
+
+    key = fold_name(words)
+    i = 1 if lang == "en" else 0
+    return tuple(k for k in cases.KINDS if key and key in fold_name(MESSAGES[f"kind_{k}"][i]))
+
+
+def parse_also(text: str) -> list[tuple[int, int]]:
+    """The same person's other cases a form settles too: "id:version,id:version"."""
+    out: list[tuple[int, int]] = []
+    for part in (text or "").split(",")[:50]:
+        sid, _, ver = part.strip().partition(":")
+        if sid.isdigit() and ver.isdigit() and 0 < int(sid) < 2**53 and 0 < int(ver) < 2**31:
+            out.append((int(sid), int(ver)))
+    return out
+
+
 # The reasons an officer filters by, in the words the case page shows (matches are not filtered by).
 REASON_CODES = tuple(code for code in REASONS if not code.endswith(("_EXACT", "_SAME")))
 CaseId = Annotated[int, Path(ge=1, le=2**53)]
 Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 Text = Annotated[str, Form(max_length=400)]
+Also = Annotated[str, Form(max_length=2000, pattern=r"^[0-9:,]*$")]
 
 
 @router.get("/cases")
@@ -49,6 +69,7 @@ def worklist_page(
     units: Annotated[str | None, Query(pattern=r"^(legacy|2025)?$")] = None,
     q: Annotated[str | None, Query(max_length=80)] = None,
     mine: Annotated[str | None, Query(pattern=r"^1?$")] = None,
+    sort: Annotated[str | None, Query(pattern=r"^(priority|date|name)?$")] = None,
 ) -> Response:
     words = (q or "").strip()
     f = cases.WorkFilter(
@@ -59,9 +80,13 @@ def worklist_page(
         ward_units=units or None,
         words=words or None,
         word_reasons=reasons_for(words, lang_of(request)) if words else (),
+        word_kinds=kinds_for(words, lang_of(request)) if words else (),
         mine=mine == "1",
+        sort=sort or "priority",
+        by_person=True,
     )
     wl = cases.worklist(session, who, f, cursor or None, 50)
+    query = saved_filters.clean_query(str(request.url.query))
     return render(
         request,
         "worklist.html",
@@ -72,8 +97,32 @@ def worklist_page(
             "done": done,
             "cursor": cursor,
             "reason_codes": REASON_CODES,
+            "sorts": cases.SORTS,
+            "query": query,
+            "saved": saved_filters.list_filters(session, who),
         },
     )
+
+
+@router.post("/cases/filters")
+def save_filter(
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    name: Annotated[str, Form(max_length=40)] = "",
+    query: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    saved = saved_filters.save_filter(session, who, name, query)
+    return RedirectResponse(f"/cases?{saved.query}" if saved.query else "/cases", status_code=303)
+
+
+@router.post("/cases/filters/{filter_id}/delete")
+def delete_filter(
+    filter_id: Annotated[int, Path(ge=1, le=2**53)],
+    session: DB,
+    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+) -> Response:
+    saved_filters.delete_filter(session, who, filter_id)
+    return RedirectResponse("/cases", status_code=303)
 
 
 def _case_page(
@@ -143,8 +192,9 @@ def take(
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
     version: Version,
+    also: Also = "",
 ) -> Response:
-    cases.take_case(session, who, case_id, version)
+    cases.take_case(session, who, case_id, version, also=parse_also(also))
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
@@ -173,9 +223,17 @@ def link(
     version: Version,
     citizen_id: Annotated[int, Form(ge=1, le=2**53)],
     note: Text = "",
+    also: Also = "",
 ) -> Response:
     cases.link_case(
-        session, who, case_id, version, citizen_id, note or None, settings=state(request).settings
+        session,
+        who,
+        case_id,
+        version,
+        citizen_id,
+        note or None,
+        settings=state(request).settings,
+        also=parse_also(also),
     )
     return _back("linked")
 
@@ -188,8 +246,9 @@ def health_wrong(
     version: Version,
     note: Text,
     citizen_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
+    also: Also = "",
 ) -> Response:
-    cases.declare_health_wrong(session, who, case_id, version, citizen_id, note)
+    cases.declare_health_wrong(session, who, case_id, version, citizen_id, note, also=parse_also(also))
     return _back("health_wrong")
 
 
@@ -201,8 +260,9 @@ def pass_to_ward(
     version: Version,
     ward_code: Annotated[str, Form(pattern=r"^[0-9]{5}$")],
     reason: Text,
+    also: Also = "",
 ) -> Response:
-    cases.pass_case(session, who, case_id, version, ward_code, reason)
+    cases.pass_case(session, who, case_id, version, ward_code, reason, also=parse_also(also))
     return _back("passed")
 
 

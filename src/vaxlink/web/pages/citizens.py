@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from vaxlink.domain.permissions import Permission
 from vaxlink.services import cases, counter, register
 from vaxlink.services.auth import Principal
+from vaxlink.services.casework import display_names
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.held import held
 from vaxlink.web.pages.render import render
@@ -135,15 +136,13 @@ def changes_page(
     who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
 ) -> Response:
-    return render(
-        request,
-        "changes.html",
-        {
-            "changes": register.pending_changes(session, who),
-            "mine": register.my_requests(session, who),
-            "done": done,
-        },
+    changes = register.pending_changes(session, who)
+    mine = register.my_requests(session, who)
+    names = display_names(
+        session,
+        [getattr(x, "requested_by", None) for x in changes] + [getattr(x, "decided_by", None) for x in mine],
     )
+    return render(request, "changes.html", {"changes": changes, "mine": mine, "done": done, "names": names})
 
 
 @router.post("/changes/{change_id}/approve")

@@ -16,6 +16,7 @@ from vaxlink.domain.permissions import Permission
 from vaxlink.services.auth import Principal
 from vaxlink.web.api.stats import (
     CodePath,
+    DownloadLang,
     LevelPath,
     SuppressQuery,
     UnitsPath,
@@ -66,10 +67,15 @@ def own_dashboard(request: Request, session: DB, who: Reader, units: ViewQuery =
 
 @router.get("/dashboard/coverage.{fmt}")
 def own_download(
-    session: DB, who: Reader, fmt: FormatPath, units: ViewQuery = None, suppress: SuppressQuery = 0
+    session: DB,
+    who: Reader,
+    fmt: FormatPath,
+    units: ViewQuery = None,
+    suppress: SuppressQuery = 0,
+    lang: DownloadLang = "vi",
 ) -> Response:
     unit, view = unit_and_view(session, who, None, units)
-    return download_response(session, unit, view, fmt, suppress)
+    return download_response(session, unit, view, fmt, suppress, lang)
 
 
 @router.get("/dashboard/{unit_units}/{level}/{code}")
@@ -95,6 +101,7 @@ def unit_download(
     fmt: FormatPath,
     units: ViewQuery = None,
     suppress: SuppressQuery = 0,
+    lang: DownloadLang = "vi",
 ) -> Response:
     unit, view = unit_and_view(session, who, (unit_units, level, code), units)
-    return download_response(session, unit, view, fmt, suppress)
+    return download_response(session, unit, view, fmt, suppress, lang)

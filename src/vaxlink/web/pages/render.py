@@ -77,7 +77,15 @@ def scope_name(scope: Any, lang: str = "vi") -> str:
     return unit_name(scope.units, level, scope.code)
 
 
+def _number(value: Any) -> str:
+    """A count as Vietnamese write it: 12.345 (a dot between thousands)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "" if value is None else str(value)
+    return f"{value:,}".replace(",", ".")
+
+
 templates.env.filters["vndate"] = _date
+templates.env.filters["vnnum"] = _number
 templates.env.filters["vntime"] = _time
 templates.env.globals["unit_name"] = unit_name
 
