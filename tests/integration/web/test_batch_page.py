@@ -36,7 +36,7 @@ def _download_rows(client, health: w.Actor, batch_id: int) -> tuple[int, int]:
     return len(rows), sheet.max_row - 1
 
 
-def test_the_corrections_count_is_the_downloads_row_count(client, world, engine):
+def test_the_corrections_count_is_the_downloads_row_count(app, client, world, engine):
     health = world.actors[("health_officer", "parent_district")]
     with transaction(engine) as s:
         c = s.get(Citizen, world.citizens[w.WARD_A])
@@ -56,6 +56,7 @@ def test_the_corrections_count_is_the_downloads_row_count(client, world, engine)
         headers=w.cookie_headers(health),
     )
     assert r.status_code == 303, r.text
+    assert app.state.vx.jobs.wait_idle(120)  # the upload is ingested off the request path
     bid = int(r.headers["location"].rsplit("/", 1)[1])
     page = client.get(f"/batches/{bid}", headers=w.cookie_headers(health)).text
     assert (

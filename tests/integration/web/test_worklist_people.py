@@ -277,7 +277,7 @@ def test_case_and_citizen_pages_tell_who_did_what_when_and_why(client, world, en
     assert "Đối chiếu CCCD tại phường" in text and "01/09/2021" in text
 
 
-def test_an_ingest_opens_one_persons_cases_as_one_row(client, world, engine):
+def test_an_ingest_opens_one_persons_cases_as_one_row(app, client, world, engine):
     """End to end: health sends three doses of someone the register lacks; the matcher groups them as one
     health identity, and the ward's worklist shows one row standing for the three records."""
     health = world.actors[("health_officer", "parent_district")]
@@ -294,6 +294,7 @@ def test_an_ingest_opens_one_persons_cases_as_one_row(client, world, engine):
         headers=w.cookie_headers(health),
     )
     assert r.status_code == 303, r.text
+    assert app.state.vx.jobs.wait_idle(120)  # the upload is ingested off the request path
     with Session(engine) as s:
         opened = s.execute(
             select(CaseRow.id, CaseRow.person_key)
