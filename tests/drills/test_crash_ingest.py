@@ -13,6 +13,7 @@ import csv
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
 import traceback
@@ -94,6 +95,11 @@ def run_cli(url: str, work: Path, args: list[str], kill_at: int | None = None) -
     """Run `vaxlink ARGS` in a forked child; (exit code, events seen), exit code -9 when it was killed."""
     count_file = work / f"events-{os.getpid()}-{kill_at}"
     count_file.unlink(missing_ok=True)
+    # Every run prepares the register as the first one did, so that the events of the reference run are the
+    # kill points of the drilled one (the two databases share the work directory; a register kept by one run
+    # would spare the next its preparation). The kept register is written aside and made visible by its
+    # last file (matching/register_store.py): a killed run leaves none half-written.
+    shutil.rmtree(work / "register", ignore_errors=True)
     p = multiprocessing.get_context("fork").Process(
         target=_child, args=(url, str(work), args, kill_at, str(count_file))
     )
