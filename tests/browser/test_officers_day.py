@@ -325,15 +325,17 @@ def test_each_role_lands_on_its_own_page_with_its_navigation(page: Page, site: S
 def test_verifier_sees_a_full_screen_verdict_with_name_and_birth_only(page: Page, site: Site, screen: str):
     c = pick(
         site,
-        select(Citizen.personal_id, Citizen.full_name, Citizen.birth_year)
+        select(Citizen.personal_id, Citizen.full_name, Citizen.birth_year, Citizen.birth_date)
         .where(Citizen.birth_precision == "day")
         .order_by(Citizen.id),
         screen,
         offset=40,
     )
     sign_in(page, site, "kiem_tra", "/verify")
+    # A number is asked with the birth date the card shows.
     page.get_by_label(re.compile("Quét mã QR")).fill(c.personal_id)
-    page.keyboard.press("Enter")
+    page.locator("#born").fill(f"{c.birth_date:%d/%m/%Y}")
+    page.locator("#born").press("Enter")
     verdict = page.locator("#verdict")
     expect(verdict).to_be_visible()
     box = verdict.bounding_box()
