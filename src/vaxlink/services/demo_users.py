@@ -26,7 +26,7 @@ class DemoUser:
 
 
 def _busiest_wards(session: Session, province: str) -> list[str]:
-    """A ward with conflicts to settle (the most) and a sibling ward of the same district."""
+    """A ward with conflicts to settle and the most open cases, and a sibling ward of the same district."""
     conflicts = func.sum(case((Case.kind == "conflict", 1), else_=0))
     rows = session.execute(
         select(Case.ward_code, AdminUnitRow.parent_code)
@@ -38,7 +38,9 @@ def _busiest_wards(session: Session, province: str) -> list[str]:
         )
         .where(Case.status == "open", AdminUnitRow.province_code == province)
         .group_by(Case.ward_code, AdminUnitRow.parent_code)
-        .order_by(conflicts.desc(), func.count().desc(), Case.ward_code)
+        # A ward with conflicts, and of those the one with the most open cases (the most people): the
+        # demo's users need a ward busy enough for a day's work.
+        .order_by(case((conflicts > 0, 1), else_=0).desc(), func.count().desc(), Case.ward_code)
     ).all()
     if rows:
         first, district = str(rows[0][0]), rows[0][1]
