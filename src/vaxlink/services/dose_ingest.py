@@ -31,6 +31,7 @@ from vaxlink.domain.errors import Problem
 from vaxlink.domain.interchange import DOSE_COLUMNS
 from vaxlink.domain.reasons import REJECTION_REASONS
 from vaxlink.domain.vaccines import resolve_vaccine
+from vaxlink.files.fhir import DOSE_FIELDS
 from vaxlink.files.read import checksum, contract_select, load_file
 from vaxlink.matching import normalise
 from vaxlink.matching.normalise import map_distinct
@@ -416,21 +417,9 @@ def _stage_select(batch_id: int, units: str | None = None) -> str:
               LEFT JOIN ward_lists wl ON wl.code = c.ward_code) c"""
 
 
-# What makes two versions of a record the same: every field health sends, as stored.
-CONTENT = (
-    "full_name",
-    "date_of_birth",
-    "sex",
-    "id_number",
-    "phone",
-    "address",
-    "ward_code",
-    "vaccination_date",
-    "dose_number",
-    "vaccine",
-    "lot_number",
-    "site",
-)
+# What makes two versions of a record the same: every field health sends (the dose contract's fields but the
+# record id), as stored.
+CONTENT = tuple(f for f in DOSE_FIELDS if f != "record_id")
 CURRENT_SCHEMA = pa.schema(
     [("record_id", pa.string())]
     + [
@@ -440,11 +429,8 @@ CURRENT_SCHEMA = pa.schema(
 )
 
 
-def _drop_unchanged(conn: Connection, con: DuckDBPyConnection) -> int:
-    """Take out of `stage` the records whose last row in the file is identical to their current version
-    (any source label: a file sent again under another name changes nothing). Returns the rows taken out."""
-    if conn.execute(text("SELECT 1 FROM dose_record LIMIT 1")).first() is None:
-        return 0
+def _load_batch_record_ids(conn: Connection, con: DuckDBPyConnection) -> None:
+    """Temporary table `batch_rid` in the database: the distinct record ids of `stage`, for joins there."""
     conn.exec_driver_sql("DROP TABLE IF EXISTS batch_rid")
     conn.exec_driver_sql("CREATE TEMPORARY TABLE batch_rid (record_id VARCHAR(80) PRIMARY KEY)")
     bulk.load_batches(
@@ -452,6 +438,14 @@ def _drop_unchanged(conn: Connection, con: DuckDBPyConnection) -> int:
     )
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("ANALYZE batch_rid")
+
+
+def _drop_unchanged(conn: Connection, con: DuckDBPyConnection) -> int:
+    """Take out of `stage` the records whose last row in the file is identical to their current version
+    (any source label: a file sent again under another name changes nothing). Returns the rows taken out."""
+    if conn.execute(text("SELECT 1 FROM dose_record LIMIT 1")).first() is None:
+        return 0
+    _load_batch_record_ids(conn, con)
     current = query_arrow(
         conn,
         f"""SELECT d.record_id, {", ".join("d." + c for c in CONTENT)} FROM batch_rid t
@@ -526,13 +520,7 @@ def _earlier_versions(conn: Connection, con: DuckDBPyConnection, source: str) ->
     seen = conn.execute(text("SELECT 1 FROM dose_record WHERE source = :s LIMIT 1"), {"s": source}).first()
     if seen is None:
         return 0
-    conn.exec_driver_sql("DROP TABLE IF EXISTS batch_rid")
-    conn.exec_driver_sql("CREATE TEMPORARY TABLE batch_rid (record_id VARCHAR(80) PRIMARY KEY)")
-    bulk.load_batches(
-        conn, "batch_rid", con.sql("SELECT DISTINCT record_id FROM stage").to_arrow_reader(200_000)
-    )
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("ANALYZE batch_rid")
+    _load_batch_record_ids(conn, con)
     found = query_arrow(
         conn,
         f"""SELECT d.record_id, max(d.version) FROM batch_rid t JOIN dose_record d
