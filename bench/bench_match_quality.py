@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from vaxlink.matching import normalise
 from vaxlink.matching.engine import run_matching
-from vaxlink.matching.pipeline import pair_estimate_sql
+from vaxlink.matching.pipeline import key_steps, pair_estimate_sql
 from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import PROVINCE_CAP, MatchSpec
 from vaxlink.simulation.inputs import matcher_inputs
@@ -50,6 +50,8 @@ def measure(data: Path, spec: MatchSpec, memory: str) -> None:
     prepare_records(con, "rec_in")
     prepare_s = time.perf_counter() - t
     identities = int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
+    for step in key_steps(spec.blocking):
+        con.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
     per_rule = {
         r.name: int(con.execute(pair_estimate_sql(r)).fetchall()[0][0] or 0) / identities
         for r in spec.blocking

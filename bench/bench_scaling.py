@@ -119,9 +119,11 @@ def _child(data: Path, engine: str, opts: dict[str, Any], out: Path, q: mp.Queue
     prepare_register(con, "reg_in", "alias_in")
     prepare_records(con, "rec_in")
     prepare_s = time.perf_counter() - t
-    from vaxlink.matching.pipeline import pair_estimate_sql
+    from vaxlink.matching.pipeline import key_steps, pair_estimate_sql
 
     # Per rule: how many pairs it would generate, to see which rules stop being selective as N grows.
+    for step in key_steps(MatchSpec().blocking):
+        con.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
     rule_pairs = {
         r.name: int(con.execute(pair_estimate_sql(r)).fetchall()[0][0] or 0) for r in MatchSpec().blocking
     }

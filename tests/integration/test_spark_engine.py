@@ -58,6 +58,9 @@ def spark() -> Iterator[Any]:
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.default.parallelism", "2")
         .config("spark.driver.memory", "1g")
+        # Tables of a few thousand rows would all be broadcast: seventeen blocking joins in one stage, each
+        # holding pages of the driver's small memory. A register is never that small.
+        .config("spark.sql.autoBroadcastJoinThreshold", "-1")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

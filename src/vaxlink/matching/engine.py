@@ -27,7 +27,13 @@ from typing import Any, Literal, Protocol
 from duckdb import DuckDBPyConnection
 
 from vaxlink.matching.estimate import estimate
-from vaxlink.matching.pipeline import PairLimitExceeded, pair_estimate_sql, steps
+from vaxlink.matching.pipeline import (
+    PairLimitExceeded,
+    key_steps,
+    pair_estimate_sql,
+    register_key_steps,
+    steps,
+)
 from vaxlink.matching.spec import MatchSpec
 
 Progress = Callable[[str, int, int | None], None]
@@ -88,8 +94,15 @@ class DuckDBExecutor:
 
 
 def estimate_pairs(ex: Executor, spec: MatchSpec) -> int:
-    """Candidate pairs of all rules, from key counts: nothing is paired to find out."""
+    """Candidate pairs of all rules, from key counts: nothing is paired to find out. The blocking keys
+    are made first (`pipeline.key_steps`), and stay for the steps that pair."""
+    for step in key_steps(spec.blocking):
+        ex.create(step.name, step.sql)
     return sum(int(ex.rows(pair_estimate_sql(rule))[0][0] or 0) for rule in spec.blocking)
+
+
+def _names(plan: list[Any]) -> frozenset[str]:
+    return frozenset(step.name for step in plan)
 
 
 def guard(estimate: int, spec: MatchSpec) -> None:
@@ -99,21 +112,55 @@ def guard(estimate: int, spec: MatchSpec) -> None:
         )
 
 
-def run_steps(
-    ex: Executor, spec: MatchSpec, progress: Progress | None = None, stats: RunStats | None = None
-) -> RunStats:
-    """Every step of the pipeline on `ex`, in order; the pair count and the identities matched."""
-    stats = stats or RunStats()
-    plan = steps(spec)
-    for i, step in enumerate(plan):
+def _run_plan(
+    ex: Executor, plan: list[Any], stats: RunStats, progress: Progress | None, done: int, total: int
+) -> None:
+    for i, step in enumerate(plan, start=done + 1):
         t = time.perf_counter()
         ex.create(step.name, step.sql)
         stats.seconds[step.name] = stats.seconds.get(step.name, 0.0) + time.perf_counter() - t
         if progress:
-            progress("match", i + 1, len(plan))
+            progress("match", i, total)
+
+
+def _count(ex: Executor, stats: RunStats) -> RunStats:
     stats.pairs += int(ex.rows("SELECT count(*) FROM pairs")[0][0])
     stats.identities += int(ex.rows("SELECT count(*) FROM classified")[0][0])
     return stats
+
+
+def run_steps(
+    ex: Executor,
+    spec: MatchSpec,
+    progress: Progress | None = None,
+    stats: RunStats | None = None,
+    made: frozenset[str] = frozenset(),
+) -> RunStats:
+    """Every step of the pipeline on `ex`, in order, but those `made` already for this run (the blocking
+    keys); the pair count and the identities matched."""
+    stats = stats or RunStats()
+    plan = [step for step in steps(spec) if step.name not in made]
+    _run_plan(ex, plan, stats, progress, 0, len(plan))
+    return _count(ex, stats)
+
+
+def _run_whole(
+    con: DuckDBPyConnection, spec: MatchSpec, progress: Progress | None, stats: RunStats
+) -> RunStats:
+    """The whole batch in one go on DuckDB, its blocking keys made (`estimate_pairs`): every identity
+    paired and compared, the parameters estimated on the sample's compared pairs (`estimate`), then
+    scored and decided with them. The levels do not depend on the parameters: only the weights do."""
+    ex = DuckDBExecutor(con)
+    made = _names(key_steps(spec.blocking))
+    plan = [step for step in steps(spec) if step.name not in made]
+    cut = next(i for i, step in enumerate(plan) if step.name == "scored")
+    _run_plan(ex, plan[:cut], stats, progress, 0, len(plan))
+    t = time.perf_counter()
+    stats.spec = spec = estimate(con, spec, keys_ready=True, compared="compared")
+    stats.seconds["estimate"] = time.perf_counter() - t
+    rest = [step for step in steps(spec) if step.name not in made][cut:]
+    _run_plan(ex, rest, stats, progress, cut, len(plan))
+    return _count(ex, stats)
 
 
 def run_duckdb(con: DuckDBPyConnection, spec: MatchSpec, progress: Progress | None = None) -> RunStats:
@@ -121,8 +168,7 @@ def run_duckdb(con: DuckDBPyConnection, spec: MatchSpec, progress: Progress | No
     ex = DuckDBExecutor(con)
     stats = RunStats(pairs_estimated=estimate_pairs(ex, spec))
     guard(stats.pairs_estimated, spec)
-    stats.spec = spec = estimate(con, spec)
-    return run_steps(ex, spec, progress, stats)
+    return _run_whole(con, spec, progress, stats)
 
 
 class PartitionRunner(Protocol):
@@ -225,18 +271,13 @@ def run_matching(
     # key counts, not pairs.
     pairs_estimated = estimate_pairs(DuckDBExecutor(con), spec)
     guard(pairs_estimated, spec)
-    # The parameters are estimated once, on DuckDB, before any partition: every partition and every engine
-    # decides with the same ones.
-    spec = estimate(con, spec)
     n = partitions or max(1, math.ceil(pairs_estimated / pairs_per_partition))
     if n == 1 and runner.name == "duckdb":
         # One partition on DuckDB is the plain run: nothing to move, nothing to resume.
-        return _link_figures(
-            con,
-            run_steps(
-                DuckDBExecutor(con), spec, progress, RunStats(pairs_estimated=pairs_estimated, spec=spec)
-            ),
-        )
+        return _link_figures(con, _run_whole(con, spec, progress, RunStats(pairs_estimated=pairs_estimated)))
+    # The parameters are estimated once, on DuckDB, before any partition: every partition and every engine
+    # decides with the same ones.
+    spec = estimate(con, spec, keys_ready=True)
     stats = RunStats(pairs_estimated=pairs_estimated, engine=runner.name, partitions=n, spec=spec)
     key = _run_key(con, spec, runner.name, n)
     with _scratch(work_dir) as base:
@@ -293,6 +334,7 @@ def _run_partitions(
             con.execute(f"COPY {src} TO '{inputs / t}.parquet' (FORMAT parquet)")
     runner.begin(run_dir, n)
     finished = len(done)
+    register_made = _names(register_key_steps(spec.blocking)) if runner.name == "duckdb" else frozenset()
     try:
         ex = runner.executor()
         for p in range(n):
@@ -300,7 +342,8 @@ def _run_partitions(
                 continue
             part_dir = run_dir / f"part-{p:05d}"
             runner.use_partition(p)
-            part = run_steps(ex, spec)
+            # On DuckDB the register's keys made for the estimate serve every partition.
+            part = run_steps(ex, spec, made=register_made)
             for name, s in part.seconds.items():
                 stats.seconds[name] = stats.seconds.get(name, 0.0) + s
             for t in RESULT_TABLES:

@@ -24,7 +24,13 @@ from typing import Any
 
 from duckdb import DuckDBPyConnection
 
-from vaxlink.matching.pipeline import blocking_steps, compare_step, lookup_step
+from vaxlink.matching.pipeline import (
+    compare_step,
+    lookup_step,
+    pairs_step,
+    record_key_step,
+    register_key_steps,
+)
 from vaxlink.matching.spec import Level, MatchSpec
 
 MAX_ITERATIONS = 200
@@ -86,8 +92,9 @@ def random_citizens(spec: MatchSpec, identities: int) -> int:
 
 
 def _random_pairs(con: DuckDBPyConnection, spec: MatchSpec) -> int:
-    """`_est_random`: a sample of identities crossed with a sample of citizens, about `spec.random_pairs`."""
-    n_ident = int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
+    """`_est_random`: identities of the sample (`_est_sample`) crossed with a sample of citizens, about
+    `spec.random_pairs`."""
+    n_ident = int(con.execute("SELECT count(*) FROM _est_sample").fetchall()[0][0])
     n_reg = int(con.execute("SELECT count(*) FROM reg").fetchall()[0][0])
     if not n_ident or not n_reg:
         _create(
@@ -102,27 +109,45 @@ def _random_pairs(con: DuckDBPyConnection, spec: MatchSpec) -> int:
         con,
         "_est_random",
         f"""SELECT i.ident_id, c.citizen_id FROM
-            (SELECT ident_id FROM rec_ident ORDER BY hash(ident_key), ident_id LIMIT {k_ident}) i
+            (SELECT ident_id FROM _est_sample ORDER BY hash(ident_key), ident_id LIMIT {k_ident}) i
             CROSS JOIN (SELECT citizen_id FROM reg ORDER BY hash(citizen_id), citizen_id LIMIT {k_reg}) c""",
     )
     return k_ident * k_reg
 
 
+def _exists(con: DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0]
+    )
+
+
 def _sample_identities(con: DuckDBPyConnection, spec: MatchSpec) -> int:
-    """Make `rec_ident` the estimation's sample (the whole batch when small); the batch is kept aside."""
-    con.execute("ALTER TABLE rec_ident RENAME TO _est_rec_ident_all")
+    """`_est_sample`: the identities the estimation is made on (the whole batch when small), whole
+    health identities first by a hash of their group."""
     _create(
         con,
-        "rec_ident",
-        f"""SELECT * FROM _est_rec_ident_all
+        "_est_sample",
+        f"""SELECT ident_id, ident_key FROM rec_ident
             ORDER BY hash(CAST(group_id AS VARCHAR)), ident_id LIMIT {int(spec.estimation_identities)}""",
     )
-    return int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
+    return int(con.execute("SELECT count(*) FROM _est_sample").fetchall()[0][0])
+
+
+def _isolate_sample(con: DuckDBPyConnection) -> None:
+    """Make `rec_ident` the sample's identities; the batch, and its keys when they were made, are kept
+    aside (`_restore_identities` puts them back)."""
+    con.execute("ALTER TABLE rec_ident RENAME TO _est_rec_ident_all")
+    if _exists(con, "rec_keys"):
+        con.execute("ALTER TABLE rec_keys RENAME TO _est_rec_keys_all")
+    _create(con, "rec_ident", "SELECT * FROM _est_rec_ident_all SEMI JOIN _est_sample USING (ident_id)")
 
 
 def _restore_identities(con: DuckDBPyConnection) -> None:
     con.execute("DROP TABLE IF EXISTS rec_ident")
     con.execute("ALTER TABLE _est_rec_ident_all RENAME TO rec_ident")
+    con.execute("DROP TABLE IF EXISTS rec_keys")
+    if _exists(con, "_est_rec_keys_all"):
+        con.execute("ALTER TABLE _est_rec_keys_all RENAME TO rec_keys")
 
 
 def _u_estimate(level: Level, count: int, n: int, prior_total: float) -> float:
@@ -186,8 +211,27 @@ def em(
     return flat, share, iterations, converged
 
 
-def estimate(con: DuckDBPyConnection, spec: MatchSpec) -> MatchSpec:
+def _counts(
+    con: DuckDBPyConnection, spec: MatchSpec, sample_levels: str
+) -> tuple[list[tuple[Any, ...]], dict[str, int], int]:
+    """The sample's level patterns with their counts (from `sample_levels`, a SELECT of the level
+    columns of the sample's pairs), every level's count among the random pairs, and how many those were."""
+    random_pairs = _random_pairs(con, spec)
+    rnd = compare_step(spec, "_est_random", "_est_random_compared")
+    _create(con, rnd.name, rnd.sql)
+    rows = con.execute(f"SELECT *, count(*) FROM ({sample_levels}) x GROUP BY ALL ORDER BY ALL").fetchall()
+    return rows, _count_levels(con, "_est_random_compared", spec), random_pairs
+
+
+def estimate(
+    con: DuckDBPyConnection, spec: MatchSpec, *, keys_ready: bool = False, compared: str | None = None
+) -> MatchSpec:
     """`spec` with its m and u estimated on the prepared inputs of `con` (see the module's doc).
+    `keys_ready`: the register's blocking keys of this spec (`pipeline.register_key_steps`) are already
+    in `con`, made by the run. `compared`: a table of the run's own compared pairs, every identity's,
+    with this spec's levels (`pipeline.compare_step`); the sample's pairs are read there rather than
+    paired and compared again. The levels do not depend on m and u, and a sampled identity's pairs are
+    the same whether the batch or the sample is paired, so either way gives the same parameters.
 
     The estimation's own record (what it was estimated on, convergence, every level's prior and estimate)
     is kept in the returned spec's `extra["estimation"]`, so it is stored with the run and can be shown.
@@ -200,34 +244,32 @@ def estimate(con: DuckDBPyConnection, spec: MatchSpec) -> MatchSpec:
             spec, extra={**spec.extra, "estimation": {"identities": n, "skipped": "too few identities"}}
         )
     est = Estimation()
-    est.identities = _sample_identities(con, spec)
+    cols = ", ".join(_level_columns(spec))
     try:
-        pair_selects = []
-        for rule in spec.blocking:
-            before, select = blocking_steps(rule)
-            for step in before:
-                _create(con, step.name, step.sql)
-            pair_selects.append(select)
-        _create(
-            con,
-            "_est_pairs",
-            "SELECT DISTINCT ident_id, citizen_id FROM (" + " UNION ALL ".join(pair_selects) + ") u",
-        )
-        look = lookup_step()
-        _create(con, look.name, look.sql)
-        cmp = compare_step(spec, "_est_pairs", "_est_compared")
-        _create(con, cmp.name, cmp.sql)
-        est.random_pairs = _random_pairs(con, spec)
-        rnd = compare_step(spec, "_est_random", "_est_random_compared")
-        _create(con, rnd.name, rnd.sql)
-        cols = _level_columns(spec)
-        rows = con.execute(
-            f"SELECT {', '.join(cols)}, count(*) FROM _est_compared GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
-        random_counts = _count_levels(con, "_est_random_compared", spec)
+        est.identities = _sample_identities(con, spec)
+        if compared is None:
+            _isolate_sample(con)
+            try:
+                if not keys_ready:
+                    for step in register_key_steps(spec.blocking):
+                        _create(con, step.name, step.sql)
+                for step in (record_key_step(spec.blocking), pairs_step(spec, "_est_pairs")):
+                    _create(con, step.name, step.sql)
+                look = lookup_step()
+                _create(con, look.name, look.sql)
+                cmp = compare_step(spec, "_est_pairs", "_est_compared")
+                _create(con, cmp.name, cmp.sql)
+                rows, random_counts, est.random_pairs = _counts(
+                    con, spec, f"SELECT {cols} FROM _est_compared"
+                )
+            finally:
+                _restore_identities(con)
+        else:
+            rows, random_counts, est.random_pairs = _counts(
+                con, spec, f"SELECT {cols} FROM {compared} SEMI JOIN _est_sample USING (ident_id)"
+            )
     finally:
-        _restore_identities(con)
-        for t in ("_est_pairs", "_est_compared", "_est_random", "_est_random_compared"):
+        for t in ("_est_sample", "_est_pairs", "_est_compared", "_est_random", "_est_random_compared"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
     patterns = [(tuple(str(x) for x in r[:-1]), int(r[-1])) for r in rows]
     est.patterns = len(patterns)

@@ -13,6 +13,7 @@ engines transpile).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vaxlink.matching.spec import BlockingRule, Comparison, Level, MatchSpec
@@ -55,44 +56,103 @@ def _filters(rule: BlockingRule) -> tuple[str, str]:
 
 
 def pair_estimate_sql(rule: BlockingRule) -> str:
-    """Pairs the rule would generate, computed from key counts without generating them."""
-    sides = rule.sides()
-    rf, cf = _filters(rule)
-    rcols = ", ".join(f"r.{a} AS k{i}" for i, (a, _) in enumerate(sides))
-    ccols = ", ".join(f"c.{b} AS k{i}" for i, (_, b) in enumerate(sides))
-    groups = ", ".join(f"k{i}" for i in range(len(sides)))
-    on = " AND ".join(f"a.k{i} = b.k{i}" for i in range(len(sides)))
-    having = "" if rule.max_citizens_per_key is None else f"HAVING count(*) <= {rule.max_citizens_per_key}"
-    return f"""SELECT coalesce(sum(a.n * b.n), 0) FROM
+    """Pairs the rule would generate, computed from key counts without generating them (after
+    `key_steps`: the keys are counted as hashed)."""
+    if _rule_side(rule) == "reg_alias":
+        sides = rule.sides()
+        rf, cf = _filters(rule)
+        rcols = ", ".join(f"r.{a} AS k{i}" for i, (a, _) in enumerate(sides))
+        ccols = ", ".join(f"c.{b} AS k{i}" for i, (_, b) in enumerate(sides))
+        groups = ", ".join(f"k{i}" for i in range(len(sides)))
+        on = " AND ".join(f"a.k{i} = b.k{i}" for i in range(len(sides)))
+        return f"""SELECT coalesce(sum(a.n * b.n), 0) FROM
         (SELECT {groups}, count(*) AS n FROM (SELECT {rcols} FROM rec_ident r
            WHERE {_not_blank("r", [a for a, _ in sides])}{rf}) x GROUP BY {groups}) a
-        JOIN (SELECT {groups}, count(*) AS n FROM (SELECT {ccols} FROM {_rule_side(rule)} c
-           WHERE {_not_blank("c", [b for _, b in sides])}{cf}) y GROUP BY {groups}
-              {having}) b ON {on}"""
+        JOIN (SELECT {groups}, count(*) AS n FROM (SELECT {ccols} FROM reg_alias c
+           WHERE {_not_blank("c", [b for _, b in sides])}{cf}) y GROUP BY {groups}) b ON {on}"""
+    k = f"k_{rule.name}"
+    having = "" if rule.max_citizens_per_key is None else f" HAVING count(*) <= {rule.max_citizens_per_key}"
+    return f"""SELECT coalesce(sum(a.n * b.n), 0) FROM
+        (SELECT {k} AS k, count(*) AS n FROM rec_keys WHERE {k} IS NOT NULL GROUP BY {k}) a
+        JOIN (SELECT {k} AS k, count(*) AS n FROM reg_keys WHERE {k} IS NOT NULL GROUP BY {k}{having}) b
+        ON a.k = b.k"""
+
+
+def _key_hash(alias: str, cols: list[str], side_filter: str) -> str:
+    """A rule's key on one side as one 64-bit hash; NULL where a key column is blank or the side's filter
+    fails, so that such a row never meets the other side."""
+    cond = _not_blank(alias, cols) + (f" AND ({side_filter})" if side_filter else "")
+    return f"CASE WHEN {cond} THEN hash({', '.join(f'{alias}.{c}' for c in cols)}) END"
+
+
+def _hashed(rules: Sequence[BlockingRule]) -> list[BlockingRule]:
+    return [r for r in rules if _rule_side(r) == "reg"]
+
+
+def record_key_step(rules: Sequence[BlockingRule]) -> Step:
+    """`rec_keys`: every rule's key per identity, hashed once (see `register_key_steps`)."""
+    cols = ", ".join(
+        f"{_key_hash('r', [a for a, _ in r.sides()], r.record_filter)} AS k_{r.name}" for r in _hashed(rules)
+    )
+    return Step("rec_keys", f"SELECT r.ident_id, {cols} FROM rec_ident r")
+
+
+def register_key_steps(rules: Sequence[BlockingRule]) -> list[Step]:
+    """`reg_keys`, every rule's key per citizen hashed once, and each capped rule's keys under its cap
+    (`block_keys_<rule>`): they depend on the register alone, so a run makes them once for all its
+    partitions and its estimation.
+
+    A join on one 64-bit column costs a fraction of a join on three or four text columns, and each rule
+    joins the whole register. Two keys that differ share a hash with probability 2^-64: at a million
+    keys a side that is one spurious candidate pair in about 10^7 runs, and a spurious pair is compared
+    and scored on its fields like any other. The hash is the engine's own and is never stored: both sides
+    are hashed in the same run.
+    """
+    rules = _hashed(rules)
+    cols = ", ".join(
+        f"{_key_hash('c', [b for _, b in r.sides()], r.citizen_filter)} AS k_{r.name}" for r in rules
+    )
+    out = [Step("reg_keys", f"SELECT c.citizen_id, {cols} FROM reg c")]
+    for rule in rules:
+        if rule.max_citizens_per_key is not None:
+            k = f"k_{rule.name}"
+            out.append(
+                Step(
+                    f"block_keys_{rule.name}",
+                    f"SELECT {k} AS k FROM reg_keys WHERE {k} IS NOT NULL GROUP BY {k} "
+                    f"HAVING count(*) <= {rule.max_citizens_per_key}",
+                )
+            )
+    return out
+
+
+def key_steps(rules: Sequence[BlockingRule]) -> list[Step]:
+    """Every step the rules' pair SELECTs read: the register's keys and caps, then the records' keys."""
+    return [*register_key_steps(rules), record_key_step(rules)]
+
+
+def pair_select(rule: BlockingRule) -> str:
+    """The SELECT of a rule's candidate pairs (after `key_steps`)."""
+    if _rule_side(rule) == "reg_alias":
+        sides = rule.sides()
+        cond = " AND ".join(f"r.{a} = c.{b}" for a, b in sides)
+        rf, cf = _filters(rule)
+        return f"""SELECT r.ident_id, c.citizen_id FROM rec_ident r JOIN reg_alias c ON {cond}
+        WHERE {_not_blank("r", [a for a, _ in sides])}{rf}{cf}"""
+    k = f"k_{rule.name}"
+    capped = "" if rule.max_citizens_per_key is None else f" JOIN block_keys_{rule.name} b ON b.k = c.{k}"
+    return f"SELECT r.ident_id, c.citizen_id FROM rec_keys r JOIN reg_keys c ON r.{k} = c.{k}{capped}"
 
 
 def blocking_steps(rule: BlockingRule) -> tuple[list[Step], str]:
-    """The steps a rule needs first (the keys under its cap) and the SELECT of its candidate pairs."""
-    side, sides = _rule_side(rule), rule.sides()
-    ccols = ", ".join(b for _, b in sides)
-    cond = " AND ".join(f"r.{a} = c.{b}" for a, b in sides)
-    rf, cf = _filters(rule)
-    before, capped = [], ""
-    if rule.max_citizens_per_key is not None:
-        before.append(
-            Step(
-                f"block_keys_{rule.name}",
-                f"""
-            SELECT {ccols} FROM {side} c WHERE {_not_blank("c", [b for _, b in sides])}{cf}
-            GROUP BY {ccols} HAVING count(*) <= {rule.max_citizens_per_key}""",
-            )
-        )
-        key_on = " AND ".join(f"k.{b} = c.{b}" for _, b in sides)
-        capped = f"JOIN block_keys_{rule.name} k ON {key_on}"
-    select = f"""SELECT r.ident_id, c.citizen_id FROM rec_ident r
-        JOIN {side} c ON {cond} {capped}
-        WHERE {_not_blank("r", [a for a, _ in sides])}{rf}{cf}"""
-    return before, select
+    """One rule on its own: the steps it needs first and the SELECT of its candidate pairs."""
+    return key_steps([rule]), pair_select(rule)
+
+
+def pairs_step(spec: MatchSpec, name: str = "pairs") -> Step:
+    """`name`: the distinct candidate pairs of every blocking rule (after `key_steps`)."""
+    union = " UNION ALL ".join(pair_select(rule) for rule in spec.blocking)
+    return Step(name, f"SELECT DISTINCT ident_id, citizen_id FROM ({union}) u")
 
 
 def level_weight_sql(spec: MatchSpec, comparison: Comparison, level: Level) -> str:
@@ -310,16 +370,11 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
 
 
 def steps(spec: MatchSpec) -> list[Step]:
-    out: list[Step] = []
-    pair_selects = []
-    for rule in spec.blocking:
-        before, select = blocking_steps(rule)
-        out.extend(before)
-        pair_selects.append(select)
-    out.append(
-        Step(
-            "pairs", "SELECT DISTINCT ident_id, citizen_id FROM (" + " UNION ALL ".join(pair_selects) + ") u"
-        )
-    )
-    out += [lookup_step(), compare_step(spec), score_step(spec)]
-    return out + decide_steps(spec)
+    return [
+        *key_steps(spec.blocking),
+        pairs_step(spec),
+        lookup_step(),
+        compare_step(spec),
+        score_step(spec),
+        *decide_steps(spec),
+    ]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlglot
+from sqlglot import exp
 
 from vaxlink.matching.engine import INPUT_TABLES, Executor
 
@@ -25,10 +26,19 @@ if TYPE_CHECKING:
 @functools.lru_cache(maxsize=512)
 def to_spark(sql: str) -> str:
     """One statement of DuckDB SQL as Spark SQL."""
-    out = sqlglot.transpile(sql, read="duckdb", write="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
-    if len(out) != 1:
-        raise ValueError(f"expected one statement, got {len(out)}")
-    return out[0]
+    trees = sqlglot.parse(sql, read="duckdb")
+    if len(trees) != 1 or trees[0] is None:
+        raise ValueError(f"expected one statement, got {len(trees)}")
+    # DuckDB's hash() is 64 bits, Spark's 32: a blocking key hashed in 32 bits would meet thousands of
+    # other keys in a register of a million. Spark's 64-bit hash keeps the collision odds of DuckDB's.
+    tree = trees[0].transform(
+        lambda node: (
+            exp.Anonymous(this="xxhash64", expressions=node.expressions)
+            if isinstance(node, exp.Anonymous) and str(node.this).lower() == "hash"
+            else node
+        )
+    )
+    return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
 
 
 def spark_session(

@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-SPEC_VERSION = "2026.12.2"
+SPEC_VERSION = "2026.12.3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +170,13 @@ def _transposed(a: str, b: str, n: int) -> str:
 _ID12 = "r.id12 IS NOT NULL"
 # A letter or two off in the whole name; never the given name of someone else of the citizen's household
 # (`h`: a twin's Tân against Tâm is the twin).
+# The lengths first: two edits or fewer never change a length by more than two, and comparing lengths is
+# cheap where an edit distance is not (most candidate pairs are of other people).
 _NAME_TYPO = """((r.given_key = c.given_key OR h.household_id IS NULL)
+    AND abs(length(r.name_key) - length(c.name_key)) <= 2
     AND ((r.name_sig = c.name_sig AND levenshtein(r.name_key, c.name_key) <= 2)
-    OR (abs(length(r.name_key) - length(c.name_key)) <= 2 AND levenshtein(r.given_key, c.given_key) <= 1
-        AND (levenshtein(r.name_key, c.name_key) <= 1
-             OR (length(c.name_key) >= 14 AND levenshtein(r.name_key, c.name_key) <= 2)))))"""
+    OR (levenshtein(r.given_key, c.given_key) <= 1
+        AND levenshtein(r.name_key, c.name_key) <= CASE WHEN length(c.name_key) >= 14 THEN 2 ELSE 1 END)))"""
 _BOTH_DAYS = "r.dob IS NOT NULL AND c.dob IS NOT NULL"
 # The middle names agree, or one side has none, or one holds the other.
 _MIDDLE_KEPT = """(r.middle_key = c.middle_key OR r.middle_key = '' OR c.middle_key = ''
@@ -305,7 +307,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             # family name): the same words but for a letter or two. Never a given name of its own.
             Level(
                 "NAME_SIMILAR",
-                """levenshtein(r.sorted_key, c.sorted_key) <= 2
+                """(abs(length(r.sorted_key) - length(c.sorted_key)) <= 2 AND levenshtein(r.sorted_key, c.sorted_key) <= 2)
                    OR (r.given_key = c.given_key AND levenshtein(r.family_key, c.family_key) <= 1)""",
                 0.004,
                 0.004,
