@@ -114,7 +114,11 @@ def test_many_rows_keep_their_order_and_values_whether_columns_repeat_or_not(eng
     table = pa.table(
         {"id": ids, "status": wards, "name": names, "note": notes, "born": pa.array(born, pa.date32())}
     )
-    batches = [*table.slice(0, 1).to_batches(), *table.slice(1, 8191).to_batches(), *table.slice(8192).to_batches()]
+    batches = [
+        *table.slice(0, 1).to_batches(),
+        *table.slice(1, 8191).to_batches(),
+        *table.slice(8192).to_batches(),
+    ]
     with engine.begin() as conn:
         _table(conn)
         assert bulk.load_batches(conn, "bulk_t", batches, constants={"version": 3}) == n

@@ -68,7 +68,9 @@ WORDS = [
 ]
 SPACES = [" ", "  ", "\u00a0", "\t", " \u3000 ", "\u2009"]
 names_st = st.lists(
-    st.tuples(st.sampled_from(SPACES), st.sampled_from(WORDS), st.sampled_from(SPACES)), min_size=1, max_size=5
+    st.tuples(st.sampled_from(SPACES), st.sampled_from(WORDS), st.sampled_from(SPACES)),
+    min_size=1,
+    max_size=5,
 ).map(lambda parts: "".join(a + w + b for a, w, b in parts))
 
 

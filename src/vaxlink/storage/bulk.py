@@ -224,12 +224,16 @@ def _pylist(arr: pa.Array) -> list[object]:
     costs several times more than taking one from an array, and SQLite binds either alike. A sample of
     the column's start decides, so that a column of distinct values (ids, digests) is not hashed for
     nothing."""
-    if (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) and len(arr) >= 2 * _SAMPLE:
-        if pc.count_distinct(arr.slice(0, _SAMPLE), mode="all").as_py() * 2 <= _SAMPLE:
-            enc = pc.dictionary_encode(arr)
-            values = np.array([*enc.dictionary.to_pylist(), None], dtype=object)
-            idx = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)
-            return values[idx].tolist()  # type: ignore[no-any-return]
+    text = pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+    if (
+        text
+        and len(arr) >= 2 * _SAMPLE
+        and pc.count_distinct(arr.slice(0, _SAMPLE), mode="all").as_py() * 2 <= _SAMPLE
+    ):
+        enc = pc.dictionary_encode(arr)
+        values = np.array([*enc.dictionary.to_pylist(), None], dtype=object)
+        idx = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)
+        return values[idx].tolist()  # type: ignore[no-any-return]
     return arr.to_pylist()
 
 
@@ -245,7 +249,8 @@ def _insert_sql(table: str, names: list[str], literals: list[str], rows: int) ->
     """INSERT of `rows` rows whose values are numbered column-major: column j of row r is ?(j*rows+r+1)."""
     width = len(names) - len(literals)
     tuples = (
-        "(" + ", ".join([*(f"?{j * rows + r + 1}" for j in range(width)), *literals]) + ")" for r in range(rows)
+        "(" + ", ".join([*(f"?{j * rows + r + 1}" for j in range(width)), *literals]) + ")"
+        for r in range(rows)
     )
     return f"INSERT INTO {table} ({', '.join(names)}) VALUES {', '.join(tuples)}"
 
