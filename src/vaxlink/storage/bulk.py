@@ -298,8 +298,8 @@ def sqlite_load_settings(conn: Connection, cache_mb: int = 1024) -> Iterator[Non
     """SQLite, for the duration of a large load: a page cache that can hold the tables and indexes being
     written and the index builds' sorts. A smaller one spills dirty pages into the write-ahead log long
     before the commit, and every index build then reads the table back from the log page by page (a
-    register of 1.2 M citizens is about 600 MB: with 256 MB the load and its index builds cost a third
-    more CPU). The size is a ceiling, taken only as pages are used; the connection's own size comes
+    register of 1.2 M citizens is about 600 MB: with a 256 MB cache, writing and indexing it took about
+    1.5 times the CPU). The size is a ceiling, taken only as pages are used; the connection's own size comes
     back afterwards (connections are pooled), which frees what is above it.
 
     The journal is left as the database has it, WAL with synchronous=NORMAL (`db.make_engine`): the
