@@ -233,8 +233,10 @@ def _pylist(arr: pa.Array) -> list[object]:
         enc = pc.dictionary_encode(arr)
         values = np.array([*enc.dictionary.to_pylist(), None], dtype=object)
         idx = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)
-        return values[idx].tolist()  # type: ignore[no-any-return]
-    return arr.to_pylist()
+        shared: list[object] = values[idx].tolist()
+        return shared
+    plain: list[object] = arr.to_pylist()
+    return plain
 
 
 _SAMPLE = 4096
