@@ -422,13 +422,18 @@ def _first_load(
         ][0]
     )
     first_alias = bulk.reserve_ids(conn, "citizen_alias", aliases)
-    reader = con.sql(f"""SELECT CAST({first_alias} - 1 + row_number() OVER (ORDER BY old_id, id) AS BIGINT) AS id,
-            id AS citizen_id, old_id AS alias FROM (
-              SELECT CAST({first} - 1 + row_number() OVER (ORDER BY personal_id) AS BIGINT) AS id, old_id
+    # The aliases' own ids follow their order as the citizens' do: numbered as the batches go.
+    reader = con.sql(f"""SELECT citizen_id, alias FROM (
+              SELECT CAST({first} - 1 + row_number() OVER (ORDER BY personal_id) AS BIGINT) AS citizen_id,
+                     old_id AS alias
               FROM checked WHERE len(problems) = 0)
-        WHERE old_id IS NOT NULL ORDER BY old_id, id""").to_arrow_reader(200_000)
+        WHERE alias IS NOT NULL ORDER BY alias, citizen_id""").to_arrow_reader(200_000)
     bulk.load_batches(
-        conn, "citizen_alias", reader, freeze=bool(truncate), constants={"kind": "cmnd", "created_at": now}
+        conn,
+        "citizen_alias",
+        bulk.numbered(reader, first_alias),
+        freeze=bool(truncate),
+        constants={"kind": "cmnd", "created_at": now},
     )
     clock.lap("write")
     note("merge", 0, None)
