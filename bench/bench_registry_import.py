@@ -53,6 +53,7 @@ def _one(url: str, register: Path, out: mp.Queue) -> None:  # type: ignore[type-
     upgrade_database(settings)
     engine = make_engine(url)
     runs = []
+    rejects = Path(tempfile.mkdtemp())
     for _ in range(2):
         t, c = time.perf_counter(), time.process_time()
         with transaction(engine) as s:
@@ -62,7 +63,7 @@ def _one(url: str, register: Path, out: mp.Queue) -> None:  # type: ignore[type-
                 else None
             )
             server0 = _backend_cpu(backend)
-            r = import_register(s, settings, register, rejects_path=Path(tempfile.mkdtemp()) / "rejects.csv")
+            r = import_register(s, settings, register, rejects_path=rejects / "rejects.csv")
         server1 = _backend_cpu(backend)
         runs.append(
             {
@@ -74,6 +75,7 @@ def _one(url: str, register: Path, out: mp.Queue) -> None:  # type: ignore[type-
             }
         )
     engine.dispose()
+    shutil.rmtree(rejects, ignore_errors=True)
     out.put({"runs": runs, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
@@ -91,13 +93,14 @@ def sqlite_cli_import(register: Path) -> dict[str, float] | None:
     cli = shutil.which("sqlite3")
     if cli is None:
         return None
-    db = Path(tempfile.mkdtemp()) / "reference.db"
+    work = Path(tempfile.mkdtemp())
+    db = work / "reference.db"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run([cli, str(db), "-cmd", ".mode csv", f".import {register} register"], check=True)
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    db.unlink()
+    shutil.rmtree(work, ignore_errors=True)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     return {"wall": wall, "cpu": cpu}
 
@@ -160,8 +163,12 @@ def main() -> None:
                 f"sqlite3 .import reference: {reference['wall']:.1f} s wall, {reference['cpu']:.1f} s CPU "
                 f"(load average {_load()})"
             )
-        db = Path(tempfile.mkdtemp()) / "bench.db"
-        results["sqlite"] = r = measure(f"sqlite:///{db}", register)
+        work = Path(tempfile.mkdtemp())
+        try:
+            results["sqlite"] = r = measure(f"sqlite:///{work / 'bench.db'}", register)
+        finally:
+            # The database is as large as the register: not left behind on a shared disk.
+            shutil.rmtree(work, ignore_errors=True)
         if reference is not None:
             # Compared like with like: wall with wall; where the machine is shared, CPU with CPU.
             run = r["runs"][0]  # type: ignore[index]

@@ -98,3 +98,33 @@ def test_rows_are_frozen_only_into_a_table_truncated_in_the_transaction(engine) 
             "SELECT all_frozen FROM pg_visibility_map_summary('bulk_frozen')"
         ).scalar()
         assert frozen == 1
+
+
+@pytest.mark.db
+def test_many_rows_keep_their_order_and_values_whether_columns_repeat_or_not(engine) -> None:  # type: ignore[no-untyped-def]
+    # More rows than one multi-row INSERT holds and not a multiple of it, in batches of uneven sizes; one
+    # column of few values with nulls among them (shared objects on SQLite), one of distinct values, and
+    # one whose first rows repeat while the rest do not.
+    n = 3 * 4096 + bulk.ROWS_PER_INSERT + 37
+    ids = list(range(1, n + 1))
+    wards = [None if i % 7 == 0 else f"2656{i % 5}" for i in ids]
+    names = [f"Nguyễn Thị {i}" for i in ids]
+    notes = ["Đỗ" if i <= 5000 else f"ghi chú {i}" for i in ids]
+    born = [date(1990, 1, 1 + i % 28) if i % 3 else None for i in ids]
+    table = pa.table(
+        {"id": ids, "status": wards, "name": names, "note": notes, "born": pa.array(born, pa.date32())}
+    )
+    batches = [
+        *table.slice(0, 1).to_batches(),
+        *table.slice(1, 8191).to_batches(),
+        *table.slice(8192).to_batches(),
+    ]
+    with engine.begin() as conn:
+        _table(conn)
+        assert bulk.load_batches(conn, "bulk_t", batches, constants={"version": 3}) == n
+        rows = conn.execute(
+            text("SELECT id, status, name, note, born, version FROM bulk_t ORDER BY id").columns(born=Date)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (i, w, nm, nt, b, 3) for i, w, nm, nt, b in zip(ids, wards, names, notes, born, strict=True)
+    ]

@@ -334,3 +334,94 @@ def test_first_load_leaves_every_index_and_constraint_in_place(settings, engine,
                     {c.name: getattr(first, c.key) for c in Citizen.__table__.columns if c.name != "id"}
                 )
             )
+
+
+def _register_version(engine) -> int:
+    from vaxlink.storage.db import transaction as tx
+    from vaxlink.storage.register_log import current_version
+
+    with tx(engine) as s:
+        return current_version(s.connection()).version
+
+
+def _snapshot(engine) -> dict[str, object]:
+    from vaxlink.storage.models import RegisterImport
+
+    with transaction(engine) as s:
+        return {
+            "citizens": sorted(
+                (c.personal_id, c.full_name, c.version, c.row_hash) for c in s.scalars(select(Citizen))
+            ),
+            "aliases": sorted(s.execute(select(CitizenAlias.alias, CitizenAlias.citizen_id)).all()),
+            "changes": s.scalar(select(func.count()).select_from(CitizenChange)),
+            "imports": s.scalar(select(func.count()).select_from(RegisterImport)),
+        }
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("fail_at", ["load", "register_changed"])
+def test_a_failed_import_leaves_the_register_as_it_was_and_runs_again_without_loss_or_duplicates(
+    settings, engine, tmp_path, monkeypatch, fail_at
+):
+    from vaxlink.services import registry_import as ri
+
+    class Killed(Exception):
+        pass
+
+    def arm() -> None:
+        real_load, real_changed = ri.bulk.load_batches, ri.register_changed
+
+        def load(conn, table, *a, **kw):  # type: ignore[no-untyped-def]
+            n = real_load(conn, table, *a, **kw)
+            # After the aliases of a first load (its citizens already written) or the staged rows of a merge.
+            if fail_at == "load" and table in ("citizen_alias", "citizen_stage"):
+                raise Killed
+            return n
+
+        def changed(conn, ids):  # type: ignore[no-untyped-def]
+            real_changed(conn, ids)
+            raise Killed
+
+        monkeypatch.setattr(ri.bulk, "load_batches", load)
+        monkeypatch.setattr(
+            ri, "register_changed", changed if fail_at == "register_changed" else real_changed
+        )
+
+    newer = [row[:] for row in GOOD]
+    newer[0][2] = "Nguyễn Văn Ân"
+    newer.append(["077195000555", "272000555", "Lê Thị Mai", "01/01/1995", "Nữ", "26554", "", "", "", "", ""])
+    first, second = (
+        write_csv(tmp_path / "v1.csv", VI_HEADER, GOOD),
+        write_csv(tmp_path / "v2.csv", VI_HEADER, newer),
+    )
+
+    # A first load (into an empty register) fails part-way: nothing of it stays, and no version is raised.
+    empty, v0 = _snapshot(engine), _register_version(engine)
+    arm()
+    with pytest.raises(Killed):
+        run_import(settings, first)
+    assert _snapshot(engine) == empty and _register_version(engine) == v0
+    monkeypatch.undo()
+    r = run_import(settings, first)
+    assert (r.imported, r.updated, r.unchanged, r.rejected) == (3, 0, 0, 0)
+    loaded, v1 = _snapshot(engine), _register_version(engine)
+    assert v1 > v0 and len(loaded["citizens"]) == 3 and len(loaded["aliases"]) == 1  # type: ignore[arg-type]
+
+    # A later snapshot (one changed, one new) fails part-way: the register is the first snapshot's.
+    arm()
+    with pytest.raises(Killed):
+        run_import(settings, second)
+    assert _snapshot(engine) == loaded and _register_version(engine) == v1
+    monkeypatch.undo()
+    r = run_import(settings, second)
+    assert (r.imported, r.updated, r.unchanged, r.rejected) == (1, 1, 2, 0)
+    after, v2 = _snapshot(engine), _register_version(engine)
+    assert v2 > v1
+    assert len(after["citizens"]) == 4 and after["changes"] == 1 and len(after["aliases"]) == 2  # type: ignore[arg-type]
+    # Run once more: the unchanged snapshot stages nothing, changes nothing and leaves the version alone.
+    r = run_import(settings, second)
+    assert (r.imported, r.updated, r.unchanged) == (0, 0, 4)
+    assert {k: v for k, v in _snapshot(engine).items() if k != "imports"} == {
+        k: v for k, v in after.items() if k != "imports"
+    }
+    assert _register_version(engine) == v2

@@ -123,13 +123,11 @@ def _layout(v: str) -> tuple[str]:
 _SPACES = "[\\s\\x{00a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]+"
 # The register's own spelling is what is stored (`official_name`: NFC and single spaces); the canonical
 # and folded forms are for matching only. Its parts divide as `split_name` has them, by `name_layout`
-# of the first two words (a small vocabulary, mapped once each).
-_OFFICIAL_SQL = f"""CREATE TABLE m_official AS
-    WITH o AS (
-      SELECT DISTINCT full_name AS value,
-        nfc_normalize(trim(regexp_replace(full_name, '{_SPACES}', ' ', 'g'))) AS name FROM src
-      WHERE full_name IS NOT NULL),
-    w AS (SELECT value, name, string_split(name, ' ') AS ws FROM o)
+# of the first two words (a small vocabulary, mapped once each). Every step runs once per distinct
+# name, not once per row: a register repeats its names many times over.
+_SPELLING = f"nfc_normalize(trim(regexp_replace(value, '{_SPACES}', ' ', 'g')))"
+_OFFICIAL_SQL = """CREATE OR REPLACE TABLE {target} AS
+    WITH w AS (SELECT value, name, string_split(name, ' ') AS ws FROM {target}_spelling)
     SELECT w.value, w.name,
       CASE WHEN len(ws) < 2 THEN ''
            WHEN l.layout = 'clan_last' THEN ws[len(ws)]
@@ -142,7 +140,25 @@ _OFFICIAL_SQL = f"""CREATE TABLE m_official AS
            WHEN l.layout = 'clan_first_2' AND len(ws) > 2 THEN array_to_string(ws[3:], ' ')
            WHEN l.layout IN ('clan_first_1', 'clan_first_2') THEN array_to_string(ws[2:], ' ')
            ELSE ws[len(ws)] END AS given
-    FROM w LEFT JOIN m_layout l ON l.value = array_to_string(ws[1:2], ' ')"""
+    FROM w LEFT JOIN {target}_layout l ON l.value = array_to_string(ws[1:2], ' ')"""
+
+
+def official_names(con: DuckDBPyConnection, source_sql: str, target: str) -> None:
+    """Create `target(value, name, family, middle, given)`: per distinct name of `source_sql`, the
+    register's spelling (`official_name`) and its parts (`split_name`), built in SQL from the domain's
+    `name_layout` applied once per distinct pair of first words."""
+    con.execute(f"""CREATE OR REPLACE TABLE {target}_spelling AS SELECT value, {_SPELLING} AS name
+        FROM (SELECT DISTINCT v AS value FROM ({source_sql}) t(v) WHERE v IS NOT NULL)""")
+    normalise.map_distinct(
+        con,
+        f"SELECT array_to_string(string_split(name, ' ')[1:2], ' ') FROM {target}_spelling",
+        _layout,
+        pa.schema([("layout", pa.string())]),
+        f"{target}_layout",
+    )
+    con.execute(_OFFICIAL_SQL.format(target=target))
+    con.execute(f"DROP TABLE {target}_spelling")
+    con.execute(f"DROP TABLE {target}_layout")
 
 
 def _sex(v: str) -> tuple[str | None]:
@@ -228,15 +244,7 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
     con.execute(f"""CREATE TABLE src AS SELECT *, {normalise.id_digits_sql("personal_id")} AS pid FROM (
         SELECT _line AS line, _malformed AS malformed, {columns_sql} FROM raw)""")
     normalise.name_table(con, "SELECT full_name FROM src", "m_name")
-    normalise.map_distinct(
-        con,
-        f"""SELECT DISTINCT array_to_string(string_split(nfc_normalize(trim(regexp_replace(full_name,
-            '{_SPACES}', ' ', 'g'))), ' ')[1:2], ' ') FROM src WHERE full_name IS NOT NULL""",
-        _layout,
-        pa.schema([("layout", pa.string())]),
-        "m_layout",
-    )
-    con.execute(_OFFICIAL_SQL)
+    official_names(con, "SELECT full_name FROM src", "m_official")
     normalise.map_distinct(
         con,
         "SELECT date_of_birth FROM src",
@@ -414,13 +422,18 @@ def _first_load(
         ][0]
     )
     first_alias = bulk.reserve_ids(conn, "citizen_alias", aliases)
-    reader = con.sql(f"""SELECT CAST({first_alias} - 1 + row_number() OVER (ORDER BY old_id, id) AS BIGINT) AS id,
-            id AS citizen_id, old_id AS alias FROM (
-              SELECT CAST({first} - 1 + row_number() OVER (ORDER BY personal_id) AS BIGINT) AS id, old_id
+    # The aliases' own ids follow their order as the citizens' do: numbered as the batches go.
+    reader = con.sql(f"""SELECT citizen_id, alias FROM (
+              SELECT CAST({first} - 1 + row_number() OVER (ORDER BY personal_id) AS BIGINT) AS citizen_id,
+                     old_id AS alias
               FROM checked WHERE len(problems) = 0)
-        WHERE old_id IS NOT NULL ORDER BY old_id, id""").to_arrow_reader(200_000)
+        WHERE alias IS NOT NULL ORDER BY alias, citizen_id""").to_arrow_reader(200_000)
     bulk.load_batches(
-        conn, "citizen_alias", reader, freeze=bool(truncate), constants={"kind": "cmnd", "created_at": now}
+        conn,
+        "citizen_alias",
+        bulk.numbered(reader, first_alias),
+        freeze=bool(truncate),
+        constants={"kind": "cmnd", "created_at": now},
     )
     clock.lap("write")
     note("merge", 0, None)
