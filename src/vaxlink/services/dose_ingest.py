@@ -42,6 +42,7 @@ from vaxlink.services.match_parameters import current_spec
 from vaxlink.services.reconcile import (
     judge_staged_flags,
     match_staged,
+    prepare_staged_cases,
     staged_results,
     store_staged_matches,
 )
@@ -173,6 +174,7 @@ def ingest_batch(
             stats = match_staged(rconn, con, settings, spec, note)
             if write_chunk is not None:
                 judge_staged_flags(rconn, con)
+                prepare_staged_cases(rconn, con, utcnow())
         if write_chunk is not None:
             _write_in_chunks(write_chunk, con, spec, first, total, chunk_rows, note)
         if before_writes is not None:

@@ -508,16 +508,18 @@ def store_staged_matches(
 ) -> None:
     """Write `results` (from `match_staged`): dose-sequence flags, match results, cases.
 
-    `results_stored`: the flags were judged (`judge_staged_flags`) and the match results written
-    (`staged_results`) beforehand, in short transactions of their own; what is left is the earlier doses'
-    changed flags and the cases, which must appear with the batch's last transaction."""
+    `results_stored`: the flags were judged (`judge_staged_flags`), the cases prepared
+    (`prepare_staged_cases`) and the match results written (`staged_results`) beforehand, in short
+    transactions of their own; what is left is the earlier doses' changed flags and the cases, which must
+    appear with the batch's last transaction."""
     now = utcnow()
     if not results_stored:
         judge_staged_flags(conn, con)
+        prepare_staged_cases(conn, con, now)
     _apply_flag_changes(conn, con)
     if not results_stored:
         bulk.load_batches(conn, "match_result", staged_results(conn, con, spec, now))
-    _open_cases(conn, con, now)
+    _open_cases(conn, con)
 
 
 def staged_results(
@@ -679,13 +681,20 @@ def _fallback_desks(con: DuckDBPyConnection) -> None:
         FROM open_rec o LEFT JOIN by_address a ON a.id = o.id LEFT JOIN by_id i ON i.id = o.id""")
 
 
-def _open_cases(conn: Connection, con: DuckDBPyConnection, now: datetime) -> None:
-    """A ward case for each record in doubt (review) or without a citizen (unmatched), with the ranked
-    candidates the officer will see."""
+def _open_cases(conn: Connection, con: DuckDBPyConnection) -> None:
+    """A ward case for each record in doubt (review) or without a citizen (unmatched): the rows of
+    `prepare_staged_cases`."""
+    reader = con.sql("SELECT * FROM case_rows ORDER BY dose_record_id").to_arrow_reader(200_000)
+    bulk.load_batches(conn, "work_case", reader)
+
+
+def prepare_staged_cases(conn: Connection, con: DuckDBPyConnection, now: datetime) -> None:
+    """DuckDB's table `case_rows`: the cases to open, with the ranked candidates the officer will see,
+    made before the transaction that writes them (`conn` only tells the backend's timestamp form)."""
     _fallback_desks(con)
     cols = ", ".join(CASE_COLUMNS)
-    reader = con.sql(
-        f"""SELECT {cols} FROM (
+    con.execute(
+        f"""CREATE OR REPLACE TABLE case_rows AS SELECT {cols} FROM (
           SELECT CASE WHEN r.outcome = 'review' THEN 'conflict' ELSE 'unmatched' END AS kind, 'open' AS status,
                  CASE WHEN r.outcome = 'review' THEN 2 ELSE 1 END AS priority, r.ward_code,
                  coalesce(r.ward_units, 'legacy') AS ward_units,
@@ -705,7 +714,6 @@ def _open_cases(conn: Connection, con: DuckDBPyConnection, now: datetime) -> Non
                      'dob': round(w_dob, 2), 'sex': round(w_sex, 2), 'ward': round(w_ward, 2),
                      'address': round(w_address, 2), 'phone': round(w_phone, 2)}}}} ORDER BY rank)}}) AS VARCHAR) AS candidates
             FROM ranked WHERE rank <= 3 GROUP BY ident_id) k ON k.ident_id = m.ident_id
-          WHERE r.outcome IN ('review', 'unmatched')) ORDER BY dose_record_id""",
-        params=[_stamp(conn, now), _stamp(conn, now + CASE_DUE)],
-    ).to_arrow_reader(200_000)
-    bulk.load_batches(conn, "work_case", reader)
+          WHERE r.outcome IN ('review', 'unmatched'))""",
+        [_stamp(conn, now), _stamp(conn, now + CASE_DUE)],
+    )
