@@ -349,8 +349,10 @@ class IngestJobs:
             ]
         step = max(self.chunk_citizens, 1)
         for i in range(0, len(citizens), step):
-            lo, hi = citizens[i], citizens[min(i + step, len(citizens)) - 1]
-            chunk = f"SELECT citizen_id FROM ({touched}) t WHERE citizen_id BETWEEN {lo} AND {hi}"
+            # The chunk's citizens by their ids (integers read above), not as a range of the batch's query:
+            # that query, run again for each chunk, cost about a second each on a 100 k-record batch.
+            ids = ",".join(str(int(c)) for c in citizens[i : i + step])
+            chunk = f"SELECT id AS citizen_id FROM citizen WHERE id IN ({ids})"
             with self._writing(), self.sessions() as s, s.begin():
                 audit.bind_key(s, self.audit_key)
                 after_links_moved(s, self.settings, chunk, actor=actor, flags=not first_links)
