@@ -366,6 +366,8 @@ class IngestJobs:
                 b.counts, b.status, b.finished_at = counts, "done", utcnow()
 
     def _fail(self, batch_id: int, error_vi: str, error_en: str) -> None:
+        # A batch that fails in step 1 keeps none of the records its chunks wrote.
+        self._undo_partial(batch_id)
         with self._writing(), self.sessions() as s, s.begin():
             b = s.get(Batch, batch_id)
             if b is not None and b.status in WAITING:

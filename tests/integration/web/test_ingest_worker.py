@@ -216,6 +216,29 @@ def test_a_worker_killed_between_chunks_of_records_leaves_nothing_twice(
 
 
 @pytest.mark.db
+def test_a_batch_that_keeps_failing_between_chunks_fails_with_none_of_its_records(
+    app, client, world, engine, monkeypatch
+):
+    health = world.actors[("health_officer", "parent_district")]
+    held(app, monkeypatch)
+    bid = int(
+        upload_page(client, health, three_people(engine, world, "f")).headers["location"].rsplit("/", 1)[1]
+    )
+    real_results, calls = dose_ingest.staged_results, []
+
+    def second_chunk_fails(*a, **kw):
+        calls.append(1)
+        if len(calls) % 2 == 0:
+            raise RuntimeError("disk full")
+        return real_results(*a, **kw)
+
+    monkeypatch.setattr(dose_ingest, "staged_results", second_chunk_fails)
+    assert worker(app, chunk_rows=4).run_waiting() == 0
+    assert len(calls) == 2 * ingest_jobs.MAX_ATTEMPTS
+    assert stored(engine, bid)[:3] == ("failed", 0, 0) and cases_of(engine, bid) == 0
+
+
+@pytest.mark.db
 def test_pages_answer_while_a_batchs_citizens_are_brought_up_to_date(app, client, world, engine, monkeypatch):
     health = world.actors[("health_officer", "parent_district")]
     held(app, monkeypatch)
