@@ -491,16 +491,20 @@ class NeighbourWatch:
         t = time.time() if now is None else now
         with self._lock:
             pending, self._pending = self._pending, []
-            active = bool(self._seen)
+            # Verifiers who looked up something here within the window: their pauses are read back.
+            active = any(v and v[-1][0] >= t - self.window for v in self._seen.values())
             local = {u: until for u, until in self._paused.items() if until > t}
         if not pending and not active:
             return 0
         window = max(int(self.window), 1)
         current = store.window_of(window, t)
-        tidy, self._tidied = current != self._tidied, current
+        tidy = bool(pending) and current != self._tidied
+        if tidy:
+            self._tidied = current
         alerts: list[tuple[Any, tuple[str, str | None], int]] = []
         pauses: dict[Any, float] = {}
-        guard: Any = self.write_lock if self.write_lock is not None else contextlib.nullcontext()
+        # Reading the pauses back writes nothing: SQLite's writer is taken only with something to add.
+        guard: Any = self.write_lock if self.write_lock is not None and pending else contextlib.nullcontext()
         with guard, self.sessions() as s, s.begin():
             audit.bind_key(s, self.key)
             if tidy:  # once a window: the counters of windows no run can reach any more
