@@ -421,7 +421,7 @@ def health_uploads(d: Drill, cast: Cast) -> None:
         "POST",
         "/api/v1/batches",
         cast.health,
-        expect=200,
+        expect=202,
         files={"file": ("tiem-chung-1.csv", dose_file(by_api, "api"), "text/csv")},
         data={"source": "hcdc"},
     )
@@ -450,9 +450,20 @@ def health_uploads(d: Drill, cast: Cast) -> None:
     # after a person; the refusal must not quote them.
     c = registered()[0]
     headerless = dose_file([(0, c)], "x").split(b"\n", 1)[1]
-    d("POST", "/api/v1/batches", cast.health, expect=422, files={"file": ("lo.csv", headerless, "text/csv")})
-    # Through the page the worker refuses it: the batch's page says why, quoting nothing of the file.
-    r = d("POST", "/batches", cast.health, expect=303, files={"file": ("lo.csv", headerless, "text/csv")})
+    # Through the API and the page the worker refuses it: the batch's status and page say why, quoting
+    # nothing of the file.
+    r = d(
+        "POST", "/api/v1/batches", cast.health, expect=202, files={"file": ("lo.csv", headerless, "text/csv")}
+    )
+    assert d.app.state.vx.jobs.wait_idle(300)
+    assert d("GET", r.json()["status_url"], cast.health, expect=200).json()["status"] == "failed"
+    r = d(
+        "POST",
+        "/batches",
+        cast.health,
+        expect=303,
+        files={"file": ("lo-2.csv", headerless + b"\n", "text/csv")},
+    )
     assert d.app.state.vx.jobs.wait_idle(300)
     assert 'data-status="failed"' in d.page(r.headers["location"], cast.health).text
     for url in ("/api/v1/batches", "/batches"):

@@ -25,7 +25,6 @@ import pyarrow.parquet as pq
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from vaxlink.domain.errors import InputError
 from vaxlink.domain.permissions import Level
 from vaxlink.files import write as safe_files
 from vaxlink.files.read import checksum
@@ -33,7 +32,6 @@ from vaxlink.services import audit
 from vaxlink.services.answers import corrections_count, export_answer
 from vaxlink.services.auth import Principal
 from vaxlink.services.cases import Invalid, NotFound
-from vaxlink.services.dose_ingest import IngestResult, ingest_batch
 from vaxlink.services.ingest_jobs import WAITING, IngestJobs, park_upload
 from vaxlink.settings import Settings
 from vaxlink.storage.models import AdminUnitRow, Batch, DoseRecord, MatchResult, utcnow
@@ -43,7 +41,6 @@ from vaxlink.storage.scope import Scope
 log = logging.getLogger("vaxlink.batches")
 # Through the API, files up to this size are ingested within the request (a few seconds); larger ones,
 # and every upload from the pages, by the server's ingest worker, the page following the batch's status.
-IN_REQUEST_BYTES = 8 * 1024 * 1024
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024 * 1024
 SUFFIXES = (".csv", ".xlsx", ".parquet", ".jsonl", ".json", ".ndjson", ".tsv", ".txt")
 CORRECTION_COLUMNS = ("correct_full_name", "correct_date_of_birth", "correct_sex", "correct_id_number")
@@ -202,30 +199,6 @@ def _source(source: str | None) -> str:
     return s or "default"
 
 
-def ingest_now(
-    session: Session, settings: Settings, who: Principal, path: Path, source: str | None
-) -> IngestResult:
-    """Ingest within the caller's transaction; a file the reader refuses is a 422, not a 500."""
-    try:
-        result = ingest_batch(session, settings, path, source=_source(source), uploaded_by=who.username)
-    except InputError as e:
-        raise Invalid(str(e), str(e), "BAD_FILE") from None
-    stored = session.get(Batch, result.batch_id)
-    if stored is not None and not result.already_ingested:
-        _belongs_to(stored, who)
-    audit.record(
-        session,
-        who.username,
-        "batch_uploaded",
-        "batch",
-        result.batch_id,
-        who.scope.label,
-        None,
-        {"rows": result.rows, "already": result.already_ingested},
-    )
-    return result
-
-
 def ingest_in_background(
     session: Session, settings: Settings, jobs: IngestJobs, who: Principal, path: Path, source: str | None
 ) -> int:
@@ -268,20 +241,6 @@ def ingest_in_background(
     park_upload(settings, path, batch_id, digest)
     jobs.submit(batch_id)
     return batch_id
-
-
-def upload(
-    session: Session,
-    settings: Settings,
-    who: Principal,
-    path: Path,
-    source: str | None,
-    background: Callable[[], int],
-) -> int:
-    """Small files are ingested in the request, large ones handed to `background`."""
-    if path.stat().st_size > IN_REQUEST_BYTES:
-        return background()
-    return ingest_now(session, settings, who, path, source).batch_id
 
 
 def _answer_table(session: Session, settings: Settings, batch_id: int) -> pa.Table:

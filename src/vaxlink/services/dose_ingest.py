@@ -39,7 +39,13 @@ from vaxlink.matching.spec import MatchSpec
 from vaxlink.services import audit
 from vaxlink.services.aftermath import after_links_moved
 from vaxlink.services.match_parameters import current_spec
-from vaxlink.services.reconcile import match_staged, store_staged_matches
+from vaxlink.services.reconcile import (
+    judge_staged_flags,
+    match_staged,
+    prepare_staged_cases,
+    staged_results,
+    store_staged_matches,
+)
 from vaxlink.services.stats import batch_citizens_sql, refresh_statistics
 from vaxlink.services.stats_upkeep import CellChanges
 from vaxlink.settings import Settings
@@ -103,6 +109,8 @@ def ingest_batch(
     units: str | None = None,
     finish: bool = True,
     before_writes: Callable[[], None] | None = None,
+    write_chunk: Callable[[], AbstractContextManager[Connection]] | None = None,
+    chunk_rows: int = 5_000,
 ) -> IngestResult:
     """Ingest and reconcile one file in the session's transaction (flushes, never commits).
 
@@ -110,11 +118,20 @@ def ingest_batch(
     batch is left `linking`. `before_writes` is called once, before the first write (after the file is
     read and checked): the moment a caller on SQLite must hold the one writer's lock.
 
+    `write_chunk` (with `finish=False` and `before_writes`: the server's worker) opens one short write
+    transaction of the caller's, committed when it closes: the batch's records and their match results are
+    then written `chunk_rows` at a time, each chunk in one of these, and only the rest (earlier versions
+    superseded, earlier doses' flags, the cases, the batch's counts) in the session's transaction. A run
+    killed between chunks leaves records of a batch still `staging`: the caller removes them
+    (`undo_partial`) before it runs the batch again.
+
     `units` (legacy / 2025) says which structure the file's ward codes are in when a row does not say it
     in its own `ward_units`; when neither does, a code in only one list is read in that list, and a code in
     both by the vaccination date (from 1 July 2025, the 2025 units)."""
     if units not in (None, "legacy", "2025"):
         raise ValueError(f"units must be legacy or 2025, not {units!r}")
+    if write_chunk is not None and (finish or before_writes is None):
+        raise ValueError("write_chunk is for finish=False with before_writes")
     note = progress or (lambda _s, _d, _t: None)
     spec = spec or current_spec(settings)
     today = today or date.today()
@@ -155,10 +172,20 @@ def ingest_batch(
             batch_id = batch.id
             unchanged, total, first, earlier = _stage_versions(rconn, con, batch_id, source, units)
             stats = match_staged(rconn, con, settings, spec, note)
+            if write_chunk is not None:
+                judge_staged_flags(rconn, con)
+                prepare_staged_cases(rconn, con, utcnow())
+        if write_chunk is not None:
+            _write_in_chunks(write_chunk, con, spec, first, total, chunk_rows, note)
         if before_writes is not None:
             before_writes()
         conn = session.connection()
-        if conn.dialect.name == "sqlite" and total and first != bulk.reserve_ids(conn, "dose_record", total):
+        if (
+            write_chunk is None
+            and conn.dialect.name == "sqlite"
+            and total
+            and first != bulk.reserve_ids(conn, "dose_record", total)
+        ):
             # Another ingest wrote records since the ids were taken (a command beside the server): the
             # worker tries again. PostgreSQL's ids come from its sequence, reserved for good.
             raise RuntimeError("dose_record ids taken meanwhile")
@@ -167,8 +194,11 @@ def ingest_batch(
         session.add(batch)
         session.flush()
         changes = CellChanges() if finish and loaded.rows <= DIFFERENCE_LIMIT else None
-        _write_versions(conn, con, batch_id, source, note, changes, earlier, total)
-        store_staged_matches(conn, con, spec)
+        if write_chunk is None:
+            _write_versions(conn, con, batch_id, source, note, changes, earlier, total)
+        elif earlier:
+            _supersede(conn, con, batch_id, source, changes)
+        store_staged_matches(conn, con, spec, results_stored=write_chunk is not None)
         # The spec the batch was decided with: its parameters as estimated on this batch and register.
         if stats.spec is not None:
             batch.spec = stats.spec.to_dict()
@@ -511,6 +541,54 @@ def _write_versions(
     bulk.load_batches(conn, "dose_record", reader, lambda n: note("load", n, total))
     if earlier:
         _supersede(conn, con, batch_id, source, changes)
+
+
+def _write_in_chunks(
+    write_chunk: Callable[[], AbstractContextManager[Connection]],
+    con: DuckDBPyConnection,
+    spec: MatchSpec,
+    first: int,
+    total: int,
+    rows: int,
+    note: Progress,
+) -> None:
+    """`staged` and its match results, `rows` records per transaction of `write_chunk`, in id order."""
+    cols = ", ".join(("id", "batch_id", "source", "version", *STORED))
+    decided = utcnow()
+    step = max(int(rows), 1)
+    for lo in range(first, first + total, step):
+        hi = min(lo + step, first + total) - 1
+        with write_chunk() as wconn:
+            if (
+                lo == first
+                and wconn.dialect.name == "sqlite"
+                and first != bulk.reserve_ids(wconn, "dose_record", total)
+            ):
+                raise RuntimeError("dose_record ids taken meanwhile")
+            records = con.sql(f"SELECT {cols} FROM staged WHERE id BETWEEN {lo} AND {hi} ORDER BY id")
+            bulk.load_batches(wconn, "dose_record", records.to_arrow_reader(100_000))
+            bulk.load_batches(wconn, "match_result", staged_results(wconn, con, spec, decided, (lo, hi)))
+        note("load", hi - first + 1, total)
+
+
+def undo_partial(conn: Connection, batch_id: int, rows: int) -> int:
+    """Remove up to `rows` of the records a killed chunked run left for a batch still `staging` (with their
+    match results, and any case opened on them since); returns how many were removed (0: none left)."""
+    ids = [
+        int(r[0])
+        for r in conn.execute(
+            text("SELECT id FROM dose_record WHERE batch_id = :b ORDER BY id LIMIT :n"),
+            {"b": batch_id, "n": max(int(rows), 1)},
+        )
+    ]
+    if not ids:
+        return 0
+    params = {"b": batch_id, "lo": ids[0], "hi": ids[-1]}
+    mine = "SELECT id FROM dose_record WHERE batch_id = :b AND id BETWEEN :lo AND :hi"
+    conn.execute(text(f"DELETE FROM work_case WHERE dose_record_id IN ({mine})"), params)
+    conn.execute(text(f"DELETE FROM match_result WHERE dose_record_id IN ({mine})"), params)
+    conn.execute(text("DELETE FROM dose_record WHERE batch_id = :b AND id BETWEEN :lo AND :hi"), params)
+    return len(ids)
 
 
 def _earlier_versions(conn: Connection, con: DuckDBPyConnection, source: str) -> int:

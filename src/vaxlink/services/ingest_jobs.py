@@ -4,8 +4,11 @@ An upload is stored under `uploads/batch-<id>-<checksum>/` in the work directory
 committed as `staging` by the request, which answers at once. The worker (one thread per server process)
 takes the batches that wait, one at a time:
 
-1. `staging`: the file is read, checked, matched and its records, results and cases written in one
-   transaction, which leaves the batch `linking` (a killed run leaves nothing of this step behind);
+1. `staging`: the file is read, checked and matched without writing; its records and their match results
+   are then written `CHUNK_ROWS` at a time, a short transaction each, and the rest (earlier versions
+   superseded, the cases, the counts) in a last one, which leaves the batch `linking`. A run killed before
+   that last commit leaves the batch `staging` with some of its records: the next run removes them, a
+   chunk at a time, before it starts again, so nothing is lost or stored twice;
 2. `linking`: the citizens the batch touches get their dose flags, status and certificates recomputed, a
    few thousand citizens per transaction; then the statistics are refreshed and the batch is `done`. Each
    of these recomputes from what is stored, so doing one twice changes nothing.
@@ -30,14 +33,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from vaxlink.domain.errors import InputError, VaxlinkError
 from vaxlink.files.read import checksum
 from vaxlink.services import audit
 from vaxlink.services.aftermath import after_links_moved
-from vaxlink.services.dose_ingest import LINKING, ingest_batch
+from vaxlink.services.dose_ingest import LINKING, ingest_batch, undo_partial
 from vaxlink.services.stats import batch_citizens_sql, refresh_statistics
 from vaxlink.settings import Settings
 from vaxlink.storage.models import Batch, utcnow
@@ -47,6 +50,9 @@ WAITING = ("staging", LINKING)
 RESCAN_SECONDS = 30.0
 # Citizens whose statuses are recomputed in one transaction: a few hundred milliseconds on SQLite.
 CHUNK_CITIZENS = 2_000
+# Dose records (with their match results) written in one transaction of step 1: a few hundred milliseconds
+# on SQLite.
+CHUNK_ROWS = 5_000
 # Batches being run by a worker of this process (SQLite has one server process; PostgreSQL adds a lock
 # shared by every process).
 _RUNNING: set[tuple[str, int]] = set()
@@ -110,6 +116,7 @@ class IngestJobs:
         audit_key: bytes,
         write_lock: threading.Lock | None,
         chunk_citizens: int = CHUNK_CITIZENS,
+        chunk_rows: int = CHUNK_ROWS,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -117,6 +124,7 @@ class IngestJobs:
         self.audit_key = audit_key
         self.write_lock = write_lock
         self.chunk_citizens = chunk_citizens
+        self.chunk_rows = chunk_rows
         self._queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -246,6 +254,12 @@ class IngestJobs:
                 # for its next chunk before a waiting request's thread woke.
                 time.sleep(WRITER_PAUSE)
 
+    @contextlib.contextmanager
+    def _chunk(self) -> Iterator[Connection]:
+        """One short write transaction of the worker's own, committed on exit, the writer then left free."""
+        with self._writing(), self.engine.begin() as conn:
+            yield conn
+
     def run_one(self, batch_id: int) -> bool:
         """Take one waiting batch as far as it goes; True when it is done."""
         with self.sessions() as s:
@@ -260,6 +274,7 @@ class IngestJobs:
                 if path is None or checksum(path) != digest:
                     self._fail(batch_id, "Không còn tệp tải lên", "the uploaded file is gone")
                     return False
+                self._undo_partial(batch_id)
                 self._ingest(batch_id, path, source, uploaded_by)
                 shutil.rmtree(path.parent, ignore_errors=True)
             self.finish_links(batch_id)
@@ -278,8 +293,16 @@ class IngestJobs:
                 self._fail(batch_id, "Lỗi khi xử lý lô", "the batch could not be processed")
         return False
 
+    def _undo_partial(self, batch_id: int) -> None:
+        """What a killed run of step 1 wrote of the batch, removed a chunk at a time."""
+        while True:
+            with self._chunk() as conn:
+                if not undo_partial(conn, batch_id, self.chunk_rows):
+                    return
+
     def _ingest(self, batch_id: int, path: Path, source: str, uploaded_by: str | None) -> None:
-        """Step 1, one transaction; on SQLite the write lock only from the first write."""
+        """Step 1: records and results in chunks, then the rest in one transaction; on SQLite the write
+        lock only for each of them."""
         held = False
 
         def before_writes() -> None:
@@ -299,6 +322,8 @@ class IngestJobs:
                     uploaded_by=uploaded_by,
                     finish=False,
                     before_writes=before_writes,
+                    write_chunk=self._chunk,
+                    chunk_rows=self.chunk_rows,
                 )
         finally:
             if held and self.write_lock is not None:
@@ -324,8 +349,10 @@ class IngestJobs:
             ]
         step = max(self.chunk_citizens, 1)
         for i in range(0, len(citizens), step):
-            lo, hi = citizens[i], citizens[min(i + step, len(citizens)) - 1]
-            chunk = f"SELECT citizen_id FROM ({touched}) t WHERE citizen_id BETWEEN {lo} AND {hi}"
+            # The chunk's citizens by their ids (integers read above), not as a range of the batch's query:
+            # that query, run again for each chunk, cost about a second each on a 100 k-record batch.
+            ids = ",".join(str(int(c)) for c in citizens[i : i + step])
+            chunk = f"SELECT id AS citizen_id FROM citizen WHERE id IN ({ids})"
             with self._writing(), self.sessions() as s, s.begin():
                 audit.bind_key(s, self.audit_key)
                 after_links_moved(s, self.settings, chunk, actor=actor, flags=not first_links)
@@ -339,6 +366,8 @@ class IngestJobs:
                 b.counts, b.status, b.finished_at = counts, "done", utcnow()
 
     def _fail(self, batch_id: int, error_vi: str, error_en: str) -> None:
+        # A batch that fails in step 1 keeps none of the records its chunks wrote.
+        self._undo_partial(batch_id)
         with self._writing(), self.sessions() as s, s.begin():
             b = s.get(Batch, batch_id)
             if b is not None and b.status in WAITING:

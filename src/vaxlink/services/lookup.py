@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import hashlib
+import hmac
 import json
 import math
 import queue
@@ -26,7 +28,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from vaxlink.credentials import codes
@@ -387,14 +389,41 @@ class NeighbourWatch:
     """Runs of neighbouring numbers: a verifier who, within `window` seconds, looks up `run` distinct
     numbers lying within `span` of each other is walking the register, not checking the people in front
     of them (ID numbers of a checkpoint's visitors are scattered over provinces, birth years and serials).
-    The run raises one alert (the caller audits it) and pauses the verifier's lookups for `pause`
-    seconds. Counted per process, in memory; the numbers are kept as integers for the window only."""
+    The run raises one alert (audited) and pauses the verifier's lookups for `pause` seconds.
 
-    def __init__(self, window: float = 600.0, span: int = 1000, run: int = 8, pause: float = 900.0) -> None:
+    Each process watches its own lookups in memory (the alert then comes with the lookup that completes the
+    run, and the caller audits it). With `sessions`, a background thread also adds them, every
+    `sync_seconds`, to counters in the database's `rate_counter` shared by every process and host (as the
+    rate limits are): per verifier and window, each distinct number once and the numbers per block of
+    `span`; a run spread over processes is one when the blocks around a number (the number's, and one each
+    side) hold `run` numbers in the window and the one before, and the thread that finds it audits the
+    alert and pauses the verifier everywhere (a `paused` row every process reads back on its next sync).
+    Numbers and blocks are stored as keyed digests (`key`), never as numbers; the numbers are kept in
+    memory for the window only."""
+
+    PREFIX = "lookup:near"
+
+    def __init__(
+        self,
+        window: float = 600.0,
+        span: int = 1000,
+        run: int = 8,
+        pause: float = 900.0,
+        sessions: sessionmaker[Session] | None = None,
+        key: bytes = b"",
+        write_lock: threading.Lock | None = None,
+        sync_seconds: float = 0.5,
+    ) -> None:
         self.window, self.span, self.run, self.pause = window, span, run, pause
+        self.sessions, self.key, self.write_lock, self.sync_seconds = sessions, key, write_lock, sync_seconds
         self._seen: dict[Any, deque[tuple[float, int]]] = {}
         self._paused: dict[Any, float] = {}
+        # (user, (username, jurisdiction), number) not yet added to the shared counters
+        self._pending: list[tuple[Any, tuple[str, str | None], int]] = []
         self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._tidied = 0
 
     def paused(self, user_id: Any, now: float | None = None) -> float:
         """Seconds the user's lookups stay paused (0: not paused)."""
@@ -402,11 +431,20 @@ class NeighbourWatch:
         with self._lock:
             return max(0.0, self._paused.get(user_id, 0.0) - t)
 
-    def see(self, user_id: Any, personal_id: str, now: float | None = None) -> int:
-        """Note a lookup; returns the length of the run it completes (0: no alert)."""
+    def see(
+        self,
+        user_id: Any,
+        personal_id: str,
+        now: float | None = None,
+        who: tuple[str, str | None] | None = None,
+    ) -> int:
+        """Note a lookup; returns the length of the run it completes in this process (0: no alert here).
+        `who` (user name, jurisdiction) names the verifier in an alert the shared counters raise."""
         t = time.time() if now is None else now
         number = int(personal_id)
         with self._lock:
+            if self.sessions is not None and len(self._pending) < 100_000:
+                self._pending.append((user_id, who or (str(user_id), None), number))
             seen = self._seen.setdefault(user_id, deque())
             while seen and seen[0][0] < t - self.window:
                 seen.popleft()
@@ -415,11 +453,142 @@ class NeighbourWatch:
                 seen.popleft()
             near = {n for _, n in seen if abs(n - number) <= self.span}
             if len(near) < self.run or self._paused.get(user_id, 0.0) > t:
-                return 0
-            self._paused[user_id] = t + self.pause
-            if len(self._seen) > 100_000:  # bound memory: forget the quiet
-                self._seen = {k: v for k, v in self._seen.items() if v and v[-1][0] >= t - self.window}
-            return len(near)
+                run = 0
+            else:
+                self._paused[user_id] = t + self.pause
+                if len(self._seen) > 100_000:  # bound memory: forget the quiet
+                    self._seen = {k: v for k, v in self._seen.items() if v and v[-1][0] >= t - self.window}
+                run = len(near)
+        self._ensure_thread()
+        return run
+
+    def _digest(self, kind: str, value: int) -> str:
+        return hmac.new(self.key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:20]
+
+    def _ensure_thread(self) -> None:
+        if self.sessions is None or self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="neighbour-sync", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.sync_seconds):
+            with contextlib.suppress(Exception):  # the database away: this process still watches alone
+                self.sync()
+
+    def sync(self, now: float | None = None) -> int:
+        """Add this process's lookups to the shared counters, raise the alert of a run they complete, and
+        read back every pause; returns the alerts raised here."""
+        if self.sessions is None:
+            return 0
+        from sqlalchemy import func
+
+        from vaxlink.services import limits as store
+        from vaxlink.storage.models import RateCounter
+
+        t = time.time() if now is None else now
+        with self._lock:
+            pending, self._pending = self._pending, []
+            # Verifiers who looked up something here within the window: their pauses are read back.
+            active = any(v and v[-1][0] >= t - self.window for v in self._seen.values())
+            local = {u: until for u, until in self._paused.items() if until > t}
+        if not pending and not active:
+            return 0
+        window = max(int(self.window), 1)
+        current = store.window_of(window, t)
+        tidy = bool(pending) and current != self._tidied
+        if tidy:
+            self._tidied = current
+        alerts: list[tuple[Any, tuple[str, str | None], int]] = []
+        pauses: dict[Any, float] = {}
+        # Reading the pauses back writes nothing: SQLite's writer is taken only with something to add.
+        guard: Any = self.write_lock if self.write_lock is not None and pending else contextlib.nullcontext()
+        with guard, self.sessions() as s, s.begin():
+            audit.bind_key(s, self.key)
+            if tidy:  # once a window: the counters of windows no run can reach any more
+                s.execute(
+                    delete(RateCounter).where(
+                        RateCounter.bucket.like(f"{self.PREFIX}:%"),
+                        RateCounter.window_start < current - window,
+                        RateCounter.window_start < int(t),
+                    )
+                )
+            blocks: dict[Any, set[int]] = {}
+            names: dict[Any, tuple[str, str | None]] = {}
+            for user, who, number in pending:
+                names[user] = who
+                blocks.setdefault(user, set()).add(number // self.span)
+                if store.add(s, f"{self.PREFIX}:n:{user}:{self._digest('n', number)}", current, 1) == 1:
+                    store.add(
+                        s, f"{self.PREFIX}:b:{user}:{self._digest('b', number // self.span)}", current, 1
+                    )
+            for row in s.execute(
+                select(RateCounter.bucket, RateCounter.window_start).where(
+                    RateCounter.bucket.like(f"{self.PREFIX}:paused:%"), RateCounter.window_start > int(t)
+                )
+            ):
+                user_key = row.bucket.rsplit(":", 1)[1]
+                pauses[user_key] = max(pauses.get(user_key, 0.0), float(row.window_start))
+            for user, near_blocks in blocks.items():
+                if local.get(user, 0.0) > t or pauses.get(str(user), 0.0) > t:
+                    if str(user) not in pauses:  # a run seen here alone: the other processes learn it
+                        until = local[user]
+                        store.add(s, f"{self.PREFIX}:paused:{user}", int(until), 1)
+                        store.hit(s, f"once:{self.PREFIX}:alert:{user}", int(self.pause), t)
+                    continue
+                best = 0
+                for b in near_blocks:
+                    keys = [f"{self.PREFIX}:b:{user}:{self._digest('b', b + d)}" for d in (-1, 0, 1)]
+                    best = max(
+                        best,
+                        int(
+                            s.scalar(
+                                select(func.coalesce(func.sum(RateCounter.hits), 0)).where(
+                                    RateCounter.bucket.in_(keys),
+                                    RateCounter.window_start.in_([current, current - window]),
+                                )
+                            )
+                            or 0
+                        ),
+                    )
+                if best < self.run or not store.first_in_window(
+                    s, f"{self.PREFIX}:alert:{user}", int(self.pause)
+                ):
+                    continue
+                until = t + self.pause
+                store.add(s, f"{self.PREFIX}:paused:{user}", int(until), 1)
+                pauses[str(user)] = until
+                username, jurisdiction = names[user]
+                audit.record(
+                    s,
+                    username,
+                    "lookup_neighbour_run",
+                    "user",
+                    user,
+                    jurisdiction,
+                    "NEIGHBOURING_NUMBERS",
+                    {
+                        "numbers": best,
+                        "span": self.span,
+                        "window_s": int(self.window),
+                        "paused_s": int(self.pause),
+                        "processes": "shared",
+                    },
+                )
+                alerts.append((user, names[user], best))
+        with self._lock:
+            for user in list(self._seen) + list(self._paused):
+                until = pauses.get(str(user), 0.0)
+                if until > self._paused.get(user, 0.0):
+                    self._paused[user] = until
+        return len(alerts)
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(Exception):
+            self.sync()
 
 
 def retry_after(wait: float) -> int:

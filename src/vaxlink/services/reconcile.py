@@ -503,21 +503,43 @@ def match_staged(
     return stats
 
 
-def store_staged_matches(conn: Connection, con: DuckDBPyConnection, spec: MatchSpec) -> None:
-    """Write `results` (from `match_staged`): dose-sequence flags, match results, cases."""
+def store_staged_matches(
+    conn: Connection, con: DuckDBPyConnection, spec: MatchSpec, *, results_stored: bool = False
+) -> None:
+    """Write `results` (from `match_staged`): dose-sequence flags, match results, cases.
+
+    `results_stored`: the flags were judged (`judge_staged_flags`), the cases prepared
+    (`prepare_staged_cases`) and the match results written (`staged_results`) beforehand, in short
+    transactions of their own; what is left is the earlier doses' changed flags and the cases, which must
+    appear with the batch's last transaction."""
     now = utcnow()
-    _dose_flags(conn, con)
-    stamp = _stamp(conn, now)
+    if not results_stored:
+        judge_staged_flags(conn, con)
+        prepare_staged_cases(conn, con, now)
+    _apply_flag_changes(conn, con)
+    if not results_stored:
+        bulk.load_batches(conn, "match_result", staged_results(conn, con, spec, now))
+    _open_cases(conn, con)
+
+
+def staged_results(
+    conn: Connection,
+    con: DuckDBPyConnection,
+    spec: MatchSpec,
+    decided_at: datetime,
+    ids: tuple[int, int] | None = None,
+) -> pa.RecordBatchReader:
+    """The match_result rows of `results` (flags from `judge_staged_flags`), those of dose record ids
+    `ids` (first, last) only when given."""
     cols = ", ".join(RESULT_COLUMNS)
-    reader = con.sql(
+    where = "" if ids is None else f"WHERE r.dose_record_id BETWEEN {int(ids[0])} AND {int(ids[1])}"
+    return con.sql(
         f"""SELECT {cols} FROM (
           SELECT r.* EXCLUDE (vaccination_date, dose_number), coalesce(f.flags, '') AS flags, ? AS spec_version,
                  ? AS decided_at, 1 AS version
-          FROM results r LEFT JOIN new_flags f ON f.id = r.dose_record_id) ORDER BY dose_record_id""",
-        params=[spec.version, stamp],
+          FROM results r LEFT JOIN new_flags f ON f.id = r.dose_record_id {where}) ORDER BY dose_record_id""",
+        params=[spec.version, _stamp(conn, decided_at)],
     ).to_arrow_reader(200_000)
-    bulk.load_batches(conn, "match_result", reader)
-    _open_cases(conn, con, now)
 
 
 def _stamp(conn: Connection, at: datetime) -> str:
@@ -554,10 +576,10 @@ def _load_ward_units(conn: Connection, con: DuckDBPyConnection) -> None:
     con.unregister("province_in")
 
 
-def _dose_flags(conn: Connection, con: DuckDBPyConnection) -> None:
+def judge_staged_flags(conn: Connection, con: DuckDBPyConnection) -> None:
     """Dose-sequence flags (see `flag_dose_sequences`) of the batch's newly linked doses, judged together
-    with the doses already linked to the same people; table `new_flags` (id, flags). Earlier doses whose
-    flags change are updated in place."""
+    with the doses already linked to the same people; table `new_flags` (id, flags), and `all_flags`,
+    whose earlier doses' changes `_apply_flag_changes` writes. Reads only (a temporary table aside)."""
     con.execute("""CREATE OR REPLACE TABLE linked_now AS
         SELECT dose_record_id AS id, citizen_id, vaccination_date, dose_number, true AS new
         FROM results WHERE citizen_id IS NOT NULL""")
@@ -601,6 +623,10 @@ def _dose_flags(conn: Connection, con: DuckDBPyConnection) -> None:
     )
     con.unregister("earlier_doses")
     con.execute("CREATE OR REPLACE TABLE new_flags AS SELECT id, flags FROM all_flags WHERE new")
+
+
+def _apply_flag_changes(conn: Connection, con: DuckDBPyConnection) -> None:
+    """Earlier doses whose flags `judge_staged_flags` changed are updated in place."""
     changed = con.sql("SELECT id, flags FROM all_flags WHERE NOT new AND flags <> coalesce(old_flags, '')")
     if int(
         con.execute(
@@ -655,13 +681,20 @@ def _fallback_desks(con: DuckDBPyConnection) -> None:
         FROM open_rec o LEFT JOIN by_address a ON a.id = o.id LEFT JOIN by_id i ON i.id = o.id""")
 
 
-def _open_cases(conn: Connection, con: DuckDBPyConnection, now: datetime) -> None:
-    """A ward case for each record in doubt (review) or without a citizen (unmatched), with the ranked
-    candidates the officer will see."""
+def _open_cases(conn: Connection, con: DuckDBPyConnection) -> None:
+    """A ward case for each record in doubt (review) or without a citizen (unmatched): the rows of
+    `prepare_staged_cases`."""
+    reader = con.sql("SELECT * FROM case_rows ORDER BY dose_record_id").to_arrow_reader(200_000)
+    bulk.load_batches(conn, "work_case", reader)
+
+
+def prepare_staged_cases(conn: Connection, con: DuckDBPyConnection, now: datetime) -> None:
+    """DuckDB's table `case_rows`: the cases to open, with the ranked candidates the officer will see,
+    made before the transaction that writes them (`conn` only tells the backend's timestamp form)."""
     _fallback_desks(con)
     cols = ", ".join(CASE_COLUMNS)
-    reader = con.sql(
-        f"""SELECT {cols} FROM (
+    con.execute(
+        f"""CREATE OR REPLACE TABLE case_rows AS SELECT {cols} FROM (
           SELECT CASE WHEN r.outcome = 'review' THEN 'conflict' ELSE 'unmatched' END AS kind, 'open' AS status,
                  CASE WHEN r.outcome = 'review' THEN 2 ELSE 1 END AS priority, r.ward_code,
                  coalesce(r.ward_units, 'legacy') AS ward_units,
@@ -681,7 +714,6 @@ def _open_cases(conn: Connection, con: DuckDBPyConnection, now: datetime) -> Non
                      'dob': round(w_dob, 2), 'sex': round(w_sex, 2), 'ward': round(w_ward, 2),
                      'address': round(w_address, 2), 'phone': round(w_phone, 2)}}}} ORDER BY rank)}}) AS VARCHAR) AS candidates
             FROM ranked WHERE rank <= 3 GROUP BY ident_id) k ON k.ident_id = m.ident_id
-          WHERE r.outcome IN ('review', 'unmatched')) ORDER BY dose_record_id""",
-        params=[_stamp(conn, now), _stamp(conn, now + CASE_DUE)],
-    ).to_arrow_reader(200_000)
-    bulk.load_batches(conn, "work_case", reader)
+          WHERE r.outcome IN ('review', 'unmatched'))""",
+        [_stamp(conn, now), _stamp(conn, now + CASE_DUE)],
+    )

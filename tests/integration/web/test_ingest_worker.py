@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.integration.web import world as w
-from vaxlink.services import ingest_jobs
+from vaxlink.services import dose_ingest, ingest_jobs
 from vaxlink.services.ingest_jobs import IngestJobs
 from vaxlink.storage.db import transaction
-from vaxlink.storage.models import Batch, Citizen, CitizenStatus, DoseRecord, MatchResult
+from vaxlink.storage.models import Batch, Case, Citizen, CitizenStatus, DoseRecord, MatchResult
 
 HEADER = "record_id,full_name,date_of_birth,sex,id_number,ward_code,vaccination_date,dose_number,vaccine\n"
 
@@ -76,6 +76,37 @@ def stored(engine, batch_id: int) -> tuple[str, int, int, int]:
         return b.status, int(records or 0), int(results or 0), int(statuses or 0)
 
 
+def cases_of(engine, batch_id: int) -> int:
+    with transaction(engine) as s:
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(Case)
+                .join(DoseRecord, DoseRecord.id == Case.dose_record_id)
+                .where(DoseRecord.batch_id == batch_id)
+            )
+            or 0
+        )
+
+
+def outcomes(engine, batch_id: int) -> list[tuple[str, str, int | None, int | None, str]]:
+    """Each stored record of the batch: (record id, outcome, citizen, candidate, flags)."""
+    with transaction(engine) as s:
+        rows = s.execute(
+            select(
+                DoseRecord.record_id,
+                MatchResult.outcome,
+                MatchResult.citizen_id,
+                MatchResult.candidate_citizen_id,
+                MatchResult.flags,
+            )
+            .join(MatchResult, MatchResult.dose_record_id == DoseRecord.id)
+            .where(DoseRecord.batch_id == batch_id)
+            .order_by(DoseRecord.record_id)
+        )
+        return [tuple(r) for r in rows]
+
+
 @pytest.mark.db
 def test_a_page_upload_is_stored_and_answered_at_once_and_the_page_follows_the_worker(
     app, client, world, engine, monkeypatch
@@ -106,7 +137,8 @@ def test_a_killed_worker_leaves_a_batch_the_next_one_finishes_once(app, client, 
     )
     real_ingest, real_after = ingest_jobs.ingest_batch, ingest_jobs.after_links_moved
 
-    # Killed at the end of the first step, before its commit: nothing of it stays, the file does.
+    # Killed at the end of the first step, before its last commit: the records and results written in
+    # chunks stay, no case, the batch still waits, the file too.
     def ingest_then_die(*a, **kw):
         real_ingest(*a, **kw)
         raise Killed
@@ -114,7 +146,7 @@ def test_a_killed_worker_leaves_a_batch_the_next_one_finishes_once(app, client, 
     monkeypatch.setattr(ingest_jobs, "ingest_batch", ingest_then_die)
     with pytest.raises(Killed):
         worker(app).run_waiting()
-    assert stored(engine, bid)[:3] == ("staging", 0, 0)
+    assert stored(engine, bid)[:3] == ("staging", 7, 7) and cases_of(engine, bid) == 0
 
     # Killed in the second step, after one citizen's status: the records and results are stored once.
     calls = []
@@ -136,11 +168,74 @@ def test_a_killed_worker_leaves_a_batch_the_next_one_finishes_once(app, client, 
     assert worker(app, chunk_citizens=1).run_waiting() == 1
     status, records, results, statuses = stored(engine, bid)
     assert (status, records, results) == ("done", 7, 7) and statuses >= 3
+    assert cases_of(engine, bid) == 1
     b = client.get(f"/api/v1/batches/{bid}", headers={"authorization": f"Bearer {health.token}"}).json()
     assert b["counts"]["outcomes"]["linked"] == 6 and "linking" not in b["counts"]
     # Uploading the same file again is the same batch.
     again = upload_page(client, health, three_people(engine, world, "k"))
     assert again.headers["location"].endswith(f"/{bid}")
+
+
+@pytest.mark.db
+def test_a_worker_killed_between_chunks_of_records_leaves_nothing_twice(
+    app, client, world, engine, monkeypatch
+):
+    health = world.actors[("health_officer", "parent_district")]
+    held(app, monkeypatch)
+    # The same rows under other record ids, ingested whole first: what the killed batch must end as.
+    ref = int(
+        upload_page(client, health, three_people(engine, world, "r"), "ref.csv")
+        .headers["location"]
+        .rsplit("/", 1)[1]
+    )
+    assert worker(app).run_waiting() == 1
+    bid = int(
+        upload_page(client, health, three_people(engine, world, "c")).headers["location"].rsplit("/", 1)[1]
+    )
+    real_results = dose_ingest.staged_results
+    calls: list[int] = []
+
+    def third_chunk_dies(*a, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            raise Killed
+        return real_results(*a, **kw)
+
+    monkeypatch.setattr(dose_ingest, "staged_results", third_chunk_dies)
+    with pytest.raises(Killed):
+        worker(app, chunk_rows=2).run_waiting()
+    # Two chunks of two records committed, the third rolled back: a batch still waiting, no case.
+    assert stored(engine, bid)[:3] == ("staging", 4, 4) and cases_of(engine, bid) == 0
+
+    monkeypatch.setattr(dose_ingest, "staged_results", real_results)
+    assert worker(app, chunk_rows=2).run_waiting() == 1
+    assert stored(engine, bid)[:3] == ("done", 7, 7) and cases_of(engine, bid) == 1
+    assert [(r[0][1:], *r[1:]) for r in outcomes(engine, bid)] == [
+        (r[0][1:], *r[1:]) for r in outcomes(engine, ref)
+    ]
+
+
+@pytest.mark.db
+def test_a_batch_that_keeps_failing_between_chunks_fails_with_none_of_its_records(
+    app, client, world, engine, monkeypatch
+):
+    health = world.actors[("health_officer", "parent_district")]
+    held(app, monkeypatch)
+    bid = int(
+        upload_page(client, health, three_people(engine, world, "f")).headers["location"].rsplit("/", 1)[1]
+    )
+    real_results, calls = dose_ingest.staged_results, []
+
+    def second_chunk_fails(*a, **kw):
+        calls.append(1)
+        if len(calls) % 2 == 0:
+            raise RuntimeError("disk full")
+        return real_results(*a, **kw)
+
+    monkeypatch.setattr(dose_ingest, "staged_results", second_chunk_fails)
+    assert worker(app, chunk_rows=4).run_waiting() == 0
+    assert len(calls) == 2 * ingest_jobs.MAX_ATTEMPTS
+    assert stored(engine, bid)[:3] == ("failed", 0, 0) and cases_of(engine, bid) == 0
 
 
 @pytest.mark.db

@@ -19,7 +19,7 @@ from vaxlink.services import certificates as certs
 from vaxlink.services.audit import bind_key, load_key
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
-from vaxlink.storage.models import AuditEvent, Citizen
+from vaxlink.storage.models import AuditEvent, Citizen, RateCounter
 from vaxlink.web.app import create_app
 
 with warnings.catch_warnings():
@@ -409,6 +409,62 @@ def test_a_run_of_neighbouring_numbers_pauses_the_verifier_and_alerts(client, wo
         headers=bearer(world, relation="sibling_ward"),
     )
     assert r.status_code == 200
+
+
+def test_a_run_spread_over_two_server_processes_is_seen_as_one(
+    web_settings: Settings, engine: Engine, world, vaccinated
+):
+    """Two app instances on one database (two server processes): four neighbouring numbers asked of each,
+    alternately. Neither sees a run alone; their shared counters do, once, and both pause the verifier."""
+    before = len(events(engine, "lookup_neighbour_run"))
+    base = int(vaccinated.personal_id)
+    one, two = create_app(web_settings, engine), create_app(web_settings, engine)
+    with (
+        TestClient(one, base_url="http://testserver") as a,
+        TestClient(two, base_url="http://testserver") as b,
+    ):
+        watches = [c.app.state.vx_lookup.watch for c in (a, b)]
+        for k in range(1, 9):
+            r = (a, b)[k % 2].post(
+                "/api/v1/lookup/status",
+                json={"text": f"{base + k * 7:012d}", "date_of_birth": BORN},
+                headers=bearer(world),
+            )
+            assert r.status_code == 404, r.text
+        for watch in watches * 2:  # what each sends, then what each reads back
+            watch.sync()
+        for c in (a, b):
+            r = c.post(
+                "/api/v1/lookup/status",
+                json={"text": vaccinated.personal_id, "date_of_birth": BORN},
+                headers=bearer(world),
+            )
+            assert r.status_code == 429 and int(r.headers["retry-after"]) > 60
+        # Another verifier is not paused.
+        r = b.post(
+            "/api/v1/lookup/status",
+            json={"text": vaccinated.personal_id, "date_of_birth": BORN},
+            headers=bearer(world, relation="sibling_ward"),
+        )
+        assert r.status_code == 200
+    alerts = events(engine, "lookup_neighbour_run")[before:]
+    assert len(alerts) == 1 and alerts[0].actor == "verifier_own_ward"
+    assert alerts[0].details["numbers"] == 8 and str(base)[:6] not in str(alerts[0].details)
+    # The shared counters hold digests, not the numbers nor their blocks.
+    with transaction(engine) as s:
+        buckets = [r[0] for r in s.execute(select(RateCounter.bucket))]
+    assert any(b.startswith("lookup:near:") for b in buckets)
+    assert not any(str(base)[:6] in b or str(base // 1000) in b for b in buckets)
+
+
+def test_neighbour_runs_of_one_process_still_pause_at_once_without_a_database():
+    from vaxlink.services.lookup import NeighbourWatch
+
+    watch = NeighbourWatch()
+    runs = [watch.see(7, f"{100_000_000_000 + k * 9:012d}", now=1000.0 + k) for k in range(1, 9)]
+    assert runs == [0] * 7 + [8] and watch.paused(7, now=1010.0) > 800 and watch.sync() == 0
+    # Scattered numbers make no run.
+    assert all(watch.see(8, f"{k * 10_000_019:012d}", now=1000.0 + k) == 0 for k in range(1, 30))
 
 
 def test_certificate_checks_share_the_verifiers_rate(web_settings: Settings, engine: Engine, world):

@@ -1,4 +1,5 @@
-"""Health's batches: upload a dose file (multipart, with a bearer token), follow its progress, download the
+"""Health's batches: upload a dose file (multipart, with a bearer token; always processed by the server's
+ingest worker, the upload answering 202 at once), follow its progress, download the
 per-record answer and the corrections health must make."""
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ class BatchOut(Out):
 
 class UploadOut(BaseModel):
     batch_id: int
+    # staging | matching | linking | done | failed
     status: str
+    # Where the batch's progress and counts are read (GET, the same token).
+    status_url: str
 
 
 def refusal(e: Invalid) -> Invalid:
@@ -57,27 +61,13 @@ def refusal(e: Invalid) -> Invalid:
     return Invalid(vi, en, e.code)
 
 
-def receive(
-    request: Request,
-    session: DB,
-    who: Principal,
-    file: UploadFile,
-    source: str | None,
-    *,
-    always: bool = False,
-) -> int:
-    """Store the upload and ingest it: in the request for a small file through the API, else (and with
-    `always`) by the server's ingest worker, the request answering at once."""
+def receive(request: Request, session: DB, who: Principal, file: UploadFile, source: str | None) -> int:
+    """Store the upload and hand it to the server's ingest worker: the request answers at once, whatever the
+    file's size, and never holds the database's writer for an ingest."""
     st: AppState = state(request)
     path = batches.save_upload(st.settings, file.filename or "upload.csv", file.file)
-
-    def background() -> int:
-        return batches.ingest_in_background(session, st.settings, st.jobs, who, path, source)
-
     try:
-        if always:
-            return background()
-        return batches.upload(session, st.settings, who, path, source, background)
+        return batches.ingest_in_background(session, st.settings, st.jobs, who, path, source)
     except BaseException as e:
         # A refused (or failed) file is not kept; a file handed to the worker stays until it is done.
         batches.discard_upload(path)
@@ -86,19 +76,23 @@ def receive(
         raise
 
 
-@router.post("", response_model=UploadOut, responses=PROBLEMS)
+@router.post("", response_model=UploadOut, status_code=202, responses=PROBLEMS)
 def upload(
     request: Request,
+    response: Response,
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.BATCH_UPLOAD))],
     file: Annotated[UploadFile, File()],
     source: Source = "",
 ) -> UploadOut:
-    """Upload a dose file (CSV, XLSX, Parquet, JSON Lines). Small files are processed at once; a large
-    one is accepted with status `staging` and processed in the background: follow GET /batches/{id}."""
+    """Upload a dose file (CSV, XLSX, Parquet, JSON Lines). Every file is accepted with 202 and processed
+    in the background: follow `status_url` (GET /batches/{id}) until `status` is `done` (or `failed`, with
+    the reason in `counts.error` / `counts.error_en`). The same content sent again is the same batch."""
     batch_id = receive(request, session, who, file, source or None)
     b = batches.batch_detail(session, who, batch_id)
-    return UploadOut(batch_id=batch_id, status=b.status)
+    url = f"{router.prefix}/{batch_id}"
+    response.headers["location"] = url
+    return UploadOut(batch_id=batch_id, status=b.status, status_url=url)
 
 
 @router.get("", response_model=list[BatchOut], responses=PROBLEMS)

@@ -218,7 +218,7 @@ def install(app: FastAPI) -> None:
             st.sessions, st.audit_key, st.write_lock, conninfo=pool.conninfo if pool is not None else None
         ),
         pool=pool,
-        watch=svc.NeighbourWatch(),
+        watch=svc.NeighbourWatch(sessions=st.sessions, key=st.audit_key, write_lock=st.write_lock),
     )
     app.state.vx_lookup = rt
     if pool is not None:
@@ -237,6 +237,7 @@ def install(app: FastAPI) -> None:
                 await run_in_threadpool(rt.writer.close)
                 await run_in_threadpool(rt.limiter.close)
                 await run_in_threadpool(rt.org_limiter.close)
+                await run_in_threadpool(rt.watch.close)
 
     app.router.lifespan_context = lifespan
 
@@ -419,7 +420,7 @@ def neighbour_alert(rt: Runtime, who: Principal, given: LookupInput | None) -> A
     """The audit event of a run of neighbouring numbers this lookup completes, if it does."""
     if given is None:
         return None
-    run = rt.watch.see(who.user_id, given.personal_id)
+    run = rt.watch.see(who.user_id, given.personal_id, who=(who.username, who.scope.label))
     if not run:
         return None
     return AuditItem(

@@ -36,7 +36,7 @@ def upload(
     source: Annotated[str, Form(max_length=80, pattern=r"^[0-9A-Za-z._:-]*$")] = "",
 ) -> Response:
     # The file is stored and the answer goes at once; the batch's page follows the worker's progress.
-    batch_id = receive(request, session, who, file, source or None, always=True)
+    batch_id = receive(request, session, who, file, source or None)
     return RedirectResponse(f"/batches/{batch_id}", status_code=303)
 
 
