@@ -275,7 +275,41 @@ def today_vn() -> date:
 # --- rate limit ---------------------------------------------------------------------------------
 
 
-class RateLimiter:
+class _SharedCounts:
+    """A process's counts sent to the database's `rate_counter` and read back by a background thread every
+    `sync_seconds`, once there are `sessions` (without them everything stays in this process). Subclasses
+    keep `sessions`, `sync_seconds`, `_lock`, `_thread` and `_stop`, and say what one `sync` does."""
+
+    THREAD_NAME = "shared-counts"
+    sessions: sessionmaker[Session] | None
+    sync_seconds: float
+    _lock: threading.Lock
+    _thread: threading.Thread | None
+    _stop: threading.Event
+
+    def sync(self) -> object:
+        raise NotImplementedError
+
+    def _ensure_thread(self) -> None:
+        if self.sessions is None or self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name=self.THREAD_NAME, daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.sync_seconds):
+            with contextlib.suppress(Exception):  # the database away: the counts stay local until it is back
+                self.sync()
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(Exception):
+            self.sync()
+
+
+class RateLimiter(_SharedCounts):
     """`per_minute` lookups per user over a sliding minute, counted across every server process and host.
 
     Each process counts locally and a background thread adds its counts into the database's
@@ -343,19 +377,6 @@ class RateLimiter:
             self._reported[user_id] = now
             return True
 
-    def _ensure_thread(self) -> None:
-        if self.sessions is None or self._thread is not None:
-            return
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="rate-sync", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.sync_seconds):
-            with contextlib.suppress(Exception):  # the database away: counts stay local until it is back
-                self.sync()
-
     def sync(self) -> None:
         """Send this process's counts and read back every process's totals."""
         if self.sessions is None:
@@ -379,13 +400,8 @@ class RateLimiter:
                     e[2] -= n
                     e[1] = float(total)
 
-    def close(self) -> None:
-        self._stop.set()
-        with contextlib.suppress(Exception):
-            self.sync()
 
-
-class NeighbourWatch:
+class NeighbourWatch(_SharedCounts):
     """Runs of neighbouring numbers: a verifier who, within `window` seconds, looks up `run` distinct
     numbers lying within `span` of each other is walking the register, not checking the people in front
     of them (ID numbers of a checkpoint's visitors are scattered over provinces, birth years and serials).
@@ -402,6 +418,7 @@ class NeighbourWatch:
     memory for the window only."""
 
     PREFIX = "lookup:near"
+    THREAD_NAME = "neighbour-sync"
 
     def __init__(
         self,
@@ -464,19 +481,6 @@ class NeighbourWatch:
 
     def _digest(self, kind: str, value: int) -> str:
         return hmac.new(self.key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:20]
-
-    def _ensure_thread(self) -> None:
-        if self.sessions is None or self._thread is not None:
-            return
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="neighbour-sync", daemon=True)
-                self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.sync_seconds):
-            with contextlib.suppress(Exception):  # the database away: this process still watches alone
-                self.sync()
 
     def sync(self, now: float | None = None) -> int:
         """Add this process's lookups to the shared counters, raise the alert of a run they complete, and
@@ -584,11 +588,6 @@ class NeighbourWatch:
                 if until > self._paused.get(user, 0.0):
                     self._paused[user] = until
         return len(alerts)
-
-    def close(self) -> None:
-        self._stop.set()
-        with contextlib.suppress(Exception):
-            self.sync()
 
 
 def retry_after(wait: float) -> int:
