@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from tests.figures import differences, differing_cells, from_scratch, kept
 from vaxlink.cli.main import app
+from vaxlink.services import stats_upkeep
 from vaxlink.services.dose_ingest import ingest_batch
 from vaxlink.services.registry_import import import_register
 from vaxlink.settings import Settings
@@ -54,9 +55,17 @@ def _refreshes(engine: Engine) -> int:
 
 
 @pytest.mark.db
+@pytest.mark.parametrize("set_based_from", [stats_upkeep.SET_BASED_FROM, 1], ids=["by-cell", "set-based"])
 def test_a_small_batch_moves_the_figures_by_difference_and_they_equal_a_recomputation(
-    settings: Settings, engine: Engine, db_url: str, tmp_path: Path
+    settings: Settings,
+    engine: Engine,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    set_based_from: int,
 ) -> None:
+    # Both ways of moving cells, one statement each and set-based, on the same changes.
+    monkeypatch.setattr(stats_upkeep, "SET_BASED_FROM", set_based_from)
     reg = tmp_path / "reg.csv"
     reg.write_text(REGISTER, encoding="utf-8")
     with transaction(engine) as s:

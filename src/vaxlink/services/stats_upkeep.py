@@ -4,6 +4,7 @@ rows it changes are noted before and after, and only the cells they count in mov
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -127,6 +128,136 @@ def _move_cell(conn: Connection, cell: Cell, delta: list[int], mapped: tuple[Any
         conn.execute(text(f"DELETE FROM {table} WHERE {where} AND {figures[0]} <= 0"), params)
 
 
+# Up to this many cells a change moves them one statement each (an officer's action: a few cells); beyond,
+# in a few set-based statements per table (a batch moves thousands: one round trip each cost seconds).
+SET_BASED_FROM = 24
+
+
+def _match_columns(table: str) -> tuple[str, ...]:
+    keys, _, index = _CELLS[table]
+    return (*keys, *index)
+
+
+def _match_values(table: str, key: tuple[Any, ...], mapped: tuple[Any, ...]) -> tuple[Any, ...]:
+    by_name = dict(zip(MAPPED, mapped, strict=True))
+    return (*key, *(by_name[c] for c in _CELLS[table][2]))
+
+
+def _ids(conn: Connection, column: str) -> str:
+    """A condition that `column` is one of the ids bound as `:ids` (see `_ids_value`): one parameter
+    whatever their number, which an expanded IN list would not be (SQLite allows 32,766)."""
+    if conn.dialect.name == "postgresql":
+        return f"{column} = ANY(:ids)"
+    return f"{column} IN (SELECT value FROM json_each(:ids))"
+
+
+def _ids_value(conn: Connection, ids: list[int]) -> object:
+    return ids if conn.dialect.name == "postgresql" else json.dumps(ids)
+
+
+def _move_cells(
+    conn: Connection, table: str, cells: list[Cell], changes: dict[Cell, list[int]], units: dict[Cell, Any]
+) -> None:
+    """`_move_cell` for many cells of one table at once, with the same outcome: the deltas go into a
+    temporary table, then one UPDATE per pattern of empty (NULL) match columns adds them (so that each
+    is an equality join the cells' indexes serve), the cells not found are created when they gain
+    counts, and those left without a count are removed."""
+    keys, figures, _ = _CELLS[table]
+    match = _match_columns(table)
+    move = f"cell_move_{table}"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {move}")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {move} AS SELECT 0 AS idx, 0 AS grp, {', '.join(keys)}, "
+        f"{', '.join(figures)}, {', '.join(MAPPED)} FROM {table} WHERE 1 = 0"
+    )
+    rows = []
+    patterns: dict[tuple[bool, ...], int] = {}
+    of_key: dict[tuple[Any, ...], int] = {}
+    for idx, cell in enumerate(cells):
+        key, mapped = cell[1], units[cell]
+        nulls = tuple(v is None for v in _match_values(table, key, mapped))
+        grp = patterns.setdefault(nulls, len(patterns))
+        of_key[key] = idx
+        rows.append(
+            {
+                "idx": idx,
+                "grp": grp,
+                **{f"k{i}": v for i, v in enumerate(key)},
+                **{f"d{i}": d for i, d in enumerate(changes[cell])},
+                **{f"m{i}": v for i, v in enumerate(mapped)},
+            }
+        )
+    names = [
+        ("idx", "idx"),
+        ("grp", "grp"),
+        *((c, f"k{i}") for i, c in enumerate(keys)),
+        *((c, f"d{i}") for i, c in enumerate(figures)),
+        *((c, f"m{i}") for i, c in enumerate(MAPPED)),
+    ]
+    listed = ", ".join(":" + p for _, p in names)
+    conn.execute(text(f"INSERT INTO {move} ({', '.join(c for c, _ in names)}) VALUES ({listed})"), rows)
+    is_pg = conn.dialect.name == "postgresql"
+    if is_pg:
+        conn.exec_driver_sql(f"ANALYZE {move}")
+    setting = ", ".join(f"{c} = {table}.{c} + m.{c}" for c in figures)
+    returned = ", ".join(f"{table}.{c}" for c in (*keys, figures[0]))
+
+    def joined(nulls: tuple[bool, ...]) -> str:
+        return " AND ".join(
+            f"{table}.{c} IS NULL" if null else f"{table}.{c} = m.{c}"
+            for c, null in zip(match, nulls, strict=True)
+        )
+
+    left: dict[int, list[int]] = {}
+
+    def update(nulls: tuple[bool, ...], only: list[int] | None = None) -> None:
+        """Add the deltas of one pattern's cells (of those `only` names), noting each found cell's first
+        figure afterwards (the cells are told by their key: SQLite returns only the updated table's columns)."""
+        where = f"m.grp = {patterns[nulls]} AND {joined(nulls)}"
+        params: dict[str, Any] = {}
+        if only is not None:
+            where += f" AND {_ids(conn, 'm.idx')}"
+            params["ids"] = _ids_value(conn, only)
+        found = conn.execute(
+            text(f"UPDATE {table} SET {setting} FROM {move} m WHERE {where} RETURNING {returned}"), params
+        )
+        for r in found:
+            left.setdefault(of_key[tuple(r[: len(keys)])], []).append(int(r[len(keys)]))
+
+    for nulls in patterns:
+        update(nulls)
+    missing = [i for i in range(len(cells)) if i not in left]
+    if missing and is_pg:
+        # As `_move_cell`: wait for whoever may be creating these cells (one order for every transaction),
+        # then look again with a fresh snapshot.
+        conn.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(:space, hashtext(c))) FROM unnest(CAST(:cells AS text[])) c"
+            ),
+            {"space": REFRESH_LOCKS + 1, "cells": sorted(f"{table}:{cells[i][1]!r}" for i in missing)},
+        )
+        for nulls, grp in patterns.items():
+            among = [i for i in missing if rows[i]["grp"] == grp]
+            if among:
+                update(nulls, among)
+        missing = [i for i in missing if i not in left]
+    new = [i for i in missing if changes[cells[i]][0] > 0]
+    if new:
+        columns = ", ".join((*keys, *figures, *MAPPED))
+        conn.execute(
+            text(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {move} WHERE {_ids(conn, 'idx')}"),
+            {"ids": _ids_value(conn, new)},
+        )
+    for nulls, grp in patterns.items():
+        if any(rows[i]["grp"] == grp and any(n <= 0 for n in v) for i, v in left.items()):
+            # Its last count gone: no cell, as a refresh would have it.
+            conn.exec_driver_sql(
+                f"DELETE FROM {table} WHERE {figures[0]} <= 0 AND EXISTS (SELECT 1 FROM {move} m "
+                f"WHERE m.grp = {grp} AND {joined(nulls)})"
+            )
+    conn.exec_driver_sql(f"DROP TABLE {move}")
+
+
 @dataclass
 class CellChanges:
     """The statistics cells kept current through an officer's action, by difference.
@@ -236,6 +367,13 @@ class CellChanges:
             return 0
         # One order for every transaction, so that two actions moving the same cells never wait on each other
         # in a circle.
+        if len(changes) < SET_BASED_FROM:
+            for cell in sorted(changes, key=repr):
+                _move_cell(conn, cell, changes[cell], units[cell])
+            return len(changes)
+        by_table: dict[str, list[Cell]] = {}
         for cell in sorted(changes, key=repr):
-            _move_cell(conn, cell, changes[cell], units[cell])
+            by_table.setdefault(cell[0], []).append(cell)
+        for table, cells in sorted(by_table.items()):
+            _move_cells(conn, table, cells, changes, units)
         return len(changes)
