@@ -121,6 +121,7 @@ def _ingest(
             "counts": r.counts,
             "match_s": sum(r.seconds.values()),
             "register": r.register,
+            "phases": r.phases,
             "stages": {
                 k: round(v[1] - t, 1) for k, v in stages.items()
             },  # seconds from the start to each stage's end
@@ -228,7 +229,7 @@ def main() -> None:
             f"matching {two['match_s']:.1f} s; register {two['register']}), peak RSS {two['peak_rss_mb']:.0f} MB",
             flush=True,
         )
-        print(f"second batch, where the time goes: stages {two['stages']}; sql {two['sql']}", flush=True)
+        print(f"second batch, where the time goes: phases {two.get('phases')}; sql {two['sql']}", flush=True)
         for n, d, kind in two["sql_by_kind"]:
             print(f"  {d:6.2f} s in {n:5d} × {kind}", flush=True)
         same = cold is None or two["counts"] == cold["counts"]

@@ -14,6 +14,8 @@ the whole batch; every one of those steps recomputes from what is stored, so a k
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -47,6 +49,7 @@ from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
 from vaxlink.storage.models import Batch, UtcDateTime, utcnow
 
+log = logging.getLogger("vaxlink.ingest")
 Progress = Callable[[str, int, int | None], None]
 OUTCOMES = ("linked", "review", "unmatched", "rejected", "superseded", "unchanged")
 # A batch whose records and results are stored, its citizens' statuses and the statistics still to follow.
@@ -72,6 +75,8 @@ class IngestResult:
     unknown_vaccines: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     register: dict[str, Any] = field(default_factory=dict)
+    # Where the ingest's time went, phase by phase (wall seconds): what a batch costs beyond its matching.
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -116,6 +121,14 @@ def ingest_batch(
     if units not in (None, "legacy", "2025"):
         raise ValueError(f"units must be legacy or 2025, not {units!r}")
     note = progress or (lambda _s, _d, _t: None)
+    phases: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def phase(name: str) -> None:
+        now = time.perf_counter()
+        phases[name] = round(phases.get(name, 0.0) + now - clock[0], 3)
+        clock[0] = now
+
     spec = spec or current_spec(settings)
     today = today or date.today()
     digest = checksum(path)
@@ -144,6 +157,7 @@ def ingest_batch(
         with reads as rconn:
             _ward_lists(rconn, con)
             note("check", loaded.rows, loaded.rows)
+            phase("read")
             batch = seen
             if batch is None:  # a new batch (the command line): its row first, for its id
                 if before_writes is not None:
@@ -154,7 +168,9 @@ def ingest_batch(
                 session.flush()
             batch_id = batch.id
             unchanged, total, first, earlier = _stage_versions(rconn, con, batch_id, source, units)
+            phase("versions")
             stats = match_staged(rconn, con, settings, spec, note)
+            phase("match")
         if before_writes is not None:
             before_writes()
         conn = session.connection()
@@ -168,7 +184,9 @@ def ingest_batch(
         session.flush()
         changes = CellChanges() if finish and loaded.rows <= DIFFERENCE_LIMIT else None
         _write_versions(conn, con, batch_id, source, note, changes, earlier, total)
+        phase("records")
         store_staged_matches(conn, con, spec)
+        phase("results")
         # The spec the batch was decided with: its parameters as estimated on this batch and register.
         if stats.spec is not None:
             batch.spec = stats.spec.to_dict()
@@ -187,14 +205,17 @@ def ingest_batch(
                 changes = None
         else:
             changes = None
+        phase("touched")
         if finish:
             after_links_moved(
                 session, settings, touched, actor=uploaded_by or "ingest", flags=not first_links
             )
+            phase("aftermath")
             if changes is None:
                 refresh_statistics(conn)
             else:
                 _move_figures(session, changes, batch.id)
+            phase("statistics")
             note("status", 1, 1)
         if touched is not None:
             conn.exec_driver_sql("DROP TABLE batch_citizen")
@@ -245,6 +266,8 @@ def ingest_batch(
             batch.status = LINKING
             batch.counts["linking"] = {"first_links": first_links}
         session.flush()
+        phase("counts")
+        log.info("batch %d: %d rows; seconds by phase %s", batch.id, loaded.rows, phases)
         result = IngestResult(
             batch.id,
             source,
@@ -254,6 +277,7 @@ def ingest_batch(
             unknown_vaccines=unknown,
             seconds=stats.seconds,
             register=stats.register,
+            phases=phases,
         )
         if not result.balanced:  # pragma: no cover - would mean a row was lost or counted twice
             raise RuntimeError(f"ingest counts do not add up: {counts} for {loaded.rows} rows")
