@@ -207,8 +207,15 @@ def ingest_batch(
             changes = None
         phase("touched")
         if finish:
+            # Only a record's new version takes a dose from someone (its earlier version's citizen): without
+            # earlier versions every touched citizen only gained doses, whose flags `store_staged_matches`
+            # judged with the same rule over the same doses.
             after_links_moved(
-                session, settings, touched, actor=uploaded_by or "ingest", flags=not first_links
+                session,
+                settings,
+                touched,
+                actor=uploaded_by or "ingest",
+                flags=not first_links and earlier > 0,
             )
             phase("aftermath")
             if changes is None:
