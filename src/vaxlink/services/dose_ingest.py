@@ -471,6 +471,37 @@ def _load_batch_record_ids(conn: Connection, con: DuckDBPyConnection) -> None:
         conn.exec_driver_sql("ANALYZE batch_rid")
 
 
+def _record_sources(conn: Connection) -> list[str]:
+    """The sources dose records came from (a handful), read off the (source, record_id, version) index one
+    by one, without a pass over the records."""
+    return [
+        str(r[0])
+        for r in conn.exec_driver_sql("""WITH RECURSIVE s(source) AS (
+            SELECT min(source) FROM dose_record
+            UNION ALL
+            SELECT (SELECT min(d.source) FROM dose_record d WHERE d.source > s.source) FROM s
+            WHERE s.source IS NOT NULL)
+          SELECT source FROM s WHERE source IS NOT NULL""")
+    ]
+
+
+def _batch_records_sql(conn: Connection, sources: list[str], columns: str, where: str = "1 = 1") -> str:
+    """A SELECT of `columns` of the stored versions `d` (those `where` keeps) of the record ids in
+    `batch_rid`, under any of `sources`: looked up by (source, record id) in the index, a probe per id.
+    Joined by record id alone, or even with the source, PostgreSQL read every stored record (a whole pass
+    over millions for a batch of thousands); a lateral subquery it cannot flatten keeps it to the probes."""
+    if not sources:
+        return f"SELECT {columns} FROM dose_record d WHERE 1 = 0"
+    listed = ", ".join(_literal(x) for x in sources)
+    if conn.dialect.name == "postgresql":
+        values = ", ".join(f"({_literal(x)})" for x in sources)
+        return f"""SELECT x.* FROM batch_rid t CROSS JOIN (VALUES {values}) s(source),
+            LATERAL (SELECT {columns} FROM dose_record d
+              WHERE d.source = s.source AND d.record_id = t.record_id AND {where} OFFSET 0) x"""
+    return f"""SELECT {columns} FROM batch_rid t
+        JOIN dose_record d ON d.source IN ({listed}) AND d.record_id = t.record_id WHERE {where}"""
+
+
 def _drop_unchanged(conn: Connection, con: DuckDBPyConnection) -> int:
     """Take out of `stage` the records whose last row in the file is identical to their current version
     (any source label: a file sent again under another name changes nothing). Returns the rows taken out."""
@@ -479,8 +510,9 @@ def _drop_unchanged(conn: Connection, con: DuckDBPyConnection) -> int:
     _load_batch_record_ids(conn, con)
     current = query_arrow(
         conn,
-        f"""SELECT d.record_id, {", ".join("d." + c for c in CONTENT)} FROM batch_rid t
-        JOIN dose_record d ON d.record_id = t.record_id WHERE d.is_latest""",
+        _batch_records_sql(
+            conn, _record_sources(conn), f"d.record_id, {', '.join('d.' + c for c in CONTENT)}", "d.is_latest"
+        ),
         CURRENT_SCHEMA,
     )
     conn.exec_driver_sql("DROP TABLE batch_rid")
@@ -552,10 +584,10 @@ def _earlier_versions(conn: Connection, con: DuckDBPyConnection, source: str) ->
     if seen is None:
         return 0
     _load_batch_record_ids(conn, con)
+    versions = _batch_records_sql(conn, [source], "d.record_id, d.version")
     found = query_arrow(
         conn,
-        f"""SELECT d.record_id, max(d.version) FROM batch_rid t JOIN dose_record d
-        ON d.record_id = t.record_id AND d.source = {_literal(source)} GROUP BY d.record_id""",
+        f"SELECT record_id, max(version) FROM ({versions}) v GROUP BY record_id",
         pa.schema([("record_id", pa.string()), ("v", pa.int32())]),
     )
     conn.exec_driver_sql("DROP TABLE batch_rid")

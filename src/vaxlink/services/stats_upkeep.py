@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
 from vaxlink.services.stats import (
     MAPPED,
@@ -59,20 +59,33 @@ class _Rows:
         return bool(self.citizens or self.dose_records or self.cases or self.verification_requests)
 
 
+def _ids(conn: Connection, column: str, name: str = "ids") -> str:
+    """A condition that `column` is one of the ids bound as `:name` (see `_ids_value`): one parameter
+    whatever their number, which an expanded IN list is not (a parameter each, a statement text for each
+    count of ids, and SQLite allows 32,766)."""
+    if conn.dialect.name == "postgresql":
+        return f"{column} = ANY(:{name})"
+    return f"{column} IN (SELECT value FROM json_each(:{name}))"
+
+
+def _ids_value(conn: Connection, ids: list[int]) -> object:
+    return ids if conn.dialect.name == "postgresql" else json.dumps(ids)
+
+
 def _cells_of(
     conn: Connection, reference_year: int, rows: _Rows
 ) -> tuple[dict[Cell, list[int]], dict[Cell, tuple[Any, ...]]]:
     """What the rows count for in each cell, by the same SELECTs as a refresh, and each cell's mapped units.
-    The ids are bound, not written into the SQL: the same few statements serve every action, prepared once
-    per connection on PostgreSQL."""
+    The ids are bound as one value per set (see `_ids`), not written into the SQL nor expanded into a
+    parameter each: the same few statements serve every action and every batch, prepared once per
+    connection on PostgreSQL."""
     values: dict[Cell, list[int]] = {}
     units: dict[Cell, tuple[Any, ...]] = {}
 
     def add(table: str, sql: str, **ids: set[int]) -> None:
         keys, figures, _ = _CELLS[table]
         k, f = len(keys), len(figures)
-        statement = text(sql).bindparams(*(bindparam(name, expanding=True) for name in ids))
-        for r in conn.execute(statement, {name: sorted(v) for name, v in ids.items()}):
+        for r in conn.execute(text(sql), {name: _ids_value(conn, sorted(v)) for name, v in ids.items()}):
             cell = (table, tuple(r[:k]))
             acc = values.setdefault(cell, [0] * f)
             for j in range(f):
@@ -80,19 +93,20 @@ def _cells_of(
             units[cell] = tuple(r[k + f :])
 
     if rows.citizens:
-        add("stats_coverage_cell", coverage_cells(reference_year, "c.id IN :c"), c=rows.citizens)
+        add("stats_coverage_cell", coverage_cells(reference_year, _ids(conn, "c.id", "c")), c=rows.citizens)
     if rows.dose_records:
-        usable, rejected = record_rows("m.dose_record_id IN :d")
+        usable, rejected = record_rows(_ids(conn, "m.dose_record_id", "d"))
         rec = f"({usable} UNION ALL {rejected}) r"
         add("stats_dose_day", dose_day_cells(rec), d=rows.dose_records)
         add("stats_backlog_cell", record_backlog_cells(rec), d=rows.dose_records)
+    cases, requests = _ids(conn, "id", "k"), _ids(conn, "id", "v")
     if rows.cases and rows.verification_requests:
-        sql = work_cells(conn, "id IN :k", "id IN :v")
+        sql = work_cells(conn, cases, requests)
         add("stats_backlog_cell", sql, k=rows.cases, v=rows.verification_requests)
     elif rows.cases:
-        add("stats_backlog_cell", work_cells(conn, "id IN :k", "1 = 0"), k=rows.cases)
+        add("stats_backlog_cell", work_cells(conn, cases, "1 = 0"), k=rows.cases)
     elif rows.verification_requests:
-        add("stats_backlog_cell", work_cells(conn, "1 = 0", "id IN :v"), v=rows.verification_requests)
+        add("stats_backlog_cell", work_cells(conn, "1 = 0", requests), v=rows.verification_requests)
     return values, units
 
 
@@ -141,18 +155,6 @@ def _match_columns(table: str) -> tuple[str, ...]:
 def _match_values(table: str, key: tuple[Any, ...], mapped: tuple[Any, ...]) -> tuple[Any, ...]:
     by_name = dict(zip(MAPPED, mapped, strict=True))
     return (*key, *(by_name[c] for c in _CELLS[table][2]))
-
-
-def _ids(conn: Connection, column: str) -> str:
-    """A condition that `column` is one of the ids bound as `:ids` (see `_ids_value`): one parameter
-    whatever their number, which an expanded IN list would not be (SQLite allows 32,766)."""
-    if conn.dialect.name == "postgresql":
-        return f"{column} = ANY(:ids)"
-    return f"{column} IN (SELECT value FROM json_each(:ids))"
-
-
-def _ids_value(conn: Connection, ids: list[int]) -> object:
-    return ids if conn.dialect.name == "postgresql" else json.dumps(ids)
 
 
 def _move_cells(
