@@ -139,6 +139,26 @@ def _ingest(
     engine.dispose()
 
 
+def _check(url: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """The figures kept by difference against the same recomputed from scratch (rolled back), cell by cell."""
+    from vaxlink.services.figures_check import differences, differing_cells, from_scratch, kept
+    from vaxlink.storage.db import make_engine
+
+    engine = make_engine(url)
+    t = time.perf_counter()
+    with engine.connect() as conn:
+        before = kept(conn)
+        scratch = from_scratch(conn)
+    out.put(
+        {
+            "differing": differing_cells(before, scratch),
+            "examples": differences(before, scratch, limit=5),
+            "s": time.perf_counter() - t,
+        }
+    )
+    engine.dispose()
+
+
 def _child(target: Any, *args: Any) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
@@ -179,6 +199,11 @@ def main() -> None:
     ap.add_argument("--profile", type=Path, help="write a cProfile of the kept second batch here")
     ap.add_argument(
         "--no-cold", action="store_true", help="skip the second batch with the register prepared whole"
+    )
+    ap.add_argument(
+        "--check-figures",
+        action="store_true",
+        help="after the second batch, compare the figures kept by difference with a recomputation",
     )
     ap.add_argument("--splink-seconds", type=float, help="Splink's matching time on the same data")
     args = ap.parse_args()
@@ -233,6 +258,13 @@ def main() -> None:
         for n, d, kind in two["sql_by_kind"]:
             print(f"  {d:6.2f} s in {n:5d} × {kind}", flush=True)
         same = cold is None or two["counts"] == cold["counts"]
+        if args.check_figures:
+            check = _child(_check, url)
+            print(
+                f"figures kept by difference against a recomputation ({check['s']:.0f} s): differing cells "
+                f"{check['differing']} {check['examples']}",
+                flush=True,
+            )
     finally:
         if drop is not None:
             drop()
