@@ -21,6 +21,7 @@ from vaxlink.services.stats import (
     record_rows,
     work_cells,
 )
+from vaxlink.services.status import probes
 
 log = logging.getLogger("vaxlink.stats")
 
@@ -85,7 +86,11 @@ def _cells_of(
     def add(table: str, sql: str, **ids: set[int]) -> None:
         keys, figures, _ = _CELLS[table]
         k, f = len(keys), len(figures)
-        for r in conn.execute(text(sql), {name: _ids_value(conn, sorted(v)) for name, v in ids.items()}):
+        with probes(conn):
+            found = conn.execute(
+                text(sql), {name: _ids_value(conn, sorted(v)) for name, v in ids.items()}
+            ).all()
+        for r in found:
             cell = (table, tuple(r[:k]))
             acc = values.setdefault(cell, [0] * f)
             for j in range(f):
