@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from tests.figures import differences, differing_cells, from_scratch, kept
 from vaxlink.cli.main import app
+from vaxlink.services import stats_upkeep
 from vaxlink.services.dose_ingest import ingest_batch
 from vaxlink.services.registry_import import import_register
 from vaxlink.settings import Settings
@@ -54,9 +55,17 @@ def _refreshes(engine: Engine) -> int:
 
 
 @pytest.mark.db
+@pytest.mark.parametrize("set_based_from", [stats_upkeep.SET_BASED_FROM, 1], ids=["by-cell", "set-based"])
 def test_a_small_batch_moves_the_figures_by_difference_and_they_equal_a_recomputation(
-    settings: Settings, engine: Engine, db_url: str, tmp_path: Path
+    settings: Settings,
+    engine: Engine,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    set_based_from: int,
 ) -> None:
+    # Both ways of moving cells, one statement each and set-based, on the same changes.
+    monkeypatch.setattr(stats_upkeep, "SET_BASED_FROM", set_based_from)
     reg = tmp_path / "reg.csv"
     reg.write_text(REGISTER, encoding="utf-8")
     with transaction(engine) as s:
@@ -99,3 +108,72 @@ def test_a_small_batch_moves_the_figures_by_difference_and_they_equal_a_recomput
     assert bad.exit_code == 1 and "stats_coverage_cell" in bad.output
     # The check changed nothing: the difference is still there.
     assert runner.invoke(app, ["stats", "refresh", "--check"], env=env).exit_code == 1
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from vaxlink.simulation import simulate
+
+    out = tmp_path_factory.mktemp("figures-province")
+    simulate(out, province="77", citizens=1500, seed=5)
+    return out
+
+
+@pytest.mark.db
+def test_a_batch_of_many_cells_moves_them_set_based_and_they_equal_a_recomputation(
+    settings: Settings, engine: Engine, tmp_path: Path, province: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second batch brings new days (new cells), re-sends earlier records with another day, vaccine
+    or ward (cells that lose their last count), and records of no known ward (cells of empty codes)."""
+    with (province / "doses.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    col = {name: i for i, name in enumerate(header)}
+    first, second = body[:-600], body[-600:]
+    for k, row in enumerate(first[:: max(1, len(first) // 120)]):
+        again = list(row)
+        if k % 3 == 0:
+            again[col["vaccination_date"]] = "01/02/2023"
+        elif k % 3 == 1:
+            again[col["vaccine"]] = "Moderna"
+        else:
+            again[col["ward_code"]] = "99999"
+            again[col["full_name"]] = "Người Không Rõ"
+        second.append(again)
+
+    def write(name: str, part: list[list[str]]) -> Path:
+        path = tmp_path / name
+        with path.open("w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(part)
+        return path
+
+    with transaction(engine) as s:
+        import_register(s, settings, province / "register.csv", rejects_path=tmp_path / "rej.csv")
+    with transaction(engine) as s:
+        ingest_batch(s, settings, write("first.csv", first), source="health")
+    refreshed = _refreshes(engine)
+    moved: dict[str, int] = {}
+    original = stats_upkeep._move_cells
+
+    def counting(conn, table, cells, changes, units):  # type: ignore[no-untyped-def]
+        moved[table] = moved.get(table, 0) + len(cells)
+        original(conn, table, cells, changes, units)
+
+    monkeypatch.setattr(stats_upkeep, "_move_cells", counting)
+    with transaction(engine) as s:
+        r = ingest_batch(s, settings, write("second.csv", second), source="health")
+    assert r.counts["superseded"] == 0 and r.rows == len(second)
+    assert _refreshes(engine) == refreshed
+    # Set-based, in every table of cells, and far more cells than an officer's action moves.
+    assert set(moved) == {"stats_coverage_cell", "stats_dose_day", "stats_backlog_cell"}, moved
+    assert moved["stats_dose_day"] > 5 * stats_upkeep.SET_BASED_FROM, moved
+    with engine.connect() as conn:
+        before = kept(conn)
+        scratch = from_scratch(conn)
+        unknown = conn.execute(
+            text("SELECT count(*) FROM stats_dose_day WHERE src_ward_code IS NULL")
+        ).scalar_one()
+    assert unknown > 0
+    assert differing_cells(before, scratch) == {t: 0 for t in before}, differences(before, scratch)

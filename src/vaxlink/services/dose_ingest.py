@@ -14,6 +14,8 @@ the whole batch; every one of those steps recomputes from what is stored, so a k
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -53,6 +55,7 @@ from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
 from vaxlink.storage.models import Batch, UtcDateTime, utcnow
 
+log = logging.getLogger("vaxlink.ingest")
 Progress = Callable[[str, int, int | None], None]
 OUTCOMES = ("linked", "review", "unmatched", "rejected", "superseded", "unchanged")
 # A batch whose records and results are stored, its citizens' statuses and the statistics still to follow.
@@ -78,6 +81,8 @@ class IngestResult:
     unknown_vaccines: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     register: dict[str, Any] = field(default_factory=dict)
+    # Where the ingest's time went, phase by phase (wall seconds): what a batch costs beyond its matching.
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -133,6 +138,14 @@ def ingest_batch(
     if write_chunk is not None and (finish or before_writes is None):
         raise ValueError("write_chunk is for finish=False with before_writes")
     note = progress or (lambda _s, _d, _t: None)
+    phases: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def phase(name: str) -> None:
+        now = time.perf_counter()
+        phases[name] = round(phases.get(name, 0.0) + now - clock[0], 3)
+        clock[0] = now
+
     spec = spec or current_spec(settings)
     today = today or date.today()
     digest = checksum(path)
@@ -161,6 +174,7 @@ def ingest_batch(
         with reads as rconn:
             _ward_lists(rconn, con)
             note("check", loaded.rows, loaded.rows)
+            phase("read")
             batch = seen
             if batch is None:  # a new batch (the command line): its row first, for its id
                 if before_writes is not None:
@@ -171,12 +185,15 @@ def ingest_batch(
                 session.flush()
             batch_id = batch.id
             unchanged, total, first, earlier = _stage_versions(rconn, con, batch_id, source, units)
+            phase("versions")
             stats = match_staged(rconn, con, settings, spec, note)
+            phase("match")
             if write_chunk is not None:
                 judge_staged_flags(rconn, con)
                 prepare_staged_cases(rconn, con, utcnow())
         if write_chunk is not None:
             _write_in_chunks(write_chunk, con, spec, first, total, chunk_rows, note)
+            phase("chunks")
         if before_writes is not None:
             before_writes()
         conn = session.connection()
@@ -198,7 +215,9 @@ def ingest_batch(
             _write_versions(conn, con, batch_id, source, note, changes, earlier, total)
         elif earlier:
             _supersede(conn, con, batch_id, source, changes)
+        phase("records")
         store_staged_matches(conn, con, spec, results_stored=write_chunk is not None)
+        phase("results")
         # The spec the batch was decided with: its parameters as estimated on this batch and register.
         if stats.spec is not None:
             batch.spec = stats.spec.to_dict()
@@ -217,14 +236,24 @@ def ingest_batch(
                 changes = None
         else:
             changes = None
+        phase("touched")
         if finish:
+            # Only a record's new version takes a dose from someone (its earlier version's citizen): without
+            # earlier versions every touched citizen only gained doses, whose flags `store_staged_matches`
+            # judged with the same rule over the same doses.
             after_links_moved(
-                session, settings, touched, actor=uploaded_by or "ingest", flags=not first_links
+                session,
+                settings,
+                touched,
+                actor=uploaded_by or "ingest",
+                flags=not first_links and earlier > 0,
             )
+            phase("aftermath")
             if changes is None:
                 refresh_statistics(conn)
             else:
                 _move_figures(session, changes, batch.id)
+            phase("statistics")
             note("status", 1, 1)
         if touched is not None:
             conn.exec_driver_sql("DROP TABLE batch_citizen")
@@ -275,6 +304,8 @@ def ingest_batch(
             batch.status = LINKING
             batch.counts["linking"] = {"first_links": first_links}
         session.flush()
+        phase("counts")
+        log.info("batch %d: %d rows; seconds by phase %s", batch.id, loaded.rows, phases)
         result = IngestResult(
             batch.id,
             source,
@@ -284,6 +315,7 @@ def ingest_batch(
             unknown_vaccines=unknown,
             seconds=stats.seconds,
             register=stats.register,
+            phases=phases,
         )
         if not result.balanced:  # pragma: no cover - would mean a row was lost or counted twice
             raise RuntimeError(f"ingest counts do not add up: {counts} for {loaded.rows} rows")
@@ -470,6 +502,37 @@ def _load_batch_record_ids(conn: Connection, con: DuckDBPyConnection) -> None:
         conn.exec_driver_sql("ANALYZE batch_rid")
 
 
+def _record_sources(conn: Connection) -> list[str]:
+    """The sources dose records came from (a handful), read off the (source, record_id, version) index one
+    by one, without a pass over the records."""
+    return [
+        str(r[0])
+        for r in conn.exec_driver_sql("""WITH RECURSIVE s(source) AS (
+            SELECT min(source) FROM dose_record
+            UNION ALL
+            SELECT (SELECT min(d.source) FROM dose_record d WHERE d.source > s.source) FROM s
+            WHERE s.source IS NOT NULL)
+          SELECT source FROM s WHERE source IS NOT NULL""")
+    ]
+
+
+def _batch_records_sql(conn: Connection, sources: list[str], columns: str, where: str = "1 = 1") -> str:
+    """A SELECT of `columns` of the stored versions `d` (those `where` keeps) of the record ids in
+    `batch_rid`, under any of `sources`: looked up by (source, record id) in the index, a probe per id.
+    Joined by record id alone, or even with the source, PostgreSQL read every stored record (a whole pass
+    over millions for a batch of thousands); a lateral subquery it cannot flatten keeps it to the probes."""
+    if not sources:
+        return f"SELECT {columns} FROM dose_record d WHERE 1 = 0"
+    listed = ", ".join(_literal(x) for x in sources)
+    if conn.dialect.name == "postgresql":
+        values = ", ".join(f"({_literal(x)})" for x in sources)
+        return f"""SELECT x.* FROM batch_rid t CROSS JOIN (VALUES {values}) s(source),
+            LATERAL (SELECT {columns} FROM dose_record d
+              WHERE d.source = s.source AND d.record_id = t.record_id AND {where} OFFSET 0) x"""
+    return f"""SELECT {columns} FROM batch_rid t
+        JOIN dose_record d ON d.source IN ({listed}) AND d.record_id = t.record_id WHERE {where}"""
+
+
 def _drop_unchanged(conn: Connection, con: DuckDBPyConnection) -> int:
     """Take out of `stage` the records whose last row in the file is identical to their current version
     (any source label: a file sent again under another name changes nothing). Returns the rows taken out."""
@@ -478,8 +541,9 @@ def _drop_unchanged(conn: Connection, con: DuckDBPyConnection) -> int:
     _load_batch_record_ids(conn, con)
     current = query_arrow(
         conn,
-        f"""SELECT d.record_id, {", ".join("d." + c for c in CONTENT)} FROM batch_rid t
-        JOIN dose_record d ON d.record_id = t.record_id WHERE d.is_latest""",
+        _batch_records_sql(
+            conn, _record_sources(conn), f"d.record_id, {', '.join('d.' + c for c in CONTENT)}", "d.is_latest"
+        ),
         CURRENT_SCHEMA,
     )
     conn.exec_driver_sql("DROP TABLE batch_rid")
@@ -599,10 +663,10 @@ def _earlier_versions(conn: Connection, con: DuckDBPyConnection, source: str) ->
     if seen is None:
         return 0
     _load_batch_record_ids(conn, con)
+    versions = _batch_records_sql(conn, [source], "d.record_id, d.version")
     found = query_arrow(
         conn,
-        f"""SELECT d.record_id, max(d.version) FROM batch_rid t JOIN dose_record d
-        ON d.record_id = t.record_id AND d.source = {_literal(source)} GROUP BY d.record_id""",
+        f"SELECT record_id, max(version) FROM ({versions}) v GROUP BY record_id",
         pa.schema([("record_id", pa.string()), ("v", pa.int32())]),
     )
     conn.exec_driver_sql("DROP TABLE batch_rid")

@@ -4,12 +4,13 @@ rows it changes are noted before and after, and only the cells they count in mov
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
 from vaxlink.services.stats import (
     MAPPED,
@@ -20,6 +21,7 @@ from vaxlink.services.stats import (
     record_rows,
     work_cells,
 )
+from vaxlink.services.status import probes
 
 log = logging.getLogger("vaxlink.stats")
 
@@ -58,20 +60,37 @@ class _Rows:
         return bool(self.citizens or self.dose_records or self.cases or self.verification_requests)
 
 
+def _ids(conn: Connection, column: str, name: str = "ids") -> str:
+    """A condition that `column` is one of the ids bound as `:name` (see `_ids_value`): one parameter
+    whatever their number, which an expanded IN list is not (a parameter each, a statement text for each
+    count of ids, and SQLite allows 32,766)."""
+    if conn.dialect.name == "postgresql":
+        return f"{column} = ANY(:{name})"
+    return f"{column} IN (SELECT value FROM json_each(:{name}))"
+
+
+def _ids_value(conn: Connection, ids: list[int]) -> object:
+    return ids if conn.dialect.name == "postgresql" else json.dumps(ids)
+
+
 def _cells_of(
     conn: Connection, reference_year: int, rows: _Rows
 ) -> tuple[dict[Cell, list[int]], dict[Cell, tuple[Any, ...]]]:
     """What the rows count for in each cell, by the same SELECTs as a refresh, and each cell's mapped units.
-    The ids are bound, not written into the SQL: the same few statements serve every action, prepared once
-    per connection on PostgreSQL."""
+    The ids are bound as one value per set (see `_ids`), not written into the SQL nor expanded into a
+    parameter each: the same few statements serve every action and every batch, prepared once per
+    connection on PostgreSQL."""
     values: dict[Cell, list[int]] = {}
     units: dict[Cell, tuple[Any, ...]] = {}
 
     def add(table: str, sql: str, **ids: set[int]) -> None:
         keys, figures, _ = _CELLS[table]
         k, f = len(keys), len(figures)
-        statement = text(sql).bindparams(*(bindparam(name, expanding=True) for name in ids))
-        for r in conn.execute(statement, {name: sorted(v) for name, v in ids.items()}):
+        with probes(conn):
+            found = conn.execute(
+                text(sql), {name: _ids_value(conn, sorted(v)) for name, v in ids.items()}
+            ).all()
+        for r in found:
             cell = (table, tuple(r[:k]))
             acc = values.setdefault(cell, [0] * f)
             for j in range(f):
@@ -79,19 +98,20 @@ def _cells_of(
             units[cell] = tuple(r[k + f :])
 
     if rows.citizens:
-        add("stats_coverage_cell", coverage_cells(reference_year, "c.id IN :c"), c=rows.citizens)
+        add("stats_coverage_cell", coverage_cells(reference_year, _ids(conn, "c.id", "c")), c=rows.citizens)
     if rows.dose_records:
-        usable, rejected = record_rows("m.dose_record_id IN :d")
+        usable, rejected = record_rows(_ids(conn, "m.dose_record_id", "d"))
         rec = f"({usable} UNION ALL {rejected}) r"
         add("stats_dose_day", dose_day_cells(rec), d=rows.dose_records)
         add("stats_backlog_cell", record_backlog_cells(rec), d=rows.dose_records)
+    cases, requests = _ids(conn, "id", "k"), _ids(conn, "id", "v")
     if rows.cases and rows.verification_requests:
-        sql = work_cells(conn, "id IN :k", "id IN :v")
+        sql = work_cells(conn, cases, requests)
         add("stats_backlog_cell", sql, k=rows.cases, v=rows.verification_requests)
     elif rows.cases:
-        add("stats_backlog_cell", work_cells(conn, "id IN :k", "1 = 0"), k=rows.cases)
+        add("stats_backlog_cell", work_cells(conn, cases, "1 = 0"), k=rows.cases)
     elif rows.verification_requests:
-        add("stats_backlog_cell", work_cells(conn, "1 = 0", "id IN :v"), v=rows.verification_requests)
+        add("stats_backlog_cell", work_cells(conn, "1 = 0", requests), v=rows.verification_requests)
     return values, units
 
 
@@ -125,6 +145,144 @@ def _move_cell(conn: Connection, cell: Cell, delta: list[int], mapped: tuple[Any
     elif any(n <= 0 for n in left):
         # Its last count gone: no cell, as a refresh would have it.
         conn.execute(text(f"DELETE FROM {table} WHERE {where} AND {figures[0]} <= 0"), params)
+
+
+# Up to this many cells a change moves them one statement each (an officer's action: a few cells); beyond,
+# in a few set-based statements per table (a batch moves thousands: one round trip each cost seconds).
+SET_BASED_FROM = 24
+
+
+# The types of the cells' columns that are not text, for the arrays a set-based move binds on PostgreSQL.
+_ARRAY_TYPES = {
+    "idx": "bigint",
+    "grp": "bigint",
+    "day": "date",
+    "due_day": "date",
+    **{f: "bigint" for _, figures, _ in _CELLS.values() for f in figures},
+}
+
+
+def _match_columns(table: str) -> tuple[str, ...]:
+    keys, _, index = _CELLS[table]
+    return (*keys, *index)
+
+
+def _match_values(table: str, key: tuple[Any, ...], mapped: tuple[Any, ...]) -> tuple[Any, ...]:
+    by_name = dict(zip(MAPPED, mapped, strict=True))
+    return (*key, *(by_name[c] for c in _CELLS[table][2]))
+
+
+def _move_cells(
+    conn: Connection, table: str, cells: list[Cell], changes: dict[Cell, list[int]], units: dict[Cell, Any]
+) -> None:
+    """`_move_cell` for many cells of one table at once, with the same outcome: the deltas go into a
+    temporary table, then one UPDATE per pattern of empty (NULL) match columns adds them (so that each
+    is an equality join the cells' indexes serve), the cells not found are created when they gain
+    counts, and those left without a count are removed."""
+    keys, figures, _ = _CELLS[table]
+    match = _match_columns(table)
+    move = f"cell_move_{table}"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {move}")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {move} AS SELECT 0 AS idx, 0 AS grp, {', '.join(keys)}, "
+        f"{', '.join(figures)}, {', '.join(MAPPED)} FROM {table} WHERE 1 = 0"
+    )
+    rows = []
+    patterns: dict[tuple[bool, ...], int] = {}
+    of_key: dict[tuple[Any, ...], int] = {}
+    for idx, cell in enumerate(cells):
+        key, mapped = cell[1], units[cell]
+        nulls = tuple(v is None for v in _match_values(table, key, mapped))
+        grp = patterns.setdefault(nulls, len(patterns))
+        of_key[key] = idx
+        rows.append(
+            {
+                "idx": idx,
+                "grp": grp,
+                **{f"k{i}": v for i, v in enumerate(key)},
+                **{f"d{i}": d for i, d in enumerate(changes[cell])},
+                **{f"m{i}": v for i, v in enumerate(mapped)},
+            }
+        )
+    names = [
+        ("idx", "idx"),
+        ("grp", "grp"),
+        *((c, f"k{i}") for i, c in enumerate(keys)),
+        *((c, f"d{i}") for i, c in enumerate(figures)),
+        *((c, f"m{i}") for i, c in enumerate(MAPPED)),
+    ]
+    columns = ", ".join(c for c, _ in names)
+    is_pg = conn.dialect.name == "postgresql"
+    if is_pg:
+        # One statement of one array per column: a multi-row VALUES of thousands of rows costs the driver
+        # more to parse than the database to run.
+        arrays = ", ".join(f"CAST(:{p} AS {_ARRAY_TYPES.get(c, 'text')}[])" for c, p in names)
+        conn.execute(
+            text(f"INSERT INTO {move} ({columns}) SELECT * FROM unnest({arrays})"),
+            {p: [r[p] for r in rows] for _, p in names},
+        )
+    else:
+        listed = ", ".join(":" + p for _, p in names)
+        conn.execute(text(f"INSERT INTO {move} ({columns}) VALUES ({listed})"), rows)
+    if is_pg:
+        conn.exec_driver_sql(f"ANALYZE {move}")
+    setting = ", ".join(f"{c} = {table}.{c} + m.{c}" for c in figures)
+    returned = ", ".join(f"{table}.{c}" for c in (*keys, figures[0]))
+
+    def joined(nulls: tuple[bool, ...]) -> str:
+        return " AND ".join(
+            f"{table}.{c} IS NULL" if null else f"{table}.{c} = m.{c}"
+            for c, null in zip(match, nulls, strict=True)
+        )
+
+    left: dict[int, list[int]] = {}
+
+    def update(nulls: tuple[bool, ...], only: list[int] | None = None) -> None:
+        """Add the deltas of one pattern's cells (of those `only` names), noting each found cell's first
+        figure afterwards (the cells are told by their key: SQLite returns only the updated table's columns)."""
+        where = f"m.grp = {patterns[nulls]} AND {joined(nulls)}"
+        params: dict[str, Any] = {}
+        if only is not None:
+            where += f" AND {_ids(conn, 'm.idx')}"
+            params["ids"] = _ids_value(conn, only)
+        found = conn.execute(
+            text(f"UPDATE {table} SET {setting} FROM {move} m WHERE {where} RETURNING {returned}"), params
+        )
+        for r in found:
+            left.setdefault(of_key[tuple(r[: len(keys)])], []).append(int(r[len(keys)]))
+
+    for nulls in patterns:
+        update(nulls)
+    missing = [i for i in range(len(cells)) if i not in left]
+    if missing and is_pg:
+        # As `_move_cell`: wait for whoever may be creating these cells (one order for every transaction),
+        # then look again with a fresh snapshot.
+        conn.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(:space, hashtext(c))) FROM unnest(CAST(:cells AS text[])) c"
+            ),
+            {"space": REFRESH_LOCKS + 1, "cells": sorted(f"{table}:{cells[i][1]!r}" for i in missing)},
+        )
+        for nulls, grp in patterns.items():
+            among = [i for i in missing if rows[i]["grp"] == grp]
+            if among:
+                update(nulls, among)
+        missing = [i for i in missing if i not in left]
+    new = [i for i in missing if changes[cells[i]][0] > 0]
+    if new:
+        columns = ", ".join((*keys, *figures, *MAPPED))
+        conn.execute(
+            text(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {move} WHERE {_ids(conn, 'idx')}"),
+            {"ids": _ids_value(conn, new)},
+        )
+    for nulls, grp in patterns.items():
+        if any(rows[i]["grp"] == grp and any(n <= 0 for n in v) for i, v in left.items()):
+            # Its last count gone: no cell, as a refresh would have it.
+            conn.exec_driver_sql(
+                f"DELETE FROM {table} WHERE {figures[0]} <= 0 AND EXISTS (SELECT 1 FROM {move} m "
+                f"WHERE m.grp = {grp} AND {joined(nulls)})"
+            )
+    conn.exec_driver_sql(f"DROP TABLE {move}")
 
 
 @dataclass
@@ -236,6 +394,13 @@ class CellChanges:
             return 0
         # One order for every transaction, so that two actions moving the same cells never wait on each other
         # in a circle.
+        if len(changes) < SET_BASED_FROM:
+            for cell in sorted(changes, key=repr):
+                _move_cell(conn, cell, changes[cell], units[cell])
+            return len(changes)
+        by_table: dict[str, list[Cell]] = {}
         for cell in sorted(changes, key=repr):
-            _move_cell(conn, cell, changes[cell], units[cell])
+            by_table.setdefault(cell[0], []).append(cell)
+        for table, cells in sorted(by_table.items()):
+            _move_cells(conn, table, cells, changes, units)
         return len(changes)
