@@ -226,6 +226,8 @@ def test_a_blank_key_pairs_nobody(imprecise: duckdb.DuckDBPyConnection) -> None:
     # No record carries a number: the rules on numbers pair nobody, and the estimate says so.
     assert _pairs(imprecise, _rule("id")) == set()
     assert _estimate(imprecise, _rule("id")) == 0
+    assert _pairs(imprecise, _rule("old_id")) == set()
+    assert _estimate(imprecise, _rule("old_id")) == 0
 
 
 def test_the_estimate_drops_the_crowded_keys_as_the_pairs_do(small: duckdb.DuckDBPyConnection) -> None:
