@@ -362,6 +362,7 @@ CASES: list[tuple] = [
     ("name", "NAME_DIFFERENT", {"name": "Ngyen Văn Annh"}, {}, {}, "three letters"),
     ("name", "NAME_SIMILAR", {"name": "Ngyen Thị An"}, {}, {}, "family one letter off, same given name"),
     ("name", "NAME_DIFFERENT", {"name": "Ngyn Thị An"}, {}, {}, "family two letters off"),
+    ("name", "NAME_SIMILAR", {"name": "Ngyn Văn An"}, {}, {}, "two letters dropped: two shorter, two edits"),
     ("name", "NAME_DIFFERENT", {"name": "Trần Thị An"}, {}, {}, "another family, same given name"),
     # birth date
     ("dob", "DOB_EXACT", {}, {}, {}, ""),
