@@ -320,6 +320,7 @@ class RateLimiter(_SharedCounts):
     count stays in memory. The minute is sliding by the usual estimate: the previous fixed minute's count,
     weighted by how much of it still lies within the last 60 s, plus the current minute's."""
 
+    THREAD_NAME = "rate-sync"
     WINDOW = 60
 
     def __init__(
