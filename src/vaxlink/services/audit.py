@@ -376,8 +376,10 @@ def verify_chain_parallel(
 ) -> VerifyReport:
     """The same walk in `workers` processes, each over a range of ids on a connection of its own; the
     links between the ranges are checked when they are joined. The chain is taken as it stood when the
-    walk began (events appended meanwhile are left to the next one). For a command, never inside a
-    server process (the workers are forked)."""
+    walk began (events appended meanwhile are left to the next one). The workers are forked from a
+    server process of their own (`forkserver`), not from the caller: a fork copies the locks that the
+    caller's other threads hold at that moment (a server's, or a test run's), and a worker that inherits
+    a held one waits for ever."""
     with engine.connect() as conn:
         lo, hi = conn.execute(text("SELECT min(id), max(id) FROM audit_event")).one()
         small = lo is None or hi - lo < _PARALLEL_FROM
@@ -389,7 +391,9 @@ def verify_chain_parallel(
     # others' first links when the segments are joined.
     prevs = [GENESIS] + [None] * (workers - 1)
     url = engine.url.render_as_string(hide_password=False)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         segments = list(
             pool.map(_walk_range, [url] * workers, [key] * workers, [head] * workers, ranges, prevs)
         )
