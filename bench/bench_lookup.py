@@ -27,6 +27,11 @@ cores) against the same database, waits until the ingest is in its work (its tra
 --ingest-lead seconds), then loads both endpoints; an ingest still running at the end is stopped (its
 transaction rolls back).
 
+`--workers N` serves each endpoint with N processes (`vaxlink serve --workers N`; uvicorn's workers for the
+reference), not pinned. `--rate R` loads with the asyncio client at R requests per second in all (open
+load: a request's latency counts from when it was due), for latency at a stated rate rather than at
+saturation, where it is the connections divided by the throughput.
+
 Printed: requests/s, p50/p95/p99/max latency, errors, the server's CPU time per request, the ratio of
 the two throughputs, audit events counted against lookups answered, load average, and which core ran
 what. The last line is the whole result as JSON.
@@ -238,33 +243,67 @@ def chain_ok(url: str, work: Path) -> tuple[bool, int]:
 # --- the servers ------------------------------------------------------------------------------------
 
 
-def serve_vaxlink(url: str, port: int, work: Path) -> None:
+def serve_vaxlink(url: str, port: int, work: Path, workers: int = 1) -> None:
     from vaxlink.settings import load_settings
     from vaxlink.web.app import create_app
     from vaxlink.web.server import run
 
-    settings = load_settings(
-        database_url=url,
-        work_dir=work,
-        audit_key_file=work / "audit.key",
-        lookup_rate_per_minute=100_000_000,  # the load is one user; the limit is not what is measured
-    )
-    run(create_app(settings), "127.0.0.1", port, log_level="warning", access_log=False)
+    options = {
+        "database_url": url,
+        "work_dir": work,
+        "audit_key_file": work / "audit.key",
+        "lookup_rate_per_minute": 100_000_000,  # the load is one user; the limit is not what is measured
+    }
+    if workers > 1:
+        # `vaxlink serve --workers N`: each worker builds its app from the environment's settings.
+        os.environ.update({f"VAXLINK_{k.upper()}": str(v) for k, v in options.items()})
+        run(None, "127.0.0.1", port, log_level="warning", access_log=False, workers=workers)
+        return
+    run(create_app(load_settings(**options)), "127.0.0.1", port, log_level="warning", access_log=False)
 
 
-def serve_reference(url: str, port: int) -> None:
-    import asyncpg
+def serve_reference(url: str, port: int, workers: int = 1) -> None:
     import uvicorn
+
+    from vaxlink.web.server import server_options
+
+    os.environ["REFERENCE_DSN"] = url.replace("postgresql+psycopg", "postgresql")
+    if workers > 1:
+        uvicorn.run(
+            "bench_lookup:reference_app",
+            factory=True,
+            app_dir=str(Path(__file__).parent),
+            host="127.0.0.1",
+            port=port,
+            workers=workers,
+            timeout_worker_healthcheck=120,
+            log_level="warning",
+            access_log=False,
+            **server_options(),
+        )
+        return
+    uvicorn.run(
+        reference_app(),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        **server_options(),
+    )
+
+
+def reference_app() -> Any:
+    """The reference: the same SELECT on asyncpg behind plain Starlette (uvicorn's factory for workers)."""
+    import asyncpg
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
     from vaxlink.services.lookup import STATUS_SQL
-    from vaxlink.web.server import server_options
 
     sql = STATUS_SQL.replace(":pid", "$1")
-    dsn = url.replace("postgresql+psycopg", "postgresql")
+    dsn = os.environ["REFERENCE_DSN"]
     pool: Any = None
 
     async def noop_reset(conn: Any) -> None:
@@ -295,14 +334,13 @@ def serve_reference(url: str, port: int) -> None:
             }
         )
 
-    app = Starlette(
+    return Starlette(
         routes=[
             Route("/ref/status", status, methods=["POST"]),
             Route("/healthz", lambda r: JSONResponse({"ok": True})),
         ],
         lifespan=lifespan,
     )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, **server_options())
 
 
 def wait_ready(port: int, timeout: float = 120) -> None:
@@ -379,15 +417,25 @@ def quantiles_of(latencies_us: list[int], n: int = QUANTILES) -> list[int]:
 
 
 async def _py_load(
-    port: int, path: str, token: str, seconds: float, connections: int, bodies: list[bytes]
+    port: int,
+    path: str,
+    token: str,
+    seconds: float,
+    connections: int,
+    bodies: list[bytes],
+    rate: float = 0.0,
 ) -> dict[str, Any]:
-    """The fallback client: keep-alive HTTP/1.1 on asyncio, one request at a time per connection."""
+    """The fallback client: keep-alive HTTP/1.1 on asyncio, one request at a time per connection. With a
+    `rate` (requests per second in all) the load is open: request j is due at start + j / rate, and its
+    latency counts from when it was due, so that a server falling behind shows as latency rather than as
+    fewer requests sent (no coordinated omission); `connections` bounds how many are in flight."""
     latencies: list[int] = []
     requests = errors_status = errors_io = 0
     start = time.perf_counter()
     stop_at = start + seconds
     rng = random.Random(7)
     auth = f"Authorization: Bearer {token}\r\n".encode() if token else b""
+    due = iter(range(1 << 62))
 
     async def worker() -> None:
         nonlocal requests, errors_status, errors_io
@@ -399,6 +447,12 @@ async def _py_load(
                 f"Content-Length: {len(body)}\r\n"
             ).encode()
             t0 = time.perf_counter()
+            if rate > 0:
+                t0 = start + next(due) / rate
+                if t0 >= stop_at:
+                    break
+                if t0 > time.perf_counter():
+                    await asyncio.sleep(t0 - time.perf_counter())
             try:
                 writer.write(head + auth + b"\r\n" + body)
                 status_line = await reader.readline()
@@ -437,17 +491,22 @@ async def _py_load(
 
 def run_py_load(args: argparse.Namespace) -> None:
     bodies = [line.encode() for line in Path(args.bodies).read_text(encoding="utf-8").splitlines()]
-    r = asyncio.run(_py_load(args.port, args.path, args.token, args.seconds, args.connections, bodies))
+    r = asyncio.run(
+        _py_load(args.port, args.path, args.token, args.seconds, args.connections, bodies, args.rate or 0.0)
+    )
     print(json.dumps(r))
 
 
 class Loader:
     """One slice of load on one endpoint from core 1: wrk when installed, else the asyncio client."""
 
-    def __init__(self, work: Path, bodies: Path, connections: int, client: str) -> None:
-        self.wrk = shutil.which("wrk") if client in ("auto", "wrk") else None
-        if client == "wrk" and self.wrk is None:
-            raise SystemExit("wrk is not installed (apt-get install wrk)")
+    def __init__(self, work: Path, bodies: Path, connections: int, client: str, rate: float = 0.0) -> None:
+        self.wrk = shutil.which("wrk") if client in ("auto", "wrk") and not rate else None
+        if client == "wrk" and (self.wrk is None or rate):
+            raise SystemExit(
+                "wrk is not installed (apt-get install wrk), or --rate asked (the asyncio client's)"
+            )
+        self.rate = rate
         self.script = work / "lookup.lua"
         self.script.write_text(WRK_SCRIPT)
         self.bodies = bodies
@@ -456,7 +515,9 @@ class Loader:
 
     @property
     def name(self) -> str:
-        return "wrk (1 thread)" if self.wrk else "asyncio client"
+        if self.wrk:
+            return "wrk (1 thread)"
+        return f"asyncio client (open load, {self.rate:g} req/s)" if self.rate else "asyncio client"
 
     def run(self, port: int, path: str, token: str, seconds: float) -> tuple[dict[str, Any], float]:
         """The slice's result and the load generator's CPU seconds."""
@@ -467,7 +528,7 @@ class Loader:
         else:
             cmd = [sys.executable, __file__, "load", "--port", str(port), "--path", path, "--token", token]
             cmd += ["--seconds", str(seconds), "--connections", str(self.connections), "--bodies"]
-            cmd += [str(self.bodies)]
+            cmd += [str(self.bodies), "--rate", str(self.rate)]
         env = {
             **os.environ,
             "LOOKUP_BODIES": str(self.bodies),
@@ -697,14 +758,23 @@ def main() -> None:
         ("--seconds", float),
         ("--connections", int),
         ("--bodies", str),
+        ("--rate", float),
     ):
         ld.add_argument(a, type=typ)
+    s.add_argument("--workers", type=int, default=1)
+    r.add_argument("--workers", type=int, default=1)
     p.add_argument("--citizens", type=int, default=1_000_000, help="at most 1,000,000")
     p.add_argument("--seconds", type=float, default=60, help="measured seconds per endpoint")
     p.add_argument("--slice", type=float, default=10, help="seconds of one slice (endpoints alternate)")
     p.add_argument("--warmup", type=float, default=5, help="unmeasured seconds per endpoint first")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    p.add_argument(
+        "--workers", type=int, default=1, help="server processes of each endpoint (above 1: both cores)"
+    )
+    p.add_argument(
+        "--rate", type=float, default=0.0, help="open load at this many requests per second (asyncio client)"
+    )
     p.add_argument("--postgres", help="a server URL (postgresql+psycopg://...); else a throwaway cluster")
     p.add_argument("--pg-core", type=int, help="pin the throwaway cluster to this core (default: not pinned)")
     p.add_argument("--during-ingest", action="store_true", help="load while `vaxlink doses ingest` runs")
@@ -714,10 +784,10 @@ def main() -> None:
     p.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "vaxlink-bench-lookup")
     args = p.parse_args()
     if args.cmd == "serve":
-        serve_vaxlink(args.db, args.port, args.work)
+        serve_vaxlink(args.db, args.port, args.work, args.workers)
         return
     if args.cmd == "serve-reference":
-        serve_reference(args.db, args.port)
+        serve_reference(args.db, args.port, args.workers)
         return
     if args.cmd == "load":
         run_py_load(args)
@@ -738,13 +808,19 @@ def main() -> None:
         url, token = prepare(server_url, args.citizens, work)
         bodies = work / "bodies.jsonl"
         write_bodies(bodies, args.citizens)
-        loader = Loader(work, bodies, args.connections, args.client)
+        loader = Loader(work, bodies, args.connections, args.client, args.rate)
         ports = {"vaxlink": free_port(), "reference": free_port()}
+        workers = ["--workers", str(args.workers)]
+        # One process each: both pinned to core 0 (the load on core 1). Several: on both cores, as served.
+        pin = ["taskset", "-c", "0"] if args.workers == 1 else []
         for _name, cmd in (
-            ("vaxlink", ["serve", "--db", url, "--port", str(ports["vaxlink"]), "--work", str(work)]),
-            ("reference", ["serve-reference", "--db", url, "--port", str(ports["reference"])]),
+            (
+                "vaxlink",
+                ["serve", "--db", url, "--port", str(ports["vaxlink"]), "--work", str(work), *workers],
+            ),
+            ("reference", ["serve-reference", "--db", url, "--port", str(ports["reference"]), *workers]),
         ):
-            servers.append(subprocess.Popen(["taskset", "-c", "0", sys.executable, __file__, *cmd]))
+            servers.append(subprocess.Popen([*pin, sys.executable, __file__, *cmd]))
         for port in ports.values():
             wait_ready(port)
         endpoints = {
@@ -763,9 +839,13 @@ def main() -> None:
             if cluster is not None and args.pg_core is not None
             else "PostgreSQL not pinned (both cores)"
         )
-        layout = (
-            f"both servers on core 0 (one process each); load generator {loader.name} on core 1; {pg_layout}"
-            + ("; the ingest not pinned (both cores)" if args.during_ingest else "")
+        placed = (
+            "both servers on core 0 (one process each)"
+            if args.workers == 1
+            else f"{args.workers} processes per server, not pinned (both cores)"
+        )
+        layout = f"{placed}; load generator {loader.name} on core 1; {pg_layout}" + (
+            "; the ingest not pinned (both cores)" if args.during_ingest else ""
         )
         print(
             f"load: {args.connections} connections, {args.seconds:.0f} s per endpoint in slices of "
@@ -786,11 +866,11 @@ def main() -> None:
         while remaining > 1e-6:
             length = min(args.slice, remaining)
             for name, (port, path, tok) in endpoints.items():
-                c0 = cpu_seconds(pids[name])
+                c0 = cpu_seconds(pids[name], args.workers > 1)
                 busy_before = ingest.running() if ingest else False
                 result, ccpu = loader.run(port, path, tok, length)
                 busy_after = ingest.running() if ingest else False
-                server_cpu[name] += cpu_seconds(pids[name]) - c0
+                server_cpu[name] += cpu_seconds(pids[name], args.workers > 1) - c0
                 client_cpu[name] += ccpu
                 slices[name].append(result)
                 ingest_overlap[name] += length * (busy_before + busy_after) / 2
@@ -854,6 +934,8 @@ def main() -> None:
                     "during_ingest": args.during_ingest,
                     "layout": layout,
                     "connections": args.connections,
+                    "workers": args.workers,
+                    "rate": args.rate,
                     "ratio": round(ratio, 3),
                     "audit_events": events,
                     "answered": answered,
