@@ -125,6 +125,7 @@ CASES = [
     ("phone", "0901000003", 1, "phone", "PHONE_DIFFERS"),  # another household's phone
     ("phone", "0901000001", 3, "phone", "PHONE_DIFFERS"),
     ("phone", "", 1, "phone", "PHONE_MISSING"),
+    ("phone", "0901000001", 4, "phone", "PHONE_MISSING"),  # the register has no phone for her: no evidence
 ]
 
 
