@@ -443,9 +443,15 @@ STRONG_AGREEMENT = (
 # the sex, and the record contradicts the number it carries itself. Twins whose
 # names differ by a mark share all that, but both are in the register and compete as candidates; the rivals'
 # odds then keep the record in review. A twin's real given name is not a slip (NAME_GIVEN_TYPO).
+# The number with a birth date one slip from the citizen's (a digit, or a day or two), the same sex and the
+# same home (house or own phone) vouch for it too: a relative who could carry the number, the name and the
+# home would be a twin, born the same day, whom the exact date already lets through; a date a slip away
+# speaks against a twin, not for one.
 CORROBORATED = (
     f"({STRONG_AGREEMENT}) OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
-    "AND (dob_level = 'DOB_EXACT' OR (dob_level = 'DOB_DAY_MONTH_SWAPPED' AND sex_level <> 'SEX_DIFFERS'))) "
+    "AND (dob_level = 'DOB_EXACT' OR (dob_level = 'DOB_DAY_MONTH_SWAPPED' AND sex_level <> 'SEX_DIFFERS')"
+    " OR (dob_level IN ('DOB_TYPO', 'DOB_NEAR') AND sex_level = 'SEX_SAME'"
+    " AND (address_level = 'ADDRESS_SAME' OR phone_level = 'PHONE_SAME')))) "
     "OR (sex_level <> 'SEX_DIFFERS' AND dob_level = 'DOB_EXACT' AND (address_level = 'ADDRESS_SAME' "
     "OR phone_level = 'PHONE_SAME' OR ward_level = 'WARD_SAME'))"
 )
