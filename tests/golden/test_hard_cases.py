@@ -42,6 +42,7 @@ FAMILIES = [
     ("077175000802", None, "Lê Thanh Hằng", "1975-05-26", "F", "26554", "0912000008", "G8"),
     ("077070000803", None, "Nguyễn Văn Lâm", "1970-03-12", "M", "26554", "0912000008", "G8"),
     ("077310000804", None, "Nguyễn Thị Lan", "2010-01-06", "F", "26554", "0912000008", "G8"),
+    ("077185000901", None, "Đặng Thị Thúy", "1985-06-20", "F", "26554", "0912000009", "G9"),
 ]
 
 # rec_id, name, dob, sex, id, phone, ward, expected outcome, expected person (index in FAMILIES or None), reasons
@@ -147,6 +148,22 @@ CASES = [
     # Two neighbouring letters of the family name swapped and the middle name left out, with his number and
     # birth date.
     (22, "Hpạm Đức", "03/02/1990", "Nam", "077090000301", None, None, "linked", 6, {"NAME_SIMILAR"}),
+    # A slip in the given name and one in the birth date (a day off), with her number, her sex and her own
+    # phone: her record.
+    (
+        23,
+        "Đặng Thị Thy",
+        "21/06/1985",
+        "Nữ",
+        "077185000901",
+        "0912000009",
+        None,
+        "linked",
+        17,
+        {"NAME_GIVEN_TYPO", "DOB_TYPO"},
+    ),
+    # The same two slips with her number but nothing of her home: an officer's look.
+    (24, "Đặng Thị Thy", "21/06/1985", "Nữ", "077185000901", None, None, "not linked", None, {"NAME_GIVEN_TYPO"}),
 ]
 
 
