@@ -144,7 +144,18 @@ CASES = [
     (20, "Nguyễn Ngọc Hàng", "17/11/2005", "Nam", "077205000801", None, None, "linked", 13, {"NAME_TYPO"}),
     # Lan under her father's number and birth date: a name of the household under its family name stays
     # another person.
-    (21, "Nguyễn Văn Lan", "12/03/1970", "Nam", "077070000803", None, None, "not linked", None, {"NAME_GIVEN_DIFFERS"}),
+    (
+        21,
+        "Nguyễn Văn Lan",
+        "12/03/1970",
+        "Nam",
+        "077070000803",
+        None,
+        None,
+        "not linked",
+        None,
+        {"NAME_GIVEN_DIFFERS"},
+    ),
     # Two neighbouring letters of the family name swapped and the middle name left out, with his number and
     # birth date.
     (22, "Hpạm Đức", "03/02/1990", "Nam", "077090000301", None, None, "linked", 6, {"NAME_SIMILAR"}),
@@ -163,7 +174,18 @@ CASES = [
         {"NAME_GIVEN_TYPO", "DOB_TYPO"},
     ),
     # The same two slips with her number but nothing of her home: an officer's look.
-    (24, "Đặng Thị Thy", "21/06/1985", "Nữ", "077185000901", None, None, "not linked", None, {"NAME_GIVEN_TYPO"}),
+    (
+        24,
+        "Đặng Thị Thy",
+        "21/06/1985",
+        "Nữ",
+        "077185000901",
+        None,
+        None,
+        "not linked",
+        None,
+        {"NAME_GIVEN_TYPO"},
+    ),
 ]
 
 

@@ -86,7 +86,7 @@ def address_key(text: object) -> AddressKey:
         # From the second segment on, a segment opening with a unit word is the ward and what follows.
         if i > 0 and tokens[0] in _UNIT_WORDS and (house or street):
             break
-        words = []
+        words: list[str] = []
         hamlet = False  # the token before was a hamlet's word ("so" may stand between: Ấp số 5)
         for tok in tokens:
             if _NUMBER.match(tok) and hamlet and not words:
