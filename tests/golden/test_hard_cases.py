@@ -36,6 +36,13 @@ FAMILIES = [
     ("077201000502", None, "Trần Văn Tân", "2001-07-07", "M", "26560", None, "G5"),
     ("077183000601", None, "Bùi Thị Thúy", "1983-02-14", "F", "26554", None, "G6"),
     ("077066000701", None, "Hồ Quốc Anh", "1966-11-20", "M", "26554", None, "G7"),
+    # A son Hoàng beside his mother Lê Thanh Hằng, who kept her own family name, and his father Nguyễn Văn Lâm
+    # beside his daughter Nguyễn Thị Lan.
+    ("077205000801", None, "Nguyễn Ngọc Hoàng", "2005-11-17", "M", "26554", "0912000008", "G8"),
+    ("077175000802", None, "Lê Thanh Hằng", "1975-05-26", "F", "26554", "0912000008", "G8"),
+    ("077070000803", None, "Nguyễn Văn Lâm", "1970-03-12", "M", "26554", "0912000008", "G8"),
+    ("077310000804", None, "Nguyễn Thị Lan", "2010-01-06", "F", "26554", "0912000008", "G8"),
+    ("077185000901", None, "Đặng Thị Thúy", "1985-06-20", "F", "26554", "0912000009", "G9"),
 ]
 
 # rec_id, name, dob, sex, id, phone, ward, expected outcome, expected person (index in FAMILIES or None), reasons
@@ -133,6 +140,52 @@ CASES = [
     # Two letters swapped, neither number nor ward: found by the name's letters with the birth date, and a name
     # rare enough with the full birth date to be linked.
     (19, "Bùi Thị Tùhy", "14/02/1983", "Nữ", None, None, None, "linked", 11, {"NAME_TYPO", "ID_MISSING"}),
+    # Hoàng typed Hàng: his mother's given name once folded (Hằng), but she is a Lê; his number and birth date.
+    (20, "Nguyễn Ngọc Hàng", "17/11/2005", "Nam", "077205000801", None, None, "linked", 13, {"NAME_TYPO"}),
+    # Lan under her father's number and birth date: a name of the household under its family name stays
+    # another person.
+    (
+        21,
+        "Nguyễn Văn Lan",
+        "12/03/1970",
+        "Nam",
+        "077070000803",
+        None,
+        None,
+        "not linked",
+        None,
+        {"NAME_GIVEN_DIFFERS"},
+    ),
+    # Two neighbouring letters of the family name swapped and the middle name left out, with his number and
+    # birth date.
+    (22, "Hpạm Đức", "03/02/1990", "Nam", "077090000301", None, None, "linked", 6, {"NAME_SIMILAR"}),
+    # A slip in the given name and one in the birth date (a day off), with her number, her sex and her own
+    # phone: her record.
+    (
+        23,
+        "Đặng Thị Thy",
+        "21/06/1985",
+        "Nữ",
+        "077185000901",
+        "0912000009",
+        None,
+        "linked",
+        17,
+        {"NAME_GIVEN_TYPO", "DOB_TYPO"},
+    ),
+    # The same two slips with her number but nothing of her home: an officer's look.
+    (
+        24,
+        "Đặng Thị Thy",
+        "21/06/1985",
+        "Nữ",
+        "077185000901",
+        None,
+        None,
+        "not linked",
+        None,
+        {"NAME_GIVEN_TYPO"},
+    ),
 ]
 
 

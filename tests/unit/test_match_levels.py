@@ -59,6 +59,8 @@ CITIZENS = [
         "Tổ 5, Ấp Bắc",
     ),
     (4, "077185000555", "Lê Thị Mai", date(1985, 12, 31), "day", "F", "26554", "26554", None, "H3", None),
+    # An's daughter, with no phone of her own.
+    (5, "077315000666", "Nguyễn Thị Cúc", date(2015, 5, 5), "day", "F", "26560", "26560", None, "H1", ADDR),
 ]
 BASE = {
     "name": "Nguyễn Văn An",
@@ -125,6 +127,8 @@ CASES = [
     ("phone", "0901000003", 1, "phone", "PHONE_DIFFERS"),  # another household's phone
     ("phone", "0901000001", 3, "phone", "PHONE_DIFFERS"),
     ("phone", "", 1, "phone", "PHONE_MISSING"),
+    ("phone", "0901000001", 4, "phone", "PHONE_MISSING"),  # the register has no phone for her: no evidence
+    ("phone", "0901000002", 5, "phone", "PHONE_OF_HOUSEHOLD"),  # none of her own; her mother Hòa's
 ]
 
 
@@ -198,8 +202,8 @@ def _tf_weight(level_name: str, comparison: str, n: int, total: int) -> float:
 
 def test_the_ward_weighs_by_its_share_of_the_register(compared: duckdb.DuckDBPyConnection) -> None:
     i = next(k for k, c in enumerate(CASES) if c[1] == "26560" and c[2] == 1)
-    # One of the four citizens lives in 26560 now.
-    assert _weight(compared, i, 1, "ward") == pytest.approx(_tf_weight("WARD_SAME", "ward", 1, 4), abs=1e-5)
+    # Two of the five citizens live in 26560 now.
+    assert _weight(compared, i, 1, "ward") == pytest.approx(_tf_weight("WARD_SAME", "ward", 2, 5), abs=1e-5)
     j = next(k for k, c in enumerate(CASES) if c[4] == "WARD_DIFFERS")
     assert _weight(compared, j, 1, "ward") == pytest.approx(
         SPEC.comparison("ward").level("WARD_DIFFERS").weight, abs=1e-5
@@ -208,7 +212,7 @@ def test_the_ward_weighs_by_its_share_of_the_register(compared: duckdb.DuckDBPyC
 
 def test_a_unique_number_weighs_by_the_register_size(compared: duckdb.DuckDBPyConnection) -> None:
     i = next(k for k, c in enumerate(CASES) if c[4] == "ID_EXACT")
-    assert _weight(compared, i, 1, "id") == pytest.approx(_tf_weight("ID_EXACT", "id", 1, 4), abs=1e-5)
+    assert _weight(compared, i, 1, "id") == pytest.approx(_tf_weight("ID_EXACT", "id", 1, 5), abs=1e-5)
 
 
 def test_tf_weights_are_capped() -> None:

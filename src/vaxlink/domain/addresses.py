@@ -5,7 +5,8 @@ Phước Trung, Bà Rịa", "so 12 duong le loi", "12/3 Lê Lợi"); the registe
 province that follow are compared through the ward code, not here. What remains of the address is:
 - the house number (with its alley part: "12/3", "12a"), or the group number of a rural hamlet ("Tổ 5");
 - the street or hamlet name, folded like names (case, marks, đ), without the words that only say what kind
-  of place it is ("Đường", "Phố", "Ấp", "Thôn", "Số"...).
+  of place it is ("Đường", "Phố", "Ấp", "Thôn", "Số"...); a hamlet named by a number ("Ấp 5", "Thôn 6",
+  "Khu phố 3") keeps its number as its name.
 Two addresses agree when both parts do; a shared street alone says "neighbours", not "the same home".
 """
 
@@ -43,6 +44,10 @@ _KIND_WORDS = frozenset(
         "chi",
     }
 )
+# Words that name a hamlet: a number right after one is the hamlet's name ("Ấp 5", "Thôn 6", "Khu phố 3"),
+# not a house number. A hamlet is always written with its word; a street named by a number often is not
+# ("12 Đường 30/4", "12 30/4"), so a street's number is left as it was (dropped after the house number).
+_HAMLET_WORDS = frozenset({"ap", "thon", "xom", "ban", "buon", "khom", "khu", "kp", "pho"})
 # Words that open the ward / district / province part: everything from them on is left to the ward code.
 _UNIT_WORDS = frozenset(
     {"phuong", "xa", "thi", "quan", "huyen", "thanh", "tinh", "tp", "tx", "tt", "p", "q", "h"}
@@ -81,8 +86,13 @@ def address_key(text: object) -> AddressKey:
         # From the second segment on, a segment opening with a unit word is the ward and what follows.
         if i > 0 and tokens[0] in _UNIT_WORDS and (house or street):
             break
-        words = []
+        words: list[str] = []
+        hamlet = False  # the token before was a hamlet's word ("so" may stand between: Ấp số 5)
         for tok in tokens:
+            if _NUMBER.match(tok) and hamlet and not words:
+                words.append(tok)
+                continue
+            hamlet = tok in _HAMLET_WORDS or (hamlet and tok == "so")
             if _NUMBER.match(tok):
                 if not house:
                     house = tok

@@ -192,7 +192,8 @@ def compare_step(spec: MatchSpec, pairs: str = "pairs", name: str = "compared") 
         JOIN rec_ident r ON r.ident_id = p.ident_id
         JOIN rec_lookup l ON l.ident_id = p.ident_id
         JOIN reg c ON c.citizen_id = p.citizen_id
-        LEFT JOIN reg_household_names h ON h.household_id = c.household_id AND h.given_key = r.given_key
+        LEFT JOIN reg_household_names h ON h.household_id = c.household_id AND h.family_key = r.family_key
+             AND h.given_key = r.given_key
         CROSS JOIN reg_size z""",
     )
 

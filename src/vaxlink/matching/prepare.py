@@ -147,11 +147,13 @@ def add_frequencies(con: DuckDBPyConnection, source: str = "reg") -> None:
 
 def register_names(con: DuckDBPyConnection) -> None:
     """Whole-register facts about given names, for telling a slip from another person's name: how many citizens
-    carry each given name (`reg_given_names`), and the given names of each household (`reg_household_names`)."""
+    carry each given name (`reg_given_names`), and the names of each household (`reg_household_names`: family and
+    given name, for a member's name is both; a wife who kept her own family name does not make her given name
+    the household's under the husband's family name)."""
     con.execute("""CREATE OR REPLACE TABLE reg_given_names AS
         SELECT given_key, count(*) AS given_n FROM reg GROUP BY given_key""")
     con.execute("""CREATE OR REPLACE TABLE reg_household_names AS
-        SELECT DISTINCT household_id, given_key FROM reg WHERE household_id IS NOT NULL""")
+        SELECT DISTINCT household_id, family_key, given_key FROM reg WHERE household_id IS NOT NULL""")
 
 
 def _phone(digits: str) -> str:

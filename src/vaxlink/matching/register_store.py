@@ -39,7 +39,7 @@ FORMAT = "prepared-register-1"
 TABLES = ("reg", "reg_alias", "reg_home")
 # The whole register's given names (`prepare.register_names`), kept beside it: a batch reads all of the first
 # and the names of the households it reaches.
-NAME_TABLES = {"reg_given_names": "given_key", "reg_household_names": "household_id, given_key"}
+NAME_TABLES = {"reg_given_names": "given_key", "reg_household_names": "household_id, family_key, given_key"}
 
 
 def prepare_digest(spec: MatchSpec) -> str:

@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-SPEC_VERSION = "2026.12.3"
+SPEC_VERSION = "2026.12.4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class Level:
 
     `condition` is SQL over the pair: `r` the health identity, `c` the citizen, `l` what the record's
     numbers and given name point at in the register (`rec_lookup`), `h` a member of the citizen's household
-    who carries the record's given name (NULL when none), `z.total` the register's size; the first level of a comparison whose condition holds
+    who carries the record's family and given name (NULL when none), `z.total` the register's size; the first level of a comparison whose condition holds
     applies, and the last has none (it is what remains). The weight is log2(m / u), m the share of true
     pairs at this level, u the share of pairs of different people. A level with `tf` takes u from the
     register itself: the share of citizens who carry the same value (`tf` names the count kept on each
@@ -187,6 +187,9 @@ _GIVEN_EDITS = "levenshtein(replace(r.given_key, 'y', 'i'), replace(c.given_key,
 # A given name carried by at most one citizen in a million is taken for a slip rather than a name of its own.
 GIVEN_NAME_RARITY = 1_000_000
 _HAS_ADDRESS = "r.addr_house <> '' AND c.addr_house <> ''"
+# Two neighbouring letters of the family name swapped (Đặgn, Nguễyn, Dưnơg) are one slip, as one letter
+# wrong is; checked over the longest folded family names (Nguyen: six letters, Huynh, Truong...).
+FAMILY_NAME_LETTERS = 8
 
 # A number held by one citizen: u is the share of other people's records that carry it (about 1 in 200 records
 # carry someone else's number) over the register's size.
@@ -307,8 +310,9 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             # family name): the same words but for a letter or two. Never a given name of its own.
             Level(
                 "NAME_SIMILAR",
-                """(abs(length(r.sorted_key) - length(c.sorted_key)) <= 2 AND levenshtein(r.sorted_key, c.sorted_key) <= 2)
-                   OR (r.given_key = c.given_key AND levenshtein(r.family_key, c.family_key) <= 1)""",
+                f"""(abs(length(r.sorted_key) - length(c.sorted_key)) <= 2 AND levenshtein(r.sorted_key, c.sorted_key) <= 2)
+                   OR (r.given_key = c.given_key AND (levenshtein(r.family_key, c.family_key) <= 1
+                       OR {_transposed("r.family_key", "c.family_key", FAMILY_NAME_LETTERS)}))""",
                 0.004,
                 0.004,
             ),
@@ -397,7 +401,17 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "phone",
         (
-            Level("PHONE_MISSING", "r.phone IS NULL", 0.3, 0.3, missing=True),
+            # No phone on the record, or none in the register for the candidate: nothing to compare (a
+            # register without the citizen's phone is not a disagreement). A relative's phone still says
+            # "this household" when the candidate has none of their own.
+            Level(
+                "PHONE_MISSING",
+                """r.phone IS NULL OR (coalesce(c.phone, '') = ''
+                   AND NOT coalesce(l.phone_household = c.household_id, false))""",
+                0.3,
+                0.3,
+                missing=True,
+            ),
             Level("PHONE_SAME", "r.phone = c.phone", 0.4, 1.0, "tf_phone_n", share=3.3e-5),
             # A number someone of the candidate's household has: a relative's phone.
             Level(
@@ -429,9 +443,15 @@ STRONG_AGREEMENT = (
 # the sex, and the record contradicts the number it carries itself. Twins whose
 # names differ by a mark share all that, but both are in the register and compete as candidates; the rivals'
 # odds then keep the record in review. A twin's real given name is not a slip (NAME_GIVEN_TYPO).
+# The number with a birth date one slip from the citizen's (a digit, or a day or two), the same sex and the
+# same home (house or own phone) vouch for it too: a relative who could carry the number, the name and the
+# home would be a twin, born the same day, whom the exact date already lets through; a date a slip away
+# speaks against a twin, not for one.
 CORROBORATED = (
     f"({STRONG_AGREEMENT}) OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
-    "AND (dob_level = 'DOB_EXACT' OR (dob_level = 'DOB_DAY_MONTH_SWAPPED' AND sex_level <> 'SEX_DIFFERS'))) "
+    "AND (dob_level = 'DOB_EXACT' OR (dob_level = 'DOB_DAY_MONTH_SWAPPED' AND sex_level <> 'SEX_DIFFERS')"
+    " OR (dob_level IN ('DOB_TYPO', 'DOB_NEAR') AND sex_level = 'SEX_SAME'"
+    " AND (address_level = 'ADDRESS_SAME' OR phone_level = 'PHONE_SAME')))) "
     "OR (sex_level <> 'SEX_DIFFERS' AND dob_level = 'DOB_EXACT' AND (address_level = 'ADDRESS_SAME' "
     "OR phone_level = 'PHONE_SAME' OR ward_level = 'WARD_SAME'))"
 )
