@@ -482,7 +482,9 @@ def test_each_ranked_candidate_shows_its_own_pair_s_levels_and_weights() -> None
     citizen who is a candidate of two identities, and an identity with two candidates, each keep theirs.
     The total is the evidence's (borrowed where the group lends), the parts the record's own."""
     con = duckdb.connect()
-    con.execute("CREATE TABLE rec_ident AS SELECT * FROM (VALUES (1, 1), (2, 1), (3, 3)) t(ident_id, group_id)")
+    con.execute(
+        "CREATE TABLE rec_ident AS SELECT * FROM (VALUES (1, 1), (2, 1), (3, 3)) t(ident_id, group_id)"
+    )
     _scored_table(con)
     levels = {
         (1, 10): {"id_level": "ID_MISSING", "sex_level": "SEX_MISSING"},
