@@ -9,6 +9,9 @@ matching steps on the engine. Reported per size and engine: time of the matching
 peak RSS of the child's whole process tree (the Spark JVM included), the candidate pairs compared,
 pairs per second and identities per second. For the --check size, the outcome, candidate and reasons
 of every dose record are compared between the engines and the number of differing records printed.
+`--against FILE` compares them, for every size and engine, with a `classified-<engine>.parquet` an earlier
+run (of other code, say) left in the data directory and was copied to FILE: a change meant to be faster
+only must leave every record's decision as it was.
 """
 
 from __future__ import annotations
@@ -207,6 +210,12 @@ def main() -> None:
     ap.add_argument("--shuffle-partitions", type=int, default=8)
     ap.add_argument("--duckdb-memory", default="4GB")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        help="a classified-<engine>.parquet of an earlier run to compare",
+    )
     args = ap.parse_args()
     opts = {
         k: getattr(args, k) for k in ("partitions", "spark_master", "driver_memory", "shuffle_partitions")
@@ -236,6 +245,13 @@ def main() -> None:
                 f"{r['pairs'] / r['match_s']:>10,.0f} {r['identities'] / r['match_s']:>9,.0f}",
                 flush=True,
             )
+            if args.against is not None:
+                total, differ = differing_records(args.against, out)
+                print(
+                    f"against {args.against}: {differ:,} of {total:,} dose records differ (outcome, candidate "
+                    f"or reasons){'' if differ == 0 else '  <-- NOT IDENTICAL'}",
+                    flush=True,
+                )
         if n == args.check and {"duckdb", "spark"} <= results.keys():
             total, differ = differing_records(results["duckdb"], results["spark"])
             print(

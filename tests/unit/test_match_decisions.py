@@ -475,3 +475,49 @@ def test_a_rival_at_exactly_the_allowed_odds_is_not_named_ambiguous() -> None:
         [(1, 1, 10, 30.0, 0, {}), (1, 1, 11, 30.0, 0, {}), (1, 1, 12, 20.0, 0, {})], spec=spec
     )[1]
     assert above["reasons"] == "AMBIGUOUS_CANDIDATES"
+
+
+def test_each_ranked_candidate_shows_its_own_pair_s_levels_and_weights() -> None:
+    """`ranked` takes the levels and each field's weight from `scored` for its own (identity, citizen): a
+    citizen who is a candidate of two identities, and an identity with two candidates, each keep theirs.
+    The total is the evidence's (borrowed where the group lends), the parts the record's own."""
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE rec_ident AS SELECT * FROM (VALUES (1, 1), (2, 1), (3, 3)) t(ident_id, group_id)"
+    )
+    _scored_table(con)
+    levels = {
+        (1, 10): {"id_level": "ID_MISSING", "sex_level": "SEX_MISSING"},
+        (1, 11): {"id_level": "ID_MISSING", "name_level": "NAME_TYPO", "dob_level": "DOB_TYPO"},
+        (2, 10): {"ward_level": "WARD_DIFFERS"},
+        (2, 12): {"name_level": "NAME_ORDER", "phone_level": "PHONE_DIFFERS"},
+        (3, 11): {"address_level": "ADDRESS_SAME_STREET"},
+    }
+    weights = {(1, 10): 9.0, (1, 11): -5.0, (2, 10): 35.0, (2, 12): 1.0, (3, 11): 20.0}
+    for n, ((ident, citizen), lv) in enumerate(levels.items()):
+        _insert(con, ident, 3 if ident == 3 else 1, citizen, weights[(ident, citizen)], 0, lv)
+        # Parts that tell every pair apart (they need not add up here: only the total decides).
+        parts = ", ".join(f"{c} = {n * 10 + i}" for i, c in enumerate(WEIGHT_COLUMNS))
+        con.execute(f"UPDATE scored SET {parts} WHERE ident_id = ? AND citizen_id = ?", [ident, citizen])
+    con.execute("UPDATE scored SET reg_has_marks = false, reg_dob_precision = 'year' WHERE citizen_id = 11")
+    for step in decide_steps(SPEC):
+        con.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
+    own = ["citizen_id", "reg_has_marks", "reg_dob_precision", *LEVEL_COLUMNS, *WEIGHT_COLUMNS]
+    columns = [r[0] for r in con.execute("DESCRIBE ranked").fetchall()]
+    assert columns == ["ident_id", *own, "weight", "veto", "borrowed", "rank", "n_candidates"]
+    got = con.execute(
+        f"SELECT ident_id, {', '.join(own)}, weight, borrowed, rank FROM ranked ORDER BY ident_id, rank"
+    ).fetchall()
+    want = con.execute(
+        f"SELECT ident_id, {', '.join(own)} FROM scored ORDER BY ident_id, citizen_id"
+    ).fetchall()
+    assert sorted(r[: len(own) + 1] for r in got) == sorted(want)
+    by_pair = {(r[0], r[1]): r[-3:] for r in got}
+    # Identity 1 singles out citizen 10, and identity 2 of its group names 10 at 35 bits: borrowed.
+    assert by_pair == {
+        (1, 10): (35.0, 1, 1),
+        (1, 11): (-5.0, 0, 2),
+        (2, 10): (35.0, 0, 1),
+        (2, 12): (1.0, 0, 2),
+        (3, 11): (20.0, 0, 1),
+    }
