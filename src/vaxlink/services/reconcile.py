@@ -22,7 +22,7 @@ from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.match_parameters import current_spec
 from vaxlink.services.stats import refresh_statistics
-from vaxlink.services.status import linked_doses_of
+from vaxlink.services.status import linked_doses_of, probes
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
@@ -355,7 +355,8 @@ def flag_dose_sequences(conn: Connection, citizens_sql: str | None = None) -> in
         # The set's doses first, through the indexes (see `status.linked_doses_of`): under the window
         # functions the planner read every linked dose of the register to find the set's.
         conn.exec_driver_sql("DROP TABLE IF EXISTS flag_doses")
-        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE flag_doses AS {linked_doses_of(str(citizens_sql))}")
+        with probes(conn):
+            conn.exec_driver_sql(f"CREATE TEMPORARY TABLE flag_doses AS {linked_doses_of(str(citizens_sql))}")
         conn.exec_driver_sql("ANALYZE flag_doses")
         doses = "SELECT id, citizen_id, vaccination_date, dose_number, flags AS old_flags FROM flag_doses"
     conn.exec_driver_sql("DROP TABLE IF EXISTS dose_flags")
@@ -627,7 +628,8 @@ def judge_staged_flags(conn: Connection, con: DuckDBPyConnection) -> None:
             JOIN dose_record d ON d.id = m.dose_record_id
             WHERE d.is_latest AND m.outcome IN ('linked', 'confirmed')"""
         )
-        before = query_arrow(conn, doses, earlier)
+        with probes(conn):
+            before = query_arrow(conn, doses, earlier)
         conn.exec_driver_sql("DROP TABLE flag_people")
     con.register("earlier_doses", before)
     doses = """SELECT id, citizen_id, vaccination_date, dose_number, new, NULL AS old_flags FROM linked_now

@@ -83,17 +83,17 @@ def _series_values() -> str:
 
 def linked_doses_of(citizen_ids_sql: str) -> str:
     """PostgreSQL: a SELECT of (id, citizen_id, vaccination_date, dose_number, vaccine_code, dose_kind,
-    flags) of the latest linked doses of the citizens `citizen_ids_sql` selects (its first column, each
-    once), driven by that set: each citizen's doses are looked up by the index on match_result's citizen
-    and dose_record's key. The lookup is a LATERAL subquery fenced with OFFSET 0, so that the planner
-    cannot turn it into a join of its own choosing: for 10,000 citizens of a 1 M register it hashed the set
-    and read every linked dose to find theirs, a cost that grows with the register instead of the set."""
-    return f"""SELECT x.* FROM (SELECT DISTINCT cid FROM ({citizen_ids_sql}) AS s(cid)) p
-        CROSS JOIN LATERAL (
-          SELECT m.dose_record_id AS id, m.citizen_id, d.vaccination_date, d.dose_number, d.vaccine_code,
-                 d.dose_kind, m.flags
-          FROM match_result m JOIN dose_record d ON d.id = m.dose_record_id
-          WHERE m.citizen_id = p.cid AND m.outcome IN {LINKED} AND d.is_latest OFFSET 0) x"""
+    flags) of the latest linked doses of the citizens `citizen_ids_sql` selects, to be run under `probes`.
+
+    The set is made an array first and looked up in one scan of the index on match_result's citizen, then
+    dose_record's key probed per dose: as a join the planner hashed the set and read every linked dose to
+    find theirs (for 10,000 citizens of a 1 M register), a cost that grows with the register instead of
+    the set. At 200 k citizens: 0.26 s for 9,000 citizens' 22,000 doses, against 0.5 s for the join and
+    1.7 s for a lookup per citizen."""
+    return f"""SELECT m.dose_record_id AS id, m.citizen_id, d.vaccination_date, d.dose_number, d.vaccine_code,
+          d.dose_kind, m.flags
+        FROM match_result m JOIN dose_record d ON d.id = m.dose_record_id
+        WHERE m.citizen_id = ANY(ARRAY({citizen_ids_sql})) AND m.outcome IN {LINKED} AND d.is_latest"""
 
 
 def dose_days_select(citizen_ids_sql: str | None = None, doses: str | None = None) -> str:
@@ -181,7 +181,8 @@ def refresh_status(conn: Connection, citizen_ids_sql: str | None = None) -> int:
         days = "status_dose_day"
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {days}")
         doses = f"({linked_doses_of(citizen_ids_sql)})"
-        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {days} AS {dose_days_select(doses=doses)}")
+        with probes(conn):
+            conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {days} AS {dose_days_select(doses=doses)}")
         conn.exec_driver_sql(f"ANALYZE {days}")
     with bulk_memory(conn):
         if citizen_ids_sql is None:
