@@ -338,3 +338,39 @@ def test_the_worker_keeps_the_figures_by_difference_even_when_killed_between_chu
         before = kept(conn)
         assert differences(before, from_scratch(conn)) == []
         assert before["stats_coverage_cell"]
+
+
+@pytest.mark.db
+def test_a_refresh_between_the_workers_chunks_leaves_the_figures_to_a_refresh(
+    app, client, world, engine, monkeypatch
+):
+    """A full refresh that runs after the worker's chunks of records are committed, before its last
+    transaction, has counted those records already: moving their cells again would count them twice, so the
+    batch's figures are refreshed at the end instead."""
+    from vaxlink.services.figures_check import differences, from_scratch, kept
+    from vaxlink.services.stats import refresh_statistics
+
+    health = world.actors[("health_officer", "parent_district")]
+    held(app, monkeypatch)
+    first = int(
+        upload_page(client, health, three_people(engine, world, "r")).headers["location"].rsplit("/", 1)[1]
+    )
+    assert worker(app).run_waiting() == 1 and stored(engine, first)[0] == "done"
+
+    real_chunks = dose_ingest._write_in_chunks
+
+    def chunks_then_refresh(*a, **kw):
+        real_chunks(*a, **kw)
+        with transaction(engine) as s:
+            refresh_statistics(s.connection())
+
+    monkeypatch.setattr(dose_ingest, "_write_in_chunks", chunks_then_refresh)
+    later = (
+        three_people(engine, world, "s")
+        .replace(b"2021-08-01", b"2022-03-01")
+        .replace(b"2021-10-01", b"2022-06-01")
+    )
+    second = int(upload_page(client, health, later, name="lo3.csv").headers["location"].rsplit("/", 1)[1])
+    assert worker(app).run_waiting() == 1 and stored(engine, second)[0] == "done"
+    with engine.connect() as conn:
+        assert differences(kept(conn), from_scratch(conn)) == []
