@@ -184,6 +184,51 @@ def _split(doses: Path, out: Path, last: int) -> tuple[Path, Path]:
     return paths[0], paths[1]
 
 
+def _state_db(state: Path) -> str:
+    import hashlib
+
+    return "vaxlink_bench_state_" + hashlib.sha1(str(state.resolve()).encode()).hexdigest()[:8]
+
+
+def _pg_copy(server: str, url: str, target: str, source: str) -> None:
+    """`target` made a copy of `source` on the server of `url` (both closed to other connections)."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{target}" TEMPLATE "{source}"'))
+    admin.dispose()
+
+
+def _save(state: Path, url: str, server: str | None, work: Path, db: Path, figures: dict[str, Any]) -> None:
+    """The state after the first batch kept for `--state`: the work directory, and the database."""
+    state.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(state / "work", ignore_errors=True)
+    shutil.copytree(work, state / "work")
+    if server:
+        # What autovacuum does within a minute of a load this size: without it the copy's tables would look
+        # empty to the planner, unlike the database they were copied from a while after its first batch.
+        from sqlalchemy import create_engine
+
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as c:
+            c.exec_driver_sql("ANALYZE")
+        engine.dispose()
+        _pg_copy(server, url, _state_db(state), url.rsplit("/", 1)[1])
+    else:
+        shutil.copy2(db, state / "bench.db")
+    (state / "first.json").write_text(json.dumps(figures, default=str))
+
+
+def _restore(state: Path, url: str, server: str | None, work: Path, db: Path) -> None:
+    shutil.copytree(state / "work", work)
+    if server:
+        _pg_copy(server, url, url.rsplit("/", 1)[1], _state_db(state))
+    else:
+        shutil.copy2(state / "bench.db", db)
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
@@ -206,6 +251,13 @@ def main() -> None:
         help="after the second batch, compare the figures kept by difference with a recomputation",
     )
     ap.add_argument("--splink-seconds", type=float, help="Splink's matching time on the same data")
+    ap.add_argument(
+        "--state",
+        type=Path,
+        help="keep the database and work directory after the first batch here (on PostgreSQL, a template "
+        "database on the same server) and start from them on the next run with the same directory: the "
+        "second batch measured again without importing and ingesting the first",
+    )
     args = ap.parse_args()
 
     data = args.data / f"p77-{args.citizens}"
@@ -228,9 +280,18 @@ def main() -> None:
     work = run / "work"
     print(f"load average before: {loadavg()}", flush=True)
     try:
-        imp = _child(_import, url, work, args.duckdb_memory, data / "register.csv")
+        saved = args.state / "first.json" if args.state else None
+        if saved is not None and saved.exists():
+            _restore(args.state, url, args.postgres, work, run / "bench.db")
+            kept = json.loads(saved.read_text())
+            imp, one = kept["import"], kept["first"]
+            print("register import and first batch: restored from --state (figures of their own run)")
+        else:
+            imp = _child(_import, url, work, args.duckdb_memory, data / "register.csv")
+            one = _child(_ingest, url, work, args.duckdb_memory, first, True, None)
+            if args.state is not None:
+                _save(args.state, url, args.postgres, work, run / "bench.db", {"import": imp, "first": one})
         print(f"register import: {imp['s']:.1f} s ({imp['cpu_s']:.1f} CPU-s)", flush=True)
-        one = _child(_ingest, url, work, args.duckdb_memory, first, True, None)
         print(
             f"first batch: {one['rows']:,} rows in {one['s']:.1f} s ({one['cpu_s']:.1f} CPU-s, matching "
             f"{one['match_s']:.1f} s; register {one['register']}), peak RSS {one['peak_rss_mb']:.0f} MB",

@@ -107,3 +107,80 @@ def test_flags_and_statuses_after_batches_equal_a_full_recomputation(
     assert len(judged) == 1
     with engine.connect() as conn:
         assert _stored(conn) == _recomputed(engine)
+
+
+def _rows_read(conn: Connection, tables: tuple[str, ...]) -> dict[str, int]:
+    """Rows of each table this transaction has read so far, by scan or through an index."""
+    found = conn.execute(
+        text("""SELECT relname, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
+        FROM pg_stat_xact_user_tables WHERE relname = ANY(:t)"""),
+        {"t": list(tables)},
+    ).all()
+    return {str(name): int(n) for name, n in found}
+
+
+@pytest.mark.db
+def test_a_few_citizens_aftermath_reads_their_rows_not_the_tables(
+    settings: Settings, engine: Engine, tmp_path: Path, province: Path
+) -> None:
+    """The flags and statuses of a handful of citizens, and the batch's reading of their earlier doses,
+    probe the indexes for those citizens' rows: a plan that hashed the set and read every linked dose
+    (what PostgreSQL chose at 1 M citizens) fails here. Sequential scans are turned off, as the planner
+    would have them on tables of millions of rows; a read of the whole table through an index still counts
+    every row."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the planner's choice is PostgreSQL's")
+    from vaxlink.matching.normalise import connect
+    from vaxlink.services.reconcile import judge_staged_flags
+
+    with transaction(engine) as s:
+        import_register(s, settings, province / "register.csv", rejects_path=tmp_path / "rej.csv")
+    with transaction(engine) as s:
+        ingest_batch(s, settings, province / "doses.csv", source="health")
+    tables = ("match_result", "dose_record", "citizen_status")
+    with engine.connect() as conn:
+        total = int(conn.execute(text("SELECT count(*) FROM match_result")).scalar_one())
+        people = [
+            int(r[0])
+            for r in conn.execute(
+                text("""SELECT citizen_id FROM match_result WHERE citizen_id IS NOT NULL
+                GROUP BY citizen_id HAVING count(*) >= 2 ORDER BY citizen_id LIMIT 150""")
+            )
+        ]
+        doses = int(
+            conn.execute(
+                text(f"SELECT count(*) FROM match_result WHERE citizen_id IN ({', '.join(map(str, people))})")
+            ).scalar_one()
+        )
+        conn.exec_driver_sql("ANALYZE")
+    assert total > 1000 and len(people) == 150
+    chosen = f"SELECT id AS citizen_id FROM citizen WHERE id IN ({', '.join(map(str, people))})"
+
+    with engine.connect() as conn:
+        trans = conn.begin()
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        before = _rows_read(conn, tables)
+        flag_dose_sequences(conn, chosen)
+        refresh_status(conn, chosen)
+        after = _rows_read(conn, tables)
+        trans.rollback()
+    read = {t: after.get(t, 0) - before.get(t, 0) for t in tables}
+    assert all(n <= 4 * doses for n in read.values()), (read, doses, total)
+
+    # A batch giving each of them new doses: their earlier doses are read to judge the sequences.
+    con = connect("1GB", 1, str(tmp_path))
+    con.execute(
+        f"""CREATE TABLE results AS SELECT -k AS dose_record_id, citizen_id, DATE '2024-01-01' +
+        CAST(k AS INTEGER) AS vaccination_date, 3 AS dose_number
+        FROM (SELECT unnest([{", ".join(map(str, people))}]) AS citizen_id, unnest(range(1, 6)) AS k)"""
+    )
+    with engine.connect() as conn:
+        trans = conn.begin()
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        before = _rows_read(conn, tables)
+        judge_staged_flags(conn, con)
+        after = _rows_read(conn, tables)
+        trans.rollback()
+    read = {t: after.get(t, 0) - before.get(t, 0) for t in tables}
+    assert all(n <= 4 * doses for n in read.values()), (read, doses, total)
+    assert con.execute("SELECT count(*) FROM all_flags WHERE NOT new").fetchall()[0][0] >= 10

@@ -157,6 +157,7 @@ def ingest_batch(
         counts = dict((done.counts or {}).get("outcomes", {}))
         return IngestResult(done.id, done.source, done.rows_total, counts, already_ingested=True)
     seen = session.scalar(select(Batch).where(Batch.source == source, Batch.checksum == digest))
+    refreshed: int | None = None
     con = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
     try:
         loaded = load_file(con, path, "raw", progress=lambda n: note("read", n, None))
@@ -191,6 +192,8 @@ def ingest_batch(
             if write_chunk is not None:
                 judge_staged_flags(rconn, con)
                 prepare_staged_cases(rconn, con, utcnow())
+                # The last refresh before the chunks are written: one after it has counted them already.
+                refreshed = _last_refresh(rconn)
         if write_chunk is not None:
             _write_in_chunks(write_chunk, con, spec, first, total, chunk_rows, note)
             phase("chunks")
@@ -210,7 +213,14 @@ def ingest_batch(
         batch.spec_version, batch.spec = spec.version, spec.to_dict()
         session.add(batch)
         session.flush()
-        changes = CellChanges() if finish and loaded.rows <= DIFFERENCE_LIMIT else None
+        # The statistics by difference for a small batch. The server's worker (`finish=False`) moves here
+        # the cells of the batch's records and cases, in the transaction that leaves the batch `linking`;
+        # the statuses' cells follow with each chunk of statuses (`ingest_jobs.finish_links`). Its chunks
+        # were committed before this transaction: a refresh since then has counted them, and the figures
+        # are then refreshed at the end instead.
+        changes = CellChanges() if loaded.rows <= DIFFERENCE_LIMIT else None
+        if changes is not None and write_chunk is not None and _last_refresh(conn) != refreshed:
+            changes = None
         if write_chunk is None:
             _write_versions(conn, con, batch_id, source, note, changes, earlier, total)
         elif earlier:
@@ -226,7 +236,12 @@ def ingest_batch(
         # new version are judged here.
         first_links = conn.execute(text("SELECT 1 FROM citizen_status LIMIT 1")).first() is None
         touched = None if first_links else _batch_citizens(conn, batch.id)
-        if changes is not None and touched is not None and changes.kept(conn):
+        if not finish:
+            if changes is not None and (first_links or not changes.kept(conn)):
+                changes = None
+            if changes is not None:
+                _move_figures(session, changes, batch.id)
+        elif changes is not None and touched is not None and changes.kept(conn):
             citizens = [
                 int(r[0]) for r in conn.execute(text(f"SELECT DISTINCT citizen_id FROM ({touched}) t"))
             ]
@@ -302,7 +317,7 @@ def ingest_batch(
             batch.status, batch.finished_at = "done", utcnow()
         else:
             batch.status = LINKING
-            batch.counts["linking"] = {"first_links": first_links}
+            batch.counts["linking"] = {"first_links": first_links, "by_difference": changes is not None}
         session.flush()
         phase("counts")
         log.info("batch %d: %d rows; seconds by phase %s", batch.id, loaded.rows, phases)
@@ -336,6 +351,12 @@ def _batch_citizens(conn: Connection, batch_id: int) -> str:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("ANALYZE batch_citizen")
     return "SELECT citizen_id FROM batch_citizen"
+
+
+def _last_refresh(conn: Connection) -> int | None:
+    """The id of the statistics' last full refresh (none before the first)."""
+    found = conn.execute(text("SELECT max(id) FROM stats_refresh")).scalar()
+    return None if found is None else int(found)
 
 
 def _move_figures(session: Session, changes: CellChanges, batch_id: int) -> None:

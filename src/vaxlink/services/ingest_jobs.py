@@ -10,8 +10,11 @@ takes the batches that wait, one at a time:
    that last commit leaves the batch `staging` with some of its records: the next run removes them, a
    chunk at a time, before it starts again, so nothing is lost or stored twice;
 2. `linking`: the citizens the batch touches get their dose flags, status and certificates recomputed, a
-   few thousand citizens per transaction; then the statistics are refreshed and the batch is `done`. Each
-   of these recomputes from what is stored, so doing one twice changes nothing.
+   few thousand citizens per transaction, and the statistics cells they count in move by the difference
+   in the same transaction (the cells of the batch's records and cases moved with step 1's last one);
+   then the batch is `done`. A batch whose cells cannot be kept so (its links are the first, a large
+   batch, a refresh between its chunks) has its statistics refreshed instead at the end. Each of these
+   recomputes from what is stored, so doing one twice changes nothing.
 
 On SQLite every transaction of the worker takes the app's write lock, as requests do, and only from its
 first write: between two transactions pages and lookups get their turn. At start-up, and every
@@ -42,6 +45,7 @@ from vaxlink.services import audit
 from vaxlink.services.aftermath import after_links_moved
 from vaxlink.services.dose_ingest import LINKING, ingest_batch, undo_partial
 from vaxlink.services.stats import batch_citizens_sql, refresh_statistics
+from vaxlink.services.stats_upkeep import CellChanges
 from vaxlink.settings import Settings
 from vaxlink.storage.models import Batch, utcnow
 
@@ -102,6 +106,14 @@ def _upload_of(settings: Settings, b: Batch) -> Path | None:
         return None
     files = [p for p in folder.iterdir() if p.is_file()]
     return files[0] if len(files) == 1 else None
+
+
+def _keep_figures(conn: Connection, changes: CellChanges) -> None:
+    """Move the cells by the difference, as the command line's ingest and officers' actions do."""
+    if conn.dialect.name == "postgresql":
+        # The lock officers' actions take before moving cells (see `casework.keep_figures`).
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit.CHAIN_LOCK})
+    changes.apply(conn)
 
 
 class IngestJobs:
@@ -336,7 +348,11 @@ class IngestJobs:
             b = s.get(Batch, batch_id)
             if b is None or b.status != LINKING:
                 return
-            first_links = bool(((b.counts or {}).get("linking") or {}).get("first_links"))
+            linking = (b.counts or {}).get("linking") or {}
+            first_links = bool(linking.get("first_links"))
+            # The records' and cases' cells were moved with step 1 (see `ingest_batch`): the statuses' follow
+            # chunk by chunk. Otherwise (the first links, a refresh meanwhile, a large batch) a refresh.
+            by_difference = bool(linking.get("by_difference"))
             actor = b.uploaded_by or "ingest"
             touched = (
                 "SELECT citizen_id FROM match_result WHERE citizen_id IS NOT NULL"
@@ -355,10 +371,19 @@ class IngestJobs:
             chunk = f"SELECT id AS citizen_id FROM citizen WHERE id IN ({ids})"
             with self._writing(), self.sessions() as s, s.begin():
                 audit.bind_key(s, self.audit_key)
+                changes = CellChanges() if by_difference else None
+                if changes is not None:
+                    # What the chunk's citizens count for before their statuses are recomputed; done again
+                    # after a crash, the chunk moves nothing, as its statuses are already what they become.
+                    changes.watch(s.connection(), citizens=citizens[i : i + step])
                 after_links_moved(s, self.settings, chunk, actor=actor, flags=not first_links)
+                if changes is not None:
+                    s.flush()
+                    _keep_figures(s.connection(), changes)
         with self._writing(), self.sessions() as s, s.begin():
             audit.bind_key(s, self.audit_key)
-            refresh_statistics(s.connection())
+            if not by_difference:
+                refresh_statistics(s.connection())
             b = s.get(Batch, batch_id)
             if b is not None and b.status == LINKING:
                 counts: dict[str, Any] = dict(b.counts or {})

@@ -22,6 +22,7 @@ from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.match_parameters import current_spec
 from vaxlink.services.stats import refresh_statistics
+from vaxlink.services.status import linked_doses_of, probes
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
@@ -349,9 +350,21 @@ def flag_dose_sequences(conn: Connection, citizens_sql: str | None = None) -> in
     doses = f"""SELECT m.dose_record_id AS id, m.citizen_id, d.vaccination_date, d.dose_number
           FROM match_result m JOIN dose_record d ON d.id = m.dose_record_id
           WHERE d.is_latest AND m.outcome IN ('linked', 'confirmed') {touched}"""
+    some = citizens_sql is not None and is_pg
+    if some:
+        # The set's doses first, through the indexes (see `status.linked_doses_of`): under the window
+        # functions the planner read every linked dose of the register to find the set's.
+        conn.exec_driver_sql("DROP TABLE IF EXISTS flag_doses")
+        with probes(conn):
+            conn.exec_driver_sql(f"CREATE TEMPORARY TABLE flag_doses AS {linked_doses_of(str(citizens_sql))}")
+        conn.exec_driver_sql("ANALYZE flag_doses")
+        doses = "SELECT id, citizen_id, vaccination_date, dose_number, flags AS old_flags FROM flag_doses"
     conn.exec_driver_sql("DROP TABLE IF EXISTS dose_flags")
+    # For a set, only the doses whose flags change are kept, so that the UPDATE below probes match_result's
+    # key for those few rather than joining all of it.
+    changed = "WHERE f.flags <> f.old_flags" if some else ""
     conn.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE dose_flags AS SELECT id, flags FROM ({dose_flags_sql(doses, days)}) f"
+        f"CREATE TEMPORARY TABLE dose_flags AS SELECT id, flags FROM ({dose_flags_sql(doses, days)}) f {changed}"
     )
     conn.exec_driver_sql("CREATE UNIQUE INDEX ix_dose_flags ON dose_flags (id)")
     if is_pg:
@@ -360,6 +373,8 @@ def flag_dose_sequences(conn: Connection, citizens_sql: str | None = None) -> in
     n = conn.exec_driver_sql("""UPDATE match_result SET flags = f.flags FROM dose_flags f
         WHERE f.id = match_result.dose_record_id AND match_result.flags <> f.flags""").rowcount
     conn.exec_driver_sql("DROP TABLE dose_flags")
+    if some:
+        conn.exec_driver_sql("DROP TABLE flag_doses")
     return int(n or 0)
 
 
@@ -603,14 +618,18 @@ def judge_staged_flags(conn: Connection, con: DuckDBPyConnection) -> None:
         )
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("ANALYZE flag_people")
-        before = query_arrow(
-            conn,
-            """SELECT m.dose_record_id, m.citizen_id, d.vaccination_date, d.dose_number, m.flags
+        # On PostgreSQL through the indexes, the set's doses only (see `status.linked_doses_of`).
+        doses = (
+            f"""SELECT id, citizen_id, vaccination_date, dose_number, flags
+            FROM ({linked_doses_of("SELECT citizen_id FROM flag_people")}) x"""
+            if conn.dialect.name == "postgresql"
+            else """SELECT m.dose_record_id, m.citizen_id, d.vaccination_date, d.dose_number, m.flags
             FROM flag_people p JOIN match_result m ON m.citizen_id = p.citizen_id
             JOIN dose_record d ON d.id = m.dose_record_id
-            WHERE d.is_latest AND m.outcome IN ('linked', 'confirmed')""",
-            earlier,
+            WHERE d.is_latest AND m.outcome IN ('linked', 'confirmed')"""
         )
+        with probes(conn):
+            before = query_arrow(conn, doses, earlier)
         conn.exec_driver_sql("DROP TABLE flag_people")
     con.register("earlier_doses", before)
     doses = """SELECT id, citizen_id, vaccination_date, dose_number, new, NULL AS old_flags FROM linked_now

@@ -286,3 +286,91 @@ def test_a_file_the_worker_refuses_fails_on_its_page_without_quoting_it(
     page = client.get(r.headers["location"], headers=w.cookie_headers(health))
     assert 'data-status="failed"' in page.text and "Thiếu cột bắt buộc: record_id" in page.text
     assert name not in page.text and pid not in page.text
+
+
+@pytest.mark.db
+def test_the_worker_keeps_the_figures_by_difference_even_when_killed_between_chunks_of_statuses(
+    app, client, world, engine, monkeypatch
+):
+    """After the first links (whose statistics are refreshed whole), a batch's figures move by the
+    difference: no refresh, and the cells are what a recomputation gives, even when the worker dies after
+    one chunk of statuses and the next one does them all again."""
+    from vaxlink.services.figures_check import differences, from_scratch, kept
+
+    health = world.actors[("health_officer", "parent_district")]
+    held(app, monkeypatch)
+    first = int(
+        upload_page(client, health, three_people(engine, world, "f")).headers["location"].rsplit("/", 1)[1]
+    )
+    assert worker(app).run_waiting() == 1 and stored(engine, first)[0] == "done"
+
+    refreshes = []
+    real_refresh, real_after = ingest_jobs.refresh_statistics, ingest_jobs.after_links_moved
+
+    def counted(*a, **kw):
+        refreshes.append(1)
+        return real_refresh(*a, **kw)
+
+    calls = []
+
+    def second_chunk_dies(*a, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise Killed
+        return real_after(*a, **kw)
+
+    monkeypatch.setattr(ingest_jobs, "refresh_statistics", counted)
+    monkeypatch.setattr(ingest_jobs, "after_links_moved", second_chunk_dies)
+    # Later doses of the same people, and one of someone new: statuses change, cells move.
+    later = (
+        three_people(engine, world, "g")
+        .replace(b"2021-08-01", b"2022-03-01")
+        .replace(b"2021-10-01", b"2022-06-01")
+    )
+    second = int(upload_page(client, health, later, name="lo2.csv").headers["location"].rsplit("/", 1)[1])
+    with pytest.raises(Killed):
+        worker(app, chunk_citizens=1).run_waiting()
+    assert stored(engine, second)[0] == "linking"
+    monkeypatch.setattr(ingest_jobs, "after_links_moved", real_after)
+    assert worker(app, chunk_citizens=1).run_waiting() == 1
+    assert stored(engine, second)[0] == "done" and refreshes == []
+    with engine.connect() as conn:
+        before = kept(conn)
+        assert differences(before, from_scratch(conn)) == []
+        assert before["stats_coverage_cell"]
+
+
+@pytest.mark.db
+def test_a_refresh_between_the_workers_chunks_leaves_the_figures_to_a_refresh(
+    app, client, world, engine, monkeypatch
+):
+    """A full refresh that runs after the worker's chunks of records are committed, before its last
+    transaction, has counted those records already: moving their cells again would count them twice, so the
+    batch's figures are refreshed at the end instead."""
+    from vaxlink.services.figures_check import differences, from_scratch, kept
+    from vaxlink.services.stats import refresh_statistics
+
+    health = world.actors[("health_officer", "parent_district")]
+    held(app, monkeypatch)
+    first = int(
+        upload_page(client, health, three_people(engine, world, "r")).headers["location"].rsplit("/", 1)[1]
+    )
+    assert worker(app).run_waiting() == 1 and stored(engine, first)[0] == "done"
+
+    real_chunks = dose_ingest._write_in_chunks
+
+    def chunks_then_refresh(*a, **kw):
+        real_chunks(*a, **kw)
+        with transaction(engine) as s:
+            refresh_statistics(s.connection())
+
+    monkeypatch.setattr(dose_ingest, "_write_in_chunks", chunks_then_refresh)
+    later = (
+        three_people(engine, world, "s")
+        .replace(b"2021-08-01", b"2022-03-01")
+        .replace(b"2021-10-01", b"2022-06-01")
+    )
+    second = int(upload_page(client, health, later, name="lo3.csv").headers["location"].rsplit("/", 1)[1])
+    assert worker(app).run_waiting() == 1 and stored(engine, second)[0] == "done"
+    with engine.connect() as conn:
+        assert differences(kept(conn), from_scratch(conn)) == []
