@@ -188,7 +188,8 @@ _GIVEN_EDITS = "levenshtein(replace(r.given_key, 'y', 'i'), replace(c.given_key,
 GIVEN_NAME_RARITY = 1_000_000
 _HAS_ADDRESS = "r.addr_house <> '' AND c.addr_house <> ''"
 # Two neighbouring letters of the family name swapped (Đặgn, Nguễyn, Dưnơg) are one slip, as one letter
-# wrong is; checked over the longest folded family names (Nguyen: six letters, Huynh, Truong...).
+# wrong is; checked over the family key's letters (the name's first word: a Vietnamese syllable has at most
+# seven, as in "nghiêng").
 FAMILY_NAME_LETTERS = 8
 
 # A number held by one citizen: u is the share of other people's records that carry it (about 1 in 200 records
