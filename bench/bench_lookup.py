@@ -252,7 +252,9 @@ def serve_vaxlink(url: str, port: int, work: Path, workers: int = 1) -> None:
         "database_url": url,
         "work_dir": work,
         "audit_key_file": work / "audit.key",
-        "lookup_rate_per_minute": 100_000_000,  # the load is one user; the limit is not what is measured
+        # The load is one user of one organisation; the limits are not what is measured (they still run).
+        "lookup_rate_per_minute": 100_000_000,
+        "lookup_org_rate_per_minute": 100_000_000,
     }
     if workers > 1:
         # `vaxlink serve --workers N`: each worker builds its app from the environment's settings.

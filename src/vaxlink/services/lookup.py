@@ -435,6 +435,9 @@ class NeighbourWatch(_SharedCounts):
         self.window, self.span, self.run, self.pause = window, span, run, pause
         self.sessions, self.key, self.write_lock, self.sync_seconds = sessions, key, write_lock, sync_seconds
         self._seen: dict[Any, deque[tuple[float, int]]] = {}
+        # The same lookups by block of `span` (block -> number -> lookups of it in the window): a run is
+        # looked for in three blocks, not in every lookup of the window.
+        self._blocks: dict[Any, dict[int, dict[int, int]]] = {}
         self._paused: dict[Any, float] = {}
         # (user, (username, jurisdiction), number) not yet added to the shared counters
         self._pending: list[tuple[Any, tuple[str, str | None], int]] = []
@@ -464,21 +467,37 @@ class NeighbourWatch(_SharedCounts):
             if self.sessions is not None and len(self._pending) < 100_000:
                 self._pending.append((user_id, who or (str(user_id), None), number))
             seen = self._seen.setdefault(user_id, deque())
-            while seen and seen[0][0] < t - self.window:
-                seen.popleft()
+            blocks = self._blocks.setdefault(user_id, {})
+            while seen and (seen[0][0] < t - self.window or len(seen) >= 10_000):
+                self._forget(blocks, seen.popleft()[1])
             seen.append((t, number))
-            if len(seen) > 10_000:
-                seen.popleft()
-            near = {n for _, n in seen if abs(n - number) <= self.span}
+            block = blocks.setdefault(number // self.span, {})
+            block[number] = block.get(number, 0) + 1
+            near = {
+                n
+                for b in range(number // self.span - 1, number // self.span + 2)
+                for n in blocks.get(b, ())
+                if abs(n - number) <= self.span
+            }
             if len(near) < self.run or self._paused.get(user_id, 0.0) > t:
                 run = 0
             else:
                 self._paused[user_id] = t + self.pause
                 if len(self._seen) > 100_000:  # bound memory: forget the quiet
                     self._seen = {k: v for k, v in self._seen.items() if v and v[-1][0] >= t - self.window}
+                    self._blocks = {k: v for k, v in self._blocks.items() if k in self._seen}
                 run = len(near)
         self._ensure_thread()
         return run
+
+    def _forget(self, blocks: dict[int, dict[int, int]], number: int) -> None:
+        """One lookup of `number` out of the window."""
+        block = blocks[number // self.span]
+        block[number] -= 1
+        if not block[number]:
+            del block[number]
+            if not block:
+                del blocks[number // self.span]
 
     def _digest(self, kind: str, value: int) -> str:
         return hmac.new(self.key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:20]
@@ -522,13 +541,23 @@ class NeighbourWatch(_SharedCounts):
                 )
             blocks: dict[Any, set[int]] = {}
             names: dict[Any, tuple[str, str | None]] = {}
+            numbers: dict[str, tuple[int, str]] = {}  # a number's bucket -> (lookups of it, its block's)
             for user, who, number in pending:
                 names[user] = who
                 blocks.setdefault(user, set()).add(number // self.span)
-                if store.add(s, f"{self.PREFIX}:n:{user}:{self._digest('n', number)}", current, 1) == 1:
-                    store.add(
-                        s, f"{self.PREFIX}:b:{user}:{self._digest('b', number // self.span)}", current, 1
-                    )
+                n_key = f"{self.PREFIX}:n:{user}:{self._digest('n', number)}"
+                seen_here = numbers.get(n_key, (0, ""))[0]
+                numbers[n_key] = (
+                    seen_here + 1,
+                    f"{self.PREFIX}:b:{user}:{self._digest('b', number // self.span)}",
+                )
+            # Each number counts once in its block: when the window held none of it before these lookups.
+            totals = store.add_many(s, {k: n for k, (n, _) in numbers.items()}, current)
+            firsts: dict[str, int] = {}
+            for k, (n, b_key) in numbers.items():
+                if totals[k] == n:
+                    firsts[b_key] = firsts.get(b_key, 0) + 1
+            store.add_many(s, firsts, current)
             for row in s.execute(
                 select(RateCounter.bucket, RateCounter.window_start).where(
                     RateCounter.bucket.like(f"{self.PREFIX}:paused:%"), RateCounter.window_start > int(t)
@@ -543,21 +572,24 @@ class NeighbourWatch(_SharedCounts):
                         store.add(s, f"{self.PREFIX}:paused:{user}", int(until), 1)
                         store.hit(s, f"once:{self.PREFIX}:alert:{user}", int(self.pause), t)
                     continue
-                best = 0
-                for b in near_blocks:
-                    keys = [f"{self.PREFIX}:b:{user}:{self._digest('b', b + d)}" for d in (-1, 0, 1)]
-                    best = max(
-                        best,
-                        int(
-                            s.scalar(
-                                select(func.coalesce(func.sum(RateCounter.hits), 0)).where(
-                                    RateCounter.bucket.in_(keys),
-                                    RateCounter.window_start.in_([current, current - window]),
-                                )
-                            )
-                            or 0
-                        ),
-                    )
+                # The blocks around each number looked up, read in one statement (this window and the last).
+                around = {
+                    b: [f"{self.PREFIX}:b:{user}:{self._digest('b', b + d)}" for d in (-1, 0, 1)]
+                    for b in near_blocks
+                }
+                held: dict[str, int] = {}
+                wanted = sorted({k for keys in around.values() for k in keys})
+                for i in range(0, len(wanted), store.ADD_MANY_ROWS):
+                    for bucket, hits in s.execute(
+                        select(RateCounter.bucket, func.sum(RateCounter.hits))
+                        .where(
+                            RateCounter.bucket.in_(wanted[i : i + store.ADD_MANY_ROWS]),
+                            RateCounter.window_start.in_([current, current - window]),
+                        )
+                        .group_by(RateCounter.bucket)
+                    ):
+                        held[str(bucket)] = int(hits or 0)
+                best = max((sum(held.get(k, 0) for k in keys) for keys in around.values()), default=0)
                 if best < self.run or not store.first_in_window(
                     s, f"{self.PREFIX}:alert:{user}", int(self.pause)
                 ):
