@@ -70,3 +70,20 @@ def test_the_window_keeps_at_most_ten_thousand_lookups() -> None:
     assert watch.see(1, str(1_000 * 9_999 + 1), now=t) == plain.see(1, 1_000 * 9_999 + 1, t) == 0
     t += 1
     assert watch.see(1, str(1_000 * 9_999 + 2), now=t) == plain.see(1, 1_000 * 9_999 + 2, t) == 3
+
+
+def test_a_number_exactly_span_away_is_a_neighbour_and_one_more_is_not() -> None:
+    watch = NeighbourWatch(window=600.0, span=10, run=2, pause=60.0)
+    assert watch.see(1, "100", now=1.0) == 0
+    assert watch.see(1, "111", now=2.0) == 0
+    assert watch.see(2, "100", now=1.0) == 0
+    assert watch.see(2, "110", now=2.0) == 2
+
+
+def test_the_window_forgets_what_it_held() -> None:
+    """Memory follows the window: blocks whose lookups have all left it are dropped."""
+    watch = NeighbourWatch(window=10.0, span=100, run=50, pause=1.0)
+    for i in range(200):
+        watch.see(1, str(1_000 * i), now=float(i) / 100)
+    watch.see(1, "5", now=1_000.0)
+    assert watch._blocks[1] == {0: {5: 1}}
