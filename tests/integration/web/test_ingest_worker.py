@@ -23,6 +23,19 @@ class Killed(BaseException):
     """The process dies here (not an error the worker could catch)."""
 
 
+def dies_on_call(n: int, real):
+    """`real`, except that its n-th call is killed."""
+    calls = []
+
+    def wrapped(*a, **kw):
+        calls.append(1)
+        if len(calls) == n:
+            raise Killed
+        return real(*a, **kw)
+
+    return wrapped
+
+
 def three_people(engine, world, tag: str) -> bytes:
     rows = []
     with transaction(engine) as s:
@@ -149,13 +162,7 @@ def test_a_killed_worker_leaves_a_batch_the_next_one_finishes_once(app, client, 
     assert stored(engine, bid)[:3] == ("staging", 7, 7) and cases_of(engine, bid) == 0
 
     # Killed in the second step, after one citizen's status: the records and results are stored once.
-    calls = []
-
-    def second_chunk_dies(*a, **kw):
-        calls.append(1)
-        if len(calls) == 2:
-            raise Killed
-        return real_after(*a, **kw)
+    second_chunk_dies = dies_on_call(2, real_after)
 
     monkeypatch.setattr(ingest_jobs, "ingest_batch", real_ingest)
     monkeypatch.setattr(ingest_jobs, "after_links_moved", second_chunk_dies)
@@ -311,13 +318,7 @@ def test_the_worker_keeps_the_figures_by_difference_even_when_killed_between_chu
         refreshes.append(1)
         return real_refresh(*a, **kw)
 
-    calls = []
-
-    def second_chunk_dies(*a, **kw):
-        calls.append(1)
-        if len(calls) == 2:
-            raise Killed
-        return real_after(*a, **kw)
+    second_chunk_dies = dies_on_call(2, real_after)
 
     monkeypatch.setattr(ingest_jobs, "refresh_statistics", counted)
     monkeypatch.setattr(ingest_jobs, "after_links_moved", second_chunk_dies)
