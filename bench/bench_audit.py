@@ -5,8 +5,8 @@
 
 The database is migrated as `vaxlink db upgrade` does it (SQLite: a file in a temporary directory unless
 --sqlite names one; PostgreSQL: a fresh database created on the server and dropped afterwards). The
-first 1,000 events are written by `services.audit.record`, the path of every command and page; the next
-1,000 by `services.lookup.append_group`, the verifier lookups' grouped path; the rest, `--group` per
+first 1,000 events are written by `services.audit.log.record`, the path of every command and page; the next
+1,000 by `services.lookup.verifier.append_group`, the verifier lookups' grouped path; the rest, `--group` per
 transaction, as rows made by that path's own `chain_rows` (timestamp, canonical form, hash, link, MAC)
 with one bulk INSERT per group (COPY on PostgreSQL). Verification then proves that all three wrote one
 chain. The events look
@@ -38,8 +38,8 @@ from typing import Any
 from sqlalchemy import Connection, create_engine, func, select, text
 
 from benchdb import fresh_pg
-from vaxlink.services import audit
-from vaxlink.services.lookup import AuditItem, append_group, chain_rows
+from vaxlink.services.audit import log as audit
+from vaxlink.services.lookup.verifier import AuditItem, append_group, chain_rows
 from vaxlink.storage.db import make_engine, transaction, upgrade
 from vaxlink.storage.models import AuditEvent
 

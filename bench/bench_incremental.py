@@ -41,8 +41,8 @@ def _settings(url: str, work: Path, memory: str) -> Any:
 
 
 def _import(url: str, work: Path, memory: str, path: Path, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    from vaxlink.services.registry_import import import_register
-    from vaxlink.services.schema import upgrade_database
+    from vaxlink.services.operations.schema import upgrade_database
+    from vaxlink.services.reconciliation.registry_import import import_register
     from vaxlink.storage.db import make_engine, transaction
 
     settings = _settings(url, work, memory)
@@ -69,7 +69,7 @@ def _ingest(
     from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    from vaxlink.services.dose_ingest import ingest_batch
+    from vaxlink.services.reconciliation.dose_ingest import ingest_batch
     from vaxlink.storage.db import make_engine
 
     settings = _settings(url, work, memory)
@@ -141,7 +141,7 @@ def _ingest(
 
 def _check(url: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
     """The figures kept by difference against the same recomputed from scratch (rolled back), cell by cell."""
-    from vaxlink.services.figures_check import differences, differing_cells, from_scratch, kept
+    from vaxlink.services.figures.figures_check import differences, differing_cells, from_scratch, kept
     from vaxlink.storage.db import make_engine
 
     engine = make_engine(url)

@@ -169,9 +169,9 @@ def prepare(server_url: str, citizens: int, work: Path) -> tuple[str, str]:
     from sqlalchemy import create_engine, text
 
     from vaxlink.domain.permissions import Level, Role
-    from vaxlink.services.audit import bind_key, load_key
-    from vaxlink.services.schema import sync_reference_data
-    from vaxlink.services.users import create_user, issue_token
+    from vaxlink.services.access.users import create_user, issue_token
+    from vaxlink.services.audit.log import bind_key, load_key
+    from vaxlink.services.operations.schema import sync_reference_data
     from vaxlink.storage.db import make_engine, transaction, upgrade
     from vaxlink.storage.scope import Scope
 
@@ -230,7 +230,7 @@ def count_events(url: str, action: str) -> int:
 
 def chain_ok(url: str, work: Path) -> tuple[bool, int]:
     """The audit chain walked end to end (hash, link, MAC of every event)."""
-    from vaxlink.services.audit import load_key, verify_chain
+    from vaxlink.services.audit.log import load_key, verify_chain
     from vaxlink.storage.db import make_engine
 
     engine = make_engine(url)
@@ -302,7 +302,7 @@ def reference_app() -> Any:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from vaxlink.services.lookup import STATUS_SQL
+    from vaxlink.services.lookup.verifier import STATUS_SQL
 
     sql = STATUS_SQL.replace(":pid", "$1")
     dsn = os.environ["REFERENCE_DSN"]

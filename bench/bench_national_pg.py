@@ -108,7 +108,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
     a = ap.parse_args()
 
-    from vaxlink.services.schema import upgrade_database
+    from vaxlink.services.operations.schema import upgrade_database
     from vaxlink.settings import load_settings
 
     name = f"vaxlink_national_{uuid.uuid4().hex[:6]}"

@@ -23,8 +23,8 @@ from sqlalchemy import create_engine, text
 
 
 def _import(url: str, data: Path, memory: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    from vaxlink.services.registry_import import import_register
-    from vaxlink.services.schema import upgrade_database
+    from vaxlink.services.operations.schema import upgrade_database
+    from vaxlink.services.reconciliation.registry_import import import_register
     from vaxlink.settings import load_settings
     from vaxlink.storage.db import make_engine, transaction
 
@@ -39,8 +39,8 @@ def _import(url: str, data: Path, memory: str, out: mp.Queue) -> None:  # type: 
 
 
 def _ingest(url: str, data: Path, memory: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    from vaxlink.services.answers import export_results
-    from vaxlink.services.dose_ingest import ingest_batch
+    from vaxlink.services.reconciliation.answers import export_results
+    from vaxlink.services.reconciliation.dose_ingest import ingest_batch
     from vaxlink.settings import load_settings
     from vaxlink.simulation.evaluate import evaluate
     from vaxlink.storage.db import make_engine, transaction

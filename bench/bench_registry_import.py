@@ -44,8 +44,8 @@ def _backend_cpu(pid: int | None) -> float | None:
 
 
 def _one(url: str, register: Path, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    from vaxlink.services.registry_import import import_register
-    from vaxlink.services.schema import upgrade_database
+    from vaxlink.services.operations.schema import upgrade_database
+    from vaxlink.services.reconciliation.registry_import import import_register
     from vaxlink.settings import load_settings
     from vaxlink.storage.db import make_engine, transaction
 

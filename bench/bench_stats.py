@@ -174,8 +174,8 @@ def _timed(fn: Callable[[], Any], repeat: int = 5) -> tuple[float, float]:
 
 
 def run(url: str, data: Path, doses: int, seed: int) -> dict[str, Any]:
-    from vaxlink.services.registry_import import import_register
-    from vaxlink.services.schema import upgrade_database
+    from vaxlink.services.operations.schema import upgrade_database
+    from vaxlink.services.reconciliation.registry_import import import_register
     from vaxlink.settings import load_settings
     from vaxlink.storage.db import make_engine, transaction
 
@@ -203,7 +203,7 @@ def run(url: str, data: Path, doses: int, seed: int) -> dict[str, Any]:
 def measure(url: str) -> dict[str, Any]:
     """Refresh and answer on a database already loaded (by `run`, or kept from an earlier run)."""
     from vaxlink.domain.admin_units import Level, Structure
-    from vaxlink.services.stats import (
+    from vaxlink.services.figures.stats import (
         Jurisdiction,
         backlog,
         coverage,
@@ -212,7 +212,7 @@ def measure(url: str) -> dict[str, Any]:
         headline,
         refresh_statistics,
     )
-    from vaxlink.services.status import refresh_status
+    from vaxlink.services.figures.status import refresh_status
     from vaxlink.storage.db import make_engine
 
     engine = make_engine(url)

@@ -24,10 +24,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from vaxlink.domain.permissions import Level, Role
-from vaxlink.services.audit import bind_key, load_key
-from vaxlink.services.auth import open_session
-from vaxlink.services.schema import sync_reference_data
-from vaxlink.services.users import create_user, issue_token
+from vaxlink.services.access.auth import open_session
+from vaxlink.services.access.users import create_user, issue_token
+from vaxlink.services.audit.log import bind_key, load_key
+from vaxlink.services.operations.schema import sync_reference_data
 from vaxlink.settings import load_settings
 from vaxlink.storage.db import make_engine, transaction, upgrade
 from vaxlink.storage.scope import Scope

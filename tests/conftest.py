@@ -55,7 +55,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    from vaxlink.services.schema import sync_reference_data
+    from vaxlink.services.operations.schema import sync_reference_data
 
     with transaction(engine) as s:
         sync_reference_data(s)
@@ -73,7 +73,7 @@ def pg_template() -> Iterator[str]:
     url = PG_URL.rsplit("/", 1)[0] + "/" + name
     engine = make_engine(url)
     upgrade(engine)
-    from vaxlink.services.schema import sync_reference_data
+    from vaxlink.services.operations.schema import sync_reference_data
 
     with transaction(engine) as s:
         sync_reference_data(s)

@@ -54,10 +54,10 @@ def _free_port() -> int:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     import uvicorn
 
-    from vaxlink.services.audit import bind_key, load_key
-    from vaxlink.services.demo import run_demo
-    from vaxlink.services.demo_users import create_demo_users
-    from vaxlink.services.schema import open_database
+    from vaxlink.services.audit.log import bind_key, load_key
+    from vaxlink.services.demo.run import run_demo
+    from vaxlink.services.demo.users import create_demo_users
+    from vaxlink.services.operations.schema import open_database
     from vaxlink.settings import load_settings
     from vaxlink.storage.db import transaction
     from vaxlink.web.app import create_app

@@ -15,7 +15,7 @@ from tests.drills.support import figure
 from tests.figures import KEPT as FIGURES
 from tests.figures import differences, differing_cells, from_scratch, kept
 from vaxlink.cli.main import app
-from vaxlink.services.backup import table_digests
+from vaxlink.services.operations.backup import table_digests
 from vaxlink.storage.db import make_engine
 
 runner = CliRunner()

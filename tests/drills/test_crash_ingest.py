@@ -24,10 +24,10 @@ from sqlalchemy import create_engine, text
 
 import vaxlink.cli.main
 import vaxlink.cli.progress
-import vaxlink.services.answers
-import vaxlink.services.dose_ingest
-import vaxlink.services.reconcile
-import vaxlink.services.registry_import  # noqa: F401 - imported once here, not in every forked run
+import vaxlink.services.reconciliation.answers
+import vaxlink.services.reconciliation.dose_ingest
+import vaxlink.services.reconciliation.reconcile
+import vaxlink.services.reconciliation.registry_import  # noqa: F401 - imported once here, not in every forked run
 from tests.drills.support import LONG, figure, size
 
 TABLES = ("batch", "dose_record", "match_result", "work_case", "citizen_status")
@@ -53,7 +53,7 @@ def _child(url: str, work: str, args: list[str], kill_at: int | None, count_file
         from sqlalchemy.orm import Session
 
         from vaxlink.cli.main import app
-        from vaxlink.services import dose_ingest
+        from vaxlink.services.reconciliation import dose_ingest
 
         seen = 0
 

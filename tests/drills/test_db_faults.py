@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 from tests.drills.pgcluster import Cluster, pg_bin
 from tests.drills.support import figure
 from vaxlink.cli.main import app
-from vaxlink.services import audit, dose_ingest
-from vaxlink.services.schema import upgrade_database
+from vaxlink.services.audit import log as audit
+from vaxlink.services.operations.schema import upgrade_database
+from vaxlink.services.reconciliation import dose_ingest
 from vaxlink.settings import load_settings
 from vaxlink.storage.db import make_engine, transaction
 

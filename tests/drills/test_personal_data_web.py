@@ -44,8 +44,8 @@ from tests.drills.test_personal_data import CANARIES, DOSE_HEADER, REGISTER_HEAD
 from tests.integration.web import conftest as web_fixtures
 from tests.integration.web import world as w
 from vaxlink.credentials import codes, init_keys
-from vaxlink.services.audit import bind_key, load_key
-from vaxlink.services.registry_import import import_register
+from vaxlink.services.audit.log import bind_key, load_key
+from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Certificate, Citizen, OutboxMessage, VerificationRequest

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from tests.integration.web import world as w
-from vaxlink.services.status import refresh_status
+from vaxlink.services.figures.status import refresh_status
 from vaxlink.storage.models import Batch, Citizen, DoseRecord, MatchResult
 
 _serial = itertools.count(1)

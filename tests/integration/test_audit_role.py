@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from tests.integration.web import world as w
 from vaxlink.cli.main import app as cli
-from vaxlink.services.audit import bind_key, load_key
+from vaxlink.services.audit.log import bind_key, load_key
 from vaxlink.settings import load_settings
 from vaxlink.storage.db import make_engine, transaction
 from vaxlink.web.app import create_app
@@ -210,7 +210,7 @@ def test_restore_gives_the_app_role_its_privileges_again(db_url, app_role, tmp_p
     with transaction(engine) as s:
         bind_key(s, load_key(tmp_path / "keys" / "audit.key"))
         w.build(s, load_settings(database_url=app_url, work_dir=tmp_path / "work"), actors=False)
-        from vaxlink.services.audit import record
+        from vaxlink.services.audit.log import record
 
         for i in range(5):
             record(s, "phuong_a", "case_viewed", "case", i, "ward:legacy:26560")

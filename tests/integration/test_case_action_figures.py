@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from tests.figures import differences, differing_cells, from_scratch, kept
 from tests.integration.web import world as w
 from vaxlink.domain.permissions import Level, Role, permissions_of
-from vaxlink.services import cases, citizen_requests, new_residents, register, stats, verification
-from vaxlink.services.audit import bind_key
-from vaxlink.services.auth import Principal
-from vaxlink.services.dose_ingest import ingest_batch
-from vaxlink.services.registry_import import import_register
-from vaxlink.services.status import status_of
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.audit.log import bind_key
+from vaxlink.services.figures import stats
+from vaxlink.services.figures.status import status_of
+from vaxlink.services.reconciliation.dose_ingest import ingest_batch
+from vaxlink.services.reconciliation.registry_import import import_register
+from vaxlink.services.workbench import cases, citizen_requests, new_residents, register, ward_requests
 from vaxlink.settings import Settings
 from vaxlink.simulation import SimulationSummary, simulate
 from vaxlink.storage.db import transaction
@@ -109,13 +110,13 @@ def other_ward(office: Office, ward: str) -> str:
     return citizen_of(office, not_ward=ward, vaccinated=None)[1]
 
 
-def person_of(office: Office, case_id: int, permanent_ward: str) -> verification.Person:
+def person_of(office: Office, case_id: int, permanent_ward: str) -> ward_requests.Person:
     """The person of a case's dose record as the collecting ward writes them down."""
     name = office.query(
         "SELECT d.full_name FROM work_case k JOIN dose_record d ON d.id = k.dose_record_id WHERE k.id = :i",
         i=case_id,
     )[0][0]
-    return verification.Person(
+    return ward_requests.Person(
         full_name=name or "Nguyễn Văn Mới",
         birth_date="01/01/1990",
         sex="Nam",
@@ -162,7 +163,7 @@ def test_case_actions_keep_the_statistics_equal_to_a_recomputation(
         here = officer(f"officer_{ward}", Level.WARD, ward)
         office(cases.start_collection, boss, case, version, None)
         request = office(
-            verification.send_request,
+            ward_requests.send_request,
             here,
             person_of(office, case, asked),
             case_id=case,
@@ -170,7 +171,7 @@ def test_case_actions_keep_the_statistics_equal_to_a_recomputation(
         )
         there = officer(f"officer_{asked}", Level.WARD, asked)
         version = version_of(office, "verification_request", request)
-        office(verification.answer_request, None, there, request, version, **answer)
+        office(ward_requests.answer_request, None, there, request, version, **answer)
         return here
 
     # Collection: the asked ward registers a new citizen, or finds them in its register, or rejects (the
@@ -186,7 +187,7 @@ def test_case_actions_keep_the_statistics_equal_to_a_recomputation(
     asked = other_ward(office, str(ward))
     here = collect(case, str(ward), version, asked, confirm=False, reason="không có người này")
     # A request from the counter, left open (due in a week).
-    office(verification.send_request, here, person_of(office, case, asked))
+    office(ward_requests.send_request, here, person_of(office, case, asked))
 
     # Register corrections: an identity change waits as a case, then is approved (birth year: another
     # age band; sex) or rejected; a contact field changes at once.

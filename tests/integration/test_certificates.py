@@ -15,9 +15,9 @@ from tests.integration.web import world as w
 from vaxlink.cli.main import app as cli
 from vaxlink.credentials import RevocationList, TrustList, Verifier, codes, init_keys
 from vaxlink.credentials.verify import CheckName, Status
-from vaxlink.services import certificates as certs
-from vaxlink.services.audit import bind_key, load_key
-from vaxlink.services.demo_certificates import demo_certificate_round_trip
+from vaxlink.services.audit.log import bind_key, load_key
+from vaxlink.services.certificates import issuance as certs
+from vaxlink.services.demo.certificates import demo_certificate_round_trip
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import AuditEvent, Certificate, Citizen, MatchResult, Revocation
@@ -196,7 +196,7 @@ def test_demo_round_trip(engine: Engine, settings: Settings, tmp_path: Path) -> 
 def test_an_identity_correction_revokes_the_certificate_at_once(
     engine: Engine, cert_settings: Settings
 ) -> None:
-    from vaxlink.services import register
+    from vaxlink.services.workbench import register
 
     with Tx(engine, cert_settings) as s:
         citizen, _doses = linked_citizen(s)

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from vaxlink.cli.main import app
-from vaxlink.services.dose_ingest import ingest_batch
-from vaxlink.services.registry_import import import_register
+from vaxlink.services.reconciliation.dose_ingest import ingest_batch
+from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Case, DoseRecord

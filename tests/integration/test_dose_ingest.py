@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from vaxlink.domain.errors import InputError
-from vaxlink.services import dose_ingest
-from vaxlink.services.answers import export_answer, export_results
-from vaxlink.services.dose_ingest import ingest_batch
-from vaxlink.services.reconcile import reexamine_after_import
-from vaxlink.services.registry_import import import_register
+from vaxlink.services.reconciliation import dose_ingest
+from vaxlink.services.reconciliation.answers import export_answer, export_results
+from vaxlink.services.reconciliation.dose_ingest import ingest_batch
+from vaxlink.services.reconciliation.reconcile import reexamine_after_import
+from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Case, Citizen, DoseRecord, MatchResult
 

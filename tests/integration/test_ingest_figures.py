@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from tests.figures import differences, differing_cells, from_scratch, kept
 from vaxlink.cli.main import app
-from vaxlink.services import stats_upkeep
-from vaxlink.services.dose_ingest import ingest_batch
-from vaxlink.services.registry_import import import_register
+from vaxlink.services.figures import stats_upkeep
+from vaxlink.services.reconciliation.dose_ingest import ingest_batch
+from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Case

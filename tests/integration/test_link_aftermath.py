@@ -16,14 +16,14 @@ from tests.integration.certificate_world import linked_citizen
 from tests.integration.web import world as w
 from vaxlink.credentials import init_keys
 from vaxlink.domain.permissions import Level, Role, permissions_of
-from vaxlink.services import cases
-from vaxlink.services import certificates as certs
-from vaxlink.services.audit import bind_key, load_key
-from vaxlink.services.auth import Principal
-from vaxlink.services.dose_ingest import ingest_batch
-from vaxlink.services.reconcile import reexamine_after_import
-from vaxlink.services.registry_import import import_register
-from vaxlink.services.status import status_of
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.audit.log import bind_key, load_key
+from vaxlink.services.certificates import issuance as certs
+from vaxlink.services.figures.status import status_of
+from vaxlink.services.reconciliation.dose_ingest import ingest_batch
+from vaxlink.services.reconciliation.reconcile import reexamine_after_import
+from vaxlink.services.reconciliation.registry_import import import_register
+from vaxlink.services.workbench import cases
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Case, Certificate, Citizen, OutboxMessage, Revocation

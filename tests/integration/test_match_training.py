@@ -8,10 +8,15 @@ from sqlalchemy import text
 
 from vaxlink.domain.errors import VaxlinkError
 from vaxlink.matching.spec import MatchSpec
-from vaxlink.services.dose_ingest import ingest_batch
-from vaxlink.services.match_parameters import apply_spec, current_spec, run_parameters, spec_file
-from vaxlink.services.match_training import HELD_OUT, train
-from vaxlink.services.registry_import import import_register
+from vaxlink.services.reconciliation.dose_ingest import ingest_batch
+from vaxlink.services.reconciliation.match_parameters import (
+    apply_spec,
+    current_spec,
+    run_parameters,
+    spec_file,
+)
+from vaxlink.services.reconciliation.match_training import HELD_OUT, train
+from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.simulation import simulate
 from vaxlink.storage.db import transaction
 

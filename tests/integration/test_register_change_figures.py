@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select, text
 
 from tests.figures import differences, differing_cells, from_scratch, kept
-from vaxlink.services.dose_ingest import ingest_batch
-from vaxlink.services.reconcile import reexamine_after_import
-from vaxlink.services.registry_import import import_register
-from vaxlink.services.status import status_of
+from vaxlink.services.figures.status import status_of
+from vaxlink.services.reconciliation.dose_ingest import ingest_batch
+from vaxlink.services.reconciliation.reconcile import reexamine_after_import
+from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Citizen
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from vaxlink.domain.errors import InputError
-from vaxlink.services.registry_import import import_register
+from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Citizen, CitizenAlias, CitizenChange
 
@@ -363,7 +363,7 @@ def _snapshot(engine) -> dict[str, object]:
 def test_a_failed_import_leaves_the_register_as_it_was_and_runs_again_without_loss_or_duplicates(
     settings, engine, tmp_path, monkeypatch, fail_at
 ):
-    from vaxlink.services import registry_import as ri
+    from vaxlink.services.reconciliation import registry_import as ri
 
     class Killed(Exception):
         pass

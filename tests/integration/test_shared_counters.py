@@ -8,7 +8,7 @@ import random
 import pytest
 from sqlalchemy import Engine, select
 
-from vaxlink.services import limits
+from vaxlink.services.access import limits
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import RateCounter
 

@@ -195,8 +195,8 @@ def test_ingest_matches_on_the_engine_the_settings_choose(
     spark: Any, sqlite_template: Path, tmp_path: Path
 ) -> None:
     """VAXLINK_ENGINE=spark: the same batch ingested on Spark stores what it stores on DuckDB."""
-    from vaxlink.services.dose_ingest import ingest_batch
-    from vaxlink.services.registry_import import import_register
+    from vaxlink.services.reconciliation.dose_ingest import ingest_batch
+    from vaxlink.services.reconciliation.registry_import import import_register
     from vaxlink.settings import load_settings
     from vaxlink.storage.db import make_engine, transaction
 

@@ -22,10 +22,7 @@ from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import InputError
 from vaxlink.domain.status import Dose, VaccinationStatus, min_interval
 from vaxlink.domain.vaccines import resolve_vaccine
-from vaxlink.services.answers import export_results
-from vaxlink.services.dose_ingest import ingest_batch
-from vaxlink.services.registry_import import import_register
-from vaxlink.services.stats import (
+from vaxlink.services.figures.stats import (
     BACKLOG_COUNTS,
     Jurisdiction,
     backlog,
@@ -40,7 +37,10 @@ from vaxlink.services.stats import (
     refresh_statistics,
     ward_map_rows,
 )
-from vaxlink.services.status import refresh_status, status_of
+from vaxlink.services.figures.status import refresh_status, status_of
+from vaxlink.services.reconciliation.answers import export_results
+from vaxlink.services.reconciliation.dose_ingest import ingest_batch
+from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.settings import Settings
 from vaxlink.simulation import simulate
 from vaxlink.storage.db import transaction

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from vaxlink.services.answers import export_answer, export_results
-from vaxlink.services.dose_ingest import ingest_batch
-from vaxlink.services.registry_import import import_register
-from vaxlink.services.status import status_of
+from vaxlink.services.figures.status import status_of
+from vaxlink.services.reconciliation.answers import export_answer, export_results
+from vaxlink.services.reconciliation.dose_ingest import ingest_batch
+from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.storage.db import transaction
 
 REGISTER = """personal_id,full_name,date_of_birth,sex,permanent_ward_code

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from vaxlink.domain.names import fold_name, official_name, split_name
 from vaxlink.matching.normalise import name_table
-from vaxlink.services.registry_import import official_names
+from vaxlink.services.reconciliation.registry_import import official_names
 
 TRICKY = [
     "H'Hen Niê",

@@ -21,8 +21,8 @@ def grant_app_role_cmd(
 
     DML on every table, only SELECT and INSERT on the audit log; idempotent: run it again after every
     `vaxlink db upgrade`."""
-    from vaxlink.services.app_role import grant_app_role
-    from vaxlink.services.schema import database
+    from vaxlink.services.operations.app_role import grant_app_role
+    from vaxlink.services.operations.schema import database
 
     s = load_settings()
     try:

@@ -28,8 +28,8 @@ def verify(
     ] = min(4, os.cpu_count() or 1),
 ) -> None:
     """Kiểm tra toàn bộ chuỗi / walk the chain: altered, deleted, forged, swapped events, a cut tail."""
-    from vaxlink.services.audit import head_is_authentic, load_key, verify_chain_parallel
-    from vaxlink.services.schema import database
+    from vaxlink.services.audit.log import head_is_authentic, load_key, verify_chain_parallel
+    from vaxlink.services.operations.schema import database
     from vaxlink.settings import load_settings
 
     s = load_settings()
@@ -58,8 +58,8 @@ def verify(
 @app.command("head")
 def head_cmd(out: Annotated[Path, typer.Option("--out", help="Tệp JSON / JSON file")]) -> None:
     """Xuất đầu chuỗi để lưu ngoài CSDL / export the chain head to keep outside the database."""
-    from vaxlink.services.audit import export_head, load_key
-    from vaxlink.services.schema import database
+    from vaxlink.services.audit.log import export_head, load_key
+    from vaxlink.services.operations.schema import database
     from vaxlink.settings import load_settings
 
     s = load_settings()

@@ -24,8 +24,8 @@ def backup_cmd(
     file: Annotated[Path, typer.Argument(help="Tệp sao lưu / backup file")],
 ) -> None:
     """Sao lưu toàn bộ CSDL / write a consistent copy of the whole database to FILE."""
-    from vaxlink.services.backup import backup_database
-    from vaxlink.services.schema import database
+    from vaxlink.services.operations.backup import backup_database
+    from vaxlink.services.operations.schema import database
 
     s = load_settings()
     try:
@@ -41,8 +41,8 @@ def restore_cmd(
     file: Annotated[Path, typer.Argument(help="Tệp sao lưu / backup file")],
 ) -> None:
     """Khôi phục CSDL từ bản sao lưu / replace the database's content with FILE's."""
-    from vaxlink.services.backup import restore_database, table_digests
-    from vaxlink.services.schema import database
+    from vaxlink.services.operations.backup import restore_database, table_digests
+    from vaxlink.services.operations.schema import database
 
     s = load_settings()
     try:

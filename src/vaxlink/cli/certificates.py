@@ -32,7 +32,7 @@ def issue_cmd(
     """Cấp chứng nhận: HC1:, PNG và PDF vào DIR / issue a certificate: HC1: text, PNG and PDF into DIR."""
     from vaxlink.credentials import codes
     from vaxlink.credentials.pdf import render_certificate_pdf
-    from vaxlink.services.certificates import issue_for_citizen
+    from vaxlink.services.certificates.issuance import issue_for_citizen
     from vaxlink.settings import load_settings
 
     settings = load_settings()
@@ -66,7 +66,7 @@ def revoke_cmd(
 ) -> None:
     """Thu hồi chứng nhận theo mã, hoặc mọi chứng nhận dựa trên các mũi tiêm / revoke by id, or every
     certificate resting on the given dose records."""
-    from vaxlink.services.certificates import (
+    from vaxlink.services.certificates.issuance import (
         issue_for_citizen,
         linked_doses,
         revoke_certificate,
@@ -102,7 +102,7 @@ def revocations_cmd(
     out: Annotated[Path, typer.Option("--out", help="Tệp JSON / JSON file")],
 ) -> None:
     """Xuất danh sách thu hồi cho người kiểm tra ngoại tuyến / export the revocation list for offline verifiers."""
-    from vaxlink.services.certificates import export_revocations
+    from vaxlink.services.certificates.issuance import export_revocations
 
     n = _run(lambda s: export_revocations(s, out))
     console.print(f"{out} · {n} giá trị băm / hashes")

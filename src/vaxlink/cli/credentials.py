@@ -119,7 +119,7 @@ def parse_instant(text: str) -> dt.datetime:
 def _own_trust_list() -> TrustList:
     """This installation's signers: the trust list of its key directory (empty before `keys init`)."""
     from vaxlink.credentials.trust import TrustList
-    from vaxlink.services.certificates import trust_list
+    from vaxlink.services.certificates.issuance import trust_list
     from vaxlink.settings import load_settings
 
     try:
@@ -130,7 +130,7 @@ def _own_trust_list() -> TrustList:
 
 def _own_revocations() -> RevocationList | None:
     """This installation's revocations, from its database when there is one (else none)."""
-    from vaxlink.services.certificates import revocation_list
+    from vaxlink.services.certificates.issuance import revocation_list
     from vaxlink.settings import load_settings
     from vaxlink.storage.db import make_engine
 

@@ -87,7 +87,7 @@ def run(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Tạo hoặc nâng cấp lược đồ / create or migrate the schema, and load reference data."""
-    from vaxlink.services.schema import upgrade_database
+    from vaxlink.services.operations.schema import upgrade_database
 
     s = settings()
     revision, units = run(upgrade_database, s)
@@ -97,8 +97,8 @@ def db_upgrade() -> None:
 @db_app.command("check")
 def db_check() -> None:
     """Kiểm tra toàn vẹn tham chiếu / check the references of the bulk tables; exit 1 on any finding."""
-    from vaxlink.services.integrity import check_integrity
-    from vaxlink.services.schema import open_database
+    from vaxlink.services.operations.integrity import check_integrity
+    from vaxlink.services.operations.schema import open_database
 
     engine = run(open_database, settings())
     try:
@@ -124,9 +124,9 @@ def registry_import(
 ) -> None:
     """Nạp hoặc cập nhật công dân / load or update citizens from a register snapshot."""
     from vaxlink.cli.progress import progress_bar
-    from vaxlink.services.reconcile import reexamine_after_import
-    from vaxlink.services.registry_import import REASONS, import_register
-    from vaxlink.services.schema import database
+    from vaxlink.services.operations.schema import database
+    from vaxlink.services.reconciliation.reconcile import reexamine_after_import
+    from vaxlink.services.reconciliation.registry_import import REASONS, import_register
     from vaxlink.storage.db import transaction
 
     s = settings()
@@ -193,9 +193,9 @@ def doses_ingest(
 ) -> None:
     """Nạp, kiểm tra và đối soát một lô / stage, validate and reconcile a batch."""
     from vaxlink.cli.progress import progress_bar
-    from vaxlink.services.answers import export_answer
-    from vaxlink.services.dose_ingest import REASONS, ingest_batch
-    from vaxlink.services.schema import database
+    from vaxlink.services.operations.schema import database
+    from vaxlink.services.reconciliation.answers import export_answer
+    from vaxlink.services.reconciliation.dose_ingest import REASONS, ingest_batch
     from vaxlink.storage.db import transaction
 
     s = settings()
@@ -239,8 +239,8 @@ def reconcile_export(
     source: Annotated[str | None, typer.Option(help="Chỉ một nguồn / one source only")] = None,
 ) -> None:
     """Ghi kết quả đối soát / write the reconciliation result (one row per record)."""
-    from vaxlink.services.answers import export_results
-    from vaxlink.services.schema import database
+    from vaxlink.services.operations.schema import database
+    from vaxlink.services.reconciliation.answers import export_results
 
     s = settings()
 
@@ -329,7 +329,7 @@ def demo(
     seed: Annotated[int, typer.Option()] = 1,
 ) -> None:
     """Chạy toàn bộ quy trình trên CSDL nhúng / the whole flow on the embedded database."""
-    from vaxlink.services.demo import run_demo
+    from vaxlink.services.demo.run import run_demo
 
     r = run(run_demo, workdir, citizens=citizens, seed=seed, say=console.print)
     console.print(f"[bold green]Xong / done[/] · CSDL / database: {r}")
@@ -366,7 +366,7 @@ def serve(
 
     s = settings()
     if demo_dir is not None:
-        from vaxlink.services.demo import demo_settings
+        from vaxlink.services.demo.run import demo_settings
 
         if not (demo_dir / "vaxlink.db").is_file():
             fail(f"chưa có CSDL demo / no demo database in {demo_dir} (./scripts/demo)")

@@ -18,7 +18,7 @@ def explain(
 ) -> None:
     """Trọng số từng mức so sánh / every level's weight, prior and estimated, with the estimation's record."""
     from vaxlink.cli.session import run_in_session
-    from vaxlink.services.match_parameters import run_parameters
+    from vaxlink.services.reconciliation.match_parameters import run_parameters
 
     p = run_in_session(lambda session: run_parameters(session.connection(), batch))
     where = (
@@ -65,9 +65,9 @@ def train_cmd(
 ) -> None:
     """Học từ quyết định của cán bộ / refit the matcher from officers' settled cases; --apply to use it."""
     from vaxlink.cli.session import run_in_session
-    from vaxlink.services import audit
-    from vaxlink.services.match_parameters import apply_spec
-    from vaxlink.services.match_training import train
+    from vaxlink.services.audit import log as audit
+    from vaxlink.services.reconciliation.match_parameters import apply_spec
+    from vaxlink.services.reconciliation.match_training import train
     from vaxlink.settings import load_settings
 
     settings = load_settings()

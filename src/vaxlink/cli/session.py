@@ -18,8 +18,8 @@ err = Console(stderr=True)
 
 def run_in_session(fn: Callable[[Session], T]) -> T:
     """Run `fn` in one transaction (committed when it returns) with the audit key bound to the session."""
-    from vaxlink.services.audit import bind_key, load_key
-    from vaxlink.services.schema import database
+    from vaxlink.services.audit.log import bind_key, load_key
+    from vaxlink.services.operations.schema import database
     from vaxlink.settings import load_settings
     from vaxlink.storage.db import transaction
 

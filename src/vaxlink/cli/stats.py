@@ -55,7 +55,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _columns(rows: list[dict[str, Any]], groups: list[str]) -> list[str]:
-    from vaxlink.services.stats import BACKLOG_COUNTS, UnitFigures
+    from vaxlink.services.figures.stats import BACKLOG_COUNTS, UnitFigures
 
     names = list(UnitFigures.__dataclass_fields__)
     drop = {g for g in GROUP_COLUMNS if g not in groups}
@@ -100,8 +100,8 @@ def stats_coverage(
     ] = "",
 ) -> None:
     """Số liệu bao phủ theo đơn vị / coverage figures per unit."""
-    from vaxlink.services.schema import database
-    from vaxlink.services.stats import Jurisdiction, coverage
+    from vaxlink.services.figures.stats import Jurisdiction, coverage
+    from vaxlink.services.operations.schema import database
 
     groups = [g.strip() for g in by.split(",") if g.strip()]
     if output is OutputFormat.XLSX and out is None:
@@ -172,13 +172,13 @@ def stats_refresh(
     """Tính lại tình trạng tiêm và số liệu tổng hợp / recompute every status and the aggregates."""
     import time
 
-    from vaxlink.services.schema import database
-    from vaxlink.services.stats import refresh_statistics
-    from vaxlink.services.status import refresh_status
+    from vaxlink.services.figures.stats import refresh_statistics
+    from vaxlink.services.figures.status import refresh_status
+    from vaxlink.services.operations.schema import database
 
     s = load_settings()
     if check:
-        from vaxlink.services.figures_check import differences, differing_cells, from_scratch, kept
+        from vaxlink.services.figures.figures_check import differences, differing_cells, from_scratch, kept
 
         try:
             with database(s) as engine, engine.connect() as conn:

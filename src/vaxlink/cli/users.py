@@ -59,7 +59,7 @@ def add(
     no_password: Annotated[bool, typer.Option(help="Chỉ dùng token / token-only client")] = False,
 ) -> None:
     """Thêm người dùng / add a user."""
-    from vaxlink.services.users import create_user
+    from vaxlink.services.access.users import create_user
 
     scope = _scope(level, code, units)
     pw = None if no_password else _password(password)
@@ -80,7 +80,7 @@ def add(
 @app.command("list")
 def list_cmd() -> None:
     """Danh sách người dùng / list users."""
-    from vaxlink.services.users import list_users
+    from vaxlink.services.access.users import list_users
 
     def body(session: Session) -> list[tuple[object, ...]]:
         return [
@@ -99,7 +99,7 @@ def list_cmd() -> None:
 @app.command("disable")
 def disable(username: str) -> None:
     """Khóa người dùng; mọi phiên và token mất hiệu lực ngay / disable: every session and token ends at once."""
-    from vaxlink.services.users import disable_user
+    from vaxlink.services.access.users import disable_user
 
     _run(lambda s: disable_user(s, username, actor="cli"))
     console.print(f"Đã khóa / disabled {username}")
@@ -114,7 +114,7 @@ def set_role_cmd(
     units: Annotated[str, typer.Option()] = "legacy",
 ) -> None:
     """Đổi vai trò hoặc địa bàn; mọi phiên cũ mất hiệu lực / change role or jurisdiction (ends old sessions)."""
-    from vaxlink.services.users import set_role
+    from vaxlink.services.access.users import set_role
 
     scope = _scope(level, code, units)
     _run(lambda s: set_role(s, username, role, scope, actor="cli"))
@@ -128,7 +128,7 @@ def token(
     days: Annotated[int, typer.Option(min=1, max=3650)] = 365,
 ) -> None:
     """Cấp token cho máy khách (chỉ hiện một lần) / issue a bearer token (shown once)."""
-    from vaxlink.services.users import issue_token
+    from vaxlink.services.access.users import issue_token
 
     raw = _run(lambda s: issue_token(s, username, name, days=days, actor="cli"))
     console.print(raw, soft_wrap=True)
@@ -137,7 +137,7 @@ def token(
 @app.command("demo")
 def demo_users() -> None:
     """Tạo người dùng mẫu cho CSDL demo và in mật khẩu / create the demo users and print their passwords."""
-    from vaxlink.services.demo_users import create_demo_users
+    from vaxlink.services.demo.users import create_demo_users
 
     made = _run(lambda s: create_demo_users(s))
     t = Table(title="Người dùng mẫu / demo users")

@@ -1,7 +1,7 @@
 """A citizen's vaccination status from the doses linked to them, the colour shown to verifiers, and the
 age bands the statistics count in.
 
-The series rule, in full (the SQL in `services/status.py` computes exactly this):
+The series rule, in full (the SQL in `services/figures/status.py` computes exactly this):
 
 - Only doses linked to the citizen count (outcome linked or confirmed, latest version of each record).
 - Doses are counted by vaccination **day**: two records of the same day are one dose (re-entered

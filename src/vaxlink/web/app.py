@@ -15,10 +15,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vaxlink import __version__
-from vaxlink.services.audit import load_key
-from vaxlink.services.auth import LoginLimits
-from vaxlink.services.ingest_jobs import IngestJobs
-from vaxlink.services.schema import open_database
+from vaxlink.services.access.auth import LoginLimits
+from vaxlink.services.audit.log import load_key
+from vaxlink.services.operations.schema import open_database
+from vaxlink.services.reconciliation.ingest_jobs import IngestJobs
 from vaxlink.settings import Settings
 from vaxlink.storage.db import FairLock, session_factory
 from vaxlink.web import errors

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vaxlink.services.cases import CaseError, NotFound
+from vaxlink.services.workbench.cases import CaseError, NotFound
 from vaxlink.web.i18n import lang_of, translator
 from vaxlink.web.security import Denied
 

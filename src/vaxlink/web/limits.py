@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import audit
-from vaxlink.services.auth import Principal, resolve_session, resolve_token
+from vaxlink.services.access.auth import Principal, resolve_session, resolve_token
+from vaxlink.services.audit import log as audit
 from vaxlink.web.security import COOKIE, AppState
 
 KIB = 1024

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute, Mount
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import audit
-from vaxlink.services.auth import LoginLimits, Principal, csrf_ok, resolve_session, resolve_token
-from vaxlink.services.cases import CaseError, NotFound
-from vaxlink.services.ingest_jobs import IngestJobs
+from vaxlink.services.access.auth import LoginLimits, Principal, csrf_ok, resolve_session, resolve_token
+from vaxlink.services.audit import log as audit
+from vaxlink.services.reconciliation.ingest_jobs import IngestJobs
+from vaxlink.services.workbench.cases import CaseError, NotFound
 from vaxlink.settings import Settings
 
 COOKIE = "vaxlink_session"

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from tests.integration.web import world as w
-from vaxlink.services.audit import bind_key, load_key
+from vaxlink.services.audit.log import bind_key, load_key
 from vaxlink.settings import Settings, load_settings
 from vaxlink.storage.db import transaction
 from vaxlink.web.app import create_app

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from tests.integration.web import world as w
 from vaxlink.domain.permissions import ROLE_PERMISSIONS, Permission, Role
-from vaxlink.services.audit import bind_key
+from vaxlink.services.audit.log import bind_key
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import AuditEvent, Citizen
 from vaxlink.web.security import PUBLIC, all_routes, declared_permission
@@ -178,7 +178,7 @@ def _fresh(engine: Engine, key: bytes, world: w.World, make: str) -> Fresh:
         if make == "change":
             change_id = w.add_pending_change(s, citizen).id
         if make == "request":
-            from vaxlink.services.citizen_requests import file_request
+            from vaxlink.services.workbench.citizen_requests import file_request
 
             case_id = file_request(s, w.add_citizen(s, w.WARD_A, "Đỗ Thị Lan").id, "address", "sai địa chỉ")
         return Fresh(case_id, citizen.id, citizen.version, change_id, a.personal_id, a.full_name)
@@ -391,7 +391,7 @@ def test_access_matrix(app, client, world, engine, request):
 
 
 def _fresh_session(engine: Engine, key: bytes, app: Any, actor: w.Actor) -> w.Actor:
-    from vaxlink.services.auth import open_session
+    from vaxlink.services.access.auth import open_session
     from vaxlink.storage.models import AppUser
 
     with transaction(engine) as s:

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from tests.drills.support import figure
 from tests.integration.web import world as w
 from vaxlink.domain.permissions import permissions_of
-from vaxlink.services.audit import bind_key
+from vaxlink.services.audit.log import bind_key
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Citizen
 from vaxlink.web.security import PUBLIC, all_routes, declared_permission

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.integration.web import world as w
-from vaxlink.services import audit
+from vaxlink.services.audit import log as audit
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import AuditEvent
 

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, select
 from tests.integration.certificate_world import link_doses
 from tests.integration.web import world as w
 from vaxlink.credentials import codes, init_keys
-from vaxlink.services import certificates as certs
-from vaxlink.services.audit import bind_key, load_key
+from vaxlink.services.audit.log import bind_key, load_key
+from vaxlink.services.certificates import issuance as certs
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Citizen, OtpChallenge, OutboxMessage

@@ -18,9 +18,9 @@ from sqlalchemy import Engine, select
 
 from tests.integration.web import world as w
 from vaxlink.domain.admin_units import Level, Structure
-from vaxlink.services.audit import bind_key
-from vaxlink.services.auth import open_session
-from vaxlink.services.stats import (
+from vaxlink.services.access.auth import open_session
+from vaxlink.services.audit.log import bind_key
+from vaxlink.services.figures.stats import (
     Jurisdiction,
     coverage,
     doses_by_vaccine,
@@ -28,7 +28,7 @@ from vaxlink.services.stats import (
     headline,
     refresh_statistics,
 )
-from vaxlink.services.status import refresh_status
+from vaxlink.services.figures.status import refresh_status
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import AdminUnitRow, Citizen, DoseRecord, MatchResult

@@ -176,7 +176,7 @@ def test_a_refused_upload_is_removed_from_disk(app, client, world, web_settings)
 
 @pytest.mark.db
 def test_the_answer_returns_no_id_the_record_did_not_carry(app, client, world, engine):
-    from vaxlink.services.answers import WITHHELD
+    from vaxlink.services.reconciliation.answers import WITHHELD
     from vaxlink.storage.models import Citizen
 
     with transaction(engine) as s:
@@ -249,7 +249,7 @@ def test_batch_visibility_follows_the_batch_not_its_uploader(app, client, world,
 
 @pytest.mark.db
 def test_lookup_rate_limits_are_shared_by_every_server_process(engine, world):
-    from vaxlink.services.lookup import RateLimiter
+    from vaxlink.services.lookup.verifier import RateLimiter
     from vaxlink.storage.db import session_factory
 
     sessions = session_factory(engine)

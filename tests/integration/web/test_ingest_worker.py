@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.integration.web import world as w
-from vaxlink.services import dose_ingest, ingest_jobs
-from vaxlink.services.ingest_jobs import IngestJobs
+from vaxlink.services.reconciliation import dose_ingest, ingest_jobs
+from vaxlink.services.reconciliation.ingest_jobs import IngestJobs
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Batch, Case, Citizen, CitizenStatus, DoseRecord, MatchResult
 
@@ -302,7 +302,7 @@ def test_the_worker_keeps_the_figures_by_difference_even_when_killed_between_chu
     """After the first links (whose statistics are refreshed whole), a batch's figures move by the
     difference: no refresh, and the cells are what a recomputation gives, even when the worker dies after
     one chunk of statuses and the next one does them all again."""
-    from vaxlink.services.figures_check import differences, from_scratch, kept
+    from vaxlink.services.figures.figures_check import differences, from_scratch, kept
 
     health = world.actors[("health_officer", "parent_district")]
     held(app, monkeypatch)
@@ -348,8 +348,8 @@ def test_a_refresh_between_the_workers_chunks_leaves_the_figures_to_a_refresh(
     """A full refresh that runs after the worker's chunks of records are committed, before its last
     transaction, has counted those records already: moving their cells again would count them twice, so the
     batch's figures are refreshed at the end instead."""
-    from vaxlink.services.figures_check import differences, from_scratch, kept
-    from vaxlink.services.stats import refresh_statistics
+    from vaxlink.services.figures.figures_check import differences, from_scratch, kept
+    from vaxlink.services.figures.stats import refresh_statistics
 
     health = world.actors[("health_officer", "parent_district")]
     held(app, monkeypatch)

@@ -14,8 +14,8 @@ from tests.integration.web import world as w
 from vaxlink.credentials import codes
 from vaxlink.domain.personal_ids import PersonalId, parse_personal_id
 from vaxlink.domain.sex import Sex
-from vaxlink.services import new_residents
-from vaxlink.services.audit import bind_key
+from vaxlink.services.audit.log import bind_key
+from vaxlink.services.workbench import new_residents
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import AuditEvent, CitizenChange, IssuedNumber
 
@@ -132,7 +132,7 @@ def test_a_new_number_for_someone_already_there_needs_a_second_officer(app, clie
     """The same normalised name, birth date and sex in the register (or an open request): refused with
     the existing entry named; another officer of the ward may confirm it is someone else, the first may
     not confirm their own attempt."""
-    from vaxlink.services.users import issue_token
+    from vaxlink.services.access.users import issue_token
 
     with transaction(engine) as s:
         bind_key(s, app.state.vx.audit_key)

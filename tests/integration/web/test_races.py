@@ -20,9 +20,9 @@ from tests.drills.support import figure
 from tests.integration.certificate_world import linked_citizen
 from tests.integration.web import world as w
 from vaxlink.credentials import init_keys
-from vaxlink.services import certificates as certs
-from vaxlink.services.audit import bind_key, verify_chain
-from vaxlink.services.users import issue_token
+from vaxlink.services.access.users import issue_token
+from vaxlink.services.audit.log import bind_key, verify_chain
+from vaxlink.services.certificates import issuance as certs
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import (
     AuditEvent,

@@ -12,8 +12,8 @@ from sqlalchemy import func, select, update
 
 from tests.integration.web import world as w
 from vaxlink.domain.permissions import Level, Role
-from vaxlink.services.audit import bind_key
-from vaxlink.services.users import disable_user, set_role
+from vaxlink.services.access.users import disable_user, set_role
+from vaxlink.services.audit.log import bind_key
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import AppUser, AuditEvent, UserSession, utcnow
 from vaxlink.storage.scope import Scope

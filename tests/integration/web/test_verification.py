@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.integration.web import world as w
-from vaxlink.services.audit import bind_key, verify_chain
-from vaxlink.services.users import issue_token
+from vaxlink.services.access.users import issue_token
+from vaxlink.services.audit.log import bind_key, verify_chain
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import (
     AuditEvent,

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.integration.web import world as w
-from vaxlink.services.answers import ward_corrections
-from vaxlink.services.audit import bind_key
+from vaxlink.services.audit.log import bind_key
+from vaxlink.services.reconciliation.answers import ward_corrections
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Case as CaseRow
 from vaxlink.storage.models import Citizen, CitizenChange, CitizenStatus, MatchResult
@@ -97,7 +97,7 @@ def test_identity_corrections_need_a_second_officer(client, world, engine, app):
     with transaction(engine) as s:
         bind_key(s, app.state.vx.audit_key)
         w.add_user(s, "officer_two", "ward_officer", "ward", w.WARD_A)
-        from vaxlink.services.users import issue_token
+        from vaxlink.services.access.users import issue_token
 
         token = issue_token(s, "officer_two", "t")
     ok = client.post(
@@ -135,7 +135,7 @@ def _second_officer(engine, app) -> dict[str, str]:
     with transaction(engine) as s:
         bind_key(s, app.state.vx.audit_key)
         w.add_user(s, "officer_two", "ward_officer", "ward", w.WARD_A)
-        from vaxlink.services.users import issue_token
+        from vaxlink.services.access.users import issue_token
 
         return {"authorization": f"Bearer {issue_token(s, 'officer_two', 't')}"}
 

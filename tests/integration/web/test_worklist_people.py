@@ -13,8 +13,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tests.integration.web import world as w
-from vaxlink.services import cases
-from vaxlink.services.auth import Principal
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.workbench import cases
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import AuditEvent, Citizen, DoseRecord, MatchResult, SavedFilter
 from vaxlink.storage.models import Case as CaseRow
@@ -155,7 +155,7 @@ def test_the_case_page_shows_the_candidates_doses(client, world, engine):
 
 
 def _principal(engine, username: str) -> Principal:
-    from vaxlink.services.auth import _principal as principal_of
+    from vaxlink.services.access.auth import _principal as principal_of
     from vaxlink.storage.models import AppUser
 
     with Session(engine) as s:
@@ -163,7 +163,7 @@ def _principal(engine, username: str) -> Principal:
 
 
 def test_every_sort_pages_through_each_person_once(app, world, engine):
-    from vaxlink.services.audit import bind_key
+    from vaxlink.services.audit.log import bind_key
 
     with transaction(engine) as s:
         for i, name in enumerate(["Đặng Văn Bảo", "An Thị Chi", "Bùi Minh Dũng", "Cao Thị Én", "Lý Văn Gia"]):

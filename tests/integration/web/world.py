@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from vaxlink.domain.names import canonical_name, fold_name, split_name
 from vaxlink.domain.permissions import Role
-from vaxlink.services.auth import open_session
-from vaxlink.services.users import issue_token
+from vaxlink.services.access.auth import open_session
+from vaxlink.services.access.users import issue_token
 from vaxlink.settings import Settings
 from vaxlink.storage.models import (
     AppUser,
@@ -235,7 +235,7 @@ def add_user(
 ) -> AppUser:
     # Built directly: the matrix binds every role to every level, including ones `create_user` refuses,
     # to show that the permission alone decides.
-    from vaxlink.services.auth import hash_password
+    from vaxlink.services.access.auth import hash_password
 
     if PASSWORD not in _HASH_CACHE:
         _HASH_CACHE[PASSWORD] = hash_password(PASSWORD)

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import cases
-from vaxlink.services.auth import Principal
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.workbench import cases
 from vaxlink.web.api.models import (
     ActionOut,
     CaseKind,

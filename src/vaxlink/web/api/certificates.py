@@ -13,10 +13,10 @@ from sqlalchemy import select
 from vaxlink.credentials import VerificationResult
 from vaxlink.credentials.keys import CSCA_CERT, trust_list_document
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import audit
-from vaxlink.services import certificates as svc
-from vaxlink.services.auth import Principal
-from vaxlink.services.cases import NotFound
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.audit import log as audit
+from vaxlink.services.certificates import issuance as svc
+from vaxlink.services.workbench.cases import NotFound
 from vaxlink.storage.models import Certificate, Citizen
 from vaxlink.storage.scope import citizens_in
 from vaxlink.web.api.lookup import limited_sync

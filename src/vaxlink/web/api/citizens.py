@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import counter, register
-from vaxlink.services.auth import Principal
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.workbench import counter, register
 from vaxlink.web.api.models import (
     ChangeOut,
     CitizenHitOut,

@@ -5,7 +5,7 @@ body is answered by `FastLookup`, an ASGI layer in front of the router: no routi
 endpoint, no dependency solving, no ORM session, no worker thread. One prepared statement on an
 autocommit connection resolves the token, its user and the citizen's status together (so a revoked
 token, a disabled user or a withdrawn role is refused on the very next request), and the audit event
-joins a group commit (`services.lookup.GroupAudit`) that the answer waits for. Authentication,
+joins a group commit (`services.lookup.verifier.GroupAudit`) that the answer waits for. Authentication,
 permission, rate limit (per user), audit and the answers' shapes are those of the ordinary path, which
 takes everything else (session cookies with their CSRF token, SQLite, a malformed body) through the
 FastAPI route below, so the route stays documented, declared and tested like every other.
@@ -36,9 +36,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vaxlink.domain.permissions import Level, Permission, permissions_of
-from vaxlink.services import lookup as svc
-from vaxlink.services.auth import Principal, csrf_ok, token_digest
-from vaxlink.services.lookup import AuditItem, GroupAudit, LookupInput, LookupInputError, RateLimiter
+from vaxlink.services.access.auth import Principal, csrf_ok, token_digest
+from vaxlink.services.lookup import verifier as svc
+from vaxlink.services.lookup.verifier import AuditItem, GroupAudit, LookupInput, LookupInputError, RateLimiter
 from vaxlink.storage.scope import Scope as Jurisdiction
 from vaxlink.web.errors import problem
 from vaxlink.web.i18n import lang_of
@@ -633,7 +633,7 @@ def lookup_status_image(
 
 
 def record_invalid(session: Any, who: Principal) -> None:
-    from vaxlink.services import audit
+    from vaxlink.services.audit import log as audit
 
     audit.record(
         session,
@@ -649,7 +649,7 @@ def record_invalid(session: Any, who: Principal) -> None:
 
 def watch_sync(request: Request, session: Any, who: Principal, given: LookupInput) -> None:
     """`neighbour_alert` on the ordinary (session) path: the alert in the request's transaction."""
-    from vaxlink.services import audit
+    from vaxlink.services.audit import log as audit
 
     alert = neighbour_alert(runtime(request), who, given)
     if alert is not None:
@@ -667,7 +667,7 @@ def watch_sync(request: Request, session: Any, who: Principal, given: LookupInpu
 
 def limited_sync(request: Request, session: Any, who: Principal) -> JSONResponse | None:
     """The rate limit on the ordinary (session) path: the refusal's event in the request's transaction."""
-    from vaxlink.services import audit
+    from vaxlink.services.audit import log as audit
 
     rt = runtime(request)
     wait = (

@@ -10,9 +10,9 @@ from sqlalchemy import text
 
 from vaxlink import __version__
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import audit
-from vaxlink.services.auth import Principal
-from vaxlink.services.users import list_users
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.access.users import list_users
+from vaxlink.services.audit import log as audit
 from vaxlink.web.api.models import AuditVerifyOut, FindingOut, MeOut, UserOut
 from vaxlink.web.security import DB, Public, require, state
 

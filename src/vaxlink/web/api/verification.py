@@ -11,8 +11,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import new_residents, verification
-from vaxlink.services.auth import Principal
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.workbench import new_residents, ward_requests
 from vaxlink.web.api.models import (
     CitizenHitOut,
     Id,
@@ -124,8 +124,8 @@ class NewResidentOut(BaseModel):
     personal_id: str
 
 
-def person_of(body: PersonIn) -> verification.Person:
-    return verification.Person(
+def person_of(body: PersonIn) -> ward_requests.Person:
+    return ward_requests.Person(
         full_name=body.full_name,
         birth_date=body.birth_date,
         sex=body.sex,
@@ -142,7 +142,7 @@ def send(
 ) -> SentOut:
     """Ask the ward of permanent residence to confirm a collected person (from a case in collection, or
     from the counter without one). Personal data travels in the body only."""
-    rid = verification.send_request(
+    rid = ward_requests.send_request(
         session, who, person_of(body.person), case_id=body.case_id, case_version=body.case_version
     )
     return SentOut(request_id=rid)
@@ -156,14 +156,14 @@ def list_requests(
     only_open: bool = False,
 ) -> Any:
     """Requests asked of your ward, sent by it, or (for supervisors) overdue in your jurisdiction."""
-    return verification.list_requests(session, who, box, only_open=only_open)
+    return ward_requests.list_requests(session, who, box, only_open=only_open)
 
 
 @router.get("/verification-requests/{request_id}", response_model=RequestOut, responses=PROBLEMS)
 def get_request(
     request_id: RowId, session: DB, who: Annotated[Principal, Depends(require(Permission.CASE_READ))]
 ) -> Any:
-    return verification.request_detail(session, who, request_id)
+    return ward_requests.request_detail(session, who, request_id)
 
 
 @router.post("/verification-requests/{request_id}/answer", response_model=AnswerOut, responses=PROBLEMS)
@@ -176,7 +176,7 @@ def answer(
 ) -> Any:
     """Confirm (an existing citizen, or `create_new` to enter the person in the register) or reject with a
     reason. Only the ward of permanent residence answers; of two answers at once, one gets 409."""
-    return verification.answer_request(
+    return ward_requests.answer_request(
         session,
         state(request).settings,
         who,
@@ -197,7 +197,7 @@ def escalate(
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CASE_ASSIGN))],
 ) -> SentOut:
-    verification.escalate(session, who, request_id, body.version, body.note)
+    ward_requests.escalate(session, who, request_id, body.version, body.note)
     return SentOut(request_id=request_id)
 
 

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import auth
-from vaxlink.services.auth import Principal
+from vaxlink.services.access import auth
+from vaxlink.services.access.auth import Principal
 from vaxlink.web.pages.render import render
 from vaxlink.web.security import COOKIE, DB, Public, client_address, require, state
 

@@ -9,8 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.permissions import Permission
 from vaxlink.files import write as safe_files
-from vaxlink.services import batches
-from vaxlink.services.auth import Principal
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.reconciliation import batches
 from vaxlink.web.api.batches import receive
 from vaxlink.web.i18n import answer_words
 from vaxlink.web.pages.render import render

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import cases, register, saved_filters
-from vaxlink.services.auth import Principal
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.workbench import cases, register, saved_filters
 from vaxlink.web.i18n import MESSAGES, REASONS, lang_of
 from vaxlink.web.pages.held import held
 from vaxlink.web.pages.render import render

@@ -20,11 +20,12 @@ from vaxlink.credentials import codes
 from vaxlink.credentials.pdf import render_certificate_pdf
 from vaxlink.domain.status import StatusLevel
 from vaxlink.domain.vaccines import vaccine_by_code
-from vaxlink.services import audit, otp
-from vaxlink.services import certificates as certs
-from vaxlink.services import limits as limits_store
-from vaxlink.services.lookup import STATUS_WORDS
-from vaxlink.services.status import status_of
+from vaxlink.services.access import limits as limits_store
+from vaxlink.services.access import otp
+from vaxlink.services.audit import log as audit
+from vaxlink.services.certificates import issuance as certs
+from vaxlink.services.figures.status import status_of
+from vaxlink.services.lookup.verifier import STATUS_WORDS
 from vaxlink.storage.models import Citizen
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.render import render

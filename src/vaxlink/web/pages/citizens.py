@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import cases, counter, register
-from vaxlink.services.auth import Principal
-from vaxlink.services.casework import display_names
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.workbench import cases, counter, register
+from vaxlink.services.workbench.casework import display_names
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.held import held
 from vaxlink.web.pages.render import render

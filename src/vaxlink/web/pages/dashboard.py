@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services.auth import Principal
+from vaxlink.services.access.auth import Principal
 from vaxlink.web.api.stats import (
     CodePath,
     DownloadLang,

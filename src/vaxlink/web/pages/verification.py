@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import cases, verification
-from vaxlink.services.auth import Principal
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.workbench import cases, ward_requests
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.render import render
 from vaxlink.web.security import DB, require, state
@@ -29,8 +29,8 @@ def inbox(
     who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
     done: Done = None,
 ) -> Response:
-    incoming = verification.list_requests(session, who, "incoming")
-    outgoing = verification.list_requests(session, who, "outgoing")
+    incoming = ward_requests.list_requests(session, who, "incoming")
+    outgoing = ward_requests.list_requests(session, who, "outgoing")
     waiting = cases.cases_awaiting_collection(session, who)
     return render(
         request,
@@ -46,7 +46,7 @@ def overdue(
     who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
     done: Done = None,
 ) -> Response:
-    items = verification.list_requests(session, who, "overdue")
+    items = ward_requests.list_requests(session, who, "overdue")
     return render(request, "verification_overdue.html", {"items": items, "done": done})
 
 
@@ -65,7 +65,7 @@ def _new_page(
     request: Request,
     who: Principal,
     case: object,
-    person: verification.Person,
+    person: ward_requests.Person,
     error: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
@@ -85,9 +85,9 @@ def new_form(
     who: Annotated[Principal, Depends(require(Permission.VERIFICATION_SEND))],
     case_id: Annotated[int | None, Query(ge=1, le=2**53)] = None,
 ) -> Response:
-    case, person = None, verification.Person("", "", "", "")
+    case, person = None, ward_requests.Person("", "", "", "")
     if case_id is not None:
-        case, person = verification.collection_person(session, who, case_id)
+        case, person = ward_requests.collection_person(session, who, case_id)
     return _new_page(request, who, case, person)
 
 
@@ -107,7 +107,7 @@ def send(
     case_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
     case_version: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
-    person = verification.Person(
+    person = ward_requests.Person(
         full_name,
         birth_date,
         sex,
@@ -122,7 +122,7 @@ def send(
             province = birth_province.strip()
             if province and not (len(province) == 2 and province.isdigit()):
                 raise cases.Invalid("Mã tỉnh cần 2 chữ số", "the province code has 2 digits", "BAD_PROVINCE")
-            citizen_id = verification.register_own_resident(
+            citizen_id = ward_requests.register_own_resident(
                 session,
                 who,
                 person,
@@ -131,11 +131,11 @@ def send(
                 case_version=case_version,
             )
             return RedirectResponse(f"/citizens/{citizen_id}?done=registered", status_code=303)
-        rid = verification.send_request(session, who, person, case_id=case_id, case_version=case_version)
+        rid = ward_requests.send_request(session, who, person, case_id=case_id, case_version=case_version)
     except cases.Invalid as e:
         case = None
         if case_id is not None:
-            case, _ = verification.collection_person(session, who, case_id)
+            case, _ = ward_requests.collection_person(session, who, case_id)
         message = e.message_en if lang_of(request) == "en" else e.message_vi
         where = FIELD_OF.get(e.code or "", "birth_province" if e.code == "BAD_PROVINCE" else "full_name")
         return _new_page(request, who, case, person, {"field": where, "text": message}, 422)
@@ -150,7 +150,7 @@ def detail(
     who: Annotated[Principal, Depends(require(Permission.CASE_READ))],
     done: Done = None,
 ) -> Response:
-    view = verification.request_detail(session, who, request_id)
+    view = ward_requests.request_detail(session, who, request_id)
     return render(request, "verification_request.html", {"r": view, "done": done})
 
 
@@ -166,7 +166,7 @@ def answer(
     birth_province: Annotated[str, Form(pattern=r"^[0-9]{0,2}$")] = "",
     reason: Text = "",
 ) -> Response:
-    verification.answer_request(
+    ward_requests.answer_request(
         session,
         state(request).settings,
         who,
@@ -189,5 +189,5 @@ def escalate(
     version: Version,
     note: Text = "",
 ) -> Response:
-    verification.escalate(session, who, request_id, version, note or None)
+    ward_requests.escalate(session, who, request_id, version, note or None)
     return RedirectResponse("/verification/overdue?done=escalated", status_code=303)

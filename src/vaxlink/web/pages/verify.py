@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from vaxlink.domain.permissions import Permission
-from vaxlink.services import lookup as svc
-from vaxlink.services.auth import Principal
-from vaxlink.services.lookup import LookupInput, LookupInputError
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.lookup import verifier as svc
+from vaxlink.services.lookup.verifier import LookupInput, LookupInputError
 from vaxlink.web.api.certificates import MAX_HC1, MAX_PICTURE, verify_and_record
 from vaxlink.web.api.lookup import limited_sync, record_invalid, watch_sync
 from vaxlink.web.i18n import lang_of

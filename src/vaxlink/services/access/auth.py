@@ -1,0 +1,280 @@
+"""Signing in and being recognised: argon2 password hashes, server-side sessions, bearer tokens, CSRF
+tokens and sign-in throttling (counted in the database, shared by every server process).
+
+A session cookie carries a random token; only its SHA-256 is stored, so a stolen database holds no
+usable session. Sessions end when idle too long, after an absolute lifetime, on logout, or when the
+user's `token_version` moves (role withdrawn, user disabled, password set).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vaxlink.domain.permissions import Level, Permission, permissions_of
+from vaxlink.services.access import limits as limits_store
+from vaxlink.services.audit import log as audit
+from vaxlink.settings import Settings
+from vaxlink.storage.models import ApiToken, AppUser, LoginAddress, UserSession, utcnow
+from vaxlink.storage.scope import Scope
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so that the answer takes as long as for a known one.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+# Refresh `last_seen_at` at most this often: a page view need not always write.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 10:
+        from vaxlink.domain.errors import VaxlinkError
+
+        raise VaxlinkError("Mật khẩu cần ít nhất 10 ký tự / the password needs at least 10 characters")
+    return _hasher.hash(password)
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def user_scope(user: AppUser) -> Scope:
+    return Scope(Level(user.scope_level), user.scope_units, user.scope_code)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The user a request acts for, as resolved from its session cookie or bearer token."""
+
+    user_id: int
+    username: str
+    display_name: str
+    role: str
+    scope: Scope
+    permissions: frozenset[Permission]
+    via: str  # session | token
+    session_id: str | None = None
+    csrf_token: str | None = None
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+def _principal(user: AppUser, via: str, session_id: str | None = None, csrf: str | None = None) -> Principal:
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        scope=user_scope(user),
+        permissions=permissions_of(user.role),
+        via=via,
+        session_id=session_id,
+        csrf_token=csrf,
+    )
+
+
+# --- throttling ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LoginLimits:
+    """Failed sign-ins counted in the database (shared by every server process), never per user alone:
+    failures of a name from an address throttle that pair; an address's failures over every name throttle
+    that address; a name's failures over every address throttle that name from addresses it has never
+    signed in from. The right password from an address the user has signed in from before is never
+    refused, so that nobody can lock an officer out from elsewhere. Unknown names are counted and answered
+    exactly like known ones."""
+
+    pair_limit: int = 5
+    pair_window: int = 900
+    address_limit: int = 20
+    address_window: int = 600
+    name_limit: int = 50
+    name_window: int = 3600
+
+
+def _buckets(limits: LoginLimits, name: str, client: str) -> list[tuple[str, int, int]]:
+    return [
+        (f"login:pair:{name}|{client}", limits.pair_window, limits.pair_limit),
+        (f"login:addr:{client}", limits.address_window, limits.address_limit),
+        (f"login:name:{name}", limits.name_window, limits.name_limit),
+    ]
+
+
+def _throttled(session: Session, limits: LoginLimits, name: str, client: str) -> int:
+    """Seconds to wait before this name may try from this address (0: may try now)."""
+    for bucket, window, limit in _buckets(limits, name, client):
+        if limits_store.hits(session, bucket, window) >= limit:
+            return limits_store.retry_after(window)
+    return 0
+
+
+def _known_address(session: Session, name: str, client: str) -> bool:
+    return session.get(LoginAddress, (name, client[:64])) is not None
+
+
+@dataclass
+class LoginResult:
+    ok: bool
+    reason: str = ""  # invalid | throttled
+    retry_after: int = 0
+    token: str | None = None
+    principal: Principal | None = None
+
+
+def login(
+    session: Session,
+    settings: Settings,
+    username: str,
+    password: str,
+    client: str,
+    limits: LoginLimits,
+) -> LoginResult:
+    """Check a password and open a session. Every attempt leaves an audit event (a throttled one, once per
+    window and address). The caller commits either way."""
+    name = username[:60]
+    now = utcnow()
+    user = session.scalar(select(AppUser).where(AppUser.username == name))
+    known = _known_address(session, name, client)
+    wait = _throttled(session, limits, name, client)
+    # The password is verified in every case (the same time for known and unknown names, throttled or not).
+    good = _verify(None if user is None else user.password_hash, password)
+    right = user is not None and good and user.active
+    if wait > 0 and not (right and known):
+        if limits_store.first_in_window(session, f"login:throttled:{client}", limits.address_window):
+            audit.record(
+                session, audit.ANONYMOUS, "login_throttled", "session", None, None, None, {"client": client}
+            )
+        return LoginResult(False, "throttled", wait)
+    if not right:
+        for bucket, window, _ in _buckets(limits, name, client):
+            limits_store.hit(session, bucket, window)
+        audit.record(
+            session,
+            audit.ANONYMOUS if user is None else user.username,
+            "login_failed",
+            "user",
+            None if user is None else user.id,
+            None,
+            None,
+            {"client": client},
+        )
+        return LoginResult(False, "invalid")
+    assert user is not None
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    seen = session.get(LoginAddress, (name, client[:64]))
+    if seen is None:
+        session.add(LoginAddress(username=name, address=client[:64], last_ok_at=int(time.time())))
+    else:
+        seen.last_ok_at = int(time.time())
+    token, us = open_session(session, settings, user)
+    audit.record(
+        session, user.username, "login", "session", None, user_scope(user).label, None, {"client": client}
+    )
+    return LoginResult(True, token=token, principal=_principal(user, "session", us.id, us.csrf_secret))
+
+
+def open_session(session: Session, settings: Settings, user: AppUser) -> tuple[str, UserSession]:
+    """A new session for the user: the raw token (for the cookie) and its row."""
+    raw = secrets.token_urlsafe(32)
+    now = utcnow()
+    us = UserSession(
+        id=token_digest(raw),
+        user_id=user.id,
+        token_version=user.token_version,
+        csrf_secret=secrets.token_urlsafe(32),
+        created_at=now,
+        expires_at=now + timedelta(hours=settings.session_max_hours),
+        last_seen_at=now,
+    )
+    session.add(us)
+    session.flush()
+    return raw, us
+
+
+def resolve_session(session: Session, settings: Settings, raw: str) -> Principal | None:
+    """The principal of a session cookie, or None when it is unknown, ended, expired or outdated."""
+    if not raw or len(raw) > 200:
+        return None
+    now = utcnow()
+    row = session.execute(
+        select(UserSession, AppUser)
+        .join(AppUser, AppUser.id == UserSession.user_id)
+        .where(UserSession.id == token_digest(raw))
+    ).first()
+    if row is None:
+        return None
+    us, user = row
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    if (
+        us.revoked_at is not None
+        or us.expires_at <= now
+        or us.last_seen_at + idle <= now
+        or not user.active
+        or us.token_version != user.token_version
+    ):
+        return None
+    if now - us.last_seen_at >= TOUCH_EVERY:
+        us.last_seen_at = now
+    return _principal(user, "session", us.id, us.csrf_secret)
+
+
+def resolve_token(session: Session, raw: str) -> Principal | None:
+    """The principal of a bearer token, or None when it is unknown, revoked, expired or outdated."""
+    if not raw or len(raw) > 200:
+        return None
+    now = utcnow()
+    row = session.execute(
+        select(ApiToken, AppUser)
+        .join(AppUser, AppUser.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_digest(raw))
+    ).first()
+    if row is None:
+        return None
+    tok, user = row
+    if (
+        tok.revoked_at is not None
+        or (tok.expires_at is not None and tok.expires_at <= now)
+        or not user.active
+        or tok.token_version != user.token_version
+    ):
+        return None
+    if tok.last_used_at is None or now - tok.last_used_at >= TOUCH_EVERY:
+        tok.last_used_at = now
+    return _principal(user, "token")
+
+
+def logout(session: Session, principal: Principal) -> None:
+    if principal.session_id is None:
+        return
+    us = session.get(UserSession, principal.session_id)
+    if us is not None and us.revoked_at is None:
+        us.revoked_at = utcnow()
+    audit.record(session, principal.username, "logout", "session", None, principal.scope.label)
+
+
+def csrf_ok(principal: Principal, presented: str | None) -> bool:
+    """The synchroniser token of the principal's session; requests by bearer token need none."""
+    if principal.via != "session":
+        return True
+    if not presented or principal.csrf_token is None:
+        return False
+    return hmac.compare_digest(presented.encode("utf-8", "replace"), principal.csrf_token.encode())

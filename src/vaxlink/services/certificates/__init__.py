@@ -1,0 +1,1 @@
+"""Certificates of the register: issued on linked doses, revoked and reissued when a dose they rest on changes."""

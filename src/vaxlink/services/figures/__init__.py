@@ -1,0 +1,1 @@
+"""Figures: each citizen's vaccination status and the coverage statistics, kept by difference and checked against a full recomputation."""

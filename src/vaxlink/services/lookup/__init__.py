@@ -1,0 +1,1 @@
+"""A verifier's status lookup: what the holder presents in, the minimum out, with limits and an audit of every answer."""

@@ -1,0 +1,175 @@
+"""What the case and register services share: the errors the web layer maps to HTTP answers, the
+jurisdiction check of a citizen, how birth dates are read and shown, and the statistics that follow every
+action."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from vaxlink.domain.dates import PartialDate, Precision, parse_date
+from vaxlink.domain.errors import VaxlinkError
+from vaxlink.services.access.auth import Principal
+from vaxlink.services.audit import log as audit
+from vaxlink.services.figures.stats_upkeep import CellChanges
+from vaxlink.settings import Settings
+from vaxlink.storage.models import AppUser, Citizen
+from vaxlink.storage.scope import citizens_in
+
+# --- errors the web layer maps to HTTP answers --------------------------------------------------
+
+
+class CaseError(VaxlinkError):
+    status = 400
+    code = "BAD_REQUEST"
+
+    def __init__(self, message_vi: str, message_en: str, code: str | None = None) -> None:
+        super().__init__(f"{message_vi} / {message_en}")
+        self.message_vi, self.message_en = message_vi, message_en
+        if code is not None:
+            self.code = code
+
+
+class NotFound(CaseError):
+    """Missing, or outside the user's jurisdiction: the two are told apart by no one."""
+
+    status = 404
+    code = "NOT_FOUND"
+
+    def __init__(self, what: str = "record") -> None:
+        super().__init__("Không tìm thấy", "not found", "NOT_FOUND")
+        self.what = what
+
+
+class Conflict(CaseError):
+    status = 409
+    code = "CONFLICT"
+
+
+class Invalid(CaseError):
+    status = 422
+    code = "INVALID"
+
+
+def rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def changed_meanwhile() -> Conflict:
+    return Conflict(
+        "Hồ sơ vừa được người khác xử lý; hãy tải lại trang",
+        "someone else has just settled or changed this record; reload it",
+        "VERSION_CONFLICT",
+    )
+
+
+def citizen_in_scope(session: Session, who: Principal, citizen_id: int) -> Citizen:
+    c = session.scalar(select(Citizen).where(Citizen.id == citizen_id, citizens_in(who.scope)))
+    if c is None:
+        raise NotFound("citizen")
+    return c
+
+
+def birth_text(c: Citizen) -> str:
+    if c.birth_precision == Precision.YEAR.value:
+        return str(c.birth_year)
+    if c.birth_precision == Precision.MONTH.value:
+        return f"{c.birth_date.month:02d}/{c.birth_date.year}"
+    return c.birth_date.strftime("%d/%m/%Y")
+
+
+def health_birth(text: str | None) -> PartialDate | None:
+    found = parse_date(text) if text else None
+    return found if isinstance(found, PartialDate) else None
+
+
+# --- the statistics follow every action -------------------------------------------------------------
+
+_CHANGES = "statistics_cell_changes"
+
+
+def _changes(session: Session) -> CellChanges:
+    """The rows watched in this session's current transaction (a new transaction starts afresh)."""
+    session.connection()
+    tx = session.get_transaction()
+    held = session.info.get(_CHANGES)
+    if held is None or held[0] is not tx:
+        held = session.info[_CHANGES] = (tx, CellChanges())
+    return held[1]
+
+
+def watch(
+    session: Session,
+    *,
+    citizens: Iterable[int | None] = (),
+    dose_records: Iterable[int | None] = (),
+    cases: Iterable[int | None] = (),
+    verification_requests: Iterable[int | None] = (),
+) -> None:
+    """Rows an action is about to change: what they count for in the statistics is noted first."""
+    _changes(session).watch(
+        session.connection(),
+        citizens=citizens,
+        dose_records=dose_records,
+        cases=cases,
+        verification_requests=verification_requests,
+    )
+
+
+def created(
+    session: Session,
+    *,
+    citizens: Iterable[int] = (),
+    cases: Iterable[int] = (),
+    verification_requests: Iterable[int] = (),
+) -> None:
+    """Rows an action has just created (flushed, so that they have ids)."""
+    _changes(session).created(citizens=citizens, cases=cases, verification_requests=verification_requests)
+
+
+def keep_figures(session: Session) -> None:
+    """The statistics cells follow the rows watched and created so far, in the same transaction. Called by
+    each action once its rows are changed, right before its audit event."""
+    session.flush()
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # The audit chain's lock, which the action's audit event takes next anyway: cells are then changed
+        # by one action at a time, and never by one that waits for another holding that lock.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit.CHAIN_LOCK})
+    _changes(session).apply(conn)
+
+
+def refresh_after_links(
+    session: Session, citizen_ids: set[int], *, actor: str = "system", settings: Settings | None = None
+) -> None:
+    """The end of every action that may move dose links: the one aftermath (`services/reconciliation/aftermath.py`:
+    dose-sequence flags, status, certificates resting on a dose no longer linked to their holder revoked,
+    reissued when `settings` give the signing keys, the holder told), then the statistics follow the rows
+    the action watched (citizens, records, cases, requests), by difference."""
+    # The aftermath builds on the certificate services, which build on the case services and so on this.
+    from vaxlink.services.reconciliation.aftermath import after_links_moved
+
+    ids = sorted(i for i in citizen_ids if i is not None)
+    session.flush()
+    if ids:
+        watch(session, citizens=ids)
+        sql = "SELECT id FROM citizen WHERE id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
+        after_links_moved(session, settings, sql, actor=actor)
+    keep_figures(session)
+
+
+def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    """The officers' names as people read them ("Nguyễn Văn Bình"), by username; unknown ones left out."""
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    return {
+        u: n
+        for u, n in session.execute(
+            select(AppUser.username, AppUser.display_name).where(AppUser.username.in_(wanted))
+        ).all()
+        if n
+    }
