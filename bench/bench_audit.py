@@ -119,13 +119,13 @@ def write_events(url: str, key: bytes, events: int, group: int) -> dict[str, flo
         for it in _items(0, first):
             audit.record(
                 s,
-                it.actor,
-                it.action,
-                it.resource_type,
-                it.resource_id,
-                it.jurisdiction,
-                it.reason,
-                it.details,
+                actor=it.actor,
+                action=it.action,
+                resource_type=it.resource_type,
+                resource_id=it.resource_id,
+                jurisdiction=it.jurisdiction,
+                reason=it.reason,
+                details=it.details,
             )
     done = first
     if done < events:

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from tests.drills.pgcluster import Cluster, pg_bin
 from tests.drills.support import figure
 from vaxlink.cli.main import app
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.services.audit import log as audit
 from vaxlink.services.operations.schema import upgrade_database
 from vaxlink.services.reconciliation import dose_ingest
@@ -77,7 +78,9 @@ def test_acknowledged_writes_survive_an_immediate_stop_and_the_engine_recovers(c
             try:
                 with transaction(engine) as s:
                     audit.bind_key(s, key)
-                    ev = audit.record(s, "drill", "drill.write", "drill", i)
+                    ev = audit.record(
+                        s, actor="drill", action=AuditAction.DRILL_WRITE, resource_type="drill", resource_id=i
+                    )
                     eid, digest = ev.id, ev.hash
                 acked.append((eid, digest))  # the commit returned
             except Exception as e:

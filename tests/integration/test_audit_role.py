@@ -210,10 +210,18 @@ def test_restore_gives_the_app_role_its_privileges_again(db_url, app_role, tmp_p
     with transaction(engine) as s:
         bind_key(s, load_key(tmp_path / "keys" / "audit.key"))
         w.build(s, load_settings(database_url=app_url, work_dir=tmp_path / "work"), actors=False)
+        from vaxlink.domain.audit_actions import AuditAction
         from vaxlink.services.audit.log import record
 
         for i in range(5):
-            record(s, "phuong_a", "case_viewed", "case", i, "ward:legacy:26560")
+            record(
+                s,
+                actor="phuong_a",
+                action=AuditAction.CASE_VIEWED,
+                resource_type="case",
+                resource_id=i,
+                jurisdiction="ward:legacy:26560",
+            )
     engine.dispose()
     # The service's role can take the backup (it reads every table and sequence) ...
     backup = tmp_path / "vaxlink.dump"

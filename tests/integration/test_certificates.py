@@ -18,6 +18,7 @@ from vaxlink.credentials.verify import CheckName, Status
 from vaxlink.services.audit.log import bind_key, load_key
 from vaxlink.services.certificates import issuance as certs
 from vaxlink.services.demo.certificates import demo_certificate_round_trip
+from vaxlink.services.errors import NotEligible, NotFound
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import AuditEvent, Certificate, Citizen, MatchResult, Revocation
@@ -67,9 +68,9 @@ def test_issue_then_verify_green_from_the_png(engine: Engine, cert_settings: Set
 def test_no_certificate_without_a_linked_dose(engine: Engine, cert_settings: Settings) -> None:
     with Tx(engine, cert_settings) as s:
         citizen = w.add_citizen(s, w.WARD_A, "Lê Văn Tám")
-        with pytest.raises(certs.NotEligible):
+        with pytest.raises(NotEligible):
             certs.issue_for_citizen(s, cert_settings, citizen.id, actor="officer")
-        with pytest.raises(certs.NotFound):
+        with pytest.raises(NotFound):
             certs.issue_for_citizen(s, cert_settings, "000000000000", actor="officer")
 
 

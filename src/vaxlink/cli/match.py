@@ -65,6 +65,7 @@ def train_cmd(
 ) -> None:
     """Học từ quyết định của cán bộ / refit the matcher from officers' settled cases; --apply to use it."""
     from vaxlink.cli.session import run_in_session
+    from vaxlink.domain.audit_actions import AuditAction
     from vaxlink.services.audit import log as audit
     from vaxlink.services.reconciliation.match_parameters import apply_spec
     from vaxlink.services.reconciliation.match_training import train
@@ -78,13 +79,13 @@ def train_cmd(
             path = apply_spec(settings, report.spec)
             audit.record(
                 session,
-                "cli",
-                "match_spec_applied",
-                "match_spec",
-                report.spec.digest,
-                None,
-                None,
-                {"version": report.spec.version, "matches": report.matches, "path": str(path)},
+                actor="cli",
+                action=AuditAction.MATCH_SPEC_APPLIED,
+                resource_type="match_spec",
+                resource_id=report.spec.digest,
+                jurisdiction=None,
+                reason=None,
+                details={"version": report.spec.version, "matches": report.matches, "path": str(path)},
             )
         return report
 

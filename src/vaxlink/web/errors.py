@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vaxlink.services.workbench.cases import CaseError, NotFound
+from vaxlink.services.errors import NotFound, ServiceError
 from vaxlink.web.i18n import lang_of, translator
 from vaxlink.web.security import Denied
 
@@ -69,8 +69,8 @@ def install(app: FastAPI) -> None:
             return RedirectResponse("/login?next=" + quote(request.url.path, safe="/"), status_code=303)
         return _page(request, exc.status, "forbidden")
 
-    @app.exception_handler(CaseError)
-    async def case_error(request: Request, exc: CaseError) -> Response:
+    @app.exception_handler(ServiceError)
+    async def case_error(request: Request, exc: ServiceError) -> Response:
         lang = lang_of(request)
         if is_api(request):
             return problem(exc.status, exc.code, exc.message_en, detail_vi=exc.message_vi)

@@ -15,6 +15,7 @@ from http.cookies import SimpleCookie
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal, resolve_session, resolve_token
 from vaxlink.services.audit import log as audit
@@ -115,13 +116,13 @@ def _refuse_early(st: AppState, scope: Scope, rule: Rule) -> tuple[int, str] | N
                 return status, code
             audit.record(
                 s,
-                principal.username if principal else audit.ANONYMOUS,
-                "access_denied",
-                "route",
-                scope["path"],
-                principal.scope.label if principal else None,
-                code,
-                {
+                actor=principal.username if principal else audit.ANONYMOUS,
+                action=AuditAction.ACCESS_DENIED,
+                resource_type="route",
+                resource_id=scope["path"],
+                jurisdiction=principal.scope.label if principal else None,
+                reason=code,
+                details={
                     "status": status,
                     "method": scope["method"],
                     "path_params": {},

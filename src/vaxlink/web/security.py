@@ -18,11 +18,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute, Mount
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import LoginLimits, Principal, csrf_ok, resolve_session, resolve_token
 from vaxlink.services.audit import log as audit
+from vaxlink.services.errors import NotFound, ServiceError
 from vaxlink.services.reconciliation.ingest_jobs import IngestJobs
-from vaxlink.services.workbench.cases import CaseError, NotFound
 from vaxlink.settings import Settings
 
 COOKIE = "vaxlink_session"
@@ -80,13 +81,13 @@ def _record_denial(session: Session, request: Request, status: int, code: str) -
         return
     audit.record(
         session,
-        principal.username if principal else audit.ANONYMOUS,
-        "access_denied",
-        "route",
-        getattr(route, "path", None),
-        principal.scope.label if principal else None,
-        code,
-        {
+        actor=principal.username if principal else audit.ANONYMOUS,
+        action=AuditAction.ACCESS_DENIED,
+        resource_type="route",
+        resource_id=getattr(route, "path", None),
+        jurisdiction=principal.scope.label if principal else None,
+        reason=code,
+        details={
             "status": status,
             "method": request.method,
             "path_params": {k: str(v)[:40] for k, v in request.path_params.items()},
@@ -106,13 +107,13 @@ def _record_refusal(
     route = request.scope.get("route")
     audit.record(
         session,
-        principal.username if principal else audit.ANONYMOUS,
-        "action_refused",
-        "route",
-        getattr(route, "path", None),
-        principal.scope.label if principal else None,
-        code,
-        {
+        actor=principal.username if principal else audit.ANONYMOUS,
+        action=AuditAction.ACTION_REFUSED,
+        resource_type="route",
+        resource_id=getattr(route, "path", None),
+        jurisdiction=principal.scope.label if principal else None,
+        reason=code,
+        details={
             "method": request.method,
             "path_params": {k: str(v)[:40] for k, v in request.path_params.items()},
             "client": client_address(request),
@@ -143,7 +144,7 @@ def get_db(request: Request) -> Iterator[Session]:
         _record_denial(session, request, 404, "NOT_FOUND")
         session.commit()
         raise
-    except CaseError as e:
+    except ServiceError as e:
         session.rollback()
         if e.code in AUDITED_REFUSALS:
             # A refused security action (approving one's own change, a number already someone's) is

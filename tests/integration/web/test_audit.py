@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.integration.web import world as w
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.services.audit import log as audit
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import AuditEvent
@@ -28,7 +29,16 @@ def _chain(engine, key: bytes, n: int = 12) -> list[int]:
     with transaction(engine) as s:
         audit.bind_key(s, key)
         return [
-            audit.record(s, f"officer{i}", "case_viewed", "case", i, "ward:legacy:26560", None, {"i": i}).id
+            audit.record(
+                s,
+                actor=f"officer{i}",
+                action=AuditAction.CASE_VIEWED,
+                resource_type="case",
+                resource_id=i,
+                jurisdiction="ward:legacy:26560",
+                reason=None,
+                details={"i": i},
+            ).id
             for i in range(n)
         ]
 
@@ -219,7 +229,16 @@ def test_long_actor_and_reason_are_hashed_as_stored(engine, app):
     key = app.state.vx.audit_key
     with transaction(engine) as s:
         audit.bind_key(s, key)
-        audit.record(s, "x" * 120, "case_linked", "case", 1, None, "Ghi chú rất dài. " * 60, {"i": 1})
+        audit.record(
+            s,
+            actor="x" * 120,
+            action=AuditAction.CASE_LINKED,
+            resource_type="case",
+            resource_id=1,
+            jurisdiction=None,
+            reason="Ghi chú rất dài. " * 60,
+            details={"i": 1},
+        )
     report = _verify(engine, key)
     assert report.ok and report.events == 1, report.findings
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tests.integration.web import world as w
 from vaxlink.services.access.auth import Principal
+from vaxlink.services.errors import Invalid
 from vaxlink.services.workbench import cases
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import AuditEvent, Citizen, DoseRecord, MatchResult, SavedFilter
@@ -196,7 +197,7 @@ def test_every_sort_pages_through_each_person_once(app, world, engine):
             assert [i.created_at for i in seen] == sorted(i.created_at for i in seen)
         if sort == "priority":
             assert [i.priority for i in seen] == sorted((i.priority for i in seen), reverse=True)
-    with transaction(engine) as s, pytest.raises(cases.Invalid):
+    with transaction(engine) as s, pytest.raises(Invalid):
         bind_key(s, app.state.vx.audit_key)
         # A cursor of one sort is no cursor of another.
         first = cases.worklist(s, who, cases.WorkFilter(sort="name", by_person=True), None, limit=1)

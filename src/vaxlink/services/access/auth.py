@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Level, Permission, permissions_of
 from vaxlink.services.access import limits as limits_store
 from vaxlink.services.audit import log as audit
@@ -159,7 +160,14 @@ def login(
     if wait > 0 and not (right and known):
         if limits_store.first_in_window(session, f"login:throttled:{client}", limits.address_window):
             audit.record(
-                session, audit.ANONYMOUS, "login_throttled", "session", None, None, None, {"client": client}
+                session,
+                actor=audit.ANONYMOUS,
+                action=AuditAction.LOGIN_THROTTLED,
+                resource_type="session",
+                resource_id=None,
+                jurisdiction=None,
+                reason=None,
+                details={"client": client},
             )
         return LoginResult(False, "throttled", wait)
     if not right:
@@ -167,13 +175,13 @@ def login(
             limits_store.hit(session, bucket, window)
         audit.record(
             session,
-            audit.ANONYMOUS if user is None else user.username,
-            "login_failed",
-            "user",
-            None if user is None else user.id,
-            None,
-            None,
-            {"client": client},
+            actor=audit.ANONYMOUS if user is None else user.username,
+            action=AuditAction.LOGIN_FAILED,
+            resource_type="user",
+            resource_id=None if user is None else user.id,
+            jurisdiction=None,
+            reason=None,
+            details={"client": client},
         )
         return LoginResult(False, "invalid")
     assert user is not None
@@ -187,7 +195,14 @@ def login(
         seen.last_ok_at = int(time.time())
     token, us = open_session(session, settings, user)
     audit.record(
-        session, user.username, "login", "session", None, user_scope(user).label, None, {"client": client}
+        session,
+        actor=user.username,
+        action=AuditAction.LOGIN,
+        resource_type="session",
+        resource_id=None,
+        jurisdiction=user_scope(user).label,
+        reason=None,
+        details={"client": client},
     )
     return LoginResult(True, token=token, principal=_principal(user, "session", us.id, us.csrf_secret))
 
@@ -268,7 +283,14 @@ def logout(session: Session, principal: Principal) -> None:
     us = session.get(UserSession, principal.session_id)
     if us is not None and us.revoked_at is None:
         us.revoked_at = utcnow()
-    audit.record(session, principal.username, "logout", "session", None, principal.scope.label)
+    audit.record(
+        session,
+        actor=principal.username,
+        action=AuditAction.LOGOUT,
+        resource_type="session",
+        resource_id=None,
+        jurisdiction=principal.scope.label,
+    )
 
 
 def csrf_ok(principal: Principal, presented: str | None) -> bool:

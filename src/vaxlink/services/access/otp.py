@@ -20,6 +20,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.personal_ids import strip_separators
 from vaxlink.services.access import limits as limits_store
@@ -106,7 +107,16 @@ def start(
             )
         )
     session.flush()
-    audit.record(session, audit.ANONYMOUS, "otp_requested", "otp_challenge", challenge.id, None, None, None)
+    audit.record(
+        session,
+        actor=audit.ANONYMOUS,
+        action=AuditAction.OTP_REQUESTED,
+        resource_type="otp_challenge",
+        resource_id=challenge.id,
+        jurisdiction=None,
+        reason=None,
+        details=None,
+    )
     return Started(challenge.id)
 
 
@@ -138,22 +148,34 @@ def check(session: Session, master: bytes, challenge_id: int, code: str) -> int 
     ch = session.get(OtpChallenge, challenge_id, populate_existing=True)
     digits = (code or "").strip()
     if ch is None or not hmac.compare_digest(ch.code_hash, _code_hash(master, challenge_id, digits[:12])):
-        audit.record(session, audit.ANONYMOUS, "otp_failed", "otp_challenge", challenge_id)
+        audit.record(
+            session,
+            actor=audit.ANONYMOUS,
+            action=AuditAction.OTP_FAILED,
+            resource_type="otp_challenge",
+            resource_id=challenge_id,
+        )
         return None
     if ch.citizen_id is None:
-        audit.record(session, audit.ANONYMOUS, "otp_failed", "otp_challenge", challenge_id)
+        audit.record(
+            session,
+            actor=audit.ANONYMOUS,
+            action=AuditAction.OTP_FAILED,
+            resource_type="otp_challenge",
+            resource_id=challenge_id,
+        )
         return None
     ch.used_at = now
     session.flush()
     audit.record(
         session,
-        audit.ANONYMOUS,
-        "otp_verified",
-        "otp_challenge",
-        challenge_id,
-        None,
-        None,
-        {"citizen_id": ch.citizen_id},
+        actor=audit.ANONYMOUS,
+        action=AuditAction.OTP_VERIFIED,
+        resource_type="otp_challenge",
+        resource_id=challenge_id,
+        jurisdiction=None,
+        reason=None,
+        details={"citizen_id": ch.citizen_id},
     )
     return ch.citizen_id
 

@@ -12,19 +12,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vaxlink.domain.errors import VaxlinkError
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Level, Role, level_allowed
 from vaxlink.services.access.auth import hash_password, token_digest, user_scope
 from vaxlink.services.audit import log as audit
+from vaxlink.services.errors import UserError
 from vaxlink.storage.models import AdminUnitRow, ApiToken, AppUser, utcnow
 from vaxlink.storage.scope import Scope
 
 TOKEN_PREFIX = "vxt_"  # noqa: S105 (a marker, not a secret)
 UNIT_LEVEL = {Level.WARD: "ward", Level.DISTRICT: "district", Level.PROVINCE: "province"}
-
-
-class UserError(VaxlinkError):
-    """A user cannot be created or changed as asked."""
 
 
 def _check_scope(session: Session, role: Role, scope: Scope) -> None:
@@ -88,7 +85,16 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.record(session, actor, "user_created", "user", user.id, scope.label, None, {"role": role.value})
+    audit.record(
+        session,
+        actor=actor,
+        action=AuditAction.USER_CREATED,
+        resource_type="user",
+        resource_id=user.id,
+        jurisdiction=scope.label,
+        reason=None,
+        details={"role": role.value},
+    )
     return user
 
 
@@ -104,13 +110,13 @@ def set_role(session: Session, username: str, role: Role, scope: Scope, actor: s
     session.flush()
     audit.record(
         session,
-        actor,
-        "user_role_changed",
-        "user",
-        user.id,
-        scope.label,
-        None,
-        {"old_role": old[0], "old_scope": old[1], "role": role.value},
+        actor=actor,
+        action=AuditAction.USER_ROLE_CHANGED,
+        resource_type="user",
+        resource_id=user.id,
+        jurisdiction=scope.label,
+        reason=None,
+        details={"old_role": old[0], "old_scope": old[1], "role": role.value},
     )
     return user
 
@@ -121,7 +127,14 @@ def disable_user(session: Session, username: str, actor: str = "system") -> AppU
     user.token_version += 1
     user.updated_at = utcnow()
     session.flush()
-    audit.record(session, actor, "user_disabled", "user", user.id, user_scope(user).label)
+    audit.record(
+        session,
+        actor=actor,
+        action=AuditAction.USER_DISABLED,
+        resource_type="user",
+        resource_id=user.id,
+        jurisdiction=user_scope(user).label,
+    )
     return user
 
 
@@ -133,7 +146,14 @@ def set_password(session: Session, username: str, password: str, actor: str = "s
     user.token_version += 1
     user.updated_at = utcnow()
     session.flush()
-    audit.record(session, actor, "user_password_set", "user", user.id, user_scope(user).label)
+    audit.record(
+        session,
+        actor=actor,
+        action=AuditAction.USER_PASSWORD_SET,
+        resource_type="user",
+        resource_id=user.id,
+        jurisdiction=user_scope(user).label,
+    )
     return user
 
 
@@ -163,12 +183,12 @@ def issue_token(
     session.flush()
     audit.record(
         session,
-        actor,
-        "token_issued",
-        "api_token",
-        tok.id,
-        user_scope(user).label,
-        None,
-        {"user_id": user.id},
+        actor=actor,
+        action=AuditAction.TOKEN_ISSUED,
+        resource_type="api_token",
+        resource_id=tok.id,
+        jurisdiction=user_scope(user).label,
+        reason=None,
+        details={"user_id": user.id},
     )
     return raw

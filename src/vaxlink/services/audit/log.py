@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.errors import VaxlinkError
 from vaxlink.storage.db import make_engine
 from vaxlink.storage.models import AuditEvent, utcnow
@@ -149,8 +150,9 @@ def _lock_chain(conn: Connection) -> None:
 
 def record(
     session: Session,
+    *,
     actor: str,
-    action: str,
+    action: AuditAction,
     resource_type: str,
     resource_id: str | int | None = None,
     jurisdiction: str | None = None,
@@ -160,7 +162,9 @@ def record(
     """Append one event to the chain in the caller's transaction (flushes, never commits).
 
     On PostgreSQL appends are serialised by a transaction-scoped advisory lock held until commit; callers
-    take their row locks before recording, so that lock is always the last one taken."""
+    take their row locks before recording, so that lock is always the last one taken. The action is one of
+    the vocabulary's (`domain.audit_actions`); its stored text is the member's value."""
+    action_text = AuditAction(action).value
     key = session.info.get(KEY_INFO)
     if not isinstance(key, bytes):
         raise VaxlinkError("audit key not bound to this session (services.audit.log.bind_key)")
@@ -172,11 +176,13 @@ def record(
     # Cut to the columns' sizes before hashing: the chain covers exactly what is stored.
     actor = actor[:80]
     reason = None if reason is None else reason[:400]
-    digest = _hash(_canonical(prev, at, actor, action, resource_type, rid, jurisdiction, reason, details))
+    digest = _hash(
+        _canonical(prev, at, actor, action_text, resource_type, rid, jurisdiction, reason, details)
+    )
     event = AuditEvent(
         at=at,
         actor=actor,
-        action=action,
+        action=action_text,
         resource_type=resource_type,
         resource_id=rid,
         jurisdiction=jurisdiction,

@@ -30,26 +30,16 @@ from vaxlink.credentials import (
 )
 from vaxlink.credentials.keys import CSCA_CERT, TRUST_JSON, export_trust_list
 from vaxlink.credentials.revocation import HashType
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.personal_ids import strip_separators
 from vaxlink.services.audit import log as audit
-from vaxlink.services.workbench.cases import CaseError, Conflict, NotFound
+from vaxlink.services.errors import Conflict, NotEligible, NotFound, ServiceError
 from vaxlink.settings import Settings
 from vaxlink.storage.models import Certificate, Citizen, DoseRecord, MatchResult, Revocation, utcnow
 
 LINKED = ("linked", "confirmed")
 # Hash types written for every revoked certificate: verifiers may hold any of the three lists.
 REVOKED_TYPES = (HashType.UCI, HashType.COUNTRYCODEUCI, HashType.SIGNATURE)
-
-
-class NotEligible(CaseError):
-    status = 422
-    code = "NO_LINKED_DOSE"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Công dân chưa có mũi tiêm nào được gắn với sổ đăng ký; chưa cấp được chứng nhận",
-            "the citizen has no dose linked to the register; no certificate can be issued",
-        )
 
 
 @dataclass(frozen=True)
@@ -161,13 +151,13 @@ def issue_for_citizen(
         )
     audit.record(
         session,
-        actor,
-        "certificate_issued",
-        "certificate",
-        row.id,
-        _jurisdiction(citizen),
-        None,
-        {
+        actor=actor,
+        action=AuditAction.CERTIFICATE_ISSUED,
+        resource_type="certificate",
+        resource_id=row.id,
+        jurisdiction=_jurisdiction(citizen),
+        reason=None,
+        details={
             "citizen_id": citizen.id,
             "dose_record_ids": row.dose_record_ids,
             "kid": row.kid,
@@ -232,7 +222,9 @@ def revoke_certificate(
     `expected_version`, is a Conflict: of two simultaneous revocations exactly one succeeds."""
     reason = reason.strip()
     if not reason:
-        raise CaseError("Cần nêu lý do thu hồi", "a reason for the revocation is needed", "REASON_REQUIRED")
+        raise ServiceError(
+            "Cần nêu lý do thu hồi", "a reason for the revocation is needed", "REASON_REQUIRED"
+        )
     q = select(Certificate).where(
         Certificate.id == cert_ref if isinstance(cert_ref, int) else Certificate.uvci == cert_ref
     )
@@ -248,13 +240,13 @@ def revoke_certificate(
     citizen = session.get(Citizen, cert.citizen_id)
     audit.record(
         session,
-        actor,
-        "certificate_revoked",
-        "certificate",
-        cert.id,
-        _jurisdiction(citizen) if citizen else None,
-        reason,
-        {"citizen_id": cert.citizen_id},
+        actor=actor,
+        action=AuditAction.CERTIFICATE_REVOKED,
+        resource_type="certificate",
+        resource_id=cert.id,
+        jurisdiction=_jurisdiction(citizen) if citizen else None,
+        reason=reason,
+        details={"citizen_id": cert.citizen_id},
     )
     return cert
 
@@ -363,13 +355,13 @@ def _revoke(
             _add_revocation_rows(session, cert, reason, at)
             audit.record(
                 session,
-                actor,
-                "certificate_revoked",
-                "certificate",
-                cert.id,
-                None,
-                reason,
-                {"citizen_id": cert.citizen_id, **details},
+                actor=actor,
+                action=AuditAction.CERTIFICATE_REVOKED,
+                resource_type="certificate",
+                resource_id=cert.id,
+                jurisdiction=None,
+                reason=reason,
+                details={"citizen_id": cert.citizen_id, **details},
             )
     if reissue:
         if settings is None:

@@ -32,6 +32,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from vaxlink.credentials import codes
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.chip_qr import parse_chip_qr
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
@@ -40,11 +41,11 @@ from vaxlink.domain.personal_ids import strip_separators
 from vaxlink.domain.status import Colour, ColourRules, StatusLevel, VaccinationStatus
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
-from vaxlink.services.workbench.cases import CaseError
+from vaxlink.services.errors import LookupInputError
 from vaxlink.settings import Settings
 from vaxlink.storage.models import ApiToken, AuditEvent, utcnow
 
-ACTION = "status_lookup"
+ACTION = AuditAction.STATUS_LOOKUP
 MAX_TEXT = 1000
 
 STATUS_WORDS: dict[str, tuple[str, str]] = {
@@ -58,11 +59,6 @@ COLOUR_WORDS: dict[str, tuple[str, str]] = {
     Colour.YELLOW: ("Vàng", "Yellow"),
     Colour.RED: ("Đỏ", "Red"),
 }
-
-
-class LookupInputError(CaseError):
-    status = 422
-    code = "BAD_INPUT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,13 +249,13 @@ def lookup(session: Session, settings: Settings, who: Principal, given: LookupIn
     answer = answer_from_row(row, settings, scope_province(session, who), today_vn(), given)
     audit.record(
         session,
-        who.username,
-        ACTION,
-        "citizen",
-        answer.citizen_id,
-        who.scope.label,
-        None,
-        audit_details(answer.found, given.via),
+        actor=who.username,
+        action=ACTION,
+        resource_type="citizen",
+        resource_id=answer.citizen_id,
+        jurisdiction=who.scope.label,
+        reason=None,
+        details=audit_details(answer.found, given.via),
     )
     return answer
 
@@ -600,13 +596,13 @@ class NeighbourWatch(_SharedCounts):
                 username, jurisdiction = names[user]
                 audit.record(
                     s,
-                    username,
-                    "lookup_neighbour_run",
-                    "user",
-                    user,
-                    jurisdiction,
-                    "NEIGHBOURING_NUMBERS",
-                    {
+                    actor=username,
+                    action=AuditAction.LOOKUP_NEIGHBOUR_RUN,
+                    resource_type="user",
+                    resource_id=user,
+                    jurisdiction=jurisdiction,
+                    reason="NEIGHBOURING_NUMBERS",
+                    details={
                         "numbers": best,
                         "span": self.span,
                         "window_s": int(self.window),

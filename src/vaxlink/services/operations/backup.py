@@ -16,17 +16,13 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from vaxlink.domain.errors import VaxlinkError
+from vaxlink.services.errors import BackupError
 from vaxlink.services.operations.app_role import app_roles, grant_app_role
 from vaxlink.settings import Settings
 from vaxlink.storage.db import make_engine
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_CUSTOM_MAGIC = b"PGDMP"
-
-
-class BackupError(VaxlinkError):
-    """A backup or restore that could not be made; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -25,14 +25,15 @@ import pyarrow.parquet as pq
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Level
 from vaxlink.files import write as safe_files
 from vaxlink.files.read import checksum
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
+from vaxlink.services.errors import Invalid, NotFound
 from vaxlink.services.reconciliation.answers import corrections_count, export_answer
 from vaxlink.services.reconciliation.ingest_jobs import WAITING, IngestJobs, park_upload
-from vaxlink.services.workbench.cases import Invalid, NotFound
 from vaxlink.settings import Settings
 from vaxlink.storage.models import AdminUnitRow, Batch, DoseRecord, MatchResult, utcnow
 from vaxlink.storage.models import Case as CaseRow
@@ -230,13 +231,13 @@ def ingest_in_background(
     batch_id = b.id
     audit.record(
         session,
-        who.username,
-        "batch_uploaded",
-        "batch",
-        batch_id,
-        who.scope.label,
-        None,
-        {"background": True},
+        actor=who.username,
+        action=AuditAction.BATCH_UPLOADED,
+        resource_type="batch",
+        resource_id=batch_id,
+        jurisdiction=who.scope.label,
+        reason=None,
+        details={"background": True},
     )
     park_upload(settings, path, batch_id, digest)
     jobs.submit(batch_id)
@@ -281,13 +282,13 @@ def answer_file(
     name = f"{'y-te-can-sua' if corrections else 'ket-qua'}-lo-{b.id}.{fmt}"
     audit.record(
         session,
-        who.username,
-        "batch_answer_downloaded",
-        "batch",
-        b.id,
-        who.scope.label,
-        None,
-        {"corrections": corrections, "rows": table.num_rows, "format": fmt},
+        actor=who.username,
+        action=AuditAction.BATCH_ANSWER_DOWNLOADED,
+        resource_type="batch",
+        resource_id=b.id,
+        jurisdiction=who.scope.label,
+        reason=None,
+        details={"corrections": corrections, "rows": table.num_rows, "format": fmt},
     )
     if localise is not None:
         table = localise(table)

@@ -20,19 +20,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, false, func, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.dates import Precision
 from vaxlink.domain.names import canonical_name
 from vaxlink.domain.personal_ids import strip_separators
 from vaxlink.domain.sex import Sex, parse_sex
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
+from vaxlink.services.errors import Conflict, Invalid, NotFound, ServiceError, changed_meanwhile
 from vaxlink.services.workbench.casework import (
-    CaseError,
-    Conflict,
-    Invalid,
-    NotFound,
     birth_text,
-    changed_meanwhile,
     citizen_in_scope,
     display_names,
     health_birth,
@@ -334,13 +331,13 @@ def worklist(
     )
     audit.record(
         session,
-        who.username,
-        "case_list_viewed",
-        "case",
-        None,
-        who.scope.label,
-        None,
-        {"cases": [i.id for i in items]},
+        actor=who.username,
+        action=AuditAction.CASE_LIST_VIEWED,
+        resource_type="case",
+        resource_id=None,
+        jurisdiction=who.scope.label,
+        reason=None,
+        details={"cases": [i.id for i in items]},
     )
     return Worklist(
         items=items,
@@ -635,13 +632,13 @@ def case_detail(session: Session, who: Principal, case_id: int) -> CaseView:
         )
     audit.record(
         session,
-        who.username,
-        "case_viewed",
-        "case",
-        case.id,
-        who.scope.label,
-        None,
-        {
+        actor=who.username,
+        action=AuditAction.CASE_VIEWED,
+        resource_type="case",
+        resource_id=case.id,
+        jurisdiction=who.scope.label,
+        reason=None,
+        details={
             "citizens": [c.citizen_id for c in candidates],
             "dose_record_id": case.dose_record_id,
             "siblings": [k.id for k in siblings],
@@ -824,13 +821,13 @@ def link_case(
         touched |= _confirm_link(session, who, case, citizen)
         audit.record(
             session,
-            who.username,
-            "case_linked",
-            "case",
-            case.id,
-            who.scope.label,
-            note,
-            {"citizen_id": citizen.id, "dose_record_id": case.dose_record_id, **_with(case, case_id)},
+            actor=who.username,
+            action=AuditAction.CASE_LINKED,
+            resource_type="case",
+            resource_id=case.id,
+            jurisdiction=who.scope.label,
+            reason=note,
+            details={"citizen_id": citizen.id, "dose_record_id": case.dose_record_id, **_with(case, case_id)},
         )
     refresh_after_links(session, touched, actor=who.username, settings=settings)
 
@@ -906,13 +903,13 @@ def declare_health_wrong(
             )
         audit.record(
             session,
-            who.username,
-            "case_health_wrong",
-            "case",
-            case.id,
-            who.scope.label,
-            note,
-            {
+            actor=who.username,
+            action=AuditAction.CASE_HEALTH_WRONG,
+            resource_type="case",
+            resource_id=case.id,
+            jurisdiction=who.scope.label,
+            reason=note,
+            details={
                 "citizen_id": citizen.id if citizen else None,
                 "fields": sorted(corrections),
                 **_with(case, case_id),
@@ -983,13 +980,13 @@ def pass_case(
             )
         audit.record(
             session,
-            who.username,
-            "case_passed",
-            "case",
-            case.id,
-            who.scope.label,
-            reason,
-            {"to_ward": target.code, **_with(case, case_id)},
+            actor=who.username,
+            action=AuditAction.CASE_PASSED,
+            resource_type="case",
+            resource_id=case.id,
+            jurisdiction=who.scope.label,
+            reason=reason,
+            details={"to_ward": target.code, **_with(case, case_id)},
         )
     refresh_after_links(session, set())
 
@@ -1012,7 +1009,15 @@ def start_collection(
     }
     _settle(session, case, version, status="collection", assigned_to=who.username, details=details)
     refresh_after_links(session, set())
-    audit.record(session, who.username, "case_collection_started", "case", case_id, who.scope.label, note)
+    audit.record(
+        session,
+        actor=who.username,
+        action=AuditAction.CASE_COLLECTION_STARTED,
+        resource_type="case",
+        resource_id=case_id,
+        jurisdiction=who.scope.label,
+        reason=note,
+    )
 
 
 def take_case(session: Session, who: Principal, case_id: int, version: int, also: Also = ()) -> None:
@@ -1029,13 +1034,13 @@ def take_case(session: Session, who: Principal, case_id: int, version: int, also
         )
         audit.record(
             session,
-            who.username,
-            "case_taken",
-            "case",
-            case.id,
-            who.scope.label,
-            None,
-            _with(case, case_id) or None,
+            actor=who.username,
+            action=AuditAction.CASE_TAKEN,
+            resource_type="case",
+            resource_id=case.id,
+            jurisdiction=who.scope.label,
+            reason=None,
+            details=_with(case, case_id) or None,
         )
 
 
@@ -1065,7 +1070,15 @@ def close_request(session: Session, who: Principal, case_id: int, version: int, 
         ),
     )
     refresh_after_links(session, set())
-    audit.record(session, who.username, "correction_request_closed", "case", case_id, who.scope.label, note)
+    audit.record(
+        session,
+        actor=who.username,
+        action=AuditAction.CORRECTION_REQUEST_CLOSED,
+        resource_type="case",
+        resource_id=case_id,
+        jurisdiction=who.scope.label,
+        reason=note,
+    )
 
 
 def cases_awaiting_collection(session: Session, who: Principal) -> list[int]:
@@ -1077,4 +1090,4 @@ def cases_awaiting_collection(session: Session, who: Principal) -> list[int]:
     )
 
 
-__all__ = ["ACTIONABLE", "KINDS", "ON_WORKLIST", "CaseError", "Conflict", "Invalid", "NotFound"]
+__all__ = ["ACTIONABLE", "KINDS", "ON_WORKLIST", "Conflict", "Invalid", "NotFound", "ServiceError"]

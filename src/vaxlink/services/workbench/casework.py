@@ -1,6 +1,5 @@
-"""What the case and register services share: the errors the web layer maps to HTTP answers, the
-jurisdiction check of a citizen, how birth dates are read and shown, and the statistics that follow every
-action."""
+"""What the case and register services share: the jurisdiction check of a citizen, how birth dates are read
+and shown, and the statistics that follow every action."""
 
 from __future__ import annotations
 
@@ -11,59 +10,17 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.dates import PartialDate, Precision, parse_date
-from vaxlink.domain.errors import VaxlinkError
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
+from vaxlink.services.errors import NotFound
 from vaxlink.services.figures.stats_upkeep import CellChanges
 from vaxlink.settings import Settings
 from vaxlink.storage.models import AppUser, Citizen
 from vaxlink.storage.scope import citizens_in
 
-# --- errors the web layer maps to HTTP answers --------------------------------------------------
-
-
-class CaseError(VaxlinkError):
-    status = 400
-    code = "BAD_REQUEST"
-
-    def __init__(self, message_vi: str, message_en: str, code: str | None = None) -> None:
-        super().__init__(f"{message_vi} / {message_en}")
-        self.message_vi, self.message_en = message_vi, message_en
-        if code is not None:
-            self.code = code
-
-
-class NotFound(CaseError):
-    """Missing, or outside the user's jurisdiction: the two are told apart by no one."""
-
-    status = 404
-    code = "NOT_FOUND"
-
-    def __init__(self, what: str = "record") -> None:
-        super().__init__("Không tìm thấy", "not found", "NOT_FOUND")
-        self.what = what
-
-
-class Conflict(CaseError):
-    status = 409
-    code = "CONFLICT"
-
-
-class Invalid(CaseError):
-    status = 422
-    code = "INVALID"
-
 
 def rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def changed_meanwhile() -> Conflict:
-    return Conflict(
-        "Hồ sơ vừa được người khác xử lý; hãy tải lại trang",
-        "someone else has just settled or changed this record; reload it",
-        "VERSION_CONFLICT",
-    )
 
 
 def citizen_in_scope(session: Session, who: Principal, citizen_id: int) -> Citizen:

@@ -9,8 +9,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.services.audit import log as audit
-from vaxlink.services.workbench.cases import Invalid, NotFound
+from vaxlink.services.errors import Invalid, NotFound
 from vaxlink.services.workbench.casework import created, keep_figures
 from vaxlink.storage.models import AdminUnitRow, Citizen, utcnow
 from vaxlink.storage.models import Case as CaseRow
@@ -68,12 +69,12 @@ def file_request(session: Session, citizen_id: int, field: str, text: str) -> in
     keep_figures(session)
     audit.record(
         session,
-        f"citizen:{c.id}",
-        "correction_requested",
-        "case",
-        k.id,
-        f"ward:{c.current_units}:{c.current_ward_code}",
-        None,
-        {"field": field},
+        actor=f"citizen:{c.id}",
+        action=AuditAction.CORRECTION_REQUESTED,
+        resource_type="case",
+        resource_id=k.id,
+        jurisdiction=f"ward:{c.current_units}:{c.current_ward_code}",
+        reason=None,
+        details={"field": field},
     )
     return k.id

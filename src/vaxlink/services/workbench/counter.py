@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.chip_qr import ChipCard, parse_chip_qr
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.names import canonical_name
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.workbench.cases import Invalid, NotFound, WorkItem
+from vaxlink.services.errors import Invalid, NotFound
+from vaxlink.services.workbench.cases import WorkItem
 from vaxlink.services.workbench.register import CitizenView, citizen_detail
 from vaxlink.storage.models import Case, Citizen, CitizenAlias, MatchResult, utcnow
 from vaxlink.storage.scope import cases_in, citizens_in
@@ -92,7 +94,7 @@ def lookup(session: Session, who: Principal, text: str) -> CounterResult:
     if citizen is None:
         # The edge records the refusal (one `access_denied` event), as for any record out of reach.
         raise NotFound("citizen")
-    view = citizen_detail(session, who, citizen.id, action="counter_lookup")
+    view = citizen_detail(session, who, citizen.id, action=AuditAction.COUNTER_LOOKUP)
     now = utcnow()
     candidate_cases = [
         WorkItem(

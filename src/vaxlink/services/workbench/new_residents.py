@@ -19,13 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vaxlink.credentials.pdf import render_id_notice_pdf
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.names import canonical_name, fold_name, split_name
 from vaxlink.domain.personal_ids import compose_personal_id, is_known_place
 from vaxlink.domain.sex import Sex, parse_sex
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
-from vaxlink.services.workbench.casework import Invalid, citizen_in_scope, created, keep_figures
+from vaxlink.services.errors import Invalid
+from vaxlink.services.workbench.casework import citizen_in_scope, created, keep_figures
 from vaxlink.storage.models import (
     AdminUnitRow,
     AuditEvent,
@@ -315,13 +317,13 @@ def register_citizen(
     created(session, citizens=[citizen.id])
     audit.record(
         session,
-        actor,
-        "citizen_registered",
-        "citizen",
-        citizen.id,
-        jurisdiction,
-        None,
-        {"source": source, "ward_code": person.current_ward_code}
+        actor=actor,
+        action=AuditAction.CITIZEN_REGISTERED,
+        resource_type="citizen",
+        resource_id=citizen.id,
+        jurisdiction=jurisdiction,
+        reason=None,
+        details={"source": source, "ward_code": person.current_ward_code}
         | ({"same_person_first_officer": first_officer} if first_officer else {}),
     )
     return citizen
@@ -356,7 +358,14 @@ def id_notice(session: Session, who: Principal, citizen_id: int) -> bytes:
     birth: PartialDate | date | str = c.birth_date
     if c.birth_precision == "year":
         birth = str(c.birth_year)
-    audit.record(session, who.username, "id_notice_printed", "citizen", c.id, who.scope.label)
+    audit.record(
+        session,
+        actor=who.username,
+        action=AuditAction.ID_NOTICE_PRINTED,
+        resource_type="citizen",
+        resource_id=c.id,
+        jurisdiction=who.scope.label,
+    )
     return render_id_notice_pdf(
         c.full_name,
         c.personal_id,

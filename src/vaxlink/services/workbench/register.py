@@ -20,18 +20,18 @@ from typing import Any, Literal
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.dates import PartialDate, Precision, parse_date
 from vaxlink.domain.names import canonical_name, fold_name, official_name, split_name
 from vaxlink.domain.personal_ids import PersonalId, parse_personal_id, strip_separators
 from vaxlink.domain.sex import parse_sex
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
+from vaxlink.services.certificates import issuance as certificates
+from vaxlink.services.errors import Invalid, NotFound, changed_meanwhile
 from vaxlink.services.workbench.cases import ON_WORKLIST, DoseView, WorkItem
 from vaxlink.services.workbench.casework import (
-    Invalid,
-    NotFound,
     birth_text,
-    changed_meanwhile,
     citizen_in_scope,
     created,
     display_names,
@@ -149,13 +149,13 @@ def search_citizens(
     )
     audit.record(
         session,
-        who.username,
-        "citizen_search",
-        "citizen",
-        None,
-        who.scope.label,
-        None,
-        {"criteria": used, "results": [c.id for c in found]},
+        actor=who.username,
+        action=AuditAction.CITIZEN_SEARCH,
+        resource_type="citizen",
+        resource_id=None,
+        jurisdiction=who.scope.label,
+        reason=None,
+        details={"criteria": used, "results": [c.id for c in found]},
     )
     return [_hit(c) for c in found]
 
@@ -177,7 +177,7 @@ class CitizenView:
 
 
 def citizen_detail(
-    session: Session, who: Principal, citizen_id: int, *, action: str = "citizen_viewed"
+    session: Session, who: Principal, citizen_id: int, *, action: AuditAction = AuditAction.CITIZEN_VIEWED
 ) -> CitizenView:
     c = citizen_in_scope(session, who, citizen_id)
     st = session.get(CitizenStatus, c.id)
@@ -283,7 +283,14 @@ def citizen_detail(
         (a.alias, a.kind)
         for a in session.scalars(select(CitizenAlias).where(CitizenAlias.citizen_id == c.id))
     ]
-    audit.record(session, who.username, action, "citizen", c.id, who.scope.label)
+    audit.record(
+        session,
+        actor=who.username,
+        action=action,
+        resource_type="citizen",
+        resource_id=c.id,
+        jurisdiction=who.scope.label,
+    )
     return CitizenView(
         citizen=_hit(c),
         address=c.address,
@@ -394,10 +401,6 @@ def _apply(
     if field_name in ("full_name", "birth_date"):
         # The certificate carries the name and birth date: the corrected identity makes it untrue at once
         # (a new one is issued on the next request, from the self-service page or by an officer).
-        from vaxlink.services.certificates import (
-            issuance as certificates,  # certificates builds on this module's errors
-        )
-
         doses = [d for d, _day, _product in certificates.linked_doses(session, citizen.id)]
         certificates.revoke_for_doses(
             session,
@@ -473,13 +476,13 @@ def correct_citizen(
         keep_figures(session)
         audit.record(
             session,
-            who.username,
-            "citizen_corrected",
-            "citizen",
-            c.id,
-            who.scope.label,
-            reason,
-            {"field": field_name, "source": source},
+            actor=who.username,
+            action=AuditAction.CITIZEN_CORRECTED,
+            resource_type="citizen",
+            resource_id=c.id,
+            jurisdiction=who.scope.label,
+            reason=reason,
+            details={"field": field_name, "source": source},
         )
         return CorrectionResult(True, None)
     now = utcnow()
@@ -517,13 +520,13 @@ def correct_citizen(
     keep_figures(session)
     audit.record(
         session,
-        who.username,
-        "register_change_requested",
-        "citizen",
-        c.id,
-        who.scope.label,
-        reason,
-        {"field": field_name, "change_id": change.id},
+        actor=who.username,
+        action=AuditAction.REGISTER_CHANGE_REQUESTED,
+        resource_type="citizen",
+        resource_id=c.id,
+        jurisdiction=who.scope.label,
+        reason=reason,
+        details={"field": field_name, "change_id": change.id},
     )
     return CorrectionResult(False, change.id)
 
@@ -568,13 +571,13 @@ def pending_changes(session: Session, who: Principal) -> list[ChangeView]:
     out = [_change_view(k) for k in rows]
     audit.record(
         session,
-        who.username,
-        "change_list_viewed",
-        "citizen_change",
-        None,
-        who.scope.label,
-        None,
-        {"changes": [c.id for c in out]},
+        actor=who.username,
+        action=AuditAction.CHANGE_LIST_VIEWED,
+        resource_type="citizen_change",
+        resource_id=None,
+        jurisdiction=who.scope.label,
+        reason=None,
+        details={"changes": [c.id for c in out]},
     )
     return out
 
@@ -616,13 +619,13 @@ def decide_change(
     if d.get("requested_by") == who.username:
         audit.record(
             session,
-            who.username,
-            "register_change_refused",
-            "citizen",
-            k.citizen_id,
-            who.scope.label,
-            "SAME_OFFICER",
-            {"change_id": k.id},
+            actor=who.username,
+            action=AuditAction.REGISTER_CHANGE_REFUSED,
+            resource_type="citizen",
+            resource_id=k.citizen_id,
+            jurisdiction=who.scope.label,
+            reason="SAME_OFFICER",
+            details={"change_id": k.id},
         )
         raise Invalid("Cần cán bộ thứ hai phê duyệt", "a second officer must approve", "SAME_OFFICER")
     citizen = session.get(Citizen, k.citizen_id) if k.citizen_id is not None else None
@@ -679,13 +682,13 @@ def decide_change(
     keep_figures(session)
     audit.record(
         session,
-        who.username,
-        f"register_change_{outcome}",
-        "citizen",
-        citizen.id,
-        who.scope.label,
-        note,
-        {"change_id": k.id, "field": field_name},
+        actor=who.username,
+        action=AuditAction(f"register_change_{outcome}"),
+        resource_type="citizen",
+        resource_id=citizen.id,
+        jurisdiction=who.scope.label,
+        reason=note,
+        details={"change_id": k.id, "field": field_name},
     )
     return outcome
 

@@ -10,9 +10,10 @@ from urllib.parse import parse_qsl, urlencode
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
-from vaxlink.services.workbench.casework import Invalid
+from vaxlink.services.errors import Invalid
 from vaxlink.storage.models import SavedFilter, utcnow
 
 MAX_FILTERS = 20
@@ -66,7 +67,14 @@ def save_filter(session: Session, who: Principal, name: str, query: str) -> Save
     else:
         found.query = kept
     session.flush()
-    audit.record(session, who.username, "worklist_filter_saved", "saved_filter", found.id, who.scope.label)
+    audit.record(
+        session,
+        actor=who.username,
+        action=AuditAction.WORKLIST_FILTER_SAVED,
+        resource_type="saved_filter",
+        resource_id=found.id,
+        jurisdiction=who.scope.label,
+    )
     return Saved(found.id, found.name, found.query)
 
 
@@ -75,4 +83,11 @@ def delete_filter(session: Session, who: Principal, filter_id: int) -> None:
     session.execute(
         delete(SavedFilter).where(SavedFilter.id == filter_id, SavedFilter.user_id == who.user_id)
     )
-    audit.record(session, who.username, "worklist_filter_deleted", "saved_filter", filter_id, who.scope.label)
+    audit.record(
+        session,
+        actor=who.username,
+        action=AuditAction.WORKLIST_FILTER_DELETED,
+        resource_type="saved_filter",
+        resource_id=filter_id,
+        jurisdiction=who.scope.label,
+    )

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.names import canonical_name, fold_name
 from vaxlink.domain.permissions import Level
@@ -25,7 +26,7 @@ from vaxlink.domain.sex import parse_sex
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
 from vaxlink.services.certificates.issuance import revoke_for_doses
-from vaxlink.services.workbench.cases import CaseError, Conflict, Invalid, NotFound
+from vaxlink.services.errors import Conflict, Invalid, NotFound, NotTheAskedWard
 from vaxlink.services.workbench.casework import created, keep_figures, refresh_after_links, watch
 from vaxlink.services.workbench.new_residents import NewPerson, register_citizen
 from vaxlink.services.workbench.register import CitizenHit, search_citizens
@@ -39,18 +40,6 @@ OPEN = "open"
 BOXES = ("incoming", "outgoing", "overdue", "all")
 # Other open records of the same person are looked for among this many of the ward's open records.
 SIBLING_SCAN = 500
-
-
-class NotTheAskedWard(CaseError):
-    status = 403
-    code = "NOT_THE_ASKED_WARD"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Chỉ phường/xã nơi thường trú trả lời yêu cầu này",
-            "only the ward of permanent residence answers this request",
-            self.code,
-        )
 
 
 def _changed_meanwhile() -> Conflict:
@@ -266,13 +255,13 @@ def send_request(
     keep_figures(session)
     audit.record(
         session,
-        who.username,
-        "verification_sent",
-        "verification_request",
-        req.id,
-        who.scope.label,
-        None,
-        {"to_ward": req.to_ward_code, "case_id": req.case_id},
+        actor=who.username,
+        action=AuditAction.VERIFICATION_SENT,
+        resource_type="verification_request",
+        resource_id=req.id,
+        jurisdiction=who.scope.label,
+        reason=None,
+        details={"to_ward": req.to_ward_code, "case_id": req.case_id},
     )
     return req.id
 
@@ -341,13 +330,13 @@ def register_own_resident(
     refresh_after_links(session, {citizen.id, *previous})
     audit.record(
         session,
-        who.username,
-        "resident_registered",
-        "citizen",
-        citizen.id,
-        who.scope.label,
-        None,
-        {"case_id": case.id if case is not None else None, "dose_record_ids": dose_ids},
+        actor=who.username,
+        action=AuditAction.RESIDENT_REGISTERED,
+        resource_type="citizen",
+        resource_id=citizen.id,
+        jurisdiction=who.scope.label,
+        reason=None,
+        details={"case_id": case.id if case is not None else None, "dose_record_ids": dose_ids},
     )
     return citizen.id
 
@@ -391,13 +380,13 @@ def list_requests(
     out = [_view(r, who, now, names) for r in rows]
     audit.record(
         session,
-        who.username,
-        "verification_list_viewed",
-        "verification_request",
-        None,
-        who.scope.label,
-        None,
-        {"box": box, "requests": [v.id for v in out]},
+        actor=who.username,
+        action=AuditAction.VERIFICATION_LIST_VIEWED,
+        resource_type="verification_request",
+        resource_id=None,
+        jurisdiction=who.scope.label,
+        reason=None,
+        details={"box": box, "requests": [v.id for v in out]},
     )
     return out
 
@@ -423,7 +412,14 @@ def request_detail(session: Session, who: Principal, request_id: int) -> Request
             session.scalar(select(Citizen.id).where(Citizen.id == r.citizen_id, citizens_in(who.scope)))
             is not None
         )
-    audit.record(session, who.username, "verification_viewed", "verification_request", r.id, who.scope.label)
+    audit.record(
+        session,
+        actor=who.username,
+        action=AuditAction.VERIFICATION_VIEWED,
+        resource_type="verification_request",
+        resource_id=r.id,
+        jurisdiction=who.scope.label,
+    )
     if r.status == OPEN and view.incoming:
         p = r.person or {}
         found: list[CitizenHit] = []
@@ -554,13 +550,13 @@ def answer_request(
         keep_figures(session)
         audit.record(
             session,
-            who.username,
-            "verification_rejected",
-            "verification_request",
-            r.id,
-            who.scope.label,
-            reason,
-            {"case_id": r.case_id},
+            actor=who.username,
+            action=AuditAction.VERIFICATION_REJECTED,
+            resource_type="verification_request",
+            resource_id=r.id,
+            jurisdiction=who.scope.label,
+            reason=reason,
+            details={"case_id": r.case_id},
         )
         return Answer(r.id, "rejected", None)
     if create_new:
@@ -615,13 +611,13 @@ def answer_request(
     refresh_after_links(session, {citizen.id, *previous}, actor=who.username, settings=settings)
     audit.record(
         session,
-        who.username,
-        "verification_confirmed",
-        "verification_request",
-        r.id,
-        who.scope.label,
-        reason or None,
-        {
+        actor=who.username,
+        action=AuditAction.VERIFICATION_CONFIRMED,
+        resource_type="verification_request",
+        resource_id=r.id,
+        jurisdiction=who.scope.label,
+        reason=reason or None,
+        details={
             "citizen_id": citizen.id,
             "new_citizen": create_new,
             "dose_record_ids": dose_ids,
@@ -744,13 +740,13 @@ def escalate(
     session.expire(r)
     audit.record(
         session,
-        who.username,
-        "verification_escalated",
-        "verification_request",
-        r.id,
-        who.scope.label,
-        (note or "").strip()[:400] or None,
-        {"to_ward": r.to_ward_code, "from_ward": r.from_ward_code},
+        actor=who.username,
+        action=AuditAction.VERIFICATION_ESCALATED,
+        resource_type="verification_request",
+        resource_id=r.id,
+        jurisdiction=who.scope.label,
+        reason=(note or "").strip()[:400] or None,
+        details={"to_ward": r.to_ward_code, "from_ward": r.from_ward_code},
     )
 
 

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
+from vaxlink.services.errors import Invalid
 from vaxlink.services.reconciliation import batches
 from vaxlink.services.reconciliation.ingest_jobs import public_refusal
-from vaxlink.services.workbench.cases import Invalid
 from vaxlink.web.api.models import Out, ProblemOut
 from vaxlink.web.security import DB, AppState, require, state
 

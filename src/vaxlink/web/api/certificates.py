@@ -12,11 +12,12 @@ from sqlalchemy import select
 
 from vaxlink.credentials import VerificationResult
 from vaxlink.credentials.keys import CSCA_CERT, trust_list_document
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
 from vaxlink.services.certificates import issuance as svc
-from vaxlink.services.workbench.cases import NotFound
+from vaxlink.services.errors import NotFound
 from vaxlink.storage.models import Certificate, Citizen
 from vaxlink.storage.scope import citizens_in
 from vaxlink.web.api.lookup import limited_sync
@@ -100,13 +101,13 @@ def verify_and_record(session: Any, request: Request, who: Principal, data: str 
         ours = session.scalar(select(Certificate).where(Certificate.uvci == result.hcert.uvci))
     audit.record(
         session,
-        who.username,
-        "certificate_verified",
-        "certificate",
-        ours.id if ours else None,
-        who.scope.label,
-        None,
-        {"valid": result.valid, "failed": [c.name.value for c in result.failures]},
+        actor=who.username,
+        action=AuditAction.CERTIFICATE_VERIFIED,
+        resource_type="certificate",
+        resource_id=ours.id if ours else None,
+        jurisdiction=who.scope.label,
+        reason=None,
+        details={"valid": result.valid, "failed": [c.name.value for c in result.failures]},
     )
     body = verification_body(result)
     # One of ours that was revoked: the reason the register gave, beside the hash list's verdict.

@@ -35,10 +35,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Level, Permission, permissions_of
 from vaxlink.services.access.auth import Principal, csrf_ok, token_digest
+from vaxlink.services.errors import LookupInputError
 from vaxlink.services.lookup import verifier as svc
-from vaxlink.services.lookup.verifier import AuditItem, GroupAudit, LookupInput, LookupInputError, RateLimiter
+from vaxlink.services.lookup.verifier import AuditItem, GroupAudit, LookupInput, RateLimiter
 from vaxlink.storage.scope import Scope as Jurisdiction
 from vaxlink.web.errors import problem
 from vaxlink.web.i18n import lang_of
@@ -637,13 +639,13 @@ def record_invalid(session: Any, who: Principal) -> None:
 
     audit.record(
         session,
-        who.username,
-        svc.ACTION,
-        "citizen",
-        None,
-        who.scope.label,
-        None,
-        svc.audit_details(False, "invalid"),
+        actor=who.username,
+        action=svc.ACTION,
+        resource_type="citizen",
+        resource_id=None,
+        jurisdiction=who.scope.label,
+        reason=None,
+        details=svc.audit_details(False, "invalid"),
     )
 
 
@@ -655,13 +657,13 @@ def watch_sync(request: Request, session: Any, who: Principal, given: LookupInpu
     if alert is not None:
         audit.record(
             session,
-            alert.actor,
-            alert.action,
-            alert.resource_type,
-            alert.resource_id,
-            alert.jurisdiction,
-            alert.reason,
-            alert.details,
+            actor=alert.actor,
+            action=AuditAction(alert.action),
+            resource_type=alert.resource_type,
+            resource_id=alert.resource_id,
+            jurisdiction=alert.jurisdiction,
+            reason=alert.reason,
+            details=alert.details,
         )
 
 
@@ -679,13 +681,13 @@ def limited_sync(request: Request, session: Any, who: Principal) -> JSONResponse
         route = request.scope.get("route")
         audit.record(
             session,
-            who.username,
-            "lookup_rate_limited",
-            "route",
-            getattr(route, "path", None),
-            who.scope.label,
-            "RATE_LIMITED",
-            {"client": client_address(request)},
+            actor=who.username,
+            action=AuditAction.LOOKUP_RATE_LIMITED,
+            resource_type="route",
+            resource_id=getattr(route, "path", None),
+            jurisdiction=who.scope.label,
+            reason="RATE_LIMITED",
+            details={"client": client_address(request)},
         )
     seconds = svc.retry_after(wait)
     response = problem(

@@ -28,8 +28,8 @@ from vaxlink.domain.permissions import Permission
 from vaxlink.domain.vaccines import vaccine_by_code
 from vaxlink.files import write as safe_files
 from vaxlink.services.access.auth import Principal
+from vaxlink.services.errors import NotFound
 from vaxlink.services.figures import stats
-from vaxlink.services.workbench.cases import NotFound
 from vaxlink.storage.models import AdminUnitRow
 from vaxlink.storage.scope import Scope
 from vaxlink.storage.stats_models import StatsWardMap

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from vaxlink import __version__
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.access.users import list_users
@@ -50,7 +51,14 @@ def me(who: Annotated[Principal, Depends(require(Permission.SESSION_READ))]) -> 
 @router.get("/api/v1/users", response_model=list[UserOut], responses=PROBLEMS)
 def users(session: DB, who: Annotated[Principal, Depends(require(Permission.USER_MANAGE))]) -> Any:
     found = list_users(session)
-    audit.record(session, who.username, "user_list_viewed", "user", None, who.scope.label)
+    audit.record(
+        session,
+        actor=who.username,
+        action=AuditAction.USER_LIST_VIEWED,
+        resource_type="user",
+        resource_id=None,
+        jurisdiction=who.scope.label,
+    )
     return found
 
 
@@ -61,13 +69,13 @@ def audit_verify(session: DB, who: Annotated[Principal, Depends(require(Permissi
     report = audit.verify_chain(session.connection(), key)
     audit.record(
         session,
-        who.username,
-        "audit_verified",
-        "audit_event",
-        None,
-        who.scope.label,
-        None,
-        {"events": report.events, "findings": len(report.findings)},
+        actor=who.username,
+        action=AuditAction.AUDIT_VERIFIED,
+        resource_type="audit_event",
+        resource_id=None,
+        jurisdiction=who.scope.label,
+        reason=None,
+        details={"events": report.events, "findings": len(report.findings)},
     )
     return AuditVerifyOut(
         events=report.events,

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
+from vaxlink.services.errors import Invalid
 from vaxlink.services.workbench import cases, register, saved_filters
 from vaxlink.web.i18n import MESSAGES, REASONS, lang_of
 from vaxlink.web.pages.held import held
@@ -176,7 +177,7 @@ def case_search(
         hits = register.search_citizens(
             session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
         )
-    except cases.Invalid as e:
+    except Invalid as e:
         # Back on the case's page with what was typed and the message (the page shows the case's record,
         # so it is an ordinary page, reached by POST-redirect-GET like the results).
         message = e.message_en if lang_of(request) == "en" else e.message_vi

@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from vaxlink.services.errors import Invalid
 from vaxlink.services.workbench import citizen_requests
-from vaxlink.services.workbench.cases import Invalid
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.citizen_self import _citizen_of, _csrf_ok, _page
 from vaxlink.web.security import DB, Public

@@ -18,12 +18,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.credentials import codes
 from vaxlink.credentials.pdf import render_certificate_pdf
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.status import StatusLevel
 from vaxlink.domain.vaccines import vaccine_by_code
 from vaxlink.services.access import limits as limits_store
 from vaxlink.services.access import otp
 from vaxlink.services.audit import log as audit
 from vaxlink.services.certificates import issuance as certs
+from vaxlink.services.errors import NotEligible
 from vaxlink.services.figures.status import status_of
 from vaxlink.services.lookup.verifier import STATUS_WORDS
 from vaxlink.storage.models import Citizen
@@ -187,7 +189,13 @@ def status_page(request: Request, session: DB) -> Response:
     for _, day, product in certs.linked_doses(session, citizen.id):
         v = vaccine_by_code(product)
         doses.append({"date": day, "vaccine": v.name if v else product})
-    audit.record(session, f"citizen:{citizen.id}", "self_status_viewed", "citizen", citizen.id)
+    audit.record(
+        session,
+        actor=f"citizen:{citizen.id}",
+        action=AuditAction.SELF_STATUS_VIEWED,
+        resource_type="citizen",
+        resource_id=citizen.id,
+    )
     return _page(
         request,
         "self_status.html",
@@ -248,7 +256,7 @@ def certificate(
             issued = certs.issue_for_citizen(
                 session, state(request).settings, citizen_id, actor=f"citizen:{citizen_id}"
             )
-        except certs.NotEligible:
+        except NotEligible:
             return _page(request, "self_start.html", {"error": "no_certificate"}, status=422)
         held = (issued.certificate.hc1, issued.certificate.payload, issued.certificate.expires_at)
         cache.put(key, held)

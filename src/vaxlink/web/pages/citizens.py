@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.workbench import cases, counter, register
+from vaxlink.services.errors import Invalid, NotFound, ServiceError
+from vaxlink.services.workbench import counter, register
 from vaxlink.services.workbench.casework import display_names
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.held import held
@@ -25,7 +27,7 @@ Text = Annotated[str, Form(max_length=400)]
 Token = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{0,40}$")]
 
 
-def _message(request: Request, e: cases.CaseError) -> str:
+def _message(request: Request, e: ServiceError) -> str:
     return e.message_en if lang_of(request) == "en" else e.message_vi
 
 
@@ -57,7 +59,7 @@ def search(
         hits = register.search_citizens(
             session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
         )
-    except cases.Invalid as e:
+    except Invalid as e:
         where = {"BAD_DATE": "birth_date", "BAD_ID": "personal_id"}.get(e.code or "", "name")
         error = {"field": where, "text": _message(request, e)}
         return render(
@@ -116,7 +118,7 @@ def correct(
 ) -> Response:
     try:
         r = register.correct_citizen(session, who, citizen_id, version, field, value, reason, evidence)
-    except cases.Invalid as e:
+    except Invalid as e:
         # The form comes back with what was typed and the message beside the field (POST-redirect-GET:
         # the URL carries a token only).
         where = {"REASON_REQUIRED": "reason" if not reason.strip() else "evidence", "BAD_FIELD": "field"}
@@ -180,7 +182,7 @@ def counter_form(
     if r is None:
         return render(request, "counter.html", {"error": None, "text": ""})
     # The record as it is now, with the card read at the counter beside it.
-    view = register.citizen_detail(session, who, r.view.citizen.id, action="counter_lookup_viewed")
+    view = register.citizen_detail(session, who, r.view.citizen.id, action=AuditAction.COUNTER_LOOKUP_VIEWED)
     return _citizen_page(request, view, card=r, maybe=r.candidate_cases)
 
 
@@ -193,9 +195,9 @@ def counter_lookup(
 ) -> Response:
     try:
         r = counter.lookup(session, who, text)
-    except cases.Invalid as e:
+    except Invalid as e:
         return render(request, "counter.html", {"error": _message(request, e), "text": text}, status=422)
-    except cases.NotFound:
+    except NotFound:
         # As for any record out of reach: nothing kept but the one `access_denied` event.
         session.rollback()
         _record_denial(session, request, 404, "NOT_FOUND")

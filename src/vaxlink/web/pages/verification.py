@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
+from vaxlink.services.errors import Invalid
 from vaxlink.services.workbench import cases, ward_requests
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.render import render
@@ -121,7 +122,7 @@ def send(
         if own is not None and person.permanent_ward_code == own:
             province = birth_province.strip()
             if province and not (len(province) == 2 and province.isdigit()):
-                raise cases.Invalid("Mã tỉnh cần 2 chữ số", "the province code has 2 digits", "BAD_PROVINCE")
+                raise Invalid("Mã tỉnh cần 2 chữ số", "the province code has 2 digits", "BAD_PROVINCE")
             citizen_id = ward_requests.register_own_resident(
                 session,
                 who,
@@ -132,7 +133,7 @@ def send(
             )
             return RedirectResponse(f"/citizens/{citizen_id}?done=registered", status_code=303)
         rid = ward_requests.send_request(session, who, person, case_id=case_id, case_version=case_version)
-    except cases.Invalid as e:
+    except Invalid as e:
         case = None
         if case_id is not None:
             case, _ = ward_requests.collection_person(session, who, case_id)

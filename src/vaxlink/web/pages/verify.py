@@ -10,8 +10,9 @@ from fastapi.responses import Response
 
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
+from vaxlink.services.errors import LookupInputError
 from vaxlink.services.lookup import verifier as svc
-from vaxlink.services.lookup.verifier import LookupInput, LookupInputError
+from vaxlink.services.lookup.verifier import LookupInput
 from vaxlink.web.api.certificates import MAX_HC1, MAX_PICTURE, verify_and_record
 from vaxlink.web.api.lookup import limited_sync, record_invalid, watch_sync
 from vaxlink.web.i18n import lang_of
