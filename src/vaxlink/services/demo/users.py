@@ -78,6 +78,29 @@ def create_demo_users(
     session: Session, province: str = "77", passwords: dict[str, str] | None = None
 ) -> list[DemoUser]:
     """Create (or reset the passwords of) the demo users; returns them with their passwords."""
+    given = passwords or {}
+    made = []
+    for username, name, role, scope in _plan(session, province):
+        password = given.get(username) or secrets.token_urlsafe(12)
+        exists = session.scalar(select(AppUser.id).where(AppUser.username == username))
+        if exists is None:
+            create_user(
+                session,
+                username=username,
+                display_name=name,
+                role=role,
+                scope=scope,
+                password=password,
+                actor="demo",
+            )
+        else:
+            set_password(session, username, password, actor="demo")
+        made.append(DemoUser(username, password, role.value, scope.label, name))
+    return made
+
+
+def _plan(session: Session, province: str) -> list[tuple[str, str, Role, Scope]]:
+    """Username, display name, role and scope of each demo user."""
     wards = _busiest_wards(session, province)
     district = session.scalar(
         select(AdminUnitRow.parent_code).where(
@@ -95,65 +118,20 @@ def create_demo_users(
 
     ward_a, ward_b = name_of("ward", wards[0]), name_of("ward", wards[1])
     plan = [
-        (
-            "phuong_a",
-            f"Cán bộ {ward_a} (A)",
-            Role.WARD_OFFICER,
-            Scope(Level.WARD, "legacy", wards[0]),
-        ),
-        (
-            "phuong_a2",
-            f"Cán bộ thứ hai {ward_a}",
-            Role.WARD_OFFICER,
-            Scope(Level.WARD, "legacy", wards[0]),
-        ),
-        (
-            "phuong_b",
-            f"Cán bộ {ward_b} (B)",
-            Role.WARD_OFFICER,
-            Scope(Level.WARD, "legacy", wards[1]),
-        ),
+        ("phuong_a", f"Cán bộ {ward_a} (A)", Role.WARD_OFFICER, Level.WARD, wards[0]),
+        ("phuong_a2", f"Cán bộ thứ hai {ward_a}", Role.WARD_OFFICER, Level.WARD, wards[0]),
+        ("phuong_b", f"Cán bộ {ward_b} (B)", Role.WARD_OFFICER, Level.WARD, wards[1]),
         (
             "giamsat_huyen",
             f"Giám sát {name_of('district', district)}",
             Role.SUPERVISOR,
-            Scope(Level.DISTRICT, "legacy", district),
+            Level.DISTRICT,
+            district,
         ),
-        (
-            "giamsat_tinh",
-            f"Giám sát tỉnh {province}",
-            Role.SUPERVISOR,
-            Scope(Level.PROVINCE, "legacy", province),
-        ),
-        (
-            "yte_tinh",
-            f"Cán bộ dữ liệu y tế tỉnh {province}",
-            Role.HEALTH_OFFICER,
-            Scope(Level.PROVINCE, "legacy", province),
-        ),
-        (
-            "kiem_tra",
-            f"Điểm kiểm tra tỉnh {province}",
-            Role.VERIFIER,
-            Scope(Level.PROVINCE, "legacy", province),
-        ),
+        ("giamsat_tinh", f"Giám sát tỉnh {province}", Role.SUPERVISOR, Level.PROVINCE, province),
+        ("yte_tinh", f"Cán bộ dữ liệu y tế tỉnh {province}", Role.HEALTH_OFFICER, Level.PROVINCE, province),
+        ("kiem_tra", f"Điểm kiểm tra tỉnh {province}", Role.VERIFIER, Level.PROVINCE, province),
     ]
-    given = passwords or {}
-    made = []
-    for username, name, role, scope in plan:
-        password = given.get(username) or secrets.token_urlsafe(12)
-        exists = session.scalar(select(AppUser.id).where(AppUser.username == username))
-        if exists is None:
-            create_user(
-                session,
-                username=username,
-                display_name=name,
-                role=role,
-                scope=scope,
-                password=password,
-                actor="demo",
-            )
-        else:
-            set_password(session, username, password, actor="demo")
-        made.append(DemoUser(username, password, role.value, scope.label, name))
-    return made
+    return [
+        (username, name, role, Scope(level, "legacy", code)) for username, name, role, level, code in plan
+    ]

@@ -71,6 +71,26 @@ def grant_app_role(conn: Connection, role: str) -> RoleGrant:
     me, schema, database = conn.execute(
         text("SELECT current_user, current_schema(), current_database()")
     ).one()
+    can_login = _check_role(conn, role, schema, me)
+    r, s = _q(conn, role), _q(conn, schema)
+    audit_table = f"{s}.{_q(conn, AUDIT_TABLE)}"
+    audit_seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": audit_table}).scalar_one()
+    for sql in _grants(conn, r, s, database, audit_table, audit_seq):
+        conn.exec_driver_sql(sql)
+    held = _audit_privileges_held(conn, role, audit_table, audit_seq)
+    tables = conn.execute(
+        text("""SELECT count(*) FROM pg_tables WHERE schemaname = :s
+        AND tablename <> ALL(:ro)
+        AND (SELECT bool_and(has_table_privilege(:r, format('%I.%I', schemaname, tablename), p))
+             FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p)"""),
+        {"s": schema, "r": role, "ro": [AUDIT_TABLE, *READ_ONLY_TABLES]},
+    ).scalar_one()
+    return RoleGrant(role, str(schema), int(tables), held, can_login)
+
+
+def _check_role(conn: Connection, role: str, schema: str, me: str) -> bool:
+    """Whether `role` can log in, once sure that it exists, that no privilege is lost on it (owner, member
+    of the owner, superuser), and that the one running this owns the schema."""
     owner = conn.execute(
         text("SELECT tableowner FROM pg_tables WHERE schemaname = :s AND tablename = :t"),
         {"s": schema, "t": AUDIT_TABLE},
@@ -102,9 +122,11 @@ def grant_app_role(conn: Connection, role: str) -> RoleGrant:
             f"Hãy chạy lệnh này bằng vai trò chủ lược đồ ({owner}), không phải {me} / "
             f"run this as the schema's owner ({owner}), not as {me}"
         )
-    r, s = _q(conn, role), _q(conn, schema)
-    audit_table = f"{s}.{_q(conn, AUDIT_TABLE)}"
-    audit_seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": audit_table}).scalar_one()
+    return can_login
+
+
+def _grants(conn: Connection, r: str, s: str, database: str, audit_table: str, audit_seq: str) -> list[str]:
+    """The statements, with the role `r` and schema `s` already quoted."""
     statements = [
         f"GRANT CONNECT, TEMPORARY ON DATABASE {_q(conn, database)} TO {r}",
         f"GRANT USAGE ON SCHEMA {s} TO {r}",
@@ -122,8 +144,11 @@ def grant_app_role(conn: Connection, role: str) -> RoleGrant:
     ]
     for table in READ_ONLY_TABLES:
         statements.append(f"REVOKE INSERT, UPDATE, DELETE ON {s}.{_q(conn, table)} FROM {r}")
-    for sql in statements:
-        conn.exec_driver_sql(sql)
+    return statements
+
+
+def _audit_privileges_held(conn: Connection, role: str, audit_table: str, audit_seq: str) -> dict[str, bool]:
+    """Privilege on the audit log -> held, as the server sees it; refused if a denied one is still held."""
     held = {
         p: bool(
             conn.execute(
@@ -142,11 +167,4 @@ def grant_app_role(conn: Connection, role: str) -> RoleGrant:
             f"Vai trò {role} vẫn có {', '.join(leaks)} trên {AUDIT_TABLE} qua một vai trò khác nó thuộc về / "
             f"role {role} still holds {', '.join(leaks)} on {AUDIT_TABLE} through another role it belongs to"
         )
-    tables = conn.execute(
-        text("""SELECT count(*) FROM pg_tables WHERE schemaname = :s
-        AND tablename <> ALL(:ro)
-        AND (SELECT bool_and(has_table_privilege(:r, format('%I.%I', schemaname, tablename), p))
-             FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p)"""),
-        {"s": schema, "r": role, "ro": [AUDIT_TABLE, *READ_ONLY_TABLES]},
-    ).scalar_one()
-    return RoleGrant(role, str(schema), int(tables), held, can_login)
+    return held
