@@ -98,12 +98,9 @@ def backup_database(settings: Settings, out: Path) -> BackupResult:
         if not source.is_file():
             raise BackupError(f"Không có CSDL / no database at {source}")
         src = sqlite3.connect(source)
-        dst = sqlite3.connect(tmp)
         try:
-            src.execute("PRAGMA busy_timeout=10000")
-            src.backup(dst)
+            _sqlite_copy(src, tmp)
         finally:
-            dst.close()
             src.close()
         backend = "sqlite"
     # Only a finished copy takes the name: a backup killed half-way never looks like a good one.
@@ -153,15 +150,22 @@ def restore_database(settings: Settings, backup: Path) -> BackupResult:
             raise BackupError("Tệp sao lưu bị hỏng / the backup file is corrupted")
         target = _sqlite_path(settings.database_url)
         target.parent.mkdir(parents=True, exist_ok=True)
-        dst = sqlite3.connect(target)
-        try:
-            dst.execute("PRAGMA busy_timeout=10000")
-            src.backup(dst)
-        finally:
-            dst.close()
+        _sqlite_copy(src, target)
     finally:
         src.close()
     return BackupResult(backup, "sqlite", backup.stat().st_size)
+
+
+def _sqlite_copy(src: sqlite3.Connection, target: Path) -> None:
+    """Copy `src` into the file `target` page by page. Either side may be the database in use (the
+    source of a backup, the target of a restore): both wait up to 10 s for its writers."""
+    dst = sqlite3.connect(target)
+    try:
+        for conn in (src, dst):
+            conn.execute("PRAGMA busy_timeout=10000")
+        src.backup(dst)
+    finally:
+        dst.close()
 
 
 def _app_roles(database_url: str) -> list[str]:
