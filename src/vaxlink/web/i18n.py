@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from starlette.requests import Request
 
+from vaxlink.services.figures.stats import BACKLOG_COUNTS, COVERAGE_COUNTS
+
 LANGS = ("vi", "en")
 LANG_COOKIE = "lang"
 
@@ -536,25 +538,7 @@ def coverage_words(lang: str) -> tuple[dict[str, str], dict[str, Callable[[str],
     """Headers and value words of the coverage download for people reading `lang`; None: the contract."""
     if lang != "vi":
         return None
-    headers = {
-        k: MESSAGES[k][0]
-        for k in (
-            "residents",
-            "at_least_one_dose",
-            "primary_complete",
-            "booster",
-            "unvaccinated",
-            "linked_records",
-            "review_records",
-            "unmatched_records",
-            "rejected_records",
-            "corrections_to_health",
-            "cases_open",
-            "cases_overdue",
-            "verification_open",
-            "verification_overdue",
-        )
-    }
+    headers = {k: MESSAGES[k][0] for k in (*COVERAGE_COUNTS, *BACKLOG_COUNTS)}
     headers |= {
         "unit_code": "Mã đơn vị",
         "unit_name": "Tên đơn vị",
