@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vaxlink.storage.migrations.helpers import id_column, key, row_id
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -20,21 +22,9 @@ def upgrade() -> None:
 
     op.create_table(
         "admin_unit",
-        sa.Column(
-            "structure",
-            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "level",
-            sa.String(length=8).with_variant(sa.String(length=8, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "code",
-            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("structure", key(6), nullable=False),
+        sa.Column("level", key(8), nullable=False),
+        sa.Column("code", key(5), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("parent_code", sa.String(length=5), nullable=True),
@@ -43,7 +33,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "audit_event",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        id_column(),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=80), nullable=False),
         sa.Column("action", sa.String(length=60), nullable=False),
@@ -59,7 +49,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "batch",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        id_column(),
         sa.Column("source", sa.String(length=80), nullable=False),
         sa.Column("checksum", sa.String(length=64), nullable=False),
         sa.Column("file_name", sa.String(length=400), nullable=False),
@@ -76,18 +66,10 @@ def upgrade() -> None:
     )
     op.create_table(
         "citizen",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "personal_id",
-            sa.String(length=12).with_variant(sa.String(length=12, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        id_column(),
+        sa.Column("personal_id", key(12), nullable=False),
         sa.Column("full_name", sa.String(length=200), nullable=False),
-        sa.Column(
-            "name_key",
-            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("name_key", key(200), nullable=False),
         sa.Column("family_name", sa.String(length=60), nullable=False),
         sa.Column("middle_name", sa.String(length=120), nullable=False),
         sa.Column("given_name", sa.String(length=60), nullable=False),
@@ -95,37 +77,13 @@ def upgrade() -> None:
         sa.Column("birth_precision", sa.String(length=5), nullable=False),
         sa.Column("birth_year", sa.Integer(), nullable=False),
         sa.Column("sex", sa.String(length=1), nullable=False),
-        sa.Column(
-            "permanent_ward_code",
-            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "permanent_units",
-            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "current_ward_code",
-            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "current_units",
-            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("permanent_ward_code", key(5), nullable=False),
+        sa.Column("permanent_units", key(6), nullable=False),
+        sa.Column("current_ward_code", key(5), nullable=False),
+        sa.Column("current_units", key(6), nullable=False),
         sa.Column("address", sa.String(length=400), nullable=True),
-        sa.Column(
-            "phone",
-            sa.String(length=20).with_variant(sa.String(length=20, collation="C"), "postgresql"),
-            nullable=True,
-        ),
-        sa.Column(
-            "household_id",
-            sa.String(length=40).with_variant(sa.String(length=40, collation="C"), "postgresql"),
-            nullable=True,
-        ),
+        sa.Column("phone", key(20), nullable=True),
+        sa.Column("household_id", key(40), nullable=True),
         sa.Column("extra", sa.JSON(), nullable=True),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("row_hash", sa.String(length=32), nullable=False),
@@ -144,7 +102,7 @@ def upgrade() -> None:
 
     op.create_table(
         "register_import",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        id_column(),
         sa.Column("file_name", sa.String(length=400), nullable=False),
         sa.Column("checksum", sa.String(length=64), nullable=False),
         sa.Column("units", sa.String(length=6), nullable=False),
@@ -164,29 +122,17 @@ def upgrade() -> None:
 
     op.create_table(
         "ward_conversion",
-        sa.Column(
-            "old_code",
-            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "new_code",
-            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("old_code", key(5), nullable=False),
+        sa.Column("new_code", key(5), nullable=False),
         sa.Column("new_province_code", sa.String(length=2), nullable=False),
         sa.Column("whole", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("old_code", "new_code", name=op.f("pk_ward_conversion")),
     )
     op.create_table(
         "citizen_alias",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "alias",
-            sa.String(length=20).with_variant(sa.String(length=20, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        id_column(),
+        sa.Column("citizen_id", row_id(), nullable=False),
+        sa.Column("alias", key(20), nullable=False),
         sa.Column("kind", sa.String(length=12), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -203,8 +149,8 @@ def upgrade() -> None:
 
     op.create_table(
         "citizen_change",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        id_column(),
+        sa.Column("citizen_id", row_id(), nullable=False),
         sa.Column("field", sa.String(length=40), nullable=False),
         sa.Column("old_value", sa.String(length=400), nullable=True),
         sa.Column("new_value", sa.String(length=400), nullable=True),
@@ -222,18 +168,10 @@ def upgrade() -> None:
 
     op.create_table(
         "dose_record",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "source",
-            sa.String(length=80).with_variant(sa.String(length=80, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "record_id",
-            sa.String(length=80).with_variant(sa.String(length=80, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        id_column(),
+        sa.Column("batch_id", row_id(), nullable=False),
+        sa.Column("source", key(80), nullable=False),
+        sa.Column("record_id", key(80), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("is_latest", sa.Boolean(), nullable=False),
         sa.Column("line_no", sa.Integer(), nullable=False),
@@ -264,26 +202,16 @@ def upgrade() -> None:
 
     op.create_table(
         "match_result",
-        sa.Column("dose_record_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("dose_record_id", row_id(), nullable=False),
         sa.Column("outcome", sa.String(length=10), nullable=False),
-        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column(
-            "candidate_citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
+        sa.Column("citizen_id", row_id(), nullable=True),
+        sa.Column("candidate_citizen_id", row_id(), nullable=True),
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("reasons", sa.String(length=400), nullable=False),
         sa.Column("flags", sa.String(length=200), nullable=False),
         sa.Column("blame", sa.String(length=10), nullable=True),
-        sa.Column(
-            "ward_code",
-            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
-            nullable=True,
-        ),
-        sa.Column(
-            "ward_units",
-            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
-            nullable=True,
-        ),
+        sa.Column("ward_code", key(5), nullable=True),
+        sa.Column("ward_units", key(6), nullable=True),
         sa.Column("spec_version", sa.String(length=40), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_by", sa.String(length=80), nullable=True),
@@ -309,23 +237,15 @@ def upgrade() -> None:
 
     op.create_table(
         "work_case",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        id_column(),
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("priority", sa.Integer(), nullable=False),
-        sa.Column(
-            "ward_code",
-            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
-            nullable=True,
-        ),
-        sa.Column(
-            "ward_units",
-            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("ward_code", key(5), nullable=True),
+        sa.Column("ward_units", key(6), nullable=False),
         sa.Column("province_code", sa.String(length=2), nullable=True),
-        sa.Column("dose_record_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("dose_record_id", row_id(), nullable=True),
+        sa.Column("citizen_id", row_id(), nullable=True),
         sa.Column("details", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vaxlink.storage.migrations.helpers import id_column, key, row_id
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -21,26 +23,14 @@ def upgrade() -> None:
 
     op.create_table(
         "app_user",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "username",
-            sa.String(length=60).with_variant(sa.String(length=60, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        id_column(),
+        sa.Column("username", key(60), nullable=False),
         sa.Column("display_name", sa.String(length=200), nullable=False),
         sa.Column("password_hash", sa.String(length=200), nullable=True),
         sa.Column("role", sa.String(length=24), nullable=False),
         sa.Column("scope_level", sa.String(length=10), nullable=False),
-        sa.Column(
-            "scope_units",
-            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "scope_code",
-            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
-            nullable=True,
-        ),
+        sa.Column("scope_units", key(6), nullable=False),
+        sa.Column("scope_code", key(5), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("token_version", sa.Integer(), nullable=False),
         sa.Column("failed_logins", sa.Integer(), nullable=False),
@@ -54,7 +44,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "outbox_message",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        id_column(),
         sa.Column("channel", sa.String(length=10), nullable=False),
         sa.Column("recipient", sa.String(length=40), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
@@ -64,14 +54,10 @@ def upgrade() -> None:
     )
     op.create_table(
         "api_token",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        id_column(),
+        sa.Column("user_id", row_id(), nullable=False),
         sa.Column("name", sa.String(length=80), nullable=False),
-        sa.Column(
-            "token_hash",
-            sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("token_hash", key(64), nullable=False),
         sa.Column("token_version", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
@@ -86,13 +72,9 @@ def upgrade() -> None:
 
     op.create_table(
         "certificate",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "uvci",
-            sa.String(length=80).with_variant(sa.String(length=80, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        id_column(),
+        sa.Column("uvci", key(80), nullable=False),
+        sa.Column("citizen_id", row_id(), nullable=False),
         sa.Column("dose_record_ids", sa.JSON(), nullable=False),
         sa.Column("kid", sa.String(length=24), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
@@ -101,21 +83,9 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoke_reason", sa.String(length=200), nullable=True),
         sa.Column("replaced_by_id", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "hash_uci",
-            sa.String(length=44).with_variant(sa.String(length=44, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "hash_country_uci",
-            sa.String(length=44).with_variant(sa.String(length=44, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "hash_signature",
-            sa.String(length=44).with_variant(sa.String(length=44, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("hash_uci", key(44), nullable=False),
+        sa.Column("hash_country_uci", key(44), nullable=False),
+        sa.Column("hash_signature", key(44), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["citizen_id"], ["citizen.id"], name=op.f("fk_certificate_citizen_id_citizen")
@@ -128,7 +98,7 @@ def upgrade() -> None:
 
     op.create_table(
         "citizen_status",
-        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("citizen_id", row_id(), nullable=False),
         sa.Column("doses", sa.Integer(), nullable=False),
         sa.Column("first_dose_date", sa.Date(), nullable=True),
         sa.Column("last_dose_date", sa.Date(), nullable=True),
@@ -140,12 +110,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "issued_number",
-        sa.Column(
-            "personal_id",
-            sa.String(length=12).with_variant(sa.String(length=12, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("personal_id", key(12), nullable=False),
+        sa.Column("citizen_id", row_id(), nullable=True),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("issued_by", sa.String(length=80), nullable=False),
         sa.ForeignKeyConstraint(
@@ -155,14 +121,10 @@ def upgrade() -> None:
     )
     op.create_table(
         "otp_challenge",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        id_column(),
         sa.Column("purpose", sa.String(length=24), nullable=False),
-        sa.Column(
-            "subject",
-            sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("subject", key(64), nullable=False),
+        sa.Column("citizen_id", row_id(), nullable=True),
         sa.Column("code_hash", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
@@ -178,12 +140,8 @@ def upgrade() -> None:
 
     op.create_table(
         "user_session",
-        sa.Column(
-            "id",
-            sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("id", key(64), nullable=False),
+        sa.Column("user_id", row_id(), nullable=False),
         sa.Column("token_version", sa.Integer(), nullable=False),
         sa.Column("csrf_secret", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -198,18 +156,10 @@ def upgrade() -> None:
 
     op.create_table(
         "revocation",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("certificate_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column(
-            "hash_type",
-            sa.String(length=16).with_variant(sa.String(length=16, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "hash",
-            sa.String(length=44).with_variant(sa.String(length=44, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        id_column(),
+        sa.Column("certificate_id", row_id(), nullable=True),
+        sa.Column("hash_type", key(16), nullable=False),
+        sa.Column("hash", key(44), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(
@@ -223,30 +173,14 @@ def upgrade() -> None:
 
     op.create_table(
         "verification_request",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "from_units",
-            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "from_ward_code",
-            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "to_units",
-            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "to_ward_code",
-            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        id_column(),
+        sa.Column("from_units", key(6), nullable=False),
+        sa.Column("from_ward_code", key(5), nullable=False),
+        sa.Column("to_units", key(6), nullable=False),
+        sa.Column("to_ward_code", key(5), nullable=False),
         sa.Column("person", sa.JSON(), nullable=False),
-        sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("case_id", row_id(), nullable=True),
+        sa.Column("citizen_id", row_id(), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=80), nullable=False),

@@ -10,45 +10,39 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vaxlink.storage.migrations.helpers import id_column, key
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 
-def _key(length: int) -> sa.types.TypeEngine[str]:
-    return sa.String(length=length).with_variant(sa.String(length=length, collation="C"), "postgresql")
-
-
-def _id() -> sa.Column[int]:
-    return sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False)
-
-
 def _units() -> list[sa.Column[str]]:
     return [
-        sa.Column("legacy_province_code", _key(2), nullable=True),
-        sa.Column("legacy_district_code", _key(3), nullable=True),
-        sa.Column("legacy_ward_code", _key(5), nullable=True),
-        sa.Column("new_province_code", _key(2), nullable=True),
-        sa.Column("new_ward_code", _key(5), nullable=True),
+        sa.Column("legacy_province_code", key(2), nullable=True),
+        sa.Column("legacy_district_code", key(3), nullable=True),
+        sa.Column("legacy_ward_code", key(5), nullable=True),
+        sa.Column("new_province_code", key(2), nullable=True),
+        sa.Column("new_ward_code", key(5), nullable=True),
     ]
 
 
 def upgrade() -> None:
     op.create_table(
         "stats_ward_map",
-        sa.Column("src_units", _key(6), nullable=False),
-        sa.Column("src_ward_code", _key(5), nullable=False),
+        sa.Column("src_units", key(6), nullable=False),
+        sa.Column("src_ward_code", key(5), nullable=False),
         *_units(),
         sa.Column("rule", sa.String(length=12), nullable=False),
         sa.PrimaryKeyConstraint("src_units", "src_ward_code", name=op.f("pk_stats_ward_map")),
     )
     op.create_table(
         "stats_coverage_cell",
-        sa.Column("src_units", _key(6), nullable=False),
-        sa.Column("src_ward_code", _key(5), nullable=False),
-        sa.Column("age_band", _key(8), nullable=False),
-        sa.Column("sex", _key(1), nullable=False),
+        sa.Column("src_units", key(6), nullable=False),
+        sa.Column("src_ward_code", key(5), nullable=False),
+        sa.Column("age_band", key(8), nullable=False),
+        sa.Column("sex", key(1), nullable=False),
         sa.Column("residents", sa.Integer(), nullable=False),
         sa.Column("at_least_one_dose", sa.Integer(), nullable=False),
         sa.Column("primary_complete", sa.Integer(), nullable=False),
@@ -66,9 +60,9 @@ def upgrade() -> None:
     op.create_index("ix_stats_coverage_cell_new", "stats_coverage_cell", ["new_province_code"])
     op.create_table(
         "stats_dose_day",
-        _id(),
-        sa.Column("src_units", _key(6), nullable=True),
-        sa.Column("src_ward_code", _key(5), nullable=True),
+        id_column(),
+        sa.Column("src_units", key(6), nullable=True),
+        sa.Column("src_ward_code", key(5), nullable=True),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("vaccine_code", sa.String(length=40), nullable=True),
         sa.Column("records", sa.Integer(), nullable=False),
@@ -80,10 +74,10 @@ def upgrade() -> None:
     op.create_index("ix_stats_dose_day_new", "stats_dose_day", ["new_province_code", "day"])
     op.create_table(
         "stats_backlog_cell",
-        _id(),
-        sa.Column("src_units", _key(6), nullable=True),
-        sa.Column("src_ward_code", _key(5), nullable=True),
-        sa.Column("measure", _key(24), nullable=False),
+        id_column(),
+        sa.Column("src_units", key(6), nullable=True),
+        sa.Column("src_ward_code", key(5), nullable=True),
+        sa.Column("measure", key(24), nullable=False),
         sa.Column("due_day", sa.Date(), nullable=True),
         sa.Column("n", sa.Integer(), nullable=False),
         *_units(),
@@ -97,7 +91,7 @@ def upgrade() -> None:
     op.create_index("ix_stats_backlog_cell_new", "stats_backlog_cell", ["new_province_code"])
     op.create_table(
         "stats_refresh",
-        _id(),
+        id_column(),
         sa.Column("refreshed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("parts", sa.String(length=60), nullable=False),
         sa.Column("reference_year", sa.Integer(), nullable=False),

@@ -14,14 +14,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vaxlink.storage.migrations.helpers import key
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
-
-
-def _key(length: int) -> sa.String:
-    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
 
 
 def upgrade() -> None:
@@ -42,8 +40,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("batch", schema=None) as b:
         b.add_column(sa.Column("scope_level", sa.String(10), nullable=True))
-        b.add_column(sa.Column("scope_units", _key(6), nullable=True))
-        b.add_column(sa.Column("scope_code", _key(5), nullable=True))
+        b.add_column(sa.Column("scope_units", key(6), nullable=True))
+        b.add_column(sa.Column("scope_code", key(5), nullable=True))
     op.execute(
         """UPDATE batch SET scope_level = (SELECT u.scope_level FROM app_user u WHERE u.username = batch.uploaded_by),
         scope_units = (SELECT u.scope_units FROM app_user u WHERE u.username = batch.uploaded_by),

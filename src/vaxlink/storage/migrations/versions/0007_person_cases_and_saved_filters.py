@@ -13,24 +13,22 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vaxlink.storage.migrations.helpers import id_column, key, row_id
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
 
 
-def _key(length: int) -> sa.String:
-    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
-
-
 def upgrade() -> None:
     with op.batch_alter_table("work_case", schema=None) as b:
-        b.add_column(sa.Column("person_key", _key(40), nullable=True))
+        b.add_column(sa.Column("person_key", key(40), nullable=True))
     op.create_index("ix_work_case_person_key", "work_case", ["person_key"])
     op.create_table(
         "saved_filter",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        id_column(),
+        sa.Column("user_id", row_id(), nullable=False),
         sa.Column("name", sa.String(40), nullable=False),
         sa.Column("query", sa.String(400), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

@@ -13,6 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vaxlink.storage.migrations.helpers import row_id
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -30,9 +32,7 @@ def upgrade() -> None:
     op.execute("INSERT INTO register_version (id, version, token) VALUES (1, 0, '')")
     op.create_table(
         "register_change",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", row_id(), autoincrement=True, nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column("token", sa.String(32), nullable=False),
         sa.Column("citizen_id", sa.BigInteger(), nullable=True),
