@@ -251,17 +251,15 @@ def score_step(spec: MatchSpec) -> Step:
     )
 
 
-def decide_steps(spec: MatchSpec) -> list[Step]:
-    """From `scored`: the evidence per identity, the ranking and the classification."""
-    own = ", ".join(
-        f"s.{c}"
-        for c in ("citizen_id", "reg_has_marks", "reg_dob_precision", *LEVEL_COLUMNS, *WEIGHT_COLUMNS)
-    )
+def evidence_steps(spec: MatchSpec) -> list[Step]:
+    """From `scored`: each record's own strongest candidate (`own_top`), what the other records of its health
+    identity say of each citizen (`group_support`), and each pair's evidence with what they lend it
+    (`evidence`)."""
     lift = (
         f"s.veto = 0 AND t.citizen_id = s.citizen_id AND coalesce(t.second, -1.0E9) < s.weight - {spec.borrow_margin!r}"
         " AND o.weight > s.weight"
     )
-    out = [
+    return [
         # The record's own strongest candidate, and how far the next one stays below it.
         Step(
             "own_top",
@@ -298,35 +296,46 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
         LEFT JOIN group_support o ON o.ident_id = s.ident_id AND o.citizen_id = s.citizen_id""",
         ),
     ]
+
+
+def rank_steps(spec: MatchSpec) -> list[Step]:
+    """From `evidence`: the candidates worth reviewing, ranked, with their levels and weights (`ranked`), and
+    the odds of the others against the best one (`rivals`)."""
+    own = ", ".join(
+        f"s.{c}"
+        for c in ("citizen_id", "reg_has_marks", "reg_dob_precision", *LEVEL_COLUMNS, *WEIGHT_COLUMNS)
+    )
     # Candidates too weak to be reviewed are not ranked (they still count among the rivals). A pair of
     # `scored` is one (identity, citizen): `pairs` is distinct on both, so the join back finds exactly one row.
     floor = min(spec.review_threshold, -spec.min_margin)
-    out.append(
-        Step(
-            "ranked",
-            f"""
+    ranked = Step(
+        "ranked",
+        f"""
         SELECT e.ident_id, {own}, e.weight, e.veto, e.borrowed, e.rank, e.n_candidates
         FROM (SELECT *, row_number() OVER (PARTITION BY ident_id ORDER BY weight DESC, citizen_id) AS rank,
                      count(*) OVER (PARTITION BY ident_id) AS n_candidates
               FROM evidence WHERE weight >= {floor!r}) e
         JOIN scored s ON s.ident_id = e.ident_id AND s.citizen_id = e.citizen_id""",
-        )
     )
     # The odds of the other citizens against the best one: with the odds that the person is nobody in the
     # register, what stands between the best candidate and certainty.
-    out.append(
-        Step(
-            "rivals",
-            """
+    rivals = Step(
+        "rivals",
+        """
         SELECT ident_id, max(weight) AS best_weight,
                sum(pow(2.0, weight - top)) - 1.0 AS rival_odds
         FROM (SELECT ident_id, weight, max(weight) OVER (PARTITION BY ident_id) AS top FROM evidence) e
         GROUP BY ident_id""",
-        )
     )
+    return [ranked, rivals]
+
+
+def _reasons_sql(spec: MatchSpec) -> str:
+    """The best candidate's reasons (`b`, of `ranked`), for the officer: each field that does not agree
+    exactly, and whether a second candidate (`s`) stands too close (`v`, of `rivals`)."""
     rival_bound = min(spec.max_wrong_link, spec.max_wrong_citizen)
     limit = rival_bound / (1.0 - rival_bound)
-    reasons = (
+    return (
         "concat_ws(';', "
         + ", ".join(
             [
@@ -340,6 +349,11 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
         )
         + ")"
     )
+
+
+def classify_step(spec: MatchSpec) -> Step:
+    """`classified`, from `ranked` and `rivals`: each identity's outcome, best and second candidate, the
+    probability that the best is wrong, its levels, reasons and whose data are to blame."""
     # The probability that the best candidate is not the record's person: rivals, or nobody at all.
     # Rounded: the rivals' odds are a sum whose order (and so its last bits) depends on the threads and on the
     # engine; the same inputs must give the same outcome and score.
@@ -349,10 +363,9 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
     )
     # Of it, the probability that another citizen of the register is the person.
     other = f"round(v.rival_odds / (1.0 + pow(2.0, -b.weight) + v.rival_odds), {PROBABILITY_DECIMALS})"
-    out.append(
-        Step(
-            "classified",
-            f"""
+    return Step(
+        "classified",
+        f"""
         SELECT i.ident_id,
                CASE WHEN b.citizen_id IS NULL OR b.weight < {spec.review_threshold!r} THEN 'unmatched'
                     WHEN b.veto = 0 AND {wrong} <= {spec.max_wrong_link!r}
@@ -363,7 +376,7 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
                CASE WHEN b.citizen_id IS NULL THEN NULL ELSE {wrong} END AS wrong_link,
                b.id_level, b.name_level, b.dob_level, b.sex_level, b.ward_level, b.address_level, b.phone_level,
                coalesce(b.borrowed, 0) AS borrowed,
-               CASE WHEN b.citizen_id IS NULL THEN 'NO_CANDIDATE' ELSE {reasons} END AS reasons,
+               CASE WHEN b.citizen_id IS NULL THEN 'NO_CANDIDATE' ELSE {_reasons_sql(spec)} END AS reasons,
                CASE WHEN b.name_level = 'NAME_DIACRITICS' AND NOT b.reg_has_marks THEN 'register'
                     WHEN b.dob_level = 'DOB_YEAR_ONLY' AND b.reg_dob_precision <> 'day' THEN 'register'
                     ELSE 'health' END AS blame
@@ -371,9 +384,12 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
         LEFT JOIN ranked b ON b.ident_id = i.ident_id AND b.rank = 1
         LEFT JOIN ranked s ON s.ident_id = i.ident_id AND s.rank = 2
         LEFT JOIN rivals v ON v.ident_id = i.ident_id""",
-        )
     )
-    return out
+
+
+def decide_steps(spec: MatchSpec) -> list[Step]:
+    """From `scored`: the evidence per identity, the ranking and the classification."""
+    return [*evidence_steps(spec), *rank_steps(spec), classify_step(spec)]
 
 
 def steps(spec: MatchSpec) -> list[Step]:

@@ -165,6 +165,16 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
     """`source`: rec_id plus the health record's identity fields as text: full_name, date_of_birth, sex,
     id_number, phone, ward_code. Builds `rec_ident` (one row per distinct identity) and `rec_map`
     (rec_id → ident_id): a person's several doses usually carry the same identity and are matched once."""
+    address = _record_values(con, source)
+    _record_ids(con, source)
+    _normalise_records(con, source, address)
+    _record_identities(con)
+    group_identities(con)
+
+
+def _record_values(con: DuckDBPyConnection, source: str) -> str:
+    """The source's distinct names, addresses, birth dates and sexes read by the domain's rules (`rec_names`,
+    `rec_addresses`, `rec_dobs`, `rec_sexes`); the SQL giving a row's address."""
     name_table(con, f"SELECT full_name FROM {source}", "rec_names")
     address = _address_table(con, source, "rec_addresses")
     map_distinct(con, f"SELECT date_of_birth FROM {source}", dob_parts, DOB_SCHEMA, "rec_dobs")
@@ -175,6 +185,11 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
         pa.schema([("sex", pa.string())]),
         "rec_sexes",
     )
+    return address
+
+
+def _record_ids(con: DuckDBPyConnection, source: str) -> None:
+    """`rec_ids`: the source's distinct ID numbers, their digits and what kind of number they are."""
     # Spreadsheets turn numbers into floats: '77090001234.0' is the number 77090001234.
     clean = f"regexp_replace(regexp_replace(coalesce(value, ''), '{ID_SEPARATORS}', '', 'g'), '\\.0+$', '')"
     p12 = personal_id_sql("digits", cleaned=True)
@@ -189,6 +204,11 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
                ELSE 'other' END AS kind
         FROM (SELECT value, {clean} AS digits FROM (SELECT DISTINCT id_number AS value FROM {source}
               WHERE id_number IS NOT NULL))""")
+
+
+def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> None:
+    """`rec_norm`: each record of `source` with its normalised values (after `_record_values` and
+    `_record_ids`; `address` the SQL of a row's address)."""
     con.execute(f"""CREATE OR REPLACE TABLE rec_norm AS
         SELECT s.rec_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key, n.given_key,
                n.sorted_key, n.name_sig, n.has_marks,
@@ -210,20 +230,32 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
         LEFT JOIN rec_sexes x ON x.value = s.sex
         LEFT JOIN rec_ids i ON i.value = s.id_number
         LEFT JOIN rec_addresses ad ON ad.value = {address}""")
-    ident_cols = (
-        "full_name",
-        "dob_str",
-        "dob_precision",
-        "sex",
-        "ward",
-        "phone",
-        "id_kind",
-        "id12",
-        "id9",
-        "addr_house",
-        "addr_street",
+
+
+# The fields that make an identity: records equal on all of them are one identity, matched once.
+IDENTITY_COLUMNS = (
+    "full_name",
+    "dob_str",
+    "dob_precision",
+    "sex",
+    "ward",
+    "phone",
+    "id_kind",
+    "id12",
+    "id9",
+    "addr_house",
+    "addr_street",
+)
+
+
+def _record_identities(con: DuckDBPyConnection) -> None:
+    """From `rec_norm`: `rec_keyed` (each record with its ward and identity key), `rec_ident` (one row per
+    identity, with its province) and `rec_map` (rec_id → ident_id)."""
+    key = (
+        "md5(concat_ws('|', "
+        + ", ".join(f"coalesce(CAST({c} AS VARCHAR), '~')" for c in IDENTITY_COLUMNS)
+        + "))"
     )
-    key = "md5(concat_ws('|', " + ", ".join(f"coalesce(CAST({c} AS VARCHAR), '~')" for c in ident_cols) + "))"
     con.execute(f"""CREATE OR REPLACE TABLE rec_keyed AS
         SELECT *, {key} AS ident_key FROM (
           SELECT * EXCLUDE (ward_raw), CASE WHEN length(ward_raw) <= 5 THEN lpad(ward_raw, 5, '0') END AS ward
@@ -245,7 +277,6 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
         WHERE province IS NULL""")
     con.execute("""CREATE OR REPLACE TABLE rec_map AS
         SELECT k.rec_id, i.ident_id FROM rec_keyed k JOIN rec_ident i USING (ident_key)""")
-    group_identities(con)
 
 
 # A phone typed for more people than this in one batch is a site's or a family's, not a person's.
