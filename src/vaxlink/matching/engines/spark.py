@@ -2,10 +2,10 @@
 
 There is no Spark copy of the matching logic: every step of `pipeline.steps(spec)` is translated as it
 is, run with `spark.sql`, and materialised as a cached temporary view of the step's name. The inputs
-come as Parquet from the DuckDB prepare step, the results go back as Parquet (see `engine.run_matching`).
+come as Parquet from the DuckDB prepare step, the results go back as Parquet (see `run.run_matching`).
 
 pyspark is an optional extra (`uv sync --extra spark`) and needs Java 17: it is imported only when the
-Spark engine is used.
+Spark engine is used, and so is sqlglot, which takes longer to import than a run on DuckDB has use for.
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlglot
-from sqlglot import exp
-
-from vaxlink.matching.engine import INPUT_TABLES, Executor
+from vaxlink.matching.engines.base import INPUT_TABLES, Executor
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -26,6 +23,9 @@ if TYPE_CHECKING:
 @functools.lru_cache(maxsize=512)
 def to_spark(sql: str) -> str:
     """One statement of DuckDB SQL as Spark SQL."""
+    import sqlglot
+    from sqlglot import exp
+
     trees = sqlglot.parse(sql, read="duckdb")
     if len(trees) != 1 or trees[0] is None:
         raise ValueError(f"expected one statement, got {len(trees)}")
@@ -103,7 +103,7 @@ class SparkExecutor:
 
 
 class SparkPartitions:
-    """`engine.PartitionRunner` on Spark: inputs read from the run directory's Parquet files."""
+    """`base.PartitionRunner` on Spark: inputs read from the run directory's Parquet files."""
 
     name = "spark"
 

@@ -1,7 +1,7 @@
 """Run the matching pipeline on an engine: DuckDB (one machine) or Spark (a cluster), from the same steps.
 
 The inputs are always prepared on DuckDB (`prepare.py`); the steps of `pipeline.py` then run on the
-chosen engine, and the results (`classified`, `ranked`) end up as tables of the DuckDB connection either
+chosen engine (`engines/duckdb.py` or `engines/spark.py`, known here through `engines/base.py`), and the results (`classified`, `ranked`) end up as tables of the DuckDB connection either
 way, so that whoever stores them needs to know nothing of the engine.
 
 A run can be split into partitions of the health identities (by a hash of the identity): each
@@ -20,12 +20,15 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from duckdb import DuckDBPyConnection
 
+from vaxlink.matching.engines.base import INPUT_TABLES, RESULT_TABLES, Executor, PartitionRunner, RunStats
+from vaxlink.matching.engines.duckdb import DuckDBExecutor, DuckDBPartitions
+from vaxlink.matching.engines.spark import SparkPartitions
 from vaxlink.matching.estimate import estimate
 from vaxlink.matching.pipeline import (
     PairLimitExceeded,
@@ -36,11 +39,23 @@ from vaxlink.matching.pipeline import (
 )
 from vaxlink.matching.spec import MatchSpec
 
+# RunStats (`engines/base.py`) is what a run returns: its callers take it from here with the run.
+__all__ = [
+    "PAIRS_PER_PARTITION",
+    "EngineName",
+    "Progress",
+    "RunStats",
+    "estimate_pairs",
+    "guard",
+    "input_fingerprint",
+    "run_duckdb",
+    "run_matching",
+    "run_steps",
+]
+
 Progress = Callable[[str, int, int | None], None]
 EngineName = Literal["duckdb", "spark"]
 
-INPUT_TABLES = ("rec_ident", "reg", "reg_alias", "reg_size", "reg_given_names", "reg_household_names")
-RESULT_TABLES = ("classified", "ranked")
 # Estimated candidate pairs per partition when the partition count is left to the run. The estimate
 # counts a pair once per rule that finds it, about ten times the distinct pairs scored, so a province
 # under the default guard runs as one partition, and a national run gets about 5 M scored pairs per
@@ -49,48 +64,6 @@ PAIRS_PER_PARTITION = 50_000_000
 # Bumped whenever the assignment of identities to partitions changes: saved partitions of an older
 # assignment must not be taken for this one's.
 _PARTITIONING = "hash-group-1"
-
-
-@dataclass
-class RunStats:
-    pairs_estimated: int = 0
-    pairs: int = 0
-    identities: int = 0
-    seconds: dict[str, float] = field(default_factory=dict)
-    engine: str = "duckdb"
-    partitions: int = 1
-    partitions_skipped: int = 0  # finished by an earlier, interrupted run of the same inputs
-    # The spec the run decided with: the given one with its parameters estimated on the run's data.
-    spec: MatchSpec | None = None
-    # How the register reached the run (kept, patched or prepared whole; citizens read; seconds).
-    register: dict[str, Any] = field(default_factory=dict)
-    # Identities linked, and the sum of their probabilities of being wrong: the number of wrong links the
-    # model expects among them (its share is the precision the run expects of itself).
-    linked: int = 0
-    expected_wrong_links: float = 0.0
-
-    @property
-    def expected_wrong_share(self) -> float:
-        return self.expected_wrong_links / self.linked if self.linked else 0.0
-
-
-class Executor(Protocol):
-    """What the pipeline needs of an engine: queries written in DuckDB's dialect, and named results."""
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]: ...
-
-    def create(self, name: str, sql: str) -> None: ...
-
-
-class DuckDBExecutor:
-    def __init__(self, con: DuckDBPyConnection) -> None:
-        self.con = con
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return self.con.execute(sql).fetchall()
-
-    def create(self, name: str, sql: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
 
 
 def estimate_pairs(ex: Executor, spec: MatchSpec) -> int:
@@ -171,51 +144,6 @@ def run_duckdb(con: DuckDBPyConnection, spec: MatchSpec, progress: Progress | No
     return _run_whole(con, spec, progress, stats)
 
 
-class PartitionRunner(Protocol):
-    """An engine able to run the pipeline one partition of the identities at a time."""
-
-    name: str
-
-    def executor(self) -> Executor: ...
-
-    def begin(self, run_dir: Path, partitions: int) -> None:
-        """Make the inputs (with their `part` column) available to the engine."""
-
-    def use_partition(self, part: int) -> None:
-        """From now on `rec_ident` holds only the identities of `part`."""
-
-    def save(self, table: str, path: Path) -> None:
-        """Write a result table of the current partition as Parquet under `path` (a directory)."""
-
-    def end(self) -> None:
-        """Release what the partitions held."""
-
-
-class DuckDBPartitions:
-    name = "duckdb"
-
-    def __init__(self, con: DuckDBPyConnection) -> None:
-        self.con = con
-
-    def executor(self) -> Executor:
-        return DuckDBExecutor(self.con)
-
-    def begin(self, run_dir: Path, partitions: int) -> None:
-        pass
-
-    def use_partition(self, part: int) -> None:
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE rec_ident AS SELECT * EXCLUDE (part) FROM _rec_ident_parts WHERE part = {part}"
-        )
-
-    def save(self, table: str, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        self.con.execute(f"COPY {table} TO '{path / 'part-0.parquet'}' (FORMAT parquet)")
-
-    def end(self) -> None:
-        pass
-
-
 def input_fingerprint(con: DuckDBPyConnection) -> str:
     """A digest of the prepared inputs: a rerun on the same inputs finds the partitions it finished."""
     parts = []
@@ -263,9 +191,7 @@ def run_matching(
     if engine not in ("duckdb", "spark"):
         raise ValueError(f"unknown matching engine {engine!r}: use duckdb or spark")
     if runner is None and engine == "spark":
-        from vaxlink.matching.spark_engine import SparkPartitions  # pyspark only when asked for
-
-        runner = SparkPartitions()
+        runner = SparkPartitions()  # pyspark is imported when the runner begins
     runner = runner or DuckDBPartitions(con)
     # The estimate is computed on DuckDB, which holds the prepared inputs, and is the same on any engine:
     # key counts, not pairs.
