@@ -32,6 +32,7 @@ from vaxlink.matching.pipeline import (
     register_key_steps,
 )
 from vaxlink.matching.spec import Level, MatchSpec
+from vaxlink.matching.tables import REC_IDENT, REC_KEYS, REG
 
 MAX_ITERATIONS = 200
 TOLERANCE = 1e-7
@@ -95,7 +96,7 @@ def _random_pairs(con: DuckDBPyConnection, spec: MatchSpec) -> int:
     """`_est_random`: identities of the sample (`_est_sample`) crossed with a sample of citizens, about
     `spec.random_pairs`."""
     n_ident = int(con.execute("SELECT count(*) FROM _est_sample").fetchall()[0][0])
-    n_reg = int(con.execute("SELECT count(*) FROM reg").fetchall()[0][0])
+    n_reg = int(con.execute(f"SELECT count(*) FROM {REG}").fetchall()[0][0])
     if not n_ident or not n_reg:
         _create(
             con,
@@ -110,7 +111,7 @@ def _random_pairs(con: DuckDBPyConnection, spec: MatchSpec) -> int:
         "_est_random",
         f"""SELECT i.ident_id, c.citizen_id FROM
             (SELECT ident_id FROM _est_sample ORDER BY hash(ident_key), ident_id LIMIT {k_ident}) i
-            CROSS JOIN (SELECT citizen_id FROM reg ORDER BY hash(citizen_id), citizen_id LIMIT {k_reg}) c""",
+            CROSS JOIN (SELECT citizen_id FROM {REG} ORDER BY hash(citizen_id), citizen_id LIMIT {k_reg}) c""",
     )
     return k_ident * k_reg
 
@@ -127,7 +128,7 @@ def _sample_identities(con: DuckDBPyConnection, spec: MatchSpec) -> int:
     _create(
         con,
         "_est_sample",
-        f"""SELECT ident_id, ident_key FROM rec_ident
+        f"""SELECT ident_id, ident_key FROM {REC_IDENT}
             ORDER BY hash(CAST(group_id AS VARCHAR)), ident_id LIMIT {int(spec.estimation_identities)}""",
     )
     return int(con.execute("SELECT count(*) FROM _est_sample").fetchall()[0][0])
@@ -136,18 +137,18 @@ def _sample_identities(con: DuckDBPyConnection, spec: MatchSpec) -> int:
 def _isolate_sample(con: DuckDBPyConnection) -> None:
     """Make `rec_ident` the sample's identities; the batch, and its keys when they were made, are kept
     aside (`_restore_identities` puts them back)."""
-    con.execute("ALTER TABLE rec_ident RENAME TO _est_rec_ident_all")
-    if _exists(con, "rec_keys"):
-        con.execute("ALTER TABLE rec_keys RENAME TO _est_rec_keys_all")
-    _create(con, "rec_ident", "SELECT * FROM _est_rec_ident_all SEMI JOIN _est_sample USING (ident_id)")
+    con.execute(f"ALTER TABLE {REC_IDENT} RENAME TO _est_rec_ident_all")
+    if _exists(con, REC_KEYS):
+        con.execute(f"ALTER TABLE {REC_KEYS} RENAME TO _est_rec_keys_all")
+    _create(con, REC_IDENT, "SELECT * FROM _est_rec_ident_all SEMI JOIN _est_sample USING (ident_id)")
 
 
 def _restore_identities(con: DuckDBPyConnection) -> None:
-    con.execute("DROP TABLE IF EXISTS rec_ident")
-    con.execute("ALTER TABLE _est_rec_ident_all RENAME TO rec_ident")
-    con.execute("DROP TABLE IF EXISTS rec_keys")
+    con.execute(f"DROP TABLE IF EXISTS {REC_IDENT}")
+    con.execute(f"ALTER TABLE _est_rec_ident_all RENAME TO {REC_IDENT}")
+    con.execute(f"DROP TABLE IF EXISTS {REC_KEYS}")
     if _exists(con, "_est_rec_keys_all"):
-        con.execute("ALTER TABLE _est_rec_keys_all RENAME TO rec_keys")
+        con.execute(f"ALTER TABLE _est_rec_keys_all RENAME TO {REC_KEYS}")
 
 
 def _u_estimate(level: Level, count: int, n: int, prior_total: float) -> float:
@@ -334,7 +335,7 @@ def estimate(
     """
     if not spec.estimate:
         return spec
-    n = int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
+    n = int(con.execute(f"SELECT count(*) FROM {REC_IDENT}").fetchall()[0][0])
     if n < spec.min_estimation_identities:
         return replace(
             spec, extra={**spec.extra, "estimation": {"identities": n, "skipped": "too few identities"}}

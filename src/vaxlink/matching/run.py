@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from duckdb import DuckDBPyConnection
 
-from vaxlink.matching.engines.base import INPUT_TABLES, RESULT_TABLES, Executor, PartitionRunner, RunStats
+from vaxlink.matching.engines.base import Executor, PartitionRunner, RunStats
 from vaxlink.matching.engines.duckdb import DuckDBExecutor, DuckDBPartitions
 from vaxlink.matching.engines.spark import SparkPartitions
 from vaxlink.matching.estimate import estimate
@@ -38,6 +38,16 @@ from vaxlink.matching.pipeline import (
     steps,
 )
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.matching.tables import (
+    CLASSIFIED,
+    COMPARED,
+    INPUT_TABLES,
+    PAIRS,
+    RANKED,
+    REC_IDENT,
+    RESULT_TABLES,
+    SCORED,
+)
 
 # RunStats (`engines/base.py`) is what a run returns: its callers take it from here with the run.
 __all__ = [
@@ -97,8 +107,8 @@ def _run_plan(
 
 
 def _count(ex: Executor, stats: RunStats) -> RunStats:
-    stats.pairs += int(ex.rows("SELECT count(*) FROM pairs")[0][0])
-    stats.identities += int(ex.rows("SELECT count(*) FROM classified")[0][0])
+    stats.pairs += int(ex.rows(f"SELECT count(*) FROM {PAIRS}")[0][0])
+    stats.identities += int(ex.rows(f"SELECT count(*) FROM {CLASSIFIED}")[0][0])
     return stats
 
 
@@ -126,10 +136,10 @@ def _run_whole(
     ex = DuckDBExecutor(con)
     made = _names(key_steps(spec.blocking))
     plan = [step for step in steps(spec) if step.name not in made]
-    cut = next(i for i, step in enumerate(plan) if step.name == "scored")
+    cut = next(i for i, step in enumerate(plan) if step.name == SCORED)
     _run_plan(ex, plan[:cut], stats, progress, 0, len(plan))
     t = time.perf_counter()
-    stats.spec = spec = estimate(con, spec, keys_ready=True, compared="compared")
+    stats.spec = spec = estimate(con, spec, keys_ready=True, compared=COMPARED)
     stats.seconds["estimate"] = time.perf_counter() - t
     rest = [step for step in steps(spec) if step.name not in made][cut:]
     _run_plan(ex, rest, stats, progress, cut, len(plan))
@@ -212,7 +222,7 @@ def run_matching(
         con.execute(
             # A health identity's records are matched in one partition: they lend each other evidence.
             f"CREATE OR REPLACE TABLE _rec_ident_parts AS SELECT *, CAST(hash(group_id) % {n} AS INTEGER) AS part "
-            "FROM rec_ident"
+            f"FROM {REC_IDENT}"
         )
         try:
             if len(done) < n:
@@ -224,7 +234,9 @@ def run_matching(
                 stats.identities += int(saved["identities"])
             _collect(con, run_dir)
         finally:
-            con.execute("CREATE OR REPLACE TABLE rec_ident AS SELECT * EXCLUDE (part) FROM _rec_ident_parts")
+            con.execute(
+                f"CREATE OR REPLACE TABLE {REC_IDENT} AS SELECT * EXCLUDE (part) FROM _rec_ident_parts"
+            )
             con.execute("DROP TABLE _rec_ident_parts")
         # Results of other runs (other inputs, or a spec since changed) will never be resumed.
         for other in base.iterdir():
@@ -235,7 +247,7 @@ def run_matching(
 
 def _link_figures(con: DuckDBPyConnection, stats: RunStats) -> RunStats:
     linked, expected = con.execute(
-        "SELECT count(*), coalesce(sum(wrong_link), 0) FROM classified WHERE outcome = 'linked'"
+        f"SELECT count(*), coalesce(sum(wrong_link), 0) FROM {CLASSIFIED} WHERE outcome = 'linked'"
     ).fetchall()[0]
     stats.linked, stats.expected_wrong_links = int(linked), float(expected)
     return stats
@@ -256,7 +268,7 @@ def _run_partitions(
         inputs = run_dir / "inputs"
         inputs.mkdir(exist_ok=True)
         for t in INPUT_TABLES:
-            src = "_rec_ident_parts" if t == "rec_ident" else t
+            src = "_rec_ident_parts" if t == REC_IDENT else t
             con.execute(f"COPY {src} TO '{inputs / t}.parquet' (FORMAT parquet)")
     runner.begin(run_dir, n)
     finished = len(done)
@@ -290,5 +302,5 @@ def _collect(con: DuckDBPyConnection, run_dir: Path) -> None:
     for t in RESULT_TABLES:
         con.execute(
             f"CREATE OR REPLACE TABLE {t} AS SELECT * FROM read_parquet('{run_dir}/part-*/{t}/*.parquet') "
-            "ORDER BY ident_id" + (", rank" if t == "ranked" else "")
+            "ORDER BY ident_id" + (", rank" if t == RANKED else "")
         )

@@ -13,9 +13,6 @@ from typing import Any, Protocol
 
 from vaxlink.matching.spec import MatchSpec
 
-INPUT_TABLES = ("rec_ident", "reg", "reg_alias", "reg_size", "reg_given_names", "reg_household_names")
-RESULT_TABLES = ("classified", "ranked")
-
 
 @dataclass
 class RunStats:

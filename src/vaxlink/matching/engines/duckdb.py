@@ -8,6 +8,7 @@ from typing import Any
 from duckdb import DuckDBPyConnection
 
 from vaxlink.matching.engines.base import Executor
+from vaxlink.matching.tables import REC_IDENT
 
 
 class DuckDBExecutor:
@@ -38,7 +39,7 @@ class DuckDBPartitions:
 
     def use_partition(self, part: int) -> None:
         self.con.execute(
-            f"CREATE OR REPLACE TABLE rec_ident AS SELECT * EXCLUDE (part) FROM _rec_ident_parts WHERE part = {part}"
+            f"CREATE OR REPLACE TABLE {REC_IDENT} AS SELECT * EXCLUDE (part) FROM _rec_ident_parts WHERE part = {part}"
         )
 
     def save(self, table: str, path: Path) -> None:

@@ -14,7 +14,8 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vaxlink.matching.engines.base import INPUT_TABLES, Executor
+from vaxlink.matching.engines.base import Executor
+from vaxlink.matching.tables import INPUT_TABLES, REC_IDENT
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -125,7 +126,7 @@ class SparkPartitions:
         ex = self.ex
         for t in INPUT_TABLES:
             df = ex.spark.read.parquet(str(run_dir / "inputs" / f"{t}.parquet"))
-            if t == "rec_ident":
+            if t == REC_IDENT:
                 # Not cached whole: each partition reads its own share (Parquet filters on `part`).
                 self._records = df
             else:
@@ -136,7 +137,7 @@ class SparkPartitions:
 
         if self._records is None:
             raise RuntimeError("begin() first")
-        self.ex.hold("rec_ident", self._records.where(F.col("part") == part).drop("part"))
+        self.ex.hold(REC_IDENT, self._records.where(F.col("part") == part).drop("part"))
 
     def save(self, table: str, path: Path) -> None:
         self.ex.held[table].write.mode("overwrite").parquet(str(path))
