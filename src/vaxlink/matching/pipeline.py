@@ -1,14 +1,15 @@
 """The matching pipeline as named SQL steps: block, compare, score, gather, rank, classify.
 
 Input tables (built by `prepare.py`): `rec_ident` (one row per health identity, with its `group_id`: the
-identities that share a name and a number or a birth date are one person's), `reg`, `reg_alias`, `reg_size`,
-`reg_given_names` and `reg_household_names`.
+identities that share a name and a birth date, a number or a phone are one person's), `reg`, `reg_alias`,
+`reg_size`, `reg_given_names` and `reg_household_names`.
 Each step is one SELECT that creates a table of its name, so every intermediate result can be inspected:
-`pairs` (candidate pairs), `rec_lookup` (what the record's numbers point at), `compared` (each pair's level
-per comparison), `scored` (weights and vetoes), `evidence` (per identity, the best evidence any record of its
-group gives for each citizen), `ranked`, `rivals` and `classified`. Every condition and weight comes from
-the spec; the SQL uses only constructs that DuckDB and Spark SQL share (written in DuckDB's dialect; other
-engines transpile).
+`reg_keys` and `rec_keys` (the blocking keys, hashed), `pairs` (candidate pairs), `rec_lookup` (what the
+record's numbers point at), `compared` (each pair's level per comparison), `scored` (weights and vetoes),
+`own_top`, `group_support` and `evidence` (per identity, the best evidence any record of its group gives for
+each citizen), `ranked`, `rivals` and `classified`; `tables.py` names them, with who reads each. Every
+condition and weight comes from the spec; the SQL uses only constructs that DuckDB and Spark SQL share
+(written in DuckDB's dialect; other engines transpile).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Prepare the two sides of a match on DuckDB: the register (`reg`, `reg_alias`) and the health identities (`rec`).
+"""Prepare the two sides of a match on DuckDB: the register (`reg`, `reg_alias`, ...) and the health identities
+(`rec_ident`, `rec_map`); `tables.py` names every table a match shares.
 
 Everything the comparisons need is computed here once, with the domain's rules, so that the matching
 steps themselves are plain portable SQL (the same text runs on DuckDB and, transpiled, on Spark).

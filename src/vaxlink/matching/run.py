@@ -1,8 +1,9 @@
 """Run the matching pipeline on an engine: DuckDB (one machine) or Spark (a cluster), from the same steps.
 
 The inputs are always prepared on DuckDB (`prepare.py`); the steps of `pipeline.py` then run on the
-chosen engine (`engines/duckdb.py` or `engines/spark.py`, known here through `engines/base.py`), and the results (`classified`, `ranked`) end up as tables of the DuckDB connection either
-way, so that whoever stores them needs to know nothing of the engine.
+chosen engine (`engines/duckdb.py` or `engines/spark.py`, known here through `engines/base.py`), and the
+results (`classified`, `ranked`) end up as tables of the DuckDB connection either way, so that whoever
+stores them needs to know nothing of the engine.
 
 A run can be split into partitions of the health identities (by a hash of the identity): each
 partition is matched against the whole register, and since every step after blocking works per

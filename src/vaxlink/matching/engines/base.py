@@ -32,10 +32,6 @@ class RunStats:
     linked: int = 0
     expected_wrong_links: float = 0.0
 
-    @property
-    def expected_wrong_share(self) -> float:
-        return self.expected_wrong_links / self.linked if self.linked else 0.0
-
 
 class Executor(Protocol):
     """What the pipeline needs of an engine: queries written in DuckDB's dialect, and named results."""
