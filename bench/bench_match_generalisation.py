@@ -29,8 +29,8 @@ import duckdb
 import pyarrow.parquet as pq
 
 from vaxlink.matching import normalise
-from vaxlink.matching.engine import run_matching
 from vaxlink.matching.prepare import prepare_records, prepare_register
+from vaxlink.matching.run import run_matching
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.simulation import ErrorRates, simulate
 from vaxlink.simulation.evaluate import Evaluation, evaluate

@@ -109,8 +109,8 @@ def matcher_inputs(data: Path) -> tuple[Any, Any, Any]:
 
 def _child(data: Path, engine: str, opts: dict[str, Any], out: Path, q: mp.Queue) -> None:  # type: ignore[type-arg]
     from vaxlink.matching import normalise
-    from vaxlink.matching.engine import run_matching
     from vaxlink.matching.prepare import prepare_records, prepare_register
+    from vaxlink.matching.run import run_matching
     from vaxlink.matching.spec import MatchSpec
 
     register, aliases, records = matcher_inputs(data)
@@ -132,7 +132,7 @@ def _child(data: Path, engine: str, opts: dict[str, Any], out: Path, q: mp.Queue
     }
     start_s = 0.0
     if engine == "spark":
-        from vaxlink.matching.spark_engine import spark_session
+        from vaxlink.matching.engines.spark import spark_session
 
         t = time.perf_counter()
         spark = spark_session(opts["spark_master"], opts["driver_memory"], opts["shuffle_partitions"])

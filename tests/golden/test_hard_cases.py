@@ -15,8 +15,8 @@ import pytest
 
 from vaxlink.domain.dates import parse_date
 from vaxlink.domain.names import canonical_name
-from vaxlink.matching.engine import run_duckdb
 from vaxlink.matching.prepare import prepare_records, prepare_register
+from vaxlink.matching.run import run_duckdb
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.simulation import simulate
 

@@ -18,9 +18,9 @@ import duckdb
 import pytest
 from sqlalchemy import text
 
-from vaxlink.matching.engine import RunStats, run_matching
 from vaxlink.matching.pipeline import PairLimitExceeded
 from vaxlink.matching.prepare import prepare_records, prepare_register
+from vaxlink.matching.run import RunStats, run_matching
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.simulation import ErrorRates, simulate
 from vaxlink.simulation.inputs import matcher_inputs
@@ -117,7 +117,7 @@ def test_spark_gives_duckdbs_answer_for_every_record_and_resumes_by_partition(
     assert {"linked", "review", "unmatched"} <= outcomes
 
     con = prepared(province)
-    from vaxlink.matching.spark_engine import SparkPartitions
+    from vaxlink.matching.engines.spark import SparkPartitions
 
     def stop_after_first(stage: str, done: int, total: int | None) -> None:
         if done == 1:

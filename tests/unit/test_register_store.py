@@ -12,8 +12,8 @@ import pyarrow.compute as pc
 import pytest
 
 from vaxlink.matching import register_store
-from vaxlink.matching.engine import run_matching
 from vaxlink.matching.prepare import prepare_records, prepare_register
+from vaxlink.matching.run import run_matching
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.simulation import simulate
 from vaxlink.simulation.inputs import matcher_inputs

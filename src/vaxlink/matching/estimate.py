@@ -32,6 +32,7 @@ from vaxlink.matching.pipeline import (
     register_key_steps,
 )
 from vaxlink.matching.spec import Level, MatchSpec
+from vaxlink.matching.tables import REC_IDENT, REC_KEYS, REG
 
 MAX_ITERATIONS = 200
 TOLERANCE = 1e-7
@@ -95,7 +96,7 @@ def _random_pairs(con: DuckDBPyConnection, spec: MatchSpec) -> int:
     """`_est_random`: identities of the sample (`_est_sample`) crossed with a sample of citizens, about
     `spec.random_pairs`."""
     n_ident = int(con.execute("SELECT count(*) FROM _est_sample").fetchall()[0][0])
-    n_reg = int(con.execute("SELECT count(*) FROM reg").fetchall()[0][0])
+    n_reg = int(con.execute(f"SELECT count(*) FROM {REG}").fetchall()[0][0])
     if not n_ident or not n_reg:
         _create(
             con,
@@ -110,7 +111,7 @@ def _random_pairs(con: DuckDBPyConnection, spec: MatchSpec) -> int:
         "_est_random",
         f"""SELECT i.ident_id, c.citizen_id FROM
             (SELECT ident_id FROM _est_sample ORDER BY hash(ident_key), ident_id LIMIT {k_ident}) i
-            CROSS JOIN (SELECT citizen_id FROM reg ORDER BY hash(citizen_id), citizen_id LIMIT {k_reg}) c""",
+            CROSS JOIN (SELECT citizen_id FROM {REG} ORDER BY hash(citizen_id), citizen_id LIMIT {k_reg}) c""",
     )
     return k_ident * k_reg
 
@@ -127,7 +128,7 @@ def _sample_identities(con: DuckDBPyConnection, spec: MatchSpec) -> int:
     _create(
         con,
         "_est_sample",
-        f"""SELECT ident_id, ident_key FROM rec_ident
+        f"""SELECT ident_id, ident_key FROM {REC_IDENT}
             ORDER BY hash(CAST(group_id AS VARCHAR)), ident_id LIMIT {int(spec.estimation_identities)}""",
     )
     return int(con.execute("SELECT count(*) FROM _est_sample").fetchall()[0][0])
@@ -136,18 +137,18 @@ def _sample_identities(con: DuckDBPyConnection, spec: MatchSpec) -> int:
 def _isolate_sample(con: DuckDBPyConnection) -> None:
     """Make `rec_ident` the sample's identities; the batch, and its keys when they were made, are kept
     aside (`_restore_identities` puts them back)."""
-    con.execute("ALTER TABLE rec_ident RENAME TO _est_rec_ident_all")
-    if _exists(con, "rec_keys"):
-        con.execute("ALTER TABLE rec_keys RENAME TO _est_rec_keys_all")
-    _create(con, "rec_ident", "SELECT * FROM _est_rec_ident_all SEMI JOIN _est_sample USING (ident_id)")
+    con.execute(f"ALTER TABLE {REC_IDENT} RENAME TO _est_rec_ident_all")
+    if _exists(con, REC_KEYS):
+        con.execute(f"ALTER TABLE {REC_KEYS} RENAME TO _est_rec_keys_all")
+    _create(con, REC_IDENT, "SELECT * FROM _est_rec_ident_all SEMI JOIN _est_sample USING (ident_id)")
 
 
 def _restore_identities(con: DuckDBPyConnection) -> None:
-    con.execute("DROP TABLE IF EXISTS rec_ident")
-    con.execute("ALTER TABLE _est_rec_ident_all RENAME TO rec_ident")
-    con.execute("DROP TABLE IF EXISTS rec_keys")
+    con.execute(f"DROP TABLE IF EXISTS {REC_IDENT}")
+    con.execute(f"ALTER TABLE _est_rec_ident_all RENAME TO {REC_IDENT}")
+    con.execute(f"DROP TABLE IF EXISTS {REC_KEYS}")
     if _exists(con, "_est_rec_keys_all"):
-        con.execute("ALTER TABLE _est_rec_keys_all RENAME TO rec_keys")
+        con.execute(f"ALTER TABLE _est_rec_keys_all RENAME TO {REC_KEYS}")
 
 
 def _u_estimate(level: Level, count: int, n: int, prior_total: float) -> float:
@@ -223,27 +224,12 @@ def _counts(
     return rows, _count_levels(con, "_est_random_compared", spec), random_pairs
 
 
-def estimate(
-    con: DuckDBPyConnection, spec: MatchSpec, *, keys_ready: bool = False, compared: str | None = None
-) -> MatchSpec:
-    """`spec` with its m and u estimated on the prepared inputs of `con` (see the module's doc).
-    `keys_ready`: the register's blocking keys of this spec (`pipeline.register_key_steps`) are already
-    in `con`, made by the run. `compared`: a table of the run's own compared pairs, every identity's,
-    with this spec's levels (`pipeline.compare_step`); the sample's pairs are read there rather than
-    paired and compared again. The levels do not depend on m and u, and a sampled identity's pairs are
-    the same whether the batch or the sample is paired, so either way gives the same parameters.
-
-    The estimation's own record (what it was estimated on, convergence, every level's prior and estimate)
-    is kept in the returned spec's `extra["estimation"]`, so it is stored with the run and can be shown.
-    """
-    if not spec.estimate:
-        return spec
-    n = int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
-    if n < spec.min_estimation_identities:
-        return replace(
-            spec, extra={**spec.extra, "estimation": {"identities": n, "skipped": "too few identities"}}
-        )
-    est = Estimation()
+def _sample_patterns(
+    con: DuckDBPyConnection, spec: MatchSpec, est: Estimation, keys_ready: bool, compared: str | None
+) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
+    """The sample's level patterns with their counts, and every level's count among the random pairs (see
+    `estimate` for `keys_ready` and `compared`); `est` gets the sample's size and the random pairs'.
+    The sample's tables are dropped, and `rec_ident` is the whole batch again, whatever happens."""
     cols = ", ".join(_level_columns(spec))
     try:
         est.identities = _sample_identities(con, spec)
@@ -271,11 +257,12 @@ def estimate(
     finally:
         for t in ("_est_sample", "_est_pairs", "_est_compared", "_est_random", "_est_random_compared"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
-    patterns = [(tuple(str(x) for x in r[:-1]), int(r[-1])) for r in rows]
-    est.patterns = len(patterns)
-    est.pairs = sum(n for _, n in patterns)
-    if not patterns:
-        return spec
+    return rows, random_counts
+
+
+def _u_values(spec: MatchSpec, random_counts: dict[str, int]) -> tuple[dict[str, float], dict[str, float]]:
+    """Per level that is not `missing`: the u EM holds (a `tf` level's average over the random pairs), and
+    the u the estimated spec keeps (a `tf` level keeps its own: it is not a constant of the level)."""
     u_em: dict[str, float] = {}
     u_new: dict[str, float] = {}
     for c in spec.comparisons:
@@ -293,15 +280,18 @@ def estimate(
                 u_new[lv.name] = lv.u
             else:
                 u_em[lv.name] = u_new[lv.name] = _u_estimate(lv, count, n_random, prior_total)
-    identities = max(est.identities, 1)
-    m_new, share, est.iterations, est.converged = em(
-        patterns,
-        [c.levels for c in spec.comparisons],
-        u_em,
-        spec.prior_strength,
-        start_share=min(0.9, identities / est.pairs),
-    )
-    est.match_share = share
+    return u_em, u_new
+
+
+def _bounded(
+    spec: MatchSpec,
+    m_new: dict[str, float],
+    u_new: dict[str, float],
+    random_counts: dict[str, int],
+    est: Estimation,
+) -> dict[str, tuple[float, float]]:
+    """(m, u) per level, no weight moved more than `spec.max_shift_bits` from its prior; each level's record
+    goes to `est.levels`."""
     fitted: dict[str, tuple[float, float]] = {}
     for c in spec.comparisons:
         for lv in c.levels:
@@ -327,4 +317,44 @@ def estimate(
                 "clamped": clamped,
                 "random_pairs_at_level": random_counts.get(lv.name, 0),
             }
-    return spec.with_levels(fitted, {"estimation": est.as_dict()})
+    return fitted
+
+
+def estimate(
+    con: DuckDBPyConnection, spec: MatchSpec, *, keys_ready: bool = False, compared: str | None = None
+) -> MatchSpec:
+    """`spec` with its m and u estimated on the prepared inputs of `con` (see the module's doc).
+    `keys_ready`: the register's blocking keys of this spec (`pipeline.register_key_steps`) are already
+    in `con`, made by the run. `compared`: a table of the run's own compared pairs, every identity's,
+    with this spec's levels (`pipeline.compare_step`); the sample's pairs are read there rather than
+    paired and compared again. The levels do not depend on m and u, and a sampled identity's pairs are
+    the same whether the batch or the sample is paired, so either way gives the same parameters.
+
+    The estimation's own record (what it was estimated on, convergence, every level's prior and estimate)
+    is kept in the returned spec's `extra["estimation"]`, so it is stored with the run and can be shown.
+    """
+    if not spec.estimate:
+        return spec
+    n = int(con.execute(f"SELECT count(*) FROM {REC_IDENT}").fetchall()[0][0])
+    if n < spec.min_estimation_identities:
+        return replace(
+            spec, extra={**spec.extra, "estimation": {"identities": n, "skipped": "too few identities"}}
+        )
+    est = Estimation()
+    rows, random_counts = _sample_patterns(con, spec, est, keys_ready, compared)
+    patterns = [(tuple(str(x) for x in r[:-1]), int(r[-1])) for r in rows]
+    est.patterns = len(patterns)
+    est.pairs = sum(n for _, n in patterns)
+    if not patterns:
+        return spec
+    u_em, u_new = _u_values(spec, random_counts)
+    identities = max(est.identities, 1)
+    m_new, share, est.iterations, est.converged = em(
+        patterns,
+        [c.levels for c in spec.comparisons],
+        u_em,
+        spec.prior_strength,
+        start_share=min(0.9, identities / est.pairs),
+    )
+    est.match_share = share
+    return spec.with_levels(_bounded(spec, m_new, u_new, random_counts, est), {"estimation": est.as_dict()})

@@ -1,14 +1,15 @@
 """The matching pipeline as named SQL steps: block, compare, score, gather, rank, classify.
 
 Input tables (built by `prepare.py`): `rec_ident` (one row per health identity, with its `group_id`: the
-identities that share a name and a number or a birth date are one person's), `reg`, `reg_alias`, `reg_size`,
-`reg_given_names` and `reg_household_names`.
+identities that share a name and a birth date, a number or a phone are one person's), `reg`, `reg_alias`,
+`reg_size`, `reg_given_names` and `reg_household_names`.
 Each step is one SELECT that creates a table of its name, so every intermediate result can be inspected:
-`pairs` (candidate pairs), `rec_lookup` (what the record's numbers point at), `compared` (each pair's level
-per comparison), `scored` (weights and vetoes), `evidence` (per identity, the best evidence any record of its
-group gives for each citizen), `ranked`, `rivals` and `classified`. Every condition and weight comes from
-the spec; the SQL uses only constructs that DuckDB and Spark SQL share (written in DuckDB's dialect; other
-engines transpile).
+`reg_keys` and `rec_keys` (the blocking keys, hashed), `pairs` (candidate pairs), `rec_lookup` (what the
+record's numbers point at), `compared` (each pair's level per comparison), `scored` (weights and vetoes),
+`own_top`, `group_support` and `evidence` (per identity, the best evidence any record of its group gives for
+each citizen), `ranked`, `rivals` and `classified`; `tables.py` names them, with who reads each. Every
+condition and weight comes from the spec; the SQL uses only constructs that DuckDB and Spark SQL share
+(written in DuckDB's dialect; other engines transpile).
 """
 
 from __future__ import annotations
@@ -17,6 +18,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vaxlink.matching.spec import BlockingRule, Comparison, Level, MatchSpec
+from vaxlink.matching.tables import (
+    CLASSIFIED,
+    COMPARED,
+    EVIDENCE,
+    GROUP_SUPPORT,
+    OWN_TOP,
+    PAIRS,
+    RANKED,
+    REC_IDENT,
+    REC_KEYS,
+    REC_LOOKUP,
+    REG,
+    REG_ALIAS,
+    REG_GIVEN_NAMES,
+    REG_HOUSEHOLD_NAMES,
+    REG_KEYS,
+    REG_SIZE,
+    RIVALS,
+    SCORED,
+    block_keys,
+)
 
 # Weights are rounded to a millionth of a bit: engines compute log2 with different libraries, and a
 # last-place difference would otherwise decide a threshold met exactly one way on DuckDB and the other on
@@ -40,7 +62,7 @@ class PairLimitExceeded(RuntimeError):
 
 
 def _rule_side(rule: BlockingRule) -> str:
-    return "reg_alias" if rule.keys == ("id9",) else "reg"
+    return REG_ALIAS if rule.keys == ("id9",) else REG
 
 
 def _not_blank(alias: str, cols: list[str]) -> str:
@@ -58,7 +80,7 @@ def _filters(rule: BlockingRule) -> tuple[str, str]:
 def pair_estimate_sql(rule: BlockingRule) -> str:
     """Pairs the rule would generate, computed from key counts without generating them (after
     `key_steps`: the keys are counted as hashed)."""
-    if _rule_side(rule) == "reg_alias":
+    if _rule_side(rule) == REG_ALIAS:
         sides = rule.sides()
         rf, cf = _filters(rule)
         rcols = ", ".join(f"r.{a} AS k{i}" for i, (a, _) in enumerate(sides))
@@ -66,15 +88,15 @@ def pair_estimate_sql(rule: BlockingRule) -> str:
         groups = ", ".join(f"k{i}" for i in range(len(sides)))
         on = " AND ".join(f"a.k{i} = b.k{i}" for i in range(len(sides)))
         return f"""SELECT coalesce(sum(a.n * b.n), 0) FROM
-        (SELECT {groups}, count(*) AS n FROM (SELECT {rcols} FROM rec_ident r
+        (SELECT {groups}, count(*) AS n FROM (SELECT {rcols} FROM {REC_IDENT} r
            WHERE {_not_blank("r", [a for a, _ in sides])}{rf}) x GROUP BY {groups}) a
-        JOIN (SELECT {groups}, count(*) AS n FROM (SELECT {ccols} FROM reg_alias c
+        JOIN (SELECT {groups}, count(*) AS n FROM (SELECT {ccols} FROM {REG_ALIAS} c
            WHERE {_not_blank("c", [b for _, b in sides])}{cf}) y GROUP BY {groups}) b ON {on}"""
     k = f"k_{rule.name}"
     having = "" if rule.max_citizens_per_key is None else f" HAVING count(*) <= {rule.max_citizens_per_key}"
     return f"""SELECT coalesce(sum(a.n * b.n), 0) FROM
-        (SELECT {k} AS k, count(*) AS n FROM rec_keys WHERE {k} IS NOT NULL GROUP BY {k}) a
-        JOIN (SELECT {k} AS k, count(*) AS n FROM reg_keys WHERE {k} IS NOT NULL GROUP BY {k}{having}) b
+        (SELECT {k} AS k, count(*) AS n FROM {REC_KEYS} WHERE {k} IS NOT NULL GROUP BY {k}) a
+        JOIN (SELECT {k} AS k, count(*) AS n FROM {REG_KEYS} WHERE {k} IS NOT NULL GROUP BY {k}{having}) b
         ON a.k = b.k"""
 
 
@@ -86,7 +108,7 @@ def _key_hash(alias: str, cols: list[str], side_filter: str) -> str:
 
 
 def _hashed(rules: Sequence[BlockingRule]) -> list[BlockingRule]:
-    return [r for r in rules if _rule_side(r) == "reg"]
+    return [r for r in rules if _rule_side(r) == REG]
 
 
 def record_key_step(rules: Sequence[BlockingRule]) -> Step:
@@ -94,7 +116,7 @@ def record_key_step(rules: Sequence[BlockingRule]) -> Step:
     cols = ", ".join(
         f"{_key_hash('r', [a for a, _ in r.sides()], r.record_filter)} AS k_{r.name}" for r in _hashed(rules)
     )
-    return Step("rec_keys", f"SELECT r.ident_id, {cols} FROM rec_ident r")
+    return Step(REC_KEYS, f"SELECT r.ident_id, {cols} FROM {REC_IDENT} r")
 
 
 def register_key_steps(rules: Sequence[BlockingRule]) -> list[Step]:
@@ -112,14 +134,14 @@ def register_key_steps(rules: Sequence[BlockingRule]) -> list[Step]:
     cols = ", ".join(
         f"{_key_hash('c', [b for _, b in r.sides()], r.citizen_filter)} AS k_{r.name}" for r in rules
     )
-    out = [Step("reg_keys", f"SELECT c.citizen_id, {cols} FROM reg c")]
+    out = [Step(REG_KEYS, f"SELECT c.citizen_id, {cols} FROM {REG} c")]
     for rule in rules:
         if rule.max_citizens_per_key is not None:
             k = f"k_{rule.name}"
             out.append(
                 Step(
-                    f"block_keys_{rule.name}",
-                    f"SELECT {k} AS k FROM reg_keys WHERE {k} IS NOT NULL GROUP BY {k} "
+                    block_keys(rule.name),
+                    f"SELECT {k} AS k FROM {REG_KEYS} WHERE {k} IS NOT NULL GROUP BY {k} "
                     f"HAVING count(*) <= {rule.max_citizens_per_key}",
                 )
             )
@@ -133,15 +155,15 @@ def key_steps(rules: Sequence[BlockingRule]) -> list[Step]:
 
 def pair_select(rule: BlockingRule) -> str:
     """The SELECT of a rule's candidate pairs (after `key_steps`)."""
-    if _rule_side(rule) == "reg_alias":
+    if _rule_side(rule) == REG_ALIAS:
         sides = rule.sides()
         cond = " AND ".join(f"r.{a} = c.{b}" for a, b in sides)
         rf, cf = _filters(rule)
-        return f"""SELECT r.ident_id, c.citizen_id FROM rec_ident r JOIN reg_alias c ON {cond}
+        return f"""SELECT r.ident_id, c.citizen_id FROM {REC_IDENT} r JOIN {REG_ALIAS} c ON {cond}
         WHERE {_not_blank("r", [a for a, _ in sides])}{rf}{cf}"""
     k = f"k_{rule.name}"
-    capped = "" if rule.max_citizens_per_key is None else f" JOIN block_keys_{rule.name} b ON b.k = c.{k}"
-    return f"SELECT r.ident_id, c.citizen_id FROM rec_keys r JOIN reg_keys c ON r.{k} = c.{k}{capped}"
+    capped = "" if rule.max_citizens_per_key is None else f" JOIN {block_keys(rule.name)} b ON b.k = c.{k}"
+    return f"SELECT r.ident_id, c.citizen_id FROM {REC_KEYS} r JOIN {REG_KEYS} c ON r.{k} = c.{k}{capped}"
 
 
 def blocking_steps(rule: BlockingRule) -> tuple[list[Step], str]:
@@ -149,7 +171,7 @@ def blocking_steps(rule: BlockingRule) -> tuple[list[Step], str]:
     return key_steps([rule]), pair_select(rule)
 
 
-def pairs_step(spec: MatchSpec, name: str = "pairs") -> Step:
+def pairs_step(spec: MatchSpec, name: str = PAIRS) -> Step:
     """`name`: the distinct candidate pairs of every blocking rule (after `key_steps`)."""
     union = " UNION ALL ".join(pair_select(rule) for rule in spec.blocking)
     return Step(name, f"SELECT DISTINCT ident_id, citizen_id FROM ({union}) u")
@@ -179,7 +201,7 @@ def _tf_columns(spec: MatchSpec) -> list[str]:
     return sorted({lv.tf for c in spec.comparisons for lv in c.levels if lv.tf and lv.tf != "unique"})
 
 
-def compare_step(spec: MatchSpec, pairs: str = "pairs", name: str = "compared") -> Step:
+def compare_step(spec: MatchSpec, pairs: str = PAIRS, name: str = COMPARED) -> Step:
     """Each pair's level per comparison, with the citizen's value counts the tf levels need."""
     levels = ", ".join(f"{c.case_sql()} AS {c.name}_level" for c in spec.comparisons)
     tfs = "".join(f", c.{t}" for t in _tf_columns(spec))
@@ -189,12 +211,12 @@ def compare_step(spec: MatchSpec, pairs: str = "pairs", name: str = "compared") 
         SELECT p.ident_id, r.group_id, p.citizen_id, c.has_marks AS reg_has_marks,
                c.dob_precision AS reg_dob_precision, {levels}{tfs}, z.total
         FROM {pairs} p
-        JOIN rec_ident r ON r.ident_id = p.ident_id
-        JOIN rec_lookup l ON l.ident_id = p.ident_id
-        JOIN reg c ON c.citizen_id = p.citizen_id
-        LEFT JOIN reg_household_names h ON h.household_id = c.household_id AND h.family_key = r.family_key
+        JOIN {REC_IDENT} r ON r.ident_id = p.ident_id
+        JOIN {REC_LOOKUP} l ON l.ident_id = p.ident_id
+        JOIN {REG} c ON c.citizen_id = p.citizen_id
+        LEFT JOIN {REG_HOUSEHOLD_NAMES} h ON h.household_id = c.household_id AND h.family_key = r.family_key
              AND h.given_key = r.given_key
-        CROSS JOIN reg_size z""",
+        CROSS JOIN {REG_SIZE} z""",
     )
 
 
@@ -203,18 +225,18 @@ def lookup_step() -> Step:
     owner of its 12-digit number and their household, the owner of its old CMND, the household whose
     members alone use its phone, and how many citizens carry its given name (none: a slip, not a name)."""
     return Step(
-        "rec_lookup",
-        """
+        REC_LOOKUP,
+        f"""
         SELECT r.ident_id, o.owner_id, o.owner_household, a.alias_owner, h.phone_household,
                coalesce(g.given_n, 0) AS given_n
-        FROM rec_ident r
+        FROM {REC_IDENT} r
         LEFT JOIN (SELECT id12, min(citizen_id) AS owner_id, min(household_id) AS owner_household
-                   FROM reg GROUP BY id12) o ON o.id12 = r.id12
-        LEFT JOIN (SELECT id9, min(citizen_id) AS alias_owner FROM reg_alias GROUP BY id9) a ON a.id9 = r.id9
-        LEFT JOIN (SELECT phone, min(household_id) AS phone_household FROM reg
+                   FROM {REG} GROUP BY id12) o ON o.id12 = r.id12
+        LEFT JOIN (SELECT id9, min(citizen_id) AS alias_owner FROM {REG_ALIAS} GROUP BY id9) a ON a.id9 = r.id9
+        LEFT JOIN (SELECT phone, min(household_id) AS phone_household FROM {REG}
                    WHERE phone <> '' AND household_id IS NOT NULL
                    GROUP BY phone HAVING count(DISTINCT household_id) = 1) h ON h.phone = r.phone
-        LEFT JOIN reg_given_names g ON g.given_key = r.given_key""",
+        LEFT JOIN {REG_GIVEN_NAMES} g ON g.given_key = r.given_key""",
     )
 
 
@@ -241,43 +263,41 @@ def score_step(spec: MatchSpec) -> Step:
     total = " + ".join(WEIGHT_COLUMNS)
     cols = ", ".join(LEVEL_COLUMNS)
     return Step(
-        "scored",
+        SCORED,
         f"""
         SELECT ident_id, group_id, citizen_id, reg_has_marks, reg_dob_precision, {cols}, {", ".join(WEIGHT_COLUMNS)},
                round({total}, {WEIGHT_DECIMALS}) AS weight, veto
         FROM (SELECT *, round(log2({spec.presence!r} / total), {WEIGHT_DECIMALS}) AS w_prior, {parts},
                      {veto_sql(spec)} AS veto
-              FROM compared) x""",
+              FROM {COMPARED}) x""",
     )
 
 
-def decide_steps(spec: MatchSpec) -> list[Step]:
-    """From `scored`: the evidence per identity, the ranking and the classification."""
-    own = ", ".join(
-        f"s.{c}"
-        for c in ("citizen_id", "reg_has_marks", "reg_dob_precision", *LEVEL_COLUMNS, *WEIGHT_COLUMNS)
-    )
+def evidence_steps(spec: MatchSpec) -> list[Step]:
+    """From `scored`: each record's own strongest candidate (`own_top`), what the other records of its health
+    identity say of each citizen (`group_support`), and each pair's evidence with what they lend it
+    (`evidence`)."""
     lift = (
         f"s.veto = 0 AND t.citizen_id = s.citizen_id AND coalesce(t.second, -1.0E9) < s.weight - {spec.borrow_margin!r}"
         " AND o.weight > s.weight"
     )
-    out = [
+    return [
         # The record's own strongest candidate, and how far the next one stays below it.
         Step(
-            "own_top",
-            """
+            OWN_TOP,
+            f"""
         SELECT ident_id, citizen_id, second FROM (
           SELECT ident_id, citizen_id,
                  row_number() OVER (PARTITION BY ident_id ORDER BY weight DESC, citizen_id) AS rn,
                  lead(weight) OVER (PARTITION BY ident_id ORDER BY weight DESC, citizen_id) AS second
-          FROM scored) x WHERE rn = 1""",
+          FROM {SCORED}) x WHERE rn = 1""",
         ),
         # What the other records of the same health identity say of each citizen (none that a veto stops).
         Step(
-            "group_support",
-            """
+            GROUP_SUPPORT,
+            f"""
         SELECT g.ident_id, s.citizen_id, max(s.weight) AS weight
-        FROM rec_ident g JOIN scored s ON s.group_id = g.group_id AND s.ident_id <> g.ident_id AND s.veto = 0
+        FROM {REC_IDENT} g JOIN {SCORED} s ON s.group_id = g.group_id AND s.ident_id <> g.ident_id AND s.veto = 0
         GROUP BY g.ident_id, s.citizen_id""",
         ),
         # A person's several records in the batch are one health identity: a record whose own data single out
@@ -288,45 +308,56 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
         # joined back from `scored` for the ranked candidates alone (about a third of the pairs), rather than
         # carried through this step for all of them.
         Step(
-            "evidence",
+            EVIDENCE,
             f"""
         SELECT s.ident_id, s.citizen_id,
                CASE WHEN {lift} THEN o.weight ELSE s.weight END AS weight, s.veto,
                CASE WHEN {lift} THEN 1 ELSE 0 END AS borrowed
-        FROM scored s
-        JOIN own_top t ON t.ident_id = s.ident_id
-        LEFT JOIN group_support o ON o.ident_id = s.ident_id AND o.citizen_id = s.citizen_id""",
+        FROM {SCORED} s
+        JOIN {OWN_TOP} t ON t.ident_id = s.ident_id
+        LEFT JOIN {GROUP_SUPPORT} o ON o.ident_id = s.ident_id AND o.citizen_id = s.citizen_id""",
         ),
     ]
+
+
+def rank_steps(spec: MatchSpec) -> list[Step]:
+    """From `evidence`: the candidates worth reviewing, ranked, with their levels and weights (`ranked`), and
+    the odds of the others against the best one (`rivals`)."""
+    own = ", ".join(
+        f"s.{c}"
+        for c in ("citizen_id", "reg_has_marks", "reg_dob_precision", *LEVEL_COLUMNS, *WEIGHT_COLUMNS)
+    )
     # Candidates too weak to be reviewed are not ranked (they still count among the rivals). A pair of
     # `scored` is one (identity, citizen): `pairs` is distinct on both, so the join back finds exactly one row.
     floor = min(spec.review_threshold, -spec.min_margin)
-    out.append(
-        Step(
-            "ranked",
-            f"""
+    ranked = Step(
+        RANKED,
+        f"""
         SELECT e.ident_id, {own}, e.weight, e.veto, e.borrowed, e.rank, e.n_candidates
         FROM (SELECT *, row_number() OVER (PARTITION BY ident_id ORDER BY weight DESC, citizen_id) AS rank,
                      count(*) OVER (PARTITION BY ident_id) AS n_candidates
-              FROM evidence WHERE weight >= {floor!r}) e
-        JOIN scored s ON s.ident_id = e.ident_id AND s.citizen_id = e.citizen_id""",
-        )
+              FROM {EVIDENCE} WHERE weight >= {floor!r}) e
+        JOIN {SCORED} s ON s.ident_id = e.ident_id AND s.citizen_id = e.citizen_id""",
     )
     # The odds of the other citizens against the best one: with the odds that the person is nobody in the
     # register, what stands between the best candidate and certainty.
-    out.append(
-        Step(
-            "rivals",
-            """
+    rivals = Step(
+        RIVALS,
+        f"""
         SELECT ident_id, max(weight) AS best_weight,
                sum(pow(2.0, weight - top)) - 1.0 AS rival_odds
-        FROM (SELECT ident_id, weight, max(weight) OVER (PARTITION BY ident_id) AS top FROM evidence) e
+        FROM (SELECT ident_id, weight, max(weight) OVER (PARTITION BY ident_id) AS top FROM {EVIDENCE}) e
         GROUP BY ident_id""",
-        )
     )
+    return [ranked, rivals]
+
+
+def _reasons_sql(spec: MatchSpec) -> str:
+    """The best candidate's reasons (`b`, of `ranked`), for the officer: each field that does not agree
+    exactly, and whether a second candidate (`s`) stands too close (`v`, of `rivals`)."""
     rival_bound = min(spec.max_wrong_link, spec.max_wrong_citizen)
     limit = rival_bound / (1.0 - rival_bound)
-    reasons = (
+    return (
         "concat_ws(';', "
         + ", ".join(
             [
@@ -340,6 +371,11 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
         )
         + ")"
     )
+
+
+def classify_step(spec: MatchSpec) -> Step:
+    """`classified`, from `ranked` and `rivals`: each identity's outcome, best and second candidate, the
+    probability that the best is wrong, its levels, reasons and whose data are to blame."""
     # The probability that the best candidate is not the record's person: rivals, or nobody at all.
     # Rounded: the rivals' odds are a sum whose order (and so its last bits) depends on the threads and on the
     # engine; the same inputs must give the same outcome and score.
@@ -349,10 +385,9 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
     )
     # Of it, the probability that another citizen of the register is the person.
     other = f"round(v.rival_odds / (1.0 + pow(2.0, -b.weight) + v.rival_odds), {PROBABILITY_DECIMALS})"
-    out.append(
-        Step(
-            "classified",
-            f"""
+    return Step(
+        CLASSIFIED,
+        f"""
         SELECT i.ident_id,
                CASE WHEN b.citizen_id IS NULL OR b.weight < {spec.review_threshold!r} THEN 'unmatched'
                     WHEN b.veto = 0 AND {wrong} <= {spec.max_wrong_link!r}
@@ -363,17 +398,20 @@ def decide_steps(spec: MatchSpec) -> list[Step]:
                CASE WHEN b.citizen_id IS NULL THEN NULL ELSE {wrong} END AS wrong_link,
                b.id_level, b.name_level, b.dob_level, b.sex_level, b.ward_level, b.address_level, b.phone_level,
                coalesce(b.borrowed, 0) AS borrowed,
-               CASE WHEN b.citizen_id IS NULL THEN 'NO_CANDIDATE' ELSE {reasons} END AS reasons,
+               CASE WHEN b.citizen_id IS NULL THEN 'NO_CANDIDATE' ELSE {_reasons_sql(spec)} END AS reasons,
                CASE WHEN b.name_level = 'NAME_DIACRITICS' AND NOT b.reg_has_marks THEN 'register'
                     WHEN b.dob_level = 'DOB_YEAR_ONLY' AND b.reg_dob_precision <> 'day' THEN 'register'
                     ELSE 'health' END AS blame
-        FROM rec_ident i
-        LEFT JOIN ranked b ON b.ident_id = i.ident_id AND b.rank = 1
-        LEFT JOIN ranked s ON s.ident_id = i.ident_id AND s.rank = 2
-        LEFT JOIN rivals v ON v.ident_id = i.ident_id""",
-        )
+        FROM {REC_IDENT} i
+        LEFT JOIN {RANKED} b ON b.ident_id = i.ident_id AND b.rank = 1
+        LEFT JOIN {RANKED} s ON s.ident_id = i.ident_id AND s.rank = 2
+        LEFT JOIN {RIVALS} v ON v.ident_id = i.ident_id""",
     )
-    return out
+
+
+def decide_steps(spec: MatchSpec) -> list[Step]:
+    """From `scored`: the evidence per identity, the ranking and the classification."""
+    return [*evidence_steps(spec), *rank_steps(spec), classify_step(spec)]
 
 
 def steps(spec: MatchSpec) -> list[Step]:

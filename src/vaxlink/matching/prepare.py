@@ -1,4 +1,5 @@
-"""Prepare the two sides of a match on DuckDB: the register (`reg`, `reg_alias`) and the health identities (`rec`).
+"""Prepare the two sides of a match on DuckDB: the register (`reg`, `reg_alias`, ...) and the health identities
+(`rec_ident`, `rec_map`); `tables.py` names every table a match shares.
 
 Everything the comparisons need is computed here once, with the domain's rules, so that the matching
 steps themselves are plain portable SQL (the same text runs on DuckDB and, transpiled, on Spark).
@@ -17,6 +18,7 @@ from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.sex import parse_sex
 from vaxlink.matching.normalise import ID_SEPARATORS, map_distinct, name_table, personal_id_sql
+from vaxlink.matching.tables import REC_IDENT, REC_MAP, REG, REG_GIVEN_NAMES, REG_HOUSEHOLD_NAMES, REG_SIZE
 
 
 def dob_parts(value: str) -> tuple[Any, ...]:
@@ -99,7 +101,7 @@ FREQUENCY_COLUMNS = (
 )
 
 
-def prepare_citizens(con: DuckDBPyConnection, source: str, aliases: str, target: str = "reg") -> None:
+def prepare_citizens(con: DuckDBPyConnection, source: str, aliases: str, target: str = REG) -> None:
     """`target` (one row per citizen of `source`, every key the comparisons and the blocking rules need)
     and `{target}_alias`; without the value counts, which are the whole register's (`add_frequencies`).
     Each citizen's row depends on that citizen alone: the rows of changed citizens can be prepared apart."""
@@ -127,13 +129,13 @@ def prepare_citizens(con: DuckDBPyConnection, source: str, aliases: str, target:
         SELECT DISTINCT citizen_id, alias AS id9 FROM {aliases} WHERE kind = 'cmnd'""")
 
 
-def add_frequencies(con: DuckDBPyConnection, source: str = "reg") -> None:
+def add_frequencies(con: DuckDBPyConnection, source: str = REG) -> None:
     """`reg`: the citizens of `source` (as `prepare_citizens` makes them) with their value counts; `reg_size`."""
     # Value frequencies, kept on each citizen, for the levels whose u is the share of the register that
     # carries the value: the folded name key (agreements up to diacritics) and the exact canonical name
     # (Hưng and Hùng fold alike; an exact agreement is judged by how common the exact name is), the ward,
     # the birth date and year, the home address and the phone. reg_size holds the register's size.
-    con.execute(f"""CREATE OR REPLACE TABLE reg AS
+    con.execute(f"""CREATE OR REPLACE TABLE {REG} AS
         SELECT *, count(*) OVER (PARTITION BY name_key) AS tf_key_n,
                count(*) OVER (PARTITION BY full_name) AS tf_exact_n,
                count(*) OVER (PARTITION BY ward) AS tf_ward_n,
@@ -141,7 +143,7 @@ def add_frequencies(con: DuckDBPyConnection, source: str = "reg") -> None:
                count(*) OVER (PARTITION BY dob_year) AS tf_year_n,
                count(*) OVER (PARTITION BY addr_house, addr_street) AS tf_addr_n,
                count(*) OVER (PARTITION BY phone) AS tf_phone_n FROM {source}""")
-    con.execute("CREATE OR REPLACE TABLE reg_size AS SELECT count(*) AS total FROM reg")
+    con.execute(f"CREATE OR REPLACE TABLE {REG_SIZE} AS SELECT count(*) AS total FROM {REG}")
     register_names(con)
 
 
@@ -150,10 +152,10 @@ def register_names(con: DuckDBPyConnection) -> None:
     carry each given name (`reg_given_names`), and the names of each household (`reg_household_names`: family and
     given name, for a member's name is both; a wife who kept her own family name does not make her given name
     the household's under the husband's family name)."""
-    con.execute("""CREATE OR REPLACE TABLE reg_given_names AS
-        SELECT given_key, count(*) AS given_n FROM reg GROUP BY given_key""")
-    con.execute("""CREATE OR REPLACE TABLE reg_household_names AS
-        SELECT DISTINCT household_id, family_key, given_key FROM reg WHERE household_id IS NOT NULL""")
+    con.execute(f"""CREATE OR REPLACE TABLE {REG_GIVEN_NAMES} AS
+        SELECT given_key, count(*) AS given_n FROM {REG} GROUP BY given_key""")
+    con.execute(f"""CREATE OR REPLACE TABLE {REG_HOUSEHOLD_NAMES} AS
+        SELECT DISTINCT household_id, family_key, given_key FROM {REG} WHERE household_id IS NOT NULL""")
 
 
 def _phone(digits: str) -> str:
@@ -165,6 +167,16 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
     """`source`: rec_id plus the health record's identity fields as text: full_name, date_of_birth, sex,
     id_number, phone, ward_code. Builds `rec_ident` (one row per distinct identity) and `rec_map`
     (rec_id → ident_id): a person's several doses usually carry the same identity and are matched once."""
+    address = _record_values(con, source)
+    _record_ids(con, source)
+    _normalise_records(con, source, address)
+    _record_identities(con)
+    group_identities(con)
+
+
+def _record_values(con: DuckDBPyConnection, source: str) -> str:
+    """The source's distinct names, addresses, birth dates and sexes read by the domain's rules (`rec_names`,
+    `rec_addresses`, `rec_dobs`, `rec_sexes`); the SQL giving a row's address."""
     name_table(con, f"SELECT full_name FROM {source}", "rec_names")
     address = _address_table(con, source, "rec_addresses")
     map_distinct(con, f"SELECT date_of_birth FROM {source}", dob_parts, DOB_SCHEMA, "rec_dobs")
@@ -175,6 +187,11 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
         pa.schema([("sex", pa.string())]),
         "rec_sexes",
     )
+    return address
+
+
+def _record_ids(con: DuckDBPyConnection, source: str) -> None:
+    """`rec_ids`: the source's distinct ID numbers, their digits and what kind of number they are."""
     # Spreadsheets turn numbers into floats: '77090001234.0' is the number 77090001234.
     clean = f"regexp_replace(regexp_replace(coalesce(value, ''), '{ID_SEPARATORS}', '', 'g'), '\\.0+$', '')"
     p12 = personal_id_sql("digits", cleaned=True)
@@ -189,6 +206,11 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
                ELSE 'other' END AS kind
         FROM (SELECT value, {clean} AS digits FROM (SELECT DISTINCT id_number AS value FROM {source}
               WHERE id_number IS NOT NULL))""")
+
+
+def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> None:
+    """`rec_norm`: each record of `source` with its normalised values (after `_record_values` and
+    `_record_ids`; `address` the SQL of a row's address)."""
     con.execute(f"""CREATE OR REPLACE TABLE rec_norm AS
         SELECT s.rec_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key, n.given_key,
                n.sorted_key, n.name_sig, n.has_marks,
@@ -210,20 +232,32 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
         LEFT JOIN rec_sexes x ON x.value = s.sex
         LEFT JOIN rec_ids i ON i.value = s.id_number
         LEFT JOIN rec_addresses ad ON ad.value = {address}""")
-    ident_cols = (
-        "full_name",
-        "dob_str",
-        "dob_precision",
-        "sex",
-        "ward",
-        "phone",
-        "id_kind",
-        "id12",
-        "id9",
-        "addr_house",
-        "addr_street",
+
+
+# The fields that make an identity: records equal on all of them are one identity, matched once.
+IDENTITY_COLUMNS = (
+    "full_name",
+    "dob_str",
+    "dob_precision",
+    "sex",
+    "ward",
+    "phone",
+    "id_kind",
+    "id12",
+    "id9",
+    "addr_house",
+    "addr_street",
+)
+
+
+def _record_identities(con: DuckDBPyConnection) -> None:
+    """From `rec_norm`: `rec_keyed` (each record with its ward and identity key), `rec_ident` (one row per
+    identity, with its province) and `rec_map` (rec_id → ident_id)."""
+    key = (
+        "md5(concat_ws('|', "
+        + ", ".join(f"coalesce(CAST({c} AS VARCHAR), '~')" for c in IDENTITY_COLUMNS)
+        + "))"
     )
-    key = "md5(concat_ws('|', " + ", ".join(f"coalesce(CAST({c} AS VARCHAR), '~')" for c in ident_cols) + "))"
     con.execute(f"""CREATE OR REPLACE TABLE rec_keyed AS
         SELECT *, {key} AS ident_key FROM (
           SELECT * EXCLUDE (ward_raw), CASE WHEN length(ward_raw) <= 5 THEN lpad(ward_raw, 5, '0') END AS ward
@@ -231,7 +265,7 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
     # One representative row per identity (the first record carrying it): a join on a number, not an
     # aggregate over every column.
     _ward_provinces(con)
-    con.execute("""CREATE OR REPLACE TABLE rec_ident AS
+    con.execute(f"""CREATE OR REPLACE TABLE {REC_IDENT} AS
         SELECT row_number() OVER (ORDER BY f.first_rec) AS ident_id, k.* EXCLUDE (rec_id),
                substr(k.id12, 1, 6) AS id_head, substr(k.id12, 7, 6) AS id_tail, wp.province
         FROM (SELECT ident_key, min(rec_id) AS first_rec FROM rec_keyed GROUP BY ident_key) f
@@ -239,13 +273,12 @@ def prepare_records(con: DuckDBPyConnection, source: str) -> None:
         LEFT JOIN ward_province wp ON wp.ward = k.ward""")
     # A record without a usable ward is searched in the batch's own province (that of most of its records),
     # for the blocking rules scoped to a province: health's batches come from the province's sites.
-    con.execute("""UPDATE rec_ident SET province = (
-            SELECT province FROM rec_ident WHERE province IS NOT NULL
+    con.execute(f"""UPDATE {REC_IDENT} SET province = (
+            SELECT province FROM {REC_IDENT} WHERE province IS NOT NULL
             GROUP BY province ORDER BY count(*) DESC, province LIMIT 1)
         WHERE province IS NULL""")
-    con.execute("""CREATE OR REPLACE TABLE rec_map AS
-        SELECT k.rec_id, i.ident_id FROM rec_keyed k JOIN rec_ident i USING (ident_key)""")
-    group_identities(con)
+    con.execute(f"""CREATE OR REPLACE TABLE {REC_MAP} AS
+        SELECT k.rec_id, i.ident_id FROM rec_keyed k JOIN {REC_IDENT} i USING (ident_key)""")
 
 
 # A phone typed for more people than this in one batch is a site's or a family's, not a person's.
@@ -262,17 +295,19 @@ def group_identities(con: DuckDBPyConnection) -> None:
     past GROUP_MAX, is not one person (a namesake born the same day, who may not even be in the register,
     joined through a slip): its identities stay alone. The group id is its smallest identity id."""
     con.execute(f"""CREATE OR REPLACE TABLE _group_keys AS
-        SELECT ident_id, 'd|' || full_name || '|' || dob || '|' || ward AS k FROM rec_ident
+        SELECT ident_id, 'd|' || full_name || '|' || dob || '|' || ward AS k FROM {REC_IDENT}
           WHERE full_name IS NOT NULL AND full_name <> '' AND dob IS NOT NULL AND ward IS NOT NULL
         UNION ALL
-        SELECT ident_id, 'i|' || full_name || '|' || id12 FROM rec_ident
+        SELECT ident_id, 'i|' || full_name || '|' || id12 FROM {REC_IDENT}
           WHERE full_name IS NOT NULL AND full_name <> '' AND id12 IS NOT NULL
         UNION ALL
-        SELECT ident_id, 'p|' || full_name || '|' || phone || '|' || CAST(dob_year AS VARCHAR) FROM rec_ident
+        SELECT ident_id, 'p|' || full_name || '|' || phone || '|' || CAST(dob_year AS VARCHAR) FROM {REC_IDENT}
           WHERE full_name IS NOT NULL AND full_name <> '' AND dob_year IS NOT NULL AND phone IN (
-            SELECT phone FROM rec_ident WHERE phone IS NOT NULL
+            SELECT phone FROM {REC_IDENT} WHERE phone IS NOT NULL
             GROUP BY phone HAVING count(DISTINCT name_key) <= {PHONE_NAMES_MAX})""")
-    con.execute("CREATE OR REPLACE TABLE _group_label AS SELECT ident_id, ident_id AS label FROM rec_ident")
+    con.execute(
+        f"CREATE OR REPLACE TABLE _group_label AS SELECT ident_id, ident_id AS label FROM {REC_IDENT}"
+    )
     # Connected components by smallest label: each round passes a label one key further.
     for _ in range(50):
         con.execute("""CREATE OR REPLACE TABLE _group_next AS
@@ -286,10 +321,10 @@ def group_identities(con: DuckDBPyConnection) -> None:
         con.execute("CREATE OR REPLACE TABLE _group_label AS SELECT * FROM _group_next")
         if not changed:
             break
-    con.execute(f"""CREATE OR REPLACE TABLE rec_ident AS
+    con.execute(f"""CREATE OR REPLACE TABLE {REC_IDENT} AS
         SELECT i.*, CASE WHEN ok.label IS NULL THEN i.ident_id ELSE l.label END AS group_id
-        FROM rec_ident i JOIN _group_label l USING (ident_id)
-        LEFT JOIN (SELECT l.label FROM _group_label l JOIN rec_ident r USING (ident_id) GROUP BY l.label
+        FROM {REC_IDENT} i JOIN _group_label l USING (ident_id)
+        LEFT JOIN (SELECT l.label FROM _group_label l JOIN {REC_IDENT} r USING (ident_id) GROUP BY l.label
                    HAVING count(DISTINCT r.id12) <= 1 AND count(DISTINCT r.dob) <= 1
                       AND count(*) <= {GROUP_MAX}) ok ON ok.label = l.label
         ORDER BY i.ident_id""")

@@ -33,13 +33,22 @@ from vaxlink.matching import normalise, prepare
 from vaxlink.matching.estimate import random_citizens
 from vaxlink.matching.pipeline import _rule_side
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.matching.tables import (
+    REC_IDENT,
+    REG,
+    REG_ALIAS,
+    REG_GIVEN_NAMES,
+    REG_HOME,
+    REG_HOUSEHOLD_NAMES,
+    REG_SIZE,
+)
 
 # Bumped when the files' layout changes.
 FORMAT = "prepared-register-1"
-TABLES = ("reg", "reg_alias", "reg_home")
+TABLES = (REG, REG_ALIAS, REG_HOME)
 # The whole register's given names (`prepare.register_names`), kept beside it: a batch reads all of the first
 # and the names of the households it reaches.
-NAME_TABLES = {"reg_given_names": "given_key", "reg_household_names": "household_id, family_key, given_key"}
+NAME_TABLES = {REG_GIVEN_NAMES: "given_key", REG_HOUSEHOLD_NAMES: "household_id, family_key, given_key"}
 
 
 def prepare_digest(spec: MatchSpec) -> str:
@@ -101,7 +110,7 @@ def save(con: DuckDBPyConnection, base: Path, digest: str, version: int, token: 
         con.execute(f"COPY (SELECT * FROM {t} ORDER BY citizen_id) TO '{tmp / t}.parquet' (FORMAT parquet)")
     for t, order in NAME_TABLES.items():
         con.execute(f"COPY (SELECT * FROM {t} ORDER BY {order}) TO '{tmp / t}.parquet' (FORMAT parquet)")
-    citizens = int(con.execute("SELECT count(*) FROM reg").fetchall()[0][0])
+    citizens = int(con.execute(f"SELECT count(*) FROM {REG}").fetchall()[0][0])
     (tmp / "meta.json").write_text(json.dumps({"version": version, "token": token, "citizens": citizens}))
     final = root / f"v{version}-{token or 'initial'}"
     try:
@@ -130,15 +139,15 @@ def patch(
     prepare.prepare_citizens(con, citizens, aliases, "reg_changed")
     drop = ", ".join(prepare.FREQUENCY_COLUMNS)
     con.execute(f"""CREATE OR REPLACE TABLE reg_base AS
-        SELECT * EXCLUDE ({drop}) FROM read_parquet('{stored.file("reg")}')
+        SELECT * EXCLUDE ({drop}) FROM read_parquet('{stored.file(REG)}')
         WHERE citizen_id NOT IN ({changed_ids})
         UNION ALL BY NAME SELECT * FROM reg_changed""")
     prepare.add_frequencies(con, "reg_base")
-    con.execute(f"""CREATE OR REPLACE TABLE reg_alias AS
-        SELECT * FROM read_parquet('{stored.file("reg_alias")}') WHERE citizen_id NOT IN ({changed_ids})
+    con.execute(f"""CREATE OR REPLACE TABLE {REG_ALIAS} AS
+        SELECT * FROM read_parquet('{stored.file(REG_ALIAS)}') WHERE citizen_id NOT IN ({changed_ids})
         UNION ALL BY NAME SELECT * FROM reg_changed_alias""")
-    con.execute(f"""CREATE OR REPLACE TABLE reg_home AS
-        SELECT * FROM read_parquet('{stored.file("reg_home")}') WHERE citizen_id NOT IN ({changed_ids})
+    con.execute(f"""CREATE OR REPLACE TABLE {REG_HOME} AS
+        SELECT * FROM read_parquet('{stored.file(REG_HOME)}') WHERE citizen_id NOT IN ({changed_ids})
         UNION ALL BY NAME SELECT * FROM {homes}""")
     for t in ("reg_base", "reg_changed", "reg_changed_alias"):
         con.execute(f"DROP TABLE {t}")
@@ -157,46 +166,46 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
     - the value counts, the register's size and how many citizens carry each given name are the whole
       register's, stored with it; the given names of every household a reached citizen belongs to.
     """
-    reg = f"read_parquet('{stored.file('reg')}')"
-    alias = f"read_parquet('{stored.file('reg_alias')}')"
+    reg = f"read_parquet('{stored.file(REG)}')"
+    alias = f"read_parquet('{stored.file(REG_ALIAS)}')"
     # One pass over the register: a citizen is read when any of its keys is among the batch's. A key of
     # several columns is compared as one struct; the records' side is never blank, so a citizen's NULL
     # never meets it.
     wanted = []
     for rule in spec.blocking:
-        if _rule_side(rule) == "reg_alias":
+        if _rule_side(rule) == REG_ALIAS:
             continue  # by the old CMND: below
         sides = rule.sides()
         rec = "{" + ", ".join(f"'k{i}': r.{a}" for i, (a, _) in enumerate(sides)) + "}"
         cit = "{" + ", ".join(f"'k{i}': c.{b}" for i, (_, b) in enumerate(sides)) + "}"
         blank = " AND ".join(f"r.{a} IS NOT NULL AND CAST(r.{a} AS VARCHAR) <> ''" for a, _ in sides)
         # The record's side filter is not applied: reading more citizens than a rule pairs changes nothing.
-        wanted.append(f"{cit} IN (SELECT DISTINCT {rec} FROM rec_ident r WHERE {blank})")
+        wanted.append(f"{cit} IN (SELECT DISTINCT {rec} FROM {REC_IDENT} r WHERE {blank})")
     wanted += [
-        "c.id12 IN (SELECT id12 FROM rec_ident WHERE id12 IS NOT NULL)",
-        "(c.phone <> '' AND c.phone IN (SELECT phone FROM rec_ident WHERE phone IS NOT NULL))",
+        f"c.id12 IN (SELECT id12 FROM {REC_IDENT} WHERE id12 IS NOT NULL)",
+        f"(c.phone <> '' AND c.phone IN (SELECT phone FROM {REC_IDENT} WHERE phone IS NOT NULL))",
     ]
-    identities = int(con.execute("SELECT count(*) FROM rec_ident").fetchall()[0][0])
+    identities = int(con.execute(f"SELECT count(*) FROM {REC_IDENT}").fetchall()[0][0])
     k = random_citizens(spec, identities)
     con.execute(
         f"""CREATE OR REPLACE TABLE _reached AS
         SELECT c.citizen_id FROM {reg} c WHERE {" OR ".join(wanted)}
-        UNION SELECT citizen_id FROM {alias} WHERE id9 IN (SELECT id9 FROM rec_ident WHERE id9 IS NOT NULL)
+        UNION SELECT citizen_id FROM {alias} WHERE id9 IN (SELECT id9 FROM {REC_IDENT} WHERE id9 IS NOT NULL)
         UNION SELECT citizen_id FROM (SELECT citizen_id FROM {reg} ORDER BY hash(citizen_id), citizen_id LIMIT {k})"""
     )
-    con.execute(f"CREATE OR REPLACE TABLE reg AS SELECT * FROM {reg} SEMI JOIN _reached USING (citizen_id)")
+    con.execute(f"CREATE OR REPLACE TABLE {REG} AS SELECT * FROM {reg} SEMI JOIN _reached USING (citizen_id)")
     # Every alias of a reached citizen, and every citizen's alias a record's old CMND names.
-    con.execute(f"""CREATE OR REPLACE TABLE reg_alias AS SELECT * FROM {alias} a
+    con.execute(f"""CREATE OR REPLACE TABLE {REG_ALIAS} AS SELECT * FROM {alias} a
         WHERE a.citizen_id IN (SELECT citizen_id FROM _reached)
-           OR a.id9 IN (SELECT id9 FROM rec_ident WHERE id9 IS NOT NULL)""")
-    con.execute(f"""CREATE OR REPLACE TABLE reg_home AS
-        SELECT * FROM read_parquet('{stored.file("reg_home")}') SEMI JOIN _reached USING (citizen_id)""")
-    con.execute(f"CREATE OR REPLACE TABLE reg_size AS SELECT CAST({stored.citizens} AS BIGINT) AS total")
+           OR a.id9 IN (SELECT id9 FROM {REC_IDENT} WHERE id9 IS NOT NULL)""")
+    con.execute(f"""CREATE OR REPLACE TABLE {REG_HOME} AS
+        SELECT * FROM read_parquet('{stored.file(REG_HOME)}') SEMI JOIN _reached USING (citizen_id)""")
+    con.execute(f"CREATE OR REPLACE TABLE {REG_SIZE} AS SELECT CAST({stored.citizens} AS BIGINT) AS total")
     con.execute(
-        f"CREATE OR REPLACE TABLE reg_given_names AS SELECT * FROM read_parquet('{stored.file('reg_given_names')}')"
+        f"CREATE OR REPLACE TABLE {REG_GIVEN_NAMES} AS SELECT * FROM read_parquet('{stored.file(REG_GIVEN_NAMES)}')"
     )
-    con.execute(f"""CREATE OR REPLACE TABLE reg_household_names AS
-        SELECT * FROM read_parquet('{stored.file("reg_household_names")}')
-        WHERE household_id IN (SELECT household_id FROM reg WHERE household_id IS NOT NULL)""")
+    con.execute(f"""CREATE OR REPLACE TABLE {REG_HOUSEHOLD_NAMES} AS
+        SELECT * FROM read_parquet('{stored.file(REG_HOUSEHOLD_NAMES)}')
+        WHERE household_id IN (SELECT household_id FROM {REG} WHERE household_id IS NOT NULL)""")
     con.execute("DROP TABLE _reached")
-    return int(con.execute("SELECT count(*) FROM reg").fetchall()[0][0])
+    return int(con.execute(f"SELECT count(*) FROM {REG}").fetchall()[0][0])

@@ -17,8 +17,8 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session
 
 from vaxlink.matching import normalise, register_store
-from vaxlink.matching.engine import RunStats, run_matching
 from vaxlink.matching.prepare import prepare_records, prepare_register
+from vaxlink.matching.run import RunStats, run_matching
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.figures.stats import refresh_statistics
 from vaxlink.services.figures.status import linked_doses_of, probes

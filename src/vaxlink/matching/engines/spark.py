@@ -2,10 +2,10 @@
 
 There is no Spark copy of the matching logic: every step of `pipeline.steps(spec)` is translated as it
 is, run with `spark.sql`, and materialised as a cached temporary view of the step's name. The inputs
-come as Parquet from the DuckDB prepare step, the results go back as Parquet (see `engine.run_matching`).
+come as Parquet from the DuckDB prepare step, the results go back as Parquet (see `run.run_matching`).
 
 pyspark is an optional extra (`uv sync --extra spark`) and needs Java 17: it is imported only when the
-Spark engine is used.
+Spark engine is used, and so is sqlglot, which takes longer to import than a run on DuckDB has use for.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlglot
-from sqlglot import exp
-
-from vaxlink.matching.engine import INPUT_TABLES, Executor
+from vaxlink.matching.engines.base import Executor
+from vaxlink.matching.tables import INPUT_TABLES, REC_IDENT
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -26,6 +24,9 @@ if TYPE_CHECKING:
 @functools.lru_cache(maxsize=512)
 def to_spark(sql: str) -> str:
     """One statement of DuckDB SQL as Spark SQL."""
+    import sqlglot
+    from sqlglot import exp
+
     trees = sqlglot.parse(sql, read="duckdb")
     if len(trees) != 1 or trees[0] is None:
         raise ValueError(f"expected one statement, got {len(trees)}")
@@ -103,7 +104,7 @@ class SparkExecutor:
 
 
 class SparkPartitions:
-    """`engine.PartitionRunner` on Spark: inputs read from the run directory's Parquet files."""
+    """`base.PartitionRunner` on Spark: inputs read from the run directory's Parquet files."""
 
     name = "spark"
 
@@ -125,7 +126,7 @@ class SparkPartitions:
         ex = self.ex
         for t in INPUT_TABLES:
             df = ex.spark.read.parquet(str(run_dir / "inputs" / f"{t}.parquet"))
-            if t == "rec_ident":
+            if t == REC_IDENT:
                 # Not cached whole: each partition reads its own share (Parquet filters on `part`).
                 self._records = df
             else:
@@ -136,7 +137,7 @@ class SparkPartitions:
 
         if self._records is None:
             raise RuntimeError("begin() first")
-        self.ex.hold("rec_ident", self._records.where(F.col("part") == part).drop("part"))
+        self.ex.hold(REC_IDENT, self._records.where(F.col("part") == part).drop("part"))
 
     def save(self, table: str, path: Path) -> None:
         self.ex.held[table].write.mode("overwrite").parquet(str(path))

@@ -1,8 +1,9 @@
 """Run the matching pipeline on an engine: DuckDB (one machine) or Spark (a cluster), from the same steps.
 
 The inputs are always prepared on DuckDB (`prepare.py`); the steps of `pipeline.py` then run on the
-chosen engine, and the results (`classified`, `ranked`) end up as tables of the DuckDB connection either
-way, so that whoever stores them needs to know nothing of the engine.
+chosen engine (`engines/duckdb.py` or `engines/spark.py`, known here through `engines/base.py`), and the
+results (`classified`, `ranked`) end up as tables of the DuckDB connection either way, so that whoever
+stores them needs to know nothing of the engine.
 
 A run can be split into partitions of the health identities (by a hash of the identity): each
 partition is matched against the whole register, and since every step after blocking works per
@@ -20,12 +21,15 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from duckdb import DuckDBPyConnection
 
+from vaxlink.matching.engines.base import Executor, PartitionRunner, RunStats
+from vaxlink.matching.engines.duckdb import DuckDBExecutor, DuckDBPartitions
+from vaxlink.matching.engines.spark import SparkPartitions
 from vaxlink.matching.estimate import estimate
 from vaxlink.matching.pipeline import (
     PairLimitExceeded,
@@ -35,12 +39,34 @@ from vaxlink.matching.pipeline import (
     steps,
 )
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.matching.tables import (
+    CLASSIFIED,
+    COMPARED,
+    INPUT_TABLES,
+    PAIRS,
+    RANKED,
+    REC_IDENT,
+    RESULT_TABLES,
+    SCORED,
+)
+
+# RunStats (`engines/base.py`) is what a run returns: its callers take it from here with the run.
+__all__ = [
+    "PAIRS_PER_PARTITION",
+    "EngineName",
+    "Progress",
+    "RunStats",
+    "estimate_pairs",
+    "guard",
+    "input_fingerprint",
+    "run_duckdb",
+    "run_matching",
+    "run_steps",
+]
 
 Progress = Callable[[str, int, int | None], None]
 EngineName = Literal["duckdb", "spark"]
 
-INPUT_TABLES = ("rec_ident", "reg", "reg_alias", "reg_size", "reg_given_names", "reg_household_names")
-RESULT_TABLES = ("classified", "ranked")
 # Estimated candidate pairs per partition when the partition count is left to the run. The estimate
 # counts a pair once per rule that finds it, about ten times the distinct pairs scored, so a province
 # under the default guard runs as one partition, and a national run gets about 5 M scored pairs per
@@ -49,48 +75,6 @@ PAIRS_PER_PARTITION = 50_000_000
 # Bumped whenever the assignment of identities to partitions changes: saved partitions of an older
 # assignment must not be taken for this one's.
 _PARTITIONING = "hash-group-1"
-
-
-@dataclass
-class RunStats:
-    pairs_estimated: int = 0
-    pairs: int = 0
-    identities: int = 0
-    seconds: dict[str, float] = field(default_factory=dict)
-    engine: str = "duckdb"
-    partitions: int = 1
-    partitions_skipped: int = 0  # finished by an earlier, interrupted run of the same inputs
-    # The spec the run decided with: the given one with its parameters estimated on the run's data.
-    spec: MatchSpec | None = None
-    # How the register reached the run (kept, patched or prepared whole; citizens read; seconds).
-    register: dict[str, Any] = field(default_factory=dict)
-    # Identities linked, and the sum of their probabilities of being wrong: the number of wrong links the
-    # model expects among them (its share is the precision the run expects of itself).
-    linked: int = 0
-    expected_wrong_links: float = 0.0
-
-    @property
-    def expected_wrong_share(self) -> float:
-        return self.expected_wrong_links / self.linked if self.linked else 0.0
-
-
-class Executor(Protocol):
-    """What the pipeline needs of an engine: queries written in DuckDB's dialect, and named results."""
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]: ...
-
-    def create(self, name: str, sql: str) -> None: ...
-
-
-class DuckDBExecutor:
-    def __init__(self, con: DuckDBPyConnection) -> None:
-        self.con = con
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return self.con.execute(sql).fetchall()
-
-    def create(self, name: str, sql: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
 
 
 def estimate_pairs(ex: Executor, spec: MatchSpec) -> int:
@@ -124,8 +108,8 @@ def _run_plan(
 
 
 def _count(ex: Executor, stats: RunStats) -> RunStats:
-    stats.pairs += int(ex.rows("SELECT count(*) FROM pairs")[0][0])
-    stats.identities += int(ex.rows("SELECT count(*) FROM classified")[0][0])
+    stats.pairs += int(ex.rows(f"SELECT count(*) FROM {PAIRS}")[0][0])
+    stats.identities += int(ex.rows(f"SELECT count(*) FROM {CLASSIFIED}")[0][0])
     return stats
 
 
@@ -153,10 +137,10 @@ def _run_whole(
     ex = DuckDBExecutor(con)
     made = _names(key_steps(spec.blocking))
     plan = [step for step in steps(spec) if step.name not in made]
-    cut = next(i for i, step in enumerate(plan) if step.name == "scored")
+    cut = next(i for i, step in enumerate(plan) if step.name == SCORED)
     _run_plan(ex, plan[:cut], stats, progress, 0, len(plan))
     t = time.perf_counter()
-    stats.spec = spec = estimate(con, spec, keys_ready=True, compared="compared")
+    stats.spec = spec = estimate(con, spec, keys_ready=True, compared=COMPARED)
     stats.seconds["estimate"] = time.perf_counter() - t
     rest = [step for step in steps(spec) if step.name not in made][cut:]
     _run_plan(ex, rest, stats, progress, cut, len(plan))
@@ -169,51 +153,6 @@ def run_duckdb(con: DuckDBPyConnection, spec: MatchSpec, progress: Progress | No
     stats = RunStats(pairs_estimated=estimate_pairs(ex, spec))
     guard(stats.pairs_estimated, spec)
     return _run_whole(con, spec, progress, stats)
-
-
-class PartitionRunner(Protocol):
-    """An engine able to run the pipeline one partition of the identities at a time."""
-
-    name: str
-
-    def executor(self) -> Executor: ...
-
-    def begin(self, run_dir: Path, partitions: int) -> None:
-        """Make the inputs (with their `part` column) available to the engine."""
-
-    def use_partition(self, part: int) -> None:
-        """From now on `rec_ident` holds only the identities of `part`."""
-
-    def save(self, table: str, path: Path) -> None:
-        """Write a result table of the current partition as Parquet under `path` (a directory)."""
-
-    def end(self) -> None:
-        """Release what the partitions held."""
-
-
-class DuckDBPartitions:
-    name = "duckdb"
-
-    def __init__(self, con: DuckDBPyConnection) -> None:
-        self.con = con
-
-    def executor(self) -> Executor:
-        return DuckDBExecutor(self.con)
-
-    def begin(self, run_dir: Path, partitions: int) -> None:
-        pass
-
-    def use_partition(self, part: int) -> None:
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE rec_ident AS SELECT * EXCLUDE (part) FROM _rec_ident_parts WHERE part = {part}"
-        )
-
-    def save(self, table: str, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        self.con.execute(f"COPY {table} TO '{path / 'part-0.parquet'}' (FORMAT parquet)")
-
-    def end(self) -> None:
-        pass
 
 
 def input_fingerprint(con: DuckDBPyConnection) -> str:
@@ -263,9 +202,7 @@ def run_matching(
     if engine not in ("duckdb", "spark"):
         raise ValueError(f"unknown matching engine {engine!r}: use duckdb or spark")
     if runner is None and engine == "spark":
-        from vaxlink.matching.spark_engine import SparkPartitions  # pyspark only when asked for
-
-        runner = SparkPartitions()
+        runner = SparkPartitions()  # pyspark is imported when the runner begins
     runner = runner or DuckDBPartitions(con)
     # The estimate is computed on DuckDB, which holds the prepared inputs, and is the same on any engine:
     # key counts, not pairs.
@@ -286,7 +223,7 @@ def run_matching(
         con.execute(
             # A health identity's records are matched in one partition: they lend each other evidence.
             f"CREATE OR REPLACE TABLE _rec_ident_parts AS SELECT *, CAST(hash(group_id) % {n} AS INTEGER) AS part "
-            "FROM rec_ident"
+            f"FROM {REC_IDENT}"
         )
         try:
             if len(done) < n:
@@ -298,7 +235,9 @@ def run_matching(
                 stats.identities += int(saved["identities"])
             _collect(con, run_dir)
         finally:
-            con.execute("CREATE OR REPLACE TABLE rec_ident AS SELECT * EXCLUDE (part) FROM _rec_ident_parts")
+            con.execute(
+                f"CREATE OR REPLACE TABLE {REC_IDENT} AS SELECT * EXCLUDE (part) FROM _rec_ident_parts"
+            )
             con.execute("DROP TABLE _rec_ident_parts")
         # Results of other runs (other inputs, or a spec since changed) will never be resumed.
         for other in base.iterdir():
@@ -309,7 +248,7 @@ def run_matching(
 
 def _link_figures(con: DuckDBPyConnection, stats: RunStats) -> RunStats:
     linked, expected = con.execute(
-        "SELECT count(*), coalesce(sum(wrong_link), 0) FROM classified WHERE outcome = 'linked'"
+        f"SELECT count(*), coalesce(sum(wrong_link), 0) FROM {CLASSIFIED} WHERE outcome = 'linked'"
     ).fetchall()[0]
     stats.linked, stats.expected_wrong_links = int(linked), float(expected)
     return stats
@@ -330,7 +269,7 @@ def _run_partitions(
         inputs = run_dir / "inputs"
         inputs.mkdir(exist_ok=True)
         for t in INPUT_TABLES:
-            src = "_rec_ident_parts" if t == "rec_ident" else t
+            src = "_rec_ident_parts" if t == REC_IDENT else t
             con.execute(f"COPY {src} TO '{inputs / t}.parquet' (FORMAT parquet)")
     runner.begin(run_dir, n)
     finished = len(done)
@@ -364,5 +303,5 @@ def _collect(con: DuckDBPyConnection, run_dir: Path) -> None:
     for t in RESULT_TABLES:
         con.execute(
             f"CREATE OR REPLACE TABLE {t} AS SELECT * FROM read_parquet('{run_dir}/part-*/{t}/*.parquet') "
-            "ORDER BY ident_id" + (", rank" if t == "ranked" else "")
+            "ORDER BY ident_id" + (", rank" if t == RANKED else "")
         )
