@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, inspect, text
 
-from vaxlink.services.figures.stats import refresh_statistics
+from vaxlink.services.figures.refresh import refresh_statistics
 from vaxlink.services.figures.status import refresh_status
 
 KEPT = ("citizen_status", "stats_coverage_cell", "stats_dose_day", "stats_backlog_cell")

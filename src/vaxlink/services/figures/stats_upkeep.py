@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from vaxlink.services.figures.stats import (
+from vaxlink.services.figures.refresh import (
     MAPPED,
     REFRESH_LOCKS,
     coverage_cells,
