@@ -7,6 +7,7 @@ from JSON embedded in the page, so the page works without scripts and costs no e
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -56,21 +57,33 @@ def _page(
     return render(request, "dashboard.html", {"v": v, "data": data, "number": number, "share": share})
 
 
+@dataclass(frozen=True)
+class Download:
+    fmt: str
+    units: str | None
+    suppress: int
+    lang: str
+
+
+async def download_asked(
+    fmt: FormatPath, units: ViewQuery = None, suppress: SuppressQuery = 0, lang: DownloadLang = "vi"
+) -> Download:
+    """The download a URL asks for: /coverage.{fmt}?units=&suppress=&lang=."""
+    return Download(fmt, units, suppress, lang)
+
+
+Asked = Annotated[Download, Depends(download_asked)]
+
+
 def _download(
-    session: Session,
-    who: Principal,
-    path: tuple[str, str, str] | None,
-    units: str | None,
-    fmt: str,
-    suppress: int,
-    lang: str,
+    session: Session, who: Principal, path: tuple[str, str, str] | None, asked: Download
 ) -> Response:
-    unit, view = unit_and_view(session, who.scope, path, units)
-    if fmt not in FORMATS:
+    unit, view = unit_and_view(session, who.scope, path, asked.units)
+    if asked.fmt not in FORMATS:
         raise NotFound("format")
-    rows = coverage_rows(session, unit, view, suppress=suppress)
-    body, media = render_download(rows, fmt, coverage_words(lang))
-    name = download_name(unit, view, fmt)
+    rows = coverage_rows(session, unit, view, suppress=asked.suppress)
+    body, media = render_download(rows, asked.fmt, coverage_words(asked.lang))
+    name = download_name(unit, view, asked.fmt)
     return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
@@ -80,15 +93,8 @@ def own_dashboard(request: Request, session: DB, who: Reader, units: ViewQuery =
 
 
 @router.get("/dashboard/coverage.{fmt}")
-def own_download(
-    session: DB,
-    who: Reader,
-    fmt: FormatPath,
-    units: ViewQuery = None,
-    suppress: SuppressQuery = 0,
-    lang: DownloadLang = "vi",
-) -> Response:
-    return _download(session, who, None, units, fmt, suppress, lang)
+def own_download(session: DB, who: Reader, asked: Asked) -> Response:
+    return _download(session, who, None, asked)
 
 
 @router.get("/dashboard/{unit_units}/{level}/{code}")
@@ -99,13 +105,5 @@ def unit_dashboard(
 
 
 @router.get("/dashboard/{unit_units}/{level}/{code}/coverage.{fmt}")
-def unit_download(
-    session: DB,
-    who: Reader,
-    path: UnitPath,
-    fmt: FormatPath,
-    units: ViewQuery = None,
-    suppress: SuppressQuery = 0,
-    lang: DownloadLang = "vi",
-) -> Response:
-    return _download(session, who, path, units, fmt, suppress, lang)
+def unit_download(session: DB, who: Reader, path: UnitPath, asked: Asked) -> Response:
+    return _download(session, who, path, asked)
