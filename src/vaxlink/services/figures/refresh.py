@@ -4,7 +4,8 @@ shared with `stats_upkeep`, and the full refresh at the end of an ingest or a re
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -86,24 +87,24 @@ def refresh_statistics(
     is_pg = conn.dialect.name == "postgresql"
     with bulk_memory(conn):
         if "coverage" in chosen:
-            t = time.perf_counter()
-            result.coverage_cells = _refresh_coverage(conn, today.year)
-            result.seconds["coverage"] = time.perf_counter() - t
+            with _timed(result.seconds, "coverage"):
+                result.coverage_cells = _replace_cells(
+                    conn, "stats_coverage_cell", _COVERAGE_COLS, coverage_cells(today.year)
+                )
         if "records" in chosen:
-            t = time.perf_counter()
-            result.dose_day_cells, n = _refresh_records(conn)
-            result.backlog_cells += n
-            result.seconds["records"] = time.perf_counter() - t
+            with _timed(result.seconds, "records"):
+                result.dose_day_cells, n = _refresh_records(conn)
+                result.backlog_cells += n
         if "work" in chosen:
-            t = time.perf_counter()
-            result.backlog_cells += _refresh_work(conn)
-            result.seconds["work"] = time.perf_counter() - t
+            with _timed(result.seconds, "work"):
+                result.backlog_cells += _replace_cells(
+                    conn, "stats_backlog_cell", _BACKLOG_COLS, work_cells(conn), WORK_MEASURES
+                )
     if is_pg:
         # Fresh statistics for the planner: the cells were just replaced wholesale.
-        t = time.perf_counter()
-        for table in ("stats_coverage_cell", "stats_dose_day", "stats_backlog_cell"):
-            conn.exec_driver_sql(f"ANALYZE {table}")
-        result.seconds["analyze"] = time.perf_counter() - t
+        with _timed(result.seconds, "analyze"):
+            for table in ("stats_coverage_cell", "stats_dose_day", "stats_backlog_cell"):
+                conn.exec_driver_sql(f"ANALYZE {table}")
     total = time.perf_counter() - started
     result.seconds["total"] = total
     conn.execute(
@@ -138,11 +139,24 @@ def coverage_cells(reference_year: int, citizens: str = "1 = 1") -> str:
         {_WARD}"""
 
 
-def _refresh_coverage(conn: Connection, reference_year: int) -> int:
-    conn.exec_driver_sql("DELETE FROM stats_coverage_cell")
-    n = conn.exec_driver_sql(
-        f"INSERT INTO stats_coverage_cell ({_COVERAGE_COLS}, {_MAPPED_COLS}) {coverage_cells(reference_year)}"
-    ).rowcount
+@contextmanager
+def _timed(seconds: dict[str, float], name: str) -> Iterator[None]:
+    t = time.perf_counter()
+    yield
+    seconds[name] = time.perf_counter() - t
+
+
+def _replace_cells(
+    conn: Connection, table: str, columns: str, cells: str, measures: Sequence[str] | None = None
+) -> int:
+    """Replace the cells of `table` (only those of `measures`, when given) by those the SELECT `cells`
+    returns (`columns`, then the mapped units). Returns the number of cells."""
+    if measures is None:
+        conn.exec_driver_sql(f"DELETE FROM {table}")
+    else:
+        listed = ", ".join(f"'{m}'" for m in measures)
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE measure IN ({listed})")
+    n = conn.exec_driver_sql(f"INSERT INTO {table} ({columns}, {_MAPPED_COLS}) {cells}").rowcount
     return int(n or 0)
 
 
@@ -206,17 +220,12 @@ def _refresh_records(conn: Connection) -> tuple[int, int]:
     conn.exec_driver_sql(
         f"INSERT INTO stats_rec (units, ward, outcome, day, vaccine_code, to_health, n) {rejected}"
     )
-    conn.exec_driver_sql("DELETE FROM stats_dose_day")
-    days = conn.exec_driver_sql(
-        f"INSERT INTO stats_dose_day ({_DOSE_DAY_COLS}, {_MAPPED_COLS}) {dose_day_cells('stats_rec')}"
-    ).rowcount
-    measures = ", ".join(f"'{m}'" for m in RECORD_MEASURES)
-    conn.exec_driver_sql(f"DELETE FROM stats_backlog_cell WHERE measure IN ({measures})")
-    backlog = conn.exec_driver_sql(
-        f"INSERT INTO stats_backlog_cell ({_BACKLOG_COLS}, {_MAPPED_COLS}) {record_backlog_cells('stats_rec')}"
-    ).rowcount
+    days = _replace_cells(conn, "stats_dose_day", _DOSE_DAY_COLS, dose_day_cells("stats_rec"))
+    backlog = _replace_cells(
+        conn, "stats_backlog_cell", _BACKLOG_COLS, record_backlog_cells("stats_rec"), RECORD_MEASURES
+    )
     conn.exec_driver_sql("DROP TABLE stats_rec")
-    return int(days or 0), int(backlog or 0)
+    return days, backlog
 
 
 def work_cells(conn: Connection, cases: str = "1 = 1", requests: str = "1 = 1") -> str:
@@ -234,15 +243,6 @@ def work_cells(conn: Connection, cases: str = "1 = 1", requests: str = "1 = 1") 
           FROM verification_request WHERE status = 'open' AND {requests}
           GROUP BY 1, 2, 4) x
         {_WARD}"""
-
-
-def _refresh_work(conn: Connection) -> int:
-    measures = ", ".join(f"'{m}'" for m in WORK_MEASURES)
-    conn.exec_driver_sql(f"DELETE FROM stats_backlog_cell WHERE measure IN ({measures})")
-    n = conn.exec_driver_sql(
-        f"INSERT INTO stats_backlog_cell ({_BACKLOG_COLS}, {_MAPPED_COLS}) {work_cells(conn)}"
-    ).rowcount
-    return int(n or 0)
 
 
 def batch_citizens_sql(batch_id: int) -> str:
