@@ -1,6 +1,5 @@
-"""Keeping the statistics cells current after an officer's action, in the action's own transaction: the
-rows it changes are noted before and after, and only the cells they count in move, by the difference
-(the refresh's own SELECTs of `stats`, restricted to those rows)."""
+"""Keeping the statistics cells current after an officer's action or a batch, in its own transaction: only
+the cells its rows count in move, by the difference (see `CellChanges`)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""The supervisors' dashboard: headline numbers, coverage per unit with drill-down in either structure,
-doses per day and per vaccine, the backlog per ward, and the coverage table's downloads.
-
-Every number is rendered server-side as a table; the charts (Chart.js, vendored) draw the same numbers
-from JSON embedded in the page, so the page works without scripts and costs no extra request.
-"""
+"""The supervisors' dashboard pages (headline, coverage with drill-down in either structure, doses, backlog)
+and the coverage table's downloads."""
 
 from __future__ import annotations
 
@@ -51,6 +47,8 @@ def share(part: int | None, whole: int | None, lang: str) -> str:
 def _page(
     request: Request, session: DB, who: Principal, path: tuple[str, str, str] | None, units: str | None
 ) -> Response:
+    # Every number is rendered as a table; the charts (Chart.js, vendored) draw the same numbers from JSON
+    # embedded in the page, so that the page works without scripts and costs no extra request.
     v = dashboard_at(session, who.scope, path, units)
     t = translator(lang_of(request))
     data = {**v.chart_data(), "words": {k: t(k) for k in CHART_WORDS}}
