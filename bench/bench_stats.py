@@ -203,6 +203,7 @@ def run(url: str, data: Path, doses: int, seed: int) -> dict[str, Any]:
 def measure(url: str) -> dict[str, Any]:
     """Refresh and answer on a database already loaded (by `run`, or kept from an earlier run)."""
     from vaxlink.domain.admin_units import Level, Structure
+    from vaxlink.services.figures.refresh import refresh_statistics
     from vaxlink.services.figures.stats import (
         Jurisdiction,
         backlog,
@@ -210,7 +211,6 @@ def measure(url: str) -> dict[str, Any]:
         doses_series,
         drill_down,
         headline,
-        refresh_statistics,
     )
     from vaxlink.services.figures.status import refresh_status
     from vaxlink.storage.db import make_engine

@@ -20,7 +20,7 @@ from tests.integration.web import world as w
 from vaxlink.domain.permissions import Level, Role, permissions_of
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit.log import bind_key
-from vaxlink.services.figures import stats
+from vaxlink.services.figures import refresh as stats
 from vaxlink.services.figures.status import status_of
 from vaxlink.services.reconciliation.dose_ingest import ingest_batch
 from vaxlink.services.reconciliation.registry_import import import_register

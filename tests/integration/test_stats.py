@@ -22,22 +22,20 @@ from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import InputError
 from vaxlink.domain.status import Dose, VaccinationStatus, min_interval
 from vaxlink.domain.vaccines import resolve_vaccine
+from vaxlink.services.figures.refresh import batch_citizens_sql, refresh_statistics
 from vaxlink.services.figures.stats import (
     BACKLOG_COUNTS,
     Jurisdiction,
     backlog,
-    batch_citizens_sql,
     coverage,
     doses_by_vaccine,
     doses_series,
     drill_down,
     headline,
     jurisdiction_of,
-    main_successor,
-    refresh_statistics,
-    ward_map_rows,
 )
 from vaxlink.services.figures.status import refresh_status, status_of
+from vaxlink.services.figures.ward_map import main_successor, ward_map_rows
 from vaxlink.services.reconciliation.answers import export_results
 from vaxlink.services.reconciliation.dose_ingest import ingest_batch
 from vaxlink.services.reconciliation.registry_import import import_register

@@ -172,7 +172,7 @@ def stats_refresh(
     """Tính lại tình trạng tiêm và số liệu tổng hợp / recompute every status and the aggregates."""
     import time
 
-    from vaxlink.services.figures.stats import refresh_statistics
+    from vaxlink.services.figures.refresh import refresh_statistics
     from vaxlink.services.figures.status import refresh_status
     from vaxlink.services.operations.schema import database
 

@@ -20,13 +20,13 @@ from tests.integration.web import world as w
 from vaxlink.domain.admin_units import Level, Structure
 from vaxlink.services.access.auth import open_session
 from vaxlink.services.audit.log import bind_key
+from vaxlink.services.figures.refresh import refresh_statistics
 from vaxlink.services.figures.stats import (
     Jurisdiction,
     coverage,
     doses_by_vaccine,
     doses_series,
     headline,
-    refresh_statistics,
 )
 from vaxlink.services.figures.status import refresh_status
 from vaxlink.settings import Settings

@@ -349,7 +349,7 @@ def test_a_refresh_between_the_workers_chunks_leaves_the_figures_to_a_refresh(
     transaction, has counted those records already: moving their cells again would count them twice, so the
     batch's figures are refreshed at the end instead."""
     from vaxlink.services.figures.figures_check import differences, from_scratch, kept
-    from vaxlink.services.figures.stats import refresh_statistics
+    from vaxlink.services.figures.refresh import refresh_statistics
 
     health = world.actors[("health_officer", "parent_district")]
     held(app, monkeypatch)

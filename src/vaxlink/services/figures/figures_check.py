@@ -1,7 +1,5 @@
-"""The kept figures (each citizen's status and the statistics cells), cell by cell, and how they differ from
-the same figures recomputed from scratch: what `vaxlink stats refresh --check` reports, and what the tests
-of "figures kept along the way" compare. Nothing here changes the kept figures: the recomputation runs in
-the connection's transaction and is rolled back."""
+"""The kept figures (each citizen's status and the statistics cells) against the same recomputed from
+scratch, cell by cell: what `vaxlink stats refresh --check` reports and the tests of kept figures compare."""
 
 from __future__ import annotations
 
@@ -10,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, inspect, text
 
-from vaxlink.services.figures.stats import refresh_statistics
+from vaxlink.services.figures.refresh import refresh_statistics
 from vaxlink.services.figures.status import refresh_status
 
 KEPT = ("citizen_status", "stats_coverage_cell", "stats_dose_day", "stats_backlog_cell")

@@ -1,6 +1,5 @@
-"""Keeping the statistics cells current after an officer's action, in the action's own transaction: the
-rows it changes are noted before and after, and only the cells they count in move, by the difference
-(the refresh's own SELECTs of `stats`, restricted to those rows)."""
+"""Keeping the statistics cells current after an officer's action or a batch, in its own transaction: only
+the cells its rows count in move, by the difference (see `CellChanges`)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from vaxlink.services.figures.stats import (
+from vaxlink.services.figures.refresh import (
     MAPPED,
     REFRESH_LOCKS,
     coverage_cells,
@@ -24,8 +23,6 @@ from vaxlink.services.figures.stats import (
 from vaxlink.services.figures.status import probes
 
 log = logging.getLogger("vaxlink.stats")
-
-# --- ------------------------------------------------
 
 # Per cell table: the columns that name a cell, its figures, and the columns besides its name that lead
 # the index a single cell is found by (the doses per day and the backlog have no index on their ward).
@@ -180,8 +177,55 @@ def _move_cells(
     is an equality join the cells' indexes serve), the cells not found are created when they gain
     counts, and those left without a count are removed."""
     keys, figures, _ = _CELLS[table]
-    match = _match_columns(table)
     move = f"cell_move_{table}"
+    rows, patterns, of_key = _load_moves(conn, table, move, cells, changes, units)
+    left: dict[int, list[int]] = {}
+    for nulls, grp in patterns.items():
+        _add_moves(conn, table, move, grp, nulls, of_key, left)
+    missing = [i for i in range(len(cells)) if i not in left]
+    if missing and conn.dialect.name == "postgresql":
+        # As `_move_cell`: wait for whoever may be creating these cells (one order for every transaction),
+        # then look again with a fresh snapshot.
+        conn.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(:space, hashtext(c))) FROM unnest(CAST(:cells AS text[])) c"
+            ),
+            {"space": REFRESH_LOCKS + 1, "cells": sorted(f"{table}:{cells[i][1]!r}" for i in missing)},
+        )
+        for nulls, grp in patterns.items():
+            among = [i for i in missing if rows[i]["grp"] == grp]
+            if among:
+                _add_moves(conn, table, move, grp, nulls, of_key, left, among)
+        missing = [i for i in missing if i not in left]
+    new = [i for i in missing if changes[cells[i]][0] > 0]
+    if new:
+        columns = ", ".join((*keys, *figures, *MAPPED))
+        conn.execute(
+            text(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {move} WHERE {_ids(conn, 'idx')}"),
+            {"ids": _ids_value(conn, new)},
+        )
+    for nulls, grp in patterns.items():
+        if any(rows[i]["grp"] == grp and any(n <= 0 for n in v) for i, v in left.items()):
+            # Its last count gone: no cell, as a refresh would have it.
+            conn.exec_driver_sql(
+                f"DELETE FROM {table} WHERE {figures[0]} <= 0 AND EXISTS (SELECT 1 FROM {move} m "
+                f"WHERE m.grp = {grp} AND {_joined(table, nulls)})"
+            )
+    conn.exec_driver_sql(f"DROP TABLE {move}")
+
+
+def _load_moves(
+    conn: Connection,
+    table: str,
+    move: str,
+    cells: list[Cell],
+    changes: dict[Cell, list[int]],
+    units: dict[Cell, Any],
+) -> tuple[list[dict[str, Any]], dict[tuple[bool, ...], int], dict[tuple[Any, ...], int]]:
+    """Fill the temporary table `move` with the cells' deltas, one row per cell (`idx`, its place in
+    `cells`), grouped (`grp`) by the pattern of their empty match columns. Returns the rows, the group of
+    each pattern, and each cell key's `idx`."""
+    keys, figures, _ = _CELLS[table]
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {move}")
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE {move} AS SELECT 0 AS idx, 0 AS grp, {', '.join(keys)}, "
@@ -212,8 +256,7 @@ def _move_cells(
         *((c, f"m{i}") for i, c in enumerate(MAPPED)),
     ]
     columns = ", ".join(c for c, _ in names)
-    is_pg = conn.dialect.name == "postgresql"
-    if is_pg:
+    if conn.dialect.name == "postgresql":
         # One statement of one array per column: a multi-row VALUES of thousands of rows costs the driver
         # more to parse than the database to run.
         arrays = ", ".join(f"CAST(:{p} AS {_ARRAY_TYPES.get(c, 'text')}[])" for c, p in names)
@@ -221,68 +264,47 @@ def _move_cells(
             text(f"INSERT INTO {move} ({columns}) SELECT * FROM unnest({arrays})"),
             {p: [r[p] for r in rows] for _, p in names},
         )
+        conn.exec_driver_sql(f"ANALYZE {move}")
     else:
         listed = ", ".join(":" + p for _, p in names)
         conn.execute(text(f"INSERT INTO {move} ({columns}) VALUES ({listed})"), rows)
-    if is_pg:
-        conn.exec_driver_sql(f"ANALYZE {move}")
+    return rows, patterns, of_key
+
+
+def _joined(table: str, nulls: tuple[bool, ...]) -> str:
+    """The join of a cell of `table` with its row of deltas `m`, for one pattern of empty match columns."""
+    return " AND ".join(
+        f"{table}.{c} IS NULL" if null else f"{table}.{c} = m.{c}"
+        for c, null in zip(_match_columns(table), nulls, strict=True)
+    )
+
+
+def _add_moves(
+    conn: Connection,
+    table: str,
+    move: str,
+    grp: int,
+    nulls: tuple[bool, ...],
+    of_key: dict[tuple[Any, ...], int],
+    left: dict[int, list[int]],
+    only: list[int] | None = None,
+) -> None:
+    """Add the deltas of one pattern's cells (of those `only` names), noting in `left` each found cell's
+    first figure afterwards (the cells are told by their key: SQLite returns only the updated table's
+    columns)."""
+    keys, figures, _ = _CELLS[table]
     setting = ", ".join(f"{c} = {table}.{c} + m.{c}" for c in figures)
     returned = ", ".join(f"{table}.{c}" for c in (*keys, figures[0]))
-
-    def joined(nulls: tuple[bool, ...]) -> str:
-        return " AND ".join(
-            f"{table}.{c} IS NULL" if null else f"{table}.{c} = m.{c}"
-            for c, null in zip(match, nulls, strict=True)
-        )
-
-    left: dict[int, list[int]] = {}
-
-    def update(nulls: tuple[bool, ...], only: list[int] | None = None) -> None:
-        """Add the deltas of one pattern's cells (of those `only` names), noting each found cell's first
-        figure afterwards (the cells are told by their key: SQLite returns only the updated table's columns)."""
-        where = f"m.grp = {patterns[nulls]} AND {joined(nulls)}"
-        params: dict[str, Any] = {}
-        if only is not None:
-            where += f" AND {_ids(conn, 'm.idx')}"
-            params["ids"] = _ids_value(conn, only)
-        found = conn.execute(
-            text(f"UPDATE {table} SET {setting} FROM {move} m WHERE {where} RETURNING {returned}"), params
-        )
-        for r in found:
-            left.setdefault(of_key[tuple(r[: len(keys)])], []).append(int(r[len(keys)]))
-
-    for nulls in patterns:
-        update(nulls)
-    missing = [i for i in range(len(cells)) if i not in left]
-    if missing and is_pg:
-        # As `_move_cell`: wait for whoever may be creating these cells (one order for every transaction),
-        # then look again with a fresh snapshot.
-        conn.execute(
-            text(
-                "SELECT count(pg_advisory_xact_lock(:space, hashtext(c))) FROM unnest(CAST(:cells AS text[])) c"
-            ),
-            {"space": REFRESH_LOCKS + 1, "cells": sorted(f"{table}:{cells[i][1]!r}" for i in missing)},
-        )
-        for nulls, grp in patterns.items():
-            among = [i for i in missing if rows[i]["grp"] == grp]
-            if among:
-                update(nulls, among)
-        missing = [i for i in missing if i not in left]
-    new = [i for i in missing if changes[cells[i]][0] > 0]
-    if new:
-        columns = ", ".join((*keys, *figures, *MAPPED))
-        conn.execute(
-            text(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {move} WHERE {_ids(conn, 'idx')}"),
-            {"ids": _ids_value(conn, new)},
-        )
-    for nulls, grp in patterns.items():
-        if any(rows[i]["grp"] == grp and any(n <= 0 for n in v) for i, v in left.items()):
-            # Its last count gone: no cell, as a refresh would have it.
-            conn.exec_driver_sql(
-                f"DELETE FROM {table} WHERE {figures[0]} <= 0 AND EXISTS (SELECT 1 FROM {move} m "
-                f"WHERE m.grp = {grp} AND {joined(nulls)})"
-            )
-    conn.exec_driver_sql(f"DROP TABLE {move}")
+    where = f"m.grp = {grp} AND {_joined(table, nulls)}"
+    params: dict[str, Any] = {}
+    if only is not None:
+        where += f" AND {_ids(conn, 'm.idx')}"
+        params["ids"] = _ids_value(conn, only)
+    found = conn.execute(
+        text(f"UPDATE {table} SET {setting} FROM {move} m WHERE {where} RETURNING {returned}"), params
+    )
+    for r in found:
+        left.setdefault(of_key[tuple(r[: len(keys)])], []).append(int(r[len(keys)]))
 
 
 @dataclass

@@ -1,9 +1,5 @@
-"""Keep `citizen_status` current: every citizen's status recomputed in SQL from the doses linked to them.
-
-The rule is `vaxlink.domain.status` (its docstring); this is the same rule, set-based, on SQLite and
-PostgreSQL. Only citizens with at least one linked dose have a row: no row means not vaccinated.
-Called after anything that changes links (ingest, re-examination, case actions, corrections).
-"""
+"""Each citizen's vaccination status (`citizen_status`), recomputed in SQL from the doses linked to them:
+the rule of `vaxlink.domain.status`, set-based, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -169,8 +165,10 @@ def refresh_status(conn: Connection, citizen_ids_sql: str | None = None) -> int:
     """Recompute the `citizen_status` rows of the citizens `citizen_ids_sql` selects (a SELECT returning
     citizen ids, e.g. "SELECT citizen_id FROM result_stage"), or of everyone when None.
 
-    Citizens in the set without a linked dose lose their row. Flushes nothing of its own and never
-    commits: it runs in the caller's transaction. Returns the number of rows written."""
+    Only citizens with at least one linked dose have a row (no row means not vaccinated): those in the
+    set without one lose theirs. Called after anything that changes links (ingest, re-examination, case
+    actions, corrections). Flushes nothing of its own and never commits: it runs in the caller's
+    transaction. Returns the number of rows written."""
     # The walk is not under `probes`: its recursive join over its own rows needs its hash join (forced into
     # nested loops, 10,000 citizens' statuses took 77 s at 1 M citizens instead of 1 s). For a set of
     # citizens, their dose days are read first, through the indexes (`linked_doses_of`): in the walk's

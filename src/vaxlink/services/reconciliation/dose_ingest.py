@@ -39,7 +39,7 @@ from vaxlink.matching import normalise
 from vaxlink.matching.normalise import map_distinct
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.audit import log as audit
-from vaxlink.services.figures.stats import batch_citizens_sql, refresh_statistics
+from vaxlink.services.figures.refresh import batch_citizens_sql, refresh_statistics
 from vaxlink.services.figures.stats_upkeep import CellChanges
 from vaxlink.services.reconciliation.aftermath import after_links_moved
 from vaxlink.services.reconciliation.match_parameters import current_spec

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from vaxlink.domain.errors import InputError, VaxlinkError
 from vaxlink.files.read import checksum
 from vaxlink.services.audit import log as audit
-from vaxlink.services.figures.stats import batch_citizens_sql, refresh_statistics
+from vaxlink.services.figures.refresh import batch_citizens_sql, refresh_statistics
 from vaxlink.services.figures.stats_upkeep import CellChanges
 from vaxlink.services.reconciliation.aftermath import after_links_moved
 from vaxlink.services.reconciliation.dose_ingest import LINKING, ingest_batch, undo_partial

@@ -20,7 +20,7 @@ from vaxlink.matching import normalise, register_store
 from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.run import RunStats, run_matching
 from vaxlink.matching.spec import MatchSpec
-from vaxlink.services.figures.stats import refresh_statistics
+from vaxlink.services.figures.refresh import refresh_statistics
 from vaxlink.services.figures.status import linked_doses_of, probes
 from vaxlink.services.reconciliation.match_parameters import current_spec
 from vaxlink.settings import Settings
