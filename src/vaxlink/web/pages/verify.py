@@ -109,20 +109,27 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
     return render(request, name, {"w": words(lang_of(request)), **context}, status=status)
 
 
+def _too_many(
+    request: Request, refused: Response, name: str, context: dict[str, Any], what_en: str, what_vi: str
+) -> Response:
+    """The page of a verifier over the rate (lookups and certificate checks share it)."""
+    seconds = refused.headers["retry-after"]
+    error = (
+        f"Too many {what_en}; try again in {seconds} s"
+        if lang_of(request) == "en"
+        else f"{what_vi} quá nhiều; thử lại sau {seconds} giây"
+    )
+    response = _page(request, name, {**context, "error": error}, status=429)
+    response.headers["retry-after"] = seconds
+    return response
+
+
 def _lookup_page(
     request: Request, session: Any, who: Principal, read: Any, typed: str = "", born: str | None = None
 ) -> Response:
     refused = limited_sync(request, session, who)
     if refused is not None:
-        seconds = refused.headers["retry-after"]
-        error = (
-            f"Too many lookups; try again in {seconds} s"
-            if lang_of(request) == "en"
-            else f"Tra cứu quá nhiều; thử lại sau {seconds} giây"
-        )
-        response = _page(request, "verify_lookup.html", {"error": error, "answer": None}, status=429)
-        response.headers["retry-after"] = seconds
-        return response
+        return _too_many(request, refused, "verify_lookup.html", {"answer": None}, "lookups", "Tra cứu")
     try:
         given: LookupInput = read()
     except LookupInputError as e:
@@ -195,15 +202,7 @@ def certificate_check(
 ) -> Response:
     refused = limited_sync(request, session, who)
     if refused is not None:
-        seconds = refused.headers["retry-after"]
-        error = (
-            f"Too many checks; try again in {seconds} s"
-            if lang_of(request) == "en"
-            else f"Kiểm tra quá nhiều; thử lại sau {seconds} giây"
-        )
-        response = _page(request, "verify_certificate.html", {"result": None, "error": error}, status=429)
-        response.headers["retry-after"] = seconds
-        return response
+        return _too_many(request, refused, "verify_certificate.html", {"result": None}, "checks", "Kiểm tra")
     data: str | bytes = text.strip()
     if not data and file is not None:
         data = file.file.read(MAX_PICTURE + 1)[: MAX_PICTURE + 1]
