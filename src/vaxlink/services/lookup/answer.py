@@ -1,9 +1,5 @@
 """A status lookup's answer: the register's row for a number, whether it agrees with what the holder
-presented, and the minimum a verifier sees (name, birth year, status, colour, date of last dose).
-
-"No record" and "does not match" are one answer, so that a number alone tells nothing. No address and no
-number ever leave here, and the audit event of a lookup holds ids only.
-"""
+presented, and the minimum a verifier sees; never the address or the number."""
 
 from __future__ import annotations
 
@@ -149,7 +145,8 @@ def answer_from_row(
     given: LookupInput | None = None,
 ) -> LookupAnswer:
     """The answer from a STATUS_SQL row (None: nobody has that number). A number whose entry does not agree
-    with what the holder presented is answered as if nobody had it. The colour follows the rule of the
+    with what the holder presented is answered as if nobody had it ("no record" and "does not match" are
+    one answer, so that a number alone tells nothing). The colour follows the rule of the
     province where the check happens (the verifier's), else the citizen's."""
     if row is None or row.citizen_id is None or not agrees(given, row):
         return LookupAnswer(found=False)

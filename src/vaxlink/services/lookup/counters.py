@@ -1,6 +1,5 @@
-"""The lookup's counters shared by every server process and host: the rate limit per verifier (and per
-organisation) and the watch for runs of neighbouring numbers, counted in memory and synced to the
-database's `rate_counter` by a background thread, off the request's path."""
+"""The lookup's counters shared by every server process and host: the rate limit per verifier and per
+organisation, and the watch for runs of neighbouring numbers."""
 
 from __future__ import annotations
 

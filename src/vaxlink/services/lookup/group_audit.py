@@ -1,6 +1,5 @@
-"""Audit events of lookups appended in groups (group commit): one transaction, one turn on the chain's
-lock and one fsync for every event that arrived while the previous group was being written. The chain's
-rules are `services.audit.log.chain_rows`'."""
+"""The lookups' audit events appended in groups (group commit), on the event loop or a writer thread; the
+chain's rules are `services.audit.log.chain_rows`'."""
 
 from __future__ import annotations
 

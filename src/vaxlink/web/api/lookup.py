@@ -1,15 +1,5 @@
-"""Verifier lookups: `POST /api/v1/lookup/status` (QR text or number in the body) and `.../image` (a picture).
-
-The JSON route is a checkpoint's hot path. On PostgreSQL a request with a bearer token and a well-formed
-body is answered by `FastLookup`, an ASGI layer in front of the router: no routing over every page and
-endpoint, no dependency solving, no ORM session, no worker thread. One prepared statement on an
-autocommit connection resolves the token, its user and the citizen's status together (so a revoked
-token, a disabled user or a withdrawn role is refused on the very next request), and the audit event
-joins a group commit (`services.lookup.group_audit.GroupAudit`) that the answer waits for. Authentication,
-permission, rate limit (per user), audit and the answers' shapes are those of the ordinary path, which
-takes everything else (session cookies with their CSRF token, SQLite, a malformed body) through the
-FastAPI route below, so the route stays documented, declared and tested like every other.
-"""
+"""Verifier lookups on the API: `POST /api/v1/lookup/status` (QR text or number in the body), its fast path
+on PostgreSQL (`FastLookup`), and `.../image` (a picture)."""
 
 from __future__ import annotations
 
@@ -55,6 +45,7 @@ from vaxlink.web.security import (
     DB,
     PERMISSION_ATTR,
     AppState,
+    Denied,
     presented_csrf,
     refusal,
     require,
@@ -189,7 +180,7 @@ def _principal_of(r: Any) -> Principal | None:
 
 def _sync_gate(
     request: Request, st: AppState, pid: str | None, csrf: str | None
-) -> tuple[Principal | None, str | None, Any, str | None]:
+) -> tuple[Principal | None, Denied | None, Any, str | None]:
     """The ordinary path: principal by cookie or token through the ORM session, then the status row."""
     lock = st.write_lock
     if lock is not None:
@@ -199,7 +190,7 @@ def _sync_gate(
             principal = resolve_principal(request, session)
             denied = refusal(principal, Permission.LOOKUP_STATUS, request.method, csrf)
             if denied is not None:
-                return principal, denied.code, None, None
+                return principal, denied, None, None
             assert principal is not None
             row = None if pid is None else session.execute(text(svc.STATUS_SQL), {"pid": pid}).first()
             return principal, None, row, svc.scope_province(session, principal)
@@ -222,7 +213,7 @@ async def require_lookup(request: Request, body: LookupIn) -> Gate:
     except (sa_exc.OperationalError, sa_exc.InterfaceError, OSError):
         raise HTTPException(503, "database unavailable") from None
     if denial is not None:
-        raise await deny(request, principal, 401 if principal is None else 403, denial)
+        raise await deny(request, principal, denial.status, denial.code)
     assert principal is not None
     return Gate(principal, row, province, given, input_error)
 
@@ -308,7 +299,17 @@ async def lookup_status(request: Request, gate: Annotated[Gate, Depends(require_
 class FastLookup:
     """Takes `POST /api/v1/lookup/status` with a bearer token and a body of the route's exact shape
     (`{"text": "..."}`) on PostgreSQL; passes everything else, untouched, to the application. Sits inside
-    the security-headers middleware, so its answers carry the same headers."""
+    the security-headers middleware, so its answers carry the same headers.
+
+    The JSON route is a checkpoint's hot path: no routing over every page and endpoint, no dependency
+    solving, no ORM session, no worker thread. One prepared statement on an autocommit connection
+    resolves the token, its user and the citizen's status together (so a revoked token, a disabled user
+    or a withdrawn role is refused on the very next request), and the audit event joins a group commit
+    (`services.lookup.group_audit.GroupAudit`) that the answer waits for. The token rule, the checks of
+    who asks, the rate limit, the audit events and the answers' shapes are the ordinary path's, which
+    takes everything else (session cookies with their CSRF token, SQLite, a malformed body) through the
+    FastAPI route, so the route stays documented, declared and tested like every other
+    (tests/integration/web/test_lookup_parity.py holds the two paths to the same answers)."""
 
     MAX_BODY = 4 * MAX_TEXT + 64  # a longer body cannot be a valid `LookupIn`
 
