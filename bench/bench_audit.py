@@ -39,7 +39,8 @@ from sqlalchemy import Connection, create_engine, func, select, text
 
 from benchdb import fresh_pg
 from vaxlink.services.audit import log as audit
-from vaxlink.services.lookup.verifier import AuditItem, append_group, chain_rows
+from vaxlink.services.audit.log import append_group, chain_rows
+from vaxlink.services.lookup.group_audit import AuditItem
 from vaxlink.storage.db import make_engine, transaction, upgrade
 from vaxlink.storage.models import AuditEvent
 

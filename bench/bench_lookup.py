@@ -302,7 +302,7 @@ def reference_app() -> Any:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from vaxlink.services.lookup.verifier import STATUS_SQL
+    from vaxlink.services.lookup.answer import STATUS_SQL
 
     sql = STATUS_SQL.replace(":pid", "$1")
     dsn = os.environ["REFERENCE_DSN"]

@@ -9,7 +9,7 @@ from collections import deque
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaxlink.services.lookup.verifier import NeighbourWatch
+from vaxlink.services.lookup.counters import NeighbourWatch
 
 
 class PlainWatch:

@@ -68,32 +68,49 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _record_denial(session: Session, request: Request, status: int, code: str) -> None:
-    principal: Principal | None = getattr(request.state, "principal", None)
-    route = request.scope.get("route")
-    if principal is None and not audit.first_anonymous(
-        session,
-        f"access_denied:{request.method}",
-        getattr(route, "path", None),
-        code,
-        client_address(request),
-    ):
-        return
-    audit.record(
-        session,
+def route_path(request: Request) -> str | None:
+    """The path of the route a request reached (what an event about the request names)."""
+    return getattr(request.scope.get("route"), "path", None)
+
+
+def _route_event(
+    request: Request,
+    principal: Principal | None,
+    action: AuditAction,
+    code: str,
+    first: dict[str, Any],
+    more: dict[str, Any] | None = None,
+) -> audit.Event:
+    return audit.Event(
         actor=principal.username if principal else audit.ANONYMOUS,
-        action=AuditAction.ACCESS_DENIED,
+        action=action,
         resource_type="route",
-        resource_id=getattr(route, "path", None),
+        resource_id=route_path(request),
         jurisdiction=principal.scope.label if principal else None,
         reason=code,
         details={
-            "status": status,
+            **first,
             "method": request.method,
             "path_params": {k: str(v)[:40] for k, v in request.path_params.items()},
             "client": client_address(request),
+            **(more or {}),
         },
     )
+
+
+def denial_event(request: Request, principal: Principal | None, status: int, code: str) -> audit.Event:
+    """The one audit event of a request refused for who is asking, whichever path refused it (the
+    lookup's fast path writes it through its group writer)."""
+    return _route_event(request, principal, AuditAction.ACCESS_DENIED, code, {"status": status})
+
+
+def _record_denial(session: Session, request: Request, status: int, code: str) -> None:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None and not audit.first_anonymous(
+        session, f"access_denied:{request.method}", route_path(request), code, client_address(request)
+    ):
+        return
+    audit.record_event(session, denial_event(request, principal, status, code))
 
 
 # Refusals of the rules that keep one officer from acting alone or probing the register: audited.
@@ -104,22 +121,7 @@ def _record_refusal(
     session: Session, request: Request, code: str, more: dict[str, Any] | None = None
 ) -> None:
     principal: Principal | None = getattr(request.state, "principal", None)
-    route = request.scope.get("route")
-    audit.record(
-        session,
-        actor=principal.username if principal else audit.ANONYMOUS,
-        action=AuditAction.ACTION_REFUSED,
-        resource_type="route",
-        resource_id=getattr(route, "path", None),
-        jurisdiction=principal.scope.label if principal else None,
-        reason=code,
-        details={
-            "method": request.method,
-            "path_params": {k: str(v)[:40] for k, v in request.path_params.items()},
-            "client": client_address(request),
-            **(more or {}),
-        },
-    )
+    audit.record_event(session, _route_event(request, principal, AuditAction.ACTION_REFUSED, code, {}, more))
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -195,6 +197,21 @@ def resolve_principal(request: Request, session: Session) -> Principal | None:
     return None
 
 
+def refusal(
+    principal: Principal | None, permission: Permission, method: str, csrf: str | None
+) -> Denied | None:
+    """Why a request of `principal` needing `permission` is refused (None: it is not): no valid
+    credentials, a role without the permission, or an unsafe request by session cookie without the
+    session's CSRF token."""
+    if principal is None:
+        return Denied(401, "UNAUTHENTICATED")
+    if permission not in principal.permissions:
+        return Denied(403, "FORBIDDEN")
+    if method not in SAFE_METHODS and not csrf_ok(principal, csrf):
+        return Denied(403, "CSRF")
+    return None
+
+
 def require(permission: Permission) -> Callable[..., Principal]:
     """Dependency: the principal of the request, who must hold `permission`; unsafe requests made with a
     session cookie must carry the session's CSRF token."""
@@ -204,12 +221,10 @@ def require(permission: Permission) -> Callable[..., Principal]:
     ) -> Principal:
         principal = resolve_principal(request, session)
         request.state.principal = principal
-        if principal is None:
-            raise Denied(401, "UNAUTHENTICATED")
-        if permission not in principal.permissions:
-            raise Denied(403, "FORBIDDEN")
-        if request.method not in SAFE_METHODS and not csrf_ok(principal, csrf):
-            raise Denied(403, "CSRF")
+        denied = refusal(principal, permission, request.method, csrf)
+        if denied is not None:
+            raise denied
+        assert principal is not None
         return principal
 
     setattr(dependency, PERMISSION_ATTR, permission)

@@ -249,7 +249,7 @@ def test_batch_visibility_follows_the_batch_not_its_uploader(app, client, world,
 
 @pytest.mark.db
 def test_lookup_rate_limits_are_shared_by_every_server_process(engine, world):
-    from vaxlink.services.lookup.verifier import RateLimiter
+    from vaxlink.services.lookup.counters import RateLimiter
     from vaxlink.storage.db import session_factory
 
     sessions = session_factory(engine)

@@ -130,7 +130,7 @@ def test_every_lookup_leaves_one_audit_event_with_ids_only(client, world, vaccin
 
 def test_grouped_events_keep_the_chain_whole(app, world, engine, web_settings):
     from vaxlink.services.audit.log import verify_chain
-    from vaxlink.services.lookup.verifier import AuditItem
+    from vaxlink.services.lookup.group_audit import AuditItem
 
     writer = app.state.vx_lookup.writer
     futures = [
@@ -458,7 +458,7 @@ def test_a_run_spread_over_two_server_processes_is_seen_as_one(
 
 
 def test_neighbour_runs_of_one_process_still_pause_at_once_without_a_database():
-    from vaxlink.services.lookup.verifier import NeighbourWatch
+    from vaxlink.services.lookup.counters import NeighbourWatch
 
     watch = NeighbourWatch()
     runs = [watch.see(7, f"{100_000_000_000 + k * 9:012d}", now=1000.0 + k) for k in range(1, 9)]

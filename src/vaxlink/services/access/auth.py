@@ -13,11 +13,11 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.audit_actions import AuditAction
@@ -252,6 +252,19 @@ def resolve_session(session: Session, settings: Settings, raw: str) -> Principal
     return _principal(user, "session", us.id, us.csrf_secret)
 
 
+def usable_token(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """The rule that makes a bearer token valid at `now` (a timestamp, or the database's `func.now()`):
+    not revoked, not expired, its user active, and issued under the user's current `token_version` (a
+    role withdrawn, a user disabled or a password set outdates every token). A condition on `api_token`
+    and `app_user`, for every query that takes a token."""
+    return and_(
+        ApiToken.revoked_at.is_(None),
+        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+        AppUser.active,
+        ApiToken.token_version == AppUser.token_version,
+    )
+
+
 def resolve_token(session: Session, raw: str) -> Principal | None:
     """The principal of a bearer token, or None when it is unknown, revoked, expired or outdated."""
     if not raw or len(raw) > 200:
@@ -260,18 +273,11 @@ def resolve_token(session: Session, raw: str) -> Principal | None:
     row = session.execute(
         select(ApiToken, AppUser)
         .join(AppUser, AppUser.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == token_digest(raw))
+        .where(ApiToken.token_hash == token_digest(raw), usable_token(now))
     ).first()
     if row is None:
         return None
     tok, user = row
-    if (
-        tok.revoked_at is not None
-        or (tok.expires_at is not None and tok.expires_at <= now)
-        or not user.active
-        or tok.token_version != user.token_version
-    ):
-        return None
     if tok.last_used_at is None or now - tok.last_used_at >= TOUCH_EVERY:
         tok.last_used_at = now
     return _principal(user, "token")

@@ -147,16 +147,11 @@ def check(session: Session, master: bytes, challenge_id: int, code: str) -> int 
         return None
     ch = session.get(OtpChallenge, challenge_id, populate_existing=True)
     digits = (code or "").strip()
-    if ch is None or not hmac.compare_digest(ch.code_hash, _code_hash(master, challenge_id, digits[:12])):
-        audit.record(
-            session,
-            actor=audit.ANONYMOUS,
-            action=AuditAction.OTP_FAILED,
-            resource_type="otp_challenge",
-            resource_id=challenge_id,
-        )
-        return None
-    if ch.citizen_id is None:
+    if (
+        ch is None
+        or not hmac.compare_digest(ch.code_hash, _code_hash(master, challenge_id, digits[:12]))
+        or ch.citizen_id is None
+    ):
         audit.record(
             session,
             actor=audit.ANONYMOUS,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -98,6 +99,27 @@ def create_user(
     return user
 
 
+def _outdated(
+    session: Session, user: AppUser, actor: str, action: AuditAction, details: dict[str, Any] | None = None
+) -> AppUser:
+    """Record a change to the user: every existing session and token stops working at once (the user's
+    `token_version` moves), and the change leaves its event."""
+    user.token_version += 1
+    user.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        resource_type="user",
+        resource_id=user.id,
+        jurisdiction=user_scope(user).label,
+        reason=None,
+        details=details,
+    )
+    return user
+
+
 def set_role(session: Session, username: str, role: Role, scope: Scope, actor: str = "system") -> AppUser:
     """Change a user's role or jurisdiction: every existing session and token stops working at once."""
     user = get_user(session, username)
@@ -105,37 +127,14 @@ def set_role(session: Session, username: str, role: Role, scope: Scope, actor: s
     old = (user.role, user_scope(user).label)
     user.role = role.value
     user.scope_level, user.scope_units, user.scope_code = scope.level.value, scope.units, scope.code
-    user.token_version += 1
-    user.updated_at = utcnow()
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action=AuditAction.USER_ROLE_CHANGED,
-        resource_type="user",
-        resource_id=user.id,
-        jurisdiction=scope.label,
-        reason=None,
-        details={"old_role": old[0], "old_scope": old[1], "role": role.value},
-    )
-    return user
+    details = {"old_role": old[0], "old_scope": old[1], "role": role.value}
+    return _outdated(session, user, actor, AuditAction.USER_ROLE_CHANGED, details)
 
 
 def disable_user(session: Session, username: str, actor: str = "system") -> AppUser:
     user = get_user(session, username)
     user.active = False
-    user.token_version += 1
-    user.updated_at = utcnow()
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action=AuditAction.USER_DISABLED,
-        resource_type="user",
-        resource_id=user.id,
-        jurisdiction=user_scope(user).label,
-    )
-    return user
+    return _outdated(session, user, actor, AuditAction.USER_DISABLED)
 
 
 def set_password(session: Session, username: str, password: str, actor: str = "system") -> AppUser:
@@ -143,18 +142,7 @@ def set_password(session: Session, username: str, password: str, actor: str = "s
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
-    user.token_version += 1
-    user.updated_at = utcnow()
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action=AuditAction.USER_PASSWORD_SET,
-        resource_type="user",
-        resource_id=user.id,
-        jurisdiction=user_scope(user).label,
-    )
-    return user
+    return _outdated(session, user, actor, AuditAction.USER_PASSWORD_SET)
 
 
 def list_users(session: Session) -> list[AppUser]:

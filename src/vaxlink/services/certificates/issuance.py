@@ -238,17 +238,28 @@ def revoke_certificate(
     session.refresh(cert)
     _add_revocation_rows(session, cert, reason, at)
     citizen = session.get(Citizen, cert.citizen_id)
+    _record_revoked(session, actor, cert, reason, _jurisdiction(citizen) if citizen else None, {})
+    return cert
+
+
+def _record_revoked(
+    session: Session,
+    actor: str,
+    cert: Certificate,
+    reason: str,
+    jurisdiction: str | None,
+    details: dict[str, object],
+) -> None:
     audit.record(
         session,
         actor=actor,
         action=AuditAction.CERTIFICATE_REVOKED,
         resource_type="certificate",
         resource_id=cert.id,
-        jurisdiction=_jurisdiction(citizen) if citizen else None,
+        jurisdiction=jurisdiction,
         reason=reason,
-        details={"citizen_id": cert.citizen_id},
+        details={"citizen_id": cert.citizen_id, **details},
     )
-    return cert
 
 
 def certificates_on_doses(session: Session, dose_record_ids: Iterable[int]) -> list[Certificate]:
@@ -353,16 +364,7 @@ def _revoke(
         if cert.id in outcome.revoked:
             session.refresh(cert)
             _add_revocation_rows(session, cert, reason, at)
-            audit.record(
-                session,
-                actor=actor,
-                action=AuditAction.CERTIFICATE_REVOKED,
-                resource_type="certificate",
-                resource_id=cert.id,
-                jurisdiction=None,
-                reason=reason,
-                details={"citizen_id": cert.citizen_id, **details},
-            )
+            _record_revoked(session, actor, cert, reason, None, details)
     if reissue:
         if settings is None:
             raise ValueError("reissuing needs the settings (the signing keys' directory)")

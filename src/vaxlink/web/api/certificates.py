@@ -10,23 +10,19 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from vaxlink.credentials import VerificationResult
 from vaxlink.credentials.keys import CSCA_CERT, trust_list_document
-from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.audit import log as audit
 from vaxlink.services.certificates import issuance as svc
+from vaxlink.services.certificates.checks import MAX_HC1, MAX_PICTURE, verify_and_record
 from vaxlink.services.errors import NotFound
 from vaxlink.storage.models import Certificate, Citizen
 from vaxlink.storage.scope import citizens_in
-from vaxlink.web.api.lookup import limited_sync
 from vaxlink.web.errors import problem
+from vaxlink.web.lookup_runtime import limited_sync
 from vaxlink.web.security import DB, Public, require, state
 
 router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"])
-MAX_PICTURE = 8 * 1024 * 1024
-MAX_HC1 = 8000
 RowId = Annotated[int, Path(ge=1, le=2**53)]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no valid credentials"},
@@ -50,71 +46,6 @@ class RevokeIn(BaseModel):
     reissue: bool = True
 
 
-def holder_of(result: VerificationResult) -> dict[str, Any]:
-    """What the code says about its holder and dose (it is the holder's own document: shown as read)."""
-    payload = result.payload or {}
-    nam = payload.get("nam") if isinstance(payload.get("nam"), dict) else {}
-    assert isinstance(nam, dict)
-    name = " ".join(str(nam[k]) for k in ("fn", "gn") if nam.get(k)) or " ".join(
-        str(nam[k]) for k in ("fnt", "gnt") if nam.get(k)
-    )
-    entries = payload.get("v")
-    dose: dict[str, Any] | None = None
-    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
-        v = entries[0]
-        dose = {k: v.get(k) for k in ("mp", "dn", "sd", "dt", "co")}
-    h = result.hcert
-    return {
-        "name": name or None,
-        "date_of_birth": payload.get("dob"),
-        "dose": dose,
-        "uvci": h.uvci if h else None,
-        "issuer": h.issuer if h else None,
-        "expires_at": h.expires_at.isoformat() if h and h.expires_at else None,
-    }
-
-
-def verification_body(result: VerificationResult) -> dict[str, Any]:
-    failures = result.failures
-    return {
-        "valid": result.valid,
-        "decoded": result.decoded,
-        "reason_vi": failures[0].message_vi if failures else None,
-        "reason_en": failures[0].message_en if failures else None,
-        "checks": [
-            {
-                "name": c.name.value,
-                "status": c.status.value,
-                "message_vi": c.message_vi,
-                "message_en": c.message_en,
-            }
-            for c in result.checks
-        ],
-        "holder": holder_of(result) if result.decoded else None,
-    }
-
-
-def verify_and_record(session: Any, request: Request, who: Principal, data: str | bytes) -> dict[str, Any]:
-    result = svc.verifier(session, state(request).settings).verify(data)
-    ours: Certificate | None = None
-    if result.hcert is not None and result.hcert.uvci:
-        ours = session.scalar(select(Certificate).where(Certificate.uvci == result.hcert.uvci))
-    audit.record(
-        session,
-        actor=who.username,
-        action=AuditAction.CERTIFICATE_VERIFIED,
-        resource_type="certificate",
-        resource_id=ours.id if ours else None,
-        jurisdiction=who.scope.label,
-        reason=None,
-        details={"valid": result.valid, "failed": [c.name.value for c in result.failures]},
-    )
-    body = verification_body(result)
-    # One of ours that was revoked: the reason the register gave, beside the hash list's verdict.
-    body["revoke_reason"] = ours.revoke_reason if ours is not None and ours.status == "revoked" else None
-    return body
-
-
 @router.post("/verify", responses=PROBLEMS)
 def verify(
     request: Request,
@@ -128,7 +59,7 @@ def verify(
     refused = limited_sync(request, session, who)
     if refused is not None:
         return refused
-    return verify_and_record(session, request, who, body.text)
+    return verify_and_record(session, state(request).settings, who, body.text)
 
 
 @router.post("/verify/image", responses=PROBLEMS)
@@ -144,7 +75,7 @@ def verify_image(
     data = file.file.read(MAX_PICTURE + 1)
     if len(data) > MAX_PICTURE:
         return JSONResponse({"valid": False, "decoded": False, "reason_en": "picture too large"}, 422)
-    return verify_and_record(session, request, who, data)
+    return verify_and_record(session, state(request).settings, who, data)
 
 
 @router.post("/{certificate_id}/revoke", responses=PROBLEMS)

@@ -27,7 +27,7 @@ from vaxlink.services.audit import log as audit
 from vaxlink.services.certificates import issuance as certs
 from vaxlink.services.errors import NotEligible
 from vaxlink.services.figures.status import status_of
-from vaxlink.services.lookup.verifier import STATUS_WORDS
+from vaxlink.services.lookup.answer import STATUS_WORDS
 from vaxlink.storage.models import Citizen
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.render import render

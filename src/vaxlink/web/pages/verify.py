@@ -10,12 +10,12 @@ from fastapi.responses import Response
 
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
+from vaxlink.services.certificates.checks import MAX_HC1, MAX_PICTURE, verify_and_record
 from vaxlink.services.errors import LookupInputError
-from vaxlink.services.lookup import verifier as svc
-from vaxlink.services.lookup.verifier import LookupInput
-from vaxlink.web.api.certificates import MAX_HC1, MAX_PICTURE, verify_and_record
-from vaxlink.web.api.lookup import limited_sync, record_invalid, watch_sync
+from vaxlink.services.lookup.answer import lookup
+from vaxlink.services.lookup.presented import MAX_TEXT, LookupInput, parse_input, parse_picture
 from vaxlink.web.i18n import lang_of
+from vaxlink.web.lookup_runtime import limited_sync, record_invalid, watch_sync
 from vaxlink.web.pages.render import render
 from vaxlink.web.security import DB, require, state
 
@@ -109,20 +109,27 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
     return render(request, name, {"w": words(lang_of(request)), **context}, status=status)
 
 
+def _too_many(
+    request: Request, refused: Response, name: str, context: dict[str, Any], what_en: str, what_vi: str
+) -> Response:
+    """The page of a verifier over the rate (lookups and certificate checks share it)."""
+    seconds = refused.headers["retry-after"]
+    error = (
+        f"Too many {what_en}; try again in {seconds} s"
+        if lang_of(request) == "en"
+        else f"{what_vi} quá nhiều; thử lại sau {seconds} giây"
+    )
+    response = _page(request, name, {**context, "error": error}, status=429)
+    response.headers["retry-after"] = seconds
+    return response
+
+
 def _lookup_page(
     request: Request, session: Any, who: Principal, read: Any, typed: str = "", born: str | None = None
 ) -> Response:
     refused = limited_sync(request, session, who)
     if refused is not None:
-        seconds = refused.headers["retry-after"]
-        error = (
-            f"Too many lookups; try again in {seconds} s"
-            if lang_of(request) == "en"
-            else f"Tra cứu quá nhiều; thử lại sau {seconds} giây"
-        )
-        response = _page(request, "verify_lookup.html", {"error": error, "answer": None}, status=429)
-        response.headers["retry-after"] = seconds
-        return response
+        return _too_many(request, refused, "verify_lookup.html", {"answer": None}, "lookups", "Tra cứu")
     try:
         given: LookupInput = read()
     except LookupInputError as e:
@@ -135,7 +142,7 @@ def _lookup_page(
             status=422,
         )
     watch_sync(request, session, who, given)
-    answer = svc.lookup(session, state(request).settings, who, given)
+    answer = lookup(session, state(request).settings, who, given)
     status = 200 if answer.found else 404
     return _page(
         request,
@@ -155,11 +162,11 @@ def lookup_text(
     request: Request,
     session: DB,
     who: Annotated[Principal, Lookup],
-    text: Annotated[str, Form(max_length=svc.MAX_TEXT)],
+    text: Annotated[str, Form(max_length=MAX_TEXT)],
     date_of_birth: Annotated[str | None, Form(max_length=20)] = None,
 ) -> Response:
     return _lookup_page(
-        request, session, who, lambda: svc.parse_input(text, birth_date=date_of_birth), text, date_of_birth
+        request, session, who, lambda: parse_input(text, birth_date=date_of_birth), text, date_of_birth
     )
 
 
@@ -175,7 +182,7 @@ def lookup_image(
         data = file.file.read(MAX_PICTURE + 1)
         if len(data) > MAX_PICTURE:
             raise LookupInputError("Ảnh quá lớn", "the picture is too large", "PICTURE_TOO_LARGE")
-        return svc.parse_picture(data, date_of_birth)
+        return parse_picture(data, date_of_birth)
 
     return _lookup_page(request, session, who, read)
 
@@ -195,20 +202,12 @@ def certificate_check(
 ) -> Response:
     refused = limited_sync(request, session, who)
     if refused is not None:
-        seconds = refused.headers["retry-after"]
-        error = (
-            f"Too many checks; try again in {seconds} s"
-            if lang_of(request) == "en"
-            else f"Kiểm tra quá nhiều; thử lại sau {seconds} giây"
-        )
-        response = _page(request, "verify_certificate.html", {"result": None, "error": error}, status=429)
-        response.headers["retry-after"] = seconds
-        return response
+        return _too_many(request, refused, "verify_certificate.html", {"result": None}, "checks", "Kiểm tra")
     data: str | bytes = text.strip()
     if not data and file is not None:
         data = file.file.read(MAX_PICTURE + 1)[: MAX_PICTURE + 1]
     if not data or len(data) > MAX_PICTURE:
         error = WORDS["cert_required"][1 if lang_of(request) == "en" else 0]
         return _page(request, "verify_certificate.html", {"result": None, "error": error}, status=422)
-    result = verify_and_record(session, request, who, data)
+    result = verify_and_record(session, state(request).settings, who, data)
     return _page(request, "verify_certificate.html", {"result": _in_words(result, lang_of(request))})
