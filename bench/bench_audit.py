@@ -6,7 +6,7 @@
 The database is migrated as `vaxlink db upgrade` does it (SQLite: a file in a temporary directory unless
 --sqlite names one; PostgreSQL: a fresh database created on the server and dropped afterwards). The
 first 1,000 events are written by `services.audit.log.record`, the path of every command and page; the next
-1,000 by `services.lookup.verifier.append_group`, the verifier lookups' grouped path; the rest, `--group` per
+1,000 by `services.audit.log.append_group`, the verifier lookups' grouped path; the rest, `--group` per
 transaction, as rows made by that path's own `chain_rows` (timestamp, canonical form, hash, link, MAC)
 with one bulk INSERT per group (COPY on PostgreSQL). Verification then proves that all three wrote one
 chain. The events look
