@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid
-from vaxlink.services.workbench import cases, register, saved_filters
+from vaxlink.services.workbench import case_actions, case_view, citizen_search, saved_filters, worklist
 from vaxlink.web.i18n import MESSAGES, REASONS, lang_of
 from vaxlink.web.pages.held import held
 from vaxlink.web.pages.render import render
@@ -34,7 +34,7 @@ def kinds_for(words: str, lang: str) -> tuple[str, ...]:
 
     key = fold_name(words)
     i = 1 if lang == "en" else 0
-    return tuple(k for k in cases.KINDS if key and key in fold_name(MESSAGES[f"kind_{k}"][i]))
+    return tuple(k for k in worklist.KINDS if key and key in fold_name(MESSAGES[f"kind_{k}"][i]))
 
 
 def parse_also(text: str) -> list[tuple[int, int]]:
@@ -73,7 +73,7 @@ def worklist_page(
     sort: Annotated[str | None, Query(pattern=r"^(priority|date|name)?$")] = None,
 ) -> Response:
     words = (q or "").strip()
-    f = cases.WorkFilter(
+    f = worklist.WorkFilter(
         kind=kind or None,
         reason=reason or None,
         min_age_days=int(min_age_days or 0) or None,
@@ -86,7 +86,7 @@ def worklist_page(
         sort=sort or "priority",
         by_person=True,
     )
-    wl = cases.worklist(session, who, f, cursor or None, 50)
+    wl = worklist.worklist(session, who, f, cursor or None, 50)
     query = saved_filters.clean_query(str(request.url.query))
     return render(
         request,
@@ -94,11 +94,11 @@ def worklist_page(
         {
             "wl": wl,
             "f": f,
-            "kinds": cases.KINDS,
+            "kinds": worklist.KINDS,
             "done": done,
             "cursor": cursor,
             "reason_codes": REASON_CODES,
-            "sorts": cases.SORTS,
+            "sorts": worklist.SORTS,
             "query": query,
             "saved": saved_filters.list_filters(session, who),
         },
@@ -131,12 +131,12 @@ def _case_page(
     session: DB,
     who: Principal,
     case_id: int,
-    hits: list[register.CitizenHit] | None = None,
+    hits: list[citizen_search.CitizenHit] | None = None,
     searched: dict[str, str] | None = None,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    view = cases.case_detail(session, who, case_id)
+    view = case_view.case_detail(session, who, case_id)
     return render(
         request,
         "case.html",
@@ -171,10 +171,10 @@ def case_search(
     phone: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     # The case first: out of the jurisdiction, the search is not even run.
-    cases.case_detail(session, who, case_id)
+    case_view.case_detail(session, who, case_id)
     searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}
     try:
-        hits = register.search_citizens(
+        hits = citizen_search.search_citizens(
             session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
         )
     except Invalid as e:
@@ -195,7 +195,7 @@ def take(
     version: Version,
     also: Also = "",
 ) -> Response:
-    cases.take_case(session, who, case_id, version, also=parse_also(also))
+    case_actions.take_case(session, who, case_id, version, also=parse_also(also))
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
@@ -207,7 +207,7 @@ def close_request(
     version: Version,
     note: Text = "",
 ) -> Response:
-    cases.close_request(session, who, case_id, version, note)
+    case_actions.close_request(session, who, case_id, version, note)
     return _back("answered")
 
 
@@ -226,7 +226,7 @@ def link(
     note: Text = "",
     also: Also = "",
 ) -> Response:
-    cases.link_case(
+    case_actions.link_case(
         session,
         who,
         case_id,
@@ -249,7 +249,7 @@ def health_wrong(
     citizen_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
     also: Also = "",
 ) -> Response:
-    cases.declare_health_wrong(session, who, case_id, version, citizen_id, note, also=parse_also(also))
+    case_actions.declare_health_wrong(session, who, case_id, version, citizen_id, note, also=parse_also(also))
     return _back("health_wrong")
 
 
@@ -263,7 +263,7 @@ def pass_to_ward(
     reason: Text,
     also: Also = "",
 ) -> Response:
-    cases.pass_case(session, who, case_id, version, ward_code, reason, also=parse_also(also))
+    case_actions.pass_case(session, who, case_id, version, ward_code, reason, also=parse_also(also))
     return _back("passed")
 
 
@@ -275,5 +275,5 @@ def collect(
     version: Version,
     note: Text = "",
 ) -> Response:
-    cases.start_collection(session, who, case_id, version, note or None)
+    case_actions.start_collection(session, who, case_id, version, note or None)
     return _back("collection")

@@ -11,7 +11,7 @@ from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid, NotFound, ServiceError
-from vaxlink.services.workbench import counter, register
+from vaxlink.services.workbench import citizen_record, citizen_search, counter, register_changes
 from vaxlink.services.workbench.casework import display_names
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.held import held
@@ -56,7 +56,7 @@ def search(
 ) -> Response:
     searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}
     try:
-        hits = register.search_citizens(
+        hits = citizen_search.search_citizens(
             session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
         )
     except Invalid as e:
@@ -71,7 +71,7 @@ def search(
 
 def _citizen_page(
     request: Request,
-    view: register.CitizenView,
+    view: citizen_record.CitizenView,
     *,
     done: str | None = None,
     card: object = None,
@@ -97,7 +97,7 @@ def citizen_page(
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
     e: Token = None,
 ) -> Response:
-    view = register.citizen_detail(session, who, citizen_id)
+    view = citizen_record.citizen_detail(session, who, citizen_id)
     kept = held(request).get(who.username, e)
     if kept is not None and kept[0] == citizen_id:
         return _citizen_page(request, view, form=kept[1], error=kept[2])
@@ -117,7 +117,9 @@ def correct(
     evidence: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     try:
-        r = register.correct_citizen(session, who, citizen_id, version, field, value, reason, evidence)
+        r = register_changes.correct_citizen(
+            session, who, citizen_id, version, field, value, reason, evidence
+        )
     except Invalid as e:
         # The form comes back with what was typed and the message beside the field (POST-redirect-GET:
         # the URL carries a token only).
@@ -138,8 +140,8 @@ def changes_page(
     who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
 ) -> Response:
-    changes = register.pending_changes(session, who)
-    mine = register.my_requests(session, who)
+    changes = register_changes.pending_changes(session, who)
+    mine = register_changes.my_requests(session, who)
     names = display_names(
         session,
         [getattr(x, "requested_by", None) for x in changes] + [getattr(x, "decided_by", None) for x in mine],
@@ -155,7 +157,7 @@ def approve(
     version: Version,
     note: Text = "",
 ) -> Response:
-    outcome = register.decide_change(session, who, change_id, version, True, note or None)
+    outcome = register_changes.decide_change(session, who, change_id, version, True, note or None)
     return RedirectResponse(f"/changes?done={outcome}", status_code=303)
 
 
@@ -167,7 +169,7 @@ def reject(
     version: Version,
     note: Text = "",
 ) -> Response:
-    outcome = register.decide_change(session, who, change_id, version, False, note or None)
+    outcome = register_changes.decide_change(session, who, change_id, version, False, note or None)
     return RedirectResponse(f"/changes?done={outcome}", status_code=303)
 
 
@@ -182,7 +184,9 @@ def counter_form(
     if r is None:
         return render(request, "counter.html", {"error": None, "text": ""})
     # The record as it is now, with the card read at the counter beside it.
-    view = register.citizen_detail(session, who, r.view.citizen.id, action=AuditAction.COUNTER_LOOKUP_VIEWED)
+    view = citizen_record.citizen_detail(
+        session, who, r.view.citizen.id, action=AuditAction.COUNTER_LOOKUP_VIEWED
+    )
     return _citizen_page(request, view, card=r, maybe=r.candidate_cases)
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid
-from vaxlink.services.workbench import cases, ward_requests
+from vaxlink.services.workbench import collection, ward_request_boxes, ward_requests
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.render import render
 from vaxlink.web.security import DB, require, state
@@ -30,9 +30,9 @@ def inbox(
     who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
     done: Done = None,
 ) -> Response:
-    incoming = ward_requests.list_requests(session, who, "incoming")
-    outgoing = ward_requests.list_requests(session, who, "outgoing")
-    waiting = cases.cases_awaiting_collection(session, who)
+    incoming = ward_request_boxes.list_requests(session, who, "incoming")
+    outgoing = ward_request_boxes.list_requests(session, who, "outgoing")
+    waiting = collection.cases_awaiting_collection(session, who)
     return render(
         request,
         "verification.html",
@@ -47,7 +47,7 @@ def overdue(
     who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
     done: Done = None,
 ) -> Response:
-    items = ward_requests.list_requests(session, who, "overdue")
+    items = ward_request_boxes.list_requests(session, who, "overdue")
     return render(request, "verification_overdue.html", {"items": items, "done": done})
 
 
@@ -88,7 +88,7 @@ def new_form(
 ) -> Response:
     case, person = None, ward_requests.Person("", "", "", "")
     if case_id is not None:
-        case, person = ward_requests.collection_person(session, who, case_id)
+        case, person = collection.collection_person(session, who, case_id)
     return _new_page(request, who, case, person)
 
 
@@ -123,7 +123,7 @@ def send(
             province = birth_province.strip()
             if province and not (len(province) == 2 and province.isdigit()):
                 raise Invalid("Mã tỉnh cần 2 chữ số", "the province code has 2 digits", "BAD_PROVINCE")
-            citizen_id = ward_requests.register_own_resident(
+            citizen_id = collection.register_own_resident(
                 session,
                 who,
                 person,
@@ -136,7 +136,7 @@ def send(
     except Invalid as e:
         case = None
         if case_id is not None:
-            case, _ = ward_requests.collection_person(session, who, case_id)
+            case, _ = collection.collection_person(session, who, case_id)
         message = e.message_en if lang_of(request) == "en" else e.message_vi
         where = FIELD_OF.get(e.code or "", "birth_province" if e.code == "BAD_PROVINCE" else "full_name")
         return _new_page(request, who, case, person, {"field": where, "text": message}, 422)
@@ -151,7 +151,7 @@ def detail(
     who: Annotated[Principal, Depends(require(Permission.CASE_READ))],
     done: Done = None,
 ) -> Response:
-    view = ward_requests.request_detail(session, who, request_id)
+    view = ward_request_boxes.request_detail(session, who, request_id)
     return render(request, "verification_request.html", {"r": view, "done": done})
 
 
@@ -190,5 +190,5 @@ def escalate(
     version: Version,
     note: Text = "",
 ) -> Response:
-    ward_requests.escalate(session, who, request_id, version, note or None)
+    ward_request_boxes.escalate(session, who, request_id, version, note or None)
     return RedirectResponse("/verification/overdue?done=escalated", status_code=303)
