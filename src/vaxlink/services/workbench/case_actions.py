@@ -8,6 +8,7 @@ cases at the desk, named with their versions, are settled by the same action."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -16,10 +17,10 @@ from sqlalchemy.orm import Session
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.cases import ACTIONABLE, CaseKind, CaseStatus, Resolution
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import Invalid, changed_meanwhile
 from vaxlink.services.workbench.case_view import case_in_scope, compare, siblings_of
 from vaxlink.services.workbench.casework import (
+    audited,
     citizen_in_scope,
     history,
     refresh_after_links,
@@ -52,6 +53,30 @@ def _settle(session: Session, case: CaseRow, version: int, **values: Any) -> Non
     if rowcount(n) != 1:
         raise changed_meanwhile()
     session.expire(case)
+
+
+def _close(
+    session: Session,
+    who: Principal,
+    case: CaseRow,
+    version: int,
+    now: datetime,
+    resolution: Resolution,
+    note: str | None,
+    **values: Any,
+) -> None:
+    """The guarded write closing a case, settled by the officer."""
+    _settle(
+        session,
+        case,
+        version,
+        status=CaseStatus.CLOSED,
+        resolution=resolution,
+        resolution_note=note,
+        closed_at=now,
+        assigned_to=who.username,
+        **values,
+    )
 
 
 def _confirm_link(session: Session, who: Principal, case: CaseRow, citizen: Citizen) -> set[int]:
@@ -134,21 +159,20 @@ def link_case(
     now = utcnow()
     touched: set[int] = set()
     for case, ver in group:
-        _settle(
+        _close(
             session,
+            who,
             case,
             ver,
-            status=CaseStatus.CLOSED,
-            resolution=Resolution.LINKED,
-            resolution_note=note,
-            closed_at=now,
-            assigned_to=who.username,
+            now,
+            Resolution.LINKED,
+            note,
             citizen_id=citizen.id,
             details=history(
                 case,
+                who.username,
+                now,
                 {
-                    "at": now.isoformat(),
-                    "by": who.username,
                     "action": "linked",
                     "citizen_id": citizen.id,
                     **({"note": note[:400]} if note else {}),
@@ -156,13 +180,12 @@ def link_case(
             ),
         )
         touched |= _confirm_link(session, who, case, citizen)
-        audit.record(
+        audited(
             session,
-            actor=who.username,
-            action=AuditAction.CASE_LINKED,
-            resource_type="case",
-            resource_id=case.id,
-            jurisdiction=who.scope.label,
+            who,
+            AuditAction.CASE_LINKED,
+            "case",
+            case.id,
             reason=note,
             details={"citizen_id": citizen.id, "dose_record_id": case.dose_record_id, **_with(case, case_id)},
         )
@@ -208,9 +231,7 @@ def declare_health_wrong(
         corrections = health_corrections(dose, citizen) if citizen is not None else {}
         if first is None:
             first = corrections
-        details = history(
-            case, {"at": now.isoformat(), "by": who.username, "action": "health_wrong", "note": note[:400]}
-        )
+        details = history(case, who.username, now, {"action": "health_wrong", "note": note[:400]})
         details["health_correction"] = {
             "fields": corrections,
             "note": note[:400],
@@ -218,15 +239,14 @@ def declare_health_wrong(
             "by": who.username,
             "at": now.isoformat(),
         }
-        _settle(
+        _close(
             session,
+            who,
             case,
             ver,
-            status=CaseStatus.CLOSED,
-            resolution=Resolution.HEALTH_WRONG,
-            resolution_note=note,
-            closed_at=now,
-            assigned_to=who.username,
+            now,
+            Resolution.HEALTH_WRONG,
+            note,
             citizen_id=citizen.id if citizen else case.citizen_id,
             details=details,
         )
@@ -238,13 +258,12 @@ def declare_health_wrong(
                 .values(blame="health")
                 .execution_options(synchronize_session=False)
             )
-        audit.record(
+        audited(
             session,
-            actor=who.username,
-            action=AuditAction.CASE_HEALTH_WRONG,
-            resource_type="case",
-            resource_id=case.id,
-            jurisdiction=who.scope.label,
+            who,
+            AuditAction.CASE_HEALTH_WRONG,
+            "case",
+            case.id,
             reason=note,
             details={
                 "citizen_id": citizen.id if citizen else None,
@@ -288,9 +307,9 @@ def pass_case(
             assigned_to=None,
             details=history(
                 case,
+                who.username,
+                now,
                 {
-                    "at": now.isoformat(),
-                    "by": who.username,
                     "action": "passed",
                     "from": case.ward_code,
                     "to": target.code,
@@ -309,13 +328,12 @@ def pass_case(
                 .values(ward_code=target.code, ward_units=target.structure)
                 .execution_options(synchronize_session=False)
             )
-        audit.record(
+        audited(
             session,
-            actor=who.username,
-            action=AuditAction.CASE_PASSED,
-            resource_type="case",
-            resource_id=case.id,
-            jurisdiction=who.scope.label,
+            who,
+            AuditAction.CASE_PASSED,
+            "case",
+            case.id,
             reason=reason,
             details={"to_ward": target.code, **_with(case, case_id)},
         )
@@ -332,7 +350,7 @@ def start_collection(
     then the case stays on this ward's worklist as waiting."""
     case = _actionable(session, who, case_id, version)
     now = utcnow()
-    details = history(case, {"at": now.isoformat(), "by": who.username, "action": "collection"})
+    details = history(case, who.username, now, {"action": "collection"})
     details["collection"] = {
         "started_by": who.username,
         "started_at": now.isoformat(),
@@ -340,15 +358,7 @@ def start_collection(
     }
     _settle(session, case, version, status=CaseStatus.COLLECTION, assigned_to=who.username, details=details)
     refresh_after_links(session, set())
-    audit.record(
-        session,
-        actor=who.username,
-        action=AuditAction.CASE_COLLECTION_STARTED,
-        resource_type="case",
-        resource_id=case_id,
-        jurisdiction=who.scope.label,
-        reason=note,
-    )
+    audited(session, who, AuditAction.CASE_COLLECTION_STARTED, "case", case_id, reason=note)
 
 
 def take_case(session: Session, who: Principal, case_id: int, version: int, also: Also = ()) -> None:
@@ -361,18 +371,9 @@ def take_case(session: Session, who: Principal, case_id: int, version: int, also
             case,
             ver,
             assigned_to=who.username,
-            details=history(case, {"at": now.isoformat(), "by": who.username, "action": "taken"}),
+            details=history(case, who.username, now, {"action": "taken"}),
         )
-        audit.record(
-            session,
-            actor=who.username,
-            action=AuditAction.CASE_TAKEN,
-            resource_type="case",
-            resource_id=case.id,
-            jurisdiction=who.scope.label,
-            reason=None,
-            details=_with(case, case_id) or None,
-        )
+        audited(session, who, AuditAction.CASE_TAKEN, "case", case.id, details=_with(case, case_id) or None)
 
 
 def close_request(session: Session, who: Principal, case_id: int, version: int, note: str) -> None:
@@ -387,26 +388,15 @@ def close_request(session: Session, who: Principal, case_id: int, version: int, 
             "Chỉ đóng được đề nghị của công dân", "only a citizen's request closes this way", "BAD_KIND"
         )
     now = utcnow()
-    _settle(
+    _close(
         session,
+        who,
         case,
         version,
-        status=CaseStatus.CLOSED,
-        resolution=Resolution.ANSWERED,
-        resolution_note=note[:400],
-        closed_at=now,
-        assigned_to=who.username,
-        details=history(
-            case, {"at": now.isoformat(), "by": who.username, "action": "answered", "note": note[:400]}
-        ),
+        now,
+        Resolution.ANSWERED,
+        note[:400],
+        details=history(case, who.username, now, {"action": "answered", "note": note[:400]}),
     )
     refresh_after_links(session, set())
-    audit.record(
-        session,
-        actor=who.username,
-        action=AuditAction.CORRECTION_REQUEST_CLOSED,
-        resource_type="case",
-        resource_id=case_id,
-        jurisdiction=who.scope.label,
-        reason=note,
-    )
+    audited(session, who, AuditAction.CORRECTION_REQUEST_CLOSED, "case", case_id, reason=note)

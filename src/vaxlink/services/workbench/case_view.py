@@ -19,9 +19,8 @@ from vaxlink.domain.names import canonical_name
 from vaxlink.domain.personal_ids import strip_separators
 from vaxlink.domain.sex import Sex, parse_sex
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import NotFound
-from vaxlink.services.workbench.casework import birth_text, display_names, health_birth
+from vaxlink.services.workbench.casework import audited, birth_text, display_names, health_birth
 from vaxlink.services.workbench.worklist import reason_codes
 from vaxlink.storage.models import Case as CaseRow
 from vaxlink.storage.models import Citizen, DoseRecord, MatchResult
@@ -335,14 +334,12 @@ def case_detail(session: Session, who: Principal, case_id: int) -> CaseView:
     ids = _candidate_ids(details, case, mr)
     candidates = _candidates(session, who, details, ids, dose)
     siblings = _siblings(session, who, case)
-    audit.record(
+    audited(
         session,
-        actor=who.username,
-        action=AuditAction.CASE_VIEWED,
-        resource_type="case",
-        resource_id=case.id,
-        jurisdiction=who.scope.label,
-        reason=None,
+        who,
+        AuditAction.CASE_VIEWED,
+        "case",
+        case.id,
         details={
             "citizens": [c.citizen_id for c in candidates],
             "dose_record_id": case.dose_record_id,

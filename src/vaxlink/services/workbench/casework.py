@@ -4,12 +4,13 @@ shown, how a case is opened and its history kept, and the statistics that follow
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.cases import CaseKind, CaseStatus
 from vaxlink.domain.dates import PartialDate, Precision, parse_date
 from vaxlink.services.access.auth import Principal
@@ -44,6 +45,29 @@ def ward_row(session: Session, units: str, ward_code: str | None) -> AdminUnitRo
         select(AdminUnitRow).where(
             AdminUnitRow.structure == units, AdminUnitRow.level == "ward", AdminUnitRow.code == ward_code
         )
+    )
+
+
+def audited(
+    session: Session,
+    who: Principal,
+    action: AuditAction,
+    resource_type: str,
+    resource_id: str | int | None = None,
+    *,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """The officer's action (or reading) recorded in the audit chain, in their name and jurisdiction."""
+    audit.record(
+        session,
+        actor=who.username,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        jurisdiction=who.scope.label,
+        reason=reason,
+        details=details,
     )
 
 
@@ -96,10 +120,10 @@ def open_case(
     return case
 
 
-def history(case: CaseRow, entry: dict[str, Any]) -> dict[str, Any]:
-    """The case's details with one more entry in its history (who did what, when)."""
+def history(case: CaseRow, by: str, now: datetime, entry: dict[str, Any]) -> dict[str, Any]:
+    """The case's details with one more entry in its history: when, by whom, then what was done."""
     details = dict(case.details or {})
-    details["history"] = [*details.get("history", []), entry]
+    details["history"] = [*details.get("history", []), {"at": now.isoformat(), "by": by, **entry}]
     return details
 
 

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.cases import ON_WORKLIST, CaseKind, CaseStatus, Resolution
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.audit import log as audit
 from vaxlink.services.workbench.case_view import DoseView, linked_doses
-from vaxlink.services.workbench.casework import citizen_in_scope, display_names
+from vaxlink.services.workbench.casework import audited, citizen_in_scope, display_names
 from vaxlink.services.workbench.citizen_search import CitizenHit, citizen_hit
 from vaxlink.services.workbench.worklist import WorkItem, work_item
 from vaxlink.storage.models import Case as CaseRow
@@ -126,14 +125,7 @@ def citizen_detail(
         (a.alias, a.kind)
         for a in session.scalars(select(CitizenAlias).where(CitizenAlias.citizen_id == c.id))
     ]
-    audit.record(
-        session,
-        actor=who.username,
-        action=action,
-        resource_type="citizen",
-        resource_id=c.id,
-        jurisdiction=who.scope.label,
-    )
+    audited(session, who, action, "citizen", c.id)
     return CitizenView(
         citizen=citizen_hit(c),
         address=c.address,

@@ -14,9 +14,8 @@ from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.dates import Precision
 from vaxlink.domain.names import fold_name
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import Invalid
-from vaxlink.services.workbench.casework import birth_text, digits, health_birth
+from vaxlink.services.workbench.casework import audited, birth_text, digits, health_birth
 from vaxlink.storage.models import Citizen, CitizenAlias
 from vaxlink.storage.scope import citizens_in
 
@@ -99,14 +98,11 @@ def search_citizens(
     found = list(
         session.scalars(select(Citizen).where(*conds).order_by(Citizen.name_key, Citizen.id).limit(limit))
     )
-    audit.record(
+    audited(
         session,
-        actor=who.username,
-        action=AuditAction.CITIZEN_SEARCH,
-        resource_type="citizen",
-        resource_id=None,
-        jurisdiction=who.scope.label,
-        reason=None,
+        who,
+        AuditAction.CITIZEN_SEARCH,
+        "citizen",
         details={"criteria": used, "results": [c.id for c in found]},
     )
     return [citizen_hit(c) for c in found]

@@ -13,9 +13,8 @@ from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.personal_ids import strip_separators
 from vaxlink.domain.sex import parse_sex
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import Invalid
-from vaxlink.services.workbench.casework import refresh_after_links
+from vaxlink.services.workbench.casework import audited, refresh_after_links
 from vaxlink.services.workbench.new_residents import NewPerson, register_citizen
 from vaxlink.services.workbench.ward_requests import (
     Person,
@@ -86,14 +85,12 @@ def register_own_resident(
             citizen_id=citizen.id,
         )
     refresh_after_links(session, {citizen.id, *previous})
-    audit.record(
+    audited(
         session,
-        actor=who.username,
-        action=AuditAction.RESIDENT_REGISTERED,
-        resource_type="citizen",
-        resource_id=citizen.id,
-        jurisdiction=who.scope.label,
-        reason=None,
+        who,
+        AuditAction.RESIDENT_REGISTERED,
+        "citizen",
+        citizen.id,
         details={"case_id": case.id if case is not None else None, "dose_record_ids": dose_ids},
     )
     return citizen.id

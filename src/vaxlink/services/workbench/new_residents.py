@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.credentials.pdf import render_id_notice_pdf
 from vaxlink.domain.audit_actions import AuditAction
+from vaxlink.domain.cases import RequestStatus
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.names import canonical_name, fold_name, split_name
 from vaxlink.domain.personal_ids import compose_personal_id, is_known_place
@@ -27,7 +28,14 @@ from vaxlink.domain.sex import Sex, parse_sex
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import Invalid
-from vaxlink.services.workbench.casework import citizen_in_scope, created, digits, keep_figures, ward_row
+from vaxlink.services.workbench.casework import (
+    audited,
+    citizen_in_scope,
+    created,
+    digits,
+    keep_figures,
+    ward_row,
+)
 from vaxlink.storage.models import (
     AuditEvent,
     Citizen,
@@ -83,7 +91,7 @@ def same_person(
     requests = []
     for rid, person in session.execute(
         select(VerificationRequest.id, VerificationRequest.person)
-        .where(VerificationRequest.status == "open")
+        .where(VerificationRequest.status == RequestStatus.OPEN)
         .order_by(VerificationRequest.id)
     ):
         p = dict(person or {})
@@ -360,14 +368,7 @@ def id_notice(session: Session, who: Principal, citizen_id: int) -> bytes:
     birth: PartialDate | date | str = c.birth_date
     if c.birth_precision == "year":
         birth = str(c.birth_year)
-    audit.record(
-        session,
-        actor=who.username,
-        action=AuditAction.ID_NOTICE_PRINTED,
-        resource_type="citizen",
-        resource_id=c.id,
-        jurisdiction=who.scope.label,
-    )
+    audited(session, who, AuditAction.ID_NOTICE_PRINTED, "citizen", c.id)
     return render_id_notice_pdf(
         c.full_name,
         c.personal_id,

@@ -24,10 +24,10 @@ from vaxlink.domain.names import canonical_name, fold_name, official_name, split
 from vaxlink.domain.personal_ids import PersonalId, parse_personal_id, strip_separators
 from vaxlink.domain.sex import parse_sex
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.audit import log as audit
 from vaxlink.services.certificates import issuance as certificates
 from vaxlink.services.errors import Invalid, NotFound, changed_meanwhile
 from vaxlink.services.workbench.casework import (
+    audited,
     citizen_in_scope,
     digits,
     health_birth,
@@ -230,13 +230,12 @@ def correct_citizen(
     if field_name in OTHER_FIELDS:
         _apply(session, c, version, field_name, new, f"{reason} ({evidence})", source, who.username)
         keep_figures(session)
-        audit.record(
+        audited(
             session,
-            actor=who.username,
-            action=AuditAction.CITIZEN_CORRECTED,
-            resource_type="citizen",
-            resource_id=c.id,
-            jurisdiction=who.scope.label,
+            who,
+            AuditAction.CITIZEN_CORRECTED,
+            "citizen",
+            c.id,
             reason=reason,
             details={"field": field_name, "source": source},
         )
@@ -260,13 +259,12 @@ def correct_citizen(
         due=CHANGE_DUE,
     )
     keep_figures(session)
-    audit.record(
+    audited(
         session,
-        actor=who.username,
-        action=AuditAction.REGISTER_CHANGE_REQUESTED,
-        resource_type="citizen",
-        resource_id=c.id,
-        jurisdiction=who.scope.label,
+        who,
+        AuditAction.REGISTER_CHANGE_REQUESTED,
+        "citizen",
+        c.id,
         reason=reason,
         details={"field": field_name, "change_id": change.id},
     )
@@ -315,14 +313,11 @@ def pending_changes(session: Session, who: Principal) -> list[ChangeView]:
         .limit(200)
     )
     out = [_change_view(k) for k in rows]
-    audit.record(
+    audited(
         session,
-        actor=who.username,
-        action=AuditAction.CHANGE_LIST_VIEWED,
-        resource_type="citizen_change",
-        resource_id=None,
-        jurisdiction=who.scope.label,
-        reason=None,
+        who,
+        AuditAction.CHANGE_LIST_VIEWED,
+        "citizen_change",
         details={"changes": [c.id for c in out]},
     )
     return out
@@ -357,13 +352,12 @@ def _pending_change(session: Session, who: Principal, change_id: int, version: i
     if k.status != CaseStatus.PENDING_APPROVAL or k.version != version:
         raise changed_meanwhile()
     if (k.details or {}).get("requested_by") == who.username:
-        audit.record(
+        audited(
             session,
-            actor=who.username,
-            action=AuditAction.REGISTER_CHANGE_REFUSED,
-            resource_type="citizen",
-            resource_id=k.citizen_id,
-            jurisdiction=who.scope.label,
+            who,
+            AuditAction.REGISTER_CHANGE_REFUSED,
+            "citizen",
+            k.citizen_id,
             reason="SAME_OFFICER",
             details={"change_id": k.id},
         )
@@ -448,13 +442,12 @@ def decide_change(
     if outcome == ChangeOutcome.APPROVED:
         _apply_change(session, who, citizen, d)
     keep_figures(session)
-    audit.record(
+    audited(
         session,
-        actor=who.username,
-        action=AuditAction(f"register_change_{outcome}"),
-        resource_type="citizen",
-        resource_id=citizen.id,
-        jurisdiction=who.scope.label,
+        who,
+        AuditAction(f"register_change_{outcome}"),
+        "citizen",
+        citizen.id,
         reason=note,
         details={"change_id": k.id, "field": field_name},
     )

@@ -15,9 +15,8 @@ from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.cases import RequestStatus
 from vaxlink.domain.permissions import Level
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import Invalid
-from vaxlink.services.workbench.casework import rowcount
+from vaxlink.services.workbench.casework import audited, rowcount
 from vaxlink.services.workbench.citizen_search import CitizenHit, search_citizens
 from vaxlink.services.workbench.ward_requests import changed_meanwhile, in_scope
 from vaxlink.storage.models import AdminUnitRow, Citizen, VerificationRequest, utcnow
@@ -131,14 +130,11 @@ def list_requests(
         session, who.scope.units, {r.from_ward_code for r in rows} | {r.to_ward_code for r in rows}
     )
     out = [_view(r, who, now, names) for r in rows]
-    audit.record(
+    audited(
         session,
-        actor=who.username,
-        action=AuditAction.VERIFICATION_LIST_VIEWED,
-        resource_type="verification_request",
-        resource_id=None,
-        jurisdiction=who.scope.label,
-        reason=None,
+        who,
+        AuditAction.VERIFICATION_LIST_VIEWED,
+        "verification_request",
         details={"box": box, "requests": [v.id for v in out]},
     )
     return out
@@ -154,14 +150,7 @@ def request_detail(session: Session, who: Principal, request_id: int) -> Request
             session.scalar(select(Citizen.id).where(Citizen.id == r.citizen_id, citizens_in(who.scope)))
             is not None
         )
-    audit.record(
-        session,
-        actor=who.username,
-        action=AuditAction.VERIFICATION_VIEWED,
-        resource_type="verification_request",
-        resource_id=r.id,
-        jurisdiction=who.scope.label,
-    )
+    audited(session, who, AuditAction.VERIFICATION_VIEWED, "verification_request", r.id)
     if r.status == RequestStatus.OPEN and view.incoming:
         p = r.person or {}
         found: list[CitizenHit] = []
@@ -196,13 +185,12 @@ def escalate(
     if rowcount(n) != 1:
         raise changed_meanwhile()
     session.expire(r)
-    audit.record(
+    audited(
         session,
-        actor=who.username,
-        action=AuditAction.VERIFICATION_ESCALATED,
-        resource_type="verification_request",
-        resource_id=r.id,
-        jurisdiction=who.scope.label,
+        who,
+        AuditAction.VERIFICATION_ESCALATED,
+        "verification_request",
+        r.id,
         reason=(note or "").strip()[:400] or None,
         details={"to_ward": r.to_ward_code, "from_ward": r.from_ward_code},
     )

@@ -23,10 +23,10 @@ from vaxlink.domain.names import fold_name
 from vaxlink.domain.permissions import Level
 from vaxlink.domain.personal_ids import PersonalId, parse_personal_id, strip_separators
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.audit import log as audit
 from vaxlink.services.certificates.issuance import revoke_for_doses
 from vaxlink.services.errors import Conflict, Invalid, NotFound, NotTheAskedWard
 from vaxlink.services.workbench.casework import (
+    audited,
     created,
     digits,
     history,
@@ -153,14 +153,12 @@ def send_request(
     if case is not None:
         _case_waits(session, who, case, req, now)
     keep_figures(session)
-    audit.record(
+    audited(
         session,
-        actor=who.username,
-        action=AuditAction.VERIFICATION_SENT,
-        resource_type="verification_request",
-        resource_id=req.id,
-        jurisdiction=who.scope.label,
-        reason=None,
+        who,
+        AuditAction.VERIFICATION_SENT,
+        "verification_request",
+        req.id,
         details={"to_ward": req.to_ward_code, "case_id": req.case_id},
     )
     return req.id
@@ -181,9 +179,9 @@ def _case_waits(
             due_at=req.due_at,
             details=history(
                 case,
+                who.username,
+                now,
                 {
-                    "at": now.isoformat(),
-                    "by": who.username,
                     "action": "verification_sent",
                     "request_id": req.id,
                     "to": req.to_ward_code,
@@ -335,13 +333,12 @@ def _rejected(
             now=now,
         )
     keep_figures(session)
-    audit.record(
+    audited(
         session,
-        actor=who.username,
-        action=AuditAction.VERIFICATION_REJECTED,
-        resource_type="verification_request",
-        resource_id=r.id,
-        jurisdiction=who.scope.label,
+        who,
+        AuditAction.VERIFICATION_REJECTED,
+        "verification_request",
+        r.id,
         reason=reason,
         details={"case_id": r.case_id},
     )
@@ -448,13 +445,12 @@ def answer_request(
         )
     closed = _close_cases(session, who, r, case, dose_ids, citizen.id, now)
     refresh_after_links(session, {citizen.id, *previous}, actor=who.username, settings=settings)
-    audit.record(
+    audited(
         session,
-        actor=who.username,
-        action=AuditAction.VERIFICATION_CONFIRMED,
-        resource_type="verification_request",
-        resource_id=r.id,
-        jurisdiction=who.scope.label,
+        who,
+        AuditAction.VERIFICATION_CONFIRMED,
+        "verification_request",
+        r.id,
         reason=reason or None,
         details={
             "citizen_id": citizen.id,
@@ -513,7 +509,7 @@ def move_case(
         .values(
             version=CaseRow.version + 1,
             status=status,
-            details=history(case, {"at": now.isoformat(), "by": by, **entry}),
+            details=history(case, by, now, entry),
             **values,
         )
         .execution_options(synchronize_session=False)

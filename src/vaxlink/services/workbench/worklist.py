@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, aliased
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.cases import ON_WORKLIST, CaseKind, RequestStatus
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import Invalid
+from vaxlink.services.workbench.casework import audited
 from vaxlink.storage.models import Case as CaseRow
 from vaxlink.storage.models import Citizen, DoseRecord, MatchResult, VerificationRequest, utcnow
 from vaxlink.storage.scope import cases_in, verification_requests_in
@@ -351,16 +351,7 @@ def worklist(
     rows = _rows(session, _page(f, sort, conds, order, limit), name_col, records_col, order)
     items = [_item(r, now) for r in rows[:limit]]
     incoming = _incoming(session, who)
-    audit.record(
-        session,
-        actor=who.username,
-        action=AuditAction.CASE_LIST_VIEWED,
-        resource_type="case",
-        resource_id=None,
-        jurisdiction=who.scope.label,
-        reason=None,
-        details={"cases": [i.id for i in items]},
-    )
+    audited(session, who, AuditAction.CASE_LIST_VIEWED, "case", details={"cases": [i.id for i in items]})
     return Worklist(
         items=items,
         counts=counts,
