@@ -28,6 +28,7 @@ from vaxlink.web.security import DB, require, state
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 CaseId = Annotated[int, Path(ge=1, le=2**53)]
+Acting = Annotated[Principal, Depends(require(Permission.CASE_ACT))]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"model": ProblemOut, "description": "no valid credentials"},
     403: {"model": ProblemOut, "description": "not allowed"},
@@ -72,7 +73,7 @@ def link(
     case_id: CaseId,
     body: LinkIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
 ) -> ActionOut:
     """Link the case's dose record to a citizen of your jurisdiction (the suggestion or one found)."""
     case_actions.link_case(
@@ -86,7 +87,7 @@ def health_wrong(
     case_id: CaseId,
     body: HealthWrongIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
 ) -> ActionOut:
     """The health record is wrong: the correction goes into the answer for health."""
     fixed = case_actions.declare_health_wrong(session, who, case_id, body.version, body.citizen_id, body.note)
@@ -98,7 +99,7 @@ def pass_to_ward(
     case_id: CaseId,
     body: PassIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
 ) -> ActionOut:
     case_actions.pass_case(session, who, case_id, body.version, body.ward_code, body.reason)
     return ActionOut(case_id=case_id)
@@ -109,7 +110,7 @@ def collect(
     case_id: CaseId,
     body: CollectIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
 ) -> ActionOut:
     """The person is not in the register: start collecting them as a new resident."""
     case_actions.start_collection(session, who, case_id, body.version, body.note)

@@ -26,6 +26,8 @@ from vaxlink.web.security import DB, require
 
 router = APIRouter(prefix="/api/v1", tags=["citizens"])
 RowId = Annotated[int, Path(ge=1, le=2**53)]
+Approving = Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))]
+Reading = Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"model": ProblemOut, "description": "no valid credentials"},
     403: {"model": ProblemOut, "description": "not allowed"},
@@ -52,9 +54,7 @@ def search(
 
 
 @router.get("/citizens/{citizen_id}", response_model=CitizenOut, responses=PROBLEMS)
-def get_citizen(
-    citizen_id: RowId, session: DB, who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
-) -> Any:
+def get_citizen(citizen_id: RowId, session: DB, who: Reading) -> Any:
     return citizen_record.citizen_detail(session, who, citizen_id)
 
 
@@ -80,7 +80,7 @@ def correct(
 
 
 @router.get("/changes", response_model=list[ChangeOut], responses=PROBLEMS)
-def changes(session: DB, who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))]) -> Any:
+def changes(session: DB, who: Approving) -> Any:
     return register_changes.pending_changes(session, who)
 
 
@@ -94,7 +94,7 @@ def approve(
     change_id: RowId,
     body: DecideIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
+    who: Approving,
 ) -> Any:
     return _decided(session, who, change_id, body, True)
 
@@ -104,14 +104,12 @@ def reject(
     change_id: RowId,
     body: DecideIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
+    who: Approving,
 ) -> Any:
     return _decided(session, who, change_id, body, False)
 
 
 @router.post("/counter/lookup", response_model=CounterOut, responses=PROBLEMS)
-def counter_lookup(
-    body: CounterIn, session: DB, who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
-) -> Any:
+def counter_lookup(body: CounterIn, session: DB, who: Reading) -> Any:
     """The citizen at the counter, by the chip card's QR text or a number (in the body, never the URL)."""
     return counter.lookup(session, who, body.text)

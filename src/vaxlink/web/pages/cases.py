@@ -53,13 +53,15 @@ CaseId = Annotated[int, Path(ge=1, le=2**53)]
 Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 Text = Annotated[str, Form(max_length=400)]
 Also = Annotated[str, Form(max_length=2000, pattern=r"^[0-9:,]*$")]
+Acting = Annotated[Principal, Depends(require(Permission.CASE_ACT))]
+Listing = Annotated[Principal, Depends(require(Permission.CASE_LIST))]
 
 
 @router.get("/cases")
 def worklist_page(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    who: Listing,
     kind: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
     reason: Annotated[str | None, Query(pattern=r"^[A-Z_]{0,40}$")] = None,
     # Text, not a number: an empty field of the filter form arrives as "".
@@ -108,7 +110,7 @@ def worklist_page(
 @router.post("/cases/filters")
 def save_filter(
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    who: Listing,
     name: Annotated[str, Form(max_length=40)] = "",
     query: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
@@ -120,7 +122,7 @@ def save_filter(
 def delete_filter(
     filter_id: Annotated[int, Path(ge=1, le=2**53)],
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    who: Listing,
 ) -> Response:
     saved_filters.delete_filter(session, who, filter_id)
     return RedirectResponse("/cases", status_code=303)
@@ -191,7 +193,7 @@ def case_search(
 def take(
     case_id: CaseId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
     version: Version,
     also: Also = "",
 ) -> Response:
@@ -203,7 +205,7 @@ def take(
 def close_request(
     case_id: CaseId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
     version: Version,
     note: Text = "",
 ) -> Response:
@@ -220,7 +222,7 @@ def link(
     request: Request,
     case_id: CaseId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
     version: Version,
     citizen_id: Annotated[int, Form(ge=1, le=2**53)],
     note: Text = "",
@@ -243,7 +245,7 @@ def link(
 def health_wrong(
     case_id: CaseId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
     version: Version,
     note: Text,
     citizen_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
@@ -257,7 +259,7 @@ def health_wrong(
 def pass_to_ward(
     case_id: CaseId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
     version: Version,
     ward_code: Annotated[str, Form(pattern=r"^[0-9]{5}$")],
     reason: Text,
@@ -271,7 +273,7 @@ def pass_to_ward(
 def collect(
     case_id: CaseId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
     version: Version,
     note: Text = "",
 ) -> Response:

@@ -22,6 +22,9 @@ router = APIRouter(include_in_schema=False)
 RowId = Annotated[int, Path(ge=1, le=2**53)]
 Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 Text = Annotated[str, Form(max_length=400)]
+Approving = Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))]
+Reading = Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
+Searching = Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))]
 
 
 Token = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{0,40}$")]
@@ -34,7 +37,7 @@ def _message(request: Request, e: ServiceError) -> str:
 @router.get("/citizens/search")
 def search_form(
     request: Request,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))],
+    who: Searching,
     q: Token = None,
 ) -> Response:
     found = held(request).get(who.username, q)
@@ -48,7 +51,7 @@ def search_form(
 def search(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))],
+    who: Searching,
     name: Annotated[str, Form(max_length=200)] = "",
     birth_date: Annotated[str, Form(max_length=40)] = "",
     personal_id: Annotated[str, Form(max_length=40)] = "",
@@ -93,7 +96,7 @@ def citizen_page(
     request: Request,
     citizen_id: RowId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))],
+    who: Reading,
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
     e: Token = None,
 ) -> Response:
@@ -137,7 +140,7 @@ def correct(
 def changes_page(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
+    who: Approving,
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
 ) -> Response:
     changes = register_changes.pending_changes(session, who)
@@ -149,35 +152,26 @@ def changes_page(
     return render(request, "changes.html", {"changes": changes, "mine": mine, "done": done, "names": names})
 
 
-@router.post("/changes/{change_id}/approve")
-def approve(
-    change_id: RowId,
-    session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
-    version: Version,
-    note: Text = "",
-) -> Response:
-    outcome = register_changes.decide_change(session, who, change_id, version, True, note or None)
+def _decided(session: DB, who: Principal, change_id: int, version: int, approve: bool, note: str) -> Response:
+    outcome = register_changes.decide_change(session, who, change_id, version, approve, note or None)
     return RedirectResponse(f"/changes?done={outcome}", status_code=303)
+
+
+@router.post("/changes/{change_id}/approve")
+def approve(change_id: RowId, session: DB, who: Approving, version: Version, note: Text = "") -> Response:
+    return _decided(session, who, change_id, version, True, note)
 
 
 @router.post("/changes/{change_id}/reject")
-def reject(
-    change_id: RowId,
-    session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
-    version: Version,
-    note: Text = "",
-) -> Response:
-    outcome = register_changes.decide_change(session, who, change_id, version, False, note or None)
-    return RedirectResponse(f"/changes?done={outcome}", status_code=303)
+def reject(change_id: RowId, session: DB, who: Approving, version: Version, note: Text = "") -> Response:
+    return _decided(session, who, change_id, version, False, note)
 
 
 @router.get("/counter")
 def counter_form(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))],
+    who: Reading,
     found: Token = None,
 ) -> Response:
     r = held(request).get(who.username, found)
@@ -194,7 +188,7 @@ def counter_form(
 def counter_lookup(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))],
+    who: Reading,
     text: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     try:

@@ -21,13 +21,15 @@ RowId = Annotated[int, Path(ge=1, le=2**53)]
 Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 Text = Annotated[str, Form(max_length=400)]
 Done = Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")]
+Listing = Annotated[Principal, Depends(require(Permission.CASE_LIST))]
+Sending = Annotated[Principal, Depends(require(Permission.VERIFICATION_SEND))]
 
 
 @router.get("/verification")
 def inbox(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    who: Listing,
     done: Done = None,
 ) -> Response:
     incoming = ward_request_boxes.list_requests(session, who, "incoming")
@@ -44,7 +46,7 @@ def inbox(
 def overdue(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    who: Listing,
     done: Done = None,
 ) -> Response:
     items = ward_request_boxes.list_requests(session, who, "overdue")
@@ -83,7 +85,7 @@ def _new_page(
 def new_form(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.VERIFICATION_SEND))],
+    who: Sending,
     case_id: Annotated[int | None, Query(ge=1, le=2**53)] = None,
 ) -> Response:
     case, person = None, ward_requests.Person("", "", "", "")
@@ -96,7 +98,7 @@ def new_form(
 def send(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.VERIFICATION_SEND))],
+    who: Sending,
     full_name: Annotated[str, Form(max_length=200)] = "",
     birth_date: Annotated[str, Form(max_length=40)] = "",
     sex: Annotated[str, Form(max_length=10)] = "",
