@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.audit_actions import AuditAction
@@ -16,9 +16,9 @@ from vaxlink.domain.cases import RequestStatus
 from vaxlink.domain.permissions import Level
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid
-from vaxlink.services.workbench.casework import audited, rowcount
+from vaxlink.services.workbench.casework import audited
 from vaxlink.services.workbench.citizen_search import CitizenHit, search_citizens
-from vaxlink.services.workbench.ward_requests import changed_meanwhile, in_scope
+from vaxlink.services.workbench.ward_requests import changed_meanwhile, in_scope, update_open_request
 from vaxlink.storage.models import AdminUnitRow, Citizen, VerificationRequest, utcnow
 from vaxlink.storage.scope import citizens_in, verification_requests_in, ward_clause
 
@@ -171,20 +171,9 @@ def escalate(
         raise changed_meanwhile()
     if r.due_at >= utcnow():
         raise Invalid("Yêu cầu chưa quá hạn", "the request is not overdue yet", "NOT_OVERDUE")
-    n = session.execute(
-        update(VerificationRequest)
-        .where(
-            VerificationRequest.id == r.id,
-            VerificationRequest.version == version,
-            VerificationRequest.status == RequestStatus.OPEN,
-            VerificationRequest.escalated_at.is_(None),
-        )
-        .values(version=VerificationRequest.version + 1, escalated_at=utcnow())
-        .execution_options(synchronize_session=False)
+    update_open_request(
+        session, r, version, VerificationRequest.escalated_at.is_(None), escalated_at=utcnow()
     )
-    if rowcount(n) != 1:
-        raise changed_meanwhile()
-    session.expire(r)
     audited(
         session,
         who,

@@ -252,6 +252,27 @@ class Answer:
     linked_dose_records: list[int] = field(default_factory=list)
 
 
+def update_open_request(
+    session: Session, r: VerificationRequest, version: int, *where: Any, **values: Any
+) -> None:
+    """The guarded write on an open request: only the holder of `version` changes it; anyone else gets a
+    Conflict."""
+    n = session.execute(
+        update(VerificationRequest)
+        .where(
+            VerificationRequest.id == r.id,
+            VerificationRequest.version == version,
+            VerificationRequest.status == RequestStatus.OPEN,
+            *where,
+        )
+        .values(version=VerificationRequest.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(n) != 1:
+        raise changed_meanwhile()
+    session.expire(r)
+
+
 def _open_asked(
     session: Session,
     who: Principal,
@@ -298,25 +319,15 @@ def _answered(
 ) -> None:
     """The guarded write: the loser of a race learns it before anything else is changed."""
     watch(session, verification_requests=[r.id])
-    n = session.execute(
-        update(VerificationRequest)
-        .where(
-            VerificationRequest.id == r.id,
-            VerificationRequest.version == version,
-            VerificationRequest.status == RequestStatus.OPEN,
-        )
-        .values(
-            version=VerificationRequest.version + 1,
-            status=status,
-            answered_at=now,
-            answered_by=who.username,
-            answer_reason=reason or None,
-        )
-        .execution_options(synchronize_session=False)
+    update_open_request(
+        session,
+        r,
+        version,
+        status=status,
+        answered_at=now,
+        answered_by=who.username,
+        answer_reason=reason or None,
     )
-    if rowcount(n) != 1:
-        raise changed_meanwhile()
-    session.expire(r)
 
 
 def _rejected(
