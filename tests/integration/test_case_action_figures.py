@@ -24,7 +24,9 @@ from vaxlink.services.figures import refresh as stats
 from vaxlink.services.figures.status import status_of
 from vaxlink.services.reconciliation.dose_ingest import ingest_batch
 from vaxlink.services.reconciliation.registry_import import import_register
-from vaxlink.services.workbench import cases, citizen_requests, new_residents, register, ward_requests
+from vaxlink.services.workbench import case_actions as cases
+from vaxlink.services.workbench import citizen_requests, new_residents, ward_requests
+from vaxlink.services.workbench import register_changes as register
 from vaxlink.settings import Settings
 from vaxlink.simulation import SimulationSummary, simulate
 from vaxlink.storage.db import transaction

@@ -197,7 +197,7 @@ def test_demo_round_trip(engine: Engine, settings: Settings, tmp_path: Path) -> 
 def test_an_identity_correction_revokes_the_certificate_at_once(
     engine: Engine, cert_settings: Settings
 ) -> None:
-    from vaxlink.services.workbench import register
+    from vaxlink.services.workbench import register_changes as register
 
     with Tx(engine, cert_settings) as s:
         citizen, _doses = linked_citizen(s)

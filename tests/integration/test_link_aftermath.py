@@ -23,7 +23,7 @@ from vaxlink.services.figures.status import status_of
 from vaxlink.services.reconciliation.dose_ingest import ingest_batch
 from vaxlink.services.reconciliation.reconcile import reexamine_after_import
 from vaxlink.services.reconciliation.registry_import import import_register
-from vaxlink.services.workbench import cases
+from vaxlink.services.workbench import case_actions as cases
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Case, Certificate, Citizen, OutboxMessage, Revocation

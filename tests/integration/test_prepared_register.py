@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.services.reconciliation.dose_ingest import ingest_batch
 from vaxlink.services.reconciliation.registry_import import import_register
-from vaxlink.services.workbench.register import _apply
+from vaxlink.services.workbench.register_changes import _apply
 from vaxlink.settings import Settings
 from vaxlink.simulation import simulate
 from vaxlink.storage.db import transaction

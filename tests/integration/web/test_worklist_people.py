@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tests.integration.web import world as w
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid
-from vaxlink.services.workbench import cases
+from vaxlink.services.workbench import worklist as cases
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import AuditEvent, Citizen, DoseRecord, MatchResult, SavedFilter
 from vaxlink.storage.models import Case as CaseRow

@@ -1,21 +1,25 @@
-"""What the case and register services share: the jurisdiction check of a citizen, how birth dates are read
-and shown, and the statistics that follow every action."""
+"""What the workbench's services share: the jurisdiction check of a citizen, how birth dates are read and
+shown, how a case is opened and its history kept, and the statistics that follow every action."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from vaxlink.domain.audit_actions import AuditAction
+from vaxlink.domain.cases import CaseKind, CaseStatus
 from vaxlink.domain.dates import PartialDate, Precision, parse_date
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import NotFound
 from vaxlink.services.figures.stats_upkeep import CellChanges
 from vaxlink.settings import Settings
-from vaxlink.storage.models import AppUser, Citizen
+from vaxlink.storage.models import AdminUnitRow, AppUser, Citizen, utcnow
+from vaxlink.storage.models import Case as CaseRow
 from vaxlink.storage.scope import citizens_in
 
 
@@ -30,6 +34,43 @@ def citizen_in_scope(session: Session, who: Principal, citizen_id: int) -> Citiz
     return c
 
 
+def digits(text: str | None) -> str:
+    """The ASCII digits of what was typed (a number or a phone written with spaces, dots, dashes)."""
+    return "".join(ch for ch in (text or "") if ch.isascii() and ch.isdigit())
+
+
+def ward_row(session: Session, units: str, ward_code: str | None) -> AdminUnitRow | None:
+    """The ward of that code in the catalogue of `units` (legacy or 2025), or None."""
+    return session.scalar(
+        select(AdminUnitRow).where(
+            AdminUnitRow.structure == units, AdminUnitRow.level == "ward", AdminUnitRow.code == ward_code
+        )
+    )
+
+
+def audited(
+    session: Session,
+    who: Principal,
+    action: AuditAction,
+    resource_type: str,
+    resource_id: str | int | None = None,
+    *,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """The officer's action (or reading) recorded in the audit chain, in their name and jurisdiction."""
+    audit.record(
+        session,
+        actor=who.username,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        jurisdiction=who.scope.label,
+        reason=reason,
+        details=details,
+    )
+
+
 def birth_text(c: Citizen) -> str:
     if c.birth_precision == Precision.YEAR.value:
         return str(c.birth_year)
@@ -41,6 +82,49 @@ def birth_text(c: Citizen) -> str:
 def health_birth(text: str | None) -> PartialDate | None:
     found = parse_date(text) if text else None
     return found if isinstance(found, PartialDate) else None
+
+
+# --- a case opened, its history kept ------------------------------------------------------------------
+
+
+def open_case(
+    session: Session,
+    citizen: Citizen,
+    *,
+    kind: CaseKind,
+    status: CaseStatus,
+    priority: int,
+    details: dict[str, Any],
+    due: timedelta,
+) -> CaseRow:
+    """A new case about a citizen, on the worklist of the ward where they live (flushed, so that it has an
+    id, and counted in the statistics once the action keeps its figures)."""
+    ward = ward_row(session, citizen.current_units, citizen.current_ward_code)
+    now = utcnow()
+    case = CaseRow(
+        kind=kind,
+        status=status,
+        priority=priority,
+        ward_code=citizen.current_ward_code,
+        ward_units=citizen.current_units,
+        province_code=ward.province_code if ward is not None else None,
+        citizen_id=citizen.id,
+        details=details,
+        created_at=now,
+        due_at=now + due,
+        version=1,
+    )
+    session.add(case)
+    session.flush()
+    created(session, cases=[case.id])
+    return case
+
+
+def history(case: CaseRow, by: str, now: datetime, entry: dict[str, Any]) -> dict[str, Any]:
+    """The case's details with one more entry in its history: when, by whom, then what was done."""
+    details = dict(case.details or {})
+    details["history"] = [*details.get("history", []), {"at": now.isoformat(), "by": by, **entry}]
+    return details
 
 
 # --- the statistics follow every action -------------------------------------------------------------

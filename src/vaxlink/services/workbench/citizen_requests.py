@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.audit_actions import AuditAction
+from vaxlink.domain.cases import CaseKind, CaseStatus
 from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import Invalid, NotFound
-from vaxlink.services.workbench.casework import created, keep_figures
-from vaxlink.storage.models import AdminUnitRow, Citizen, utcnow
+from vaxlink.services.workbench.casework import keep_figures, open_case
 from vaxlink.storage.models import Case as CaseRow
+from vaxlink.storage.models import Citizen
 
-KIND = "correction"  # the worklist's name for a correction request
 DUE = timedelta(days=7)
 # Open requests one citizen may have at once: enough for real corrections, too few to flood a ward.
 MAX_OPEN = 3
@@ -35,7 +35,9 @@ def file_request(session: Session, citizen_id: int, field: str, text: str) -> in
     open_now = session.scalar(
         select(func.count())
         .select_from(CaseRow)
-        .where(CaseRow.citizen_id == c.id, CaseRow.kind == KIND, CaseRow.status == "open")
+        .where(
+            CaseRow.citizen_id == c.id, CaseRow.kind == CaseKind.CORRECTION, CaseRow.status == CaseStatus.OPEN
+        )
     )
     if (open_now or 0) >= MAX_OPEN:
         raise Invalid(
@@ -43,29 +45,15 @@ def file_request(session: Session, citizen_id: int, field: str, text: str) -> in
             "you already have requests waiting; the ward will contact you",
             "TOO_MANY_REQUESTS",
         )
-    now = utcnow()
-    k = CaseRow(
-        kind=KIND,
-        status="open",
+    k = open_case(
+        session,
+        c,
+        kind=CaseKind.CORRECTION,
+        status=CaseStatus.OPEN,
         priority=2,
-        ward_code=c.current_ward_code,
-        ward_units=c.current_units,
-        province_code=session.scalar(
-            select(AdminUnitRow.province_code).where(
-                AdminUnitRow.structure == c.current_units,
-                AdminUnitRow.level == "ward",
-                AdminUnitRow.code == c.current_ward_code,
-            )
-        ),
-        citizen_id=c.id,
         details={"field": field, "text": text, "channel": "online"},
-        created_at=now,
-        due_at=now + DUE,
-        version=1,
+        due=DUE,
     )
-    session.add(k)
-    session.flush()
-    created(session, cases=[k.id])
     keep_figures(session)
     audit.record(
         session,

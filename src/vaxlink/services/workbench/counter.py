@@ -13,13 +13,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.audit_actions import AuditAction
+from vaxlink.domain.cases import CaseStatus
 from vaxlink.domain.chip_qr import ChipCard, parse_chip_qr
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.names import canonical_name
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid, NotFound
-from vaxlink.services.workbench.cases import WorkItem
-from vaxlink.services.workbench.register import CitizenView, citizen_detail
+from vaxlink.services.workbench.casework import digits
+from vaxlink.services.workbench.citizen_record import CitizenView, citizen_detail
+from vaxlink.services.workbench.worklist import WorkItem, work_item
 from vaxlink.storage.models import Case, Citizen, CitizenAlias, MatchResult, utcnow
 from vaxlink.storage.scope import cases_in, citizens_in
 
@@ -40,10 +42,6 @@ class CounterResult:
     candidate_cases: list[WorkItem] = field(default_factory=list)
 
 
-def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isascii() and ch.isdigit())
-
-
 def _read(text: str) -> tuple[str, ChipCard | None]:
     text = (text or "").strip()
     if "|" in text:
@@ -51,16 +49,16 @@ def _read(text: str) -> tuple[str, ChipCard | None]:
         if isinstance(card, Problem):
             raise Invalid(card.message_vi, card.message_en, card.code)
         return card.personal_id, card
-    digits = _digits(text)
-    if len(digits) == 11:
-        digits = "0" + digits
-    if len(digits) not in (9, 12):
+    number = digits(text)
+    if len(number) == 11:
+        number = "0" + number
+    if len(number) not in (9, 12):
         raise Invalid(
             "Hãy quét mã QR trên thẻ CCCD hoặc nhập số định danh 12 chữ số (CMND 9 chữ số)",
             "scan the chip card's QR code or type the 12-digit number (9 for an old card)",
             "BAD_INPUT",
         )
-    return digits, None
+    return number, None
 
 
 def _compare_card(card: ChipCard, c: Citizen) -> list[CardDifference]:
@@ -97,25 +95,13 @@ def lookup(session: Session, who: Principal, text: str) -> CounterResult:
     view = citizen_detail(session, who, citizen.id, action=AuditAction.COUNTER_LOOKUP)
     now = utcnow()
     candidate_cases = [
-        WorkItem(
-            k.id,
-            k.kind,
-            k.status,
-            k.priority,
-            k.ward_code,
-            k.created_at,
-            k.due_at,
-            [x for x in (m.reasons or "").split(";") if x],
-            None,
-            k.version,
-            k.due_at is not None and k.due_at < now,
-        )
+        work_item(k, now, m.reasons)
         for k, m in session.execute(
             select(Case, MatchResult)
             .join(MatchResult, MatchResult.dose_record_id == Case.dose_record_id)
             .where(
                 cases_in(who.scope),
-                Case.status == "open",
+                Case.status == CaseStatus.OPEN,
                 MatchResult.candidate_citizen_id == citizen.id,
                 MatchResult.outcome.in_(("review", "unmatched")),
             )

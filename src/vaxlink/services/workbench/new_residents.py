@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.credentials.pdf import render_id_notice_pdf
 from vaxlink.domain.audit_actions import AuditAction
+from vaxlink.domain.cases import RequestStatus
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.names import canonical_name, fold_name, split_name
 from vaxlink.domain.personal_ids import compose_personal_id, is_known_place
@@ -27,9 +28,15 @@ from vaxlink.domain.sex import Sex, parse_sex
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import Invalid
-from vaxlink.services.workbench.casework import citizen_in_scope, created, keep_figures
+from vaxlink.services.workbench.casework import (
+    audited,
+    citizen_in_scope,
+    created,
+    digits,
+    keep_figures,
+    ward_row,
+)
 from vaxlink.storage.models import (
-    AdminUnitRow,
     AuditEvent,
     Citizen,
     CitizenAlias,
@@ -84,7 +91,7 @@ def same_person(
     requests = []
     for rid, person in session.execute(
         select(VerificationRequest.id, VerificationRequest.person)
-        .where(VerificationRequest.status == "open")
+        .where(VerificationRequest.status == RequestStatus.OPEN)
         .order_by(VerificationRequest.id)
     ):
         p = dict(person or {})
@@ -208,53 +215,30 @@ def issue_number(session: Session, place_code: str, sex: Sex, birth_year: int, i
     raise NumbersExhausted()
 
 
-def _province_of_ward(session: Session, units: str, ward_code: str) -> str | None:
-    return session.scalar(
-        select(AdminUnitRow.province_code).where(
-            AdminUnitRow.structure == units, AdminUnitRow.level == "ward", AdminUnitRow.code == ward_code
-        )
-    )
-
-
-def register_citizen(
-    session: Session,
-    actor: str,
-    jurisdiction: str | None,
-    person: NewPerson,
-    source: str,
-    *,
-    confirm_other_person: bool = False,
-    exclude_request: int | None = None,
-) -> Citizen:
-    """Enter a person without a number in the register: a new number, the citizen row, its history and
-    the audit event, all in the caller's transaction.
-
-    A person of the same normalised name, birth date and sex in the register or in an open verification
-    request is refused (`SamePerson`, naming the entries), unless a second officer confirms
-    (`confirm_other_person`) after another officer's attempt was refused for the same entries."""
-    name = canonical_name(person.full_name or "")
+def checked_identity(
+    full_name: str, birth_date: str, sex_text: str, today: date
+) -> tuple[str, PartialDate, Sex]:
+    """A person's name, birth date (not after `today`) and sex as an officer typed them, read or refused."""
+    name = canonical_name(full_name or "")
     if not name or any(ch.isdigit() for ch in name):
         raise Invalid("Họ tên không hợp lệ", "not a full name", "BAD_NAME")
-    born = parse_date(person.birth_date or "")
-    if not isinstance(born, PartialDate) or born.earliest() > date.today():
+    born = parse_date(birth_date or "")
+    if not isinstance(born, PartialDate) or born.earliest() > today:
         raise Invalid("Ngày sinh không đọc được", "the date of birth cannot be read", "BAD_DATE")
-    sex = parse_sex(person.sex)
+    sex = parse_sex(sex_text)
     if sex is None:
         raise Invalid("Giới tính phải là Nam hoặc Nữ", "sex must be Nam or Nữ", "BAD_SEX")
-    first_officer = _check_same_person(
-        session,
-        actor,
-        same_person(session, fold_name(name), born, sex, exclude_request),
-        confirm_other_person,
-    )
-    permanent_province = _province_of_ward(session, person.units, person.permanent_ward_code)
-    if (
-        permanent_province is None
-        or _province_of_ward(session, person.units, person.current_ward_code) is None
-    ):
+    return name, born, sex
+
+
+def _birth_place(session: Session, person: NewPerson) -> str:
+    """The place code of the birth registration: the province given, or the permanent residence's (legacy
+    units only); both wards must be in the catalogue."""
+    permanent = ward_row(session, person.units, person.permanent_ward_code)
+    if permanent is None or ward_row(session, person.units, person.current_ward_code) is None:
         raise Invalid("Mã phường/xã không có trong danh mục", "no ward with that code", "UNKNOWN_WARD")
     # Birth registration is read against the pre-2025 province table; a 2025 province code is not one.
-    province = person.birth_province or (permanent_province if person.units == "legacy" else "")
+    province = person.birth_province or (permanent.province_code if person.units == "legacy" else "")
     place = f"0{province}" if len(province) == 2 else province
     if not is_known_place(place):
         raise Invalid(
@@ -262,17 +246,17 @@ def register_citizen(
             "the province of birth registration (pre-2025 code) is needed",
             "BAD_BIRTH_PROVINCE",
         )
-    try:
-        number = issue_number(session, place, sex, born.year, actor)
-    except ValueError:
-        raise Invalid("Năm sinh không hợp lệ", "birth year out of range", "BAD_DATE") from None
+    return place
+
+
+def _citizen_row(number: str, name: str, born: PartialDate, sex: Sex, person: NewPerson) -> Citizen:
     parts = split_name(name)
     now = utcnow()
-    phone = "".join(ch for ch in (person.phone or "") if ch.isascii() and ch.isdigit()) or None
+    phone = digits(person.phone) or None
     content = "|".join(
         [number, name, born.iso(), sex.value, person.permanent_ward_code, person.current_ward_code]
     )
-    citizen = Citizen(
+    return Citizen(
         personal_id=number,
         full_name=name,
         name_key=fold_name(name),
@@ -295,6 +279,37 @@ def register_citizen(
         created_at=now,
         updated_at=now,
     )
+
+
+def register_citizen(
+    session: Session,
+    actor: str,
+    jurisdiction: str | None,
+    person: NewPerson,
+    source: str,
+    *,
+    confirm_other_person: bool = False,
+    exclude_request: int | None = None,
+) -> Citizen:
+    """Enter a person without a number in the register: a new number, the citizen row, its history and
+    the audit event, all in the caller's transaction.
+
+    A person of the same normalised name, birth date and sex in the register or in an open verification
+    request is refused (`SamePerson`, naming the entries), unless a second officer confirms
+    (`confirm_other_person`) after another officer's attempt was refused for the same entries."""
+    name, born, sex = checked_identity(person.full_name, person.birth_date, person.sex, date.today())
+    first_officer = _check_same_person(
+        session,
+        actor,
+        same_person(session, fold_name(name), born, sex, exclude_request),
+        confirm_other_person,
+    )
+    place = _birth_place(session, person)
+    try:
+        number = issue_number(session, place, sex, born.year, actor)
+    except ValueError:
+        raise Invalid("Năm sinh không hợp lệ", "birth year out of range", "BAD_DATE") from None
+    citizen = _citizen_row(number, name, born, sex, person)
     session.add(citizen)
     session.flush()
     issued = session.get(IssuedNumber, number)
@@ -308,7 +323,7 @@ def register_citizen(
             new_value=number,
             reason="Cấp số định danh cho cư dân mới / number issued to a new resident",
             source=source[:60],
-            changed_at=now,
+            changed_at=citizen.created_at,
             changed_by=actor,
         )
     )
@@ -348,24 +363,12 @@ def register_in_ward(
 def id_notice(session: Session, who: Principal, citizen_id: int) -> bytes:
     """The printable notice of a citizen's number (PDF); a citizen outside the jurisdiction is not found."""
     c = citizen_in_scope(session, who, citizen_id)
-    unit = session.scalar(
-        select(AdminUnitRow.name).where(
-            AdminUnitRow.structure == c.current_units,
-            AdminUnitRow.level == "ward",
-            AdminUnitRow.code == c.current_ward_code,
-        )
-    )
+    ward = ward_row(session, c.current_units, c.current_ward_code)
+    unit = ward.name if ward is not None else None
     birth: PartialDate | date | str = c.birth_date
     if c.birth_precision == "year":
         birth = str(c.birth_year)
-    audit.record(
-        session,
-        actor=who.username,
-        action=AuditAction.ID_NOTICE_PRINTED,
-        resource_type="citizen",
-        resource_id=c.id,
-        jurisdiction=who.scope.label,
-    )
+    audited(session, who, AuditAction.ID_NOTICE_PRINTED, "citizen", c.id)
     return render_id_notice_pdf(
         c.full_name,
         c.personal_id,

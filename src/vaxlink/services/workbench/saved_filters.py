@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import Invalid
+from vaxlink.services.workbench.casework import audited
 from vaxlink.storage.models import SavedFilter, utcnow
 
 MAX_FILTERS = 20
@@ -67,14 +67,7 @@ def save_filter(session: Session, who: Principal, name: str, query: str) -> Save
     else:
         found.query = kept
     session.flush()
-    audit.record(
-        session,
-        actor=who.username,
-        action=AuditAction.WORKLIST_FILTER_SAVED,
-        resource_type="saved_filter",
-        resource_id=found.id,
-        jurisdiction=who.scope.label,
-    )
+    audited(session, who, AuditAction.WORKLIST_FILTER_SAVED, "saved_filter", found.id)
     return Saved(found.id, found.name, found.query)
 
 
@@ -83,11 +76,4 @@ def delete_filter(session: Session, who: Principal, filter_id: int) -> None:
     session.execute(
         delete(SavedFilter).where(SavedFilter.id == filter_id, SavedFilter.user_id == who.user_id)
     )
-    audit.record(
-        session,
-        actor=who.username,
-        action=AuditAction.WORKLIST_FILTER_DELETED,
-        resource_type="saved_filter",
-        resource_id=filter_id,
-        jurisdiction=who.scope.label,
-    )
+    audited(session, who, AuditAction.WORKLIST_FILTER_DELETED, "saved_filter", filter_id)

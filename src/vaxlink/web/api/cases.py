@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.workbench import cases
+from vaxlink.services.workbench import case_actions, case_view, worklist
 from vaxlink.web.api.models import (
     ActionOut,
     CaseKind,
@@ -28,6 +28,7 @@ from vaxlink.web.security import DB, require, state
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 CaseId = Annotated[int, Path(ge=1, le=2**53)]
+Acting = Annotated[Principal, Depends(require(Permission.CASE_ACT))]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"model": ProblemOut, "description": "no valid credentials"},
     403: {"model": ProblemOut, "description": "not allowed"},
@@ -49,11 +50,11 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
     """The open cases of your jurisdiction, most important and oldest first, with counts per kind."""
-    f = cases.WorkFilter(kind=kind, reason=reason, min_age_days=min_age_days, status=status)
-    return cases.worklist(session, who, f, cursor, limit)
+    f = worklist.WorkFilter(kind=kind, reason=reason, min_age_days=min_age_days, status=status)
+    return worklist.worklist(session, who, f, cursor, limit)
 
 
-def case_out(view: cases.CaseView, lang: str = "vi") -> CaseOut:
+def case_out(view: case_view.CaseView, lang: str = "vi") -> CaseOut:
     out = CaseOut.model_validate(view)
     out.reason_words = [reason_words(r, lang) for r in view.reasons]
     return out
@@ -63,7 +64,7 @@ def case_out(view: cases.CaseView, lang: str = "vi") -> CaseOut:
 def get_case(
     case_id: CaseId, session: DB, who: Annotated[Principal, Depends(require(Permission.CASE_READ))]
 ) -> Any:
-    return case_out(cases.case_detail(session, who, case_id))
+    return case_out(case_view.case_detail(session, who, case_id))
 
 
 @router.post("/{case_id}/link", response_model=ActionOut, responses=PROBLEMS)
@@ -72,10 +73,10 @@ def link(
     case_id: CaseId,
     body: LinkIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
 ) -> ActionOut:
     """Link the case's dose record to a citizen of your jurisdiction (the suggestion or one found)."""
-    cases.link_case(
+    case_actions.link_case(
         session, who, case_id, body.version, body.citizen_id, body.note, settings=state(request).settings
     )
     return ActionOut(case_id=case_id)
@@ -86,10 +87,10 @@ def health_wrong(
     case_id: CaseId,
     body: HealthWrongIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
 ) -> ActionOut:
     """The health record is wrong: the correction goes into the answer for health."""
-    fixed = cases.declare_health_wrong(session, who, case_id, body.version, body.citizen_id, body.note)
+    fixed = case_actions.declare_health_wrong(session, who, case_id, body.version, body.citizen_id, body.note)
     return ActionOut(case_id=case_id, corrections=fixed)
 
 
@@ -98,9 +99,9 @@ def pass_to_ward(
     case_id: CaseId,
     body: PassIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
 ) -> ActionOut:
-    cases.pass_case(session, who, case_id, body.version, body.ward_code, body.reason)
+    case_actions.pass_case(session, who, case_id, body.version, body.ward_code, body.reason)
     return ActionOut(case_id=case_id)
 
 
@@ -109,8 +110,8 @@ def collect(
     case_id: CaseId,
     body: CollectIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
 ) -> ActionOut:
     """The person is not in the register: start collecting them as a new resident."""
-    cases.start_collection(session, who, case_id, body.version, body.note)
+    case_actions.start_collection(session, who, case_id, body.version, body.note)
     return ActionOut(case_id=case_id)

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
+from vaxlink.domain.cases import ChangeOutcome
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.workbench import counter, register
+from vaxlink.services.workbench import citizen_record, citizen_search, counter, register_changes
 from vaxlink.web.api.models import (
     ChangeOut,
     CitizenHitOut,
@@ -25,6 +26,8 @@ from vaxlink.web.security import DB, require
 
 router = APIRouter(prefix="/api/v1", tags=["citizens"])
 RowId = Annotated[int, Path(ge=1, le=2**53)]
+Approving = Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))]
+Reading = Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"model": ProblemOut, "description": "no valid credentials"},
     403: {"model": ProblemOut, "description": "not allowed"},
@@ -40,7 +43,7 @@ def search(
 ) -> Any:
     """Citizens of your jurisdiction by name (diacritics optional), birth date, number, phone. A POST, so
     that names and numbers never appear in a URL or a log."""
-    return register.search_citizens(
+    return citizen_search.search_citizens(
         session,
         who,
         name=body.name,
@@ -51,10 +54,8 @@ def search(
 
 
 @router.get("/citizens/{citizen_id}", response_model=CitizenOut, responses=PROBLEMS)
-def get_citizen(
-    citizen_id: RowId, session: DB, who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
-) -> Any:
-    return register.citizen_detail(session, who, citizen_id)
+def get_citizen(citizen_id: RowId, session: DB, who: Reading) -> Any:
+    return citizen_record.citizen_detail(session, who, citizen_id)
 
 
 @router.post("/citizens/{citizen_id}/corrections", response_model=CorrectionOut, responses=PROBLEMS)
@@ -65,7 +66,7 @@ def correct(
     who: Annotated[Principal, Depends(require(Permission.CITIZEN_CORRECT))],
 ) -> Any:
     """Correct the register; name, birth date, sex and number wait for a second officer's approval."""
-    return register.correct_citizen(
+    return register_changes.correct_citizen(
         session,
         who,
         citizen_id,
@@ -79,8 +80,13 @@ def correct(
 
 
 @router.get("/changes", response_model=list[ChangeOut], responses=PROBLEMS)
-def changes(session: DB, who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))]) -> Any:
-    return register.pending_changes(session, who)
+def changes(session: DB, who: Approving) -> Any:
+    return register_changes.pending_changes(session, who)
+
+
+def _decided(session: DB, who: Principal, change_id: int, body: DecideIn, approve: bool) -> dict[str, Any]:
+    outcome = register_changes.decide_change(session, who, change_id, body.version, approve, body.note)
+    return {"applied": outcome == ChangeOutcome.APPROVED, "change_id": change_id, "outcome": outcome}
 
 
 @router.post("/changes/{change_id}/approve", response_model=CorrectionOut, responses=PROBLEMS)
@@ -88,10 +94,9 @@ def approve(
     change_id: RowId,
     body: DecideIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
+    who: Approving,
 ) -> Any:
-    outcome = register.decide_change(session, who, change_id, body.version, True, body.note)
-    return CorrectionOut(applied=outcome == "approved", change_id=change_id, outcome=outcome)
+    return _decided(session, who, change_id, body, True)
 
 
 @router.post("/changes/{change_id}/reject", response_model=CorrectionOut, responses=PROBLEMS)
@@ -99,15 +104,12 @@ def reject(
     change_id: RowId,
     body: DecideIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
+    who: Approving,
 ) -> Any:
-    outcome = register.decide_change(session, who, change_id, body.version, False, body.note)
-    return CorrectionOut(applied=False, change_id=change_id, outcome=outcome)
+    return _decided(session, who, change_id, body, False)
 
 
 @router.post("/counter/lookup", response_model=CounterOut, responses=PROBLEMS)
-def counter_lookup(
-    body: CounterIn, session: DB, who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
-) -> Any:
+def counter_lookup(body: CounterIn, session: DB, who: Reading) -> Any:
     """The citizen at the counter, by the chip card's QR text or a number (in the body, never the URL)."""
     return counter.lookup(session, who, body.text)

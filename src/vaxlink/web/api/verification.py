@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.workbench import new_residents, ward_requests
+from vaxlink.services.workbench import new_residents, ward_request_boxes, ward_requests
 from vaxlink.web.api.models import (
     CitizenHitOut,
     Id,
@@ -156,14 +156,14 @@ def list_requests(
     only_open: bool = False,
 ) -> Any:
     """Requests asked of your ward, sent by it, or (for supervisors) overdue in your jurisdiction."""
-    return ward_requests.list_requests(session, who, box, only_open=only_open)
+    return ward_request_boxes.list_requests(session, who, box, only_open=only_open)
 
 
 @router.get("/verification-requests/{request_id}", response_model=RequestOut, responses=PROBLEMS)
 def get_request(
     request_id: RowId, session: DB, who: Annotated[Principal, Depends(require(Permission.CASE_READ))]
 ) -> Any:
-    return ward_requests.request_detail(session, who, request_id)
+    return ward_request_boxes.request_detail(session, who, request_id)
 
 
 @router.post("/verification-requests/{request_id}/answer", response_model=AnswerOut, responses=PROBLEMS)
@@ -197,7 +197,7 @@ def escalate(
     session: DB,
     who: Annotated[Principal, Depends(require(Permission.CASE_ASSIGN))],
 ) -> SentOut:
-    ward_requests.escalate(session, who, request_id, body.version, body.note)
+    ward_request_boxes.escalate(session, who, request_id, body.version, body.note)
     return SentOut(request_id=request_id)
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid
-from vaxlink.services.workbench import cases, register, saved_filters
+from vaxlink.services.workbench import case_actions, case_view, citizen_search, saved_filters, worklist
 from vaxlink.web.i18n import MESSAGES, REASONS, lang_of
 from vaxlink.web.pages.held import held
 from vaxlink.web.pages.render import render
@@ -34,7 +34,7 @@ def kinds_for(words: str, lang: str) -> tuple[str, ...]:
 
     key = fold_name(words)
     i = 1 if lang == "en" else 0
-    return tuple(k for k in cases.KINDS if key and key in fold_name(MESSAGES[f"kind_{k}"][i]))
+    return tuple(k for k in worklist.KINDS if key and key in fold_name(MESSAGES[f"kind_{k}"][i]))
 
 
 def parse_also(text: str) -> list[tuple[int, int]]:
@@ -53,13 +53,15 @@ CaseId = Annotated[int, Path(ge=1, le=2**53)]
 Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 Text = Annotated[str, Form(max_length=400)]
 Also = Annotated[str, Form(max_length=2000, pattern=r"^[0-9:,]*$")]
+Acting = Annotated[Principal, Depends(require(Permission.CASE_ACT))]
+Listing = Annotated[Principal, Depends(require(Permission.CASE_LIST))]
 
 
 @router.get("/cases")
 def worklist_page(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    who: Listing,
     kind: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
     reason: Annotated[str | None, Query(pattern=r"^[A-Z_]{0,40}$")] = None,
     # Text, not a number: an empty field of the filter form arrives as "".
@@ -73,7 +75,7 @@ def worklist_page(
     sort: Annotated[str | None, Query(pattern=r"^(priority|date|name)?$")] = None,
 ) -> Response:
     words = (q or "").strip()
-    f = cases.WorkFilter(
+    f = worklist.WorkFilter(
         kind=kind or None,
         reason=reason or None,
         min_age_days=int(min_age_days or 0) or None,
@@ -86,7 +88,7 @@ def worklist_page(
         sort=sort or "priority",
         by_person=True,
     )
-    wl = cases.worklist(session, who, f, cursor or None, 50)
+    wl = worklist.worklist(session, who, f, cursor or None, 50)
     query = saved_filters.clean_query(str(request.url.query))
     return render(
         request,
@@ -94,11 +96,11 @@ def worklist_page(
         {
             "wl": wl,
             "f": f,
-            "kinds": cases.KINDS,
+            "kinds": worklist.KINDS,
             "done": done,
             "cursor": cursor,
             "reason_codes": REASON_CODES,
-            "sorts": cases.SORTS,
+            "sorts": worklist.SORTS,
             "query": query,
             "saved": saved_filters.list_filters(session, who),
         },
@@ -108,7 +110,7 @@ def worklist_page(
 @router.post("/cases/filters")
 def save_filter(
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    who: Listing,
     name: Annotated[str, Form(max_length=40)] = "",
     query: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
@@ -120,7 +122,7 @@ def save_filter(
 def delete_filter(
     filter_id: Annotated[int, Path(ge=1, le=2**53)],
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    who: Listing,
 ) -> Response:
     saved_filters.delete_filter(session, who, filter_id)
     return RedirectResponse("/cases", status_code=303)
@@ -131,12 +133,12 @@ def _case_page(
     session: DB,
     who: Principal,
     case_id: int,
-    hits: list[register.CitizenHit] | None = None,
+    hits: list[citizen_search.CitizenHit] | None = None,
     searched: dict[str, str] | None = None,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    view = cases.case_detail(session, who, case_id)
+    view = case_view.case_detail(session, who, case_id)
     return render(
         request,
         "case.html",
@@ -171,10 +173,10 @@ def case_search(
     phone: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     # The case first: out of the jurisdiction, the search is not even run.
-    cases.case_detail(session, who, case_id)
+    case_view.case_detail(session, who, case_id)
     searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}
     try:
-        hits = register.search_citizens(
+        hits = citizen_search.search_citizens(
             session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
         )
     except Invalid as e:
@@ -191,11 +193,11 @@ def case_search(
 def take(
     case_id: CaseId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
     version: Version,
     also: Also = "",
 ) -> Response:
-    cases.take_case(session, who, case_id, version, also=parse_also(also))
+    case_actions.take_case(session, who, case_id, version, also=parse_also(also))
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
@@ -203,11 +205,11 @@ def take(
 def close_request(
     case_id: CaseId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
     version: Version,
     note: Text = "",
 ) -> Response:
-    cases.close_request(session, who, case_id, version, note)
+    case_actions.close_request(session, who, case_id, version, note)
     return _back("answered")
 
 
@@ -220,13 +222,13 @@ def link(
     request: Request,
     case_id: CaseId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
     version: Version,
     citizen_id: Annotated[int, Form(ge=1, le=2**53)],
     note: Text = "",
     also: Also = "",
 ) -> Response:
-    cases.link_case(
+    case_actions.link_case(
         session,
         who,
         case_id,
@@ -243,13 +245,13 @@ def link(
 def health_wrong(
     case_id: CaseId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
     version: Version,
     note: Text,
     citizen_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
     also: Also = "",
 ) -> Response:
-    cases.declare_health_wrong(session, who, case_id, version, citizen_id, note, also=parse_also(also))
+    case_actions.declare_health_wrong(session, who, case_id, version, citizen_id, note, also=parse_also(also))
     return _back("health_wrong")
 
 
@@ -257,13 +259,13 @@ def health_wrong(
 def pass_to_ward(
     case_id: CaseId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
     version: Version,
     ward_code: Annotated[str, Form(pattern=r"^[0-9]{5}$")],
     reason: Text,
     also: Also = "",
 ) -> Response:
-    cases.pass_case(session, who, case_id, version, ward_code, reason, also=parse_also(also))
+    case_actions.pass_case(session, who, case_id, version, ward_code, reason, also=parse_also(also))
     return _back("passed")
 
 
@@ -271,9 +273,9 @@ def pass_to_ward(
 def collect(
     case_id: CaseId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ACT))],
+    who: Acting,
     version: Version,
     note: Text = "",
 ) -> Response:
-    cases.start_collection(session, who, case_id, version, note or None)
+    case_actions.start_collection(session, who, case_id, version, note or None)
     return _back("collection")

@@ -11,7 +11,7 @@ from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid, NotFound, ServiceError
-from vaxlink.services.workbench import counter, register
+from vaxlink.services.workbench import citizen_record, citizen_search, counter, register_changes
 from vaxlink.services.workbench.casework import display_names
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.held import held
@@ -22,6 +22,9 @@ router = APIRouter(include_in_schema=False)
 RowId = Annotated[int, Path(ge=1, le=2**53)]
 Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 Text = Annotated[str, Form(max_length=400)]
+Approving = Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))]
+Reading = Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
+Searching = Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))]
 
 
 Token = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{0,40}$")]
@@ -34,7 +37,7 @@ def _message(request: Request, e: ServiceError) -> str:
 @router.get("/citizens/search")
 def search_form(
     request: Request,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))],
+    who: Searching,
     q: Token = None,
 ) -> Response:
     found = held(request).get(who.username, q)
@@ -48,7 +51,7 @@ def search_form(
 def search(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))],
+    who: Searching,
     name: Annotated[str, Form(max_length=200)] = "",
     birth_date: Annotated[str, Form(max_length=40)] = "",
     personal_id: Annotated[str, Form(max_length=40)] = "",
@@ -56,7 +59,7 @@ def search(
 ) -> Response:
     searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}
     try:
-        hits = register.search_citizens(
+        hits = citizen_search.search_citizens(
             session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
         )
     except Invalid as e:
@@ -71,7 +74,7 @@ def search(
 
 def _citizen_page(
     request: Request,
-    view: register.CitizenView,
+    view: citizen_record.CitizenView,
     *,
     done: str | None = None,
     card: object = None,
@@ -93,11 +96,11 @@ def citizen_page(
     request: Request,
     citizen_id: RowId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))],
+    who: Reading,
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
     e: Token = None,
 ) -> Response:
-    view = register.citizen_detail(session, who, citizen_id)
+    view = citizen_record.citizen_detail(session, who, citizen_id)
     kept = held(request).get(who.username, e)
     if kept is not None and kept[0] == citizen_id:
         return _citizen_page(request, view, form=kept[1], error=kept[2])
@@ -117,7 +120,9 @@ def correct(
     evidence: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     try:
-        r = register.correct_citizen(session, who, citizen_id, version, field, value, reason, evidence)
+        r = register_changes.correct_citizen(
+            session, who, citizen_id, version, field, value, reason, evidence
+        )
     except Invalid as e:
         # The form comes back with what was typed and the message beside the field (POST-redirect-GET:
         # the URL carries a token only).
@@ -135,11 +140,11 @@ def correct(
 def changes_page(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
+    who: Approving,
     done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
 ) -> Response:
-    changes = register.pending_changes(session, who)
-    mine = register.my_requests(session, who)
+    changes = register_changes.pending_changes(session, who)
+    mine = register_changes.my_requests(session, who)
     names = display_names(
         session,
         [getattr(x, "requested_by", None) for x in changes] + [getattr(x, "decided_by", None) for x in mine],
@@ -147,42 +152,35 @@ def changes_page(
     return render(request, "changes.html", {"changes": changes, "mine": mine, "done": done, "names": names})
 
 
-@router.post("/changes/{change_id}/approve")
-def approve(
-    change_id: RowId,
-    session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
-    version: Version,
-    note: Text = "",
-) -> Response:
-    outcome = register.decide_change(session, who, change_id, version, True, note or None)
+def _decided(session: DB, who: Principal, change_id: int, version: int, approve: bool, note: str) -> Response:
+    outcome = register_changes.decide_change(session, who, change_id, version, approve, note or None)
     return RedirectResponse(f"/changes?done={outcome}", status_code=303)
+
+
+@router.post("/changes/{change_id}/approve")
+def approve(change_id: RowId, session: DB, who: Approving, version: Version, note: Text = "") -> Response:
+    return _decided(session, who, change_id, version, True, note)
 
 
 @router.post("/changes/{change_id}/reject")
-def reject(
-    change_id: RowId,
-    session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))],
-    version: Version,
-    note: Text = "",
-) -> Response:
-    outcome = register.decide_change(session, who, change_id, version, False, note or None)
-    return RedirectResponse(f"/changes?done={outcome}", status_code=303)
+def reject(change_id: RowId, session: DB, who: Approving, version: Version, note: Text = "") -> Response:
+    return _decided(session, who, change_id, version, False, note)
 
 
 @router.get("/counter")
 def counter_form(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))],
+    who: Reading,
     found: Token = None,
 ) -> Response:
     r = held(request).get(who.username, found)
     if r is None:
         return render(request, "counter.html", {"error": None, "text": ""})
     # The record as it is now, with the card read at the counter beside it.
-    view = register.citizen_detail(session, who, r.view.citizen.id, action=AuditAction.COUNTER_LOOKUP_VIEWED)
+    view = citizen_record.citizen_detail(
+        session, who, r.view.citizen.id, action=AuditAction.COUNTER_LOOKUP_VIEWED
+    )
     return _citizen_page(request, view, card=r, maybe=r.candidate_cases)
 
 
@@ -190,7 +188,7 @@ def counter_form(
 def counter_lookup(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))],
+    who: Reading,
     text: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     try:

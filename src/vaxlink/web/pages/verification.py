@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid
-from vaxlink.services.workbench import cases, ward_requests
+from vaxlink.services.workbench import collection, ward_request_boxes, ward_requests
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.render import render
 from vaxlink.web.security import DB, require, state
@@ -21,18 +21,20 @@ RowId = Annotated[int, Path(ge=1, le=2**53)]
 Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
 Text = Annotated[str, Form(max_length=400)]
 Done = Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")]
+Listing = Annotated[Principal, Depends(require(Permission.CASE_LIST))]
+Sending = Annotated[Principal, Depends(require(Permission.VERIFICATION_SEND))]
 
 
 @router.get("/verification")
 def inbox(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    who: Listing,
     done: Done = None,
 ) -> Response:
-    incoming = ward_requests.list_requests(session, who, "incoming")
-    outgoing = ward_requests.list_requests(session, who, "outgoing")
-    waiting = cases.cases_awaiting_collection(session, who)
+    incoming = ward_request_boxes.list_requests(session, who, "incoming")
+    outgoing = ward_request_boxes.list_requests(session, who, "outgoing")
+    waiting = collection.cases_awaiting_collection(session, who)
     return render(
         request,
         "verification.html",
@@ -44,10 +46,10 @@ def inbox(
 def overdue(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    who: Listing,
     done: Done = None,
 ) -> Response:
-    items = ward_requests.list_requests(session, who, "overdue")
+    items = ward_request_boxes.list_requests(session, who, "overdue")
     return render(request, "verification_overdue.html", {"items": items, "done": done})
 
 
@@ -83,12 +85,12 @@ def _new_page(
 def new_form(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.VERIFICATION_SEND))],
+    who: Sending,
     case_id: Annotated[int | None, Query(ge=1, le=2**53)] = None,
 ) -> Response:
     case, person = None, ward_requests.Person("", "", "", "")
     if case_id is not None:
-        case, person = ward_requests.collection_person(session, who, case_id)
+        case, person = collection.collection_person(session, who, case_id)
     return _new_page(request, who, case, person)
 
 
@@ -96,7 +98,7 @@ def new_form(
 def send(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.VERIFICATION_SEND))],
+    who: Sending,
     full_name: Annotated[str, Form(max_length=200)] = "",
     birth_date: Annotated[str, Form(max_length=40)] = "",
     sex: Annotated[str, Form(max_length=10)] = "",
@@ -123,7 +125,7 @@ def send(
             province = birth_province.strip()
             if province and not (len(province) == 2 and province.isdigit()):
                 raise Invalid("Mã tỉnh cần 2 chữ số", "the province code has 2 digits", "BAD_PROVINCE")
-            citizen_id = ward_requests.register_own_resident(
+            citizen_id = collection.register_own_resident(
                 session,
                 who,
                 person,
@@ -136,7 +138,7 @@ def send(
     except Invalid as e:
         case = None
         if case_id is not None:
-            case, _ = ward_requests.collection_person(session, who, case_id)
+            case, _ = collection.collection_person(session, who, case_id)
         message = e.message_en if lang_of(request) == "en" else e.message_vi
         where = FIELD_OF.get(e.code or "", "birth_province" if e.code == "BAD_PROVINCE" else "full_name")
         return _new_page(request, who, case, person, {"field": where, "text": message}, 422)
@@ -151,7 +153,7 @@ def detail(
     who: Annotated[Principal, Depends(require(Permission.CASE_READ))],
     done: Done = None,
 ) -> Response:
-    view = ward_requests.request_detail(session, who, request_id)
+    view = ward_request_boxes.request_detail(session, who, request_id)
     return render(request, "verification_request.html", {"r": view, "done": done})
 
 
@@ -190,5 +192,5 @@ def escalate(
     version: Version,
     note: Text = "",
 ) -> Response:
-    ward_requests.escalate(session, who, request_id, version, note or None)
+    ward_request_boxes.escalate(session, who, request_id, version, note or None)
     return RedirectResponse("/verification/overdue?done=escalated", status_code=303)
