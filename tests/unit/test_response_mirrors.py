@@ -11,7 +11,14 @@ from pydantic import BaseModel
 
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log
-from vaxlink.services.workbench import cases, counter, register
+from vaxlink.services.workbench import (
+    case_view,
+    citizen_record,
+    citizen_search,
+    counter,
+    register_changes,
+    worklist,
+)
 from vaxlink.web.api import models
 
 
@@ -23,17 +30,17 @@ class Mirror(NamedTuple):
 
 
 MIRRORS = [
-    Mirror(models.WorkItemOut, cases.WorkItem, left_out=frozenset({"subject", "records", "assigned_to"})),
-    Mirror(models.WorklistOut, cases.Worklist, left_out=frozenset({"records"})),
-    Mirror(models.CandidateOut, cases.Candidate, left_out=frozenset({"doses"})),
+    Mirror(models.WorkItemOut, worklist.WorkItem, left_out=frozenset({"subject", "records", "assigned_to"})),
+    Mirror(models.WorklistOut, worklist.Worklist, left_out=frozenset({"records"})),
+    Mirror(models.CandidateOut, case_view.Candidate, left_out=frozenset({"doses"})),
     Mirror(
         models.CaseOut,
-        cases.CaseView,
+        case_view.CaseView,
         left_out=frozenset({"citizen_name", "assigned_to", "siblings", "names"}),
         added=frozenset({"reason_words"}),
     ),
-    Mirror(models.CitizenOut, register.CitizenView, left_out=frozenset({"names"})),
-    Mirror(models.CorrectionOut, register.CorrectionResult, added=frozenset({"outcome"})),
+    Mirror(models.CitizenOut, citizen_record.CitizenView, left_out=frozenset({"names"})),
+    Mirror(models.CorrectionOut, register_changes.CorrectionResult, added=frozenset({"outcome"})),
     # Same fields; the nested citizen view and work items are the models above, not the dataclasses.
     Mirror(models.CounterOut, counter.CounterResult),
     Mirror(models.AuditVerifyOut, log.VerifyReport, added=frozenset({"ok"})),
@@ -46,10 +53,10 @@ MIRRORS = [
 
 # Where the API shows a dataclass whole, the dataclass itself is the response model.
 SAME = [
-    (models.FieldRowOut, cases.FieldRow),
-    (models.DoseOut, cases.DoseView),
-    (models.CitizenHitOut, register.CitizenHit),
-    (models.ChangeOut, register.ChangeView),
+    (models.FieldRowOut, case_view.FieldRow),
+    (models.DoseOut, case_view.DoseView),
+    (models.CitizenHitOut, citizen_search.CitizenHit),
+    (models.ChangeOut, register_changes.ChangeView),
     (models.CardDifferenceOut, counter.CardDifference),
     (models.FindingOut, log.Finding),
 ]

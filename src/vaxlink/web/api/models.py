@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from vaxlink.services.audit import log
-from vaxlink.services.workbench import cases, counter, register
+from vaxlink.services.workbench import case_view, citizen_search, counter, register_changes
 
 
 def _storable(value: str) -> str:
@@ -46,10 +46,10 @@ class Out(BaseModel):
 
 # A service's own dataclass answers where the API shows all of it; the models below leave out or add
 # fields on purpose (tests/unit/test_response_mirrors.py lists how each differs from its dataclass).
-FieldRowOut = cases.FieldRow
-DoseOut = cases.DoseView
-CitizenHitOut = register.CitizenHit
-ChangeOut = register.ChangeView
+FieldRowOut = case_view.FieldRow
+DoseOut = case_view.DoseView
+CitizenHitOut = citizen_search.CitizenHit
+ChangeOut = register_changes.ChangeView
 CardDifferenceOut = counter.CardDifference
 FindingOut = log.Finding
 
