@@ -52,7 +52,7 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
 
 
 def _page(request: Request, status: int, key: str, detail: str = "") -> Response:
-    from vaxlink.web.pages.render import render
+    from vaxlink.web.render import render
 
     return render(
         request, "error.html", {"status": status, "message_key": key, "detail": detail}, status=status

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Permission
+from vaxlink.services.access import limits as limits_store
 from vaxlink.services.access.auth import Principal, resolve_session, resolve_token
 from vaxlink.services.audit import log as audit
 from vaxlink.web.security import COOKIE, AppState
@@ -109,7 +110,7 @@ def _refuse_early(st: AppState, scope: Scope, rule: Rule) -> tuple[int, str] | N
             audit.bind_key(s, st.audit_key)
             client = scope.get("client")
             address = client[0] if client else "unknown"
-            if principal is None and not audit.first_anonymous(
+            if principal is None and not limits_store.first_anonymous(
                 s, f"access_denied:{scope['method']}", scope["path"], code, address
             ):
                 s.commit()

@@ -143,7 +143,7 @@ class Runtime:
         return retry_after(wait), event
 
     def first_anonymous(self, code: str, client: str) -> bool:
-        """The lookup's anonymous refusals, aggregated as `audit.first_anonymous` does on the ordinary
+        """The lookup's anonymous refusals, aggregated as `limits.first_anonymous` does on the ordinary
         path: one event a minute per address and reason (counted in this process, off the database's
         path)."""
         now = time.monotonic()

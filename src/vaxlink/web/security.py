@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Mount
 
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Permission
+from vaxlink.services.access import limits as limits_store
 from vaxlink.services.access.auth import LoginLimits, Principal, csrf_ok, resolve_session, resolve_token
 from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import NotFound, ServiceError
@@ -106,7 +107,7 @@ def denial_event(request: Request, principal: Principal | None, status: int, cod
 
 def _record_denial(session: Session, request: Request, status: int, code: str) -> None:
     principal: Principal | None = getattr(request.state, "principal", None)
-    if principal is None and not audit.first_anonymous(
+    if principal is None and not limits_store.first_anonymous(
         session, f"access_denied:{request.method}", route_path(request), code, client_address(request)
     ):
         return

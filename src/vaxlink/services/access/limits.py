@@ -85,3 +85,19 @@ def prune(session: Session, older_than_seconds: int = 86_400) -> int:
     cutoff = int(time.time()) - older_than_seconds
     result = session.execute(delete(RateCounter).where(RateCounter.window_start < cutoff))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# Anonymous clients' refusals are aggregated: one audit event a minute per address, route and reason, and at
+# most this many a minute from every address together; the counts stay in `rate_counter`.
+ANONYMOUS_EVENTS_PER_MINUTE = 100
+
+
+def first_anonymous(session: Session, action: str, route: str | None, code: str | None, client: str) -> bool:
+    """Whether an anonymous client's refusal leaves its event: the first of the minute for its address,
+    route and reason (and within the minute's cap for everyone). Anyone on the network can send requests
+    by the million; each must not add a row to the chain, which is kept for ever. The refusals not
+    recorded are counted (`rate_counter`, buckets `anon:...`), so the minute's volume is still known."""
+    key = f"anon:{action}:{code}:{(route or '')[:80]}:{client[:64]}"
+    if hit(session, key, 60) > 1:
+        return False
+    return hit(session, f"anon:{action}:all", 60) <= ANONYMOUS_EVENTS_PER_MINUTE

@@ -36,9 +36,6 @@ KEY_INFO = "audit_key"
 # Any fixed number: the advisory lock that serialises appends to the chain on PostgreSQL.
 CHAIN_LOCK = 0x7661786C
 ANONYMOUS = "anonymous"
-# Anonymous clients' refusals are aggregated: one event a minute per address, route and reason, and at
-# most this many a minute from every address together; the counts stay in `rate_counter`.
-ANONYMOUS_EVENTS_PER_MINUTE = 100
 
 
 def load_key(path: Path) -> bytes:
@@ -478,16 +475,3 @@ def export_head(conn: Connection, key: bytes) -> dict[str, Any]:
 
 def head_is_authentic(head: dict[str, Any], key: bytes) -> bool:
     return hmac.compare_digest(_mac(key, str(head.get("hash", ""))), str(head.get("mac", "")))
-
-
-def first_anonymous(session: Session, action: str, route: str | None, code: str | None, client: str) -> bool:
-    """Whether an anonymous client's refusal leaves its event: the first of the minute for its address,
-    route and reason (and within the minute's cap for everyone). Anyone on the network can send requests
-    by the million; each must not add a row to the chain, which is kept for ever. The refusals not
-    recorded are counted (`rate_counter`, buckets `anon:...`), so the minute's volume is still known."""
-    from vaxlink.services.access import limits
-
-    key = f"anon:{action}:{code}:{(route or '')[:80]}:{client[:64]}"
-    if limits.hit(session, key, 60) > 1:
-        return False
-    return limits.hit(session, f"anon:{action}:all", 60) <= ANONYMOUS_EVENTS_PER_MINUTE

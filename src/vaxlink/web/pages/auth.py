@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access import auth
 from vaxlink.services.access.auth import Principal
-from vaxlink.web.pages.render import render
+from vaxlink.web.render import render
 from vaxlink.web.security import COOKIE, DB, Public, client_address, require, state
 
 router = APIRouter(include_in_schema=False)

@@ -13,7 +13,7 @@ from vaxlink.services.access.auth import Principal
 from vaxlink.services.reconciliation import batches
 from vaxlink.web.api.batches import receive
 from vaxlink.web.i18n import answer_words
-from vaxlink.web.pages.render import render
+from vaxlink.web.render import render
 from vaxlink.web.security import DB, require, state
 
 router = APIRouter(include_in_schema=False)

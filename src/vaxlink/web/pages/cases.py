@@ -13,7 +13,7 @@ from vaxlink.services.errors import Invalid
 from vaxlink.services.workbench import case_actions, case_view, citizen_search, saved_filters, worklist
 from vaxlink.web.i18n import MESSAGES, REASONS, lang_of
 from vaxlink.web.pages.held import held
-from vaxlink.web.pages.render import render
+from vaxlink.web.render import render
 from vaxlink.web.security import DB, require, state
 
 router = APIRouter(include_in_schema=False)

@@ -30,7 +30,7 @@ from vaxlink.services.figures.status import status_of
 from vaxlink.services.lookup.answer import STATUS_WORDS
 from vaxlink.storage.models import Citizen
 from vaxlink.web.i18n import lang_of
-from vaxlink.web.pages.render import render
+from vaxlink.web.render import render
 from vaxlink.web.security import DB, Public, client_address, state
 
 router = APIRouter(include_in_schema=False)

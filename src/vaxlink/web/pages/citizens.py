@@ -15,7 +15,7 @@ from vaxlink.services.workbench import citizen_record, citizen_search, counter, 
 from vaxlink.services.workbench.casework import display_names
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.pages.held import held
-from vaxlink.web.pages.render import render
+from vaxlink.web.render import render
 from vaxlink.web.security import DB, _record_denial, require
 
 router = APIRouter(include_in_schema=False)

@@ -16,8 +16,8 @@ from vaxlink.services.errors import NotFound
 from vaxlink.services.figures.dashboard import coverage_rows, dashboard_at, unit_and_view
 from vaxlink.services.figures.downloads import FORMATS, download_name, render_download
 from vaxlink.web.i18n import coverage_words, lang_of, translator
-from vaxlink.web.pages.render import render
 from vaxlink.web.params import UnitPath, ViewQuery
+from vaxlink.web.render import render
 from vaxlink.web.security import DB, require
 
 router = APIRouter(include_in_schema=False)

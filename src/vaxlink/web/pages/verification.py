@@ -13,7 +13,7 @@ from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid
 from vaxlink.services.workbench import collection, ward_request_boxes, ward_requests
 from vaxlink.web.i18n import lang_of
-from vaxlink.web.pages.render import render
+from vaxlink.web.render import render
 from vaxlink.web.security import DB, require, state
 
 router = APIRouter(include_in_schema=False)

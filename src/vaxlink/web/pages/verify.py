@@ -16,7 +16,7 @@ from vaxlink.services.lookup.answer import lookup
 from vaxlink.services.lookup.presented import MAX_TEXT, LookupInput, parse_input, parse_picture
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.lookup_runtime import limited_sync, record_invalid, watch_sync
-from vaxlink.web.pages.render import render
+from vaxlink.web.render import render
 from vaxlink.web.security import DB, require, state
 
 router = APIRouter(include_in_schema=False)
