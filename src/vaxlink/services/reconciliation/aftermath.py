@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.services.certificates import issuance as certificates
 from vaxlink.services.figures.status import refresh_status
-from vaxlink.services.reconciliation.reconcile import flag_dose_sequences
+from vaxlink.services.reconciliation.dose_flags import flag_dose_sequences
 from vaxlink.settings import Settings
 from vaxlink.storage.models import Citizen, OutboxMessage, utcnow
 
@@ -100,27 +100,6 @@ def settle_certificates(
     reissued_to = {i.row.citizen_id for i in outcome.reissued}
     for citizen_id in sorted({holder[c] for c in outcome.revoked}):
         out.notified += _tell(session, citizen_id, citizen_id in reissued_to)
-    session.flush()
-    if out.revoked:
-        log.info(
-            "certificates revoked after links moved: %d, reissued: %d", len(out.revoked), len(out.reissued)
-        )
-    return out
-    by_dose: dict[int, list[int]] = {}
-    for cert_id, _ in found:
-        cert = session.get(certificates.Certificate, cert_id)
-        if cert is not None:
-            by_dose[cert_id] = [int(i) for i in cert.dose_record_ids or []]
-    can_sign = settings is not None and certificates.signer_available(settings)
-    for cert_id, doses in by_dose.items():
-        outcome = certificates.revoke_certificates(
-            session, settings if can_sign else None, [cert_id], reason, actor=actor, reissue=can_sign
-        )
-        out.revoked += outcome.revoked
-        out.reissued += [i.row.id for i in outcome.reissued]
-        for citizen_id in {c for c_id, c in found if c_id in outcome.revoked}:
-            out.notified += _tell(session, int(citizen_id), bool(outcome.reissued))
-        del doses
     session.flush()
     if out.revoked:
         log.info(

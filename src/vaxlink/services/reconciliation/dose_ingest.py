@@ -42,10 +42,10 @@ from vaxlink.services.audit import log as audit
 from vaxlink.services.figures.stats import batch_citizens_sql, refresh_statistics
 from vaxlink.services.figures.stats_upkeep import CellChanges
 from vaxlink.services.reconciliation.aftermath import after_links_moved
+from vaxlink.services.reconciliation.dose_flags import judge_staged_flags
 from vaxlink.services.reconciliation.match_parameters import current_spec
-from vaxlink.services.reconciliation.reconcile import (
-    judge_staged_flags,
-    match_staged,
+from vaxlink.services.reconciliation.reconcile import match_staged
+from vaxlink.services.reconciliation.staged_outcomes import (
     prepare_staged_cases,
     staged_results,
     store_staged_matches,

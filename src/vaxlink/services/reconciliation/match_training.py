@@ -29,7 +29,8 @@ from vaxlink.matching.pipeline import compare_step, lookup_step, score_step
 from vaxlink.matching.prepare import prepare_records
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.reconciliation.match_parameters import current_spec
-from vaxlink.services.reconciliation.reconcile import RECORD_SCHEMA, load_register
+from vaxlink.services.reconciliation.reconcile import RECORD_SCHEMA
+from vaxlink.services.reconciliation.register_load import load_register
 from vaxlink.settings import Settings
 from vaxlink.storage.extract import query_arrow
 
