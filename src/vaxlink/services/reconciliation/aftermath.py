@@ -41,11 +41,11 @@ class Aftermath:
     notified: int = 0
 
 
-def certificates_to_revoke_sql(conn: Connection, citizens_sql: str | None) -> str:
+def certificates_to_revoke_sql(db: Connection, citizens_sql: str | None) -> str:
     """A SELECT of (certificate id, citizen id) of the valid certificates, of the citizens `citizens_sql`
     selects (all when None), that rest on a dose record which is not the latest version linked to the
     holder."""
-    if conn.dialect.name == "postgresql":
+    if db.dialect.name == "postgresql":
         elements = "json_array_elements_text(c.dose_record_ids) e(value)"
         element = "CAST(e.value AS BIGINT)"
     else:
@@ -86,8 +86,8 @@ def settle_certificates(
     """Step 2 of the aftermath for the citizens `citizens_sql` selects (a SELECT of citizen ids)."""
     out = Aftermath()
     session.flush()
-    conn = session.connection()
-    found = conn.execute(text(certificates_to_revoke_sql(conn, citizens_sql))).all()
+    db = session.connection()
+    found = db.execute(text(certificates_to_revoke_sql(db, citizens_sql))).all()
     if not found:
         return out
     holder = {int(cert_id): int(citizen_id) for cert_id, citizen_id in found}
@@ -119,10 +119,10 @@ def after_links_moved(
     """Steps 1 and 2 for the citizens `citizens_sql` selects (all when None); the caller's statistics
     follow (step 3). `flags=False` when the caller has judged the dose sequences already."""
     session.flush()
-    conn = session.connection()
+    db = session.connection()
     if flags:
-        flag_dose_sequences(conn, citizens_sql)
-    statuses = refresh_status(conn, citizens_sql)
+        flag_dose_sequences(db, citizens_sql)
+    statuses = refresh_status(db, citizens_sql)
     out = settle_certificates(session, settings, citizens_sql, actor=actor)
     out.statuses = statuses
     return out

@@ -320,12 +320,11 @@ class _Ingest:
         db, duck, batch = self.session.connection(), self.duck, self.batch
         counts = {o: 0 for o in OUTCOMES}
         counts.update(
-            {
-                str(k): int(v)
-                for k, v in duck.execute("""
-            SELECT CASE WHEN NOT s.is_latest THEN 'superseded' ELSE r.outcome END, count(*)
-            FROM staged s LEFT JOIN results r ON r.dose_record_id = s.id GROUP BY 1""").fetchall()
-            }
+            _tally(
+                duck,
+                """SELECT CASE WHEN NOT s.is_latest THEN 'superseded' ELSE r.outcome END, count(*)
+                FROM staged s LEFT JOIN results r ON r.dose_record_id = s.id GROUP BY 1""",
+            )
         )
         counts["unchanged"] = self.unchanged
         stored = db.execute(
@@ -333,20 +332,16 @@ class _Ingest:
         ).scalar_one()
         if stored + self.unchanged != self.rows:  # pragma: no cover - the bulk load is all or nothing
             raise RuntimeError(f"{stored} dose records stored for {self.rows} rows")
-        reasons = {
-            str(k): int(v)
-            for k, v in duck.execute(
-                "SELECT r, count(*) FROM (SELECT unnest(string_split(problems, ';')) r FROM checked "
-                "WHERE problems IS NOT NULL) GROUP BY r ORDER BY 2 DESC"
-            ).fetchall()
-        }
-        unknown = {
-            str(k): int(v)
-            for k, v in duck.execute(
-                "SELECT vaccine, count(*) FROM checked WHERE vaccine IS NOT NULL AND vaccine_code IS NULL "
-                "GROUP BY 1 ORDER BY 2 DESC LIMIT 50"
-            ).fetchall()
-        }
+        reasons = _tally(
+            duck,
+            "SELECT r, count(*) FROM (SELECT unnest(string_split(problems, ';')) r FROM checked "
+            "WHERE problems IS NOT NULL) GROUP BY r ORDER BY 2 DESC",
+        )
+        unknown = _tally(
+            duck,
+            "SELECT vaccine, count(*) FROM checked WHERE vaccine IS NOT NULL AND vaccine_code IS NULL "
+            "GROUP BY 1 ORDER BY 2 DESC LIMIT 50",
+        )
         stats = self.stats
         batch.counts = {
             "outcomes": counts,
@@ -412,6 +407,11 @@ def _write_in_chunks(
             bulk.load_batches(wconn, "dose_record", records.to_arrow_reader(100_000))
             bulk.load_batches(wconn, "match_result", staged_results(wconn, duck, spec, decided, (lo, hi)))
         note("load", hi - first + 1, total)
+
+
+def _tally(duck: DuckDBPyConnection, sql: str) -> dict[str, int]:
+    """(name, count) rows of `sql` as a mapping, in their order."""
+    return {str(k): int(v) for k, v in duck.execute(sql).fetchall()}
 
 
 def _batch_citizens(db: Connection, batch_id: int) -> str:

@@ -18,7 +18,7 @@ from vaxlink.matching.prepare import prepare_records
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.reconciliation.outcomes import store_results
 from vaxlink.services.reconciliation.register_load import load_register
-from vaxlink.services.reconciliation.staged_outcomes import decide_staged, store_staged_matches
+from vaxlink.services.reconciliation.staged_outcomes import decide_staged
 from vaxlink.settings import Settings
 from vaxlink.storage.extract import query_arrow
 
@@ -63,23 +63,6 @@ def match_records(
         stats = run_matching(duck, spec, engine=settings.engine, work_dir=settings.work_dir, progress=note)
     stats.register = asdict(loaded)
     store_results(db, duck, spec)
-    return stats
-
-
-def match_new_records(
-    db: Connection,
-    duck: DuckDBPyConnection,
-    settings: Settings,
-    spec: MatchSpec,
-    note: Progress | None = None,
-) -> RunStats:
-    """Match a new batch whose rows DuckDB holds in `staged` (as just written to dose_record), then write
-    their match results, cases and dose-sequence flags with one bulk load each.
-
-    New records have no stored result or case yet, so nothing is deleted or compared row by row; only the
-    flags of earlier doses of the same people can change, and those few are updated."""
-    stats = match_staged(db, duck, settings, spec, note)
-    store_staged_matches(db, duck, spec)
     return stats
 
 

@@ -116,30 +116,30 @@ def _stamp(db: Connection, at: datetime) -> str:
 
 
 def _load_ward_units(db: Connection, duck: DuckDBPyConnection) -> None:
-    wards = query_arrow(
+    """DuckDB's tables `ward_units` (every ward of both structures) and `ward_units_names` (the legacy
+    provinces' names, for the province queue of a record whose address names one)."""
+    text = pa.string()
+    _copy(
         db,
+        duck,
         "SELECT structure, code, province_code FROM admin_unit WHERE level = 'ward'",
-        pa.schema([("structure", pa.string()), ("code", pa.string()), ("province_code", pa.string())]),
+        pa.schema([("structure", text), ("code", text), ("province_code", text)]),
+        "ward_units",
     )
-    duck.register("ward_units_in", wards)
-    duck.execute("CREATE OR REPLACE TABLE ward_units AS SELECT * FROM ward_units_in")
-    duck.unregister("ward_units_in")
-    # The legacy provinces' names, for the province queue of a record whose address names one.
-    provinces = query_arrow(
+    _copy(
         db,
+        duck,
         "SELECT level, code, province_code, name FROM admin_unit WHERE level = 'province' AND structure = 'legacy'",
-        pa.schema(
-            [
-                ("level", pa.string()),
-                ("code", pa.string()),
-                ("province_code", pa.string()),
-                ("name", pa.string()),
-            ]
-        ),
+        pa.schema([("level", text), ("code", text), ("province_code", text), ("name", text)]),
+        "ward_units_names",
     )
-    duck.register("province_in", provinces)
-    duck.execute("CREATE OR REPLACE TABLE ward_units_names AS SELECT * FROM province_in")
-    duck.unregister("province_in")
+
+
+def _copy(db: Connection, duck: DuckDBPyConnection, sql: str, schema: pa.Schema, table: str) -> None:
+    """DuckDB's table `table`: the rows of `sql` read from the database."""
+    duck.register(f"{table}_in", query_arrow(db, sql, schema))
+    duck.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_in")
+    duck.unregister(f"{table}_in")
 
 
 def _fallback_desks(duck: DuckDBPyConnection) -> None:
