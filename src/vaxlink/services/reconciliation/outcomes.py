@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pyarrow as pa
 from duckdb import DuckDBPyConnection
 from sqlalchemy import BindParameter, Connection, bindparam, text
 
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.storage import bulk
+from vaxlink.storage.extract import query_arrow
 from vaxlink.storage.models import UtcDateTime, utcnow
 
 CASE_DUE = timedelta(days=7)
@@ -74,14 +76,20 @@ _RESULT_STAGE = (
     ("person_key", "VARCHAR(40)"),
     ("case_kind", "VARCHAR(10)"),
     ("case_priority", "INTEGER"),
+    ("ward_code", "VARCHAR(20)"),
+    ("ward_units", "VARCHAR(20)"),
 )
 
 
-def outcomes_sql(columns: str = "", joins: str = "") -> str:
+def outcomes_sql(records: str, columns: str = "") -> str:
     """A DuckDB SELECT of one row per matched record (`rec_map m JOIN classified c`): its outcome, the
     citizen linked or the best candidate, score, reasons and blame, and for a record left to an officer
-    (review, unmatched) the candidates, the person key and the kind and priority of its case; `columns`
-    (each led by a comma) and `joins` add to it."""
+    (review, unmatched) the candidates, the person key, the kind and priority of its case and the ward
+    whose worklist gets it: where its best candidate lives, else the record's own ward.
+
+    `records` (as `d`) holds the matched records' id, ward_code and ward_units; `ward_units` must be
+    loaded (`load_ward_units`), and `reg_home` with the register. `columns` (each led by a comma) adds to
+    the row."""
     return f"""SELECT m.rec_id AS dose_record_id, c.outcome,
                CASE WHEN c.outcome = 'linked' THEN c.best_citizen_id END AS citizen_id,
                CASE WHEN c.outcome <> 'linked' THEN c.best_citizen_id END AS candidate_citizen_id,
@@ -90,10 +98,44 @@ def outcomes_sql(columns: str = "", joins: str = "") -> str:
                CASE WHEN c.outcome <> 'linked' THEN k.candidates END AS candidates,
                CASE WHEN c.outcome <> 'linked' THEN pk.person_key END AS person_key,
                CASE c.outcome WHEN 'review' THEN 'conflict' WHEN 'unmatched' THEN 'unmatched' END AS case_kind,
-               CASE c.outcome WHEN 'review' THEN 2 WHEN 'unmatched' THEN 1 END AS case_priority{columns}
+               CASE c.outcome WHEN 'review' THEN 2 WHEN 'unmatched' THEN 1 END AS case_priority,
+               CASE WHEN c.outcome <> 'linked' THEN coalesce(h.ward, w.code) END AS ward_code,
+               CASE WHEN c.outcome <> 'linked' THEN CASE WHEN h.ward IS NOT NULL THEN h.units ELSE w.structure END
+                    END AS ward_units{columns}
         FROM rec_map m JOIN classified c USING (ident_id)
         LEFT JOIN ({PERSON_KEY_SQL}) pk ON pk.rec_id = m.rec_id
-        LEFT JOIN ({_CANDIDATES_SQL}) k USING (ident_id) {joins}"""
+        LEFT JOIN ({_CANDIDATES_SQL}) k USING (ident_id)
+        JOIN {records} d ON d.id = m.rec_id
+        LEFT JOIN reg_home h ON h.citizen_id = c.best_citizen_id
+        -- Records stored before ward codes carried their structure are in the legacy units.
+        LEFT JOIN ward_units w ON w.structure = coalesce(d.ward_units, 'legacy') AND w.code = d.ward_code"""
+
+
+def load_ward_units(db: Connection, duck: DuckDBPyConnection) -> None:
+    """DuckDB's tables `ward_units` (every ward of both structures) and `ward_units_names` (the legacy
+    provinces' names, for the province queue of a record whose address names one)."""
+    text = pa.string()
+    _copy(
+        db,
+        duck,
+        "SELECT structure, code, province_code FROM admin_unit WHERE level = 'ward'",
+        pa.schema([("structure", text), ("code", text), ("province_code", text)]),
+        "ward_units",
+    )
+    _copy(
+        db,
+        duck,
+        "SELECT level, code, province_code, name FROM admin_unit WHERE level = 'province' AND structure = 'legacy'",
+        pa.schema([("level", text), ("code", text), ("province_code", text), ("name", text)]),
+        "ward_units_names",
+    )
+
+
+def _copy(db: Connection, duck: DuckDBPyConnection, sql: str, schema: pa.Schema, table: str) -> None:
+    """DuckDB's table `table`: the rows of `sql` read from the database."""
+    duck.register(f"{table}_in", query_arrow(db, sql, schema))
+    duck.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_in")
+    duck.unregister(f"{table}_in")
 
 
 def id_province_sql(id_number: str) -> str:
@@ -117,6 +159,7 @@ def store_results(db: Connection, duck: DuckDBPyConnection, spec: MatchSpec) -> 
     The citizens whose doses these results can move (linked before, a link may drop to review, or now)
     are left in the temporary table `relinked_citizen`, for the caller's aftermath (flags, status,
     certificates); the caller drops it."""
+    load_ward_units(db, duck)
     _stage_outcomes(db, duck)
     now = bindparam("now", utcnow(), type_=UtcDateTime)
     # A record now linked needs no officer: its open case closes by itself.
@@ -133,15 +176,9 @@ def store_results(db: Connection, duck: DuckDBPyConnection, spec: MatchSpec) -> 
     db.execute(
         text("""INSERT INTO match_result (dose_record_id, outcome, citizen_id, candidate_citizen_id, score,
             reasons, flags, blame, ward_code, ward_units, spec_version, decided_at, version)
-        SELECT s.dose_record_id, s.outcome, s.citizen_id, s.candidate_citizen_id, s.score, s.reasons, '', s.blame,
-            CASE WHEN s.outcome IN ('review', 'unmatched') THEN coalesce(c.current_ward_code, w.code) END,
-            CASE WHEN s.outcome IN ('review', 'unmatched') THEN coalesce(c.current_units, w.structure) END,
-            :v, :now, 1
-        FROM result_stage s
-        JOIN dose_record d ON d.id = s.dose_record_id
-        LEFT JOIN citizen c ON c.id = s.candidate_citizen_id
-        LEFT JOIN admin_unit w ON w.structure = coalesce(d.ward_units, 'legacy') AND w.level = 'ward'
-          AND w.code = d.ward_code""").bindparams(now),
+        SELECT dose_record_id, outcome, citizen_id, candidate_citizen_id, score, reasons, '', blame, ward_code,
+            ward_units, :v, :now, 1
+        FROM result_stage""").bindparams(now),
         {"v": spec.version},
     )
     _open_cases(db, now)
@@ -157,7 +194,7 @@ def _stage_outcomes(db: Connection, duck: DuckDBPyConnection) -> None:
         + ", ".join(f"{c} {t.replace('DOUBLE PRECISION', double)}" for c, t in _RESULT_STAGE)
         + ")"
     )
-    reader = duck.sql(f"{outcomes_sql()} ORDER BY m.rec_id").to_arrow_reader(200_000)
+    reader = duck.sql(f"{outcomes_sql('rec_wards')} ORDER BY m.rec_id").to_arrow_reader(200_000)
     bulk.load_batches(db, "result_stage", reader)
     db.exec_driver_sql("CREATE UNIQUE INDEX ix_result_stage ON result_stage (dose_record_id)")
     if db.dialect.name == "postgresql":

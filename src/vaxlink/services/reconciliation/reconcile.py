@@ -49,13 +49,19 @@ def match_records(
     records = query_arrow(
         db,
         f"""SELECT d.id, d.full_name, d.date_of_birth, d.sex, d.id_number, d.phone,
-        d.ward_code, d.address FROM dose_record d LEFT JOIN match_result m ON m.dose_record_id = d.id
+        d.ward_code, d.address, d.ward_units FROM dose_record d LEFT JOIN match_result m ON m.dose_record_id = d.id
         WHERE d.is_latest AND d.problems IS NULL AND coalesce(m.outcome, '') <> 'confirmed' AND ({where})""",
-        RECORD_SCHEMA,
+        RECORD_SCHEMA.append(pa.field("ward_units", pa.string())),
     )
-    duck.register("records_in", records)
+    duck.register("records_in", records.drop_columns(["ward_units"]))
     prepare_records(duck, "records_in")
     duck.unregister("records_in")
+    # The records' own wards, for the worklist of those left to an officer (`outcomes_sql`).
+    duck.register("rec_wards_in", records.select(["rec_id", "ward_code", "ward_units"]))
+    duck.execute(
+        "CREATE OR REPLACE TABLE rec_wards AS SELECT rec_id AS id, ward_code, ward_units FROM rec_wards_in"
+    )
+    duck.unregister("rec_wards_in")
     loaded = load_register(db, duck, settings, spec)
     if settings is None:
         stats = run_matching(duck, spec, progress=note)

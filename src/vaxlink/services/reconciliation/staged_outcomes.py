@@ -16,29 +16,20 @@ from vaxlink.services.reconciliation.outcomes import (
     CASE_DUE,
     RESULT_COLUMNS,
     id_province_sql,
+    load_ward_units,
     outcomes_sql,
 )
 from vaxlink.storage import bulk
-from vaxlink.storage.extract import query_arrow
 from vaxlink.storage.models import utcnow
 
 
 def decide_staged(db: Connection, duck: DuckDBPyConnection) -> None:
-    """DuckDB's table `results` from the matching of `staged`: `outcomes_sql` with the ward whose worklist
-    gets a record left to an officer (where its best candidate lives, else the record's own ward), and the
-    dose's date and number; the rejected records too."""
-    _load_ward_units(db, duck)
-    columns = """,
-               CASE WHEN c.outcome <> 'linked' THEN coalesce(h.ward, w.code) END AS ward_code,
-               CASE WHEN c.outcome <> 'linked' THEN CASE WHEN h.ward IS NOT NULL THEN h.units ELSE w.structure END
-                    END AS ward_units,
-               d.vaccination_date, d.dose_number"""
-    joins = """JOIN staged d ON d.id = m.rec_id
-        LEFT JOIN reg_home h ON h.citizen_id = c.best_citizen_id
-        LEFT JOIN ward_units w ON w.structure = d.ward_units AND w.code = d.ward_code"""
+    """DuckDB's table `results` from the matching of `staged`: `outcomes_sql` with the dose's date and
+    number; the rejected records too."""
+    load_ward_units(db, duck)
     duck.execute(
         f"""CREATE OR REPLACE TABLE results AS
-        {outcomes_sql(columns, joins)}
+        {outcomes_sql("staged", ", d.vaccination_date, d.dose_number")}
         UNION ALL
         SELECT id, 'rejected', NULL, NULL, NULL, problems, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
         FROM staged WHERE is_latest AND problems IS NOT NULL"""
@@ -113,33 +104,6 @@ def _stamp(db: Connection, at: datetime) -> str:
     return (
         at.isoformat(sep=" ") if db.dialect.name == "postgresql" else at.replace(tzinfo=None).isoformat(" ")
     )
-
-
-def _load_ward_units(db: Connection, duck: DuckDBPyConnection) -> None:
-    """DuckDB's tables `ward_units` (every ward of both structures) and `ward_units_names` (the legacy
-    provinces' names, for the province queue of a record whose address names one)."""
-    text = pa.string()
-    _copy(
-        db,
-        duck,
-        "SELECT structure, code, province_code FROM admin_unit WHERE level = 'ward'",
-        pa.schema([("structure", text), ("code", text), ("province_code", text)]),
-        "ward_units",
-    )
-    _copy(
-        db,
-        duck,
-        "SELECT level, code, province_code, name FROM admin_unit WHERE level = 'province' AND structure = 'legacy'",
-        pa.schema([("level", text), ("code", text), ("province_code", text), ("name", text)]),
-        "ward_units_names",
-    )
-
-
-def _copy(db: Connection, duck: DuckDBPyConnection, sql: str, schema: pa.Schema, table: str) -> None:
-    """DuckDB's table `table`: the rows of `sql` read from the database."""
-    duck.register(f"{table}_in", query_arrow(db, sql, schema))
-    duck.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_in")
-    duck.unregister(f"{table}_in")
 
 
 def _fallback_desks(duck: DuckDBPyConnection) -> None:
