@@ -12,8 +12,8 @@ from sqlalchemy import Connection, Engine, text
 
 from vaxlink.services.figures.status import refresh_status
 from vaxlink.services.reconciliation import aftermath
+from vaxlink.services.reconciliation.dose_flags import flag_dose_sequences
 from vaxlink.services.reconciliation.dose_ingest import ingest_batch
-from vaxlink.services.reconciliation.reconcile import flag_dose_sequences
 from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.settings import Settings
 from vaxlink.storage.db import transaction
@@ -130,7 +130,7 @@ def test_a_few_citizens_aftermath_reads_their_rows_not_the_tables(
     would have them on tables of millions of rows; a read of the whole table through an index still counts
     every row."""
     from vaxlink.matching.normalise import connect
-    from vaxlink.services.reconciliation.reconcile import judge_staged_flags
+    from vaxlink.services.reconciliation.dose_flags import judge_staged_flags
 
     with transaction(engine) as s:
         import_register(s, settings, province / "register.csv", rejects_path=tmp_path / "rej.csv")

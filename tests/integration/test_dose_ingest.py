@@ -15,7 +15,7 @@ from vaxlink.domain.errors import InputError
 from vaxlink.services.reconciliation import dose_ingest
 from vaxlink.services.reconciliation.answers import export_answer, export_results
 from vaxlink.services.reconciliation.dose_ingest import ingest_batch
-from vaxlink.services.reconciliation.reconcile import reexamine_after_import
+from vaxlink.services.reconciliation.reexamine import reexamine_after_import
 from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Case, Citizen, DoseRecord, MatchResult

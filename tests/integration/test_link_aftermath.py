@@ -21,7 +21,7 @@ from vaxlink.services.audit.log import bind_key, load_key
 from vaxlink.services.certificates import issuance as certs
 from vaxlink.services.figures.status import status_of
 from vaxlink.services.reconciliation.dose_ingest import ingest_batch
-from vaxlink.services.reconciliation.reconcile import reexamine_after_import
+from vaxlink.services.reconciliation.reexamine import reexamine_after_import
 from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.services.workbench import case_actions as cases
 from vaxlink.settings import Settings

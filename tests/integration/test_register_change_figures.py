@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from tests.figures import differences, differing_cells, from_scratch, kept
 from vaxlink.services.figures.status import status_of
 from vaxlink.services.reconciliation.dose_ingest import ingest_batch
-from vaxlink.services.reconciliation.reconcile import reexamine_after_import
+from vaxlink.services.reconciliation.reexamine import reexamine_after_import
 from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.storage.db import transaction
 from vaxlink.storage.models import Citizen

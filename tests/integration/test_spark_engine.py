@@ -78,7 +78,7 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def prepared(data: Path) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection holding the matcher's prepared inputs for the simulated files: the register as
-    `reconcile.load_register` reads it from the database, every dose record as a record to match."""
+    `register_load.load_register` reads it from the database, every dose record as a record to match."""
     register, aliases, records = matcher_inputs(data)
     con = duckdb.connect(config={"threads": 2})
     con.register("reg_in", register)

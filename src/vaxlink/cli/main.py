@@ -125,7 +125,7 @@ def registry_import(
     """Nạp hoặc cập nhật công dân / load or update citizens from a register snapshot."""
     from vaxlink.cli.progress import progress_bar
     from vaxlink.services.operations.schema import database
-    from vaxlink.services.reconciliation.reconcile import reexamine_after_import
+    from vaxlink.services.reconciliation.reexamine import reexamine_after_import
     from vaxlink.services.reconciliation.registry_import import REASONS, import_register
     from vaxlink.storage.db import transaction
 

@@ -1,5 +1,5 @@
 """The simulator's files as the matcher's input tables, without a database: what
-`services.reconciliation.reconcile.load_register` and the ingest hand to the matcher (register, aliases, records). Used by
+`services.reconciliation.register_load.load_register` and the ingest hand to the matcher (register, aliases, records). Used by
 the engine benchmarks and the engine-agreement tests, which match a simulated province directly."""
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vaxlink.services.errors import NotFound, ServiceError
 from vaxlink.web.i18n import lang_of, translator
+from vaxlink.web.render import render
 from vaxlink.web.security import Denied
 
 log = logging.getLogger("vaxlink.web")
@@ -52,8 +53,6 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
 
 
 def _page(request: Request, status: int, key: str, detail: str = "") -> Response:
-    from vaxlink.web.render import render
-
     return render(
         request, "error.html", {"status": status, "message_key": key, "detail": detail}, status=status
     )

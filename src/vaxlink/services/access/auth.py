@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.audit_actions import AuditAction
+from vaxlink.domain.errors import VaxlinkError
 from vaxlink.domain.permissions import Level, Permission, permissions_of
 from vaxlink.services.access import limits as limits_store
 from vaxlink.services.audit import log as audit
@@ -37,8 +38,6 @@ TOUCH_EVERY = timedelta(seconds=60)
 
 def hash_password(password: str) -> str:
     if len(password) < 10:
-        from vaxlink.domain.errors import VaxlinkError
-
         raise VaxlinkError("Mật khẩu cần ít nhất 10 ký tự / the password needs at least 10 characters")
     return _hasher.hash(password)
 

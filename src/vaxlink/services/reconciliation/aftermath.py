@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.services.certificates import issuance as certificates
 from vaxlink.services.figures.status import refresh_status
-from vaxlink.services.reconciliation.reconcile import flag_dose_sequences
+from vaxlink.services.reconciliation.dose_flags import flag_dose_sequences
 from vaxlink.settings import Settings
 from vaxlink.storage.models import Citizen, OutboxMessage, utcnow
 
@@ -41,11 +41,11 @@ class Aftermath:
     notified: int = 0
 
 
-def certificates_to_revoke_sql(conn: Connection, citizens_sql: str | None) -> str:
+def certificates_to_revoke_sql(db: Connection, citizens_sql: str | None) -> str:
     """A SELECT of (certificate id, citizen id) of the valid certificates, of the citizens `citizens_sql`
     selects (all when None), that rest on a dose record which is not the latest version linked to the
     holder."""
-    if conn.dialect.name == "postgresql":
+    if db.dialect.name == "postgresql":
         elements = "json_array_elements_text(c.dose_record_ids) e(value)"
         element = "CAST(e.value AS BIGINT)"
     else:
@@ -86,8 +86,8 @@ def settle_certificates(
     """Step 2 of the aftermath for the citizens `citizens_sql` selects (a SELECT of citizen ids)."""
     out = Aftermath()
     session.flush()
-    conn = session.connection()
-    found = conn.execute(text(certificates_to_revoke_sql(conn, citizens_sql))).all()
+    db = session.connection()
+    found = db.execute(text(certificates_to_revoke_sql(db, citizens_sql))).all()
     if not found:
         return out
     holder = {int(cert_id): int(citizen_id) for cert_id, citizen_id in found}
@@ -100,27 +100,6 @@ def settle_certificates(
     reissued_to = {i.row.citizen_id for i in outcome.reissued}
     for citizen_id in sorted({holder[c] for c in outcome.revoked}):
         out.notified += _tell(session, citizen_id, citizen_id in reissued_to)
-    session.flush()
-    if out.revoked:
-        log.info(
-            "certificates revoked after links moved: %d, reissued: %d", len(out.revoked), len(out.reissued)
-        )
-    return out
-    by_dose: dict[int, list[int]] = {}
-    for cert_id, _ in found:
-        cert = session.get(certificates.Certificate, cert_id)
-        if cert is not None:
-            by_dose[cert_id] = [int(i) for i in cert.dose_record_ids or []]
-    can_sign = settings is not None and certificates.signer_available(settings)
-    for cert_id, doses in by_dose.items():
-        outcome = certificates.revoke_certificates(
-            session, settings if can_sign else None, [cert_id], reason, actor=actor, reissue=can_sign
-        )
-        out.revoked += outcome.revoked
-        out.reissued += [i.row.id for i in outcome.reissued]
-        for citizen_id in {c for c_id, c in found if c_id in outcome.revoked}:
-            out.notified += _tell(session, int(citizen_id), bool(outcome.reissued))
-        del doses
     session.flush()
     if out.revoked:
         log.info(
@@ -140,10 +119,10 @@ def after_links_moved(
     """Steps 1 and 2 for the citizens `citizens_sql` selects (all when None); the caller's statistics
     follow (step 3). `flags=False` when the caller has judged the dose sequences already."""
     session.flush()
-    conn = session.connection()
+    db = session.connection()
     if flags:
-        flag_dose_sequences(conn, citizens_sql)
-    statuses = refresh_status(conn, citizens_sql)
+        flag_dose_sequences(db, citizens_sql)
+    statuses = refresh_status(db, citizens_sql)
     out = settle_certificates(session, settings, citizens_sql, actor=actor)
     out.statuses = statuses
     return out

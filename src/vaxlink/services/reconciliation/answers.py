@@ -103,20 +103,20 @@ def _write(table: pa.Table, out: Path) -> Path:
     return write_table(table, out)
 
 
-def export_results(conn: Connection, out: Path, *, source: str | None = None) -> int:
+def export_results(db: Connection, out: Path, *, source: str | None = None) -> int:
     """Write one row per dose record ever ingested (its latest version). Returns the number of rows."""
     where = ""
     if source is not None:
         where = "AND d.source = '" + source.replace("'", "''") + "'"
-    table = query_arrow(conn, RESULT_SQL.format(where=where), RESULT_SCHEMA)
+    table = query_arrow(db, RESULT_SQL.format(where=where), RESULT_SCHEMA)
     _write(table, out)
     return int(table.num_rows)
 
 
-def export_answer(conn: Connection, batch_id: int, out: Path) -> int:
+def export_answer(db: Connection, batch_id: int, out: Path) -> int:
     """Write health's answer for one batch (CSV or XLSX), with the corrections wards have declared."""
-    table = query_arrow(conn, ANSWER_SQL.format(batch_id=int(batch_id)), ANSWER_SCHEMA)
-    table = with_ward_corrections(conn, batch_id, table)
+    table = query_arrow(db, ANSWER_SQL.format(batch_id=int(batch_id)), ANSWER_SCHEMA)
+    table = with_ward_corrections(db, batch_id, table)
     _write(table, out)
     return int(table.num_rows)
 
@@ -130,9 +130,9 @@ CORRECTION_COLUMNS = {
 }
 
 
-def ward_corrections(conn: Connection, batch_id: int) -> dict[str, dict[str, Any]]:
+def ward_corrections(db: Connection, batch_id: int) -> dict[str, dict[str, Any]]:
     """record_id → the correction a ward declared when it found the health record wrong."""
-    rows = conn.execute(
+    rows = db.execute(
         text("""SELECT d.record_id, k.details FROM work_case k JOIN dose_record d ON d.id = k.dose_record_id
         WHERE d.batch_id = :b AND d.is_latest AND k.resolution = 'health_wrong'
         ORDER BY k.closed_at, k.id"""),
@@ -163,13 +163,13 @@ SELECT count(*) FROM answer WHERE blame = 'health' OR correct_full_name IS NOT N
 )
 
 
-def corrections_count(conn: Connection, batch_id: int) -> int:
+def corrections_count(db: Connection, batch_id: int) -> int:
     """How many rows the batch's corrections for health hold."""
-    return int(conn.execute(text(CORRECTIONS_COUNT_SQL.format(batch_id=int(batch_id)))).scalar() or 0)
+    return int(db.execute(text(CORRECTIONS_COUNT_SQL.format(batch_id=int(batch_id)))).scalar() or 0)
 
 
-def with_ward_corrections(conn: Connection, batch_id: int, table: pa.Table) -> pa.Table:
-    corrections = ward_corrections(conn, batch_id)
+def with_ward_corrections(db: Connection, batch_id: int, table: pa.Table) -> pa.Table:
+    corrections = ward_corrections(db, batch_id)
     if not corrections:
         return table
     columns = {name: table.column(name).to_pylist() for name in table.schema.names}

@@ -33,7 +33,7 @@ from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import Invalid, NotFound
 from vaxlink.services.reconciliation.answers import corrections_count, export_answer
-from vaxlink.services.reconciliation.ingest_jobs import WAITING, IngestJobs, park_upload
+from vaxlink.services.reconciliation.ingest_jobs import WAITING, IngestJobs, park_upload, public_refusal
 from vaxlink.settings import Settings
 from vaxlink.storage.models import AdminUnitRow, Batch, DoseRecord, MatchResult, utcnow
 from vaxlink.storage.models import Case as CaseRow
@@ -242,6 +242,30 @@ def ingest_in_background(
     park_upload(settings, path, batch_id, digest)
     jobs.submit(batch_id)
     return batch_id
+
+
+def receive_upload(
+    session: Session,
+    settings: Settings,
+    jobs: IngestJobs,
+    who: Principal,
+    file_name: str | None,
+    stream: BinaryIO,
+    source: str | None,
+) -> int:
+    """Store an upload and hand it to the server's ingest worker (`ingest_in_background`): the request
+    answers at once, whatever the file's size, and never holds the database's writer for an ingest."""
+    path = save_upload(settings, file_name or "upload.csv", stream)
+    try:
+        return ingest_in_background(session, settings, jobs, who, path, source)
+    except BaseException as e:
+        # A refused (or failed) file is not kept; a file handed to the worker stays until it is done.
+        discard_upload(path)
+        if isinstance(e, Invalid) and e.code == "BAD_FILE":
+            # In the reader's own words but without what the file holds (see `ingest_jobs.public_refusal`).
+            vi, en = public_refusal(e.message_vi)
+            raise Invalid(vi, en, e.code) from None
+        raise
 
 
 def _answer_table(session: Session, settings: Settings, batch_id: int) -> pa.Table:

@@ -45,7 +45,8 @@ from vaxlink.services.audit import log as audit
 from vaxlink.services.figures.refresh import batch_citizens_sql, refresh_statistics
 from vaxlink.services.figures.stats_upkeep import CellChanges
 from vaxlink.services.reconciliation.aftermath import after_links_moved
-from vaxlink.services.reconciliation.dose_ingest import LINKING, ingest_batch, undo_partial
+from vaxlink.services.reconciliation.dose_ingest import LINKING, ingest_batch
+from vaxlink.services.reconciliation.dose_versions import undo_partial
 from vaxlink.settings import Settings
 from vaxlink.storage.models import Batch, utcnow
 

@@ -63,11 +63,11 @@ class RunParameters:
     expected_wrong_links: float | None = None
 
 
-def run_parameters(conn: Connection, batch_id: int | None = None) -> RunParameters:
+def run_parameters(db: Connection, batch_id: int | None = None) -> RunParameters:
     """The parameters of `batch_id` (the latest finished batch when None; the priors when there is none)."""
     query = select(Batch.id, Batch.spec, Batch.counts).where(Batch.status == "done", Batch.spec.is_not(None))
     query = query.where(Batch.id == batch_id) if batch_id is not None else query.order_by(Batch.id.desc())
-    row = conn.execute(query.limit(1)).first()
+    row = db.execute(query.limit(1)).first()
     if row is None and batch_id is not None:
         raise VaxlinkError(f"không có lô {batch_id} đã đối soát / no reconciled batch {batch_id}")
     spec = MatchSpec.from_dict(dict(row.spec)) if row is not None else MatchSpec()

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
+from duckdb import DuckDBPyConnection
 from sqlalchemy import Connection, text
 
 from vaxlink.domain.errors import VaxlinkError
@@ -29,7 +30,8 @@ from vaxlink.matching.pipeline import compare_step, lookup_step, score_step
 from vaxlink.matching.prepare import prepare_records
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.reconciliation.match_parameters import current_spec
-from vaxlink.services.reconciliation.reconcile import RECORD_SCHEMA, load_register
+from vaxlink.services.reconciliation.reconcile import RECORD_SCHEMA
+from vaxlink.services.reconciliation.register_load import load_register
 from vaxlink.settings import Settings
 from vaxlink.storage.extract import query_arrow
 
@@ -65,11 +67,11 @@ class TrainingReport:
         return d
 
 
-def _labels(conn: Connection) -> list[tuple[int, int, int, str | None]]:
+def _labels(db: Connection) -> list[tuple[int, int, int, str | None]]:
     """(dose_record_id, citizen_id, label, province) of every settled pair: the officer's citizen (1) and
     the other candidates its case showed (0)."""
     out: dict[tuple[int, int], tuple[int, str | None]] = {}
-    rows = conn.execute(
+    rows = db.execute(
         text("""SELECT m.dose_record_id, m.citizen_id, k.details, k.province_code
         FROM match_result m LEFT JOIN work_case k ON k.dose_record_id = m.dose_record_id AND k.status = 'closed'
         WHERE m.outcome = 'confirmed' AND m.citizen_id IS NOT NULL""")
@@ -124,90 +126,41 @@ def _decide(rows: list[dict[str, Any]], spec: MatchSpec) -> Decisions:
     return d
 
 
-def _scored(con: Any, spec: MatchSpec) -> list[dict[str, Any]]:
+def _scored(duck: DuckDBPyConnection, spec: MatchSpec) -> list[dict[str, Any]]:
     for step in (compare_step(spec, "labelled_pairs"), score_step(spec)):
-        con.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
-    cur = con.execute("""SELECT l.dose_record_id, l.citizen_id, l.label, l.province, l.held_out, s.weight, s.veto,
+        duck.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
+    cur = duck.execute("""SELECT l.dose_record_id, l.citizen_id, l.label, l.province, l.held_out, s.weight, s.veto,
                s.id_level, s.name_level, s.dob_level, s.sex_level, s.ward_level, s.address_level, s.phone_level
         FROM labelled l JOIN scored s ON s.ident_id = l.ident_id AND s.citizen_id = l.citizen_id""")
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def train(conn: Connection, settings: Settings, spec: MatchSpec | None = None) -> TrainingReport:
+def train(db: Connection, settings: Settings, spec: MatchSpec | None = None) -> TrainingReport:
     """Refit the spec's m's from officers' settled cases and measure the refit on held-out decisions."""
     spec = spec or current_spec(settings)
-    labels = _labels(conn)
+    labels = _labels(db)
     matches = sum(1 for _, _, label, _ in labels if label == 1)
     if matches < MIN_MATCHES:
         raise VaxlinkError(
             f"mới có {matches} quyết định của cán bộ, cần ít nhất {MIN_MATCHES} / "
             f"{matches} officers' decisions so far, at least {MIN_MATCHES} are needed"
         )
-    ids = sorted({d for d, _, _, _ in labels})
-    con = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
+    duck = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
     try:
-        records = query_arrow(
-            conn,
-            "SELECT d.id, d.full_name, d.date_of_birth, d.sex, d.id_number, d.phone, d.ward_code, d.address "
-            "FROM dose_record d JOIN match_result m ON m.dose_record_id = d.id WHERE m.outcome = 'confirmed'",
-            RECORD_SCHEMA,
-        )
-        con.register(
-            "records_in", records.filter(pa.compute.is_in(records["rec_id"], pa.array(ids, pa.int64())))
-        )
-        prepare_records(con, "records_in")
-        con.unregister("records_in")
-        load_register(conn, con)
-        con.register(
-            "labels_in",
-            pa.table(
-                {
-                    "dose_record_id": pa.array([d for d, _, _, _ in labels], pa.int64()),
-                    "citizen_id": pa.array([c for _, c, _, _ in labels], pa.int64()),
-                    "label": pa.array([lab for _, _, lab, _ in labels], pa.int32()),
-                    "province": pa.array([p for _, _, _, p in labels], pa.string()),
-                }
-            ),
-        )
-        con.execute(f"""CREATE OR REPLACE TABLE labelled AS
-            SELECT l.*, m.ident_id, l.dose_record_id % {HELD_OUT} = 0 AS held_out
-            FROM labels_in l JOIN rec_map m ON m.rec_id = l.dose_record_id
-            WHERE l.citizen_id IN (SELECT citizen_id FROM reg)""")
-        con.execute(
-            "CREATE OR REPLACE TABLE labelled_pairs AS SELECT DISTINCT ident_id, citizen_id FROM labelled"
-        )
-        look = lookup_step()
-        con.execute(f"CREATE OR REPLACE TABLE {look.name} AS {look.sql}")
-        rows = _scored(con, spec)
-
-        def counts(selected: list[dict[str, Any]]) -> tuple[dict[str, Counter[str]], dict[str, int]]:
-            out: dict[str, Counter[str]] = {c.name: Counter() for c in spec.comparisons}
-            for r in selected:
-                for c in spec.comparisons:
-                    out[c.name][r[f"{c.name}_level"]] += 1
-            return out, {c.name: len(selected) for c in spec.comparisons}
-
+        rows = _labelled_rows(db, duck, spec, labels)
         fit_rows = [r for r in rows if r["label"] == 1 and not r["held_out"]]
         trained = spec.with_levels(
-            _fit(spec, *counts(fit_rows)),
+            _fit(spec, *_level_counts(spec, fit_rows)),
             {"training": {"matches": len(fit_rows), "at": datetime.now(UTC).isoformat(timespec="seconds")}},
         )
         trained = replace(trained, version=f"{spec.version.split('+')[0]}+officers.{len(fit_rows)}")
         held = [r for r in rows if r["held_out"]]
         before = _decide(held, spec)
-        after = _decide([r for r in _scored(con, trained) if r["held_out"]], trained)
-        provinces: dict[str, dict[str, float]] = {}
-        by_province: dict[str, list[dict[str, Any]]] = {}
-        for r in fit_rows:
-            by_province.setdefault(str(r["province"]), []).append(r)
-        for province, selected in sorted(by_province.items()):
-            if len(selected) >= MIN_PER_PROVINCE:
-                provinces[province] = {
-                    k: round(math.log2(m / u), 3) for k, (m, u) in _fit(spec, *counts(selected)).items()
-                }
+        after = _decide([r for r in _scored(duck, trained) if r["held_out"]], trained)
+        provinces = _province_fits(spec, fit_rows)
     finally:
-        con.close()
+        duck.close()
     levels = {
         lv.name: {"prior": round(lv.weight, 3), "trained": round(t.weight, 3)}
         for c, tc in zip(spec.comparisons, trained.comparisons, strict=True)
@@ -224,3 +177,70 @@ def train(conn: Connection, settings: Settings, spec: MatchSpec | None = None) -
         provinces=provinces,
         spec=trained,
     )
+
+
+def _labelled_rows(
+    db: Connection, duck: DuckDBPyConnection, spec: MatchSpec, labels: list[tuple[int, int, int, str | None]]
+) -> list[dict[str, Any]]:
+    """Every labelled pair whose citizen is in the register, with its levels and weight under `spec` and
+    whether its record is held out of the fit."""
+    ids = sorted({d for d, _, _, _ in labels})
+    records = query_arrow(
+        db,
+        "SELECT d.id, d.full_name, d.date_of_birth, d.sex, d.id_number, d.phone, d.ward_code, d.address "
+        "FROM dose_record d JOIN match_result m ON m.dose_record_id = d.id WHERE m.outcome = 'confirmed'",
+        RECORD_SCHEMA,
+    )
+    duck.register(
+        "records_in", records.filter(pa.compute.is_in(records["rec_id"], pa.array(ids, pa.int64())))
+    )
+    prepare_records(duck, "records_in")
+    duck.unregister("records_in")
+    load_register(db, duck)
+    duck.register(
+        "labels_in",
+        pa.table(
+            {
+                "dose_record_id": pa.array([d for d, _, _, _ in labels], pa.int64()),
+                "citizen_id": pa.array([c for _, c, _, _ in labels], pa.int64()),
+                "label": pa.array([lab for _, _, lab, _ in labels], pa.int32()),
+                "province": pa.array([p for _, _, _, p in labels], pa.string()),
+            }
+        ),
+    )
+    duck.execute(f"""CREATE OR REPLACE TABLE labelled AS
+        SELECT l.*, m.ident_id, l.dose_record_id % {HELD_OUT} = 0 AS held_out
+        FROM labels_in l JOIN rec_map m ON m.rec_id = l.dose_record_id
+        WHERE l.citizen_id IN (SELECT citizen_id FROM reg)""")
+    duck.execute(
+        "CREATE OR REPLACE TABLE labelled_pairs AS SELECT DISTINCT ident_id, citizen_id FROM labelled"
+    )
+    look = lookup_step()
+    duck.execute(f"CREATE OR REPLACE TABLE {look.name} AS {look.sql}")
+    return _scored(duck, spec)
+
+
+def _level_counts(
+    spec: MatchSpec, selected: list[dict[str, Any]]
+) -> tuple[dict[str, Counter[str]], dict[str, int]]:
+    """How many of `selected` fall in each level of each comparison, and how many there are."""
+    out: dict[str, Counter[str]] = {c.name: Counter() for c in spec.comparisons}
+    for r in selected:
+        for c in spec.comparisons:
+            out[c.name][r[f"{c.name}_level"]] += 1
+    return out, {c.name: len(selected) for c in spec.comparisons}
+
+
+def _province_fits(spec: MatchSpec, fit_rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Each province's own fit (level → weight), where it has `MIN_PER_PROVINCE` matches."""
+    provinces: dict[str, dict[str, float]] = {}
+    by_province: dict[str, list[dict[str, Any]]] = {}
+    for r in fit_rows:
+        by_province.setdefault(str(r["province"]), []).append(r)
+    for province, selected in sorted(by_province.items()):
+        if len(selected) >= MIN_PER_PROVINCE:
+            provinces[province] = {
+                k: round(math.log2(m / u), 3)
+                for k, (m, u) in _fit(spec, *_level_counts(spec, selected)).items()
+            }
+    return provinces

@@ -7,16 +7,13 @@ import leaves the register as it was, and running it again gives the same result
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 from duckdb import DuckDBPyConnection
-from sqlalchemy import Connection, Table, UniqueConstraint, bindparam, text
 from sqlalchemy.orm import Session
-from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from vaxlink.domain.admin_units import Level, Structure, admin_units, normalise_code
 from vaxlink.domain.dates import PartialDate, parse_date
@@ -28,54 +25,14 @@ from vaxlink.domain.sex import parse_sex
 from vaxlink.files.read import contract_select, load_file
 from vaxlink.files.write import write_table
 from vaxlink.matching import normalise
+from vaxlink.services.reconciliation.reconcile import Progress
+from vaxlink.services.reconciliation.register_merge import STAGE_COLUMNS, Clock, merge
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
-from vaxlink.storage.extract import query_arrow
-from vaxlink.storage.models import Citizen, CitizenAlias, RegisterImport, UtcDateTime, utcnow
+from vaxlink.storage.models import RegisterImport, utcnow
 from vaxlink.storage.register_log import register_changed
 
-Progress = Callable[[str, int, int | None], None]
-
 REASONS = REJECTION_REASONS
-
-STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("personal_id", "VARCHAR(12)"),
-    ("old_id", "VARCHAR(20)"),
-    ("full_name", "VARCHAR(200)"),
-    ("name_key", "VARCHAR(200)"),
-    ("family_name", "VARCHAR(60)"),
-    ("middle_name", "VARCHAR(120)"),
-    ("given_name", "VARCHAR(60)"),
-    ("birth_date", "DATE"),
-    ("birth_precision", "VARCHAR(5)"),
-    ("birth_year", "INTEGER"),
-    ("sex", "VARCHAR(1)"),
-    ("permanent_ward_code", "VARCHAR(5)"),
-    ("permanent_units", "VARCHAR(6)"),
-    ("current_ward_code", "VARCHAR(5)"),
-    ("current_units", "VARCHAR(6)"),
-    ("address", "VARCHAR(400)"),
-    ("phone", "VARCHAR(20)"),
-    ("household_id", "VARCHAR(40)"),
-    ("extra", "TEXT"),
-    ("row_hash", "VARCHAR(32)"),
-)
-CITIZEN_COLUMNS = [c for c, _ in STAGE_COLUMNS if c != "old_id"]
-
-
-class Clock:
-    """Wall and CPU seconds (this process, all its threads) spent in each named stage, in order."""
-
-    def __init__(self) -> None:
-        self.stages: dict[str, tuple[float, float]] = {}
-        self._wall = time.perf_counter()
-        self._cpu = time.process_time()
-
-    def lap(self, stage: str) -> None:
-        wall, cpu = time.perf_counter(), time.process_time()
-        w, c = self.stages.get(stage, (0.0, 0.0))
-        self.stages[stage] = (w + wall - self._wall, c + cpu - self._cpu)
-        self._wall, self._cpu = wall, cpu
 
 
 @dataclass
@@ -143,22 +100,22 @@ _OFFICIAL_SQL = """CREATE OR REPLACE TABLE {target} AS
     FROM w LEFT JOIN {target}_layout l ON l.value = array_to_string(ws[1:2], ' ')"""
 
 
-def official_names(con: DuckDBPyConnection, source_sql: str, target: str) -> None:
+def official_names(duck: DuckDBPyConnection, source_sql: str, target: str) -> None:
     """Create `target(value, name, family, middle, given)`: per distinct name of `source_sql`, the
     register's spelling (`official_name`) and its parts (`split_name`), built in SQL from the domain's
     `name_layout` applied once per distinct pair of first words."""
-    con.execute(f"""CREATE OR REPLACE TABLE {target}_spelling AS SELECT value, {_SPELLING} AS name
+    duck.execute(f"""CREATE OR REPLACE TABLE {target}_spelling AS SELECT value, {_SPELLING} AS name
         FROM (SELECT DISTINCT v AS value FROM ({source_sql}) t(v) WHERE v IS NOT NULL)""")
     normalise.map_distinct(
-        con,
+        duck,
         f"SELECT array_to_string(string_split(name, ' ')[1:2], ' ') FROM {target}_spelling",
         _layout,
         pa.schema([("layout", pa.string())]),
         f"{target}_layout",
     )
-    con.execute(_OFFICIAL_SQL.format(target=target))
-    con.execute(f"DROP TABLE {target}_spelling")
-    con.execute(f"DROP TABLE {target}_layout")
+    duck.execute(_OFFICIAL_SQL.format(target=target))
+    duck.execute(f"DROP TABLE {target}_spelling")
+    duck.execute(f"DROP TABLE {target}_layout")
 
 
 def _sex(v: str) -> tuple[str | None]:
@@ -178,14 +135,14 @@ def import_register(
     """Validate `path` and merge it into the register in the session's transaction (flushes, never commits)."""
     note = progress or (lambda _stage, _done, _total: None)
     clock = Clock()
-    con = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
+    duck = normalise.connect(settings.duckdb_memory_limit, settings.duckdb_threads)
     try:
-        loaded = load_file(con, path, "raw", progress=lambda n: note("read", n, None))
+        loaded = load_file(duck, path, "raw", progress=lambda n: note("read", n, None))
         columns_sql = contract_select(loaded, REGISTER_COLUMNS)
         rejects_path = rejects_path or Path.cwd() / f"{path.stem}.rejects.csv"
         clock.lap("read")
         note("check", 0, loaded.rows)
-        _check(con, columns_sql, units)
+        _check(duck, columns_sql, units)
         note("check", loaded.rows, loaded.rows)
 
         rec = RegisterImport(
@@ -200,23 +157,23 @@ def import_register(
         session.flush()
 
         reasons = dict(
-            con.execute(
+            duck.execute(
                 "SELECT r, count(*) FROM (SELECT unnest(problems) r FROM checked) GROUP BY r ORDER BY 2 DESC"
             ).fetchall()
         )
-        rejected = con.execute("SELECT count(*) FROM checked WHERE len(problems) > 0").fetchall()[0][0]
-        wrote_rejects = _write_rejects(con, rejects_path) if rejected else None
+        rejected = duck.execute("SELECT count(*) FROM checked WHERE len(problems) > 0").fetchall()[0][0]
+        wrote_rejects = _write_rejects(duck, rejects_path) if rejected else None
         # The file's text is no longer needed: DuckDB's memory goes to the load.
-        con.execute("DROP TABLE raw")
-        con.execute("DROP TABLE src")
+        duck.execute("DROP TABLE raw")
+        duck.execute("DROP TABLE src")
         clock.lap("normalise")
 
-        conn = session.connection()
-        with bulk.sqlite_load_settings(conn):
-            counts = _merge(conn, con, rec.id, units, note, clock)
+        db = session.connection()
+        with bulk.sqlite_load_settings(db):
+            counts = merge(db, duck, rec.id, units, note, clock)
         if counts[0] or counts[1]:
             # The matcher's prepared register is read again from the database.
-            register_changed(conn, None)
+            register_changed(db, None)
         rec.imported, rec.updated, rec.unchanged = counts
         rec.rejected = int(rejected)
         rec.rejects_file = str(wrote_rejects) if wrote_rejects else None
@@ -237,16 +194,16 @@ def import_register(
             raise RuntimeError(f"import counts do not add up: {result}")
         return result
     finally:
-        con.close()
+        duck.close()
 
 
-def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
-    con.execute(f"""CREATE TABLE src AS SELECT *, {normalise.id_digits_sql("personal_id")} AS pid FROM (
+def _check(duck: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
+    duck.execute(f"""CREATE TABLE src AS SELECT *, {normalise.id_digits_sql("personal_id")} AS pid FROM (
         SELECT _line AS line, _malformed AS malformed, {columns_sql} FROM raw)""")
-    normalise.name_table(con, "SELECT full_name FROM src", "m_name")
-    official_names(con, "SELECT full_name FROM src", "m_official")
+    normalise.name_table(duck, "SELECT full_name FROM src", "m_name")
+    official_names(duck, "SELECT full_name FROM src", "m_official")
     normalise.map_distinct(
-        con,
+        duck,
         "SELECT date_of_birth FROM src",
         _dob,
         pa.schema(
@@ -254,9 +211,9 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
         ),
         "m_dob",
     )
-    normalise.map_distinct(con, "SELECT sex FROM src", _sex, pa.schema([("sex", pa.string())]), "m_sex")
+    normalise.map_distinct(duck, "SELECT sex FROM src", _sex, pa.schema([("sex", pa.string())]), "m_sex")
     normalise.map_distinct(
-        con,
+        duck,
         "SELECT permanent_ward_code FROM src UNION ALL SELECT current_ward_code FROM src",
         _ward(units),
         pa.schema([("code", pa.string()), ("known", pa.bool_())]),
@@ -300,12 +257,12 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
     # Duplicates are judged among rows that are otherwise valid: identical repeats keep their first
     # occurrence; the same id with different content is rejected everywhere, since neither can be trusted.
     # Checked and hashed in one pass: the register is materialised once, not once per step.
-    con.execute(f"""CREATE TABLE hashed AS SELECT *, {hashed} AS row_hash FROM ({checked0})""")
-    con.execute("""CREATE TABLE dups AS
+    duck.execute(f"""CREATE TABLE hashed AS SELECT *, {hashed} AS row_hash FROM ({checked0})""")
+    duck.execute("""CREATE TABLE dups AS
         SELECT personal_id, min(line) AS first_line, min(row_hash) <> max(row_hash) AS conflict
         FROM hashed WHERE len(problems) = 0 GROUP BY personal_id HAVING count(*) > 1""")
     # A view: the duplicates are few, and the columns each later step reads are joined to them on the way.
-    con.execute("""CREATE VIEW checked AS
+    duck.execute("""CREATE VIEW checked AS
         SELECT h.* EXCLUDE (problems),
           CASE WHEN len(h.problems) > 0 OR d.personal_id IS NULL THEN h.problems
                WHEN d.conflict THEN ['DUPLICATE_ID_CONFLICT']
@@ -314,240 +271,17 @@ def _check(con: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
         FROM hashed h LEFT JOIN dups d ON d.personal_id = h.personal_id AND len(h.problems) = 0""")
 
 
-def _write_rejects(con: DuckDBPyConnection, out: Path) -> Path:
+def _write_rejects(duck: DuckDBPyConnection, out: Path) -> Path:
     msgs = (
         "CASE r "
         + " ".join(f"WHEN '{k}' THEN '{vi} / {en}'" for k, (vi, en) in REASONS.items())
         + " ELSE r END"
     )
     originals = ", ".join(f"s.{c.name}" for c in REGISTER_COLUMNS)
-    table = con.sql(f"""
+    table = duck.sql(f"""
         SELECT c.line, array_to_string(c.problems, ';') AS reasons,
                array_to_string(list_transform(c.problems, lambda r: {msgs}), '; ') AS message, {originals}
         FROM checked c JOIN src s ON s.line = c.line
         WHERE len(c.problems) > 0 ORDER BY c.line""").to_arrow_table()
     # The rows come from an outside file: written through the writer that keeps formulas out.
     return write_table(table, out)
-
-
-def _valid_count(con: DuckDBPyConnection) -> int:
-    return int(con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0").fetchall()[0][0])
-
-
-def _pg_truncatable(conn: Connection, tables: tuple[str, ...]) -> tuple[str, ...] | None:
-    """The tables to truncate with `tables` so that a first load may be written frozen: every table that
-    references them by a foreign key must go in the same TRUNCATE, so this is allowed only when all of
-    them are empty (nothing is lost) and this role may truncate them. None when not."""
-    every = list(tables)
-    while True:  # the tables that refer to them, and those that refer to these, ...
-        refs = conn.exec_driver_sql(
-            """SELECT DISTINCT conrelid::regclass::text FROM pg_constraint
-            WHERE contype = 'f' AND confrelid = ANY (%s::regclass[])""",
-            (every,),
-        ).scalars()
-        more = [t for t in refs if t not in every]
-        if not more:
-            break
-        every += more
-    for t in every:
-        if not conn.exec_driver_sql(
-            "SELECT has_table_privilege(%s, 'TRUNCATE') AND pg_has_role((SELECT relowner FROM pg_class "
-            "WHERE oid = %s::regclass), 'USAGE')",
-            (t, t),
-        ).scalar():
-            return None
-        if conn.exec_driver_sql(f"SELECT 1 FROM {t} LIMIT 1").first() is not None:
-            return None
-    return tuple(every)
-
-
-def _first_load(
-    conn: Connection, con: DuckDBPyConnection, import_id: int, units: Structure, note: Progress, clock: Clock
-) -> tuple[int, int, int]:
-    """An empty register: rows go straight into `citizen` and `citizen_alias` with their ids decided in
-    DuckDB, in personal-id order (so that the keys that stay grow at their right edge), with secondary
-    indexes and constraints dropped and built once afterwards: a sorted build is several times faster
-    than a million index insertions, and the constraints are checked once for the whole set.
-
-    PostgreSQL: when the database holds no citizen at all and nothing that refers to one, the tables
-    are truncated in this transaction and the rows copied frozen (binary COPY ... FREEZE). SQLite keeps
-    its unique constraints in the table definition; the sorted order makes their upkeep an append."""
-    is_pg = conn.dialect.name == "postgresql"
-    now = utcnow()
-    total = _valid_count(con)
-    citizen_table: Table = Citizen.__table__  # type: ignore[assignment]
-    alias_table: Table = CitizenAlias.__table__  # type: ignore[assignment]
-    truncate = _pg_truncatable(conn, ("citizen", "citizen_alias")) if is_pg else None
-    if truncate:
-        conn.exec_driver_sql(f"TRUNCATE {', '.join(truncate)}")
-    indexes = [*citizen_table.indexes, *alias_table.indexes]
-    for ix in indexes:
-        conn.execute(DropIndex(ix))
-    alias_fk = next(iter(alias_table.foreign_key_constraints))
-    # PostgreSQL can drop constraints inside the transaction; SQLite keeps them in the table definition.
-    uniques = [
-        c for t in (citizen_table, alias_table) for c in t.constraints if isinstance(c, UniqueConstraint)
-    ]
-    if is_pg:
-        conn.execute(DropConstraint(alias_fk))
-        for uq in uniques:
-            conn.execute(DropConstraint(uq))
-    first = bulk.reserve_ids(conn, "citizen", total)
-    # Columns equal on every row are constants of the statement on SQLite, not values bound per row.
-    constants: dict[str, bulk.Constant] = {
-        "status": "active",
-        "version": 1,
-        "created_at": now,
-        "updated_at": now,
-        "last_import_id": import_id,
-        "permanent_units": units.value,
-        "current_units": units.value,
-    }
-    varying = [c for c in CITIZEN_COLUMNS if c not in constants]
-    # Ids follow the personal-id order: given to each batch as it goes, with no window over the register.
-    reader = con.sql(
-        f"SELECT {', '.join(varying)} FROM checked WHERE len(problems) = 0 ORDER BY personal_id"
-    ).to_arrow_reader(100_000)
-    bulk.load_batches(
-        conn,
-        "citizen",
-        bulk.numbered(reader, first),
-        lambda n: note("load", n, total),
-        freeze=bool(truncate),
-        constants=constants,
-    )
-    aliases = int(
-        con.execute("SELECT count(*) FROM checked WHERE len(problems) = 0 AND old_id IS NOT NULL").fetchall()[
-            0
-        ][0]
-    )
-    first_alias = bulk.reserve_ids(conn, "citizen_alias", aliases)
-    # The aliases' own ids follow their order as the citizens' do: numbered as the batches go.
-    reader = con.sql(f"""SELECT citizen_id, alias FROM (
-              SELECT CAST({first} - 1 + row_number() OVER (ORDER BY personal_id) AS BIGINT) AS citizen_id,
-                     old_id AS alias
-              FROM checked WHERE len(problems) = 0)
-        WHERE alias IS NOT NULL ORDER BY alias, citizen_id""").to_arrow_reader(200_000)
-    bulk.load_batches(
-        conn,
-        "citizen_alias",
-        bulk.numbered(reader, first_alias),
-        freeze=bool(truncate),
-        constants={"kind": "cmnd", "created_at": now},
-    )
-    clock.lap("write")
-    note("merge", 0, None)
-    if is_pg:
-        # Each build sorts its keys in memory instead of in temporary files.
-        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-    for ix in indexes:
-        conn.execute(CreateIndex(ix))
-    if is_pg:
-        for uq in uniques:
-            conn.execute(AddConstraint(uq))
-        conn.execute(AddConstraint(alias_fk))
-    clock.lap("index")
-    if is_pg:
-        conn.exec_driver_sql("ANALYZE citizen")
-        conn.exec_driver_sql("ANALYZE citizen_alias")
-    clock.lap("stats")
-    note("merge", 1, 1)
-    return int(total), 0, 0
-
-
-def _merge(
-    conn: Connection, con: DuckDBPyConnection, import_id: int, units: Structure, note: Progress, clock: Clock
-) -> tuple[int, int, int]:
-    """A register that already holds citizens: the stored digests are read out (one column pair, as
-    Arrow) and compared in DuckDB, so that only new and changed rows are staged and merged in SQL. A row
-    whose digest equals the stored one is unchanged, whatever an officer corrected since."""
-    is_pg = conn.dialect.name == "postgresql"
-    if conn.execute(text("SELECT count(*) FROM (SELECT 1 FROM citizen LIMIT 1) t")).scalar() == 0:
-        return _first_load(conn, con, import_id, units, note, clock)
-    stored = query_arrow(
-        conn,
-        "SELECT personal_id, row_hash FROM citizen",
-        pa.schema([("personal_id", pa.string()), ("row_hash", pa.string())]),
-    )
-    con.register("stored_in", stored)
-    con.execute("""CREATE OR REPLACE TABLE changed AS
-        SELECT c.* FROM checked c LEFT JOIN stored_in s ON s.personal_id = c.personal_id
-        WHERE len(c.problems) = 0 AND (s.row_hash IS NULL OR s.row_hash <> c.row_hash)""")
-    con.unregister("stored_in")
-    del stored
-    total = int(con.execute("SELECT count(*) FROM changed").fetchall()[0][0])
-    same = _valid_count(con) - total
-    clock.lap("normalise")
-    if total == 0:
-        note("merge", 1, 1)
-        return 0, 0, same
-    cols = ", ".join(f"{c} {t}" for c, t in STAGE_COLUMNS)
-    conn.exec_driver_sql("DROP TABLE IF EXISTS citizen_stage")
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE citizen_stage ({cols})")
-    reader = con.sql(
-        f"SELECT {', '.join(c for c, _ in STAGE_COLUMNS)} FROM changed ORDER BY personal_id"
-    ).to_arrow_reader(100_000)
-    bulk.load_batches(conn, "citizen_stage", reader, lambda n: note("load", n, total))
-    conn.exec_driver_sql("CREATE UNIQUE INDEX ix_citizen_stage_pid ON citizen_stage (personal_id)")
-    if is_pg:
-        conn.exec_driver_sql("ANALYZE citizen_stage")
-    clock.lap("write")
-    note("merge", 0, None)
-    counts = conn.execute(
-        text("""
-        SELECT coalesce(sum(CASE WHEN c.id IS NULL THEN 1 ELSE 0 END), 0),
-               coalesce(sum(CASE WHEN c.id IS NOT NULL AND c.row_hash <> s.row_hash THEN 1 ELSE 0 END), 0),
-               coalesce(sum(CASE WHEN c.row_hash = s.row_hash THEN 1 ELSE 0 END), 0)
-        FROM citizen_stage s LEFT JOIN citizen c ON c.personal_id = s.personal_id""")
-    ).one()
-    now = bindparam("now", utcnow(), type_=UtcDateTime)
-    params = {"imp": import_id, "src": f"import:{import_id}"}
-    history = " UNION ALL ".join(
-        f"""SELECT c.id, '{f}', CAST(c.{f} AS VARCHAR(200)), CAST(s.{f} AS VARCHAR(200)), 'register snapshot',
-                   :src, :now FROM citizen c JOIN citizen_stage s ON s.personal_id = c.personal_id
-            WHERE c.row_hash <> s.row_hash AND c.{f} <> s.{f}"""
-        for f in ("full_name", "birth_date", "sex")
-    )
-    conn.execute(
-        text(f"""INSERT INTO citizen_change (citizen_id, field, old_value, new_value, reason, source,
-                          changed_at) {history}""").bindparams(now),
-        params,
-    )
-    extra = "CAST(s.extra AS JSON)" if is_pg else "s.extra"
-    sets = ", ".join(
-        f"{c} = {extra if c == 'extra' else 's.' + c}" for c in CITIZEN_COLUMNS if c != "personal_id"
-    )
-    conn.execute(
-        text(f"""UPDATE citizen SET {sets}, version = citizen.version + 1, updated_at = :now,
-                          last_import_id = :imp
-                          FROM citizen_stage s
-                          WHERE citizen.personal_id = s.personal_id AND citizen.row_hash <> s.row_hash""").bindparams(
-            now
-        ),
-        params,
-    )
-    select_cols = ", ".join(extra if c == "extra" else f"s.{c}" for c in CITIZEN_COLUMNS)
-    conn.execute(
-        text(f"""INSERT INTO citizen ({", ".join(CITIZEN_COLUMNS)}, status, version, created_at,
-                          updated_at, last_import_id)
-                          SELECT {select_cols}, 'active', 1, :now, :now, :imp FROM citizen_stage s
-                          WHERE NOT EXISTS (SELECT 1 FROM citizen c WHERE c.personal_id = s.personal_id)""").bindparams(
-            now
-        ),
-        params,
-    )
-    conn.execute(
-        text("""INSERT INTO citizen_alias (citizen_id, alias, kind, created_at)
-                         SELECT c.id, s.old_id, 'cmnd', :now FROM citizen_stage s
-                         JOIN citizen c ON c.personal_id = s.personal_id
-                         WHERE s.old_id IS NOT NULL AND NOT EXISTS (
-                           SELECT 1 FROM citizen_alias a
-                           WHERE a.citizen_id = c.id AND a.alias = s.old_id AND a.kind = 'cmnd')""").bindparams(
-            now
-        )
-    )
-    conn.exec_driver_sql("DROP TABLE citizen_stage")
-    con.execute("DROP TABLE changed")
-    clock.lap("merge")
-    note("merge", 1, 1)
-    return int(counts[0]), int(counts[1]), int(counts[2]) + same

@@ -17,6 +17,7 @@ from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import NotFound
 from vaxlink.services.figures.stats_upkeep import CellChanges
+from vaxlink.services.reconciliation.aftermath import after_links_moved
 from vaxlink.settings import Settings
 from vaxlink.storage.models import AdminUnitRow, AppUser, Citizen, utcnow
 from vaxlink.storage.models import Case as CaseRow
@@ -190,9 +191,6 @@ def refresh_after_links(
     dose-sequence flags, status, certificates resting on a dose no longer linked to their holder revoked,
     reissued when `settings` give the signing keys, the holder told), then the statistics follow the rows
     the action watched (citizens, records, cases, requests), by difference."""
-    # The aftermath builds on the certificate services, which build on the case services and so on this.
-    from vaxlink.services.reconciliation.aftermath import after_links_moved
-
     ids = sorted(i for i in citizen_ids if i is not None)
     session.flush()
     if ids:

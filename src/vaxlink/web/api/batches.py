@@ -13,11 +13,9 @@ from pydantic import BaseModel
 
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.errors import Invalid
 from vaxlink.services.reconciliation import batches
-from vaxlink.services.reconciliation.ingest_jobs import public_refusal
 from vaxlink.web.api.models import Out, ProblemOut
-from vaxlink.web.security import DB, AppState, require, state
+from vaxlink.web.security import DB, require, state
 
 router = APIRouter(prefix="/api/v1/batches", tags=["batches"])
 BatchId = Annotated[int, Path(ge=1, le=2**53)]
@@ -54,28 +52,6 @@ class UploadOut(BaseModel):
     status_url: str
 
 
-def refusal(e: Invalid) -> Invalid:
-    """A refused file, in the reader's own words but without what the file holds (see
-    `ingest_jobs.public_refusal`)."""
-    vi, en = public_refusal(e.message_vi)
-    return Invalid(vi, en, e.code)
-
-
-def receive(request: Request, session: DB, who: Principal, file: UploadFile, source: str | None) -> int:
-    """Store the upload and hand it to the server's ingest worker: the request answers at once, whatever the
-    file's size, and never holds the database's writer for an ingest."""
-    st: AppState = state(request)
-    path = batches.save_upload(st.settings, file.filename or "upload.csv", file.file)
-    try:
-        return batches.ingest_in_background(session, st.settings, st.jobs, who, path, source)
-    except BaseException as e:
-        # A refused (or failed) file is not kept; a file handed to the worker stays until it is done.
-        batches.discard_upload(path)
-        if isinstance(e, Invalid) and e.code == "BAD_FILE":
-            raise refusal(e) from None
-        raise
-
-
 @router.post("", response_model=UploadOut, status_code=202, responses=PROBLEMS)
 def upload(
     request: Request,
@@ -88,7 +64,10 @@ def upload(
     """Upload a dose file (CSV, XLSX, Parquet, JSON Lines). Every file is accepted with 202 and processed
     in the background: follow `status_url` (GET /batches/{id}) until `status` is `done` (or `failed`, with
     the reason in `counts.error` / `counts.error_en`). The same content sent again is the same batch."""
-    batch_id = receive(request, session, who, file, source or None)
+    st = state(request)
+    batch_id = batches.receive_upload(
+        session, st.settings, st.jobs, who, file.filename, file.file, source or None
+    )
     b = batches.batch_detail(session, who, batch_id)
     url = f"{router.prefix}/{batch_id}"
     response.headers["location"] = url

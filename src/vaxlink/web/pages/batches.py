@@ -11,7 +11,6 @@ from vaxlink.domain.permissions import Permission
 from vaxlink.files import write as safe_files
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.reconciliation import batches
-from vaxlink.web.api.batches import receive
 from vaxlink.web.i18n import answer_words
 from vaxlink.web.render import render
 from vaxlink.web.security import DB, require, state
@@ -36,7 +35,10 @@ def upload(
     source: Annotated[str, Form(max_length=80, pattern=r"^[0-9A-Za-z._:-]*$")] = "",
 ) -> Response:
     # The file is stored and the answer goes at once; the batch's page follows the worker's progress.
-    batch_id = receive(request, session, who, file, source or None)
+    st = state(request)
+    batch_id = batches.receive_upload(
+        session, st.settings, st.jobs, who, file.filename, file.file, source or None
+    )
     return RedirectResponse(f"/batches/{batch_id}", status_code=303)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from vaxlink.domain.names import fold_name
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid
@@ -21,8 +22,6 @@ router = APIRouter(include_in_schema=False)
 
 def reasons_for(words: str, lang: str) -> tuple[str, ...]:
     """The reason codes whose words (as the pages show them) contain what the officer typed."""
-    from vaxlink.domain.names import fold_name
-
     key = fold_name(words)
     i = 1 if lang == "en" else 0
     return tuple(code for code, text in REASONS.items() if key and key in fold_name(text[i]))
@@ -30,8 +29,6 @@ def reasons_for(words: str, lang: str) -> tuple[str, ...]:
 
 def kinds_for(words: str, lang: str) -> tuple[str, ...]:
     """The case kinds whose names (as the worklist shows them) contain what the officer typed."""
-    from vaxlink.domain.names import fold_name
-
     key = fold_name(words)
     i = 1 if lang == "en" else 0
     return tuple(k for k in worklist.KINDS if key and key in fold_name(MESSAGES[f"kind_{k}"][i]))

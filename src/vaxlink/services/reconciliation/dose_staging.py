@@ -1,0 +1,147 @@
+"""A dose file's rows checked and shaped for storage: dates, vaccines, dose numbers and ward codes read,
+every problem named, each row given the form a dose_record row has."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+from duckdb import DuckDBPyConnection
+from sqlalchemy import Connection
+
+from vaxlink.domain.dates import PartialDate, parse_date
+from vaxlink.domain.errors import Problem
+from vaxlink.domain.vaccines import resolve_vaccine
+from vaxlink.matching.normalise import map_distinct
+from vaxlink.storage.extract import query_arrow
+
+# Vaccination in Viet Nam began in March 2021; anything before December 2020 is an entry error.
+EARLIEST_VACCINATION = date(2020, 12, 1)
+# The day the 2025 units came into force: a code in both lists is read in the structure of its date.
+UNITS_2025_FROM = date(2025, 7, 1)
+# The columns of a dose_record row as written by the ingest (after `id`, `batch_id`, `source`, `version`).
+STORED = (
+    "record_id",
+    "is_latest",
+    "line_no",
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "id_number",
+    "phone",
+    "address",
+    "ward_code",
+    "ward_units",
+    "dose_kind",
+    "vaccination_date",
+    "dose_number",
+    "vaccine",
+    "vaccine_code",
+    "lot_number",
+    "site",
+    "extra",
+    "problems",
+)
+
+
+def _date_or_problem(v: str) -> tuple[Any, str | None, int | None]:
+    d = parse_date(v)
+    if isinstance(d, Problem) or not isinstance(d, PartialDate):
+        return None, "BAD", None
+    return d.as_date(), None if d.precision.value == "day" else "IMPRECISE", d.year
+
+
+def _vaccine(v: str) -> tuple[str | None]:
+    vac = resolve_vaccine(v)
+    return (None if vac is None else vac.code,)
+
+
+def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
+    duck.execute(f"""CREATE OR REPLACE TABLE src AS SELECT _line AS line_no, _malformed AS malformed,
+        {columns_sql} FROM raw""")
+    date_schema = pa.schema([("d", pa.date32()), ("problem", pa.string()), ("year", pa.int32())])
+    map_distinct(duck, "SELECT date_of_birth FROM src", _date_or_problem, date_schema, "v_dob")
+    map_distinct(duck, "SELECT vaccination_date FROM src", _date_or_problem, date_schema, "v_vdate")
+    map_distinct(duck, "SELECT vaccine FROM src", _vaccine, pa.schema([("code", pa.string())]), "v_vaccine")
+    duck.execute(f"""CREATE OR REPLACE TABLE checked AS
+        SELECT s.*, vd.d AS vaccination_day, vx.code AS vaccine_code,
+          TRY_CAST(regexp_replace(s.dose_number, '\\.0+$', '') AS INTEGER) AS dose_no,
+          nullif(array_to_string(list_filter([
+            -- A FHIR reader's finding keeps its own code and text (';' is the list's separator).
+            CASE WHEN s.malformed LIKE 'FHIR\\_%' ESCAPE '\\' THEN left(replace(s.malformed, ';', ','), 240)
+                 WHEN s.malformed IS NOT NULL THEN 'MALFORMED_ROW' END,
+            CASE WHEN s.record_id IS NULL THEN 'MISSING_RECORD_ID' END,
+            CASE WHEN s.full_name IS NULL THEN 'MISSING_NAME' END,
+            CASE WHEN s.date_of_birth IS NULL THEN 'MISSING_DOB' WHEN b.problem = 'BAD' THEN 'BAD_DOB' END,
+            CASE WHEN s.vaccination_date IS NULL THEN 'MISSING_VACCINATION_DATE'
+                 WHEN vd.problem IS NOT NULL THEN 'BAD_VACCINATION_DATE'
+                 WHEN vd.d > DATE '{today.isoformat()}' THEN 'VACCINATION_DATE_FUTURE'
+                 WHEN vd.d < DATE '{EARLIEST_VACCINATION.isoformat()}' THEN 'VACCINATION_DATE_TOO_EARLY'
+                 WHEN b.year IS NOT NULL AND year(vd.d) < b.year THEN 'VACCINATION_BEFORE_BIRTH'
+                 WHEN b.d IS NOT NULL AND vd.d < b.d THEN 'VACCINATION_BEFORE_BIRTH' END,
+            CASE WHEN coalesce(TRY_CAST(regexp_replace(s.dose_number, '\\.0+$', '') AS INTEGER), 0) NOT BETWEEN 1 AND 20
+                 THEN 'BAD_DOSE_NUMBER' END,
+            CASE WHEN s.vaccine IS NOT NULL AND vx.code IS NULL THEN 'UNKNOWN_VACCINE'
+                 WHEN s.vaccine IS NULL THEN 'UNKNOWN_VACCINE' END
+          ], lambda r: r IS NOT NULL), ';'), '') AS problems,
+          row_number() OVER (PARTITION BY s.record_id ORDER BY s.line_no) AS file_rank,
+          count(*) OVER (PARTITION BY s.record_id) AS file_versions
+        FROM src s
+        LEFT JOIN v_dob b ON b.value = s.date_of_birth
+        LEFT JOIN v_vdate vd ON vd.value = s.vaccination_date
+        LEFT JOIN v_vaccine vx ON vx.value = s.vaccine""")
+
+
+def ward_lists(db: Connection, duck: DuckDBPyConnection) -> None:
+    """Table `ward_lists` (code, in_legacy, in_2025): the ward codes of both official lists."""
+    wards = query_arrow(
+        db,
+        "SELECT code, structure FROM admin_unit WHERE level = 'ward'",
+        pa.schema([("code", pa.string()), ("structure", pa.string())]),
+    )
+    duck.register("ward_lists_in", wards)
+    duck.execute("""CREATE OR REPLACE TABLE ward_lists AS
+        SELECT code, bool_or(structure = 'legacy') AS in_legacy, bool_or(structure = '2025') AS in_2025
+        FROM ward_lists_in GROUP BY code""")
+    duck.unregister("ward_lists_in")
+
+
+# What health calls the dose: an additional dose (liều bổ sung) is part of the primary series, a booster
+# (liều nhắc lại) comes after it; anything else is not said.
+_KIND = "lower(strip_accents(replace(replace(c.dose_kind, 'đ', 'd'), 'Đ', 'D')))"
+
+
+_DOSE_KIND_SQL = f"""CASE WHEN {_KIND} IN ('additional', 'bo sung', 'lieu bo sung', 'mui bo sung') THEN 'additional'
+        WHEN {_KIND} IN ('booster', 'nhac lai', 'lieu nhac lai', 'mui nhac lai') THEN 'booster'
+        WHEN {_KIND} IN ('primary', 'co ban', 'lieu co ban', 'mui co ban') THEN 'primary' END"""
+
+
+def _units_sql(units: str | None) -> str:
+    """The structure of a row's ward code: the row's own `ward_units`, else the file's `units`, else the
+    one list that has the code, else (in both) the list in force on the vaccination date; NULL when the
+    code is in neither list."""
+    given = "CASE WHEN lower(c.ward_units) IN ('2025', 'new', 'moi', 'mới') THEN '2025' " + (
+        "WHEN lower(c.ward_units) IN ('legacy', 'old', 'cu', 'cũ') THEN 'legacy' END"
+    )
+    default = "NULL" if units is None else f"'{units}'"
+    return f"""CASE WHEN c.ward_code IS NULL THEN NULL
+        WHEN coalesce({given}, {default}) IS NOT NULL THEN coalesce({given}, {default})
+        WHEN wl.in_legacy AND wl.in_2025 THEN
+          CASE WHEN c.vaccination_day >= DATE '{UNITS_2025_FROM.isoformat()}' THEN '2025' ELSE 'legacy' END
+        WHEN wl.in_legacy THEN 'legacy' WHEN wl.in_2025 THEN '2025' END"""
+
+
+def stage_select(batch_id: int, units: str | None = None) -> str:
+    # A row without a record id cannot be versioned: it is kept under a marked id of its own line.
+    return f"""SELECT line_no, coalesce(left(record_id, 80), '~line-' || line_no || '@batch-{batch_id}') AS record_id,
+        CAST(file_rank AS INTEGER) AS file_rank, record_id IS NULL OR file_rank = file_versions AS is_latest,
+        left(full_name, 200) AS full_name, left(date_of_birth, 40) AS date_of_birth, left(sex, 20) AS sex,
+        left(id_number, 40) AS id_number, left(phone, 40) AS phone, left(address, 400) AS address,
+        left(ward_code, 10) AS ward_code, ward_units_read AS ward_units, {_DOSE_KIND_SQL} AS dose_kind,
+        vaccination_day AS vaccination_date,
+        CAST(CASE WHEN dose_no BETWEEN 1 AND 20 THEN dose_no END AS INTEGER) AS dose_number,
+        left(vaccine, 120) AS vaccine, vaccine_code, left(lot_number, 60) AS lot_number, left(site, 200) AS site,
+        extra, problems
+        FROM (SELECT c.*, {_units_sql(units)} AS ward_units_read FROM checked c
+              LEFT JOIN ward_lists wl ON wl.code = c.ward_code) c"""
