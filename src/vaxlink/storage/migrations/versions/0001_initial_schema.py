@@ -14,8 +14,6 @@ from vaxlink.storage.migrations.helpers import id_column, key, row_id
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -15,8 +15,6 @@ from vaxlink.storage.migrations.helpers import id_column, key, row_id
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -14,8 +14,6 @@ from vaxlink.storage.migrations.helpers import id_column, key
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def _units() -> list[sa.Column[str]]:

@@ -19,8 +19,6 @@ from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 MESSAGE = "audit_event is append-only: its rows are never updated or deleted"
 

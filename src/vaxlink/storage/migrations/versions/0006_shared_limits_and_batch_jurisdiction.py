@@ -18,8 +18,6 @@ from vaxlink.storage.migrations.helpers import key
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -17,8 +17,6 @@ from vaxlink.storage.migrations.helpers import id_column, key, row_id
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

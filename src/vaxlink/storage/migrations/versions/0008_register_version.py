@@ -17,8 +17,6 @@ from vaxlink.storage.migrations.helpers import row_id
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
