@@ -14,8 +14,8 @@ from typing import Final
 # Written by `prepare.prepare_records` (then `prepare.group_identities`): one row per distinct health identity,
 # with its `group_id`. Read by the steps; a partitioned run holds one partition's identities in it at a time.
 REC_IDENT: Final = "rec_ident"
-# Written by `prepare.prepare_records`: rec_id -> ident_id. Read by the caller (`services/reconcile.py`,
-# `services/match_training.py`) to take an identity's results back to its dose records.
+# Written by `prepare.prepare_records`: rec_id -> ident_id. Read by the caller (`services/reconciliation/`,
+# `services/reconciliation/match_training.py`) to take an identity's results back to its dose records.
 REC_MAP: Final = "rec_map"
 # Written by `prepare.prepare_citizens` and `prepare.add_frequencies` (with the value counts): one row per
 # citizen. Read by the steps and by `register_store`.
@@ -29,7 +29,7 @@ REG_SIZE: Final = "reg_size"
 REG_GIVEN_NAMES: Final = "reg_given_names"
 # Written by `prepare.register_names`: the family and given names of each household; read by `compared`.
 REG_HOUSEHOLD_NAMES: Final = "reg_household_names"
-# Written by the caller (`services/reconcile.py`: where each citizen lives now), kept and read back with
+# Written by the caller (`services/reconciliation/register_load.py`: where each citizen lives now), kept and read back with
 # the register by `register_store`; no step reads it.
 REG_HOME: Final = "reg_home"
 
@@ -48,7 +48,7 @@ REC_LOOKUP: Final = "rec_lookup"
 # for the sample's level patterns.
 COMPARED: Final = "compared"
 # `pipeline.score_step`: each pair's weights and veto; read by the decision steps and by
-# `services/match_training.py`.
+# `services/reconciliation/match_training.py`.
 SCORED: Final = "scored"
 # `pipeline.evidence_steps`: each identity's own best candidate and the runner-up's weight; read by `evidence`.
 OWN_TOP: Final = "own_top"
