@@ -178,17 +178,26 @@ def check(session: Session, master: bytes, challenge_id: int, code: str) -> int 
 # --- signed tokens for the browser --------------------------------------------------------------
 
 
+def _pass_mac(master: bytes, body: str) -> bytes:
+    return hmac.new(_key(master, b"self-pass"), body.encode(), hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    # Unpadded: the token goes into a cookie as it is.
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def sign(master: bytes, label: str, value: int, seconds: int) -> str:
     """`value` with an expiry, signed: the browser holds it, the server keeps nothing."""
     expires = int(time.time()) + seconds
     nonce = secrets.token_hex(8)
     body = f"{label}.{value}.{expires}.{nonce}"
-    mac = hmac.new(_key(master, b"self-pass"), body.encode(), hashlib.sha256).digest()
-    return (
-        base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
-        + "."
-        + base64.urlsafe_b64encode(mac).decode().rstrip("=")
-    )
+    mac = _pass_mac(master, body)
+    return _b64(body.encode()) + "." + _b64(mac)
 
 
 def _ended_bucket(nonce: str) -> str:
@@ -214,11 +223,11 @@ def unsign(master: bytes, label: str, token: str | None) -> tuple[int, str] | No
         return None
     body_b64, _, mac_b64 = token.partition(".")
     try:
-        body = base64.urlsafe_b64decode(body_b64 + "=" * (-len(body_b64) % 4)).decode()
-        mac = base64.urlsafe_b64decode(mac_b64 + "=" * (-len(mac_b64) % 4))
+        body = _unb64(body_b64).decode()
+        mac = _unb64(mac_b64)
     except (ValueError, UnicodeDecodeError):
         return None
-    good = hmac.new(_key(master, b"self-pass"), body.encode(), hashlib.sha256).digest()
+    good = _pass_mac(master, body)
     if not hmac.compare_digest(good, mac):
         return None
     parts = body.split(".")
