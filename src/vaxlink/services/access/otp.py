@@ -107,17 +107,24 @@ def start(
             )
         )
     session.flush()
+    _challenge_event(session, AuditAction.OTP_REQUESTED, challenge.id)
+    return Started(challenge.id)
+
+
+def _challenge_event(
+    session: Session, action: AuditAction, challenge_id: int, details: dict[str, int] | None = None
+) -> None:
+    # The requester is nobody the service knows: the event names the challenge only.
     audit.record(
         session,
         actor=audit.ANONYMOUS,
-        action=AuditAction.OTP_REQUESTED,
+        action=action,
         resource_type="otp_challenge",
-        resource_id=challenge.id,
+        resource_id=challenge_id,
         jurisdiction=None,
         reason=None,
-        details=None,
+        details=details,
     )
-    return Started(challenge.id)
 
 
 def _same_birth(citizen: Citizen, born: PartialDate) -> bool:
@@ -152,26 +159,11 @@ def check(session: Session, master: bytes, challenge_id: int, code: str) -> int 
         or not hmac.compare_digest(ch.code_hash, _code_hash(master, challenge_id, digits[:12]))
         or ch.citizen_id is None
     ):
-        audit.record(
-            session,
-            actor=audit.ANONYMOUS,
-            action=AuditAction.OTP_FAILED,
-            resource_type="otp_challenge",
-            resource_id=challenge_id,
-        )
+        _challenge_event(session, AuditAction.OTP_FAILED, challenge_id)
         return None
     ch.used_at = now
     session.flush()
-    audit.record(
-        session,
-        actor=audit.ANONYMOUS,
-        action=AuditAction.OTP_VERIFIED,
-        resource_type="otp_challenge",
-        resource_id=challenge_id,
-        jurisdiction=None,
-        reason=None,
-        details={"citizen_id": ch.citizen_id},
-    )
+    _challenge_event(session, AuditAction.OTP_VERIFIED, challenge_id, {"citizen_id": ch.citizen_id})
     return ch.citizen_id
 
 
