@@ -14,9 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vaxlink.domain.admin_unit_files import CONVERSION_CODES_NOT_IN_LEGACY, LEGACY_WARDS_NOT_IN_CONVERSION
 from vaxlink.domain.admin_units import (
-    CONVERSION_CODES_NOT_IN_LEGACY,
-    LEGACY_WARDS_NOT_IN_CONVERSION,
     AdminUnit,
     AdminUnits,
     Level,

@@ -46,6 +46,26 @@ def _canvas(buf: io.BytesIO, title: str) -> Canvas:
     return c
 
 
+def _letterhead(
+    c: Canvas, title_vi: str, vi_size: int, title_en: str, en_size: int, en_from_top: float
+) -> None:
+    """The national motto, then the document's title in Vietnamese and below it in English."""
+    width, height = A4
+    c.setFont(FONT, 10)
+    c.drawCentredString(width / 2, height - 20 * mm, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+    c.drawCentredString(width / 2, height - 25 * mm, "Độc lập - Tự do - Hạnh phúc")
+    c.setFont(FONT_BOLD, vi_size)
+    c.drawCentredString(width / 2, height - 40 * mm, title_vi)
+    c.setFont(FONT, en_size)
+    c.drawCentredString(width / 2, height - en_from_top, title_en)
+
+
+def _finished(c: Canvas, buf: io.BytesIO) -> bytes:
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
 def _date_vi(value: str) -> str:
     """ISO date (or year, or year-month) written the Vietnamese way: dd/mm/yyyy."""
     parts = value.split("-")
@@ -72,13 +92,7 @@ def render_certificate_pdf(hc1: str, payload: Mapping[str, Any], expires_at: dt.
     buf = io.BytesIO()
     c = _canvas(buf, "Chứng nhận tiêm chủng COVID-19 / COVID-19 vaccination certificate")
     width, height = A4
-    c.setFont(FONT, 10)
-    c.drawCentredString(width / 2, height - 20 * mm, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
-    c.drawCentredString(width / 2, height - 25 * mm, "Độc lập - Tự do - Hạnh phúc")
-    c.setFont(FONT_BOLD, 16)
-    c.drawCentredString(width / 2, height - 40 * mm, "CHỨNG NHẬN TIÊM CHỦNG COVID-19")
-    c.setFont(FONT, 12)
-    c.drawCentredString(width / 2, height - 47 * mm, "COVID-19 Vaccination Certificate")
+    _letterhead(c, "CHỨNG NHẬN TIÊM CHỦNG COVID-19", 16, "COVID-19 Vaccination Certificate", 12, 47 * mm)
 
     nam = payload.get("nam", {})
     entry = (payload.get("v") or [{}])[0]
@@ -111,9 +125,7 @@ def render_certificate_pdf(hc1: str, payload: Mapping[str, Any], expires_at: dt.
     ):
         c.drawString(20 * mm, y, line)
         y -= 5 * mm
-    c.showPage()
-    c.save()
-    return buf.getvalue()
+    return _finished(c, buf)
 
 
 def render_id_notice_pdf(
@@ -136,13 +148,7 @@ def render_id_notice_pdf(
     buf = io.BytesIO()
     c = _canvas(buf, "Thông báo số định danh cá nhân / Personal identification number notice")
     width, height = A4
-    c.setFont(FONT, 10)
-    c.drawCentredString(width / 2, height - 20 * mm, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
-    c.drawCentredString(width / 2, height - 25 * mm, "Độc lập - Tự do - Hạnh phúc")
-    c.setFont(FONT_BOLD, 15)
-    c.drawCentredString(width / 2, height - 40 * mm, "THÔNG BÁO SỐ ĐỊNH DANH CÁ NHÂN")
-    c.setFont(FONT, 11)
-    c.drawCentredString(width / 2, height - 46 * mm, "Personal identification number notice")
+    _letterhead(c, "THÔNG BÁO SỐ ĐỊNH DANH CÁ NHÂN", 15, "Personal identification number notice", 11, 46 * mm)
     rows = [
         ("Họ và tên", "Name", name),
         ("Ngày sinh", "Date of birth", _date_vi(birth)),
@@ -169,6 +175,4 @@ def render_id_notice_pdf(
         y - 58 * mm,
         "Giữ giấy này cùng giấy tờ tùy thân. / Keep this notice with your identity papers.",
     )
-    c.showPage()
-    c.save()
-    return buf.getvalue()
+    return _finished(c, buf)

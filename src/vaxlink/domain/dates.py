@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from vaxlink.domain.errors import Problem
+from vaxlink.domain.errors import Problem, safe_text, shown
 
 
 class Precision(StrEnum):
@@ -128,7 +128,7 @@ def _impossible(year: object, month: object, day: object) -> Problem | None:
     if ok:
         return None
     shown = "-".join(
-        (f"{p:04d}" if i == 0 else f"{p:02d}") if type(p) is int else _safe_str(p)
+        (f"{p:04d}" if i == 0 else f"{p:02d}") if type(p) is int else safe_text(p)
         for i, p in enumerate((year, month, day))
         if p is not None
     )
@@ -188,8 +188,8 @@ def parse_partial_iso(text: str) -> PartialDate | Problem:
     if m is None:
         return _problem(
             "DATE_NOT_ISO",
-            f"«{_shown(text)}» không có dạng YYYY, YYYY-MM hay YYYY-MM-DD",
-            f"«{_shown(text)}» is not YYYY, YYYY-MM or YYYY-MM-DD",
+            f"«{shown(text)}» không có dạng YYYY, YYYY-MM hay YYYY-MM-DD",
+            f"«{shown(text)}» is not YYYY, YYYY-MM or YYYY-MM-DD",
         )
     y, mo, d = m.groups()
     return _make(int(y), None if mo is None else int(mo), None if d is None else int(d))
@@ -242,8 +242,8 @@ def _from_text(text: str, value: object) -> PartialDate | Problem:
     if _DMY_SHORT_YEAR.fullmatch(text):
         return _problem(
             "DATE_TWO_DIGIT_YEAR",
-            f"«{_shown(text)}» chỉ có hai số cuối của năm; cần đủ bốn chữ số",
-            f"«{_shown(text)}» gives only two digits of the year; four are needed",
+            f"«{shown(text)}» chỉ có hai số cuối của năm; cần đủ bốn chữ số",
+            f"«{shown(text)}» gives only two digits of the year; four are needed",
         )
     # "1990.0": a number printed back as text; its zero fraction is not a month.
     if m := _ZERO_FRACTION.fullmatch(text):
@@ -325,8 +325,8 @@ def _empty() -> Problem:
 def _unreadable(value: object) -> Problem:
     return _problem(
         "DATE_UNREADABLE",
-        f"Không đọc được ngày từ «{_shown(value)}»",
-        f"Cannot read a date from «{_shown(value)}»",
+        f"Không đọc được ngày từ «{shown(value)}»",
+        f"Cannot read a date from «{shown(value)}»",
     )
 
 
@@ -336,15 +336,3 @@ def _vi(d: PartialDate) -> str:
     if d.day is None:
         return f"{d.month:02d}/{d.year}"
     return f"{d.day:02d}/{d.month:02d}/{d.year}"
-
-
-def _safe_str(value: object) -> str:
-    try:
-        return str(value)
-    except Exception:  # the object's own __str__ is broken; its type still names it
-        return f"<{type(value).__name__}>"
-
-
-def _shown(value: object, limit: int = 40) -> str:
-    s = _safe_str(value)
-    return s if len(s) <= limit else s[: limit - 1] + "…"

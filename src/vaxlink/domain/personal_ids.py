@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from vaxlink.domain.errors import Problem
+from vaxlink.domain.errors import Problem, safe_text, shown
 from vaxlink.domain.sex import Sex
 
 # The 63 two-digit province codes in force before 1 July 2025: column `Mã TP` of the National Statistics
@@ -173,8 +173,8 @@ def parse_personal_id(text: str, *, today: date | None = None) -> PersonalId | P
     if not _ASCII_DIGITS.fullmatch(digits):
         return _problem(
             "ID_NOT_DIGITS",
-            f"Số định danh chỉ gồm chữ số, nhận được «{_shown(text)}»",
-            f"A personal identification number has digits only, got «{_shown(text)}»",
+            f"Số định danh chỉ gồm chữ số, nhận được «{shown(text)}»",
+            f"A personal identification number has digits only, got «{shown(text)}»",
         )
     if len(digits) != LENGTH:
         return _problem(
@@ -237,7 +237,7 @@ def read_id_number(value: object, *, today: date | None = None) -> IdNumber:
         return _read_id_number(value, today)
     except Exception:  # a foreign object whose str() or comparison fails still gets an answer
         return IdNumber(
-            raw=_safe_str(value), kind=IdKind.OTHER, digits=None, personal_id=None, problem=_unreadable(value)
+            raw=safe_text(value), kind=IdKind.OTHER, digits=None, personal_id=None, problem=_unreadable(value)
         )
 
 
@@ -266,8 +266,8 @@ def _read_id_number(value: object, today: date | None) -> IdNumber:
             None,
             _problem(
                 "ID_SCIENTIFIC",
-                f"Bảng tính đã hiện số ở dạng lũy thừa («{_shown(text)}»); các chữ số cuối có thể đã mất",
-                f"A spreadsheet showed the number in scientific notation («{_shown(text)}»); "
+                f"Bảng tính đã hiện số ở dạng lũy thừa («{shown(text)}»); các chữ số cuối có thể đã mất",
+                f"A spreadsheet showed the number in scientific notation («{shown(text)}»); "
                 "trailing digits may be lost",
             ),
         )
@@ -303,8 +303,8 @@ def _classify(raw: str, text: str, today: date | None) -> IdNumber:
                 text.upper(),
                 _problem(
                     "ID_LOOKALIKE_LETTERS",
-                    f"«{_shown(text)}» có chữ cái ở chỗ chữ số (O thay 0, I thay 1?)",
-                    f"«{_shown(text)}» has letters where digits belong (O for 0, I for 1?)",
+                    f"«{shown(text)}» có chữ cái ở chỗ chữ số (O thay 0, I thay 1?)",
+                    f"«{shown(text)}» has letters where digits belong (O for 0, I for 1?)",
                 ),
             )
         if len(text) in _PASSPORT_LENGTH and not text.isalpha():
@@ -386,21 +386,9 @@ def _other(raw: str, digits: str | None, problem: Problem | None) -> IdNumber:
 def _unreadable(value: object) -> Problem:
     return _problem(
         "ID_UNREADABLE",
-        f"«{_shown(value)}» không phải số định danh, CMND hay số hộ chiếu",
-        f"«{_shown(value)}» is not a personal id, a CMND or a passport number",
+        f"«{shown(value)}» không phải số định danh, CMND hay số hộ chiếu",
+        f"«{shown(value)}» is not a personal id, a CMND or a passport number",
     )
-
-
-def _safe_str(value: object) -> str:
-    try:
-        return str(value)
-    except Exception:  # the object's own __str__ is broken; its type still names it
-        return f"<{type(value).__name__}>"
-
-
-def _shown(value: object, limit: int = 40) -> str:
-    s = _safe_str(value)
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def consistency_problems(pid: PersonalId, sex: Sex | None, birth_year: int | None) -> list[Problem]:

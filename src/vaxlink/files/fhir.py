@@ -15,23 +15,11 @@ import pyarrow as pa
 from pydantic import ValidationError
 
 from vaxlink.domain.errors import InputError
+from vaxlink.domain.interchange import DOSE_COLUMNS
 from vaxlink.domain.vaccines import vaccine_by_system_code
 
-DOSE_FIELDS = (
-    "record_id",
-    "full_name",
-    "date_of_birth",
-    "sex",
-    "id_number",
-    "phone",
-    "address",
-    "ward_code",
-    "vaccination_date",
-    "dose_number",
-    "vaccine",
-    "lot_number",
-    "site",
-)
+# The dose contract's columns a bundle has fields for (it says nothing of the unit structure or dose kind).
+DOSE_FIELDS = tuple(c.name for c in DOSE_COLUMNS if c.name not in {"ward_units", "dose_kind"})
 # Not imported from read.py: read.py dispatches to this module, and the import would go round in a circle.
 LINE = "_line"
 MALFORMED = "_malformed"

@@ -8,6 +8,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from vaxlink.simulation import tables
+from vaxlink.simulation.columns import unique_redraw, weighted_choice, ymd_from_days
 from vaxlink.simulation.doses import new_birth
 from vaxlink.simulation.population import (
     CMND_SPACE,
@@ -23,9 +24,6 @@ from vaxlink.simulation.population import (
     draw_names,
     id_base,
     phone_numbers,
-    unique_redraw,
-    weighted_choice,
-    ymd_from_days,
 )
 from vaxlink.simulation.units import WardTable
 from vaxlink.simulation.vocab import NameVocab

@@ -10,13 +10,11 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from vaxlink.simulation import tables
+from vaxlink.simulation.columns import days_from_ymd, weighted_choice, ymd_from_days
 from vaxlink.simulation.population import (
     REFERENCE_YEAR,
     Households,
     People,
-    days_from_ymd,
-    weighted_choice,
-    ymd_from_days,
 )
 from vaxlink.simulation.units import WardTable
 

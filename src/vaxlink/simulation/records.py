@@ -13,15 +13,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vaxlink.simulation.addresses import address_variants, in_other_ward
+from vaxlink.simulation.columns import days_from_ymd, digits_text, ymd_from_days
 from vaxlink.simulation.doses import Doses, Sites
 from vaxlink.simulation.population import (
     REFERENCE_YEAR,
     ROLE_CHILD,
     Households,
     People,
-    days_from_ymd,
-    digits_text,
-    ymd_from_days,
 )
 from vaxlink.simulation.rates import DOB_PLACEHOLDER, EXCLUSIVE_GROUPS, ErrorRates
 from vaxlink.simulation.units import WardTable

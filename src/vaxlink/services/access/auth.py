@@ -158,29 +158,18 @@ def login(
     right = user is not None and good and user.active
     if wait > 0 and not (right and known):
         if limits_store.first_in_window(session, f"login:throttled:{client}", limits.address_window):
-            audit.record(
-                session,
-                actor=audit.ANONYMOUS,
-                action=AuditAction.LOGIN_THROTTLED,
-                resource_type="session",
-                resource_id=None,
-                jurisdiction=None,
-                reason=None,
-                details={"client": client},
-            )
+            _login_event(session, AuditAction.LOGIN_THROTTLED, audit.ANONYMOUS, client)
         return LoginResult(False, "throttled", wait)
     if not right:
         for bucket, window, _ in _buckets(limits, name, client):
             limits_store.hit(session, bucket, window)
-        audit.record(
+        _login_event(
             session,
-            actor=audit.ANONYMOUS if user is None else user.username,
-            action=AuditAction.LOGIN_FAILED,
+            AuditAction.LOGIN_FAILED,
+            audit.ANONYMOUS if user is None else user.username,
+            client,
             resource_type="user",
             resource_id=None if user is None else user.id,
-            jurisdiction=None,
-            reason=None,
-            details={"client": client},
         )
         return LoginResult(False, "invalid")
     assert user is not None
@@ -193,17 +182,31 @@ def login(
     else:
         seen.last_ok_at = int(time.time())
     token, us = open_session(session, settings, user)
+    _login_event(session, AuditAction.LOGIN, user.username, client, jurisdiction=user_scope(user).label)
+    return LoginResult(True, token=token, principal=_principal(user, "session", us.id, us.csrf_secret))
+
+
+def _login_event(
+    session: Session,
+    action: AuditAction,
+    actor: str,
+    client: str,
+    *,
+    resource_type: str = "session",
+    resource_id: int | None = None,
+    jurisdiction: str | None = None,
+) -> None:
+    # Every sign-in attempt names the address it came from.
     audit.record(
         session,
-        actor=user.username,
-        action=AuditAction.LOGIN,
-        resource_type="session",
-        resource_id=None,
-        jurisdiction=user_scope(user).label,
+        actor=actor,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        jurisdiction=jurisdiction,
         reason=None,
         details={"client": client},
     )
-    return LoginResult(True, token=token, principal=_principal(user, "session", us.id, us.csrf_secret))
 
 
 def open_session(session: Session, settings: Settings, user: AppUser) -> tuple[str, UserSession]:

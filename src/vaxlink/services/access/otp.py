@@ -107,17 +107,24 @@ def start(
             )
         )
     session.flush()
+    _challenge_event(session, AuditAction.OTP_REQUESTED, challenge.id)
+    return Started(challenge.id)
+
+
+def _challenge_event(
+    session: Session, action: AuditAction, challenge_id: int, details: dict[str, int] | None = None
+) -> None:
+    # The requester is nobody the service knows: the event names the challenge only.
     audit.record(
         session,
         actor=audit.ANONYMOUS,
-        action=AuditAction.OTP_REQUESTED,
+        action=action,
         resource_type="otp_challenge",
-        resource_id=challenge.id,
+        resource_id=challenge_id,
         jurisdiction=None,
         reason=None,
-        details=None,
+        details=details,
     )
-    return Started(challenge.id)
 
 
 def _same_birth(citizen: Citizen, born: PartialDate) -> bool:
@@ -152,30 +159,28 @@ def check(session: Session, master: bytes, challenge_id: int, code: str) -> int 
         or not hmac.compare_digest(ch.code_hash, _code_hash(master, challenge_id, digits[:12]))
         or ch.citizen_id is None
     ):
-        audit.record(
-            session,
-            actor=audit.ANONYMOUS,
-            action=AuditAction.OTP_FAILED,
-            resource_type="otp_challenge",
-            resource_id=challenge_id,
-        )
+        _challenge_event(session, AuditAction.OTP_FAILED, challenge_id)
         return None
     ch.used_at = now
     session.flush()
-    audit.record(
-        session,
-        actor=audit.ANONYMOUS,
-        action=AuditAction.OTP_VERIFIED,
-        resource_type="otp_challenge",
-        resource_id=challenge_id,
-        jurisdiction=None,
-        reason=None,
-        details={"citizen_id": ch.citizen_id},
-    )
+    _challenge_event(session, AuditAction.OTP_VERIFIED, challenge_id, {"citizen_id": ch.citizen_id})
     return ch.citizen_id
 
 
 # --- signed tokens for the browser --------------------------------------------------------------
+
+
+def _pass_mac(master: bytes, body: str) -> bytes:
+    return hmac.new(_key(master, b"self-pass"), body.encode(), hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    # Unpadded: the token goes into a cookie as it is.
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def sign(master: bytes, label: str, value: int, seconds: int) -> str:
@@ -183,12 +188,8 @@ def sign(master: bytes, label: str, value: int, seconds: int) -> str:
     expires = int(time.time()) + seconds
     nonce = secrets.token_hex(8)
     body = f"{label}.{value}.{expires}.{nonce}"
-    mac = hmac.new(_key(master, b"self-pass"), body.encode(), hashlib.sha256).digest()
-    return (
-        base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
-        + "."
-        + base64.urlsafe_b64encode(mac).decode().rstrip("=")
-    )
+    mac = _pass_mac(master, body)
+    return _b64(body.encode()) + "." + _b64(mac)
 
 
 def _ended_bucket(nonce: str) -> str:
@@ -214,11 +215,11 @@ def unsign(master: bytes, label: str, token: str | None) -> tuple[int, str] | No
         return None
     body_b64, _, mac_b64 = token.partition(".")
     try:
-        body = base64.urlsafe_b64decode(body_b64 + "=" * (-len(body_b64) % 4)).decode()
-        mac = base64.urlsafe_b64decode(mac_b64 + "=" * (-len(mac_b64) % 4))
+        body = _unb64(body_b64).decode()
+        mac = _unb64(mac_b64)
     except (ValueError, UnicodeDecodeError):
         return None
-    good = hmac.new(_key(master, b"self-pass"), body.encode(), hashlib.sha256).digest()
+    good = _pass_mac(master, body)
     if not hmac.compare_digest(good, mac):
         return None
     parts = body.split(".")

@@ -14,6 +14,7 @@ from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.vaccines import resolve_vaccine
 from vaxlink.matching.normalise import map_distinct
+from vaxlink.services.reconciliation.duck_views import run_over
 from vaxlink.storage.extract import query_arrow
 
 # Vaccination in Viet Nam began in March 2021; anything before December 2020 is an entry error.
@@ -100,11 +101,14 @@ def ward_lists(db: Connection, duck: DuckDBPyConnection) -> None:
         "SELECT code, structure FROM admin_unit WHERE level = 'ward'",
         pa.schema([("code", pa.string()), ("structure", pa.string())]),
     )
-    duck.register("ward_lists_in", wards)
-    duck.execute("""CREATE OR REPLACE TABLE ward_lists AS
+    run_over(
+        duck,
+        "ward_lists_in",
+        wards,
+        """CREATE OR REPLACE TABLE ward_lists AS
         SELECT code, bool_or(structure = 'legacy') AS in_legacy, bool_or(structure = '2025') AS in_2025
-        FROM ward_lists_in GROUP BY code""")
-    duck.unregister("ward_lists_in")
+        FROM ward_lists_in GROUP BY code""",
+    )
 
 
 # What health calls the dose: an additional dose (liều bổ sung) is part of the primary series, a booster

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, text
 from vaxlink.files.fhir import DOSE_FIELDS
 from vaxlink.services.figures.stats_upkeep import CellChanges
 from vaxlink.services.reconciliation.dose_staging import STORED, stage_select
+from vaxlink.services.reconciliation.duck_views import run_over
 from vaxlink.services.reconciliation.reconcile import Progress
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
@@ -85,12 +86,15 @@ def _drop_unchanged(db: Connection, duck: DuckDBPyConnection) -> int:
         CURRENT_SCHEMA,
     )
     db.exec_driver_sql("DROP TABLE batch_rid")
-    duck.register("current_in", current)
     same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM c.{c}" for c in CONTENT)
-    duck.execute(f"""CREATE OR REPLACE TABLE same_rid AS
+    run_over(
+        duck,
+        "current_in",
+        current,
+        f"""CREATE OR REPLACE TABLE same_rid AS
         SELECT DISTINCT s.record_id FROM stage s JOIN current_in c ON c.record_id = s.record_id
-        WHERE s.is_latest AND {same}""")
-    duck.unregister("current_in")
+        WHERE s.is_latest AND {same}""",
+    )
     n = int(
         duck.execute(
             "SELECT count(*) FROM stage WHERE record_id IN (SELECT record_id FROM same_rid)"
@@ -141,9 +145,7 @@ def _earlier_versions(db: Connection, duck: DuckDBPyConnection, source: str) -> 
         pa.schema([("record_id", pa.string()), ("v", pa.int32())]),
     )
     db.exec_driver_sql("DROP TABLE batch_rid")
-    duck.register("earlier_in", found)
-    duck.execute("INSERT INTO earlier SELECT record_id, v FROM earlier_in")
-    duck.unregister("earlier_in")
+    run_over(duck, "earlier_in", found, "INSERT INTO earlier SELECT record_id, v FROM earlier_in")
     return int(found.num_rows)
 
 

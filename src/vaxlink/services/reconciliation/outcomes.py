@@ -11,6 +11,7 @@ from duckdb import DuckDBPyConnection
 from sqlalchemy import BindParameter, Connection, bindparam, text
 
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.services.reconciliation.duck_views import run_over
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
 from vaxlink.storage.models import UtcDateTime, utcnow
@@ -133,9 +134,12 @@ def load_ward_units(db: Connection, duck: DuckDBPyConnection) -> None:
 
 def _copy(db: Connection, duck: DuckDBPyConnection, sql: str, schema: pa.Schema, table: str) -> None:
     """DuckDB's table `table`: the rows of `sql` read from the database."""
-    duck.register(f"{table}_in", query_arrow(db, sql, schema))
-    duck.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_in")
-    duck.unregister(f"{table}_in")
+    run_over(
+        duck,
+        f"{table}_in",
+        query_arrow(db, sql, schema),
+        f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_in",
+    )
 
 
 def id_province_sql(id_number: str) -> str:

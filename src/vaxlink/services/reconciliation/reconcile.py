@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from vaxlink.matching.prepare import prepare_records
 from vaxlink.matching.run import RunStats, run_matching
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.services.reconciliation.duck_views import run_over
 from vaxlink.services.reconciliation.outcomes import store_results
 from vaxlink.services.reconciliation.register_load import load_register
 from vaxlink.services.reconciliation.staged_outcomes import decide_staged
@@ -57,11 +58,12 @@ def match_records(
     prepare_records(duck, "records_in")
     duck.unregister("records_in")
     # The records' own wards, for the worklist of those left to an officer (`outcomes_sql`).
-    duck.register("rec_wards_in", records.select(["rec_id", "ward_code", "ward_units"]))
-    duck.execute(
-        "CREATE OR REPLACE TABLE rec_wards AS SELECT rec_id AS id, ward_code, ward_units FROM rec_wards_in"
+    run_over(
+        duck,
+        "rec_wards_in",
+        records.select(["rec_id", "ward_code", "ward_units"]),
+        "CREATE OR REPLACE TABLE rec_wards AS SELECT rec_id AS id, ward_code, ward_units FROM rec_wards_in",
     )
-    duck.unregister("rec_wards_in")
     loaded = load_register(db, duck, settings, spec)
     if settings is None:
         stats = run_matching(duck, spec, progress=note)

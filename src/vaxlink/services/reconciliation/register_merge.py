@@ -12,6 +12,7 @@ from sqlalchemy import BindParameter, Connection, Index, Table, UniqueConstraint
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex, ForeignKeyConstraint
 
 from vaxlink.domain.admin_units import Structure
+from vaxlink.services.reconciliation.duck_views import run_over
 from vaxlink.services.reconciliation.reconcile import Progress
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
@@ -73,11 +74,14 @@ def merge(
         "SELECT personal_id, row_hash FROM citizen",
         pa.schema([("personal_id", pa.string()), ("row_hash", pa.string())]),
     )
-    duck.register("stored_in", stored)
-    duck.execute("""CREATE OR REPLACE TABLE changed AS
+    run_over(
+        duck,
+        "stored_in",
+        stored,
+        """CREATE OR REPLACE TABLE changed AS
         SELECT c.* FROM checked c LEFT JOIN stored_in s ON s.personal_id = c.personal_id
-        WHERE len(c.problems) = 0 AND (s.row_hash IS NULL OR s.row_hash <> c.row_hash)""")
-    duck.unregister("stored_in")
+        WHERE len(c.problems) = 0 AND (s.row_hash IS NULL OR s.row_hash <> c.row_hash)""",
+    )
     del stored
     total = int(duck.execute("SELECT count(*) FROM changed").fetchall()[0][0])
     same = _valid_count(duck) - total
