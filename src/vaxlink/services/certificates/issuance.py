@@ -31,13 +31,14 @@ from vaxlink.credentials import (
 from vaxlink.credentials.keys import CSCA_CERT, TRUST_JSON, export_trust_list
 from vaxlink.credentials.revocation import HashType
 from vaxlink.domain.audit_actions import AuditAction
+from vaxlink.domain.outcomes import LINKED_OUTCOMES
 from vaxlink.domain.personal_ids import strip_separators
 from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import Conflict, NotEligible, NotFound, ServiceError
 from vaxlink.settings import Settings
 from vaxlink.storage.models import Certificate, Citizen, DoseRecord, MatchResult, Revocation, utcnow
 
-LINKED = ("linked", "confirmed")
+LINKED = LINKED_OUTCOMES
 # Hash types written for every revoked certificate: verifiers may hold any of the three lists.
 REVOKED_TYPES = (HashType.UCI, HashType.COUNTRYCODEUCI, HashType.SIGNATURE)
 

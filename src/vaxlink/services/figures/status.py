@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import Connection, bindparam, text
 
+from vaxlink.domain.outcomes import LINKED_SQL
 from vaxlink.domain.status import (
     DEFAULT_MIN_INTERVAL,
     DEFAULT_SERIES_LENGTH,
@@ -21,7 +22,7 @@ from vaxlink.domain.status import (
 )
 from vaxlink.storage.models import UtcDateTime, utcnow
 
-LINKED = "('linked', 'confirmed')"
+LINKED = LINKED_SQL
 # Room for the sorts and hash tables of a few million rows: the defaults (4 MB of work memory on
 # PostgreSQL, a 2 MB page cache on SQLite) make these statements spill to disk or re-read pages.
 WORK_MEM = "256MB"

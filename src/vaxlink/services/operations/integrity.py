@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from vaxlink.domain.outcomes import LINKED_SQL
+
 # name → (explanation, SELECT count(*) of the offending rows)
 CHECKS: dict[str, tuple[str, str]] = {
     "dose_record.batch_id": (
@@ -43,7 +45,7 @@ CHECKS: dict[str, tuple[str, str]] = {
     ),
     "match_result.linked_without_citizen": (
         "kết quả 'đã gắn' không có công dân / linked results without a citizen",
-        "SELECT count(*) FROM match_result WHERE outcome IN ('linked', 'confirmed') AND citizen_id IS NULL",
+        f"SELECT count(*) FROM match_result WHERE outcome IN {LINKED_SQL} AND citizen_id IS NULL",
     ),
     "work_case.without_desk": (
         "hồ sơ đang mở không thuộc phường/xã hay hàng chờ tỉnh nào / open cases in no ward's and no "

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from vaxlink.domain.outcomes import LINKED_SQL
 from vaxlink.services.certificates import issuance as certificates
 from vaxlink.services.figures.status import refresh_status
 from vaxlink.services.reconciliation.dose_flags import flag_dose_sequences
@@ -56,7 +57,7 @@ def certificates_to_revoke_sql(db: Connection, citizens_sql: str | None) -> str:
         WHERE c.status = 'valid' {touched} AND EXISTS (
           SELECT 1 FROM {elements} WHERE NOT EXISTS (
             SELECT 1 FROM match_result m JOIN dose_record d ON d.id = m.dose_record_id
-            WHERE m.dose_record_id = {element} AND d.is_latest AND m.outcome IN ('linked', 'confirmed')
+            WHERE m.dose_record_id = {element} AND d.is_latest AND m.outcome IN {LINKED_SQL}
               AND m.citizen_id = c.citizen_id))
         ORDER BY c.id"""
 

@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.audit_actions import AuditAction
+from vaxlink.domain.outcomes import MatchOutcome
 from vaxlink.domain.permissions import Level
 from vaxlink.files import write as safe_files
 from vaxlink.files.read import checksum
@@ -144,7 +145,11 @@ def batch_detail(session: Session, who: Principal, batch_id: int) -> BatchView:
         select(func.count())
         .select_from(MatchResult)
         .join(DoseRecord, DoseRecord.id == MatchResult.dose_record_id)
-        .where(DoseRecord.batch_id == b.id, DoseRecord.is_latest, MatchResult.outcome == "confirmed")
+        .where(
+            DoseRecord.batch_id == b.id,
+            DoseRecord.is_latest,
+            MatchResult.outcome == MatchOutcome.CONFIRMED.value,
+        )
     )
     wrong = session.scalar(
         select(func.count())

@@ -9,6 +9,7 @@ import pyarrow as pa
 from duckdb import DuckDBPyConnection
 from sqlalchemy import Connection, text
 
+from vaxlink.domain.outcomes import LINKED_SQL
 from vaxlink.services.figures.status import linked_doses_of, probes
 from vaxlink.storage import bulk
 from vaxlink.storage.extract import query_arrow
@@ -60,7 +61,7 @@ def flag_dose_sequences(db: Connection, citizens_sql: str | None = None) -> int:
     touched = "" if citizens_sql is None else f"AND m.citizen_id IN ({citizens_sql})"
     doses = f"""SELECT m.dose_record_id AS id, m.citizen_id, d.vaccination_date, d.dose_number
           FROM match_result m JOIN dose_record d ON d.id = m.dose_record_id
-          WHERE d.is_latest AND m.outcome IN ('linked', 'confirmed') {touched}"""
+          WHERE d.is_latest AND m.outcome IN {LINKED_SQL} {touched}"""
     some = citizens_sql is not None and is_pg
     if some:
         # The set's doses first, through the indexes (see `status.linked_doses_of`): under the window
@@ -127,10 +128,10 @@ def _earlier_doses(db: Connection, duck: DuckDBPyConnection) -> pa.Table:
         f"""SELECT id, citizen_id, vaccination_date, dose_number, flags
         FROM ({linked_doses_of("SELECT citizen_id FROM flag_people")}) x"""
         if db.dialect.name == "postgresql"
-        else """SELECT m.dose_record_id, m.citizen_id, d.vaccination_date, d.dose_number, m.flags
+        else f"""SELECT m.dose_record_id, m.citizen_id, d.vaccination_date, d.dose_number, m.flags
         FROM flag_people p JOIN match_result m ON m.citizen_id = p.citizen_id
         JOIN dose_record d ON d.id = m.dose_record_id
-        WHERE d.is_latest AND m.outcome IN ('linked', 'confirmed')"""
+        WHERE d.is_latest AND m.outcome IN {LINKED_SQL}"""
     )
     with probes(db):
         before = query_arrow(db, doses, _EARLIER_SCHEMA)

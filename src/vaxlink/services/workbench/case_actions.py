@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.cases import ACTIONABLE, CaseKind, CaseStatus, Resolution
+from vaxlink.domain.outcomes import WAITING_OUTCOMES, MatchOutcome
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid, changed_meanwhile
 from vaxlink.services.workbench.case_view import case_in_scope, compare, siblings_of
@@ -93,7 +94,7 @@ def _confirm_link(session: Session, who: Principal, case: CaseRow, citizen: Citi
         update(MatchResult)
         .where(MatchResult.dose_record_id == mr.dose_record_id)
         .values(
-            outcome="confirmed",
+            outcome=MatchOutcome.CONFIRMED.value,
             citizen_id=citizen.id,
             decided_by=who.username,
             decided_at=utcnow(),
@@ -323,7 +324,7 @@ def pass_case(
                 update(MatchResult)
                 .where(
                     MatchResult.dose_record_id == case.dose_record_id,
-                    MatchResult.outcome.in_(("review", "unmatched")),
+                    MatchResult.outcome.in_(WAITING_OUTCOMES),
                 )
                 .values(ward_code=target.code, ward_units=target.structure)
                 .execution_options(synchronize_session=False)

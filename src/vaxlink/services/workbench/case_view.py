@@ -16,6 +16,7 @@ from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.cases import ACTIONABLE
 from vaxlink.domain.dates import Precision
 from vaxlink.domain.names import canonical_name
+from vaxlink.domain.outcomes import LINKED_OUTCOMES
 from vaxlink.domain.personal_ids import strip_separators
 from vaxlink.domain.sex import Sex, parse_sex
 from vaxlink.services.access.auth import Principal
@@ -131,7 +132,7 @@ def linked_doses(session: Session, citizen_ids: list[int]) -> dict[int, list[Dos
         .join(DoseRecord, DoseRecord.id == MatchResult.dose_record_id)
         .where(
             MatchResult.citizen_id.in_(citizen_ids),
-            MatchResult.outcome.in_(("linked", "confirmed")),
+            MatchResult.outcome.in_(LINKED_OUTCOMES),
             DoseRecord.is_latest,
         )
         .order_by(DoseRecord.vaccination_date, DoseRecord.id)

@@ -17,6 +17,7 @@ from vaxlink.domain.cases import CaseStatus
 from vaxlink.domain.chip_qr import ChipCard, parse_chip_qr
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.names import canonical_name
+from vaxlink.domain.outcomes import WAITING_OUTCOMES
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid, NotFound
 from vaxlink.services.workbench.casework import digits
@@ -103,7 +104,7 @@ def lookup(session: Session, who: Principal, text: str) -> CounterResult:
                 cases_in(who.scope),
                 Case.status == CaseStatus.OPEN,
                 MatchResult.candidate_citizen_id == citizen.id,
-                MatchResult.outcome.in_(("review", "unmatched")),
+                MatchResult.outcome.in_(WAITING_OUTCOMES),
             )
             .order_by(Case.created_at)
             .limit(50)

@@ -20,6 +20,7 @@ from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.cases import CaseStatus, RequestStatus, Resolution
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.names import fold_name
+from vaxlink.domain.outcomes import WAITING_OUTCOMES, MatchOutcome
 from vaxlink.domain.permissions import Level
 from vaxlink.domain.personal_ids import PersonalId, parse_personal_id, strip_separators
 from vaxlink.services.access.auth import Principal
@@ -220,7 +221,7 @@ def _person_records(session: Session, r: VerificationRequest, case: CaseRow | No
         .join(MatchResult, MatchResult.dose_record_id == DoseRecord.id)
         .where(
             DoseRecord.is_latest,
-            MatchResult.outcome.in_(("review", "unmatched")),
+            MatchResult.outcome.in_(WAITING_OUTCOMES),
             MatchResult.ward_units == r.from_units,
             MatchResult.ward_code.in_((r.from_ward_code, r.to_ward_code)),
         )
@@ -492,7 +493,7 @@ def link_doses(
         update(MatchResult)
         .where(MatchResult.dose_record_id.in_(dose_ids))
         .values(
-            outcome="confirmed",
+            outcome=MatchOutcome.CONFIRMED.value,
             citizen_id=citizen_id,
             decided_by=who.username,
             decided_at=now,
