@@ -12,7 +12,7 @@ from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid
 from vaxlink.services.workbench import case_actions, case_view, citizen_search, saved_filters, worklist
-from vaxlink.web.i18n import MESSAGES, REASONS, lang_of
+from vaxlink.web.i18n import MESSAGES, REASONS, lang_of, message_of
 from vaxlink.web.pages.held import held
 from vaxlink.web.render import render
 from vaxlink.web.security import DB, require, state
@@ -179,7 +179,7 @@ def case_search(
     except Invalid as e:
         # Back on the case's page with what was typed and the message (the page shows the case's record,
         # so it is an ordinary page, reached by POST-redirect-GET like the results).
-        message = e.message_en if lang_of(request) == "en" else e.message_vi
+        message = message_of(request, e)
         token = held(request).put(who.username, (case_id, None, searched, message))
         return RedirectResponse(f"/cases/{case_id}?found={token}", status_code=303)
     token = held(request).put(who.username, (case_id, hits, searched, None))

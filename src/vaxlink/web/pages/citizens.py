@@ -10,10 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.errors import Invalid, NotFound, ServiceError
+from vaxlink.services.errors import Invalid, NotFound
 from vaxlink.services.workbench import citizen_record, citizen_search, counter, register_changes
 from vaxlink.services.workbench.casework import display_names
-from vaxlink.web.i18n import lang_of
+from vaxlink.web.i18n import lang_of, message_of
 from vaxlink.web.pages.held import held
 from vaxlink.web.render import render
 from vaxlink.web.security import DB, _record_denial, require
@@ -28,10 +28,6 @@ Searching = Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))]
 
 
 Token = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{0,40}$")]
-
-
-def _message(request: Request, e: ServiceError) -> str:
-    return e.message_en if lang_of(request) == "en" else e.message_vi
 
 
 @router.get("/citizens/search")
@@ -64,7 +60,7 @@ def search(
         )
     except Invalid as e:
         where = {"BAD_DATE": "birth_date", "BAD_ID": "personal_id"}.get(e.code or "", "name")
-        error = {"field": where, "text": _message(request, e)}
+        error = {"field": where, "text": message_of(request, e)}
         return render(
             request, "search.html", {"hits": None, "searched": searched, "error": error}, status=422
         )
@@ -128,7 +124,7 @@ def correct(
         # the URL carries a token only).
         where = {"REASON_REQUIRED": "reason" if not reason.strip() else "evidence", "BAD_FIELD": "field"}
         form = {"field": field, "value": value, "reason": reason, "evidence": evidence}
-        error = {"field": where.get(e.code or "", "value"), "text": _message(request, e)}
+        error = {"field": where.get(e.code or "", "value"), "text": message_of(request, e)}
         token = held(request).put(who.username, (citizen_id, form, error))
         return RedirectResponse(f"/citizens/{citizen_id}?e={token}#correct", status_code=303)
     return RedirectResponse(
@@ -194,7 +190,7 @@ def counter_lookup(
     try:
         r = counter.lookup(session, who, text)
     except Invalid as e:
-        return render(request, "counter.html", {"error": _message(request, e), "text": text}, status=422)
+        return render(request, "counter.html", {"error": message_of(request, e), "text": text}, status=422)
     except NotFound:
         # As for any record out of reach: nothing kept but the one `access_denied` event.
         session.rollback()

@@ -12,7 +12,7 @@ from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid
 from vaxlink.services.workbench import collection, ward_request_boxes, ward_requests
-from vaxlink.web.i18n import lang_of
+from vaxlink.web.i18n import message_of
 from vaxlink.web.render import render
 from vaxlink.web.security import DB, require, state
 
@@ -139,7 +139,7 @@ def send(
         case = None
         if case_id is not None:
             case, _ = collection.collection_person(session, who, case_id)
-        message = e.message_en if lang_of(request) == "en" else e.message_vi
+        message = message_of(request, e)
         where = FIELD_OF.get(e.code or "", "birth_province" if e.code == "BAD_PROVINCE" else "full_name")
         return _new_page(request, who, case, person, {"field": where, "text": message}, 422)
     return RedirectResponse(f"/verification/{rid}?done=sent", status_code=303)

@@ -14,7 +14,7 @@ from vaxlink.services.certificates.checks import MAX_HC1, MAX_PICTURE, verify_an
 from vaxlink.services.errors import LookupInputError
 from vaxlink.services.lookup.answer import lookup
 from vaxlink.services.lookup.presented import MAX_TEXT, LookupInput, parse_input, parse_picture
-from vaxlink.web.i18n import lang_of
+from vaxlink.web.i18n import lang_of, message_of
 from vaxlink.web.lookup_runtime import limited_sync, record_invalid, watch_sync
 from vaxlink.web.render import render
 from vaxlink.web.security import DB, require, state
@@ -134,7 +134,7 @@ def _lookup_page(
         given: LookupInput = read()
     except LookupInputError as e:
         record_invalid(session, who)
-        error = e.message_en if lang_of(request) == "en" else e.message_vi
+        error = message_of(request, e)
         return _page(
             request,
             "verify_lookup.html",
