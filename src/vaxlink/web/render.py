@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from vaxlink.web.i18n import LANG_COOKIE, LANGS, lang_of, reason_words, translator
 
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
