@@ -41,6 +41,7 @@ from vaxlink.web.lookup_runtime import (
     runtime,
     watch_sync,
 )
+from vaxlink.web.params import Checking
 from vaxlink.web.security import (
     DB,
     PERMISSION_ATTR,
@@ -48,7 +49,6 @@ from vaxlink.web.security import (
     Denied,
     presented_csrf,
     refusal,
-    require,
     resolve_principal,
     state,
 )
@@ -423,7 +423,7 @@ async def _bearer_lookup(request: Request, token: str, text: str, born: str | No
 def lookup_status_image(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.LOOKUP_STATUS))],
+    who: Checking,
     file: Annotated[
         UploadFile, File(description="a picture of the card's QR code or the ID notice's barcode")
     ],

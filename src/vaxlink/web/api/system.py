@@ -15,6 +15,7 @@ from vaxlink.services.access.auth import Principal
 from vaxlink.services.access.users import list_users
 from vaxlink.services.audit import log as audit
 from vaxlink.web.api.models import AuditVerifyOut, MeOut, UserOut
+from vaxlink.web.params import SessionReading
 from vaxlink.web.security import DB, Public, require, state
 
 router = APIRouter(tags=["system"])
@@ -38,7 +39,7 @@ def healthz(request: Request) -> Response:
 
 
 @router.get("/api/v1/me", response_model=MeOut, responses=PROBLEMS)
-def me(who: Annotated[Principal, Depends(require(Permission.SESSION_READ))]) -> MeOut:
+def me(who: SessionReading) -> MeOut:
     return MeOut(
         username=who.username,
         display_name=who.display_name,

@@ -6,12 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from vaxlink.domain.permissions import Permission
-from vaxlink.services.access.auth import Principal
 from vaxlink.services.workbench import new_residents, ward_request_boxes, ward_requests
 from vaxlink.web.api.models import (
     CitizenHitOut,
@@ -23,10 +21,10 @@ from vaxlink.web.api.models import (
     Version,
     WardCode,
 )
-from vaxlink.web.security import DB, require, state
+from vaxlink.web.params import Answering, Assigning, CaseReading, Correcting, Listing, Reading, RowId, Sending
+from vaxlink.web.security import DB, state
 
 router = APIRouter(prefix="/api/v1", tags=["verification"])
-RowId = Annotated[int, Path(ge=1, le=2**53)]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"model": ProblemOut, "description": "no valid credentials"},
     403: {"model": ProblemOut, "description": "not allowed"},
@@ -137,9 +135,7 @@ def person_of(body: PersonIn) -> ward_requests.Person:
 
 
 @router.post("/verification-requests", response_model=SentOut, responses=PROBLEMS)
-def send(
-    body: SendIn, session: DB, who: Annotated[Principal, Depends(require(Permission.VERIFICATION_SEND))]
-) -> SentOut:
+def send(body: SendIn, session: DB, who: Sending) -> SentOut:
     """Ask the ward of permanent residence to confirm a collected person (from a case in collection, or
     from the counter without one). Personal data travels in the body only."""
     rid = ward_requests.send_request(
@@ -151,7 +147,7 @@ def send(
 @router.get("/verification-requests", response_model=list[RequestOut], responses=PROBLEMS)
 def list_requests(
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    who: Listing,
     box: Annotated[Literal["incoming", "outgoing", "overdue", "all"], Query()] = "all",
     only_open: bool = False,
 ) -> Any:
@@ -160,9 +156,7 @@ def list_requests(
 
 
 @router.get("/verification-requests/{request_id}", response_model=RequestOut, responses=PROBLEMS)
-def get_request(
-    request_id: RowId, session: DB, who: Annotated[Principal, Depends(require(Permission.CASE_READ))]
-) -> Any:
+def get_request(request_id: RowId, session: DB, who: CaseReading) -> Any:
     return ward_request_boxes.request_detail(session, who, request_id)
 
 
@@ -172,7 +166,7 @@ def answer(
     request_id: RowId,
     body: AnswerIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.VERIFICATION_ANSWER))],
+    who: Answering,
 ) -> Any:
     """Confirm (an existing citizen, or `create_new` to enter the person in the register) or reject with a
     reason. Only the ward of permanent residence answers; of two answers at once, one gets 409."""
@@ -195,7 +189,7 @@ def escalate(
     request_id: RowId,
     body: EscalateIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ASSIGN))],
+    who: Assigning,
 ) -> SentOut:
     ward_request_boxes.escalate(session, who, request_id, body.version, body.note)
     return SentOut(request_id=request_id)
@@ -205,7 +199,7 @@ def escalate(
 def register_resident(
     body: NewResidentIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_CORRECT))],
+    who: Correcting,
 ) -> NewResidentOut:
     """Enter a person of your ward who has no number in the register: a new number is issued."""
     c = new_residents.register_in_ward(
@@ -230,9 +224,7 @@ notice_router = APIRouter(include_in_schema=False)
 
 
 @notice_router.get("/citizens/{citizen_id}/notice.pdf")
-def id_notice(
-    citizen_id: RowId, session: DB, who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
-) -> Response:
+def id_notice(citizen_id: RowId, session: DB, who: Reading) -> Response:
     """The printable notice of the citizen's number (Vietnamese), with a Code 128 barcode and a QR code."""
     return Response(
         new_residents.id_notice(session, who, citizen_id),
