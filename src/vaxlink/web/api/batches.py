@@ -12,18 +12,15 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from vaxlink.services.reconciliation import batches
-from vaxlink.web.api.models import Out, ProblemOut
+from vaxlink.web.api.models import Out, problems
 from vaxlink.web.params import BatchReading, RowId, Uploading
 from vaxlink.web.security import DB, state
 
 router = APIRouter(prefix="/api/v1/batches", tags=["batches"])
 Source = Annotated[str, Form(max_length=80, pattern=r"^[0-9A-Za-z._:-]*$")]
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ProblemOut, "description": "no valid credentials"},
-    403: {"model": ProblemOut, "description": "not allowed"},
-    404: {"model": ProblemOut, "description": "no such batch in your jurisdiction"},
-    422: {"model": ProblemOut, "description": "malformed file or input, or the batch is not done"},
-}
+PROBLEMS = problems(
+    {404: "no such batch in your jurisdiction", 422: "malformed file or input, or the batch is not done"}
+)
 
 
 class BatchOut(Out):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from vaxlink.services.workbench import case_actions, case_view, worklist
 from vaxlink.web.api.models import (
+    MALFORMED,
     ActionOut,
     CaseKind,
     CaseOut,
@@ -17,22 +18,22 @@ from vaxlink.web.api.models import (
     HealthWrongIn,
     LinkIn,
     PassIn,
-    ProblemOut,
     ReasonCode,
     WorklistOut,
+    problems,
 )
 from vaxlink.web.i18n import reason_words
 from vaxlink.web.params import Acting, CaseReading, Listing, RowId
 from vaxlink.web.security import DB, state
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ProblemOut, "description": "no valid credentials"},
-    403: {"model": ProblemOut, "description": "not allowed"},
-    404: {"model": ProblemOut, "description": "no such case in your jurisdiction"},
-    409: {"model": ProblemOut, "description": "someone else settled or changed the case first"},
-    422: {"model": ProblemOut, "description": "malformed or unacceptable input"},
-}
+PROBLEMS = problems(
+    {
+        404: "no such case in your jurisdiction",
+        409: "someone else settled or changed the case first",
+        422: MALFORMED,
+    }
+)
 
 
 @router.get("", response_model=WorklistOut, responses=PROBLEMS)

@@ -16,20 +16,22 @@ from vaxlink.services.certificates.checks import MAX_HC1, MAX_PICTURE, verify_an
 from vaxlink.services.errors import NotFound
 from vaxlink.storage.models import Certificate, Citizen
 from vaxlink.storage.scope import citizens_in
+from vaxlink.web.api.models import NOT_FOUND, problems
 from vaxlink.web.errors import problem
 from vaxlink.web.lookup_runtime import limited_sync
 from vaxlink.web.params import Checking, Correcting, RowId
 from vaxlink.web.security import DB, Public, state
 
 router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"])
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no valid credentials"},
-    403: {"description": "not allowed"},
-    404: {"description": "not found in your jurisdiction"},
-    409: {"description": "revoked or changed by someone else first"},
-    422: {"description": "malformed input"},
-    429: {"description": "too many checks (shared with status lookups); see Retry-After"},
-}
+PROBLEMS = problems(
+    {
+        404: NOT_FOUND,
+        409: "revoked or changed by someone else first",
+        422: "malformed input",
+        429: "too many checks (shared with status lookups); see Retry-After",
+    },
+    typed=False,
+)
 
 
 class VerifyIn(BaseModel):

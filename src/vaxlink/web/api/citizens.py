@@ -10,6 +10,8 @@ from vaxlink.domain.cases import ChangeOutcome
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.workbench import citizen_record, citizen_search, counter, register_changes
 from vaxlink.web.api.models import (
+    MALFORMED,
+    NOT_FOUND,
     ChangeOut,
     CitizenHitOut,
     CitizenOut,
@@ -18,20 +20,14 @@ from vaxlink.web.api.models import (
     CounterIn,
     CounterOut,
     DecideIn,
-    ProblemOut,
     SearchIn,
+    problems,
 )
 from vaxlink.web.params import Approving, Correcting, Reading, RowId, Searching
 from vaxlink.web.security import DB
 
 router = APIRouter(prefix="/api/v1", tags=["citizens"])
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ProblemOut, "description": "no valid credentials"},
-    403: {"model": ProblemOut, "description": "not allowed"},
-    404: {"model": ProblemOut, "description": "not found in your jurisdiction"},
-    409: {"model": ProblemOut, "description": "changed by someone else first"},
-    422: {"model": ProblemOut, "description": "malformed or unacceptable input"},
-}
+PROBLEMS = problems({404: NOT_FOUND, 409: "changed by someone else first", 422: MALFORMED})
 
 
 @router.post("/citizens/search", response_model=list[CitizenHitOut], responses=PROBLEMS)

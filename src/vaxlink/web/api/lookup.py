@@ -29,6 +29,7 @@ from vaxlink.services.lookup.counters import NeighbourWatch, RateLimiter
 from vaxlink.services.lookup.group_audit import AuditItem, GroupAudit
 from vaxlink.services.lookup.presented import MAX_PICTURE, MAX_TEXT, LookupInput, parse_input, parse_picture
 from vaxlink.storage.scope import Scope as Jurisdiction
+from vaxlink.web.api.models import problems
 from vaxlink.web.errors import problem
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.lookup_runtime import (
@@ -56,16 +57,15 @@ from vaxlink.web.security import (
 router = APIRouter(prefix="/api/v1", tags=["lookup"])
 PATH = "/api/v1/lookup/status"
 log = logging.getLogger("vaxlink.web")
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no valid credentials"},
-    403: {"description": "not allowed"},
-    404: {
-        "description": "no record matches what was presented (no such number, or the birth date, name or sex differ)"
+PROBLEMS = problems(
+    {
+        404: "no record matches what was presented (no such number, or the birth date, name or sex differ)",
+        422: "not a chip card's QR text, or a 12-digit number without the birth date",
+        429: "too many lookups; see Retry-After",
+        503: "the database cannot be reached; try again",
     },
-    422: {"description": "not a chip card's QR text, or a 12-digit number without the birth date"},
-    429: {"description": "too many lookups; see Retry-After"},
-    503: {"description": "the database cannot be reached; try again"},
-}
+    typed=False,
+)
 
 
 class LookupIn(BaseModel):

@@ -14,15 +14,12 @@ from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.access.users import list_users
 from vaxlink.services.audit import log as audit
-from vaxlink.web.api.models import AuditVerifyOut, MeOut, UserOut
+from vaxlink.web.api.models import AuditVerifyOut, MeOut, UserOut, problems
 from vaxlink.web.params import SessionReading
 from vaxlink.web.security import DB, Public, require, state
 
 router = APIRouter(tags=["system"])
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no valid credentials"},
-    403: {"description": "not allowed"},
-}
+PROBLEMS = problems({}, typed=False)
 
 
 @router.get("/healthz", dependencies=[Public])

@@ -12,26 +12,22 @@ from pydantic import BaseModel, Field
 
 from vaxlink.services.workbench import new_residents, ward_request_boxes, ward_requests
 from vaxlink.web.api.models import (
+    MALFORMED,
+    NOT_FOUND,
     CitizenHitOut,
     Id,
     Note,
     Out,
-    ProblemOut,
     Short,
     Version,
     WardCode,
+    problems,
 )
 from vaxlink.web.params import Answering, Assigning, CaseReading, Correcting, Listing, Reading, RowId, Sending
 from vaxlink.web.security import DB, state
 
 router = APIRouter(prefix="/api/v1", tags=["verification"])
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ProblemOut, "description": "no valid credentials"},
-    403: {"model": ProblemOut, "description": "not allowed"},
-    404: {"model": ProblemOut, "description": "not found in your jurisdiction"},
-    409: {"model": ProblemOut, "description": "answered or changed by someone else first"},
-    422: {"model": ProblemOut, "description": "malformed or unacceptable input"},
-}
+PROBLEMS = problems({404: NOT_FOUND, 409: "answered or changed by someone else first", 422: MALFORMED})
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 BirthDate = Annotated[str, Field(min_length=1, max_length=40)]
 SexText = Annotated[str, Field(min_length=1, max_length=10)]
