@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from vaxlink import __version__
 from vaxlink.domain.audit_actions import AuditAction
@@ -46,17 +47,29 @@ def me(who: SessionReading) -> MeOut:
     )
 
 
-@router.get("/api/v1/users", response_model=list[UserOut], responses=PROBLEMS)
-def users(session: DB, who: Annotated[Principal, Depends(require(Permission.USER_MANAGE))]) -> Any:
-    found = list_users(session)
+def _recorded(
+    session: Session,
+    who: Principal,
+    action: AuditAction,
+    resource_type: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """An administrator's reading of the whole system, in the audit chain: of no one resource."""
     audit.record(
         session,
         actor=who.username,
-        action=AuditAction.USER_LIST_VIEWED,
-        resource_type="user",
+        action=action,
+        resource_type=resource_type,
         resource_id=None,
         jurisdiction=who.scope.label,
+        details=details,
     )
+
+
+@router.get("/api/v1/users", response_model=list[UserOut], responses=PROBLEMS)
+def users(session: DB, who: Annotated[Principal, Depends(require(Permission.USER_MANAGE))]) -> Any:
+    found = list_users(session)
+    _recorded(session, who, AuditAction.USER_LIST_VIEWED, "user")
     return found
 
 
@@ -65,14 +78,11 @@ def audit_verify(session: DB, who: Annotated[Principal, Depends(require(Permissi
     """Walk the whole chain and report what is altered, missing or forged."""
     key = session.info[audit.KEY_INFO]
     report = audit.verify_chain(session.connection(), key)
-    audit.record(
+    _recorded(
         session,
-        actor=who.username,
-        action=AuditAction.AUDIT_VERIFIED,
-        resource_type="audit_event",
-        resource_id=None,
-        jurisdiction=who.scope.label,
-        reason=None,
-        details={"events": report.events, "findings": len(report.findings)},
+        who,
+        AuditAction.AUDIT_VERIFIED,
+        "audit_event",
+        {"events": report.events, "findings": len(report.findings)},
     )
     return AuditVerifyOut.model_validate(report)

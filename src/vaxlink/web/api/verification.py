@@ -34,11 +34,16 @@ SexText = Annotated[str, Field(min_length=1, max_length=10)]
 Province = Annotated[str, Field(pattern=r"^[0-9]{2}$")]
 
 
-class PersonIn(BaseModel):
+class _Named(BaseModel):
+    """Who a person is, as a ward enters them: name, birth date, sex and ward of permanent residence."""
+
     full_name: Name
     birth_date: BirthDate
     sex: SexText
     permanent_ward_code: WardCode
+
+
+class PersonIn(_Named):
     personal_id: Short | None = None
     phone: Short | None = None
     address: Note | None = None
@@ -100,11 +105,7 @@ class EscalateIn(BaseModel):
     note: Note | None = None
 
 
-class NewResidentIn(BaseModel):
-    full_name: Name
-    birth_date: BirthDate
-    sex: SexText
-    permanent_ward_code: WardCode
+class NewResidentIn(_Named):
     birth_province: Province | None = None
     phone: Short | None = None
     address: Note | None = None
