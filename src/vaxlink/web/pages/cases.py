@@ -13,6 +13,7 @@ from vaxlink.services.errors import Invalid
 from vaxlink.services.workbench import case_actions, case_view, citizen_search, saved_filters, worklist
 from vaxlink.web.i18n import MESSAGES, REASONS, lang_of, message_of
 from vaxlink.web.pages.held import held
+from vaxlink.web.pages.search_form import Searched, find_citizens
 from vaxlink.web.params import (
     Acting,
     CaseReading,
@@ -169,18 +170,12 @@ def case_search(
     case_id: RowId,
     session: DB,
     who: Searching,
-    name: Annotated[str, Form(max_length=200)] = "",
-    birth_date: Annotated[str, Form(max_length=40)] = "",
-    personal_id: Annotated[str, Form(max_length=40)] = "",
-    phone: Annotated[str, Form(max_length=40)] = "",
+    searched: Searched,
 ) -> Response:
     # The case first: out of the jurisdiction, the search is not even run.
     case_view.case_detail(session, who, case_id)
-    searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}
     try:
-        hits = citizen_search.search_citizens(
-            session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
-        )
+        hits = find_citizens(session, who, searched)
     except Invalid as e:
         # Back on the case's page with what was typed and the message (the page shows the case's record,
         # so it is an ordinary page, reached by POST-redirect-GET like the results).

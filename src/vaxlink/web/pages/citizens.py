@@ -10,10 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid, NotFound
-from vaxlink.services.workbench import citizen_record, citizen_search, counter, register_changes
+from vaxlink.services.workbench import citizen_record, counter, register_changes
 from vaxlink.services.workbench.casework import display_names
 from vaxlink.web.i18n import lang_of, message_of
 from vaxlink.web.pages.held import held
+from vaxlink.web.pages.search_form import Searched, find_citizens
 from vaxlink.web.params import (
     Approving,
     Correcting,
@@ -49,16 +50,10 @@ def search(
     request: Request,
     session: DB,
     who: Searching,
-    name: Annotated[str, Form(max_length=200)] = "",
-    birth_date: Annotated[str, Form(max_length=40)] = "",
-    personal_id: Annotated[str, Form(max_length=40)] = "",
-    phone: Annotated[str, Form(max_length=40)] = "",
+    searched: Searched,
 ) -> Response:
-    searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}
     try:
-        hits = citizen_search.search_citizens(
-            session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
-        )
+        hits = find_citizens(session, who, searched)
     except Invalid as e:
         where = {"BAD_DATE": "birth_date", "BAD_ID": "personal_id"}.get(e.code or "", "name")
         error = {"field": where, "text": message_of(request, e)}
