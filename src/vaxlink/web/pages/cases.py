@@ -174,15 +174,14 @@ def case_search(
 ) -> Response:
     # The case first: out of the jurisdiction, the search is not even run.
     case_view.case_detail(session, who, case_id)
+    kept: tuple[int, list[citizen_search.CitizenHit] | None, dict[str, str], str | None]
     try:
-        hits = find_citizens(session, who, searched)
+        kept = (case_id, find_citizens(session, who, searched), searched, None)
     except Invalid as e:
         # Back on the case's page with what was typed and the message (the page shows the case's record,
         # so it is an ordinary page, reached by POST-redirect-GET like the results).
-        message = message_of(request, e)
-        token = held(request).put(who.username, (case_id, None, searched, message))
-        return RedirectResponse(f"/cases/{case_id}?found={token}", status_code=303)
-    token = held(request).put(who.username, (case_id, hits, searched, None))
+        kept = (case_id, None, searched, message_of(request, e))
+    token = held(request).put(who.username, kept)
     return RedirectResponse(f"/cases/{case_id}?found={token}", status_code=303)
 
 
