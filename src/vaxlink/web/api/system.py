@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from vaxlink import __version__
 from vaxlink.domain.audit_actions import AuditAction
@@ -15,6 +14,7 @@ from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.access.users import list_users
 from vaxlink.services.audit import log as audit
+from vaxlink.services.workbench.casework import audited
 from vaxlink.web.api.models import AuditVerifyOut, MeOut, UserOut, problems
 from vaxlink.web.params import SessionReading
 from vaxlink.web.security import DB, Public, require, state
@@ -47,29 +47,10 @@ def me(who: SessionReading) -> MeOut:
     )
 
 
-def _recorded(
-    session: Session,
-    who: Principal,
-    action: AuditAction,
-    resource_type: str,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """An administrator's reading of the whole system, in the audit chain: of no one resource."""
-    audit.record(
-        session,
-        actor=who.username,
-        action=action,
-        resource_type=resource_type,
-        resource_id=None,
-        jurisdiction=who.scope.label,
-        details=details,
-    )
-
-
 @router.get("/api/v1/users", response_model=list[UserOut], responses=PROBLEMS)
 def users(session: DB, who: Annotated[Principal, Depends(require(Permission.USER_MANAGE))]) -> Any:
     found = list_users(session)
-    _recorded(session, who, AuditAction.USER_LIST_VIEWED, "user")
+    audited(session, who, AuditAction.USER_LIST_VIEWED, "user")
     return found
 
 
@@ -78,11 +59,11 @@ def audit_verify(session: DB, who: Annotated[Principal, Depends(require(Permissi
     """Walk the whole chain and report what is altered, missing or forged."""
     key = session.info[audit.KEY_INFO]
     report = audit.verify_chain(session.connection(), key)
-    _recorded(
+    audited(
         session,
         who,
         AuditAction.AUDIT_VERIFIED,
         "audit_event",
-        {"events": report.events, "findings": len(report.findings)},
+        details={"events": report.events, "findings": len(report.findings)},
     )
     return AuditVerifyOut.model_validate(report)
