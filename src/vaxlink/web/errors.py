@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vaxlink.services.errors import NotFound, ServiceError
-from vaxlink.web.i18n import lang_of, translator
+from vaxlink.web.i18n import lang_of, message_of, translator
 from vaxlink.web.render import render
 from vaxlink.web.security import Denied
 
@@ -70,13 +70,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def case_error(request: Request, exc: ServiceError) -> Response:
-        lang = lang_of(request)
         if is_api(request):
             return problem(exc.status, exc.code, exc.message_en, detail_vi=exc.message_vi)
         if isinstance(exc, NotFound):
             return _page(request, 404, "not_found")
         key = "conflict" if exc.status == 409 else "error"
-        return _page(request, exc.status, key, exc.message_en if lang == "en" else exc.message_vi)
+        return _page(request, exc.status, key, message_of(request, exc))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

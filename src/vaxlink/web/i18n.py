@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from starlette.requests import Request
 
+from vaxlink.services.errors import ServiceError
 from vaxlink.services.figures.stats import BACKLOG_COUNTS, COVERAGE_COUNTS
 
 LANGS = ("vi", "en")
@@ -558,6 +559,11 @@ def lang_of(request: Request) -> str:
         return asked
     stored = request.cookies.get(LANG_COOKIE)
     return stored if stored in LANGS else "vi"
+
+
+def message_of(request: Request, e: ServiceError) -> str:
+    """A service's refusal in the reader's language."""
+    return e.message_en if lang_of(request) == "en" else e.message_vi
 
 
 def translator(lang: str) -> Translator:

@@ -7,25 +7,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from vaxlink.domain.permissions import Permission
-from vaxlink.services.access.auth import Principal
 from vaxlink.services.reconciliation import batches
-from vaxlink.web.api.models import Out, ProblemOut
-from vaxlink.web.security import DB, require, state
+from vaxlink.web.api.models import Out, problems
+from vaxlink.web.params import BatchReading, RowId, Uploading
+from vaxlink.web.security import DB, state
 
 router = APIRouter(prefix="/api/v1/batches", tags=["batches"])
-BatchId = Annotated[int, Path(ge=1, le=2**53)]
 Source = Annotated[str, Form(max_length=80, pattern=r"^[0-9A-Za-z._:-]*$")]
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ProblemOut, "description": "no valid credentials"},
-    403: {"model": ProblemOut, "description": "not allowed"},
-    404: {"model": ProblemOut, "description": "no such batch in your jurisdiction"},
-    422: {"model": ProblemOut, "description": "malformed file or input, or the batch is not done"},
-}
+PROBLEMS = problems(
+    {404: "no such batch in your jurisdiction", 422: "malformed file or input, or the batch is not done"}
+)
 
 
 class BatchOut(Out):
@@ -57,7 +52,7 @@ def upload(
     request: Request,
     response: Response,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.BATCH_UPLOAD))],
+    who: Uploading,
     file: Annotated[UploadFile, File()],
     source: Source = "",
 ) -> UploadOut:
@@ -75,15 +70,13 @@ def upload(
 
 
 @router.get("", response_model=list[BatchOut], responses=PROBLEMS)
-def list_batches(session: DB, who: Annotated[Principal, Depends(require(Permission.BATCH_READ))]) -> Any:
+def list_batches(session: DB, who: BatchReading) -> Any:
     """Batches uploaded by users of your jurisdiction, newest first."""
     return batches.list_batches(session, who)
 
 
 @router.get("/{batch_id}", response_model=BatchOut, responses=PROBLEMS)
-def get_batch(
-    batch_id: BatchId, session: DB, who: Annotated[Principal, Depends(require(Permission.BATCH_READ))]
-) -> Any:
+def get_batch(batch_id: RowId, session: DB, who: BatchReading) -> Any:
     """Status and counts; `settled_by_wards` grows as wards settle the batch's records."""
     return batches.batch_detail(session, who, batch_id)
 
@@ -91,9 +84,9 @@ def get_batch(
 @router.get("/{batch_id}/answer", responses=PROBLEMS)
 def answer(
     request: Request,
-    batch_id: BatchId,
+    batch_id: RowId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.BATCH_READ))],
+    who: BatchReading,
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
     corrections: bool = False,
 ) -> Response:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from vaxlink.domain.permissions import Permission
-from vaxlink.services.access.auth import Principal
 from vaxlink.services.workbench import case_actions, case_view, worklist
 from vaxlink.web.api.models import (
+    MALFORMED,
     ActionOut,
     CaseKind,
     CaseOut,
@@ -19,29 +18,28 @@ from vaxlink.web.api.models import (
     HealthWrongIn,
     LinkIn,
     PassIn,
-    ProblemOut,
     ReasonCode,
     WorklistOut,
+    problems,
 )
 from vaxlink.web.i18n import reason_words
-from vaxlink.web.security import DB, require, state
+from vaxlink.web.params import Acting, CaseReading, Listing, RowId
+from vaxlink.web.security import DB, state
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
-CaseId = Annotated[int, Path(ge=1, le=2**53)]
-Acting = Annotated[Principal, Depends(require(Permission.CASE_ACT))]
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ProblemOut, "description": "no valid credentials"},
-    403: {"model": ProblemOut, "description": "not allowed"},
-    404: {"model": ProblemOut, "description": "no such case in your jurisdiction"},
-    409: {"model": ProblemOut, "description": "someone else settled or changed the case first"},
-    422: {"model": ProblemOut, "description": "malformed or unacceptable input"},
-}
+PROBLEMS = problems(
+    {
+        404: "no such case in your jurisdiction",
+        409: "someone else settled or changed the case first",
+        422: MALFORMED,
+    }
+)
 
 
 @router.get("", response_model=WorklistOut, responses=PROBLEMS)
 def list_cases(
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    who: Listing,
     kind: CaseKind | None = None,
     status: CaseStatus | None = None,
     reason: Annotated[ReasonCode | None, Query()] = None,
@@ -61,16 +59,14 @@ def case_out(view: case_view.CaseView, lang: str = "vi") -> CaseOut:
 
 
 @router.get("/{case_id}", response_model=CaseOut, responses=PROBLEMS)
-def get_case(
-    case_id: CaseId, session: DB, who: Annotated[Principal, Depends(require(Permission.CASE_READ))]
-) -> Any:
+def get_case(case_id: RowId, session: DB, who: CaseReading) -> Any:
     return case_out(case_view.case_detail(session, who, case_id))
 
 
 @router.post("/{case_id}/link", response_model=ActionOut, responses=PROBLEMS)
 def link(
     request: Request,
-    case_id: CaseId,
+    case_id: RowId,
     body: LinkIn,
     session: DB,
     who: Acting,
@@ -84,7 +80,7 @@ def link(
 
 @router.post("/{case_id}/health-wrong", response_model=ActionOut, responses=PROBLEMS)
 def health_wrong(
-    case_id: CaseId,
+    case_id: RowId,
     body: HealthWrongIn,
     session: DB,
     who: Acting,
@@ -96,7 +92,7 @@ def health_wrong(
 
 @router.post("/{case_id}/pass", response_model=ActionOut, responses=PROBLEMS)
 def pass_to_ward(
-    case_id: CaseId,
+    case_id: RowId,
     body: PassIn,
     session: DB,
     who: Acting,
@@ -107,7 +103,7 @@ def pass_to_ward(
 
 @router.post("/{case_id}/collect", response_model=ActionOut, responses=PROBLEMS)
 def collect(
-    case_id: CaseId,
+    case_id: RowId,
     body: CollectIn,
     session: DB,
     who: Acting,

@@ -5,33 +5,33 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from vaxlink.credentials.keys import CSCA_CERT, trust_list_document
-from vaxlink.domain.permissions import Permission
-from vaxlink.services.access.auth import Principal
 from vaxlink.services.certificates import issuance as svc
 from vaxlink.services.certificates.checks import MAX_HC1, MAX_PICTURE, verify_and_record
 from vaxlink.services.errors import NotFound
 from vaxlink.storage.models import Certificate, Citizen
 from vaxlink.storage.scope import citizens_in
+from vaxlink.web.api.models import NOT_FOUND, problems
 from vaxlink.web.errors import problem
 from vaxlink.web.lookup_runtime import limited_sync
-from vaxlink.web.security import DB, Public, require, state
+from vaxlink.web.params import Checking, Correcting, RowId
+from vaxlink.web.security import DB, Public, state
 
 router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"])
-RowId = Annotated[int, Path(ge=1, le=2**53)]
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no valid credentials"},
-    403: {"description": "not allowed"},
-    404: {"description": "not found in your jurisdiction"},
-    409: {"description": "revoked or changed by someone else first"},
-    422: {"description": "malformed input"},
-    429: {"description": "too many checks (shared with status lookups); see Retry-After"},
-}
+PROBLEMS = problems(
+    {
+        404: NOT_FOUND,
+        409: "revoked or changed by someone else first",
+        422: "malformed input",
+        429: "too many checks (shared with status lookups); see Retry-After",
+    },
+    typed=False,
+)
 
 
 class VerifyIn(BaseModel):
@@ -51,7 +51,7 @@ def verify(
     request: Request,
     body: VerifyIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.LOOKUP_STATUS))],
+    who: Checking,
 ) -> Any:
     """Check an `HC1:` code of any issuer against our trust list and revocation list; every check with
     its result in plain words (Vietnamese and English). Certificate checks and status lookups share the
@@ -66,7 +66,7 @@ def verify(
 def verify_image(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.LOOKUP_STATUS))],
+    who: Checking,
     file: Annotated[UploadFile, File(description="a picture of the certificate's QR code")],
 ) -> Any:
     refused = limited_sync(request, session, who)
@@ -84,7 +84,7 @@ def revoke(
     certificate_id: RowId,
     body: RevokeIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_CORRECT))],
+    who: Correcting,
 ) -> Any:
     """Revoke a certificate of a citizen in your jurisdiction (and reissue on the doses still linked).
     `version` is the one you saw: if someone revoked it first, the answer is 409."""

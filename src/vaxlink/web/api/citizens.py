@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter
 
 from vaxlink.domain.cases import ChangeOutcome
-from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.workbench import citizen_record, citizen_search, counter, register_changes
 from vaxlink.web.api.models import (
+    MALFORMED,
+    NOT_FOUND,
     ChangeOut,
     CitizenHitOut,
     CitizenOut,
@@ -19,28 +20,18 @@ from vaxlink.web.api.models import (
     CounterIn,
     CounterOut,
     DecideIn,
-    ProblemOut,
     SearchIn,
+    problems,
 )
-from vaxlink.web.security import DB, require
+from vaxlink.web.params import Approving, Correcting, Reading, RowId, Searching
+from vaxlink.web.security import DB
 
 router = APIRouter(prefix="/api/v1", tags=["citizens"])
-RowId = Annotated[int, Path(ge=1, le=2**53)]
-Approving = Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))]
-Reading = Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ProblemOut, "description": "no valid credentials"},
-    403: {"model": ProblemOut, "description": "not allowed"},
-    404: {"model": ProblemOut, "description": "not found in your jurisdiction"},
-    409: {"model": ProblemOut, "description": "changed by someone else first"},
-    422: {"model": ProblemOut, "description": "malformed or unacceptable input"},
-}
+PROBLEMS = problems({404: NOT_FOUND, 409: "changed by someone else first", 422: MALFORMED})
 
 
 @router.post("/citizens/search", response_model=list[CitizenHitOut], responses=PROBLEMS)
-def search(
-    body: SearchIn, session: DB, who: Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))]
-) -> Any:
+def search(body: SearchIn, session: DB, who: Searching) -> Any:
     """Citizens of your jurisdiction by name (diacritics optional), birth date, number, phone. A POST, so
     that names and numbers never appear in a URL or a log."""
     return citizen_search.search_citizens(
@@ -63,7 +54,7 @@ def correct(
     citizen_id: RowId,
     body: CorrectIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_CORRECT))],
+    who: Correcting,
 ) -> Any:
     """Correct the register; name, birth date, sex and number wait for a second officer's approval."""
     return register_changes.correct_citizen(

@@ -29,6 +29,7 @@ from vaxlink.services.lookup.counters import NeighbourWatch, RateLimiter
 from vaxlink.services.lookup.group_audit import AuditItem, GroupAudit
 from vaxlink.services.lookup.presented import MAX_PICTURE, MAX_TEXT, LookupInput, parse_input, parse_picture
 from vaxlink.storage.scope import Scope as Jurisdiction
+from vaxlink.web.api.models import problems
 from vaxlink.web.errors import problem
 from vaxlink.web.i18n import lang_of
 from vaxlink.web.lookup_runtime import (
@@ -41,6 +42,7 @@ from vaxlink.web.lookup_runtime import (
     runtime,
     watch_sync,
 )
+from vaxlink.web.params import Checking
 from vaxlink.web.security import (
     DB,
     PERMISSION_ATTR,
@@ -48,7 +50,6 @@ from vaxlink.web.security import (
     Denied,
     presented_csrf,
     refusal,
-    require,
     resolve_principal,
     state,
 )
@@ -56,16 +57,15 @@ from vaxlink.web.security import (
 router = APIRouter(prefix="/api/v1", tags=["lookup"])
 PATH = "/api/v1/lookup/status"
 log = logging.getLogger("vaxlink.web")
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no valid credentials"},
-    403: {"description": "not allowed"},
-    404: {
-        "description": "no record matches what was presented (no such number, or the birth date, name or sex differ)"
+PROBLEMS = problems(
+    {
+        404: "no record matches what was presented (no such number, or the birth date, name or sex differ)",
+        422: "not a chip card's QR text, or a 12-digit number without the birth date",
+        429: "too many lookups; see Retry-After",
+        503: "the database cannot be reached; try again",
     },
-    422: {"description": "not a chip card's QR text, or a 12-digit number without the birth date"},
-    429: {"description": "too many lookups; see Retry-After"},
-    503: {"description": "the database cannot be reached; try again"},
-}
+    typed=False,
+)
 
 
 class LookupIn(BaseModel):
@@ -423,7 +423,7 @@ async def _bearer_lookup(request: Request, token: str, text: str, born: str | No
 def lookup_status_image(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.LOOKUP_STATUS))],
+    who: Checking,
     file: Annotated[
         UploadFile, File(description="a picture of the card's QR code or the ID notice's barcode")
     ],

@@ -62,6 +62,20 @@ class ProblemOut(BaseModel):
     detail: str
 
 
+NOT_FOUND = "not found in your jurisdiction"
+MALFORMED = "malformed or unacceptable input"
+
+
+def problems(described: dict[int, str], *, typed: bool = True) -> dict[int | str, dict[str, Any]]:
+    """The error answers a router documents: 401 and 403 (every route needs a principal), then those
+    described; `typed` gives each the problem body's schema."""
+    every = {401: "no valid credentials", 403: "not allowed", **described}
+    return {
+        code: {"model": ProblemOut, "description": text} if typed else {"description": text}
+        for code, text in every.items()
+    }
+
+
 class WorkItemOut(Out):
     id: int
     kind: str

@@ -4,17 +4,15 @@ page draws (`services/figures/dashboard.py`)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from vaxlink.domain.permissions import Permission
-from vaxlink.services.access.auth import Principal
 from vaxlink.services.figures import stats
 from vaxlink.services.figures.dashboard import DashboardView, dashboard_at
-from vaxlink.web.params import UnitPath, ViewQuery
-from vaxlink.web.security import DB, require
+from vaxlink.web.params import StatsReading, UnitPath, ViewQuery
+from vaxlink.web.security import DB
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
 
@@ -118,18 +116,17 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such unit in your jurisdiction"},
     422: {"description": "malformed input"},
 }
-Reader = Annotated[Principal, Depends(require(Permission.STATS_READ))]
 
 
 @router.get("", response_model=StatsOut, responses=PROBLEMS)
-def own_stats(session: DB, who: Reader, units: ViewQuery = None) -> StatsOut:
+def own_stats(session: DB, who: StatsReading, units: ViewQuery = None) -> StatsOut:
     """Your jurisdiction's figures: headline, coverage per unit one level down (in `units`), doses per
     day and per vaccine, the backlog per ward."""
     return stats_out(dashboard_at(session, who.scope, None, units))
 
 
 @router.get("/{unit_units}/{level}/{code}", response_model=StatsOut, responses=PROBLEMS)
-def unit_stats(session: DB, who: Reader, path: UnitPath, units: ViewQuery = None) -> StatsOut:
+def unit_stats(session: DB, who: StatsReading, path: UnitPath, units: ViewQuery = None) -> StatsOut:
     """The same for one unit within your jurisdiction (a unit of the other structure only when it lies
     wholly within it)."""
     return stats_out(dashboard_at(session, who.scope, path, units))

@@ -14,14 +14,13 @@ from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.access.users import list_users
 from vaxlink.services.audit import log as audit
-from vaxlink.web.api.models import AuditVerifyOut, MeOut, UserOut
+from vaxlink.services.workbench.casework import audited
+from vaxlink.web.api.models import AuditVerifyOut, MeOut, UserOut, problems
+from vaxlink.web.params import SessionReading
 from vaxlink.web.security import DB, Public, require, state
 
 router = APIRouter(tags=["system"])
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no valid credentials"},
-    403: {"description": "not allowed"},
-}
+PROBLEMS = problems({}, typed=False)
 
 
 @router.get("/healthz", dependencies=[Public])
@@ -38,7 +37,7 @@ def healthz(request: Request) -> Response:
 
 
 @router.get("/api/v1/me", response_model=MeOut, responses=PROBLEMS)
-def me(who: Annotated[Principal, Depends(require(Permission.SESSION_READ))]) -> MeOut:
+def me(who: SessionReading) -> MeOut:
     return MeOut(
         username=who.username,
         display_name=who.display_name,
@@ -51,14 +50,7 @@ def me(who: Annotated[Principal, Depends(require(Permission.SESSION_READ))]) -> 
 @router.get("/api/v1/users", response_model=list[UserOut], responses=PROBLEMS)
 def users(session: DB, who: Annotated[Principal, Depends(require(Permission.USER_MANAGE))]) -> Any:
     found = list_users(session)
-    audit.record(
-        session,
-        actor=who.username,
-        action=AuditAction.USER_LIST_VIEWED,
-        resource_type="user",
-        resource_id=None,
-        jurisdiction=who.scope.label,
-    )
+    audited(session, who, AuditAction.USER_LIST_VIEWED, "user")
     return found
 
 
@@ -67,14 +59,11 @@ def audit_verify(session: DB, who: Annotated[Principal, Depends(require(Permissi
     """Walk the whole chain and report what is altered, missing or forged."""
     key = session.info[audit.KEY_INFO]
     report = audit.verify_chain(session.connection(), key)
-    audit.record(
+    audited(
         session,
-        actor=who.username,
-        action=AuditAction.AUDIT_VERIFIED,
-        resource_type="audit_event",
-        resource_id=None,
-        jurisdiction=who.scope.label,
-        reason=None,
+        who,
+        AuditAction.AUDIT_VERIFIED,
+        "audit_event",
         details={"events": report.events, "findings": len(report.findings)},
     )
     return AuditVerifyOut.model_validate(report)

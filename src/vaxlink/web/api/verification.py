@@ -6,45 +6,44 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from vaxlink.domain.permissions import Permission
-from vaxlink.services.access.auth import Principal
 from vaxlink.services.workbench import new_residents, ward_request_boxes, ward_requests
 from vaxlink.web.api.models import (
+    MALFORMED,
+    NOT_FOUND,
     CitizenHitOut,
     Id,
     Note,
     Out,
-    ProblemOut,
     Short,
     Version,
     WardCode,
+    problems,
 )
-from vaxlink.web.security import DB, require, state
+from vaxlink.web.params import Answering, Assigning, CaseReading, Correcting, Listing, Reading, RowId, Sending
+from vaxlink.web.security import DB, state
 
 router = APIRouter(prefix="/api/v1", tags=["verification"])
-RowId = Annotated[int, Path(ge=1, le=2**53)]
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ProblemOut, "description": "no valid credentials"},
-    403: {"model": ProblemOut, "description": "not allowed"},
-    404: {"model": ProblemOut, "description": "not found in your jurisdiction"},
-    409: {"model": ProblemOut, "description": "answered or changed by someone else first"},
-    422: {"model": ProblemOut, "description": "malformed or unacceptable input"},
-}
+PROBLEMS = problems({404: NOT_FOUND, 409: "answered or changed by someone else first", 422: MALFORMED})
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 BirthDate = Annotated[str, Field(min_length=1, max_length=40)]
 SexText = Annotated[str, Field(min_length=1, max_length=10)]
 Province = Annotated[str, Field(pattern=r"^[0-9]{2}$")]
 
 
-class PersonIn(BaseModel):
+class _Named(BaseModel):
+    """Who a person is, as a ward enters them: name, birth date, sex and ward of permanent residence."""
+
     full_name: Name
     birth_date: BirthDate
     sex: SexText
     permanent_ward_code: WardCode
+
+
+class PersonIn(_Named):
     personal_id: Short | None = None
     phone: Short | None = None
     address: Note | None = None
@@ -106,11 +105,7 @@ class EscalateIn(BaseModel):
     note: Note | None = None
 
 
-class NewResidentIn(BaseModel):
-    full_name: Name
-    birth_date: BirthDate
-    sex: SexText
-    permanent_ward_code: WardCode
+class NewResidentIn(_Named):
     birth_province: Province | None = None
     phone: Short | None = None
     address: Note | None = None
@@ -137,9 +132,7 @@ def person_of(body: PersonIn) -> ward_requests.Person:
 
 
 @router.post("/verification-requests", response_model=SentOut, responses=PROBLEMS)
-def send(
-    body: SendIn, session: DB, who: Annotated[Principal, Depends(require(Permission.VERIFICATION_SEND))]
-) -> SentOut:
+def send(body: SendIn, session: DB, who: Sending) -> SentOut:
     """Ask the ward of permanent residence to confirm a collected person (from a case in collection, or
     from the counter without one). Personal data travels in the body only."""
     rid = ward_requests.send_request(
@@ -151,7 +144,7 @@ def send(
 @router.get("/verification-requests", response_model=list[RequestOut], responses=PROBLEMS)
 def list_requests(
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_LIST))],
+    who: Listing,
     box: Annotated[Literal["incoming", "outgoing", "overdue", "all"], Query()] = "all",
     only_open: bool = False,
 ) -> Any:
@@ -160,9 +153,7 @@ def list_requests(
 
 
 @router.get("/verification-requests/{request_id}", response_model=RequestOut, responses=PROBLEMS)
-def get_request(
-    request_id: RowId, session: DB, who: Annotated[Principal, Depends(require(Permission.CASE_READ))]
-) -> Any:
+def get_request(request_id: RowId, session: DB, who: CaseReading) -> Any:
     return ward_request_boxes.request_detail(session, who, request_id)
 
 
@@ -172,7 +163,7 @@ def answer(
     request_id: RowId,
     body: AnswerIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.VERIFICATION_ANSWER))],
+    who: Answering,
 ) -> Any:
     """Confirm (an existing citizen, or `create_new` to enter the person in the register) or reject with a
     reason. Only the ward of permanent residence answers; of two answers at once, one gets 409."""
@@ -195,7 +186,7 @@ def escalate(
     request_id: RowId,
     body: EscalateIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ASSIGN))],
+    who: Assigning,
 ) -> SentOut:
     ward_request_boxes.escalate(session, who, request_id, body.version, body.note)
     return SentOut(request_id=request_id)
@@ -205,7 +196,7 @@ def escalate(
 def register_resident(
     body: NewResidentIn,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_CORRECT))],
+    who: Correcting,
 ) -> NewResidentOut:
     """Enter a person of your ward who has no number in the register: a new number is issued."""
     c = new_residents.register_in_ward(
@@ -230,9 +221,7 @@ notice_router = APIRouter(include_in_schema=False)
 
 
 @notice_router.get("/citizens/{citizen_id}/notice.pdf")
-def id_notice(
-    citizen_id: RowId, session: DB, who: Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
-) -> Response:
+def id_notice(citizen_id: RowId, session: DB, who: Reading) -> Response:
     """The printable notice of the citizen's number (Vietnamese), with a Code 128 barcode and a QR code."""
     return Response(
         new_residents.id_notice(session, who, citizen_id),

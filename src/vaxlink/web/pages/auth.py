@@ -6,14 +6,15 @@ import hmac
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.permissions import Permission
 from vaxlink.services.access import auth
 from vaxlink.services.access.auth import Principal
+from vaxlink.web.params import SessionReading
 from vaxlink.web.render import render
-from vaxlink.web.security import COOKIE, DB, Public, client_address, require, state
+from vaxlink.web.security import COOKIE, DB, Public, client_address, state
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF = "vaxlink_login_csrf"
@@ -74,7 +75,7 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(session: DB, who: Annotated[Principal, Depends(require(Permission.SESSION_READ))]) -> Response:
+def logout(session: DB, who: SessionReading) -> Response:
     auth.logout(session, who)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
@@ -95,5 +96,5 @@ def landing(who: Principal) -> str:
 
 
 @router.get("/")
-def home(who: Annotated[Principal, Depends(require(Permission.SESSION_READ))]) -> Response:
+def home(who: SessionReading) -> Response:
     return RedirectResponse(landing(who), status_code=303)

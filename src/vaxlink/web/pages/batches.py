@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from vaxlink.domain.permissions import Permission
 from vaxlink.files import write as safe_files
-from vaxlink.services.access.auth import Principal
 from vaxlink.services.reconciliation import batches
 from vaxlink.web.i18n import answer_words
+from vaxlink.web.params import BatchReading, RowId, Uploading
 from vaxlink.web.render import render
-from vaxlink.web.security import DB, require, state
+from vaxlink.web.security import DB, state
 
 router = APIRouter(include_in_schema=False)
-BatchId = Annotated[int, Path(ge=1, le=2**53)]
 
 
 @router.get("/batches")
-def list_page(
-    request: Request, session: DB, who: Annotated[Principal, Depends(require(Permission.BATCH_READ))]
-) -> Response:
+def list_page(request: Request, session: DB, who: BatchReading) -> Response:
     return render(request, "batches.html", {"items": batches.list_batches(session, who)})
 
 
@@ -30,7 +26,7 @@ def list_page(
 def upload(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.BATCH_UPLOAD))],
+    who: Uploading,
     file: Annotated[UploadFile, File()],
     source: Annotated[str, Form(max_length=80, pattern=r"^[0-9A-Za-z._:-]*$")] = "",
 ) -> Response:
@@ -45,9 +41,9 @@ def upload(
 @router.get("/batches/{batch_id}")
 def batch_page(
     request: Request,
-    batch_id: BatchId,
+    batch_id: RowId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.BATCH_READ))],
+    who: BatchReading,
 ) -> Response:
     return render(request, "batch.html", {"b": batches.batch_detail(session, who, batch_id)})
 
@@ -55,10 +51,10 @@ def batch_page(
 @router.get("/batches/{batch_id}/answer.{fmt}")
 def answer(
     request: Request,
-    batch_id: BatchId,
+    batch_id: RowId,
     fmt: Annotated[str, Path(pattern="^(csv|xlsx)$")],
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.BATCH_READ))],
+    who: BatchReading,
     corrections: Annotated[int, Query(ge=0, le=1)] = 0,
     lang: Annotated[str, Query(pattern="^(vi|en)$")] = "vi",
 ) -> Response:

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.names import fold_name
-from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid
 from vaxlink.services.workbench import case_actions, case_view, citizen_search, saved_filters, worklist
-from vaxlink.web.i18n import MESSAGES, REASONS, lang_of
+from vaxlink.web.i18n import MESSAGES, REASONS, lang_of, message_of
 from vaxlink.web.pages.held import held
+from vaxlink.web.pages.search_form import Searched, find_citizens
+from vaxlink.web.params import (
+    Acting,
+    CaseReading,
+    Done,
+    FormText,
+    FormVersion,
+    HeldToken,
+    Listing,
+    RowId,
+    Searching,
+)
 from vaxlink.web.render import render
-from vaxlink.web.security import DB, require, state
+from vaxlink.web.security import DB, state
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,12 +57,7 @@ def parse_also(text: str) -> list[tuple[int, int]]:
 
 # The reasons an officer filters by, in the words the case page shows (matches are not filtered by).
 REASON_CODES = tuple(code for code in REASONS if not code.endswith(("_EXACT", "_SAME")))
-CaseId = Annotated[int, Path(ge=1, le=2**53)]
-Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
-Text = Annotated[str, Form(max_length=400)]
 Also = Annotated[str, Form(max_length=2000, pattern=r"^[0-9:,]*$")]
-Acting = Annotated[Principal, Depends(require(Permission.CASE_ACT))]
-Listing = Annotated[Principal, Depends(require(Permission.CASE_LIST))]
 
 
 @router.get("/cases")
@@ -64,7 +70,7 @@ def worklist_page(
     # Text, not a number: an empty field of the filter form arrives as "".
     min_age_days: Annotated[str | None, Query(pattern=r"^[0-9]{0,4}$")] = None,
     cursor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{0,200}$")] = None,
-    done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
+    done: Done = None,
     ward: Annotated[str | None, Query(pattern=r"^[0-9]{0,5}$")] = None,
     units: Annotated[str | None, Query(pattern=r"^(legacy|2025)?$")] = None,
     q: Annotated[str | None, Query(max_length=80)] = None,
@@ -109,7 +115,7 @@ def save_filter(
     session: DB,
     who: Listing,
     name: Annotated[str, Form(max_length=40)] = "",
-    query: Annotated[str, Form(max_length=400)] = "",
+    query: FormText = "",
 ) -> Response:
     saved = saved_filters.save_filter(session, who, name, query)
     return RedirectResponse(f"/cases?{saved.query}" if saved.query else "/cases", status_code=303)
@@ -117,7 +123,7 @@ def save_filter(
 
 @router.post("/cases/filters/{filter_id}/delete")
 def delete_filter(
-    filter_id: Annotated[int, Path(ge=1, le=2**53)],
+    filter_id: RowId,
     session: DB,
     who: Listing,
 ) -> Response:
@@ -147,10 +153,10 @@ def _case_page(
 @router.get("/cases/{case_id}")
 def case_page(
     request: Request,
-    case_id: CaseId,
+    case_id: RowId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_READ))],
-    found: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{0,40}$")] = None,
+    who: CaseReading,
+    found: HeldToken = None,
 ) -> Response:
     kept = held(request).get(who.username, found)
     if kept is not None and kept[0] == case_id:
@@ -161,37 +167,30 @@ def case_page(
 @router.post("/cases/{case_id}/search")
 def case_search(
     request: Request,
-    case_id: CaseId,
+    case_id: RowId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))],
-    name: Annotated[str, Form(max_length=200)] = "",
-    birth_date: Annotated[str, Form(max_length=40)] = "",
-    personal_id: Annotated[str, Form(max_length=40)] = "",
-    phone: Annotated[str, Form(max_length=40)] = "",
+    who: Searching,
+    searched: Searched,
 ) -> Response:
     # The case first: out of the jurisdiction, the search is not even run.
     case_view.case_detail(session, who, case_id)
-    searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}
+    kept: tuple[int, list[citizen_search.CitizenHit] | None, dict[str, str], str | None]
     try:
-        hits = citizen_search.search_citizens(
-            session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
-        )
+        kept = (case_id, find_citizens(session, who, searched), searched, None)
     except Invalid as e:
         # Back on the case's page with what was typed and the message (the page shows the case's record,
         # so it is an ordinary page, reached by POST-redirect-GET like the results).
-        message = e.message_en if lang_of(request) == "en" else e.message_vi
-        token = held(request).put(who.username, (case_id, None, searched, message))
-        return RedirectResponse(f"/cases/{case_id}?found={token}", status_code=303)
-    token = held(request).put(who.username, (case_id, hits, searched, None))
+        kept = (case_id, None, searched, message_of(request, e))
+    token = held(request).put(who.username, kept)
     return RedirectResponse(f"/cases/{case_id}?found={token}", status_code=303)
 
 
 @router.post("/cases/{case_id}/take")
 def take(
-    case_id: CaseId,
+    case_id: RowId,
     session: DB,
     who: Acting,
-    version: Version,
+    version: FormVersion,
     also: Also = "",
 ) -> Response:
     case_actions.take_case(session, who, case_id, version, also=parse_also(also))
@@ -200,11 +199,11 @@ def take(
 
 @router.post("/cases/{case_id}/close")
 def close_request(
-    case_id: CaseId,
+    case_id: RowId,
     session: DB,
     who: Acting,
-    version: Version,
-    note: Text = "",
+    version: FormVersion,
+    note: FormText = "",
 ) -> Response:
     case_actions.close_request(session, who, case_id, version, note)
     return _back("answered")
@@ -217,12 +216,12 @@ def _back(done: str) -> Response:
 @router.post("/cases/{case_id}/link")
 def link(
     request: Request,
-    case_id: CaseId,
+    case_id: RowId,
     session: DB,
     who: Acting,
-    version: Version,
+    version: FormVersion,
     citizen_id: Annotated[int, Form(ge=1, le=2**53)],
-    note: Text = "",
+    note: FormText = "",
     also: Also = "",
 ) -> Response:
     case_actions.link_case(
@@ -240,11 +239,11 @@ def link(
 
 @router.post("/cases/{case_id}/health-wrong")
 def health_wrong(
-    case_id: CaseId,
+    case_id: RowId,
     session: DB,
     who: Acting,
-    version: Version,
-    note: Text,
+    version: FormVersion,
+    note: FormText,
     citizen_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
     also: Also = "",
 ) -> Response:
@@ -254,12 +253,12 @@ def health_wrong(
 
 @router.post("/cases/{case_id}/pass")
 def pass_to_ward(
-    case_id: CaseId,
+    case_id: RowId,
     session: DB,
     who: Acting,
-    version: Version,
+    version: FormVersion,
     ward_code: Annotated[str, Form(pattern=r"^[0-9]{5}$")],
-    reason: Text,
+    reason: FormText,
     also: Also = "",
 ) -> Response:
     case_actions.pass_case(session, who, case_id, version, ward_code, reason, also=parse_also(also))
@@ -268,11 +267,11 @@ def pass_to_ward(
 
 @router.post("/cases/{case_id}/collect")
 def collect(
-    case_id: CaseId,
+    case_id: RowId,
     session: DB,
     who: Acting,
-    version: Version,
-    note: Text = "",
+    version: FormVersion,
+    note: FormText = "",
 ) -> Response:
     case_actions.start_collection(session, who, case_id, version, note or None)
     return _back("collection")

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.services.errors import Invalid
 from vaxlink.services.workbench import citizen_requests
-from vaxlink.web.i18n import lang_of
+from vaxlink.web.i18n import message_of
 from vaxlink.web.pages.citizen_self import _citizen_of, _csrf_ok, _page
 from vaxlink.web.security import DB, Public
 
@@ -41,7 +41,7 @@ def file(
     try:
         case_id = citizen_requests.file_request(session, found[0], field, text)
     except Invalid as e:
-        message = e.message_en if lang_of(request) == "en" else e.message_vi
+        message = message_of(request, e)
         return _page(
             request,
             "self_correction.html",

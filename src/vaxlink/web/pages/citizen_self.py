@@ -30,6 +30,7 @@ from vaxlink.services.figures.status import status_of
 from vaxlink.services.lookup.answer import STATUS_WORDS
 from vaxlink.storage.models import Citizen
 from vaxlink.web.i18n import lang_of
+from vaxlink.web.pages.held import app_kept
 from vaxlink.web.render import render
 from vaxlink.web.security import DB, Public, client_address, state
 
@@ -230,11 +231,7 @@ class _Issued:
 
 
 def _issued(request: Request) -> _Issued:
-    app_state = request.app.state
-    if not hasattr(app_state, "vx_self_issued"):
-        app_state.vx_self_issued = _Issued()
-    cache: _Issued = app_state.vx_self_issued
-    return cache
+    return app_kept(request, "vx_self_issued", _Issued)
 
 
 @router.post("/self/certificate", dependencies=[Public])

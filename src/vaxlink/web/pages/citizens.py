@@ -4,41 +4,39 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from vaxlink.domain.audit_actions import AuditAction
-from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
-from vaxlink.services.errors import Invalid, NotFound, ServiceError
-from vaxlink.services.workbench import citizen_record, citizen_search, counter, register_changes
+from vaxlink.services.errors import Invalid, NotFound
+from vaxlink.services.workbench import citizen_record, counter, register_changes
 from vaxlink.services.workbench.casework import display_names
-from vaxlink.web.i18n import lang_of
+from vaxlink.web.i18n import lang_of, message_of
 from vaxlink.web.pages.held import held
+from vaxlink.web.pages.search_form import Searched, find_citizens
+from vaxlink.web.params import (
+    Approving,
+    Correcting,
+    Done,
+    FormText,
+    FormVersion,
+    HeldToken,
+    Reading,
+    RowId,
+    Searching,
+)
 from vaxlink.web.render import render
-from vaxlink.web.security import DB, _record_denial, require
+from vaxlink.web.security import DB, _record_denial
 
 router = APIRouter(include_in_schema=False)
-RowId = Annotated[int, Path(ge=1, le=2**53)]
-Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
-Text = Annotated[str, Form(max_length=400)]
-Approving = Annotated[Principal, Depends(require(Permission.CHANGE_APPROVE))]
-Reading = Annotated[Principal, Depends(require(Permission.CITIZEN_READ))]
-Searching = Annotated[Principal, Depends(require(Permission.CITIZEN_SEARCH))]
-
-
-Token = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{0,40}$")]
-
-
-def _message(request: Request, e: ServiceError) -> str:
-    return e.message_en if lang_of(request) == "en" else e.message_vi
 
 
 @router.get("/citizens/search")
 def search_form(
     request: Request,
     who: Searching,
-    q: Token = None,
+    q: HeldToken = None,
 ) -> Response:
     found = held(request).get(who.username, q)
     if found is None:
@@ -52,19 +50,13 @@ def search(
     request: Request,
     session: DB,
     who: Searching,
-    name: Annotated[str, Form(max_length=200)] = "",
-    birth_date: Annotated[str, Form(max_length=40)] = "",
-    personal_id: Annotated[str, Form(max_length=40)] = "",
-    phone: Annotated[str, Form(max_length=40)] = "",
+    searched: Searched,
 ) -> Response:
-    searched = {"name": name, "birth_date": birth_date, "personal_id": personal_id, "phone": phone}
     try:
-        hits = citizen_search.search_citizens(
-            session, who, name=name, birth_date=birth_date, personal_id=personal_id, phone=phone
-        )
+        hits = find_citizens(session, who, searched)
     except Invalid as e:
         where = {"BAD_DATE": "birth_date", "BAD_ID": "personal_id"}.get(e.code or "", "name")
-        error = {"field": where, "text": _message(request, e)}
+        error = {"field": where, "text": message_of(request, e)}
         return render(
             request, "search.html", {"hits": None, "searched": searched, "error": error}, status=422
         )
@@ -97,8 +89,8 @@ def citizen_page(
     citizen_id: RowId,
     session: DB,
     who: Reading,
-    done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
-    e: Token = None,
+    done: Done = None,
+    e: HeldToken = None,
 ) -> Response:
     view = citizen_record.citizen_detail(session, who, citizen_id)
     kept = held(request).get(who.username, e)
@@ -112,12 +104,12 @@ def correct(
     request: Request,
     citizen_id: RowId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CITIZEN_CORRECT))],
-    version: Version,
+    who: Correcting,
+    version: FormVersion,
     field: Annotated[str, Form(pattern=r"^[a-z_]{1,20}$")],
-    value: Annotated[str, Form(max_length=400)] = "",
-    reason: Annotated[str, Form(max_length=400)] = "",
-    evidence: Annotated[str, Form(max_length=400)] = "",
+    value: FormText = "",
+    reason: FormText = "",
+    evidence: FormText = "",
 ) -> Response:
     try:
         r = register_changes.correct_citizen(
@@ -128,7 +120,7 @@ def correct(
         # the URL carries a token only).
         where = {"REASON_REQUIRED": "reason" if not reason.strip() else "evidence", "BAD_FIELD": "field"}
         form = {"field": field, "value": value, "reason": reason, "evidence": evidence}
-        error = {"field": where.get(e.code or "", "value"), "text": _message(request, e)}
+        error = {"field": where.get(e.code or "", "value"), "text": message_of(request, e)}
         token = held(request).put(who.username, (citizen_id, form, error))
         return RedirectResponse(f"/citizens/{citizen_id}?e={token}#correct", status_code=303)
     return RedirectResponse(
@@ -141,7 +133,7 @@ def changes_page(
     request: Request,
     session: DB,
     who: Approving,
-    done: Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")] = None,
+    done: Done = None,
 ) -> Response:
     changes = register_changes.pending_changes(session, who)
     mine = register_changes.my_requests(session, who)
@@ -158,12 +150,16 @@ def _decided(session: DB, who: Principal, change_id: int, version: int, approve:
 
 
 @router.post("/changes/{change_id}/approve")
-def approve(change_id: RowId, session: DB, who: Approving, version: Version, note: Text = "") -> Response:
+def approve(
+    change_id: RowId, session: DB, who: Approving, version: FormVersion, note: FormText = ""
+) -> Response:
     return _decided(session, who, change_id, version, True, note)
 
 
 @router.post("/changes/{change_id}/reject")
-def reject(change_id: RowId, session: DB, who: Approving, version: Version, note: Text = "") -> Response:
+def reject(
+    change_id: RowId, session: DB, who: Approving, version: FormVersion, note: FormText = ""
+) -> Response:
     return _decided(session, who, change_id, version, False, note)
 
 
@@ -172,7 +168,7 @@ def counter_form(
     request: Request,
     session: DB,
     who: Reading,
-    found: Token = None,
+    found: HeldToken = None,
 ) -> Response:
     r = held(request).get(who.username, found)
     if r is None:
@@ -194,7 +190,7 @@ def counter_lookup(
     try:
         r = counter.lookup(session, who, text)
     except Invalid as e:
-        return render(request, "counter.html", {"error": _message(request, e), "text": text}, status=422)
+        return render(request, "counter.html", {"error": message_of(request, e), "text": text}, status=422)
     except NotFound:
         # As for any record out of reach: nothing kept but the one `access_denied` event.
         session.rollback()

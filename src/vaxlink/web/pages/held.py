@@ -8,12 +8,14 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import Request
 
 LIFETIME_SECONDS = 900
 SIZE = 2000
+T = TypeVar("T")
 
 
 class Held:
@@ -39,9 +41,14 @@ class Held:
         return item[2]
 
 
-def held(request: Request) -> Held:
+def app_kept(request: Request, name: str, make: Callable[[], T]) -> T:
+    """The app's one `name`, made at its first use."""
     app_state = request.app.state
-    if not hasattr(app_state, "vx_held"):
-        app_state.vx_held = Held()
-    h: Held = app_state.vx_held
-    return h
+    if not hasattr(app_state, name):
+        setattr(app_state, name, make())
+    kept: T = getattr(app_state, name)
+    return kept
+
+
+def held(request: Request) -> Held:
+    return app_kept(request, "vx_held", Held)

@@ -5,24 +5,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid
 from vaxlink.services.workbench import collection, ward_request_boxes, ward_requests
-from vaxlink.web.i18n import lang_of
+from vaxlink.web.i18n import message_of
+from vaxlink.web.params import (
+    Answering,
+    Assigning,
+    CaseReading,
+    Done,
+    FormText,
+    FormVersion,
+    Listing,
+    RowId,
+    Sending,
+)
 from vaxlink.web.render import render
-from vaxlink.web.security import DB, require, state
+from vaxlink.web.security import DB, state
 
 router = APIRouter(include_in_schema=False)
-RowId = Annotated[int, Path(ge=1, le=2**53)]
-Version = Annotated[int, Form(ge=1, le=2**31 - 1)]
-Text = Annotated[str, Form(max_length=400)]
-Done = Annotated[str | None, Query(pattern=r"^[a-z_]{0,24}$")]
-Listing = Annotated[Principal, Depends(require(Permission.CASE_LIST))]
-Sending = Annotated[Principal, Depends(require(Permission.VERIFICATION_SEND))]
 
 
 @router.get("/verification")
@@ -105,7 +109,7 @@ def send(
     permanent_ward_code: Annotated[str, Form(max_length=10)] = "",
     personal_id: Annotated[str, Form(max_length=40)] = "",
     phone: Annotated[str, Form(max_length=40)] = "",
-    address: Text = "",
+    address: FormText = "",
     birth_province: Annotated[str, Form(max_length=4)] = "",
     case_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
     case_version: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
@@ -139,7 +143,7 @@ def send(
         case = None
         if case_id is not None:
             case, _ = collection.collection_person(session, who, case_id)
-        message = e.message_en if lang_of(request) == "en" else e.message_vi
+        message = message_of(request, e)
         where = FIELD_OF.get(e.code or "", "birth_province" if e.code == "BAD_PROVINCE" else "full_name")
         return _new_page(request, who, case, person, {"field": where, "text": message}, 422)
     return RedirectResponse(f"/verification/{rid}?done=sent", status_code=303)
@@ -150,7 +154,7 @@ def detail(
     request: Request,
     request_id: RowId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_READ))],
+    who: CaseReading,
     done: Done = None,
 ) -> Response:
     view = ward_request_boxes.request_detail(session, who, request_id)
@@ -162,12 +166,12 @@ def answer(
     request: Request,
     request_id: RowId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.VERIFICATION_ANSWER))],
-    version: Version,
+    who: Answering,
+    version: FormVersion,
     decision: Annotated[str, Form(pattern="^(confirm|reject|new)$")],
     citizen_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
     birth_province: Annotated[str, Form(pattern=r"^[0-9]{0,2}$")] = "",
-    reason: Text = "",
+    reason: FormText = "",
 ) -> Response:
     ward_requests.answer_request(
         session,
@@ -188,9 +192,9 @@ def answer(
 def escalate(
     request_id: RowId,
     session: DB,
-    who: Annotated[Principal, Depends(require(Permission.CASE_ASSIGN))],
-    version: Version,
-    note: Text = "",
+    who: Assigning,
+    version: FormVersion,
+    note: FormText = "",
 ) -> Response:
     ward_request_boxes.escalate(session, who, request_id, version, note or None)
     return RedirectResponse("/verification/overdue?done=escalated", status_code=303)

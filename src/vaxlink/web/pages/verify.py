@@ -5,22 +5,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from vaxlink.domain.permissions import Permission
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.certificates.checks import MAX_HC1, MAX_PICTURE, verify_and_record
 from vaxlink.services.errors import LookupInputError
 from vaxlink.services.lookup.answer import lookup
 from vaxlink.services.lookup.presented import MAX_TEXT, LookupInput, parse_input, parse_picture
-from vaxlink.web.i18n import lang_of
+from vaxlink.web.i18n import lang_of, message_of
 from vaxlink.web.lookup_runtime import limited_sync, record_invalid, watch_sync
+from vaxlink.web.params import Checking
 from vaxlink.web.render import render
-from vaxlink.web.security import DB, require, state
+from vaxlink.web.security import DB, state
 
 router = APIRouter(include_in_schema=False)
-Lookup = Depends(require(Permission.LOOKUP_STATUS))
 
 WORDS: dict[str, tuple[str, str]] = {
     "title": ("Kiểm tra tình trạng tiêm chủng", "Vaccination status check"),
@@ -134,7 +133,7 @@ def _lookup_page(
         given: LookupInput = read()
     except LookupInputError as e:
         record_invalid(session, who)
-        error = e.message_en if lang_of(request) == "en" else e.message_vi
+        error = message_of(request, e)
         return _page(
             request,
             "verify_lookup.html",
@@ -153,7 +152,7 @@ def _lookup_page(
 
 
 @router.get("/verify")
-def lookup_form(request: Request, who: Annotated[Principal, Lookup]) -> Response:
+def lookup_form(request: Request, who: Checking) -> Response:
     return _page(request, "verify_lookup.html", {"error": None, "answer": None})
 
 
@@ -161,7 +160,7 @@ def lookup_form(request: Request, who: Annotated[Principal, Lookup]) -> Response
 def lookup_text(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Lookup],
+    who: Checking,
     text: Annotated[str, Form(max_length=MAX_TEXT)],
     date_of_birth: Annotated[str | None, Form(max_length=20)] = None,
 ) -> Response:
@@ -174,7 +173,7 @@ def lookup_text(
 def lookup_image(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Lookup],
+    who: Checking,
     file: Annotated[UploadFile, File()],
     date_of_birth: Annotated[str | None, Form(max_length=20)] = None,
 ) -> Response:
@@ -188,7 +187,7 @@ def lookup_image(
 
 
 @router.get("/verify/certificate")
-def certificate_form(request: Request, who: Annotated[Principal, Lookup]) -> Response:
+def certificate_form(request: Request, who: Checking) -> Response:
     return _page(request, "verify_certificate.html", {"result": None, "error": None})
 
 
@@ -196,7 +195,7 @@ def certificate_form(request: Request, who: Annotated[Principal, Lookup]) -> Res
 def certificate_check(
     request: Request,
     session: DB,
-    who: Annotated[Principal, Lookup],
+    who: Checking,
     text: Annotated[str, Form(max_length=MAX_HC1)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
