@@ -83,8 +83,6 @@ def train_cmd(
                 action=AuditAction.MATCH_SPEC_APPLIED,
                 resource_type="match_spec",
                 resource_id=report.spec.digest,
-                jurisdiction=None,
-                reason=None,
                 details={"version": report.spec.version, "matches": report.matches, "path": str(path)},
             )
         return report

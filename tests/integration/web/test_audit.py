@@ -36,7 +36,6 @@ def _chain(engine, key: bytes, n: int = 12) -> list[int]:
                 resource_type="case",
                 resource_id=i,
                 jurisdiction="ward:legacy:26560",
-                reason=None,
                 details={"i": i},
             ).id
             for i in range(n)
@@ -235,7 +234,6 @@ def test_long_actor_and_reason_are_hashed_as_stored(engine, app):
             action=AuditAction.CASE_LINKED,
             resource_type="case",
             resource_id=1,
-            jurisdiction=None,
             reason="Ghi chú rất dài. " * 60,
             details={"i": 1},
         )

@@ -33,16 +33,16 @@ BORN = "1990-03-15"
 VERIFIER = ("verifier", "own_ward")
 
 
-def _token_of(s: Session, raw: str) -> Any:
+def _token_of(raw: str) -> Any:
     return update(ApiToken).where(ApiToken.token_hash == token_digest(raw))
 
 
 def _expired(s: Session, a: w.Actor) -> None:
-    s.execute(_token_of(s, a.token).values(expires_at=utcnow() - timedelta(minutes=1)))
+    s.execute(_token_of(a.token).values(expires_at=utcnow() - timedelta(minutes=1)))
 
 
 def _revoked(s: Session, a: w.Actor) -> None:
-    s.execute(_token_of(s, a.token).values(revoked_at=utcnow()))
+    s.execute(_token_of(a.token).values(revoked_at=utcnow()))
 
 
 def _disabled(s: Session, a: w.Actor) -> None:

@@ -204,7 +204,6 @@ def _login_event(
         resource_type=resource_type,
         resource_id=resource_id,
         jurisdiction=jurisdiction,
-        reason=None,
         details={"client": client},
     )
 
@@ -296,7 +295,6 @@ def logout(session: Session, principal: Principal) -> None:
         actor=principal.username,
         action=AuditAction.LOGOUT,
         resource_type="session",
-        resource_id=None,
         jurisdiction=principal.scope.label,
     )
 

@@ -121,8 +121,6 @@ def _challenge_event(
         action=action,
         resource_type="otp_challenge",
         resource_id=challenge_id,
-        jurisdiction=None,
-        reason=None,
         details=details,
     )
 

@@ -93,7 +93,6 @@ def create_user(
         resource_type="user",
         resource_id=user.id,
         jurisdiction=scope.label,
-        reason=None,
         details={"role": role.value},
     )
     return user
@@ -114,7 +113,6 @@ def _outdated(
         resource_type="user",
         resource_id=user.id,
         jurisdiction=user_scope(user).label,
-        reason=None,
         details=details,
     )
     return user
@@ -176,7 +174,6 @@ def issue_token(
         resource_type="api_token",
         resource_id=tok.id,
         jurisdiction=user_scope(user).label,
-        reason=None,
         details={"user_id": user.id},
     )
     return raw

@@ -223,8 +223,8 @@ def append_group(session: Session, key: bytes, events: Sequence[Event]) -> None:
 
 
 def record_event(session: Session, event: Event) -> AuditEvent:
-    """`record` of an event already built (flushes, never commits)."""
-    AuditAction(event.action)  # one of the vocabulary's
+    """`record` of an event already built (flushes, never commits); `chain_rows` refuses an action outside
+    the vocabulary."""
     key = session.info.get(KEY_INFO)
     if not isinstance(key, bytes):
         raise VaxlinkError("audit key not bound to this session (services.audit.log.bind_key)")

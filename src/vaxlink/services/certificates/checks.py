@@ -79,7 +79,6 @@ def verify_and_record(
         resource_type="certificate",
         resource_id=ours.id if ours else None,
         jurisdiction=who.scope.label,
-        reason=None,
         details={"valid": result.valid, "failed": [c.name.value for c in result.failures]},
     )
     body = verification_body(result)

@@ -38,7 +38,6 @@ from vaxlink.services.errors import Conflict, NotEligible, NotFound, ServiceErro
 from vaxlink.settings import Settings
 from vaxlink.storage.models import Certificate, Citizen, DoseRecord, MatchResult, Revocation, utcnow
 
-LINKED = LINKED_OUTCOMES
 # Hash types written for every revoked certificate: verifiers may hold any of the three lists.
 REVOKED_TYPES = (HashType.UCI, HashType.COUNTRYCODEUCI, HashType.SIGNATURE)
 
@@ -89,7 +88,7 @@ def linked_doses(session: Session, citizen_id: int) -> list[tuple[int, dt.date, 
         .join(MatchResult, MatchResult.dose_record_id == DoseRecord.id)
         .where(
             MatchResult.citizen_id == citizen_id,
-            MatchResult.outcome.in_(LINKED),
+            MatchResult.outcome.in_(LINKED_OUTCOMES),
             DoseRecord.is_latest.is_(True),
             DoseRecord.vaccination_date.is_not(None),
             DoseRecord.vaccine_code.is_not(None),
@@ -157,7 +156,6 @@ def issue_for_citizen(
         resource_type="certificate",
         resource_id=row.id,
         jurisdiction=_jurisdiction(citizen),
-        reason=None,
         details={
             "citizen_id": citizen.id,
             "dose_record_ids": row.dose_record_ids,

@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, bindparam, text
 
+from vaxlink.domain.outcomes import LINKED_SQL
 from vaxlink.domain.status import AGE_BAND_STARTS, age_band_labels
-from vaxlink.services.figures.status import LINKED, bulk_memory
+from vaxlink.services.figures.status import bulk_memory
 from vaxlink.services.figures.ward_map import ensure_ward_map
 from vaxlink.storage.models import UtcDateTime, utcnow
 
@@ -169,10 +170,10 @@ def record_rows(dose_records: str = "1 = 1") -> tuple[str, str]:
     worklist holds it (`match_result.ward_code`), else under "unknown" (NULL codes): counted openly, never
     dropped. A rejected record counts under its own ward code when that is a legacy ward."""
     usable = f"""SELECT
-          CASE WHEN m.outcome IN {LINKED} THEN c.current_units ELSE m.ward_units END AS units,
-          CASE WHEN m.outcome IN {LINKED} THEN c.current_ward_code ELSE m.ward_code END AS ward,
+          CASE WHEN m.outcome IN {LINKED_SQL} THEN c.current_units ELSE m.ward_units END AS units,
+          CASE WHEN m.outcome IN {LINKED_SQL} THEN c.current_ward_code ELSE m.ward_code END AS ward,
           m.outcome AS outcome, d.vaccination_date AS day, d.vaccine_code AS vaccine_code,
-          CASE WHEN m.outcome IN {LINKED} AND m.blame IN ('health', 'both') THEN 1 ELSE 0 END AS to_health,
+          CASE WHEN m.outcome IN {LINKED_SQL} AND m.blame IN ('health', 'both') THEN 1 ELSE 0 END AS to_health,
           count(*) AS n
         FROM dose_record d
         JOIN match_result m ON m.dose_record_id = d.id
@@ -193,7 +194,7 @@ def dose_day_cells(rec: str) -> str:
     return f"""SELECT x.units, x.ward, x.day, x.vaccine_code, x.records, x.linked, {_MAPPED_W}
         FROM (
           SELECT units, ward, day, vaccine_code, sum(n) AS records,
-            sum(CASE WHEN outcome IN {LINKED} THEN n ELSE 0 END) AS linked
+            sum(CASE WHEN outcome IN {LINKED_SQL} THEN n ELSE 0 END) AS linked
           FROM {rec} WHERE outcome <> 'rejected' AND day IS NOT NULL
           GROUP BY units, ward, day, vaccine_code) x
         {_WARD}"""

@@ -22,7 +22,6 @@ from vaxlink.domain.status import (
 )
 from vaxlink.storage.models import UtcDateTime, utcnow
 
-LINKED = LINKED_SQL
 # Room for the sorts and hash tables of a few million rows: the defaults (4 MB of work memory on
 # PostgreSQL, a 2 MB page cache on SQLite) make these statements spill to disk or re-read pages.
 WORK_MEM = "256MB"
@@ -90,7 +89,7 @@ def linked_doses_of(citizen_ids_sql: str) -> str:
     return f"""SELECT m.dose_record_id AS id, m.citizen_id, d.vaccination_date, d.dose_number, d.vaccine_code,
           d.dose_kind, m.flags
         FROM match_result m JOIN dose_record d ON d.id = m.dose_record_id
-        WHERE m.citizen_id = ANY(ARRAY({citizen_ids_sql})) AND m.outcome IN {LINKED} AND d.is_latest"""
+        WHERE m.citizen_id = ANY(ARRAY({citizen_ids_sql})) AND m.outcome IN {LINKED_SQL} AND d.is_latest"""
 
 
 def dose_days_select(citizen_ids_sql: str | None = None, doses: str | None = None) -> str:
@@ -101,7 +100,7 @@ def dose_days_select(citizen_ids_sql: str | None = None, doses: str | None = Non
         touched = "" if citizen_ids_sql is None else f"AND m.citizen_id IN ({citizen_ids_sql})"
         source = f"""match_result m JOIN dose_record d ON d.id = m.dose_record_id
       LEFT JOIN series_length l ON l.vaccine_code = d.vaccine_code
-      WHERE m.outcome IN {LINKED} AND d.is_latest AND d.vaccination_date IS NOT NULL
+      WHERE m.outcome IN {LINKED_SQL} AND d.is_latest AND d.vaccination_date IS NOT NULL
         AND m.citizen_id IS NOT NULL {touched}"""
         who = "m.citizen_id"
     else:

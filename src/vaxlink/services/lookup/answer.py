@@ -193,7 +193,6 @@ def lookup_event(who: Principal, citizen_id: int | None, found: bool, via: str) 
         resource_type="citizen",
         resource_id=citizen_id,
         jurisdiction=who.scope.label,
-        reason=None,
         details={"found": found, "via": via},
     )
 

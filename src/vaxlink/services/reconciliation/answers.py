@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import Connection, text
 
+from vaxlink.domain.outcomes import LINKED_SQL
 from vaxlink.files.write import write_table
 from vaxlink.storage.extract import query_arrow
 
@@ -70,12 +71,18 @@ WITHHELD = "Đã gắn, không trả số định danh / linked, ID withheld"
 ANSWER_SQL = (
     """
 SELECT d.record_id, d.line_no,
-       CASE WHEN m.outcome IN ('linked', 'confirmed') AND coalesce(m.reasons, '') LIKE '%ID_%'
+       CASE WHEN m.outcome IN """
+    + LINKED_SQL
+    + """ AND coalesce(m.reasons, '') LIKE '%ID_%'
                  AND coalesce(d.id_number, '') = '' AND m.outcome <> 'confirmed' THEN '"""
     + WITHHELD
     + """'
-            WHEN m.outcome IN ('linked', 'confirmed') AND coalesce(m.reasons, '') = '' THEN 'Đúng'
-            WHEN m.outcome IN ('linked', 'confirmed') THEN 'Đúng, cần sửa'
+            WHEN m.outcome IN """
+    + LINKED_SQL
+    + """ AND coalesce(m.reasons, '') = '' THEN 'Đúng'
+            WHEN m.outcome IN """
+    + LINKED_SQL
+    + """ THEN 'Đúng, cần sửa'
             WHEN m.outcome = 'rejected' THEN 'Không dùng được'
             ELSE 'Chưa xác minh' END,
        m.outcome,

@@ -241,7 +241,6 @@ def ingest_in_background(
         resource_type="batch",
         resource_id=batch_id,
         jurisdiction=who.scope.label,
-        reason=None,
         details={"background": True},
     )
     park_upload(settings, path, batch_id, digest)
@@ -316,7 +315,6 @@ def answer_file(
         resource_type="batch",
         resource_id=b.id,
         jurisdiction=who.scope.label,
-        reason=None,
         details={"corrections": corrections, "rows": table.num_rows, "format": fmt},
     )
     if localise is not None:

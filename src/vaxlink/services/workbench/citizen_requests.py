@@ -62,7 +62,6 @@ def file_request(session: Session, citizen_id: int, field: str, text: str) -> in
         resource_type="case",
         resource_id=k.id,
         jurisdiction=f"ward:{c.current_units}:{c.current_ward_code}",
-        reason=None,
         details={"field": field},
     )
     return k.id

@@ -337,7 +337,6 @@ def register_citizen(
         resource_type="citizen",
         resource_id=citizen.id,
         jurisdiction=jurisdiction,
-        reason=None,
         details={"source": source, "ward_code": person.current_ward_code}
         | ({"same_person_first_officer": first_officer} if first_officer else {}),
     )
