@@ -74,6 +74,7 @@ NAME_COLUMNS = (
     "given_key",
     "sorted_key",
     "name_sig",
+    "name_letters",
     "has_marks",
 )
 DOB_COLUMNS = ("dob", "dob_precision", "dob_year", "dob_month", "dob_day", "dob_days")
@@ -87,6 +88,7 @@ TYPES = {
     "dob_day": "INTEGER",
     "dob_days": "INTEGER",
     "given_n": "BIGINT",
+    "name_letters": "BIGINT",
 }
 
 
@@ -441,13 +443,17 @@ def levels() -> dict[int, dict[str, str]]:
         ).fetchall()
     }
 
-    def row(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    def row(base: dict[str, Any], change: dict[str, Any], number: str) -> dict[str, Any]:
         values = {**base, **change}
         out = {k: v for k, v in values.items() if k not in ("name", "dob")}
-        return {**out, **parts[values["name"]], **_dob(values["dob"])}
+        # The number's first and last six digits, as the prepared tables carry them.
+        digits = values[number]
+        ends = {"id_head": digits and digits[:6], "id_tail": digits and digits[6:12]}
+        return {**out, **ends, **parts[values["name"]], **_dob(values["dob"])}
 
     for table, base, at in (("r", RECORD, 2), ("c", CITIZEN, 3), ("l", LOOKUP, 4)):
-        rows = [row(base, case[at]) if table != "l" else {**base, **case[at]} for case in CASES]
+        number = "id12" if table == "r" else "personal_id"
+        rows = [row(base, case[at], number) if table != "l" else {**base, **case[at]} for case in CASES]
         cols = list(rows[0])
         defs = ", ".join(f"{k} {TYPES.get(k, 'VARCHAR')}" for k in cols)
         con.execute(f"CREATE TABLE {table} (case_id INTEGER, {defs})")

@@ -73,11 +73,13 @@ def _level_columns(spec: MatchSpec) -> list[str]:
     return [f"{c.name}_level" for c in spec.comparisons]
 
 
-def _count_levels(con: DuckDBPyConnection, table: str, spec: MatchSpec) -> dict[str, int]:
+def _count_levels(con: DuckDBPyConnection, pairs_sql: str, spec: MatchSpec) -> dict[str, int]:
+    """Every level's count among the pairs of `pairs_sql` (a SELECT with the level columns), in one pass and
+    without keeping the pairs: only the counts are wanted."""
+    histograms = ", ".join(f"histogram({col})" for col in _level_columns(spec))
     counts: dict[str, int] = {}
-    for col in _level_columns(spec):
-        for level, n in con.execute(f"SELECT {col}, count(*) FROM {table} GROUP BY 1").fetchall():
-            counts[str(level)] = int(n)
+    for found in con.execute(f"SELECT {histograms} FROM ({pairs_sql}) x").fetchall()[0]:
+        counts.update({str(level): int(n) for level, n in (found or {}).items()})
     return counts
 
 
@@ -218,10 +220,9 @@ def _counts(
     """The sample's level patterns with their counts (from `sample_levels`, a SELECT of the level
     columns of the sample's pairs), every level's count among the random pairs, and how many those were."""
     random_pairs = _random_pairs(con, spec)
-    rnd = compare_step(spec, "_est_random", "_est_random_compared")
-    _create(con, rnd.name, rnd.sql)
+    random_counts = _count_levels(con, compare_step(spec, "_est_random").sql, spec)
     rows = con.execute(f"SELECT *, count(*) FROM ({sample_levels}) x GROUP BY ALL ORDER BY ALL").fetchall()
-    return rows, _count_levels(con, "_est_random_compared", spec), random_pairs
+    return rows, random_counts, random_pairs
 
 
 def _sample_patterns(
@@ -255,7 +256,7 @@ def _sample_patterns(
                 con, spec, f"SELECT {cols} FROM {compared} SEMI JOIN _est_sample USING (ident_id)"
             )
     finally:
-        for t in ("_est_sample", "_est_pairs", "_est_compared", "_est_random", "_est_random_compared"):
+        for t in ("_est_sample", "_est_pairs", "_est_compared", "_est_random"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
     return rows, random_counts
 

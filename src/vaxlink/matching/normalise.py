@@ -116,10 +116,18 @@ def _word_keys(word: str) -> tuple[str, str, bool]:
     return canon, names.fold_name(canon), names.has_diacritics(canon)
 
 
+# The characters a folded name holds, as bits of a BIGINT (a character's code modulo 63: two characters may
+# share a bit). Two keys within k edits differ by at most k characters each way, and so by at most k bits: a
+# test on bits rules out most pairs of other people before an edit distance is computed, and never a pair
+# within k edits, whatever bits the characters share.
+LETTER_BITS = "coalesce(list_aggregate(list_transform(list_filter(string_split({key}, ''), lambda x: x <> ''), lambda x: 1::BIGINT << (ord(x) % 63)), 'bit_or'), 0)"
+
+
 def name_table(con: duckdb.DuckDBPyConnection, source_sql: str, target: str) -> int:
     """Create `target` with, per distinct name of `source_sql`: canonical, name_key, family/middle/given (canonical),
-    family_key/middle_key/given_key/sorted_key (folded), has_marks, and name_sig: the name's letters in
-    sorted order, equal for two names that differ by swapped letters ("Tragn" / "Trang").
+    family_key/middle_key/given_key/sorted_key (folded), has_marks, name_sig: the name's letters in
+    sorted order, equal for two names that differ by swapped letters ("Tragn" / "Trang"), and
+    name_letters: which characters the folded name holds (`LETTER_BITS`).
 
     Names repeat a small vocabulary of words, so the domain's rules run once per distinct word and the
     names are reassembled in SQL; the result equals applying vaxlink.domain.names to each name.
@@ -151,7 +159,8 @@ def name_table(con: duckdb.DuckDBPyConnection, source_sql: str, target: str) -> 
                CASE WHEN len(fws) > 1 THEN fws[1] ELSE '' END AS family_key,
                CASE WHEN len(fws) > 2 THEN array_to_string(fws[2:len(fws) - 1], ' ') ELSE '' END AS middle_key,
                fws[len(fws)] AS given_key, array_to_string(list_sort(fws), ' ') AS sorted_key, has_marks,
-               array_to_string(list_sort(string_split(array_to_string(fws, ''), '')), '') AS name_sig
+               array_to_string(list_sort(string_split(array_to_string(fws, ''), '')), '') AS name_sig,
+               {LETTER_BITS.format(key="array_to_string(fws, ' ')")} AS name_letters
         FROM agg""")
     con.execute("DROP TABLE _name_words")
     return int(con.execute(f"SELECT count(*) FROM {quote(target)}").fetchall()[0][0])

@@ -113,7 +113,7 @@ def prepare_citizens(con: DuckDBPyConnection, source: str, aliases: str, target:
     day = f"CASE WHEN s.birth_precision = 'day' THEN {d} END"
     con.execute(f"""CREATE OR REPLACE TABLE {target} AS
         SELECT s.citizen_id, s.personal_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key,
-               n.given_key, n.sorted_key, n.name_sig, n.has_marks, s.birth_precision AS dob_precision, CAST({y} AS INTEGER) AS dob_year,
+               n.given_key, n.sorted_key, n.name_sig, n.name_letters, n.has_marks, s.birth_precision AS dob_precision, CAST({y} AS INTEGER) AS dob_year,
                CAST({month} AS INTEGER) AS dob_month, CAST({day} AS INTEGER) AS dob_day,
                {_dob_str(y, month, day)} AS dob_str,
                CASE WHEN s.birth_precision = 'day' THEN {_dob_str(y, m, d)} END AS dob,
@@ -213,7 +213,7 @@ def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> No
     `_record_ids`; `address` the SQL of a row's address)."""
     con.execute(f"""CREATE OR REPLACE TABLE rec_norm AS
         SELECT s.rec_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key, n.given_key,
-               n.sorted_key, n.name_sig, n.has_marks,
+               n.sorted_key, n.name_sig, n.name_letters, n.has_marks,
                d.precision AS dob_precision, d.y AS dob_year, d.m AS dob_month, d.d AS dob_day,
                CASE WHEN d.y IS NOT NULL THEN {_dob_str("d.y", "d.m", "d.d")} END AS dob_str,
                CASE WHEN d.precision = 'day' THEN {_dob_str("d.y", "d.m", "d.d")} END AS dob,

@@ -147,13 +147,11 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
 )
 
 
-def _near_ids(a: str, b: str) -> str:
-    """Cheap gate before edit distance: one wrong digit or two swapped neighbours leave the first six or
-    the last six digits intact, or both ends when the swap straddles the middle."""
-    return (
-        f"(substr({a}, 1, 6) = substr({b}, 1, 6) OR substr({a}, 7, 6) = substr({b}, 7, 6)"
-        f" OR (substr({a}, 1, 5) = substr({b}, 1, 5) AND substr({a}, 8, 5) = substr({b}, 8, 5)))"
-    )
+# Cheap gate before edit distance: one wrong digit or two swapped neighbours leave the first six or the last
+# six digits intact (`id_head`, `id_tail`: both sides have them), or both ends when the swap straddles the
+# middle (the first five and the last five).
+_NEAR_IDS = """(r.id_head = c.id_head OR r.id_tail = c.id_tail
+    OR (substr(r.id_tail, 2) = substr(c.id_tail, 2) AND substr(r.id_head, 1, 5) = substr(c.id_head, 1, 5)))"""
 
 
 def _transposed(a: str, b: str, n: int) -> str:
@@ -168,12 +166,15 @@ def _transposed(a: str, b: str, n: int) -> str:
 
 
 _ID12 = "r.id12 IS NOT NULL"
+# Two names within two edits differ by at most two characters each way (`normalise.LETTER_BITS`).
+_LETTERS_WITHIN_TWO = """bit_count(r.name_letters & ~c.name_letters) <= 2
+    AND bit_count(c.name_letters & ~r.name_letters) <= 2"""
 # A letter or two off in the whole name; never the given name of someone else of the citizen's household
 # (`h`: a twin's Tân against Tâm is the twin).
 # The lengths first: two edits or fewer never change a length by more than two, and comparing lengths is
 # cheap where an edit distance is not (most candidate pairs are of other people).
-_NAME_TYPO = """((r.given_key = c.given_key OR h.household_id IS NULL)
-    AND abs(length(r.name_key) - length(c.name_key)) <= 2
+_NAME_TYPO = f"""((r.given_key = c.given_key OR h.household_id IS NULL)
+    AND abs(length(r.name_key) - length(c.name_key)) <= 2 AND {_LETTERS_WITHIN_TWO}
     AND ((r.name_sig = c.name_sig AND levenshtein(r.name_key, c.name_key) <= 2)
     OR (levenshtein(r.given_key, c.given_key) <= 1
         AND levenshtein(r.name_key, c.name_key) <= CASE WHEN length(c.name_key) >= 14 THEN 2 ELSE 1 END)))"""
@@ -228,13 +229,13 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             ),
             Level(
                 "ID_TYPO",
-                f"{_ID12} AND {_near_ids('r.id12', 'c.personal_id')} AND levenshtein(r.id12, c.personal_id) = 1",
+                f"{_ID12} AND {_NEAR_IDS} AND levenshtein(r.id12, c.personal_id) = 1",
                 0.008,
                 1e-4,
             ),
             Level(
                 "ID_TRANSPOSED",
-                f"{_ID12} AND {_near_ids('r.id12', 'c.personal_id')} AND {_transposed('r.id12', 'c.personal_id', 12)}",
+                f"{_ID12} AND {_NEAR_IDS} AND {_transposed('r.id12', 'c.personal_id', 12)}",
                 0.004,
                 5e-5,
             ),
@@ -249,7 +250,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             # year (its first six digits): a slip further in, or a number the register does not know yet.
             Level(
                 "ID_UNKNOWN_SAME_PREFIX",
-                f"{_ID12} AND l.owner_id IS NULL AND substr(r.id12, 1, 6) = substr(c.personal_id, 1, 6)",
+                f"{_ID12} AND l.owner_id IS NULL AND r.id_head = c.id_head",
                 0.004,
                 0.01,
             ),
@@ -311,7 +312,8 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             # family name): the same words but for a letter or two. Never a given name of its own.
             Level(
                 "NAME_SIMILAR",
-                f"""(abs(length(r.sorted_key) - length(c.sorted_key)) <= 2 AND levenshtein(r.sorted_key, c.sorted_key) <= 2)
+                f"""(abs(length(r.sorted_key) - length(c.sorted_key)) <= 2 AND {_LETTERS_WITHIN_TWO}
+                       AND levenshtein(r.sorted_key, c.sorted_key) <= 2)
                    OR (r.given_key = c.given_key AND (levenshtein(r.family_key, c.family_key) <= 1
                        OR {_transposed("r.family_key", "c.family_key", FAMILY_NAME_LETTERS)}))""",
                 0.004,
