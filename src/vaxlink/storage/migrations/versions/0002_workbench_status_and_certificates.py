@@ -1,9 +1,5 @@
 """Workbench (users, sessions, tokens, verification requests, issued numbers, one-time codes, outbox),
 citizen status, certificates and revocations; a keyed MAC on audit events.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-25 23:44:07.039794
 """
 
 from __future__ import annotations

@@ -1,9 +1,4 @@
-"""Coverage statistics: the ward map of both structures and the aggregate cells refreshed by every ingest.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-26 00:10:00.000000
-"""
+"""Coverage statistics: the ward map of both structures and the aggregate cells refreshed by every ingest."""
 
 from __future__ import annotations
 
