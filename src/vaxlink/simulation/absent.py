@@ -8,7 +8,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from vaxlink.simulation import tables
-from vaxlink.simulation.columns import unique_redraw, weighted_choice, ymd_from_days
+from vaxlink.simulation.columns import IntArray, unique_redraw, weighted_choice, ymd_from_days
 from vaxlink.simulation.doses import new_birth
 from vaxlink.simulation.population import (
     CMND_SPACE,
@@ -27,8 +27,6 @@ from vaxlink.simulation.population import (
 )
 from vaxlink.simulation.units import WardTable
 from vaxlink.simulation.vocab import NameVocab
-
-IntArray = npt.NDArray[np.int64]
 
 SIBLING_SHARE = 0.45
 MIGRANT_SHARE = 0.35

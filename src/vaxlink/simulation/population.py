@@ -12,6 +12,8 @@ import pyarrow.compute as pc
 
 from vaxlink.simulation import tables
 from vaxlink.simulation.columns import (
+    BoolArray,
+    IntArray,
     days_from_ymd,
     ranks_within,
     unique_redraw,
@@ -20,9 +22,6 @@ from vaxlink.simulation.columns import (
 )
 from vaxlink.simulation.units import WardTable
 from vaxlink.simulation.vocab import NameVocab
-
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 REFERENCE_YEAR = 2021  # ages and eligibility are those of the vaccination campaign
 MALE, FEMALE = 0, 1
