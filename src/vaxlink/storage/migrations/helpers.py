@@ -4,6 +4,7 @@ each returns never changes (a new shape is a new helper)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from alembic import op
 
 
 def key(length: int) -> sa.types.TypeEngine[str]:
@@ -18,3 +19,21 @@ def row_id() -> sa.types.TypeEngine[int]:
 
 def id_column() -> sa.Column[int]:
     return sa.Column("id", row_id(), nullable=False)
+
+
+def ward_columns(prefix: str, *, nullable: bool) -> list[sa.Column[str]]:
+    """A ward: `<prefix>_units`, the unit structure its code is in (legacy or 2025), and `<prefix>_ward_code`."""
+    return [
+        sa.Column(f"{prefix}_units", key(6), nullable=nullable),
+        sa.Column(f"{prefix}_ward_code", key(5), nullable=nullable),
+    ]
+
+
+def foreign_key(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
+    """`table`.`column` referring to `target`.id, under the conventional name fk_<table>_<column>_<target>."""
+    return sa.ForeignKeyConstraint([column], [f"{target}.id"], name=op.f(f"fk_{table}_{column}_{target}"))
+
+
+def index(table: str, *columns: str) -> None:
+    """Create an index on `columns` of `table` under the conventional name ix_<table>_<columns>."""
+    op.create_index(op.f("_".join(("ix", table, *columns))), table, list(columns))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from vaxlink.storage.migrations.helpers import id_column, key, row_id
+from vaxlink.storage.migrations.helpers import foreign_key, id_column, index, key, row_id
 
 revision = "0001"
 down_revision = None
@@ -87,11 +87,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen")),
         sa.UniqueConstraint("personal_id", name=op.f("uq_citizen_personal_id")),
     )
-    with op.batch_alter_table("citizen", schema=None) as batch_op:
-        batch_op.create_index("ix_citizen_current_ward", ["current_units", "current_ward_code"], unique=False)
-        batch_op.create_index("ix_citizen_household_id", ["household_id"], unique=False)
-        batch_op.create_index("ix_citizen_name_key_birth_year", ["name_key", "birth_year"], unique=False)
-        batch_op.create_index("ix_citizen_phone", ["phone"], unique=False)
+    op.create_index("ix_citizen_current_ward", "citizen", ["current_units", "current_ward_code"])
+    index("citizen", "household_id")
+    index("citizen", "name_key", "birth_year")
+    index("citizen", "phone")
 
     op.create_table(
         "register_import",
@@ -110,8 +109,7 @@ def upgrade() -> None:
         sa.Column("rejects_file", sa.String(length=400), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_register_import")),
     )
-    with op.batch_alter_table("register_import", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_register_import_checksum"), ["checksum"], unique=False)
+    index("register_import", "checksum")
 
     op.create_table(
         "ward_conversion",
@@ -128,17 +126,14 @@ def upgrade() -> None:
         sa.Column("alias", key(20), nullable=False),
         sa.Column("kind", sa.String(length=12), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_citizen_alias_citizen_id_citizen")
-        ),
+        foreign_key("citizen_alias", "citizen_id", "citizen"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen_alias")),
         sa.UniqueConstraint(
             "alias", "kind", "citizen_id", name=op.f("uq_citizen_alias_alias_kind_citizen_id")
         ),
     )
-    with op.batch_alter_table("citizen_alias", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_citizen_alias_alias"), ["alias"], unique=False)
-        batch_op.create_index(batch_op.f("ix_citizen_alias_citizen_id"), ["citizen_id"], unique=False)
+    index("citizen_alias", "alias")
+    index("citizen_alias", "citizen_id")
 
     op.create_table(
         "citizen_change",
@@ -151,13 +146,10 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=60), nullable=False),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("changed_by", sa.String(length=80), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_citizen_change_citizen_id_citizen")
-        ),
+        foreign_key("citizen_change", "citizen_id", "citizen"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen_change")),
     )
-    with op.batch_alter_table("citizen_change", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_citizen_change_citizen_id"), ["citizen_id"], unique=False)
+    index("citizen_change", "citizen_id")
 
     op.create_table(
         "dose_record",
@@ -183,15 +175,14 @@ def upgrade() -> None:
         sa.Column("lot_number", sa.String(length=60), nullable=True),
         sa.Column("site", sa.String(length=200), nullable=True),
         sa.Column("extra", sa.JSON(), nullable=True),
-        sa.ForeignKeyConstraint(["batch_id"], ["batch.id"], name=op.f("fk_dose_record_batch_id_batch")),
+        foreign_key("dose_record", "batch_id", "batch"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dose_record")),
         sa.UniqueConstraint(
             "source", "record_id", "version", name=op.f("uq_dose_record_source_record_id_version")
         ),
     )
-    with op.batch_alter_table("dose_record", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_dose_record_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index("ix_dose_record_latest", ["source", "record_id", "is_latest"], unique=False)
+    index("dose_record", "batch_id")
+    op.create_index("ix_dose_record_latest", "dose_record", ["source", "record_id", "is_latest"])
 
     op.create_table(
         "match_result",
@@ -209,24 +200,13 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_by", sa.String(length=80), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["candidate_citizen_id"],
-            ["citizen.id"],
-            name=op.f("fk_match_result_candidate_citizen_id_citizen"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_match_result_citizen_id_citizen")
-        ),
-        sa.ForeignKeyConstraint(
-            ["dose_record_id"], ["dose_record.id"], name=op.f("fk_match_result_dose_record_id_dose_record")
-        ),
+        foreign_key("match_result", "candidate_citizen_id", "citizen"),
+        foreign_key("match_result", "citizen_id", "citizen"),
+        foreign_key("match_result", "dose_record_id", "dose_record"),
         sa.PrimaryKeyConstraint("dose_record_id", name=op.f("pk_match_result")),
     )
-    with op.batch_alter_table("match_result", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_match_result_citizen_id"), ["citizen_id"], unique=False)
-        batch_op.create_index(
-            "ix_match_result_ward_outcome", ["ward_units", "ward_code", "outcome"], unique=False
-        )
+    index("match_result", "citizen_id")
+    op.create_index("ix_match_result_ward_outcome", "match_result", ["ward_units", "ward_code", "outcome"])
 
     op.create_table(
         "work_case",
@@ -247,58 +227,26 @@ def upgrade() -> None:
         sa.Column("resolution_note", sa.Text(), nullable=True),
         sa.Column("assigned_to", sa.String(length=80), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["citizen_id"], ["citizen.id"], name=op.f("fk_work_case_citizen_id_citizen")),
-        sa.ForeignKeyConstraint(
-            ["dose_record_id"], ["dose_record.id"], name=op.f("fk_work_case_dose_record_id_dose_record")
-        ),
+        foreign_key("work_case", "citizen_id", "citizen"),
+        foreign_key("work_case", "dose_record_id", "dose_record"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_work_case")),
     )
-    with op.batch_alter_table("work_case", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_work_case_citizen_id"), ["citizen_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_work_case_dose_record_id"), ["dose_record_id"], unique=False)
-        batch_op.create_index(
-            "ix_work_case_ward_status", ["ward_units", "ward_code", "status", "created_at"], unique=False
-        )
+    index("work_case", "citizen_id")
+    index("work_case", "dose_record_id")
+    op.create_index(
+        "ix_work_case_ward_status", "work_case", ["ward_units", "ward_code", "status", "created_at"]
+    )
 
 
 def downgrade() -> None:
 
-    with op.batch_alter_table("work_case", schema=None) as batch_op:
-        batch_op.drop_index("ix_work_case_ward_status")
-        batch_op.drop_index(batch_op.f("ix_work_case_dose_record_id"))
-        batch_op.drop_index(batch_op.f("ix_work_case_citizen_id"))
-
     op.drop_table("work_case")
-    with op.batch_alter_table("match_result", schema=None) as batch_op:
-        batch_op.drop_index("ix_match_result_ward_outcome")
-        batch_op.drop_index(batch_op.f("ix_match_result_citizen_id"))
-
     op.drop_table("match_result")
-    with op.batch_alter_table("dose_record", schema=None) as batch_op:
-        batch_op.drop_index("ix_dose_record_latest")
-        batch_op.drop_index(batch_op.f("ix_dose_record_batch_id"))
-
     op.drop_table("dose_record")
-    with op.batch_alter_table("citizen_change", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_citizen_change_citizen_id"))
-
     op.drop_table("citizen_change")
-    with op.batch_alter_table("citizen_alias", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_citizen_alias_citizen_id"))
-        batch_op.drop_index(batch_op.f("ix_citizen_alias_alias"))
-
     op.drop_table("citizen_alias")
     op.drop_table("ward_conversion")
-    with op.batch_alter_table("register_import", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_register_import_checksum"))
-
     op.drop_table("register_import")
-    with op.batch_alter_table("citizen", schema=None) as batch_op:
-        batch_op.drop_index("ix_citizen_phone")
-        batch_op.drop_index("ix_citizen_name_key_birth_year")
-        batch_op.drop_index("ix_citizen_household_id")
-        batch_op.drop_index("ix_citizen_current_ward")
-
     op.drop_table("citizen")
     op.drop_table("batch")
     op.drop_table("audit_event")

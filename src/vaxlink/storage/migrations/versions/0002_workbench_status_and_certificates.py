@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from vaxlink.storage.migrations.helpers import id_column, key, row_id
+from vaxlink.storage.migrations.helpers import foreign_key, id_column, index, key, row_id, ward_columns
 
 revision = "0002"
 down_revision = "0001"
@@ -57,12 +57,11 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["app_user.id"], name=op.f("fk_api_token_user_id_app_user")),
+        foreign_key("api_token", "user_id", "app_user"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_token")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_token_token_hash")),
     )
-    with op.batch_alter_table("api_token", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_api_token_user_id"), ["user_id"], unique=False)
+    index("api_token", "user_id")
 
     op.create_table(
         "certificate",
@@ -81,14 +80,11 @@ def upgrade() -> None:
         sa.Column("hash_country_uci", key(44), nullable=False),
         sa.Column("hash_signature", key(44), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_certificate_citizen_id_citizen")
-        ),
+        foreign_key("certificate", "citizen_id", "citizen"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_certificate")),
         sa.UniqueConstraint("uvci", name=op.f("uq_certificate_uvci")),
     )
-    with op.batch_alter_table("certificate", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_certificate_citizen_id"), ["citizen_id"], unique=False)
+    index("certificate", "citizen_id")
 
     op.create_table(
         "citizen_status",
@@ -108,9 +104,7 @@ def upgrade() -> None:
         sa.Column("citizen_id", row_id(), nullable=True),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("issued_by", sa.String(length=80), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_issued_number_citizen_id_citizen")
-        ),
+        foreign_key("issued_number", "citizen_id", "citizen"),
         sa.PrimaryKeyConstraint("personal_id", name=op.f("pk_issued_number")),
     )
     op.create_table(
@@ -124,13 +118,10 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_otp_challenge_citizen_id_citizen")
-        ),
+        foreign_key("otp_challenge", "citizen_id", "citizen"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_otp_challenge")),
     )
-    with op.batch_alter_table("otp_challenge", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_otp_challenge_subject"), ["subject"], unique=False)
+    index("otp_challenge", "subject")
 
     op.create_table(
         "user_session",
@@ -142,11 +133,10 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["app_user.id"], name=op.f("fk_user_session_user_id_app_user")),
+        foreign_key("user_session", "user_id", "app_user"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_session")),
     )
-    with op.batch_alter_table("user_session", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_user_session_user_id"), ["user_id"], unique=False)
+    index("user_session", "user_id")
 
     op.create_table(
         "revocation",
@@ -156,22 +146,17 @@ def upgrade() -> None:
         sa.Column("hash", key(44), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["certificate_id"], ["certificate.id"], name=op.f("fk_revocation_certificate_id_certificate")
-        ),
+        foreign_key("revocation", "certificate_id", "certificate"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_revocation")),
         sa.UniqueConstraint("hash_type", "hash", name=op.f("uq_revocation_hash_type_hash")),
     )
-    with op.batch_alter_table("revocation", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_revocation_certificate_id"), ["certificate_id"], unique=False)
+    index("revocation", "certificate_id")
 
     op.create_table(
         "verification_request",
         id_column(),
-        sa.Column("from_units", key(6), nullable=False),
-        sa.Column("from_ward_code", key(5), nullable=False),
-        sa.Column("to_units", key(6), nullable=False),
-        sa.Column("to_ward_code", key(5), nullable=False),
+        *ward_columns("from", nullable=False),
+        *ward_columns("to", nullable=False),
         sa.Column("person", sa.JSON(), nullable=False),
         sa.Column("case_id", row_id(), nullable=True),
         sa.Column("citizen_id", row_id(), nullable=True),
@@ -184,22 +169,17 @@ def upgrade() -> None:
         sa.Column("answered_by", sa.String(length=80), nullable=True),
         sa.Column("answer_reason", sa.Text(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["work_case.id"], name=op.f("fk_verification_request_case_id_work_case")
-        ),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_verification_request_citizen_id_citizen")
-        ),
+        foreign_key("verification_request", "case_id", "work_case"),
+        foreign_key("verification_request", "citizen_id", "citizen"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_verification_request")),
     )
-    with op.batch_alter_table("verification_request", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_verification_request_case_id"), ["case_id"], unique=False)
-        batch_op.create_index(
-            "ix_verification_request_from", ["from_units", "from_ward_code", "status"], unique=False
-        )
-        batch_op.create_index(
-            "ix_verification_request_to", ["to_units", "to_ward_code", "status", "due_at"], unique=False
-        )
+    index("verification_request", "case_id")
+    op.create_index(
+        "ix_verification_request_from", "verification_request", ["from_units", "from_ward_code", "status"]
+    )
+    op.create_index(
+        "ix_verification_request_to", "verification_request", ["to_units", "to_ward_code", "status", "due_at"]
+    )
 
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mac", sa.String(length=64), nullable=True))
@@ -254,33 +234,13 @@ def downgrade() -> None:
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.drop_column("mac")
 
-    with op.batch_alter_table("verification_request", schema=None) as batch_op:
-        batch_op.drop_index("ix_verification_request_to")
-        batch_op.drop_index("ix_verification_request_from")
-        batch_op.drop_index(batch_op.f("ix_verification_request_case_id"))
-
     op.drop_table("verification_request")
-    with op.batch_alter_table("revocation", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_revocation_certificate_id"))
-
     op.drop_table("revocation")
-    with op.batch_alter_table("user_session", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_user_session_user_id"))
-
     op.drop_table("user_session")
-    with op.batch_alter_table("otp_challenge", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_otp_challenge_subject"))
-
     op.drop_table("otp_challenge")
     op.drop_table("issued_number")
     op.drop_table("citizen_status")
-    with op.batch_alter_table("certificate", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_certificate_citizen_id"))
-
     op.drop_table("certificate")
-    with op.batch_alter_table("api_token", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_api_token_user_id"))
-
     op.drop_table("api_token")
     op.drop_table("outbox_message")
     op.drop_table("app_user")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from vaxlink.storage.migrations.helpers import id_column, key
+from vaxlink.storage.migrations.helpers import id_column, key, ward_columns
 
 revision = "0003"
 down_revision = "0002"
@@ -24,16 +24,14 @@ def _units() -> list[sa.Column[str]]:
 def upgrade() -> None:
     op.create_table(
         "stats_ward_map",
-        sa.Column("src_units", key(6), nullable=False),
-        sa.Column("src_ward_code", key(5), nullable=False),
+        *ward_columns("src", nullable=False),
         *_units(),
         sa.Column("rule", sa.String(length=12), nullable=False),
         sa.PrimaryKeyConstraint("src_units", "src_ward_code", name=op.f("pk_stats_ward_map")),
     )
     op.create_table(
         "stats_coverage_cell",
-        sa.Column("src_units", key(6), nullable=False),
-        sa.Column("src_ward_code", key(5), nullable=False),
+        *ward_columns("src", nullable=False),
         sa.Column("age_band", key(8), nullable=False),
         sa.Column("sex", key(1), nullable=False),
         sa.Column("residents", sa.Integer(), nullable=False),
@@ -54,8 +52,7 @@ def upgrade() -> None:
     op.create_table(
         "stats_dose_day",
         id_column(),
-        sa.Column("src_units", key(6), nullable=True),
-        sa.Column("src_ward_code", key(5), nullable=True),
+        *ward_columns("src", nullable=True),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("vaccine_code", sa.String(length=40), nullable=True),
         sa.Column("records", sa.Integer(), nullable=False),
@@ -68,8 +65,7 @@ def upgrade() -> None:
     op.create_table(
         "stats_backlog_cell",
         id_column(),
-        sa.Column("src_units", key(6), nullable=True),
-        sa.Column("src_ward_code", key(5), nullable=True),
+        *ward_columns("src", nullable=True),
         sa.Column("measure", key(24), nullable=False),
         sa.Column("due_day", sa.Date(), nullable=True),
         sa.Column("n", sa.Integer(), nullable=False),
