@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from vaxlink.storage.migrations.helpers import foreign_key, id_column, index, key, row_id
+from vaxlink.storage.migrations.helpers import create_table, id_column, index, key, row_id
 
 revision = "0001"
 down_revision = None
@@ -13,7 +13,7 @@ down_revision = None
 
 def upgrade() -> None:
 
-    op.create_table(
+    create_table(
         "admin_unit",
         sa.Column("structure", key(6), nullable=False),
         sa.Column("level", key(8), nullable=False),
@@ -22,9 +22,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("parent_code", sa.String(length=5), nullable=True),
         sa.Column("province_code", sa.String(length=2), nullable=False),
-        sa.PrimaryKeyConstraint("structure", "level", "code", name=op.f("pk_admin_unit")),
+        primary_key=["structure", "level", "code"],
     )
-    op.create_table(
+    create_table(
         "audit_event",
         id_column(),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -37,10 +37,9 @@ def upgrade() -> None:
         sa.Column("details", sa.JSON(), nullable=True),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_event")),
-        sa.UniqueConstraint("hash", name=op.f("uq_audit_event_hash")),
+        unique=["hash"],
     )
-    op.create_table(
+    create_table(
         "batch",
         id_column(),
         sa.Column("source", sa.String(length=80), nullable=False),
@@ -54,10 +53,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("uploaded_by", sa.String(length=80), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_batch")),
-        sa.UniqueConstraint("source", "checksum", name=op.f("uq_batch_source_checksum")),
+        unique=["source", "checksum"],
     )
-    op.create_table(
+    create_table(
         "citizen",
         id_column(),
         sa.Column("personal_id", key(12), nullable=False),
@@ -84,15 +82,14 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_import_id", sa.BigInteger(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen")),
-        sa.UniqueConstraint("personal_id", name=op.f("uq_citizen_personal_id")),
+        unique=["personal_id"],
     )
     op.create_index("ix_citizen_current_ward", "citizen", ["current_units", "current_ward_code"])
     index("citizen", "household_id")
     index("citizen", "name_key", "birth_year")
     index("citizen", "phone")
 
-    op.create_table(
+    create_table(
         "register_import",
         id_column(),
         sa.Column("file_name", sa.String(length=400), nullable=False),
@@ -107,35 +104,30 @@ def upgrade() -> None:
         sa.Column("unchanged", sa.Integer(), nullable=False),
         sa.Column("rejected", sa.Integer(), nullable=False),
         sa.Column("rejects_file", sa.String(length=400), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_register_import")),
+        indexed=["checksum"],
     )
-    index("register_import", "checksum")
 
-    op.create_table(
+    create_table(
         "ward_conversion",
         sa.Column("old_code", key(5), nullable=False),
         sa.Column("new_code", key(5), nullable=False),
         sa.Column("new_province_code", sa.String(length=2), nullable=False),
         sa.Column("whole", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint("old_code", "new_code", name=op.f("pk_ward_conversion")),
+        primary_key=["old_code", "new_code"],
     )
-    op.create_table(
+    create_table(
         "citizen_alias",
         id_column(),
         sa.Column("citizen_id", row_id(), nullable=False),
         sa.Column("alias", key(20), nullable=False),
         sa.Column("kind", sa.String(length=12), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        foreign_key("citizen_alias", "citizen_id", "citizen"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen_alias")),
-        sa.UniqueConstraint(
-            "alias", "kind", "citizen_id", name=op.f("uq_citizen_alias_alias_kind_citizen_id")
-        ),
+        references={"citizen_id": "citizen"},
+        unique=["alias", "kind", "citizen_id"],
+        indexed=["alias", "citizen_id"],
     )
-    index("citizen_alias", "alias")
-    index("citizen_alias", "citizen_id")
 
-    op.create_table(
+    create_table(
         "citizen_change",
         id_column(),
         sa.Column("citizen_id", row_id(), nullable=False),
@@ -146,12 +138,11 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=60), nullable=False),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("changed_by", sa.String(length=80), nullable=True),
-        foreign_key("citizen_change", "citizen_id", "citizen"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen_change")),
+        references={"citizen_id": "citizen"},
+        indexed=["citizen_id"],
     )
-    index("citizen_change", "citizen_id")
 
-    op.create_table(
+    create_table(
         "dose_record",
         id_column(),
         sa.Column("batch_id", row_id(), nullable=False),
@@ -175,16 +166,13 @@ def upgrade() -> None:
         sa.Column("lot_number", sa.String(length=60), nullable=True),
         sa.Column("site", sa.String(length=200), nullable=True),
         sa.Column("extra", sa.JSON(), nullable=True),
-        foreign_key("dose_record", "batch_id", "batch"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_dose_record")),
-        sa.UniqueConstraint(
-            "source", "record_id", "version", name=op.f("uq_dose_record_source_record_id_version")
-        ),
+        references={"batch_id": "batch"},
+        unique=["source", "record_id", "version"],
+        indexed=["batch_id"],
     )
-    index("dose_record", "batch_id")
     op.create_index("ix_dose_record_latest", "dose_record", ["source", "record_id", "is_latest"])
 
-    op.create_table(
+    create_table(
         "match_result",
         sa.Column("dose_record_id", row_id(), nullable=False),
         sa.Column("outcome", sa.String(length=10), nullable=False),
@@ -200,15 +188,17 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_by", sa.String(length=80), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        foreign_key("match_result", "candidate_citizen_id", "citizen"),
-        foreign_key("match_result", "citizen_id", "citizen"),
-        foreign_key("match_result", "dose_record_id", "dose_record"),
-        sa.PrimaryKeyConstraint("dose_record_id", name=op.f("pk_match_result")),
+        primary_key=["dose_record_id"],
+        references={
+            "candidate_citizen_id": "citizen",
+            "citizen_id": "citizen",
+            "dose_record_id": "dose_record",
+        },
+        indexed=["citizen_id"],
     )
-    index("match_result", "citizen_id")
     op.create_index("ix_match_result_ward_outcome", "match_result", ["ward_units", "ward_code", "outcome"])
 
-    op.create_table(
+    create_table(
         "work_case",
         id_column(),
         sa.Column("kind", sa.String(length=24), nullable=False),
@@ -227,12 +217,9 @@ def upgrade() -> None:
         sa.Column("resolution_note", sa.Text(), nullable=True),
         sa.Column("assigned_to", sa.String(length=80), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        foreign_key("work_case", "citizen_id", "citizen"),
-        foreign_key("work_case", "dose_record_id", "dose_record"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_work_case")),
+        references={"citizen_id": "citizen", "dose_record_id": "dose_record"},
+        indexed=["citizen_id", "dose_record_id"],
     )
-    index("work_case", "citizen_id")
-    index("work_case", "dose_record_id")
     op.create_index(
         "ix_work_case_ward_status", "work_case", ["ward_units", "ward_code", "status", "created_at"]
     )

@@ -7,7 +7,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from vaxlink.storage.migrations.helpers import foreign_key, id_column, index, key, row_id, ward_columns
+from vaxlink.storage.migrations.helpers import (
+    create_table,
+    id_column,
+    key,
+    row_id,
+    ward_columns,
+)
 
 revision = "0002"
 down_revision = "0001"
@@ -15,7 +21,7 @@ down_revision = "0001"
 
 def upgrade() -> None:
 
-    op.create_table(
+    create_table(
         "app_user",
         id_column(),
         sa.Column("username", key(60), nullable=False),
@@ -33,10 +39,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_app_user")),
-        sa.UniqueConstraint("username", name=op.f("uq_app_user_username")),
+        unique=["username"],
     )
-    op.create_table(
+    create_table(
         "outbox_message",
         id_column(),
         sa.Column("channel", sa.String(length=10), nullable=False),
@@ -44,9 +49,8 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_message")),
     )
-    op.create_table(
+    create_table(
         "api_token",
         id_column(),
         sa.Column("user_id", row_id(), nullable=False),
@@ -57,13 +61,12 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
-        foreign_key("api_token", "user_id", "app_user"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_token")),
-        sa.UniqueConstraint("token_hash", name=op.f("uq_api_token_token_hash")),
+        references={"user_id": "app_user"},
+        unique=["token_hash"],
+        indexed=["user_id"],
     )
-    index("api_token", "user_id")
 
-    op.create_table(
+    create_table(
         "certificate",
         id_column(),
         sa.Column("uvci", key(80), nullable=False),
@@ -80,13 +83,12 @@ def upgrade() -> None:
         sa.Column("hash_country_uci", key(44), nullable=False),
         sa.Column("hash_signature", key(44), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        foreign_key("certificate", "citizen_id", "citizen"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_certificate")),
-        sa.UniqueConstraint("uvci", name=op.f("uq_certificate_uvci")),
+        references={"citizen_id": "citizen"},
+        unique=["uvci"],
+        indexed=["citizen_id"],
     )
-    index("certificate", "citizen_id")
 
-    op.create_table(
+    create_table(
         "citizen_status",
         sa.Column("citizen_id", row_id(), nullable=False),
         sa.Column("doses", sa.Integer(), nullable=False),
@@ -96,18 +98,18 @@ def upgrade() -> None:
         sa.Column("boosters", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("citizen_id", name=op.f("pk_citizen_status")),
+        primary_key=["citizen_id"],
     )
-    op.create_table(
+    create_table(
         "issued_number",
         sa.Column("personal_id", key(12), nullable=False),
         sa.Column("citizen_id", row_id(), nullable=True),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("issued_by", sa.String(length=80), nullable=False),
-        foreign_key("issued_number", "citizen_id", "citizen"),
-        sa.PrimaryKeyConstraint("personal_id", name=op.f("pk_issued_number")),
+        primary_key=["personal_id"],
+        references={"citizen_id": "citizen"},
     )
-    op.create_table(
+    create_table(
         "otp_challenge",
         id_column(),
         sa.Column("purpose", sa.String(length=24), nullable=False),
@@ -118,12 +120,11 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
-        foreign_key("otp_challenge", "citizen_id", "citizen"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_otp_challenge")),
+        references={"citizen_id": "citizen"},
+        indexed=["subject"],
     )
-    index("otp_challenge", "subject")
 
-    op.create_table(
+    create_table(
         "user_session",
         sa.Column("id", key(64), nullable=False),
         sa.Column("user_id", row_id(), nullable=False),
@@ -133,12 +134,11 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        foreign_key("user_session", "user_id", "app_user"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_session")),
+        references={"user_id": "app_user"},
+        indexed=["user_id"],
     )
-    index("user_session", "user_id")
 
-    op.create_table(
+    create_table(
         "revocation",
         id_column(),
         sa.Column("certificate_id", row_id(), nullable=True),
@@ -146,13 +146,12 @@ def upgrade() -> None:
         sa.Column("hash", key(44), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=True),
-        foreign_key("revocation", "certificate_id", "certificate"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_revocation")),
-        sa.UniqueConstraint("hash_type", "hash", name=op.f("uq_revocation_hash_type_hash")),
+        references={"certificate_id": "certificate"},
+        unique=["hash_type", "hash"],
+        indexed=["certificate_id"],
     )
-    index("revocation", "certificate_id")
 
-    op.create_table(
+    create_table(
         "verification_request",
         id_column(),
         *ward_columns("from", nullable=False),
@@ -169,11 +168,9 @@ def upgrade() -> None:
         sa.Column("answered_by", sa.String(length=80), nullable=True),
         sa.Column("answer_reason", sa.Text(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        foreign_key("verification_request", "case_id", "work_case"),
-        foreign_key("verification_request", "citizen_id", "citizen"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_verification_request")),
+        references={"case_id": "work_case", "citizen_id": "citizen"},
+        indexed=["case_id"],
     )
-    index("verification_request", "case_id")
     op.create_index(
         "ix_verification_request_from", "verification_request", ["from_units", "from_ward_code", "status"]
     )
