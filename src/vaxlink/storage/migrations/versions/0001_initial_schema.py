@@ -88,7 +88,6 @@ def upgrade() -> None:
     index("citizen", "household_id")
     index("citizen", "name_key", "birth_year")
     index("citizen", "phone")
-
     create_table(
         "register_import",
         id_column(),
@@ -106,7 +105,6 @@ def upgrade() -> None:
         sa.Column("rejects_file", sa.String(length=400), nullable=True),
         indexed=["checksum"],
     )
-
     create_table(
         "ward_conversion",
         sa.Column("old_code", key(5), nullable=False),
@@ -126,7 +124,6 @@ def upgrade() -> None:
         unique=["alias", "kind", "citizen_id"],
         indexed=["alias", "citizen_id"],
     )
-
     create_table(
         "citizen_change",
         id_column(),
@@ -141,7 +138,6 @@ def upgrade() -> None:
         references={"citizen_id": "citizen"},
         indexed=["citizen_id"],
     )
-
     create_table(
         "dose_record",
         id_column(),
@@ -171,7 +167,6 @@ def upgrade() -> None:
         indexed=["batch_id"],
     )
     op.create_index("ix_dose_record_latest", "dose_record", ["source", "record_id", "is_latest"])
-
     create_table(
         "match_result",
         sa.Column("dose_record_id", row_id(), nullable=False),
@@ -197,7 +192,6 @@ def upgrade() -> None:
         indexed=["citizen_id"],
     )
     op.create_index("ix_match_result_ward_outcome", "match_result", ["ward_units", "ward_code", "outcome"])
-
     create_table(
         "work_case",
         id_column(),

@@ -65,7 +65,6 @@ def upgrade() -> None:
         unique=["token_hash"],
         indexed=["user_id"],
     )
-
     create_table(
         "certificate",
         id_column(),
@@ -87,7 +86,6 @@ def upgrade() -> None:
         unique=["uvci"],
         indexed=["citizen_id"],
     )
-
     create_table(
         "citizen_status",
         sa.Column("citizen_id", row_id(), nullable=False),
@@ -123,7 +121,6 @@ def upgrade() -> None:
         references={"citizen_id": "citizen"},
         indexed=["subject"],
     )
-
     create_table(
         "user_session",
         sa.Column("id", key(64), nullable=False),
@@ -137,7 +134,6 @@ def upgrade() -> None:
         references={"user_id": "app_user"},
         indexed=["user_id"],
     )
-
     create_table(
         "revocation",
         id_column(),
@@ -150,7 +146,6 @@ def upgrade() -> None:
         unique=["hash_type", "hash"],
         indexed=["certificate_id"],
     )
-
     create_table(
         "verification_request",
         id_column(),
