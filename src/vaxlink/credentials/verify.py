@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -177,21 +177,15 @@ def verify_signature(key: TrustedKey, cose: hcert.CoseSign1) -> tuple[bool, str,
     return False, f"thuật toán {alg!r} không được chấp nhận", f"algorithm {alg!r} is not accepted"
 
 
+@dataclass(frozen=True, eq=False)
 class Verifier:
     """Checks codes against a trust list and, when given, a revocation list. Reusable and thread-safe."""
 
-    def __init__(
-        self,
-        trust: TrustList,
-        revocations: RevocationList | None = None,
-        *,
-        check_schema: bool = True,
-        check_value_sets: bool = True,
-    ) -> None:
-        self.trust = trust
-        self.revocations = revocations
-        self.check_schema = check_schema
-        self.check_value_sets = check_value_sets
+    trust: TrustList
+    revocations: RevocationList | None = None
+    _: KW_ONLY
+    check_schema: bool = True
+    check_value_sets: bool = True
 
     # -------------------------------------------------------------------------------------------- entries
 

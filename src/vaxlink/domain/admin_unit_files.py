@@ -178,23 +178,29 @@ def _load_legacy(text: str, units: list[AdminUnit]) -> tuple[int, int]:
     data_rows = without_wards = 0
     pcode = dcode = ""
     seen: set[str] = set()  # province and district codes differ in width, so one set holds both
+
+    def unit_of(
+        row: list[str], level: Level, i_name: int, i_code: int, word: str, current: str, parent: str | None
+    ) -> str:
+        """The code of the row's unit at `level`. Rows come grouped by province and district, so each unit
+        is built once, on its first row; `parent` is None for a province (its own province)."""
+        code = normalise_code(row[i_code], level)
+        if code == current:
+            return current
+        code = code or ""
+        if code not in seen:
+            seen.add(code)
+            kind, name = _kind_and_name(row[i_name], word)
+            province = code if parent is None else parent
+            units.append(AdminUnit(Structure.LEGACY, level, code, name, kind, parent, province))
+        return code
+
     for row in rows[1:]:
         if not "".join(row).strip():
             continue
         data_rows += 1
-        # Rows come grouped by province and district, so each is built once, on its first row.
-        if normalise_code(row[i_province_code], Level.PROVINCE) != pcode:
-            pcode = normalise_code(row[i_province_code], Level.PROVINCE) or ""
-            if pcode not in seen:
-                seen.add(pcode)
-                kind, name = _kind_and_name(row[i_province], "Tỉnh")
-                units.append(AdminUnit(Structure.LEGACY, Level.PROVINCE, pcode, name, kind, None, pcode))
-        if normalise_code(row[i_district_code], Level.DISTRICT) != dcode:
-            dcode = normalise_code(row[i_district_code], Level.DISTRICT) or ""
-            if dcode not in seen:
-                seen.add(dcode)
-                kind, name = _kind_and_name(row[i_district], "Huyện")
-                units.append(AdminUnit(Structure.LEGACY, Level.DISTRICT, dcode, name, kind, pcode, pcode))
+        pcode = unit_of(row, Level.PROVINCE, i_province, i_province_code, "Tỉnh", pcode, None)
+        dcode = unit_of(row, Level.DISTRICT, i_district, i_district_code, "Huyện", dcode, pcode)
         if not pcode or not dcode:
             raise ValueError(f"{_LEGACY_FILE}: row without province or district code: {row!r}")
         raw_ward = row[i_ward_code].strip()

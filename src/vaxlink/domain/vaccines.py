@@ -63,19 +63,8 @@ VACCINES: tuple[Vaccine, ...] = (
         2,
         ("Comirnaty", "Pfizer", "Pfizer-BioNTech", "Pfizer BioNTech", "BioNTech", "BNT162b2", "Tozinameran"),
         min_interval_days=21,
-        cvx=(
-            "208",
-            "217",
-            "218",
-            "219",
-            "300",
-            "301",
-            "302",
-        ),
-        snomed=(
-            "1031000172108",
-            "125071000220108",
-        ),
+        cvx=("208", "217", "218", "219", "300", "301", "302"),
+        snomed=("1031000172108", "125071000220108"),
     ),
     Vaccine(
         "EU/1/20/1507",
@@ -85,14 +74,7 @@ VACCINES: tuple[Vaccine, ...] = (
         2,
         ("Spikevax", "Moderna", "mRNA-1273", "COVID-19 Vaccine Moderna", "Elasomeran"),
         min_interval_days=28,
-        cvx=(
-            "207",
-            "221",
-            "227",
-            "228",
-            "229",
-            "230",
-        ),
+        cvx=("207", "221", "227", "228", "229", "230"),
         snomed=("10871000172106",),
     ),
     Vaccine(

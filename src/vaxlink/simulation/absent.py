@@ -3,12 +3,14 @@ registration is missing, workers from other provinces not yet declared, and loca
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
 from vaxlink.simulation import tables
-from vaxlink.simulation.columns import unique_redraw, weighted_choice, ymd_from_days
+from vaxlink.simulation.columns import IntArray, unique_redraw, weighted_choice, ymd_from_days
 from vaxlink.simulation.doses import new_birth
 from vaxlink.simulation.population import (
     CMND_SPACE,
@@ -27,8 +29,6 @@ from vaxlink.simulation.population import (
 )
 from vaxlink.simulation.units import WardTable
 from vaxlink.simulation.vocab import NameVocab
-
-IntArray = npt.NDArray[np.int64]
 
 SIBLING_SHARE = 0.45
 MIGRANT_SHARE = 0.35
@@ -101,22 +101,14 @@ def _siblings(rng: np.random.Generator, people: People, vocab: NameVocab, count:
             break
         _, _, _, redraw = draw_names(rng, vocab, sex[same], birth[same], np.arange(int(same.sum())))
         given[same] = redraw
-    zeros = np.zeros(count, dtype=np.int64)
-    return People(
-        household=people.household[sib],
-        role=np.full(count, ROLE_CHILD, np.int64),
-        sex=sex,
-        birth=birth,
-        family=people.family[sib],
-        middle1=middle1,
-        middle2=middle2,
-        given=given,
-        prefix=people.prefix[sib],
-        pid=zeros,
-        old_id=zeros.copy(),
-        phone=zeros.copy(),
-        year_only=np.zeros(count, np.bool_),
-        in_register=np.zeros(count, np.bool_),
+    return People.drawn(
+        people.household[sib],
+        np.full(count, ROLE_CHILD, np.int64),
+        sex,
+        birth,
+        (people.family[sib], middle1, middle2, given),
+        people.prefix[sib],
+        in_register=False,
     )
 
 
@@ -152,25 +144,12 @@ def _newcomers(
         year = np.clip(2003 - np.floor(rng.exponential(25.0, count)).astype(np.int64), 1930, 2003)
     sex = np.where(rng.random(count) < (0.55 if migrant else 0.45), MALE, FEMALE).astype(np.int64)
     birth = new_birth(rng, year)
-    family, middle1, middle2, given = draw_names(rng, vocab, sex, birth, np.arange(count))
+    names = draw_names(rng, vocab, sex, birth, np.arange(count))
     phone = np.where(rng.random(count) < 0.85, phone_numbers(rng, count), 0)
-    people = People(
-        household=first_household + np.arange(count),
-        role=np.full(count, ROLE_HEAD, np.int64),
-        sex=sex,
-        birth=birth,
-        family=family,
-        middle1=middle1,
-        middle2=middle2,
-        given=given,
-        prefix=prefix,
-        pid=np.zeros(count, np.int64),
-        old_id=np.zeros(count, np.int64),
-        phone=phone,
-        year_only=np.zeros(count, np.bool_),
-        in_register=np.zeros(count, np.bool_),
-    )
-    return people, perm, cur
+    household = first_household + np.arange(count)
+    role = np.full(count, ROLE_HEAD, np.int64)
+    people = People.drawn(household, role, sex, birth, names, prefix, in_register=False)
+    return replace(people, phone=phone), perm, cur
 
 
 def add_absent(

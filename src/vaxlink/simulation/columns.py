@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
 
 EPOCH_YEAR = 1970
 

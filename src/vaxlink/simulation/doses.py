@@ -10,16 +10,13 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from vaxlink.simulation import tables
-from vaxlink.simulation.columns import days_from_ymd, weighted_choice, ymd_from_days
+from vaxlink.simulation.columns import FloatArray, IntArray, days_from_ymd, weighted_choice, ymd_from_days
 from vaxlink.simulation.population import (
     REFERENCE_YEAR,
     Households,
     People,
 )
 from vaxlink.simulation.units import WardTable
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 PRODUCTS = ("AZ", "PF", "MO", "VC", "JA", "SP", "AB")
 AZ, PF, MO, VC, JA, SP, AB = range(len(PRODUCTS))

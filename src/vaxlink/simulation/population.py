@@ -3,7 +3,7 @@ each drawn as whole numpy columns (Python loops run only over wards, provinces o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +12,8 @@ import pyarrow.compute as pc
 
 from vaxlink.simulation import tables
 from vaxlink.simulation.columns import (
+    BoolArray,
+    IntArray,
     days_from_ymd,
     ranks_within,
     unique_redraw,
@@ -20,9 +22,6 @@ from vaxlink.simulation.columns import (
 )
 from vaxlink.simulation.units import WardTable
 from vaxlink.simulation.vocab import NameVocab
-
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 REFERENCE_YEAR = 2021  # ages and eligibility are those of the vaccination campaign
 MALE, FEMALE = 0, 1
@@ -65,6 +64,39 @@ class People:
 
     def __len__(self) -> int:
         return len(self.sex)
+
+    @classmethod
+    def drawn(
+        cls,
+        household: IntArray,
+        role: IntArray,
+        sex: IntArray,
+        birth: IntArray,
+        names: tuple[IntArray, IntArray, IntArray, IntArray],
+        prefix: IntArray,
+        *,
+        in_register: bool,
+    ) -> People:
+        """People with their names as draw_names gives them (family, middle1, middle2, given), as yet without
+        numbers (pid, old_id and phone 0) and with their full birth dates (year_only False)."""
+        count = len(sex)
+        family, middle1, middle2, given = names
+        return cls(
+            household=household,
+            role=role,
+            sex=sex,
+            birth=birth,
+            family=family,
+            middle1=middle1,
+            middle2=middle2,
+            given=given,
+            prefix=prefix,
+            pid=np.zeros(count, np.int64),
+            old_id=np.zeros(count, np.int64),
+            phone=np.zeros(count, np.int64),
+            year_only=np.zeros(count, np.bool_),
+            in_register=np.full(count, in_register, np.bool_),
+        )
 
     def take(self, index: IntArray) -> People:
         return People(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
@@ -485,7 +517,7 @@ def generate_people(
     household = renumber[household]
     cur, perm, migrant_from = cur[h_order], perm[h_order], migrant_from[h_order]
 
-    family, middle1, middle2, given = draw_names(rng, vocab, sex, birth, source)
+    names = draw_names(rng, vocab, sex, birth, source)
     prefix = birth_places(rng, wards, spec.code, by, migrant_from[household])
     pid = id_numbers(rng, prefix, sex, birth, spec)
     # CMND cards went to people from 14 until the chip cards replaced them (2016–2021).
@@ -510,21 +542,12 @@ def generate_people(
         pa.array(perm == cur), cur_styles[0], build_addresses(rng, wards, perm, spec.code)[0]
     )
 
-    people = People(
-        household=household,
-        role=role,
-        sex=sex,
-        birth=birth,
-        family=family,
-        middle1=middle1,
-        middle2=middle2,
-        given=given,
-        prefix=prefix,
+    people = replace(
+        People.drawn(household, role, sex, birth, names, prefix, in_register=True),
         pid=pid,
         old_id=old_id,
         phone=phone,
         year_only=year_only,
-        in_register=np.ones(n, dtype=np.bool_),
     )
     households = Households(
         perm_ward=perm,

@@ -8,12 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from vaxlink.simulation.addresses import address_variants, in_other_ward
-from vaxlink.simulation.columns import days_from_ymd, digits_text, ymd_from_days
+from vaxlink.simulation.columns import BoolArray, IntArray, days_from_ymd, digits_text, ymd_from_days
 from vaxlink.simulation.doses import Doses, Sites
 from vaxlink.simulation.population import (
     REFERENCE_YEAR,
@@ -24,9 +23,6 @@ from vaxlink.simulation.population import (
 from vaxlink.simulation.rates import DOB_PLACEHOLDER, EXCLUSIVE_GROUPS, ErrorRates
 from vaxlink.simulation.units import WardTable
 from vaxlink.simulation.vocab import PLAIN, TONE_ALT, TYPO_FIRST, TYPO_VARIANTS, NameVocab
-
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 KINDS: tuple[str, ...] = (*ErrorRates.kinds(), DOB_PLACEHOLDER)
 BIT = {kind: i for i, kind in enumerate(KINDS)}

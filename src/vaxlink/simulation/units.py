@@ -10,8 +10,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from vaxlink.domain.admin_units import AdminUnit, Structure, admin_units
-
-IntArray = npt.NDArray[np.int64]
+from vaxlink.simulation.columns import IntArray
 
 _KIND_WORDS = ("Thành phố", "Thị trấn", "Thị xã", "Phường", "Quận", "Huyện", "Tỉnh", "Xã")
 

@@ -12,9 +12,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from vaxlink.simulation import name_tables
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
+from vaxlink.simulation.columns import FloatArray, IntArray
 
 PLAIN = 0
 TONE_ALT = 1

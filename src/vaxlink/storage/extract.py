@@ -9,6 +9,13 @@ import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
 
+def arrow_schema(fields: str) -> pa.Schema:
+    """The schema of `fields`, in order, separated by white space: `name` is a string column, `name:type`
+    one of another type, named by its pyarrow alias (int32, int64, float64, date32, bool)."""
+    columns = (field.partition(":") for field in fields.split())
+    return pa.schema([(name, pa.type_for_alias(alias or "string")) for name, _, alias in columns])
+
+
 def query_arrow(conn: Connection, sql: str, schema: pa.Schema) -> pa.Table:
     """Run `sql` (no parameters) and return its rows with the given column types."""
     if conn.dialect.name == "postgresql":

@@ -15,23 +15,11 @@ from sqlalchemy import Connection, text
 
 from vaxlink.domain.outcomes import LINKED_SQL
 from vaxlink.files.write import write_table
-from vaxlink.storage.extract import query_arrow
+from vaxlink.storage.extract import arrow_schema, query_arrow
 
-RESULT_SCHEMA = pa.schema(
-    [
-        ("record_id", pa.string()),
-        ("outcome", pa.string()),
-        ("personal_id", pa.string()),
-        ("candidate_personal_id", pa.string()),
-        ("score", pa.float64()),
-        ("reasons", pa.string()),
-        ("ward_code", pa.string()),
-        ("source", pa.string()),
-        ("blame", pa.string()),
-        ("flags", pa.string()),
-        ("batch_id", pa.int64()),
-        ("version", pa.int32()),
-    ]
+RESULT_SCHEMA = arrow_schema(
+    "record_id outcome personal_id candidate_personal_id score:float64 reasons ward_code source blame flags"
+    " batch_id:int64 version:int32"
 )
 
 RESULT_SQL = """
@@ -44,23 +32,9 @@ LEFT JOIN citizen k ON k.id = m.candidate_citizen_id
 WHERE d.is_latest {where}
 ORDER BY d.source, d.record_id"""
 
-ANSWER_SCHEMA = pa.schema(
-    [
-        ("record_id", pa.string()),
-        ("line", pa.int32()),
-        ("verified", pa.string()),
-        ("outcome", pa.string()),
-        ("reasons", pa.string()),
-        ("blame", pa.string()),
-        ("full_name", pa.string()),
-        ("correct_full_name", pa.string()),
-        ("date_of_birth", pa.string()),
-        ("correct_date_of_birth", pa.string()),
-        ("sex", pa.string()),
-        ("correct_sex", pa.string()),
-        ("id_number", pa.string()),
-        ("correct_id_number", pa.string()),
-    ]
+ANSWER_SCHEMA = arrow_schema(
+    "record_id line:int32 verified outcome reasons blame full_name correct_full_name date_of_birth"
+    " correct_date_of_birth sex correct_sex id_number correct_id_number"
 )
 
 # The answer is no ID oracle (a made-up row linked automatically must not bring back a real number, and a

@@ -12,19 +12,11 @@ from sqlalchemy import Connection, text
 from vaxlink.domain.outcomes import LINKED_SQL
 from vaxlink.services.figures.status import linked_doses_of, probes
 from vaxlink.storage import bulk
-from vaxlink.storage.extract import query_arrow
+from vaxlink.storage.extract import arrow_schema, query_arrow
 
 # Shortest plausible gap between two doses of one person (the shortest schedule, Abdala, is 14 days).
 MIN_DOSE_INTERVAL_DAYS = 14
-_EARLIER_SCHEMA = pa.schema(
-    [
-        ("id", pa.int64()),
-        ("citizen_id", pa.int64()),
-        ("vaccination_date", pa.date32()),
-        ("dose_number", pa.int32()),
-        ("flags", pa.string()),
-    ]
-)
+_EARLIER_SCHEMA = arrow_schema("id:int64 citizen_id:int64 vaccination_date:date32 dose_number:int32 flags")
 _CHANGED_EARLIER = "FROM all_flags WHERE NOT new AND flags <> coalesce(old_flags, '')"
 
 

@@ -21,21 +21,10 @@ from vaxlink.services.reconciliation.outcomes import store_results
 from vaxlink.services.reconciliation.register_load import load_register
 from vaxlink.services.reconciliation.staged_outcomes import decide_staged
 from vaxlink.settings import Settings
-from vaxlink.storage.extract import query_arrow
+from vaxlink.storage.extract import arrow_schema, query_arrow
 
 Progress = Callable[[str, int, int | None], None]
-RECORD_SCHEMA = pa.schema(
-    [
-        ("rec_id", pa.int64()),
-        ("full_name", pa.string()),
-        ("date_of_birth", pa.string()),
-        ("sex", pa.string()),
-        ("id_number", pa.string()),
-        ("phone", pa.string()),
-        ("ward_code", pa.string()),
-        ("address", pa.string()),
-    ]
-)
+RECORD_SCHEMA = arrow_schema("rec_id:int64 full_name date_of_birth sex id_number phone ward_code address")
 
 
 def match_records(

@@ -14,25 +14,12 @@ from vaxlink.matching import register_store
 from vaxlink.matching.prepare import prepare_register
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.settings import Settings
-from vaxlink.storage.extract import query_arrow
+from vaxlink.storage.extract import arrow_schema, query_arrow
 from vaxlink.storage.register_log import RegisterVersion, changed_since, current_version
 
-REGISTER_SCHEMA = pa.schema(
-    [
-        ("citizen_id", pa.int64()),
-        ("personal_id", pa.string()),
-        ("full_name", pa.string()),
-        ("birth_date", pa.date32()),
-        ("birth_precision", pa.string()),
-        ("birth_year", pa.int32()),
-        ("sex", pa.string()),
-        ("current_ward_code", pa.string()),
-        ("current_units", pa.string()),
-        ("permanent_ward_code", pa.string()),
-        ("phone", pa.string()),
-        ("household_id", pa.string()),
-        ("address", pa.string()),
-    ]
+REGISTER_SCHEMA = arrow_schema(
+    "citizen_id:int64 personal_id full_name birth_date:date32 birth_precision birth_year:int32 sex"
+    " current_ward_code current_units permanent_ward_code phone household_id address"
 )
 ALIAS_SCHEMA = pa.schema([("citizen_id", pa.int64()), ("alias", pa.string()), ("kind", pa.string())])
 _REGISTER_SQL = """SELECT id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,

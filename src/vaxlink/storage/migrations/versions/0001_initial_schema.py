@@ -1,16 +1,11 @@
-"""initial schema
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-25
-"""
+"""The initial schema."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-from vaxlink.storage.migrations.helpers import id_column, key, row_id
+from vaxlink.storage.migrations.helpers import create_table, id_column, index, key, row_id
 
 revision = "0001"
 down_revision = None
@@ -18,7 +13,7 @@ down_revision = None
 
 def upgrade() -> None:
 
-    op.create_table(
+    create_table(
         "admin_unit",
         sa.Column("structure", key(6), nullable=False),
         sa.Column("level", key(8), nullable=False),
@@ -27,9 +22,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("parent_code", sa.String(length=5), nullable=True),
         sa.Column("province_code", sa.String(length=2), nullable=False),
-        sa.PrimaryKeyConstraint("structure", "level", "code", name=op.f("pk_admin_unit")),
+        primary_key=["structure", "level", "code"],
     )
-    op.create_table(
+    create_table(
         "audit_event",
         id_column(),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -42,10 +37,9 @@ def upgrade() -> None:
         sa.Column("details", sa.JSON(), nullable=True),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_event")),
-        sa.UniqueConstraint("hash", name=op.f("uq_audit_event_hash")),
+        unique=["hash"],
     )
-    op.create_table(
+    create_table(
         "batch",
         id_column(),
         sa.Column("source", sa.String(length=80), nullable=False),
@@ -59,10 +53,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("uploaded_by", sa.String(length=80), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_batch")),
-        sa.UniqueConstraint("source", "checksum", name=op.f("uq_batch_source_checksum")),
+        unique=["source", "checksum"],
     )
-    op.create_table(
+    create_table(
         "citizen",
         id_column(),
         sa.Column("personal_id", key(12), nullable=False),
@@ -89,16 +82,13 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_import_id", sa.BigInteger(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen")),
-        sa.UniqueConstraint("personal_id", name=op.f("uq_citizen_personal_id")),
+        unique=["personal_id"],
     )
-    with op.batch_alter_table("citizen", schema=None) as batch_op:
-        batch_op.create_index("ix_citizen_current_ward", ["current_units", "current_ward_code"], unique=False)
-        batch_op.create_index("ix_citizen_household_id", ["household_id"], unique=False)
-        batch_op.create_index("ix_citizen_name_key_birth_year", ["name_key", "birth_year"], unique=False)
-        batch_op.create_index("ix_citizen_phone", ["phone"], unique=False)
-
-    op.create_table(
+    op.create_index("ix_citizen_current_ward", "citizen", ["current_units", "current_ward_code"])
+    index("citizen", "household_id")
+    index("citizen", "name_key", "birth_year")
+    index("citizen", "phone")
+    create_table(
         "register_import",
         id_column(),
         sa.Column("file_name", sa.String(length=400), nullable=False),
@@ -113,39 +103,28 @@ def upgrade() -> None:
         sa.Column("unchanged", sa.Integer(), nullable=False),
         sa.Column("rejected", sa.Integer(), nullable=False),
         sa.Column("rejects_file", sa.String(length=400), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_register_import")),
+        indexed=["checksum"],
     )
-    with op.batch_alter_table("register_import", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_register_import_checksum"), ["checksum"], unique=False)
-
-    op.create_table(
+    create_table(
         "ward_conversion",
         sa.Column("old_code", key(5), nullable=False),
         sa.Column("new_code", key(5), nullable=False),
         sa.Column("new_province_code", sa.String(length=2), nullable=False),
         sa.Column("whole", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint("old_code", "new_code", name=op.f("pk_ward_conversion")),
+        primary_key=["old_code", "new_code"],
     )
-    op.create_table(
+    create_table(
         "citizen_alias",
         id_column(),
         sa.Column("citizen_id", row_id(), nullable=False),
         sa.Column("alias", key(20), nullable=False),
         sa.Column("kind", sa.String(length=12), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_citizen_alias_citizen_id_citizen")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen_alias")),
-        sa.UniqueConstraint(
-            "alias", "kind", "citizen_id", name=op.f("uq_citizen_alias_alias_kind_citizen_id")
-        ),
+        references={"citizen_id": "citizen"},
+        unique=["alias", "kind", "citizen_id"],
+        indexed=["alias", "citizen_id"],
     )
-    with op.batch_alter_table("citizen_alias", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_citizen_alias_alias"), ["alias"], unique=False)
-        batch_op.create_index(batch_op.f("ix_citizen_alias_citizen_id"), ["citizen_id"], unique=False)
-
-    op.create_table(
+    create_table(
         "citizen_change",
         id_column(),
         sa.Column("citizen_id", row_id(), nullable=False),
@@ -156,15 +135,10 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=60), nullable=False),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("changed_by", sa.String(length=80), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_citizen_change_citizen_id_citizen")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen_change")),
+        references={"citizen_id": "citizen"},
+        indexed=["citizen_id"],
     )
-    with op.batch_alter_table("citizen_change", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_citizen_change_citizen_id"), ["citizen_id"], unique=False)
-
-    op.create_table(
+    create_table(
         "dose_record",
         id_column(),
         sa.Column("batch_id", row_id(), nullable=False),
@@ -188,17 +162,12 @@ def upgrade() -> None:
         sa.Column("lot_number", sa.String(length=60), nullable=True),
         sa.Column("site", sa.String(length=200), nullable=True),
         sa.Column("extra", sa.JSON(), nullable=True),
-        sa.ForeignKeyConstraint(["batch_id"], ["batch.id"], name=op.f("fk_dose_record_batch_id_batch")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_dose_record")),
-        sa.UniqueConstraint(
-            "source", "record_id", "version", name=op.f("uq_dose_record_source_record_id_version")
-        ),
+        references={"batch_id": "batch"},
+        unique=["source", "record_id", "version"],
+        indexed=["batch_id"],
     )
-    with op.batch_alter_table("dose_record", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_dose_record_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index("ix_dose_record_latest", ["source", "record_id", "is_latest"], unique=False)
-
-    op.create_table(
+    op.create_index("ix_dose_record_latest", "dose_record", ["source", "record_id", "is_latest"])
+    create_table(
         "match_result",
         sa.Column("dose_record_id", row_id(), nullable=False),
         sa.Column("outcome", sa.String(length=10), nullable=False),
@@ -214,26 +183,16 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_by", sa.String(length=80), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["candidate_citizen_id"],
-            ["citizen.id"],
-            name=op.f("fk_match_result_candidate_citizen_id_citizen"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_match_result_citizen_id_citizen")
-        ),
-        sa.ForeignKeyConstraint(
-            ["dose_record_id"], ["dose_record.id"], name=op.f("fk_match_result_dose_record_id_dose_record")
-        ),
-        sa.PrimaryKeyConstraint("dose_record_id", name=op.f("pk_match_result")),
+        primary_key=["dose_record_id"],
+        references={
+            "candidate_citizen_id": "citizen",
+            "citizen_id": "citizen",
+            "dose_record_id": "dose_record",
+        },
+        indexed=["citizen_id"],
     )
-    with op.batch_alter_table("match_result", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_match_result_citizen_id"), ["citizen_id"], unique=False)
-        batch_op.create_index(
-            "ix_match_result_ward_outcome", ["ward_units", "ward_code", "outcome"], unique=False
-        )
-
-    op.create_table(
+    op.create_index("ix_match_result_ward_outcome", "match_result", ["ward_units", "ward_code", "outcome"])
+    create_table(
         "work_case",
         id_column(),
         sa.Column("kind", sa.String(length=24), nullable=False),
@@ -252,58 +211,23 @@ def upgrade() -> None:
         sa.Column("resolution_note", sa.Text(), nullable=True),
         sa.Column("assigned_to", sa.String(length=80), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["citizen_id"], ["citizen.id"], name=op.f("fk_work_case_citizen_id_citizen")),
-        sa.ForeignKeyConstraint(
-            ["dose_record_id"], ["dose_record.id"], name=op.f("fk_work_case_dose_record_id_dose_record")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_work_case")),
+        references={"citizen_id": "citizen", "dose_record_id": "dose_record"},
+        indexed=["citizen_id", "dose_record_id"],
     )
-    with op.batch_alter_table("work_case", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_work_case_citizen_id"), ["citizen_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_work_case_dose_record_id"), ["dose_record_id"], unique=False)
-        batch_op.create_index(
-            "ix_work_case_ward_status", ["ward_units", "ward_code", "status", "created_at"], unique=False
-        )
+    op.create_index(
+        "ix_work_case_ward_status", "work_case", ["ward_units", "ward_code", "status", "created_at"]
+    )
 
 
 def downgrade() -> None:
 
-    with op.batch_alter_table("work_case", schema=None) as batch_op:
-        batch_op.drop_index("ix_work_case_ward_status")
-        batch_op.drop_index(batch_op.f("ix_work_case_dose_record_id"))
-        batch_op.drop_index(batch_op.f("ix_work_case_citizen_id"))
-
     op.drop_table("work_case")
-    with op.batch_alter_table("match_result", schema=None) as batch_op:
-        batch_op.drop_index("ix_match_result_ward_outcome")
-        batch_op.drop_index(batch_op.f("ix_match_result_citizen_id"))
-
     op.drop_table("match_result")
-    with op.batch_alter_table("dose_record", schema=None) as batch_op:
-        batch_op.drop_index("ix_dose_record_latest")
-        batch_op.drop_index(batch_op.f("ix_dose_record_batch_id"))
-
     op.drop_table("dose_record")
-    with op.batch_alter_table("citizen_change", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_citizen_change_citizen_id"))
-
     op.drop_table("citizen_change")
-    with op.batch_alter_table("citizen_alias", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_citizen_alias_citizen_id"))
-        batch_op.drop_index(batch_op.f("ix_citizen_alias_alias"))
-
     op.drop_table("citizen_alias")
     op.drop_table("ward_conversion")
-    with op.batch_alter_table("register_import", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_register_import_checksum"))
-
     op.drop_table("register_import")
-    with op.batch_alter_table("citizen", schema=None) as batch_op:
-        batch_op.drop_index("ix_citizen_phone")
-        batch_op.drop_index("ix_citizen_name_key_birth_year")
-        batch_op.drop_index("ix_citizen_household_id")
-        batch_op.drop_index("ix_citizen_current_ward")
-
     op.drop_table("citizen")
     op.drop_table("batch")
     op.drop_table("audit_event")

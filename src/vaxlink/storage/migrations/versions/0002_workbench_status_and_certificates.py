@@ -1,9 +1,5 @@
 """Workbench (users, sessions, tokens, verification requests, issued numbers, one-time codes, outbox),
 citizen status, certificates and revocations; a keyed MAC on audit events.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-25 23:44:07.039794
 """
 
 from __future__ import annotations
@@ -11,7 +7,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from vaxlink.storage.migrations.helpers import id_column, key, row_id
+from vaxlink.storage.migrations.helpers import (
+    create_table,
+    id_column,
+    key,
+    row_id,
+    ward_columns,
+)
 
 revision = "0002"
 down_revision = "0001"
@@ -19,7 +21,7 @@ down_revision = "0001"
 
 def upgrade() -> None:
 
-    op.create_table(
+    create_table(
         "app_user",
         id_column(),
         sa.Column("username", key(60), nullable=False),
@@ -37,10 +39,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_app_user")),
-        sa.UniqueConstraint("username", name=op.f("uq_app_user_username")),
+        unique=["username"],
     )
-    op.create_table(
+    create_table(
         "outbox_message",
         id_column(),
         sa.Column("channel", sa.String(length=10), nullable=False),
@@ -48,9 +49,8 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_message")),
     )
-    op.create_table(
+    create_table(
         "api_token",
         id_column(),
         sa.Column("user_id", row_id(), nullable=False),
@@ -61,14 +61,11 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["app_user.id"], name=op.f("fk_api_token_user_id_app_user")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_token")),
-        sa.UniqueConstraint("token_hash", name=op.f("uq_api_token_token_hash")),
+        references={"user_id": "app_user"},
+        unique=["token_hash"],
+        indexed=["user_id"],
     )
-    with op.batch_alter_table("api_token", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_api_token_user_id"), ["user_id"], unique=False)
-
-    op.create_table(
+    create_table(
         "certificate",
         id_column(),
         sa.Column("uvci", key(80), nullable=False),
@@ -85,16 +82,11 @@ def upgrade() -> None:
         sa.Column("hash_country_uci", key(44), nullable=False),
         sa.Column("hash_signature", key(44), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_certificate_citizen_id_citizen")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_certificate")),
-        sa.UniqueConstraint("uvci", name=op.f("uq_certificate_uvci")),
+        references={"citizen_id": "citizen"},
+        unique=["uvci"],
+        indexed=["citizen_id"],
     )
-    with op.batch_alter_table("certificate", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_certificate_citizen_id"), ["citizen_id"], unique=False)
-
-    op.create_table(
+    create_table(
         "citizen_status",
         sa.Column("citizen_id", row_id(), nullable=False),
         sa.Column("doses", sa.Integer(), nullable=False),
@@ -104,20 +96,18 @@ def upgrade() -> None:
         sa.Column("boosters", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("citizen_id", name=op.f("pk_citizen_status")),
+        primary_key=["citizen_id"],
     )
-    op.create_table(
+    create_table(
         "issued_number",
         sa.Column("personal_id", key(12), nullable=False),
         sa.Column("citizen_id", row_id(), nullable=True),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("issued_by", sa.String(length=80), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_issued_number_citizen_id_citizen")
-        ),
-        sa.PrimaryKeyConstraint("personal_id", name=op.f("pk_issued_number")),
+        primary_key=["personal_id"],
+        references={"citizen_id": "citizen"},
     )
-    op.create_table(
+    create_table(
         "otp_challenge",
         id_column(),
         sa.Column("purpose", sa.String(length=24), nullable=False),
@@ -128,15 +118,10 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_otp_challenge_citizen_id_citizen")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_otp_challenge")),
+        references={"citizen_id": "citizen"},
+        indexed=["subject"],
     )
-    with op.batch_alter_table("otp_challenge", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_otp_challenge_subject"), ["subject"], unique=False)
-
-    op.create_table(
+    create_table(
         "user_session",
         sa.Column("id", key(64), nullable=False),
         sa.Column("user_id", row_id(), nullable=False),
@@ -146,13 +131,10 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["app_user.id"], name=op.f("fk_user_session_user_id_app_user")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_session")),
+        references={"user_id": "app_user"},
+        indexed=["user_id"],
     )
-    with op.batch_alter_table("user_session", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_user_session_user_id"), ["user_id"], unique=False)
-
-    op.create_table(
+    create_table(
         "revocation",
         id_column(),
         sa.Column("certificate_id", row_id(), nullable=True),
@@ -160,22 +142,15 @@ def upgrade() -> None:
         sa.Column("hash", key(44), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["certificate_id"], ["certificate.id"], name=op.f("fk_revocation_certificate_id_certificate")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_revocation")),
-        sa.UniqueConstraint("hash_type", "hash", name=op.f("uq_revocation_hash_type_hash")),
+        references={"certificate_id": "certificate"},
+        unique=["hash_type", "hash"],
+        indexed=["certificate_id"],
     )
-    with op.batch_alter_table("revocation", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_revocation_certificate_id"), ["certificate_id"], unique=False)
-
-    op.create_table(
+    create_table(
         "verification_request",
         id_column(),
-        sa.Column("from_units", key(6), nullable=False),
-        sa.Column("from_ward_code", key(5), nullable=False),
-        sa.Column("to_units", key(6), nullable=False),
-        sa.Column("to_ward_code", key(5), nullable=False),
+        *ward_columns("from", nullable=False),
+        *ward_columns("to", nullable=False),
         sa.Column("person", sa.JSON(), nullable=False),
         sa.Column("case_id", row_id(), nullable=True),
         sa.Column("citizen_id", row_id(), nullable=True),
@@ -188,22 +163,15 @@ def upgrade() -> None:
         sa.Column("answered_by", sa.String(length=80), nullable=True),
         sa.Column("answer_reason", sa.Text(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["work_case.id"], name=op.f("fk_verification_request_case_id_work_case")
-        ),
-        sa.ForeignKeyConstraint(
-            ["citizen_id"], ["citizen.id"], name=op.f("fk_verification_request_citizen_id_citizen")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_verification_request")),
+        references={"case_id": "work_case", "citizen_id": "citizen"},
+        indexed=["case_id"],
     )
-    with op.batch_alter_table("verification_request", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_verification_request_case_id"), ["case_id"], unique=False)
-        batch_op.create_index(
-            "ix_verification_request_from", ["from_units", "from_ward_code", "status"], unique=False
-        )
-        batch_op.create_index(
-            "ix_verification_request_to", ["to_units", "to_ward_code", "status", "due_at"], unique=False
-        )
+    op.create_index(
+        "ix_verification_request_from", "verification_request", ["from_units", "from_ward_code", "status"]
+    )
+    op.create_index(
+        "ix_verification_request_to", "verification_request", ["to_units", "to_ward_code", "status", "due_at"]
+    )
 
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mac", sa.String(length=64), nullable=True))
@@ -258,33 +226,13 @@ def downgrade() -> None:
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.drop_column("mac")
 
-    with op.batch_alter_table("verification_request", schema=None) as batch_op:
-        batch_op.drop_index("ix_verification_request_to")
-        batch_op.drop_index("ix_verification_request_from")
-        batch_op.drop_index(batch_op.f("ix_verification_request_case_id"))
-
     op.drop_table("verification_request")
-    with op.batch_alter_table("revocation", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_revocation_certificate_id"))
-
     op.drop_table("revocation")
-    with op.batch_alter_table("user_session", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_user_session_user_id"))
-
     op.drop_table("user_session")
-    with op.batch_alter_table("otp_challenge", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_otp_challenge_subject"))
-
     op.drop_table("otp_challenge")
     op.drop_table("issued_number")
     op.drop_table("citizen_status")
-    with op.batch_alter_table("certificate", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_certificate_citizen_id"))
-
     op.drop_table("certificate")
-    with op.batch_alter_table("api_token", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_api_token_user_id"))
-
     op.drop_table("api_token")
     op.drop_table("outbox_message")
     op.drop_table("app_user")

@@ -1,16 +1,11 @@
-"""Coverage statistics: the ward map of both structures and the aggregate cells refreshed by every ingest.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-26 00:10:00.000000
-"""
+"""Coverage statistics: the ward map of both structures and the aggregate cells refreshed by every ingest."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-from vaxlink.storage.migrations.helpers import id_column, key
+from vaxlink.storage.migrations.helpers import create_table, id_column, key, ward_columns
 
 revision = "0003"
 down_revision = "0002"
@@ -27,18 +22,16 @@ def _units() -> list[sa.Column[str]]:
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "stats_ward_map",
-        sa.Column("src_units", key(6), nullable=False),
-        sa.Column("src_ward_code", key(5), nullable=False),
+        *ward_columns("src", nullable=False),
         *_units(),
         sa.Column("rule", sa.String(length=12), nullable=False),
-        sa.PrimaryKeyConstraint("src_units", "src_ward_code", name=op.f("pk_stats_ward_map")),
+        primary_key=["src_units", "src_ward_code"],
     )
-    op.create_table(
+    create_table(
         "stats_coverage_cell",
-        sa.Column("src_units", key(6), nullable=False),
-        sa.Column("src_ward_code", key(5), nullable=False),
+        *ward_columns("src", nullable=False),
         sa.Column("age_band", key(8), nullable=False),
         sa.Column("sex", key(1), nullable=False),
         sa.Column("residents", sa.Integer(), nullable=False),
@@ -46,9 +39,7 @@ def upgrade() -> None:
         sa.Column("primary_complete", sa.Integer(), nullable=False),
         sa.Column("booster", sa.Integer(), nullable=False),
         *_units(),
-        sa.PrimaryKeyConstraint(
-            "src_units", "src_ward_code", "age_band", "sex", name=op.f("pk_stats_coverage_cell")
-        ),
+        primary_key=["src_units", "src_ward_code", "age_band", "sex"],
     )
     op.create_index(
         "ix_stats_coverage_cell_legacy",
@@ -56,30 +47,26 @@ def upgrade() -> None:
         ["legacy_province_code", "legacy_district_code"],
     )
     op.create_index("ix_stats_coverage_cell_new", "stats_coverage_cell", ["new_province_code"])
-    op.create_table(
+    create_table(
         "stats_dose_day",
         id_column(),
-        sa.Column("src_units", key(6), nullable=True),
-        sa.Column("src_ward_code", key(5), nullable=True),
+        *ward_columns("src", nullable=True),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("vaccine_code", sa.String(length=40), nullable=True),
         sa.Column("records", sa.Integer(), nullable=False),
         sa.Column("linked", sa.Integer(), nullable=False),
         *_units(),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_stats_dose_day")),
     )
     op.create_index("ix_stats_dose_day_legacy", "stats_dose_day", ["legacy_province_code", "day"])
     op.create_index("ix_stats_dose_day_new", "stats_dose_day", ["new_province_code", "day"])
-    op.create_table(
+    create_table(
         "stats_backlog_cell",
         id_column(),
-        sa.Column("src_units", key(6), nullable=True),
-        sa.Column("src_ward_code", key(5), nullable=True),
+        *ward_columns("src", nullable=True),
         sa.Column("measure", key(24), nullable=False),
         sa.Column("due_day", sa.Date(), nullable=True),
         sa.Column("n", sa.Integer(), nullable=False),
         *_units(),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_stats_backlog_cell")),
     )
     op.create_index(
         "ix_stats_backlog_cell_legacy",
@@ -87,14 +74,13 @@ def upgrade() -> None:
         ["legacy_province_code", "legacy_district_code"],
     )
     op.create_index("ix_stats_backlog_cell_new", "stats_backlog_cell", ["new_province_code"])
-    op.create_table(
+    create_table(
         "stats_refresh",
         id_column(),
         sa.Column("refreshed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("parts", sa.String(length=60), nullable=False),
         sa.Column("reference_year", sa.Integer(), nullable=False),
         sa.Column("seconds", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_stats_refresh")),
     )
 
 

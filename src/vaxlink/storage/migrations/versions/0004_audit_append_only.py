@@ -7,10 +7,6 @@ drop them, but only on purpose, and whatever is then changed is caught by `vaxli
 
 SQLite: a table copied by a later batch migration (render_as_batch) loses its triggers; a migration that
 alters audit_event must create them again.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-26 03:00:00.000000
 """
 
 from __future__ import annotations

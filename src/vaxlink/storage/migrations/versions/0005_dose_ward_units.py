@@ -1,10 +1,6 @@
 """A dose record says which unit structure its ward code is in (legacy or 2025), so that codes that exist
 only in the 2025 list, or were reused with another meaning, reach the right ward; and what kind of dose it
 is (primary, additional, booster), since an additional dose is part of the primary series, not a booster.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-06 06:45:00.000000
 """
 
 from __future__ import annotations

@@ -3,10 +3,6 @@ signed in from; a batch's own jurisdiction, so that who reads it no longer follo
 
 Batches already stored take the jurisdiction their uploader holds at the time of the upgrade (the best
 there is to go on); those loaded from the command line stay national.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-06 06:40:00.000000
 """
 
 from __future__ import annotations

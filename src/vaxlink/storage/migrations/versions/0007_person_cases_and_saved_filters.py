@@ -2,10 +2,6 @@
 that the open cases of one person are shown and settled together; officers' saved worklist filters.
 
 Cases stored before this revision carry no person key and stay one row each.
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-06 09:10:00.000000
 """
 
 from __future__ import annotations

@@ -2,10 +2,6 @@
 correction, a new resident), with the citizens each change touched, so that the prepared register the
 matcher keeps between batches knows when it is out of date and which citizens to prepare again. And the
 wards of a district or a province found by index: every query of a supervisor's jurisdiction reads them.
-
-Revision ID: 0008
-Revises: 0006
-Create Date: 2026-12-06 09:20:00.000000
 """
 
 from __future__ import annotations
