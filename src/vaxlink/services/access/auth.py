@@ -14,11 +14,12 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, and_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.errors import VaxlinkError
@@ -226,16 +227,31 @@ def open_session(session: Session, settings: Settings, user: AppUser) -> tuple[s
     return raw, us
 
 
-def resolve_session(session: Session, settings: Settings, raw: str) -> Principal | None:
-    """The principal of a session cookie, or None when it is unknown, ended, expired or outdated."""
+_Held = TypeVar("_Held", UserSession, ApiToken)
+
+
+def _held_with_user(
+    session: Session,
+    raw: str,
+    held: type[_Held],
+    digest: InstrumentedAttribute[str],
+    *more: ColumnElement[bool],
+) -> Row[_Held, AppUser] | None:
+    """The session or token (`held`) whose stored `digest` is that of the secret `raw`, with its user; None
+    for an empty or overlong secret, or one that is not stored. `more` narrows the match further."""
     if not raw or len(raw) > 200:
         return None
-    now = utcnow()
-    row = session.execute(
-        select(UserSession, AppUser)
-        .join(AppUser, AppUser.id == UserSession.user_id)
-        .where(UserSession.id == token_digest(raw))
+    return session.execute(
+        select(held, AppUser)
+        .join(AppUser, AppUser.id == held.user_id)
+        .where(digest == token_digest(raw), *more)
     ).first()
+
+
+def resolve_session(session: Session, settings: Settings, raw: str) -> Principal | None:
+    """The principal of a session cookie, or None when it is unknown, ended, expired or outdated."""
+    now = utcnow()
+    row = _held_with_user(session, raw, UserSession, UserSession.id)
     if row is None:
         return None
     us, user = row
@@ -268,14 +284,8 @@ def usable_token(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]
 
 def resolve_token(session: Session, raw: str) -> Principal | None:
     """The principal of a bearer token, or None when it is unknown, revoked, expired or outdated."""
-    if not raw or len(raw) > 200:
-        return None
     now = utcnow()
-    row = session.execute(
-        select(ApiToken, AppUser)
-        .join(AppUser, AppUser.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == token_digest(raw), usable_token(now))
-    ).first()
+    row = _held_with_user(session, raw, ApiToken, ApiToken.token_hash, usable_token(now))
     if row is None:
         return None
     tok, user = row

@@ -85,17 +85,30 @@ def create_user(
         updated_at=now,
     )
     session.add(user)
+    _recorded(session, actor, AuditAction.USER_CREATED, user, {"role": role.value})
+    return user
+
+
+def _recorded(
+    session: Session,
+    actor: str,
+    action: AuditAction,
+    user: AppUser,
+    details: dict[str, Any] | None,
+    token: ApiToken | None = None,
+) -> None:
+    """An event about a user, or one of their tokens, in the user's jurisdiction (flushed first: a new
+    row has its id)."""
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action=AuditAction.USER_CREATED,
-        resource_type="user",
-        resource_id=user.id,
-        jurisdiction=scope.label,
-        details={"role": role.value},
+        action=action,
+        resource_type="user" if token is None else "api_token",
+        resource_id=user.id if token is None else token.id,
+        jurisdiction=user_scope(user).label,
+        details=details,
     )
-    return user
 
 
 def _outdated(
@@ -105,16 +118,7 @@ def _outdated(
     `token_version` moves), and the change leaves its event."""
     user.token_version += 1
     user.updated_at = utcnow()
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        resource_type="user",
-        resource_id=user.id,
-        jurisdiction=user_scope(user).label,
-        details=details,
-    )
+    _recorded(session, actor, action, user, details)
     return user
 
 
@@ -166,14 +170,5 @@ def issue_token(
         expires_at=expires,
     )
     session.add(tok)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action=AuditAction.TOKEN_ISSUED,
-        resource_type="api_token",
-        resource_id=tok.id,
-        jurisdiction=user_scope(user).label,
-        details={"user_id": user.id},
-    )
+    _recorded(session, actor, AuditAction.TOKEN_ISSUED, user, {"user_id": user.id}, tok)
     return raw

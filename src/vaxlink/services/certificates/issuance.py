@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,21 +149,31 @@ def issue_for_citizen(
         session.execute(
             update(Certificate).where(Certificate.id.in_(list(replaces))).values(replaced_by_id=row.id)
         )
+    details = {"dose_record_ids": row.dose_record_ids, "kid": row.kid, "replaces": list(replaces)}
+    _recorded(session, actor, AuditAction.CERTIFICATE_ISSUED, row, _jurisdiction(citizen), details)
+    return Issued(row, cert)
+
+
+def _recorded(
+    session: Session,
+    actor: str,
+    action: AuditAction,
+    cert: Certificate,
+    jurisdiction: str | None,
+    details: Mapping[str, object],
+    reason: str | None = None,
+) -> None:
+    """A certificate's event (issued, revoked): its citizen leads the details."""
     audit.record(
         session,
         actor=actor,
-        action=AuditAction.CERTIFICATE_ISSUED,
+        action=action,
         resource_type="certificate",
-        resource_id=row.id,
-        jurisdiction=_jurisdiction(citizen),
-        details={
-            "citizen_id": citizen.id,
-            "dose_record_ids": row.dose_record_ids,
-            "kid": row.kid,
-            "replaces": list(replaces),
-        },
+        resource_id=cert.id,
+        jurisdiction=jurisdiction,
+        reason=reason,
+        details={"citizen_id": cert.citizen_id, **details},
     )
-    return Issued(row, cert)
 
 
 # --- revocation ---------------------------------------------------------------------------------
@@ -237,28 +247,9 @@ def revoke_certificate(
     session.refresh(cert)
     _add_revocation_rows(session, cert, reason, at)
     citizen = session.get(Citizen, cert.citizen_id)
-    _record_revoked(session, actor, cert, reason, _jurisdiction(citizen) if citizen else None, {})
+    jurisdiction = _jurisdiction(citizen) if citizen else None
+    _recorded(session, actor, AuditAction.CERTIFICATE_REVOKED, cert, jurisdiction, {}, reason)
     return cert
-
-
-def _record_revoked(
-    session: Session,
-    actor: str,
-    cert: Certificate,
-    reason: str,
-    jurisdiction: str | None,
-    details: dict[str, object],
-) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action=AuditAction.CERTIFICATE_REVOKED,
-        resource_type="certificate",
-        resource_id=cert.id,
-        jurisdiction=jurisdiction,
-        reason=reason,
-        details={"citizen_id": cert.citizen_id, **details},
-    )
 
 
 def certificates_on_doses(session: Session, dose_record_ids: Iterable[int]) -> list[Certificate]:
@@ -363,7 +354,7 @@ def _revoke(
         if cert.id in outcome.revoked:
             session.refresh(cert)
             _add_revocation_rows(session, cert, reason, at)
-            _record_revoked(session, actor, cert, reason, None, details)
+            _recorded(session, actor, AuditAction.CERTIFICATE_REVOKED, cert, None, details, reason)
     if reissue:
         if settings is None:
             raise ValueError("reissuing needs the settings (the signing keys' directory)")

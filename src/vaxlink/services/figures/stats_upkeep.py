@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Connection, text
 
@@ -55,6 +55,20 @@ class _Rows:
 
     def __bool__(self) -> bool:
         return bool(self.citizens or self.dose_records or self.cases or self.verification_requests)
+
+
+class Watched(TypedDict, total=False):
+    """The rows an action is about to change, by table: their ids (None, a row that is not there, is
+    passed over)."""
+
+    citizens: Iterable[int | None]
+    dose_records: Iterable[int | None]
+    cases: Iterable[int | None]
+    verification_requests: Iterable[int | None]
+
+
+def _known(ids: Iterable[int | None]) -> set[int]:
+    return {i for i in ids if i is not None}
 
 
 def _ids(conn: Connection, column: str, name: str = "ids") -> str:
@@ -347,21 +361,13 @@ class CellChanges:
             self._looked_up = True
         return self._year is not None
 
-    def watch(
-        self,
-        conn: Connection,
-        *,
-        citizens: Iterable[int | None] = (),
-        dose_records: Iterable[int | None] = (),
-        cases: Iterable[int | None] = (),
-        verification_requests: Iterable[int | None] = (),
-    ) -> None:
+    def watch(self, conn: Connection, **rows: Unpack[Watched]) -> None:
         """Rows about to change: what they count for now is noted (once per row, until `apply`)."""
         new = _Rows(
-            {i for i in citizens if i is not None} - self._rows.citizens,
-            {i for i in dose_records if i is not None} - self._rows.dose_records,
-            {i for i in cases if i is not None} - self._rows.cases,
-            {i for i in verification_requests if i is not None} - self._rows.verification_requests,
+            _known(rows.get("citizens", ())) - self._rows.citizens,
+            _known(rows.get("dose_records", ())) - self._rows.dose_records,
+            _known(rows.get("cases", ())) - self._rows.cases,
+            _known(rows.get("verification_requests", ())) - self._rows.verification_requests,
         )
         if not new:
             return

@@ -9,7 +9,7 @@ import contextlib
 import json
 import queue
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import update
@@ -27,16 +27,9 @@ class AuditItem(audit.Event):
 
     @classmethod
     def of(cls, event: audit.Event, touch_token_id: int | None = None) -> AuditItem:
-        return cls(
-            actor=event.actor,
-            action=event.action,
-            resource_type=event.resource_type,
-            resource_id=event.resource_id,
-            jurisdiction=event.jurisdiction,
-            reason=event.reason,
-            details=event.details,
-            touch_token_id=touch_token_id,
-        )
+        """The event as it is, with the token to mark used."""
+        same = {f.name: getattr(event, f.name) for f in fields(audit.Event)}
+        return cls(**same, touch_token_id=touch_token_id)
 
 
 @dataclass

@@ -16,6 +16,7 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -90,13 +91,13 @@ class BatchView:
     status: str
     rows_total: int
     counts: dict[str, Any]
-    created_at: Any
-    finished_at: Any
+    created_at: datetime
+    finished_at: datetime | None
     uploaded_by: str | None
     # Records of the batch a ward has settled since the ingest (linked by hand or found wrong in health).
-    settled_by_wards: int = 0
-    health_wrong: int = 0
-    # Rows of the corrections for health (the download), once the batch is done.
+    settled_by_wards: int
+    health_wrong: int
+    # Rows of the corrections for health (the download, the answer with corrections=1), once done.
     corrections: int = 0
 
 

@@ -23,9 +23,9 @@ from vaxlink.services.workbench.case_view import case_in_scope, compare, sibling
 from vaxlink.services.workbench.casework import (
     audited,
     citizen_in_scope,
+    guarded_update,
     history,
     refresh_after_links,
-    rowcount,
     ward_row,
     watch,
 )
@@ -45,14 +45,7 @@ def _settle(session: Session, case: CaseRow, version: int, **values: Any) -> Non
     """The guarded write: only the holder of `version` changes the row; anyone else gets a Conflict."""
     # Every action starts here: what the case counts for in the statistics is noted before it changes.
     watch(session, cases=[case.id])
-    n = session.execute(
-        update(CaseRow)
-        .where(CaseRow.id == case.id, CaseRow.version == version, CaseRow.status.in_(ACTIONABLE))
-        .values(version=CaseRow.version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if rowcount(n) != 1:
-        raise changed_meanwhile()
+    guarded_update(session, case, version, CaseRow.status.in_(ACTIONABLE), **values)
     session.expire(case)
 
 
@@ -64,9 +57,12 @@ def _close(
     now: datetime,
     resolution: Resolution,
     note: str | None,
+    entry: dict[str, Any],
+    noted: dict[str, Any] | None = None,
     **values: Any,
 ) -> None:
-    """The guarded write closing a case, settled by the officer."""
+    """The guarded write closing a case, settled by the officer: `entry` is what the case's history says
+    was done, `noted` what else its details keep."""
     _settle(
         session,
         case,
@@ -76,6 +72,7 @@ def _close(
         resolution_note=note,
         closed_at=now,
         assigned_to=who.username,
+        details=history(case, who.username, now, entry) | (noted or {}),
         **values,
     )
 
@@ -160,26 +157,8 @@ def link_case(
     now = utcnow()
     touched: set[int] = set()
     for case, ver in group:
-        _close(
-            session,
-            who,
-            case,
-            ver,
-            now,
-            Resolution.LINKED,
-            note,
-            citizen_id=citizen.id,
-            details=history(
-                case,
-                who.username,
-                now,
-                {
-                    "action": "linked",
-                    "citizen_id": citizen.id,
-                    **({"note": note[:400]} if note else {}),
-                },
-            ),
-        )
+        entry = {"action": "linked", "citizen_id": citizen.id, **({"note": note[:400]} if note else {})}
+        _close(session, who, case, ver, now, Resolution.LINKED, note, entry, citizen_id=citizen.id)
         touched |= _confirm_link(session, who, case, citizen)
         audited(
             session,
@@ -232,8 +211,7 @@ def declare_health_wrong(
         corrections = health_corrections(dose, citizen) if citizen is not None else {}
         if first is None:
             first = corrections
-        details = history(case, who.username, now, {"action": "health_wrong", "note": note[:400]})
-        details["health_correction"] = {
+        told = {
             "fields": corrections,
             "note": note[:400],
             "ward_code": case.ward_code,
@@ -248,8 +226,9 @@ def declare_health_wrong(
             now,
             Resolution.HEALTH_WRONG,
             note,
+            {"action": "health_wrong", "note": note[:400]},
+            {"health_correction": told},
             citizen_id=citizen.id if citizen else case.citizen_id,
-            details=details,
         )
         if citizen is not None:
             touched |= _confirm_link(session, who, case, citizen)
@@ -389,15 +368,7 @@ def close_request(session: Session, who: Principal, case_id: int, version: int, 
             "Chỉ đóng được đề nghị của công dân", "only a citizen's request closes this way", "BAD_KIND"
         )
     now = utcnow()
-    _close(
-        session,
-        who,
-        case,
-        version,
-        now,
-        Resolution.ANSWERED,
-        note[:400],
-        details=history(case, who.username, now, {"action": "answered", "note": note[:400]}),
-    )
+    entry = {"action": "answered", "note": note[:400]}
+    _close(session, who, case, version, now, Resolution.ANSWERED, note[:400], entry)
     refresh_after_links(session, set())
     audited(session, who, AuditAction.CORRECTION_REQUEST_CLOSED, "case", case_id, reason=note)

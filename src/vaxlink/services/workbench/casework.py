@@ -3,11 +3,11 @@ shown, how a case is opened and its history kept, and the statistics that follow
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, Unpack
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, select, text, update
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.audit_actions import AuditAction
@@ -15,17 +15,41 @@ from vaxlink.domain.cases import CaseKind, CaseStatus
 from vaxlink.domain.dates import PartialDate, Precision, parse_date
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
-from vaxlink.services.errors import NotFound
-from vaxlink.services.figures.stats_upkeep import CellChanges
+from vaxlink.services.errors import Conflict, NotFound, changed_meanwhile
+from vaxlink.services.figures.stats_upkeep import CellChanges, Watched
 from vaxlink.services.reconciliation.aftermath import after_links_moved
 from vaxlink.settings import Settings
-from vaxlink.storage.models import AdminUnitRow, AppUser, Citizen, utcnow
+from vaxlink.storage.models import AdminUnitRow, AppUser, Citizen, VerificationRequest, utcnow
 from vaxlink.storage.models import Case as CaseRow
 from vaxlink.storage.scope import citizens_in
 
 
 def rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+_Versioned = TypeVar("_Versioned", CaseRow, Citizen, VerificationRequest)
+
+
+def guarded_update(
+    session: Session,
+    row: _Versioned,
+    version: int,
+    *where: ColumnElement[bool],
+    conflict: Callable[[], Conflict] = changed_meanwhile,
+    **values: Any,
+) -> None:
+    """The guarded write: only the holder of `version` (the one the officer read) changes the row, where
+    `where` holds too, and its version moves on; anyone else gets the Conflict `conflict` makes."""
+    table = type(row)
+    n = session.execute(
+        update(table)
+        .where(table.id == row.id, table.version == version, *where)
+        .values(version=table.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(n) != 1:
+        raise conflict()
 
 
 def citizen_in_scope(session: Session, who: Principal, citizen_id: int) -> Citizen:
@@ -143,22 +167,9 @@ def _changes(session: Session) -> CellChanges:
     return held[1]
 
 
-def watch(
-    session: Session,
-    *,
-    citizens: Iterable[int | None] = (),
-    dose_records: Iterable[int | None] = (),
-    cases: Iterable[int | None] = (),
-    verification_requests: Iterable[int | None] = (),
-) -> None:
+def watch(session: Session, **rows: Unpack[Watched]) -> None:
     """Rows an action is about to change: what they count for in the statistics is noted first."""
-    _changes(session).watch(
-        session.connection(),
-        citizens=citizens,
-        dose_records=dose_records,
-        cases=cases,
-        verification_requests=verification_requests,
-    )
+    _changes(session).watch(session.connection(), **rows)
 
 
 def created(

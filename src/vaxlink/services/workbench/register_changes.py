@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.audit_actions import AuditAction
@@ -30,10 +30,10 @@ from vaxlink.services.workbench.casework import (
     audited,
     citizen_in_scope,
     digits,
+    guarded_update,
     health_birth,
     keep_figures,
     open_case,
-    rowcount,
     watch,
 )
 from vaxlink.storage.models import Case as CaseRow
@@ -131,14 +131,7 @@ def _apply(
         values = {field_name: new}
     old = _current_value(citizen, field_name)
     watch(session, citizens=[citizen.id])
-    n = session.execute(
-        update(Citizen)
-        .where(Citizen.id == citizen.id, Citizen.version == expected_version)
-        .values(version=Citizen.version + 1, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    )
-    if rowcount(n) != 1:
-        raise changed_meanwhile()
+    guarded_update(session, citizen, expected_version, updated_at=utcnow(), **values)
     register_changed(session.connection(), [citizen.id])
     if field_name == "personal_id" and old:
         session.add(CitizenAlias(citizen_id=citizen.id, alias=old, kind="previous_id", created_at=utcnow()))
@@ -382,22 +375,18 @@ def _close_change(
         },
     ]
     watch(session, cases=[k.id])
-    n = session.execute(
-        update(CaseRow)
-        .where(CaseRow.id == k.id, CaseRow.version == version, CaseRow.status == CaseStatus.PENDING_APPROVAL)
-        .values(
-            version=CaseRow.version + 1,
-            status=CaseStatus.CLOSED,
-            closed_at=now,
-            resolution=outcome,
-            resolution_note=note,
-            assigned_to=who.username,
-            details=d,
-        )
-        .execution_options(synchronize_session=False)
+    guarded_update(
+        session,
+        k,
+        version,
+        CaseRow.status == CaseStatus.PENDING_APPROVAL,
+        status=CaseStatus.CLOSED,
+        closed_at=now,
+        resolution=outcome,
+        resolution_note=note,
+        assigned_to=who.username,
+        details=d,
     )
-    if rowcount(n) != 1:
-        raise changed_meanwhile()
     return d
 
 

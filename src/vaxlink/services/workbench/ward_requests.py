@@ -30,10 +30,10 @@ from vaxlink.services.workbench.casework import (
     audited,
     created,
     digits,
+    guarded_update,
     history,
     keep_figures,
     refresh_after_links,
-    rowcount,
     ward_row,
     watch,
 )
@@ -170,29 +170,16 @@ def _case_waits(
 ) -> None:
     """The case in collection waits for the request's answer, due when the request is."""
     watch(session, cases=[case.id])
-    n = session.execute(
-        update(CaseRow)
-        .where(
-            CaseRow.id == case.id, CaseRow.version == case.version, CaseRow.status == CaseStatus.COLLECTION
-        )
-        .values(
-            version=CaseRow.version + 1,
-            due_at=req.due_at,
-            details=history(
-                case,
-                who.username,
-                now,
-                {
-                    "action": "verification_sent",
-                    "request_id": req.id,
-                    "to": req.to_ward_code,
-                },
-            ),
-        )
-        .execution_options(synchronize_session=False)
+    entry = {"action": "verification_sent", "request_id": req.id, "to": req.to_ward_code}
+    guarded_update(
+        session,
+        case,
+        case.version,
+        CaseRow.status == CaseStatus.COLLECTION,
+        conflict=changed_meanwhile,
+        due_at=req.due_at,
+        details=history(case, who.username, now, entry),
     )
-    if rowcount(n) != 1:
-        raise changed_meanwhile()
     session.expire(case)
 
 
@@ -258,19 +245,8 @@ def update_open_request(
 ) -> None:
     """The guarded write on an open request: only the holder of `version` changes it; anyone else gets a
     Conflict."""
-    n = session.execute(
-        update(VerificationRequest)
-        .where(
-            VerificationRequest.id == r.id,
-            VerificationRequest.version == version,
-            VerificationRequest.status == RequestStatus.OPEN,
-            *where,
-        )
-        .values(version=VerificationRequest.version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if rowcount(n) != 1:
-        raise changed_meanwhile()
+    open_now = VerificationRequest.status == RequestStatus.OPEN
+    guarded_update(session, r, version, open_now, *where, conflict=changed_meanwhile, **values)
     session.expire(r)
 
 

@@ -4,7 +4,6 @@ per-record answer and the corrections health must make."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -12,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from vaxlink.services.reconciliation import batches
-from vaxlink.web.api.models import Out, problems
+from vaxlink.web.api.models import problems
 from vaxlink.web.params import BatchReading, RowId, Uploading
 from vaxlink.web.security import DB, state
 
@@ -21,22 +20,6 @@ Source = Annotated[str, Form(max_length=80, pattern=r"^[0-9A-Za-z._:-]*$")]
 PROBLEMS = problems(
     {404: "no such batch in your jurisdiction", 422: "malformed file or input, or the batch is not done"}
 )
-
-
-class BatchOut(Out):
-    id: int
-    source: str
-    file_name: str
-    status: str
-    rows_total: int
-    counts: dict[str, Any]
-    created_at: datetime
-    finished_at: datetime | None
-    uploaded_by: str | None
-    settled_by_wards: int
-    health_wrong: int
-    # Rows of the corrections for health (the answer downloaded with corrections=1), once done.
-    corrections: int = 0
 
 
 class UploadOut(BaseModel):
@@ -69,13 +52,13 @@ def upload(
     return UploadOut(batch_id=batch_id, status=b.status, status_url=url)
 
 
-@router.get("", response_model=list[BatchOut], responses=PROBLEMS)
+@router.get("", response_model=list[batches.BatchView], responses=PROBLEMS)
 def list_batches(session: DB, who: BatchReading) -> Any:
     """Batches uploaded by users of your jurisdiction, newest first."""
     return batches.list_batches(session, who)
 
 
-@router.get("/{batch_id}", response_model=BatchOut, responses=PROBLEMS)
+@router.get("/{batch_id}", response_model=batches.BatchView, responses=PROBLEMS)
 def get_batch(batch_id: RowId, session: DB, who: BatchReading) -> Any:
     """Status and counts; `settled_by_wards` grows as wards settle the batch's records."""
     return batches.batch_detail(session, who, batch_id)

@@ -3,7 +3,7 @@ page draws (`services/figures/dashboard.py`)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
@@ -15,25 +15,6 @@ from vaxlink.web.params import StatsReading, UnitPath, ViewQuery
 from vaxlink.web.security import DB
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
-
-
-class HeadlineOut(BaseModel):
-    residents: int
-    at_least_one_dose: int
-    primary_complete: int
-    booster: int
-    unvaccinated: int
-    dose_records: int
-    linked_records: int
-    review_records: int
-    unmatched_records: int
-    rejected_records: int
-    corrections_to_health: int
-    cases_open: int
-    cases_overdue: int
-    verification_open: int
-    verification_overdue: int
-    refreshed_at: datetime | None
 
 
 class UnitFiguresOut(BaseModel):
@@ -81,7 +62,7 @@ class StatsOut(BaseModel):
     unit: UnitOut | None  # null: the whole country
     view: str
     level: str
-    headline: HeadlineOut
+    headline: stats.Headline
     coverage: list[UnitFiguresOut]
     doses_per_day: list[DayOut]
     doses_per_vaccine: list[VaccineOut]
@@ -100,7 +81,7 @@ def stats_out(v: DashboardView) -> StatsOut:
         else UnitOut(units=v.unit.units.value, level=v.unit.level.value, code=v.unit.code, name=v.unit.name),
         view=v.view.value,
         level=v.child_level.value,
-        headline=HeadlineOut.model_validate(v.headline.as_dict()),
+        headline=v.headline,
         coverage=[unit_figures(f) for f in v.children],
         doses_per_day=[DayOut(day=p.day, records=p.records, linked=p.linked) for p in v.series],
         doses_per_vaccine=[
