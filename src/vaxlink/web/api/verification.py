@@ -158,13 +158,7 @@ def get_request(request_id: RowId, session: DB, who: CaseReading) -> Any:
 
 
 @router.post("/verification-requests/{request_id}/answer", response_model=AnswerOut, responses=PROBLEMS)
-def answer(
-    request: Request,
-    request_id: RowId,
-    body: AnswerIn,
-    session: DB,
-    who: Answering,
-) -> Any:
+def answer(request: Request, request_id: RowId, body: AnswerIn, session: DB, who: Answering) -> Any:
     """Confirm (an existing citizen, or `create_new` to enter the person in the register) or reject with a
     reason. Only the ward of permanent residence answers; of two answers at once, one gets 409."""
     return ward_requests.answer_request(
@@ -182,22 +176,13 @@ def answer(
 
 
 @router.post("/verification-requests/{request_id}/escalate", response_model=SentOut, responses=PROBLEMS)
-def escalate(
-    request_id: RowId,
-    body: EscalateIn,
-    session: DB,
-    who: Assigning,
-) -> SentOut:
+def escalate(request_id: RowId, body: EscalateIn, session: DB, who: Assigning) -> SentOut:
     ward_request_boxes.escalate(session, who, request_id, body.version, body.note)
     return SentOut(request_id=request_id)
 
 
 @router.post("/residents", response_model=NewResidentOut, responses=PROBLEMS)
-def register_resident(
-    body: NewResidentIn,
-    session: DB,
-    who: Correcting,
-) -> NewResidentOut:
+def register_resident(body: NewResidentIn, session: DB, who: Correcting) -> NewResidentOut:
     """Enter a person of your ward who has no number in the register: a new number is issued."""
     c = new_residents.register_in_ward(
         session,
