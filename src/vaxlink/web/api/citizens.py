@@ -34,14 +34,7 @@ PROBLEMS = problems({404: NOT_FOUND, 409: "changed by someone else first", 422: 
 def search(body: SearchIn, session: DB, who: Searching) -> Any:
     """Citizens of your jurisdiction by name (diacritics optional), birth date, number, phone. A POST, so
     that names and numbers never appear in a URL or a log."""
-    return citizen_search.search_citizens(
-        session,
-        who,
-        name=body.name,
-        birth_date=body.birth_date,
-        personal_id=body.personal_id,
-        phone=body.phone,
-    )
+    return citizen_search.search_citizens(session, who, **body.model_dump())
 
 
 @router.get("/citizens/{citizen_id}", response_model=CitizenOut, responses=PROBLEMS)

@@ -120,15 +120,7 @@ class NewResidentOut(BaseModel):
 
 
 def person_of(body: PersonIn) -> ward_requests.Person:
-    return ward_requests.Person(
-        full_name=body.full_name,
-        birth_date=body.birth_date,
-        sex=body.sex,
-        permanent_ward_code=body.permanent_ward_code,
-        personal_id=body.personal_id,
-        phone=body.phone,
-        address=body.address,
-    )
+    return ward_requests.Person(**body.model_dump())
 
 
 @router.post("/verification-requests", response_model=SentOut, responses=PROBLEMS)
@@ -187,16 +179,7 @@ def register_resident(body: NewResidentIn, session: DB, who: Correcting) -> NewR
     c = new_residents.register_in_ward(
         session,
         who,
-        new_residents.NewPerson(
-            full_name=body.full_name,
-            birth_date=body.birth_date,
-            sex=body.sex,
-            permanent_ward_code=body.permanent_ward_code,
-            current_ward_code="",
-            birth_province=body.birth_province,
-            phone=body.phone,
-            address=body.address,
-        ),
+        new_residents.NewPerson(**body.model_dump(exclude={"confirm_other_person"}), current_ward_code=""),
         confirm_other_person=body.confirm_other_person,
     )
     return NewResidentOut(citizen_id=c.id, personal_id=c.personal_id)
