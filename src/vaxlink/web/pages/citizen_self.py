@@ -7,7 +7,6 @@ signed, short-lived, SameSite=Strict cookies; nothing personal is put in a URL.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 import threading
 from collections import OrderedDict
@@ -32,7 +31,7 @@ from vaxlink.storage.models import Citizen
 from vaxlink.web.i18n import CATALOG, lang_of, translator
 from vaxlink.web.pages.held import app_kept
 from vaxlink.web.render import render
-from vaxlink.web.security import DB, Public, client_address, state
+from vaxlink.web.security import DB, Public, client_address, form_token_repeated, state
 
 router = APIRouter(include_in_schema=False)
 CHALLENGE_COOKIE = "vaxlink_self_challenge"
@@ -74,8 +73,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
 
 
 def _csrf_ok(request: Request, presented: str) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(cookie.encode(), presented.encode("utf-8", "replace"))
+    return form_token_repeated(request, CSRF_COOKIE, presented)
 
 
 def _citizen_of(request: Request, session: Any) -> tuple[int, str] | None:
