@@ -22,10 +22,9 @@ from vaxlink.web.security import DB, state
 router = APIRouter(include_in_schema=False)
 
 WORDS = CATALOG["verify"]
-# Each check in words (a code that cannot be decoded is told in UNREADABLE, never in the library's message).
 CHECK_WORDS = CATALOG["verify_checks"]
+# The checks that decode the code: their failures are told in the words of "unreadable".
 DECODING = ("prefix", "base45", "zlib", "cose", "cwt")
-UNREADABLE = ("Mã không đọc được hoặc đã bị sửa đổi", "The code cannot be read or has been altered")
 
 
 def _in_words(result: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -34,7 +33,7 @@ def _in_words(result: dict[str, Any], lang: str) -> dict[str, Any]:
     for c in result.get("checks", []):
         message = c["message_en"] if i else c["message_vi"]
         if c["status"] == "failed" and c["name"] in DECODING:
-            message = UNREADABLE[i]
+            message = WORDS["unreadable"][i]
         name = CHECK_WORDS.get(c["name"], (c["name"], c["name"]))[i]
         status = MESSAGES.get(f"check_{c['status']}", (c["status"], c["status"]))[i]
         checks.append({**c, "label": name, "status_text": status, "message": message})
