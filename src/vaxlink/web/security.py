@@ -7,6 +7,7 @@ declaration back so that a test can walk every route and fail on one that has no
 
 from __future__ import annotations
 
+import hmac
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -239,6 +240,13 @@ def public() -> None:
 
 setattr(public, PERMISSION_ATTR, PUBLIC)
 Public = Depends(public)
+
+
+def form_token_repeated(request: Request, cookie: str, presented: str) -> bool:
+    """Whether a public form (posted before any session: sign-in, the citizen's pages) repeats the token
+    its page set in the `cookie`: the double-submit defence against forgery."""
+    expected = request.cookies.get(cookie, "")
+    return bool(expected) and hmac.compare_digest(expected.encode(), presented.encode("utf-8", "replace"))
 
 
 def _declarations(dependant: Any) -> list[Any]:

@@ -64,13 +64,7 @@ def get_case(case_id: RowId, session: DB, who: CaseReading) -> Any:
 
 
 @router.post("/{case_id}/link", response_model=ActionOut, responses=PROBLEMS)
-def link(
-    request: Request,
-    case_id: RowId,
-    body: LinkIn,
-    session: DB,
-    who: Acting,
-) -> ActionOut:
+def link(request: Request, case_id: RowId, body: LinkIn, session: DB, who: Acting) -> ActionOut:
     """Link the case's dose record to a citizen of your jurisdiction (the suggestion or one found)."""
     case_actions.link_case(
         session, who, case_id, body.version, body.citizen_id, body.note, settings=state(request).settings
@@ -79,35 +73,20 @@ def link(
 
 
 @router.post("/{case_id}/health-wrong", response_model=ActionOut, responses=PROBLEMS)
-def health_wrong(
-    case_id: RowId,
-    body: HealthWrongIn,
-    session: DB,
-    who: Acting,
-) -> ActionOut:
+def health_wrong(case_id: RowId, body: HealthWrongIn, session: DB, who: Acting) -> ActionOut:
     """The health record is wrong: the correction goes into the answer for health."""
     fixed = case_actions.declare_health_wrong(session, who, case_id, body.version, body.citizen_id, body.note)
     return ActionOut(case_id=case_id, corrections=fixed)
 
 
 @router.post("/{case_id}/pass", response_model=ActionOut, responses=PROBLEMS)
-def pass_to_ward(
-    case_id: RowId,
-    body: PassIn,
-    session: DB,
-    who: Acting,
-) -> ActionOut:
+def pass_to_ward(case_id: RowId, body: PassIn, session: DB, who: Acting) -> ActionOut:
     case_actions.pass_case(session, who, case_id, body.version, body.ward_code, body.reason)
     return ActionOut(case_id=case_id)
 
 
 @router.post("/{case_id}/collect", response_model=ActionOut, responses=PROBLEMS)
-def collect(
-    case_id: RowId,
-    body: CollectIn,
-    session: DB,
-    who: Acting,
-) -> ActionOut:
+def collect(case_id: RowId, body: CollectIn, session: DB, who: Acting) -> ActionOut:
     """The person is not in the register: start collecting them as a new resident."""
     case_actions.start_collection(session, who, case_id, body.version, body.note)
     return ActionOut(case_id=case_id)

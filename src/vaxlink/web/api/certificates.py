@@ -16,21 +16,17 @@ from vaxlink.services.certificates.checks import MAX_HC1, MAX_PICTURE, verify_an
 from vaxlink.services.errors import NotFound
 from vaxlink.storage.models import Certificate, Citizen
 from vaxlink.storage.scope import citizens_in
-from vaxlink.web.api.models import NOT_FOUND, problems
+from vaxlink.web.api.lookup import limited_problems
+from vaxlink.web.api.models import NOT_FOUND
 from vaxlink.web.errors import problem
 from vaxlink.web.lookup_runtime import limited_sync
 from vaxlink.web.params import Checking, Correcting, RowId
 from vaxlink.web.security import DB, Public, state
 
 router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"])
-PROBLEMS = problems(
-    {
-        404: NOT_FOUND,
-        409: "revoked or changed by someone else first",
-        422: "malformed input",
-        429: "too many checks (shared with status lookups); see Retry-After",
-    },
-    typed=False,
+PROBLEMS = limited_problems(
+    {404: NOT_FOUND, 409: "revoked or changed by someone else first", 422: "malformed input"},
+    "too many checks (shared with status lookups)",
 )
 
 
@@ -47,12 +43,7 @@ class RevokeIn(BaseModel):
 
 
 @router.post("/verify", responses=PROBLEMS)
-def verify(
-    request: Request,
-    body: VerifyIn,
-    session: DB,
-    who: Checking,
-) -> Any:
+def verify(request: Request, body: VerifyIn, session: DB, who: Checking) -> Any:
     """Check an `HC1:` code of any issuer against our trust list and revocation list; every check with
     its result in plain words (Vietnamese and English). Certificate checks and status lookups share the
     verifier's (and the organisation's) rate: 429 with Retry-After beyond it."""
@@ -79,13 +70,7 @@ def verify_image(
 
 
 @router.post("/{certificate_id}/revoke", responses=PROBLEMS)
-def revoke(
-    request: Request,
-    certificate_id: RowId,
-    body: RevokeIn,
-    session: DB,
-    who: Correcting,
-) -> Any:
+def revoke(request: Request, certificate_id: RowId, body: RevokeIn, session: DB, who: Correcting) -> Any:
     """Revoke a certificate of a citizen in your jurisdiction (and reissue on the doses still linked).
     `version` is the one you saw: if someone revoked it first, the answer is 409."""
     cert = session.scalar(

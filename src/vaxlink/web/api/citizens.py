@@ -34,14 +34,7 @@ PROBLEMS = problems({404: NOT_FOUND, 409: "changed by someone else first", 422: 
 def search(body: SearchIn, session: DB, who: Searching) -> Any:
     """Citizens of your jurisdiction by name (diacritics optional), birth date, number, phone. A POST, so
     that names and numbers never appear in a URL or a log."""
-    return citizen_search.search_citizens(
-        session,
-        who,
-        name=body.name,
-        birth_date=body.birth_date,
-        personal_id=body.personal_id,
-        phone=body.phone,
-    )
+    return citizen_search.search_citizens(session, who, **body.model_dump())
 
 
 @router.get("/citizens/{citizen_id}", response_model=CitizenOut, responses=PROBLEMS)
@@ -50,12 +43,7 @@ def get_citizen(citizen_id: RowId, session: DB, who: Reading) -> Any:
 
 
 @router.post("/citizens/{citizen_id}/corrections", response_model=CorrectionOut, responses=PROBLEMS)
-def correct(
-    citizen_id: RowId,
-    body: CorrectIn,
-    session: DB,
-    who: Correcting,
-) -> Any:
+def correct(citizen_id: RowId, body: CorrectIn, session: DB, who: Correcting) -> Any:
     """Correct the register; name, birth date, sex and number wait for a second officer's approval."""
     return register_changes.correct_citizen(
         session,
@@ -81,22 +69,12 @@ def _decided(session: DB, who: Principal, change_id: int, body: DecideIn, approv
 
 
 @router.post("/changes/{change_id}/approve", response_model=CorrectionOut, responses=PROBLEMS)
-def approve(
-    change_id: RowId,
-    body: DecideIn,
-    session: DB,
-    who: Approving,
-) -> Any:
+def approve(change_id: RowId, body: DecideIn, session: DB, who: Approving) -> Any:
     return _decided(session, who, change_id, body, True)
 
 
 @router.post("/changes/{change_id}/reject", response_model=CorrectionOut, responses=PROBLEMS)
-def reject(
-    change_id: RowId,
-    body: DecideIn,
-    session: DB,
-    who: Approving,
-) -> Any:
+def reject(change_id: RowId, body: DecideIn, session: DB, who: Approving) -> Any:
     return _decided(session, who, change_id, body, False)
 
 

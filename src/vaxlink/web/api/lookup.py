@@ -57,14 +57,21 @@ from vaxlink.web.security import (
 router = APIRouter(prefix="/api/v1", tags=["lookup"])
 PATH = "/api/v1/lookup/status"
 log = logging.getLogger("vaxlink.web")
-PROBLEMS = problems(
+
+
+def limited_problems(described: dict[int, str], too_many: str) -> dict[int | str, dict[str, Any]]:
+    """The error answers a rate-limited route documents: those described and 429 (`too many ...; see
+    Retry-After`), in the order of their codes, each without the problem body's schema."""
+    return problems(dict(sorted({**described, 429: f"{too_many}; see Retry-After"}.items())), typed=False)
+
+
+PROBLEMS = limited_problems(
     {
         404: "no record matches what was presented (no such number, or the birth date, name or sex differ)",
         422: "not a chip card's QR text, or a 12-digit number without the birth date",
-        429: "too many lookups; see Retry-After",
         503: "the database cannot be reached; try again",
     },
-    typed=False,
+    "too many lookups",
 )
 
 

@@ -120,15 +120,7 @@ class NewResidentOut(BaseModel):
 
 
 def person_of(body: PersonIn) -> ward_requests.Person:
-    return ward_requests.Person(
-        full_name=body.full_name,
-        birth_date=body.birth_date,
-        sex=body.sex,
-        permanent_ward_code=body.permanent_ward_code,
-        personal_id=body.personal_id,
-        phone=body.phone,
-        address=body.address,
-    )
+    return ward_requests.Person(**body.model_dump())
 
 
 @router.post("/verification-requests", response_model=SentOut, responses=PROBLEMS)
@@ -158,13 +150,7 @@ def get_request(request_id: RowId, session: DB, who: CaseReading) -> Any:
 
 
 @router.post("/verification-requests/{request_id}/answer", response_model=AnswerOut, responses=PROBLEMS)
-def answer(
-    request: Request,
-    request_id: RowId,
-    body: AnswerIn,
-    session: DB,
-    who: Answering,
-) -> Any:
+def answer(request: Request, request_id: RowId, body: AnswerIn, session: DB, who: Answering) -> Any:
     """Confirm (an existing citizen, or `create_new` to enter the person in the register) or reject with a
     reason. Only the ward of permanent residence answers; of two answers at once, one gets 409."""
     return ward_requests.answer_request(
@@ -182,36 +168,18 @@ def answer(
 
 
 @router.post("/verification-requests/{request_id}/escalate", response_model=SentOut, responses=PROBLEMS)
-def escalate(
-    request_id: RowId,
-    body: EscalateIn,
-    session: DB,
-    who: Assigning,
-) -> SentOut:
+def escalate(request_id: RowId, body: EscalateIn, session: DB, who: Assigning) -> SentOut:
     ward_request_boxes.escalate(session, who, request_id, body.version, body.note)
     return SentOut(request_id=request_id)
 
 
 @router.post("/residents", response_model=NewResidentOut, responses=PROBLEMS)
-def register_resident(
-    body: NewResidentIn,
-    session: DB,
-    who: Correcting,
-) -> NewResidentOut:
+def register_resident(body: NewResidentIn, session: DB, who: Correcting) -> NewResidentOut:
     """Enter a person of your ward who has no number in the register: a new number is issued."""
     c = new_residents.register_in_ward(
         session,
         who,
-        new_residents.NewPerson(
-            full_name=body.full_name,
-            birth_date=body.birth_date,
-            sex=body.sex,
-            permanent_ward_code=body.permanent_ward_code,
-            current_ward_code="",
-            birth_province=body.birth_province,
-            phone=body.phone,
-            address=body.address,
-        ),
+        new_residents.NewPerson(**body.model_dump(exclude={"confirm_other_person"}), current_ward_code=""),
         confirm_other_person=body.confirm_other_person,
     )
     return NewResidentOut(citizen_id=c.id, personal_id=c.personal_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Annotated
 
@@ -14,7 +13,7 @@ from vaxlink.services.access import auth
 from vaxlink.services.access.auth import Principal
 from vaxlink.web.params import SessionReading
 from vaxlink.web.render import render
-from vaxlink.web.security import COOKIE, DB, Public, client_address, state
+from vaxlink.web.security import COOKIE, DB, Public, client_address, form_token_repeated, state
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF = "vaxlink_login_csrf"
@@ -53,8 +52,7 @@ def login_submit(
     login_csrf: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=200)] = "/",
 ) -> Response:
-    cookie = request.cookies.get(LOGIN_CSRF, "")
-    if not cookie or not hmac.compare_digest(cookie.encode(), login_csrf.encode("utf-8", "replace")):
+    if not form_token_repeated(request, LOGIN_CSRF, login_csrf):
         return _login_page(request, "login_failed", status=403)
     st = state(request)
     result = auth.login(session, st.settings, username, password, client_address(request), st.login_limits)

@@ -39,12 +39,7 @@ def upload(
 
 
 @router.get("/batches/{batch_id}")
-def batch_page(
-    request: Request,
-    batch_id: RowId,
-    session: DB,
-    who: BatchReading,
-) -> Response:
+def batch_page(request: Request, batch_id: RowId, session: DB, who: BatchReading) -> Response:
     return render(request, "batch.html", {"b": batches.batch_detail(session, who, batch_id)})
 
 

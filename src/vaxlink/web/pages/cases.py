@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from vaxlink.domain.names import fold_name
 from vaxlink.services.access.auth import Principal
@@ -60,6 +62,25 @@ REASON_CODES = tuple(code for code in REASONS if not code.endswith(("_EXACT", "_
 Also = Annotated[str, Form(max_length=2000, pattern=r"^[0-9:,]*$")]
 
 
+@dataclass(frozen=True, slots=True)
+class OnCase:
+    """What an action posted from a case's page carries: the acting officer and their session, the case at
+    the version the page showed, and the same person's other cases it settles too."""
+
+    session: Session
+    who: Principal
+    case_id: int
+    version: int
+    also: list[tuple[int, int]]
+
+
+def _on_case(case_id: RowId, session: DB, who: Acting, version: FormVersion, also: Also = "") -> OnCase:
+    return OnCase(session, who, case_id, version, parse_also(also))
+
+
+ActingOnCase = Annotated[OnCase, Depends(_on_case)]
+
+
 @router.get("/cases")
 def worklist_page(
     request: Request,
@@ -112,21 +133,14 @@ def worklist_page(
 
 @router.post("/cases/filters")
 def save_filter(
-    session: DB,
-    who: Listing,
-    name: Annotated[str, Form(max_length=40)] = "",
-    query: FormText = "",
+    session: DB, who: Listing, name: Annotated[str, Form(max_length=40)] = "", query: FormText = ""
 ) -> Response:
     saved = saved_filters.save_filter(session, who, name, query)
     return RedirectResponse(f"/cases?{saved.query}" if saved.query else "/cases", status_code=303)
 
 
 @router.post("/cases/filters/{filter_id}/delete")
-def delete_filter(
-    filter_id: RowId,
-    session: DB,
-    who: Listing,
-) -> Response:
+def delete_filter(filter_id: RowId, session: DB, who: Listing) -> Response:
     saved_filters.delete_filter(session, who, filter_id)
     return RedirectResponse("/cases", status_code=303)
 
@@ -152,11 +166,7 @@ def _case_page(
 
 @router.get("/cases/{case_id}")
 def case_page(
-    request: Request,
-    case_id: RowId,
-    session: DB,
-    who: CaseReading,
-    found: HeldToken = None,
+    request: Request, case_id: RowId, session: DB, who: CaseReading, found: HeldToken = None
 ) -> Response:
     kept = held(request).get(who.username, found)
     if kept is not None and kept[0] == case_id:
@@ -166,11 +176,7 @@ def case_page(
 
 @router.post("/cases/{case_id}/search")
 def case_search(
-    request: Request,
-    case_id: RowId,
-    session: DB,
-    who: Searching,
-    searched: Searched,
+    request: Request, case_id: RowId, session: DB, who: Searching, searched: Searched
 ) -> Response:
     # The case first: out of the jurisdiction, the search is not even run.
     case_view.case_detail(session, who, case_id)
@@ -186,24 +192,14 @@ def case_search(
 
 
 @router.post("/cases/{case_id}/take")
-def take(
-    case_id: RowId,
-    session: DB,
-    who: Acting,
-    version: FormVersion,
-    also: Also = "",
-) -> Response:
-    case_actions.take_case(session, who, case_id, version, also=parse_also(also))
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+def take(on: ActingOnCase) -> Response:
+    case_actions.take_case(on.session, on.who, on.case_id, on.version, also=on.also)
+    return RedirectResponse(f"/cases/{on.case_id}", status_code=303)
 
 
 @router.post("/cases/{case_id}/close")
 def close_request(
-    case_id: RowId,
-    session: DB,
-    who: Acting,
-    version: FormVersion,
-    note: FormText = "",
+    case_id: RowId, session: DB, who: Acting, version: FormVersion, note: FormText = ""
 ) -> Response:
     case_actions.close_request(session, who, case_id, version, note)
     return _back("answered")
@@ -215,63 +211,40 @@ def _back(done: str) -> Response:
 
 @router.post("/cases/{case_id}/link")
 def link(
-    request: Request,
-    case_id: RowId,
-    session: DB,
-    who: Acting,
-    version: FormVersion,
-    citizen_id: Annotated[int, Form(ge=1, le=2**53)],
-    note: FormText = "",
-    also: Also = "",
+    request: Request, on: ActingOnCase, citizen_id: Annotated[int, Form(ge=1, le=2**53)], note: FormText = ""
 ) -> Response:
     case_actions.link_case(
-        session,
-        who,
-        case_id,
-        version,
+        on.session,
+        on.who,
+        on.case_id,
+        on.version,
         citizen_id,
         note or None,
         settings=state(request).settings,
-        also=parse_also(also),
+        also=on.also,
     )
     return _back("linked")
 
 
 @router.post("/cases/{case_id}/health-wrong")
 def health_wrong(
-    case_id: RowId,
-    session: DB,
-    who: Acting,
-    version: FormVersion,
-    note: FormText,
-    citizen_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
-    also: Also = "",
+    on: ActingOnCase, note: FormText, citizen_id: Annotated[int | None, Form(ge=1, le=2**53)] = None
 ) -> Response:
-    case_actions.declare_health_wrong(session, who, case_id, version, citizen_id, note, also=parse_also(also))
+    case_actions.declare_health_wrong(
+        on.session, on.who, on.case_id, on.version, citizen_id, note, also=on.also
+    )
     return _back("health_wrong")
 
 
 @router.post("/cases/{case_id}/pass")
 def pass_to_ward(
-    case_id: RowId,
-    session: DB,
-    who: Acting,
-    version: FormVersion,
-    ward_code: Annotated[str, Form(pattern=r"^[0-9]{5}$")],
-    reason: FormText,
-    also: Also = "",
+    on: ActingOnCase, ward_code: Annotated[str, Form(pattern=r"^[0-9]{5}$")], reason: FormText
 ) -> Response:
-    case_actions.pass_case(session, who, case_id, version, ward_code, reason, also=parse_also(also))
+    case_actions.pass_case(on.session, on.who, on.case_id, on.version, ward_code, reason, also=on.also)
     return _back("passed")
 
 
 @router.post("/cases/{case_id}/collect")
-def collect(
-    case_id: RowId,
-    session: DB,
-    who: Acting,
-    version: FormVersion,
-    note: FormText = "",
-) -> Response:
+def collect(case_id: RowId, session: DB, who: Acting, version: FormVersion, note: FormText = "") -> Response:
     case_actions.start_collection(session, who, case_id, version, note or None)
     return _back("collection")

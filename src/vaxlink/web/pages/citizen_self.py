@@ -7,7 +7,6 @@ signed, short-lived, SameSite=Strict cookies; nothing personal is put in a URL.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 import threading
 from collections import OrderedDict
@@ -29,10 +28,10 @@ from vaxlink.services.errors import NotEligible
 from vaxlink.services.figures.status import status_of
 from vaxlink.services.lookup.answer import STATUS_WORDS
 from vaxlink.storage.models import Citizen
-from vaxlink.web.i18n import lang_of
+from vaxlink.web.i18n import CATALOG, lang_of, translator
 from vaxlink.web.pages.held import app_kept
 from vaxlink.web.render import render
-from vaxlink.web.security import DB, Public, client_address, state
+from vaxlink.web.security import DB, Public, client_address, form_token_repeated, state
 
 router = APIRouter(include_in_schema=False)
 CHALLENGE_COOKIE = "vaxlink_self_challenge"
@@ -42,46 +41,7 @@ CSRF_COOKIE = "vaxlink_self_csrf"
 STARTS_PER_ADDRESS = 10
 START_WINDOW_SECONDS = 900
 
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("Tra cứu tình trạng tiêm chủng của bạn", "Your vaccination status"),
-    "intro": (
-        "Nhập số định danh cá nhân và ngày sinh. Mã xác thực sẽ được gửi qua tin nhắn tới số điện thoại đã đăng ký.",
-        "Enter your personal ID number and date of birth. A code will be sent by SMS to your registered phone.",
-    ),
-    "personal_id": ("Số định danh cá nhân", "Personal ID number"),
-    "dob": ("Ngày sinh (dd/mm/yyyy)", "Date of birth (dd/mm/yyyy)"),
-    "send": ("Gửi mã", "Send the code"),
-    "sent": (
-        "Nếu số định danh và ngày sinh khớp với sổ đăng ký, mã gồm 6 chữ số đã được gửi tới số điện thoại đã đăng ký. Mã có hiệu lực 5 phút.",
-        "If the number and date of birth match the register, a 6-digit code has been sent to the registered phone. It is valid for 5 minutes.",
-    ),
-    "code": ("Mã xác thực", "Code"),
-    "confirm": ("Xác nhận", "Confirm"),
-    "bad_code": ("Mã không đúng hoặc đã hết hạn", "The code is wrong or has expired"),
-    "too_many": (
-        "Quá nhiều yêu cầu; hãy thử lại sau ít phút",
-        "Too many requests; try again in a few minutes",
-    ),
-    "expired": ("Phiên đã hết hạn; hãy bắt đầu lại", "The session has expired; start again"),
-    "status": ("Tình trạng", "Status"),
-    "doses": ("Các mũi tiêm", "Doses"),
-    "date": ("Ngày", "Date"),
-    "vaccine": ("Vắc xin", "Vaccine"),
-    "last_dose": ("Ngày tiêm mũi gần nhất", "Date of last dose"),
-    "download_pdf": ("Tải chứng nhận (PDF)", "Download the certificate (PDF)"),
-    "download_png": ("Tải mã QR (PNG)", "Download the QR code (PNG)"),
-    "no_certificate": (
-        "Chưa có mũi tiêm nào được xác nhận; chưa cấp được chứng nhận",
-        "No confirmed dose yet; no certificate can be issued",
-    ),
-    "done": ("Kết thúc", "Sign out"),
-    "start_over": ("Bắt đầu lại", "Start again"),
-}
-
-
-def words(lang: str) -> Any:
-    i = 1 if lang == "en" else 0
-    return lambda key: WORDS[key][i]
+WORDS = CATALOG["self_service"]
 
 
 def _master(request: Request) -> bytes:
@@ -103,15 +63,17 @@ def _cookie(response: Response, request: Request, name: str, value: str, seconds
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
     token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = render(
-        request, name, {"w": words(lang_of(request)), "self_csrf": token, **context}, status=status
+        request,
+        name,
+        {"w": translator(lang_of(request), WORDS), "self_csrf": token, **context},
+        status=status,
     )
     _cookie(response, request, CSRF_COOKIE, token, 3600)
     return response
 
 
 def _csrf_ok(request: Request, presented: str) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(cookie.encode(), presented.encode("utf-8", "replace"))
+    return form_token_repeated(request, CSRF_COOKIE, presented)
 
 
 def _citizen_of(request: Request, session: Any) -> tuple[int, str] | None:

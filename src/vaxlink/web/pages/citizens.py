@@ -33,11 +33,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/citizens/search")
-def search_form(
-    request: Request,
-    who: Searching,
-    q: HeldToken = None,
-) -> Response:
+def search_form(request: Request, who: Searching, q: HeldToken = None) -> Response:
     found = held(request).get(who.username, q)
     if found is None:
         return render(request, "search.html", {"hits": None, "searched": {}, "error": None})
@@ -46,12 +42,7 @@ def search_form(
 
 
 @router.post("/citizens/search")
-def search(
-    request: Request,
-    session: DB,
-    who: Searching,
-    searched: Searched,
-) -> Response:
+def search(request: Request, session: DB, who: Searching, searched: Searched) -> Response:
     try:
         hits = find_citizens(session, who, searched)
     except Invalid as e:
@@ -85,12 +76,7 @@ def _citizen_page(
 
 @router.get("/citizens/{citizen_id}")
 def citizen_page(
-    request: Request,
-    citizen_id: RowId,
-    session: DB,
-    who: Reading,
-    done: Done = None,
-    e: HeldToken = None,
+    request: Request, citizen_id: RowId, session: DB, who: Reading, done: Done = None, e: HeldToken = None
 ) -> Response:
     view = citizen_record.citizen_detail(session, who, citizen_id)
     kept = held(request).get(who.username, e)
@@ -129,12 +115,7 @@ def correct(
 
 
 @router.get("/changes")
-def changes_page(
-    request: Request,
-    session: DB,
-    who: Approving,
-    done: Done = None,
-) -> Response:
+def changes_page(request: Request, session: DB, who: Approving, done: Done = None) -> Response:
     changes = register_changes.pending_changes(session, who)
     mine = register_changes.my_requests(session, who)
     names = display_names(
@@ -164,12 +145,7 @@ def reject(
 
 
 @router.get("/counter")
-def counter_form(
-    request: Request,
-    session: DB,
-    who: Reading,
-    found: HeldToken = None,
-) -> Response:
+def counter_form(request: Request, session: DB, who: Reading, found: HeldToken = None) -> Response:
     r = held(request).get(who.username, found)
     if r is None:
         return render(request, "counter.html", {"error": None, "text": ""})
@@ -182,10 +158,7 @@ def counter_form(
 
 @router.post("/counter")
 def counter_lookup(
-    request: Request,
-    session: DB,
-    who: Reading,
-    text: Annotated[str, Form(max_length=1000)] = "",
+    request: Request, session: DB, who: Reading, text: Annotated[str, Form(max_length=1000)] = ""
 ) -> Response:
     try:
         r = counter.lookup(session, who, text)

@@ -30,12 +30,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/verification")
-def inbox(
-    request: Request,
-    session: DB,
-    who: Listing,
-    done: Done = None,
-) -> Response:
+def inbox(request: Request, session: DB, who: Listing, done: Done = None) -> Response:
     incoming = ward_request_boxes.list_requests(session, who, "incoming")
     outgoing = ward_request_boxes.list_requests(session, who, "outgoing")
     waiting = collection.cases_awaiting_collection(session, who)
@@ -47,12 +42,7 @@ def inbox(
 
 
 @router.get("/verification/overdue")
-def overdue(
-    request: Request,
-    session: DB,
-    who: Listing,
-    done: Done = None,
-) -> Response:
+def overdue(request: Request, session: DB, who: Listing, done: Done = None) -> Response:
     items = ward_request_boxes.list_requests(session, who, "overdue")
     return render(request, "verification_overdue.html", {"items": items, "done": done})
 
@@ -87,10 +77,7 @@ def _new_page(
 
 @router.get("/verification/new")
 def new_form(
-    request: Request,
-    session: DB,
-    who: Sending,
-    case_id: Annotated[int | None, Query(ge=1, le=2**53)] = None,
+    request: Request, session: DB, who: Sending, case_id: Annotated[int | None, Query(ge=1, le=2**53)] = None
 ) -> Response:
     case, person = None, ward_requests.Person("", "", "", "")
     if case_id is not None:
@@ -150,13 +137,7 @@ def send(
 
 
 @router.get("/verification/{request_id}")
-def detail(
-    request: Request,
-    request_id: RowId,
-    session: DB,
-    who: CaseReading,
-    done: Done = None,
-) -> Response:
+def detail(request: Request, request_id: RowId, session: DB, who: CaseReading, done: Done = None) -> Response:
     view = ward_request_boxes.request_detail(session, who, request_id)
     return render(request, "verification_request.html", {"r": view, "done": done})
 
@@ -190,11 +171,7 @@ def answer(
 
 @router.post("/verification/{request_id}/escalate")
 def escalate(
-    request_id: RowId,
-    session: DB,
-    who: Assigning,
-    version: FormVersion,
-    note: FormText = "",
+    request_id: RowId, session: DB, who: Assigning, version: FormVersion, note: FormText = ""
 ) -> Response:
     ward_request_boxes.escalate(session, who, request_id, version, note or None)
     return RedirectResponse("/verification/overdue?done=escalated", status_code=303)

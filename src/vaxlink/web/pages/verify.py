@@ -13,7 +13,7 @@ from vaxlink.services.certificates.checks import MAX_HC1, MAX_PICTURE, verify_an
 from vaxlink.services.errors import LookupInputError
 from vaxlink.services.lookup.answer import lookup
 from vaxlink.services.lookup.presented import MAX_TEXT, LookupInput, parse_input, parse_picture
-from vaxlink.web.i18n import lang_of, message_of
+from vaxlink.web.i18n import CATALOG, MESSAGES, lang_of, message_of, translator
 from vaxlink.web.lookup_runtime import limited_sync, record_invalid, watch_sync
 from vaxlink.web.params import Checking
 from vaxlink.web.render import render
@@ -21,68 +21,10 @@ from vaxlink.web.security import DB, state
 
 router = APIRouter(include_in_schema=False)
 
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("Kiểm tra tình trạng tiêm chủng", "Vaccination status check"),
-    "prompt": (
-        "Quét mã QR trên thẻ CCCD (hoặc mã vạch trên giấy thông báo số định danh), hoặc nhập số định danh, rồi nhấn Enter",
-        "Scan the chip card's QR code (or the ID notice's barcode), or type the ID number, then press Enter",
-    ),
-    "picture": ("Hoặc chọn ảnh chụp mã", "Or choose a picture of the code"),
-    "check": ("Kiểm tra", "Check"),
-    "name": ("Họ và tên", "Name"),
-    "birth_year": ("Năm sinh", "Year of birth"),
-    "status": ("Tình trạng", "Status"),
-    "colour": ("Màu", "Colour"),
-    "last_dose": ("Ngày tiêm mũi gần nhất", "Date of last dose"),
-    "not_found": ("Không có hồ sơ khớp với giấy tờ được xuất trình", "No record matches what was presented"),
-    "born_prompt": (
-        "Ngày sinh ghi trên thẻ (bắt buộc khi nhập số hoặc quét mã vạch giấy thông báo)",
-        "Birth date on the card (needed with a typed number or the notice's barcode)",
-    ),
-    "cert_title": ("Kiểm tra chứng nhận tiêm chủng (HC1)", "Check a vaccination certificate (HC1)"),
-    "cert_prompt": (
-        "Dán mã HC1: hoặc chọn ảnh mã QR",
-        "Paste the HC1: text or choose a picture of the QR code",
-    ),
-    "valid": ("HỢP LỆ", "VALID"),
-    "invalid": ("KHÔNG HỢP LỆ", "INVALID"),
-    "holder": ("Người được cấp", "Holder"),
-    "dob": ("Ngày sinh", "Date of birth"),
-    "dose": ("Mũi", "Dose"),
-    "uvci": ("Mã chứng nhận", "Certificate id"),
-    "expires": ("Hết hạn", "Expires"),
-    "checks": ("Các bước kiểm tra", "Checks"),
-    "other": ("Kiểm tra chứng nhận HC1", "Check an HC1 certificate"),
-    "back": ("Kiểm tra thẻ CCCD", "Check a chip card"),
-    "revoke_reason": ("Lý do thu hồi", "Reason for revocation"),
-    "verdict_ok": ("ĐẠT", "PASS"),
-    "verdict_not_ok": ("KHÔNG ĐẠT", "FAIL"),
-    "cert_required": (
-        "Hãy dán mã HC1: hoặc chọn ảnh mã QR",
-        "Paste the HC1: text or choose a picture of the QR code",
-    ),
-}
-
-# Each check in words; a code that cannot be decoded is told in these words, never in the decoding
-# library's own message.
-CHECK_WORDS: dict[str, tuple[str, str]] = {
-    "image": ("Đọc ảnh mã QR", "Reading the QR picture"),
-    "prefix": ("Tiền tố HC1:", "HC1: prefix"),
-    "base45": ("Mã hóa Base45", "Base45 encoding"),
-    "zlib": ("Nén dữ liệu", "Compression"),
-    "cose": ("Cấu trúc chữ ký (COSE)", "Signature structure (COSE)"),
-    "cwt": ("Nội dung chứng nhận (CWT)", "Certificate content (CWT)"),
-    "kid": ("Khóa của nơi cấp", "Issuer's key"),
-    "signature": ("Chữ ký số", "Digital signature"),
-    "validity": ("Thời hạn", "Validity period"),
-    "revocation": ("Thu hồi", "Revocation"),
-    "schema": ("Cấu trúc dữ liệu", "Data structure"),
-    "value_sets": ("Danh mục giá trị", "Value sets"),
-    "key_usage": ("Phạm vi của khóa", "Key usage"),
-}
+WORDS = CATALOG["verify"]
+CHECK_WORDS = CATALOG["verify_checks"]
+# The checks that decode the code: their failures are told in the words of "unreadable".
 DECODING = ("prefix", "base45", "zlib", "cose", "cwt")
-UNREADABLE = ("Mã không đọc được hoặc đã bị sửa đổi", "The code cannot be read or has been altered")
-STATUS_WORDS = {"ok": ("Đạt", "Passed"), "failed": ("Không đạt", "Failed"), "skipped": ("Bỏ qua", "Skipped")}
 
 
 def _in_words(result: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -91,21 +33,16 @@ def _in_words(result: dict[str, Any], lang: str) -> dict[str, Any]:
     for c in result.get("checks", []):
         message = c["message_en"] if i else c["message_vi"]
         if c["status"] == "failed" and c["name"] in DECODING:
-            message = UNREADABLE[i]
+            message = WORDS["unreadable"][i]
         name = CHECK_WORDS.get(c["name"], (c["name"], c["name"]))[i]
-        status = STATUS_WORDS.get(c["status"], (c["status"], c["status"]))[i]
+        status = MESSAGES.get(f"check_{c['status']}", (c["status"], c["status"]))[i]
         checks.append({**c, "label": name, "status_text": status, "message": message})
     failed = next((c for c in checks if c["status"] == "failed"), None)
     return {**result, "checks": checks, "reason": failed["message"] if failed else None}
 
 
-def words(lang: str) -> Any:
-    i = 1 if lang == "en" else 0
-    return lambda key: WORDS[key][i]
-
-
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    return render(request, name, {"w": words(lang_of(request)), **context}, status=status)
+    return render(request, name, {"w": translator(lang_of(request), WORDS), **context}, status=status)
 
 
 def _too_many(
@@ -206,7 +143,7 @@ def certificate_check(
     if not data and file is not None:
         data = file.file.read(MAX_PICTURE + 1)[: MAX_PICTURE + 1]
     if not data or len(data) > MAX_PICTURE:
-        error = WORDS["cert_required"][1 if lang_of(request) == "en" else 0]
+        error = translator(lang_of(request))("cert_required")
         return _page(request, "verify_certificate.html", {"result": None, "error": error}, status=422)
     result = verify_and_record(session, state(request).settings, who, data)
     return _page(request, "verify_certificate.html", {"result": _in_words(result, lang_of(request))})
