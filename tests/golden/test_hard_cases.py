@@ -43,7 +43,16 @@ FAMILIES = [
     ("077070000803", None, "Nguyễn Văn Lâm", "1970-03-12", "M", "26554", "0912000008", "G8"),
     ("077310000804", None, "Nguyễn Thị Lan", "2010-01-06", "F", "26554", "0912000008", "G8"),
     ("077185000901", None, "Đặng Thị Thúy", "1985-06-20", "F", "26554", "0912000009", "G9"),
+    # A wife and her husband born the same year, one phone; a man whose middle name a record leaves out.
+    ("077175001001", None, "Trần Thị Đào", "1975-06-09", "F", "26554", "0912000010", "G10"),
+    ("077075001002", None, "Lê Văn Sơn", "1975-02-02", "M", "26554", "0912000010", "G10"),
+    ("077075001101", None, "Nguyễn Quốc Thiện", "1975-12-05", "M", "26560", "0912000011", "G11"),
+    # No phone in the register; her address is (ADDRESSES).
+    ("079183001201", None, "Nguyễn Ngọc Thủy", "1983-06-30", "F", "26554", None, "G12"),
 ]
+# Addresses of the register, by index in FAMILIES, and of the records, by rec_id.
+ADDRESSES = {21: "Tổ 21, Thôn 3, Xã Bưng Riềng, Huyện Xuyên Mộc"}
+RECORD_ADDRESSES = {27: "Tổ 21, Thôn 3, Xã Bưng Riềng, Huyện Xuyên Mộc"}
 
 # rec_id, name, dob, sex, id, phone, ward, expected outcome, expected person (index in FAMILIES or None), reasons
 CASES = [
@@ -186,6 +195,25 @@ CASES = [
         None,
         {"NAME_GIVEN_TYPO"},
     ),
+    # The given name written first, the birth date known to the year: no rule on the name and the date
+    # reaches her; her phone and her year do, and her husband, born the same year, is not her.
+    (25, "Đào Trần Thị", "1975", "Nữ", None, "0912000010", "26554", "linked", 18, {"NAME_ORDER"}),
+    # The given name first and the middle name left out, no number: found by his phone and his year.
+    (
+        26,
+        "Thiện Nguyễn",
+        "05/12/1975",
+        "Nam",
+        None,
+        "0912000011",
+        "26560",
+        "linked",
+        20,
+        {"NAME_MIDDLE_DROPPED"},
+    ),
+    # Without marks, a slip in the number and her birth date a day off across a month's end: no rule on the
+    # number or the date reaches her; her name at her house does.
+    (27, "Nguyen Ngoc Thuy", "01/07/1983", "Nữ", "079183001231", None, "26554", "linked", 21, {"DOB_NEAR"}),
 ]
 
 
@@ -212,7 +240,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[str, st
     )
     rows = []
     for i, (pid, _old, name, dob, sex, ward, phone, hh) in enumerate(FAMILIES):
-        rows.append((i + 1, pid, name, dob, sex, ward, phone, hh))
+        rows.append((i + 1, pid, name, dob, sex, ward, phone, hh, ADDRESSES.get(i)))
     for j, r in enumerate(background.to_pylist()):
         sex = "M" if r["sex"] == "Nam" else "F"
         rows.append(
@@ -225,6 +253,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[str, st
                 r["current_ward_code"] or r["permanent_ward_code"],
                 r["phone"],
                 r["household_id"],
+                r["address"],
             )
         )
     cols: dict[str, list[object]] = {
@@ -241,9 +270,10 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[str, st
             "permanent_ward_code",
             "phone",
             "household_id",
+            "address",
         )
     }
-    for cid, pid, name, dob, sex, ward, phone, hh in rows:
+    for cid, pid, name, dob, sex, ward, phone, hh, address in rows:
         d = parse_date(dob)
         cols["citizen_id"].append(cid)
         cols["personal_id"].append(pid)
@@ -256,6 +286,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[str, st
         cols["permanent_ward_code"].append(ward)
         cols["phone"].append(phone)
         cols["household_id"].append(hh)
+        cols["address"].append(address)
     con = duckdb.connect()
     con.register("reg_in", pa.table(cols))
     con.register("alias_in", pa.table({"citizen_id": [1], "alias": ["273000101"], "kind": ["cmnd"]}))
@@ -269,6 +300,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[str, st
             "id_number": [c[4] for c in CASES],
             "phone": [c[5] for c in CASES],
             "ward_code": [c[6] for c in CASES],
+            "address": [RECORD_ADDRESSES.get(c[0]) for c in CASES],
         }
     )
     con.register("rec_in", recs)

@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-SPEC_VERSION = "2026.12.4"
+SPEC_VERSION = "2026.12.5"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,11 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
     BlockingRule("id_tail_given", ("id_tail", "given_key")),
     BlockingRule("phone_given", ("phone", "given_key"), 50),
     BlockingRule("phone_family", ("phone", "family_key"), 50),  # a typo in the given name
+    # The given name written first ("Đào Trần Thị" for Trần Thị Đào), with or without the middle name and with
+    # any slip in the birth date but its year: the phone and the year of birth.
+    BlockingRule("phone_year", ("phone", "dob_year"), 50),
+    # Every date part and the number slipped, but the same name at the same house.
+    BlockingRule("name_address", ("name_key", "addr_street", "addr_house"), 50),
     # Scoped to the province:
     BlockingRule(
         "name_year_month", ("province", "name_key", "dob_year", "dob_month"), PROVINCE_CAP
