@@ -40,7 +40,6 @@ BLOCKING = [
     ("phone_given", ("phone", "given_key"), 50, "", ""),
     ("phone_family", ("phone", "family_key"), 50, "", ""),
     ("phone_year", ("phone", "dob_year"), 50, "", ""),
-    ("name_address", ("name_key", "addr_street", "addr_house"), 50, "", ""),
     ("name_year_month", ("province", "name_key", "dob_year", "dob_month"), PROVINCE_CAP, "", ""),
     ("name_year_day", ("province", "name_key", "dob_year", "dob_day"), PROVINCE_CAP, "", ""),
     ("name_month_day", ("province", "name_key", "dob_month", "dob_day"), PROVINCE_CAP, "", ""),

@@ -120,8 +120,6 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
     # The given name written first ("Đào Trần Thị" for Trần Thị Đào), with or without the middle name and with
     # any slip in the birth date but its year: the phone and the year of birth.
     BlockingRule("phone_year", ("phone", "dob_year"), 50),
-    # Every date part and the number slipped, but the same name at the same house.
-    BlockingRule("name_address", ("name_key", "addr_street", "addr_house"), 50),
     # Scoped to the province:
     BlockingRule(
         "name_year_month", ("province", "name_key", "dob_year", "dob_month"), PROVINCE_CAP
