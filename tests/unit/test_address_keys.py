@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from vaxlink.domain import addresses
 from vaxlink.domain.addresses import AddressKey, address_key
 
 
@@ -33,3 +36,21 @@ def test_address_key(text: str, house: str, street: str) -> None:
 def test_same_numbered_hamlet_written_two_ways() -> None:
     assert address_key("Tổ 8, Ấp 5, Xã Đá Bạc") == address_key("Ấp 5, Tổ 8, X. Đá Bạc")
     assert address_key("Tổ 8, Ấp 5") != address_key("Tổ 8, Ấp 4")
+
+
+_VIETNAMESE = "aăâbcdđeêghiklmnoôơpqrstuưvxyAĂÂĐÊÔƠƯàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ ,./0123456789"
+
+
+@given(st.text(alphabet=_VIETNAMESE, max_size=40) | st.text(max_size=20))
+def test_fold_by_letter_is_the_whole_fold(text: str) -> None:
+    """The letter-by-letter fold gives what decomposing, stripping marks and composing give, on addresses'
+    letters and on any text at all (which takes the whole way when it is not Latin)."""
+    assert addresses._fold(text) == addresses._fold_exact(text)
+
+
+def test_fold_by_letter_covers_each_code_point() -> None:
+    for cp in [*range(0x0000, 0x3000), *range(0x1E00, 0x1F00), 0xFB01, 0xFF21]:
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        for t in (chr(cp), f"a{chr(cp)}\u0301", f"Lê {chr(cp)}ợi"):
+            assert addresses._fold(t) == addresses._fold_exact(t), hex(cp)

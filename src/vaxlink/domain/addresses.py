@@ -66,10 +66,33 @@ class AddressKey:
         return bool(self.house or self.street)
 
 
-def _fold(text: str) -> str:
+def _fold_exact(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return unicodedata.normalize("NFC", bare).lower()
+
+
+def _latin_bases() -> dict[int, str]:
+    """Each precomposed Latin letter whose decomposition is an ASCII letter and marks only (ấ, Ở, ñ...),
+    mapped to that letter; đ and Đ to d and D."""
+    table = {ord("đ"): "d", ord("Đ"): "D"}
+    for cp in (*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00)):
+        parts = unicodedata.normalize("NFD", chr(cp))
+        if len(parts) > 1 and parts[0].isascii() and all(unicodedata.category(m) == "Mn" for m in parts[1:]):
+            table[cp] = parts[0]
+    return table
+
+
+_LATIN_BASES = _latin_bases()
+
+
+def _fold(text: str) -> str:
+    """Case, marks and đ folded away (`_fold_exact`). A text of ASCII and precomposed Latin letters, as
+    addresses are, folds letter by letter: its decomposition has no marks side by side to reorder, and
+    what is left once the marks go is ASCII, which composition leaves alone. Any other text takes the
+    whole way."""
+    letters = text.translate(_LATIN_BASES)
+    return letters.lower() if letters.isascii() else _fold_exact(text)
 
 
 def address_key(text: object) -> AddressKey:

@@ -305,8 +305,12 @@ def group_identities(con: DuckDBPyConnection) -> None:
           WHERE full_name IS NOT NULL AND full_name <> '' AND dob_year IS NOT NULL AND phone IN (
             SELECT phone FROM {REC_IDENT} WHERE phone IS NOT NULL
             GROUP BY phone HAVING count(DISTINCT name_key) <= {PHONE_NAMES_MAX})""")
+    # Only a key that two identities share joins anything: the components are found among the identities
+    # holding one (a few in a hundred); every other identity is a group of its own.
+    con.execute("""CREATE OR REPLACE TABLE _group_keys AS SELECT * FROM _group_keys
+        WHERE k IN (SELECT k FROM _group_keys GROUP BY k HAVING count(*) > 1)""")
     con.execute(
-        f"CREATE OR REPLACE TABLE _group_label AS SELECT ident_id, ident_id AS label FROM {REC_IDENT}"
+        "CREATE OR REPLACE TABLE _group_label AS SELECT DISTINCT ident_id, ident_id AS label FROM _group_keys"
     )
     # Connected components by smallest label: each round passes a label one key further.
     for _ in range(50):
@@ -323,7 +327,7 @@ def group_identities(con: DuckDBPyConnection) -> None:
             break
     con.execute(f"""CREATE OR REPLACE TABLE {REC_IDENT} AS
         SELECT i.*, CASE WHEN ok.label IS NULL THEN i.ident_id ELSE l.label END AS group_id
-        FROM {REC_IDENT} i JOIN _group_label l USING (ident_id)
+        FROM {REC_IDENT} i LEFT JOIN _group_label l USING (ident_id)
         LEFT JOIN (SELECT l.label FROM _group_label l JOIN {REC_IDENT} r USING (ident_id) GROUP BY l.label
                    HAVING count(DISTINCT r.id12) <= 1 AND count(DISTINCT r.dob) <= 1
                       AND count(*) <= {GROUP_MAX}) ok ON ok.label = l.label

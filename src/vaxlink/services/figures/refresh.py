@@ -9,12 +9,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+import pyarrow as pa
 from sqlalchemy import Connection, bindparam, text
 
 from vaxlink.domain.outcomes import LINKED_SQL
 from vaxlink.domain.status import AGE_BAND_STARTS, age_band_labels
 from vaxlink.services.figures.status import bulk_memory
 from vaxlink.services.figures.ward_map import ensure_ward_map
+from vaxlink.storage import bulk
 from vaxlink.storage.models import UtcDateTime, utcnow
 
 PARTS = ("coverage", "records", "work")
@@ -63,14 +65,19 @@ class RefreshResult:
 
 
 def refresh_statistics(
-    conn: Connection, *, parts: Iterable[str] = PARTS, today: date | None = None
+    conn: Connection,
+    *,
+    parts: Iterable[str] = PARTS,
+    today: date | None = None,
+    usable_rows: pa.RecordBatchReader | None = None,
 ) -> RefreshResult:
     """Rebuild the statistics aggregates in the caller's transaction (never commits).
 
     `parts`: "coverage" (residents and their status: run after `refresh_status`), "records" (doses per
     day and vaccine, record outcomes, corrections to health: after an ingest or re-examination),
     "work" (open cases and verification requests). `today` sets the reference year of the age bands
-    (default: today, UTC)."""
+    (default: today, UTC). `usable_rows`: the rows of `record_rows`' first SELECT over every record of
+    the database, computed where they are (a first batch: in DuckDB) instead of in one pass here."""
     chosen = tuple(p for p in PARTS if p in set(parts))
     unknown = set(parts) - set(PARTS)
     if unknown:
@@ -94,7 +101,7 @@ def refresh_statistics(
                 )
         if "records" in chosen:
             with _timed(result.seconds, "records"):
-                result.dose_day_cells, n = _refresh_records(conn)
+                result.dose_day_cells, n = _refresh_records(conn, usable_rows)
                 result.backlog_cells += n
         if "work" in chosen:
             with _timed(result.seconds, "work"):
@@ -161,10 +168,18 @@ def _replace_cells(
     return int(n or 0)
 
 
-def record_rows(dose_records: str = "1 = 1") -> tuple[str, str]:
+def record_rows(
+    dose_records: str = "1 = 1",
+    *,
+    records: str = "dose_record",
+    results: str = "match_result",
+    homes: str = "citizen",
+) -> tuple[str, str]:
     """Two SELECTs of (units, ward, outcome, day, vaccine_code, to_health, n) for the latest dose records
     `dose_records` selects (a condition on `m.dose_record_id`): the usable ones, then the rejected ones.
     Rejected records are few: their ward is looked up apart, so that the big pass joins only citizens.
+    The usable ones read `records`, `results` and `homes` (id, current_units, current_ward_code): the
+    database's tables, or a first batch's own in DuckDB (`first_batch_records`).
 
     A linked dose counts in its citizen's current ward; a record in review or unmatched in the ward whose
     worklist holds it (`match_result.ward_code`), else under "unknown" (NULL codes): counted openly, never
@@ -175,9 +190,9 @@ def record_rows(dose_records: str = "1 = 1") -> tuple[str, str]:
           m.outcome AS outcome, d.vaccination_date AS day, d.vaccine_code AS vaccine_code,
           CASE WHEN m.outcome IN {LINKED_SQL} AND m.blame IN ('health', 'both') THEN 1 ELSE 0 END AS to_health,
           count(*) AS n
-        FROM dose_record d
-        JOIN match_result m ON m.dose_record_id = d.id
-        LEFT JOIN citizen c ON c.id = m.citizen_id
+        FROM {records} d
+        JOIN {results} m ON m.dose_record_id = d.id
+        LEFT JOIN {homes} c ON c.id = m.citizen_id
         WHERE d.is_latest AND m.outcome <> 'rejected' AND {dose_records}
         GROUP BY 1, 2, 3, 4, 5, 6"""
     rejected = f"""SELECT r.structure, r.code, 'rejected', NULL, NULL, 0, count(*)
@@ -213,11 +228,16 @@ def record_backlog_cells(rec: str) -> str:
         {_WARD}"""
 
 
-def _refresh_records(conn: Connection) -> tuple[int, int]:
+def _refresh_records(conn: Connection, usable_rows: pa.RecordBatchReader | None = None) -> tuple[int, int]:
     usable, rejected = record_rows()
     conn.exec_driver_sql("DROP TABLE IF EXISTS stats_rec")
-    # One pass over the latest dose records (millions); everything else is derived from this small table.
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE stats_rec AS {usable}")
+    if usable_rows is None:
+        # One pass over the latest dose records (millions); everything else is derived from this small table.
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE stats_rec AS {usable}")
+    else:
+        # The table the pass would have made, its columns typed as it types them, filled from the rows.
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE stats_rec AS SELECT * FROM ({usable}) x LIMIT 0")
+        bulk.load_batches(conn, "stats_rec", usable_rows)
     conn.exec_driver_sql(
         f"INSERT INTO stats_rec (units, ward, outcome, day, vaccine_code, to_health, n) {rejected}"
     )

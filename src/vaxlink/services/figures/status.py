@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
+from duckdb import DuckDBPyConnection
 from sqlalchemy import Connection, bindparam, text
 
 from vaxlink.domain.outcomes import LINKED_SQL
@@ -20,6 +21,7 @@ from vaxlink.domain.status import (
     VaccinationStatus,
     min_interval,
 )
+from vaxlink.storage import bulk
 from vaxlink.storage.models import UtcDateTime, utcnow
 
 # Room for the sorts and hash tables of a few million rows: the defaults (4 MB of work memory on
@@ -124,7 +126,8 @@ def status_select(
 
     The series is walked day by day (a recursive query, as the rule reads): a day counts when it comes at
     least the minimum interval after the last counted day, and the walk stops at completion."""
-    gap = "(r.day - w.last_day)" if dialect == "postgresql" else "(julianday(r.day) - julianday(w.last_day))"
+    # Dates subtract to days on PostgreSQL and DuckDB; SQLite keeps them as text.
+    gap = "(julianday(r.day) - julianday(w.last_day))" if dialect == "sqlite" else "(r.day - w.last_day)"
     ok = f"{gap} >= w.last_gap - {INTERVAL_GRACE_DAYS}"
     need_now = "CASE WHEN r.need > w.need_so_far THEN r.need ELSE w.need_so_far END"
     days = (
@@ -200,6 +203,27 @@ def refresh_status(conn: Connection, citizen_ids_sql: str | None = None) -> int:
     if days is not None:
         conn.exec_driver_sql(f"DROP TABLE {days}")
     return int(n or 0)
+
+
+def write_every_status(conn: Connection, duck: DuckDBPyConnection, doses: str) -> int:
+    """Every citizen's status written into an empty `citizen_status`, computed in DuckDB from `doses` (a
+    DuckDB table or parenthesised query in the shape of `linked_doses_of`) by the same statements as
+    `refresh_status`, and loaded in one bulk load. For a first batch: all the doses the database links
+    are its own and already in DuckDB, so the register-sized walk (13 s in PostgreSQL at 1 M citizens)
+    runs where the rows are. Returns the number of rows written."""
+    if conn.execute(text("SELECT 1 FROM citizen_status LIMIT 1")).first() is not None:
+        raise ValueError("write_every_status writes into an empty citizen_status only")
+    duck.execute(f"CREATE OR REPLACE TEMP TABLE status_dose_day AS {dose_days_select(doses=doses)}")
+    reader = duck.sql(f"""SELECT CAST(citizen_id AS BIGINT) AS citizen_id, CAST(doses AS INTEGER) AS doses,
+          first_dose_date, last_dose_date, complete_date, CAST(boosters AS INTEGER) AS boosters, status
+        FROM ({status_select(None, "duckdb", "status_dose_day")}) x ORDER BY citizen_id""").to_arrow_reader(
+        200_000
+    )
+    n = bulk.load_batches(conn, "citizen_status", reader, constants={"updated_at": utcnow()})
+    duck.execute("DROP TABLE status_dose_day")
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE citizen_status")
+    return n
 
 
 def _as_date(value: object) -> date | None:

@@ -17,6 +17,7 @@ Like every service, this flushes and never commits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
@@ -116,14 +117,16 @@ def after_links_moved(
     *,
     actor: str,
     flags: bool = True,
+    statuses: Callable[[Connection], int] | None = None,
 ) -> Aftermath:
     """Steps 1 and 2 for the citizens `citizens_sql` selects (all when None); the caller's statistics
-    follow (step 3). `flags=False` when the caller has judged the dose sequences already."""
+    follow (step 3). `flags=False` when the caller has judged the dose sequences already. `statuses`
+    writes the statuses instead of `refresh_status` (a first batch: `status.write_every_status`)."""
     session.flush()
     db = session.connection()
     if flags:
         flag_dose_sequences(db, citizens_sql)
-    statuses = refresh_status(db, citizens_sql)
+    written = refresh_status(db, citizens_sql) if statuses is None else statuses(db)
     out = settle_certificates(session, settings, citizens_sql, actor=actor)
-    out.statuses = statuses
+    out.statuses = written
     return out

@@ -23,19 +23,22 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from duckdb import DuckDBPyConnection
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.orm import Session
 
 from vaxlink.domain.interchange import DOSE_COLUMNS
+from vaxlink.domain.outcomes import LINKED_SQL
 from vaxlink.domain.reasons import REJECTION_REASONS
 from vaxlink.files.read import checksum, contract_select, load_file
 from vaxlink.matching import normalise
 from vaxlink.matching.run import RunStats
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.audit import log as audit
-from vaxlink.services.figures.refresh import batch_citizens_sql, refresh_statistics
+from vaxlink.services.figures.refresh import batch_citizens_sql, record_rows, refresh_statistics
 from vaxlink.services.figures.stats_upkeep import CellChanges
+from vaxlink.services.figures.status import write_every_status
 from vaxlink.services.reconciliation.aftermath import after_links_moved
 from vaxlink.services.reconciliation.dose_flags import judge_staged_flags
 from vaxlink.services.reconciliation.dose_staging import STORED, validate, ward_lists
@@ -49,6 +52,7 @@ from vaxlink.services.reconciliation.staged_outcomes import (
 )
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
+from vaxlink.storage.deferred_keys import deferred_keys
 from vaxlink.storage.models import Batch, utcnow
 
 log = logging.getLogger("vaxlink.ingest")
@@ -59,6 +63,13 @@ LINKING = "linking"
 # as officers' actions do: only the cells their records, cases and citizens count in. Larger ones refresh
 # every cell (cheaper in one pass, and within SQLite's limit of bound parameters).
 DIFFERENCE_LIMIT = 20_000
+# The tables a first batch fills with its keys deferred, and how it knows it is the first.
+FIRST_LOAD_TABLES = ("dose_record", "match_result")
+_ANY_RECORD = "SELECT 1 FROM dose_record LIMIT 1"
+# The batch's latest linked doses in DuckDB, in the shape of `status.linked_doses_of`.
+_LINKED_STAGED = f"""(SELECT s.id, r.citizen_id, s.vaccination_date, s.dose_number, s.vaccine_code, s.dose_kind,
+      NULL AS flags FROM staged s JOIN results r ON r.dose_record_id = s.id
+    WHERE s.is_latest AND r.outcome IN {LINKED_SQL} AND r.citizen_id IS NOT NULL)"""
 
 REASONS = REJECTION_REASONS
 
@@ -179,7 +190,7 @@ class _Ingest:
         self.chunk_rows = 5_000
         self.refreshed: int | None = None
         self.changes: CellChanges | None = None
-        self.first_links = False
+        self.first_links = self.first_load = False
         self.rows = self.unchanged = self.total = self.first = self.earlier = 0
 
     def _reads(self) -> AbstractContextManager[Connection]:
@@ -259,13 +270,20 @@ class _Ingest:
         if changes is not None and self.write_chunk is not None and _last_refresh(db) != self.refreshed:
             changes = None
         self.changes = changes
-        if self.write_chunk is None:
-            write_versions(db, self.duck, batch.id, self.source, self.note, changes, self.earlier, self.total)
-        elif self.earlier:
-            supersede(db, self.duck, batch.id, self.source, changes)
-        self.phase("records")
-        store_staged_matches(db, self.duck, self.spec, results_stored=self.write_chunk is not None)
-        self.phase("results")
+        # The first batch into an empty database: its records and results are loaded with their tables'
+        # secondary keys dropped, and the keys built once after (`storage/deferred_keys.py`).
+        self.first_load = self.write_chunk is None and db.execute(text(_ANY_RECORD)).first() is None
+        with deferred_keys(db, FIRST_LOAD_TABLES) if self.first_load else nullcontext():
+            if self.write_chunk is None:
+                write_versions(
+                    db, self.duck, batch.id, self.source, self.note, changes, self.earlier, self.total
+                )
+            elif self.earlier:
+                supersede(db, self.duck, batch.id, self.source, changes)
+            self.phase("records")
+            store_staged_matches(db, self.duck, self.spec, results_stored=self.write_chunk is not None)
+            self.phase("results")
+        self.phase("keys")
         # The spec the batch was decided with: its parameters as estimated on this batch and register.
         if self.stats.spec is not None:
             batch.spec = self.stats.spec.to_dict()
@@ -295,6 +313,9 @@ class _Ingest:
         self.changes = changes
         self.phase("touched")
         if self.finish:
+            # A first batch into an empty database: every linked dose is one of its own, in DuckDB, where
+            # the statuses and the records' figures are counted.
+            every = self.first_links and self.first_load
             # Only a record's new version takes a dose from someone (its earlier version's citizen): without
             # earlier versions every touched citizen only gained doses, whose flags `store_staged_matches`
             # judged with the same rule over the same doses.
@@ -304,10 +325,13 @@ class _Ingest:
                 touched,
                 actor=self.uploaded_by or "ingest",
                 flags=not self.first_links and self.earlier > 0,
+                statuses=(lambda conn: write_every_status(conn, self.duck, _LINKED_STAGED))
+                if every
+                else None,
             )
             self.phase("aftermath")
             if changes is None:
-                refresh_statistics(db)
+                refresh_statistics(db, usable_rows=_first_batch_records(self.duck) if every else None)
             else:
                 _move_figures(self.session, changes, batch_id)
             self.phase("statistics")
@@ -407,6 +431,17 @@ def _write_in_chunks(
             bulk.load_batches(wconn, "dose_record", records.to_arrow_reader(100_000))
             bulk.load_batches(wconn, "match_result", staged_results(wconn, duck, spec, decided, (lo, hi)))
         note("load", hi - first + 1, total)
+
+
+def _first_batch_records(duck: DuckDBPyConnection) -> pa.RecordBatchReader:
+    """The statistics' record rows (`record_rows`) of a first batch, every record of the database, counted
+    in DuckDB from its own tables by the same statement: records in `staged`, outcomes in `results`, the
+    linked citizens' homes in `reg_home` (the whole register, prepared for the batch)."""
+    duck.execute("""CREATE OR REPLACE TEMP VIEW stats_home AS
+        SELECT citizen_id AS id, units AS current_units, ward AS current_ward_code FROM reg_home""")
+    usable, _rejected = record_rows(records="staged", results="results", homes="stats_home")
+    return duck.sql(f"""SELECT units, ward, outcome, day, vaccine_code, CAST(to_health AS INTEGER) AS to_health,
+          CAST(n AS BIGINT) AS n FROM ({usable}) x""").to_arrow_reader(200_000)
 
 
 def _tally(duck: DuckDBPyConnection, sql: str) -> dict[str, int]:

@@ -18,19 +18,27 @@ from vaxlink.storage.models import UtcDateTime, utcnow
 
 CASE_DUE = timedelta(days=7)
 
+# The identities left to an officer (review, unmatched): only theirs need a person key and candidates.
+_DOUBTED_SQL = "SELECT ident_id FROM classified WHERE outcome <> 'linked'"
 # The health identity of each matched record, as a key that names the person in this run: the smallest
-# dose record id of its group (`group_identities`). Open cases sharing it are one person's.
-PERSON_KEY_SQL = """SELECT m.rec_id, 'r' || CAST(min(m.rec_id) OVER (PARTITION BY i.group_id) AS VARCHAR) AS person_key
-    FROM rec_map m JOIN rec_ident i USING (ident_id)"""
+# dose record id of its group (`group_identities`). Open cases sharing it are one person's. Computed for
+# the groups that hold a record left to an officer, with all of their records.
+PERSON_KEY_SQL = f"""SELECT m.rec_id, 'r' || CAST(min(m.rec_id) OVER (PARTITION BY i.group_id) AS VARCHAR) AS person_key
+    FROM rec_map m JOIN rec_ident i USING (ident_id)
+    WHERE i.group_id IN (SELECT group_id FROM rec_ident WHERE ident_id IN ({_DOUBTED_SQL}))"""
 
 # The ranked candidates a ward officer sees for a record in doubt, with each field's level.
-_CANDIDATES_SQL = """SELECT ident_id, CAST(to_json({'candidates': list({'citizen_id': citizen_id, 'weight': round(weight, 2),
+_CANDIDATES_SQL = (
+    """SELECT ident_id, CAST(to_json({'candidates': list({'citizen_id': citizen_id, 'weight': round(weight, 2),
          'id': id_level, 'name': name_level, 'dob': dob_level, 'sex': sex_level, 'ward': ward_level,
          'address': address_level, 'phone': phone_level, 'borrowed': borrowed,
          'weights': {'prior': round(w_prior, 2), 'id': round(w_id, 2), 'name': round(w_name, 2),
            'dob': round(w_dob, 2), 'sex': round(w_sex, 2), 'ward': round(w_ward, 2),
            'address': round(w_address, 2), 'phone': round(w_phone, 2)}} ORDER BY rank)}) AS VARCHAR) AS candidates
-  FROM ranked WHERE rank <= 3 GROUP BY ident_id"""
+  FROM ranked WHERE rank <= 3 AND ident_id IN ("""
+    + _DOUBTED_SQL
+    + ") GROUP BY ident_id"
+)
 
 # The columns of a match_result row, as a new batch's are written.
 RESULT_COLUMNS = (

@@ -8,15 +8,15 @@ from typing import Any
 
 import pyarrow as pa
 from duckdb import DuckDBPyConnection
-from sqlalchemy import BindParameter, Connection, Index, Table, UniqueConstraint, bindparam, text
-from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex, ForeignKeyConstraint
+from sqlalchemy import BindParameter, Connection, bindparam, text
 
 from vaxlink.domain.admin_units import Structure
 from vaxlink.services.reconciliation.duck_views import run_over
 from vaxlink.services.reconciliation.reconcile import Progress
 from vaxlink.storage import bulk
+from vaxlink.storage.deferred_keys import DeferredKeys
 from vaxlink.storage.extract import query_arrow
-from vaxlink.storage.models import Citizen, CitizenAlias, UtcDateTime, utcnow
+from vaxlink.storage.models import UtcDateTime, utcnow
 
 STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("personal_id", "VARCHAR(12)"),
@@ -196,7 +196,7 @@ def _first_load(
     truncate = _pg_truncatable(db, ("citizen", "citizen_alias")) if is_pg else None
     if truncate:
         db.exec_driver_sql(f"TRUNCATE {', '.join(truncate)}")
-    keys = _Keys()
+    keys = DeferredKeys.read(db, ("citizen", "citizen_alias"))
     keys.drop(db)
     _load_citizens(db, duck, import_id, units, note, total, bool(truncate))
     clock.lap("write")
@@ -209,41 +209,6 @@ def _first_load(
     clock.lap("stats")
     note("merge", 1, 1)
     return int(total), 0, 0
-
-
-class _Keys:
-    """The register tables' secondary indexes, and on PostgreSQL their unique and foreign keys (SQLite
-    keeps these in the table definition), dropped for a first load and built once after it."""
-
-    def __init__(self) -> None:
-        citizen_table: Table = Citizen.__table__  # type: ignore[assignment]
-        alias_table: Table = CitizenAlias.__table__  # type: ignore[assignment]
-        self.indexes: list[Index] = [*citizen_table.indexes, *alias_table.indexes]
-        self.alias_fk: ForeignKeyConstraint = next(iter(alias_table.foreign_key_constraints))
-        self.uniques = [
-            c for t in (citizen_table, alias_table) for c in t.constraints if isinstance(c, UniqueConstraint)
-        ]
-
-    def drop(self, db: Connection) -> None:
-        for ix in self.indexes:
-            db.execute(DropIndex(ix))
-        # PostgreSQL can drop constraints inside the transaction; SQLite keeps them in the table definition.
-        if db.dialect.name == "postgresql":
-            db.execute(DropConstraint(self.alias_fk))
-            for uq in self.uniques:
-                db.execute(DropConstraint(uq))
-
-    def build(self, db: Connection) -> None:
-        is_pg = db.dialect.name == "postgresql"
-        if is_pg:
-            # Each build sorts its keys in memory instead of in temporary files.
-            db.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-        for ix in self.indexes:
-            db.execute(CreateIndex(ix))
-        if is_pg:
-            for uq in self.uniques:
-                db.execute(AddConstraint(uq))
-            db.execute(AddConstraint(self.alias_fk))
 
 
 def _load_citizens(
