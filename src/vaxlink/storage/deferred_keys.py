@@ -67,6 +67,10 @@ class DeferredKeys:
         return keys
 
     def drop(self, conn: Connection) -> None:
+        if conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            # Python's sqlite3 opens its transaction only before a row is written: DDL before that would
+            # be committed at once, and a failed load would leave the keys dropped.
+            conn.exec_driver_sql("BEGIN")
         # Foreign keys before the unique constraints.
         for table, name, _d, _k in sorted(self.constraints, key=lambda c: c[3]):
             conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
