@@ -33,9 +33,9 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _keys(conn: Connection) -> list[tuple[object, ...]]:
-    """The tables' indexes, unique constraints and foreign keys as the database describes them (names,
-    columns, uniqueness, partial or not): their definitions' text is PostgreSQL's own rendering, which may
-    spell a predicate it parsed again differently."""
+    """The tables' indexes, keys and foreign keys (theirs and those resting on them), as the database
+    describes them (names, columns, uniqueness, partial or not): their definitions' text is PostgreSQL's
+    own rendering, which may spell a predicate it parsed again differently."""
     found = inspect(conn)
     shape: list[tuple[object, ...]] = []
     for t in dose_ingest.FIRST_LOAD_TABLES:
@@ -48,6 +48,15 @@ def _keys(conn: Connection) -> list[tuple[object, ...]]:
             (t, f["name"], tuple(f["constrained_columns"]), f["referred_table"])
             for f in found.get_foreign_keys(t)
         )
+        pk = found.get_pk_constraint(t)
+        shape.append((t, pk["name"], tuple(pk["constrained_columns"])))
+    # The foreign keys of other tables that rest on their keys.
+    shape += sorted(
+        (t, f["name"], tuple(f["constrained_columns"]), f["referred_table"])
+        for t in found.get_table_names()
+        for f in found.get_foreign_keys(t)
+        if f["referred_table"] in dose_ingest.FIRST_LOAD_TABLES
+    )
     return shape
 
 

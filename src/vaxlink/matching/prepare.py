@@ -89,16 +89,17 @@ def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None
     add_frequencies(con)
 
 
-# The value counts `add_frequencies` keeps on each citizen.
-FREQUENCY_COLUMNS = (
-    "tf_key_n",
-    "tf_exact_n",
-    "tf_ward_n",
-    "tf_dob_n",
-    "tf_year_n",
-    "tf_addr_n",
-    "tf_phone_n",
-)
+# The value counts `add_frequencies` keeps on each citizen, and the values each counts.
+_COUNTED: dict[str, tuple[str, ...]] = {
+    "tf_key_n": ("name_key",),
+    "tf_exact_n": ("full_name",),
+    "tf_ward_n": ("ward",),
+    "tf_dob_n": ("dob",),
+    "tf_year_n": ("dob_year",),
+    "tf_addr_n": ("addr_house", "addr_street"),
+    "tf_phone_n": ("phone",),
+}
+FREQUENCY_COLUMNS = tuple(_COUNTED)
 
 
 def prepare_citizens(con: DuckDBPyConnection, source: str, aliases: str, target: str = REG) -> None:
@@ -135,14 +136,15 @@ def add_frequencies(con: DuckDBPyConnection, source: str = REG) -> None:
     # carries the value: the folded name key (agreements up to diacritics) and the exact canonical name
     # (Hưng and Hùng fold alike; an exact agreement is judged by how common the exact name is), the ward,
     # the birth date and year, the home address and the phone. reg_size holds the register's size.
-    con.execute(f"""CREATE OR REPLACE TABLE {REG} AS
-        SELECT *, count(*) OVER (PARTITION BY name_key) AS tf_key_n,
-               count(*) OVER (PARTITION BY full_name) AS tf_exact_n,
-               count(*) OVER (PARTITION BY ward) AS tf_ward_n,
-               count(*) OVER (PARTITION BY dob) AS tf_dob_n,
-               count(*) OVER (PARTITION BY dob_year) AS tf_year_n,
-               count(*) OVER (PARTITION BY addr_house, addr_street) AS tf_addr_n,
-               count(*) OVER (PARTITION BY phone) AS tf_phone_n FROM {source}""")
+    # Each count is a grouping joined back on its value (a missing value counts as one value, as it
+    # would in a window's partition): a window per count would sort the whole wide table seven times.
+    joins = " ".join(
+        f"LEFT JOIN (SELECT {', '.join(keys)}, count(*) AS n FROM {source} GROUP BY ALL) f{i} ON "
+        + " AND ".join(f"f{i}.{k} IS NOT DISTINCT FROM s.{k}" for k in keys)
+        for i, keys in enumerate(_COUNTED.values())
+    )
+    counts = ", ".join(f"f{i}.n AS {name}" for i, name in enumerate(_COUNTED))
+    con.execute(f"CREATE OR REPLACE TABLE {REG} AS SELECT s.*, {counts} FROM {source} s {joins}")
     con.execute(f"CREATE OR REPLACE TABLE {REG_SIZE} AS SELECT count(*) AS total FROM {REG}")
     register_names(con)
 

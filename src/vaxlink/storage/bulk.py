@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection
 
 Constant = str | int | datetime
@@ -116,7 +117,8 @@ def _copy_pg(conn: Connection, table: str, batches: Iterable[pa.RecordBatch], fr
     csv_options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
     total = 0
     sql = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT {fmt}{options})"
-    with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[attr-defined]
+    # The rows go to the server from a thread of psycopg's while the next batch is read and encoded here.
+    with raw.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:  # type: ignore[attr-defined]
         if binary:
             copy.write(_BINARY_HEADER)
         for b in itertools.chain([first], it):
