@@ -88,6 +88,19 @@ class DeferredKeys:
             conn.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
 
 
+def may_defer(conn: Connection, tables: Sequence[str]) -> bool:
+    """Whether this connection may drop and build the keys of `tables`: on PostgreSQL only their owner
+    may (the service's own role may not: its first batch keeps the keys as they are); SQLite has no roles."""
+    if conn.dialect.name != "postgresql":
+        return True
+    return all(
+        conn.exec_driver_sql(
+            "SELECT pg_has_role((SELECT relowner FROM pg_class WHERE oid = to_regclass(%s)), 'USAGE')", (t,)
+        ).scalar()
+        for t in tables
+    )
+
+
 @contextmanager
 def deferred_keys(conn: Connection, tables: Sequence[str], *, analyze: bool = True) -> Iterator[DeferredKeys]:
     """Drop the keys of `tables` for the length of the block, build them after it; then (PostgreSQL,

@@ -52,7 +52,7 @@ from vaxlink.services.reconciliation.staged_outcomes import (
 )
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
-from vaxlink.storage.deferred_keys import deferred_keys
+from vaxlink.storage.deferred_keys import deferred_keys, may_defer
 from vaxlink.storage.models import Batch, utcnow
 
 log = logging.getLogger("vaxlink.ingest")
@@ -271,9 +271,11 @@ class _Ingest:
             changes = None
         self.changes = changes
         # The first batch into an empty database: its records and results are loaded with their tables'
-        # secondary keys dropped, and the keys built once after (`storage/deferred_keys.py`).
+        # secondary keys dropped, and the keys built once after (`storage/deferred_keys.py`), when this
+        # role owns the tables (the service's own role does not: its first batch keeps them).
         self.first_load = self.write_chunk is None and db.execute(text(_ANY_RECORD)).first() is None
-        with deferred_keys(db, FIRST_LOAD_TABLES) if self.first_load else nullcontext():
+        defer = self.first_load and may_defer(db, FIRST_LOAD_TABLES)
+        with deferred_keys(db, FIRST_LOAD_TABLES) if defer else nullcontext():
             if self.write_chunk is None:
                 write_versions(
                     db, self.duck, batch.id, self.source, self.note, changes, self.earlier, self.total
