@@ -80,12 +80,18 @@ def _first_batch(province: Path, tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.db
-def test_a_first_batch_leaves_what_the_general_path_leaves(
-    settings: Settings, engine: Engine, tmp_path: Path, province: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def registered(settings: Settings, engine: Engine, tmp_path: Path, province: Path) -> Path:
+    """The province's register imported into the empty database; its dose file, as a first batch."""
     with transaction(engine) as s:
         import_register(s, settings, province / "register.csv", rejects_path=tmp_path / "rej.csv")
+    return _first_batch(province, tmp_path)
+
+
+@pytest.mark.db
+def test_a_first_batch_leaves_what_the_general_path_leaves(
+    settings: Settings, engine: Engine, registered: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with engine.connect() as conn:
         keys_before = _keys(conn)
     assert len(keys_before) >= 4, "the tables have secondary keys to defer"
@@ -98,7 +104,7 @@ def test_a_first_batch_leaves_what_the_general_path_leaves(
 
     monkeypatch.setattr(dose_ingest, "write_every_status", spy)
     with transaction(engine) as s:
-        r = ingest_batch(s, settings, _first_batch(province, tmp_path), source="health")
+        r = ingest_batch(s, settings, registered, source="health")
     assert r.counts["superseded"] == 1 and r.counts["rejected"] >= 1
     assert r.counts["linked"] > 1000 and r.counts["review"] + r.counts["unmatched"] > 0
     # The bulk path was taken, and wrote a status for every citizen with a linked dose.
@@ -118,11 +124,9 @@ def test_a_first_batch_leaves_what_the_general_path_leaves(
 
 @pytest.mark.db
 def test_a_second_batch_takes_the_general_path(
-    settings: Settings, engine: Engine, tmp_path: Path, province: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, engine: Engine, tmp_path: Path, registered: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with transaction(engine) as s:
-        import_register(s, settings, province / "register.csv", rejects_path=tmp_path / "rej.csv")
-    first = _first_batch(province, tmp_path)
+    first = registered
     with transaction(engine) as s:
         ingest_batch(s, settings, first, source="health")
 

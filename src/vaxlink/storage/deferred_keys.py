@@ -104,14 +104,14 @@ def may_defer(conn: Connection, tables: Sequence[str]) -> bool:
 
 
 @contextmanager
-def deferred_keys(conn: Connection, tables: Sequence[str], *, analyze: bool = True) -> Iterator[DeferredKeys]:
-    """Drop the keys of `tables` for the length of the block, build them after it; then (PostgreSQL,
-    `analyze`) gather the tables' statistics, so that the statements that follow in the same transaction
-    are planned on their new contents."""
+def deferred_keys(conn: Connection, tables: Sequence[str]) -> Iterator[DeferredKeys]:
+    """Drop the keys of `tables` for the length of the block, build them after it; then (PostgreSQL)
+    gather the tables' statistics, so that the statements that follow in the same transaction are
+    planned on their new contents."""
     keys = DeferredKeys.read(conn, tables)
     keys.drop(conn)
     yield keys
     keys.build(conn)
-    if analyze and conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         for t in tables:
             conn.exec_driver_sql(f"ANALYZE {t}")

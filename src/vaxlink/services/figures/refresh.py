@@ -179,7 +179,7 @@ def record_rows(
     `dose_records` selects (a condition on `m.dose_record_id`): the usable ones, then the rejected ones.
     Rejected records are few: their ward is looked up apart, so that the big pass joins only citizens.
     The usable ones read `records`, `results` and `homes` (id, current_units, current_ward_code): the
-    database's tables, or a first batch's own in DuckDB (`first_batch_records`).
+    database's tables, or a first batch's own in DuckDB (`dose_ingest._first_batch_records`).
 
     A linked dose counts in its citizen's current ward; a record in review or unmatched in the ward whose
     worklist holds it (`match_result.ward_code`), else under "unknown" (NULL codes): counted openly, never
