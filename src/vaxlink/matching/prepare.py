@@ -265,14 +265,17 @@ def _record_identities(con: DuckDBPyConnection) -> None:
           SELECT * EXCLUDE (ward_raw), CASE WHEN length(ward_raw) <= 5 THEN lpad(ward_raw, 5, '0') END AS ward
           FROM rec_norm)""")
     # One representative row per identity (the first record carrying it): a join on a number, not an
-    # aggregate over every column.
+    # aggregate over every column. The identities are numbered on the narrow grouping, so that only the
+    # final order sorts the wide rows.
     _ward_provinces(con)
     con.execute(f"""CREATE OR REPLACE TABLE {REC_IDENT} AS
-        SELECT row_number() OVER (ORDER BY f.first_rec) AS ident_id, k.* EXCLUDE (rec_id),
+        SELECT f.ident_id, k.* EXCLUDE (rec_id),
                substr(k.id12, 1, 6) AS id_head, substr(k.id12, 7, 6) AS id_tail, wp.province
-        FROM (SELECT ident_key, min(rec_id) AS first_rec FROM rec_keyed GROUP BY ident_key) f
+        FROM (SELECT first_rec, row_number() OVER (ORDER BY first_rec) AS ident_id
+              FROM (SELECT min(rec_id) AS first_rec FROM rec_keyed GROUP BY ident_key)) f
         JOIN rec_keyed k ON k.rec_id = f.first_rec
-        LEFT JOIN ward_province wp ON wp.ward = k.ward""")
+        LEFT JOIN ward_province wp ON wp.ward = k.ward
+        ORDER BY f.ident_id""")
     # A record without a usable ward is searched in the batch's own province (that of most of its records),
     # for the blocking rules scoped to a province: health's batches come from the province's sites.
     con.execute(f"""UPDATE {REC_IDENT} SET province = (
@@ -287,6 +290,16 @@ def _record_identities(con: DuckDBPyConnection) -> None:
 PHONE_NAMES_MAX = 3
 # A group larger than this is a sign of a shared number or a default value, not of one person.
 GROUP_MAX = 12
+# The keys that join a person's identities (columns, and when an identity has the key), besides the exact name.
+_GROUP_KEYS = (
+    ("full_name, dob, ward", "dob IS NOT NULL AND ward IS NOT NULL"),
+    ("full_name, id12", "id12 IS NOT NULL"),
+    (
+        "full_name, phone, dob_year",
+        f"""dob_year IS NOT NULL AND phone IN (SELECT phone FROM {REC_IDENT} WHERE phone IS NOT NULL
+            GROUP BY phone HAVING count(DISTINCT name_key) <= {PHONE_NAMES_MAX})""",
+    ),
+)
 
 
 def group_identities(con: DuckDBPyConnection) -> None:
@@ -296,21 +309,17 @@ def group_identities(con: DuckDBPyConnection) -> None:
     group whose records carry two different 12-digit numbers or two different full birth dates, or that grows
     past GROUP_MAX, is not one person (a namesake born the same day, who may not even be in the register,
     joined through a slip): its identities stay alone. The group id is its smallest identity id."""
-    con.execute(f"""CREATE OR REPLACE TABLE _group_keys AS
-        SELECT ident_id, 'd|' || full_name || '|' || dob || '|' || ward AS k FROM {REC_IDENT}
-          WHERE full_name IS NOT NULL AND full_name <> '' AND dob IS NOT NULL AND ward IS NOT NULL
-        UNION ALL
-        SELECT ident_id, 'i|' || full_name || '|' || id12 FROM {REC_IDENT}
-          WHERE full_name IS NOT NULL AND full_name <> '' AND id12 IS NOT NULL
-        UNION ALL
-        SELECT ident_id, 'p|' || full_name || '|' || phone || '|' || CAST(dob_year AS VARCHAR) FROM {REC_IDENT}
-          WHERE full_name IS NOT NULL AND full_name <> '' AND dob_year IS NOT NULL AND phone IN (
-            SELECT phone FROM {REC_IDENT} WHERE phone IS NOT NULL
-            GROUP BY phone HAVING count(DISTINCT name_key) <= {PHONE_NAMES_MAX})""")
-    # Only a key that two identities share joins anything: the components are found among the identities
-    # holding one (a few in a hundred); every other identity is a group of its own.
-    con.execute("""CREATE OR REPLACE TABLE _group_keys AS SELECT * FROM _group_keys
-        WHERE k IN (SELECT k FROM _group_keys GROUP BY k HAVING count(*) > 1)""")
+    # Each key's values are grouped as they are (no text built from them), only those two identities share
+    # are kept (the components are found among the identities holding one, about half of them; every other
+    # identity is a group of its own), and each gets a number: the rounds below join on numbers.
+    shared = " UNION ALL ".join(
+        f"""SELECT i.ident_id, k.kid * {len(_GROUP_KEYS)} + {n} AS k FROM {REC_IDENT} i
+            JOIN (SELECT {columns}, row_number() OVER () AS kid FROM {REC_IDENT}
+                  WHERE full_name IS NOT NULL AND full_name <> '' AND {condition}
+                  GROUP BY ALL HAVING count(*) > 1) k USING ({columns})"""
+        for n, (columns, condition) in enumerate(_GROUP_KEYS)
+    )
+    con.execute(f"CREATE OR REPLACE TABLE _group_keys AS {shared}")
     con.execute(
         "CREATE OR REPLACE TABLE _group_label AS SELECT DISTINCT ident_id, ident_id AS label FROM _group_keys"
     )
@@ -327,12 +336,14 @@ def group_identities(con: DuckDBPyConnection) -> None:
         con.execute("CREATE OR REPLACE TABLE _group_label AS SELECT * FROM _group_next")
         if not changed:
             break
-    con.execute(f"""CREATE OR REPLACE TABLE {REC_IDENT} AS
-        SELECT i.*, CASE WHEN ok.label IS NULL THEN i.ident_id ELSE l.label END AS group_id
-        FROM {REC_IDENT} i LEFT JOIN _group_label l USING (ident_id)
-        LEFT JOIN (SELECT l.label FROM _group_label l JOIN {REC_IDENT} r USING (ident_id) GROUP BY l.label
-                   HAVING count(DISTINCT r.id12) <= 1 AND count(DISTINCT r.dob) <= 1
-                      AND count(*) <= {GROUP_MAX}) ok ON ok.label = l.label
-        ORDER BY i.ident_id""")
+    # The group id set in place: `rec_ident` keeps its order by identity, and its wide rows are not rewritten.
+    con.execute(f"ALTER TABLE {REC_IDENT} ADD COLUMN group_id BIGINT")
+    con.execute(f"UPDATE {REC_IDENT} SET group_id = ident_id")
+    con.execute(f"""UPDATE {REC_IDENT} SET group_id = g.label FROM (
+        SELECT l.ident_id, l.label FROM _group_label l
+        JOIN (SELECT l.label FROM _group_label l JOIN {REC_IDENT} r USING (ident_id) GROUP BY l.label
+              HAVING count(DISTINCT r.id12) <= 1 AND count(DISTINCT r.dob) <= 1
+                 AND count(*) <= {GROUP_MAX}) ok USING (label)) g
+        WHERE {REC_IDENT}.ident_id = g.ident_id""")
     for t in ("_group_keys", "_group_label", "_group_next"):
         con.execute(f"DROP TABLE {t}")

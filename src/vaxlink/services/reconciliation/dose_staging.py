@@ -86,9 +86,12 @@ def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
             CASE WHEN s.vaccine IS NOT NULL AND vx.code IS NULL THEN 'UNKNOWN_VACCINE'
                  WHEN s.vaccine IS NULL THEN 'UNKNOWN_VACCINE' END
           ], lambda r: r IS NOT NULL), ';'), '') AS problems,
-          row_number() OVER (PARTITION BY s.record_id ORDER BY s.line_no) AS file_rank,
-          count(*) OVER (PARTITION BY s.record_id) AS file_versions
+          r.file_rank, r.file_versions
         FROM src s
+        -- Each row's place among the file's rows of its record, ranked on the narrow columns alone: a window
+        -- over the wide rows would sort every column of them.
+        JOIN (SELECT rowid AS row_at, row_number() OVER (PARTITION BY record_id ORDER BY line_no) AS file_rank,
+                count(*) OVER (PARTITION BY record_id) AS file_versions FROM src) r ON r.row_at = s.rowid
         LEFT JOIN v_dob b ON b.value = s.date_of_birth
         LEFT JOIN v_vdate vd ON vd.value = s.vaccination_date
         LEFT JOIN v_vaccine vx ON vx.value = s.vaccine""")
