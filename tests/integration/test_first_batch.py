@@ -157,3 +157,22 @@ def test_a_failed_load_leaves_the_keys_as_they_were(engine: Engine) -> None:
         raise RuntimeError("killed mid-load")
     with engine.connect() as conn:
         assert _keys(conn) == before
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_first_batch_on_postgresql_is_written_frozen(
+    settings: Settings, engine: Engine, registered: Path
+) -> None:
+    """Its tables truncated in the load's transaction and the rows copied with FREEZE: every page of them is
+    all-visible at once (PostgreSQL sets the visibility map on such a COPY; ANALYZE reports it), where a
+    plain COPY leaves every page to vacuum."""
+    with transaction(engine) as s:
+        ingest_batch(s, settings, registered, source="health")
+    with engine.connect() as conn:
+        for table in ("dose_record", "match_result"):
+            conn.exec_driver_sql(f"ANALYZE {table}")
+            pages, visible = conn.execute(
+                text("SELECT relpages, relallvisible FROM pg_class WHERE relname = :t"), {"t": table}
+            ).one()
+            assert pages > 0 and visible == pages, (table, pages, visible)

@@ -115,3 +115,31 @@ def deferred_keys(conn: Connection, tables: Sequence[str]) -> Iterator[DeferredK
     if conn.dialect.name == "postgresql":
         for t in tables:
             conn.exec_driver_sql(f"ANALYZE {t}")
+
+
+def truncatable(db: Connection, tables: tuple[str, ...]) -> tuple[str, ...] | None:
+    """PostgreSQL: the tables to truncate with `tables` so that a first load may be written frozen (binary
+    COPY ... FREEZE, allowed only into a table truncated in the same transaction): every table that
+    references them by a foreign key must go in the same TRUNCATE, so this is allowed only when all of
+    them are empty (nothing is lost) and this role may truncate them. None when not."""
+    every = list(tables)
+    while True:  # the tables that refer to them, and those that refer to these, ...
+        refs = db.exec_driver_sql(
+            """SELECT DISTINCT conrelid::regclass::text FROM pg_constraint
+            WHERE contype = 'f' AND confrelid = ANY (%s::regclass[])""",
+            (every,),
+        ).scalars()
+        more = [t for t in refs if t not in every]
+        if not more:
+            break
+        every += more
+    for t in every:
+        if not db.exec_driver_sql(
+            "SELECT has_table_privilege(%s, 'TRUNCATE') AND pg_has_role((SELECT relowner FROM pg_class "
+            "WHERE oid = %s::regclass), 'USAGE')",
+            (t, t),
+        ).scalar():
+            return None
+        if db.exec_driver_sql(f"SELECT 1 FROM {t} LIMIT 1").first() is not None:
+            return None
+    return tuple(every)

@@ -52,7 +52,7 @@ from vaxlink.services.reconciliation.staged_outcomes import (
 )
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
-from vaxlink.storage.deferred_keys import deferred_keys, may_defer
+from vaxlink.storage.deferred_keys import deferred_keys, may_defer, truncatable
 from vaxlink.storage.models import Batch, utcnow
 
 log = logging.getLogger("vaxlink.ingest")
@@ -274,16 +274,26 @@ class _Ingest:
         # secondary keys dropped, and the keys built once after (`storage/deferred_keys.py`), when this
         # role owns the tables (the service's own role does not: its first batch keeps them).
         self.first_load = self.write_chunk is None and db.execute(text(_ANY_RECORD)).first() is None
+        # On PostgreSQL, when those tables and every table that refers to them are empty, they are truncated
+        # in this transaction and the rows copied frozen: never to be frozen again by vacuum, nor their
+        # pages written again when first read (by the key builds that follow).
         defer = self.first_load and may_defer(db, FIRST_LOAD_TABLES)
+        frozen = (
+            truncatable(db, FIRST_LOAD_TABLES) if defer and db.dialect.name == "postgresql" else None
+        ) or ()
+        if frozen:
+            db.exec_driver_sql(f"TRUNCATE {', '.join(frozen)}")
         with deferred_keys(db, FIRST_LOAD_TABLES) if defer else nullcontext():
             if self.write_chunk is None:
                 write_versions(
-                    db, self.duck, batch.id, self.source, self.note, changes, self.earlier, self.total
+                    db, self.duck, batch.id, self.source, self.note, changes, self.earlier, self.total, frozen
                 )
             elif self.earlier:
                 supersede(db, self.duck, batch.id, self.source, changes)
             self.phase("records")
-            store_staged_matches(db, self.duck, self.spec, results_stored=self.write_chunk is not None)
+            store_staged_matches(
+                db, self.duck, self.spec, results_stored=self.write_chunk is not None, frozen=frozen
+            )
             self.phase("results")
         self.phase("keys")
         # The spec the batch was decided with: its parameters as estimated on this batch and register.

@@ -165,12 +165,15 @@ def write_versions(
     changes: CellChanges | None,
     earlier: int,
     total: int,
+    frozen: tuple[str, ...] = (),
 ) -> None:
     """Write `staged` to dose_record with one COPY, nothing read back; earlier versions stop being the
-    latest."""
+    latest. `frozen`: tables truncated in this transaction, whose rows are copied frozen."""
     cols = ", ".join(("id", "batch_id", "source", "version", *STORED))
     reader = duck.sql(f"SELECT {cols} FROM staged ORDER BY id").to_arrow_reader(100_000)
-    bulk.load_batches(db, "dose_record", reader, lambda n: note("load", n, total))
+    bulk.load_batches(
+        db, "dose_record", reader, lambda n: note("load", n, total), freeze="dose_record" in frozen
+    )
     if earlier:
         supersede(db, duck, batch_id, source, changes)
 

@@ -14,7 +14,7 @@ from vaxlink.domain.admin_units import Structure
 from vaxlink.services.reconciliation.duck_views import run_over
 from vaxlink.services.reconciliation.reconcile import Progress
 from vaxlink.storage import bulk
-from vaxlink.storage.deferred_keys import DeferredKeys
+from vaxlink.storage.deferred_keys import DeferredKeys, truncatable
 from vaxlink.storage.extract import query_arrow
 from vaxlink.storage.models import UtcDateTime, utcnow
 
@@ -193,7 +193,7 @@ def _first_load(
     its unique constraints in the table definition; the sorted order makes their upkeep an append."""
     is_pg = db.dialect.name == "postgresql"
     total = _valid_count(duck)
-    truncate = _pg_truncatable(db, ("citizen", "citizen_alias")) if is_pg else None
+    truncate = truncatable(db, ("citizen", "citizen_alias")) if is_pg else None
     if truncate:
         db.exec_driver_sql(f"TRUNCATE {', '.join(truncate)}")
     keys = DeferredKeys.read(db, ("citizen", "citizen_alias"))
@@ -259,30 +259,3 @@ def _load_citizens(
         freeze=freeze,
         constants={"kind": "cmnd", "created_at": now},
     )
-
-
-def _pg_truncatable(db: Connection, tables: tuple[str, ...]) -> tuple[str, ...] | None:
-    """The tables to truncate with `tables` so that a first load may be written frozen: every table that
-    references them by a foreign key must go in the same TRUNCATE, so this is allowed only when all of
-    them are empty (nothing is lost) and this role may truncate them. None when not."""
-    every = list(tables)
-    while True:  # the tables that refer to them, and those that refer to these, ...
-        refs = db.exec_driver_sql(
-            """SELECT DISTINCT conrelid::regclass::text FROM pg_constraint
-            WHERE contype = 'f' AND confrelid = ANY (%s::regclass[])""",
-            (every,),
-        ).scalars()
-        more = [t for t in refs if t not in every]
-        if not more:
-            break
-        every += more
-    for t in every:
-        if not db.exec_driver_sql(
-            "SELECT has_table_privilege(%s, 'TRUNCATE') AND pg_has_role((SELECT relowner FROM pg_class "
-            "WHERE oid = %s::regclass), 'USAGE')",
-            (t, t),
-        ).scalar():
-            return None
-        if db.exec_driver_sql(f"SELECT 1 FROM {t} LIMIT 1").first() is not None:
-            return None
-    return tuple(every)

@@ -37,24 +37,35 @@ def decide_staged(db: Connection, duck: DuckDBPyConnection) -> None:
 
 
 def store_staged_matches(
-    db: Connection, duck: DuckDBPyConnection, spec: MatchSpec, *, results_stored: bool = False
+    db: Connection,
+    duck: DuckDBPyConnection,
+    spec: MatchSpec,
+    *,
+    results_stored: bool = False,
+    frozen: tuple[str, ...] = (),
 ) -> None:
     """Write `results` (from `decide_staged`): dose-sequence flags, match results, cases.
 
     `results_stored`: the flags were judged (`judge_staged_flags`), the cases prepared
     (`prepare_staged_cases`) and the match results written (`staged_results`) beforehand, in short
     transactions of their own; what is left is the earlier doses' changed flags and the cases, which must
-    appear with the batch's last transaction."""
+    appear with the batch's last transaction. `frozen`: tables truncated in this transaction, whose rows
+    are copied frozen."""
     now = utcnow()
     if not results_stored:
         judge_staged_flags(db, duck)
         prepare_staged_cases(db, duck, now)
     apply_flag_changes(db, duck)
     if not results_stored:
-        bulk.load_batches(db, "match_result", staged_results(db, duck, spec, now))
+        bulk.load_batches(
+            db, "match_result", staged_results(db, duck, spec, now), freeze="match_result" in frozen
+        )
     # A ward case for each record in doubt (review) or without a citizen (unmatched).
     bulk.load_batches(
-        db, "work_case", duck.sql("SELECT * FROM case_rows ORDER BY dose_record_id").to_arrow_reader(200_000)
+        db,
+        "work_case",
+        duck.sql("SELECT * FROM case_rows ORDER BY dose_record_id").to_arrow_reader(200_000),
+        freeze="work_case" in frozen,
     )
 
 
