@@ -170,7 +170,9 @@ def write_versions(
     """Write `staged` to dose_record with one COPY, nothing read back; earlier versions stop being the
     latest. `frozen`: tables truncated in this transaction, whose rows are copied frozen."""
     cols = ", ".join(("id", "batch_id", "source", "version", *STORED))
-    reader = duck.sql(f"SELECT {cols} FROM staged ORDER BY id").to_arrow_reader(100_000)
+    # `staged` is stored in id order (`stage_versions`) and a scan keeps it: no sort holds the first row back
+    # while the server waits.
+    reader = duck.sql(f"SELECT {cols} FROM staged").to_arrow_reader(100_000)
     bulk.load_batches(
         db, "dose_record", reader, lambda n: note("load", n, total), freeze="dose_record" in frozen
     )
