@@ -16,7 +16,7 @@ from vaxlink.storage.models import AppUser, Base, Batch, Case, Citizen, DoseReco
 
 pytestmark = pytest.mark.db
 
-HEAD = "0008"
+HEAD = "0009"
 # The tables of the first revision that the data below fills, and how many rows each must keep.
 COUNTED = (Citizen, Batch, DoseRecord, MatchResult, Case)
 

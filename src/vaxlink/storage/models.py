@@ -200,7 +200,8 @@ class CitizenAlias(Base):
     __tablename__ = "citizen_alias"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
-    alias: Mapped[str] = mapped_column(Key(20), index=True)
+    # Looked up by the unique key below, which begins with it.
+    alias: Mapped[str] = mapped_column(Key(20))
     kind: Mapped[str] = mapped_column(String(12))  # cmnd | previous_id
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     __table_args__ = (UniqueConstraint("alias", "kind", "citizen_id"),)
