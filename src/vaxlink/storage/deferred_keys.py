@@ -90,17 +90,20 @@ class DeferredKeys:
             conn.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
 
 
+def _owns(conn: Connection, table: str) -> bool:
+    """PostgreSQL: whether this connection's role owns `table` (or is a member of the role that does)."""
+    return bool(
+        conn.exec_driver_sql(
+            "SELECT pg_has_role((SELECT relowner FROM pg_class WHERE oid = to_regclass(%s)), 'USAGE')",
+            (table,),
+        ).scalar()
+    )
+
+
 def may_defer(conn: Connection, tables: Sequence[str]) -> bool:
     """Whether this connection may drop and build the keys of `tables`: on PostgreSQL only their owner
     may (the service's own role may not: its first batch keeps the keys as they are); SQLite has no roles."""
-    if conn.dialect.name != "postgresql":
-        return True
-    return all(
-        conn.exec_driver_sql(
-            "SELECT pg_has_role((SELECT relowner FROM pg_class WHERE oid = to_regclass(%s)), 'USAGE')", (t,)
-        ).scalar()
-        for t in tables
-    )
+    return conn.dialect.name != "postgresql" or all(_owns(conn, t) for t in tables)
 
 
 @contextmanager
@@ -121,7 +124,9 @@ def truncatable(db: Connection, tables: tuple[str, ...]) -> tuple[str, ...] | No
     """PostgreSQL: the tables to truncate with `tables` so that a first load may be written frozen (binary
     COPY ... FREEZE, allowed only into a table truncated in the same transaction): every table that
     references them by a foreign key must go in the same TRUNCATE, so this is allowed only when all of
-    them are empty (nothing is lost) and this role may truncate them. None when not."""
+    them are empty (nothing is lost) and this role may truncate them. None when not, and on SQLite."""
+    if db.dialect.name != "postgresql":
+        return None
     every = list(tables)
     while True:  # the tables that refer to them, and those that refer to these, ...
         refs = db.exec_driver_sql(
@@ -134,12 +139,8 @@ def truncatable(db: Connection, tables: tuple[str, ...]) -> tuple[str, ...] | No
             break
         every += more
     for t in every:
-        if not db.exec_driver_sql(
-            "SELECT has_table_privilege(%s, 'TRUNCATE') AND pg_has_role((SELECT relowner FROM pg_class "
-            "WHERE oid = %s::regclass), 'USAGE')",
-            (t, t),
-        ).scalar():
+        if not db.exec_driver_sql("SELECT has_table_privilege(%s, 'TRUNCATE')", (t,)).scalar():
             return None
-        if db.exec_driver_sql(f"SELECT 1 FROM {t} LIMIT 1").first() is not None:
+        if not _owns(db, t) or db.exec_driver_sql(f"SELECT 1 FROM {t} LIMIT 1").first() is not None:
             return None
     return tuple(every)

@@ -278,9 +278,7 @@ class _Ingest:
         # in this transaction and the rows copied frozen: never to be frozen again by vacuum, nor their
         # pages written again when first read (by the key builds that follow).
         defer = self.first_load and may_defer(db, FIRST_LOAD_TABLES)
-        frozen = (
-            truncatable(db, FIRST_LOAD_TABLES) if defer and db.dialect.name == "postgresql" else None
-        ) or ()
+        frozen = (truncatable(db, FIRST_LOAD_TABLES) if defer else None) or ()
         if frozen:
             db.exec_driver_sql(f"TRUNCATE {', '.join(frozen)}")
         with deferred_keys(db, FIRST_LOAD_TABLES) if defer else nullcontext():

@@ -193,7 +193,7 @@ def _first_load(
     its unique constraints in the table definition; the sorted order makes their upkeep an append."""
     is_pg = db.dialect.name == "postgresql"
     total = _valid_count(duck)
-    truncate = truncatable(db, ("citizen", "citizen_alias")) if is_pg else None
+    truncate = truncatable(db, ("citizen", "citizen_alias"))
     if truncate:
         db.exec_driver_sql(f"TRUNCATE {', '.join(truncate)}")
     keys = DeferredKeys.read(db, ("citizen", "citizen_alias"))
