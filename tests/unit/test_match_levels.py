@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from vaxlink.domain.phones import national_phone, national_phone_sql
 from vaxlink.matching.pipeline import compare_step, lookup_step, score_step
 from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
@@ -54,7 +55,7 @@ CITIZENS = [
         "M",
         "26554",
         "26554",
-        "0901000003",
+        "+84 901 000 003",  # written internationally in the register
         "H2",
         "Tổ 5, Ấp Bắc",
     ),
@@ -123,6 +124,9 @@ CASES = [
     ("address", "12 Lê Lợi", 4, "address", "ADDRESS_MISSING"),  # the register has none
     ("phone", "0901000001", 1, "phone", "PHONE_SAME"),
     ("phone", "+84 901 000 001", 1, "phone", "PHONE_SAME"),
+    ("phone", "901000001", 1, "phone", "PHONE_SAME"),  # through a spreadsheet: the leading 0 lost
+    ("phone", "0084 901 000 001", 1, "phone", "PHONE_SAME"),
+    ("phone", "0901.000.003", 3, "phone", "PHONE_SAME"),  # the register's +84 901 000 003
     ("phone", "0901000002", 1, "phone", "PHONE_OF_HOUSEHOLD"),  # Hòa's phone, An's household
     ("phone", "0901000003", 1, "phone", "PHONE_DIFFERS"),  # another household's phone
     ("phone", "0901000001", 3, "phone", "PHONE_DIFFERS"),
@@ -225,3 +229,32 @@ def test_missing_fields_weigh_nothing(compared: duckdb.DuckDBPyConnection) -> No
     for k, c in enumerate(CASES):
         if c[4].endswith("_MISSING") or c[4] == "ID_OTHER_DOCUMENT":
             assert _weight(compared, k, c[2], c[3]) == 0.0, c
+
+
+@pytest.mark.parametrize(
+    ("written", "national"),
+    [
+        ("0901000001", "0901000001"),
+        ("0901.000.001", "0901000001"),
+        ("+84 901 000 001", "0901000001"),
+        ("0084 901 000 001", "0901000001"),
+        ("901000001", "0901000001"),  # a mobile's leading 0 lost
+        ("356789012", "0356789012"),
+        ("+84-90-100-0001 (nhà)", "0901000001"),
+        ("\uff10\uff19\uff10\uff11 000 001", "000001"),  # ASCII digits only, as the SQL reads them
+        ("2838221234", "02838221234"),  # a landline's leading 0 lost
+        ("+84 28 3822 1234", "02838221234"),
+        ("028 3822 1234", "02838221234"),
+        ("101000001", "101000001"),  # no mobile begins with 1: kept
+        ("1234567", "1234567"),
+        ("8490100000", "8490100000"),  # 84 and too few digits: kept
+        ("", ""),
+    ],
+)
+def test_a_phone_is_read_in_its_national_form(written: str, national: str) -> None:
+    """By the pages' function and by the matcher's SQL alike."""
+    assert national_phone(written) == national
+    con = duckdb.connect()
+    digits = "regexp_replace(w, '[^0-9]', '', 'g')"
+    sql = f"SELECT {national_phone_sql('d')} FROM (SELECT {digits} AS d FROM (SELECT ? AS w))"
+    assert con.execute(sql, [written]).fetchall() == [(national,)]

@@ -16,6 +16,7 @@ from vaxlink.domain.addresses import address_key
 from vaxlink.domain.admin_units import admin_units
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
+from vaxlink.domain.phones import national_phone_sql
 from vaxlink.domain.sex import parse_sex
 from vaxlink.matching.normalise import ID_SEPARATORS, map_distinct, name_table, personal_id_sql
 from vaxlink.matching.tables import REC_IDENT, REC_MAP, REG, REG_GIVEN_NAMES, REG_HOUSEHOLD_NAMES, REG_SIZE
@@ -121,9 +122,10 @@ def prepare_citizens(con: DuckDBPyConnection, source: str, aliases: str, target:
                CASE WHEN s.birth_precision = 'day' THEN {_days(y, m, d)} END AS dob_days,
                coalesce(ad.house, '') AS addr_house, coalesce(ad.street, '') AS addr_street,
                s.sex, s.current_ward_code AS ward, wp.province, s.permanent_ward_code AS home_ward,
-               regexp_replace(coalesce(s.phone, ''), '[^0-9]', '', 'g') AS phone, s.household_id,
+               {national_phone_sql("s.phone_digits")} AS phone, s.household_id,
                s.personal_id AS id12, substr(s.personal_id, 1, 6) AS id_head, substr(s.personal_id, 7, 6) AS id_tail
-        FROM {source} s JOIN reg_names n ON n.value = s.full_name
+        FROM (SELECT *, regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g') AS phone_digits FROM {source}) s
+        JOIN reg_names n ON n.value = s.full_name
         LEFT JOIN reg_addresses ad ON ad.value = {address}
         LEFT JOIN ward_province wp ON wp.ward = s.current_ward_code""")
     con.execute(f"""CREATE OR REPLACE TABLE {target}_alias AS
@@ -158,11 +160,6 @@ def register_names(con: DuckDBPyConnection) -> None:
         SELECT given_key, count(*) AS given_n FROM {REG} GROUP BY given_key""")
     con.execute(f"""CREATE OR REPLACE TABLE {REG_HOUSEHOLD_NAMES} AS
         SELECT DISTINCT household_id, family_key, given_key FROM {REG} WHERE household_id IS NOT NULL""")
-
-
-def _phone(digits: str) -> str:
-    """`digits`: the phone's digits; +84 91... and 091... are the same number."""
-    return f"CASE WHEN {digits} LIKE '84%' AND length({digits}) = 11 THEN '0' || substr({digits}, 3) ELSE {digits} END"
 
 
 def prepare_records(con: DuckDBPyConnection, source: str) -> None:
@@ -223,7 +220,7 @@ def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> No
                coalesce(ad.house, '') AS addr_house, coalesce(ad.street, '') AS addr_street,
                x.sex,
                nullif(regexp_replace(coalesce(s.ward_code, ''), '[^0-9]', '', 'g'), '') AS ward_raw,
-               nullif({_phone("s.phone_digits")}, '') AS phone,
+               nullif({national_phone_sql("s.phone_digits")}, '') AS phone,
                coalesce(i.kind, 'empty') AS id_kind,
                CASE WHEN i.kind = 'personal_id' THEN i.digits WHEN i.kind = 'lost_zero' THEN lpad(i.digits, 12, '0') END
                  AS id12,

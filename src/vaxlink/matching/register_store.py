@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 from duckdb import DuckDBPyConnection
 
-from vaxlink.domain import addresses, names
+from vaxlink.domain import addresses, names, phones
 from vaxlink.domain.admin_units import admin_units
 from vaxlink.matching import normalise, prepare
 from vaxlink.matching.estimate import random_citizens
@@ -55,7 +55,7 @@ def prepare_digest(spec: MatchSpec) -> str:
     """Of what shapes the prepared rows: the code that prepares them, the ward-to-province table, the value
     counts the spec's levels read, the DuckDB version (its hash draws the estimation's citizens)."""
     h = hashlib.sha256(FORMAT.encode())
-    for module in (prepare, normalise, names, addresses):
+    for module in (prepare, normalise, names, addresses, phones):
         h.update(Path(str(module.__file__)).read_bytes())
     h.update(json.dumps(sorted(admin_units().ward_provinces().items())).encode())
     tf = sorted({lv.tf for c in spec.comparisons for lv in c.levels if lv.tf})

@@ -18,6 +18,7 @@ from vaxlink.domain.dates import Precision
 from vaxlink.domain.names import canonical_name
 from vaxlink.domain.outcomes import LINKED_OUTCOMES
 from vaxlink.domain.personal_ids import strip_separators
+from vaxlink.domain.phones import national_phone
 from vaxlink.domain.sex import Sex, parse_sex
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import NotFound
@@ -203,7 +204,12 @@ def compare(dose: DoseRecord, c: Citizen) -> list[FieldRow]:
             sex is None or sex.value != c.sex,
         ),
         FieldRow("personal_id", dose.id_number, c.personal_id, hid != c.personal_id),
-        FieldRow("phone", dose.phone, c.phone, bool(dose.phone and c.phone and dose.phone != c.phone)),
+        FieldRow(
+            "phone",
+            dose.phone,
+            c.phone,
+            bool(dose.phone and c.phone and national_phone(dose.phone) != national_phone(c.phone)),
+        ),
         FieldRow(
             "ward_code",
             dose.ward_code,

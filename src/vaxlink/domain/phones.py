@@ -1,0 +1,60 @@
+"""Phone numbers in their national form, written once for the matcher's SQL and for the pages.
+
+Vietnamese numbers are written nationally with a leading 0: a mobile `0` and 9 digits (`0901 234 567`), a
+landline `0`, an area code from 2 and 8 digits (`028 3822 1234`). Exports also carry them:
+- internationally: `+84 901 234 567`, `0084 901 234 567` (the 0 gives way to the country code);
+- through a spreadsheet that read them as numbers: `901234567`, `2838221234` (the leading 0 lost).
+
+A number in one of these forms is read as the national one; any other digits are kept as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """Digits that begin with one of `starts` and have one of `lengths` digits: the national number is 0
+    and the digits after the first `drop`."""
+
+    starts: tuple[str, ...]
+    lengths: tuple[int, ...]
+    drop: int
+
+
+FORMS = (
+    _Form(("0084",), (13, 14), 4),
+    _Form(("84",), (11, 12), 2),
+    # A mobile's first digit after its 0 (03x, 05x, 07x, 08x, 09x).
+    _Form(("3", "5", "7", "8", "9"), (9,), 0),
+    # A landline's area code begins with 2.
+    _Form(("2",), (10,), 0),
+)
+
+
+def phone_digits(text: str | None) -> str:
+    """The ASCII digits of what was written (spaces, dots, dashes, a + and anything else dropped)."""
+    return "".join(c for c in text or "" if "0" <= c <= "9")
+
+
+def national_phone(text: str | None) -> str:
+    """The national form of a written phone ('' when it holds no digit)."""
+    d = phone_digits(text)
+    for f in FORMS:
+        if len(d) in f.lengths and d.startswith(f.starts):
+            return "0" + d[f.drop :]
+    return d
+
+
+def national_phone_sql(digits: str) -> str:
+    """The same as `national_phone`, as an SQL expression over the column or expression `digits` that
+    holds the digits alone (DuckDB and Spark SQL)."""
+    whens = []
+    for f in FORMS:
+        starts = " OR ".join(f"{digits} LIKE '{s}%'" for s in f.starts)
+        lengths = ", ".join(str(n) for n in f.lengths)
+        whens.append(
+            f"WHEN length({digits}) IN ({lengths}) AND ({starts}) THEN '0' || substr({digits}, {f.drop + 1})"
+        )
+    return f"CASE {' '.join(whens)} ELSE {digits} END"
