@@ -2,9 +2,11 @@
 
 A simulated register and dose batch go through the README's commands twice: once as simulated, once
 rewritten as other systems export them: Vietnamese headers in another order, an unknown column, a BOM,
-dates as ISO, without their zeros, with dashes or as Excel serial numbers, phones written internationally
-or with the leading 0 lost, names with stray spaces. Every record must end the same: outcome, person,
-candidate and reasons."""
+dates as ISO, without their zeros, with dashes or dots, year first with slashes or as Excel serial numbers,
+phones written internationally or with the leading 0 lost, numbers grouped by spaces or kept as text by a
+spreadsheet's apostrophe, ward codes read back as numbers (26560.0), sex as M/F, male/female or in
+capitals, names in capitals, in small letters or with stray spaces. Every record must end the same:
+outcome, person, candidate and reasons."""
 
 from __future__ import annotations
 
@@ -70,8 +72,12 @@ def _date(text: str, rng: random.Random, *, excel: bool) -> str:
         return f"{d.day}/{d.month}/{d.year}"
     if k < 0.55:
         return f"{d.day:02d}-{d.month:02d}-{d.year}"
-    if k < 0.75 and excel:
+    if k < 0.7 and excel:
         return str((d - EXCEL_EPOCH).days)
+    if k < 0.75:
+        return d.strftime("%d.%m.%Y")
+    if k < 0.8:
+        return d.strftime("%Y/%m/%d")
     return d.strftime("%d/%m/%Y")
 
 
@@ -93,7 +99,34 @@ def _phone(text: str, rng: random.Random, *, register: bool) -> str:
 
 
 def _name(text: str, rng: random.Random) -> str:
-    return f"  {text.replace(' ', '  ', 1)} " if text and rng.random() < 0.05 else text
+    k = rng.random()
+    if not text or k > 0.15:
+        return text
+    if k < 0.05:
+        return f"  {text.replace(' ', '  ', 1)} "
+    return text.upper() if k < 0.1 else text.lower()
+
+
+def _number(text: str, rng: random.Random) -> str:
+    if not text.isdigit():
+        return text
+    k = rng.random()
+    if k < 0.1:
+        return "'" + text
+    if k < 0.2:
+        return " ".join(text[i : i + 3] for i in range(0, len(text), 3))
+    return text
+
+
+SEXES = {"Nam": ("M", "male", "NAM", "nam"), "Nữ": ("F", "female", "NỮ", "nữ")}
+
+
+def _sex(text: str, rng: random.Random) -> str:
+    return rng.choice(SEXES[text]) if text in SEXES and rng.random() < 0.3 else text
+
+
+def _ward(text: str, rng: random.Random) -> str:
+    return f"{text}.0" if text.isdigit() and rng.random() < 0.2 else text
 
 
 def _rewrite(
@@ -112,9 +145,15 @@ def _rewrite(
             new = dict(row)
             new["date_of_birth"] = _date(row["date_of_birth"], rng, excel=not register)
             new["phone"] = _phone(row["phone"], rng, register=register)
-            if not register:
+            new["sex"] = _sex(row["sex"], rng)
+            if register:
+                new["personal_id"] = _number(row["personal_id"], rng)
+                new["old_id"] = _number(row["old_id"], rng)
+            else:
                 new["vaccination_date"] = _date(row["vaccination_date"], rng, excel=True)
                 new["full_name"] = _name(row["full_name"], rng)
+                new["id_number"] = _number(row["id_number"], rng)
+                new["ward_code"] = _ward(row["ward_code"], rng)
             changed += sum(new[k] != row[k] for k in row)
             w.writerow([new[c] for c in columns] + [""])
     return changed

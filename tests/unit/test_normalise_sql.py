@@ -22,7 +22,7 @@ places = st.one_of(
     st.integers(0, 999).map(lambda n: f"{n:03d}"),
 )
 plausible = st.builds(lambda p, rest: p + rest, places, st.text("0123456789", min_size=0, max_size=11))
-noisy = st.text(alphabet="0123456789 .-aZ\u00a0\u3000\x0b\t\u2009", max_size=16)
+noisy = st.text(alphabet="0123456789 .-aZ\u00a0\u3000\x0b\t\u2009'`\u2018\u2019", max_size=16)
 
 
 def sql(value: str) -> tuple[str | None, str, int | None]:
@@ -45,6 +45,8 @@ def test_sql_rule_equals_domain_rule(text: str) -> None:
 def test_examples() -> None:
     assert sql("077090001234") == (None, "M", 1990)
     assert sql("079 301 000 111")[0:2] == (None, "F")
+    assert sql("'077090001234") == (None, "M", 1990)  # kept as text by a spreadsheet
+    assert sql("\u2019077090001234") == (None, "M", 1990)
     assert sql("")[0] == "ID_EMPTY"
     assert sql("098090001234")[0] == "ID_UNKNOWN_PLACE"
     assert sql("101090001234")[0] is None  # born abroad

@@ -94,8 +94,9 @@ LAST_BIRTH_YEAR = 2399  # G = 8/9 is the last century the scheme can express
 LENGTH = 12
 CMND_LENGTH = 9
 
-# Spaces (any Unicode whitespace), dots and dashes are how people group the digits when they type them.
-_SEPARATORS = re.compile(r"[\s.\-]")
+# Spaces (any Unicode whitespace), dots and dashes are how people group the digits when they type them; an
+# apostrophe (straight, curly or a backtick) is how a spreadsheet is told to keep a number as text ('0770...).
+_SEPARATORS = re.compile(r"[\s.\-'\u2018\u2019`]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 _ASCII_ALNUM = re.compile(r"[0-9A-Za-z]+")
 # A float printed back as text ("77090001234.0"): nine or more digits cannot be dot-grouped thousands.

@@ -62,10 +62,12 @@ def map_distinct(
     return len(values)
 
 
-# What Python's `\s` (Unicode) plus dots and dashes match: RE2's `\s` is ASCII only and lacks \v.
+# What the domain's separators match (`personal_ids._SEPARATORS`: Python's `\s`, which is Unicode, plus dots,
+# dashes and apostrophes): RE2's `\s` is ASCII only and lacks \v. Written for a single-quoted SQL literal
+# (the straight apostrophe doubled).
 ID_SEPARATORS = (
     "[\\s\\x{000b}\\x{001c}-\\x{001f}\\x{0085}\\x{00a0}\\x{1680}\\x{2000}-\\x{200a}"
-    "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}.\\-]"
+    "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}.\\-''\\x{2018}\\x{2019}`]"
 )
 
 

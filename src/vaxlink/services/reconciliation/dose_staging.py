@@ -10,6 +10,7 @@ import pyarrow as pa
 from duckdb import DuckDBPyConnection
 from sqlalchemy import Connection
 
+from vaxlink.domain.admin_units import Level, normalise_code
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.vaccines import resolve_vaccine
@@ -53,6 +54,12 @@ def _date_or_problem(v: str) -> tuple[Any, str | None, int | None]:
     return d.as_date(), None if d.precision.value == "day" else "IMPRECISE", d.year
 
 
+def _ward_code(v: str) -> tuple[str]:
+    """A ward code as a spreadsheet wrote it ("26560.0", " 26560 ", "2656" for 02656) as its five digits; any
+    other text as written (an officer reads it; it names no ward)."""
+    return (normalise_code(v, Level.WARD) or v,)
+
+
 def _vaccine(v: str) -> tuple[str | None]:
     vac = resolve_vaccine(v)
     return (None if vac is None else vac.code,)
@@ -65,8 +72,9 @@ def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
     map_distinct(duck, "SELECT date_of_birth FROM src", _date_or_problem, date_schema, "v_dob")
     map_distinct(duck, "SELECT vaccination_date FROM src", _date_or_problem, date_schema, "v_vdate")
     map_distinct(duck, "SELECT vaccine FROM src", _vaccine, pa.schema([("code", pa.string())]), "v_vaccine")
+    map_distinct(duck, "SELECT ward_code FROM src", _ward_code, pa.schema([("code", pa.string())]), "v_ward")
     duck.execute(f"""CREATE OR REPLACE TABLE checked AS
-        SELECT s.*, vd.d AS vaccination_day, vx.code AS vaccine_code,
+        SELECT s.* REPLACE (coalesce(w.code, s.ward_code) AS ward_code), vd.d AS vaccination_day, vx.code AS vaccine_code,
           TRY_CAST(regexp_replace(s.dose_number, '\\.0+$', '') AS INTEGER) AS dose_no,
           nullif(array_to_string(list_filter([
             -- A FHIR reader's finding keeps its own code and text (';' is the list's separator).
@@ -94,7 +102,8 @@ def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
                 count(*) OVER (PARTITION BY record_id) AS file_versions FROM src) r ON r.row_at = s.rowid
         LEFT JOIN v_dob b ON b.value = s.date_of_birth
         LEFT JOIN v_vdate vd ON vd.value = s.vaccination_date
-        LEFT JOIN v_vaccine vx ON vx.value = s.vaccine""")
+        LEFT JOIN v_vaccine vx ON vx.value = s.vaccine
+        LEFT JOIN v_ward w ON w.value = s.ward_code""")
 
 
 def ward_lists(db: Connection, duck: DuckDBPyConnection) -> None:

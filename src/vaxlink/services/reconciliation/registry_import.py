@@ -220,7 +220,7 @@ def _check(duck: DuckDBPyConnection, columns_sql: str, units: Structure) -> None
         "m_ward",
     )
     pid = normalise.personal_id_sql("s.pid", cleaned=True)
-    old = "regexp_replace(s.old_id, '[\\s.\\-]', '', 'g')"
+    old = normalise.id_digits_sql("s.old_id")
     checked0 = f"""SELECT s.line, s.personal_id AS raw_personal_id,
         s.pid AS personal_id, {old} AS old_id,
         o.name AS full_name, n.name_key, o.family AS family_name, o.middle AS middle_name,
