@@ -42,6 +42,15 @@ def test_bom_semicolon_and_vietnamese_headers(tmp_path: Path):
     assert rows(con) == [(2, None, "077090001234", "Nguyễn Văn An")]
 
 
+def test_a_tab_separated_export_is_read_as_csv(tmp_path: Path):
+    p = tmp_path / "b.tsv"
+    p.write_bytes("Số định danh\tHọ và tên\n077090001234\tNguyễn Văn An\n".encode())
+    con = duckdb.connect()
+    loaded = load_file(con, p, "raw")
+    assert loaded.headers == ["Số định danh", "Họ và tên"]
+    assert rows(con) == [(2, None, "077090001234", "Nguyễn Văn An")]
+
+
 def test_jsonl_marks_broken_lines(tmp_path: Path):
     p = tmp_path / "c.jsonl"
     p.write_text(json.dumps({"a": 1, "b": "x"}) + "\n{broken\n" + json.dumps({"b": "y", "c": True}) + "\n")

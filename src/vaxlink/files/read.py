@@ -32,6 +32,7 @@ Progress = Callable[[int], None]
 FORMATS = {
     ".csv": "csv",
     ".txt": "csv",
+    ".tsv": "csv",  # the delimiter is sniffed
     ".parquet": "parquet",
     ".xlsx": "xlsx",
     ".jsonl": "jsonl",
