@@ -109,6 +109,25 @@ def test_first_import_loads_every_valid_row_with_the_register_spelling(settings,
 
 
 @pytest.mark.db
+def test_phones_are_stored_in_their_national_form_and_other_text_as_written(settings, engine, tmp_path):
+    rows = [list(r) for r in GOOD]
+    rows[0][8] = "+84 901 000 001"  # written internationally
+    rows[1][8] = "901000002"  # the leading 0 lost in a spreadsheet
+    rows[2][8] = "0901 000 003 / 0902 000 004"  # two numbers: an officer reads it
+    run_import(settings, write_csv(tmp_path / "reg.csv", VI_HEADER, rows))
+    got = citizens(engine)
+    assert [got[p].phone for p in ("077090001234", "077190004321", "077203000111")] == [
+        "0901000001",
+        "0901000002",
+        "0901 000 003 / 0902 000 004",
+    ]
+    # Written otherwise the next time, the same numbers change nothing.
+    rows[0][8], rows[1][8] = "0901.000.001", "0084901000002"
+    r = run_import(settings, write_csv(tmp_path / "reg2.csv", VI_HEADER, rows))
+    assert (r.updated, r.unchanged) == (0, 3)
+
+
+@pytest.mark.db
 def test_official_names_are_stored_exactly_and_highland_names_keep_their_parts(settings, engine, tmp_path):
     rows = [
         ["077190004322", "", "Đỗ Thị Thuý", "1990-07-02", "Nữ", "26560", "", "", "", "", ""],

@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from vaxlink.domain.phones import national_phone, national_phone_sql
+from vaxlink.domain.phones import national_phone, national_phone_sql, stored_phone_sql, usable_phone
 from vaxlink.matching.pipeline import compare_step, lookup_step, score_step
 from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
@@ -258,3 +258,25 @@ def test_a_phone_is_read_in_its_national_form(written: str, national: str) -> No
     digits = "regexp_replace(w, '[^0-9]', '', 'g')"
     sql = f"SELECT {national_phone_sql('d')} FROM (SELECT {digits} AS d FROM (SELECT ? AS w))"
     assert con.execute(sql, [written]).fetchall() == [(national,)]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "0901000001",
+        "+84 901 000 001",
+        "901000001",
+        "028 3822 1234",
+        "0901000001 / 0902000002",
+        "12345",
+        "không",
+    ],
+)
+def test_the_register_stores_a_phone_in_its_national_form_or_as_written(written: str) -> None:
+    """What an import stores (SQL) is what an officer's correction stores (`usable_phone`), else the text."""
+    con = duckdb.connect()
+    stored = con.execute(f"SELECT {stored_phone_sql('w')} FROM (SELECT ? AS w)", [written]).fetchall()[0][0]
+    assert stored == (usable_phone(written) or written)
+    assert (usable_phone(written) is not None) == (
+        written in ("0901000001", "+84 901 000 001", "901000001", "028 3822 1234")
+    )

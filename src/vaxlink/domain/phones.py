@@ -10,6 +10,7 @@ A number in one of these forms is read as the national one; any other digits are
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -58,3 +59,22 @@ def national_phone_sql(digits: str) -> str:
             f"WHEN length({digits}) IN ({lengths}) AND ({starts}) THEN '0' || substr({digits}, {f.drop + 1})"
         )
     return f"CASE {' '.join(whens)} ELSE {digits} END"
+
+
+# A number in its national form: 0 and 9 digits (a mobile) or 10 (a landline).
+NATIONAL_SHAPE = "0[0-9]{9,10}"
+
+
+def usable_phone(text: str | None) -> str | None:
+    """The national form of a written phone when it has the shape of a Vietnamese number, else None."""
+    national = national_phone(text)
+    return national if re.fullmatch(NATIONAL_SHAPE, national) else None
+
+
+def stored_phone_sql(text: str) -> str:
+    """SQL over the written phone `text`: its national form when it has the shape of a Vietnamese number
+    (what `usable_phone` accepts), else the text as written (two numbers in one cell, a note: an officer
+    reads it)."""
+    digits = f"regexp_replace({text}, '[^0-9]', '', 'g')"
+    national = national_phone_sql(f"({digits})")
+    return f"CASE WHEN regexp_full_match({national}, '{NATIONAL_SHAPE}') THEN {national} ELSE {text} END"

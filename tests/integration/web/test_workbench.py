@@ -262,6 +262,23 @@ def test_search_ignores_diacritics_and_stays_in_the_jurisdiction(client, world):
 
 
 @pytest.mark.db
+def test_search_finds_a_phone_however_it_is_written(client, world, engine):
+    a = world.actors[("ward_officer", "own_ward")]
+    wanted = world.citizens[w.WARD_A]
+    with Session(engine) as s:
+        phone = s.get(Citizen, wanted).phone
+    assert phone and phone.startswith("0")
+    for written in (
+        phone,
+        f"+84 {phone[1:4]} {phone[4:7]} {phone[7:]}",
+        phone[1:],
+        f"{phone[:4]}.{phone[4:]}",
+    ):
+        hits = client.post("/api/v1/citizens/search", json={"phone": written}, headers=bearer(a)).json()
+        assert [h["id"] for h in hits] == [wanted], written
+
+
+@pytest.mark.db
 def test_counter_reads_a_chip_card_and_shows_differences(client, world, engine):
     a = world.actors[("ward_officer", "own_ward")]
     with Session(engine) as s:

@@ -20,6 +20,7 @@ from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.interchange import REGISTER_COLUMNS
 from vaxlink.domain.names import name_layout
+from vaxlink.domain.phones import stored_phone_sql
 from vaxlink.domain.reasons import REJECTION_REASONS
 from vaxlink.domain.sex import parse_sex
 from vaxlink.files.read import contract_select, load_file
@@ -227,7 +228,7 @@ def _check(duck: DuckDBPyConnection, columns_sql: str, units: Structure) -> None
         o.given AS given_name, d.d AS birth_date, d.precision AS birth_precision, d.year AS birth_year,
         x.sex AS sex, pw.code AS permanent_ward_code, '{units.value}' AS permanent_units,
         coalesce(cw.code, pw.code) AS current_ward_code, '{units.value}' AS current_units,
-        s.address, s.phone, s.household_id, s.extra,
+        s.address, {stored_phone_sql("s.phone")} AS phone, s.household_id, s.extra,
         list_filter([
           CASE WHEN s.malformed IS NOT NULL THEN 'MALFORMED_ROW' END,
           {pid["problem"]},

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.dates import Precision
 from vaxlink.domain.names import fold_name
+from vaxlink.domain.phones import usable_phone
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.errors import Invalid
 from vaxlink.services.workbench.casework import audited, birth_text, digits, health_birth
@@ -87,9 +88,9 @@ def search_citizens(
                 "Số định danh cần 12 (hoặc CMND 9) chữ số", "the number needs 12 digits (or 9)", "BAD_ID"
             )
         used.append("personal_id")
-    phone_digits = digits(phone)
-    if phone_digits:
-        conds.append(Citizen.phone == phone_digits)
+    if digits(phone):
+        # As the register stores it: the national form, else the digits as typed.
+        conds.append(Citizen.phone == (usable_phone(phone) or digits(phone)))
         used.append("phone")
     if not used:
         raise Invalid(

@@ -24,6 +24,7 @@ from vaxlink.domain.cases import RequestStatus
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.names import canonical_name, fold_name, split_name
 from vaxlink.domain.personal_ids import compose_personal_id, is_known_place
+from vaxlink.domain.phones import usable_phone
 from vaxlink.domain.sex import Sex, parse_sex
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
@@ -32,7 +33,6 @@ from vaxlink.services.workbench.casework import (
     audited,
     citizen_in_scope,
     created,
-    digits,
     keep_figures,
     ward_row,
 )
@@ -252,7 +252,7 @@ def _birth_place(session: Session, person: NewPerson) -> str:
 def _citizen_row(number: str, name: str, born: PartialDate, sex: Sex, person: NewPerson) -> Citizen:
     parts = split_name(name)
     now = utcnow()
-    phone = digits(person.phone) or None
+    phone = usable_phone(person.phone)
     content = "|".join(
         [number, name, born.iso(), sex.value, person.permanent_ward_code, person.current_ward_code]
     )
@@ -272,7 +272,7 @@ def _citizen_row(number: str, name: str, born: PartialDate, sex: Sex, person: Ne
         current_ward_code=person.current_ward_code,
         current_units=person.units,
         address=(person.address or None) and person.address[:400],
-        phone=phone if phone and 9 <= len(phone) <= 11 else None,
+        phone=phone,
         row_hash=hashlib.md5(content.encode(), usedforsecurity=False).hexdigest(),
         status="active",
         version=1,

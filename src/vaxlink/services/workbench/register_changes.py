@@ -22,6 +22,7 @@ from vaxlink.domain.cases import CaseKind, CaseStatus, ChangeOutcome
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.names import canonical_name, fold_name, official_name, split_name
 from vaxlink.domain.personal_ids import PersonalId, parse_personal_id, strip_separators
+from vaxlink.domain.phones import usable_phone
 from vaxlink.domain.sex import parse_sex
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.certificates import issuance as certificates
@@ -29,7 +30,6 @@ from vaxlink.services.errors import Invalid, NotFound, changed_meanwhile
 from vaxlink.services.workbench.casework import (
     audited,
     citizen_in_scope,
-    digits,
     guarded_update,
     health_birth,
     keep_figures,
@@ -80,8 +80,8 @@ def _normalise_value(session: Session, citizen: Citizen, field_name: str, value:
             raise Invalid("Không dùng được số định danh này", "this number cannot be used", "ID_UNUSABLE")
         return pid.number
     if field_name == "phone":
-        phone = digits(value)
-        if not 9 <= len(phone) <= 11:
+        phone = usable_phone(value)
+        if phone is None:
             raise Invalid("Số điện thoại không hợp lệ", "not a phone number", "BAD_PHONE")
         return phone
     if field_name == "address":

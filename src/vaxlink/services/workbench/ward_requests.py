@@ -23,6 +23,7 @@ from vaxlink.domain.names import fold_name
 from vaxlink.domain.outcomes import WAITING_OUTCOMES, MatchOutcome
 from vaxlink.domain.permissions import Level
 from vaxlink.domain.personal_ids import PersonalId, parse_personal_id, strip_separators
+from vaxlink.domain.phones import usable_phone
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.certificates.issuance import revoke_for_doses
 from vaxlink.services.errors import Conflict, Invalid, NotFound, NotTheAskedWard
@@ -76,8 +77,8 @@ def clean_person(session: Session, units: str, p: Person) -> dict[str, Any]:
         if not isinstance(pid, PersonalId):
             raise Invalid("Số định danh không hợp lệ", "not a valid personal identification number", "BAD_ID")
         claimed = pid.number
-    phone = digits(p.phone)
-    if phone and not 9 <= len(phone) <= 11:
+    phone = usable_phone(p.phone) if digits(p.phone) else ""
+    if phone is None:
         raise Invalid("Số điện thoại không hợp lệ", "not a phone number", "BAD_PHONE")
     ward = ward_row(session, units, p.permanent_ward_code)
     if ward is None:
