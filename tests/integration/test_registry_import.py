@@ -113,18 +113,38 @@ def test_phones_are_stored_in_their_national_form_and_other_text_as_written(sett
     rows = [list(r) for r in GOOD]
     rows[0][8] = "+84 901 000 001"  # written internationally
     rows[1][8] = "901000002"  # the leading 0 lost in a spreadsheet
-    rows[2][8] = "0901 000 003 / 0902 000 004"  # two numbers: an officer reads it
+    rows[2][8] = "0901 000 003 / 0902 000 004"  # two numbers: the first
+    rows.append(
+        ["077095000222", "", "Lê Văn Bốn", "1995", "Nam", "26560", "", "", "gọi qua trưởng thôn", "H3", ""]
+    )
+    rows.append(
+        [
+            "077096000333",
+            "",
+            "Lê Văn Năm",
+            "1996",
+            "Nam",
+            "26560",
+            "",
+            "",
+            "không có số riêng, gọi qua con",
+            "",
+            "",
+        ]
+    )
     run_import(settings, write_csv(tmp_path / "reg.csv", VI_HEADER, rows))
     got = citizens(engine)
     assert [got[p].phone for p in ("077090001234", "077190004321", "077203000111")] == [
         "0901000001",
         "0901000002",
-        "0901 000 003 / 0902 000 004",
+        "0901000003",
     ]
+    # Text that is no number is kept while it fits; the citizen is kept either way.
+    assert (got["077095000222"].phone, got["077096000333"].phone) == ("gọi qua trưởng thôn", None)
     # Written otherwise the next time, the same numbers change nothing.
     rows[0][8], rows[1][8] = "0901.000.001", "0084901000002"
     r = run_import(settings, write_csv(tmp_path / "reg2.csv", VI_HEADER, rows))
-    assert (r.updated, r.unchanged) == (0, 3)
+    assert (r.updated, r.unchanged) == (0, 5)
 
 
 @pytest.mark.db
@@ -244,12 +264,27 @@ def test_bad_rows_are_rejected_with_line_and_reason_and_the_rest_goes_on(setting
             "",
             "",
         ],  # old id too short
+        ["077090004444", "", "Địa Chỉ Dài", "01/01/1990", "Nam", "26560", "", "x" * 401, "", "", ""],
+        ["077090005555", "", "Mã Hộ Dài", "01/01/1990", "Nam", "26560", "", "", "", "H" * 41, ""],
+        [
+            "077090006666",
+            "",
+            "Nguyễn " + "Văn " * 40 + "Dài",
+            "01/01/1990",
+            "Nam",
+            "26560",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
     ]
     path = write_csv(tmp_path / "reg.csv", VI_HEADER, rows)
     with path.open("a", encoding="utf-8") as f:
         f.write("077090003333,only,three\n")  # malformed: too few fields
     r = run_import(settings, path)
-    assert r.rows == 12 and r.imported == 1 and r.rejected == 11 and r.balanced
+    assert r.rows == 15 and r.imported == 1 and r.rejected == 14 and r.balanced
     with r.rejects_file.open(encoding="utf-8") as f:
         rejects = {int(row["line"]): row["reasons"] for row in csv.DictReader(f)}
     assert rejects == {
@@ -263,9 +298,12 @@ def test_bad_rows_are_rejected_with_line_and_reason_and_the_rest_goes_on(setting
         10: "DUPLICATE_ID_CONFLICT",
         12: "ID_UNKNOWN_PLACE",
         13: "BAD_OLD_ID",
-        14: rejects[14],
+        14: "TOO_LONG",
+        15: "TOO_LONG",
+        16: "TOO_LONG",
+        17: rejects[17],
     }
-    assert rejects[14].startswith("MALFORMED_ROW;")
+    assert rejects[17].startswith("MALFORMED_ROW;")
     assert set(citizens(engine)) == {"077090001234"}
 
 

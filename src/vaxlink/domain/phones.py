@@ -63,18 +63,30 @@ def national_phone_sql(digits: str) -> str:
 
 # A number in its national form: 0 and 9 digits (a mobile) or 10 (a landline).
 NATIONAL_SHAPE = "0[0-9]{9,10}"
+# The first number written in a text ("0901 234 567 / 0902 345 678", "ĐT: 0901 234 567").
+FIRST_NUMBER = r"[+0-9][0-9 .\-]*"
 
 
 def usable_phone(text: str | None) -> str | None:
-    """The national form of a written phone when it has the shape of a Vietnamese number, else None."""
-    national = national_phone(text)
-    return national if re.fullmatch(NATIONAL_SHAPE, national) else None
+    """The national form of a written phone, or else of the first number written in it, when it has the
+    shape of a Vietnamese number; else None."""
+    first = re.search(FIRST_NUMBER, text or "")
+    for candidate in (text, first.group(0) if first else None):
+        national = national_phone(candidate)
+        if re.fullmatch(NATIONAL_SHAPE, national):
+            return national
+    return None
 
 
 def stored_phone_sql(text: str) -> str:
-    """SQL over the written phone `text`: its national form when it has the shape of a Vietnamese number
-    (what `usable_phone` accepts), else the text as written (two numbers in one cell, a note: an officer
-    reads it)."""
-    digits = f"regexp_replace({text}, '[^0-9]', '', 'g')"
-    national = national_phone_sql(f"({digits})")
-    return f"CASE WHEN regexp_full_match({national}, '{NATIONAL_SHAPE}') THEN {national} ELSE {text} END"
+    """SQL over the written phone `text`: what `usable_phone` reads, else the text as written (a note: an
+    officer reads it)."""
+
+    def national(expr: str) -> str:
+        return national_phone_sql(f"(regexp_replace({expr}, '[^0-9]', '', 'g'))")
+
+    whole, first = national(text), national(f"regexp_extract({text}, '{FIRST_NUMBER}', 0)")
+    # Most registers write the national form already: it is kept without rewriting.
+    return f"""CASE WHEN regexp_full_match({text}, '{NATIONAL_SHAPE}') THEN {text}
+        WHEN regexp_full_match({whole}, '{NATIONAL_SHAPE}') THEN {whole}
+        WHEN regexp_full_match({first}, '{NATIONAL_SHAPE}') THEN {first} ELSE {text} END"""

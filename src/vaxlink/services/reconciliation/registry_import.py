@@ -30,7 +30,7 @@ from vaxlink.services.reconciliation.reconcile import Progress
 from vaxlink.services.reconciliation.register_merge import STAGE_COLUMNS, Clock, merge
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
-from vaxlink.storage.models import RegisterImport, utcnow
+from vaxlink.storage.models import Citizen, RegisterImport, utcnow
 from vaxlink.storage.register_log import register_changed
 
 REASONS = REJECTION_REASONS
@@ -198,8 +198,16 @@ def import_register(
         duck.close()
 
 
+def _too_long(values: dict[str, str]) -> str:
+    """SQL: one of `values` (a citizen column → the expression stored in it) is longer than its column. Such
+    a row is refused with its reason before the load, which the database would otherwise stop halfway."""
+    table = Citizen.__table__
+    return " OR ".join(f"coalesce(length({e}), 0) > {table.c[c].type.length}" for c, e in values.items())
+
+
 def _check(duck: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
-    duck.execute(f"""CREATE TABLE src AS SELECT *, {normalise.id_digits_sql("personal_id")} AS pid FROM (
+    duck.execute(f"""CREATE TABLE src AS SELECT *, {normalise.id_digits_sql("personal_id")} AS pid,
+        {stored_phone_sql("phone")} AS phone_read FROM (
         SELECT _line AS line, _malformed AS malformed, {columns_sql} FROM raw)""")
     normalise.name_table(duck, "SELECT full_name FROM src", "m_name")
     official_names(duck, "SELECT full_name FROM src", "m_official")
@@ -222,13 +230,28 @@ def _check(duck: DuckDBPyConnection, columns_sql: str, units: Structure) -> None
     )
     pid = normalise.personal_id_sql("s.pid", cleaned=True)
     old = normalise.id_digits_sql("s.old_id")
+    # A phone is optional: text that is no number and does not fit is not kept, and the citizen is.
+    phone = (
+        f"CASE WHEN length(s.phone_read) <= {Citizen.__table__.c['phone'].type.length} THEN s.phone_read END"
+    )
+    too_long = _too_long(
+        {
+            "full_name": "o.name",
+            "name_key": "n.name_key",
+            "family_name": "o.family",
+            "middle_name": "o.middle",
+            "given_name": "o.given",
+            "address": "s.address",
+            "household_id": "s.household_id",
+        }
+    )
     checked0 = f"""SELECT s.line, s.personal_id AS raw_personal_id,
         s.pid AS personal_id, {old} AS old_id,
         o.name AS full_name, n.name_key, o.family AS family_name, o.middle AS middle_name,
         o.given AS given_name, d.d AS birth_date, d.precision AS birth_precision, d.year AS birth_year,
         x.sex AS sex, pw.code AS permanent_ward_code, '{units.value}' AS permanent_units,
         coalesce(cw.code, pw.code) AS current_ward_code, '{units.value}' AS current_units,
-        s.address, {stored_phone_sql("s.phone")} AS phone, s.household_id, s.extra,
+        s.address, {phone} AS phone, s.household_id, s.extra,
         list_filter([
           CASE WHEN s.malformed IS NOT NULL THEN 'MALFORMED_ROW' END,
           {pid["problem"]},
@@ -241,7 +264,8 @@ def _check(duck: DuckDBPyConnection, columns_sql: str, units: Structure) -> None
                THEN 'ID_BIRTH_YEAR_MISMATCH' END,
           CASE WHEN s.permanent_ward_code IS NULL THEN 'MISSING_WARD' WHEN NOT pw.known THEN 'UNKNOWN_WARD' END,
           CASE WHEN s.current_ward_code IS NOT NULL AND NOT cw.known THEN 'UNKNOWN_CURRENT_WARD' END,
-          CASE WHEN s.old_id IS NOT NULL AND NOT regexp_full_match({old}, '[0-9]{{9}}') THEN 'BAD_OLD_ID' END
+          CASE WHEN s.old_id IS NOT NULL AND NOT regexp_full_match({old}, '[0-9]{{9}}') THEN 'BAD_OLD_ID' END,
+          CASE WHEN {too_long} THEN 'TOO_LONG' END
         ], lambda r: r IS NOT NULL) AS problems
       FROM src s
       LEFT JOIN m_name n ON n.value = s.full_name
