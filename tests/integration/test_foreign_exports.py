@@ -70,3 +70,34 @@ def test_another_exporters_files_are_reconciled_the_same(db_url: str, tmp_path: 
     ]
     assert differ == []
     assert sum(r["outcome"] == "linked" for r in plain.values()) > 0.9 * len(plain)
+
+
+@pytest.mark.db
+def test_nul_characters_in_a_file_are_dropped_and_stop_nothing(db_url: str, tmp_path: Path) -> None:
+    """An exporter's stray NUL byte: PostgreSQL's text refuses it, and one stopped a whole load."""
+    register = tmp_path / "register.csv"
+    with register.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["personal_id", "full_name", "date_of_birth", "sex", "permanent_ward_code", "address", "Ghi chú"]
+        )
+        w.writerow(
+            ["077090001234", "Nguyễn Văn An", "15/03/1990", "Nam", "26560", "Số 1\x00 Lê Lợi", "a\x00b"]
+        )
+    doses = tmp_path / "doses.csv"
+    with doses.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            [
+                "record_id",
+                "full_name",
+                "date_of_birth",
+                "id_number",
+                "vaccination_date",
+                "dose_number",
+                "vaccine",
+            ]
+        )
+        w.writerow(["r1", "Nguyễn Văn An\x00", "15/03/1990", "077090001234\x00", "01/08/2021", "1", "AZ"])
+    got = _reconcile(register, doses, db_url, tmp_path / "work", tmp_path / "out.csv")
+    assert (got["r1"]["outcome"], got["r1"]["personal_id"]) == ("linked", "077090001234")

@@ -469,9 +469,16 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _value(column: str) -> str:
+    """A text value as stored: without NUL characters, which no export means and PostgreSQL's text refuses
+    (one in a file stopped a whole load)."""
+    return f"replace({_quote(column)}, chr(0), '')"
+
+
 def contract_select(loaded: LoadedFile, contract: tuple[Column, ...]) -> str:
-    """The SELECT list over a loaded file that gives the contract's columns (trimmed, blank → NULL, absent
-    optional ones NULL) and packs unknown columns as JSON into `extra` (kept, not rejected).
+    """The SELECT list over a loaded file that gives the contract's columns (NUL characters dropped,
+    trimmed, blank → NULL, absent optional ones NULL) and packs unknown columns as JSON into `extra` (kept,
+    not rejected).
 
     A file missing a required column or naming one twice is refused whole, with the headers it has."""
     mapping = map_headers(loaded.headers, contract)
@@ -487,14 +494,14 @@ def contract_select(loaded: LoadedFile, contract: tuple[Column, ...]) -> str:
     if mapping.duplicates:
         raise InputError("Cột bị lặp / columns given twice: " + ", ".join(mapping.duplicates))
     cols = [
-        f"nullif(trim({_quote(mapping.columns[c.name])}), '') AS {c.name}"
+        f"nullif(trim({_value(mapping.columns[c.name])}), '') AS {c.name}"
         if c.name in mapping.columns
         else f"NULL::VARCHAR AS {c.name}"
         for c in contract
     ]
     extra = mapping.extra
     packed = (
-        "to_json(struct_pack(" + ", ".join(f"{_quote(h)} := {_quote(h)}" for h in extra) + "))::VARCHAR"
+        "to_json(struct_pack(" + ", ".join(f"{_quote(h)} := {_value(h)}" for h in extra) + "))::VARCHAR"
         if extra
         else "NULL::VARCHAR"
     )
