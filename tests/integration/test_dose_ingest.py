@@ -151,6 +151,16 @@ def test_every_row_gets_one_outcome_and_the_counts_add_up(settings, with_registe
 
 
 @pytest.mark.db
+def test_a_value_longer_than_a_record_keeps_is_refused_not_cut(settings, with_register, tmp_path):
+    long_site = [*DOSES[7][:12], "Trạm " * 50]  # 250 characters: a site name holds 200
+    long_id = ["r" * 81, *DOSES[7][1:]]  # a record id holds 80: cut, two ids would become one
+    r = ingest(settings, with_register, write_csv(tmp_path / "d.csv", [DOSES[0], long_site, long_id]))
+    assert r.rows == 3 and r.balanced and r.counts["rejected"] == 2
+    assert r.reasons == {"TOO_LONG": 2}
+    assert results(with_register, tmp_path)["r1"]["outcome"] == "linked"
+
+
+@pytest.mark.db
 def test_the_same_file_again_is_a_no_op(settings, with_register, tmp_path):
     path = write_csv(tmp_path / "d.csv", DOSES)
     first = ingest(settings, with_register, path)

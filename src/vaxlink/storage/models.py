@@ -68,6 +68,14 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def text_size(model: type[Base], column: str) -> int:
+    """How many characters `column` of `model`'s table holds: what an input is checked against before a
+    load, which PostgreSQL would otherwise stop halfway."""
+    size = getattr(model.__table__.c[column].type, "length", None)
+    assert isinstance(size, int), column
+    return size
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -17,6 +17,7 @@ from vaxlink.domain.vaccines import resolve_vaccine
 from vaxlink.matching.normalise import map_distinct
 from vaxlink.services.reconciliation.duck_views import run_over
 from vaxlink.storage.extract import query_arrow
+from vaxlink.storage.models import DoseRecord, text_size
 
 # Vaccination in Viet Nam began in March 2021; anything before December 2020 is an entry error.
 EARLIEST_VACCINATION = date(2020, 12, 1)
@@ -65,6 +66,26 @@ def _vaccine(v: str) -> tuple[str | None]:
     return (None if vac is None else vac.code,)
 
 
+# The text a dose record keeps as health wrote it: a longer value is refused, not cut.
+_SIZED = (
+    "record_id",
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "id_number",
+    "phone",
+    "address",
+    "ward_code",
+    "vaccine",
+    "lot_number",
+    "site",
+)
+
+
+def _too_long() -> str:
+    return " OR ".join(f"coalesce(length(s.{c}), 0) > {text_size(DoseRecord, c)}" for c in _SIZED)
+
+
 def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
     duck.execute(f"""CREATE OR REPLACE TABLE src AS SELECT _line AS line_no, _malformed AS malformed,
         {columns_sql} FROM raw""")
@@ -92,7 +113,8 @@ def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
             CASE WHEN coalesce(TRY_CAST(regexp_replace(s.dose_number, '\\.0+$', '') AS INTEGER), 0) NOT BETWEEN 1 AND 20
                  THEN 'BAD_DOSE_NUMBER' END,
             CASE WHEN s.vaccine IS NOT NULL AND vx.code IS NULL THEN 'UNKNOWN_VACCINE'
-                 WHEN s.vaccine IS NULL THEN 'UNKNOWN_VACCINE' END
+                 WHEN s.vaccine IS NULL THEN 'UNKNOWN_VACCINE' END,
+            CASE WHEN {_too_long()} THEN 'TOO_LONG' END
           ], lambda r: r IS NOT NULL), ';'), '') AS problems,
           r.file_rank, r.file_versions
         FROM src s

@@ -30,7 +30,7 @@ from vaxlink.services.reconciliation.reconcile import Progress
 from vaxlink.services.reconciliation.register_merge import STAGE_COLUMNS, Clock, merge
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
-from vaxlink.storage.models import Citizen, RegisterImport, utcnow
+from vaxlink.storage.models import Citizen, RegisterImport, text_size, utcnow
 from vaxlink.storage.register_log import register_changed
 
 REASONS = REJECTION_REASONS
@@ -198,17 +198,10 @@ def import_register(
         duck.close()
 
 
-def _size(column: str) -> int:
-    """How many characters the citizen table's `column` holds."""
-    size = getattr(Citizen.__table__.c[column].type, "length", None)
-    assert isinstance(size, int), column
-    return size
-
-
 def _too_long(values: dict[str, str]) -> str:
     """SQL: one of `values` (a citizen column → the expression stored in it) is longer than its column. Such
     a row is refused with its reason before the load, which the database would otherwise stop halfway."""
-    return " OR ".join(f"coalesce(length({e}), 0) > {_size(c)}" for c, e in values.items())
+    return " OR ".join(f"coalesce(length({e}), 0) > {text_size(Citizen, c)}" for c, e in values.items())
 
 
 def _check(duck: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
@@ -237,7 +230,7 @@ def _check(duck: DuckDBPyConnection, columns_sql: str, units: Structure) -> None
     pid = normalise.personal_id_sql("s.pid", cleaned=True)
     old = normalise.id_digits_sql("s.old_id")
     # A phone is optional: text that is no number and does not fit is not kept, and the citizen is.
-    phone = f"CASE WHEN length(s.phone_read) <= {_size('phone')} THEN s.phone_read END"
+    phone = f"CASE WHEN length(s.phone_read) <= {text_size(Citizen, 'phone')} THEN s.phone_read END"
     too_long = _too_long(
         {
             "full_name": "o.name",
