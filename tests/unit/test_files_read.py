@@ -33,18 +33,16 @@ def test_csv_keeps_line_numbers_across_quoted_newlines_and_marks_bad_field_count
     ]
 
 
-def test_bom_semicolon_and_vietnamese_headers(tmp_path: Path):
-    p = tmp_path / "b.csv"
-    p.write_bytes("\ufeffSố định danh;Họ và tên\n077090001234;Nguyễn Văn An\n".encode())
-    con = duckdb.connect()
-    loaded = load_file(con, p, "raw")
-    assert loaded.headers == ["Số định danh", "Họ và tên"]
-    assert rows(con) == [(2, None, "077090001234", "Nguyễn Văn An")]
-
-
-def test_a_tab_separated_export_is_read_as_csv(tmp_path: Path):
-    p = tmp_path / "b.tsv"
-    p.write_bytes("Số định danh\tHọ và tên\n077090001234\tNguyễn Văn An\n".encode())
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("b.csv", "\ufeffSố định danh;Họ và tên\n077090001234;Nguyễn Văn An\n"),  # BOM, semicolons
+        ("b.tsv", "Số định danh\tHọ và tên\n077090001234\tNguyễn Văn An\n"),  # a tab-separated export
+    ],
+)
+def test_bom_semicolons_tabs_and_vietnamese_headers(tmp_path: Path, name: str, content: str):
+    p = tmp_path / name
+    p.write_bytes(content.encode())
     con = duckdb.connect()
     loaded = load_file(con, p, "raw")
     assert loaded.headers == ["Số định danh", "Họ và tên"]

@@ -34,14 +34,14 @@ FORMS = (
 )
 
 
-def phone_digits(text: str | None) -> str:
-    """The ASCII digits of what was written (spaces, dots, dashes, a + and anything else dropped)."""
+def ascii_digits(text: str | None) -> str:
+    """The ASCII digits of what was typed (a number or a phone written with spaces, dots, dashes, a +)."""
     return "".join(c for c in text or "" if "0" <= c <= "9")
 
 
 def national_phone(text: str | None) -> str:
     """The national form of a written phone ('' when it holds no digit)."""
-    d = phone_digits(text)
+    d = ascii_digits(text)
     for f in FORMS:
         if len(d) in f.lengths and d.startswith(f.starts):
             return "0" + d[f.drop :]

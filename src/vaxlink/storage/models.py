@@ -76,6 +76,12 @@ def text_size(model: type[Base], column: str) -> int:
     return size
 
 
+def too_long_sql(model: type[Base], values: dict[str, str]) -> str:
+    """SQL: one of `values` (a column of `model` → the expression to be stored in it) is longer than the
+    column holds."""
+    return " OR ".join(f"coalesce(length({e}), 0) > {text_size(model, c)}" for c, e in values.items())
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

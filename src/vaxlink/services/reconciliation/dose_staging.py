@@ -17,7 +17,7 @@ from vaxlink.domain.vaccines import resolve_vaccine
 from vaxlink.matching.normalise import map_distinct
 from vaxlink.services.reconciliation.duck_views import run_over
 from vaxlink.storage.extract import query_arrow
-from vaxlink.storage.models import DoseRecord, text_size
+from vaxlink.storage.models import DoseRecord, text_size, too_long_sql
 
 # Vaccination in Viet Nam began in March 2021; anything before December 2020 is an entry error.
 EARLIEST_VACCINATION = date(2020, 12, 1)
@@ -83,7 +83,12 @@ _SIZED = (
 
 
 def _too_long() -> str:
-    return " OR ".join(f"coalesce(length(s.{c}), 0) > {text_size(DoseRecord, c)}" for c in _SIZED)
+    return too_long_sql(DoseRecord, {c: f"s.{c}" for c in _SIZED})
+
+
+def _kept(column: str) -> str:
+    """A refused row is stored too, cut to what its column holds."""
+    return f"left({column}, {text_size(DoseRecord, column)})"
 
 
 def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
@@ -172,14 +177,14 @@ def _units_sql(units: str | None) -> str:
 
 def stage_select(batch_id: int, units: str | None = None) -> str:
     # A row without a record id cannot be versioned: it is kept under a marked id of its own line.
-    return f"""SELECT line_no, coalesce(left(record_id, 80), '~line-' || line_no || '@batch-{batch_id}') AS record_id,
+    return f"""SELECT line_no, coalesce({_kept("record_id")}, '~line-' || line_no || '@batch-{batch_id}') AS record_id,
         CAST(file_rank AS INTEGER) AS file_rank, record_id IS NULL OR file_rank = file_versions AS is_latest,
-        left(full_name, 200) AS full_name, left(date_of_birth, 40) AS date_of_birth, left(sex, 20) AS sex,
-        left(id_number, 40) AS id_number, left(phone, 40) AS phone, left(address, 400) AS address,
-        left(ward_code, 10) AS ward_code, ward_units_read AS ward_units, {_DOSE_KIND_SQL} AS dose_kind,
+        {_kept("full_name")} AS full_name, {_kept("date_of_birth")} AS date_of_birth, {_kept("sex")} AS sex,
+        {_kept("id_number")} AS id_number, {_kept("phone")} AS phone, {_kept("address")} AS address,
+        {_kept("ward_code")} AS ward_code, ward_units_read AS ward_units, {_DOSE_KIND_SQL} AS dose_kind,
         vaccination_day AS vaccination_date,
         CAST(CASE WHEN dose_no BETWEEN 1 AND 20 THEN dose_no END AS INTEGER) AS dose_number,
-        left(vaccine, 120) AS vaccine, vaccine_code, left(lot_number, 60) AS lot_number, left(site, 200) AS site,
+        {_kept("vaccine")} AS vaccine, vaccine_code, {_kept("lot_number")} AS lot_number, {_kept("site")} AS site,
         extra, problems
         FROM (SELECT c.*, {_units_sql(units)} AS ward_units_read FROM checked c
               LEFT JOIN ward_lists wl ON wl.code = c.ward_code) c"""

@@ -30,7 +30,7 @@ from vaxlink.services.reconciliation.reconcile import Progress
 from vaxlink.services.reconciliation.register_merge import STAGE_COLUMNS, Clock, merge
 from vaxlink.settings import Settings
 from vaxlink.storage import bulk
-from vaxlink.storage.models import Citizen, RegisterImport, text_size, utcnow
+from vaxlink.storage.models import Citizen, RegisterImport, text_size, too_long_sql, utcnow
 from vaxlink.storage.register_log import register_changed
 
 REASONS = REJECTION_REASONS
@@ -198,12 +198,6 @@ def import_register(
         duck.close()
 
 
-def _too_long(values: dict[str, str]) -> str:
-    """SQL: one of `values` (a citizen column → the expression stored in it) is longer than its column. Such
-    a row is refused with its reason before the load, which the database would otherwise stop halfway."""
-    return " OR ".join(f"coalesce(length({e}), 0) > {text_size(Citizen, c)}" for c, e in values.items())
-
-
 def _check(duck: DuckDBPyConnection, columns_sql: str, units: Structure) -> None:
     duck.execute(f"""CREATE TABLE src AS SELECT *, {normalise.id_digits_sql("personal_id")} AS pid,
         {stored_phone_sql("phone")} AS phone_read FROM (
@@ -231,7 +225,9 @@ def _check(duck: DuckDBPyConnection, columns_sql: str, units: Structure) -> None
     old = normalise.id_digits_sql("s.old_id")
     # A phone is optional: text that is no number and does not fit is not kept, and the citizen is.
     phone = f"CASE WHEN length(s.phone_read) <= {text_size(Citizen, 'phone')} THEN s.phone_read END"
-    too_long = _too_long(
+    # Refused before the load, which the database would otherwise stop halfway.
+    too_long = too_long_sql(
+        Citizen,
         {
             "full_name": "o.name",
             "name_key": "n.name_key",
@@ -240,7 +236,7 @@ def _check(duck: DuckDBPyConnection, columns_sql: str, units: Structure) -> None
             "given_name": "o.given",
             "address": "s.address",
             "household_id": "s.household_id",
-        }
+        },
     )
     checked0 = f"""SELECT s.line, s.personal_id AS raw_personal_id,
         s.pid AS personal_id, {old} AS old_id,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.cases import CaseKind, CaseStatus
 from vaxlink.domain.dates import PartialDate, Precision, parse_date
+from vaxlink.domain.phones import ascii_digits
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
 from vaxlink.services.errors import Conflict, NotFound, changed_meanwhile
@@ -59,9 +60,8 @@ def citizen_in_scope(session: Session, who: Principal, citizen_id: int) -> Citiz
     return c
 
 
-def digits(text: str | None) -> str:
-    """The ASCII digits of what was typed (a number or a phone written with spaces, dots, dashes)."""
-    return "".join(ch for ch in (text or "") if ch.isascii() and ch.isdigit())
+# The ASCII digits of what was typed (a number or a phone written with spaces, dots, dashes).
+digits = ascii_digits
 
 
 def ward_row(session: Session, units: str, ward_code: str | None) -> AdminUnitRow | None:
