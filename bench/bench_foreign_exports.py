@@ -11,7 +11,8 @@ import`, `doses ingest` and `reconcile export` on a fresh SQLite database. Print
 recall and review share of the matcher on the simulated files and of the commands on the restyled ones,
 and how many records ended otherwise (outcome or person). `--leave-out` writes the register without some
 of its optional columns (household_id, address, phone, current_ward_code): what another register may
-not carry.
+not carry. `--register-units 2025` writes the register's wards in the 2025 structure and imports it so
+(`registry import --units 2025`), beside the doses' legacy wards: a register kept after July 2025.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from pathlib import Path
 
 import duckdb
 
+from vaxlink.domain.admin_units import Structure
 from vaxlink.simulation.evaluate import evaluate
 from vaxlink.simulation.export_styles import restyle
 
 
-def _commands(out: Path) -> None:
+def _commands(out: Path, units: Structure) -> None:
     env = {
         **os.environ,
         "VAXLINK_DATABASE_URL": f"sqlite:///{out / 'vx.db'}",
@@ -39,7 +41,15 @@ def _commands(out: Path) -> None:
     cli = [str(Path(sys.executable).parent / "vaxlink")]
     for args in (
         ["db", "upgrade"],
-        ["registry", "import", str(out / "register.csv"), "--rejects", str(out / "rejects.csv")],
+        [
+            "registry",
+            "import",
+            str(out / "register.csv"),
+            "--rejects",
+            str(out / "rejects.csv"),
+            "--units",
+            units,
+        ],
         ["doses", "ingest", str(out / "doses.csv")],
         ["reconcile", "export", "--out", str(out / "result.csv")],
     ):
@@ -63,9 +73,17 @@ def main() -> None:
     ap.add_argument("--sets", nargs="*", help="set names (default: every set in DIR)")
     ap.add_argument("--leave-out", nargs="*", default=[], help="register columns not written")
     ap.add_argument("--seed", type=int, default=1, help="the rewrite's seed")
+    ap.add_argument(
+        "--register-units",
+        type=Structure,
+        default=Structure.LEGACY,
+        help="the register's wards: legacy or 2025",
+    )
     args = ap.parse_args()
     names = args.sets or sorted(p.name for p in args.data.iterdir() if (p / "vaxlink.parquet").exists())
     left = f" (register without {', '.join(args.leave_out)})" if args.leave_out else ""
+    if args.register_units is Structure.CURRENT:
+        left += " (register's wards in the 2025 units)"
     print(
         f"{len(names)} sets restyled{left}: the matcher on the simulated files, the commands on the restyled"
     )
@@ -76,8 +94,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="vaxlink-restyled-") as tmp:
             out = Path(tmp)
             t = time.perf_counter()
-            restyle(data, out, args.seed, leave_out=args.leave_out)
-            _commands(out)
+            restyle(data, out, args.seed, leave_out=args.leave_out, register_units=args.register_units)
+            _commands(out, args.register_units)
             seconds = time.perf_counter() - t
             a = evaluate(data / "vaxlink.parquet", data / "truth.parquet")
             b = evaluate(out / "result.csv", data / "truth.parquet")

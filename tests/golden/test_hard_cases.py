@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
+from vaxlink.domain.admin_units import admin_units
 from vaxlink.domain.dates import parse_date
 from vaxlink.domain.names import canonical_name
 from vaxlink.matching.prepare import prepare_records, prepare_register
@@ -209,8 +210,12 @@ CASES = [
 ]
 
 
+Outcomes = dict[int, tuple[str, str | None, set[str]]]
+
+
 @pytest.fixture(scope="module")
-def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[str, str | None, set[str]]]:
+def register(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[object]]:
+    """The families among 3,000 simulated citizens, as the columns the matcher's register is prepared from."""
     out: Path = tmp_path_factory.mktemp("golden")
     simulate(out, citizens=3000, seed=11)
     background = pacsv.read_csv(
@@ -276,11 +281,26 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[str, st
         cols["permanent_ward_code"].append(ward)
         cols["phone"].append(phone)
         cols["household_id"].append(hh)
+    return cols
+
+
+def _outcomes(register: dict[str, list[object]], records: dict[str, list[object]]) -> Outcomes:
     con = duckdb.connect()
-    con.register("reg_in", pa.table(cols))
+    con.register("reg_in", pa.table(register))
     con.register("alias_in", pa.table({"citizen_id": [1], "alias": ["273000101"], "kind": ["cmnd"]}))
     prepare_register(con, "reg_in", "alias_in")
-    recs = pa.table(
+    con.register("rec_in", pa.table(records))
+    prepare_records(con, "rec_in")
+    run_duckdb(con, MatchSpec())
+    got = con.execute("""SELECT m.rec_id, c.outcome, r.personal_id, c.reasons FROM rec_map m
+        JOIN classified c USING (ident_id) LEFT JOIN reg r ON r.citizen_id = c.best_citizen_id""").fetchall()
+    return {rid: (o, pid, set(reasons.split(";")) if reasons else set()) for rid, o, pid, reasons in got}
+
+
+@pytest.fixture(scope="module")
+def outcome(register: dict[str, list[object]]) -> Outcomes:
+    return _outcomes(
+        register,
         {
             "rec_id": [c[0] for c in CASES],
             "full_name": [c[1] for c in CASES],
@@ -289,14 +309,8 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[str, st
             "id_number": [c[4] for c in CASES],
             "phone": [c[5] for c in CASES],
             "ward_code": [c[6] for c in CASES],
-        }
+        },
     )
-    con.register("rec_in", recs)
-    prepare_records(con, "rec_in")
-    run_duckdb(con, MatchSpec())
-    got = con.execute("""SELECT m.rec_id, c.outcome, r.personal_id, c.reasons FROM rec_map m
-        JOIN classified c USING (ident_id) LEFT JOIN reg r ON r.citizen_id = c.best_citizen_id""").fetchall()
-    return {rid: (o, pid, set(reasons.split(";")) if reasons else set()) for rid, o, pid, reasons in got}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
@@ -314,3 +328,40 @@ def test_hard_case(case: tuple, outcome: dict) -> None:
     if expected == "linked":
         assert pid == FAMILIES[person][0]
     assert reasons <= got_reasons, got_reasons
+
+
+# Phạm Minh Đức lives in Phước Nguyên (26554), which went into Bà Rịa (26560) in 2025; Long Sơn (26545) stayed
+# itself. Dose records of 2021 without his number, written with the legacy wards: rec_id, ward, whether the
+# record's ward is his. Either way the record is his (his name and birth date are his alone); the ward only
+# says where he was vaccinated, and the explanation must say it rightly.
+WARD_CASES = [(101, "26554", True), (102, "26545", False)]
+
+
+@pytest.mark.parametrize("structure", ["legacy", "2025"])
+def test_a_ward_written_in_the_other_structure(register: dict[str, list[object]], structure: str) -> None:
+    """A register kept in the 2025 units meets doses written with the legacy wards: the old ward within the
+    citizen's new one is the same ward, as it is when both are legacy; a ward outside it is not."""
+    cols = {k: [*v] for k, v in register.items()}
+    if structure == "2025":
+        targets = admin_units().ward_targets()
+        for c in ("current_ward_code", "permanent_ward_code"):
+            cols[c] = [targets[str(w)][0] for w in cols[c]]
+    cols["current_units"] = cols["permanent_units"] = [structure] * len(cols["citizen_id"])
+    n = len(WARD_CASES)
+    got = _outcomes(
+        cols,
+        {
+            "rec_id": [rid for rid, _, _ in WARD_CASES],
+            "full_name": ["Phạm Minh Đức"] * n,
+            "date_of_birth": ["03/02/1990"] * n,
+            "sex": ["Nam"] * n,
+            "id_number": [None] * n,
+            "phone": [None] * n,
+            "ward_code": [ward for _, ward, _ in WARD_CASES],
+            "ward_units": ["legacy"] * n,
+        },
+    )
+    for rid, _ward, his in WARD_CASES:
+        outcome, pid, reasons = got[rid]
+        assert (outcome, pid) == ("linked", FAMILIES[6][0]), got[rid]
+        assert ("WARD_DIFFERS" not in reasons) is his, got[rid]

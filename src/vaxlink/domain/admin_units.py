@@ -208,6 +208,33 @@ class AdminUnits:
                 out.setdefault(w.code, new[0])
         return out
 
+    def ward_targets(self) -> dict[str, tuple[str, ...]]:
+        """Every legacy ward code → the 2025 wards it went into, wholly or in part (several when it was
+        split; absent when the official table does not name it), in code order."""
+        return {old: tuple(sorted({c.new_code for c in rows})) for old, rows in self._by_old.items()}
+
+    def same_ward(
+        self,
+        a: str | None,
+        a_structure: Structure | str | None,
+        b: str | None,
+        b_structure: Structure | str | None,
+    ) -> bool:
+        """Whether two ward codes can name the same place. In one structure, or when either's structure is not
+        known, the codes are compared as written. A legacy ward and a 2025 ward are the same place when the
+        legacy one went (wholly or in part) into the 2025 one: Phước Nguyên (26554, legacy) lies in Bà Rịa
+        (26560, 2025), and a code of one list met in the other is not taken for the same place unless the
+        table says so. The matcher's SQL mirrors this (`matching/spec.py`, `WARD_SAME`)."""
+        a, b = normalise_code(a, Level.WARD), normalise_code(b, Level.WARD)
+        if a is None or b is None:
+            return False
+        sa = None if a_structure is None else Structure(a_structure)
+        sb = None if b_structure is None else Structure(b_structure)
+        if sa is None or sb is None or sa is sb:
+            return a == b
+        old, new = (a, b) if sa is Structure.LEGACY else (b, a)
+        return any(c.new_code == new for c in self._by_old.get(old, ()))
+
     def ancestors(self, unit: AdminUnit) -> list[AdminUnit]:
         """Nearest first: ward → district → province (legacy), ward → province (2025)."""
         out: list[AdminUnit] = []

@@ -54,10 +54,7 @@ ADDRESS_SCHEMA = pa.schema([("house", pa.string()), ("street", pa.string())])
 def _address_table(con: DuckDBPyConnection, source: str, target: str) -> str:
     """`target` (value, house, street) for the source's addresses; the SQL giving a row's address (NULL
     when the source has no address column: older callers and files without one)."""
-    has = any(
-        str(r[0]).lower() == "address" for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    )
-    expr = "s.address" if has else "CAST(NULL AS VARCHAR)"
+    expr = _column_or_null(con, source, "address")
     map_distinct(
         con,
         f"SELECT {expr} FROM {source} s",
@@ -66,6 +63,12 @@ def _address_table(con: DuckDBPyConnection, source: str, target: str) -> str:
         target,
     )
     return expr
+
+
+def _column_or_null(con: DuckDBPyConnection, source: str, column: str) -> str:
+    """`s.{column}` when the source has it, else a NULL of text: the optional columns of older callers."""
+    has = any(str(r[0]).lower() == column for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall())
+    return f"s.{column}" if has else "CAST(NULL AS VARCHAR)"
 
 
 def _days(y: str, m: str, d: str) -> str:
@@ -81,6 +84,24 @@ def _ward_provinces(con: DuckDBPyConnection) -> None:
     con.register("_ward_province_in", table)
     con.execute("CREATE OR REPLACE TABLE ward_province AS SELECT * FROM _ward_province_in")
     con.unregister("_ward_province_in")
+
+
+def _ward_targets(con: DuckDBPyConnection) -> None:
+    """Table `ward_targets` (ward, targets): every legacy ward code with the 2025 wards it went into, for the
+    comparison of a ward written in one structure with one written in the other (see `WARD_SAME`)."""
+    wt = admin_units().ward_targets()
+    table = pa.table(
+        {"ward": list(wt), "targets": pa.array([list(v) for v in wt.values()], pa.list_(pa.string()))}
+    )
+    con.register("_ward_targets_in", table)
+    con.execute("CREATE OR REPLACE TABLE ward_targets AS SELECT * FROM _ward_targets_in")
+    con.unregister("_ward_targets_in")
+
+
+def _targets_sql(joined: str, units: str) -> str:
+    """The 2025 wards a legacy ward went into (`joined`: its row of `ward_targets`, `units`: its structure);
+    NULL for a 2025 ward, or when the structure is not known."""
+    return f"CASE WHEN {units} = 'legacy' THEN {joined}.targets END"
 
 
 def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None:
@@ -110,6 +131,9 @@ def prepare_citizens(con: DuckDBPyConnection, source: str, aliases: str, target:
     name_table(con, f"SELECT full_name FROM {source}", "reg_names")
     address = _address_table(con, source, "reg_addresses")
     _ward_provinces(con)
+    _ward_targets(con)
+    units = _column_or_null(con, source, "current_units")
+    home_units = _column_or_null(con, source, "permanent_units")
     y, m, d = "year(s.birth_date)", "month(s.birth_date)", "day(s.birth_date)"
     month = f"CASE WHEN s.birth_precision IN ('day', 'month') THEN {m} END"
     day = f"CASE WHEN s.birth_precision = 'day' THEN {d} END"
@@ -122,12 +146,16 @@ def prepare_citizens(con: DuckDBPyConnection, source: str, aliases: str, target:
                CASE WHEN s.birth_precision = 'day' THEN {_days(y, m, d)} END AS dob_days,
                coalesce(ad.house, '') AS addr_house, coalesce(ad.street, '') AS addr_street,
                s.sex, s.current_ward_code AS ward, wp.province, s.permanent_ward_code AS home_ward,
+               {units} AS ward_units, {_targets_sql("wt", units)} AS ward_targets,
+               {home_units} AS home_units, {_targets_sql("ht", home_units)} AS home_targets,
                {national_phone_sql("s.phone_digits")} AS phone, s.household_id,
                s.personal_id AS id12, substr(s.personal_id, 1, 6) AS id_head, substr(s.personal_id, 7, 6) AS id_tail
         FROM (SELECT *, regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g') AS phone_digits FROM {source}) s
         JOIN reg_names n ON n.value = s.full_name
         LEFT JOIN reg_addresses ad ON ad.value = {address}
-        LEFT JOIN ward_province wp ON wp.ward = s.current_ward_code""")
+        LEFT JOIN ward_province wp ON wp.ward = s.current_ward_code
+        LEFT JOIN ward_targets wt ON wt.ward = s.current_ward_code
+        LEFT JOIN ward_targets ht ON ht.ward = s.permanent_ward_code""")
     con.execute(f"""CREATE OR REPLACE TABLE {target}_alias AS
         SELECT DISTINCT citizen_id, alias AS id9 FROM {aliases} WHERE kind = 'cmnd'""")
 
@@ -220,6 +248,7 @@ def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> No
                coalesce(ad.house, '') AS addr_house, coalesce(ad.street, '') AS addr_street,
                x.sex,
                nullif(regexp_replace(coalesce(s.ward_code, ''), '[^0-9]', '', 'g'), '') AS ward_raw,
+               {_column_or_null(con, source, "ward_units")} AS ward_units,
                nullif({national_phone_sql("s.phone_digits")}, '') AS phone,
                coalesce(i.kind, 'empty') AS id_kind,
                CASE WHEN i.kind = 'personal_id' THEN i.digits WHEN i.kind = 'lost_zero' THEN lpad(i.digits, 12, '0') END
@@ -240,6 +269,7 @@ IDENTITY_COLUMNS = (
     "dob_precision",
     "sex",
     "ward",
+    "ward_units",
     "phone",
     "id_kind",
     "id12",
@@ -265,13 +295,16 @@ def _record_identities(con: DuckDBPyConnection) -> None:
     # aggregate over every column. The identities are numbered on the narrow grouping, so that only the
     # final order sorts the wide rows.
     _ward_provinces(con)
+    _ward_targets(con)
     con.execute(f"""CREATE OR REPLACE TABLE {REC_IDENT} AS
         SELECT f.ident_id, k.* EXCLUDE (rec_id),
-               substr(k.id12, 1, 6) AS id_head, substr(k.id12, 7, 6) AS id_tail, wp.province
+               substr(k.id12, 1, 6) AS id_head, substr(k.id12, 7, 6) AS id_tail, wp.province,
+               {_targets_sql("wt", "k.ward_units")} AS ward_targets
         FROM (SELECT first_rec, row_number() OVER (ORDER BY first_rec) AS ident_id
               FROM (SELECT min(rec_id) AS first_rec FROM rec_keyed GROUP BY ident_key)) f
         JOIN rec_keyed k ON k.rec_id = f.first_rec
         LEFT JOIN ward_province wp ON wp.ward = k.ward
+        LEFT JOIN ward_targets wt ON wt.ward = k.ward
         ORDER BY f.ident_id""")
     # A record without a usable ward is searched in the batch's own province (that of most of its records),
     # for the blocking rules scoped to a province: health's batches come from the province's sites.

@@ -52,12 +52,15 @@ NAME_TABLES = {REG_GIVEN_NAMES: "given_key", REG_HOUSEHOLD_NAMES: "household_id,
 
 
 def prepare_digest(spec: MatchSpec) -> str:
-    """Of what shapes the prepared rows: the code that prepares them, the ward-to-province table, the value
-    counts the spec's levels read, the DuckDB version (its hash draws the estimation's citizens)."""
+    """Of what shapes the prepared rows: the code that prepares them, the wards' provinces and 2025 wards, the
+    value counts the spec's levels read, the DuckDB version (its hash draws the estimation's citizens)."""
     h = hashlib.sha256(FORMAT.encode())
     for module in (prepare, normalise, names, addresses, phones):
         h.update(Path(str(module.__file__)).read_bytes())
-    h.update(json.dumps(sorted(admin_units().ward_provinces().items())).encode())
+    units = admin_units()
+    h.update(
+        json.dumps([sorted(units.ward_provinces().items()), sorted(units.ward_targets().items())]).encode()
+    )
     tf = sorted({lv.tf for c in spec.comparisons for lv in c.levels if lv.tf})
     h.update(json.dumps([tf, prepare.FREQUENCY_COLUMNS, duckdb.__version__]).encode())
     return h.hexdigest()[:16]

@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-SPEC_VERSION = "2026.12.5"
+SPEC_VERSION = "2026.12.6"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +191,20 @@ _GIVEN_EDITS = "levenshtein(replace(r.given_key, 'y', 'i'), replace(c.given_key,
 # A given name carried by at most one citizen in a million is taken for a slip rather than a name of its own.
 GIVEN_NAME_RARITY = 1_000_000
 _HAS_ADDRESS = "r.addr_house <> '' AND c.addr_house <> ''"
+
+
+def _same_ward(ward: str, units: str, targets: str) -> str:
+    """The record's ward names the citizen's `ward` (of structure `units`; `targets`: the 2025 wards of a legacy
+    one), the mirror of `AdminUnits.same_ward`: in one structure, or when either's is not known, the codes
+    as written; a legacy ward and a 2025 one when the legacy one went into the 2025 one."""
+    return (
+        f"(r.ward = c.{ward} AND (r.ward_units IS NULL OR c.{units} IS NULL OR r.ward_units = c.{units}))"
+        f" OR (r.ward_units = 'legacy' AND c.{units} = '2025' AND list_contains(r.ward_targets, c.{ward}))"
+        f" OR (r.ward_units = '2025' AND c.{units} = 'legacy' AND list_contains(c.{targets}, r.ward))"
+    )
+
+
+_WARD_SAME = f"{_same_ward('ward', 'ward_units', 'ward_targets')} OR {_same_ward('home_ward', 'home_units', 'home_targets')}"
 # Two neighbouring letters of the family name swapped (Đặgn, Nguễyn, Dưnơg) are one slip, as one letter
 # wrong is; checked over the family key's letters (the name's first word: a Vietnamese syllable has at most
 # seven, as in "nghiêng").
@@ -381,7 +395,8 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
         (
             Level("WARD_MISSING", "r.ward IS NULL", 0.02, 0.02, missing=True),
             # Set well below what the simulator shows: people get vaccinated where they work or stay.
-            Level("WARD_SAME", "r.ward = c.ward OR r.ward = c.home_ward", 0.8, 1.0, "tf_ward_n", share=0.01),
+            # The citizen's current or permanent ward, whichever structure each is written in.
+            Level("WARD_SAME", _WARD_SAME, 0.8, 1.0, "tf_ward_n", share=0.01),
             Level("WARD_DIFFERS", "", 0.2, 1.0),
         ),
         tf_max_weight=14.0,

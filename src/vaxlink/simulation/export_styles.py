@@ -10,7 +10,9 @@ in the forms `docs/interchange.md` and the domain allow:
 - numbers: grouped by spaces, or kept as text by a leading apostrophe;
 - ward codes read back from a spreadsheet as numbers (26560.0);
 - sex as M/F, male/female, in capitals or small letters;
-- names in capitals, in small letters or with stray spaces.
+- names in capitals, in small letters or with stray spaces;
+- optionally, the register's wards in the 2025 structure (each old ward the new one it went into; one of
+  them, drawn, when it was split), as a register kept after July 2025 writes them, beside doses of 2021.
 A reconciliation of the restyled files must end every record as it ends the simulated ones.
 """
 
@@ -25,6 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from vaxlink.domain.admin_units import Structure, admin_units
 from vaxlink.domain.interchange import DOSE_COLUMNS, REGISTER_COLUMNS, Column
 
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -158,17 +161,35 @@ def _write(
     return changed
 
 
-def restyle(source: Path, target: Path, seed: int, *, leave_out: Sequence[str] = ()) -> int:
+def _in_2025(rows: list[dict[str, str]], rng: random.Random) -> None:
+    """The register's ward codes (legacy) replaced by the 2025 wards they went into."""
+    targets = admin_units().ward_targets()
+    for row in rows:
+        for c in ("current_ward_code", "permanent_ward_code"):
+            if row.get(c) in targets:
+                row[c] = rng.choice(targets[row[c]])
+
+
+def restyle(
+    source: Path,
+    target: Path,
+    seed: int,
+    *,
+    leave_out: Sequence[str] = (),
+    register_units: Structure = Structure.LEGACY,
+) -> int:
     """`register` and `doses` of the simulated set in `source` (CSV or Parquet) written to `target` as
     `register.csv` and `doses.csv` in other exporters' forms; `leave_out`: register columns not written
-    (the optional ones another register may not have). Returns how many values were written otherwise."""
+    (the optional ones another register may not have); `register_units`: the structure of the register's
+    wards (the simulated ones are legacy). Returns how many values were written otherwise."""
     rng = random.Random(seed)
     target.mkdir(parents=True, exist_ok=True)
 
     def find(name: str) -> Path:
         return next(p for p in (source / f"{name}.parquet", source / f"{name}.csv") if p.exists())
 
-    changed = _write(
-        _rows(find("register")), REGISTER_COLUMNS, _REGISTER, target / "register.csv", rng, leave_out
-    )
+    register = _rows(find("register"))
+    if register_units is Structure.CURRENT:
+        _in_2025(register, rng)
+    changed = _write(register, REGISTER_COLUMNS, _REGISTER, target / "register.csv", rng, leave_out)
     return changed + _write(_rows(find("doses")), DOSE_COLUMNS, _DOSES, target / "doses.csv", rng, ())

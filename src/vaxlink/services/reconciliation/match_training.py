@@ -187,7 +187,8 @@ def _labelled_rows(
     ids = sorted({d for d, _, _, _ in labels})
     records = query_arrow(
         db,
-        "SELECT d.id, d.full_name, d.date_of_birth, d.sex, d.id_number, d.phone, d.ward_code, d.address "
+        "SELECT d.id, d.full_name, d.date_of_birth, d.sex, d.id_number, d.phone, d.ward_code, d.address, "
+        "d.ward_units "
         "FROM dose_record d JOIN match_result m ON m.dose_record_id = d.id WHERE m.outcome = 'confirmed'",
         RECORD_SCHEMA,
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 
-import pyarrow as pa
 from duckdb import DuckDBPyConnection
 from sqlalchemy import Connection
 
@@ -24,7 +23,9 @@ from vaxlink.settings import Settings
 from vaxlink.storage.extract import arrow_schema, query_arrow
 
 Progress = Callable[[str, int, int | None], None]
-RECORD_SCHEMA = arrow_schema("rec_id:int64 full_name date_of_birth sex id_number phone ward_code address")
+RECORD_SCHEMA = arrow_schema(
+    "rec_id:int64 full_name date_of_birth sex id_number phone ward_code address ward_units"
+)
 
 
 def match_records(
@@ -41,9 +42,9 @@ def match_records(
         f"""SELECT d.id, d.full_name, d.date_of_birth, d.sex, d.id_number, d.phone,
         d.ward_code, d.address, d.ward_units FROM dose_record d LEFT JOIN match_result m ON m.dose_record_id = d.id
         WHERE d.is_latest AND d.problems IS NULL AND coalesce(m.outcome, '') <> 'confirmed' AND ({where})""",
-        RECORD_SCHEMA.append(pa.field("ward_units", pa.string())),
+        RECORD_SCHEMA,
     )
-    duck.register("records_in", records.drop_columns(["ward_units"]))
+    duck.register("records_in", records)
     prepare_records(duck, "records_in")
     duck.unregister("records_in")
     # The records' own wards, for the worklist of those left to an officer (`outcomes_sql`).
@@ -73,7 +74,7 @@ def match_staged(
     """The matching of `staged` against the register into DuckDB's table `results`: reads only, so that it
     can run before the ingest's transaction writes anything."""
     duck.execute("""CREATE OR REPLACE VIEW records_in AS
-        SELECT id AS rec_id, full_name, date_of_birth, sex, id_number, phone, ward_code, address
+        SELECT id AS rec_id, full_name, date_of_birth, sex, id_number, phone, ward_code, address, ward_units
         FROM staged WHERE is_latest AND problems IS NULL""")
     prepare_records(duck, "records_in")
     loaded = load_register(db, duck, settings, spec)

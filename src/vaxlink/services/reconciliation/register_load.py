@@ -19,11 +19,11 @@ from vaxlink.storage.register_log import RegisterVersion, changed_since, current
 
 REGISTER_SCHEMA = arrow_schema(
     "citizen_id:int64 personal_id full_name birth_date:date32 birth_precision birth_year:int32 sex"
-    " current_ward_code current_units permanent_ward_code phone household_id address"
+    " current_ward_code current_units permanent_ward_code permanent_units phone household_id address"
 )
 ALIAS_SCHEMA = pa.schema([("citizen_id", pa.int64()), ("alias", pa.string()), ("kind", pa.string())])
 _REGISTER_SQL = """SELECT id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
-        current_ward_code, current_units, permanent_ward_code, phone, household_id, address
+        current_ward_code, current_units, permanent_ward_code, permanent_units, phone, household_id, address
         FROM citizen WHERE status = 'active'"""
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vaxlink.domain.admin_units import admin_units
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.cases import ACTIONABLE
 from vaxlink.domain.dates import Precision
@@ -214,7 +215,13 @@ def compare(dose: DoseRecord, c: Citizen) -> list[FieldRow]:
             "ward_code",
             dose.ward_code,
             c.current_ward_code,
-            bool(dose.ward_code and dose.ward_code != c.current_ward_code),
+            # A code of the other structure is the same ward when the old one went into the new one.
+            bool(
+                dose.ward_code
+                and not admin_units().same_ward(
+                    dose.ward_code, dose.ward_units, c.current_ward_code, c.current_units
+                )
+            ),
         ),
     ]
 
