@@ -3,6 +3,8 @@ ward went (wholly or in part) into the new one. The domain's rule and the matche
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import pyarrow as pa
 import pytest
@@ -10,6 +12,8 @@ import pytest
 from vaxlink.domain.admin_units import AdminUnits, Structure, admin_units
 from vaxlink.matching.prepare import _targets_sql, _ward_targets
 from vaxlink.matching.spec import MatchSpec
+from vaxlink.services.workbench.case_view import compare
+from vaxlink.storage.models import Citizen, DoseRecord
 
 L, N = Structure.LEGACY, Structure.CURRENT
 
@@ -98,3 +102,54 @@ def test_the_matcher_sql_mirrors_the_domain(units: AdminUnits) -> None:
     want = {i: units.same_ward(a, sa, b, sb) for i, (a, sa, b, sb) in enumerate(pairs)}
     assert sum(want.values()) >= 100  # the sample holds agreements, not only disagreements
     assert got == want
+
+
+@pytest.mark.parametrize(
+    ("dose_ward", "dose_units", "citizen_ward", "citizen_units", "differs", "shown"),
+    [
+        ("26554", "legacy", "26560", "2025", False, ("Phường Phước Nguyên (26554)", "Phường Bà Rịa (26560)")),
+        ("26545", "legacy", "26560", "2025", True, ("Xã Long Sơn (26545)", "Phường Bà Rịa (26560)")),
+        (
+            "26560",
+            "legacy",
+            "26560",
+            "legacy",
+            False,
+            ("Phường Phước Trung (26560)", "Phường Phước Trung (26560)"),
+        ),
+        (
+            "26554",
+            "legacy",
+            "26560",
+            "legacy",
+            True,
+            ("Phường Phước Nguyên (26554)", "Phường Phước Trung (26560)"),
+        ),
+        ("99999", None, "26560", "2025", True, ("99999", "Phường Bà Rịa (26560)")),
+    ],
+)
+def test_the_case_page_compares_wards_in_their_structures(
+    dose_ward: str,
+    dose_units: str | None,
+    citizen_ward: str,
+    citizen_units: str,
+    differs: bool,
+    shown: tuple[str, str],
+) -> None:
+    """The officer's comparison row: each ward by its name in its own structure, flagged only when it differs."""
+    dose = DoseRecord(
+        full_name="Phạm Minh Đức", date_of_birth="03/02/1990", ward_code=dose_ward, ward_units=dose_units
+    )
+    citizen = Citizen(
+        full_name="Phạm Minh Đức",
+        birth_date=date(1990, 2, 3),
+        birth_precision="day",
+        birth_year=1990,
+        sex="M",
+        personal_id="077090000301",
+        current_ward_code=citizen_ward,
+        current_units=citizen_units,
+    )
+    row = next(r for r in compare(dose, citizen) if r.field == "ward_code")
+    assert (row.health, row.registered) == shown
+    assert row.differs is differs

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vaxlink.domain.admin_units import admin_units
+from vaxlink.domain.admin_units import Structure, admin_units
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.cases import ACTIONABLE
 from vaxlink.domain.dates import Precision
@@ -186,6 +186,12 @@ def _same_birth(text: str | None, c: Citizen) -> bool:
     return d.year == c.birth_year
 
 
+def _ward_text(code: str | None, units: str | None) -> str | None:
+    """A ward by its name and code, read in its own structure: the two sides of a comparison may be in two."""
+    unit = admin_units().ward(code, Structure(units)) if code and units in set(Structure) else None
+    return f"{unit.name} ({code})" if unit is not None else code
+
+
 def compare(dose: DoseRecord, c: Citizen) -> list[FieldRow]:
     """The four fields verified against the register (and the helpful ones), with what differs."""
     hid = strip_separators(dose.id_number or "")
@@ -213,8 +219,8 @@ def compare(dose: DoseRecord, c: Citizen) -> list[FieldRow]:
         ),
         FieldRow(
             "ward_code",
-            dose.ward_code,
-            c.current_ward_code,
+            _ward_text(dose.ward_code, dose.ward_units),
+            _ward_text(c.current_ward_code, c.current_units),
             # A code of the other structure is the same ward when the old one went into the new one.
             bool(
                 dose.ward_code
@@ -245,6 +251,7 @@ def _health_dict(d: DoseRecord) -> dict[str, Any]:
         "phone": d.phone,
         "address": d.address,
         "ward_code": d.ward_code,
+        "ward_units": d.ward_units,
         "vaccination_date": d.vaccination_date.isoformat() if d.vaccination_date else None,
         "dose_number": d.dose_number,
         "vaccine": d.vaccine,

@@ -30,10 +30,20 @@ class CitizenHit:
     personal_id: str
     ward_code: str
     version: int
+    ward_units: str = "legacy"
 
 
 def citizen_hit(c: Citizen) -> CitizenHit:
-    return CitizenHit(c.id, c.full_name, birth_text(c), c.sex, c.personal_id, c.current_ward_code, c.version)
+    return CitizenHit(
+        c.id,
+        c.full_name,
+        birth_text(c),
+        c.sex,
+        c.personal_id,
+        c.current_ward_code,
+        c.version,
+        c.current_units,
+    )
 
 
 def search_citizens(
