@@ -240,6 +240,17 @@ def test_partial_iso_is_total(text):
         (date(1990, 3, 15), "1990-03-15"),
         (datetime(1990, 3, 15, 23, 59), "1990-03-15"),
         (PartialDate(1990, 3), "1990-03"),
+        # Vietnamese written out, with or without its marks, and a form's label before the date.
+        ("ngày 15 tháng 3 năm 1990", "1990-03-15"),
+        ("15 tháng 03 năm 1990", "1990-03-15"),
+        ("NGÀY 5 THÁNG 12 NĂM 2001", "2001-12-05"),
+        ("ngay 15 thang 3 nam 1990", "1990-03-15"),
+        ("15 tháng 3, 1990", "1990-03-15"),
+        ("tháng 3 năm 1990", "1990-03"),
+        ("Tháng 3/1990", "1990-03"),
+        ("năm 1990", "1990"),
+        ("Ngày 15/03/1990", "1990-03-15"),
+        ("Ngày: 15/03/1990", "1990-03-15"),
     ],
 )
 def test_accepted_spellings(value, expected):
@@ -260,6 +271,9 @@ def test_accepted_spellings(value, expected):
         (_NotEqualToItself(), "DATE_EMPTY"),
         ("abc", "DATE_UNREADABLE"),
         ("15 tháng 3", "DATE_UNREADABLE"),
+        ("ngày", "DATE_UNREADABLE"),
+        ("ngày 15 tháng 3", "DATE_UNREADABLE"),
+        ("Nguyễn Văn An", "DATE_UNREADABLE"),
         ("1/2/3/4", "DATE_UNREADABLE"),
         ("65", "DATE_UNREADABLE"),  # an age, not day 65 of a spreadsheet
         (65, "DATE_UNREADABLE"),
@@ -284,6 +298,8 @@ def test_accepted_spellings(value, expected):
         ("03/15/1990", "DATE_DAY_MONTH_SWAPPED"),
         ("12/31/1990", "DATE_DAY_MONTH_SWAPPED"),
         ("15/03/90", "DATE_TWO_DIGIT_YEAR"),
+        ("ngày 31 tháng 2 năm 1990", "DATE_IMPOSSIBLE"),
+        ("ngày 15/03/90", "DATE_TWO_DIGIT_YEAR"),
         ("1.1.05", "DATE_TWO_DIGIT_YEAR"),
         ("1889", "DATE_TOO_EARLY"),
         ("31/12/1889", "DATE_TOO_EARLY"),

@@ -9,6 +9,7 @@ import calendar
 import math
 import numbers
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -110,6 +111,12 @@ _DIGITS = re.compile(r"\d+", re.ASCII)
 _ZERO_FRACTION = re.compile(r"(\d+)[.,]0+", re.ASCII)
 _DECIMAL = re.compile(r"(\d+)[.,](\d+)", re.ASCII)
 _ISO = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", re.ASCII)
+# Vietnamese written out, with or without its marks: "ngày 15 tháng 3 năm 1990", "tháng 3/1990", "năm 1990";
+# and "Ngày 15/03/1990", a form's label left before the date.
+_DAY_WORD = re.compile(r"ng[aà]y\s*:?\s*")
+_VI_DMY = re.compile(r"(\d{1,2})\s*th[aá]ng\s*(\d{1,2})\s*(?:n[aă]m|[-/.,])\s*(\d{4})")
+_VI_MY = re.compile(r"th[aá]ng\s*(\d{1,2})\s*(?:n[aă]m|[-/.,])\s*(\d{4})")
+_VI_Y = re.compile(r"n[aă]m\s*(\d{4})")
 
 
 def _problem(code: str, vi: str, en: str) -> Problem:
@@ -235,6 +242,18 @@ def _read(value: object) -> PartialDate | Problem:
 def _from_text(text: str, value: object) -> PartialDate | Problem:
     if not text or text.lower() in _BLANK_WORDS:
         return _empty()
+    if not text.isascii() or text[:1].isalpha():
+        words = unicodedata.normalize("NFC", text).lower()
+        if m := _DAY_WORD.match(words):
+            words = words[m.end() :]
+            if words[:1].isdigit() and not _VI_DMY.fullmatch(words):
+                return _from_text(words, value)
+        if m := _VI_DMY.fullmatch(words):
+            return _day_first(int(m[1]), int(m[2]), int(m[3]))
+        if m := _VI_MY.fullmatch(words):
+            return _make(int(m[2]), int(m[1]))
+        if m := _VI_Y.fullmatch(words):
+            return _make(int(m[1]))
     if m := _YMD.fullmatch(text):
         return _make(int(m[1]), int(m[3]), int(m[4]))
     if m := _DMY.fullmatch(text):
