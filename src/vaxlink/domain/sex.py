@@ -23,11 +23,17 @@ _WORDS = {
     "nu": Sex.FEMALE,
     "nữ": Sex.FEMALE,
     "female": Sex.FEMALE,
+    # "Giới tính: Nam giới"
+    "nam giới": Sex.MALE,
+    "nam gioi": Sex.MALE,
+    "nữ giới": Sex.FEMALE,
+    "nu gioi": Sex.FEMALE,
 }
 
 
 def parse_sex(text: object) -> Sex | None:
-    """`Nam`/`Nữ`, `M`/`F`, `male`/`female` in any case or Unicode form; None when absent or unknown."""
+    """`Nam`/`Nữ` (or `Nam giới`/`Nữ giới`), `M`/`F`, `male`/`female` in any case or Unicode form, with or
+    without marks; None when absent or unknown."""
     if text is None:
         return None
     s = unicodedata.normalize("NFC", str(text)).strip().lower()
