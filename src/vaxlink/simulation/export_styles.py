@@ -4,12 +4,12 @@ The people, their doses and every error the simulator put in stay as they are; o
 in the forms `docs/interchange.md` and the domain allow:
 - headers: one of each column's Vietnamese names (`domain.interchange`), columns in another order, an
   unknown column added, a byte-order mark;
-- dates: ISO, day and month without their zeros, dashes or dots, year first with slashes, and in the dose
-  batch Excel serial numbers;
+- dates: ISO, day and month without their zeros, dashes or dots, year first with slashes, written out in
+  Vietnamese (ngày 15 tháng 3 năm 1990), and in the dose batch Excel serial numbers;
 - phones: written internationally (+84, 0084), grouped by dots, or with the leading 0 a spreadsheet drops;
 - numbers: grouped by spaces, or kept as text by a leading apostrophe;
 - ward codes read back from a spreadsheet as numbers (26560.0);
-- sex as M/F, male/female, in capitals or small letters;
+- sex as M/F, male/female, Nam giới/Nữ giới, in capitals or small letters;
 - names in capitals, in small letters or with stray spaces;
 - optionally, the register's wards in the 2025 structure (each old ward the new one it went into; one of
   them, drawn, when it was split), as a register kept after July 2025 writes them, beside doses of 2021.
@@ -31,7 +31,7 @@ from vaxlink.domain.admin_units import Structure, admin_units
 from vaxlink.domain.interchange import DOSE_COLUMNS, REGISTER_COLUMNS, Column
 
 _EXCEL_EPOCH = date(1899, 12, 30)
-_SEXES = {"Nam": ("M", "male", "NAM", "nam"), "Nữ": ("F", "female", "NỮ", "nữ")}
+_SEXES = {"Nam": ("M", "male", "NAM", "nam", "Nam giới"), "Nữ": ("F", "female", "NỮ", "nữ", "Nữ giới")}
 
 
 def _parse(text: str) -> date | None:
@@ -58,6 +58,8 @@ def _date(text: str, rng: random.Random, *, excel: bool) -> str:
         return d.strftime("%d.%m.%Y")
     if k < 0.65:
         return d.strftime("%Y/%m/%d")
+    if k < 0.7:
+        return f"ngày {d.day} tháng {d.month} năm {d.year}"
     if k < 0.8 and excel:
         return str((d - _EXCEL_EPOCH).days)
     return d.strftime("%d/%m/%Y")
