@@ -18,32 +18,42 @@ class Column:
 
 
 REGISTER_COLUMNS: tuple[Column, ...] = (
-    Column("personal_id", True, ("Số định danh", "Số định danh cá nhân", "CCCD", "Số CCCD")),
+    Column(
+        "personal_id",
+        True,
+        ("Số định danh", "Số định danh cá nhân", "Mã định danh", "CCCD", "Số CCCD", "Số căn cước công dân"),
+    ),
     Column("old_id", False, ("Số CMND", "CMND")),
     Column("full_name", True, ("Họ và tên", "Họ tên")),
-    Column("date_of_birth", True, ("Ngày sinh",)),
+    Column("date_of_birth", True, ("Ngày sinh", "Ngày tháng năm sinh")),
     Column("sex", True, ("Giới tính",)),
-    Column("permanent_ward_code", True, ("Mã xã thường trú",)),
-    Column("current_ward_code", False, ("Mã xã nơi ở hiện tại", "Mã xã tạm trú")),
+    Column("permanent_ward_code", True, ("Mã xã thường trú", "Mã phường/xã thường trú")),
+    Column(
+        "current_ward_code", False, ("Mã xã nơi ở hiện tại", "Mã xã tạm trú", "Mã phường/xã nơi ở hiện tại")
+    ),
     Column("address", False, ("Địa chỉ",)),
-    Column("phone", False, ("Số điện thoại", "SĐT")),
-    Column("household_id", False, ("Mã hộ", "Mã hộ gia đình")),
+    Column("phone", False, ("Số điện thoại", "SĐT", "Điện thoại", "Số ĐT")),
+    Column("household_id", False, ("Mã hộ", "Mã hộ gia đình", "Mã số hộ")),
 )
 
 DOSE_COLUMNS: tuple[Column, ...] = (
-    Column("record_id", True, ("Mã bản ghi",)),
-    Column("full_name", True, ("Họ và tên", "Họ tên")),
-    Column("date_of_birth", True, ("Ngày sinh",)),
+    Column("record_id", True, ("Mã bản ghi", "Mã hồ sơ")),
+    Column("full_name", True, ("Họ và tên", "Họ tên", "Họ tên người được tiêm")),
+    Column("date_of_birth", True, ("Ngày sinh", "Ngày tháng năm sinh")),
     Column("sex", False, ("Giới tính",)),
-    Column("id_number", False, ("Số CMND/CCCD", "Số CCCD/CMND", "CMND/CCCD", "Số giấy tờ")),
-    Column("phone", False, ("Số điện thoại", "SĐT")),
+    Column(
+        "id_number",
+        False,
+        ("Số CMND/CCCD", "Số CCCD/CMND", "CMND/CCCD", "Số giấy tờ", "Số định danh", "Số định danh cá nhân"),
+    ),
+    Column("phone", False, ("Số điện thoại", "SĐT", "Điện thoại", "Số ĐT")),
     Column("address", False, ("Địa chỉ",)),
-    Column("ward_code", False, ("Mã xã",)),
-    Column("vaccination_date", True, ("Ngày tiêm",)),
-    Column("dose_number", True, ("Mũi tiêm", "Mũi số")),
-    Column("vaccine", True, ("Tên vắc xin", "Vắc xin", "Loại vắc xin")),
-    Column("lot_number", False, ("Số lô",)),
-    Column("site", False, ("Cơ sở tiêm", "Nơi tiêm")),
+    Column("ward_code", False, ("Mã xã", "Mã phường/xã", "Mã xã/phường")),
+    Column("vaccination_date", True, ("Ngày tiêm", "Ngày tiêm chủng")),
+    Column("dose_number", True, ("Mũi tiêm", "Mũi số", "Mũi tiêm thứ", "Mũi thứ")),
+    Column("vaccine", True, ("Tên vắc xin", "Vắc xin", "Loại vắc xin", "Tên vaccine", "Vaccine")),
+    Column("lot_number", False, ("Số lô", "Số lô vắc xin")),
+    Column("site", False, ("Cơ sở tiêm", "Nơi tiêm", "Điểm tiêm", "Cơ sở tiêm chủng")),
     # Which unit structure `ward_code` is in: `legacy` (before 1 July 2025) or `2025`; when absent, the
     # ingest's --units, else the vaccination date decides where the code exists in both lists.
     Column("ward_units", False, ("units", "Cấu trúc đơn vị", "Cấu trúc mã xã")),
