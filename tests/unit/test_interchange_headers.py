@@ -24,7 +24,7 @@ def test_no_spelling_names_two_columns(contract: tuple[Column, ...]) -> None:
                 "MÃ HỒ SƠ",
                 "Họ tên người được tiêm",
                 "Ngày/tháng/năm sinh",
-                "Số định danh cá nhân",
+                "CMND/CCCD",
                 "Mã phường/xã",
                 "Ngày tiêm chủng",
                 "Mũi tiêm thứ",

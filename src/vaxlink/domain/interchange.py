@@ -41,11 +41,7 @@ DOSE_COLUMNS: tuple[Column, ...] = (
     Column("full_name", True, ("Họ và tên", "Họ tên", "Họ tên người được tiêm")),
     Column("date_of_birth", True, ("Ngày sinh", "Ngày tháng năm sinh")),
     Column("sex", False, ("Giới tính",)),
-    Column(
-        "id_number",
-        False,
-        ("Số CMND/CCCD", "Số CCCD/CMND", "CMND/CCCD", "Số giấy tờ", "Số định danh", "Số định danh cá nhân"),
-    ),
+    Column("id_number", False, ("Số CMND/CCCD", "Số CCCD/CMND", "CMND/CCCD", "Số giấy tờ")),
     Column("phone", False, ("Số điện thoại", "SĐT", "Điện thoại", "Số ĐT")),
     Column("address", False, ("Địa chỉ",)),
     Column("ward_code", False, ("Mã xã", "Mã phường/xã", "Mã xã/phường")),
@@ -53,7 +49,7 @@ DOSE_COLUMNS: tuple[Column, ...] = (
     Column("dose_number", True, ("Mũi tiêm", "Mũi số", "Mũi tiêm thứ", "Mũi thứ")),
     Column("vaccine", True, ("Tên vắc xin", "Vắc xin", "Loại vắc xin", "Tên vaccine", "Vaccine")),
     Column("lot_number", False, ("Số lô", "Số lô vắc xin")),
-    Column("site", False, ("Cơ sở tiêm", "Nơi tiêm", "Điểm tiêm", "Cơ sở tiêm chủng")),
+    Column("site", False, ("Cơ sở tiêm", "Nơi tiêm", "Cơ sở tiêm chủng")),
     # Which unit structure `ward_code` is in: `legacy` (before 1 July 2025) or `2025`; when absent, the
     # ingest's --units, else the vaccination date decides where the code exists in both lists.
     Column("ward_units", False, ("units", "Cấu trúc đơn vị", "Cấu trúc mã xã")),
