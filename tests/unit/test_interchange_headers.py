@@ -30,7 +30,7 @@ def test_no_spelling_names_two_columns(contract: tuple[Column, ...]) -> None:
                 "Mũi tiêm thứ",
                 "Tên vaccine",
                 "Số lô vắc xin",
-                "Điểm tiêm",
+                "Nơi tiêm",
                 "Số ĐT",
             ],
             [
