@@ -49,7 +49,7 @@ def test_another_exporters_files_are_reconciled_the_same(db_url: str, tmp_path: 
     with (foreign / "doses.csv").open(encoding="utf-8-sig") as f:
         text = f.read()
     assert "'0" in text and "+84 " in text and ".0," in text and "Ghi chú" in text
-    assert " tháng " in text and " giới" in text
+    assert " tháng " in text and " giới" in text and "Mũi " in text
 
     plain = _reconcile(
         tmp_path / "sim" / "register.csv",

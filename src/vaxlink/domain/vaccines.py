@@ -5,6 +5,7 @@ The codes are those of the shipped value sets in `data/dcc_valuesets/`; the unit
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -324,3 +325,24 @@ def vaccine_by_system_code(system: str | None, code: str | None) -> Vaccine | No
     if "snomed" in system:
         return _BY_SNOMED.get(code)
     return vaccine_by_code(code)
+
+
+# "Mũi thứ nhất", "thứ hai"...: the ordinal words of a dose, without their marks.
+_ORDINALS = {"nhat": 1, "mot": 1, "hai": 2, "ba": 3, "tu": 4, "bon": 4, "nam": 5, "sau": 6}
+_DOSE_WORDS = frozenset({"mui", "so", "thu", "lieu", "dose", "no", "lan"})
+# A whole number, or one a spreadsheet printed with a zero fraction (2.0).
+_WHOLE = re.compile(r"(\d{1,3})(?:\.0*)?", re.ASCII)
+MAX_DOSE_NUMBER = 20
+
+
+def parse_dose_number(value: object) -> int | None:
+    """A dose's number as exports write it: `2`, `2.0` (a spreadsheet's number), `Mũi 2`, `mũi thứ 2`, `Mũi
+    thứ hai`, `Liều 2`, `Dose 2`; None when it names no number from 1 to 20 (`nhắc lại` alone, `1/2`)."""
+    text = unicodedata.normalize("NFD", _text(value).lower()).replace("đ", "d")
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    words = [w for w in text.replace(":", " ").replace("#", " ").split() if w not in _DOSE_WORDS]
+    if len(words) != 1:
+        return None
+    number = _WHOLE.fullmatch(words[0])
+    n = int(number[1]) if number else _ORDINALS.get(words[0], 0)
+    return n if 1 <= n <= MAX_DOSE_NUMBER else None

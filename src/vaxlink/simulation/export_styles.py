@@ -10,6 +10,7 @@ in the forms `docs/interchange.md` and the domain allow:
 - numbers: grouped by spaces, or kept as text by a leading apostrophe;
 - ward codes read back from a spreadsheet as numbers (26560.0);
 - sex as M/F, male/female, Nam giới/Nữ giới, in capitals or small letters;
+- dose numbers as `Mũi 2`, `mũi thứ 2` or a spreadsheet's `2.0`;
 - names in capitals, in small letters or with stray spaces;
 - optionally, the register's wards in the 2025 structure (each old ward the new one it went into; one of
   them, drawn, when it was split), as a register kept after July 2025 writes them, beside doses of 2021.
@@ -99,6 +100,13 @@ def _ward(text: str, rng: random.Random) -> str:
     return f"{text}.0" if text.isdigit() and rng.random() < 0.2 else text
 
 
+def _dose(text: str, rng: random.Random) -> str:
+    k = rng.random()
+    if not text.isdigit() or k > 0.3:
+        return text
+    return f"Mũi {text}" if k < 0.15 else (f"{text}.0" if k < 0.25 else f"mũi thứ {text}")
+
+
 def _name(text: str, rng: random.Random) -> str:
     k = rng.random()
     if not text or k > 0.15:
@@ -124,6 +132,7 @@ _DOSES: dict[str, Restyle] = {
     "id_number": _number,
     "phone": _phone,
     "ward_code": _ward,
+    "dose_number": _dose,
 }
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from vaxlink.domain.admin_units import Level, normalise_code
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
-from vaxlink.domain.vaccines import resolve_vaccine
+from vaxlink.domain.vaccines import parse_dose_number, resolve_vaccine
 from vaxlink.matching.normalise import map_distinct
 from vaxlink.services.reconciliation.duck_views import run_over
 from vaxlink.storage.extract import query_arrow
@@ -99,9 +99,16 @@ def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
     map_distinct(duck, "SELECT vaccination_date FROM src", _date_or_problem, date_schema, "v_vdate")
     map_distinct(duck, "SELECT vaccine FROM src", _vaccine, pa.schema([("code", pa.string())]), "v_vaccine")
     map_distinct(duck, "SELECT ward_code FROM src", _ward_code, pa.schema([("code", pa.string())]), "v_ward")
+    map_distinct(
+        duck,
+        "SELECT dose_number FROM src",
+        lambda v: (parse_dose_number(v),),
+        pa.schema([("n", pa.int32())]),
+        "v_dose",
+    )
     duck.execute(f"""CREATE OR REPLACE TABLE checked AS
         SELECT s.* REPLACE (coalesce(w.code, s.ward_code) AS ward_code), vd.d AS vaccination_day, vx.code AS vaccine_code,
-          TRY_CAST(regexp_replace(s.dose_number, '\\.0+$', '') AS INTEGER) AS dose_no,
+          dn.n AS dose_no,
           nullif(array_to_string(list_filter([
             -- A FHIR reader's finding keeps its own code and text (';' is the list's separator).
             CASE WHEN s.malformed LIKE 'FHIR\\_%' ESCAPE '\\' THEN left(replace(s.malformed, ';', ','), 240)
@@ -115,8 +122,7 @@ def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
                  WHEN vd.d < DATE '{EARLIEST_VACCINATION.isoformat()}' THEN 'VACCINATION_DATE_TOO_EARLY'
                  WHEN b.year IS NOT NULL AND year(vd.d) < b.year THEN 'VACCINATION_BEFORE_BIRTH'
                  WHEN b.d IS NOT NULL AND vd.d < b.d THEN 'VACCINATION_BEFORE_BIRTH' END,
-            CASE WHEN coalesce(TRY_CAST(regexp_replace(s.dose_number, '\\.0+$', '') AS INTEGER), 0) NOT BETWEEN 1 AND 20
-                 THEN 'BAD_DOSE_NUMBER' END,
+            CASE WHEN dn.n IS NULL THEN 'BAD_DOSE_NUMBER' END,
             CASE WHEN s.vaccine IS NOT NULL AND vx.code IS NULL THEN 'UNKNOWN_VACCINE'
                  WHEN s.vaccine IS NULL THEN 'UNKNOWN_VACCINE' END,
             CASE WHEN {_too_long()} THEN 'TOO_LONG' END
@@ -130,7 +136,8 @@ def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
         LEFT JOIN v_dob b ON b.value = s.date_of_birth
         LEFT JOIN v_vdate vd ON vd.value = s.vaccination_date
         LEFT JOIN v_vaccine vx ON vx.value = s.vaccine
-        LEFT JOIN v_ward w ON w.value = s.ward_code""")
+        LEFT JOIN v_ward w ON w.value = s.ward_code
+        LEFT JOIN v_dose dn ON dn.value = s.dose_number""")
 
 
 def ward_lists(db: Connection, duck: DuckDBPyConnection) -> None:
@@ -183,7 +190,7 @@ def stage_select(batch_id: int, units: str | None = None) -> str:
         {_kept("id_number")} AS id_number, {_kept("phone")} AS phone, {_kept("address")} AS address,
         {_kept("ward_code")} AS ward_code, ward_units_read AS ward_units, {_DOSE_KIND_SQL} AS dose_kind,
         vaccination_day AS vaccination_date,
-        CAST(CASE WHEN dose_no BETWEEN 1 AND 20 THEN dose_no END AS INTEGER) AS dose_number,
+        CAST(dose_no AS INTEGER) AS dose_number,
         {_kept("vaccine")} AS vaccine, vaccine_code, {_kept("lot_number")} AS lot_number, {_kept("site")} AS site,
         extra, problems
         FROM (SELECT c.*, {_units_sql(units)} AS ward_units_read FROM checked c
