@@ -63,6 +63,7 @@ ALIASES = {
     "Comirnaty": "EU/1/20/1528",
     "Pfizer BioNTech (Comirnaty)": "EU/1/20/1528",
     "AZ": "EU/1/21/1529",
+    "ChAdOx1 nCoV-19": "EU/1/21/1529",
     "AstraZeneca": "EU/1/21/1529",
     "Vaxzevria": "EU/1/21/1529",
     "Vắc xin AstraZeneca": "EU/1/21/1529",

@@ -50,6 +50,8 @@ VACCINES: tuple[Vaccine, ...] = (
             "Oxford AstraZeneca",
             "AZD1222",
             "ChAdOx1-S",
+            "ChAdOx1",
+            "ChAdOx1 nCoV-19",
             "COVID-19 Vaccine AstraZeneca",
         ),
         min_interval_days=28,
