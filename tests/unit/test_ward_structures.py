@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from vaxlink.domain.admin_units import AdminUnits, Structure, admin_units
-from vaxlink.matching.prepare import _targets_sql, _ward_targets
+from vaxlink.matching.prepare import _targets_sql, _ward_targets, prepare_records
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.workbench.case_view import compare
 from vaxlink.storage.models import Citizen, DoseRecord
@@ -153,3 +153,28 @@ def test_the_case_page_compares_wards_in_their_structures(
     row = next(r for r in compare(dose, citizen) if r.field == "ward_code")
     assert (row.health, row.registered) == shown
     assert row.differs is differs
+
+
+def test_the_same_code_in_two_structures_is_two_identities() -> None:
+    """Records equal but for their ward's structure are matched apart; the structure not known is the legacy."""
+    con = duckdb.connect()
+    rows = [("26560", "legacy"), ("26560", None), ("26560", "2025"), ("26554", "legacy")]
+    con.register(
+        "rec_in",
+        pa.table(
+            {
+                "rec_id": list(range(1, len(rows) + 1)),
+                "full_name": ["Phạm Minh Đức"] * len(rows),
+                "date_of_birth": ["03/02/1990"] * len(rows),
+                "sex": ["Nam"] * len(rows),
+                "id_number": [None] * len(rows),
+                "phone": [None] * len(rows),
+                "ward_code": [w for w, _ in rows],
+                "ward_units": [u for _, u in rows],
+            }
+        ),
+    )
+    prepare_records(con, "rec_in")
+    ident = dict(con.execute("SELECT rec_id, ident_id FROM rec_map").fetchall())
+    assert ident[1] == ident[2]
+    assert len({ident[1], ident[3], ident[4]}) == 3

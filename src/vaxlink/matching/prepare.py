@@ -269,7 +269,6 @@ IDENTITY_COLUMNS = (
     "dob_precision",
     "sex",
     "ward",
-    "ward_units",
     "phone",
     "id_kind",
     "id12",
@@ -279,12 +278,18 @@ IDENTITY_COLUMNS = (
 )
 
 
+# A ward of the 2025 structure is marked in the key: the same code in the two structures is two identities.
+# A legacy ward (or one whose structure is not known) is keyed by its code alone, as before the structures
+# were compared, so that the estimation's sample, drawn by the key, stays what it was.
+_KEYED = {"ward": "ward || CASE WHEN ward_units = '2025' THEN '@2025' ELSE '' END"}
+
+
 def _record_identities(con: DuckDBPyConnection) -> None:
     """From `rec_norm`: `rec_keyed` (each record with its ward and identity key), `rec_ident` (one row per
     identity, with its province) and `rec_map` (rec_id → ident_id)."""
     key = (
         "md5(concat_ws('|', "
-        + ", ".join(f"coalesce(CAST({c} AS VARCHAR), '~')" for c in IDENTITY_COLUMNS)
+        + ", ".join(f"coalesce(CAST({_KEYED.get(c, c)} AS VARCHAR), '~')" for c in IDENTITY_COLUMNS)
         + "))"
     )
     con.execute(f"""CREATE OR REPLACE TABLE rec_keyed AS

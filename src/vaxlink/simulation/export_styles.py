@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -173,8 +174,17 @@ def _write(
 
 
 def _in_2025(rows: list[dict[str, str]], rng: random.Random) -> None:
-    """The register's ward codes (legacy) replaced by the 2025 wards they went into."""
-    targets = admin_units().ward_targets()
+    """The register's ward codes (legacy) replaced by the 2025 wards they went into. The official table does not
+    list 19 old wards: each is given the 2025 ward most of its district's other wards went into."""
+    units = admin_units()
+    targets = dict(units.ward_targets())
+    by_district: dict[str, Counter[str]] = defaultdict(Counter)
+    for w in units.wards(Structure.LEGACY):
+        for t in targets.get(w.code, ()):
+            by_district[w.parent_code or ""][t] += 1
+    for w in units.wards(Structure.LEGACY):
+        if w.code not in targets and by_district[w.parent_code or ""]:
+            targets[w.code] = (by_district[w.parent_code or ""].most_common(1)[0][0],)
     for row in rows:
         for c in ("current_ward_code", "permanent_ward_code"):
             if row.get(c) in targets:
