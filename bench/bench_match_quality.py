@@ -20,10 +20,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from vaxlink.matching import normalise
+from vaxlink.matching.defaults import PROVINCE_CAP
 from vaxlink.matching.pipeline import key_steps, pair_estimate_sql
 from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.run import run_matching
-from vaxlink.matching.spec import PROVINCE_CAP, MatchSpec
+from vaxlink.matching.spec import MatchSpec
 from vaxlink.simulation.inputs import matcher_inputs
 
 

@@ -12,9 +12,11 @@ import pyarrow as pa
 import pytest
 
 from vaxlink.domain.admin_units import admin_units
+from vaxlink.matching.defaults import DEFAULT_BLOCKING
+from vaxlink.matching.levels import BlockingRule
 from vaxlink.matching.pipeline import blocking_steps, pair_estimate_sql
 from vaxlink.matching.prepare import prepare_records, prepare_register
-from vaxlink.matching.spec import DEFAULT_BLOCKING, BlockingRule, MatchSpec
+from vaxlink.matching.spec import MatchSpec
 from vaxlink.simulation import simulate
 from vaxlink.simulation.inputs import matcher_inputs
 

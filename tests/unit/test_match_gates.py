@@ -10,8 +10,8 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vaxlink.matching.defaults import _LETTERS_WITHIN_TWO
 from vaxlink.matching.normalise import LETTER_BITS
-from vaxlink.matching.spec import _LETTERS_WITHIN_TWO
 
 # Folded name letters, a space, and characters whose codes share a bit with them (code modulo 63).
 ALPHABET = "abcdeghiklmnopqrstuvxy đ?~\u00e0"

@@ -8,7 +8,9 @@ import json
 
 import pytest
 
-from vaxlink.matching.spec import DEFAULT_BLOCKING, BlockingRule, Comparison, Level, MatchSpec
+from vaxlink.matching.defaults import DEFAULT_BLOCKING
+from vaxlink.matching.levels import BlockingRule, Comparison, Level
+from vaxlink.matching.spec import MatchSpec
 
 # docs/matching.md: the estimation and the decision's parameters.
 DEFAULTS = {

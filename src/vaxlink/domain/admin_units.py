@@ -224,7 +224,7 @@ class AdminUnits:
         known, the codes are compared as written. A legacy ward and a 2025 ward are the same place when the
         legacy one went (wholly or in part) into the 2025 one: Phước Nguyên (26554, legacy) lies in Bà Rịa
         (26560, 2025), and a code of one list met in the other is not taken for the same place unless the
-        table says so. The matcher's SQL mirrors this (`matching/spec.py`, `WARD_SAME`)."""
+        table says so. The matcher's SQL mirrors this (`matching/defaults.py`, `WARD_SAME`)."""
         a, b = normalise_code(a, Level.WARD), normalise_code(b, Level.WARD)
         if a is None or b is None:
             return False

@@ -24,6 +24,7 @@ from typing import Any
 
 from duckdb import DuckDBPyConnection
 
+from vaxlink.matching.levels import Level
 from vaxlink.matching.pipeline import (
     compare_step,
     lookup_step,
@@ -31,7 +32,7 @@ from vaxlink.matching.pipeline import (
     record_key_step,
     register_key_steps,
 )
-from vaxlink.matching.spec import Level, MatchSpec
+from vaxlink.matching.spec import MatchSpec
 from vaxlink.matching.tables import REC_IDENT, REC_KEYS, REG
 
 MAX_ITERATIONS = 200

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vaxlink.matching.spec import BlockingRule, Comparison, Level, MatchSpec
+from vaxlink.matching.levels import BlockingRule, Comparison, Level
+from vaxlink.matching.spec import MatchSpec
 from vaxlink.matching.tables import (
     CLASSIFIED,
     COMPARED,

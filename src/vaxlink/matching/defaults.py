@@ -1,0 +1,389 @@
+"""The shipped specification's content: the blocking rules, every comparison's levels with their SQL condition
+and prior m and u, and the agreements strong enough to override a veto (`spec.MatchSpec` takes them as its
+defaults; each run estimates m and u again on its own data).
+"""
+
+from __future__ import annotations
+
+from vaxlink.matching.levels import BlockingRule, Comparison, Level
+
+# Each rule stays selective at national scale. A name alone or a birth year alone never blocks. The rules
+# that forgive a part of the birth date, or a part of the name, would grow with the register (a common
+# name shares a birth year and month with hundreds of people in a country of 100 M): they are scoped to
+# the province of residence (2025 units: a record's ward and the citizen's current ward), so that their
+# pairs per record are those of a province, whatever the country's size; and capped, so that a block of a
+# very common name in a big province generates no pairs at all rather than hundreds of hopeless ones
+# (such records are ambiguous by the other fields anyway, and go to review from the rules that remain).
+# The rules on exact numbers, and on the whole name with the exact birth date, stay national: they find
+# people vaccinated away from home.
+PROVINCE_CAP = 60
+DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
+    BlockingRule("id", ("id12",)),
+    BlockingRule("old_id", ("id9",)),
+    BlockingRule("name_dob", ("name_key", "dob")),
+    BlockingRule("name_swapped", ("name_key", "dob_year", "dob_month=dob_day", "dob_day=dob_month")),
+    BlockingRule("sorted_name_dob", ("sorted_key", "dob")),
+    # The name's letters in any order with the birth date: two letters swapped (Tragn, Lihn).
+    BlockingRule("name_letters_dob", ("name_sig", "dob"), 50),
+    BlockingRule("id_tail_given", ("id_tail", "given_key")),
+    BlockingRule("phone_given", ("phone", "given_key"), 50),
+    BlockingRule("phone_family", ("phone", "family_key"), 50),  # a typo in the given name
+    # The given name written first ("Đào Trần Thị" for Trần Thị Đào), with or without the middle name and with
+    # any slip in the birth date but its year: the phone and the year of birth.
+    BlockingRule("phone_year", ("phone", "dob_year"), 50),
+    # Scoped to the province:
+    BlockingRule(
+        "name_year_month", ("province", "name_key", "dob_year", "dob_month"), PROVINCE_CAP
+    ),  # day typo
+    BlockingRule(
+        "name_year_day", ("province", "name_key", "dob_year", "dob_day"), PROVINCE_CAP
+    ),  # month typo
+    BlockingRule(
+        "name_month_day", ("province", "name_key", "dob_month", "dob_day"), PROVINCE_CAP
+    ),  # year typo
+    BlockingRule("given_dob", ("province", "given_key", "dob"), PROVINCE_CAP),
+    BlockingRule("family_middle_dob", ("province", "family_key", "middle_key", "dob"), PROVINCE_CAP),
+    BlockingRule("family_given_dob", ("province", "family_key", "given_key", "dob"), PROVINCE_CAP),  # middle
+    # A birth date known only to the year, on either side: the name and the year (two rules, so that each
+    # side's filter applies before the join).
+    BlockingRule(
+        "name_year_record_imprecise",
+        ("province", "name_key", "dob_year"),
+        400,
+        record_filter="r.dob_precision <> 'day'",
+    ),
+    BlockingRule(
+        "name_year_citizen_imprecise",
+        ("province", "name_key", "dob_year"),
+        400,
+        citizen_filter="c.dob_precision <> 'day'",
+    ),
+)
+
+
+# Cheap gate before edit distance: one wrong digit or two swapped neighbours leave the first six or the last
+# six digits intact (`id_head`, `id_tail`: both sides have them), or both ends when the swap straddles the
+# middle (the first five and the last five).
+_NEAR_IDS = """(r.id_head = c.id_head OR r.id_tail = c.id_tail
+    OR (substr(r.id_tail, 2) = substr(c.id_tail, 2) AND substr(r.id_head, 1, 5) = substr(c.id_head, 1, 5)))"""
+
+
+def _transposed(a: str, b: str, n: int) -> str:
+    """True when b is a with two adjacent characters swapped (and a <> b)."""
+    alts = []
+    for i in range(1, n):
+        alts.append(
+            f"(substr({a}, 1, {i - 1}) = substr({b}, 1, {i - 1}) AND substr({a}, {i}, 1) = substr({b}, {i + 1}, 1)"
+            f" AND substr({a}, {i + 1}, 1) = substr({b}, {i}, 1) AND substr({a}, {i + 2}) = substr({b}, {i + 2}))"
+        )
+    return f"({a} <> {b} AND (" + " OR ".join(alts) + "))"
+
+
+_ID12 = "r.id12 IS NOT NULL"
+# Two names within two edits differ by at most two characters each way (`normalise.LETTER_BITS`).
+_LETTERS_WITHIN_TWO = """bit_count(r.name_letters & ~c.name_letters) <= 2
+    AND bit_count(c.name_letters & ~r.name_letters) <= 2"""
+# A letter or two off in the whole name; never the given name of someone else of the citizen's household
+# (`h`: a twin's Tân against Tâm is the twin).
+# The lengths first: two edits or fewer never change a length by more than two, and comparing lengths is
+# cheap where an edit distance is not (most candidate pairs are of other people).
+_NAME_TYPO = f"""((r.given_key = c.given_key OR h.household_id IS NULL)
+    AND abs(length(r.name_key) - length(c.name_key)) <= 2 AND {_LETTERS_WITHIN_TWO}
+    AND ((r.name_sig = c.name_sig AND levenshtein(r.name_key, c.name_key) <= 2)
+    OR (levenshtein(r.given_key, c.given_key) <= 1
+        AND levenshtein(r.name_key, c.name_key) <= CASE WHEN length(c.name_key) >= 14 THEN 2 ELSE 1 END)))"""
+_BOTH_DAYS = "r.dob IS NOT NULL AND c.dob IS NOT NULL"
+# The middle names agree, or one side has none, or one holds the other.
+_MIDDLE_KEPT = """(r.middle_key = c.middle_key OR r.middle_key = '' OR c.middle_key = ''
+    OR position(r.middle_key IN c.middle_key) > 0 OR position(c.middle_key IN r.middle_key) > 0)"""
+# Edits between the given names, y and i taken alike wherever they stand (the folding keeps a final y only
+# after some letters: Sỹỹ folds to "syy", Sỹ to "si").
+_GIVEN_EDITS = "levenshtein(replace(r.given_key, 'y', 'i'), replace(c.given_key, 'y', 'i'))"
+# A given name carried by at most one citizen in a million is taken for a slip rather than a name of its own.
+GIVEN_NAME_RARITY = 1_000_000
+_HAS_ADDRESS = "r.addr_house <> '' AND c.addr_house <> ''"
+
+
+def _same_ward(ward: str, units: str, targets: str) -> str:
+    """The record's ward names the citizen's `ward` (of structure `units`; `targets`: the 2025 wards of a legacy
+    one), the mirror of `AdminUnits.same_ward`: in one structure, or when either's is not known, the codes
+    as written; a legacy ward and a 2025 one when the legacy one went into the 2025 one."""
+    return (
+        f"(r.ward = c.{ward} AND (r.ward_units IS NULL OR c.{units} IS NULL OR r.ward_units = c.{units}))"
+        f" OR (r.ward_units = 'legacy' AND c.{units} = '2025' AND list_contains(r.ward_targets, c.{ward}))"
+        f" OR (r.ward_units = '2025' AND c.{units} = 'legacy' AND list_contains(c.{targets}, r.ward))"
+    )
+
+
+_WARD_SAME = f"{_same_ward('ward', 'ward_units', 'ward_targets')} OR {_same_ward('home_ward', 'home_units', 'home_targets')}"
+# Two neighbouring letters of the family name swapped (Đặgn, Nguễyn, Dưnơg) are one slip, as one letter
+# wrong is; checked over the family key's letters (the name's first word: a Vietnamese syllable has at most
+# seven, as in "nghiêng").
+FAMILY_NAME_LETTERS = 8
+
+# A number held by one citizen: u is the share of other people's records that carry it (about 1 in 200 records
+# carry someone else's number) over the register's size.
+# The priors: m from the error rates health's data is known to have, u from how often two different people
+# agree so. Each run estimates m (and u where random pairs can count it) from its own data, starting here
+# and bounded around here (MatchSpec.max_shift_bits).
+DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
+    Comparison(
+        "id",
+        (
+            Level(
+                "ID_LOST_ZERO",
+                f"{_ID12} AND r.id12 = c.personal_id AND r.id_kind = 'lost_zero'",
+                0.02,
+                1e-4,
+                "unique",
+                share=1e-8,
+            ),
+            Level("ID_EXACT", f"{_ID12} AND r.id12 = c.personal_id", 0.85, 0.005, "unique", share=1e-8),
+            Level(
+                "ID_OLD_CMND",
+                "r.id9 IS NOT NULL AND l.alias_owner = c.citizen_id",
+                0.04,
+                2e-4,
+                "unique",
+                share=1e-8,
+            ),
+            # A relative's number: it names the household, not the person.
+            Level(
+                "ID_OF_HOUSEHOLD_MEMBER",
+                f"{_ID12} AND l.owner_id IS NOT NULL AND l.owner_id <> c.citizen_id AND l.owner_household = c.household_id",
+                0.004,
+                4.0,
+                "unique",
+            ),
+            Level(
+                "ID_TYPO",
+                f"{_ID12} AND {_NEAR_IDS} AND levenshtein(r.id12, c.personal_id) = 1",
+                0.008,
+                1e-4,
+            ),
+            Level(
+                "ID_TRANSPOSED",
+                f"{_ID12} AND {_NEAR_IDS} AND {_transposed('r.id12', 'c.personal_id', 12)}",
+                0.004,
+                5e-5,
+            ),
+            # The number is someone else's in the register: the strongest sign of another person.
+            Level(
+                "ID_OF_OTHER_PERSON",
+                "(r.id12 IS NOT NULL AND l.owner_id IS NOT NULL) OR (r.id9 IS NOT NULL AND l.alias_owner IS NOT NULL)",
+                0.002,
+                0.9,
+            ),
+            # A number nobody in the register holds, with the candidate's place, sex, century and birth
+            # year (its first six digits): a slip further in, or a number the register does not know yet.
+            Level(
+                "ID_UNKNOWN_SAME_PREFIX",
+                f"{_ID12} AND l.owner_id IS NULL AND r.id_head = c.id_head",
+                0.004,
+                0.01,
+            ),
+            Level("ID_MISSING", "r.id_kind = 'empty'", 0.035, 0.035, missing=True),
+            Level("ID_OTHER_DOCUMENT", "r.id_kind = 'other'", 0.005, 0.005, missing=True),
+            # An old CMND the register has no record of: health may know a number the register never took.
+            Level("ID_CMND_UNKNOWN", "r.id9 IS NOT NULL AND l.alias_owner IS NULL", 0.01, 0.04),
+            Level("ID_DIFFERENT", "", 0.003, 0.95),
+        ),
+    ),
+    Comparison(
+        "name",
+        (
+            Level("NAME_EXACT", "r.full_name = c.full_name", 0.90, 0.95, "tf_exact_n", share=1e-4),
+            Level(
+                "NAME_DIACRITICS",
+                "r.name_key = c.name_key AND (NOT r.has_marks OR NOT c.has_marks)",
+                0.06,
+                0.085,
+                "tf_key_n",
+                share=1e-4,
+            ),
+            # Same letters, other marks on both sides: Hùng / Hưng.
+            Level("NAME_MARKS_DIFFER", "r.name_key = c.name_key", 0.005, 6e-4, veto="unless_corroborated"),
+            Level("NAME_ORDER", "r.sorted_key = c.sorted_key", 0.004, 0.016, "tf_key_n", share=1e-4),
+            # The middle name left out, or kept in part; with the given name written first too ("Anh Hồ" for
+            # "Hồ Quốc Anh").
+            Level(
+                "NAME_MIDDLE_DROPPED",
+                f"""((r.family_key = c.family_key AND r.given_key = c.given_key)
+                     OR (r.family_key = c.given_key AND r.given_key = c.family_key)) AND {_MIDDLE_KEPT}""",
+                0.008,
+                2.5e-4,
+            ),
+            Level("NAME_TYPO", _NAME_TYPO, 0.01, 3e-4),
+            # A slip in the given name: a word nobody in the register is called (Anj, Qýu, KKỳ) within two
+            # edits of the citizen's given name, or a real name within one edit (Thy, Thúy) that no one of the
+            # citizen's household carries. A twin's or a sibling's given name is a real name of the
+            # household: that stays NAME_GIVEN_DIFFERS.
+            Level(
+                "NAME_GIVEN_TYPO",
+                f"""r.family_key = c.family_key AND {_MIDDLE_KEPT} AND h.household_id IS NULL
+                    AND ({_GIVEN_EDITS} <= 1
+                         OR (l.given_n * {GIVEN_NAME_RARITY!r} <= z.total AND {_GIVEN_EDITS} <= 2
+                             AND length(c.given_key) >= 3))""",
+                0.006,
+                6e-4,
+                veto="unless_corroborated",
+            ),
+            # Same family, another given name: a sibling, a twin, a parent.
+            Level(
+                "NAME_GIVEN_DIFFERS",
+                "r.family_key = c.family_key AND r.given_key <> c.given_key",
+                0.001,
+                1.0,
+                veto="always",
+            ),
+            # Two slips at once (the given name first and a typo, a dropped middle name and a typo in the
+            # family name): the same words but for a letter or two. Never a given name of its own.
+            Level(
+                "NAME_SIMILAR",
+                f"""(abs(length(r.sorted_key) - length(c.sorted_key)) <= 2 AND {_LETTERS_WITHIN_TWO}
+                       AND levenshtein(r.sorted_key, c.sorted_key) <= 2)
+                   OR (r.given_key = c.given_key AND (levenshtein(r.family_key, c.family_key) <= 1
+                       OR {_transposed("r.family_key", "c.family_key", FAMILY_NAME_LETTERS)}))""",
+                0.004,
+                0.004,
+            ),
+            Level("NAME_DIFFERENT", "", 6e-5, 1.0, veto="always"),
+        ),
+        tf_max_weight=30.0,
+    ),
+    Comparison(
+        "dob",
+        (
+            Level("DOB_EXACT", "r.dob IS NOT NULL AND r.dob = c.dob", 0.95, 0.95, "tf_dob_n", share=3.4e-5),
+            Level(
+                "DOB_YEAR_ONLY",
+                """(r.dob_precision IN ('year', 'month') OR c.dob_precision IN ('year', 'month'))
+                   AND r.dob_year = c.dob_year
+                   AND (r.dob_month IS NULL OR c.dob_month IS NULL OR r.dob_month = c.dob_month)""",
+                0.01,
+                0.01,
+                "tf_year_n",
+                share=0.0125,
+            ),
+            Level(
+                "DOB_DAY_MONTH_SWAPPED",
+                f"{_BOTH_DAYS} AND r.dob_year = c.dob_year AND r.dob_month = c.dob_day AND r.dob_day = c.dob_month",
+                0.008,
+                3e-5,
+            ),
+            Level(
+                "DOB_TYPO",
+                f"""{_BOTH_DAYS} AND (CASE WHEN r.dob_year = c.dob_year THEN 1 ELSE 0 END
+                    + CASE WHEN r.dob_month = c.dob_month THEN 1 ELSE 0 END
+                    + CASE WHEN r.dob_day = c.dob_day THEN 1 ELSE 0 END) = 2 AND levenshtein(r.dob, c.dob) = 1""",
+                0.005,
+                1.6e-4,
+            ),
+            # A day or two off, across a month's or a year's end too.
+            Level("DOB_NEAR", f"{_BOTH_DAYS} AND abs(r.dob_days - c.dob_days) <= 2", 0.004, 1.4e-4),
+            # Day and month right, the year off by one or by ten.
+            Level(
+                "DOB_YEAR_NEAR",
+                f"""{_BOTH_DAYS} AND r.dob_month = c.dob_month AND r.dob_day = c.dob_day
+                    AND abs(r.dob_year - c.dob_year) IN (1, 10)""",
+                0.004,
+                7e-5,
+            ),
+            Level("DOB_SAME_YEAR", "r.dob_year = c.dob_year", 0.004, 0.0125, veto="unless_strong"),
+            Level("DOB_DIFFERENT", "", 2e-4, 0.98, veto="unless_strong"),
+        ),
+    ),
+    Comparison(
+        "sex",
+        (
+            Level("SEX_MISSING", "r.sex IS NULL", 0.01, 0.01, missing=True),
+            Level("SEX_SAME", "r.sex = c.sex", 0.95, 0.5),
+            Level("SEX_DIFFERS", "", 0.05, 0.5),
+        ),
+    ),
+    Comparison(
+        "ward",
+        (
+            Level("WARD_MISSING", "r.ward IS NULL", 0.02, 0.02, missing=True),
+            # Set well below what the simulator shows: people get vaccinated where they work or stay.
+            # The citizen's current or permanent ward, whichever structure each is written in.
+            Level("WARD_SAME", _WARD_SAME, 0.8, 1.0, "tf_ward_n", share=0.01),
+            Level("WARD_DIFFERS", "", 0.2, 1.0),
+        ),
+        tf_max_weight=14.0,
+    ),
+    Comparison(
+        "address",
+        (
+            Level("ADDRESS_MISSING", "r.addr_street = '' OR c.addr_street = ''", 0.1, 0.1, missing=True),
+            # The same house on the same street or hamlet: a household's home, so the name decides who.
+            Level(
+                "ADDRESS_SAME",
+                f"{_HAS_ADDRESS} AND r.addr_house = c.addr_house AND r.addr_street = c.addr_street",
+                0.5,
+                1.0,
+                "tf_addr_n",
+                share=5e-5,
+            ),
+            Level("ADDRESS_SAME_STREET", "r.addr_street = c.addr_street", 0.2, 0.02),
+            Level("ADDRESS_DIFFERS", "", 0.2, 0.9),
+        ),
+        tf_max_weight=12.0,
+    ),
+    Comparison(
+        "phone",
+        (
+            # No phone on the record, or none in the register for the candidate: nothing to compare (a
+            # register without the citizen's phone is not a disagreement). A relative's phone still says
+            # "this household" when the candidate has none of their own.
+            Level(
+                "PHONE_MISSING",
+                """r.phone IS NULL OR (coalesce(c.phone, '') = ''
+                   AND NOT coalesce(l.phone_household = c.household_id, false))""",
+                0.3,
+                0.3,
+                missing=True,
+            ),
+            Level("PHONE_SAME", "r.phone = c.phone", 0.4, 1.0, "tf_phone_n", share=3.3e-5),
+            # A number someone of the candidate's household has: a relative's phone.
+            Level(
+                "PHONE_OF_HOUSEHOLD",
+                "l.phone_household IS NOT NULL AND l.phone_household = c.household_id",
+                0.1,
+                2e-3,
+            ),
+            Level("PHONE_DIFFERS", "", 0.2, 0.7),
+        ),
+        tf_max_weight=8.0,
+    ),
+)
+
+# Agreement strong enough that a birth-date or name-mark disagreement is taken for the record's own slip: the
+# register's number (or its old CMND) and the name up to its writing, the sex not contradicting. A parent's or a
+# child's number fails on the name; a twin's on the number.
+STRONG_AGREEMENT = (
+    "id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
+    "AND name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER', 'NAME_MIDDLE_DROPPED', 'NAME_MARKS_DIFFER') "
+    "AND sex_level <> 'SEX_DIFFERS'"
+)
+
+
+# Other marks on the same letters (Hùng / Hưng), or a slip in the given name: taken for the record's own slip
+# when the full birth date (or the same date with day and month swapped: a sibling is not born the same year
+# on the mirrored day) agrees with the number, or the full birth date with the home (address, phone or ward).
+# With the number and the full birth date, a sex that differs is the record's slip too: the number carries
+# the sex, and the record contradicts the number it carries itself. Twins whose
+# names differ by a mark share all that, but both are in the register and compete as candidates; the rivals'
+# odds then keep the record in review. A twin's real given name is not a slip (NAME_GIVEN_TYPO).
+# The number with a birth date one slip from the citizen's (a digit, or a day or two), the same sex and the
+# same home (house or own phone) vouch for it too: a relative who could carry the number, the name and the
+# home would be a twin, born the same day, whom the exact date already lets through; a date a slip away
+# speaks against a twin, not for one.
+CORROBORATED = (
+    f"({STRONG_AGREEMENT}) OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
+    "AND (dob_level = 'DOB_EXACT' OR (dob_level = 'DOB_DAY_MONTH_SWAPPED' AND sex_level <> 'SEX_DIFFERS')"
+    " OR (dob_level IN ('DOB_TYPO', 'DOB_NEAR') AND sex_level = 'SEX_SAME'"
+    " AND (address_level = 'ADDRESS_SAME' OR phone_level = 'PHONE_SAME')))) "
+    "OR (sex_level <> 'SEX_DIFFERS' AND dob_level = 'DOB_EXACT' AND (address_level = 'ADDRESS_SAME' "
+    "OR phone_level = 'PHONE_SAME' OR ward_level = 'WARD_SAME'))"
+)
