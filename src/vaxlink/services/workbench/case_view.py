@@ -188,7 +188,7 @@ def _same_birth(text: str | None, c: Citizen) -> bool:
 
 def _ward_text(code: str | None, units: str | None) -> str | None:
     """A ward by its name and code, read in its own structure: the two sides of a comparison may be in two."""
-    unit = admin_units().ward(code, Structure(units)) if code and units in set(Structure) else None
+    unit = admin_units().ward(code, Structure(units)) if code and units in tuple(Structure) else None
     return f"{unit.name} ({code})" if unit is not None else code
 
 

@@ -30,7 +30,7 @@ class CitizenHit:
     personal_id: str
     ward_code: str
     version: int
-    ward_units: str = "legacy"
+    ward_units: str
 
 
 def citizen_hit(c: Citizen) -> CitizenHit:
@@ -98,9 +98,9 @@ def search_citizens(
                 "Số định danh cần 12 (hoặc CMND 9) chữ số", "the number needs 12 digits (or 9)", "BAD_ID"
             )
         used.append("personal_id")
-    if digits(phone):
+    if phone_digits := digits(phone):
         # As the register stores it: the national form, else the digits as typed.
-        conds.append(Citizen.phone == (usable_phone(phone) or digits(phone)))
+        conds.append(Citizen.phone == (usable_phone(phone) or phone_digits))
         used.append("phone")
     if not used:
         raise Invalid(
