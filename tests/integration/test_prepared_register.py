@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from vaxlink.domain import admin_unit_files
+from vaxlink.domain.admin_units import admin_units
 from vaxlink.services.reconciliation.dose_ingest import ingest_batch
 from vaxlink.services.reconciliation.registry_import import import_register
 from vaxlink.services.workbench.register_changes import _apply
@@ -76,7 +78,7 @@ def _with_work_dir(settings: Settings, work: Path) -> Settings:
 
 
 def test_a_batch_decides_the_same_with_the_kept_register_as_with_the_whole_one(
-    settings, engine, tmp_path, province
+    settings, engine, tmp_path, province, monkeypatch
 ):
     with transaction(engine) as s:
         import_register(s, settings, province / "register.csv", rejects_path=tmp_path / "rej.csv")
@@ -87,7 +89,13 @@ def test_a_batch_decides_the_same_with_the_kept_register_as_with_the_whole_one(
     assert r.register["how"] == "built"
 
     cold_rows, cold_spec, cold = _decide(engine, _with_work_dir(settings, tmp_path / "cold"), second)
+    # With the register and the matcher's ward tables kept, a batch does not read the administrative units'
+    # lists again (a quarter of a second each time).
+    admin_units.cache_clear()
+    monkeypatch.setattr(admin_unit_files, "load", lambda: pytest.fail("the lists were read again"))
     warm_rows, warm_spec, kept = _decide(engine, warm, second)
+    monkeypatch.undo()
+    admin_units.cache_clear()
 
     assert cold["how"] == "built" and kept["how"] == "stored"
     assert kept["citizens"] == CITIZENS and kept["read"] < CITIZENS

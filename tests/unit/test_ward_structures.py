@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from vaxlink.domain.admin_units import AdminUnits, Structure, admin_units
-from vaxlink.matching.prepare import _targets_sql, _ward_targets, prepare_records
+from vaxlink.matching.prepare import _targets_sql, prepare_records, unit_tables
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.workbench.case_view import compare
 from vaxlink.storage.models import Citizen, DoseRecord
@@ -85,7 +85,7 @@ def test_the_matcher_sql_mirrors_the_domain(units: AdminUnits) -> None:
     pairs = _pairs(units)
     con = duckdb.connect()
     assert len(pairs) > 10_000
-    _ward_targets(con)
+    unit_tables(con)
     columns = list(zip(*pairs, strict=True))
     con.register(
         "p",

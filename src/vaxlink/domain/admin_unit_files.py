@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
 import json
 import re
+import sys
 import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
 from importlib.resources import files
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -98,11 +101,26 @@ _LOOSE_SPACE = re.compile(r"\s\s|[^\S ]")
 _BRACKETED_CODE = re.compile(r"^(.*?)\s*\(\s*([0-9]+)\s*\)\s*$")
 
 
-def _read(name: str) -> str:
+def _resource(name: str) -> Any:
     resource = files("vaxlink.domain")
     for part in _DATA_DIR:
         resource = resource / part
-    return (resource / name).read_text(encoding="utf-8-sig")
+    return resource / name
+
+
+def _read(name: str) -> str:
+    return str(_resource(name).read_text(encoding="utf-8-sig"))
+
+
+def digest() -> str:
+    """Of what `load` reads and how: the three shipped files and this reader's code with the index's. What
+    is derived from the units and kept between runs (the matcher's ward tables) is labelled with it."""
+    h = hashlib.sha256()
+    for name in (_LEGACY_FILE, _CURRENT_FILE, _CONVERSION_FILE):
+        h.update(_resource(name).read_bytes())
+    for module in (sys.modules[AdminUnits.__module__], sys.modules[__name__]):
+        h.update(Path(str(module.__file__)).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _clean(text: str) -> str:

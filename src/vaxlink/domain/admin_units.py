@@ -253,6 +253,13 @@ class AdminUnits:
         return out
 
 
+def units_digest() -> str:
+    """Of the shipped lists and the code that reads them, without reading them: see `admin_unit_files.digest`."""
+    from vaxlink.domain.admin_unit_files import digest
+
+    return digest()
+
+
 @functools.cache
 def admin_units() -> AdminUnits:
     """The shipped lists, read on first use only: importing this module costs nothing."""

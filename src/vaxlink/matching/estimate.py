@@ -33,7 +33,7 @@ from vaxlink.matching.pipeline import (
     register_key_steps,
 )
 from vaxlink.matching.spec import MatchSpec
-from vaxlink.matching.tables import REC_IDENT, REC_KEYS, REG
+from vaxlink.matching.tables import REC_IDENT, REC_KEYS, REG, exists
 
 MAX_ITERATIONS = 200
 TOLERANCE = 1e-7
@@ -119,12 +119,6 @@ def _random_pairs(con: DuckDBPyConnection, spec: MatchSpec) -> int:
     return k_ident * k_reg
 
 
-def _exists(con: DuckDBPyConnection, table: str) -> bool:
-    return bool(
-        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0]
-    )
-
-
 def _sample_identities(con: DuckDBPyConnection, spec: MatchSpec) -> int:
     """`_est_sample`: the identities the estimation is made on (the whole batch when small), whole
     health identities first by a hash of their group."""
@@ -141,7 +135,7 @@ def _isolate_sample(con: DuckDBPyConnection) -> None:
     """Make `rec_ident` the sample's identities; the batch, and its keys when they were made, are kept
     aside (`_restore_identities` puts them back)."""
     con.execute(f"ALTER TABLE {REC_IDENT} RENAME TO _est_rec_ident_all")
-    if _exists(con, REC_KEYS):
+    if exists(con, REC_KEYS):
         con.execute(f"ALTER TABLE {REC_KEYS} RENAME TO _est_rec_keys_all")
     _create(con, REC_IDENT, "SELECT * FROM _est_rec_ident_all SEMI JOIN _est_sample USING (ident_id)")
 
@@ -150,7 +144,7 @@ def _restore_identities(con: DuckDBPyConnection) -> None:
     con.execute(f"DROP TABLE IF EXISTS {REC_IDENT}")
     con.execute(f"ALTER TABLE _est_rec_ident_all RENAME TO {REC_IDENT}")
     con.execute(f"DROP TABLE IF EXISTS {REC_KEYS}")
-    if _exists(con, "_est_rec_keys_all"):
+    if exists(con, "_est_rec_keys_all"):
         con.execute(f"ALTER TABLE _est_rec_keys_all RENAME TO {REC_KEYS}")
 
 

@@ -7,19 +7,31 @@ steps themselves are plain portable SQL (the same text runs on DuckDB and, trans
 
 from __future__ import annotations
 
+import shutil
+import uuid
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 from duckdb import DuckDBPyConnection
 
 from vaxlink.domain.addresses import address_key
-from vaxlink.domain.admin_units import admin_units
+from vaxlink.domain.admin_units import admin_units, units_digest
 from vaxlink.domain.dates import PartialDate, parse_date
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.phones import national_phone_sql
 from vaxlink.domain.sex import parse_sex
 from vaxlink.matching.normalise import ID_SEPARATORS, map_distinct, name_table, personal_id_sql
-from vaxlink.matching.tables import REC_IDENT, REC_MAP, REG, REG_GIVEN_NAMES, REG_HOUSEHOLD_NAMES, REG_SIZE
+from vaxlink.matching.tables import (
+    REC_IDENT,
+    REC_MAP,
+    REG,
+    REG_GIVEN_NAMES,
+    REG_HOUSEHOLD_NAMES,
+    REG_SIZE,
+    exists,
+)
 
 
 def dob_parts(value: str) -> tuple[Any, ...]:
@@ -76,26 +88,70 @@ def _days(y: str, m: str, d: str) -> str:
     return f"CAST(date_diff('day', DATE '1970-01-01', make_date({y}, {m}, {d})) AS INTEGER)"
 
 
-def _ward_provinces(con: DuckDBPyConnection) -> None:
-    """Table `ward_province` (ward, province): the 2025 province of every ward code, for the blocking rules
-    scoped to a province."""
-    wp = admin_units().ward_provinces()
-    table = pa.table({"ward": list(wp), "province": list(wp.values())})
-    con.register("_ward_province_in", table)
-    con.execute("CREATE OR REPLACE TABLE ward_province AS SELECT * FROM _ward_province_in")
-    con.unregister("_ward_province_in")
+# The tables `unit_tables` makes from the administrative units, with their columns.
+UNIT_TABLES = {
+    "ward_province": pa.schema([("ward", pa.string()), ("province", pa.string())]),
+    "ward_targets": pa.schema([("ward", pa.string()), ("targets", pa.list_(pa.string()))]),
+}
 
 
-def _ward_targets(con: DuckDBPyConnection) -> None:
-    """Table `ward_targets` (ward, targets): every legacy ward code with the 2025 wards it went into, for the
-    comparison of a ward written in one structure with one written in the other (see `WARD_SAME`)."""
-    wt = admin_units().ward_targets()
-    table = pa.table(
-        {"ward": list(wt), "targets": pa.array([list(v) for v in wt.values()], pa.list_(pa.string()))}
-    )
-    con.register("_ward_targets_in", table)
-    con.execute("CREATE OR REPLACE TABLE ward_targets AS SELECT * FROM _ward_targets_in")
-    con.unregister("_ward_targets_in")
+def _unit_arrow() -> dict[str, pa.Table]:
+    units = admin_units()
+    wp, wt = units.ward_provinces(), units.ward_targets()
+    return {
+        "ward_province": pa.table([list(wp), list(wp.values())], schema=UNIT_TABLES["ward_province"]),
+        "ward_targets": pa.table(
+            [list(wt), [list(v) for v in wt.values()]], schema=UNIT_TABLES["ward_targets"]
+        ),
+    }
+
+
+def _units_kept(con: DuckDBPyConnection, kept: Path) -> bool:
+    """The tables read from `kept` (written by `_keep_units`); False when they are not there whole."""
+    if not (kept / "done").exists():
+        return False
+    try:
+        for name in UNIT_TABLES:
+            con.execute(
+                f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_parquet('{kept / name}.parquet')"
+            )
+    except duckdb.Error:
+        return False
+    return True
+
+
+def _keep_units(con: DuckDBPyConnection, kept: Path) -> None:
+    """Write the tables beside the others of their digest, made visible whole by a rename (another process
+    may be writing the same); a directory that cannot be written is passed over: they are made again."""
+    tmp = kept.with_name(f".tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        tmp.mkdir(parents=True)
+        for name in UNIT_TABLES:
+            con.execute(f"COPY {name} TO '{tmp / name}.parquet' (FORMAT parquet)")
+        (tmp / "done").write_text("")
+        tmp.rename(kept)
+    except (OSError, duckdb.Error):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def unit_tables(con: DuckDBPyConnection, keep_in: Path | None = None) -> None:
+    """Tables `ward_province` (ward, province): the 2025 province of every ward code, for the blocking rules
+    scoped to a province; and `ward_targets` (ward, targets): every legacy ward code with the 2025 wards it
+    went into, for the comparison of a ward written in one structure with one written in the other (see
+    `WARD_SAME`). Made once per connection. With `keep_in` (a directory) they are kept there under the
+    digest of the shipped lists and of the code that reads them, and read back by later runs: the lists
+    themselves take a quarter of a second to read."""
+    if all(exists(con, name) for name in UNIT_TABLES):
+        return
+    kept = None if keep_in is None else keep_in / units_digest()
+    if kept is not None and _units_kept(con, kept):
+        return
+    for name, table in _unit_arrow().items():
+        con.register("_units_in", table)
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _units_in")
+        con.unregister("_units_in")
+    if kept is not None:
+        _keep_units(con, kept)
 
 
 def _targets_sql(joined: str, units: str) -> str:
@@ -130,8 +186,7 @@ def prepare_citizens(con: DuckDBPyConnection, source: str, aliases: str, target:
     Each citizen's row depends on that citizen alone: the rows of changed citizens can be prepared apart."""
     name_table(con, f"SELECT full_name FROM {source}", "reg_names")
     address = _address_table(con, source, "reg_addresses")
-    _ward_provinces(con)
-    _ward_targets(con)
+    unit_tables(con)
     units = _column_or_null(con, source, "current_units")
     home_units = _column_or_null(con, source, "permanent_units")
     y, m, d = "year(s.birth_date)", "month(s.birth_date)", "day(s.birth_date)"
@@ -190,14 +245,15 @@ def register_names(con: DuckDBPyConnection) -> None:
         SELECT DISTINCT household_id, family_key, given_key FROM {REG} WHERE household_id IS NOT NULL""")
 
 
-def prepare_records(con: DuckDBPyConnection, source: str) -> None:
+def prepare_records(con: DuckDBPyConnection, source: str, keep_units: Path | None = None) -> None:
     """`source`: rec_id plus the health record's identity fields as text: full_name, date_of_birth, sex,
     id_number, phone, ward_code. Builds `rec_ident` (one row per distinct identity) and `rec_map`
-    (rec_id → ident_id): a person's several doses usually carry the same identity and are matched once."""
+    (rec_id → ident_id): a person's several doses usually carry the same identity and are matched once.
+    `keep_units`: where the ward tables are kept between runs (see `unit_tables`)."""
     address = _record_values(con, source)
     _record_ids(con, source)
     _normalise_records(con, source, address)
-    _record_identities(con)
+    _record_identities(con, keep_units)
     group_identities(con)
 
 
@@ -284,7 +340,7 @@ IDENTITY_COLUMNS = (
 _KEYED = {"ward": "ward || CASE WHEN ward_units = '2025' THEN '@2025' ELSE '' END"}
 
 
-def _record_identities(con: DuckDBPyConnection) -> None:
+def _record_identities(con: DuckDBPyConnection, keep_units: Path | None = None) -> None:
     """From `rec_norm`: `rec_keyed` (each record with its ward and identity key), `rec_ident` (one row per
     identity, with its province) and `rec_map` (rec_id → ident_id)."""
     key = (
@@ -299,8 +355,7 @@ def _record_identities(con: DuckDBPyConnection) -> None:
     # One representative row per identity (the first record carrying it): a join on a number, not an
     # aggregate over every column. The identities are numbered on the narrow grouping, so that only the
     # final order sorts the wide rows.
-    _ward_provinces(con)
-    _ward_targets(con)
+    unit_tables(con, keep_units)
     con.execute(f"""CREATE OR REPLACE TABLE {REC_IDENT} AS
         SELECT f.ident_id, k.* EXCLUDE (rec_id),
                substr(k.id12, 1, 6) AS id_head, substr(k.id12, 7, 6) AS id_tail, wp.province,

@@ -28,7 +28,7 @@ import duckdb
 from duckdb import DuckDBPyConnection
 
 from vaxlink.domain import addresses, names, phones
-from vaxlink.domain.admin_units import admin_units
+from vaxlink.domain.admin_units import units_digest
 from vaxlink.matching import normalise, prepare
 from vaxlink.matching.estimate import random_citizens
 from vaxlink.matching.pipeline import _rule_side
@@ -52,15 +52,13 @@ NAME_TABLES = {REG_GIVEN_NAMES: "given_key", REG_HOUSEHOLD_NAMES: "household_id,
 
 
 def prepare_digest(spec: MatchSpec) -> str:
-    """Of what shapes the prepared rows: the code that prepares them, the wards' provinces and 2025 wards, the
-    value counts the spec's levels read, the DuckDB version (its hash draws the estimation's citizens)."""
+    """Of what shapes the prepared rows: the code that prepares them, the administrative units (the wards'
+    provinces and 2025 wards come from them), the value counts the spec's levels read, the DuckDB version (its
+    hash draws the estimation's citizens)."""
     h = hashlib.sha256(FORMAT.encode())
     for module in (prepare, normalise, names, addresses, phones):
         h.update(Path(str(module.__file__)).read_bytes())
-    units = admin_units()
-    h.update(
-        json.dumps([sorted(units.ward_provinces().items()), sorted(units.ward_targets().items())]).encode()
-    )
+    h.update(units_digest().encode())
     tf = sorted({lv.tf for c in spec.comparisons for lv in c.levels if lv.tf})
     h.update(json.dumps([tf, prepare.FREQUENCY_COLUMNS, duckdb.__version__]).encode())
     return h.hexdigest()[:16]

@@ -8,7 +8,10 @@ says which step writes the table and who reads it. Scratch tables that one modul
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 # The prepared inputs: `prepare.py`, or the kept register read in part (`register_store.load_reached`).
 # Written by `prepare.prepare_records` (then `prepare.group_identities`): one row per distinct health identity,
@@ -77,3 +80,10 @@ def block_keys(rule: str) -> str:
     """`pipeline.register_key_steps`: the keys of the capped blocking rule `rule` under its cap; read by
     `pairs`."""
     return f"block_keys_{rule}"
+
+
+def exists(con: DuckDBPyConnection, table: str) -> bool:
+    """Whether `con` holds a table of that name."""
+    return bool(
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0]
+    )

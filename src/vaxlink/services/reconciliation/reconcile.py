@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 
 from duckdb import DuckDBPyConnection
 from sqlalchemy import Connection
@@ -28,6 +29,11 @@ RECORD_SCHEMA = arrow_schema(
 )
 
 
+def kept_units(settings: Settings) -> Path:
+    """Where the matcher's ward tables are kept between runs (see `prepare.unit_tables`)."""
+    return settings.work_dir / "units"
+
+
 def match_records(
     db: Connection,
     duck: DuckDBPyConnection,
@@ -45,7 +51,7 @@ def match_records(
         RECORD_SCHEMA,
     )
     duck.register("records_in", records)
-    prepare_records(duck, "records_in")
+    prepare_records(duck, "records_in", None if settings is None else kept_units(settings))
     duck.unregister("records_in")
     # The records' own wards, for the worklist of those left to an officer (`outcomes_sql`).
     run_over(
@@ -76,7 +82,7 @@ def match_staged(
     duck.execute("""CREATE OR REPLACE VIEW records_in AS
         SELECT id AS rec_id, full_name, date_of_birth, sex, id_number, phone, ward_code, address, ward_units
         FROM staged WHERE is_latest AND problems IS NULL""")
-    prepare_records(duck, "records_in")
+    prepare_records(duck, "records_in", kept_units(settings))
     loaded = load_register(db, duck, settings, spec)
     stats = run_matching(duck, spec, engine=settings.engine, work_dir=settings.work_dir, progress=note)
     stats.register = asdict(loaded)
