@@ -6,6 +6,7 @@ the prior are those of a real register, not of a toy one.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -207,6 +208,11 @@ CASES = [
         20,
         {"NAME_MIDDLE_DROPPED"},
     ),
+    # Born 3 February 1990, written 1 January as a clerk writes a birth date whose day is not known: the year is
+    # what it says, and the rest of the record is his.
+    (27, "Phạm Minh Đức", "01/01/1990", "Nam", None, None, "26554", "linked", 6, {"DOB_YEAR_ONLY"}),
+    # 1 January of the year after: not his year.
+    (28, "Phạm Minh Đức", "01/01/1991", "Nam", None, None, "26554", "not linked", None, set()),
 ]
 
 
@@ -365,3 +371,32 @@ def test_a_ward_written_in_the_other_structure(register: dict[str, list[object]]
         outcome, pid, reasons = got[rid]
         assert (outcome, pid) == ("linked", FAMILIES[6][0]), got[rid]
         assert ("WARD_DIFFERS" not in reasons) is his, got[rid]
+
+
+# Birth dates with two-digit years, as a clerk types them: Phạm Minh Đức (born 3 February 1990) and the girl
+# Nguyễn Thị Ánh (30 January 2008), neither with a number. Read on the day of the dose, each is her or his own.
+TWO_DIGIT_CASES = [(201, "Phạm Minh Đức", "03/02/90", "Nam", 6), (202, "Nguyễn Thị Ánh", "30/01/08", "Nữ", 4)]
+
+
+@pytest.mark.parametrize("with_day", [True, False])
+def test_a_birth_year_written_with_two_digits(register: dict[str, list[object]], with_day: bool) -> None:
+    n = len(TWO_DIGIT_CASES)
+    records: dict[str, list[object]] = {
+        "rec_id": [c[0] for c in TWO_DIGIT_CASES],
+        "full_name": [c[1] for c in TWO_DIGIT_CASES],
+        "date_of_birth": [c[2] for c in TWO_DIGIT_CASES],
+        "sex": [c[3] for c in TWO_DIGIT_CASES],
+        "id_number": [None] * n,
+        "phone": [None] * n,
+        "ward_code": [FAMILIES[c[4]][5] for c in TWO_DIGIT_CASES],
+    }
+    if with_day:
+        records["vaccination_date"] = [date(2021, 9, 1)] * n
+    got = _outcomes(register, records)
+    for rid, _name, _dob, _sex, person in TWO_DIGIT_CASES:
+        outcome, pid, _reasons = got[rid]
+        if with_day:
+            assert (outcome, pid) == ("linked", FAMILIES[person][0]), got[rid]
+        else:
+            # Without the day of the dose the year cannot be read: nothing links on the name alone.
+            assert outcome != "linked", got[rid]

@@ -161,6 +161,42 @@ def test_a_value_longer_than_a_record_keeps_is_refused_not_cut(settings, with_re
 
 
 @pytest.mark.db
+def test_a_birth_year_written_with_two_digits_is_read_on_the_day_of_the_dose(
+    settings, with_register, tmp_path
+):
+    """15/03/90 on a dose of 2021 is 15 March 1990; on a dose given when nobody of either century can have been
+    of a vaccinee's age, or on an impossible day, the record is refused as before."""
+    rows = [
+        [
+            "t1",
+            "Nguyễn Văn An",
+            "15/03/90",
+            "Nam",
+            "",
+            "0901000001",
+            "",
+            "26560",
+            "2021-08-01",
+            "1",
+            "AZ",
+            "",
+            "",
+        ],
+        ["t2", "Nguyễn Thị Hòa", "02-07-90", "Nữ", "", "", "", "26554", "01/09/2021", "1", "AZ", "", ""],
+        ["t3", "Nguyễn Văn An", "31/02/90", "Nam", "", "", "", "26560", "2021-08-01", "1", "AZ", "", ""],
+        ["t4", "Nguyễn Văn An", "15/03/90", "Nam", "", "", "", "26560", "", "1", "AZ", "", ""],
+    ]
+    r = ingest(settings, with_register, write_csv(tmp_path / "d.csv", rows))
+    assert r.rows == 4 and r.balanced
+    got = results(with_register, tmp_path)
+    assert (got["t1"]["outcome"], got["t1"]["personal_id"]) == ("linked", "077090001234"), got["t1"]
+    assert (got["t2"]["outcome"], got["t2"]["personal_id"]) == ("linked", "077190004321"), got["t2"]
+    assert (got["t3"]["outcome"], got["t3"]["reasons"]) == ("rejected", "BAD_DOB")
+    assert got["t4"]["outcome"] == "rejected"
+    assert set(got["t4"]["reasons"].split(";")) == {"BAD_DOB", "MISSING_VACCINATION_DATE"}
+
+
+@pytest.mark.db
 def test_the_same_file_again_is_a_no_op(settings, with_register, tmp_path):
     path = write_csv(tmp_path / "d.csv", DOSES)
     first = ingest(settings, with_register, path)

@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 from vaxlink.domain.dates import (
     EXCEL_SERIAL_RANGE,
+    VACCINEE_AGES,
     PartialDate,
     Precision,
     from_excel_serial,
+    parse_birth_date,
     parse_date,
     parse_partial_iso,
 )
@@ -434,3 +436,57 @@ def test_zero_day_and_month_are_unknown_as_on_the_chip_card(value, expected):
     digits = "".join(ch for ch in value if ch.isdigit())
     card = parse_chip_qr(f"077050001234||Nguyễn Văn An|{digits}|Nam|Phước Trung, Bà Rịa|20042021")
     assert card.date_of_birth == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "dose_on", "expected"),
+    [
+        ("20/08/98", date(2021, 8, 1), "1998-08-20"),
+        ("20-08-98", date(2021, 8, 1), "1998-08-20"),
+        ("1.1.05", date(2021, 8, 1), "2005-01-01"),
+        ("15/03/12", date(2022, 5, 1), "2012-03-15"),
+        ("ngày 15/03/12", date(2022, 5, 1), "2012-03-15"),
+        # At least 5 on the day of the dose: a child born in March 2017 was 5 in 2022, not yet in 2021.
+        ("15/03/17", date(2022, 5, 1), "2017-03-15"),
+        ("15/03/17", date(2021, 5, 1), "1917-03-15"),
+        ("15/03/17", date(2022, 3, 14), "1917-03-15"),
+        ("15/03/17", date(2022, 3, 15), "2017-03-15"),
+        # At most 104: born in 1921 a person is 100 in 2021; in 2021 nobody vaccinated was born in 2021.
+        ("01/01/21", date(2021, 8, 1), "1921-01-01"),
+        ("00/00/98", date(2021, 8, 1), "1998"),
+        ("00/03/98", date(2021, 8, 1), "1998-03"),
+        # A date with four digits is read as written, whatever the day of the dose.
+        ("20/08/1998", date(2021, 8, 1), "1998-08-20"),
+        ("1998", date(2021, 8, 1), "1998"),
+    ],
+)
+def test_a_two_digit_birth_year_is_read_on_the_day_of_the_dose(value, dose_on, expected):
+    found = parse_birth_date(value, dose_on=dose_on)
+    assert isinstance(found, PartialDate), found
+    assert found.iso() == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "dose_on", "expected"),
+    [
+        ("20/08/98", None, "DATE_TWO_DIGIT_YEAR"),
+        ("31/02/98", date(2021, 8, 1), "DATE_TWO_DIGIT_YEAR"),
+        ("20/13/98", date(2021, 8, 1), "DATE_TWO_DIGIT_YEAR"),
+        ("20/08/9", date(2021, 8, 1), "DATE_UNREADABLE"),
+        ("", date(2021, 8, 1), "DATE_EMPTY"),
+    ],
+)
+def test_a_two_digit_birth_year_that_cannot_be_read_stays_refused(value, dose_on, expected):
+    assert code(parse_birth_date(value, dose_on=dose_on)) == expected
+
+
+@given(
+    st.dates(min_value=date(1910, 1, 1), max_value=date(2020, 12, 31)),
+    st.dates(min_value=date(2021, 1, 1), max_value=date(2030, 12, 31)),
+)
+def test_a_vaccinees_birth_date_written_with_two_digits_is_read_back(born, dose_on):
+    age = dose_on.year - born.year - ((dose_on.month, dose_on.day) < (born.month, born.day))
+    assume(age in VACCINEE_AGES)
+    found = parse_birth_date(f"{born.day:02d}/{born.month:02d}/{born.year % 100:02d}", dose_on=dose_on)
+    assert isinstance(found, PartialDate)
+    assert found.as_date() == born

@@ -48,13 +48,19 @@ BLOCKING = [
     ("given_dob", ("province", "given_key", "dob"), PROVINCE_CAP, "", ""),
     ("family_middle_dob", ("province", "family_key", "middle_key", "dob"), PROVINCE_CAP, "", ""),
     ("family_given_dob", ("province", "family_key", "given_key", "dob"), PROVINCE_CAP, "", ""),
-    ("name_year_record_imprecise", ("province", "name_key", "dob_year"), 400, "r.dob_precision <> 'day'", ""),
+    (
+        "name_year_record_imprecise",
+        ("province", "name_key", "dob_year"),
+        400,
+        "r.dob_precision <> 'day' OR (r.dob_precision = 'day' AND r.dob_month = 1 AND r.dob_day = 1)",
+        "",
+    ),
     (
         "name_year_citizen_imprecise",
         ("province", "name_key", "dob_year"),
         400,
         "",
-        "c.dob_precision <> 'day'",
+        "c.dob_precision <> 'day' OR (c.dob_precision = 'day' AND c.dob_month = 1 AND c.dob_day = 1)",
     ),
 ]
 

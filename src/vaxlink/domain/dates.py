@@ -104,7 +104,9 @@ _SEP = r"[-/.]"
 _TIME = r"(?:(?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AaPp][Mm])?(?:Z|\s*[+-]\d{2}(?::?\d{2})?)?)?"
 _YMD = re.compile(rf"(\d{{4}})({_SEP})(\d{{1,2}})\2(\d{{1,2}}){_TIME}", re.ASCII)
 _DMY = re.compile(rf"(\d{{1,2}})({_SEP})(\d{{1,2}})\2(\d{{4}}){_TIME}", re.ASCII)
-_DMY_SHORT_YEAR = re.compile(rf"\d{{1,2}}({_SEP})\d{{1,2}}\1\d{{2}}", re.ASCII)
+_DMY_SHORT_YEAR = re.compile(rf"(\d{{1,2}})({_SEP})(\d{{1,2}})\2(\d{{2}})", re.ASCII)
+# The same, within a form's words ("Ngày sinh: 20/08/98").
+_SHORT_YEAR_IN = re.compile(rf"(?<!\d)(\d{{1,2}})({_SEP})(\d{{1,2}})\2(\d{{2}})(?!\d)", re.ASCII)
 _MY = re.compile(rf"(\d{{1,2}}){_SEP}(\d{{4}})", re.ASCII)
 _YM = re.compile(rf"(\d{{4}}){_SEP}(\d{{1,2}})", re.ASCII)
 _DIGITS = re.compile(r"\d+", re.ASCII)
@@ -187,6 +189,36 @@ def parse_date(value: object, *, min_year: int = 1890, max_date: date | None = N
             f"Date {found.iso()} is after {max_date.isoformat()}",
         )
     return found
+
+
+# The ages a vaccinee can have had on the day of a dose, by which a birth year written with two digits is read:
+# the vaccines were given from the age of 5, and a window of a hundred years holds one year ending in any
+# two digits.
+VACCINEE_AGES = range(5, 105)
+
+
+def parse_birth_date(value: object, *, dose_on: date | None = None) -> PartialDate | Problem:
+    """A date of birth on a dose record: `parse_date`, and a day-first date with a two-digit year ("20/08/98")
+    read in the one century that makes the person of a vaccinee's age (`VACCINEE_AGES`) on `dose_on`, the
+    day of the dose, as a clerk reading the record would: 20/08/98 on a dose of 2021 is 20 August 1998,
+    15/03/12 is 2012. Without the day of the dose a two-digit year stays refused."""
+    found = parse_date(value)
+    if not isinstance(found, Problem) or found.code != "DATE_TWO_DIGIT_YEAR" or dose_on is None:
+        return found
+    m = _SHORT_YEAR_IN.search(value if isinstance(value, str) else str(value))
+    if m is None:  # pragma: no cover - parse_date found one
+        return found
+    day, month, two = int(m[1]), int(m[3]), int(m[4])
+    for century in (dose_on.year // 100 * 100 - 100, dose_on.year // 100 * 100):
+        born = _day_first(day, month, century + two)
+        if isinstance(born, PartialDate) and _age_on(born, dose_on) in VACCINEE_AGES:
+            return born
+    return found
+
+
+def _age_on(born: PartialDate, day: date) -> int:
+    birth = born.earliest()
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def parse_partial_iso(text: str) -> PartialDate | Problem:

@@ -17,6 +17,14 @@ from vaxlink.matching.levels import BlockingRule, Comparison, Level
 # The rules on exact numbers, and on the whole name with the exact birth date, stay national: they find
 # people vaccinated away from home.
 PROVINCE_CAP = 60
+
+
+def _first_of_january(side: str) -> str:
+    """A full birth date of 1 January: what a clerk writes when only the year is known (the day and month
+    left at their first), as often as it is anyone's birthday among older people. It says the year only."""
+    return f"({side}.dob_precision = 'day' AND {side}.dob_month = 1 AND {side}.dob_day = 1)"
+
+
 DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
     BlockingRule("id", ("id12",)),
     BlockingRule("old_id", ("id9",)),
@@ -44,19 +52,19 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
     BlockingRule("given_dob", ("province", "given_key", "dob"), PROVINCE_CAP),
     BlockingRule("family_middle_dob", ("province", "family_key", "middle_key", "dob"), PROVINCE_CAP),
     BlockingRule("family_given_dob", ("province", "family_key", "given_key", "dob"), PROVINCE_CAP),  # middle
-    # A birth date known only to the year, on either side: the name and the year (two rules, so that each
-    # side's filter applies before the join).
+    # A birth date known only to the year, on either side, or written 1 January: the name and the year (two
+    # rules, so that each side's filter applies before the join).
     BlockingRule(
         "name_year_record_imprecise",
         ("province", "name_key", "dob_year"),
         400,
-        record_filter="r.dob_precision <> 'day'",
+        record_filter=f"r.dob_precision <> 'day' OR {_first_of_january('r')}",
     ),
     BlockingRule(
         "name_year_citizen_imprecise",
         ("province", "name_key", "dob_year"),
         400,
-        citizen_filter="c.dob_precision <> 'day'",
+        citizen_filter=f"c.dob_precision <> 'day' OR {_first_of_january('c')}",
     ),
 )
 
@@ -255,11 +263,14 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
         "dob",
         (
             Level("DOB_EXACT", "r.dob IS NOT NULL AND r.dob = c.dob", 0.95, 0.95, "tf_dob_n", share=3.4e-5),
+            # The year agrees and one side says no more than the year: known to the year or the month, or
+            # written 1 January.
             Level(
                 "DOB_YEAR_ONLY",
-                """(r.dob_precision IN ('year', 'month') OR c.dob_precision IN ('year', 'month'))
+                f"""((r.dob_precision IN ('year', 'month') OR c.dob_precision IN ('year', 'month'))
                    AND r.dob_year = c.dob_year
-                   AND (r.dob_month IS NULL OR c.dob_month IS NULL OR r.dob_month = c.dob_month)""",
+                   AND (r.dob_month IS NULL OR c.dob_month IS NULL OR r.dob_month = c.dob_month))
+                   OR (({_first_of_january("r")} OR {_first_of_january("c")}) AND r.dob_year = c.dob_year)""",
                 0.01,
                 0.01,
                 "tf_year_n",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from duckdb import DuckDBPyConnection
 
 from vaxlink.domain.addresses import address_key
 from vaxlink.domain.admin_units import admin_units, units_digest
-from vaxlink.domain.dates import PartialDate, parse_date
+from vaxlink.domain.dates import PartialDate, parse_birth_date
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.phones import national_phone_sql
 from vaxlink.domain.sex import parse_sex
@@ -34,11 +35,19 @@ from vaxlink.matching.tables import (
 )
 
 
-def dob_parts(value: str) -> tuple[Any, ...]:
-    d = parse_date(value)
+def dob_parts(value: str, dose_on: date | None = None) -> tuple[Any, ...]:
+    """A record's birth date in parts (precision, year, month, day, ISO); read on `dose_on`, the day of its
+    dose, when its year has two digits (`parse_birth_date`)."""
+    d = parse_birth_date(value, dose_on=dose_on)
     if isinstance(d, Problem) or not isinstance(d, PartialDate):
         return None, None, None, None, None
     return d.precision.value, d.year, d.month, d.day, d.iso()
+
+
+def _dob_parts_on(keyed: str) -> tuple[Any, ...]:
+    """`dob_parts` of `text || chr(31) || ISO day of the dose` (the keys of `rec_dobs_on`)."""
+    text, _, day = keyed.rpartition("\x1f")
+    return dob_parts(text, date.fromisoformat(day))
 
 
 DOB_SCHEMA = pa.schema(
@@ -263,6 +272,16 @@ def _record_values(con: DuckDBPyConnection, source: str) -> str:
     name_table(con, f"SELECT full_name FROM {source}", "rec_names")
     address = _address_table(con, source, "rec_addresses")
     map_distinct(con, f"SELECT date_of_birth FROM {source}", dob_parts, DOB_SCHEMA, "rec_dobs")
+    # A date not read alone (a two-digit year) is read again on the day of its dose, once per date and day.
+    map_distinct(
+        con,
+        f"""SELECT {_dob_on(con, source)} FROM {source} s
+            JOIN rec_dobs d ON d.value = s.date_of_birth AND d.precision IS NULL
+            WHERE {_dose_day(con, source)} IS NOT NULL""",
+        _dob_parts_on,
+        DOB_SCHEMA,
+        "rec_dobs_on",
+    )
     map_distinct(
         con,
         f"SELECT sex FROM {source}",
@@ -271,6 +290,17 @@ def _record_values(con: DuckDBPyConnection, source: str) -> str:
         "rec_sexes",
     )
     return address
+
+
+def _dose_day(con: DuckDBPyConnection, source: str) -> str:
+    """The SQL of a record's day of dose (the source as `s`) as ISO text: NULL when the source has none, or
+    none readable."""
+    return f"CAST(TRY_CAST({_column_or_null(con, source, 'vaccination_date')} AS DATE) AS VARCHAR)"
+
+
+def _dob_on(con: DuckDBPyConnection, source: str) -> str:
+    """The key of a record's birth date read on the day of its dose (`rec_dobs_on`)."""
+    return f"s.date_of_birth || chr(31) || {_dose_day(con, source)}"
 
 
 def _record_ids(con: DuckDBPyConnection, source: str) -> None:
@@ -294,13 +324,15 @@ def _record_ids(con: DuckDBPyConnection, source: str) -> None:
 def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> None:
     """`rec_norm`: each record of `source` with its normalised values (after `_record_values` and
     `_record_ids`; `address` the SQL of a row's address)."""
+    # The birth date read alone (d0), or on the day of the dose (d1: a two-digit year).
+    p, y, m, d = (f"coalesce(d0.{c}, d1.{c})" for c in ("precision", "y", "m", "d"))
     con.execute(f"""CREATE OR REPLACE TABLE rec_norm AS
         SELECT s.rec_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key, n.given_key,
                n.sorted_key, n.name_sig, n.name_letters, n.has_marks,
-               d.precision AS dob_precision, d.y AS dob_year, d.m AS dob_month, d.d AS dob_day,
-               CASE WHEN d.y IS NOT NULL THEN {_dob_str("d.y", "d.m", "d.d")} END AS dob_str,
-               CASE WHEN d.precision = 'day' THEN {_dob_str("d.y", "d.m", "d.d")} END AS dob,
-               CASE WHEN d.precision = 'day' THEN {_days("d.y", "d.m", "d.d")} END AS dob_days,
+               {p} AS dob_precision, {y} AS dob_year, {m} AS dob_month, {d} AS dob_day,
+               CASE WHEN {y} IS NOT NULL THEN {_dob_str(y, m, d)} END AS dob_str,
+               CASE WHEN {p} = 'day' THEN {_dob_str(y, m, d)} END AS dob,
+               CASE WHEN {p} = 'day' THEN {_days(y, m, d)} END AS dob_days,
                coalesce(ad.house, '') AS addr_house, coalesce(ad.street, '') AS addr_street,
                x.sex,
                nullif(regexp_replace(coalesce(s.ward_code, ''), '[^0-9]', '', 'g'), '') AS ward_raw,
@@ -312,7 +344,8 @@ def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> No
                CASE WHEN i.kind = 'cmnd' THEN i.digits END AS id9
         FROM (SELECT *, regexp_replace(phone, '[^0-9]', '', 'g') AS phone_digits FROM {source}) s
         LEFT JOIN rec_names n ON n.value = s.full_name
-        LEFT JOIN rec_dobs d ON d.value = s.date_of_birth
+        LEFT JOIN rec_dobs d0 ON d0.value = s.date_of_birth
+        LEFT JOIN rec_dobs_on d1 ON d0.precision IS NULL AND d1.value = {_dob_on(con, source)}
         LEFT JOIN rec_sexes x ON x.value = s.sex
         LEFT JOIN rec_ids i ON i.value = s.id_number
         LEFT JOIN rec_addresses ad ON ad.value = {address}""")

@@ -11,7 +11,7 @@ from duckdb import DuckDBPyConnection
 from sqlalchemy import Connection
 
 from vaxlink.domain.admin_units import Level, normalise_code
-from vaxlink.domain.dates import PartialDate, parse_date
+from vaxlink.domain.dates import PartialDate, parse_birth_date, parse_date
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.vaccines import parse_dose_number, resolve_vaccine
 from vaxlink.matching.normalise import map_distinct
@@ -49,10 +49,26 @@ STORED = (
 
 
 def _date_or_problem(v: str) -> tuple[Any, str | None, int | None]:
-    d = parse_date(v)
-    if isinstance(d, Problem) or not isinstance(d, PartialDate):
-        return None, "BAD", None
+    return _read_date(parse_date(v))
+
+
+def _read_date(d: PartialDate | Problem) -> tuple[Any, str | None, int | None]:
+    if isinstance(d, Problem):
+        return None, "TWO_DIGIT_YEAR" if d.code == "DATE_TWO_DIGIT_YEAR" else "BAD", None
     return d.as_date(), None if d.precision.value == "day" else "IMPRECISE", d.year
+
+
+# Between a birth date and the day of its dose, in the keys of `v_dob_on`.
+_ON = "chr(31)"
+# A row's birth date as read (`v_dob` joined as b1, `v_dob_on` as bo): on the day of its dose when its year
+# has two digits.
+_BORN = {c: f"CASE WHEN bo.value IS NOT NULL THEN bo.{c} ELSE b1.{c} END" for c in ("d", "problem", "year")}
+
+
+def _birth_on_dose_day(v: str) -> tuple[Any, str | None, int | None]:
+    """A birth date with a two-digit year, read on the day of its dose (`text || chr(31) || ISO day`)."""
+    text, _, day = v.rpartition("\x1f")
+    return _read_date(parse_birth_date(text, dose_on=date.fromisoformat(day)))
 
 
 def _ward_code(v: str) -> tuple[str]:
@@ -97,6 +113,16 @@ def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
     date_schema = pa.schema([("d", pa.date32()), ("problem", pa.string()), ("year", pa.int32())])
     map_distinct(duck, "SELECT date_of_birth FROM src", _date_or_problem, date_schema, "v_dob")
     map_distinct(duck, "SELECT vaccination_date FROM src", _date_or_problem, date_schema, "v_vdate")
+    # A two-digit birth year is read on the day of the dose (`parse_birth_date`): once per date and day.
+    map_distinct(
+        duck,
+        f"""SELECT s.date_of_birth || {_ON} || CAST(vd.d AS VARCHAR) FROM src s
+            JOIN v_dob b ON b.value = s.date_of_birth AND b.problem = 'TWO_DIGIT_YEAR'
+            JOIN v_vdate vd ON vd.value = s.vaccination_date AND vd.d IS NOT NULL""",
+        _birth_on_dose_day,
+        date_schema,
+        "v_dob_on",
+    )
     map_distinct(duck, "SELECT vaccine FROM src", _vaccine, pa.schema([("code", pa.string())]), "v_vaccine")
     map_distinct(duck, "SELECT ward_code FROM src", _ward_code, pa.schema([("code", pa.string())]), "v_ward")
     map_distinct(
@@ -115,13 +141,13 @@ def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
                  WHEN s.malformed IS NOT NULL THEN 'MALFORMED_ROW' END,
             CASE WHEN s.record_id IS NULL THEN 'MISSING_RECORD_ID' END,
             CASE WHEN s.full_name IS NULL THEN 'MISSING_NAME' END,
-            CASE WHEN s.date_of_birth IS NULL THEN 'MISSING_DOB' WHEN b.problem = 'BAD' THEN 'BAD_DOB' END,
+            CASE WHEN s.date_of_birth IS NULL THEN 'MISSING_DOB' WHEN {_BORN["problem"]} IN ('BAD', 'TWO_DIGIT_YEAR') THEN 'BAD_DOB' END,
             CASE WHEN s.vaccination_date IS NULL THEN 'MISSING_VACCINATION_DATE'
                  WHEN vd.problem IS NOT NULL THEN 'BAD_VACCINATION_DATE'
                  WHEN vd.d > DATE '{today.isoformat()}' THEN 'VACCINATION_DATE_FUTURE'
                  WHEN vd.d < DATE '{EARLIEST_VACCINATION.isoformat()}' THEN 'VACCINATION_DATE_TOO_EARLY'
-                 WHEN b.year IS NOT NULL AND year(vd.d) < b.year THEN 'VACCINATION_BEFORE_BIRTH'
-                 WHEN b.d IS NOT NULL AND vd.d < b.d THEN 'VACCINATION_BEFORE_BIRTH' END,
+                 WHEN {_BORN["year"]} IS NOT NULL AND year(vd.d) < {_BORN["year"]} THEN 'VACCINATION_BEFORE_BIRTH'
+                 WHEN {_BORN["d"]} IS NOT NULL AND vd.d < {_BORN["d"]} THEN 'VACCINATION_BEFORE_BIRTH' END,
             CASE WHEN dn.n IS NULL THEN 'BAD_DOSE_NUMBER' END,
             CASE WHEN s.vaccine IS NOT NULL AND vx.code IS NULL THEN 'UNKNOWN_VACCINE'
                  WHEN s.vaccine IS NULL THEN 'UNKNOWN_VACCINE' END,
@@ -133,8 +159,10 @@ def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
         -- over the wide rows would sort every column of them.
         JOIN (SELECT rowid AS row_at, row_number() OVER (PARTITION BY record_id ORDER BY line_no) AS file_rank,
                 count(*) OVER (PARTITION BY record_id) AS file_versions FROM src) r ON r.row_at = s.rowid
-        LEFT JOIN v_dob b ON b.value = s.date_of_birth
         LEFT JOIN v_vdate vd ON vd.value = s.vaccination_date
+        LEFT JOIN v_dob b1 ON b1.value = s.date_of_birth
+        LEFT JOIN v_dob_on bo ON b1.problem = 'TWO_DIGIT_YEAR'
+          AND bo.value = s.date_of_birth || {_ON} || CAST(vd.d AS VARCHAR)
         LEFT JOIN v_vaccine vx ON vx.value = s.vaccine
         LEFT JOIN v_ward w ON w.value = s.ward_code
         LEFT JOIN v_dose dn ON dn.value = s.dose_number""")

@@ -188,7 +188,7 @@ def _labelled_rows(
     records = query_arrow(
         db,
         "SELECT d.id, d.full_name, d.date_of_birth, d.sex, d.id_number, d.phone, d.ward_code, d.address, "
-        "d.ward_units "
+        "d.ward_units, d.vaccination_date "
         "FROM dose_record d JOIN match_result m ON m.dose_record_id = d.id WHERE m.outcome = 'confirmed'",
         RECORD_SCHEMA,
     )

@@ -25,7 +25,7 @@ from vaxlink.storage.extract import arrow_schema, query_arrow
 
 Progress = Callable[[str, int, int | None], None]
 RECORD_SCHEMA = arrow_schema(
-    "rec_id:int64 full_name date_of_birth sex id_number phone ward_code address ward_units"
+    "rec_id:int64 full_name date_of_birth sex id_number phone ward_code address ward_units vaccination_date:date32"
 )
 
 
@@ -46,7 +46,7 @@ def match_records(
     records = query_arrow(
         db,
         f"""SELECT d.id, d.full_name, d.date_of_birth, d.sex, d.id_number, d.phone,
-        d.ward_code, d.address, d.ward_units FROM dose_record d LEFT JOIN match_result m ON m.dose_record_id = d.id
+        d.ward_code, d.address, d.ward_units, d.vaccination_date FROM dose_record d LEFT JOIN match_result m ON m.dose_record_id = d.id
         WHERE d.is_latest AND d.problems IS NULL AND coalesce(m.outcome, '') <> 'confirmed' AND ({where})""",
         RECORD_SCHEMA,
     )
@@ -80,7 +80,8 @@ def match_staged(
     """The matching of `staged` against the register into DuckDB's table `results`: reads only, so that it
     can run before the ingest's transaction writes anything."""
     duck.execute("""CREATE OR REPLACE VIEW records_in AS
-        SELECT id AS rec_id, full_name, date_of_birth, sex, id_number, phone, ward_code, address, ward_units
+        SELECT id AS rec_id, full_name, date_of_birth, sex, id_number, phone, ward_code, address, ward_units,
+          vaccination_date
         FROM staged WHERE is_latest AND problems IS NULL""")
     prepare_records(duck, "records_in", kept_units(settings))
     loaded = load_register(db, duck, settings, spec)

@@ -177,8 +177,8 @@ def siblings_of(session: Session, who: Principal, case: CaseRow) -> list[CaseRow
     )
 
 
-def _same_birth(text: str | None, c: Citizen) -> bool:
-    d = health_birth(text)
+def _same_birth(dose: DoseRecord, c: Citizen) -> bool:
+    d = health_birth(dose.date_of_birth, dose.vaccination_date)
     if d is None:
         return False
     if d.precision is Precision.DAY and c.birth_precision == "day":
@@ -203,7 +203,7 @@ def compare(dose: DoseRecord, c: Citizen) -> list[FieldRow]:
             c.full_name,
             canonical_name(dose.full_name) != canonical_name(c.full_name),
         ),
-        FieldRow("birth_date", dose.date_of_birth, birth_text(c), not _same_birth(dose.date_of_birth, c)),
+        FieldRow("birth_date", dose.date_of_birth, birth_text(c), not _same_birth(dose, c)),
         FieldRow(
             "sex",
             dose.sex,

@@ -4,7 +4,7 @@ shown, how a case is opened and its history kept, and the statistics that follow
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, Unpack
 
 from sqlalchemy import ColumnElement, select, text, update
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.cases import CaseKind, CaseStatus
-from vaxlink.domain.dates import PartialDate, Precision, parse_date
+from vaxlink.domain.dates import PartialDate, Precision, parse_birth_date
 from vaxlink.domain.phones import ascii_digits
 from vaxlink.services.access.auth import Principal
 from vaxlink.services.audit import log as audit
@@ -104,8 +104,10 @@ def birth_text(c: Citizen) -> str:
     return c.birth_date.strftime("%d/%m/%Y")
 
 
-def health_birth(text: str | None) -> PartialDate | None:
-    found = parse_date(text) if text else None
+def health_birth(text: str | None, dose_on: date | None = None) -> PartialDate | None:
+    """A birth date as health or an officer writes it; on a dose record, read on `dose_on`, the day of the
+    dose (a two-digit year: `parse_birth_date`)."""
+    found = parse_birth_date(text, dose_on=dose_on) if text else None
     return found if isinstance(found, PartialDate) else None
 
 

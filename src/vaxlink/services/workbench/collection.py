@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.domain.audit_actions import AuditAction
 from vaxlink.domain.cases import CaseStatus, Resolution
-from vaxlink.domain.dates import PartialDate, parse_date
+from vaxlink.domain.dates import PartialDate, parse_birth_date
 from vaxlink.domain.personal_ids import strip_separators
 from vaxlink.domain.sex import parse_sex
 from vaxlink.services.access.auth import Principal
@@ -106,7 +106,11 @@ def collection_person(session: Session, who: Principal, case_id: int) -> tuple[C
     """A case in collection and the person as the health record names them, to prefill the request."""
     case = collection_case(session, who, case_id, None)
     dose = session.get(DoseRecord, case.dose_record_id) if case.dose_record_id else None
-    born = parse_date(dose.date_of_birth) if dose and dose.date_of_birth else None
+    born = (
+        parse_birth_date(dose.date_of_birth, dose_on=dose.vaccination_date)
+        if dose and dose.date_of_birth
+        else None
+    )
     sex = parse_sex(dose.sex) if dose else None
     return case, Person(
         full_name=(dose.full_name if dose else "") or "",
