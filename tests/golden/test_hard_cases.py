@@ -213,6 +213,11 @@ CASES = [
     (27, "Phạm Minh Đức", "01/01/1990", "Nam", None, None, "26554", "linked", 6, {"DOB_YEAR_ONLY"}),
     # 1 January of the year after: not his year.
     (28, "Phạm Minh Đức", "01/01/1991", "Nam", None, None, "26554", "not linked", None, set()),
+    # His name typed with the input method off: the Telex letters are the marks they stand for.
+    (29, "Phamj Minh Ddwcs", "03/02/1990", "Nam", None, None, "26554", "linked", 6, set()),
+    # His daughter Ánh's dose under her father's name and number (she had none of her own), with her birth date:
+    # the number and the name are his, the dose hers. Never linked without an officer.
+    (30, "Nguyễn Văn Hùng", "30/01/2008", "Nam", "077075000101", None, "26560", "not linked", None, set()),
 ]
 
 

@@ -202,6 +202,11 @@ def test_a_given_name_slip_does_not_lift_a_birth_date_veto() -> None:
     assert _veto({**SLIP, "dob_level": "DOB_DIFFERENT"}) == 1
 
 
+def test_a_birth_date_a_generation_apart_is_never_overridden() -> None:
+    # A parent's number and name on a child's dose: everything but the date agrees with the parent.
+    assert _veto({**SLIP, "name_level": "NAME_EXACT", "dob_level": "DOB_OTHER_GENERATION"}) == 1
+
+
 def _pairs_found(con: duckdb.DuckDBPyConnection) -> set[tuple[int, int]]:
     for step in steps(SPEC):
         if step.name in ("rec_lookup", "compared", "scored"):

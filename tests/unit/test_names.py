@@ -14,10 +14,12 @@ from vaxlink.domain.names import (
     NameParts,
     canonical_name,
     fold_name,
+    from_telex,
     has_diacritics,
     looks_given_first,
     name_variants_equal,
     official_name,
+    read_telex,
     split_name,
 )
 
@@ -490,3 +492,65 @@ def test_i_and_y_spellings_fold_alike(a: str, b: str) -> None:
 @pytest.mark.parametrize(("a", "b"), [("Nguyễn Thị Thúy", "Nguyễn Thị Thúi"), ("Y Bih", "I Bih")])
 def test_y_that_is_not_a_lone_final_vowel_stays(a: str, b: str) -> None:
     assert fold_name(a) != fold_name(b)
+
+
+# --- Vietnamese typed with the input method off (Telex letters left in the text) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("Hoangf Minh Taam", "Hoàng Minh Tâm"),
+        ("Nguyeenx Vawn Ddinhf", "Nguyễn Văn Đình"),
+        ("Nguyeexn Thij Hieeus", "Nguyễn Thị Hiếu"),
+        ("TRUOWNGF QUOOCS", "Trường Quốc"),
+        ("Phuwowngf Tw", "Phường Tư"),
+        ("Le Thi Thuyr", "Le Thi Thủy"),
+        ("Hoafng", "Hoàng"),
+        ("Ddaof Nhw Hoaf", "Đào Như Hòa"),
+    ],
+)
+def test_telex_letters_are_read_as_the_marks_they_stand_for(typed: str, name: str) -> None:
+    assert canonical_name(read_telex(typed)) == name
+    assert fold_name(read_telex(typed)) == fold_name(name)
+
+
+@pytest.mark.parametrize(
+    "word",
+    # Plain words without marks, clan and foreign names: no Telex letter, or no Vietnamese syllable spelt.
+    [
+        "Hoang",
+        "Nguyen",
+        "Xuan",
+        "Sang",
+        "Tuyet",
+        "Giang",
+        "Quang",
+        "Ksor",
+        "Alex",
+        "Chris",
+        "James",
+        "Ross",
+        "Kwon",
+    ],
+)
+def test_words_without_telex_letters_stay_as_written(word: str) -> None:
+    assert from_telex(word) is None
+    assert read_telex(word) == word
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzADFHJNOSW", min_size=1, max_size=9))
+def test_a_telex_reading_is_one_syllable_and_stable(word: str) -> None:
+    read = read_telex(word)
+    canon = canonical_name(read)
+    assert " " not in read and canonical_name(canon) == canon
+    # A reading carries marks, and is read once: its words are no Telex of anything else.
+    assert read == word or has_diacritics(read)
+    assert read_telex(read) == read
+
+
+def test_a_name_with_a_mark_was_typed_with_the_input_method_on() -> None:
+    """A stray letter in a name whose other words carry their marks is a slip, not Telex."""
+    assert read_telex("Đỗ Văn Anx") == "Đỗ Văn Anx"
+    assert read_telex("Lê Thị Mạnhx") == "Lê Thị Mạnhx"
+    assert read_telex("Nguyeenx\u00a0Vawn  Anx") == "Nguyễn Văn Ãn"

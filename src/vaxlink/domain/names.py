@@ -179,6 +179,78 @@ def _canonical_syllable(units: tuple[_Unit, ...]) -> str:
     return "".join(b + "".join(m) for b, m in placed)
 
 
+# Vietnamese typed with the input method off: the letters of the Telex method are left in the text
+# ("Nguyeenx Vawn Hoangf" for Nguyễn Văn Hoàng). A tone key (s f r x j) stands after the vowels, at the end or
+# before the final consonants, where no Vietnamese letter can; a doubled vowel or a w marks a vowel's quality
+# (aa â, aw ă, ee ê, oo ô, ow ơ, uw ư, uow ươ), dd is đ.
+_TELEX_TONES = {"s": "\u0301", "f": "\u0300", "r": "\u0309", "x": "\u0303", "j": "\u0323"}
+_TELEX_QUALITIES = (
+    ("uwow", "u\u031bo\u031b"),
+    ("uow", "u\u031bo\u031b"),
+    ("aa", "a\u0302"),
+    ("aw", "a\u0306"),
+    ("ee", "e\u0302"),
+    ("oo", "o\u0302"),
+    ("ow", "o\u031b"),
+    ("uw", "u\u031b"),
+)
+# A w alone is ư (Tw Tư, Nhw Như), never before another vowel (Kwon is no Vietnamese word).
+_TELEX_W = re.compile("w(?![aeiouy])")
+# A Vietnamese syllable without its tone: onset, one to three vowels, a final consonant.
+_SYLLABLE = re.compile(
+    "(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?"
+    "[aăâeêioôơuưy\u0302\u0306\u031b]{1,5}(?:ch|nh|ng|[cmnpt])?"
+)
+
+
+@lru_cache(maxsize=65536)
+def from_telex(word: str) -> str | None:
+    """The syllable a word typed in Telex without the input method stands for, as NFKD text ("Hoangf" →
+    "Hoàng", "Nguyeexn" → "Nguyễn", "Ddinhf" → "Đình"); None when the word carries no Telex letters or
+    what they spell is no Vietnamese syllable ("Hoang", "Ksor", "James" stay as they are)."""
+    if not word.isascii() or not word.isalpha() or len(word) < 2:
+        return None
+    low = word.lower()
+    tone = ""
+    # The tone key: after the last vowel, where only final consonants may stand.
+    last_vowel = max((i for i, c in enumerate(low) if c in _VOWELS), default=-1)
+    for i in range(len(low) - 1, last_vowel, -1):
+        if low[i] in _TELEX_TONES and i > 0:
+            tone = _TELEX_TONES[low[i]]
+            low = low[:i] + low[i + 1 :]
+            break
+    body = ("đ" + low[2:]) if low.startswith("dd") else low
+    for typed, letters in _TELEX_QUALITIES:
+        body = body.replace(typed, letters)
+    body = _TELEX_W.sub("u\u031b", body)
+    if (not tone and body == low) or not _SYLLABLE.fullmatch(body):
+        return None
+    return _with_tone(body, tone)
+
+
+def read_telex(text: object) -> str:
+    """A name typed wholly without marks, its words typed in Telex with the input method off read as the
+    syllables they stand for (`from_telex`): "Hoangf Minh Taam" → "Hoàng Minh Tâm". A name with a mark
+    anywhere was typed with the input method on, and a stray letter in it is a slip ("Đỗ Văn Anx"): it
+    passes unchanged. For comparing names only, like `canonical_name`, which it precedes."""
+    words = _as_text(text).split()
+    if not all(w.isascii() for w in words):
+        return " ".join(words)
+    return " ".join(_canonical_word(read) if (read := from_telex(w)) else w for w in words)
+
+
+def _with_tone(body: str, tone: str) -> str:
+    """`body` with the tone mark on its first vowel (`_place_tone` moves it to its place)."""
+    if not tone:
+        return body
+    i = next(i for i, c in enumerate(body) if c in _VOWELS)
+    # After the vowel's quality mark, if any: the order NFC composes.
+    j = i + 1
+    while j < len(body) and body[j] in "\u0302\u0306\u031b":
+        j += 1
+    return body[:j] + tone + body[j:]
+
+
 # Apostrophes as the names of the Central Highlands write them (H'Hen, Y'Hin, Ksor H'Bia), whatever the
 # keyboard typed; inside a word they join its parts instead of separating syllables.
 _APOSTROPHES = "'\u2019\u02bc\u2018\u00b4`"

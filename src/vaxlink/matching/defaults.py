@@ -19,6 +19,10 @@ from vaxlink.matching.levels import BlockingRule, Comparison, Level
 PROVINCE_CAP = 60
 
 
+# Birth years this far apart are two generations' (a parent and a child), not a slip of one date.
+GENERATION_YEARS = 12
+
+
 def _first_of_january(side: str) -> str:
     """A full birth date of 1 January: what a clerk writes when only the year is known (the day and month
     left at their first), as often as it is anyone's birthday among older people. It says the year only."""
@@ -301,7 +305,20 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                 7e-5,
             ),
             Level("DOB_SAME_YEAR", "r.dob_year = c.dob_year", 0.004, 0.0125, veto="unless_strong"),
-            Level("DOB_DIFFERENT", "", 2e-4, 0.98, veto="unless_strong"),
+            # A generation apart, and not the same day and month: no slip gives that. A parent's number and
+            # name on a child's dose (the child had no number of its own) carry the child's birth date: the
+            # number and the name agree with the parent, and the dose is the child's. Never linked without a
+            # person, whatever agrees.
+            Level(
+                "DOB_OTHER_GENERATION",
+                f"""r.dob_year IS NOT NULL AND c.dob_year IS NOT NULL
+                    AND abs(r.dob_year - c.dob_year) >= {GENERATION_YEARS}
+                    AND NOT coalesce(r.dob_month = c.dob_month AND r.dob_day = c.dob_day, false)""",
+                5e-5,
+                0.7,
+                veto="always",
+            ),
+            Level("DOB_DIFFERENT", "", 2e-4, 0.28, veto="unless_strong"),
         ),
     ),
     Comparison(

@@ -113,8 +113,12 @@ def personal_id_sql(expr: str, today: date | None = None, *, cleaned: bool = Fal
 _SPACES = "[\\s\\x{00a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]+"
 
 
+# Before a word of a name typed wholly without marks (its Telex letters are read: `names.read_telex`).
+_UNMARKED = "\x1f"
+
+
 def _word_keys(word: str) -> tuple[str, str, bool]:
-    canon = names.canonical_name(word)
+    canon = names.canonical_name(names.read_telex(word[1:]) if word.startswith(_UNMARKED) else word)
     return canon, names.fold_name(canon), names.has_diacritics(canon)
 
 
@@ -132,11 +136,16 @@ def name_table(con: duckdb.DuckDBPyConnection, source_sql: str, target: str) -> 
     name_letters: which characters the folded name holds (`LETTER_BITS`).
 
     Names repeat a small vocabulary of words, so the domain's rules run once per distinct word and the
-    names are reassembled in SQL; the result equals applying vaxlink.domain.names to each name.
+    names are reassembled in SQL; the result equals applying vaxlink.domain.names to each name (`read_telex`,
+    then `canonical_name`).
     """
+    # A word of a name with no character beyond ASCII is marked so (`_UNMARKED`): it is read as Telex.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _name_words AS
-        SELECT value, generate_subscripts(words, 1) AS pos, unnest(words) AS word
-        FROM (SELECT value, string_split_regex(trim(regexp_replace(value, '{_SPACES}', ' ', 'g')), ' ') AS words
+        SELECT value, generate_subscripts(words, 1) AS pos,
+               unnest(list_transform(words, lambda x: CASE WHEN unmarked AND x <> '' THEN chr(31) || x ELSE x END))
+                 AS word
+        FROM (SELECT value, string_split_regex(trim(regexp_replace(value, '{_SPACES}', ' ', 'g')), ' ') AS words,
+                     regexp_full_match(regexp_replace(value, '{_SPACES}', ' ', 'g'), '[\x00-\x7f]*') AS unmarked
               FROM (SELECT DISTINCT v AS value FROM ({source_sql}) t(v) WHERE v IS NOT NULL))""")
     map_distinct(
         con,
