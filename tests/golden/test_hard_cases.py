@@ -218,6 +218,11 @@ CASES = [
     # His daughter Ánh's dose under her father's name and number (she had none of her own), with her birth date:
     # the number and the name are his, the dose hers. Never linked without an officer.
     (30, "Nguyễn Văn Hùng", "30/01/2008", "Nam", "077075000101", None, "26560", "not linked", None, set()),
+    # An outsider born in An Giang who shares Phạm Minh Đức's name, birth date and ward: the record carries his
+    # own number (his year and sex, another province), which nobody here holds.
+    (31, "Phạm Minh Đức", "03/02/1990", "Nam", "089090552653", None, "26554", "not linked", None, set()),
+    # A garbled number (it would make him a woman): no one's; the full date and the ward are his.
+    (32, "Phạm Minh Đức", "03/02/1990", "Nam", "089190552653", None, "26554", "linked", 6, {"ID_DIFFERENT"}),
 ]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from vaxlink.domain.personal_ids import PersonalId, parse_personal_id
 from vaxlink.matching.normalise import name_table
 from vaxlink.matching.pipeline import COMPARISONS, LEVEL_COLUMNS, lookup_step, score_step
 from vaxlink.matching.spec import MatchSpec
@@ -90,6 +91,7 @@ TYPES = {
     "alias_owner": "BIGINT",
     "has_marks": "BOOLEAN",
     "dob_year": "INTEGER",
+    "id_year": "INTEGER",
     "dob_month": "INTEGER",
     "dob_day": "INTEGER",
     "dob_days": "INTEGER",
@@ -182,7 +184,13 @@ CASES: list[tuple] = [
     ("id", "ID_UNKNOWN_SAME_PREFIX", {"id12": "077090001335"}, {}, NOBODY, "two digits off: not a typo"),
     ("id", "ID_OF_OTHER_PERSON", {"id12": "077090001335"}, {}, OTHER_HOUSEHOLD, "two digits off, held"),
     ("id", "ID_DIFFERENT", {"id12": "077091001335"}, {}, NOBODY, "the sixth digit differs too"),
-    ("id", "ID_DIFFERENT", {"id12": "177090001335"}, {}, NOBODY, "the first digit differs too"),
+    ("id", "ID_OTHER_NUMBER", {"id12": "177090001335"}, {}, NOBODY, "the first digit too: reads as somebody's"),
+    ("id", "ID_DIFFERENT", {"id12": "177190001335"}, {}, NOBODY, "the first digit too, another sex"),
+    # Somebody's real number: the record's own year and sex, another place of birth, held by nobody here.
+    ("id", "ID_OTHER_NUMBER", {"id12": "089090552653"}, {}, NOBODY, "an outsider's own number"),
+    ("id", "ID_DIFFERENT", {"id12": "089190552653"}, {}, NOBODY, "the number tells another sex"),
+    ("id", "ID_DIFFERENT", {"id12": "089091552653"}, {}, NOBODY, "the number tells another year"),
+    ("id", "ID_OF_OTHER_PERSON", {"id12": "089090552653"}, {}, OTHER_HOUSEHOLD, "held by somebody else"),
     (
         "id",
         "ID_UNKNOWN_SAME_PREFIX",
@@ -517,7 +525,13 @@ def levels() -> dict[int, dict[str, str]]:
         # The number's first and last six digits, as the prepared tables carry them.
         digits = values[number]
         ends = {"id_head": digits and digits[:6], "id_tail": digits and digits[6:12]}
-        return {**out, **ends, **parts[values["name"]], **_dob(values["dob"])}
+        # The year and sex the record's number tells (the domain's reading of it).
+        told = parse_personal_id(digits) if digits and number == "id12" else None
+        facts = {
+            "id_year": told.birth_year if isinstance(told, PersonalId) else None,
+            "id_sex": told.sex.value if isinstance(told, PersonalId) else None,
+        }
+        return {**out, **ends, **facts, **parts[values["name"]], **_dob(values["dob"])}
 
     for table, base, at in (("r", RECORD, 2), ("c", CITIZEN, 3), ("l", LOOKUP, 4)):
         number = "id12" if table == "r" else "personal_id"
@@ -578,6 +592,7 @@ PRIORS: dict[str, tuple[float, float, str, float]] = {
     "ID_OF_OTHER_PERSON": (0.002, 0.9, "", 0.0),
     "ID_UNKNOWN_SAME_PREFIX": (0.004, 0.01, "", 0.0),
     "ID_CMND_UNKNOWN": (0.01, 0.04, "", 0.0),
+    "ID_OTHER_NUMBER": (0.001, 0.9, "", 0.0),
     "ID_DIFFERENT": (0.003, 0.95, "", 0.0),
     "NAME_EXACT": (0.90, 0.95, "tf_exact_n", 1e-4),
     "NAME_DIACRITICS": (0.06, 0.085, "tf_key_n", 1e-4),

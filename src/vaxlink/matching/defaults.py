@@ -198,7 +198,21 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             Level("ID_OTHER_DOCUMENT", "r.id_kind = 'other'", 0.005, 0.005, missing=True),
             # An old CMND the register has no record of: health may know a number the register never took.
             Level("ID_CMND_UNKNOWN", "r.id9 IS NOT NULL AND l.alias_owner IS NULL", 0.01, 0.04),
-            Level("ID_DIFFERENT", "", 0.003, 0.95),
+            # A number nobody in the register holds, far from the candidate's, that tells the record's own year
+            # of birth and sex: somebody's real number, and not the candidate's. Its holder is somebody the
+            # register does not know (an outsider whose name and birth date a resident happens to share), never
+            # linked to the candidate without a person.
+            Level(
+                "ID_OTHER_NUMBER",
+                f"""{_ID12} AND l.owner_id IS NULL AND r.id_year = r.dob_year
+                    AND (r.sex IS NULL OR r.id_sex = r.sex)""",
+                0.001,
+                0.9,
+                veto="always",
+            ),
+            # Any other number: a number too garbled to read, or somebody else's. Linked only where the full
+            # birth date and the home, or more, agree.
+            Level("ID_DIFFERENT", "", 0.003, 0.95, veto="unless_corroborated"),
         ),
     ),
     Comparison(

@@ -324,6 +324,8 @@ def _record_ids(con: DuckDBPyConnection, source: str) -> None:
 def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> None:
     """`rec_norm`: each record of `source` with its normalised values (after `_record_values` and
     `_record_ids`; `address` the SQL of a row's address)."""
+    # The year and sex a 12-digit number carries (the record's own facts, as its number tells them).
+    number = personal_id_sql("lpad(i.digits, 12, '0')", cleaned=True)
     # The birth date read alone (d0), or on the day of the dose (d1: a two-digit year).
     p, y, m, d = (f"coalesce(d0.{c}, d1.{c})" for c in ("precision", "y", "m", "d"))
     con.execute(f"""CREATE OR REPLACE TABLE rec_norm AS
@@ -341,6 +343,8 @@ def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> No
                coalesce(i.kind, 'empty') AS id_kind,
                CASE WHEN i.kind = 'personal_id' THEN i.digits WHEN i.kind = 'lost_zero' THEN lpad(i.digits, 12, '0') END
                  AS id12,
+               CASE WHEN i.kind IN ('personal_id', 'lost_zero') THEN {number["birth_year"]} END AS id_year,
+               CASE WHEN i.kind IN ('personal_id', 'lost_zero') THEN {number["sex"]} END AS id_sex,
                CASE WHEN i.kind = 'cmnd' THEN i.digits END AS id9
         FROM (SELECT *, regexp_replace(phone, '[^0-9]', '', 'g') AS phone_digits FROM {source}) s
         LEFT JOIN rec_names n ON n.value = s.full_name
