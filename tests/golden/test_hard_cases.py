@@ -223,6 +223,23 @@ CASES = [
     (31, "Phạm Minh Đức", "03/02/1990", "Nam", "089090552653", None, "26554", "not linked", None, set()),
     # A garbled number (it would make him a woman): no one's; the full date and the ward are his.
     (32, "Phạm Minh Đức", "03/02/1990", "Nam", "089190552653", None, "26554", "linked", 6, {"ID_DIFFERENT"}),
+    # What his family calls him where his given name belongs, with his number and birth date.
+    (
+        33,
+        "Phạm Minh Út",
+        "03/02/1990",
+        "Nam",
+        "077090000301",
+        None,
+        "26554",
+        "linked",
+        6,
+        {"NAME_GIVEN_NICKNAME"},
+    ),
+    # The twins' birth date, the household's family name and Tâm's number, under his brother's name: never linked.
+    (34, "Trần Văn Tân", "07/07/2001", "Nam", "077201000501", None, "26560", "not linked", None, set()),
+    # Two words run together by the typist.
+    (35, "PhạmMinh Đức", "03/02/1990", "Nam", None, None, "26554", "linked", 6, set()),
 ]
 
 
@@ -410,3 +427,23 @@ def test_a_birth_year_written_with_two_digits(register: dict[str, list[object]],
         else:
             # Without the day of the dose the year cannot be read: nothing links on the name alone.
             assert outcome != "linked", got[rid]
+
+
+def test_the_day_of_the_dose_typed_as_the_birth_date(register: dict[str, list[object]]) -> None:
+    """A birth date that would make the person younger than any vaccinee on the day of the dose is no birth date
+    (the clerk typed the day of the dose in its box): the number and the name decide, as they do for a record
+    without one. A parent's number and name with the child's real birth date is another matter (case 30)."""
+    records: dict[str, list[object]] = {
+        "rec_id": [301, 302],
+        "full_name": ["Phạm Minh Đức", "Phạm Minh Đức"],
+        "date_of_birth": ["01/09/2021", "01/09/2021"],
+        "sex": ["Nam", "Nam"],
+        "id_number": ["077090000301", None],
+        "phone": [None, None],
+        "ward_code": ["26554", "26554"],
+        "vaccination_date": [date(2021, 9, 1), date(2021, 9, 1)],
+    }
+    got = _outcomes(register, records)
+    assert got[301][:2] == ("linked", FAMILIES[6][0]), got[301]
+    # Without the number nothing but the name is left: not linked on it.
+    assert got[302][0] != "linked", got[302]

@@ -184,7 +184,14 @@ CASES: list[tuple] = [
     ("id", "ID_UNKNOWN_SAME_PREFIX", {"id12": "077090001335"}, {}, NOBODY, "two digits off: not a typo"),
     ("id", "ID_OF_OTHER_PERSON", {"id12": "077090001335"}, {}, OTHER_HOUSEHOLD, "two digits off, held"),
     ("id", "ID_DIFFERENT", {"id12": "077091001335"}, {}, NOBODY, "the sixth digit differs too"),
-    ("id", "ID_OTHER_NUMBER", {"id12": "177090001335"}, {}, NOBODY, "the first digit too: reads as somebody's"),
+    (
+        "id",
+        "ID_OTHER_NUMBER",
+        {"id12": "177090001335"},
+        {},
+        NOBODY,
+        "the first digit too: reads as somebody's",
+    ),
     ("id", "ID_DIFFERENT", {"id12": "177190001335"}, {}, NOBODY, "the first digit too, another sex"),
     # Somebody's real number: the record's own year and sex, another place of birth, held by nobody here.
     ("id", "ID_OTHER_NUMBER", {"id12": "089090552653"}, {}, NOBODY, "an outsider's own number"),
@@ -276,6 +283,13 @@ CASES: list[tuple] = [
         "three in fifteen",
     ),
     ("name", "NAME_GIVEN_DIFFERS", {"name": "Nguyễn Văn Bình"}, {}, {}, ""),
+    # What the family calls him where the given name belongs.
+    ("name", "NAME_GIVEN_NICKNAME", {"name": "Nguyễn Văn Út"}, {}, {}, "the youngest"),
+    ("name", "NAME_GIVEN_NICKNAME", {"name": "Nguyễn Văn Tám"}, {}, {}, "the eighth"),
+    ("name", "NAME_GIVEN_NICKNAME", {"name": "Nguyễn Tèo"}, {}, {}, "a pet name, no middle name"),
+    ("name", "NAME_GIVEN_DIFFERS", {"name": "Nguyễn Văn Tâm"}, {}, {}, "Tâm is a given name, Tám a nickname"),
+    ("name", "NAME_GIVEN_DIFFERS", {"name": "Nguyễn Văn Út"}, {}, {"h_household": "H1"}, "his brother Út"),
+    ("name", "NAME_GIVEN_DIFFERS", {"name": "Nguyễn Thị Út"}, {}, {}, "another middle name"),
     # A slip in the given name: a word nobody is called, two edits off; or a real name one edit off (y as i).
     (
         "name",
@@ -601,6 +615,7 @@ PRIORS: dict[str, tuple[float, float, str, float]] = {
     "NAME_MIDDLE_DROPPED": (0.008, 2.5e-4, "", 0.0),
     "NAME_TYPO": (0.01, 3e-4, "", 0.0),
     "NAME_GIVEN_TYPO": (0.006, 6e-4, "", 0.0),
+    "NAME_GIVEN_NICKNAME": (0.002, 0.002, "", 0.0),
     "NAME_GIVEN_DIFFERS": (0.001, 1.0, "", 0.0),
     "NAME_SIMILAR": (0.004, 0.004, "", 0.0),
     "NAME_DIFFERENT": (6e-5, 1.0, "", 0.0),

@@ -554,3 +554,16 @@ def test_a_name_with_a_mark_was_typed_with_the_input_method_on() -> None:
     assert read_telex("Đỗ Văn Anx") == "Đỗ Văn Anx"
     assert read_telex("Lê Thị Mạnhx") == "Lê Thị Mạnhx"
     assert read_telex("Nguyeenx\u00a0Vawn  Anx") == "Nguyễn Văn Ãn"
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("PhanMỹ Uyên", "Phan Mỹ Uyên"),
+        ("PhạmThị Bảo", "Phạm Thị Bảo"),
+        ("TrầnVĂN An", "Trần Văn An"),
+        ("NGUYỄN", "Nguyễn"),
+    ],
+)
+def test_a_capital_after_a_small_letter_begins_a_word(typed: str, name: str) -> None:
+    assert canonical_name(typed) == name

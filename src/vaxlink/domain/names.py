@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 # The five Vietnamese tones as combining marks; U+0340/U+0341 decompose to grave/acute, so NFKD covers them.
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
@@ -256,10 +257,26 @@ def _with_tone(body: str, tone: str) -> str:
 _APOSTROPHES = "'\u2019\u02bc\u2018\u00b4`"
 
 
+def _run_on_words(word: str) -> list[str]:
+    """`word` (NFKD) cut where a capital follows a small letter, when it holds more than one syllable's vowels
+    (two groups of vowels apart: "PhanMỹ"); a single syllable in any case mixture ("nGuYễN") stays whole."""
+    letters = [(i, c) for i, c in enumerate(word) if unicodedata.category(c)[0] == "L"]
+    cuts = [i for (_, a), (i, b) in pairwise(letters) if a.islower() and b.isupper()]
+    if not cuts:
+        return [word]
+    folded = "".join(_lower(c) for _, c in letters)
+    if len(re.findall("[aeiouy]+", folded)) < 2:
+        return [word]
+    return [word[a:b] for a, b in zip([0, *cuts], [*cuts, len(word)], strict=True)]
+
+
 @lru_cache(maxsize=262144)
 def _canonical_word(word: str) -> str:
     # Names repeat a small vocabulary of syllables, so caching per whitespace-separated word pays off
     # over millions of rows; words are independent because whitespace always separates syllables.
+    parts = _run_on_words(word)
+    if len(parts) > 1:
+        return " ".join(w for w in map(_canonical_word, parts) if w)
     joined: list[str] = []
     for piece in re.split(f"[{_APOSTROPHES}]", word):
         syllables = [_canonical_syllable(tuple(units)) for units in _syllable_units(piece)]
@@ -402,6 +419,34 @@ def has_diacritics(text: str) -> bool:
     if not isinstance(text, str):
         return False
     return any(unicodedata.category(c)[0] == "M" or c in "đĐ" for c in unicodedata.normalize("NFKD", text))
+
+
+# What a person is called at home, written where the given name belongs: a place among the siblings (Hai the
+# eldest in the South, Ba, Tư... Út the youngest) or a child's pet name (Bé, Bi, Tí, Tèo...). In canonical
+# spelling: "Tám" (eighth) is a nickname, "Tâm" a given name.
+NICKNAMES: frozenset[str] = frozenset(
+    {
+        *("Cả", "Hai", "Ba", "Tư", "Năm", "Sáu", "Bảy", "Tám", "Chín", "Mười", "Út"),
+        *(
+            "Bé",
+            "Bi",
+            "Bin",
+            "Bon",
+            "Bo",
+            "Cu",
+            "Tí",
+            "Tý",
+            "Tít",
+            "Tèo",
+            "Ken",
+            "Su",
+            "Na",
+            "Mít",
+            "Bống",
+            "Cún",
+        ),
+    }
+)
 
 
 COMMON_FAMILY_NAMES: tuple[str, ...] = (

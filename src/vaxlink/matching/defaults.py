@@ -5,6 +5,7 @@ defaults; each run estimates m and u again on its own data).
 
 from __future__ import annotations
 
+from vaxlink.domain.names import NICKNAMES
 from vaxlink.matching.levels import BlockingRule, Comparison, Level
 
 # Each rule stays selective at national scale. A name alone or a birth year alone never blocks. The rules
@@ -19,6 +20,7 @@ from vaxlink.matching.levels import BlockingRule, Comparison, Level
 PROVINCE_CAP = 60
 
 
+_NICKNAMES = ", ".join(f"'{n}'" for n in sorted(NICKNAMES))
 # Birth years this far apart are two generations' (a parent and a child), not a slip of one date.
 GENERATION_YEARS = 12
 
@@ -252,6 +254,17 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                              AND length(c.given_key) >= 3))""",
                 0.006,
                 6e-4,
+                veto="unless_corroborated",
+            ),
+            # Same family and middle name, and where the given name belongs a nickname nobody of the citizen's
+            # household is called by (Nguyễn Văn Út for Nguyễn Văn Toàn): what the family calls the citizen.
+            # Linked only where the number or the home and the full birth date agree as well.
+            Level(
+                "NAME_GIVEN_NICKNAME",
+                f"""r.family_key = c.family_key AND r.given_key <> c.given_key AND {_MIDDLE_KEPT}
+                    AND h.household_id IS NULL AND string_split(r.full_name, ' ')[-1] IN ({_NICKNAMES})""",
+                0.002,
+                0.002,
                 veto="unless_corroborated",
             ),
             # Same family, another given name: a sibling, a twin, a parent.

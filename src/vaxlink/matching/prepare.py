@@ -19,7 +19,7 @@ from duckdb import DuckDBPyConnection
 
 from vaxlink.domain.addresses import address_key
 from vaxlink.domain.admin_units import admin_units, units_digest
-from vaxlink.domain.dates import PartialDate, parse_birth_date
+from vaxlink.domain.dates import VACCINEE_AGES, PartialDate, parse_birth_date
 from vaxlink.domain.errors import Problem
 from vaxlink.domain.phones import national_phone_sql
 from vaxlink.domain.sex import parse_sex
@@ -326,8 +326,17 @@ def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> No
     `_record_ids`; `address` the SQL of a row's address)."""
     # The year and sex a 12-digit number carries (the record's own facts, as its number tells them).
     number = personal_id_sql("lpad(i.digits, 12, '0')", cleaned=True)
-    # The birth date read alone (d0), or on the day of the dose (d1: a two-digit year).
-    p, y, m, d = (f"coalesce(d0.{c}, d1.{c})" for c in ("precision", "y", "m", "d"))
+    # The birth date read alone (d0), or on the day of the dose (d1: a two-digit year); none when it would make
+    # the person younger than any vaccinee on the day of the dose (the day of the dose typed in its place).
+    born = "make_date(coalesce(d0.y, d1.y), coalesce(d0.m, d1.m, 1), coalesce(d0.d, d1.d, 1))"
+    too_young = (
+        f"TRY_CAST({_column_or_null(con, source, 'vaccination_date')} AS DATE)"
+        f" < {born} + INTERVAL {VACCINEE_AGES.start} YEAR"
+    )
+    p, y, m, d = (
+        f"CASE WHEN coalesce({too_young}, false) THEN NULL ELSE coalesce(d0.{c}, d1.{c}) END"
+        for c in ("precision", "y", "m", "d")
+    )
     con.execute(f"""CREATE OR REPLACE TABLE rec_norm AS
         SELECT s.rec_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key, n.given_key,
                n.sorted_key, n.name_sig, n.name_letters, n.has_marks,
