@@ -63,7 +63,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     from vaxlink.web.app import create_app
 
     work = tmp_path_factory.mktemp("browser")
-    db_path: Path = run_demo(work / "demo", citizens=1500, seed=4, say=lambda _m: None)
+    db_path: Path = run_demo(work / "demo", citizens=2000, seed=4, say=lambda _m: None)
     settings = load_settings(
         database_url=f"sqlite:///{db_path}", audit_key_file=work / "audit.key", work_dir=work / "w"
     )

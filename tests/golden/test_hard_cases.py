@@ -240,6 +240,10 @@ CASES = [
     (34, "Trần Văn Tân", "07/07/2001", "Nam", "077201000501", None, "26560", "not linked", None, set()),
     # Two words run together by the typist.
     (35, "PhạmMinh Đức", "03/02/1990", "Nam", None, None, "26554", "linked", 6, set()),
+    # No birth date: his number and name link it, and health is told the date is missing; without the number the
+    # name alone links nothing.
+    (36, "Phạm Minh Đức", "", "Nam", "077090000301", None, "26554", "linked", 6, {"DOB_MISSING"}),
+    (37, "Phạm Minh Đức", "", "Nam", None, None, "26554", "not linked", None, set()),
 ]
 
 

@@ -202,6 +202,15 @@ def test_a_given_name_slip_does_not_lift_a_birth_date_veto() -> None:
     assert _veto({**SLIP, "dob_level": "DOB_DIFFERENT"}) == 1
 
 
+def test_no_birth_date_is_lifted_by_the_number_and_the_name_only() -> None:
+    assert _veto({**SLIP, "name_level": "NAME_EXACT", "dob_level": "DOB_MISSING"}) == 0
+    # The name, the phone and the ward without a number: not without a person.
+    home = {"ward_level": "WARD_SAME", "address_level": "ADDRESS_SAME", "phone_level": "PHONE_SAME"}
+    no_number = {**SLIP, **home, "id_level": "ID_MISSING", "name_level": "NAME_EXACT"}
+    assert _veto({**no_number, "dob_level": "DOB_EXACT"}) == 0
+    assert _veto({**no_number, "dob_level": "DOB_MISSING"}) == 1
+
+
 def test_a_birth_date_a_generation_apart_is_never_overridden() -> None:
     # A parent's number and name on a child's dose: everything but the date agrees with the parent.
     assert _veto({**SLIP, "name_level": "NAME_EXACT", "dob_level": "DOB_OTHER_GENERATION"}) == 1

@@ -75,6 +75,7 @@ TOTAL = 10_000_000
 
 NAME_COLUMNS = (
     "full_name",
+    "given_name",
     "name_key",
     "family_key",
     "middle_key",
@@ -398,6 +399,7 @@ CASES: list[tuple] = [
     ("name", "NAME_DIFFERENT", {"name": "Trần Thị An"}, {}, {}, "another family, same given name"),
     # birth date
     ("dob", "DOB_EXACT", {}, {}, {}, ""),
+    ("dob", "DOB_MISSING", {"dob": None}, {}, {}, "no birth date on the record"),
     ("dob", "DOB_YEAR_ONLY", {"dob": "1990"}, {}, {}, "the record knows the year"),
     ("dob", "DOB_YEAR_ONLY", {}, {"dob": "1990"}, {}, "the register knows the year"),
     ("dob", "DOB_YEAR_ONLY", {"dob": "1990-03"}, {}, {}, "the record knows the month"),
@@ -529,7 +531,7 @@ def levels() -> dict[int, dict[str, str]]:
     parts = {
         row[0]: dict(zip(NAME_COLUMNS, row[1:], strict=True))
         for row in con.execute(
-            f"SELECT value, canonical, {', '.join(NAME_COLUMNS[1:])} FROM name_parts"
+            f"SELECT value, canonical, given, {', '.join(NAME_COLUMNS[2:])} FROM name_parts"
         ).fetchall()
     }
 
@@ -644,6 +646,7 @@ MISSING = {
     "ID_MISSING": (0.035, 0.035),
     "ID_OTHER_DOCUMENT": (0.005, 0.005),
     "SEX_MISSING": (0.01, 0.01),
+    "DOB_MISSING": (0.005, 0.005),
     "WARD_MISSING": (0.02, 0.02),
     "ADDRESS_MISSING": (0.1, 0.1),
     "PHONE_MISSING": (0.3, 0.3),

@@ -262,7 +262,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             Level(
                 "NAME_GIVEN_NICKNAME",
                 f"""r.family_key = c.family_key AND r.given_key <> c.given_key AND {_MIDDLE_KEPT}
-                    AND h.household_id IS NULL AND string_split(r.full_name, ' ')[-1] IN ({_NICKNAMES})""",
+                    AND h.household_id IS NULL AND r.given_name IN ({_NICKNAMES})""",
                 0.002,
                 0.002,
                 veto="unless_corroborated",
@@ -293,6 +293,9 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "dob",
         (
+            # The record gives no birth date it can be matched on (blank, unreadable, or the day of the dose):
+            # no evidence either way, and linked without a person only on the number and the name.
+            Level("DOB_MISSING", "r.dob_year IS NULL", 0.005, 0.005, missing=True, veto="unless_strong"),
             Level("DOB_EXACT", "r.dob IS NOT NULL AND r.dob = c.dob", 0.95, 0.95, "tf_dob_n", share=3.4e-5),
             # The year agrees and one side says no more than the year: known to the year or the month, or
             # written 1 January.

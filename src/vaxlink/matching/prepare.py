@@ -338,7 +338,8 @@ def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> No
         for c in ("precision", "y", "m", "d")
     )
     con.execute(f"""CREATE OR REPLACE TABLE rec_norm AS
-        SELECT s.rec_id, n.canonical AS full_name, n.name_key, n.family_key, n.middle_key, n.given_key,
+        SELECT s.rec_id, n.canonical AS full_name, n.given AS given_name, n.name_key, n.family_key, n.middle_key,
+               n.given_key,
                n.sorted_key, n.name_sig, n.name_letters, n.has_marks,
                {p} AS dob_precision, {y} AS dob_year, {m} AS dob_month, {d} AS dob_day,
                CASE WHEN {y} IS NOT NULL THEN {_dob_str(y, m, d)} END AS dob_str,

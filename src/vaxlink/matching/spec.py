@@ -19,7 +19,7 @@ from typing import Any
 from vaxlink.matching.defaults import CORROBORATED, DEFAULT_BLOCKING, DEFAULT_COMPARISONS, STRONG_AGREEMENT
 from vaxlink.matching.levels import BlockingRule, Comparison, Level
 
-SPEC_VERSION = "2026.12.10"
+SPEC_VERSION = "2026.12.11"
 
 
 def _log2_odds(p: float) -> float:

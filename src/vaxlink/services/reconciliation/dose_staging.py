@@ -141,7 +141,6 @@ def validate(duck: DuckDBPyConnection, columns_sql: str, today: date) -> None:
                  WHEN s.malformed IS NOT NULL THEN 'MALFORMED_ROW' END,
             CASE WHEN s.record_id IS NULL THEN 'MISSING_RECORD_ID' END,
             CASE WHEN s.full_name IS NULL THEN 'MISSING_NAME' END,
-            CASE WHEN s.date_of_birth IS NULL THEN 'MISSING_DOB' WHEN {_BORN["problem"]} IN ('BAD', 'TWO_DIGIT_YEAR') THEN 'BAD_DOB' END,
             CASE WHEN s.vaccination_date IS NULL THEN 'MISSING_VACCINATION_DATE'
                  WHEN vd.problem IS NOT NULL THEN 'BAD_VACCINATION_DATE'
                  WHEN vd.d > DATE '{today.isoformat()}' THEN 'VACCINATION_DATE_FUTURE'
