@@ -209,8 +209,19 @@ def from_telex(word: str) -> str | None:
     """The syllable a word typed in Telex without the input method stands for, as NFKD text ("Hoangf" →
     "Hoàng", "Nguyeexn" → "Nguyễn", "Ddinhf" → "Đình"); None when the word carries no Telex letters or
     what they spell is no Vietnamese syllable ("Hoang", "Ksor", "James" stay as they are)."""
+    return telex_reading(word)[0]
+
+
+# How sure a word's Telex reading is (`telex_reading`): none, a tone key alone (a letter a slip may also
+# leave: "Anj" for Anh), a vowel's quality or đ (aa, ow, dd...: no slip writes those).
+TELEX_NONE, TELEX_TONE, TELEX_QUALITY = 0, 1, 2
+
+
+@lru_cache(maxsize=65536)
+def telex_reading(word: str) -> tuple[str | None, int]:
+    """`from_telex`'s reading of `word`, and how sure it is (`TELEX_NONE`, `TELEX_TONE`, `TELEX_QUALITY`)."""
     if not word.isascii() or not word.isalpha() or len(word) < 2:
-        return None
+        return None, TELEX_NONE
     low = word.lower()
     tone = ""
     # The tone key: after the last vowel, where only final consonants may stand.
@@ -225,19 +236,30 @@ def from_telex(word: str) -> str | None:
         body = body.replace(typed, letters)
     body = _TELEX_W.sub("u\u031b", body)
     if (not tone and body == low) or not _SYLLABLE.fullmatch(body):
-        return None
-    return _with_tone(body, tone)
+        return None, TELEX_NONE
+    return _with_tone(body, tone), TELEX_QUALITY if body != low else TELEX_TONE
+
+
+def reads_as_telex(sureness: list[int]) -> bool:
+    """Whether a name typed wholly without marks, whose words' Telex readings are this sure, was typed in Telex:
+    one word with a vowel's quality or đ, or two words with a tone key. One tone key alone is as likely a slip
+    of a neighbouring key ("Phan Van Anj" for Anh)."""
+    return TELEX_QUALITY in sureness or sum(1 for k in sureness if k != TELEX_NONE) >= 2
 
 
 def read_telex(text: object) -> str:
     """A name typed wholly without marks, its words typed in Telex with the input method off read as the
-    syllables they stand for (`from_telex`): "Hoangf Minh Taam" → "Hoàng Minh Tâm". A name with a mark
-    anywhere was typed with the input method on, and a stray letter in it is a slip ("Đỗ Văn Anx"): it
-    passes unchanged. For comparing names only, like `canonical_name`, which it precedes."""
+    syllables they stand for (`from_telex`): "Hoangf Minh Taam" → "Hoàng Minh Tâm", when the readings are
+    sure enough (`reads_as_telex`). A name with a mark anywhere was typed with the input method on, and a
+    stray letter in it is a slip ("Đỗ Văn Anx"): it passes unchanged, as does "Phan Van Anj". For comparing
+    names only, like `canonical_name`, which it precedes."""
     words = _as_text(text).split()
-    if not all(w.isascii() for w in words):
+    readings = [telex_reading(w) for w in words]
+    if not all(w.isascii() for w in words) or not reads_as_telex([k for _, k in readings]):
         return " ".join(words)
-    return " ".join(_canonical_word(read) if (read := from_telex(w)) else w for w in words)
+    return " ".join(
+        _canonical_word(read) if read else w for w, (read, _) in zip(words, readings, strict=True)
+    )
 
 
 def _with_tone(body: str, tone: str) -> str:

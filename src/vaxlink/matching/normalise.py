@@ -9,6 +9,7 @@ Two ways of applying a rule to millions of rows without a Python loop over them:
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
@@ -113,13 +114,26 @@ def personal_id_sql(expr: str, today: date | None = None, *, cleaned: bool = Fal
 _SPACES = "[\\s\\x{00a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]+"
 
 
-# Before a word of a name typed wholly without marks (its Telex letters are read: `names.read_telex`).
+# Before a word of a name typed wholly without marks (its Telex letters may be read: `names.read_telex`).
 _UNMARKED = "\x1f"
 
 
-def _word_keys(word: str) -> tuple[str, str, bool]:
-    canon = names.canonical_name(names.read_telex(word[1:]) if word.startswith(_UNMARKED) else word)
-    return canon, names.fold_name(canon), names.has_diacritics(canon)
+def _word_keys(word: str) -> tuple[str, str, bool, str, str, bool, int]:
+    """A word's canonical form, folded key and marks, as written and as its Telex reading (the same when it has
+    none, or the word is of a name with marks), and how sure that reading is."""
+    plain = word[1:] if word.startswith(_UNMARKED) else word
+    read, sure = names.telex_reading(plain) if word.startswith(_UNMARKED) else (None, names.TELEX_NONE)
+    canon = names.canonical_name(plain)
+    read_canon = names.canonical_name(unicodedata.normalize("NFC", read)) if read else canon
+    return (
+        canon,
+        names.fold_name(canon),
+        names.has_diacritics(canon),
+        read_canon,
+        names.fold_name(read_canon),
+        names.has_diacritics(read_canon),
+        sure,
+    )
 
 
 # The characters a folded name holds, as bits of a BIGINT (a character's code modulo 63: two characters may
@@ -151,14 +165,35 @@ def name_table(con: duckdb.DuckDBPyConnection, source_sql: str, target: str) -> 
         con,
         "SELECT word FROM _name_words WHERE word <> ''",
         _word_keys,
-        pa.schema([("canon", pa.string()), ("fold", pa.string()), ("marks", pa.bool_())]),
+        pa.schema(
+            [
+                ("canon", pa.string()),
+                ("fold", pa.string()),
+                ("marks", pa.bool_()),
+                ("canon_t", pa.string()),
+                ("fold_t", pa.string()),
+                ("marks_t", pa.bool_()),
+                ("sure", pa.int32()),
+            ]
+        ),
         "_word_map",
     )
+    # A name's words are read as Telex when the readings are sure enough (`names.reads_as_telex`): one with a
+    # vowel's quality or đ, or two with a tone key.
     con.execute(f"""CREATE OR REPLACE TABLE {quote(target)} AS
-        WITH parts AS (
-          SELECT w.value, w.pos, generate_subscripts(string_split(m.canon, ' '), 1) AS sub,
-                 unnest(string_split(m.canon, ' ')) AS cw, unnest(string_split(m.fold, ' ')) AS fw, m.marks
-          FROM _name_words w JOIN _word_map m ON m.value = w.word WHERE m.canon <> ''),
+        WITH read AS (
+          SELECT w.value, w.pos, m.*, (bool_or(m.sure = {names.TELEX_QUALITY}) OVER named
+                 OR sum(CASE WHEN m.sure <> {names.TELEX_NONE} THEN 1 ELSE 0 END) OVER named >= 2) AS telex
+          FROM _name_words w JOIN _word_map m ON m.value = w.word
+          WINDOW named AS (PARTITION BY w.value)),
+        chosen AS (
+          SELECT value, pos, CASE WHEN telex THEN canon_t ELSE canon END AS canon,
+                 CASE WHEN telex THEN fold_t ELSE fold END AS fold, CASE WHEN telex THEN marks_t ELSE marks END AS marks
+          FROM read),
+        parts AS (
+          SELECT value, pos, generate_subscripts(string_split(canon, ' '), 1) AS sub,
+                 unnest(string_split(canon, ' ')) AS cw, unnest(string_split(fold, ' ')) AS fw, marks
+          FROM chosen WHERE canon <> ''),
         agg AS (
           SELECT value, list(cw ORDER BY pos, sub) AS cws, list(fw ORDER BY pos, sub) AS fws,
                  bool_or(marks) AS has_marks
