@@ -244,6 +244,20 @@ CASES = [
     # name alone links nothing.
     (36, "Phạm Minh Đức", "", "Nam", "077090000301", None, "26554", "linked", 6, {"DOB_MISSING"}),
     (37, "Phạm Minh Đức", "", "Nam", None, None, "26554", "not linked", None, set()),
+    # A boy the register does not know, vaccinated under his father's number: neither his name nor a birth date
+    # of the father's generation agrees. Not a doubt about the father: a person to collect.
+    (
+        38,
+        "Nguyễn Minh Khang",
+        "12/05/2012",
+        "Nam",
+        "077075000101",
+        "0912000001",
+        "26560",
+        "unmatched",
+        None,
+        set(),
+    ),
 ]
 
 

@@ -426,6 +426,14 @@ STRONG_AGREEMENT = (
 )
 
 
+# The best candidate is another person, not a doubt for an officer: neither the name nor a birth date of the
+# same generation agrees (a child's dose under a parent's number, the child not in the register). The record
+# goes to the queue of people to collect, with the candidate's reasons.
+ANOTHER_PERSON = (
+    "name_level IN ('NAME_DIFFERENT', 'NAME_GIVEN_DIFFERS') AND dob_level = 'DOB_OTHER_GENERATION'"
+)
+
+
 # Other marks on the same letters (Hùng / Hưng), or a slip in the given name: taken for the record's own slip
 # when the full birth date (or the same date with day and month swapped: a sibling is not born the same year
 # on the mirrored day) agrees with the number, or the full birth date with the home (address, phone or ward).

@@ -14,6 +14,7 @@ condition and weight comes from the spec; the SQL uses only constructs that Duck
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -374,6 +375,11 @@ def _reasons_sql(spec: MatchSpec) -> str:
     )
 
 
+def _of_best(condition: str) -> str:
+    """A condition over level columns, read on the best candidate's row (`b`, of `ranked`)."""
+    return re.sub(r"\b([a-z]+_level)\b", r"b.\1", condition)
+
+
 def classify_step(spec: MatchSpec) -> Step:
     """`classified`, from `ranked` and `rivals`: each identity's outcome, best and second candidate, the
     probability that the best is wrong, its levels, reasons and whose data are to blame."""
@@ -390,7 +396,8 @@ def classify_step(spec: MatchSpec) -> Step:
         CLASSIFIED,
         f"""
         SELECT i.ident_id,
-               CASE WHEN b.citizen_id IS NULL OR b.weight < {spec.review_threshold!r} THEN 'unmatched'
+               CASE WHEN b.citizen_id IS NULL OR b.weight < {spec.review_threshold!r}
+                         OR ({_of_best(spec.another_person)}) THEN 'unmatched'
                     WHEN b.veto = 0 AND {wrong} <= {spec.max_wrong_link!r}
                          AND {other} <= {spec.max_wrong_citizen!r} THEN 'linked'
                     ELSE 'review' END AS outcome,

@@ -16,10 +16,16 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from vaxlink.matching.defaults import CORROBORATED, DEFAULT_BLOCKING, DEFAULT_COMPARISONS, STRONG_AGREEMENT
+from vaxlink.matching.defaults import (
+    ANOTHER_PERSON,
+    CORROBORATED,
+    DEFAULT_BLOCKING,
+    DEFAULT_COMPARISONS,
+    STRONG_AGREEMENT,
+)
 from vaxlink.matching.levels import BlockingRule, Comparison, Level
 
-SPEC_VERSION = "2026.12.11"
+SPEC_VERSION = "2026.12.12"
 
 
 def _log2_odds(p: float) -> float:
@@ -33,6 +39,8 @@ class MatchSpec:
     comparisons: tuple[Comparison, ...] = DEFAULT_COMPARISONS
     strong: str = STRONG_AGREEMENT
     corroborated: str = CORROBORATED
+    # Levels of a best candidate that make the record unmatched rather than a doubt (`defaults.ANOTHER_PERSON`).
+    another_person: str = ANOTHER_PERSON
     # Prior odds that a register citizen is the record's person: presence / N, N the register's size
     # (presence: the share of health records whose person is in the register at all).
     presence: float = 0.98
