@@ -9,7 +9,6 @@ Two ways of applying a rule to millions of rows without a Python loop over them:
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
@@ -124,7 +123,7 @@ def _word_keys(word: str) -> tuple[str, str, bool, str, str, bool, int]:
     plain = word[1:] if word.startswith(_UNMARKED) else word
     read, sure = names.telex_reading(plain) if word.startswith(_UNMARKED) else (None, names.TELEX_NONE)
     canon = names.canonical_name(plain)
-    read_canon = names.canonical_name(unicodedata.normalize("NFC", read)) if read else canon
+    read_canon = names.canonical_name(read) if read else canon
     return (
         canon,
         names.fold_name(canon),

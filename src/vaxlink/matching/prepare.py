@@ -273,11 +273,12 @@ def _record_values(con: DuckDBPyConnection, source: str) -> str:
     address = _address_table(con, source, "rec_addresses")
     map_distinct(con, f"SELECT date_of_birth FROM {source}", dob_parts, DOB_SCHEMA, "rec_dobs")
     # A date not read alone (a two-digit year) is read again on the day of its dose, once per date and day.
+    dose = _dose_day(con, source)
     map_distinct(
         con,
-        f"""SELECT {_dob_on(con, source)} FROM {source} s
+        f"""SELECT {_dob_on(dose)} FROM {source} s
             JOIN rec_dobs d ON d.value = s.date_of_birth AND d.precision IS NULL
-            WHERE {_dose_day(con, source)} IS NOT NULL""",
+            WHERE {dose} IS NOT NULL""",
         _dob_parts_on,
         DOB_SCHEMA,
         "rec_dobs_on",
@@ -293,14 +294,13 @@ def _record_values(con: DuckDBPyConnection, source: str) -> str:
 
 
 def _dose_day(con: DuckDBPyConnection, source: str) -> str:
-    """The SQL of a record's day of dose (the source as `s`) as ISO text: NULL when the source has none, or
-    none readable."""
-    return f"CAST(TRY_CAST({_column_or_null(con, source, 'vaccination_date')} AS DATE) AS VARCHAR)"
+    """The SQL of a record's day of dose (the source as `s`): NULL when the source has none, or none readable."""
+    return f"TRY_CAST({_column_or_null(con, source, 'vaccination_date')} AS DATE)"
 
 
-def _dob_on(con: DuckDBPyConnection, source: str) -> str:
-    """The key of a record's birth date read on the day of its dose (`rec_dobs_on`)."""
-    return f"s.date_of_birth || chr(31) || {_dose_day(con, source)}"
+def _dob_on(dose: str) -> str:
+    """The key of a record's birth date read on the day of its dose `dose` (`rec_dobs_on`)."""
+    return f"s.date_of_birth || chr(31) || CAST({dose} AS VARCHAR)"
 
 
 def _record_ids(con: DuckDBPyConnection, source: str) -> None:
@@ -329,10 +329,8 @@ def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> No
     # The birth date read alone (d0), or on the day of the dose (d1: a two-digit year); none when it would make
     # the person younger than any vaccinee on the day of the dose (the day of the dose typed in its place).
     born = "make_date(coalesce(d0.y, d1.y), coalesce(d0.m, d1.m, 1), coalesce(d0.d, d1.d, 1))"
-    too_young = (
-        f"TRY_CAST({_column_or_null(con, source, 'vaccination_date')} AS DATE)"
-        f" < {born} + INTERVAL {VACCINEE_AGES.start} YEAR"
-    )
+    dose = _dose_day(con, source)
+    too_young = f"{dose} < {born} + INTERVAL {VACCINEE_AGES.start} YEAR"
     p, y, m, d = (
         f"CASE WHEN coalesce({too_young}, false) THEN NULL ELSE coalesce(d0.{c}, d1.{c}) END"
         for c in ("precision", "y", "m", "d")
@@ -359,7 +357,7 @@ def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> No
         FROM (SELECT *, regexp_replace(phone, '[^0-9]', '', 'g') AS phone_digits FROM {source}) s
         LEFT JOIN rec_names n ON n.value = s.full_name
         LEFT JOIN rec_dobs d0 ON d0.value = s.date_of_birth
-        LEFT JOIN rec_dobs_on d1 ON d0.precision IS NULL AND d1.value = {_dob_on(con, source)}
+        LEFT JOIN rec_dobs_on d1 ON d0.precision IS NULL AND d1.value = {_dob_on(dose)}
         LEFT JOIN rec_sexes x ON x.value = s.sex
         LEFT JOIN rec_ids i ON i.value = s.id_number
         LEFT JOIN rec_addresses ad ON ad.value = {address}""")
