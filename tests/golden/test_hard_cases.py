@@ -465,3 +465,63 @@ def test_the_day_of_the_dose_typed_as_the_birth_date(register: dict[str, list[ob
     assert got[301][:2] == ("linked", FAMILIES[6][0]), got[301]
     # Without the number nothing but the name is left: not linked on it.
     assert got[302][0] != "linked", got[302]
+
+
+# Homes of three households, as the register writes them; a record writes them its own way.
+HOMES = {
+    "G1": "Số 12 đường Lê Lợi, khu phố 2",
+    "G4": "Số 45 đường Trần Phú, khu phố 1",
+    "G11": "Tổ 3, ấp Bắc",
+}
+G4_HOME = "45 Trần Phú, KP1, P. Phước Nguyên, TP Bà Rịa"
+G1_HOME = "12 Lê Lợi, KP2, Bà Rịa"
+# rec_id, name, dob, phone, address, expected person (index in FAMILIES) or None for "not linked"
+HOME_CASES = [
+    # Võ Thị Thu Hà's whole name at her house and on her own phone: the register's number in all but name. A
+    # birth date missing, or astray within its year, is the record's slip.
+    (401, "Võ Thị Thu Hà", "", "0912000004", G4_HOME, 7),
+    (402, "VÕ THỊ THU HÀ", "21/11/1995", "0912000004", G4_HOME, 7),
+    # Without her phone (a slip in her number finds her) the house alone does not lift it, nor her phone at
+    # another house; a date of another year is a relative's (a sibling's dose under her name), not a slip.
+    (403, "Võ Thị Thu Hà", "", None, G4_HOME, None),
+    (404, "Nguyễn Quốc Thiện", "17/08/1979", "0912000011", "Tổ 3 ấp Bắc, Bà Rịa", None),
+    (410, "Võ Thị Thu Hà", "", "0912000004", "Số 9 đường Nguyễn Trãi, khu phố 5", None),
+    # Her name with other marks and her year of birth (the day not known), at her house: hers.
+    (405, "Võ Thị Thu Hả", "1995", None, G4_HOME, 7),
+    (406, "Võ Thị Thu Hả", "04/03/1995", None, None, 7),
+    # The same with her ward only: not enough.
+    (407, "Võ Thị Thu Hả", "1995", None, None, None),
+    # The twins Hưng and Hùng share the house and the year: a third mark names neither.
+    (408, "Nguyễn Văn Hũng", "2005", None, G1_HOME, None),
+    # Her name with other marks and a digit of her birth date slipped, on her own phone: hers.
+    (409, "Võ Thị Thu Hả", "04/03/1996", "0912000004", None, 7),
+]
+
+
+def test_the_home_vouches_for_a_birth_date_as_far_as_it_is_known(register: dict[str, list[object]]) -> None:
+    """The house and the phone speak for the person where the number is missing: the whole name there names the
+    person, and a name with other marks there with the year of birth or a slip of the date is the person's.
+    A twin of one house is never taken so, and a relative's date of another year is not lifted."""
+    cols = {k: [*v] for k, v in register.items()}
+    cols["address"] = [
+        HOMES.get(str(hh)) if i < len(FAMILIES) else None for i, hh in enumerate(cols["household_id"])
+    ]
+    got = _outcomes(
+        cols,
+        {
+            "rec_id": [c[0] for c in HOME_CASES],
+            "full_name": [c[1] for c in HOME_CASES],
+            "date_of_birth": [c[2] for c in HOME_CASES],
+            "sex": ["Nam" if c[0] in (404, 408) else "Nữ" for c in HOME_CASES],
+            "id_number": ["077185000401" if c[0] == 403 else None for c in HOME_CASES],
+            "phone": [c[3] for c in HOME_CASES],
+            "ward_code": ["26560" if c[0] in (404, 408) else "26554" for c in HOME_CASES],
+            "address": [c[4] for c in HOME_CASES],
+        },
+    )
+    for rid, _name, _dob, _phone, _address, person in HOME_CASES:
+        outcome, pid, _reasons = got[rid]
+        if person is None:
+            assert outcome != "linked", (rid, got[rid])
+        else:
+            assert (outcome, pid) == ("linked", FAMILIES[person][0]), (rid, got[rid])

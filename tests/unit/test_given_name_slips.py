@@ -189,10 +189,21 @@ def test_a_given_name_slip_links_only_with_the_full_birth_date_and_the_number_or
         {"ward_level": "WARD_SAME"},
     ):
         assert _veto({**no_id, **home}) == 0, home
-        assert _veto({**no_id, **home, "dob_level": "DOB_DAY_MONTH_SWAPPED"}) == 1, home
         assert _veto({**no_id, **home, "sex_level": "SEX_DIFFERS"}) == 1, home
     assert _veto({**no_id, "address_level": "ADDRESS_SAME_STREET"}) == 1
     assert _veto({**no_id, "phone_level": "PHONE_OF_HOUSEHOLD"}) == 1
+    # The house or the own phone, and the same sex, vouch for a birth date as far as it is known (its year
+    # where one side says no more) or a slip from it; the ward does not, nor a date of another year.
+    for dob in ("DOB_YEAR_ONLY", "DOB_DAY_MONTH_SWAPPED", "DOB_TYPO", "DOB_NEAR"):
+        for home in ({"address_level": "ADDRESS_SAME"}, {"phone_level": "PHONE_SAME"}):
+            assert _veto({**no_id, **home, "dob_level": dob}) == 0, (dob, home)
+            assert _veto({**no_id, **home, "dob_level": dob, "sex_level": "SEX_MISSING"}) == 1, (dob, home)
+        assert _veto({**no_id, "ward_level": "WARD_SAME", "dob_level": dob}) == 1, dob
+    for dob in ("DOB_YEAR_NEAR", "DOB_SAME_YEAR", "DOB_DIFFERENT", "DOB_MISSING"):
+        assert (
+            _veto({**no_id, "address_level": "ADDRESS_SAME", "phone_level": "PHONE_SAME", "dob_level": dob})
+            == 1
+        )
 
 
 def test_a_given_name_slip_does_not_lift_a_birth_date_veto() -> None:
@@ -208,7 +219,33 @@ def test_no_birth_date_is_lifted_by_the_number_and_the_name_only() -> None:
     home = {"ward_level": "WARD_SAME", "address_level": "ADDRESS_SAME", "phone_level": "PHONE_SAME"}
     no_number = {**SLIP, **home, "id_level": "ID_MISSING", "name_level": "NAME_EXACT"}
     assert _veto({**no_number, "dob_level": "DOB_EXACT"}) == 0
-    assert _veto({**no_number, "dob_level": "DOB_MISSING"}) == 1
+    assert (
+        _veto(
+            {
+                **no_number,
+                "ward_level": "WARD_SAME",
+                "address_level": "ADDRESS_DIFFERS",
+                "dob_level": "DOB_MISSING",
+            }
+        )
+        == 1
+    )
+    # The whole name at the citizen's house and on the citizen's own phone names the person as the number does:
+    # a missing birth date, or one astray within its year, is the record's slip. Each part is needed.
+    for dob in ("DOB_MISSING", "DOB_SAME_YEAR"):
+        assert _veto({**no_number, "dob_level": dob}) == 0, dob
+        assert _veto({**no_number, "dob_level": dob, "name_level": "NAME_DIACRITICS"}) == 0, dob
+        for breaker in (
+            {"address_level": "ADDRESS_SAME_STREET"},
+            {"phone_level": "PHONE_OF_HOUSEHOLD"},
+            {"sex_level": "SEX_MISSING"},
+            {"name_level": "NAME_ORDER"},
+            {"id_level": "ID_OF_OTHER_PERSON"},
+            {"id_level": "ID_OF_HOUSEHOLD_MEMBER"},
+        ):
+            assert _veto({**no_number, "dob_level": dob, **breaker}) == 1, (dob, breaker)
+    # A date of another year with a relative's name, house and phone is the relative's: not lifted.
+    assert _veto({**no_number, "dob_level": "DOB_DIFFERENT"}) == 1
 
 
 def test_a_birth_date_a_generation_apart_is_never_overridden() -> None:

@@ -168,6 +168,7 @@ def test_name_vetoes_hold_even_with_the_strongest_agreement(levels: dict[str, st
 @pytest.mark.parametrize("dob", ["DOB_SAME_YEAR", "DOB_DIFFERENT"])
 def test_birth_date_vetoes_yield_to_number_and_name_only(dob: str) -> None:
     assert _veto({**CLEAN, "dob_level": dob}) == 0
+    away = {**CLEAN, "address_level": "ADDRESS_DIFFERS"}
     for breaker in (
         {"id_level": "ID_TYPO"},
         {"id_level": "ID_MISSING"},
@@ -175,7 +176,12 @@ def test_birth_date_vetoes_yield_to_number_and_name_only(dob: str) -> None:
         {"name_level": "NAME_TYPO"},
         {"sex_level": "SEX_DIFFERS"},
     ):
-        assert _veto({**CLEAN, "dob_level": dob, **breaker}) == 1, breaker
+        assert _veto({**away, "dob_level": dob, **breaker}) == 1, breaker
+    # Without the number, the whole name at the house and on the own phone lifts a date astray within its year,
+    # not a date of another year (a relative's).
+    for no_number in ({"id_level": "ID_TYPO"}, {"id_level": "ID_MISSING"}):
+        assert _veto({**CLEAN, "dob_level": dob, **no_number}) == int(dob == "DOB_DIFFERENT"), no_number
+    assert _veto({**CLEAN, "dob_level": dob, "id_level": "ID_OF_HOUSEHOLD_MEMBER"}) == 1
 
 
 def test_name_marks_veto_yields_to_the_number_or_to_birth_date_and_home() -> None:
@@ -197,8 +203,9 @@ def test_name_marks_veto_yields_to_the_number_or_to_birth_date_and_home() -> Non
         {"ward_level": "WARD_SAME"},
     ):
         assert _veto({**away, **home}) == 0, home
-        assert _veto({**away, **home, "dob_level": "DOB_TYPO"}) == 1, home
         assert _veto({**away, **home, "sex_level": "SEX_DIFFERS"}) == 1, home
+        # A slip of the date as well: the house or the own phone still vouch for it, the ward alone does not.
+        assert _veto({**away, **home, "dob_level": "DOB_TYPO"}) == int("ward_level" in home), home
     assert _veto({**away, "phone_level": "PHONE_OF_HOUSEHOLD"}) == 1
 
 

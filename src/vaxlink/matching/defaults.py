@@ -419,10 +419,23 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
 # Agreement strong enough that a birth-date or name-mark disagreement is taken for the record's own slip: the
 # register's number (or its old CMND) and the name up to its writing, the sex not contradicting. A parent's or a
 # child's number fails on the name; a twin's on the number.
+# Or the home in full: the whole name as the register writes it (or without its marks), the same sex, the
+# candidate's house and the candidate's own phone, and no number that says otherwise. Two people of one
+# household do not share a whole name, so this names the person as the number does: a birth date missing, or
+# astray within its year, is the record's slip. A date of another year is not lifted so: with a relative's name,
+# house and phone it is the relative's birth date (a sibling's dose under an elder's name), and a parent and a
+# child are a generation apart, which is never linked (DOB_OTHER_GENERATION).
+HOME_AGREEMENT = (
+    "dob_level IN ('DOB_MISSING', 'DOB_SAME_YEAR') "
+    "AND name_level IN ('NAME_EXACT', 'NAME_DIACRITICS') AND sex_level = 'SEX_SAME' "
+    "AND address_level = 'ADDRESS_SAME' AND phone_level = 'PHONE_SAME' "
+    "AND id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND', 'ID_TYPO', 'ID_TRANSPOSED', 'ID_MISSING', "
+    "'ID_OTHER_DOCUMENT', 'ID_CMND_UNKNOWN')"
+)
 STRONG_AGREEMENT = (
-    "id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
+    "(id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
     "AND name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER', 'NAME_MIDDLE_DROPPED', 'NAME_MARKS_DIFFER') "
-    "AND sex_level <> 'SEX_DIFFERS'"
+    f"AND sex_level <> 'SEX_DIFFERS') OR ({HOME_AGREEMENT})"
 )
 
 
@@ -445,11 +458,16 @@ ANOTHER_PERSON = (
 # same home (house or own phone) vouch for it too: a relative who could carry the number, the name and the
 # home would be a twin, born the same day, whom the exact date already lets through; a date a slip away
 # speaks against a twin, not for one.
+# Without the number, the same house or own phone and the same sex vouch for a birth date as far as it is known
+# (its year, where one side knows no more) or a slip from it, as they do with the number: a sibling whose name
+# differs by a mark is born in another year, or on the same day as a twin who competes as a candidate.
 CORROBORATED = (
     f"({STRONG_AGREEMENT}) OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
     "AND (dob_level = 'DOB_EXACT' OR (dob_level = 'DOB_DAY_MONTH_SWAPPED' AND sex_level <> 'SEX_DIFFERS')"
     " OR (dob_level IN ('DOB_TYPO', 'DOB_NEAR') AND sex_level = 'SEX_SAME'"
     " AND (address_level = 'ADDRESS_SAME' OR phone_level = 'PHONE_SAME')))) "
     "OR (sex_level <> 'SEX_DIFFERS' AND dob_level = 'DOB_EXACT' AND (address_level = 'ADDRESS_SAME' "
-    "OR phone_level = 'PHONE_SAME' OR ward_level = 'WARD_SAME'))"
+    "OR phone_level = 'PHONE_SAME' OR ward_level = 'WARD_SAME')) "
+    "OR (sex_level = 'SEX_SAME' AND dob_level IN ('DOB_YEAR_ONLY', 'DOB_DAY_MONTH_SWAPPED', 'DOB_TYPO', 'DOB_NEAR') "
+    "AND (address_level = 'ADDRESS_SAME' OR phone_level = 'PHONE_SAME'))"
 )
