@@ -236,6 +236,19 @@ CASES = [
         6,
         {"NAME_GIVEN_NICKNAME"},
     ),
+    # The same typed without marks.
+    (
+        39,
+        "PHAM MINH UT",
+        "03/02/1990",
+        "Nam",
+        "077090000301",
+        None,
+        "26554",
+        "linked",
+        6,
+        {"NAME_GIVEN_NICKNAME"},
+    ),
     # The twins' birth date, the household's family name and Tâm's number, under his brother's name: never linked.
     (34, "Trần Văn Tân", "07/07/2001", "Nam", "077201000501", None, "26560", "not linked", None, set()),
     # Two words run together by the typist.

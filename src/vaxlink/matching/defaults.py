@@ -5,7 +5,7 @@ defaults; each run estimates m and u again on its own data).
 
 from __future__ import annotations
 
-from vaxlink.domain.names import NICKNAMES
+from vaxlink.domain.names import NICKNAMES, fold_name
 from vaxlink.matching.levels import BlockingRule, Comparison, Level
 
 # Each rule stays selective at national scale. A name alone or a birth year alone never blocks. The rules
@@ -21,6 +21,8 @@ PROVINCE_CAP = 60
 
 
 _NICKNAMES = ", ".join(f"'{n}'" for n in sorted(NICKNAMES))
+# The same written without marks (Ut, Sau, Bay): a name written so can be no other word.
+_NICKNAME_KEYS = ", ".join(f"'{k}'" for k in sorted({fold_name(n) for n in NICKNAMES}))
 # Birth years this far apart are two generations' (a parent and a child), not a slip of one date.
 GENERATION_YEARS = 12
 
@@ -262,7 +264,8 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             Level(
                 "NAME_GIVEN_NICKNAME",
                 f"""r.family_key = c.family_key AND r.given_key <> c.given_key AND {_MIDDLE_KEPT}
-                    AND h.household_id IS NULL AND r.given_name IN ({_NICKNAMES})""",
+                    AND h.household_id IS NULL
+                    AND (r.given_name IN ({_NICKNAMES}) OR (NOT r.has_marks AND r.given_key IN ({_NICKNAME_KEYS})))""",
                 0.002,
                 0.002,
                 veto="unless_corroborated",
