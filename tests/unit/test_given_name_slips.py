@@ -1,7 +1,7 @@
 """A slip in the given name against a sibling's or a twin's name, through the real preparation and the spec's
 SQL: a word nobody is called (Sỹỹ, Qyý), or a real name one edit away (Thy for Thúy) that nobody of the
-citizen's household carries, is NAME_GIVEN_TYPO; a name of the household (a twin's), a real name two edits away,
-or another middle name stays NAME_GIVEN_DIFFERS. Also: the given name written first with the middle name left
+citizen's household carries, is NAME_GIVEN_TYPO; any other given name nobody of the household carries is
+NAME_GIVEN_OTHER; a name of the household (a twin's), or another middle name, stays NAME_GIVEN_DIFFERS. Also: the given name written first with the middle name left
 out, the veto of a given-name slip, and the blocking that finds a record with neither number nor ward."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ CASES = [
     ("Phan Minh Sỹỹ", 1, "NAME_GIVEN_TYPO"),  # nobody is called Sỹỹ; y and i alike
     ("Phan Minh Sĩ", 1, "NAME_MARKS_DIFFER"),  # i/y folded alike: the same letters, written otherwise
     ("Võ Văn Qyý", 6, "NAME_GIVEN_TYPO"),  # two edits, not a name
-    ("Võ Văn Qyýxz", 6, "NAME_GIVEN_DIFFERS"),  # three edits
+    ("Võ Văn Qyýxz", 6, "NAME_GIVEN_OTHER"),  # three edits: another name, nobody's in the household
     ("Bùi Thị Thy", 2, "NAME_GIVEN_TYPO"),  # a real name one edit away, not of the household
     ("Bùi Thúy", 2, "NAME_MIDDLE_DROPPED"),
     ("Bùi Thy", 2, "NAME_GIVEN_TYPO"),  # the middle name left out as well
@@ -46,9 +46,9 @@ CASES = [
     ("Trần Vn Tâm", 4, "NAME_TYPO"),  # a slip elsewhere: the household's own given name is the citizen's
     ("Trần Văn Tần", 4, "NAME_GIVEN_DIFFERS"),  # the twin's name with other marks
     ("Trần Văn Tâmm", 4, "NAME_TYPO"),  # one letter in the whole name
-    ("Lê Thị Mai", 7, "NAME_GIVEN_DIFFERS"),  # a real name two edits away
+    ("Lê Thị Mai", 7, "NAME_GIVEN_OTHER"),  # a real name two edits away, nobody's in the household
     ("Lê Thị Mạnhx", 7, "NAME_TYPO"),
-    ("Đỗ Văn Aqz", 10, "NAME_GIVEN_DIFFERS"),  # two edits from a two-letter name
+    ("Đỗ Văn Aqz", 10, "NAME_GIVEN_OTHER"),  # two edits from a two-letter name
     ("Đỗ Văn Anx", 10, "NAME_TYPO"),  # one edit
     ("Anh Hồ", 9, "NAME_MIDDLE_DROPPED"),  # the given name first, the middle name left out
     ("Anh Hồ Quốc", 9, "NAME_ORDER"),
@@ -140,7 +140,7 @@ def test_a_rare_word_is_a_slip_only_where_the_register_is_large_enough_to_know_i
     # Qaz made a name: one citizen of the ten carries it.
     con.execute("UPDATE reg SET given_key = 'qaz' WHERE citizen_id = 3")
     register_names(con)
-    assert _name_level(con) == "NAME_GIVEN_DIFFERS"
+    assert _name_level(con) == "NAME_GIVEN_OTHER"  # another name, nobody's in Quý's household
     assert con.execute("SELECT given_n FROM rec_lookup").fetchall() == [(1,)]
 
 
@@ -296,3 +296,26 @@ def test_no_province_at_all_stays_none() -> None:
     _register(con)
     _records(con, [{"full_name": "Phan Minh Sỹ", "date_of_birth": "15/03/1990"}])
     assert con.execute("SELECT province FROM rec_ident").fetchall() == [(None,)]
+
+
+def test_a_given_name_nobody_of_the_household_carries_is_lifted_only_by_the_number_and_the_full_birth_date() -> None:
+    other = {**SLIP, "name_level": "NAME_GIVEN_OTHER"}
+    assert _veto(other) == 0
+    for strong_id in ("ID_LOST_ZERO", "ID_OLD_CMND"):
+        assert _veto({**other, "id_level": strong_id}) == 0
+    for breaker in (
+        {"id_level": "ID_MISSING"},
+        {"id_level": "ID_TYPO"},
+        {"id_level": "ID_OF_HOUSEHOLD_MEMBER"},
+        {"dob_level": "DOB_TYPO"},
+        {"dob_level": "DOB_YEAR_ONLY"},
+        {"dob_level": "DOB_DAY_MONTH_SWAPPED"},
+        {"sex_level": "SEX_MISSING"},
+        {"sex_level": "SEX_DIFFERS"},
+    ):
+        assert _veto({**other, **breaker}) == 1, breaker
+    # The home does not stand in for the number here.
+    home = {"address_level": "ADDRESS_SAME", "phone_level": "PHONE_SAME", "ward_level": "WARD_SAME"}
+    assert _veto({**other, **home, "id_level": "ID_MISSING"}) == 1
+    # A name of the household (a twin's) is never lifted.
+    assert _veto({**SLIP, "name_level": "NAME_GIVEN_DIFFERS"}) == 1

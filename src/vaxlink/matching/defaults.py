@@ -270,6 +270,19 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                 0.002,
                 veto="unless_corroborated",
             ),
+            # Same family and middle name, another given name that nobody of the citizen's household carries: a
+            # name the register does not hold (what the citizen is called besides, a given name misread). A
+            # sibling's or a twin's name is the household's (NAME_GIVEN_DIFFERS). Linked only on the citizen's
+            # own number with the full birth date and the same sex (`defaults.STRONG_AGREEMENT`); it weighs as
+            # NAME_GIVEN_DIFFERS does, so that nothing but that veto differs between the two.
+            Level(
+                "NAME_GIVEN_OTHER",
+                f"""r.family_key = c.family_key AND r.given_key <> c.given_key AND {_MIDDLE_KEPT}
+                    AND h.household_id IS NULL""",
+                0.001,
+                1.0,
+                veto="unless_strong",
+            ),
             # Same family, another given name: a sibling, a twin, a parent.
             Level(
                 "NAME_GIVEN_DIFFERS",
@@ -435,19 +448,21 @@ HOME_AGREEMENT = (
     "AND id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND', 'ID_TYPO', 'ID_TRANSPOSED', 'ID_MISSING', "
     "'ID_OTHER_DOCUMENT', 'ID_CMND_UNKNOWN')"
 )
+# A given name the household does not know (NAME_GIVEN_OTHER) is lifted only by the citizen's own number with the
+# full birth date and the same sex: a twin born that day carries a name of the household, and stays apart.
 STRONG_AGREEMENT = (
     "(id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
     "AND name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER', 'NAME_MIDDLE_DROPPED', 'NAME_MARKS_DIFFER') "
-    f"AND sex_level <> 'SEX_DIFFERS') OR ({HOME_AGREEMENT})"
+    f"AND sex_level <> 'SEX_DIFFERS') OR ({HOME_AGREEMENT}) "
+    "OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') AND name_level = 'NAME_GIVEN_OTHER' "
+    "AND dob_level = 'DOB_EXACT' AND sex_level = 'SEX_SAME')"
 )
 
 
 # The best candidate is another person, not a doubt for an officer: neither the name nor a birth date of the
 # same generation agrees (a child's dose under a parent's number, the child not in the register). The record
 # goes to the queue of people to collect, with the candidate's reasons.
-ANOTHER_PERSON = (
-    "name_level IN ('NAME_DIFFERENT', 'NAME_GIVEN_DIFFERS') AND dob_level = 'DOB_OTHER_GENERATION'"
-)
+ANOTHER_PERSON = "name_level IN ('NAME_DIFFERENT', 'NAME_GIVEN_DIFFERS', 'NAME_GIVEN_OTHER') AND dob_level = 'DOB_OTHER_GENERATION'"
 
 
 # Other marks on the same letters (Hùng / Hưng), or a slip in the given name: taken for the record's own slip
