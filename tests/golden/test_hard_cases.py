@@ -251,7 +251,18 @@ CASES = [
     ),
     # His number, birth date and sex under another given name nobody of his household carries (a name he goes by,
     # a misread one): his. Without the number the name is another person's.
-    (40, "Phạm Minh Tuấn", "03/02/1990", "Nam", "077090000301", None, "26554", "linked", 6, {"NAME_GIVEN_OTHER"}),
+    (
+        40,
+        "Phạm Minh Tuấn",
+        "03/02/1990",
+        "Nam",
+        "077090000301",
+        None,
+        "26554",
+        "linked",
+        6,
+        {"NAME_GIVEN_OTHER"},
+    ),
     (41, "Phạm Minh Tuấn", "03/02/1990", "Nam", None, None, "26554", "not linked", None, set()),
     # The twins' birth date, the household's family name and Tâm's number, under his brother's name: never linked.
     (34, "Trần Văn Tân", "07/07/2001", "Nam", "077201000501", None, "26560", "not linked", None, set()),

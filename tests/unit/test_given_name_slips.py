@@ -298,7 +298,9 @@ def test_no_province_at_all_stays_none() -> None:
     assert con.execute("SELECT province FROM rec_ident").fetchall() == [(None,)]
 
 
-def test_a_given_name_nobody_of_the_household_carries_is_lifted_only_by_the_number_and_the_full_birth_date() -> None:
+def test_a_given_name_nobody_of_the_household_carries_is_lifted_only_by_the_number_and_the_full_birth_date() -> (
+    None
+):
     other = {**SLIP, "name_level": "NAME_GIVEN_OTHER"}
     assert _veto(other) == 0
     for strong_id in ("ID_LOST_ZERO", "ID_OLD_CMND"):

@@ -284,7 +284,14 @@ CASES: list[tuple] = [
         "three in fifteen",
     ),
     ("name", "NAME_GIVEN_OTHER", {"name": "Nguyễn Văn Bình"}, {}, {}, ""),
-    ("name", "NAME_GIVEN_DIFFERS", {"name": "Nguyễn Văn Bình"}, {}, {"h_household": "H1"}, "his brother Bình"),
+    (
+        "name",
+        "NAME_GIVEN_DIFFERS",
+        {"name": "Nguyễn Văn Bình"},
+        {},
+        {"h_household": "H1"},
+        "his brother Bình",
+    ),
     # What the family calls him where the given name belongs.
     ("name", "NAME_GIVEN_NICKNAME", {"name": "Nguyễn Văn Út"}, {}, {}, "the youngest"),
     ("name", "NAME_GIVEN_NICKNAME", {"name": "Nguyễn Văn Tám"}, {}, {}, "the eighth"),
