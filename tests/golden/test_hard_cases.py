@@ -220,7 +220,19 @@ CASES = [
     (30, "Nguyễn Văn Hùng", "30/01/2008", "Nam", "077075000101", None, "26560", "not linked", None, set()),
     # An outsider born in An Giang who shares Phạm Minh Đức's name, birth date and ward: the record carries his
     # own number (his year and sex, another province), which nobody here holds.
-    (31, "Phạm Minh Đức", "03/02/1990", "Nam", "089090552653", None, "26554", "not linked", None, set()),
+    # Not a doubt about the resident: a person to collect.
+    (
+        31,
+        "Phạm Minh Đức",
+        "03/02/1990",
+        "Nam",
+        "089090552653",
+        None,
+        "26554",
+        "unmatched",
+        None,
+        {"ID_OTHER_NUMBER"},
+    ),
     # A garbled number (it would make him a woman): no one's; the full date and the ward are his.
     (32, "Phạm Minh Đức", "03/02/1990", "Nam", "089190552653", None, "26554", "linked", 6, {"ID_DIFFERENT"}),
     # What his family calls him where his given name belongs, with his number and birth date.

@@ -460,9 +460,14 @@ STRONG_AGREEMENT = (
 
 
 # The best candidate is another person, not a doubt for an officer: neither the name nor a birth date of the
-# same generation agrees (a child's dose under a parent's number, the child not in the register). The record
+# same generation agrees (a child's dose under a parent's number, the child not in the register); or the record
+# carries a number of its own that nobody in the register holds, telling the record's own birth year and sex
+# (ID_OTHER_NUMBER: somebody the register does not know, whose name and birth a resident shares). The record
 # goes to the queue of people to collect, with the candidate's reasons.
-ANOTHER_PERSON = "name_level IN ('NAME_DIFFERENT', 'NAME_GIVEN_DIFFERS', 'NAME_GIVEN_OTHER') AND dob_level = 'DOB_OTHER_GENERATION'"
+ANOTHER_PERSON = (
+    "(name_level IN ('NAME_DIFFERENT', 'NAME_GIVEN_DIFFERS', 'NAME_GIVEN_OTHER') "
+    "AND dob_level = 'DOB_OTHER_GENERATION') OR id_level = 'ID_OTHER_NUMBER'"
+)
 
 
 # Other marks on the same letters (Hùng / Hưng), or a slip in the given name: taken for the record's own slip

@@ -25,7 +25,7 @@ from vaxlink.matching.defaults import (
 )
 from vaxlink.matching.levels import BlockingRule, Comparison, Level
 
-SPEC_VERSION = "2026.12.15"
+SPEC_VERSION = "2026.12.16"
 
 
 def _log2_odds(p: float) -> float:
