@@ -515,27 +515,28 @@ HOMES = {
 }
 G4_HOME = "45 Trần Phú, KP1, P. Phước Nguyên, TP Bà Rịa"
 G1_HOME = "12 Lê Lợi, KP2, Bà Rịa"
-# rec_id, name, dob, phone, address, expected person (index in FAMILIES) or None for "not linked"
+# rec_id, name, dob, sex, id, phone, ward, address, expected person (index in FAMILIES) or None for "not linked"
 HOME_CASES = [
     # Võ Thị Thu Hà's whole name at her house and on her own phone: the register's number in all but name. A
     # birth date missing, or astray within its year, is the record's slip.
-    (401, "Võ Thị Thu Hà", "", "0912000004", G4_HOME, 7),
-    (402, "VÕ THỊ THU HÀ", "21/11/1995", "0912000004", G4_HOME, 7),
+    (401, "Võ Thị Thu Hà", "", "Nữ", None, "0912000004", "26554", G4_HOME, 7),
+    (402, "VÕ THỊ THU HÀ", "21/11/1995", "Nữ", None, "0912000004", "26554", G4_HOME, 7),
     # Without her phone (a slip in her number finds her) the house alone does not lift it, nor her phone at
     # another house; a date of another year is a relative's (a sibling's dose under her name), not a slip.
-    (403, "Võ Thị Thu Hà", "", None, G4_HOME, None),
-    (404, "Nguyễn Quốc Thiện", "17/08/1979", "0912000011", "Tổ 3 ấp Bắc, Bà Rịa", None),
-    (410, "Võ Thị Thu Hà", "", "0912000004", "Số 9 đường Nguyễn Trãi, khu phố 5", None),
+    (403, "Võ Thị Thu Hà", "", "Nữ", "077185000401", None, "26554", G4_HOME, None),
+    (404, "Nguyễn Quốc Thiện", "17/08/1979", "Nam", None, "0912000011", "26560", "Tổ 3 ấp Bắc, Bà Rịa", None),
+    (410, "Võ Thị Thu Hà", "", "Nữ", None, "0912000004", "26554", "Số 9 đường Nguyễn Trãi, khu phố 5", None),
     # Her name with other marks and her year of birth (the day not known), at her house: hers.
-    (405, "Võ Thị Thu Hả", "1995", None, G4_HOME, 7),
-    (406, "Võ Thị Thu Hả", "04/03/1995", None, None, 7),
+    (405, "Võ Thị Thu Hả", "1995", "Nữ", None, None, "26554", G4_HOME, 7),
+    (406, "Võ Thị Thu Hả", "04/03/1995", "Nữ", None, None, "26554", None, 7),
     # The same with her ward only: not enough.
-    (407, "Võ Thị Thu Hả", "1995", None, None, None),
+    (407, "Võ Thị Thu Hả", "1995", "Nữ", None, None, "26554", None, None),
     # The twins Hưng and Hùng share the house and the year: a third mark names neither.
-    (408, "Nguyễn Văn Hũng", "2005", None, G1_HOME, None),
+    (408, "Nguyễn Văn Hũng", "2005", "Nam", None, None, "26560", G1_HOME, None),
     # Her name with other marks and a digit of her birth date slipped, on her own phone: hers.
-    (409, "Võ Thị Thu Hả", "04/03/1996", "0912000004", None, 7),
+    (409, "Võ Thị Thu Hả", "04/03/1996", "Nữ", None, "0912000004", "26554", None, 7),
 ]
+HOME_COLUMNS = ("rec_id", "full_name", "date_of_birth", "sex", "id_number", "phone", "ward_code", "address")
 
 
 def test_the_home_vouches_for_a_birth_date_as_far_as_it_is_known(register: dict[str, list[object]]) -> None:
@@ -546,20 +547,9 @@ def test_the_home_vouches_for_a_birth_date_as_far_as_it_is_known(register: dict[
     cols["address"] = [
         HOMES.get(str(hh)) if i < len(FAMILIES) else None for i, hh in enumerate(cols["household_id"])
     ]
-    got = _outcomes(
-        cols,
-        {
-            "rec_id": [c[0] for c in HOME_CASES],
-            "full_name": [c[1] for c in HOME_CASES],
-            "date_of_birth": [c[2] for c in HOME_CASES],
-            "sex": ["Nam" if c[0] in (404, 408) else "Nữ" for c in HOME_CASES],
-            "id_number": ["077185000401" if c[0] == 403 else None for c in HOME_CASES],
-            "phone": [c[3] for c in HOME_CASES],
-            "ward_code": ["26560" if c[0] in (404, 408) else "26554" for c in HOME_CASES],
-            "address": [c[4] for c in HOME_CASES],
-        },
-    )
-    for rid, _name, _dob, _phone, _address, person in HOME_CASES:
+    got = _outcomes(cols, {name: [c[i] for c in HOME_CASES] for i, name in enumerate(HOME_COLUMNS)})
+    for *fields, person in HOME_CASES:
+        rid = fields[0]
         outcome, pid, _reasons = got[rid]
         if person is None:
             assert outcome != "linked", (rid, got[rid])
