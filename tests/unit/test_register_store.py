@@ -3,6 +3,8 @@ against the whole register, and a register patched with its changed citizens is 
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +124,104 @@ def test_a_patched_register_is_the_register_prepared_anew(inputs, tmp_path: Path
     assert patched.execute("SELECT full_name FROM reg WHERE citizen_id = 5").fetchall() == [
         ("Phạm Quốc Trung",)
     ]
+
+
+_REGISTER_SCHEMA = pa.schema(
+    [
+        ("citizen_id", pa.int64()),
+        ("personal_id", pa.string()),
+        ("full_name", pa.string()),
+        ("birth_date", pa.date32()),
+        ("birth_precision", pa.string()),
+        ("birth_year", pa.int32()),
+        *((c, pa.string()) for c in ("sex", "current_ward_code", "permanent_ward_code", "phone")),
+        *((c, pa.string()) for c in ("household_id", "address")),
+    ]
+)
+
+
+def _citizen(cid: int, name: str, born: date, precision: str, pid: str) -> dict[str, Any]:
+    return {
+        "citizen_id": cid,
+        "personal_id": pid,
+        "full_name": name,
+        "birth_date": born,
+        "birth_precision": precision,
+        "birth_year": born.year,
+        "sex": "M",
+        "current_ward_code": "26506",
+        "permanent_ward_code": "26506",
+        "phone": None,
+        "household_id": f"h{cid}",
+        "address": None,
+    }
+
+
+def test_a_rule_s_own_filters_bound_the_citizens_read_for_it(tmp_path: Path):
+    # A record whose birth date is known to the year reaches its citizen only by the rule of imprecise
+    # records' dates; a citizen whose birth date is known to the year is reached only by the rule of
+    # imprecise citizens' dates. Each must be read; the citizens sharing their name and year but no rule's
+    # filter are not.
+    people = [
+        _citizen(1, "Trần Văn Bình", date(1980, 5, 12), "day", "077080000001"),
+        _citizen(2, "Lê Thị Hoa", date(1990, 1, 1), "year", "077190000002"),
+        _citizen(3, "Lê Thị Hoa", date(1990, 8, 15), "day", "077190000003"),
+        *(
+            _citizen(
+                10 + i,
+                f"Phạm Văn Tài {chr(65 + i)}",
+                date(1960 + i, 3, 3),
+                "day",
+                f"0770{60 + i}00000{i:02d}",
+            )
+            for i in range(8)
+        ),
+    ]
+    register = pa.Table.from_pylist(people, schema=_REGISTER_SCHEMA)
+    aliases = pa.table(
+        {
+            "citizen_id": pa.array([], pa.int64()),
+            "alias": pa.array([], pa.string()),
+            "kind": pa.array([], pa.string()),
+        }
+    )
+    records = pa.table(
+        {
+            "rec_id": pa.array([1, 2], pa.int64()),
+            "full_name": ["Trần Văn Bình", "Lê Thị Hoa"],
+            "date_of_birth": ["1980", "20/03/1990"],
+            "sex": ["Nam", "Nữ"],
+            "id_number": [None, None],
+            "phone": [None, None],
+            "ward_code": ["26506", "26506"],
+            "address": [None, None],
+        },
+        schema=pa.schema(
+            [("rec_id", pa.int64())]
+            + [
+                (c, pa.string())
+                for c in ("full_name", "date_of_birth", "sex", "id_number", "phone", "ward_code", "address")
+            ]
+        ),
+    )
+    # One citizen drawn for the random pairs, so that the others are read for their keys alone.
+    spec = replace(MatchSpec(), random_pairs=1)
+    whole = duckdb.connect()
+    _register(whole, register, aliases)
+    stored = register_store.save(whole, tmp_path, "d", 1, "t")
+    random_one = whole.execute(
+        "SELECT citizen_id FROM reg ORDER BY hash(citizen_id), citizen_id LIMIT 1"
+    ).fetchall()
+    whole.register("rec_in", records)
+    prepare_records(whole, "rec_in")
+    run_matching(whole, spec)
+
+    part = duckdb.connect()
+    part.register("rec_in", records)
+    prepare_records(part, "rec_in")
+    register_store.load_reached(part, stored, spec)
+    read = {r[0] for r in part.execute("SELECT citizen_id FROM reg").fetchall()}
+    run_matching(part, spec)
+
+    assert read == {1, 2, random_one[0][0]} | ({3} if random_one[0][0] == 3 else set())
+    assert _decided(part) == _decided(whole)

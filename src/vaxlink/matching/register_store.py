@@ -161,7 +161,10 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
 
     What each step of the pipeline reads of the register is then what it would read of the whole one:
     - a blocking rule's pairs, and its cap (citizens per key), for every key a record has: every citizen
-      with that key is read;
+      with that key is read, but where the rule's own filters leave a side out (a record's birth date known
+      to the day, for the rule of imprecise records' dates): a record the rule's filter leaves out is
+      paired by it with no one, and the rule neither pairs nor counts under its cap a citizen its filter
+      leaves out (their key is NULL);
     - the owner of a record's number or old CMND, the household of its phone: every citizen holding them;
     - the estimation's random pairs: the first citizens by hash of their id, as many as it draws;
     - the value counts, the register's size and how many citizens carry each given name are the whole
@@ -180,8 +183,9 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
         rec = "{" + ", ".join(f"'k{i}': r.{a}" for i, (a, _) in enumerate(sides)) + "}"
         cit = "{" + ", ".join(f"'k{i}': c.{b}" for i, (_, b) in enumerate(sides)) + "}"
         blank = " AND ".join(f"r.{a} IS NOT NULL AND CAST(r.{a} AS VARCHAR) <> ''" for a, _ in sides)
-        # The record's side filter is not applied: reading more citizens than a rule pairs changes nothing.
-        wanted.append(f"{cit} IN (SELECT DISTINCT {rec} FROM {REC_IDENT} r WHERE {blank})")
+        rf = f" AND ({rule.record_filter})" if rule.record_filter else ""
+        cf = f" AND ({rule.citizen_filter})" if rule.citizen_filter else ""
+        wanted.append(f"({cit} IN (SELECT DISTINCT {rec} FROM {REC_IDENT} r WHERE {blank}{rf}){cf})")
     wanted += [
         f"c.id12 IN (SELECT id12 FROM {REC_IDENT} WHERE id12 IS NOT NULL)",
         f"(c.phone <> '' AND c.phone IN (SELECT phone FROM {REC_IDENT} WHERE phone IS NOT NULL))",
