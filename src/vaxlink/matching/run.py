@@ -59,6 +59,7 @@ __all__ = [
     "estimate_pairs",
     "guard",
     "input_fingerprint",
+    "link_figures",
     "run_duckdb",
     "run_matching",
     "run_steps",
@@ -211,7 +212,7 @@ def run_matching(
     n = partitions or max(1, math.ceil(pairs_estimated / pairs_per_partition))
     if n == 1 and runner.name == "duckdb":
         # One partition on DuckDB is the plain run: nothing to move, nothing to resume.
-        return _link_figures(con, _run_whole(con, spec, progress, RunStats(pairs_estimated=pairs_estimated)))
+        return link_figures(con, _run_whole(con, spec, progress, RunStats(pairs_estimated=pairs_estimated)))
     # The parameters are estimated once, on DuckDB, before any partition: every partition and every engine
     # decides with the same ones.
     spec = estimate(con, spec, keys_ready=True)
@@ -243,10 +244,11 @@ def run_matching(
         for other in base.iterdir():
             if other.is_dir() and other.name != key:
                 shutil.rmtree(other, ignore_errors=True)
-    return _link_figures(con, stats)
+    return link_figures(con, stats)
 
 
-def _link_figures(con: DuckDBPyConnection, stats: RunStats) -> RunStats:
+def link_figures(con: DuckDBPyConnection, stats: RunStats) -> RunStats:
+    """`stats`' count of identities linked and of links expected wrong, from `classified` as it is."""
     linked, expected = con.execute(
         f"SELECT count(*), coalesce(sum(wrong_link), 0) FROM {CLASSIFIED} WHERE outcome = 'linked'"
     ).fetchall()[0]

@@ -22,10 +22,11 @@ from vaxlink.matching.defaults import (
     DEFAULT_BLOCKING,
     DEFAULT_COMPARISONS,
     STRONG_AGREEMENT,
+    WITHOUT_NUMBER,
 )
 from vaxlink.matching.levels import BlockingRule, Comparison, Level
 
-SPEC_VERSION = "2026.12.16"
+SPEC_VERSION = "2026.12.17"
 
 
 def _log2_odds(p: float) -> float:
@@ -41,6 +42,9 @@ class MatchSpec:
     corroborated: str = CORROBORATED
     # Levels of a best candidate that make the record unmatched rather than a doubt (`defaults.ANOTHER_PERSON`).
     another_person: str = ANOTHER_PERSON
+    # The links held for an officer when the citizen already has the record's dose number on another day
+    # (`defaults.WITHOUT_NUMBER`, over `classified`); empty: none.
+    taken_dose_check: str = WITHOUT_NUMBER
     # Prior odds that a register citizen is the record's person: presence / N, N the register's size
     # (presence: the share of health records whose person is in the register at all).
     presence: float = 0.98

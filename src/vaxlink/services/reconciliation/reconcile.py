@@ -10,16 +10,18 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+import pyarrow as pa
 from duckdb import DuckDBPyConnection
 from sqlalchemy import Connection
 
 from vaxlink.matching.prepare import prepare_records
-from vaxlink.matching.run import RunStats, run_matching
+from vaxlink.matching.run import RunStats, link_figures, run_matching
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.reconciliation.duck_views import run_over
 from vaxlink.services.reconciliation.outcomes import store_results
 from vaxlink.services.reconciliation.register_load import load_register
 from vaxlink.services.reconciliation.staged_outcomes import decide_staged
+from vaxlink.services.reconciliation.taken_doses import hold_taken_doses
 from vaxlink.settings import Settings
 from vaxlink.storage.extract import arrow_schema, query_arrow
 
@@ -27,6 +29,8 @@ Progress = Callable[[str, int, int | None], None]
 RECORD_SCHEMA = arrow_schema(
     "rec_id:int64 full_name date_of_birth sex id_number phone ward_code address ward_units vaccination_date:date32"
 )
+# With the dose's number, for the check of doses the citizen already has (`taken_doses`).
+_DOSE_SCHEMA = RECORD_SCHEMA.append(pa.field("dose_number", pa.int32()))
 
 
 def kept_units(settings: Settings) -> Path:
@@ -46,13 +50,19 @@ def match_records(
     records = query_arrow(
         db,
         f"""SELECT d.id, d.full_name, d.date_of_birth, d.sex, d.id_number, d.phone,
-        d.ward_code, d.address, d.ward_units, d.vaccination_date FROM dose_record d LEFT JOIN match_result m ON m.dose_record_id = d.id
+        d.ward_code, d.address, d.ward_units, d.vaccination_date, d.dose_number FROM dose_record d LEFT JOIN match_result m ON m.dose_record_id = d.id
         WHERE d.is_latest AND d.problems IS NULL AND coalesce(m.outcome, '') <> 'confirmed' AND ({where})""",
-        RECORD_SCHEMA,
+        _DOSE_SCHEMA,
     )
-    duck.register("records_in", records)
+    duck.register("records_in", records.drop_columns(["dose_number"]))
     prepare_records(duck, "records_in", None if settings is None else kept_units(settings))
     duck.unregister("records_in")
+    run_over(
+        duck,
+        "rec_doses_in",
+        records.select(["rec_id", "vaccination_date", "dose_number"]),
+        "CREATE OR REPLACE TABLE rec_doses AS SELECT * FROM rec_doses_in",
+    )
     # The records' own wards, for the worklist of those left to an officer (`outcomes_sql`).
     run_over(
         duck,
@@ -66,6 +76,9 @@ def match_records(
     else:
         stats = run_matching(duck, spec, engine=settings.engine, work_dir=settings.work_dir, progress=note)
     stats.register = asdict(loaded)
+    if hold_taken_doses(db, duck, spec, "SELECT * FROM rec_doses"):
+        link_figures(duck, stats)
+    duck.execute("DROP TABLE rec_doses")
     store_results(db, duck, spec)
     return stats
 
@@ -87,5 +100,14 @@ def match_staged(
     loaded = load_register(db, duck, settings, spec)
     stats = run_matching(duck, spec, engine=settings.engine, work_dir=settings.work_dir, progress=note)
     stats.register = asdict(loaded)
+    held = hold_taken_doses(
+        db,
+        duck,
+        spec,
+        "SELECT id AS rec_id, vaccination_date, dose_number FROM staged WHERE is_latest AND problems IS NULL",
+        "SELECT source, record_id FROM staged",
+    )
+    if held:
+        link_figures(duck, stats)
     decide_staged(db, duck)
     return stats
