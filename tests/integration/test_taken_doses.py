@@ -16,8 +16,10 @@ REGISTER = """personal_id,old_id,full_name,date_of_birth,sex,permanent_ward_code
 """
 
 
-def dose(rid: str, name: str, born: str, id_number: str, ward: str, day: str, n: str) -> list[str]:
-    return [rid, name, born, "", id_number, "", "", ward, day, n, "AstraZeneca", "", ""]
+def dose(
+    rid: str, name: str, born: str, id_number: str, ward: str, day: str, n: str, sex: str = ""
+) -> list[str]:
+    return [rid, name, born, sex, id_number, "", "", ward, day, n, "AstraZeneca", "", ""]
 
 
 def dung(rid: str, id_number: str, day: str, n: str) -> list[str]:
@@ -53,8 +55,14 @@ def test_a_dose_number_the_citizen_has_on_another_day_is_held_without_the_number
         [dung("d1", "077086888258", "2021-10-01", "1")],
         # The second dose's record sent again with its day corrected: its earlier version does not count.
         [dung("b2", "", "2021-08-25", "2")],
+        # The resident's number, but the dose's day typed as the birth date: a child's first dose under the
+        # parent's identity (held); with the birth date, a second dose is the resident's (linked).
+        [dose("f1", "Phạm Văn Dũng", "2021-11-30", "077086888258", "26506", "2021-11-30", "1")],
+        [dose("f2", "Phạm Văn Dũng", "27/07/1986", "077086888258", "26506", "2021-12-30", "2")],
         # In one batch: a resident's first dose with the number, and one without it, another day.
         [le("e1", "077194000777", "2021-06-10", "1"), le("e2", "", "2021-11-02", "1")],
+        # Her number and birth date, but a man's dose: held, as her first dose is taken.
+        [dose("g1", "Trần Thảo Lệ", "26/05/1994", "077194000777", "26539", "2022-01-05", "1", sex="Nam")],
     ]
     for i, rows in enumerate(batches):
         r = ingest(settings, register, write_csv(tmp_path / f"d{i}.csv", rows))
@@ -74,8 +82,11 @@ def test_a_dose_number_the_citizen_has_on_another_day_is_held_without_the_number
     assert outcome("c1") == ("linked", "077086888258", False)
     assert outcome("d1") == ("linked", "077086888258", False)
     assert outcome("b2") == ("linked", "077086888258", False)
+    assert outcome("f1") == ("review", "077086888258", True)
+    assert outcome("f2") == ("linked", "077086888258", False)
     assert outcome("e1") == ("linked", "077194000777", False)
     assert outcome("e2") == ("review", "077194000777", True)
+    assert outcome("g1") == ("review", "077194000777", True)
 
 
 @pytest.mark.db

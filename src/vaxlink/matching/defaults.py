@@ -464,10 +464,15 @@ STRONG_AGREEMENT = (
 # carries a number of its own that nobody in the register holds, telling the record's own birth year and sex
 # (ID_OTHER_NUMBER: somebody the register does not know, whose name and birth a resident shares). The record
 # goes to the queue of people to collect, with the candidate's reasons.
-# A link that rests on none of the citizen's numbers, checked after the match against the doses the citizen
-# already has (`services/reconciliation/taken_doses.py`): a dose number the citizen has on another day holds
-# it for an officer.
-WITHOUT_NUMBER = "id_level NOT IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND', 'ID_TYPO', 'ID_TRANSPOSED')"
+# A link the record's own data do not wholly carry: none of the citizen's numbers, or a birth date missing or
+# not the citizen's, or the other sex. Checked after the match against the doses the citizen already has
+# (`services/reconciliation/taken_doses.py`): a dose number the citizen has on another day holds it for an
+# officer.
+PARTIAL_LINK = (
+    "id_level NOT IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND', 'ID_TYPO', 'ID_TRANSPOSED') "
+    "OR dob_level IN ('DOB_MISSING', 'DOB_SAME_YEAR', 'DOB_YEAR_NEAR', 'DOB_DIFFERENT', 'DOB_OTHER_GENERATION') "
+    "OR sex_level = 'SEX_DIFFERS'"
+)
 ANOTHER_PERSON = (
     "(name_level IN ('NAME_DIFFERENT', 'NAME_GIVEN_DIFFERS', 'NAME_GIVEN_OTHER') "
     "AND dob_level = 'DOB_OTHER_GENERATION') OR id_level = 'ID_OTHER_NUMBER'"

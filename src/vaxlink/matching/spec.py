@@ -21,8 +21,8 @@ from vaxlink.matching.defaults import (
     CORROBORATED,
     DEFAULT_BLOCKING,
     DEFAULT_COMPARISONS,
+    PARTIAL_LINK,
     STRONG_AGREEMENT,
-    WITHOUT_NUMBER,
 )
 from vaxlink.matching.levels import BlockingRule, Comparison, Level
 
@@ -43,8 +43,8 @@ class MatchSpec:
     # Levels of a best candidate that make the record unmatched rather than a doubt (`defaults.ANOTHER_PERSON`).
     another_person: str = ANOTHER_PERSON
     # The links held for an officer when the citizen already has the record's dose number on another day
-    # (`defaults.WITHOUT_NUMBER`, over `classified`); empty: none.
-    taken_dose_check: str = WITHOUT_NUMBER
+    # (`defaults.PARTIAL_LINK`, over `classified`); empty: none.
+    taken_dose_check: str = PARTIAL_LINK
     # Prior odds that a register citizen is the record's person: presence / N, N the register's size
     # (presence: the share of health records whose person is in the register at all).
     presence: float = 0.98

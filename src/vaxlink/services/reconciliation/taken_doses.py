@@ -1,17 +1,17 @@
 """A dose the citizen already has from another record, on another day: the record is held for an officer.
 
-A record that carries nothing of the citizen's number (no number, another document's, a number nobody or
-someone else holds) is linked on the name, the birth date and the home. When the citizen already has a dose
-of the same number given on another day, linked before or in the same run, the two cannot both be that
-dose of the citizen's: most often the record is a namesake's, who is not in the register (a resident's own
-dose 1, and a dose 1 of someone of the same name and birth date a month later, elsewhere). The record is
-left to an officer (review) with the reason `DOSE_NUMBER_TAKEN`, beside its candidates; the officer sees
-the two doses on the case page.
+A link the record's own data do not wholly carry (`spec.taken_dose_check`, `defaults.PARTIAL_LINK`: none of
+the citizen's numbers on it, or a birth date missing or not the citizen's, or the other sex) rests on the
+rest: the name, the home, the number. When the citizen already has a dose of the same number given on
+another day, linked before or in the same run, the two cannot both be that dose of the citizen's: most often
+the record is a namesake's who is not in the register (a resident's own dose 1, and a dose 1 of someone of
+the same name and birth date a month later, elsewhere), or a child's dose under a parent's identity, the
+dose's day typed as the birth date. The record is left to an officer (review) with the reason
+`DOSE_NUMBER_TAKEN`, beside its candidates; the case page lists the candidate's doses.
 
-A record that carries the citizen's number (the same, without its leading zero, the old CMND, one digit
-wrong or two swapped) is not held: its number says whose dose it is, and a second dose of one number is
+A record that carries the citizen's number, birth date and sex is not held: a second dose of one number is
 then only flagged (`DOSE_DUPLICATE`). Neither is a dose of the same number on the same day (the same dose
-sent twice).
+sent twice), nor one whose other dose is its own record's earlier version.
 """
 
 from __future__ import annotations
@@ -33,12 +33,14 @@ _STORED_SCHEMA = arrow_schema(
 )
 
 
-def _linked_doses(doses: str) -> str:
-    """The matched records that `classified` links, with the citizen, day and dose number."""
-    return f"""SELECT c.ident_id, c.id_level, c.best_citizen_id AS citizen_id, d.rec_id,
+def _linked_doses(doses: str, check: str = "true") -> str:
+    """The matched records that `classified` links (those of its identities `check` holds, a condition over
+    its columns), with the citizen, day and dose number."""
+    return f"""SELECT c.ident_id, c.best_citizen_id AS citizen_id, d.rec_id,
           d.vaccination_date AS day, d.dose_number AS n
         FROM classified c JOIN rec_map m USING (ident_id) JOIN ({doses}) d ON d.rec_id = m.rec_id
-        WHERE c.outcome = 'linked' AND d.vaccination_date IS NOT NULL AND d.dose_number IS NOT NULL"""
+        WHERE c.outcome = 'linked' AND d.vaccination_date IS NOT NULL AND d.dose_number IS NOT NULL
+          AND ({check})"""
 
 
 def _stored_doses(db: Connection, citizens: list[int]) -> pa.Table:
@@ -64,7 +66,7 @@ def _stored_doses(db: Connection, citizens: list[int]) -> pa.Table:
 def hold_taken_doses(
     db: Connection, duck: DuckDBPyConnection, spec: MatchSpec, doses: str, replaced: str | None = None
 ) -> int:
-    """Leave to an officer each identity `classified` links without the citizen's number (`spec`'s
+    """Leave to an officer each identity `classified` links on partial evidence (`spec`'s
     `taken_dose_check`, see the module) whose record is a dose of a number the citizen has on another day: from another record of this run, or
     stored. `doses`: a DuckDB SELECT of (rec_id, vaccination_date, dose_number) of the matched records;
     the stored records `replaced` selects (source, record_id: the earlier versions a batch supersedes) do
@@ -73,7 +75,7 @@ def hold_taken_doses(
     if not spec.taken_dose_check:
         return 0
     duck.execute(f"""CREATE OR REPLACE TEMP TABLE _taken_mine AS
-        SELECT * FROM ({_linked_doses(doses)}) x WHERE {spec.taken_dose_check}""")
+        {_linked_doses(doses, spec.taken_dose_check)}""")
     try:
         citizens = [int(r[0]) for r in duck.execute("SELECT DISTINCT citizen_id FROM _taken_mine").fetchall()]
         if not citizens:
