@@ -67,11 +67,11 @@ def hold_taken_doses(
     db: Connection, duck: DuckDBPyConnection, spec: MatchSpec, doses: str, replaced: str | None = None
 ) -> int:
     """Leave to an officer each identity `classified` links on partial evidence (`spec`'s
-    `taken_dose_check`, see the module) whose record is a dose of a number the citizen has on another day: from another record of this run, or
-    stored. `doses`: a DuckDB SELECT of (rec_id, vaccination_date, dose_number) of the matched records;
-    the stored records `replaced` selects (source, record_id: the earlier versions a batch supersedes) do
-    not count (a record's own stored row, re-examined, has its own day: it never counts). Returns the
-    number of identities held."""
+    `taken_dose_check`, see the module) whose record is a dose of a number the citizen has on another day:
+    from another record of this run, or stored. `doses`: a DuckDB SELECT of (rec_id, vaccination_date,
+    dose_number) of the matched records; the stored records `replaced` selects (source, record_id: the
+    earlier versions a batch supersedes) do not count (a record's own stored row, re-examined, has its own
+    day: it never counts). Returns the number of identities held."""
     if not spec.taken_dose_check:
         return 0
     duck.execute(f"""CREATE OR REPLACE TEMP TABLE _taken_mine AS
