@@ -226,7 +226,7 @@ CASES: list[tuple] = [
     (
         "name",
         "NAME_DIFFERENT",
-        {"name": "Trần Thị Lan"},
+        {"name": "Trần Hữu Lan"},
         {"name": "Nguyen Van An"},
         {},
         "unmarked, another name",
@@ -237,7 +237,8 @@ CASES: list[tuple] = [
     ("name", "NAME_MIDDLE_DROPPED", {}, {"name": "Nguyễn Văn Minh An"}, {}, "one of two middle names"),
     ("name", "NAME_MIDDLE_DROPPED", {"name": "Nguyễn Văn Minh An"}, {}, {}, "one of two, the other way"),
     ("name", "NAME_MIDDLE_DROPPED", {}, {"name": "Nguyễn Minh Văn An"}, {}, "the second of two middle names"),
-    ("name", "NAME_SIMILAR", {"name": "Nguyễn Thị An"}, {}, {}, "another middle name"),
+    ("name", "NAME_SIMILAR", {"name": "Nguyễn Hữu An"}, {}, {}, "another middle name"),
+    ("name", "NAME_OTHER_SEX", {"name": "Nguyễn Thị An"}, {}, {}, "a woman's middle name on a man's record"),
     ("name", "NAME_DIFFERENT", {"name": "Trần An"}, {}, {}, "another family, no middle name"),
     ("name", "NAME_GIVEN_OTHER", {"name": "Nguyễn Bình"}, {}, {}, "no middle name, another given name"),
     (
@@ -298,7 +299,7 @@ CASES: list[tuple] = [
     ("name", "NAME_GIVEN_NICKNAME", {"name": "Nguyễn Tèo"}, {}, {}, "a pet name, no middle name"),
     ("name", "NAME_GIVEN_OTHER", {"name": "Nguyễn Văn Tâm"}, {}, {}, "Tâm is a given name, Tám a nickname"),
     ("name", "NAME_GIVEN_DIFFERS", {"name": "Nguyễn Văn Út"}, {}, {"h_household": "H1"}, "his brother Út"),
-    ("name", "NAME_GIVEN_DIFFERS", {"name": "Nguyễn Thị Út"}, {}, {}, "another middle name"),
+    ("name", "NAME_GIVEN_DIFFERS", {"name": "Nguyễn Hữu Út"}, {}, {}, "another middle name"),
     # A slip in the given name: a word nobody is called, two edits off; or a real name one edit off (y as i).
     (
         "name",
@@ -401,10 +402,10 @@ CASES: list[tuple] = [
     ("name", "NAME_DIFFERENT", {"name": "Trần Văn Bình"}, {}, {}, ""),
     ("name", "NAME_SIMILAR", {"name": "Ngyen Văn Ann"}, {}, {}, "two letters, the given name one of them"),
     ("name", "NAME_DIFFERENT", {"name": "Ngyen Văn Annh"}, {}, {}, "three letters"),
-    ("name", "NAME_SIMILAR", {"name": "Ngyen Thị An"}, {}, {}, "family one letter off, same given name"),
-    ("name", "NAME_DIFFERENT", {"name": "Ngyn Thị An"}, {}, {}, "family two letters off"),
+    ("name", "NAME_SIMILAR", {"name": "Ngyen Hữu An"}, {}, {}, "family one letter off, same given name"),
+    ("name", "NAME_DIFFERENT", {"name": "Ngyn Hữu An"}, {}, {}, "family two letters off"),
     ("name", "NAME_SIMILAR", {"name": "Ngyn Văn An"}, {}, {}, "two letters dropped: two shorter, two edits"),
-    ("name", "NAME_DIFFERENT", {"name": "Trần Thị An"}, {}, {}, "another family, same given name"),
+    ("name", "NAME_DIFFERENT", {"name": "Trần Hữu An"}, {}, {}, "another family, same given name"),
     # birth date
     ("dob", "DOB_EXACT", {}, {}, {}, ""),
     ("dob", "DOB_MISSING", {"dob": None}, {}, {}, "no birth date on the record"),
@@ -626,6 +627,7 @@ PRIORS: dict[str, tuple[float, float, str, float]] = {
     "NAME_TYPO": (0.01, 3e-4, "", 0.0),
     "NAME_GIVEN_TYPO": (0.006, 6e-4, "", 0.0),
     "NAME_GIVEN_NICKNAME": (0.002, 0.002, "", 0.0),
+    "NAME_OTHER_SEX": (0.001, 0.001, "", 0.0),
     "NAME_GIVEN_OTHER": (0.001, 1.0, "", 0.0),
     "NAME_GIVEN_DIFFERS": (0.001, 1.0, "", 0.0),
     "NAME_SIMILAR": (0.004, 0.004, "", 0.0),

@@ -94,7 +94,8 @@ CASES = [
     ("name", "Nguyễn Văn Aan", 1, "name", "NAME_TYPO"),
     ("name", "Nguyễn Văn Bình", 1, "name", "NAME_GIVEN_OTHER"),  # nobody of his household is Bình
     ("name", "Nguyễn Văn Bìn", 1, "name", "NAME_GIVEN_OTHER"),  # a typo of another given name
-    ("name", "Trần Thị Lan", 1, "name", "NAME_DIFFERENT"),
+    ("name", "Trần Văn Lan", 1, "name", "NAME_DIFFERENT"),
+    ("name", "Trần Thị Lan", 1, "name", "NAME_OTHER_SEX"),  # a woman's name on a man's record: a relative's
     ("dob", "15/03/1990", 1, "dob", "DOB_EXACT"),
     ("dob", "1990", 1, "dob", "DOB_YEAR_ONLY"),
     ("dob", "2003", 3, "dob", "DOB_YEAR_ONLY"),  # the register knows the year only

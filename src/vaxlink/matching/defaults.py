@@ -270,6 +270,19 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                 0.002,
                 veto="unless_corroborated",
             ),
+            # A middle name of the other sex than the record's own (Văn on a woman's record, Thị on a man's):
+            # the name is not the person's own but a relative's written in its place (the household head's, a
+            # husband's), the sex being the person's. Says nothing for or against the citizen; linked only on
+            # the citizen's own number with the full birth date and the same sex (`STRONG_AGREEMENT`), which a
+            # relative of the other sex cannot carry together.
+            Level(
+                "NAME_OTHER_SEX",
+                """(r.sex = 'F' AND list_contains(string_split(r.middle_key, ' '), 'van'))
+                   OR (r.sex = 'M' AND list_contains(string_split(r.middle_key, ' '), 'thi'))""",
+                0.001,
+                0.001,
+                veto="unless_strong",
+            ),
             # Same family and middle name, another given name that nobody of the citizen's household carries: a
             # name the register does not hold (what the citizen is called besides, a given name misread). A
             # sibling's or a twin's name is the household's (NAME_GIVEN_DIFFERS). Linked only on the citizen's
@@ -448,22 +461,18 @@ HOME_AGREEMENT = (
     "AND id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND', 'ID_TYPO', 'ID_TRANSPOSED', 'ID_MISSING', "
     "'ID_OTHER_DOCUMENT', 'ID_CMND_UNKNOWN')"
 )
-# A given name the household does not know (NAME_GIVEN_OTHER) is lifted only by the citizen's own number with the
-# full birth date and the same sex: a twin born that day carries a name of the household, and stays apart.
+# A given name the household does not know (NAME_GIVEN_OTHER), or a relative's name of the other sex
+# (NAME_OTHER_SEX), is lifted only by the citizen's own number with the full birth date and the same sex: a twin
+# born that day carries a name of the household, and stays apart.
 STRONG_AGREEMENT = (
     "(id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
     "AND name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER', 'NAME_MIDDLE_DROPPED', 'NAME_MARKS_DIFFER') "
     f"AND sex_level <> 'SEX_DIFFERS') OR ({HOME_AGREEMENT}) "
-    "OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') AND name_level = 'NAME_GIVEN_OTHER' "
+    "OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') AND name_level IN ('NAME_GIVEN_OTHER', 'NAME_OTHER_SEX') "
     "AND dob_level = 'DOB_EXACT' AND sex_level = 'SEX_SAME')"
 )
 
 
-# The best candidate is another person, not a doubt for an officer: neither the name nor a birth date of the
-# same generation agrees (a child's dose under a parent's number, the child not in the register); or the record
-# carries a number of its own that nobody in the register holds, telling the record's own birth year and sex
-# (ID_OTHER_NUMBER: somebody the register does not know, whose name and birth a resident shares). The record
-# goes to the queue of people to collect, with the candidate's reasons.
 # A link the record's own data do not wholly carry: none of the citizen's numbers, or a birth date missing or
 # not the citizen's, or the other sex. Checked after the match against the doses the citizen already has
 # (`services/reconciliation/taken_doses.py`): a dose number the citizen has on another day holds it for an
@@ -473,8 +482,15 @@ PARTIAL_LINK = (
     "OR dob_level IN ('DOB_MISSING', 'DOB_SAME_YEAR', 'DOB_YEAR_NEAR', 'DOB_DIFFERENT', 'DOB_OTHER_GENERATION') "
     "OR sex_level = 'SEX_DIFFERS'"
 )
+
+
+# The best candidate is another person, not a doubt for an officer: neither the name nor a birth date of the
+# same generation agrees (a child's dose under a parent's number, the child not in the register); or the record
+# carries a number of its own that nobody in the register holds, telling the record's own birth year and sex
+# (ID_OTHER_NUMBER: somebody the register does not know, whose name and birth a resident shares). The record
+# goes to the queue of people to collect, with the candidate's reasons.
 ANOTHER_PERSON = (
-    "(name_level IN ('NAME_DIFFERENT', 'NAME_GIVEN_DIFFERS', 'NAME_GIVEN_OTHER') "
+    "(name_level IN ('NAME_DIFFERENT', 'NAME_GIVEN_DIFFERS', 'NAME_GIVEN_OTHER', 'NAME_OTHER_SEX') "
     "AND dob_level = 'DOB_OTHER_GENERATION') OR id_level = 'ID_OTHER_NUMBER'"
 )
 
