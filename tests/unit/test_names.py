@@ -573,3 +573,12 @@ def test_a_name_with_a_mark_was_typed_with_the_input_method_on() -> None:
 )
 def test_a_capital_after_a_small_letter_begins_a_word(typed: str, name: str) -> None:
     assert canonical_name(typed) == name
+
+
+@pytest.mark.parametrize("typed", ["AB'A", "Ab'A", "H'Hen", "Ksor H’Bia"])
+def test_a_capital_after_an_apostrophe_stays_in_its_word(typed: str) -> None:
+    # The apostrophe joins the parts of one word, whatever their case: the canonical form reads as itself.
+    once = canonical_name(typed)
+    assert len(once.split()) == len(typed.split())
+    assert canonical_name(once) == once
+    assert fold_name(once) == fold_name(typed)
