@@ -9,6 +9,11 @@ run estimates them on its own register and batch, on DuckDB, before any partitio
   identities times a sample of citizens, chosen by hash so that the same inputs draw the same pairs);
 - m, and the share of candidate pairs that are true, by expectation-maximisation over the candidate pairs of
   a sample of identities, counted by pattern of levels (a few thousand patterns, whatever the batch size).
+  A record is one person: of its candidates at most one is true, so each step shares the record's one chance
+  among them (`em`'s `pairs`). Counted pair by pair instead, a record under a relative's number would count its
+  pair with the number's holder as true as well as its pair with its own person, and every disagreement the
+  two relatives show (another given name, another birth date, the other sex) would look like a slip of true
+  pairs.
 
 The spec's values are the priors: `prior_strength` pseudo-pairs for m, about ten expected occurrences for
 u; no level's weight moves more than `max_shift_bits` from its prior, so a small or strange batch stays
@@ -22,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 from duckdb import DuckDBPyConnection
 
 from vaxlink.matching.levels import Level
@@ -162,11 +168,16 @@ def em(
     u: dict[str, float],
     prior_strength: float,
     start_share: float,
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[dict[str, float], float, int, bool]:
     """m per level and the share of true pairs, by expectation-maximisation over pattern counts with u held.
 
     `patterns`: (level per comparison, number of pairs). The m's of each comparison get a Dirichlet prior
     of `prior_strength` pseudo-pairs shaped by the spec's m's. Returns (m, share, iterations, converged).
+
+    `pairs` (each pair's record, numbered from 0, and its pattern's index in `patterns`, whose counts they
+    make): a record has at most one true candidate. A pair's chance of being true is then its odds over one
+    plus the odds of all the record's candidates (none true, or this one), not over one plus its own.
     """
     priors = []
     for comparison in comparisons:
@@ -182,17 +193,24 @@ def em(
         matched = 0.0
         total = 0.0
         log_m = [{k: math.log(v) for k, v in mi.items()} for mi in m]
-        for pattern, n in patterns:
-            # A field missing on either side says nothing: it is left out of both products.
-            lm = math.log(share) + sum(log_m[i][lv] for i, lv in enumerate(pattern) if lv in log_m[i])
-            lu = math.log(1 - share) + sum(log_u[i][lv] for i, lv in enumerate(pattern) if lv in log_u[i])
-            p = 1.0 / (1.0 + math.exp(max(-700.0, min(700.0, lu - lm))))
-            matched += p * n
+        # Each pattern's log odds of a true pair. A field missing on either side says nothing: it is left out
+        # of both products.
+        odds = np.array(
+            [
+                math.log(share)
+                - math.log(1 - share)
+                + sum(log_m[i][lv] - log_u[i][lv] for i, lv in enumerate(pattern) if lv in log_m[i])
+                for pattern, _ in patterns
+            ]
+        )
+        true_pairs = _true_pairs(odds, patterns, pairs)
+        for (pattern, n), p in zip(patterns, true_pairs, strict=True):
+            matched += p
             total += n
             for i, lv in enumerate(pattern):
                 if lv in sums[i]:
-                    sums[i][lv] += p * n
-                    seen[i] += p * n
+                    sums[i][lv] += p
+                    seen[i] += p
         new_m = []
         for i, prior in enumerate(priors):
             denom = seen[i] + prior_strength
@@ -209,21 +227,62 @@ def em(
     return flat, share, iterations, converged
 
 
+def _true_pairs(
+    odds: np.ndarray,
+    patterns: Sequence[tuple[tuple[str, ...], int]],
+    pairs: tuple[np.ndarray, np.ndarray] | None,
+) -> np.ndarray:
+    """The expected number of true pairs of each pattern, from each pattern's log odds (natural) of a true
+    pair: alone, or, with `pairs`, shared within each record (see `em`)."""
+    clipped = np.clip(odds, -700.0, 700.0)
+    if pairs is None:
+        counts = np.array([n for _, n in patterns], dtype=np.float64)
+        alone: np.ndarray = counts / (1.0 + np.exp(-clipped))
+        return alone
+    record, pattern = pairs
+    # Scaled by the record's largest odds, or by one (the odds of nobody) when larger: nothing overflows.
+    pair_odds = clipped[pattern]
+    top = np.zeros(int(record.max()) + 1)
+    np.maximum.at(top, record, pair_odds)
+    scaled = np.exp(pair_odds - top[record])
+    whole = np.bincount(record, weights=scaled, minlength=len(top)) + np.exp(-top)
+    return np.bincount(pattern, weights=scaled / whole[record], minlength=len(patterns))
+
+
 def _counts(
     con: DuckDBPyConnection, spec: MatchSpec, sample_levels: str
-) -> tuple[list[tuple[Any, ...]], dict[str, int], int]:
-    """The sample's level patterns with their counts (from `sample_levels`, a SELECT of the level
-    columns of the sample's pairs), every level's count among the random pairs, and how many those were."""
+) -> tuple[list[tuple[Any, ...]], tuple[np.ndarray, np.ndarray], dict[str, int], int]:
+    """The sample's level patterns with their counts (from `sample_levels`, a SELECT of `ident_id` and the
+    level columns of the sample's pairs), each pair's record and pattern (numbered in the patterns' order),
+    every level's count among the random pairs, and how many those were."""
     random_pairs = _random_pairs(con, spec)
     random_counts = _count_levels(con, compare_step(spec, "_est_random").sql, spec)
-    rows = con.execute(f"SELECT *, count(*) FROM ({sample_levels}) x GROUP BY ALL ORDER BY ALL").fetchall()
-    return rows, random_counts, random_pairs
+    cols = ", ".join(_level_columns(spec))
+    _create(con, "_est_levels", sample_levels)
+    try:
+        _create(
+            con,
+            "_est_patterns",
+            f"""SELECT *, CAST(row_number() OVER (ORDER BY {cols}) - 1 AS INTEGER) AS pattern
+                FROM (SELECT {cols}, count(*) AS n FROM _est_levels GROUP BY ALL) x""",
+        )
+        rows = con.execute(f"SELECT {cols}, n FROM _est_patterns ORDER BY pattern").fetchall()
+        found = con.execute(
+            f"""SELECT CAST(dense_rank() OVER (ORDER BY l.ident_id) - 1 AS INTEGER) AS record, p.pattern
+                FROM _est_levels l JOIN _est_patterns p USING ({cols}) ORDER BY l.ident_id, p.pattern"""
+        ).fetchnumpy()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _est_levels")
+        con.execute("DROP TABLE IF EXISTS _est_patterns")
+    pairs = (np.asarray(found["record"], dtype=np.int64), np.asarray(found["pattern"], dtype=np.int64))
+    return rows, pairs, random_counts, random_pairs
 
 
 def _sample_patterns(
     con: DuckDBPyConnection, spec: MatchSpec, est: Estimation, keys_ready: bool, compared: str | None
-) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
-    """The sample's level patterns with their counts, and every level's count among the random pairs (see
+) -> tuple[list[tuple[Any, ...]], tuple[np.ndarray, np.ndarray], dict[str, int]]:
+    """The sample's level patterns with their counts, each pair's record and pattern, and every level's count
+    among the random pairs (see
     `estimate` for `keys_ready` and `compared`); `est` gets the sample's size and the random pairs'.
     The sample's tables are dropped, and `rec_ident` is the whole batch again, whatever happens."""
     cols = ", ".join(_level_columns(spec))
@@ -241,19 +300,19 @@ def _sample_patterns(
                 _create(con, look.name, look.sql)
                 cmp = compare_step(spec, "_est_pairs", "_est_compared")
                 _create(con, cmp.name, cmp.sql)
-                rows, random_counts, est.random_pairs = _counts(
-                    con, spec, f"SELECT {cols} FROM _est_compared"
+                rows, pairs, random_counts, est.random_pairs = _counts(
+                    con, spec, f"SELECT ident_id, {cols} FROM _est_compared"
                 )
             finally:
                 _restore_identities(con)
         else:
-            rows, random_counts, est.random_pairs = _counts(
-                con, spec, f"SELECT {cols} FROM {compared} SEMI JOIN _est_sample USING (ident_id)"
+            rows, pairs, random_counts, est.random_pairs = _counts(
+                con, spec, f"SELECT ident_id, {cols} FROM {compared} SEMI JOIN _est_sample USING (ident_id)"
             )
     finally:
         for t in ("_est_sample", "_est_pairs", "_est_compared", "_est_random"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
-    return rows, random_counts
+    return rows, pairs, random_counts
 
 
 def _u_values(spec: MatchSpec, random_counts: dict[str, int]) -> tuple[dict[str, float], dict[str, float]]:
@@ -337,7 +396,7 @@ def estimate(
             spec, extra={**spec.extra, "estimation": {"identities": n, "skipped": "too few identities"}}
         )
     est = Estimation()
-    rows, random_counts = _sample_patterns(con, spec, est, keys_ready, compared)
+    rows, pairs, random_counts = _sample_patterns(con, spec, est, keys_ready, compared)
     patterns = [(tuple(str(x) for x in r[:-1]), int(r[-1])) for r in rows]
     est.patterns = len(patterns)
     est.pairs = sum(n for _, n in patterns)
@@ -351,6 +410,7 @@ def estimate(
         u_em,
         spec.prior_strength,
         start_share=min(0.9, identities / est.pairs),
+        pairs=pairs,
     )
     est.match_share = share
     return spec.with_levels(_bounded(spec, m_new, u_new, random_counts, est), {"estimation": est.as_dict()})
