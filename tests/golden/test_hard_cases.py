@@ -49,6 +49,8 @@ FAMILIES = [
     ("077175001001", None, "Trần Thị Đào", "1975-06-09", "F", "26554", "0912000010", "G10"),
     ("077075001002", None, "Lê Văn Sơn", "1975-02-02", "M", "26554", "0912000010", "G10"),
     ("077075001101", None, "Nguyễn Quốc Thiện", "1975-12-05", "M", "26560", "0912000011", "G11"),
+    # Đức's brother, whose birth date the register knows only to the year.
+    ("077092001201", None, "Phạm Minh Tài", "1992", "M", "26554", None, "G3"),
 ]
 
 # rec_id, name, dob, sex, id, phone, ward, expected outcome, expected person (index in FAMILIES or None), reasons
@@ -148,8 +150,9 @@ CASES = [
     (19, "Bùi Thị Tùhy", "14/02/1983", "Nữ", None, None, None, "linked", 11, {"NAME_TYPO", "ID_MISSING"}),
     # Hoàng typed Hàng: his mother's given name once folded (Hằng), but she is a Lê; his number and birth date.
     (20, "Nguyễn Ngọc Hàng", "17/11/2005", "Nam", "077205000801", None, None, "linked", 13, {"NAME_TYPO"}),
-    # Lan under her father's number and birth date: a name of the household under its family name stays
-    # another person.
+    # Her father's number, birth date and sex under Lan's given name: three of his fields against one of hers,
+    # his dose with his daughter's name written. Lan's own dose under his number carries her own birth date
+    # (case 3, her sister Ánh's).
     (
         21,
         "Nguyễn Văn Lan",
@@ -158,9 +161,9 @@ CASES = [
         "077070000803",
         None,
         None,
-        "not linked",
-        None,
-        {"NAME_GIVEN_DIFFERS"},
+        "linked",
+        15,
+        {"NAME_OF_HOUSEHOLD_MEMBER"},
     ),
     # Two neighbouring letters of the family name swapped and the middle name left out, with his number and
     # birth date.
@@ -327,6 +330,56 @@ CASES = [
         None,
         set(),
     ),
+    # Little Lan's number, birth date and sex under her mother's whole name (born in another year): a relative's
+    # name written in her place. With the sex left out too; not without the number, nor under her twin-less
+    # mother's name with a birth date of another day than her own.
+    (
+        46,
+        "Lê Thanh Hằng",
+        "06/01/2010",
+        "Nữ",
+        "077310000804",
+        None,
+        "26554",
+        "linked",
+        16,
+        {"NAME_OF_HOUSEHOLD_MEMBER"},
+    ),
+    (
+        47,
+        "Lê Thanh Hằng",
+        "06/01/2010",
+        None,
+        "077310000804",
+        None,
+        "26554",
+        "linked",
+        16,
+        {"NAME_OF_HOUSEHOLD_MEMBER"},
+    ),
+    (48, "Lê Thanh Hằng", "06/01/2010", "Nữ", None, None, "26554", "not linked", None, set()),
+    (54, "Lê Thanh Hằng", "06/01/2010", "Nam", "077310000804", None, "26554", "not linked", None, set()),
+    (49, "Lê Thanh Hằng", "07/01/2010", "Nữ", "077310000804", None, "26554", "not linked", None, set()),
+    # Hùng's number and the twins' birth date under his twin Hưng's name: the name of a member born that day,
+    # a twin's, never linked to the number's holder.
+    (50, "Nguyễn Văn Hưng", "15/06/2005", "Nam", "077205000104", None, "26560", "not linked", None, set()),
+    # Đức's number, birth date and sex under his brother's name, whose day of birth the register does not know:
+    # he may be a twin, never linked.
+    (53, "Phạm Minh Tài", "03/02/1990", "Nam", "077090000301", None, "26554", "not linked", None, set()),
+    # A slip of two letters in the name and a birth date astray within its year, with his number: his.
+    (
+        51,
+        "Phạm Mihn Đức",
+        "25/07/1990",
+        "Nam",
+        "077090000301",
+        None,
+        None,
+        "linked",
+        6,
+        {"NAME_TYPO", "DOB_SAME_YEAR"},
+    ),
+    (52, "Phạm Mihn Đức", "25/07/1990", "Nam", None, None, "26554", "not linked", None, set()),
     # The twins' birth date, the household's family name and Tâm's number, under his brother's name: never linked.
     (34, "Trần Văn Tân", "07/07/2001", "Nam", "077201000501", None, "26560", "not linked", None, set()),
     # Two words run together by the typist.

@@ -70,6 +70,12 @@ LOOKUP: dict[str, Any] = {
     # citizen's household carries the record's given name (`h_household`: the household if someone does).
     "given_n": 1000,
     "h_household": None,
+    # When someone of the household does: how many carry it, the first and last of their birth dates (as `dob`),
+    # and whether one is known only to the year.
+    "h_carriers": None,
+    "h_dob_first": None,
+    "h_dob_last": None,
+    "h_undated": None,
 }
 TOTAL = 10_000_000
 
@@ -99,6 +105,8 @@ TYPES = {
     "given_n": "BIGINT",
     "name_letters": "BIGINT",
     "ward_targets": "VARCHAR[]",
+    "h_carriers": "INTEGER",
+    "h_undated": "BOOLEAN",
     "home_targets": "VARCHAR[]",
 }
 
@@ -292,6 +300,121 @@ CASES: list[tuple] = [
         {},
         {"h_household": "H1"},
         "his brother Bình",
+    ),
+    # The name of another member of his household, born on another day (a brother, his son, a stepfather of
+    # another family name): a relative's name in his place. Born on his day (a twin), or on a day not known, it
+    # stays another given name.
+    (
+        "name",
+        "NAME_OF_HOUSEHOLD_MEMBER",
+        {"name": "Nguyễn Văn Bình"},
+        {},
+        {
+            "h_household": "H1",
+            "h_carriers": 1,
+            "h_dob_first": "19871102",
+            "h_dob_last": "19871102",
+            "h_undated": False,
+        },
+        "his brother Bình",
+    ),
+    (
+        "name",
+        "NAME_OF_HOUSEHOLD_MEMBER",
+        {"name": "Trần Văn An"},
+        {},
+        {
+            "h_household": "H1",
+            "h_carriers": 1,
+            "h_dob_first": "19620120",
+            "h_dob_last": "19620120",
+            "h_undated": False,
+        },
+        "his stepfather, whose given name is his own",
+    ),
+    (
+        "name",
+        "NAME_OF_HOUSEHOLD_MEMBER",
+        {"name": "Trần Văn Hoà"},
+        {},
+        {
+            "h_household": "H1",
+            "h_carriers": 1,
+            "h_dob_first": "19620120",
+            "h_dob_last": "19620120",
+            "h_undated": False,
+        },
+        "his stepfather",
+    ),
+    (
+        "name",
+        "NAME_OF_HOUSEHOLD_MEMBER",
+        {"name": "Nguyễn Văn Bình"},
+        {},
+        {
+            "h_household": "H1",
+            "h_carriers": 2,
+            "h_dob_first": "19850401",
+            "h_dob_last": "20150909",
+            "h_undated": False,
+        },
+        "two Bình, his brother and his son",
+    ),
+    (
+        "name",
+        "NAME_GIVEN_DIFFERS",
+        {"name": "Nguyễn Văn Bình"},
+        {},
+        {
+            "h_household": "H1",
+            "h_carriers": 2,
+            "h_dob_first": "19871102",
+            "h_dob_last": "19900315",
+            "h_undated": False,
+        },
+        "his twin Bình",
+    ),
+    (
+        "name",
+        "NAME_GIVEN_DIFFERS",
+        {"name": "Nguyễn Văn Bình"},
+        {},
+        {
+            "h_household": "H1",
+            "h_carriers": 2,
+            "h_dob_first": "19900315",
+            "h_dob_last": "19950101",
+            "h_undated": False,
+        },
+        "his twin Bình, a younger Bình beside",
+    ),
+    (
+        "name",
+        "NAME_GIVEN_DIFFERS",
+        {"name": "Nguyễn Văn Bình"},
+        {},
+        {
+            "h_household": "H1",
+            "h_carriers": 3,
+            "h_dob_first": "19850401",
+            "h_dob_last": "20150909",
+            "h_undated": False,
+        },
+        "three Bình in one house, not told apart",
+    ),
+    (
+        "name",
+        "NAME_GIVEN_DIFFERS",
+        {"name": "Nguyễn Văn Bình"},
+        {},
+        {
+            "h_household": "H1",
+            "h_carriers": 2,
+            "h_dob_first": "19871102",
+            "h_dob_last": "19871102",
+            "h_undated": True,
+        },
+        "a Bình whose day of birth is not known",
     ),
     # What the family calls him where the given name belongs.
     ("name", "NAME_GIVEN_NICKNAME", {"name": "Nguyễn Văn Út"}, {}, {}, "the youngest"),
@@ -571,7 +694,8 @@ def levels() -> dict[int, dict[str, str]]:
     cases = ", ".join(f"{c.case_sql()} AS {c.name}" for c in SPEC.comparisons)
     got = con.execute(
         f"""SELECT r.case_id, {cases} FROM r JOIN c USING (case_id) JOIN l USING (case_id)
-        LEFT JOIN (SELECT case_id, h_household AS household_id FROM l WHERE h_household IS NOT NULL) h
+        LEFT JOIN (SELECT case_id, h_household AS household_id, h_carriers AS carriers, h_dob_first AS dob_first,
+                          h_dob_last AS dob_last, h_undated AS undated FROM l WHERE h_household IS NOT NULL) h
           USING (case_id)
         CROSS JOIN (SELECT {TOTAL} AS total) z ORDER BY 1"""
     ).fetchall()
@@ -628,6 +752,7 @@ PRIORS: dict[str, tuple[float, float, str, float]] = {
     "NAME_GIVEN_TYPO": (0.006, 6e-4, "", 0.0),
     "NAME_GIVEN_NICKNAME": (0.002, 0.002, "", 0.0),
     "NAME_OTHER_SEX": (0.001, 0.001, "", 0.0),
+    "NAME_OF_HOUSEHOLD_MEMBER": (0.001, 1.0, "", 0.0),
     "NAME_GIVEN_OTHER": (0.001, 1.0, "", 0.0),
     "NAME_GIVEN_DIFFERS": (0.001, 1.0, "", 0.0),
     "NAME_SIMILAR": (0.004, 0.004, "", 0.0),

@@ -169,11 +169,14 @@ def test_name_vetoes_hold_even_with_the_strongest_agreement(levels: dict[str, st
 def test_birth_date_vetoes_yield_to_number_and_name_only(dob: str) -> None:
     assert _veto({**CLEAN, "dob_level": dob}) == 0
     away = {**CLEAN, "address_level": "ADDRESS_DIFFERS"}
+    # A slip of a letter or two in the name (never a name of the household) is still the citizen's name.
+    assert _veto({**away, "dob_level": dob, "name_level": "NAME_TYPO"}) == 0
     for breaker in (
         {"id_level": "ID_TYPO"},
         {"id_level": "ID_MISSING"},
         {"id_level": "ID_OF_HOUSEHOLD_MEMBER"},
-        {"name_level": "NAME_TYPO"},
+        {"name_level": "NAME_SIMILAR"},
+        {"name_level": "NAME_GIVEN_TYPO"},
         {"sex_level": "SEX_DIFFERS"},
     ):
         assert _veto({**away, "dob_level": dob, **breaker}) == 1, breaker

@@ -283,6 +283,22 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                 0.001,
                 veto="unless_strong",
             ),
+            # The name of another member of the citizen's household (a parent's, a child's, a spouse's, a sibling's,
+            # written where the person's own belongs), none of those who carry it born on the record's birth date
+            # nor on a day the register does not know (nor the citizen, then: the record's date would be the
+            # citizen's), and at most two of them (more, of one name in one house, are not told apart). The same
+            # name with the record's date would be a twin's, or the dose that member's under the citizen's number:
+            # NAME_GIVEN_DIFFERS. Linked only on the citizen's own number with the full
+            # birth date (`STRONG_AGREEMENT`): the number, the date and the sex are the citizen's, three fields
+            # against one; a relative's dose under the citizen's number carries the relative's own birth date.
+            # Weighs as NAME_GIVEN_DIFFERS does.
+            Level(
+                "NAME_OF_HOUSEHOLD_MEMBER",
+                """NOT h.undated AND h.carriers <= 2 AND r.dob <> h.dob_first AND r.dob <> h.dob_last""",
+                0.001,
+                1.0,
+                veto="unless_strong",
+            ),
             # Same family and middle name, another given name that nobody of the citizen's household carries: a
             # name the register does not hold (what the citizen is called besides, a given name misread). A
             # sibling's or a twin's name is the household's (NAME_GIVEN_DIFFERS). Linked only on the citizen's
@@ -446,8 +462,9 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
 )
 
 # Agreement strong enough that a birth-date or name-mark disagreement is taken for the record's own slip: the
-# register's number (or its old CMND) and the name up to its writing, the sex not contradicting. A parent's or a
-# child's number fails on the name; a twin's on the number.
+# register's number (or its old CMND) and the name up to its writing or a slip of a letter or two (NAME_TYPO,
+# never a name of the citizen's household), the sex not contradicting. A parent's or a child's number fails on
+# the name; a twin's on the number.
 # Or the home in full: the whole name as the register writes it (or without its marks), the same sex, the
 # candidate's house and the candidate's own phone, and no number that says otherwise. Two people of one
 # household do not share a whole name, so this names the person as the number does: a birth date missing, or
@@ -461,26 +478,31 @@ HOME_AGREEMENT = (
     "AND id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND', 'ID_TYPO', 'ID_TRANSPOSED', 'ID_MISSING', "
     "'ID_OTHER_DOCUMENT', 'ID_CMND_UNKNOWN')"
 )
-# A given name the household does not know (NAME_GIVEN_OTHER), or a relative's name of the other sex
-# (NAME_OTHER_SEX), is lifted only by the citizen's own number with the full birth date and the same sex: a twin
-# born that day carries a name of the household, and stays apart.
+# A given name the household does not know (NAME_GIVEN_OTHER), a relative's name of the other sex
+# (NAME_OTHER_SEX), or the name of another member of the household born on another day
+# (NAME_OF_HOUSEHOLD_MEMBER), is lifted only by the citizen's own number with the full birth date and the same
+# sex: a twin born that day carries a name of the household, and stays apart. The member's name is lifted where
+# the record does not give the sex too: its level already sets the twins apart, whose birth date is the record's.
 STRONG_AGREEMENT = (
     "(id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
-    "AND name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER', 'NAME_MIDDLE_DROPPED', 'NAME_MARKS_DIFFER') "
+    "AND name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER', 'NAME_MIDDLE_DROPPED', 'NAME_MARKS_DIFFER', "
+    "'NAME_TYPO') "
     f"AND sex_level <> 'SEX_DIFFERS') OR ({HOME_AGREEMENT}) "
-    "OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') AND name_level IN ('NAME_GIVEN_OTHER', 'NAME_OTHER_SEX') "
-    "AND dob_level = 'DOB_EXACT' AND sex_level = 'SEX_SAME')"
+    "OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') AND dob_level = 'DOB_EXACT' "
+    "AND ((name_level IN ('NAME_GIVEN_OTHER', 'NAME_OTHER_SEX') AND sex_level = 'SEX_SAME') "
+    "OR (name_level = 'NAME_OF_HOUSEHOLD_MEMBER' AND sex_level <> 'SEX_DIFFERS')))"
 )
 
 
 # A link the record's own data do not wholly carry: none of the citizen's numbers, or a birth date missing or
-# not the citizen's, or the other sex. Checked after the match against the doses the citizen already has
-# (`services/reconciliation/taken_doses.py`): a dose number the citizen has on another day holds it for an
-# officer.
+# not the citizen's, or the other sex, or a name that is not the citizen's own. Checked after the match against
+# the doses the citizen already has (`services/reconciliation/taken_doses.py`): a dose number the citizen has on
+# another day holds it for an officer.
 PARTIAL_LINK = (
     "id_level NOT IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND', 'ID_TYPO', 'ID_TRANSPOSED') "
     "OR dob_level IN ('DOB_MISSING', 'DOB_SAME_YEAR', 'DOB_YEAR_NEAR', 'DOB_DIFFERENT', 'DOB_OTHER_GENERATION') "
-    "OR sex_level = 'SEX_DIFFERS'"
+    "OR sex_level = 'SEX_DIFFERS' "
+    "OR name_level IN ('NAME_OTHER_SEX', 'NAME_OF_HOUSEHOLD_MEMBER', 'NAME_GIVEN_OTHER')"
 )
 
 
@@ -490,7 +512,8 @@ PARTIAL_LINK = (
 # (ID_OTHER_NUMBER: somebody the register does not know, whose name and birth a resident shares). The record
 # goes to the queue of people to collect, with the candidate's reasons.
 ANOTHER_PERSON = (
-    "(name_level IN ('NAME_DIFFERENT', 'NAME_GIVEN_DIFFERS', 'NAME_GIVEN_OTHER', 'NAME_OTHER_SEX') "
+    "(name_level IN ('NAME_DIFFERENT', 'NAME_GIVEN_DIFFERS', 'NAME_GIVEN_OTHER', 'NAME_OTHER_SEX', "
+    "'NAME_OF_HOUSEHOLD_MEMBER') "
     "AND dob_level = 'DOB_OTHER_GENERATION') OR id_level = 'ID_OTHER_NUMBER'"
 )
 

@@ -247,11 +247,15 @@ def register_names(con: DuckDBPyConnection) -> None:
     """Whole-register facts about given names, for telling a slip from another person's name: how many citizens
     carry each given name (`reg_given_names`), and the names of each household (`reg_household_names`: family and
     given name, for a member's name is both; a wife who kept her own family name does not make her given name
-    the household's under the husband's family name)."""
+    the household's under the husband's family name), with how many members carry it and the first and last of
+    their birth dates (`carriers`, `dob_first`, `dob_last`; `undated` when one is known only to the year or less):
+    a twin is born on the day of the other."""
     con.execute(f"""CREATE OR REPLACE TABLE {REG_GIVEN_NAMES} AS
         SELECT given_key, count(*) AS given_n FROM {REG} GROUP BY given_key""")
     con.execute(f"""CREATE OR REPLACE TABLE {REG_HOUSEHOLD_NAMES} AS
-        SELECT DISTINCT household_id, family_key, given_key FROM {REG} WHERE household_id IS NOT NULL""")
+        SELECT household_id, family_key, given_key, count(*) AS carriers, min(dob) AS dob_first,
+               max(dob) AS dob_last, bool_or(dob IS NULL) AS undated
+        FROM {REG} WHERE household_id IS NOT NULL GROUP BY household_id, family_key, given_key""")
 
 
 def prepare_records(con: DuckDBPyConnection, source: str, keep_units: Path | None = None) -> None:
