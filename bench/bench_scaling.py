@@ -109,18 +109,14 @@ def matcher_inputs(data: Path) -> tuple[Any, Any, Any]:
 
 def _child(data: Path, engine: str, opts: dict[str, Any], out: Path, q: mp.Queue) -> None:  # type: ignore[type-arg]
     from vaxlink.matching import normalise
-    from vaxlink.matching.prepare import prepare_records, prepare_register
+    from vaxlink.matching.prepare import prepare_inputs
     from vaxlink.matching.run import run_matching
     from vaxlink.matching.spec import MatchSpec
 
     register, aliases, records = matcher_inputs(data)
     con = normalise.connect(opts["duckdb_memory"], opts["threads"], temp_dir=str(out.parent))
     t = time.perf_counter()
-    con.register("reg_in", register)
-    con.register("alias_in", aliases)
-    con.register("rec_in", records)
-    prepare_register(con, "reg_in", "alias_in")
-    prepare_records(con, "rec_in")
+    prepare_inputs(con, register, aliases, records)
     prepare_s = time.perf_counter() - t
     from vaxlink.matching.pipeline import key_steps, pair_estimate_sql
 

@@ -15,7 +15,7 @@ from vaxlink.domain.admin_units import admin_units
 from vaxlink.matching.defaults import DEFAULT_BLOCKING
 from vaxlink.matching.levels import BlockingRule
 from vaxlink.matching.pipeline import blocking_steps, pair_estimate_sql
-from vaxlink.matching.prepare import prepare_records, prepare_register
+from vaxlink.matching.prepare import prepare_inputs, prepare_records, prepare_register
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.simulation import simulate
 from vaxlink.simulation.inputs import matcher_inputs
@@ -116,13 +116,8 @@ def test_the_cap_drops_only_crowded_keys(small: duckdb.DuckDBPyConnection) -> No
 def province(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     data: Path = tmp_path_factory.mktemp("sim")
     simulate(data, province="77", citizens=3000, seed=11, file_format="parquet")
-    register, aliases, records = matcher_inputs(data)
     con = duckdb.connect()
-    con.register("reg_in", register)
-    con.register("alias_in", aliases)
-    con.register("rec_in", records)
-    prepare_register(con, "reg_in", "alias_in")
-    prepare_records(con, "rec_in")
+    prepare_inputs(con, *matcher_inputs(data))
     return con
 
 

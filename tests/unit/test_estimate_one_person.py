@@ -16,7 +16,7 @@ import pytest
 
 from vaxlink.matching import estimate as estimation
 from vaxlink.matching.estimate import em
-from vaxlink.matching.prepare import prepare_records, prepare_register
+from vaxlink.matching.prepare import prepare_inputs
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.simulation import simulate
 from vaxlink.simulation.inputs import matcher_inputs
@@ -111,13 +111,8 @@ def test_the_run_s_estimate_gives_each_pair_its_record(
 ) -> None:
     """`estimate` hands `em` every sampled pair with its record and its pattern, in the patterns' order."""
     simulate(tmp_path, province="77", citizens=3000, seed=11, file_format="parquet")
-    register, aliases, records = matcher_inputs(tmp_path)
     con = duckdb.connect()
-    con.register("reg_in", register)
-    con.register("alias_in", aliases)
-    con.register("rec_in", records)
-    prepare_register(con, "reg_in", "alias_in")
-    prepare_records(con, "rec_in")
+    prepare_inputs(con, *matcher_inputs(tmp_path))
     seen: dict[str, Any] = {}
     real = estimation.em
 

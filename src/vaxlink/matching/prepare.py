@@ -169,6 +169,16 @@ def _targets_sql(joined: str, units: str) -> str:
     return f"CASE WHEN {units} = 'legacy' THEN {joined}.targets END"
 
 
+def prepare_inputs(con: DuckDBPyConnection, register: pa.Table, aliases: pa.Table, records: pa.Table) -> None:
+    """The matcher's inputs in `con` from Arrow tables: a register and its aliases (`prepare_register`'s
+    columns) and a batch's records (`prepare_records`')."""
+    con.register("reg_in", register)
+    con.register("alias_in", aliases)
+    con.register("rec_in", records)
+    prepare_register(con, "reg_in", "alias_in")
+    prepare_records(con, "rec_in")
+
+
 def prepare_register(con: DuckDBPyConnection, source: str, aliases: str) -> None:
     """`source`: citizen_id, personal_id, full_name, birth_date, birth_precision, birth_year, sex,
     current_ward_code, permanent_ward_code, phone, household_id. `aliases`: citizen_id, alias, kind."""
