@@ -303,47 +303,42 @@ def test_no_province_at_all_stays_none() -> None:
     assert con.execute("SELECT province FROM rec_ident").fetchall() == [(None,)]
 
 
-def test_a_given_name_nobody_of_the_household_carries_is_lifted_only_by_the_number_and_the_full_birth_date() -> (
-    None
-):
-    other = {**SLIP, "name_level": "NAME_GIVEN_OTHER"}
+def _lifted_only_by_the_number_the_full_birth_date_and_the_same_sex(
+    name_level: str, dates: tuple[str, ...]
+) -> None:
+    """`name_level` is lifted by the citizen's own number (or its lost zero, or the old CMND) with the full birth
+    date and the same sex, and by nothing less: not by a slip of the number, a birth date `dates` or missing
+    sex, nor by the home in the number's place."""
+    other = {**SLIP, "name_level": name_level}
     assert _veto(other) == 0
     for strong_id in ("ID_LOST_ZERO", "ID_OLD_CMND"):
         assert _veto({**other, "id_level": strong_id}) == 0
-    for breaker in (
+    breakers = [
         {"id_level": "ID_MISSING"},
         {"id_level": "ID_TYPO"},
         {"id_level": "ID_OF_HOUSEHOLD_MEMBER"},
-        {"dob_level": "DOB_TYPO"},
-        {"dob_level": "DOB_YEAR_ONLY"},
-        {"dob_level": "DOB_DAY_MONTH_SWAPPED"},
+        *({"dob_level": d} for d in dates),
         {"sex_level": "SEX_MISSING"},
         {"sex_level": "SEX_DIFFERS"},
-    ):
+    ]
+    for breaker in breakers:
         assert _veto({**other, **breaker}) == 1, breaker
-    # The home does not stand in for the number here.
     home = {"address_level": "ADDRESS_SAME", "phone_level": "PHONE_SAME", "ward_level": "WARD_SAME"}
     assert _veto({**other, **home, "id_level": "ID_MISSING"}) == 1
+
+
+def test_a_given_name_nobody_of_the_household_carries_is_lifted_only_by_the_number_and_the_full_birth_date() -> (
+    None
+):
+    _lifted_only_by_the_number_the_full_birth_date_and_the_same_sex(
+        "NAME_GIVEN_OTHER", ("DOB_TYPO", "DOB_YEAR_ONLY", "DOB_DAY_MONTH_SWAPPED")
+    )
     # A name of the household (a twin's) is never lifted.
     assert _veto({**SLIP, "name_level": "NAME_GIVEN_DIFFERS"}) == 1
 
 
 def test_a_name_of_the_other_sex_is_lifted_only_by_the_number_the_full_birth_date_and_the_same_sex() -> None:
     # Thị on a man's record, Văn on a woman's: a relative's name written in the person's place.
-    other = {**SLIP, "name_level": "NAME_OTHER_SEX"}
-    assert _veto(other) == 0
-    for strong_id in ("ID_LOST_ZERO", "ID_OLD_CMND"):
-        assert _veto({**other, "id_level": strong_id}) == 0
-    for breaker in (
-        {"id_level": "ID_MISSING"},
-        {"id_level": "ID_TYPO"},
-        {"id_level": "ID_OF_HOUSEHOLD_MEMBER"},
-        {"dob_level": "DOB_TYPO"},
-        {"dob_level": "DOB_YEAR_ONLY"},
-        {"dob_level": "DOB_SAME_YEAR"},
-        {"sex_level": "SEX_MISSING"},
-        {"sex_level": "SEX_DIFFERS"},
-    ):
-        assert _veto({**other, **breaker}) == 1, breaker
-    home = {"address_level": "ADDRESS_SAME", "phone_level": "PHONE_SAME", "ward_level": "WARD_SAME"}
-    assert _veto({**other, **home, "id_level": "ID_MISSING"}) == 1
+    _lifted_only_by_the_number_the_full_birth_date_and_the_same_sex(
+        "NAME_OTHER_SEX", ("DOB_TYPO", "DOB_YEAR_ONLY", "DOB_SAME_YEAR")
+    )

@@ -288,13 +288,13 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             # nor on a day the register does not know (nor the citizen, then: the record's date would be the
             # citizen's), and at most two of them (more, of one name in one house, are not told apart). The same
             # name with the record's date would be a twin's, or the dose that member's under the citizen's number:
-            # NAME_GIVEN_DIFFERS. Linked only on the citizen's own number with the full
-            # birth date (`STRONG_AGREEMENT`): the number, the date and the sex are the citizen's, three fields
-            # against one; a relative's dose under the citizen's number carries the relative's own birth date.
-            # Weighs as NAME_GIVEN_DIFFERS does.
+            # NAME_GIVEN_DIFFERS. Linked only on the citizen's own number with the full birth date
+            # (`STRONG_AGREEMENT`): the number, the date and the sex are the citizen's, three fields against one;
+            # a relative's dose under the citizen's number carries the relative's own birth date. Weighs as
+            # NAME_GIVEN_DIFFERS does.
             Level(
                 "NAME_OF_HOUSEHOLD_MEMBER",
-                """NOT h.undated AND h.carriers <= 2 AND r.dob <> h.dob_first AND r.dob <> h.dob_last""",
+                "NOT h.undated AND h.carriers <= 2 AND r.dob <> h.dob_first AND r.dob <> h.dob_last",
                 0.001,
                 1.0,
                 veto="unless_strong",
