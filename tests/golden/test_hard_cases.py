@@ -402,6 +402,75 @@ CASES = [
         None,
         set(),
     ),
+    # His daughter Ánh under his old CMND, her name and birth date hers: the father is another person (another
+    # given name, a generation older), not her rival. Her name without its marks, or with other marks, and her
+    # home's phone and ward.
+    (
+        55,
+        "Nguyễn Thị Ánh",
+        "30/01/2008",
+        "Nữ",
+        "273000101",
+        None,
+        "26560",
+        "linked",
+        4,
+        {"ID_OF_OTHER_PERSON"},
+    ),
+    (
+        56,
+        "Nguyễn Thị Anh",
+        "30/01/2008",
+        "Nữ",
+        "273000101",
+        "0912000001",
+        "26560",
+        "linked",
+        4,
+        {"ID_OF_OTHER_PERSON", "NAME_MARKS_DIFFER"},
+    ),
+    (57, "NGUYEN THI ANH", "30/01/2008", "Nữ", "273000101", None, "26560", "linked", 4, {"NAME_DIACRITICS"}),
+    # A name read as nobody's (letters astray past any slip, words out of order, or somebody else's name) with
+    # the citizen's number, full birth date and sex: three fields against one, the citizen's. Less than all
+    # three stays with an officer. Where the citizen has a twin (Tâm and Tân, born the same day) never.
+    (
+        58,
+        "Tị Thýu Bùi",
+        "14/02/1983",
+        "Nữ",
+        "077183000601",
+        None,
+        "26554",
+        "linked",
+        11,
+        {"NAME_UNRECOGNISED"},
+    ),
+    (
+        59,
+        "Võ Hoài Thương",
+        "10/04/1975",
+        "Nam",
+        "077075000101",
+        None,
+        None,
+        "linked",
+        0,
+        {"NAME_UNRECOGNISED"},
+    ),
+    (60, "Võ Hoài Thương", "10/04/1975", "Nữ", "077075000101", None, None, "review", 0, {"SEX_DIFFERS"}),
+    (61, "Võ Hoài Thương", "1975", "Nam", "077075000101", None, None, "review", 0, {"DOB_YEAR_ONLY"}),
+    (
+        62,
+        "Lê Thành Nhân",
+        "07/07/2001",
+        "Nam",
+        "077201000501",
+        None,
+        "26560",
+        "review",
+        9,
+        {"NAME_DIFFERENT"},
+    ),
 ]
 
 

@@ -59,6 +59,8 @@ CITIZEN: dict[str, Any] = {
     "addr_house": "12",
     "addr_street": "le loi",
     "phone": "0901000001",
+    # Nobody else of the household is born on the citizen's birth date (2: a twin is).
+    "born_alike_n": 1,
 }
 # The record's number is the citizen's own; no old CMND; its phone is used by the citizen's household only.
 LOOKUP: dict[str, Any] = {
@@ -103,6 +105,7 @@ TYPES = {
     "dob_day": "INTEGER",
     "dob_days": "INTEGER",
     "given_n": "BIGINT",
+    "born_alike_n": "BIGINT",
     "name_letters": "BIGINT",
     "ward_targets": "VARCHAR[]",
     "h_carriers": "INTEGER",
@@ -233,7 +236,7 @@ CASES: list[tuple] = [
     ("name", "NAME_MARKS_DIFFER", {"name": "Nguyễn Văn Ấn"}, {}, {}, "other marks on both sides"),
     (
         "name",
-        "NAME_DIFFERENT",
+        "NAME_UNRECOGNISED",
         {"name": "Trần Hữu Lan"},
         {"name": "Nguyen Van An"},
         {},
@@ -247,7 +250,7 @@ CASES: list[tuple] = [
     ("name", "NAME_MIDDLE_DROPPED", {}, {"name": "Nguyễn Minh Văn An"}, {}, "the second of two middle names"),
     ("name", "NAME_SIMILAR", {"name": "Nguyễn Hữu An"}, {}, {}, "another middle name"),
     ("name", "NAME_OTHER_SEX", {"name": "Nguyễn Thị An"}, {}, {}, "a woman's middle name on a man's record"),
-    ("name", "NAME_DIFFERENT", {"name": "Trần An"}, {}, {}, "another family, no middle name"),
+    ("name", "NAME_UNRECOGNISED", {"name": "Trần An"}, {}, {}, "another family, no middle name"),
     ("name", "NAME_GIVEN_OTHER", {"name": "Nguyễn Bình"}, {}, {}, "no middle name, another given name"),
     (
         "name",
@@ -286,7 +289,7 @@ CASES: list[tuple] = [
     ),
     (
         "name",
-        "NAME_DIFFERENT",
+        "NAME_UNRECOGNISED",
         {"name": "Nguyin Ven Mimh"},
         {"name": "Nguyễn Văn Minh"},
         {},
@@ -490,7 +493,7 @@ CASES: list[tuple] = [
     ),
     (
         "name",
-        "NAME_DIFFERENT",
+        "NAME_UNRECOGNISED",
         {"name": "Trần Văn Thy"},
         {"name": "Nguyễn Văn Thủy"},
         {},
@@ -515,20 +518,29 @@ CASES: list[tuple] = [
     ),
     (
         "name",
-        "NAME_DIFFERENT",
+        "NAME_UNRECOGNISED",
         {"name": "An Trần"},
         {},
         {},
         "the given name first, another family name",
     ),
-    ("name", "NAME_DIFFERENT", {"name": "An Nguyễn Minh"}, {}, {}, "given name first, another middle name"),
-    ("name", "NAME_DIFFERENT", {"name": "Trần Văn Bình"}, {}, {}, ""),
+    (
+        "name",
+        "NAME_UNRECOGNISED",
+        {"name": "An Nguyễn Minh"},
+        {},
+        {},
+        "given name first, another middle name",
+    ),
+    ("name", "NAME_UNRECOGNISED", {"name": "Trần Văn Bình"}, {}, {}, ""),
     ("name", "NAME_SIMILAR", {"name": "Ngyen Văn Ann"}, {}, {}, "two letters, the given name one of them"),
-    ("name", "NAME_DIFFERENT", {"name": "Ngyen Văn Annh"}, {}, {}, "three letters"),
+    ("name", "NAME_UNRECOGNISED", {"name": "Ngyen Văn Annh"}, {}, {}, "three letters"),
     ("name", "NAME_SIMILAR", {"name": "Ngyen Hữu An"}, {}, {}, "family one letter off, same given name"),
-    ("name", "NAME_DIFFERENT", {"name": "Ngyn Hữu An"}, {}, {}, "family two letters off"),
+    ("name", "NAME_UNRECOGNISED", {"name": "Ngyn Hữu An"}, {}, {}, "family two letters off"),
     ("name", "NAME_SIMILAR", {"name": "Ngyn Văn An"}, {}, {}, "two letters dropped: two shorter, two edits"),
-    ("name", "NAME_DIFFERENT", {"name": "Trần Hữu An"}, {}, {}, "another family, same given name"),
+    ("name", "NAME_UNRECOGNISED", {"name": "Trần Hữu An"}, {}, {}, "another family, same given name"),
+    ("name", "NAME_DIFFERENT", {"name": "Trần Hữu An"}, {"born_alike_n": 2}, {}, "the citizen has a twin"),
+    ("name", "NAME_DIFFERENT", {"name": "Trần Văn Bình"}, {"born_alike_n": 3}, {}, "triplets"),
     # birth date
     ("dob", "DOB_EXACT", {}, {}, {}, ""),
     ("dob", "DOB_MISSING", {"dob": None}, {}, {}, "no birth date on the record"),
@@ -756,6 +768,7 @@ PRIORS: dict[str, tuple[float, float, str, float]] = {
     "NAME_GIVEN_OTHER": (0.001, 1.0, "", 0.0),
     "NAME_GIVEN_DIFFERS": (0.001, 1.0, "", 0.0),
     "NAME_SIMILAR": (0.004, 0.004, "", 0.0),
+    "NAME_UNRECOGNISED": (6e-5, 1.0, "", 0.0),
     "NAME_DIFFERENT": (6e-5, 1.0, "", 0.0),
     "DOB_EXACT": (0.95, 0.95, "tf_dob_n", 3.4e-5),
     "DOB_YEAR_ONLY": (0.01, 0.01, "tf_year_n", 0.0125),

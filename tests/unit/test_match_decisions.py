@@ -30,7 +30,7 @@ def _scored_table(con: duckdb.DuckDBPyConnection) -> None:
     weights = ", ".join(f"{c} DOUBLE" for c in WEIGHT_COLUMNS)
     con.execute(
         "CREATE TABLE scored (ident_id BIGINT, group_id BIGINT, citizen_id BIGINT, reg_has_marks BOOLEAN, "
-        f"reg_dob_precision VARCHAR, {cols}, {weights}, weight DOUBLE, veto INTEGER)"
+        f"reg_dob_precision VARCHAR, {cols}, {weights}, weight DOUBLE, veto INTEGER, another INTEGER)"
     )
 
 
@@ -47,8 +47,12 @@ def _insert(
     parts = [weight] + [0.0] * (len(WEIGHT_COLUMNS) - 1)
     marks = ", ".join("?" * (len(LEVEL_COLUMNS) + len(WEIGHT_COLUMNS)))
     con.execute(
-        f"INSERT INTO scored VALUES (?, ?, ?, true, 'day', {marks}, ?, ?)",
+        f"INSERT INTO scored VALUES (?, ?, ?, true, 'day', {marks}, ?, ?, NULL)",
         [ident, group, citizen, *[lv[c] for c in LEVEL_COLUMNS], *parts, weight, veto],
+    )
+    # The spec's own condition for a candidate that is another person, on the row's levels.
+    con.execute(
+        f"UPDATE scored SET another = CASE WHEN {SPEC.another_person} THEN 1 ELSE 0 END WHERE another IS NULL"
     )
 
 
@@ -514,7 +518,7 @@ def test_each_ranked_candidate_shows_its_own_pair_s_levels_and_weights() -> None
         con.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
     own = ["citizen_id", "reg_has_marks", "reg_dob_precision", *LEVEL_COLUMNS, *WEIGHT_COLUMNS]
     columns = [r[0] for r in con.execute("DESCRIBE ranked").fetchall()]
-    assert columns == ["ident_id", *own, "weight", "veto", "borrowed", "rank", "n_candidates"]
+    assert columns == ["ident_id", *own, "weight", "veto", "another", "borrowed", "rank", "n_candidates"]
     got = con.execute(
         f"SELECT ident_id, {', '.join(own)}, weight, borrowed, rank FROM ranked ORDER BY ident_id, rank"
     ).fetchall()
@@ -531,3 +535,60 @@ def test_each_ranked_candidate_shows_its_own_pair_s_levels_and_weights() -> None
         (2, 12): (1.0, 0, 2),
         (3, 11): (20.0, 0, 1),
     }
+
+
+# --- a candidate that is another person ----------------------------------------------------------------------
+
+# The number's holder, a generation from the record's birth date and with another given name: a parent's
+# number on a child's dose.
+PARENT = {"id_level": "ID_OLD_CMND", "name_level": "NAME_GIVEN_DIFFERS", "dob_level": "DOB_OTHER_GENERATION"}
+# The child: the name and the birth date, and a number of somebody else.
+CHILD = {"id_level": "ID_OF_OTHER_PERSON"}
+
+
+def test_another_person_ranks_after_a_candidate_who_could_be_the_record_s() -> None:
+    # The parent outweighs the child by five bits; the child is still the best, and the parent no rival.
+    got = _classified([(1, 1, 10, 25.0, 0, CHILD), (1, 1, 11, 30.0, 1, PARENT)])[1]
+    assert (got["best_citizen_id"], got["second_citizen_id"]) == (10, 11)
+    assert got["outcome"] == "linked" and got["reasons"] == "ID_OF_OTHER_PERSON"
+    assert got["wrong_link"] == pytest.approx(_wrong(25.0, []), rel=1e-9)
+
+
+def test_another_person_is_nobody_s_rival() -> None:
+    # A parent five bits below the child: counted as a rival it would hold the record for an officer.
+    got = _classified([(1, 1, 10, 25.0, 0, CHILD), (1, 1, 11, 20.0, 1, PARENT)])[1]
+    assert got["outcome"] == "linked" and "AMBIGUOUS_CANDIDATES" not in got["reasons"]
+    assert got["wrong_link"] == pytest.approx(_wrong(25.0, []), rel=1e-9)
+    # The same candidate with the name of the record (not another person) is a rival.
+    own_name = {**PARENT, "name_level": "NAME_EXACT"}
+    held = _classified([(1, 1, 10, 25.0, 0, CHILD), (1, 1, 11, 20.0, 1, own_name)])[1]
+    assert held["outcome"] == "review" and "AMBIGUOUS_CANDIDATES" in held["reasons"]
+    assert held["wrong_link"] == pytest.approx(_wrong(25.0, [20.0]), rel=1e-6)
+
+
+def test_a_record_whose_every_candidate_is_another_person_is_to_collect() -> None:
+    got = _classified(
+        [(1, 1, 11, 30.0, 1, PARENT), (1, 1, 12, 10.0, 0, {**PARENT, "id_level": "ID_MISSING"})]
+    )[1]
+    assert got["outcome"] == "unmatched" and got["best_citizen_id"] == 11
+    # Another person among the rivals of a weaker candidate does not make that candidate the best alone.
+    weak = _classified([(1, 1, 10, 5.0, 0, CHILD), (1, 1, 11, 30.0, 1, PARENT)])[1]
+    assert weak["outcome"] == "review" and weak["best_citizen_id"] == 10
+
+
+def test_another_person_keeps_its_place_before_a_candidate_who_could_not_be_linked() -> None:
+    # A sibling (another given name, vetoed) beside the parent whose number the record carries: the record
+    # is of somebody the register does not hold, to collect, with the parent's reasons.
+    sibling = {
+        "id_level": "ID_OF_HOUSEHOLD_MEMBER",
+        "name_level": "NAME_GIVEN_DIFFERS",
+        "dob_level": "DOB_DIFFERENT",
+    }
+    got = _classified([(1, 1, 10, 25.0, 1, sibling), (1, 1, 11, 30.0, 1, PARENT)])[1]
+    assert (got["outcome"], got["best_citizen_id"], got["second_citizen_id"]) == ("unmatched", 11, 10)
+    assert got["reasons"].startswith("ID_OLD_CMND;NAME_GIVEN_DIFFERS;DOB_OTHER_GENERATION")
+    # A candidate free of veto but too weak for a review does not displace it either.
+    weak = _classified([(1, 1, 10, REVIEW_BITS - 0.01, 0, CHILD), (1, 1, 11, 30.0, 1, PARENT)])[1]
+    assert (weak["outcome"], weak["best_citizen_id"]) == ("unmatched", 11)
+    at = _classified([(1, 1, 10, REVIEW_BITS, 0, CHILD), (1, 1, 11, 30.0, 1, PARENT)])[1]
+    assert (at["outcome"], at["best_citizen_id"]) == ("review", 10)

@@ -62,6 +62,9 @@ CITIZENS = [
     (4, "077185000555", "Lê Thị Mai", date(1985, 12, 31), "day", "F", "26554", "26554", None, "H3", None),
     # An's daughter, with no phone of her own.
     (5, "077315000666", "Nguyễn Thị Cúc", date(2015, 5, 5), "day", "F", "26560", "26560", None, "H1", ADDR),
+    # Twins.
+    (6, "077201000701", "Trần Văn Tâm", date(2001, 7, 7), "day", "M", "26554", "26554", None, "H4", None),
+    (7, "077201000702", "Trần Văn Tân", date(2001, 7, 7), "day", "M", "26554", "26554", None, "H4", None),
 ]
 BASE = {
     "name": "Nguyễn Văn An",
@@ -94,7 +97,8 @@ CASES = [
     ("name", "Nguyễn Văn Aan", 1, "name", "NAME_TYPO"),
     ("name", "Nguyễn Văn Bình", 1, "name", "NAME_GIVEN_OTHER"),  # nobody of his household is Bình
     ("name", "Nguyễn Văn Bìn", 1, "name", "NAME_GIVEN_OTHER"),  # a typo of another given name
-    ("name", "Trần Văn Lan", 1, "name", "NAME_DIFFERENT"),
+    ("name", "Trần Văn Lan", 1, "name", "NAME_UNRECOGNISED"),  # nobody of An's household born on his day
+    ("name", "Lê Văn Hùng", 6, "name", "NAME_DIFFERENT"),  # Tâm's twin Tân is
     ("name", "Trần Thị Lan", 1, "name", "NAME_OTHER_SEX"),  # a woman's name on a man's record: a relative's
     ("dob", "15/03/1990", 1, "dob", "DOB_EXACT"),
     ("dob", "1990", 1, "dob", "DOB_YEAR_ONLY"),
@@ -207,8 +211,8 @@ def _tf_weight(level_name: str, comparison: str, n: int, total: int) -> float:
 
 def test_the_ward_weighs_by_its_share_of_the_register(compared: duckdb.DuckDBPyConnection) -> None:
     i = next(k for k, c in enumerate(CASES) if c[1] == "26560" and c[2] == 1)
-    # Two of the five citizens live in 26560 now.
-    assert _weight(compared, i, 1, "ward") == pytest.approx(_tf_weight("WARD_SAME", "ward", 2, 5), abs=1e-5)
+    # Two of the seven citizens live in 26560 now.
+    assert _weight(compared, i, 1, "ward") == pytest.approx(_tf_weight("WARD_SAME", "ward", 2, 7), abs=1e-5)
     j = next(k for k, c in enumerate(CASES) if c[4] == "WARD_DIFFERS")
     assert _weight(compared, j, 1, "ward") == pytest.approx(
         SPEC.comparison("ward").level("WARD_DIFFERS").weight, abs=1e-5
@@ -217,7 +221,7 @@ def test_the_ward_weighs_by_its_share_of_the_register(compared: duckdb.DuckDBPyC
 
 def test_a_unique_number_weighs_by_the_register_size(compared: duckdb.DuckDBPyConnection) -> None:
     i = next(k for k, c in enumerate(CASES) if c[4] == "ID_EXACT")
-    assert _weight(compared, i, 1, "id") == pytest.approx(_tf_weight("ID_EXACT", "id", 1, 5), abs=1e-5)
+    assert _weight(compared, i, 1, "id") == pytest.approx(_tf_weight("ID_EXACT", "id", 1, 7), abs=1e-5)
 
 
 def test_tf_weights_are_capped() -> None:

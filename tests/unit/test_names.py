@@ -575,6 +575,15 @@ def test_a_capital_after_a_small_letter_begins_a_word(typed: str, name: str) -> 
     assert canonical_name(typed) == name
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [("uHỳnh Văn Tiến", "Uhỳnh Văn Tiến"), ("oHàng ThịTrâm", "Ohàng Thị Trâm"), ("aNh", "Anh")],
+)
+def test_a_first_small_letter_before_a_capital_is_a_swapped_letter_not_a_word(typed: str, name: str) -> None:
+    # "uHỳnh" is Huỳnh with its first two letters swapped: one word, two edits from the name.
+    assert canonical_name(typed) == name
+
+
 @pytest.mark.parametrize("typed", ["AB'A", "Ab'A", "H'Hen", "Ksor H’Bia"])
 def test_a_capital_after_an_apostrophe_stays_in_its_word(typed: str) -> None:
     # The apostrophe joins the parts of one word, whatever their case: the canonical form reads as itself.

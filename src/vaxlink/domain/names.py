@@ -282,12 +282,14 @@ _APOSTROPHES = "'\u2019\u02bc\u2018\u00b4`"
 def _run_on_words(word: str) -> list[str]:
     """`word` (NFKD) cut where a capital follows a small letter, when it holds more than one syllable's vowels
     (two groups of vowels apart: "PhanMỹ"); a single syllable in any case mixture ("nGuYễN") stays whole, and
-    an apostrophe's parts stay joined ("Ab'A" as "AB'A": the apostrophe already marks the capital)."""
+    an apostrophe's parts stay joined ("Ab'A" as "AB'A": the apostrophe already marks the capital). A word's
+    first letter, small before a capital, is not a word of its own but the capital's neighbour typed first
+    ("uHỳnh" for Huỳnh, "oHàng" for Hoàng): no cut after it."""
     letters = [(i, c) for i, c in enumerate(word) if unicodedata.category(c)[0] == "L"]
     cuts = [
         i
-        for (j, a), (i, b) in pairwise(letters)
-        if a.islower() and b.isupper() and not any(c in _APOSTROPHES for c in word[j + 1 : i])
+        for n, ((j, a), (i, b)) in enumerate(pairwise(letters))
+        if n > 0 and a.islower() and b.isupper() and not any(c in _APOSTROPHES for c in word[j + 1 : i])
     ]
     if not cuts:
         return [word]

@@ -331,6 +331,13 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                 0.004,
                 0.004,
             ),
+            # None of the above, and nobody of the citizen's household born on the citizen's birth date: a name
+            # garbled past any slip the levels above read (typed with its letters astray, in pieces), or another
+            # person's written in its place. With the citizen's own number, the full birth date and the same sex,
+            # three fields against one, it is the citizen's dose (`STRONG_AGREEMENT`); a twin, whose number and
+            # birth date a slip makes the citizen's, is born on that day (NAME_DIFFERENT). Weighs as
+            # NAME_DIFFERENT does.
+            Level("NAME_UNRECOGNISED", "c.born_alike_n = 1", 6e-5, 1.0, veto="unless_strong"),
             Level("NAME_DIFFERENT", "", 6e-5, 1.0, veto="always"),
         ),
         tf_max_weight=30.0,
@@ -479,9 +486,10 @@ HOME_AGREEMENT = (
     "'ID_OTHER_DOCUMENT', 'ID_CMND_UNKNOWN')"
 )
 # A given name the household does not know (NAME_GIVEN_OTHER), a relative's name of the other sex
-# (NAME_OTHER_SEX), or the name of another member of the household born on another day
-# (NAME_OF_HOUSEHOLD_MEMBER), is lifted only by the citizen's own number with the full birth date and the same
-# sex: a twin born that day carries a name of the household, and stays apart. The member's name is lifted where
+# (NAME_OTHER_SEX), a name not read as the citizen's where no twin is (NAME_UNRECOGNISED), or the name of another
+# member of the household born on another day (NAME_OF_HOUSEHOLD_MEMBER), is lifted only by the citizen's own
+# number with the full birth date and the same sex: a twin born that day carries a name of the household, and
+# stays apart. The member's name is lifted where
 # the record does not give the sex too: its level already sets the twins apart, whose birth date is the record's.
 STRONG_AGREEMENT = (
     "(id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
@@ -489,7 +497,7 @@ STRONG_AGREEMENT = (
     "'NAME_TYPO') "
     f"AND sex_level <> 'SEX_DIFFERS') OR ({HOME_AGREEMENT}) "
     "OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') AND dob_level = 'DOB_EXACT' "
-    "AND ((name_level IN ('NAME_GIVEN_OTHER', 'NAME_OTHER_SEX') AND sex_level = 'SEX_SAME') "
+    "AND ((name_level IN ('NAME_GIVEN_OTHER', 'NAME_OTHER_SEX', 'NAME_UNRECOGNISED') AND sex_level = 'SEX_SAME') "
     "OR (name_level = 'NAME_OF_HOUSEHOLD_MEMBER' AND sex_level <> 'SEX_DIFFERS')))"
 )
 
@@ -502,7 +510,7 @@ PARTIAL_LINK = (
     "id_level NOT IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND', 'ID_TYPO', 'ID_TRANSPOSED') "
     "OR dob_level IN ('DOB_MISSING', 'DOB_SAME_YEAR', 'DOB_YEAR_NEAR', 'DOB_DIFFERENT', 'DOB_OTHER_GENERATION') "
     "OR sex_level = 'SEX_DIFFERS' "
-    "OR name_level IN ('NAME_OTHER_SEX', 'NAME_OF_HOUSEHOLD_MEMBER', 'NAME_GIVEN_OTHER')"
+    "OR name_level IN ('NAME_OTHER_SEX', 'NAME_OF_HOUSEHOLD_MEMBER', 'NAME_GIVEN_OTHER', 'NAME_UNRECOGNISED')"
 )
 
 
@@ -512,8 +520,8 @@ PARTIAL_LINK = (
 # (ID_OTHER_NUMBER: somebody the register does not know, whose name and birth a resident shares). The record
 # goes to the queue of people to collect, with the candidate's reasons.
 ANOTHER_PERSON = (
-    "(name_level IN ('NAME_DIFFERENT', 'NAME_GIVEN_DIFFERS', 'NAME_GIVEN_OTHER', 'NAME_OTHER_SEX', "
-    "'NAME_OF_HOUSEHOLD_MEMBER') "
+    "(name_level IN ('NAME_DIFFERENT', 'NAME_UNRECOGNISED', 'NAME_GIVEN_DIFFERS', 'NAME_GIVEN_OTHER', "
+    "'NAME_OTHER_SEX', 'NAME_OF_HOUSEHOLD_MEMBER') "
     "AND dob_level = 'DOB_OTHER_GENERATION') OR id_level = 'ID_OTHER_NUMBER'"
 )
 

@@ -14,7 +14,6 @@ condition and weight comes from the spec; the SQL uses only constructs that Duck
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -268,9 +267,9 @@ def score_step(spec: MatchSpec) -> Step:
         SCORED,
         f"""
         SELECT ident_id, group_id, citizen_id, reg_has_marks, reg_dob_precision, {cols}, {", ".join(WEIGHT_COLUMNS)},
-               round({total}, {WEIGHT_DECIMALS}) AS weight, veto
+               round({total}, {WEIGHT_DECIMALS}) AS weight, veto, another
         FROM (SELECT *, round(log2({spec.presence!r} / total), {WEIGHT_DECIMALS}) AS w_prior, {parts},
-                     {veto_sql(spec)} AS veto
+                     {veto_sql(spec)} AS veto, CASE WHEN {spec.another_person} THEN 1 ELSE 0 END AS another
               FROM {COMPARED}) x""",
     )
 
@@ -309,15 +308,25 @@ def evidence_steps(spec: MatchSpec) -> list[Step]:
         # Only what the ranking and the rivals read, for every pair: the levels and each field's weight are
         # joined back from `scored` for the ranked candidates alone (about a third of the pairs), rather than
         # carried through this step for all of them.
+        # A candidate that is another person (`MatchSpec.another_person`: a name not the candidate's with a
+        # birth date a generation from theirs, or a number of the record's own that the register does not
+        # know) is not the record's person. Where a candidate who could be (no veto, and at least worth a
+        # review) stands beside it, it ranks after every other candidate (`after`): a child's name and birth
+        # date with a parent's number are weighed on the child. Otherwise it keeps its place, and the record
+        # whose best candidate it is goes to the people to collect (`classify_step`): a parent's number on a
+        # child not in the register, whatever other member of the household the blocking found.
         Step(
             EVIDENCE,
             f"""
-        SELECT s.ident_id, s.citizen_id,
-               CASE WHEN {lift} THEN o.weight ELSE s.weight END AS weight, s.veto,
-               CASE WHEN {lift} THEN 1 ELSE 0 END AS borrowed
-        FROM {SCORED} s
-        JOIN {OWN_TOP} t ON t.ident_id = s.ident_id
-        LEFT JOIN {GROUP_SUPPORT} o ON o.ident_id = s.ident_id AND o.citizen_id = s.citizen_id""",
+        SELECT *, CASE WHEN another = 1 AND max(CASE WHEN another = 0 AND veto = 0
+                                                        AND weight >= {spec.review_threshold!r} THEN 1 ELSE 0 END)
+                                            OVER (PARTITION BY ident_id) = 1 THEN 1 ELSE 0 END AS after
+        FROM (SELECT s.ident_id, s.citizen_id,
+                     CASE WHEN {lift} THEN o.weight ELSE s.weight END AS weight, s.veto, s.another,
+                     CASE WHEN {lift} THEN 1 ELSE 0 END AS borrowed
+              FROM {SCORED} s
+              JOIN {OWN_TOP} t ON t.ident_id = s.ident_id
+              LEFT JOIN {GROUP_SUPPORT} o ON o.ident_id = s.ident_id AND o.citizen_id = s.citizen_id) x""",
         ),
     ]
 
@@ -331,24 +340,30 @@ def rank_steps(spec: MatchSpec) -> list[Step]:
     )
     # Candidates too weak to be reviewed are not ranked (they still count among the rivals). A pair of
     # `scored` is one (identity, citizen): `pairs` is distinct on both, so the join back finds exactly one row.
+    # Another person ranks last where `evidence` says so (`after`).
+    order = "after, weight DESC, citizen_id"
     floor = min(spec.review_threshold, -spec.min_margin)
     ranked = Step(
         RANKED,
         f"""
-        SELECT e.ident_id, {own}, e.weight, e.veto, e.borrowed, e.rank, e.n_candidates
-        FROM (SELECT *, row_number() OVER (PARTITION BY ident_id ORDER BY weight DESC, citizen_id) AS rank,
+        SELECT e.ident_id, {own}, e.weight, e.veto, e.another, e.borrowed, e.rank, e.n_candidates
+        FROM (SELECT *, row_number() OVER (PARTITION BY ident_id ORDER BY {order}) AS rank,
                      count(*) OVER (PARTITION BY ident_id) AS n_candidates
               FROM {EVIDENCE} WHERE weight >= {floor!r}) e
         JOIN {SCORED} s ON s.ident_id = e.ident_id AND s.citizen_id = e.citizen_id""",
     )
-    # The odds of the other citizens against the best one: with the odds that the person is nobody in the
-    # register, what stands between the best candidate and certainty.
+    # The odds of the other citizens against the best one (ranked as `ranked` ranks them; another person is
+    # nobody's rival): with the odds that the person is nobody in the register, what stands between the best
+    # candidate and certainty.
     rivals = Step(
         RIVALS,
         f"""
-        SELECT ident_id, max(weight) AS best_weight,
-               sum(pow(2.0, weight - top)) - 1.0 AS rival_odds
-        FROM (SELECT ident_id, weight, max(weight) OVER (PARTITION BY ident_id) AS top FROM {EVIDENCE}) e
+        SELECT ident_id, max(CASE WHEN place = 1 THEN weight END) AS best_weight,
+               coalesce(sum(CASE WHEN place > 1 AND another = 0 THEN pow(2.0, weight - top) END), 0.0) AS rival_odds
+        FROM (SELECT ident_id, weight, another,
+                     row_number() OVER (PARTITION BY ident_id ORDER BY {order}) AS place,
+                     first_value(weight) OVER (PARTITION BY ident_id ORDER BY {order}) AS top
+              FROM {EVIDENCE}) e
         GROUP BY ident_id""",
     )
     return [ranked, rivals]
@@ -375,11 +390,6 @@ def _reasons_sql(spec: MatchSpec) -> str:
     )
 
 
-def _of_best(condition: str) -> str:
-    """A condition over level columns, read on the best candidate's row (`b`, of `ranked`)."""
-    return re.sub(r"\b([a-z]+_level)\b", r"b.\1", condition)
-
-
 def classify_step(spec: MatchSpec) -> Step:
     """`classified`, from `ranked` and `rivals`: each identity's outcome, best and second candidate, the
     probability that the best is wrong, its levels, reasons and whose data are to blame."""
@@ -397,7 +407,7 @@ def classify_step(spec: MatchSpec) -> Step:
         f"""
         SELECT i.ident_id,
                CASE WHEN b.citizen_id IS NULL OR b.weight < {spec.review_threshold!r}
-                         OR ({_of_best(spec.another_person)}) THEN 'unmatched'
+                         OR b.another = 1 THEN 'unmatched'
                     WHEN b.veto = 0 AND {wrong} <= {spec.max_wrong_link!r}
                          AND {other} <= {spec.max_wrong_citizen!r} THEN 'linked'
                     ELSE 'review' END AS outcome,

@@ -195,6 +195,9 @@ _COUNTED: dict[str, tuple[str, ...]] = {
     "tf_year_n": ("dob_year",),
     "tf_addr_n": ("addr_house", "addr_street"),
     "tf_phone_n": ("phone",),
+    # Members of the citizen's household born on the citizen's birth date, the citizen among them: more than
+    # one is a twin. (Citizens of no household count together: none of them is taken for a twin's sibling.)
+    "born_alike_n": ("household_id", "dob"),
 }
 FREQUENCY_COLUMNS = tuple(_COUNTED)
 

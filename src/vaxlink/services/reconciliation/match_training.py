@@ -26,7 +26,7 @@ from sqlalchemy import Connection, text
 
 from vaxlink.domain.errors import VaxlinkError
 from vaxlink.matching import normalise
-from vaxlink.matching.pipeline import compare_step, lookup_step, score_step
+from vaxlink.matching.pipeline import compare_step, decide_steps, lookup_step, score_step
 from vaxlink.matching.prepare import prepare_records
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.services.reconciliation.match_parameters import current_spec
@@ -105,25 +105,18 @@ def _fit(
     return fitted
 
 
-def _decide(rows: list[dict[str, Any]], spec: MatchSpec) -> Decisions:
-    """Outcomes of held-out records among their labelled candidates, by the spec's link rule."""
-    by_record: dict[int, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_record.setdefault(r["dose_record_id"], []).append(r)
-    d = Decisions(records=len(by_record))
-    for cands in by_record.values():
-        cands.sort(key=lambda r: (-r["weight"], r["citizen_id"]))
-        best = cands[0]
-        rivals = sum(2.0 ** (r["weight"] - best["weight"]) for r in cands[1:])
-        odds = 2.0 ** -best["weight"] + rivals
-        if best["veto"] == 0 and odds / (1 + odds) <= spec.max_wrong_link:
-            if best["label"] == 1:
-                d.linked_right += 1
-            else:
-                d.linked_wrong += 1
-        else:
-            d.review += 1
-    return d
+def _decide(duck: DuckDBPyConnection, spec: MatchSpec) -> Decisions:
+    """Outcomes of the held-out labelled records among their labelled candidates, decided by the matcher's own
+    steps (`pipeline.decide_steps`) on the pairs `_scored` left in `scored` under `spec`."""
+    for step in decide_steps(spec):
+        duck.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
+    records, right, wrong = duck.execute("""
+        SELECT count(*), count(*) FILTER (WHERE c.outcome = 'linked' AND b.label = 1),
+               count(*) FILTER (WHERE c.outcome = 'linked' AND coalesce(b.label, 0) = 0)
+        FROM (SELECT DISTINCT dose_record_id, ident_id FROM labelled WHERE held_out) h
+        JOIN classified c ON c.ident_id = h.ident_id
+        LEFT JOIN labelled b ON b.dose_record_id = h.dose_record_id AND b.citizen_id = c.best_citizen_id""").fetchall()[0]
+    return Decisions(records=records, linked_right=right, linked_wrong=wrong, review=records - right - wrong)
 
 
 def _scored(duck: DuckDBPyConnection, spec: MatchSpec) -> list[dict[str, Any]]:
@@ -155,9 +148,9 @@ def train(db: Connection, settings: Settings, spec: MatchSpec | None = None) -> 
             {"training": {"matches": len(fit_rows), "at": datetime.now(UTC).isoformat(timespec="seconds")}},
         )
         trained = replace(trained, version=f"{spec.version.split('+')[0]}+officers.{len(fit_rows)}")
-        held = [r for r in rows if r["held_out"]]
-        before = _decide(held, spec)
-        after = _decide([r for r in _scored(duck, trained) if r["held_out"]], trained)
+        before = _decide(duck, spec)
+        _scored(duck, trained)
+        after = _decide(duck, trained)
         provinces = _province_fits(spec, fit_rows)
     finally:
         duck.close()
