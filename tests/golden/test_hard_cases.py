@@ -471,6 +471,13 @@ CASES = [
         9,
         {"NAME_DIFFERENT"},
     ),
+    # Birth dates written in the lunar calendar, three to seven weeks before the real one: with the name and the
+    # ward, or the number, his; with the name alone a doubt. Three weeks after is no lunar date: not linked.
+    (63, "Phạm Minh Đức", "08/01/1990", "Nam", None, None, "26554", "linked", 6, {"DOB_LUNAR"}),
+    (64, "Phạm Minh Đức", "08/01/1990", "Nam", "077090000301", None, None, "linked", 6, {"DOB_LUNAR"}),
+    (65, "Phạm Minh Đức", "08/01/1990", "Nam", None, None, None, "review", 6, {"DOB_LUNAR"}),
+    (66, "Hồ Quốc Anh", "15/10/1966", "Nam", None, None, "26554", "linked", 12, {"DOB_LUNAR"}),
+    (67, "Phạm Minh Đức", "24/02/1990", "Nam", None, None, "26554", "not linked", None, {"DOB_SAME_YEAR"}),
 ]
 
 

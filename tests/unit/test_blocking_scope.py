@@ -47,6 +47,7 @@ def test_province_scoped_rules_are_the_ones_that_forgive() -> None:
     national = {r.name for r in DEFAULT_BLOCKING} - scoped
     assert {"id", "old_id", "name_dob", "sorted_name_dob"} <= national
     assert {"name_year_month", "name_year_day", "name_month_day", "given_dob", "family_middle_dob"} <= scoped
+    assert {"name_lunar_first", "name_lunar_last"} <= scoped
     # Every scoped rule is capped: a province of 14 M people must not make a common name a hopeless block.
     assert all(r.max_citizens_per_key for r in DEFAULT_BLOCKING if r.name in scoped)
 
@@ -100,6 +101,32 @@ def test_a_typo_is_forgiven_within_the_province_only(small: duckdb.DuckDBPyConne
     assert not {p for p in day_typo if p[0] in (typo_away, typo_nowhere)}
     # Vaccinated away from home with the right birth date: found by a national rule.
     assert (exact_away, 1) in _pairs(small, _rule("name_dob"))
+
+
+def test_a_lunar_birth_date_finds_the_citizen_in_the_province(small: duckdb.DuckDBPyConnection) -> None:
+    # Trần Văn Bình, born 12 May 1980 in Bà Rịa; records without a number, the birth date 19 and 51 days
+    # before (the lunar calendar's lag), three months before, 20 days after, and 19 days before in Hà Nội.
+    # (The rules pair by the month the lag reaches; the level counts the days.)
+    recs = pa.table(
+        {
+            "rec_id": pa.array([11, 12, 13, 14, 15], pa.int64()),
+            "full_name": ["TRAN VAN BINH"] * 5,
+            "date_of_birth": ["23/04/1980", "22/03/1980", "10/02/1980", "01/06/1980", "23/04/1980"],
+            "sex": ["Nam"] * 5,
+            "id_number": [None] * 5,
+            "phone": [None] * 5,
+            "ward_code": [BA_RIA, BA_RIA, BA_RIA, BA_RIA, HA_NOI],
+        }
+    )
+    small.register("rec_lunar", recs)
+    prepare_records(small, "rec_lunar")
+    found = _pairs(small, _rule("name_lunar_first")) | _pairs(small, _rule("name_lunar_last"))
+    near, far, too_far, after, away = (_ident(small, i) for i in (11, 12, 13, 14, 15))
+    assert {(near, 1), (far, 1)} <= found
+    assert not {p for p in found if p[0] in (too_far, after, away)}
+    # Neither is found by another rule.
+    others = set().union(*(_pairs(small, r) for r in DEFAULT_BLOCKING if not r.name.startswith("name_lunar")))
+    assert not {p for p in others if p[0] in (near, far)}
 
 
 def test_the_cap_drops_only_crowded_keys(small: duckdb.DuckDBPyConnection) -> None:

@@ -45,6 +45,8 @@ BLOCKING = [
     ("name_year_month", ("province", "name_key", "dob_year", "dob_month"), PROVINCE_CAP, "", ""),
     ("name_year_day", ("province", "name_key", "dob_year", "dob_day"), PROVINCE_CAP, "", ""),
     ("name_month_day", ("province", "name_key", "dob_month", "dob_day"), PROVINCE_CAP, "", ""),
+    ("name_lunar_first", ("province", "name_key", "lunar_first=dob_ym"), PROVINCE_CAP, "", ""),
+    ("name_lunar_last", ("province", "name_key", "lunar_last=dob_ym"), PROVINCE_CAP, "", ""),
     ("given_dob", ("province", "given_key", "dob"), PROVINCE_CAP, "", ""),
     ("family_middle_dob", ("province", "family_key", "middle_key", "dob"), PROVINCE_CAP, "", ""),
     ("family_given_dob", ("province", "family_key", "given_key", "dob"), PROVINCE_CAP, "", ""),

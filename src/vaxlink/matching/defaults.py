@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from vaxlink.domain.names import NICKNAMES, fold_name
 from vaxlink.matching.levels import BlockingRule, Comparison, Level
+from vaxlink.matching.prepare import LUNAR_DAYS
 
 # Each rule stays selective at national scale. A name alone or a birth year alone never blocks. The rules
 # that forgive a part of the birth date, or a part of the name, would grow with the register (a common
@@ -57,6 +58,10 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
     BlockingRule(
         "name_month_day", ("province", "name_key", "dob_month", "dob_day"), PROVINCE_CAP
     ),  # year typo
+    # A birth date written in the lunar calendar: the whole name, and the month the real date falls in at
+    # either end of the lunar lag (`prepare.LUNAR_DAYS`).
+    BlockingRule("name_lunar_first", ("province", "name_key", "lunar_first=dob_ym"), PROVINCE_CAP),
+    BlockingRule("name_lunar_last", ("province", "name_key", "lunar_last=dob_ym"), PROVINCE_CAP),
     BlockingRule("given_dob", ("province", "given_key", "dob"), PROVINCE_CAP),
     BlockingRule("family_middle_dob", ("province", "family_key", "middle_key", "dob"), PROVINCE_CAP),
     BlockingRule("family_given_dob", ("province", "family_key", "given_key", "dob"), PROVINCE_CAP),  # middle
@@ -385,6 +390,15 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                     AND abs(r.dob_year - c.dob_year) IN (1, 10)""",
                 0.004,
                 7e-5,
+            ),
+            # The record's date three to seven weeks before the citizen's (`prepare.LUNAR_DAYS`): the birthday
+            # written in the lunar calendar. No slip of a digit gives it; a sibling is born further apart, a
+            # twin on the day; the name and the rest say whether it is the citizen.
+            Level(
+                "DOB_LUNAR",
+                f"{_BOTH_DAYS} AND c.dob_days - r.dob_days BETWEEN {LUNAR_DAYS.start} AND {LUNAR_DAYS.stop - 1}",
+                0.003,
+                1.5e-3,
             ),
             Level("DOB_SAME_YEAR", "r.dob_year = c.dob_year", 0.004, 0.0125, veto="unless_strong"),
             # A generation apart, and not the same day and month: no slip gives that. A parent's number and

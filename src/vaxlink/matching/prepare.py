@@ -92,6 +92,19 @@ def _column_or_null(con: DuckDBPyConnection, source: str, column: str) -> str:
     return f"s.{column}" if has else "CAST(NULL AS VARCHAR)"
 
 
+# A birth date written in the lunar calendar (as many of the elderly know theirs) reads as a solar date this
+# many days before the real one: the lunar year begins between 21 January and 20 February, so its months run
+# some three to seven weeks behind the solar ones.
+LUNAR_DAYS = range(19, 52)
+
+
+def _lunar_month(p: str, y: str, m: str, d: str, days: int) -> str:
+    """The year and month (YYYYMM) of the solar date `days` after a full birth date read as lunar: the month
+    the citizen's real birth date falls in, at one end of `LUNAR_DAYS` (the blocking's key, `dob_ym`)."""
+    later = f"make_date({y}, {m}, {d}) + INTERVAL {days} DAY"
+    return f"CASE WHEN {p} = 'day' THEN CAST(year({later}) * 100 + month({later}) AS INTEGER) END"
+
+
 def _days(y: str, m: str, d: str) -> str:
     """Days since 1970-01-01 of a full date (portable: no engine's date type is needed by the steps)."""
     return f"CAST(date_diff('day', DATE '1970-01-01', make_date({y}, {m}, {d})) AS INTEGER)"
@@ -221,6 +234,7 @@ def prepare_citizens(con: DuckDBPyConnection, source: str, aliases: str, target:
                {_dob_str(y, month, day)} AS dob_str,
                CASE WHEN s.birth_precision = 'day' THEN {_dob_str(y, m, d)} END AS dob,
                CASE WHEN s.birth_precision = 'day' THEN {_days(y, m, d)} END AS dob_days,
+               CASE WHEN s.birth_precision = 'day' THEN CAST({y} * 100 + {m} AS INTEGER) END AS dob_ym,
                coalesce(ad.house, '') AS addr_house, coalesce(ad.street, '') AS addr_street,
                s.sex, s.current_ward_code AS ward, wp.province, s.permanent_ward_code AS home_ward,
                {units} AS ward_units, {_targets_sql("wt", units)} AS ward_targets,
@@ -360,6 +374,8 @@ def _normalise_records(con: DuckDBPyConnection, source: str, address: str) -> No
                CASE WHEN {y} IS NOT NULL THEN {_dob_str(y, m, d)} END AS dob_str,
                CASE WHEN {p} = 'day' THEN {_dob_str(y, m, d)} END AS dob,
                CASE WHEN {p} = 'day' THEN {_days(y, m, d)} END AS dob_days,
+               {_lunar_month(p, y, m, d, LUNAR_DAYS.start)} AS lunar_first,
+               {_lunar_month(p, y, m, d, LUNAR_DAYS.stop - 1)} AS lunar_last,
                coalesce(ad.house, '') AS addr_house, coalesce(ad.street, '') AS addr_street,
                x.sex,
                nullif(regexp_replace(coalesce(s.ward_code, ''), '[^0-9]', '', 'g'), '') AS ward_raw,
