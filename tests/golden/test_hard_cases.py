@@ -403,8 +403,8 @@ CASES = [
         set(),
     ),
     # His daughter Ánh under his old CMND, her name and birth date hers: the father is another person (another
-    # given name, a generation older), not her rival. Her name without its marks, or with other marks, and her
-    # home's phone and ward.
+    # given name, a generation older), not her rival, and his CMND names her household. Her name without its
+    # marks, or with other marks, and her home's phone and ward.
     (
         55,
         "Nguyễn Thị Ánh",
@@ -415,7 +415,7 @@ CASES = [
         "26560",
         "linked",
         4,
-        {"ID_OF_OTHER_PERSON"},
+        {"ID_OF_HOUSEHOLD_MEMBER"},
     ),
     (
         56,
@@ -427,7 +427,7 @@ CASES = [
         "26560",
         "linked",
         4,
-        {"ID_OF_OTHER_PERSON", "NAME_MARKS_DIFFER"},
+        {"ID_OF_HOUSEHOLD_MEMBER", "NAME_MARKS_DIFFER"},
     ),
     (57, "NGUYEN THI ANH", "30/01/2008", "Nữ", "273000101", None, "26560", "linked", 4, {"NAME_DIACRITICS"}),
     # A name read as nobody's (letters astray past any slip, words out of order, or somebody else's name) with
@@ -478,6 +478,32 @@ CASES = [
     (65, "Phạm Minh Đức", "08/01/1990", "Nam", None, None, None, "review", 6, {"DOB_LUNAR"}),
     (66, "Hồ Quốc Anh", "15/10/1966", "Nam", None, None, "26554", "linked", 12, {"DOB_LUNAR"}),
     (67, "Phạm Minh Đức", "24/02/1990", "Nam", None, None, "26554", "not linked", None, {"DOB_SAME_YEAR"}),
+    # Her mother's number names her house, as the house would: other marks on her name with her full birth date
+    # are her slip. The twins Hưng and Hùng under their mother's number, one mark astray: both compete.
+    (
+        68,
+        "Nguyễn Thị Ảnh",
+        "30/01/2008",
+        "Nữ",
+        "077178000102",
+        None,
+        None,
+        "linked",
+        4,
+        {"NAME_MARKS_DIFFER"},
+    ),
+    (
+        69,
+        "Nguyễn Văn Hững",
+        "15/06/2005",
+        "Nam",
+        "077178000102",
+        None,
+        None,
+        "review",
+        2,
+        {"AMBIGUOUS_CANDIDATES"},
+    ),
 ]
 
 

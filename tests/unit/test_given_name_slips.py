@@ -186,12 +186,14 @@ def test_a_given_name_slip_links_only_with_the_full_birth_date_and_the_number_or
     assert _veto({**SLIP, "sex_level": "SEX_DIFFERS", "dob_level": "DOB_DAY_MONTH_SWAPPED"}) == 1
     no_id = {**SLIP, "id_level": "ID_MISSING"}
     assert _veto(no_id) == 1
-    for weak_id in ("ID_TYPO", "ID_OF_HOUSEHOLD_MEMBER", "ID_UNKNOWN_SAME_PREFIX"):
+    for weak_id in ("ID_TYPO", "ID_OF_OTHER_PERSON", "ID_UNKNOWN_SAME_PREFIX"):
         assert _veto({**SLIP, "id_level": weak_id}) == 1, weak_id
+    # The number of another member of the household names the house, as the house does.
     for home in (
         {"address_level": "ADDRESS_SAME"},
         {"phone_level": "PHONE_SAME"},
         {"ward_level": "WARD_SAME"},
+        {"id_level": "ID_OF_HOUSEHOLD_MEMBER"},
     ):
         assert _veto({**no_id, **home}) == 0, home
         assert _veto({**no_id, **home, "sex_level": "SEX_DIFFERS"}) == 1, home
@@ -200,7 +202,11 @@ def test_a_given_name_slip_links_only_with_the_full_birth_date_and_the_number_or
     # The house or the own phone, and the same sex, vouch for a birth date as far as it is known (its year
     # where one side says no more) or a slip from it; the ward does not, nor a date of another year.
     for dob in ("DOB_YEAR_ONLY", "DOB_DAY_MONTH_SWAPPED", "DOB_TYPO", "DOB_NEAR"):
-        for home in ({"address_level": "ADDRESS_SAME"}, {"phone_level": "PHONE_SAME"}):
+        for home in (
+            {"address_level": "ADDRESS_SAME"},
+            {"phone_level": "PHONE_SAME"},
+            {"id_level": "ID_OF_HOUSEHOLD_MEMBER"},
+        ):
             assert _veto({**no_id, **home, "dob_level": dob}) == 0, (dob, home)
             assert _veto({**no_id, **home, "dob_level": dob, "sex_level": "SEX_MISSING"}) == 1, (dob, home)
         assert _veto({**no_id, "ward_level": "WARD_SAME", "dob_level": dob}) == 1, dob

@@ -67,6 +67,7 @@ LOOKUP: dict[str, Any] = {
     "owner_id": 1,
     "owner_household": "H1",
     "alias_owner": None,
+    "alias_household": None,
     "phone_household": "H1",
     # A common given name (a thousand citizens of a register of ten million carry it), and nobody else of the
     # citizen's household carries the record's given name (`h_household`: the household if someone does).
@@ -174,6 +175,30 @@ CASES: list[tuple] = [
         {},
         {**NOBODY, "alias_owner": 2},
         "someone else's CMND",
+    ),
+    (
+        "id",
+        "ID_OF_HOUSEHOLD_MEMBER",
+        {"id12": None, "id_kind": "cmnd", "id9": "273456789"},
+        {},
+        {**NOBODY, "alias_owner": 2, "alias_household": "H1"},
+        "a relative's CMND",
+    ),
+    (
+        "id",
+        "ID_OF_OTHER_PERSON",
+        {"id12": None, "id_kind": "cmnd", "id9": "273456789"},
+        {"household_id": None},
+        {**NOBODY, "alias_owner": 2, "alias_household": None},
+        "a CMND, no household on either side",
+    ),
+    (
+        "id",
+        "ID_OLD_CMND",
+        {"id12": None, "id_kind": "cmnd", "id9": "273456789"},
+        {},
+        {**NOBODY, "alias_owner": 1, "alias_household": "H1"},
+        "the citizen's own CMND, the citizen's household",
     ),
     (
         "id",
@@ -941,17 +966,18 @@ def test_the_lookup_finds_the_holder_the_alias_and_the_household_of_a_phone() ->
     got = con.execute(f"SELECT * FROM ({step.sql}) ORDER BY ident_id").fetchall()
     assert [tuple(r) for r in got] == [
         # The number's holder and household; a phone two members of one household use is that household's.
-        (1, 2, "H1", None, "H1", 7),
+        (1, 2, "H1", None, None, "H1", 7),
         # A number registered twice: the lower citizen and the lower household; a phone of two households
         # is nobody's.
-        (2, 5, "H5", None, None, 3),
-        # An old CMND carried over twice: the lower citizen; a phone's household ignores citizens without one.
-        (3, None, None, 2, "H9", 0),
+        (2, 5, "H5", None, None, None, 3),
+        # An old CMND carried over twice: the lower citizen, and that citizen's household; a phone's household
+        # ignores citizens without one.
+        (3, None, None, 2, "H1", "H9", 0),
         # Numbers nobody holds.
-        (4, None, None, None, None, 7),
-        (5, None, None, None, "H8", 0),
-        (6, None, None, None, None, 7),
-        (7, None, None, None, None, 3),
+        (4, None, None, None, None, None, 7),
+        (5, None, None, None, None, "H8", 0),
+        (6, None, None, None, None, None, 7),
+        (7, None, None, None, None, None, 3),
     ]
 
 

@@ -168,10 +168,13 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                 "unique",
                 share=1e-8,
             ),
-            # A relative's number: it names the household, not the person.
+            # A relative's number (or old CMND): it names the household, not the person.
             Level(
                 "ID_OF_HOUSEHOLD_MEMBER",
-                f"{_ID12} AND l.owner_id IS NOT NULL AND l.owner_id <> c.citizen_id AND l.owner_household = c.household_id",
+                f"""({_ID12} AND l.owner_id IS NOT NULL AND l.owner_id <> c.citizen_id
+                     AND l.owner_household = c.household_id)
+                    OR (r.id9 IS NOT NULL AND l.alias_owner IS NOT NULL AND l.alias_owner <> c.citizen_id
+                        AND l.alias_household = c.household_id)""",
                 0.004,
                 4.0,
                 "unique",
@@ -554,13 +557,17 @@ ANOTHER_PERSON = (
 # Without the number, the same house or own phone and the same sex vouch for a birth date as far as it is known
 # (its year, where one side knows no more) or a slip from it, as they do with the number: a sibling whose name
 # differs by a mark is born in another year, or on the same day as a twin who competes as a candidate.
+# The number of another member of the citizen's household names the citizen's house as the house itself does
+# (`_HOUSE`): a relative's number written in the person's place.
+_HOUSE = (
+    "(address_level = 'ADDRESS_SAME' OR phone_level = 'PHONE_SAME' OR id_level = 'ID_OF_HOUSEHOLD_MEMBER')"
+)
 CORROBORATED = (
     f"({STRONG_AGREEMENT}) OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
     "AND (dob_level = 'DOB_EXACT' OR (dob_level = 'DOB_DAY_MONTH_SWAPPED' AND sex_level <> 'SEX_DIFFERS')"
     " OR (dob_level IN ('DOB_TYPO', 'DOB_NEAR') AND sex_level = 'SEX_SAME'"
     " AND (address_level = 'ADDRESS_SAME' OR phone_level = 'PHONE_SAME')))) "
-    "OR (sex_level <> 'SEX_DIFFERS' AND dob_level = 'DOB_EXACT' AND (address_level = 'ADDRESS_SAME' "
-    "OR phone_level = 'PHONE_SAME' OR ward_level = 'WARD_SAME')) "
+    f"OR (sex_level <> 'SEX_DIFFERS' AND dob_level = 'DOB_EXACT' AND ({_HOUSE} OR ward_level = 'WARD_SAME')) "
     "OR (sex_level = 'SEX_SAME' AND dob_level IN ('DOB_YEAR_ONLY', 'DOB_DAY_MONTH_SWAPPED', 'DOB_TYPO', 'DOB_NEAR') "
-    "AND (address_level = 'ADDRESS_SAME' OR phone_level = 'PHONE_SAME'))"
+    f"AND {_HOUSE})"
 )

@@ -223,17 +223,18 @@ def compare_step(spec: MatchSpec, pairs: str = PAIRS, name: str = COMPARED) -> S
 
 def lookup_step() -> Step:
     """What the record's numbers point at, looked up once per identity rather than once per pair: the
-    owner of its 12-digit number and their household, the owner of its old CMND, the household whose
-    members alone use its phone, and how many citizens carry its given name (none: a slip, not a name)."""
+    owner of its 12-digit number and their household, the owner of its old CMND and theirs, the household
+    whose members alone use its phone, and how many citizens carry its given name (none: a slip, not a name)."""
     return Step(
         REC_LOOKUP,
         f"""
-        SELECT r.ident_id, o.owner_id, o.owner_household, a.alias_owner, h.phone_household,
-               coalesce(g.given_n, 0) AS given_n
+        SELECT r.ident_id, o.owner_id, o.owner_household, a.alias_owner, ah.household_id AS alias_household,
+               h.phone_household, coalesce(g.given_n, 0) AS given_n
         FROM {REC_IDENT} r
         LEFT JOIN (SELECT id12, min(citizen_id) AS owner_id, min(household_id) AS owner_household
                    FROM {REG} GROUP BY id12) o ON o.id12 = r.id12
         LEFT JOIN (SELECT id9, min(citizen_id) AS alias_owner FROM {REG_ALIAS} GROUP BY id9) a ON a.id9 = r.id9
+        LEFT JOIN {REG} ah ON ah.citizen_id = a.alias_owner
         LEFT JOIN (SELECT phone, min(household_id) AS phone_household FROM {REG}
                    WHERE phone <> '' AND household_id IS NOT NULL
                    GROUP BY phone HAVING count(DISTINCT household_id) = 1) h ON h.phone = r.phone
