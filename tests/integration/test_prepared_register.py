@@ -4,6 +4,7 @@ of the register (an officer's correction, an import) reaches the next batch."""
 from __future__ import annotations
 
 import csv
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,8 @@ def test_a_batch_decides_the_same_with_the_kept_register_as_with_the_whole_one(
 
 
 def _citizen_record(register: Path, batch: Path, name: str) -> tuple[str, Path]:
-    """A record carrying a citizen's number and birth date under `name`: the register's first citizen."""
+    """A record carrying a citizen's number and sex under `name`, the birth date a day off: the register's first
+    citizen. (With the full birth date, the number, the date and the sex would outweigh any name.)"""
     with register.open(encoding="utf-8") as f:
         c = next(csv.DictReader(f))
     with batch.open(encoding="utf-8") as f:
@@ -116,7 +118,7 @@ def _citizen_record(register: Path, batch: Path, name: str) -> tuple[str, Path]:
     row.update(
         record_id="corrected-1",
         full_name=name,
-        date_of_birth=c["date_of_birth"],
+        date_of_birth=(date.fromisoformat(c["date_of_birth"]) + timedelta(days=1)).isoformat(),
         sex=c["sex"],
         id_number=c["personal_id"],
         ward_code=c["permanent_ward_code"],
