@@ -105,25 +105,37 @@ def test_a_typo_is_forgiven_within_the_province_only(small: duckdb.DuckDBPyConne
 
 def test_a_lunar_birth_date_finds_the_citizen_in_the_province(small: duckdb.DuckDBPyConnection) -> None:
     # Trần Văn Bình, born 12 May 1980 in Bà Rịa; records without a number, the birth date 19 and 51 days
-    # before (the lunar calendar's lag), three months before, 20 days after, and 19 days before in Hà Nội.
+    # before (the lunar calendar's lag), three months before, 20 days after, and 19 days before in Hà Nội;
+    # and 19 days before with a number (another's, or an old CMND): the rules on numbers find such records.
     # (The rules pair by the month the lag reaches; the level counts the days.)
     recs = pa.table(
         {
-            "rec_id": pa.array([11, 12, 13, 14, 15], pa.int64()),
-            "full_name": ["TRAN VAN BINH"] * 5,
-            "date_of_birth": ["23/04/1980", "22/03/1980", "10/02/1980", "01/06/1980", "23/04/1980"],
-            "sex": ["Nam"] * 5,
-            "id_number": [None] * 5,
-            "phone": [None] * 5,
-            "ward_code": [BA_RIA, BA_RIA, BA_RIA, BA_RIA, HA_NOI],
+            "rec_id": pa.array([11, 12, 13, 14, 15, 16, 17], pa.int64()),
+            "full_name": ["TRAN VAN BINH"] * 7,
+            "date_of_birth": [
+                "23/04/1980",
+                "22/03/1980",
+                "10/02/1980",
+                "01/06/1980",
+                "23/04/1980",
+                "23/04/1980",
+                "23/04/1980",
+            ],
+            "sex": ["Nam"] * 7,
+            "id_number": [None] * 5 + ["077080000999", "273000111"],
+            "phone": [None] * 7,
+            "ward_code": [BA_RIA, BA_RIA, BA_RIA, BA_RIA, HA_NOI, BA_RIA, BA_RIA],
         }
     )
     small.register("rec_lunar", recs)
     prepare_records(small, "rec_lunar")
     found = _pairs(small, _rule("name_lunar_first")) | _pairs(small, _rule("name_lunar_last"))
-    near, far, too_far, after, away = (_ident(small, i) for i in (11, 12, 13, 14, 15))
+    near, far, too_far, after, away, numbered, cmnd = (_ident(small, i) for i in (11, 12, 13, 14, 15, 16, 17))
     assert {(near, 1), (far, 1)} <= found
     assert not {p for p in found if p[0] in (too_far, after, away)}
+    # The same lag with a number: the number's rules, not these.
+    assert len({near, numbered, cmnd}) == 3
+    assert not {p for p in found if p[0] in (numbered, cmnd)}
     # Neither is found by another rule.
     others = set().union(*(_pairs(small, r) for r in DEFAULT_BLOCKING if not r.name.startswith("name_lunar")))
     assert not {p for p in others if p[0] in (near, far)}

@@ -34,6 +34,10 @@ def _first_of_january(side: str) -> str:
     return f"({side}.dob_precision = 'day' AND {side}.dob_month = 1 AND {side}.dob_day = 1)"
 
 
+# A record that carries no number the blocking on numbers could use.
+_NO_NUMBER = "r.id12 IS NULL AND r.id9 IS NULL"
+
+
 DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
     BlockingRule("id", ("id12",)),
     BlockingRule("old_id", ("id9",)),
@@ -59,9 +63,20 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
         "name_month_day", ("province", "name_key", "dob_month", "dob_day"), PROVINCE_CAP
     ),  # year typo
     # A birth date written in the lunar calendar: the whole name, and the month the real date falls in at
-    # either end of the lunar lag (`prepare.LUNAR_DAYS`).
-    BlockingRule("name_lunar_first", ("province", "name_key", "lunar_first=dob_ym"), PROVINCE_CAP),
-    BlockingRule("name_lunar_last", ("province", "name_key", "lunar_last=dob_ym"), PROVINCE_CAP),
+    # either end of the lunar lag (`prepare.LUNAR_DAYS`); for a record without a number (one with a number
+    # finds the citizen by it), as namesakes born a month apart are many.
+    BlockingRule(
+        "name_lunar_first",
+        ("province", "name_key", "lunar_first=dob_ym"),
+        PROVINCE_CAP,
+        record_filter=_NO_NUMBER,
+    ),
+    BlockingRule(
+        "name_lunar_last",
+        ("province", "name_key", "lunar_last=dob_ym"),
+        PROVINCE_CAP,
+        record_filter=_NO_NUMBER,
+    ),
     BlockingRule("given_dob", ("province", "given_key", "dob"), PROVINCE_CAP),
     BlockingRule("family_middle_dob", ("province", "family_key", "middle_key", "dob"), PROVINCE_CAP),
     BlockingRule("family_given_dob", ("province", "family_key", "given_key", "dob"), PROVINCE_CAP),  # middle
