@@ -34,8 +34,8 @@ def _first_of_january(side: str) -> str:
     return f"({side}.dob_precision = 'day' AND {side}.dob_month = 1 AND {side}.dob_day = 1)"
 
 
-# A record that carries no number the blocking on numbers could use.
-_NO_NUMBER = "r.id12 IS NULL AND r.id9 IS NULL"
+# A record that carries no 12-digit number (an old CMND the register may not know, or none).
+_NO_NUMBER = "r.id12 IS NULL"
 
 
 DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
@@ -63,8 +63,8 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
         "name_month_day", ("province", "name_key", "dob_month", "dob_day"), PROVINCE_CAP
     ),  # year typo
     # A birth date written in the lunar calendar: the whole name, and the month the real date falls in at
-    # either end of the lunar lag (`prepare.LUNAR_DAYS`); for a record without a number (one with a number
-    # finds the citizen by it), as namesakes born a month apart are many.
+    # either end of the lunar lag (`prepare.LUNAR_DAYS`); for a record without a 12-digit number (one with a
+    # number finds the citizen by it, or the number's household), as namesakes born a month apart are many.
     BlockingRule(
         "name_lunar_first",
         ("province", "name_key", "lunar_first=dob_ym"),
