@@ -586,7 +586,12 @@ def test_another_person_keeps_its_place_before_a_candidate_who_could_not_be_link
     }
     got = _classified([(1, 1, 10, 25.0, 1, sibling), (1, 1, 11, 30.0, 1, PARENT)])[1]
     assert (got["outcome"], got["best_citizen_id"], got["second_citizen_id"]) == ("unmatched", 11, 10)
-    assert got["reasons"].startswith("ID_OLD_CMND;NAME_GIVEN_DIFFERS;DOB_OTHER_GENERATION")
+    # The sibling, not another person, is the parent's rival.
+    assert got["reasons"] == "ID_OLD_CMND;NAME_GIVEN_DIFFERS;DOB_OTHER_GENERATION;AMBIGUOUS_CANDIDATES"
+    assert got["wrong_link"] == pytest.approx(_wrong(30.0, [25.0]), rel=1e-9)
+    # Another person free of veto (a spec may leave it so) is no candidate who could be the record's either.
+    free = _classified([(1, 1, 10, 25.0, 1, sibling), (1, 1, 11, 30.0, 0, PARENT)])[1]
+    assert (free["outcome"], free["best_citizen_id"]) == ("unmatched", 11)
     # A candidate free of veto but too weak for a review does not displace it either.
     weak = _classified([(1, 1, 10, REVIEW_BITS - 0.01, 0, CHILD), (1, 1, 11, 30.0, 1, PARENT)])[1]
     assert (weak["outcome"], weak["best_citizen_id"]) == ("unmatched", 11)

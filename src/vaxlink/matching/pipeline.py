@@ -316,18 +316,25 @@ def evidence_steps(spec: MatchSpec) -> list[Step]:
         # date with a parent's number are weighed on the child. Otherwise it keeps its place, and the record
         # whose best candidate it is goes to the people to collect (`classify_step`): a parent's number on a
         # child not in the register, whatever other member of the household the blocking found.
+        # Only the few identities with another person among their candidates are looked at for one who could be
+        # the record's: a join on them, not a window over every pair.
         Step(
             EVIDENCE,
             f"""
-        SELECT *, CASE WHEN another = 1 AND max(CASE WHEN another = 0 AND veto = 0
-                                                        AND weight >= {spec.review_threshold!r} THEN 1 ELSE 0 END)
-                                            OVER (PARTITION BY ident_id) = 1 THEN 1 ELSE 0 END AS after
-        FROM (SELECT s.ident_id, s.citizen_id,
-                     CASE WHEN {lift} THEN o.weight ELSE s.weight END AS weight, s.veto, s.another,
-                     CASE WHEN {lift} THEN 1 ELSE 0 END AS borrowed
-              FROM {SCORED} s
-              JOIN {OWN_TOP} t ON t.ident_id = s.ident_id
-              LEFT JOIN {GROUP_SUPPORT} o ON o.ident_id = s.ident_id AND o.citizen_id = s.citizen_id) x""",
+        WITH x AS (
+          SELECT s.ident_id, s.citizen_id,
+                 CASE WHEN {lift} THEN o.weight ELSE s.weight END AS weight, s.veto, s.another,
+                 CASE WHEN {lift} THEN 1 ELSE 0 END AS borrowed
+          FROM {SCORED} s
+          JOIN {OWN_TOP} t ON t.ident_id = s.ident_id
+          LEFT JOIN {GROUP_SUPPORT} o ON o.ident_id = s.ident_id AND o.citizen_id = s.citizen_id),
+        could AS (
+          SELECT ident_id FROM x
+          WHERE another = 0 AND veto = 0 AND weight >= {spec.review_threshold!r}
+            AND ident_id IN (SELECT ident_id FROM x WHERE another = 1)
+          GROUP BY ident_id)
+        SELECT x.*, CASE WHEN x.another = 1 AND c.ident_id IS NOT NULL THEN 1 ELSE 0 END AS after
+        FROM x LEFT JOIN could c ON c.ident_id = x.ident_id""",
         ),
     ]
 
@@ -356,14 +363,18 @@ def rank_steps(spec: MatchSpec) -> list[Step]:
     # The odds of the other citizens against the best one (ranked as `ranked` ranks them; another person is
     # nobody's rival): with the odds that the person is nobody in the register, what stands between the best
     # candidate and certainty.
+    # The best is the strongest of the candidates `after` leaves first (the lowest citizen among equals); its own
+    # odds, 1, come off the sum where it was counted (not another person). A citizen id and the flag are packed
+    # into one number, so that the lowest id among the strongest carries its flag through a plain min.
     rivals = Step(
         RIVALS,
         f"""
-        SELECT ident_id, max(CASE WHEN place = 1 THEN weight END) AS best_weight,
-               coalesce(sum(CASE WHEN place > 1 AND another = 0 THEN pow(2.0, weight - top) END), 0.0) AS rival_odds
-        FROM (SELECT ident_id, weight, another,
-                     row_number() OVER (PARTITION BY ident_id ORDER BY {order}) AS place,
-                     first_value(weight) OVER (PARTITION BY ident_id ORDER BY {order}) AS top
+        SELECT ident_id, max(top) AS best_weight,
+               coalesce(sum(CASE WHEN another = 0 THEN pow(2.0, weight - top) END), 0.0)
+                 - CASE WHEN min(CASE WHEN after = 0 AND weight = top THEN citizen_id * 2 + another END) % 2 = 0
+                        THEN 1.0 ELSE 0.0 END AS rival_odds
+        FROM (SELECT ident_id, citizen_id, weight, another, after,
+                     max(CASE WHEN after = 0 THEN weight END) OVER (PARTITION BY ident_id) AS top
               FROM {EVIDENCE}) e
         GROUP BY ident_id""",
     )
