@@ -35,7 +35,7 @@ def _first_of_january(side: str) -> str:
 
 
 # A record that carries no 12-digit number (an old CMND the register may not know, or none).
-_NO_NUMBER = "r.id12 IS NULL"
+_NO_PERSONAL_ID = "r.id12 IS NULL"
 
 
 DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
@@ -69,13 +69,13 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
         "name_lunar_first",
         ("province", "name_key", "lunar_first=dob_ym"),
         PROVINCE_CAP,
-        record_filter=_NO_NUMBER,
+        record_filter=_NO_PERSONAL_ID,
     ),
     BlockingRule(
         "name_lunar_last",
         ("province", "name_key", "lunar_last=dob_ym"),
         PROVINCE_CAP,
-        record_filter=_NO_NUMBER,
+        record_filter=_NO_PERSONAL_ID,
     ),
     BlockingRule("given_dob", ("province", "given_key", "dob"), PROVINCE_CAP),
     BlockingRule("family_middle_dob", ("province", "family_key", "middle_key", "dob"), PROVINCE_CAP),
@@ -521,8 +521,8 @@ HOME_AGREEMENT = (
 # (NAME_OTHER_SEX), a name not read as the citizen's where no twin is (NAME_UNRECOGNISED), or the name of another
 # member of the household born on another day (NAME_OF_HOUSEHOLD_MEMBER), is lifted only by the citizen's own
 # number with the full birth date and the same sex: a twin born that day carries a name of the household, and
-# stays apart. The member's name is lifted where
-# the record does not give the sex too: its level already sets the twins apart, whose birth date is the record's.
+# stays apart. The member's name is lifted where the record does not give the sex too: its level already sets
+# the twins apart, whose birth date is the record's.
 STRONG_AGREEMENT = (
     "(id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
     "AND name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER', 'NAME_MIDDLE_DROPPED', 'NAME_MARKS_DIFFER', "

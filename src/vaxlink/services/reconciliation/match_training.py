@@ -119,9 +119,14 @@ def _decide(duck: DuckDBPyConnection, spec: MatchSpec) -> Decisions:
     return Decisions(records=records, linked_right=right, linked_wrong=wrong, review=records - right - wrong)
 
 
-def _scored(duck: DuckDBPyConnection, spec: MatchSpec) -> list[dict[str, Any]]:
+def _score(duck: DuckDBPyConnection, spec: MatchSpec) -> None:
+    """`compared` and `scored` of the labelled pairs under `spec`."""
     for step in (compare_step(spec, "labelled_pairs"), score_step(spec)):
         duck.execute(f"CREATE OR REPLACE TABLE {step.name} AS {step.sql}")
+
+
+def _scored(duck: DuckDBPyConnection, spec: MatchSpec) -> list[dict[str, Any]]:
+    _score(duck, spec)
     cur = duck.execute("""SELECT l.dose_record_id, l.citizen_id, l.label, l.province, l.held_out, s.weight, s.veto,
                s.id_level, s.name_level, s.dob_level, s.sex_level, s.ward_level, s.address_level, s.phone_level
         FROM labelled l JOIN scored s ON s.ident_id = l.ident_id AND s.citizen_id = l.citizen_id""")
@@ -149,7 +154,7 @@ def train(db: Connection, settings: Settings, spec: MatchSpec | None = None) -> 
         )
         trained = replace(trained, version=f"{spec.version.split('+')[0]}+officers.{len(fit_rows)}")
         before = _decide(duck, spec)
-        _scored(duck, trained)
+        _score(duck, trained)
         after = _decide(duck, trained)
         provinces = _province_fits(spec, fit_rows)
     finally:

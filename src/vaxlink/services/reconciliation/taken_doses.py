@@ -1,17 +1,17 @@
 """A dose the citizen already has from another record, on another day: the record is held for an officer.
 
-A link the record's own data do not wholly carry (`spec.taken_dose_check`, `defaults.PARTIAL_LINK`: none of
-the citizen's numbers on it, or a birth date missing or not the citizen's, or the other sex, or a name that is
-not the citizen's own) rests on the rest: the name, the home, the number. When the citizen already has a dose of the same number given on
-another day, linked before or in the same run, the two cannot both be that dose of the citizen's: most often
-the record is a namesake's who is not in the register (a resident's own dose 1, and a dose 1 of someone of
-the same name and birth date a month later, elsewhere), or a child's dose under a parent's identity, the
-dose's day typed as the birth date. The record is left to an officer (review) with the reason
-`DOSE_NUMBER_TAKEN`, beside its candidates; the case page lists the candidate's doses.
+A link the record's own data do not wholly carry (`spec.taken_dose_check`, `defaults.PARTIAL_LINK`: none of the
+citizen's numbers on it, or a birth date missing or not the citizen's, or the other sex, or a name that is not the
+citizen's own) rests on the rest: the name, the home, the number. When the citizen already has a dose of the same
+number given on another day, linked before or in the same run, the two cannot both be that dose of the citizen's:
+most often the record is a namesake's who is not in the register (a resident's own dose 1, and a dose 1 of someone
+of the same name and birth date a month later, elsewhere), or a child's dose under a parent's identity, the dose's
+day typed as the birth date. The record is left to an officer (review) with the reason `DOSE_NUMBER_TAKEN`, beside
+its candidates; the case page lists the candidate's doses.
 
-A record that carries the citizen's number, birth date, sex and own name is not held: a second dose of one number is
-then only flagged (`DOSE_DUPLICATE`). Neither is a dose of the same number on the same day (the same dose
-sent twice), nor one whose other dose is its own record's earlier version.
+A record that carries the citizen's number, birth date, sex and own name is not held: a second dose of one number
+is then only flagged (`DOSE_DUPLICATE`). Neither is a dose of the same number on the same day (the same dose sent
+twice), nor one whose other dose is its own record's earlier version.
 """
 
 from __future__ import annotations
