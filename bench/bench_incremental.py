@@ -173,13 +173,9 @@ def _splink(data: Path, out: mp.Queue) -> None:  # type: ignore[type-arg]
 
 
 def _child(target: Any, *args: Any) -> dict[str, Any]:
-    ctx = mp.get_context("spawn")
-    q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-    p = ctx.Process(target=target, args=(*args, q))
-    p.start()
-    res = q.get()
-    p.join()
-    return res  # type: ignore[no-any-return]
+    from benchdb import in_child
+
+    return in_child(target, *args)  # type: ignore[no-any-return]
 
 
 def _split(doses: Path, out: Path, last: int) -> tuple[Path, Path]:

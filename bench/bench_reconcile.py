@@ -18,6 +18,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
@@ -75,14 +76,10 @@ def _ingest(url: str, data: Path, memory: str, out: mp.Queue) -> None:  # type: 
     )
 
 
-def _child(target: object, url: str, data: Path, memory: str) -> dict[str, object]:
-    ctx = mp.get_context("spawn")
-    q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-    p = ctx.Process(target=target, args=(url, data, memory, q))  # type: ignore[arg-type]
-    p.start()
-    res = q.get()
-    p.join()
-    return res  # type: ignore[no-any-return]
+def _child(target: Any, url: str, data: Path, memory: str) -> dict[str, Any]:
+    from benchdb import in_child
+
+    return in_child(target, url, data, memory)  # type: ignore[no-any-return]
 
 
 def measure(url: str, data: Path, memory: str) -> dict[str, object]:

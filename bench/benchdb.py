@@ -1,9 +1,13 @@
-"""What the benchmarks share: a fresh PostgreSQL database on a given server, dropped afterwards."""
+"""What the benchmarks share: a fresh PostgreSQL database on a given server, dropped afterwards, and a step
+measured in a child process of its own."""
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import queue
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
@@ -21,3 +25,22 @@ def fresh_pg(url: str, label: str) -> tuple[str, Callable[[], None]]:
         admin.dispose()
 
     return url.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def in_child(target: Callable[..., None], *args: Any) -> Any:
+    """Run `target(*args, out)` in a fresh process and return what it puts on `out`. A child that dies before it
+    answers (an exception, a kill) stops the benchmark with its exit code rather than leaving it waiting."""
+    ctx = mp.get_context("spawn")
+    out: Any = ctx.Queue()
+    p = ctx.Process(target=target, args=(*args, out))
+    p.start()
+    while True:
+        try:
+            res = out.get(timeout=1.0)
+            break
+        except queue.Empty:
+            if not p.is_alive():
+                name = getattr(target, "__name__", target)
+                raise SystemExit(f"{name} failed in its process (exit {p.exitcode})") from None
+    p.join()
+    return res
