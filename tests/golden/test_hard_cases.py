@@ -504,6 +504,15 @@ CASES = [
         2,
         {"AMBIGUOUS_CANDIDATES"},
     ),
+    # An old CMND of another province the register never took, Hùng's name and year of birth, another ward: the
+    # register holds Hùng's own CMND, far from it. A namesake the register does not know, or a card issued
+    # again: the officer is told the card is not his.
+    (70, "Nguyễn Văn Hùng", "1975", "Nam", "012345678", None, "26554", "not linked", None, {"ID_CMND_OTHER"}),
+    # The same card on a record with his full birth date in his own ward: a relative's card written in his
+    # place; the rest of the record is his.
+    (71, "Nguyễn Văn Hùng", "10/04/1975", "Nam", "012345678", None, "26560", "linked", 0, {"ID_CMND_OTHER"}),
+    # His own card with one digit slipped: a slip, not another card.
+    (72, "Nguyễn Văn Hùng", "1975", "Nam", "273000102", None, "26560", "linked", 0, {"ID_CMND_UNKNOWN"}),
 ]
 
 

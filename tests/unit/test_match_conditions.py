@@ -61,6 +61,8 @@ CITIZEN: dict[str, Any] = {
     "phone": "0901000001",
     # Nobody else of the household is born on the citizen's birth date (2: a twin is).
     "born_alike_n": 1,
+    # The citizen's old CMND where the register holds one.
+    "cmnd": None,
 }
 # The record's number is the citizen's own; no old CMND; its phone is used by the citizen's household only.
 LOOKUP: dict[str, Any] = {
@@ -207,6 +209,46 @@ CASES: list[tuple] = [
         {},
         NOBODY,
         "a CMND the register never took",
+    ),
+    (
+        "id",
+        "ID_CMND_OTHER",
+        {"id12": None, "id_kind": "cmnd", "id9": "273456789"},
+        {"cmnd": "273456123"},
+        NOBODY,
+        "a CMND the register never took, three digits from the citizen's own",
+    ),
+    (
+        "id",
+        "ID_CMND_UNKNOWN",
+        {"id12": None, "id_kind": "cmnd", "id9": "273456789"},
+        {"cmnd": "273456709"},
+        NOBODY,
+        "the citizen's own CMND with a slip of one digit",
+    ),
+    (
+        "id",
+        "ID_CMND_UNKNOWN",
+        {"id12": None, "id_kind": "cmnd", "id9": "273456789"},
+        {"cmnd": "273456879"},
+        NOBODY,
+        "the citizen's own CMND with two digits swapped",
+    ),
+    (
+        "id",
+        "ID_OLD_CMND",
+        {"id12": None, "id_kind": "cmnd", "id9": "273456789"},
+        {"cmnd": "273456789"},
+        {**NOBODY, "alias_owner": 1, "alias_household": "H1"},
+        "the citizen's own CMND, which the register holds",
+    ),
+    (
+        "id",
+        "ID_MISSING",
+        {"id12": None, "id_kind": "empty", "id9": None},
+        {"cmnd": "273456123"},
+        NOBODY,
+        "no number on the record: the citizen's CMND says nothing",
     ),
     ("id", "ID_OF_HOUSEHOLD_MEMBER", {"id12": "077190004321"}, {}, HOUSEHOLD_MEMBER, "a relative's"),
     ("id", "ID_OF_OTHER_PERSON", {"id12": "077190004321"}, {}, OTHER_HOUSEHOLD, "another household's member"),
@@ -784,7 +826,8 @@ PRIORS: dict[str, tuple[float, float, str, float]] = {
     "ID_TRANSPOSED": (0.004, 5e-5, "", 0.0),
     "ID_OF_OTHER_PERSON": (0.002, 0.9, "", 0.0),
     "ID_UNKNOWN_SAME_PREFIX": (0.004, 0.01, "", 0.0),
-    "ID_CMND_UNKNOWN": (0.01, 0.04, "", 0.0),
+    "ID_CMND_OTHER": (0.002, 0.03, "", 0.0),
+    "ID_CMND_UNKNOWN": (0.008, 0.01, "", 0.0),
     "ID_OTHER_NUMBER": (0.001, 0.9, "", 0.0),
     "ID_DIFFERENT": (0.003, 0.95, "", 0.0),
     "NAME_EXACT": (0.90, 0.95, "tf_exact_n", 1e-4),

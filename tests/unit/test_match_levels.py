@@ -88,7 +88,10 @@ CASES = [
     ("id", "079091999999", 1, "id", "ID_DIFFERENT"),
     ("id", "", 1, "id", "ID_MISSING"),
     ("id", "B1234567", 1, "id", "ID_OTHER_DOCUMENT"),
-    ("id", "123456780", 1, "id", "ID_CMND_UNKNOWN"),
+    ("id", "123456780", 1, "id", "ID_CMND_OTHER"),  # An's own CMND on record is far from it
+    ("id", "273456780", 1, "id", "ID_CMND_UNKNOWN"),  # An's own with one digit slipped
+    ("id", "123456780", 2, "id", "ID_CMND_UNKNOWN"),  # Hòa has none on record
+    ("id", "123456780", 3, "id", "ID_CMND_UNKNOWN"),  # Khôi has two: the register holds no one card of his
     ("name", "Nguyễn Văn An", 1, "name", "NAME_EXACT"),
     ("name", "NGUYEN VAN AN", 1, "name", "NAME_DIACRITICS"),
     ("name", "Nguyễn Văn Ấn", 1, "name", "NAME_MARKS_DIFFER"),
@@ -162,7 +165,13 @@ def compared() -> duckdb.DuckDBPyConnection:
         }
     )
     con.register("reg_in", reg)
-    con.register("alias_in", pa.table({"citizen_id": [1], "alias": ["273456789"], "kind": ["cmnd"]}))
+    # An's old CMND; Khôi has two on record (a card issued again), so neither is taken for his one.
+    aliases = {
+        "citizen_id": [1, 3, 3],
+        "alias": ["273456789", "273000111", "275999222"],
+        "kind": ["cmnd"] * 3,
+    }
+    con.register("alias_in", pa.table(aliases))
     prepare_register(con, "reg_in", "alias_in")
     rows = []
     for i, (field, value, *_rest) in enumerate(CASES):

@@ -25,6 +25,7 @@ PARTIAL = {
         "ID_UNKNOWN_SAME_PREFIX",
         "ID_MISSING",
         "ID_OTHER_DOCUMENT",
+        "ID_CMND_OTHER",
         "ID_CMND_UNKNOWN",
         "ID_OTHER_NUMBER",
         "ID_DIFFERENT",

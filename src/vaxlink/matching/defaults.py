@@ -223,8 +223,19 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             ),
             Level("ID_MISSING", "r.id_kind = 'empty'", 0.035, 0.035, missing=True),
             Level("ID_OTHER_DOCUMENT", "r.id_kind = 'other'", 0.005, 0.005, missing=True),
-            # An old CMND the register has no record of: health may know a number the register never took.
-            Level("ID_CMND_UNKNOWN", "r.id9 IS NOT NULL AND l.alias_owner IS NULL", 0.01, 0.04),
+            # An old CMND the register has no record of, where the candidate's own is on record and the
+            # record's is not it with a slip (more than two edits from it): not the candidate's number. A
+            # relative's card the register never took, a card issued again under a new number, or the card
+            # of somebody the register does not know (an outsider whose name and birth year a resident shares).
+            Level(
+                "ID_CMND_OTHER",
+                "r.id9 IS NOT NULL AND l.alias_owner IS NULL AND c.cmnd IS NOT NULL AND levenshtein(r.id9, c.cmnd) > 2",
+                0.002,
+                0.03,
+            ),
+            # An old CMND the register has no record of: health may know a number the register never took
+            # (or the candidate's own with a slip).
+            Level("ID_CMND_UNKNOWN", "r.id9 IS NOT NULL AND l.alias_owner IS NULL", 0.008, 0.01),
             # A number nobody in the register holds, far from the candidate's, that tells the record's own year
             # of birth and sex: somebody's real number, and not the candidate's. Its holder is somebody the
             # register does not know (an outsider whose name and birth date a resident happens to share), never

@@ -218,6 +218,7 @@ FREQUENCY_COLUMNS = tuple(_COUNTED)
 def prepare_citizens(con: DuckDBPyConnection, source: str, aliases: str, target: str = REG) -> None:
     """`target` (one row per citizen of `source`, every key the comparisons and the blocking rules need)
     and `{target}_alias`; without the value counts, which are the whole register's (`add_frequencies`).
+    `cmnd` is the citizen's old CMND where the register holds exactly one for them (else NULL).
     Each citizen's row depends on that citizen alone: the rows of changed citizens can be prepared apart."""
     name_table(con, f"SELECT full_name FROM {source}", "reg_names")
     address = _address_table(con, source, "reg_addresses")
@@ -240,9 +241,12 @@ def prepare_citizens(con: DuckDBPyConnection, source: str, aliases: str, target:
                {units} AS ward_units, {_targets_sql("wt", units)} AS ward_targets,
                {home_units} AS home_units, {_targets_sql("ht", home_units)} AS home_targets,
                {national_phone_sql("s.phone_digits")} AS phone, s.household_id,
-               s.personal_id AS id12, substr(s.personal_id, 1, 6) AS id_head, substr(s.personal_id, 7, 6) AS id_tail
+               s.personal_id AS id12, substr(s.personal_id, 1, 6) AS id_head, substr(s.personal_id, 7, 6) AS id_tail,
+               cm.cmnd
         FROM (SELECT *, regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g') AS phone_digits FROM {source}) s
         JOIN reg_names n ON n.value = s.full_name
+        LEFT JOIN (SELECT citizen_id, min(alias) AS cmnd FROM {aliases} WHERE kind = 'cmnd'
+                   GROUP BY citizen_id HAVING count(DISTINCT alias) = 1) cm ON cm.citizen_id = s.citizen_id
         LEFT JOIN reg_addresses ad ON ad.value = {address}
         LEFT JOIN ward_province wp ON wp.ward = s.current_ward_code
         LEFT JOIN ward_targets wt ON wt.ward = s.current_ward_code

@@ -26,7 +26,7 @@ from vaxlink.matching.defaults import (
 )
 from vaxlink.matching.levels import BlockingRule, Comparison, Level
 
-SPEC_VERSION = "2026.12.20"
+SPEC_VERSION = "2026.12.21"
 
 
 def _log2_odds(p: float) -> float:
