@@ -513,6 +513,21 @@ CASES = [
     (71, "Nguyễn Văn Hùng", "10/04/1975", "Nam", "012345678", None, "26560", "linked", 0, {"ID_CMND_OTHER"}),
     # His own card with one digit slipped: a slip, not another card.
     (72, "Nguyễn Văn Hùng", "1975", "Nam", "273000102", None, "26560", "linked", 0, {"ID_CMND_UNKNOWN"}),
+    # Lâm's number on his daughter Lan's dose, her name with a slip, her birth date: the household his number
+    # names holds her, born that day; he is a generation apart and not of her name. Vaccinated in Hà Nội: no
+    # rule of the province finds her by her name.
+    (
+        73,
+        "Nguyễn Thị Lanh",
+        "06/01/2010",
+        "Nữ",
+        "077070000803",
+        None,
+        "00004",
+        "linked",
+        16,
+        {"ID_OF_HOUSEHOLD_MEMBER"},
+    ),
 ]
 
 

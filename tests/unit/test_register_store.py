@@ -225,3 +225,59 @@ def test_a_rule_s_own_filters_bound_the_citizens_read_for_it(tmp_path: Path):
 
     assert read == {1, 2, random_one[0][0]} | ({3} if random_one[0][0] == 3 else set())
     assert _decided(part) == _decided(whole)
+
+
+@pytest.mark.parametrize("number", ["077070000803", "273000803"])
+def test_a_relative_s_number_reaches_the_household_it_names(tmp_path: Path, number: str):
+    # Lâm's number (or his old CMND) on his daughter's record, her name with a slip, her birth date, vaccinated
+    # in another province: no rule on her name or her ward finds her; the household of the number's holder does
+    # (and him by the number itself). Both are read from the kept register, and nobody else of the register.
+    father = {**_citizen(1, "Nguyễn Văn Lâm", date(1970, 3, 12), "day", "077070000803"), "household_id": "h8"}
+    daughter = {
+        **_citizen(2, "Nguyễn Thị Lan", date(2010, 1, 6), "day", "077310000804"),
+        "household_id": "h8",
+    }
+    daughter["sex"] = "F"
+    others = [
+        _citizen(
+            10 + i, f"Phạm Văn Tài {chr(65 + i)}", date(1960 + i, 3, 3), "day", f"0770{60 + i}00000{i:02d}"
+        )
+        for i in range(8)
+    ]
+    register = pa.Table.from_pylist([father, daughter, *others], schema=_REGISTER_SCHEMA)
+    aliases = pa.table({"citizen_id": pa.array([1], pa.int64()), "alias": ["273000803"], "kind": ["cmnd"]})
+    names = ("full_name", "date_of_birth", "sex", "id_number", "phone", "ward_code", "address")
+    records = pa.table(
+        {
+            "rec_id": pa.array([1], pa.int64()),
+            "full_name": ["Nguyễn Thị Lanh"],
+            "date_of_birth": ["06/01/2010"],
+            "sex": ["Nữ"],
+            "id_number": [number],
+            "phone": [None],
+            "ward_code": ["00004"],
+            "address": [None],
+        },
+        schema=pa.schema([("rec_id", pa.int64())] + [(c, pa.string()) for c in names]),
+    )
+    spec = replace(MatchSpec(), random_pairs=1)
+    whole = duckdb.connect()
+    _register(whole, register, aliases)
+    stored = register_store.save(whole, tmp_path, "d", 1, "t")
+    random_one = whole.execute(
+        "SELECT citizen_id FROM reg ORDER BY hash(citizen_id), citizen_id LIMIT 1"
+    ).fetchall()[0][0]
+    whole.register("rec_in", records)
+    prepare_records(whole, "rec_in")
+    run_matching(whole, spec)
+    assert {r[0] for r in whole.execute("SELECT citizen_id FROM pairs").fetchall()} == {1, 2}
+
+    part = duckdb.connect()
+    part.register("rec_in", records)
+    prepare_records(part, "rec_in")
+    register_store.load_reached(part, stored, spec)
+    read = {r[0] for r in part.execute("SELECT citizen_id FROM reg").fetchall()}
+    run_matching(part, spec)
+
+    assert read == {1, 2, random_one}
+    assert _decided(part) == _decided(whole)

@@ -47,6 +47,20 @@ DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
     # The name's letters in any order with the birth date: two letters swapped (Tragn, Lihn).
     BlockingRule("name_letters_dob", ("name_sig", "dob"), 50),
     BlockingRule("id_tail_given", ("id_tail", "given_key")),
+    # The household of the citizen who holds the record's number or old CMND (`pipeline.HOLDER_COLUMNS`), with
+    # the given name or the birth date: a relative's number written in the person's place (a parent's on a
+    # child's record, a child's on a parent's), whatever slips the name and the birth date carry besides. Only
+    # for a record whose given name, or birth date, is not the holder's own: the holder is found by the number.
+    BlockingRule(
+        "id_household_given",
+        ("id_household=household_id", "given_key"),
+        record_filter="r.given_key <> r.holder_given_key",
+    ),
+    BlockingRule(
+        "id_household_dob",
+        ("id_household=household_id", "dob"),
+        record_filter="r.holder_dob IS NULL OR r.dob <> r.holder_dob",
+    ),
     BlockingRule("phone_given", ("phone", "given_key"), 50),
     BlockingRule("phone_family", ("phone", "family_key"), 50),  # a typo in the given name
     # The given name written first ("Đào Trần Thị" for Trần Thị Đào), with or without the middle name and with

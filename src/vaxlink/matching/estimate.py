@@ -292,12 +292,10 @@ def _sample_patterns(
             _isolate_sample(con)
             try:
                 if not keys_ready:
-                    for step in register_key_steps(spec.blocking):
+                    for step in (*register_key_steps(spec.blocking), lookup_step()):
                         _create(con, step.name, step.sql)
                 for step in (record_key_step(spec.blocking), pairs_step(spec, "_est_pairs")):
                     _create(con, step.name, step.sql)
-                look = lookup_step()
-                _create(con, look.name, look.sql)
                 cmp = compare_step(spec, "_est_pairs", "_est_compared")
                 _create(con, cmp.name, cmp.sql)
                 rows, pairs, random_counts, est.random_pairs = _counts(
@@ -379,7 +377,7 @@ def estimate(
     con: DuckDBPyConnection, spec: MatchSpec, *, keys_ready: bool = False, compared: str | None = None
 ) -> MatchSpec:
     """`spec` with its m and u estimated on the prepared inputs of `con` (see the module's doc).
-    `keys_ready`: the register's blocking keys of this spec (`pipeline.register_key_steps`) are already
+    `keys_ready`: the blocking keys of this spec and the lookup (`pipeline.key_steps`) are already
     in `con`, made by the run. `compared`: a table of the run's own compared pairs, every identity's,
     with this spec's levels (`pipeline.compare_step`); the sample's pairs are read there rather than
     paired and compared again. The levels do not depend on m and u, and a sampled identity's pairs are

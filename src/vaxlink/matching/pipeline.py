@@ -112,12 +112,24 @@ def _hashed(rules: Sequence[BlockingRule]) -> list[BlockingRule]:
     return [r for r in rules if _rule_side(r) == REG]
 
 
+# The household of the citizen who holds the record's number or old CMND (`lookup_step`), and that holder's
+# given name and birth date: columns of the record's side for the blocking rules, made from the register
+# before the records' keys.
+ID_HOUSEHOLD = "id_household"
+HOLDER_COLUMNS = (ID_HOUSEHOLD, "holder_given_key", "holder_dob")
+
+
 def record_key_step(rules: Sequence[BlockingRule]) -> Step:
-    """`rec_keys`: every rule's key per identity, hashed once (see `register_key_steps`)."""
+    """`rec_keys`: every rule's key per identity, hashed once (see `register_key_steps`). Besides the
+    identity's own columns a rule may use `HOLDER_COLUMNS` (after `lookup_step`)."""
     cols = ", ".join(
         f"{_key_hash('r', [a for a, _ in r.sides()], r.record_filter)} AS k_{r.name}" for r in _hashed(rules)
     )
-    return Step(REC_KEYS, f"SELECT r.ident_id, {cols} FROM {REC_IDENT} r")
+    records = f"""(SELECT i.*, h.household_id AS {ID_HOUSEHOLD}, h.given_key AS holder_given_key,
+               h.dob AS holder_dob
+        FROM {REC_IDENT} i LEFT JOIN {REC_LOOKUP} l ON l.ident_id = i.ident_id
+        LEFT JOIN {REG} h ON h.citizen_id = coalesce(l.owner_id, l.alias_owner))"""
+    return Step(REC_KEYS, f"SELECT r.ident_id, {cols} FROM {records} r")
 
 
 def register_key_steps(rules: Sequence[BlockingRule]) -> list[Step]:
@@ -150,8 +162,10 @@ def register_key_steps(rules: Sequence[BlockingRule]) -> list[Step]:
 
 
 def key_steps(rules: Sequence[BlockingRule]) -> list[Step]:
-    """Every step the rules' pair SELECTs read: the register's keys and caps, then the records' keys."""
-    return [*register_key_steps(rules), record_key_step(rules)]
+    """Every step the rules' pair SELECTs read: the register's keys and caps, what the records' numbers point
+    at (`lookup_step`: a rule may pair a record with the household of its number's holder), then the
+    records' keys."""
+    return [*register_key_steps(rules), lookup_step(), record_key_step(rules)]
 
 
 def pair_select(rule: BlockingRule) -> str:
@@ -448,7 +462,6 @@ def steps(spec: MatchSpec) -> list[Step]:
     return [
         *key_steps(spec.blocking),
         pairs_step(spec),
-        lookup_step(),
         compare_step(spec),
         score_step(spec),
         *decide_steps(spec),

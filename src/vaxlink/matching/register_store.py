@@ -31,7 +31,7 @@ from vaxlink.domain import addresses, names, phones
 from vaxlink.domain.admin_units import units_digest
 from vaxlink.matching import normalise, prepare
 from vaxlink.matching.estimate import random_citizens
-from vaxlink.matching.pipeline import _rule_side
+from vaxlink.matching.pipeline import ID_HOUSEHOLD, _rule_side
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.matching.tables import (
     REC_IDENT,
@@ -166,6 +166,7 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
       paired by it with no one, and the rule neither pairs nor counts under its cap a citizen its filter
       leaves out (their key is NULL);
     - the owner of a record's number or old CMND, the household of its phone: every citizen holding them;
+    - the household of the owner of a record's number or old CMND: every member (the rules on `id_household`);
     - the estimation's random pairs: the first citizens by hash of their id, as many as it draws;
     - the value counts, the register's size and how many citizens carry each given name are the whole
       register's, stored with it; the given names of every household a reached citizen belongs to.
@@ -180,15 +181,21 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
         if _rule_side(rule) == REG_ALIAS:
             continue  # by the old CMND: below
         sides = rule.sides()
+        if any(a == ID_HOUSEHOLD for a, _ in sides):
+            continue  # by the household of a number's holder: below
         rec = "{" + ", ".join(f"'k{i}': r.{a}" for i, (a, _) in enumerate(sides)) + "}"
         cit = "{" + ", ".join(f"'k{i}': c.{b}" for i, (_, b) in enumerate(sides)) + "}"
         blank = " AND ".join(f"r.{a} IS NOT NULL AND CAST(r.{a} AS VARCHAR) <> ''" for a, _ in sides)
         rf = f" AND ({rule.record_filter})" if rule.record_filter else ""
         cf = f" AND ({rule.citizen_filter})" if rule.citizen_filter else ""
         wanted.append(f"({cit} IN (SELECT DISTINCT {rec} FROM {REC_IDENT} r WHERE {blank}{rf}){cf})")
+    holders = f"""SELECT household_id FROM {reg} WHERE id12 IN (SELECT id12 FROM {REC_IDENT} WHERE id12 IS NOT NULL)
+        UNION SELECT household_id FROM {reg} WHERE citizen_id IN (
+          SELECT citizen_id FROM {alias} WHERE id9 IN (SELECT id9 FROM {REC_IDENT} WHERE id9 IS NOT NULL))"""
     wanted += [
         f"c.id12 IN (SELECT id12 FROM {REC_IDENT} WHERE id12 IS NOT NULL)",
         f"(c.phone <> '' AND c.phone IN (SELECT phone FROM {REC_IDENT} WHERE phone IS NOT NULL))",
+        f"c.household_id IN ({holders})",
     ]
     identities = int(con.execute(f"SELECT count(*) FROM {REC_IDENT}").fetchall()[0][0])
     k = random_citizens(spec, identities)
