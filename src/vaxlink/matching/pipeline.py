@@ -125,11 +125,25 @@ def record_key_step(rules: Sequence[BlockingRule]) -> Step:
     cols = ", ".join(
         f"{_key_hash('r', [a for a, _ in r.sides()], r.record_filter)} AS k_{r.name}" for r in _hashed(rules)
     )
-    records = f"""(SELECT i.*, h.household_id AS {ID_HOUSEHOLD}, h.given_key AS holder_given_key,
+    return Step(REC_KEYS, f"SELECT r.ident_id, {cols} FROM {holder_records(REC_LOOKUP)} r")
+
+
+def holder_records(lookup: str, reg: str = REG) -> str:
+    """`rec_ident` with `HOLDER_COLUMNS` (a parenthesised SELECT), from `lookup`: a table or query with
+    `ident_id`, `owner_id` and `alias_owner` as `lookup_step` makes them (`number_holders`)."""
+    return f"""(SELECT i.*, h.household_id AS {ID_HOUSEHOLD}, h.given_key AS holder_given_key,
                h.dob AS holder_dob
-        FROM {REC_IDENT} i LEFT JOIN {REC_LOOKUP} l ON l.ident_id = i.ident_id
-        LEFT JOIN {REG} h ON h.citizen_id = coalesce(l.owner_id, l.alias_owner))"""
-    return Step(REC_KEYS, f"SELECT r.ident_id, {cols} FROM {records} r")
+        FROM {REC_IDENT} i LEFT JOIN {lookup} l ON l.ident_id = i.ident_id
+        LEFT JOIN {reg} h ON h.citizen_id = coalesce(l.owner_id, l.alias_owner))"""
+
+
+def number_holders(reg: str = REG, alias: str = REG_ALIAS) -> tuple[str, str]:
+    """Who holds a number: the SELECTs of each 12-digit number's holder (`owner_id`, with `owner_household`)
+    and of each old CMND's (`alias_owner`), the lowest citizen where several do."""
+    return (
+        f"SELECT id12, min(citizen_id) AS owner_id, min(household_id) AS owner_household FROM {reg} GROUP BY id12",
+        f"SELECT id9, min(citizen_id) AS alias_owner FROM {alias} GROUP BY id9",
+    )
 
 
 def register_key_steps(rules: Sequence[BlockingRule]) -> list[Step]:
@@ -239,15 +253,15 @@ def lookup_step() -> Step:
     """What the record's numbers point at, looked up once per identity rather than once per pair: the
     owner of its 12-digit number and their household, the owner of its old CMND and theirs, the household
     whose members alone use its phone, and how many citizens carry its given name (none: a slip, not a name)."""
+    owners, aliases = number_holders()
     return Step(
         REC_LOOKUP,
         f"""
         SELECT r.ident_id, o.owner_id, o.owner_household, a.alias_owner, ah.household_id AS alias_household,
                h.phone_household, coalesce(g.given_n, 0) AS given_n
         FROM {REC_IDENT} r
-        LEFT JOIN (SELECT id12, min(citizen_id) AS owner_id, min(household_id) AS owner_household
-                   FROM {REG} GROUP BY id12) o ON o.id12 = r.id12
-        LEFT JOIN (SELECT id9, min(citizen_id) AS alias_owner FROM {REG_ALIAS} GROUP BY id9) a ON a.id9 = r.id9
+        LEFT JOIN ({owners}) o ON o.id12 = r.id12
+        LEFT JOIN ({aliases}) a ON a.id9 = r.id9
         LEFT JOIN {REG} ah ON ah.citizen_id = a.alias_owner
         LEFT JOIN (SELECT phone, min(household_id) AS phone_household FROM {REG}
                    WHERE phone <> '' AND household_id IS NOT NULL

@@ -31,7 +31,8 @@ from vaxlink.domain import addresses, names, phones
 from vaxlink.domain.admin_units import units_digest
 from vaxlink.matching import normalise, prepare
 from vaxlink.matching.estimate import random_citizens
-from vaxlink.matching.pipeline import ID_HOUSEHOLD, _rule_side
+from vaxlink.matching.levels import BlockingRule
+from vaxlink.matching.pipeline import HOLDER_COLUMNS, _rule_side, holder_records, number_holders
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.matching.tables import (
     REC_IDENT,
@@ -154,19 +155,25 @@ def patch(
         con.execute(f"DROP TABLE {t}")
 
 
+def _reads_holders(rule: BlockingRule) -> bool:
+    """Whether the rule's record side reads the holder of the record's number (`pipeline.HOLDER_COLUMNS`)."""
+    used = " ".join([*(a for a, _ in rule.sides()), rule.record_filter])
+    return any(col in used for col in HOLDER_COLUMNS)
+
+
 def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> int:
     """`reg`, `reg_alias`, `reg_home`, `reg_size` and the name tables for the identities of `rec_ident`, read
     from `stored`:
     the citizens the batch can reach. Returns how many were read.
 
     What each step of the pipeline reads of the register is then what it would read of the whole one:
-    - a blocking rule's pairs, and its cap (citizens per key), for every key a record has: every citizen
-      with that key is read, but where the rule's own filters leave a side out (a record's birth date known
+    - a blocking rule's pairs, and its cap (citizens per key), for every key a record has (with the holder of
+      its number, for the rules that read the holder: `pipeline.holder_records`): every citizen with that key
+      is read, but where the rule's own filters leave a side out (a record's birth date known
       to the day, for the rule of imprecise records' dates): a record the rule's filter leaves out is
       paired by it with no one, and the rule neither pairs nor counts under its cap a citizen its filter
       leaves out (their key is NULL);
     - the owner of a record's number or old CMND, the household of its phone: every citizen holding them;
-    - the household of the owner of a record's number or old CMND: every member (the rules on `id_household`);
     - the estimation's random pairs: the first citizens by hash of their id, as many as it draws;
     - the value counts, the register's size and how many citizens carry each given name are the whole
       register's, stored with it; the given names of every household a reached citizen belongs to.
@@ -176,26 +183,26 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
     # One pass over the register: a citizen is read when any of its keys is among the batch's. A key of
     # several columns is compared as one struct; the records' side is never blank, so a citizen's NULL
     # never meets it.
+    # The records with their numbers' holders (`pipeline.holder_records`), for the rules that read them.
+    owners, aliases = number_holders(reg, alias)
+    lookup = f"""(SELECT i.ident_id, o.owner_id, a.alias_owner FROM {REC_IDENT} i
+        LEFT JOIN ({owners}) o ON o.id12 = i.id12 LEFT JOIN ({aliases}) a ON a.id9 = i.id9)"""
+    con.execute(f"CREATE OR REPLACE TABLE _rec_holders AS SELECT * FROM {holder_records(lookup, reg)}")
     wanted = []
     for rule in spec.blocking:
         if _rule_side(rule) == REG_ALIAS:
             continue  # by the old CMND: below
         sides = rule.sides()
-        if any(a == ID_HOUSEHOLD for a, _ in sides):
-            continue  # by the household of a number's holder: below
+        records = "_rec_holders" if _reads_holders(rule) else REC_IDENT
         rec = "{" + ", ".join(f"'k{i}': r.{a}" for i, (a, _) in enumerate(sides)) + "}"
         cit = "{" + ", ".join(f"'k{i}': c.{b}" for i, (_, b) in enumerate(sides)) + "}"
         blank = " AND ".join(f"r.{a} IS NOT NULL AND CAST(r.{a} AS VARCHAR) <> ''" for a, _ in sides)
         rf = f" AND ({rule.record_filter})" if rule.record_filter else ""
         cf = f" AND ({rule.citizen_filter})" if rule.citizen_filter else ""
-        wanted.append(f"({cit} IN (SELECT DISTINCT {rec} FROM {REC_IDENT} r WHERE {blank}{rf}){cf})")
-    holders = f"""SELECT household_id FROM {reg} WHERE id12 IN (SELECT id12 FROM {REC_IDENT} WHERE id12 IS NOT NULL)
-        UNION SELECT household_id FROM {reg} WHERE citizen_id IN (
-          SELECT citizen_id FROM {alias} WHERE id9 IN (SELECT id9 FROM {REC_IDENT} WHERE id9 IS NOT NULL))"""
+        wanted.append(f"({cit} IN (SELECT DISTINCT {rec} FROM {records} r WHERE {blank}{rf}){cf})")
     wanted += [
         f"c.id12 IN (SELECT id12 FROM {REC_IDENT} WHERE id12 IS NOT NULL)",
         f"(c.phone <> '' AND c.phone IN (SELECT phone FROM {REC_IDENT} WHERE phone IS NOT NULL))",
-        f"c.household_id IN ({holders})",
     ]
     identities = int(con.execute(f"SELECT count(*) FROM {REC_IDENT}").fetchall()[0][0])
     k = random_citizens(spec, identities)
@@ -220,4 +227,5 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
         SELECT * FROM read_parquet('{stored.file(REG_HOUSEHOLD_NAMES)}')
         WHERE household_id IN (SELECT household_id FROM {REG} WHERE household_id IS NOT NULL)""")
     con.execute("DROP TABLE _reached")
+    con.execute("DROP TABLE _rec_holders")
     return int(con.execute(f"SELECT count(*) FROM {REG}").fetchall()[0][0])
