@@ -183,11 +183,20 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
     # One pass over the register: a citizen is read when any of its keys is among the batch's. A key of
     # several columns is compared as one struct; the records' side is never blank, so a citizen's NULL
     # never meets it.
-    # The records with their numbers' holders (`pipeline.holder_records`), for the rules that read them.
-    owners, aliases = number_holders(reg, alias)
-    lookup = f"""(SELECT i.ident_id, o.owner_id, a.alias_owner FROM {REC_IDENT} i
-        LEFT JOIN ({owners}) o ON o.id12 = i.id12 LEFT JOIN ({aliases}) a ON a.id9 = i.id9)"""
-    con.execute(f"CREATE OR REPLACE TABLE _rec_holders AS SELECT * FROM {holder_records(lookup, reg)}")
+    # The records with their numbers' holders (`pipeline.holder_records`), for the rules that read them: the
+    # holders of the batch's numbers, and their rows, read once.
+    owners, aliases = number_holders(
+        f"(SELECT * FROM {reg} WHERE id12 IN (SELECT id12 FROM {REC_IDENT} WHERE id12 IS NOT NULL))",
+        f"(SELECT * FROM {alias} WHERE id9 IN (SELECT id9 FROM {REC_IDENT} WHERE id9 IS NOT NULL))",
+    )
+    con.execute(f"""CREATE OR REPLACE TABLE _holder_of AS SELECT i.ident_id, o.owner_id, a.alias_owner FROM {REC_IDENT} i
+        LEFT JOIN ({owners}) o ON o.id12 = i.id12 LEFT JOIN ({aliases}) a ON a.id9 = i.id9""")
+    con.execute(f"""CREATE OR REPLACE TABLE _holders AS
+        SELECT citizen_id, household_id, given_key, dob FROM {reg} WHERE citizen_id IN (
+        SELECT owner_id FROM _holder_of UNION SELECT alias_owner FROM _holder_of)""")
+    con.execute(
+        f"CREATE OR REPLACE TABLE _rec_holders AS SELECT * FROM {holder_records('_holder_of', '_holders')}"
+    )
     wanted = []
     for rule in spec.blocking:
         if _rule_side(rule) == REG_ALIAS:
@@ -227,5 +236,6 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
         SELECT * FROM read_parquet('{stored.file(REG_HOUSEHOLD_NAMES)}')
         WHERE household_id IN (SELECT household_id FROM {REG} WHERE household_id IS NOT NULL)""")
     con.execute("DROP TABLE _reached")
-    con.execute("DROP TABLE _rec_holders")
+    for t in ("_rec_holders", "_holders", "_holder_of"):
+        con.execute(f"DROP TABLE {t}")
     return int(con.execute(f"SELECT count(*) FROM {REG}").fetchall()[0][0])
