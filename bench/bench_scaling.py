@@ -20,7 +20,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import queue
 import tempfile
 import threading
 import time
@@ -162,24 +161,16 @@ def _child(data: Path, engine: str, opts: dict[str, Any], out: Path, q: mp.Queue
 
 
 def measure(data: Path, engine: str, opts: dict[str, Any], out: Path) -> dict[str, Any]:
-    ctx = mp.get_context("spawn")
-    q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-    p = ctx.Process(target=_child, args=(data, engine, opts, out, q))
-    p.start()
-    assert p.pid is not None
-    res: dict[str, Any] = {}
-    with PeakMonitor(p.pid) as mon:
-        while True:
-            try:
-                res = q.get(timeout=1.0)
-                break
-            except queue.Empty:
-                if not p.is_alive():
-                    break
-        p.join()
-    if not res:
-        raise RuntimeError(f"{engine} run failed (exit code {p.exitcode})")
-    res["peak_rss_mb"] = mon.peak / 2**20
+    from benchdb import in_child
+
+    monitors: list[PeakMonitor] = []
+
+    def watch(pid: int) -> PeakMonitor:
+        monitors.append(PeakMonitor(pid))
+        return monitors[-1]
+
+    res: dict[str, Any] = in_child(_child, data, engine, opts, out, watch=watch)
+    res["peak_rss_mb"] = monitors[0].peak / 2**20
     return res
 
 

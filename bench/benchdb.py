@@ -7,6 +7,7 @@ import multiprocessing as mp
 import queue
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -27,20 +28,25 @@ def fresh_pg(url: str, label: str) -> tuple[str, Callable[[], None]]:
     return url.rsplit("/", 1)[0] + "/" + name, drop
 
 
-def in_child(target: Callable[..., None], *args: Any) -> Any:
+def in_child(
+    target: Callable[..., None], *args: Any, watch: Callable[[int], AbstractContextManager[Any]] | None = None
+) -> Any:
     """Run `target(*args, out)` in a fresh process and return what it puts on `out`. A child that dies before it
-    answers (an exception, a kill) stops the benchmark with its exit code rather than leaving it waiting."""
+    answers (an exception, a kill) stops the benchmark with its exit code rather than leaving it waiting.
+    `watch`, given the child's pid, is a context held while the child runs (a memory monitor, say)."""
     ctx = mp.get_context("spawn")
     out: Any = ctx.Queue()
     p = ctx.Process(target=target, args=(*args, out))
     p.start()
-    while True:
-        try:
-            res = out.get(timeout=1.0)
-            break
-        except queue.Empty:
-            if not p.is_alive():
-                name = getattr(target, "__name__", target)
-                raise SystemExit(f"{name} failed in its process (exit {p.exitcode})") from None
-    p.join()
+    assert p.pid is not None
+    with watch(p.pid) if watch is not None else nullcontext():
+        while True:
+            try:
+                res = out.get(timeout=1.0)
+                break
+            except queue.Empty:
+                if not p.is_alive():
+                    name = getattr(target, "__name__", target)
+                    raise SystemExit(f"{name} failed in its process (exit {p.exitcode})") from None
+        p.join()
     return res

@@ -157,6 +157,32 @@ def _citizen(cid: int, name: str, born: date, precision: str, pid: str) -> dict[
     }
 
 
+def _whole_and_kept(
+    tmp_path: Path, register: pa.Table, aliases: pa.Table, records: pa.Table
+) -> tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection, set[int], int]:
+    """The records matched against the whole register and against what the kept register reads for them, one
+    citizen drawn for the random pairs (so that the others are read for their keys alone): both connections,
+    the citizens read, and the one drawn."""
+    spec = replace(MatchSpec(), random_pairs=1)
+    whole = duckdb.connect()
+    _register(whole, register, aliases)
+    stored = register_store.save(whole, tmp_path, "d", 1, "t")
+    random_one = whole.execute(
+        "SELECT citizen_id FROM reg ORDER BY hash(citizen_id), citizen_id LIMIT 1"
+    ).fetchall()
+    whole.register("rec_in", records)
+    prepare_records(whole, "rec_in")
+    run_matching(whole, spec)
+
+    part = duckdb.connect()
+    part.register("rec_in", records)
+    prepare_records(part, "rec_in")
+    register_store.load_reached(part, stored, spec)
+    read = {r[0] for r in part.execute("SELECT citizen_id FROM reg").fetchall()}
+    run_matching(part, spec)
+    return whole, part, read, int(random_one[0][0])
+
+
 def test_a_rule_s_own_filters_bound_the_citizens_read_for_it(tmp_path: Path):
     # A record whose birth date is known to the year reaches its citizen only by the rule of imprecise
     # records' dates; a citizen whose birth date is known to the year is reached only by the rule of
@@ -204,26 +230,8 @@ def test_a_rule_s_own_filters_bound_the_citizens_read_for_it(tmp_path: Path):
             ]
         ),
     )
-    # One citizen drawn for the random pairs, so that the others are read for their keys alone.
-    spec = replace(MatchSpec(), random_pairs=1)
-    whole = duckdb.connect()
-    _register(whole, register, aliases)
-    stored = register_store.save(whole, tmp_path, "d", 1, "t")
-    random_one = whole.execute(
-        "SELECT citizen_id FROM reg ORDER BY hash(citizen_id), citizen_id LIMIT 1"
-    ).fetchall()
-    whole.register("rec_in", records)
-    prepare_records(whole, "rec_in")
-    run_matching(whole, spec)
-
-    part = duckdb.connect()
-    part.register("rec_in", records)
-    prepare_records(part, "rec_in")
-    register_store.load_reached(part, stored, spec)
-    read = {r[0] for r in part.execute("SELECT citizen_id FROM reg").fetchall()}
-    run_matching(part, spec)
-
-    assert read == {1, 2, random_one[0][0]} | ({3} if random_one[0][0] == 3 else set())
+    whole, part, read, random_one = _whole_and_kept(tmp_path, register, aliases, records)
+    assert read == {1, 2, random_one} | ({3} if random_one == 3 else set())
     assert _decided(part) == _decided(whole)
 
 
@@ -260,24 +268,7 @@ def test_a_relative_s_number_reaches_the_household_it_names(tmp_path: Path, numb
         },
         schema=pa.schema([("rec_id", pa.int64())] + [(c, pa.string()) for c in names]),
     )
-    spec = replace(MatchSpec(), random_pairs=1)
-    whole = duckdb.connect()
-    _register(whole, register, aliases)
-    stored = register_store.save(whole, tmp_path, "d", 1, "t")
-    random_one = whole.execute(
-        "SELECT citizen_id FROM reg ORDER BY hash(citizen_id), citizen_id LIMIT 1"
-    ).fetchall()[0][0]
-    whole.register("rec_in", records)
-    prepare_records(whole, "rec_in")
-    run_matching(whole, spec)
+    whole, part, read, random_one = _whole_and_kept(tmp_path, register, aliases, records)
     assert {r[0] for r in whole.execute("SELECT citizen_id FROM pairs").fetchall()} == {1, 2}
-
-    part = duckdb.connect()
-    part.register("rec_in", records)
-    prepare_records(part, "rec_in")
-    register_store.load_reached(part, stored, spec)
-    read = {r[0] for r in part.execute("SELECT citizen_id FROM reg").fetchall()}
-    run_matching(part, spec)
-
     assert read == {1, 2, random_one}
     assert _decided(part) == _decided(whole)
