@@ -32,7 +32,7 @@ from vaxlink.domain.admin_units import units_digest
 from vaxlink.matching import normalise, prepare
 from vaxlink.matching.estimate import random_citizens
 from vaxlink.matching.levels import BlockingRule
-from vaxlink.matching.pipeline import HOLDER_COLUMNS, _rule_side, holder_records, number_holders
+from vaxlink.matching.pipeline import HOLDER_COLUMNS, _key_hash, _rule_side, holder_records, number_holders
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.matching.tables import (
     REC_IDENT,
@@ -155,6 +155,43 @@ def patch(
         con.execute(f"DROP TABLE {t}")
 
 
+def _key_rules(spec: MatchSpec) -> list[BlockingRule]:
+    """The rules whose keys are hashed (`pipeline.record_key_step`): all but the old CMND's."""
+    return [r for r in spec.blocking if _rule_side(r) != REG_ALIAS]
+
+
+def keys_file(stored: Stored, spec: MatchSpec) -> Path:
+    """Where the register's blocking keys for `spec`'s rules are kept beside `stored`: named by a digest of the
+    rules' citizen sides (the hashes are DuckDB's own, and the prepared register is labelled with its version)."""
+    sides = [(r.name, [b for _, b in r.sides()], r.citizen_filter) for r in _key_rules(spec)]
+    digest = hashlib.sha256(json.dumps(sides).encode()).hexdigest()[:12]
+    return stored.path / f"reg_keys-{digest}.parquet"
+
+
+def write_keys(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> str:
+    """The register's blocking keys for `spec`'s rules, each hashed as the matching hashes it
+    (`pipeline._key_hash`), with the number and the phone the reach reads too: kept beside `stored` once made,
+    so that a batch reads one number a rule rather than the rule's text columns. Returns what to read them
+    from: the file, or a table of `con` when the file cannot be written (another process removed the version)."""
+    path = keys_file(stored, spec)
+    if path.exists():
+        return f"read_parquet('{path}')"
+    cols = ", ".join(
+        f"{_key_hash('c', [b for _, b in r.sides()], r.citizen_filter)} AS k_{r.name}"
+        for r in _key_rules(spec)
+    )
+    select = f"SELECT c.citizen_id, c.id12, c.phone, {cols} FROM read_parquet('{stored.file(REG)}') c"
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    try:
+        con.execute(f"COPY ({select}) TO '{tmp}' (FORMAT parquet)")
+        tmp.replace(path)
+    except (OSError, duckdb.IOException):
+        tmp.unlink(missing_ok=True)
+        con.execute(f"CREATE OR REPLACE TABLE _reg_keys_read AS {select}")
+        return "_reg_keys_read"
+    return f"read_parquet('{path}')"
+
+
 def _reads_holders(rule: BlockingRule) -> bool:
     """Whether the rule's record side reads the holder of the record's number (`pipeline.HOLDER_COLUMNS`)."""
     used = " ".join([*(a for a, _ in rule.sides()), rule.record_filter])
@@ -180,9 +217,6 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
     """
     reg = f"read_parquet('{stored.file(REG)}')"
     alias = f"read_parquet('{stored.file(REG_ALIAS)}')"
-    # One pass over the register: a citizen is read when any of its keys is among the batch's. A key of
-    # several columns is compared as one struct; the records' side is never blank, so a citizen's NULL
-    # never meets it.
     # The records with their numbers' holders (`pipeline.holder_records`), for the rules that read them: the
     # holders of the batch's numbers, and their rows, read once.
     owners, aliases = number_holders(
@@ -197,18 +231,16 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
     con.execute(
         f"CREATE OR REPLACE TABLE _rec_holders AS SELECT * FROM {holder_records('_holder_of', '_holders')}"
     )
+    # One pass over the register's kept keys: a citizen is read when any of its keys is among the batch's,
+    # hashed as the matching hashes them (NULL where a side is blank or the rule's own filter leaves it out).
+    keys = write_keys(con, stored, spec)
     wanted = []
-    for rule in spec.blocking:
-        if _rule_side(rule) == REG_ALIAS:
-            continue  # by the old CMND: below
-        sides = rule.sides()
+    for rule in _key_rules(spec):
         records = "_rec_holders" if _reads_holders(rule) else REC_IDENT
-        rec = "{" + ", ".join(f"'k{i}': r.{a}" for i, (a, _) in enumerate(sides)) + "}"
-        cit = "{" + ", ".join(f"'k{i}': c.{b}" for i, (_, b) in enumerate(sides)) + "}"
-        blank = " AND ".join(f"r.{a} IS NOT NULL AND CAST(r.{a} AS VARCHAR) <> ''" for a, _ in sides)
-        rf = f" AND ({rule.record_filter})" if rule.record_filter else ""
-        cf = f" AND ({rule.citizen_filter})" if rule.citizen_filter else ""
-        wanted.append(f"({cit} IN (SELECT DISTINCT {rec} FROM {records} r WHERE {blank}{rf}){cf})")
+        rec = _key_hash("r", [a for a, _ in rule.sides()], rule.record_filter)
+        wanted.append(
+            f"c.k_{rule.name} IN (SELECT k FROM (SELECT DISTINCT {rec} AS k FROM {records} r) x WHERE k IS NOT NULL)"
+        )
     wanted += [
         f"c.id12 IN (SELECT id12 FROM {REC_IDENT} WHERE id12 IS NOT NULL)",
         f"(c.phone <> '' AND c.phone IN (SELECT phone FROM {REC_IDENT} WHERE phone IS NOT NULL))",
@@ -217,7 +249,7 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
     k = random_citizens(spec, identities)
     con.execute(
         f"""CREATE OR REPLACE TABLE _reached AS
-        SELECT c.citizen_id FROM {reg} c WHERE {" OR ".join(wanted)}
+        SELECT c.citizen_id FROM {keys} c WHERE {" OR ".join(wanted)}
         UNION SELECT citizen_id FROM {alias} WHERE id9 IN (SELECT id9 FROM {REC_IDENT} WHERE id9 IS NOT NULL)
         UNION SELECT citizen_id FROM (SELECT citizen_id FROM {reg} ORDER BY hash(citizen_id), citizen_id LIMIT {k})"""
     )
@@ -236,6 +268,6 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
         SELECT * FROM read_parquet('{stored.file(REG_HOUSEHOLD_NAMES)}')
         WHERE household_id IN (SELECT household_id FROM {REG} WHERE household_id IS NOT NULL)""")
     con.execute("DROP TABLE _reached")
-    for t in ("_rec_holders", "_holders", "_holder_of"):
-        con.execute(f"DROP TABLE {t}")
+    for t in ("_rec_holders", "_holders", "_holder_of", "_reg_keys_read"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
     return int(con.execute(f"SELECT count(*) FROM {REG}").fetchall()[0][0])

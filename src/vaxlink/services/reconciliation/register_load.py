@@ -76,6 +76,8 @@ def load_register(
         _build_register(db, duck)
         how = "built"
     stored = register_store.save(duck, base, digest, version.version, version.token)
+    # The blocking keys the next batches reach the register by, made while the register is at hand.
+    register_store.write_keys(duck, stored, spec)
     # The whole register is at hand: this batch is matched against all of it.
     return RegisterLoad(how, stored.citizens, stored.citizens, time.perf_counter() - started)
 
