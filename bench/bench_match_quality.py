@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from vaxlink.matching import normalise
-from vaxlink.matching.defaults import PROVINCE_CAP
+from vaxlink.matching.blocking import PROVINCE_CAP
 from vaxlink.matching.pipeline import key_steps, pair_estimate_sql
 from vaxlink.matching.prepare import prepare_records, prepare_register
 from vaxlink.matching.run import run_matching

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from vaxlink.domain.admin_units import admin_units
-from vaxlink.matching.defaults import DEFAULT_BLOCKING
+from vaxlink.matching.blocking import DEFAULT_BLOCKING
 from vaxlink.matching.levels import BlockingRule
 from vaxlink.matching.pipeline import blocking_steps, pair_estimate_sql
 from vaxlink.matching.prepare import prepare_inputs, prepare_records, prepare_register

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from vaxlink.matching.defaults import DEFAULT_BLOCKING
+from vaxlink.matching.blocking import DEFAULT_BLOCKING
 from vaxlink.matching.levels import BlockingRule, Comparison, Level
 from vaxlink.matching.spec import MatchSpec
 

@@ -1,114 +1,20 @@
-"""The shipped specification's content: the blocking rules, every comparison's levels with their SQL condition
-and prior m and u, and the agreements strong enough to override a veto (`spec.MatchSpec` takes them as its
-defaults; each run estimates m and u again on its own data).
+"""The shipped specification's comparisons: every comparison's levels with their SQL condition and prior m and
+u (`spec.MatchSpec` takes them as its defaults; each run estimates m and u again on its own data). The blocking
+rules are in `blocking.py`, the decision clauses over the levels in `decisions.py`.
 """
 
 from __future__ import annotations
 
 from vaxlink.domain.names import NICKNAMES, fold_name
-from vaxlink.matching.levels import BlockingRule, Comparison, Level
+from vaxlink.matching.blocking import first_of_january
+from vaxlink.matching.levels import Comparison, Level
 from vaxlink.matching.prepare import LUNAR_DAYS
-
-# Each rule stays selective at national scale. A name alone or a birth year alone never blocks. The rules
-# that forgive a part of the birth date, or a part of the name, would grow with the register (a common
-# name shares a birth year and month with hundreds of people in a country of 100 M): they are scoped to
-# the province of residence (2025 units: a record's ward and the citizen's current ward), so that their
-# pairs per record are those of a province, whatever the country's size; and capped, so that a block of a
-# very common name in a big province generates no pairs at all rather than hundreds of hopeless ones
-# (such records are ambiguous by the other fields anyway, and go to review from the rules that remain).
-# The rules on exact numbers, and on the whole name with the exact birth date, stay national: they find
-# people vaccinated away from home.
-PROVINCE_CAP = 60
-
 
 _NICKNAMES = ", ".join(f"'{n}'" for n in sorted(NICKNAMES))
 # The same written without marks (Ut, Sau, Bay): a name written so can be no other word.
 _NICKNAME_KEYS = ", ".join(f"'{k}'" for k in sorted({fold_name(n) for n in NICKNAMES}))
 # Birth years this far apart are two generations' (a parent and a child), not a slip of one date.
 GENERATION_YEARS = 12
-
-
-def _first_of_january(side: str) -> str:
-    """A full birth date of 1 January: what a clerk writes when only the year is known (the day and month
-    left at their first), as often as it is anyone's birthday among older people. It says the year only."""
-    return f"({side}.dob_precision = 'day' AND {side}.dob_month = 1 AND {side}.dob_day = 1)"
-
-
-# A record that carries no 12-digit number (an old CMND the register may not know, or none).
-_NO_PERSONAL_ID = "r.id12 IS NULL"
-
-
-DEFAULT_BLOCKING: tuple[BlockingRule, ...] = (
-    BlockingRule("id", ("id12",)),
-    BlockingRule("old_id", ("id9",)),
-    BlockingRule("name_dob", ("name_key", "dob")),
-    BlockingRule("name_swapped", ("name_key", "dob_year", "dob_month=dob_day", "dob_day=dob_month")),
-    BlockingRule("sorted_name_dob", ("sorted_key", "dob")),
-    # The name's letters in any order with the birth date: two letters swapped (Tragn, Lihn).
-    BlockingRule("name_letters_dob", ("name_sig", "dob"), 50),
-    BlockingRule("id_tail_given", ("id_tail", "given_key")),
-    # The household of the citizen who holds the record's number or old CMND (`pipeline.HOLDER_COLUMNS`), with
-    # the given name or the birth date: a relative's number written in the person's place (a parent's on a
-    # child's record, a child's on a parent's), whatever slips the name and the birth date carry besides. Only
-    # for a record whose given name, or birth date, is not the holder's own: the holder is found by the number.
-    BlockingRule(
-        "id_household_given",
-        ("id_household=household_id", "given_key"),
-        record_filter="r.given_key <> r.holder_given_key",
-    ),
-    BlockingRule(
-        "id_household_dob",
-        ("id_household=household_id", "dob"),
-        record_filter="r.holder_dob IS NULL OR r.dob <> r.holder_dob",
-    ),
-    BlockingRule("phone_given", ("phone", "given_key"), 50),
-    BlockingRule("phone_family", ("phone", "family_key"), 50),  # a typo in the given name
-    # The given name written first ("Đào Trần Thị" for Trần Thị Đào), with or without the middle name and with
-    # any slip in the birth date but its year: the phone and the year of birth.
-    BlockingRule("phone_year", ("phone", "dob_year"), 50),
-    # Scoped to the province:
-    BlockingRule(
-        "name_year_month", ("province", "name_key", "dob_year", "dob_month"), PROVINCE_CAP
-    ),  # day typo
-    BlockingRule(
-        "name_year_day", ("province", "name_key", "dob_year", "dob_day"), PROVINCE_CAP
-    ),  # month typo
-    BlockingRule(
-        "name_month_day", ("province", "name_key", "dob_month", "dob_day"), PROVINCE_CAP
-    ),  # year typo
-    # A birth date written in the lunar calendar: the whole name, and the month the real date falls in at
-    # either end of the lunar lag (`prepare.LUNAR_DAYS`); for a record without a 12-digit number (one with a
-    # number finds the citizen by it, or the number's household), as namesakes born a month apart are many.
-    BlockingRule(
-        "name_lunar_first",
-        ("province", "name_key", "lunar_first=dob_ym"),
-        PROVINCE_CAP,
-        record_filter=_NO_PERSONAL_ID,
-    ),
-    BlockingRule(
-        "name_lunar_last",
-        ("province", "name_key", "lunar_last=dob_ym"),
-        PROVINCE_CAP,
-        record_filter=_NO_PERSONAL_ID,
-    ),
-    BlockingRule("given_dob", ("province", "given_key", "dob"), PROVINCE_CAP),
-    BlockingRule("family_middle_dob", ("province", "family_key", "middle_key", "dob"), PROVINCE_CAP),
-    BlockingRule("family_given_dob", ("province", "family_key", "given_key", "dob"), PROVINCE_CAP),  # middle
-    # A birth date known only to the year, on either side, or written 1 January: the name and the year (two
-    # rules, so that each side's filter applies before the join).
-    BlockingRule(
-        "name_year_record_imprecise",
-        ("province", "name_key", "dob_year"),
-        400,
-        record_filter=f"r.dob_precision <> 'day' OR {_first_of_january('r')}",
-    ),
-    BlockingRule(
-        "name_year_citizen_imprecise",
-        ("province", "name_key", "dob_year"),
-        400,
-        citizen_filter=f"c.dob_precision <> 'day' OR {_first_of_january('c')}",
-    ),
-)
 
 
 # Cheap gate before edit distance: one wrong digit or two swapped neighbours leave the first six or the last
@@ -350,7 +256,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             # Same family and middle name, another given name that nobody of the citizen's household carries: a
             # name the register does not hold (what the citizen is called besides, a given name misread). A
             # sibling's or a twin's name is the household's (NAME_GIVEN_DIFFERS). Linked only on the citizen's
-            # own number with the full birth date and the same sex (`defaults.STRONG_AGREEMENT`); it weighs as
+            # own number with the full birth date and the same sex (`decisions.STRONG_AGREEMENT`); it weighs as
             # NAME_GIVEN_DIFFERS does, so that nothing but that veto differs between the two.
             Level(
                 "NAME_GIVEN_OTHER",
@@ -404,7 +310,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
                 f"""((r.dob_precision IN ('year', 'month') OR c.dob_precision IN ('year', 'month'))
                    AND r.dob_year = c.dob_year
                    AND (r.dob_month IS NULL OR c.dob_month IS NULL OR r.dob_month = c.dob_month))
-                   OR (({_first_of_january("r")} OR {_first_of_january("c")}) AND r.dob_year = c.dob_year)""",
+                   OR (({first_of_january("r")} OR {first_of_january("c")}) AND r.dob_year = c.dob_year)""",
                 0.01,
                 0.01,
                 "tf_year_n",
@@ -523,91 +429,4 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
         ),
         tf_max_weight=8.0,
     ),
-)
-
-# Agreement strong enough that a birth-date or name-mark disagreement is taken for the record's own slip: the
-# register's number (or its old CMND) and the name up to its writing or a slip of a letter or two (NAME_TYPO,
-# never a name of the citizen's household), the sex not contradicting. A parent's or a child's number fails on
-# the name; a twin's on the number.
-# Or the home in full: the whole name as the register writes it (or without its marks), the same sex, the
-# candidate's house and the candidate's own phone, and no number that says otherwise. Two people of one
-# household do not share a whole name, so this names the person as the number does: a birth date missing, or
-# astray within its year, is the record's slip. A date of another year is not lifted so: with a relative's name,
-# house and phone it is the relative's birth date (a sibling's dose under an elder's name), and a parent and a
-# child are a generation apart, which is never linked (DOB_OTHER_GENERATION).
-HOME_AGREEMENT = (
-    "dob_level IN ('DOB_MISSING', 'DOB_SAME_YEAR') "
-    "AND name_level IN ('NAME_EXACT', 'NAME_DIACRITICS') AND sex_level = 'SEX_SAME' "
-    "AND address_level = 'ADDRESS_SAME' AND phone_level = 'PHONE_SAME' "
-    "AND id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND', 'ID_TYPO', 'ID_TRANSPOSED', 'ID_MISSING', "
-    "'ID_OTHER_DOCUMENT', 'ID_CMND_UNKNOWN')"
-)
-# A given name the household does not know (NAME_GIVEN_OTHER), a relative's name of the other sex
-# (NAME_OTHER_SEX), a name not read as the citizen's where no twin is (NAME_UNRECOGNISED), or the name of another
-# member of the household born on another day (NAME_OF_HOUSEHOLD_MEMBER), is lifted only by the citizen's own
-# number with the full birth date and the same sex: a twin born that day carries a name of the household, and
-# stays apart. The member's name is lifted where the record does not give the sex too: its level already sets
-# the twins apart, whose birth date is the record's.
-STRONG_AGREEMENT = (
-    "(id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
-    "AND name_level IN ('NAME_EXACT', 'NAME_DIACRITICS', 'NAME_ORDER', 'NAME_MIDDLE_DROPPED', 'NAME_MARKS_DIFFER', "
-    "'NAME_TYPO') "
-    f"AND sex_level <> 'SEX_DIFFERS') OR ({HOME_AGREEMENT}) "
-    "OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') AND dob_level = 'DOB_EXACT' "
-    "AND ((name_level IN ('NAME_GIVEN_OTHER', 'NAME_OTHER_SEX', 'NAME_UNRECOGNISED') AND sex_level = 'SEX_SAME') "
-    "OR (name_level = 'NAME_OF_HOUSEHOLD_MEMBER' AND sex_level <> 'SEX_DIFFERS')))"
-)
-
-
-# A link the record's own data do not wholly carry: none of the citizen's numbers, or a birth date missing or
-# not the citizen's, or the other sex, or a name that is not the citizen's own. Checked after the match against
-# the doses the citizen already has (`services/reconciliation/taken_doses.py`): a dose number the citizen has on
-# another day holds it for an officer.
-PARTIAL_LINK = (
-    "id_level NOT IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND', 'ID_TYPO', 'ID_TRANSPOSED') "
-    "OR dob_level IN ('DOB_MISSING', 'DOB_SAME_YEAR', 'DOB_YEAR_NEAR', 'DOB_DIFFERENT', 'DOB_OTHER_GENERATION') "
-    "OR sex_level = 'SEX_DIFFERS' "
-    "OR name_level IN ('NAME_OTHER_SEX', 'NAME_OF_HOUSEHOLD_MEMBER', 'NAME_GIVEN_OTHER', 'NAME_UNRECOGNISED')"
-)
-
-
-# The best candidate is another person, not a doubt for an officer: neither the name nor a birth date of the
-# same generation agrees (a child's dose under a parent's number, the child not in the register); or the record
-# carries a number of its own that nobody in the register holds, telling the record's own birth year and sex
-# (ID_OTHER_NUMBER: somebody the register does not know, whose name and birth a resident shares). The record
-# goes to the queue of people to collect, with the candidate's reasons.
-ANOTHER_PERSON = (
-    "(name_level IN ('NAME_DIFFERENT', 'NAME_UNRECOGNISED', 'NAME_GIVEN_DIFFERS', 'NAME_GIVEN_OTHER', "
-    "'NAME_OTHER_SEX', 'NAME_OF_HOUSEHOLD_MEMBER') "
-    "AND dob_level = 'DOB_OTHER_GENERATION') OR id_level = 'ID_OTHER_NUMBER'"
-)
-
-
-# Other marks on the same letters (Hùng / Hưng), or a slip in the given name: taken for the record's own slip
-# when the full birth date (or the same date with day and month swapped: a sibling is not born the same year
-# on the mirrored day) agrees with the number, or the full birth date with the home (address, phone or ward).
-# With the number and the full birth date, a sex that differs is the record's slip too: the number carries
-# the sex, and the record contradicts the number it carries itself. Twins whose
-# names differ by a mark share all that, but both are in the register and compete as candidates; the rivals'
-# odds then keep the record in review. A twin's real given name is not a slip (NAME_GIVEN_TYPO).
-# The number with a birth date one slip from the citizen's (a digit, or a day or two), the same sex and the
-# same home (house or own phone) vouch for it too: a relative who could carry the number, the name and the
-# home would be a twin, born the same day, whom the exact date already lets through; a date a slip away
-# speaks against a twin, not for one.
-# Without the number, the same house or own phone and the same sex vouch for a birth date as far as it is known
-# (its year, where one side knows no more) or a slip from it, as they do with the number: a sibling whose name
-# differs by a mark is born in another year, or on the same day as a twin who competes as a candidate.
-# The number of another member of the citizen's household names the citizen's house as the house itself does
-# (`_HOUSE`): a relative's number written in the person's place.
-_HOUSE = (
-    "(address_level = 'ADDRESS_SAME' OR phone_level = 'PHONE_SAME' OR id_level = 'ID_OF_HOUSEHOLD_MEMBER')"
-)
-CORROBORATED = (
-    f"({STRONG_AGREEMENT}) OR (id_level IN ('ID_EXACT', 'ID_LOST_ZERO', 'ID_OLD_CMND') "
-    "AND (dob_level = 'DOB_EXACT' OR (dob_level = 'DOB_DAY_MONTH_SWAPPED' AND sex_level <> 'SEX_DIFFERS')"
-    " OR (dob_level IN ('DOB_TYPO', 'DOB_NEAR') AND sex_level = 'SEX_SAME'"
-    " AND (address_level = 'ADDRESS_SAME' OR phone_level = 'PHONE_SAME')))) "
-    f"OR (sex_level <> 'SEX_DIFFERS' AND dob_level = 'DOB_EXACT' AND ({_HOUSE} OR ward_level = 'WARD_SAME')) "
-    "OR (sex_level = 'SEX_SAME' AND dob_level IN ('DOB_YEAR_ONLY', 'DOB_DAY_MONTH_SWAPPED', 'DOB_TYPO', 'DOB_NEAR') "
-    f"AND {_HOUSE})"
 )

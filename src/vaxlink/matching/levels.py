@@ -1,6 +1,6 @@
 """The words a match specification is written in: blocking rules, comparison levels and comparisons.
 
-`spec.py` assembles them into a `MatchSpec`; `defaults.py` holds the ones the project ships.
+`spec.py` assembles them into a `MatchSpec`; `blocking.py`, `defaults.py` and `decisions.py` hold the ones the project ships.
 """
 
 from __future__ import annotations

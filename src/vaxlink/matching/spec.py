@@ -4,7 +4,7 @@ It names the blocking rules, the comparison levels with their weights (log2 Baye
 classification: the SQL condition of every level beside its m and u, the vetoes and what overrides them,
 and the precision asked, from which the thresholds follow. The spec's digest covers all of it; the pipeline
 (`pipeline.py`) only assembles the spec's SQL into steps. Each run estimates m and u on its own data
-(`estimate.py`) and stores the spec it decided with. The shipped rules and levels are in `defaults.py`,
+(`estimate.py`) and stores the spec it decided with. The shipped rules, levels and decision clauses are in `blocking.py`, `defaults.py` and `decisions.py`,
 written in the words of `levels.py`.
 """
 
@@ -16,14 +16,9 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from vaxlink.matching.defaults import (
-    ANOTHER_PERSON,
-    CORROBORATED,
-    DEFAULT_BLOCKING,
-    DEFAULT_COMPARISONS,
-    PARTIAL_LINK,
-    STRONG_AGREEMENT,
-)
+from vaxlink.matching.blocking import DEFAULT_BLOCKING
+from vaxlink.matching.decisions import ANOTHER_PERSON, CORROBORATED, PARTIAL_LINK, STRONG_AGREEMENT
+from vaxlink.matching.defaults import DEFAULT_COMPARISONS
 from vaxlink.matching.levels import BlockingRule, Comparison, Level
 
 SPEC_VERSION = "2026.12.21"
@@ -40,10 +35,10 @@ class MatchSpec:
     comparisons: tuple[Comparison, ...] = DEFAULT_COMPARISONS
     strong: str = STRONG_AGREEMENT
     corroborated: str = CORROBORATED
-    # Levels of a best candidate that make the record unmatched rather than a doubt (`defaults.ANOTHER_PERSON`).
+    # Levels of a best candidate that make the record unmatched rather than a doubt (`decisions.ANOTHER_PERSON`).
     another_person: str = ANOTHER_PERSON
     # The links held for an officer when the citizen already has the record's dose number on another day
-    # (`defaults.PARTIAL_LINK`, over `classified`); empty: none.
+    # (`decisions.PARTIAL_LINK`, over `classified`); empty: none.
     taken_dose_check: str = PARTIAL_LINK
     # Prior odds that a register citizen is the record's person: presence / N, N the register's size
     # (presence: the share of health records whose person is in the register at all).

@@ -1,6 +1,6 @@
 """A dose the citizen already has from another record, on another day: the record is held for an officer.
 
-A link the record's own data do not wholly carry (`spec.taken_dose_check`, `defaults.PARTIAL_LINK`: none of the
+A link the record's own data do not wholly carry (`spec.taken_dose_check`, `decisions.PARTIAL_LINK`: none of the
 citizen's numbers on it, or a birth date missing or not the citizen's, or the other sex, or a name that is not the
 citizen's own) rests on the rest: the name, the home, the number. When the citizen already has a dose of the same
 number given on another day, linked before or in the same run, the two cannot both be that dose of the citizen's:
