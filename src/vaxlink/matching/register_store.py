@@ -32,7 +32,13 @@ from vaxlink.domain.admin_units import units_digest
 from vaxlink.matching import normalise, prepare
 from vaxlink.matching.estimate import random_citizens
 from vaxlink.matching.levels import BlockingRule
-from vaxlink.matching.pipeline import HOLDER_COLUMNS, _key_hash, _rule_side, holder_records, number_holders
+from vaxlink.matching.pipeline import (
+    HOLDER_COLUMNS,
+    _hashed,
+    _key_hash,
+    holder_records,
+    number_holders,
+)
 from vaxlink.matching.spec import MatchSpec
 from vaxlink.matching.tables import (
     REC_IDENT,
@@ -155,15 +161,10 @@ def patch(
         con.execute(f"DROP TABLE {t}")
 
 
-def _key_rules(spec: MatchSpec) -> list[BlockingRule]:
-    """The rules whose keys are hashed (`pipeline.record_key_step`): all but the old CMND's."""
-    return [r for r in spec.blocking if _rule_side(r) != REG_ALIAS]
-
-
 def keys_file(stored: Stored, spec: MatchSpec) -> Path:
     """Where the register's blocking keys for `spec`'s rules are kept beside `stored`: named by a digest of the
     rules' citizen sides (the hashes are DuckDB's own, and the prepared register is labelled with its version)."""
-    sides = [(r.name, [b for _, b in r.sides()], r.citizen_filter) for r in _key_rules(spec)]
+    sides = [(r.name, [b for _, b in r.sides()], r.citizen_filter) for r in _hashed(spec.blocking)]
     digest = hashlib.sha256(json.dumps(sides).encode()).hexdigest()[:12]
     return stored.path / f"reg_keys-{digest}.parquet"
 
@@ -178,7 +179,7 @@ def write_keys(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> str:
         return f"read_parquet('{path}')"
     cols = ", ".join(
         f"{_key_hash('c', [b for _, b in r.sides()], r.citizen_filter)} AS k_{r.name}"
-        for r in _key_rules(spec)
+        for r in _hashed(spec.blocking)
     )
     select = f"SELECT c.citizen_id, c.id12, c.phone, {cols} FROM read_parquet('{stored.file(REG)}') c"
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
@@ -235,7 +236,7 @@ def load_reached(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> in
     # hashed as the matching hashes them (NULL where a side is blank or the rule's own filter leaves it out).
     keys = write_keys(con, stored, spec)
     wanted = []
-    for rule in _key_rules(spec):
+    for rule in _hashed(spec.blocking):
         records = "_rec_holders" if _reads_holders(rule) else REC_IDENT
         rec = _key_hash("r", [a for a, _ in rule.sides()], rule.record_filter)
         wanted.append(
