@@ -47,10 +47,22 @@ def _decided(con: duckdb.DuckDBPyConnection) -> dict[int, tuple[Any, ...]]:
     return {r[0]: r[1:] for r in rows}
 
 
-def test_a_batch_read_from_the_kept_register_decides_as_against_the_whole_one(inputs, tmp_path: Path):
+@pytest.mark.parametrize("keys", ["kept", "unwritable"])
+def test_a_batch_read_from_the_kept_register_decides_as_against_the_whole_one(
+    inputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: str
+):
+    # "unwritable": the register's keys cannot be written beside it (here a directory that is not there; a
+    # full disk or a read-only store alike): the batch makes them for itself, and decides the same.
     register, aliases, records = inputs
     batch = records.slice(records.num_rows - 2500)
     spec = MatchSpec()
+    if keys == "unwritable":
+        kept_at = register_store.keys_file
+        monkeypatch.setattr(
+            register_store,
+            "keys_file",
+            lambda stored, spec: stored.path / "not-there" / kept_at(stored, spec).name,
+        )
 
     whole = duckdb.connect()
     _register(whole, register, aliases)
@@ -72,6 +84,9 @@ def test_a_batch_read_from_the_kept_register_decides_as_against_the_whole_one(in
     assert "skipped" not in kept.spec.extra["estimation"]
     assert kept.spec.to_dict() == full.spec.to_dict()
     assert _decided(part) == _decided(whole)
+    written = sorted(p.name for p in stored.path.rglob("reg_keys-*"))
+    assert written == ([register_store.keys_file(stored, spec).name] if keys == "kept" else [])
+    assert not part.execute("SELECT * FROM duckdb_tables() WHERE table_name = '_reg_keys_read'").fetchall()
 
 
 def test_a_patched_register_is_the_register_prepared_anew(inputs, tmp_path: Path):

@@ -173,7 +173,8 @@ def write_keys(con: DuckDBPyConnection, stored: Stored, spec: MatchSpec) -> str:
     """The register's blocking keys for `spec`'s rules, each hashed as the matching hashes it
     (`pipeline._key_hash`), with the number and the phone the reach reads too: kept beside `stored` once made,
     so that a batch reads one number a rule rather than the rule's text columns. Returns what to read them
-    from: the file, or a table of `con` when the file cannot be written (another process removed the version)."""
+    from: the file, or a table of `con` when the file cannot be written (a full disk, a store mounted
+    read-only)."""
     path = keys_file(stored, spec)
     if path.exists():
         return f"read_parquet('{path}')"
