@@ -22,6 +22,7 @@ import json
 import multiprocessing as mp
 import resource
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -252,6 +253,12 @@ def main() -> None:
     ap.add_argument("--duckdb-memory", default="3GB")
     ap.add_argument("--profile", type=Path, help="write a cProfile of the kept second batch here")
     ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the second batch this many times (all but the last rolled back); its figure is the median",
+    )
+    ap.add_argument(
         "--no-cold", action="store_true", help="skip the second batch with the register prepared whole"
     )
     ap.add_argument(
@@ -328,7 +335,23 @@ def main() -> None:
                 f"{cold['s']:.1f} s ({cold['cpu_s']:.1f} CPU-s; register {cold['register']})",
                 flush=True,
             )
+        # The same batch again and again, rolled back, then kept: one run's wall time moves by more than the
+        # target's margin from one minute to the next, so the figure is their median.
+        tries = [
+            _child(_ingest, url, work, args.duckdb_memory, second, False, None)
+            for _ in range(args.repeat - 1)
+        ]
         two = _child(_ingest, url, work, args.duckdb_memory, second, True, args.profile)
+        tries.append(two)
+        walls = sorted(t["s"] for t in tries)
+        median = statistics.median(walls)
+        if len(tries) > 1:
+            print(
+                f"second batch, {len(tries)} runs (all but the last rolled back): "
+                f"{', '.join(f'{w:.2f}' for w in (t['s'] for t in tries))} s; median {median:.2f} s; outcome counts "
+                f"{'the same' if all(t['counts'] == two['counts'] for t in tries) else 'DIFFER'}",
+                flush=True,
+            )
         print(
             f"second batch, register kept: {two['rows']:,} rows in {two['s']:.1f} s ({two['cpu_s']:.1f} CPU-s, "
             f"matching {two['match_s']:.1f} s; register {two['register']}), peak RSS {two['peak_rss_mb']:.0f} MB",
@@ -349,7 +372,13 @@ def main() -> None:
         if drop is not None:
             drop()
     print(f"load average after: {loadavg()}")
-    share = two["s"] / one["s"]
+    share = median / one["s"]
+    first_s = one["s"]
+    spread = (
+        f" (median of {len(walls)}: {walls[0] / first_s:.2%} to {walls[-1] / first_s:.2%})"
+        if len(walls) > 1
+        else ""
+    )
     peer = _child(_splink, data) if args.splink else None
     if peer is not None:
         print(f"Splink 5 on the same files: matching {peer['match_seconds']:.1f} s wall", flush=True)
@@ -363,10 +392,11 @@ def main() -> None:
     print(f"| what ({args.citizens:,} citizens) | figure | target |")
     print("|---|---|---|")
     print(
-        f"| second batch ({two['rows']:,} rows) against the first ({one['rows']:,}) | {share:.2%} "
-        f"(CPU {two['cpu_s'] / one['cpu_s']:.2%}) | ≤ 5 %: {_verdict(share <= 0.05)} |"
+        f"| second batch ({two['rows']:,} rows) against the first ({one['rows']:,}) | {share:.2%}"
+        f"{spread}"
+        f" (CPU {statistics.median(t['cpu_s'] for t in tries) / one['cpu_s']:.2%}) | ≤ 5 %: {_verdict(share <= 0.05)} |"
     )
-    print(f"| second batch, wall | {two['s']:.1f} s | ≤ 10 s: {_verdict(two['s'] <= 10)} |")
+    print(f"| second batch, wall | {median:.1f} s | ≤ 10 s: {_verdict(median <= 10)} |")
     if cold is not None:
         print(
             f"| second batch with the register prepared whole | {cold['s']:.1f} s; outcome counts "
@@ -376,7 +406,12 @@ def main() -> None:
         f"| register import + first batch | {imp['s'] + one['s']:.1f} s = {ratio:.2f} × Splink's {splink:.0f} s"
         f"{'' if args.splink_seconds or peer else ' (measured 2026-12-07, scaled)'} | ≤ 0.4×: {_verdict(ratio <= 0.4)} |"
     )
-    print(json.dumps({"import": imp, "first": one, "cold_second": cold, "second": two}, default=str))
+    print(
+        json.dumps(
+            {"import": imp, "first": one, "cold_second": cold, "second": two, "second_walls": walls},
+            default=str,
+        )
+    )
 
 
 if __name__ == "__main__":
