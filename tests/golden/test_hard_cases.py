@@ -785,3 +785,40 @@ def test_the_home_vouches_for_a_birth_date_as_far_as_it_is_known(register: dict[
             assert outcome != "linked", (rid, got[rid])
         else:
             assert (outcome, pid) == ("linked", FAMILIES[person][0]), (rid, got[rid])
+
+
+def test_a_parent_s_identity_on_a_child_s_dose_puts_the_child_first(
+    register: dict[str, list[object]],
+) -> None:
+    """Case 30 and its kin: Nguyễn Văn Hùng's name and number (or his old CMND) with his daughter Ánh's birth
+    date. The dose is hers, the number and the name his: never linked without an officer, and the officer
+    sees her first, her father after her as her rival. His own record with a birth date a generation off that no
+    member of his household carries still shows him first."""
+    records: dict[str, list[object]] = {
+        "rec_id": [501, 502, 503],
+        "full_name": ["Nguyễn Văn Hùng", "Nguyễn Văn Hùng", "Nguyễn Văn Hùng"],
+        "date_of_birth": ["30/01/2008", "30/01/2008", "30/01/2009"],
+        "sex": ["Nam", None, "Nam"],
+        "id_number": ["077075000101", "273000101", "077075000101"],
+        "phone": [None, "0912000001", None],
+        "ward_code": ["26560", "26560", "26560"],
+    }
+    con = duckdb.connect()
+    con.register("reg_in", pa.table(register))
+    con.register("alias_in", pa.table({"citizen_id": [1], "alias": ["273000101"], "kind": ["cmnd"]}))
+    prepare_register(con, "reg_in", "alias_in")
+    con.register("rec_in", pa.table(records))
+    prepare_records(con, "rec_in")
+    run_duckdb(con, MatchSpec())
+    got = {
+        rid: (outcome, best, second)
+        for rid, outcome, best, second in con.execute("""SELECT m.rec_id, c.outcome, b.personal_id, s.personal_id
+            FROM rec_map m JOIN classified c USING (ident_id)
+            LEFT JOIN reg b ON b.citizen_id = c.best_citizen_id
+            LEFT JOIN reg s ON s.citizen_id = c.second_citizen_id""").fetchall()
+    }
+    hung, anh = FAMILIES[0][0], FAMILIES[4][0]
+    assert got[501] == ("review", anh, hung), got[501]
+    # With his old CMND and the home's phone: her first; his son and namesake Hùng (born 2005) is a candidate too.
+    assert got[502][:2] == ("review", anh) and got[502][2] in (hung, FAMILIES[3][0]), got[502]
+    assert got[503][:2] == ("review", hung), got[503]

@@ -62,6 +62,16 @@ ANOTHER_PERSON = (
 )
 
 
+# A dose under one member's number and name with another member's full birth date: the number and the name are
+# the holder's, the dose the member's whose birth date it carries (a parent's identity on a child's dose, the
+# child having none of her own). The holder is a generation from the record's date (`GENERATION_APART`); the
+# member is found by the household the number names, on the date (`DATED_MEMBER`). Where both are candidates
+# the member ranks before the holder, for the officer: neither is linked without one (the holder's date is a
+# veto, the member's name another's), and the holder stays the member's rival.
+GENERATION_APART = "dob_level = 'DOB_OTHER_GENERATION'"
+DATED_MEMBER = "id_level = 'ID_OF_HOUSEHOLD_MEMBER' AND dob_level = 'DOB_EXACT'"
+
+
 # Other marks on the same letters (Hùng / Hưng), or a slip in the given name: taken for the record's own slip
 # when the full birth date (or the same date with day and month swapped: a sibling is not born the same year
 # on the mirrored day) agrees with the number, or the full birth date with the home (address, phone or ward).

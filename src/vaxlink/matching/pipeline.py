@@ -344,15 +344,21 @@ def evidence_steps(spec: MatchSpec) -> list[Step]:
         # date with a parent's number are weighed on the child. Otherwise it keeps its place, and the record
         # whose best candidate it is goes to the people to collect (`classify_step`): a parent's number on a
         # child not in the register, whatever other member of the household the blocking found.
-        # Only the few identities with another person among their candidates are looked at for one who could be
-        # the record's: a join on them, not a window over every pair.
+        # A candidate a generation from the record's birth date (`MatchSpec.generation_apart`) ranks after a
+        # member of its household whom the record's number names and whose birth date the record carries
+        # (`MatchSpec.dated_member`), where that member is worth a review: a parent's name and number on a
+        # child's dose are weighed on the child first, and neither is linked without an officer.
+        # Only the few identities with another person, or one a generation apart, among their candidates are
+        # looked at for one who could be the record's: a join on them, not a window over every pair.
         Step(
             EVIDENCE,
             f"""
         WITH x AS (
           SELECT s.ident_id, s.citizen_id,
                  CASE WHEN {lift} THEN o.weight ELSE s.weight END AS weight, s.veto, s.another,
-                 CASE WHEN {lift} THEN 1 ELSE 0 END AS borrowed
+                 CASE WHEN {lift} THEN 1 ELSE 0 END AS borrowed,
+                 CASE WHEN {spec.generation_apart} THEN 1 ELSE 0 END AS apart,
+                 CASE WHEN {spec.dated_member} THEN 1 ELSE 0 END AS dated
           FROM {SCORED} s
           JOIN {OWN_TOP} t ON t.ident_id = s.ident_id
           LEFT JOIN {GROUP_SUPPORT} o ON o.ident_id = s.ident_id AND o.citizen_id = s.citizen_id),
@@ -360,9 +366,16 @@ def evidence_steps(spec: MatchSpec) -> list[Step]:
           SELECT ident_id FROM x
           WHERE another = 0 AND veto = 0 AND weight >= {spec.review_threshold!r}
             AND ident_id IN (SELECT ident_id FROM x WHERE another = 1)
+          GROUP BY ident_id),
+        named AS (
+          SELECT ident_id FROM x
+          WHERE dated = 1 AND weight >= {spec.review_threshold!r}
+            AND ident_id IN (SELECT ident_id FROM x WHERE apart = 1)
           GROUP BY ident_id)
-        SELECT x.*, CASE WHEN x.another = 1 AND c.ident_id IS NOT NULL THEN 1 ELSE 0 END AS after
-        FROM x LEFT JOIN could c ON c.ident_id = x.ident_id""",
+        SELECT x.ident_id, x.citizen_id, x.weight, x.veto, x.another, x.borrowed,
+               CASE WHEN (x.another = 1 AND c.ident_id IS NOT NULL) OR (x.apart = 1 AND n.ident_id IS NOT NULL)
+                    THEN 1 ELSE 0 END AS after
+        FROM x LEFT JOIN could c ON c.ident_id = x.ident_id LEFT JOIN named n ON n.ident_id = x.ident_id""",
         ),
     ]
 

@@ -17,11 +17,18 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from vaxlink.matching.blocking import DEFAULT_BLOCKING
-from vaxlink.matching.decisions import ANOTHER_PERSON, CORROBORATED, PARTIAL_LINK, STRONG_AGREEMENT
+from vaxlink.matching.decisions import (
+    ANOTHER_PERSON,
+    CORROBORATED,
+    DATED_MEMBER,
+    GENERATION_APART,
+    PARTIAL_LINK,
+    STRONG_AGREEMENT,
+)
 from vaxlink.matching.defaults import DEFAULT_COMPARISONS
 from vaxlink.matching.levels import BlockingRule, Comparison, Level
 
-SPEC_VERSION = "2026.12.21"
+SPEC_VERSION = "2026.12.22"
 
 
 def _log2_odds(p: float) -> float:
@@ -37,6 +44,10 @@ class MatchSpec:
     corroborated: str = CORROBORATED
     # Levels of a best candidate that make the record unmatched rather than a doubt (`decisions.ANOTHER_PERSON`).
     another_person: str = ANOTHER_PERSON
+    # A candidate a generation from the record's birth date ranks after a member of its household whom the
+    # record's number names and whose full birth date the record carries (`decisions.DATED_MEMBER`).
+    generation_apart: str = GENERATION_APART
+    dated_member: str = DATED_MEMBER
     # The links held for an officer when the citizen already has the record's dose number on another day
     # (`decisions.PARTIAL_LINK`, over `classified`); empty: none.
     taken_dose_check: str = PARTIAL_LINK
