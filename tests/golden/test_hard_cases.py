@@ -605,7 +605,10 @@ def register(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[object]
     return cols
 
 
-def _outcomes(register: dict[str, list[object]], records: dict[str, list[object]]) -> Outcomes:
+def _matched(
+    register: dict[str, list[object]], records: dict[str, list[object]]
+) -> duckdb.DuckDBPyConnection:
+    """The records matched against the register with the shipped spec: the run's tables."""
     con = duckdb.connect()
     con.register("reg_in", pa.table(register))
     con.register("alias_in", pa.table({"citizen_id": [1], "alias": ["273000101"], "kind": ["cmnd"]}))
@@ -613,6 +616,11 @@ def _outcomes(register: dict[str, list[object]], records: dict[str, list[object]
     con.register("rec_in", pa.table(records))
     prepare_records(con, "rec_in")
     run_duckdb(con, MatchSpec())
+    return con
+
+
+def _outcomes(register: dict[str, list[object]], records: dict[str, list[object]]) -> Outcomes:
+    con = _matched(register, records)
     got = con.execute("""SELECT m.rec_id, c.outcome, r.personal_id, c.reasons FROM rec_map m
         JOIN classified c USING (ident_id) LEFT JOIN reg r ON r.citizen_id = c.best_citizen_id""").fetchall()
     return {rid: (o, pid, set(reasons.split(";")) if reasons else set()) for rid, o, pid, reasons in got}
@@ -803,13 +811,7 @@ def test_a_parent_s_identity_on_a_child_s_dose_puts_the_child_first(
         "phone": [None, "0912000001", None],
         "ward_code": ["26560", "26560", "26560"],
     }
-    con = duckdb.connect()
-    con.register("reg_in", pa.table(register))
-    con.register("alias_in", pa.table({"citizen_id": [1], "alias": ["273000101"], "kind": ["cmnd"]}))
-    prepare_register(con, "reg_in", "alias_in")
-    con.register("rec_in", pa.table(records))
-    prepare_records(con, "rec_in")
-    run_duckdb(con, MatchSpec())
+    con = _matched(register, records)
     got = {
         rid: (outcome, best, second)
         for rid, outcome, best, second in con.execute("""SELECT m.rec_id, c.outcome, b.personal_id, s.personal_id
