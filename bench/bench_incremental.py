@@ -372,8 +372,8 @@ def main() -> None:
         if drop is not None:
             drop()
     print(f"load average after: {loadavg()}")
-    share = median / one["s"]
     first_s = one["s"]
+    share = median / first_s
     spread = (
         f" (median of {len(walls)}: {walls[0] / first_s:.2%} to {walls[-1] / first_s:.2%})"
         if len(walls) > 1
